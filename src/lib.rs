@@ -1,0 +1,18 @@
+//! NeuralDB: a PostgreSQL-flavoured, ACID, MVCC SQL database with vector
+//! search, built to run in the browser (wasm32 + OPFS) and natively.
+//!
+//! Layering, bottom up (see `ARCHITECTURE.md`):
+//! [`storage`] (files) → [`pager`] (pages, buffer pool) + [`wal`] (redo log,
+//! recovery) → [`txn`] (xids, commit log) → [`heap`] / [`btree`] (access
+//! methods).
+
+pub mod btree;
+pub mod error;
+pub mod heap;
+pub mod pager;
+pub mod storage;
+pub mod txn;
+pub mod util;
+pub mod wal;
+
+pub use error::{Error, Result, SqlState};

@@ -1,0 +1,83 @@
+//! Transaction ids and the commit log.
+
+pub mod clog;
+
+pub use clog::{Clog, XidStatus};
+
+/// A transaction id. 64-bit, so it never wraps around.
+pub type Xid = u64;
+
+/// Never a real transaction.
+pub const INVALID_XID: Xid = 0;
+/// Creator of rows that are visible to everyone (bootstrap data).
+pub const FROZEN_XID: Xid = 1;
+/// The first id handed to a transaction.
+pub const FIRST_NORMAL_XID: Xid = 2;
+
+use crate::pager::{PResult, Pager};
+use crate::wal::Lsn;
+
+/// Hands out transaction ids and records their outcome.
+pub struct TxnManager {
+    clog: Clog,
+    next_xid: Xid,
+}
+
+impl TxnManager {
+    pub fn open(pager: &mut Pager) -> PResult<TxnManager> {
+        let next_xid = pager.next_xid()?.max(FIRST_NORMAL_XID);
+        Ok(TxnManager {
+            clog: Clog::open(pager, next_xid)?,
+            next_xid,
+        })
+    }
+
+    /// Assigns a new transaction id (persisted with the next WAL batch; any
+    /// page change made under it is logged in the same or a later batch).
+    pub fn assign_xid(&mut self, pager: &mut Pager) -> PResult<Xid> {
+        let xid = self.next_xid;
+        pager.set_next_xid(xid + 1)?;
+        self.next_xid = xid + 1;
+        Ok(xid)
+    }
+
+    pub fn next_xid(&self) -> Xid {
+        self.next_xid
+    }
+
+    pub fn status(&self, pager: &mut Pager, xid: Xid) -> PResult<XidStatus> {
+        self.clog.status(pager, xid)
+    }
+
+    /// Commits a transaction and its subtransactions `xids` atomically: their
+    /// statuses change in one WAL batch. Returns once that batch is durable
+    /// (or merely written, if `!durable`). On error the transaction is not
+    /// committed and the caller must abort it.
+    pub fn commit(&mut self, pager: &mut Pager, xids: &[Xid], durable: bool) -> PResult<Lsn> {
+        // Log the data first, so a failure (e.g. quota) leaves nothing half done.
+        pager.log_pending()?;
+        for &x in xids {
+            self.clog.set_status(pager, x, XidStatus::Committed)?;
+        }
+        match pager.commit(durable) {
+            Ok(lsn) => Ok(lsn),
+            Err(e) => {
+                // The status change was not logged (or the pager is poisoned):
+                // undo it in memory so nobody sees a commit that may be lost.
+                for &x in xids {
+                    let _ = self.clog.set_status(pager, x, XidStatus::InProgress);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Marks `xids` aborted. Needs no flush: after a crash an unfinished
+    /// transaction reads as aborted anyway.
+    pub fn abort(&mut self, pager: &mut Pager, xids: &[Xid]) -> PResult<()> {
+        for &x in xids {
+            self.clog.set_status(pager, x, XidStatus::Aborted)?;
+        }
+        Ok(())
+    }
+}
