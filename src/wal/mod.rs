@@ -399,10 +399,11 @@ mod tests {
             let (_, replay) = reopen(bytes[..cut].to_vec()).unwrap();
             assert!(replay.batches.len() <= 3);
         }
-        // Garbage in the last frame's payload: the last batch is dropped.
+        // Garbage in the last frame's payload (5 bytes, then 3 of padding):
+        // the last batch is dropped.
         let mut b = bytes.clone();
         let n = b.len();
-        b[n - 3] ^= 0xFF;
+        b[n - 8] ^= 0xFF;
         let (_, replay) = reopen(b).unwrap();
         assert_eq!(replay.batches.len(), 2);
     }
