@@ -130,7 +130,7 @@ pub struct PagerStats {
 }
 
 const NO_PAGE: PageId = PageId::MAX;
-const MIN_FRAMES: usize = 64;
+const MIN_FRAMES: usize = 32;
 
 struct Frame {
     id: PageId,

@@ -125,8 +125,15 @@ enum PendingOp {
     SetLen(u64),
 }
 
-/// An in-memory file that remembers which of its writes are durable.
+/// An in-memory file that remembers which of its writes are durable. A
+/// cheap handle: clones share the file, so a test can keep one while the
+/// pager owns another.
+#[derive(Clone)]
 pub struct FaultyStorage {
+    file: Rc<RefCell<FaultyFile>>,
+}
+
+struct FaultyFile {
     ctl: FaultController,
     /// What reads see: every write so far.
     current: MemoryStorage,
@@ -142,17 +149,31 @@ impl FaultyStorage {
     /// A file whose durable content is `initial`.
     pub fn new(ctl: &FaultController, initial: Vec<u8>) -> Self {
         FaultyStorage {
-            ctl: ctl.clone(),
-            current: MemoryStorage::from_bytes(initial.clone()),
-            durable: MemoryStorage::from_bytes(initial),
-            unsynced: Vec::new(),
-            torn: None,
+            file: Rc::new(RefCell::new(FaultyFile {
+                ctl: ctl.clone(),
+                current: MemoryStorage::from_bytes(initial.clone()),
+                durable: MemoryStorage::from_bytes(initial),
+                unsynced: Vec::new(),
+                torn: None,
+            })),
         }
     }
 
     /// The bytes a disk could hold if power were lost now, per `mode`.
     /// Deterministic for a given controller seed and call history.
     pub fn crash_image(&self, mode: CrashMode) -> Vec<u8> {
+        self.file.borrow().crash_image(mode)
+    }
+
+    /// Everything written so far, synced or not (what a clean shutdown of
+    /// the process, without power loss, leaves behind).
+    pub fn current_bytes(&self) -> Vec<u8> {
+        self.file.borrow().current.bytes().to_vec()
+    }
+}
+
+impl FaultyFile {
+    fn crash_image(&self, mode: CrashMode) -> Vec<u8> {
         let mut image = self.durable.clone();
         for op in &self.unsynced {
             let keep = match mode {
@@ -177,12 +198,6 @@ impl FaultyStorage {
         }
         image.bytes().to_vec()
     }
-
-    /// Everything written so far, synced or not (what a clean shutdown of
-    /// the process, without power loss, leaves behind).
-    pub fn current_bytes(&self) -> Vec<u8> {
-        self.current.bytes().to_vec()
-    }
 }
 
 fn apply(image: &mut MemoryStorage, op: &PendingOp) {
@@ -194,6 +209,24 @@ fn apply(image: &mut MemoryStorage, op: &PendingOp) {
 }
 
 impl Storage for FaultyStorage {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
+        self.file.borrow().read_at(offset, buf)
+    }
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), StorageError> {
+        self.file.borrow_mut().write_at(offset, data)
+    }
+    fn len(&self) -> Result<u64, StorageError> {
+        self.file.borrow().len()
+    }
+    fn set_len(&mut self, len: u64) -> Result<(), StorageError> {
+        self.file.borrow_mut().set_len(len)
+    }
+    fn sync(&mut self) -> Result<(), StorageError> {
+        self.file.borrow_mut().sync()
+    }
+}
+
+impl FaultyFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
         self.ctl.check_read()?;
         self.current.read_at(offset, buf)

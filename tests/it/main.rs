@@ -1,0 +1,5 @@
+//! NeuralDB integration tests: one test binary, one module per area.
+
+mod common;
+mod crash_sim;
+mod recovery;
