@@ -58,6 +58,7 @@ impl StorageError {
 ///
 /// Implementations are used from a single thread; none of the methods may
 /// block on anything but the medium itself.
+#[allow(clippy::len_without_is_empty)] // a file's length is not a collection's
 pub trait Storage {
     /// Reads up to `buf.len()` bytes starting at `offset` and returns how
     /// many were read. Fewer bytes than requested are returned only when the

@@ -54,16 +54,17 @@ impl TxnManager {
     /// (or merely written, if `!durable`). On error the transaction is not
     /// committed and the caller must abort it.
     pub fn commit(&mut self, pager: &mut Pager, xids: &[Xid], durable: bool) -> PResult<Lsn> {
-        // Log the data first, so a failure (e.g. quota) leaves nothing half done.
-        pager.log_pending()?;
+        // One WAL batch carries the transaction's remaining changes and its
+        // status change: a single write (and a sync) per commit.
         for &x in xids {
             self.clog.set_status(pager, x, XidStatus::Committed)?;
         }
         match pager.commit(durable) {
             Ok(lsn) => Ok(lsn),
             Err(e) => {
-                // The status change was not logged (or the pager is poisoned):
-                // undo it in memory so nobody sees a commit that may be lost.
+                // The batch was not written (e.g. quota exceeded), or the
+                // pager is poisoned: undo the status change in memory so
+                // nobody sees a commit that may be lost.
                 for &x in xids {
                     let _ = self.clog.set_status(pager, x, XidStatus::InProgress);
                 }

@@ -222,17 +222,12 @@ impl Wal {
         let mut batches = Vec::new();
         let mut lsn = self.header.start_lsn;
         let mut pending: Vec<u8> = Vec::new();
-        loop {
-            match self.read_frame(lsn, file_len)? {
-                Some((flags, payload, next)) => {
-                    pending.extend_from_slice(&payload);
-                    lsn = next;
-                    if flags & FLAG_END_OF_BATCH != 0 {
-                        batches.push((lsn, std::mem::take(&mut pending)));
-                        self.end_lsn = lsn;
-                    }
-                }
-                None => break,
+        while let Some((flags, payload, next)) = self.read_frame(lsn, file_len)? {
+            pending.extend_from_slice(&payload);
+            lsn = next;
+            if flags & FLAG_END_OF_BATCH != 0 {
+                batches.push((lsn, std::mem::take(&mut pending)));
+                self.end_lsn = lsn;
             }
         }
         // `lsn` is the first invalid frame (or the end of the file). If a

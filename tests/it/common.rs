@@ -9,6 +9,9 @@ use neuraldb::storage::Storage;
 use neuraldb::txn::{TxnManager, Xid, XidStatus};
 use std::collections::BTreeMap;
 
+/// Visible rows by id: value and tid of the visible version.
+pub type RowMap = BTreeMap<u64, (Vec<u8>, Tid)>;
+
 pub struct Store {
     pub pager: Pager,
     pub txns: TxnManager,
@@ -99,7 +102,7 @@ impl Store {
     }
 
     /// The committed rows: id -> (value, tid). Errors on a duplicate id.
-    pub fn visible_rows(&mut self) -> PResult<Result<BTreeMap<u64, (Vec<u8>, Tid)>, String>> {
+    pub fn visible_rows(&mut self) -> PResult<Result<RowMap, String>> {
         let mut rows = BTreeMap::new();
         for t in self.all_tuples()? {
             let h = t.header;
