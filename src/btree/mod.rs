@@ -1,1 +1,3 @@
+//! B+tree access method.
 
+pub mod key;
