@@ -161,7 +161,10 @@ fn main() -> BenchResult<()> {
     let args = parse_args();
     std::fs::create_dir_all(&args.dir)?;
     let scale = if args.quick { 10 } else { 1 };
-    println!("NeuralDB storage benchmark (files in {})", args.dir.display());
+    println!(
+        "NeuralDB storage benchmark (files in {})",
+        args.dir.display()
+    );
 
     let floor = raw_floor(&args.dir, 2000 / scale, 256)?;
     let (commits, wal_per_commit) = durable_commits(&args.dir, 2000 / scale)?;
