@@ -179,7 +179,7 @@ fn main() -> BenchResult<()> {
     let (warm, small, pages) = btree_lookups(&args.dir, n, 200_000 / scale)?;
     println!(
         "B+tree point lookups, warm pool:       {warm:>12.0} /s  ({n} keys, {} MiB index)",
-        pages * pager_page_size() as u64 >> 20
+        (pages * pager_page_size() as u64) >> 20
     );
     println!("B+tree point lookups, pool = index/10: {small:>12.0} /s");
     std::fs::remove_dir_all(&args.dir)?;
