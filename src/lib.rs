@@ -10,9 +10,10 @@ pub mod btree;
 pub mod error;
 pub mod heap;
 pub mod pager;
+pub mod sql;
 pub mod storage;
 pub mod txn;
 pub mod util;
 pub mod wal;
 
-pub use error::{Error, Result, SqlState};
+pub use error::{Error, Result, SqlError, SqlState};

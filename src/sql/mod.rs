@@ -1,0 +1,8 @@
+//! The SQL layer: types and values, then (in later modules) translation from
+//! sqlparser's AST into our own, planning and execution.
+
+pub mod types;
+pub mod value;
+
+pub use types::DataType;
+pub use value::{Interval, Numeric, Value};
