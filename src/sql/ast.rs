@@ -1,0 +1,404 @@
+//! NeuralDB's own SQL AST. `translate` builds it from sqlparser's AST, which
+//! never leaves that step (invariant 3). It keeps only what we execute, with
+//! names still unresolved: the planner binds them against the catalog.
+
+use super::types::DataType;
+use super::value::Value;
+
+/// A possibly qualified name, lower-cased unless it was quoted.
+pub type Name = Vec<String>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Statement {
+    Query(Box<Query>),
+    Insert(Box<Insert>),
+    Update(Box<Update>),
+    Delete(Box<Delete>),
+    CreateTable(Box<CreateTable>),
+    DropTable { names: Vec<Name>, if_exists: bool, cascade: bool },
+    CreateIndex(Box<CreateIndex>),
+    DropIndex { names: Vec<Name>, if_exists: bool },
+    AlterTable { name: Name, if_exists: bool, ops: Vec<AlterOp> },
+    CreateSequence { name: Name, if_not_exists: bool, start: Option<i64>, increment: Option<i64> },
+    DropSequence { names: Vec<Name>, if_exists: bool },
+    Truncate { names: Vec<Name> },
+    Begin { modes: TxnModes },
+    Commit,
+    Rollback,
+    Savepoint(String),
+    Release(String),
+    RollbackTo(String),
+    SetTransaction { modes: TxnModes, session_default: bool },
+    Set { name: String, value: SetValue, local: bool },
+    Show(String),
+    Reset(String),
+    Explain { analyze: bool, statement: Box<Statement> },
+    Vacuum { tables: Vec<Name> },
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TxnModes {
+    pub isolation: Option<IsolationLevel>,
+    pub read_only: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IsolationLevel {
+    ReadUncommitted,
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetValue {
+    Default,
+    Values(Vec<Expr>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    pub ctes: Vec<Cte>,
+    pub recursive: bool,
+    pub body: SetExpr,
+    pub order_by: Vec<OrderItem>,
+    pub limit: Option<Expr>,
+    pub offset: Option<Expr>,
+    pub locking: Option<Locking>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cte {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub query: Query,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockStrength {
+    Update,
+    Share,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockWait {
+    Wait,
+    NoWait,
+    SkipLocked,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Locking {
+    pub strength: LockStrength,
+    pub wait: LockWait,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetExpr {
+    Select(Box<Select>),
+    Values(Vec<Vec<Expr>>),
+    SetOp { op: SetOp, all: bool, left: Box<SetExpr>, right: Box<SetExpr> },
+    Query(Box<Query>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    Union,
+    Intersect,
+    Except,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Distinct {
+    None,
+    All,
+    On(Vec<Expr>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Select {
+    pub distinct: Distinct,
+    pub projection: Vec<SelectItem>,
+    pub from: Vec<TableRef>,
+    pub selection: Option<Expr>,
+    pub group_by: Vec<Expr>,
+    pub having: Option<Expr>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SelectItem {
+    Expr { expr: Expr, alias: Option<String> },
+    Wildcard,
+    QualifiedWildcard(Name),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableAlias {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableRef {
+    Table { name: Name, alias: Option<TableAlias> },
+    Subquery { query: Box<Query>, alias: Option<TableAlias>, lateral: bool },
+    Function { name: Name, args: Vec<Expr>, alias: Option<TableAlias> },
+    Join { left: Box<TableRef>, right: Box<TableRef>, kind: JoinKind, constraint: JoinConstraint },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+    Cross,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum JoinConstraint {
+    On(Expr),
+    Using(Vec<String>),
+    Natural,
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderItem {
+    pub expr: Expr,
+    pub desc: bool,
+    /// `None`: PostgreSQL's default (NULLS LAST for ASC, FIRST for DESC).
+    pub nulls_first: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Insert {
+    pub table: Name,
+    pub alias: Option<String>,
+    pub columns: Vec<String>,
+    pub source: InsertSource,
+    pub on_conflict: Option<OnConflict>,
+    pub returning: Vec<SelectItem>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum InsertSource {
+    Query(Box<Query>),
+    DefaultValues,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnConflict {
+    pub target: Vec<String>,
+    pub constraint: Option<String>,
+    pub action: ConflictAction,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConflictAction {
+    Nothing,
+    Update { assignments: Vec<Assignment>, selection: Option<Expr> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub column: String,
+    pub value: Expr,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Update {
+    pub table: Name,
+    pub alias: Option<String>,
+    pub assignments: Vec<Assignment>,
+    pub from: Vec<TableRef>,
+    pub selection: Option<Expr>,
+    pub returning: Vec<SelectItem>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delete {
+    pub table: Name,
+    pub alias: Option<String>,
+    pub using: Vec<TableRef>,
+    pub selection: Option<Expr>,
+    pub returning: Vec<SelectItem>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreateTable {
+    pub name: Name,
+    pub if_not_exists: bool,
+    pub columns: Vec<ColumnSpec>,
+    pub constraints: Vec<TableConstraint>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub ty: DataType,
+    /// `serial`/`bigserial`, or GENERATED ... AS IDENTITY.
+    pub serial: bool,
+    pub identity: Option<Identity>,
+    pub not_null: bool,
+    pub default: Option<Expr>,
+    pub constraints: Vec<TableConstraint>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    Always,
+    ByDefault,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TableConstraint {
+    PrimaryKey { name: Option<String>, columns: Vec<String> },
+    Unique { name: Option<String>, columns: Vec<String> },
+    Check { name: Option<String>, expr: Expr, source: String },
+    ForeignKey(ForeignKey),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForeignKey {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub table: Name,
+    pub referred: Vec<String>,
+    pub on_delete: RefAction,
+    pub on_update: RefAction,
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum RefAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreateIndex {
+    pub name: Option<String>,
+    pub table: Name,
+    pub columns: Vec<IndexColumn>,
+    pub unique: bool,
+    pub if_not_exists: bool,
+    pub method: Option<String>,
+    pub with: Vec<(String, Expr)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexColumn {
+    pub expr: Expr,
+    pub desc: bool,
+    pub opclass: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlterOp {
+    AddColumn { spec: ColumnSpec, if_not_exists: bool },
+    DropColumn { name: String, if_exists: bool },
+    AddConstraint(TableConstraint),
+    DropConstraint { name: String, if_exists: bool },
+    RenameTable(String),
+    RenameColumn { old: String, new: String },
+    AlterColumnSetDefault { column: String, default: Option<Expr> },
+    AlterColumnNotNull { column: String, not_null: bool },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    Concat,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+    BitAnd,
+    BitOr,
+    BitXor,
+    ShiftLeft,
+    ShiftRight,
+    JsonGet,
+    JsonGetText,
+    JsonPath,
+    JsonPathText,
+    JsonContains,
+    JsonContained,
+    JsonHasKey,
+    /// pgvector distance operators.
+    L2Distance,
+    NegInnerProduct,
+    CosineDistance,
+    L1Distance,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Plus,
+    Not,
+    BitNot,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// Column reference, possibly qualified (`t.c`).
+    Column(Name),
+    Literal(Value),
+    /// A string literal whose type is not known yet (PostgreSQL's unknown).
+    UntypedString(String),
+    /// `$n` (1-based).
+    Param(usize),
+    Unary { op: UnOp, expr: Box<Expr> },
+    Binary { op: BinOp, left: Box<Expr>, right: Box<Expr> },
+    IsNull { expr: Box<Expr>, negated: bool },
+    IsBool { expr: Box<Expr>, value: bool, negated: bool },
+    IsDistinctFrom { left: Box<Expr>, right: Box<Expr>, negated: bool },
+    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
+    InSubquery { expr: Box<Expr>, query: Box<Query>, negated: bool },
+    Exists { query: Box<Query>, negated: bool },
+    Subquery(Box<Query>),
+    /// `x op ANY (subquery|array)` / `ALL`.
+    Quantified { left: Box<Expr>, op: BinOp, all: bool, right: QuantifiedRhs },
+    Like { expr: Box<Expr>, pattern: Box<Expr>, escape: Option<Box<Expr>>, negated: bool, case_insensitive: bool },
+    Function(Box<FunctionCall>),
+    Case { operand: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, else_result: Option<Box<Expr>> },
+    Cast { expr: Box<Expr>, ty: DataType },
+    Array(Vec<Expr>),
+    Row(Vec<Expr>),
+    /// The `DEFAULT` keyword in INSERT ... VALUES or UPDATE SET.
+    Default,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum QuantifiedRhs {
+    Subquery(Box<Query>),
+    Expr(Box<Expr>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionCall {
+    pub name: String,
+    pub args: Vec<Expr>,
+    /// `count(*)`.
+    pub star: bool,
+    pub distinct: bool,
+    pub filter: Option<Expr>,
+    pub order_by: Vec<OrderItem>,
+    pub over: bool,
+}
