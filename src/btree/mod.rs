@@ -55,8 +55,11 @@
 //! is merged with a sibling under the same parent when both fit in one
 //! page; a root with a single child is replaced by that child.
 
+mod index;
 pub mod key;
 mod node;
+
+pub use index::{entry_key, split_entry_key, Index, Tid, TID_LEN};
 
 use std::collections::HashSet;
 use std::ops::Bound;
@@ -289,8 +292,8 @@ impl BTree {
                     let root = pager.allocate(PageKind::BTreeInternal)?;
                     pager.write(root, |p| {
                         node::init(p, root, level + 1, id);
-                        node::write_cells(p, &[cell]);
-                    })?;
+                        node::write_cells(p, root, &[cell])
+                    })??;
                     return self.set_root(pager, root);
                 }
             }
@@ -349,14 +352,14 @@ impl BTree {
             if h.leaf {
                 node::set_right(p, h.right);
             }
-            node::write_cells(p, &right_cells);
-        })?;
+            node::write_cells(p, right, &right_cells)
+        })??;
         pager.write(id, |p| {
-            node::write_cells(p, &cells);
             if h.leaf {
                 node::set_right(p, right);
             }
-        })?;
+            node::write_cells(p, id, &cells)
+        })??;
         if h.leaf && h.right != NONE {
             pager.write(h.right, |p| node::set_link(p, right))?;
         }
@@ -469,11 +472,11 @@ impl BTree {
             }
         }
         pager.write(left, |p| {
-            node::write_cells(p, &cells);
             if lh.leaf {
                 node::set_right(p, rh.right);
             }
-        })?;
+            node::write_cells(p, left, &cells)
+        })??;
         if lh.leaf && rh.right != NONE {
             pager.write(rh.right, |p| node::set_link(p, left))?;
         }

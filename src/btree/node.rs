@@ -297,6 +297,13 @@ pub(crate) fn insert_cell(p: &mut [u8], id: PageId, h: &Header, i: usize, c: &[u
     if h.cell_start - (NODE_HEADER + SLOT * h.count) < c.len() + SLOT {
         compact(p, id, &h)?;
         h = header(p, id)?;
+        // Only a corrupt garbage count can make compaction fall short.
+        if h.cell_start - (NODE_HEADER + SLOT * h.count) < c.len() + SLOT {
+            return Err(PagerError::corrupt(
+                id,
+                "B+tree free space accounting wrong",
+            ));
+        }
     }
     let off = h.cell_start - c.len();
     p[off..off + c.len()].copy_from_slice(c);
@@ -330,13 +337,16 @@ pub(crate) fn remove_cell(p: &mut [u8], id: PageId, h: &Header, i: usize) -> PRe
 /// Rewrites the cell area without garbage.
 fn compact(p: &mut [u8], id: PageId, h: &Header) -> PResult<()> {
     let cells = cells(p, id, h)?;
-    write_cells(p, &cells);
-    Ok(())
+    write_cells(p, id, &cells)
 }
 
-/// Replaces the slots and cells of `p` (whose header is otherwise kept)
-/// with `cells`. The caller checked that they fit.
-pub(crate) fn write_cells(p: &mut [u8], cells: &[Vec<u8>]) {
+/// Replaces the slots and cells of node `id` (whose header is otherwise
+/// kept) with `cells`. Fails if they do not fit, which only happens when
+/// they came from a corrupt page (overlapping cells).
+pub(crate) fn write_cells(p: &mut [u8], id: PageId, cells: &[Vec<u8>]) -> PResult<()> {
+    if cells_size(cells) > usable(p.len()) {
+        return Err(PagerError::corrupt(id, "B+tree cells do not fit in a page"));
+    }
     let mut off = p.len();
     for (i, c) in cells.iter().enumerate() {
         off -= c.len();
@@ -346,6 +356,7 @@ pub(crate) fn write_cells(p: &mut [u8], cells: &[Vec<u8>]) {
     set_cell_start(p, off);
     le::put_u16(p, OFF_AUX16, cells.len() as u16);
     le::put_u16(p, OFF_GARBAGE, 0);
+    Ok(())
 }
 
 /// Bytes that `cells` take in a node, slots included.
