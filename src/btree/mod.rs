@@ -96,6 +96,18 @@ struct Step {
     child: usize,
 }
 
+/// Two adjacent children of one parent, loaded for a merge or a
+/// redistribution.
+struct Pair {
+    left: PageId,
+    right: PageId,
+    lh: Header,
+    rh: Header,
+    /// Cells of both, in key order (for internal nodes with the separator
+    /// from the parent in between, pointing at the right leftmost child).
+    cells: Vec<Vec<u8>>,
+}
+
 /// A key/value pair returned by scans.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -412,20 +424,28 @@ impl BTree {
             // node into its left sibling.
             let merged = (j < siblings && self.try_merge(pager, parent, j)?)
                 || (j > 0 && self.try_merge(pager, parent, j - 1)?);
-            // An only child cannot merge; its parent is then underfull too
-            // and may merge at the next level.
-            if !merged && siblings > 0 {
-                return Ok(());
+            if merged {
+                // The parent lost a cell and may be underfull now.
+                id = parent;
+                continue;
             }
-            id = parent;
+            if siblings == 0 {
+                // An only child has no sibling; its parent (holding no
+                // separator) is underfull too and is fixed one level up.
+                id = parent;
+                continue;
+            }
+            // Neither sibling has room for a merge, so the pair holds more
+            // than a page: balancing it leaves both well above a quarter.
+            let pair = if j < siblings { j } else { j - 1 };
+            self.try_redistribute(pager, parent, pair)?;
+            return Ok(());
         }
     }
 
-    /// Merges child `j + 1` of `parent` into child `j` if their contents
-    /// fit in one page; removes the separator between them from `parent`
-    /// and frees the right node. Returns whether it merged.
-    fn try_merge(&self, pager: &mut Pager, parent: PageId, j: usize) -> PResult<bool> {
-        let cap = node::usable(pager.page_size());
+    /// Reads children `j` and `j + 1` of `parent` and the separator between
+    /// them, with their cells concatenated in key order.
+    fn load_pair(&self, pager: &mut Pager, parent: PageId, j: usize) -> PResult<Pair> {
         let (left, right, sep) = pager.read(parent, |p| {
             let h = node::header(p, parent)?;
             Ok::<_, PagerError>((
@@ -448,27 +468,47 @@ impl BTree {
                 "B+tree siblings at different levels",
             ));
         }
+        if lh.leaf && (lh.right != right || rh.link != left) {
+            return Err(PagerError::corrupt(
+                left,
+                "B+tree leaf sibling links disagree",
+            ));
+        }
         if !lh.leaf {
             // The separator comes down as the key of the right leftmost child.
             cells.push(node::internal_cell(&sep, rh.link));
         }
         cells.extend(right_cells);
+        Ok(Pair {
+            left,
+            right,
+            lh,
+            rh,
+            cells,
+        })
+    }
+
+    /// Merges child `j + 1` of `parent` into child `j` if their contents
+    /// fit in one page; removes the separator between them from `parent`
+    /// and frees the right node. Returns whether it merged.
+    fn try_merge(&self, pager: &mut Pager, parent: PageId, j: usize) -> PResult<bool> {
+        let cap = node::usable(pager.page_size());
+        let Pair {
+            left,
+            right,
+            lh,
+            rh,
+            cells,
+        } = self.load_pair(pager, parent, j)?;
         if node::cells_size(&cells) > cap {
             return Ok(false);
         }
-        if lh.leaf {
-            if lh.right != right || rh.link != left {
-                return Err(PagerError::corrupt(
-                    left,
-                    "B+tree leaf sibling links disagree",
-                ));
-            }
-            if rh.right != NONE {
-                let r = rh.right;
-                let h = pager.read(r, |p| node::header(p, r))??;
-                if !h.leaf || h.link != right {
-                    return Err(PagerError::corrupt(r, "B+tree leaf sibling links disagree"));
-                }
+        if lh.leaf && rh.right != NONE {
+            // Validate the far neighbour before changing anything.
+            let r = rh.right;
+            let h = pager.read(r, |p| node::header(p, r))??;
+            if !h.leaf || h.link != right {
+                return Err(PagerError::corrupt(r, "B+tree leaf sibling links disagree"));
             }
         }
         pager.write(left, |p| {
@@ -485,6 +525,58 @@ impl BTree {
             node::remove_cell(p, parent, &h, j)
         })??;
         pager.free(right)?;
+        Ok(true)
+    }
+
+    /// Moves cells between children `j` and `j + 1` of `parent` so that
+    /// they hold about the same number of bytes, replacing the separator
+    /// in `parent`. Skipped (returns false) when the new separator would
+    /// not fit in `parent`: the node then just stays underfull.
+    fn try_redistribute(&self, pager: &mut Pager, parent: PageId, j: usize) -> PResult<bool> {
+        let cap = node::usable(pager.page_size());
+        let Pair {
+            left,
+            right,
+            lh,
+            rh: _,
+            mut cells,
+        } = self.load_pair(pager, parent, j)?;
+        let sizes: Vec<usize> = cells.iter().map(|c| c.len() + SLOT).collect();
+        let Some(m) = split_point(&sizes, cap, !lh.leaf) else {
+            return Ok(false);
+        };
+        let mut right_cells = cells.split_off(m);
+        let (sep, right_link) = if lh.leaf {
+            (node::cell_key(&right_cells[0], true).to_vec(), None)
+        } else {
+            let mid = right_cells.remove(0);
+            (
+                node::cell_key(&mid, false).to_vec(),
+                Some(node::cell_child(&mid)),
+            )
+        };
+        let sep_cell = node::internal_cell(&sep, right);
+        let fits = pager.read(parent, |p| {
+            let h = node::header(p, parent)?;
+            let old = node::cell(p, parent, &h, j)?.len();
+            Ok::<_, PagerError>(h.free() + old >= sep_cell.len() + SLOT)
+        })??;
+        if !fits {
+            return Ok(false);
+        }
+        pager.write(left, |p| node::write_cells(p, left, &cells))??;
+        pager.write(right, |p| {
+            if let Some(link) = right_link {
+                node::set_link(p, link);
+            }
+            node::write_cells(p, right, &right_cells)
+        })??;
+        pager.write(parent, |p| {
+            let h = node::header(p, parent)?;
+            node::remove_cell(p, parent, &h, j)?;
+            let h = node::header(p, parent)?;
+            node::insert_cell(p, parent, &h, j, &sep_cell)
+        })??;
         Ok(true)
     }
 
