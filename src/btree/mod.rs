@@ -49,11 +49,25 @@
 //! to `ci` for the largest `i` with `ki <= x` (`c0` if `x < k1`): every key
 //! in the subtree of `ci` is `>= ki` and `< k(i+1)`.
 //!
-//! Deleting a cell only removes its slot; its bytes are counted as garbage
-//! and reclaimed by compacting the page when an insert needs contiguous
-//! space. A node whose slots and cells use less than a quarter of the page
-//! is merged with a sibling under the same parent when both fit in one
-//! page; a root with a single child is replaced by that child.
+//! Levels are at most 40 (any more is reported as corruption), which bounds
+//! descents and recursion even over cyclic corrupt pointers.
+//!
+//! # Maintenance
+//! - Insert: a cell goes into its leaf if the page has room, compacting the
+//!   page first when the free space is fragmented (deleting a cell only
+//!   removes its slot; its bytes count as garbage until compaction).
+//! - Split: a full node is split into two halves of about equal *bytes*;
+//!   leaves push a copy of the right half's first key up as separator,
+//!   internal nodes move their middle cell up. A root split adds a level.
+//! - Delete: a node whose slots and cells fill less than a quarter of the
+//!   page is merged with a sibling under the same parent when both fit in
+//!   one page (internal merges pull the separator down); otherwise the
+//!   pair is redistributed to equal bytes and the separator replaced (if
+//!   the new separator fits the parent; else the node stays underfull). A
+//!   root with a single child is replaced by that child, so deleting every
+//!   key shrinks the tree back to one leaf.
+//! - Separators are full keys, never truncated, and may be keys that were
+//!   deleted since: they only bound their subtrees.
 
 mod index;
 pub mod key;
