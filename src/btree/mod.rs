@@ -57,7 +57,7 @@
 //!   page first when the free space is fragmented (deleting a cell only
 //!   removes its slot; its bytes count as garbage until compaction).
 //! - Split: a full node is split into two halves of about equal *bytes*;
-//!   leaves push a copy of the right half's first key up as separator,
+//!   leaves push a separator between the halves up (see below),
 //!   internal nodes move their middle cell up. A root split adds a level.
 //! - Delete: a node whose slots and cells fill less than a quarter of the
 //!   page is merged with a sibling under the same parent when both fit in
@@ -66,8 +66,9 @@
 //!   the new separator fits the parent; else the node stays underfull). A
 //!   root with a single child is replaced by that child, so deleting every
 //!   key shrinks the tree back to one leaf.
-//! - Separators are full keys, never truncated, and may be keys that were
-//!   deleted since: they only bound their subtrees.
+//! - Leaf separators are suffix-truncated: the shortest prefix of the right
+//!   node's first key that exceeds the left node's last key. Separators may
+//!   not be keys of the tree: they only bound their subtrees.
 
 mod index;
 pub mod key;
@@ -354,7 +355,7 @@ impl BTree {
             .ok_or_else(|| PagerError::corrupt(id, "B+tree node cannot be split"))?;
         let mut right_cells = cells.split_off(m);
         let (sep, right_link) = if h.leaf {
-            (node::cell_key(&right_cells[0], true).to_vec(), id)
+            (leaf_separator(&cells, &right_cells), id)
         } else {
             let mid = right_cells.remove(0);
             (node::cell_key(&mid, false).to_vec(), node::cell_child(&mid))
@@ -561,7 +562,7 @@ impl BTree {
         };
         let mut right_cells = cells.split_off(m);
         let (sep, right_link) = if lh.leaf {
-            (node::cell_key(&right_cells[0], true).to_vec(), None)
+            (leaf_separator(&cells, &right_cells), None)
         } else {
             let mid = right_cells.remove(0);
             (
@@ -944,6 +945,18 @@ fn before_hi(k: &[u8], hi: Bound<&[u8]>) -> bool {
         Bound::Included(b) => k <= b,
         Bound::Excluded(b) => k < b,
     }
+}
+
+/// The separator between two non-empty adjacent leaves: the shortest
+/// prefix of the right leaf's first key that is still greater than the left
+/// leaf's last key (suffix truncation: shorter separators, wider fanout).
+fn leaf_separator(left: &[Vec<u8>], right: &[Vec<u8>]) -> Vec<u8> {
+    let first = right.first().map_or(&[][..], |c| node::cell_key(c, true));
+    let last = left.last().map_or(&[][..], |c| node::cell_key(c, true));
+    let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
+    // last < first, so first is longer than the common prefix and the next
+    // byte of first exceeds that of last (or last ends there).
+    first[..(common + 1).min(first.len())].to_vec()
 }
 
 /// Where to split cells of byte sizes `sizes` into two nodes of capacity

@@ -19,16 +19,23 @@ fn pager(page_size: usize, pool_pages: usize) -> Pager {
     .unwrap()
 }
 
-/// Keys over a small alphabet, so that many share long prefixes.
+/// Keys over a small alphabet, so that many share long prefixes; most start
+/// with a long run of `a`s so that even suffix-truncated separators are
+/// long and the tree grows several levels.
 fn random_key(rng: &mut Rng, max: usize) -> Vec<u8> {
     let len = if rng.chance(3) {
         max - rng.below(8) as usize
     } else {
         1 + rng.below(200) as usize
     };
-    (0..len)
-        .map(|_| b"ab\0\xff"[rng.below(4) as usize])
-        .collect()
+    let stem = if rng.chance(70) {
+        len.saturating_sub(1 + rng.below(6) as usize)
+    } else {
+        0
+    };
+    let mut k = vec![b'a'; stem];
+    k.extend((stem..len).map(|_| b"ab\0\xff"[rng.below(4) as usize]));
+    k
 }
 
 fn random_bound(rng: &mut Rng, max: usize) -> Bound<Vec<u8>> {
