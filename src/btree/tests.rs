@@ -233,6 +233,11 @@ fn model_default_pages() {
 }
 
 #[test]
+fn model_smallest_pages() {
+    run_model(9, crate::pager::page::MIN_PAGE_SIZE);
+}
+
+#[test]
 fn too_large_entries_are_rejected() {
     let mut p = pager(4096, 64);
     let tree = BTree::create(&mut p).unwrap();
