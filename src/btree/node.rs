@@ -286,9 +286,10 @@ pub(crate) fn cells(p: &[u8], id: PageId, h: &Header) -> PResult<Vec<Vec<u8>>> {
         .collect()
 }
 
-/// Inserts raw cell `c` at slot `i`. The caller checked `h.free() >=
-/// c.len() + SLOT` and `i <= h.count`; the page is compacted first when the
-/// free space is fragmented.
+/// Inserts raw cell `c` at slot `i` of the node whose header is `h`,
+/// compacting the page first when only fragmented space would hold it.
+/// Callers check `h.free() >= c.len() + SLOT` first (and split otherwise);
+/// a violation, or a corrupt garbage count, is reported as `Corrupt`.
 pub(crate) fn insert_cell(p: &mut [u8], id: PageId, h: &Header, i: usize, c: &[u8]) -> PResult<()> {
     let mut h = *h;
     if h.free() < c.len() + SLOT || i > h.count {
