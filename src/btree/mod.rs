@@ -49,14 +49,32 @@
 //! to `ci` for the largest `i` with `ki <= x` (`c0` if `x < k1`): every key
 //! in the subtree of `ci` is `>= ki` and `< k(i+1)`.
 //!
-//! Deleting a cell only removes its slot; its bytes are counted as garbage
-//! and reclaimed by compacting the page when an insert needs contiguous
-//! space. A node whose slots and cells use less than a quarter of the page
-//! is merged with a sibling under the same parent when both fit in one
-//! page; a root with a single child is replaced by that child.
+//! Levels are at most 40 (any more is reported as corruption), which bounds
+//! descents and recursion even over cyclic corrupt pointers.
+//!
+//! # Maintenance
+//! - Insert: a cell goes into its leaf if the page has room, compacting the
+//!   page first when the free space is fragmented (deleting a cell only
+//!   removes its slot; its bytes count as garbage until compaction).
+//! - Split: a full node is split into two halves of about equal *bytes*;
+//!   leaves push a separator between the halves up (see below),
+//!   internal nodes move their middle cell up. A root split adds a level.
+//! - Delete: a node whose slots and cells fill less than a quarter of the
+//!   page is merged with a sibling under the same parent when both fit in
+//!   one page (internal merges pull the separator down); otherwise the
+//!   pair is redistributed to equal bytes and the separator replaced (if
+//!   the new separator fits the parent; else the node stays underfull). A
+//!   root with a single child is replaced by that child, so deleting every
+//!   key shrinks the tree back to one leaf.
+//! - Leaf separators are suffix-truncated: the shortest prefix of the right
+//!   node's first key that exceeds the left node's last key. Separators may
+//!   not be keys of the tree: they only bound their subtrees.
 
+mod index;
 pub mod key;
 mod node;
+
+pub use index::{entry_key, split_entry_key, Index, Tid, TID_LEN};
 
 use std::collections::HashSet;
 use std::ops::Bound;
@@ -91,6 +109,18 @@ enum Seek<'a> {
 struct Step {
     page: PageId,
     child: usize,
+}
+
+/// Two adjacent children of one parent, loaded for a merge or a
+/// redistribution.
+struct Pair {
+    left: PageId,
+    right: PageId,
+    lh: Header,
+    rh: Header,
+    /// Cells of both, in key order (for internal nodes with the separator
+    /// from the parent in between, pointing at the right leftmost child).
+    cells: Vec<Vec<u8>>,
 }
 
 /// A key/value pair returned by scans.
@@ -289,8 +319,8 @@ impl BTree {
                     let root = pager.allocate(PageKind::BTreeInternal)?;
                     pager.write(root, |p| {
                         node::init(p, root, level + 1, id);
-                        node::write_cells(p, &[cell]);
-                    })?;
+                        node::write_cells(p, root, &[cell])
+                    })??;
                     return self.set_root(pager, root);
                 }
             }
@@ -325,7 +355,7 @@ impl BTree {
             .ok_or_else(|| PagerError::corrupt(id, "B+tree node cannot be split"))?;
         let mut right_cells = cells.split_off(m);
         let (sep, right_link) = if h.leaf {
-            (node::cell_key(&right_cells[0], true).to_vec(), id)
+            (leaf_separator(&cells, &right_cells), id)
         } else {
             let mid = right_cells.remove(0);
             (node::cell_key(&mid, false).to_vec(), node::cell_child(&mid))
@@ -349,14 +379,14 @@ impl BTree {
             if h.leaf {
                 node::set_right(p, h.right);
             }
-            node::write_cells(p, &right_cells);
-        })?;
+            node::write_cells(p, right, &right_cells)
+        })??;
         pager.write(id, |p| {
-            node::write_cells(p, &cells);
             if h.leaf {
                 node::set_right(p, right);
             }
-        })?;
+            node::write_cells(p, id, &cells)
+        })??;
         if h.leaf && h.right != NONE {
             pager.write(h.right, |p| node::set_link(p, right))?;
         }
@@ -409,20 +439,28 @@ impl BTree {
             // node into its left sibling.
             let merged = (j < siblings && self.try_merge(pager, parent, j)?)
                 || (j > 0 && self.try_merge(pager, parent, j - 1)?);
-            // An only child cannot merge; its parent is then underfull too
-            // and may merge at the next level.
-            if !merged && siblings > 0 {
-                return Ok(());
+            if merged {
+                // The parent lost a cell and may be underfull now.
+                id = parent;
+                continue;
             }
-            id = parent;
+            if siblings == 0 {
+                // An only child has no sibling; its parent (holding no
+                // separator) is underfull too and is fixed one level up.
+                id = parent;
+                continue;
+            }
+            // Neither sibling has room for a merge, so the pair holds more
+            // than a page: balancing it leaves both well above a quarter.
+            let pair = if j < siblings { j } else { j - 1 };
+            self.try_redistribute(pager, parent, pair)?;
+            return Ok(());
         }
     }
 
-    /// Merges child `j + 1` of `parent` into child `j` if their contents
-    /// fit in one page; removes the separator between them from `parent`
-    /// and frees the right node. Returns whether it merged.
-    fn try_merge(&self, pager: &mut Pager, parent: PageId, j: usize) -> PResult<bool> {
-        let cap = node::usable(pager.page_size());
+    /// Reads children `j` and `j + 1` of `parent` and the separator between
+    /// them, with their cells concatenated in key order.
+    fn load_pair(&self, pager: &mut Pager, parent: PageId, j: usize) -> PResult<Pair> {
         let (left, right, sep) = pager.read(parent, |p| {
             let h = node::header(p, parent)?;
             Ok::<_, PagerError>((
@@ -445,35 +483,55 @@ impl BTree {
                 "B+tree siblings at different levels",
             ));
         }
+        if lh.leaf && (lh.right != right || rh.link != left) {
+            return Err(PagerError::corrupt(
+                left,
+                "B+tree leaf sibling links disagree",
+            ));
+        }
         if !lh.leaf {
             // The separator comes down as the key of the right leftmost child.
             cells.push(node::internal_cell(&sep, rh.link));
         }
         cells.extend(right_cells);
+        Ok(Pair {
+            left,
+            right,
+            lh,
+            rh,
+            cells,
+        })
+    }
+
+    /// Merges child `j + 1` of `parent` into child `j` if their contents
+    /// fit in one page; removes the separator between them from `parent`
+    /// and frees the right node. Returns whether it merged.
+    fn try_merge(&self, pager: &mut Pager, parent: PageId, j: usize) -> PResult<bool> {
+        let cap = node::usable(pager.page_size());
+        let Pair {
+            left,
+            right,
+            lh,
+            rh,
+            cells,
+        } = self.load_pair(pager, parent, j)?;
         if node::cells_size(&cells) > cap {
             return Ok(false);
         }
-        if lh.leaf {
-            if lh.right != right || rh.link != left {
-                return Err(PagerError::corrupt(
-                    left,
-                    "B+tree leaf sibling links disagree",
-                ));
-            }
-            if rh.right != NONE {
-                let r = rh.right;
-                let h = pager.read(r, |p| node::header(p, r))??;
-                if !h.leaf || h.link != right {
-                    return Err(PagerError::corrupt(r, "B+tree leaf sibling links disagree"));
-                }
+        if lh.leaf && rh.right != NONE {
+            // Validate the far neighbour before changing anything.
+            let r = rh.right;
+            let h = pager.read(r, |p| node::header(p, r))??;
+            if !h.leaf || h.link != right {
+                return Err(PagerError::corrupt(r, "B+tree leaf sibling links disagree"));
             }
         }
         pager.write(left, |p| {
-            node::write_cells(p, &cells);
             if lh.leaf {
                 node::set_right(p, rh.right);
             }
-        })?;
+            node::write_cells(p, left, &cells)
+        })??;
         if lh.leaf && rh.right != NONE {
             pager.write(rh.right, |p| node::set_link(p, left))?;
         }
@@ -482,6 +540,58 @@ impl BTree {
             node::remove_cell(p, parent, &h, j)
         })??;
         pager.free(right)?;
+        Ok(true)
+    }
+
+    /// Moves cells between children `j` and `j + 1` of `parent` so that
+    /// they hold about the same number of bytes, replacing the separator
+    /// in `parent`. Skipped (returns false) when the new separator would
+    /// not fit in `parent`: the node then just stays underfull.
+    fn try_redistribute(&self, pager: &mut Pager, parent: PageId, j: usize) -> PResult<bool> {
+        let cap = node::usable(pager.page_size());
+        let Pair {
+            left,
+            right,
+            lh,
+            rh: _,
+            mut cells,
+        } = self.load_pair(pager, parent, j)?;
+        let sizes: Vec<usize> = cells.iter().map(|c| c.len() + SLOT).collect();
+        let Some(m) = split_point(&sizes, cap, !lh.leaf) else {
+            return Ok(false);
+        };
+        let mut right_cells = cells.split_off(m);
+        let (sep, right_link) = if lh.leaf {
+            (leaf_separator(&cells, &right_cells), None)
+        } else {
+            let mid = right_cells.remove(0);
+            (
+                node::cell_key(&mid, false).to_vec(),
+                Some(node::cell_child(&mid)),
+            )
+        };
+        let sep_cell = node::internal_cell(&sep, right);
+        let fits = pager.read(parent, |p| {
+            let h = node::header(p, parent)?;
+            let old = node::cell(p, parent, &h, j)?.len();
+            Ok::<_, PagerError>(h.free() + old >= sep_cell.len() + SLOT)
+        })??;
+        if !fits {
+            return Ok(false);
+        }
+        pager.write(left, |p| node::write_cells(p, left, &cells))??;
+        pager.write(right, |p| {
+            if let Some(link) = right_link {
+                node::set_link(p, link);
+            }
+            node::write_cells(p, right, &right_cells)
+        })??;
+        pager.write(parent, |p| {
+            let h = node::header(p, parent)?;
+            node::remove_cell(p, parent, &h, j)?;
+            let h = node::header(p, parent)?;
+            node::insert_cell(p, parent, &h, j, &sep_cell)
+        })??;
         Ok(true)
     }
 
@@ -835,6 +945,18 @@ fn before_hi(k: &[u8], hi: Bound<&[u8]>) -> bool {
         Bound::Included(b) => k <= b,
         Bound::Excluded(b) => k < b,
     }
+}
+
+/// The separator between two non-empty adjacent leaves: the shortest
+/// prefix of the right leaf's first key that is still greater than the left
+/// leaf's last key (suffix truncation: shorter separators, wider fanout).
+fn leaf_separator(left: &[Vec<u8>], right: &[Vec<u8>]) -> Vec<u8> {
+    let first = right.first().map_or(&[][..], |c| node::cell_key(c, true));
+    let last = left.last().map_or(&[][..], |c| node::cell_key(c, true));
+    let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
+    // last < first, so first is longer than the common prefix and the next
+    // byte of first exceeds that of last (or last ends there).
+    first[..(common + 1).min(first.len())].to_vec()
 }
 
 /// Where to split cells of byte sizes `sizes` into two nodes of capacity

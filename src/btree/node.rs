@@ -286,9 +286,10 @@ pub(crate) fn cells(p: &[u8], id: PageId, h: &Header) -> PResult<Vec<Vec<u8>>> {
         .collect()
 }
 
-/// Inserts raw cell `c` at slot `i`. The caller checked `h.free() >=
-/// c.len() + SLOT` and `i <= h.count`; the page is compacted first when the
-/// free space is fragmented.
+/// Inserts raw cell `c` at slot `i` of the node whose header is `h`,
+/// compacting the page first when only fragmented space would hold it.
+/// Callers check `h.free() >= c.len() + SLOT` first (and split otherwise);
+/// a violation, or a corrupt garbage count, is reported as `Corrupt`.
 pub(crate) fn insert_cell(p: &mut [u8], id: PageId, h: &Header, i: usize, c: &[u8]) -> PResult<()> {
     let mut h = *h;
     if h.free() < c.len() + SLOT || i > h.count {
@@ -297,6 +298,13 @@ pub(crate) fn insert_cell(p: &mut [u8], id: PageId, h: &Header, i: usize, c: &[u
     if h.cell_start - (NODE_HEADER + SLOT * h.count) < c.len() + SLOT {
         compact(p, id, &h)?;
         h = header(p, id)?;
+        // Only a corrupt garbage count can make compaction fall short.
+        if h.cell_start - (NODE_HEADER + SLOT * h.count) < c.len() + SLOT {
+            return Err(PagerError::corrupt(
+                id,
+                "B+tree free space accounting wrong",
+            ));
+        }
     }
     let off = h.cell_start - c.len();
     p[off..off + c.len()].copy_from_slice(c);
@@ -330,13 +338,16 @@ pub(crate) fn remove_cell(p: &mut [u8], id: PageId, h: &Header, i: usize) -> PRe
 /// Rewrites the cell area without garbage.
 fn compact(p: &mut [u8], id: PageId, h: &Header) -> PResult<()> {
     let cells = cells(p, id, h)?;
-    write_cells(p, &cells);
-    Ok(())
+    write_cells(p, id, &cells)
 }
 
-/// Replaces the slots and cells of `p` (whose header is otherwise kept)
-/// with `cells`. The caller checked that they fit.
-pub(crate) fn write_cells(p: &mut [u8], cells: &[Vec<u8>]) {
+/// Replaces the slots and cells of node `id` (whose header is otherwise
+/// kept) with `cells`. Fails if they do not fit, which only happens when
+/// they came from a corrupt page (overlapping cells).
+pub(crate) fn write_cells(p: &mut [u8], id: PageId, cells: &[Vec<u8>]) -> PResult<()> {
+    if cells_size(cells) > usable(p.len()) {
+        return Err(PagerError::corrupt(id, "B+tree cells do not fit in a page"));
+    }
     let mut off = p.len();
     for (i, c) in cells.iter().enumerate() {
         off -= c.len();
@@ -346,6 +357,7 @@ pub(crate) fn write_cells(p: &mut [u8], cells: &[Vec<u8>]) {
     set_cell_start(p, off);
     le::put_u16(p, OFF_AUX16, cells.len() as u16);
     le::put_u16(p, OFF_GARBAGE, 0);
+    Ok(())
 }
 
 /// Bytes that `cells` take in a node, slots included.

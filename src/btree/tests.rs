@@ -19,16 +19,23 @@ fn pager(page_size: usize, pool_pages: usize) -> Pager {
     .unwrap()
 }
 
-/// Keys over a small alphabet, so that many share long prefixes.
+/// Keys over a small alphabet, so that many share long prefixes; most start
+/// with a long run of `a`s so that even suffix-truncated separators are
+/// long and the tree grows several levels.
 fn random_key(rng: &mut Rng, max: usize) -> Vec<u8> {
     let len = if rng.chance(3) {
         max - rng.below(8) as usize
     } else {
         1 + rng.below(200) as usize
     };
-    (0..len)
-        .map(|_| b"ab\0\xff"[rng.below(4) as usize])
-        .collect()
+    let stem = if rng.chance(70) {
+        len.saturating_sub(1 + rng.below(6) as usize)
+    } else {
+        0
+    };
+    let mut k = vec![b'a'; stem];
+    k.extend((stem..len).map(|_| b"ab\0\xff"[rng.below(4) as usize]));
+    k
 }
 
 fn random_bound(rng: &mut Rng, max: usize) -> Bound<Vec<u8>> {
@@ -83,7 +90,9 @@ fn run_model(seed: u64, page_size: usize) {
     let tree = BTree::create(&mut p).unwrap();
     let max = BTree::max_entry_size(&p) - 6;
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-    let mut cursor: Option<(RangeCursor, Bound<Vec<u8>>, Bound<Vec<u8>>, bool)> = None;
+    // A cursor kept across modifications, with its bounds and direction.
+    type Live = (RangeCursor, Bound<Vec<u8>>, Bound<Vec<u8>>, bool);
+    let mut cursor: Option<Live> = None;
     let mut max_height = 0;
     for step in 0..12_000 {
         // Grow first, then churn, then shrink.
@@ -221,4 +230,449 @@ fn model_small_pages() {
 #[test]
 fn model_default_pages() {
     run_model(42, 8192);
+}
+
+#[test]
+fn model_smallest_pages() {
+    run_model(9, crate::pager::page::MIN_PAGE_SIZE);
+}
+
+#[test]
+fn too_large_entries_are_rejected() {
+    let mut p = pager(4096, 64);
+    let tree = BTree::create(&mut p).unwrap();
+    let max = BTree::max_entry_size(&p);
+    assert!(
+        max >= 900,
+        "a 4 KiB page should take keys near 1 KiB, got {max}"
+    );
+    assert!(tree.insert(&mut p, &vec![7; max - 2], b"vv").unwrap());
+    let err = tree.insert(&mut p, &vec![8; max], b"v").unwrap_err();
+    assert!(matches!(
+        err,
+        PagerError::TooLarge {
+            what: "index key",
+            ..
+        }
+    ));
+    assert_eq!(err.sqlstate().0, "54000");
+    // Four maximal entries in each node: splits still work.
+    for i in 0..40u8 {
+        let mut k = vec![i; max - 2];
+        k[1] = 0; // differs from the first key when i == 7
+        tree.insert(&mut p, &k, b"vv").unwrap();
+    }
+    tree.check(&mut p).unwrap();
+    assert_eq!(tree.len(&mut p).unwrap(), 41);
+}
+
+#[test]
+fn empty_tree_scans_and_cursor_prefix() {
+    let mut p = pager(4096, 64);
+    let tree = BTree::create(&mut p).unwrap();
+    assert!(tree.is_empty(&mut p).unwrap());
+    assert!(!tree.delete(&mut p, b"x").unwrap());
+    assert_eq!(tree.get(&mut p, b"x").unwrap(), None);
+    for k in [
+        &b"ab"[..],
+        b"abc",
+        b"abd",
+        b"ac",
+        b"b",
+        b"\xff\xff",
+        b"\xff\xff\x01",
+    ] {
+        tree.insert(&mut p, k, b"").unwrap();
+    }
+    let keys = |c: &mut RangeCursor, p: &mut Pager| -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let b = c.next_batch(&tree, p, 1).unwrap();
+            if b.is_empty() {
+                assert!(c.is_done());
+                return out;
+            }
+            out.extend(b.into_iter().map(|(k, _)| k));
+        }
+    };
+    let mut c = RangeCursor::prefix(b"ab", false);
+    assert_eq!(
+        keys(&mut c, &mut p),
+        vec![b"ab".to_vec(), b"abc".to_vec(), b"abd".to_vec()]
+    );
+    let mut c = RangeCursor::prefix(b"ab", true);
+    assert_eq!(
+        keys(&mut c, &mut p),
+        vec![b"abd".to_vec(), b"abc".to_vec(), b"ab".to_vec()]
+    );
+    let mut c = RangeCursor::prefix(b"\xff\xff", false);
+    assert_eq!(keys(&mut c, &mut p).len(), 2);
+}
+
+#[test]
+fn index_entries_with_tids() {
+    use super::key::{encode_key, KeyValue};
+    let mut p = pager(4096, 64);
+    let idx = Index::create(&mut p).unwrap();
+    let k = |a: i64, b: &str| encode_key(&[KeyValue::Int(a), KeyValue::Text(b.into())], &[]);
+    let tid = |page, slot| Tid { page, slot };
+    for i in 0..300u32 {
+        let key = k(i64::from(i % 7) - 3, ["x", "xy", ""][i as usize % 3]);
+        assert!(idx
+            .insert_entry(&mut p, &key, tid(i, (i % 5) as u16))
+            .unwrap());
+    }
+    assert!(
+        !idx.insert_entry(&mut p, &k(-3, "x"), tid(0, 0)).unwrap(),
+        "exact duplicate"
+    );
+    idx.tree().check(&mut p).unwrap();
+    // Full-key lookups (unique checks): same columns, TIDs ascending.
+    let tids = idx.entries_with_key(&mut p, &k(-3, "x")).unwrap();
+    let want: Vec<Tid> = (0..300u32)
+        .filter(|i| i % 7 == 0 && i % 3 == 0)
+        .map(|i| tid(i, (i % 5) as u16))
+        .collect();
+    assert_eq!(tids, want);
+    // "x" is a byte prefix of "xy" but not a column prefix of it.
+    assert!(tids.iter().all(|t| t.page % 3 == 0));
+    // Prefix on the first column only, reversed.
+    let first = encode_key(&[KeyValue::Int(2)], &[]);
+    let got = idx.scan_prefix(&mut p, &first, true, usize::MAX).unwrap();
+    assert_eq!(got.len(), (0..300).filter(|i| i % 7 == 5).count());
+    assert!(got.windows(2).all(|w| w[0] > w[1]));
+    assert!(idx.delete_entry(&mut p, &k(-3, "x"), tid(0, 0)).unwrap());
+    assert!(!idx.delete_entry(&mut p, &k(-3, "x"), tid(0, 0)).unwrap());
+    assert_eq!(
+        idx.entries_with_key(&mut p, &k(-3, "x")).unwrap().len(),
+        want.len() - 1
+    );
+    let too_big = vec![1u8; Index::max_key_size(&p) + 1];
+    assert!(matches!(
+        idx.insert_entry(&mut p, &too_big, tid(1, 1)),
+        Err(PagerError::TooLarge { .. })
+    ));
+    assert_eq!(
+        Tid::from_bytes(&tid(0x0102_0304, 0x0506).to_bytes()),
+        Some(tid(0x0102_0304, 0x0506))
+    );
+    assert_eq!(split_entry_key(b"abc"), None);
+}
+
+fn big_key(i: u64) -> Vec<u8> {
+    // Spread the inserts over the key space; pad to make the tree big.
+    let mut k = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes().to_vec();
+    k.extend_from_slice(&[b'p'; 64]);
+    k
+}
+
+#[test]
+fn tree_ten_times_the_pool_survives_checkpoint_and_reopen() {
+    use crate::storage::FileStorage;
+    let dir = std::env::temp_dir().join(format!("neuraldb-btree-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (data, wal) = (dir.join("big.db"), dir.join("big.wal"));
+    let _ = std::fs::remove_file(&data);
+    let _ = std::fs::remove_file(&wal);
+    let config = PagerConfig {
+        page_size: 4096,
+        pool_bytes: 64 * 4096,
+        checkpoint_wal_bytes: 1 << 20,
+    };
+    let open = |config: &PagerConfig| {
+        Pager::open(
+            Box::new(FileStorage::open(&data).unwrap()),
+            Box::new(FileStorage::open(&wal).unwrap()),
+            config.clone(),
+        )
+        .unwrap()
+    };
+    let n = 30_000u64;
+    let meta = {
+        let mut p = open(&config);
+        let tree = BTree::create(&mut p).unwrap();
+        for i in 0..n {
+            assert!(tree.insert(&mut p, &big_key(i), &i.to_le_bytes()).unwrap());
+            if i % 5000 == 0 {
+                p.commit(false).unwrap();
+            }
+        }
+        assert!(p.page_count() > 640, "only {} pages", p.page_count());
+        for i in (0..n).step_by(7) {
+            assert_eq!(
+                tree.get(&mut p, &big_key(i)).unwrap(),
+                Some(i.to_le_bytes().to_vec())
+            );
+        }
+        p.checkpoint().unwrap();
+        // Delete a third after the checkpoint; commit makes it durable.
+        for i in (0..n).step_by(3) {
+            assert!(tree.delete(&mut p, &big_key(i)).unwrap());
+        }
+        p.commit(true).unwrap();
+        tree.meta_page()
+    };
+    let mut p = open(&config);
+    let tree = BTree::open(meta);
+    tree.check(&mut p).unwrap();
+    assert_eq!(tree.len(&mut p).unwrap(), n - n.div_ceil(3));
+    for i in (0..n).step_by(5) {
+        let want = (i % 3 != 0).then(|| i.to_le_bytes().to_vec());
+        assert_eq!(tree.get(&mut p, &big_key(i)).unwrap(), want);
+    }
+    let mut c = RangeCursor::new(Bound::Unbounded, Bound::Unbounded, true);
+    let mut seen = 0u64;
+    let mut prev: Option<Vec<u8>> = None;
+    loop {
+        let batch = c.next_batch(&tree, &mut p, 1000).unwrap();
+        for (k, _) in &batch {
+            assert!(prev.as_ref().map_or(true, |pk| k < pk));
+            prev = Some(k.clone());
+        }
+        seen += batch.len() as u64;
+        if c.is_done() {
+            break;
+        }
+    }
+    assert_eq!(seen, n - n.div_ceil(3));
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Overwrites parts of one node with garbage and runs every operation: each
+/// must return (Ok or Err), never panic.
+#[test]
+fn corrupt_nodes_give_errors_not_panics() {
+    let mut rng = Rng::new(99);
+    let mut errors = 0;
+    for trial in 0..300 {
+        let mut p = pager(4096, 64);
+        let tree = BTree::create(&mut p).unwrap();
+        for i in 0..400u32 {
+            let k = (i.wrapping_mul(2_654_435_761))
+                .to_be_bytes()
+                .repeat(1 + (i % 5) as usize);
+            tree.insert(&mut p, &k, &i.to_le_bytes()).unwrap();
+        }
+        let pages = tree.pages(&mut p).unwrap();
+        // Any node, or the meta page (last).
+        let victim = pages[rng.below(pages.len() as u64) as usize];
+        let ps = p.page_size();
+        p.write(victim, |d| match trial % 4 {
+            // Random bytes everywhere after the kind byte.
+            0 => d[5..].iter_mut().for_each(|b| *b = rng.next_u64() as u8),
+            // Random node header fields.
+            1 => d[5..32].iter_mut().for_each(|b| *b = rng.next_u64() as u8),
+            // Random slots.
+            2 => d[32..96].iter_mut().for_each(|b| *b = rng.next_u64() as u8),
+            // Random bytes in the cell area.
+            _ => {
+                for _ in 0..20 {
+                    let at = ps - 1 - rng.below(1500) as usize;
+                    d[at] = rng.next_u64() as u8;
+                }
+            }
+        })
+        .unwrap();
+        let probe = 7u32.to_be_bytes().repeat(3);
+        let results = [
+            tree.check(&mut p).is_err(),
+            tree.get(&mut p, &probe).is_err(),
+            tree.range(
+                &mut p,
+                Bound::Unbounded,
+                Bound::Unbounded,
+                false,
+                usize::MAX,
+            )
+            .is_err(),
+            tree.range(
+                &mut p,
+                Bound::Unbounded,
+                Bound::Included(&probe),
+                true,
+                usize::MAX,
+            )
+            .is_err(),
+            tree.len(&mut p).is_err(),
+        ];
+        errors += results.iter().filter(|&&e| e).count();
+        for i in 0..200u32 {
+            let k = (i.wrapping_mul(40_503))
+                .to_be_bytes()
+                .repeat(1 + (i % 9) as usize);
+            if tree.insert(&mut p, &k, b"v").is_err() {
+                errors += 1;
+            }
+            if i % 2 == 0 && tree.delete(&mut p, &k).is_err() {
+                errors += 1;
+            }
+        }
+        let _ = tree.destroy(&mut p);
+    }
+    assert!(
+        errors > 300,
+        "corruption was rarely detected ({errors} errors)"
+    );
+}
+
+/// A storage handle shared between the pager and the test, so that the test
+/// can take a crash image of the file the pager is writing.
+struct Shared(std::rc::Rc<std::cell::RefCell<crate::storage::FaultyStorage>>);
+
+impl crate::storage::Storage for Shared {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, crate::storage::StorageError> {
+        self.0.borrow().read_at(offset, buf)
+    }
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), crate::storage::StorageError> {
+        self.0.borrow_mut().write_at(offset, data)
+    }
+    fn len(&self) -> Result<u64, crate::storage::StorageError> {
+        self.0.borrow().len()
+    }
+    fn set_len(&mut self, len: u64) -> Result<(), crate::storage::StorageError> {
+        self.0.borrow_mut().set_len(len)
+    }
+    fn sync(&mut self) -> Result<(), crate::storage::StorageError> {
+        self.0.borrow_mut().sync()
+    }
+}
+
+#[derive(Clone)]
+enum Op {
+    Insert(Vec<u8>),
+    Delete(Vec<u8>),
+}
+
+/// Crashes the machine at many points of a workload of splits and merges
+/// with a small pool (evictions, checkpoints) and checks that recovery
+/// always yields a valid tree holding the state after some prefix of the
+/// operations that includes every committed one: splits and merges are
+/// never half logged.
+#[test]
+fn crash_recovery_never_sees_half_an_operation() {
+    use crate::storage::{CrashMode, FaultController, FaultyStorage};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let config = PagerConfig {
+        page_size: 4096,
+        pool_bytes: 64 * 4096,
+        checkpoint_wal_bytes: 256 << 10,
+    };
+    let ops: Vec<Op> = {
+        let mut rng = Rng::new(5);
+        let mut live: Vec<Vec<u8>> = Vec::new();
+        (0..5000)
+            .map(|i| {
+                if i < 3000 || rng.chance(50) || live.is_empty() {
+                    let k = random_key(&mut rng, 600);
+                    live.push(k.clone());
+                    Op::Insert(k)
+                } else {
+                    Op::Delete(live.swap_remove(rng.below(live.len() as u64) as usize))
+                }
+            })
+            .collect()
+    };
+    let apply = |m: &mut BTreeMap<Vec<u8>, Vec<u8>>, op: &Op| match op {
+        Op::Insert(k) => {
+            m.entry(k.clone()).or_insert_with(|| k[..1].to_vec());
+        }
+        Op::Delete(k) => {
+            m.remove(k);
+        }
+    };
+    // Runs the workload until the crash; returns the files, the meta page,
+    // the index of the first op after the last commit and the ops done.
+    let run = |crash_at: Option<u64>| {
+        let ctl = FaultController::new(11);
+        let data = Rc::new(RefCell::new(FaultyStorage::new(&ctl, Vec::new())));
+        let wal = Rc::new(RefCell::new(FaultyStorage::new(&ctl, Vec::new())));
+        let mut p = Pager::open(
+            Box::new(Shared(data.clone())),
+            Box::new(Shared(wal.clone())),
+            config.clone(),
+        )
+        .unwrap();
+        let tree = BTree::create(&mut p).unwrap();
+        p.commit(true).unwrap();
+        if let Some(n) = crash_at {
+            ctl.crash_at_call(ctl.calls() + n);
+        }
+        let (mut committed, mut done) = (0, 0);
+        for (i, op) in ops.iter().enumerate() {
+            let r = match op {
+                Op::Insert(k) => tree.insert(&mut p, k, &k[..1]).map(drop),
+                Op::Delete(k) => tree.delete(&mut p, k).map(drop),
+            };
+            if r.is_err() {
+                break;
+            }
+            done = i + 1;
+            if i % 40 == 39 {
+                if p.commit(true).is_err() {
+                    break;
+                }
+                committed = done;
+            }
+        }
+        (ctl, data, wal, tree.meta_page(), committed, done)
+    };
+    let (ctl, data, ..) = run(None);
+    let total_calls = ctl.calls();
+    let file_pages = data.borrow().current_bytes().len() / config.page_size;
+    assert!(
+        file_pages > 2 * 64,
+        "tree of {file_pages} pages is too small to evict"
+    );
+    let mut rng = Rng::new(17);
+    for trial in 0..40u64 {
+        let crash_at = 1 + rng.below(total_calls);
+        let (_, data, wal, meta, committed, done) = run(Some(crash_at));
+        let mode = [
+            CrashMode::DropUnsynced,
+            CrashMode::TearLast,
+            CrashMode::Reorder,
+        ][trial as usize % 3];
+        let data = data.borrow().crash_image(mode);
+        let wal = wal.borrow().crash_image(mode);
+        let mut p = Pager::open(
+            Box::new(MemoryStorage::from_bytes(data)),
+            Box::new(MemoryStorage::from_bytes(wal)),
+            config.clone(),
+        )
+        .unwrap();
+        let tree = BTree::open(meta);
+        tree.check(&mut p).unwrap();
+        let got = tree
+            .range(
+                &mut p,
+                Bound::Unbounded,
+                Bound::Unbounded,
+                false,
+                usize::MAX,
+            )
+            .unwrap();
+        let mut model = BTreeMap::new();
+        ops[..committed].iter().for_each(|op| apply(&mut model, op));
+        let mut matched = false;
+        for i in committed..=done.min(ops.len()) {
+            if i > committed {
+                apply(&mut model, &ops[i - 1]);
+            }
+            if got.len() == model.len()
+                && got
+                    .iter()
+                    .zip(&model)
+                    .all(|((k, v), (mk, mv))| k == mk && v == mv)
+            {
+                matched = true;
+                break;
+            }
+        }
+        assert!(
+            matched,
+            "crash at call {crash_at} ({committed}..={done} ops): no prefix matches"
+        );
+    }
 }
