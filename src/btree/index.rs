@@ -13,34 +13,10 @@ use std::ops::Bound;
 use super::{key, BTree, RangeCursor};
 use crate::pager::{PResult, PageId, Pager, PagerError};
 
-/// Address of a heap tuple: page and line pointer slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Tid {
-    pub page: u32,
-    pub slot: u16,
-}
+pub use crate::heap::Tid;
 
 /// Encoded size of a [`Tid`] at the end of an index key.
-pub const TID_LEN: usize = 6;
-
-impl Tid {
-    /// Big-endian, so that entries with equal columns sort by TID.
-    pub fn to_bytes(self) -> [u8; TID_LEN] {
-        let mut b = [0; TID_LEN];
-        b[..4].copy_from_slice(&self.page.to_be_bytes());
-        b[4..].copy_from_slice(&self.slot.to_be_bytes());
-        b
-    }
-
-    /// Inverse of [`Tid::to_bytes`]; `None` unless `b` has [`TID_LEN`] bytes.
-    pub fn from_bytes(b: &[u8]) -> Option<Tid> {
-        let b: [u8; TID_LEN] = b.try_into().ok()?;
-        Some(Tid {
-            page: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-            slot: u16::from_be_bytes([b[4], b[5]]),
-        })
-    }
-}
+pub const TID_LEN: usize = Tid::SIZE;
 
 /// Splits an index tree key into the encoded columns and the TID.
 pub fn split_entry_key(k: &[u8]) -> Option<(&[u8], Tid)> {

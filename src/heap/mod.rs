@@ -56,6 +56,7 @@ pub struct Tid {
 impl Tid {
     pub const SIZE: usize = 6;
 
+    /// Big-endian, so that index entries with equal columns sort by TID.
     pub fn to_bytes(self) -> [u8; 6] {
         let mut b = [0u8; 6];
         b[0..4].copy_from_slice(&self.page.to_be_bytes());
@@ -63,6 +64,7 @@ impl Tid {
         b
     }
 
+    /// Inverse of [`Tid::to_bytes`]; `None` unless `b` has 6 bytes.
     pub fn from_bytes(b: &[u8]) -> Option<Tid> {
         if b.len() != 6 {
             return None;

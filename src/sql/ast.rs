@@ -15,25 +15,60 @@ pub enum Statement {
     Update(Box<Update>),
     Delete(Box<Delete>),
     CreateTable(Box<CreateTable>),
-    DropTable { names: Vec<Name>, if_exists: bool, cascade: bool },
+    DropTable {
+        names: Vec<Name>,
+        if_exists: bool,
+        cascade: bool,
+    },
     CreateIndex(Box<CreateIndex>),
-    DropIndex { names: Vec<Name>, if_exists: bool },
-    AlterTable { name: Name, if_exists: bool, ops: Vec<AlterOp> },
-    CreateSequence { name: Name, if_not_exists: bool, start: Option<i64>, increment: Option<i64> },
-    DropSequence { names: Vec<Name>, if_exists: bool },
-    Truncate { names: Vec<Name> },
-    Begin { modes: TxnModes },
+    DropIndex {
+        names: Vec<Name>,
+        if_exists: bool,
+    },
+    AlterTable {
+        name: Name,
+        if_exists: bool,
+        ops: Vec<AlterOp>,
+    },
+    CreateSequence {
+        name: Name,
+        if_not_exists: bool,
+        start: Option<i64>,
+        increment: Option<i64>,
+    },
+    DropSequence {
+        names: Vec<Name>,
+        if_exists: bool,
+    },
+    Truncate {
+        names: Vec<Name>,
+    },
+    Begin {
+        modes: TxnModes,
+    },
     Commit,
     Rollback,
     Savepoint(String),
     Release(String),
     RollbackTo(String),
-    SetTransaction { modes: TxnModes, session_default: bool },
-    Set { name: String, value: SetValue, local: bool },
+    SetTransaction {
+        modes: TxnModes,
+        session_default: bool,
+    },
+    Set {
+        name: String,
+        value: SetValue,
+        local: bool,
+    },
     Show(String),
     Reset(String),
-    Explain { analyze: bool, statement: Box<Statement> },
-    Vacuum { tables: Vec<Name> },
+    Explain {
+        analyze: bool,
+        statement: Box<Statement>,
+    },
+    Vacuum {
+        tables: Vec<Name>,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -97,7 +132,12 @@ pub struct Locking {
 pub enum SetExpr {
     Select(Box<Select>),
     Values(Vec<Vec<Expr>>),
-    SetOp { op: SetOp, all: bool, left: Box<SetExpr>, right: Box<SetExpr> },
+    SetOp {
+        op: SetOp,
+        all: bool,
+        left: Box<SetExpr>,
+        right: Box<SetExpr>,
+    },
     Query(Box<Query>),
 }
 
@@ -140,10 +180,26 @@ pub struct TableAlias {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TableRef {
-    Table { name: Name, alias: Option<TableAlias> },
-    Subquery { query: Box<Query>, alias: Option<TableAlias>, lateral: bool },
-    Function { name: Name, args: Vec<Expr>, alias: Option<TableAlias> },
-    Join { left: Box<TableRef>, right: Box<TableRef>, kind: JoinKind, constraint: JoinConstraint },
+    Table {
+        name: Name,
+        alias: Option<TableAlias>,
+    },
+    Subquery {
+        query: Box<Query>,
+        alias: Option<TableAlias>,
+        lateral: bool,
+    },
+    Function {
+        name: Name,
+        args: Vec<Expr>,
+        alias: Option<TableAlias>,
+    },
+    Join {
+        left: Box<TableRef>,
+        right: Box<TableRef>,
+        kind: JoinKind,
+        constraint: JoinConstraint,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,7 +253,10 @@ pub struct OnConflict {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConflictAction {
     Nothing,
-    Update { assignments: Vec<Assignment>, selection: Option<Expr> },
+    Update {
+        assignments: Vec<Assignment>,
+        selection: Option<Expr>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -253,9 +312,19 @@ pub enum Identity {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TableConstraint {
-    PrimaryKey { name: Option<String>, columns: Vec<String> },
-    Unique { name: Option<String>, columns: Vec<String> },
-    Check { name: Option<String>, expr: Expr, source: String },
+    PrimaryKey {
+        name: Option<String>,
+        columns: Vec<String>,
+    },
+    Unique {
+        name: Option<String>,
+        columns: Vec<String>,
+    },
+    Check {
+        name: Option<String>,
+        expr: Expr,
+        source: String,
+    },
     ForeignKey(ForeignKey),
 }
 
@@ -300,14 +369,32 @@ pub struct IndexColumn {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum AlterOp {
-    AddColumn { spec: ColumnSpec, if_not_exists: bool },
-    DropColumn { name: String, if_exists: bool },
+    AddColumn {
+        spec: ColumnSpec,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        name: String,
+        if_exists: bool,
+    },
     AddConstraint(TableConstraint),
-    DropConstraint { name: String, if_exists: bool },
+    DropConstraint {
+        name: String,
+        if_exists: bool,
+    },
     RenameTable(String),
-    RenameColumn { old: String, new: String },
-    AlterColumnSetDefault { column: String, default: Option<Expr> },
-    AlterColumnNotNull { column: String, not_null: bool },
+    RenameColumn {
+        old: String,
+        new: String,
+    },
+    AlterColumnSetDefault {
+        column: String,
+        default: Option<Expr>,
+    },
+    AlterColumnNotNull {
+        column: String,
+        not_null: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,22 +450,74 @@ pub enum Expr {
     UntypedString(String),
     /// `$n` (1-based).
     Param(usize),
-    Unary { op: UnOp, expr: Box<Expr> },
-    Binary { op: BinOp, left: Box<Expr>, right: Box<Expr> },
-    IsNull { expr: Box<Expr>, negated: bool },
-    IsBool { expr: Box<Expr>, value: bool, negated: bool },
-    IsDistinctFrom { left: Box<Expr>, right: Box<Expr>, negated: bool },
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    InSubquery { expr: Box<Expr>, query: Box<Query>, negated: bool },
-    Exists { query: Box<Query>, negated: bool },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    IsBool {
+        expr: Box<Expr>,
+        value: bool,
+        negated: bool,
+    },
+    IsDistinctFrom {
+        left: Box<Expr>,
+        right: Box<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    InSubquery {
+        expr: Box<Expr>,
+        query: Box<Query>,
+        negated: bool,
+    },
+    Exists {
+        query: Box<Query>,
+        negated: bool,
+    },
     Subquery(Box<Query>),
     /// `x op ANY (subquery|array)` / `ALL`.
-    Quantified { left: Box<Expr>, op: BinOp, all: bool, right: QuantifiedRhs },
-    Like { expr: Box<Expr>, pattern: Box<Expr>, escape: Option<Box<Expr>>, negated: bool, case_insensitive: bool },
+    Quantified {
+        left: Box<Expr>,
+        op: BinOp,
+        all: bool,
+        right: QuantifiedRhs,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        escape: Option<Box<Expr>>,
+        negated: bool,
+        case_insensitive: bool,
+    },
     Function(Box<FunctionCall>),
-    Case { operand: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, else_result: Option<Box<Expr>> },
-    Cast { expr: Box<Expr>, ty: DataType },
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        else_result: Option<Box<Expr>>,
+    },
+    Cast {
+        expr: Box<Expr>,
+        ty: DataType,
+    },
     Array(Vec<Expr>),
     Row(Vec<Expr>),
     /// The `DEFAULT` keyword in INSERT ... VALUES or UPDATE SET.

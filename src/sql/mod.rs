@@ -1,6 +1,7 @@
 //! The SQL layer: types and values, then (in later modules) translation from
 //! sqlparser's AST into our own, planning and execution.
 
+pub mod ast;
 pub mod types;
 pub mod value;
 
