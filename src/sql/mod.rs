@@ -2,6 +2,7 @@
 //! sqlparser's AST into our own, planning and execution.
 
 pub mod ast;
+pub mod translate;
 pub mod types;
 pub mod value;
 

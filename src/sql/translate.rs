@@ -1,0 +1,1458 @@
+//! sqlparser (PostgreSQL dialect) → our AST. The only module that sees
+//! sqlparser types (invariant 3). Unsupported syntax becomes 0A000
+//! (feature_not_supported) or 42601, never a panic.
+
+use sqlparser::ast as sp;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+use super::ast::*;
+use super::types::DataType;
+use super::value::Value;
+use crate::error::{SqlError, SqlState};
+
+type TResult<T> = Result<T, SqlError>;
+
+fn unsupported(what: impl std::fmt::Display) -> SqlError {
+    SqlError::new(
+        SqlState::FEATURE_NOT_SUPPORTED,
+        format!("{what} is not supported"),
+    )
+}
+
+fn syntax(msg: impl Into<String>) -> SqlError {
+    SqlError::new(SqlState::SYNTAX_ERROR, msg)
+}
+
+/// Character offset (1-based) of a line/column position in `sql`.
+fn char_offset(sql: &str, line: u64, column: u64) -> Option<u32> {
+    if line == 0 {
+        return None;
+    }
+    let mut offset = 0u64;
+    for (i, l) in sql.split('\n').enumerate() {
+        if i as u64 + 1 == line {
+            return u32::try_from(offset + column).ok();
+        }
+        offset += l.chars().count() as u64 + 1;
+    }
+    None
+}
+
+/// Parses one or more `;`-separated statements.
+pub fn parse(sql: &str) -> TResult<Vec<Statement>> {
+    let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parse_error(sql, e))?;
+    stmts.into_iter().map(statement).collect()
+}
+
+fn parse_error(sql: &str, e: ParserError) -> SqlError {
+    let text = match e {
+        ParserError::TokenizerError(s) | ParserError::ParserError(s) => s,
+        ParserError::RecursionLimitExceeded => {
+            return SqlError::new(SqlState("54001"), "stack depth limit exceeded");
+        }
+    };
+    // sqlparser appends " at Line: L, Column: C"; turn it into a position.
+    let mut err = syntax(format!(
+        "syntax error: {}",
+        text.split(" at Line:").next().unwrap_or(&text)
+    ));
+    if let Some(idx) = text.rfind("at Line: ") {
+        let rest = &text[idx + 9..];
+        let mut parts = rest.split(", Column: ");
+        let line = parts.next().and_then(|s| s.trim().parse::<u64>().ok());
+        let col = parts.next().and_then(|s| {
+            s.trim()
+                .trim_end_matches(|c: char| !c.is_ascii_digit())
+                .parse::<u64>()
+                .ok()
+        });
+        if let (Some(l), Some(c)) = (line, col) {
+            if let Some(pos) = char_offset(sql, l, c) {
+                err = err.with_position(pos);
+            }
+        }
+    }
+    err
+}
+
+fn ident(i: &sp::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_lowercase()
+    }
+}
+
+fn object_name(n: &sp::ObjectName) -> TResult<Name> {
+    n.0.iter()
+        .map(|p| match p {
+            sp::ObjectNamePart::Identifier(i) => Ok(ident(i)),
+            other => Err(unsupported(format!("name part {other}"))),
+        })
+        .collect()
+}
+
+fn last_ident(n: &sp::ObjectName) -> TResult<String> {
+    object_name(n)?.pop().ok_or_else(|| syntax("empty name"))
+}
+
+fn statement(s: sp::Statement) -> TResult<Statement> {
+    use sp::Statement as S;
+    Ok(match s {
+        S::Query(q) => Statement::Query(Box::new(query(*q)?)),
+        S::Insert(i) => Statement::Insert(Box::new(insert(i)?)),
+        S::Update(u) => Statement::Update(Box::new(update(u)?)),
+        S::Delete(d) => Statement::Delete(Box::new(delete(d)?)),
+        S::CreateTable(c) => Statement::CreateTable(Box::new(create_table(c)?)),
+        S::CreateIndex(c) => Statement::CreateIndex(Box::new(create_index(c)?)),
+        S::Drop {
+            object_type,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => {
+            let names = names.iter().map(object_name).collect::<TResult<Vec<_>>>()?;
+            match object_type {
+                sp::ObjectType::Table => Statement::DropTable {
+                    names,
+                    if_exists,
+                    cascade,
+                },
+                sp::ObjectType::Index => Statement::DropIndex { names, if_exists },
+                sp::ObjectType::Sequence => Statement::DropSequence { names, if_exists },
+                other => return Err(unsupported(format!("DROP {other}"))),
+            }
+        }
+        S::AlterTable(a) => alter_table(a)?,
+        S::CreateSequence {
+            name,
+            if_not_exists,
+            sequence_options,
+            ..
+        } => {
+            let mut start = None;
+            let mut increment = None;
+            for o in sequence_options {
+                match o {
+                    sp::SequenceOptions::StartWith(e, _) => start = Some(const_i64(&e)?),
+                    sp::SequenceOptions::IncrementBy(e, _) => increment = Some(const_i64(&e)?),
+                    other => return Err(unsupported(format!("sequence option {other}"))),
+                }
+            }
+            Statement::CreateSequence {
+                name: object_name(&name)?,
+                if_not_exists,
+                start,
+                increment,
+            }
+        }
+        S::Truncate(t) => Statement::Truncate {
+            names: t
+                .table_names
+                .iter()
+                .map(|t| object_name(&t.name))
+                .collect::<TResult<_>>()?,
+        },
+        S::StartTransaction { modes, .. } => Statement::Begin {
+            modes: txn_modes(&modes)?,
+        },
+        S::Commit { chain: false, .. } => Statement::Commit,
+        S::Rollback {
+            chain: false,
+            savepoint: None,
+        } => Statement::Rollback,
+        S::Rollback {
+            chain: false,
+            savepoint: Some(sp),
+        } => Statement::RollbackTo(ident(&sp)),
+        S::Savepoint { name } => Statement::Savepoint(ident(&name)),
+        S::ReleaseSavepoint { name } => Statement::Release(ident(&name)),
+        S::Set(set) => set_statement(set)?,
+        S::ShowVariable { variable } => {
+            Statement::Show(variable.iter().map(ident).collect::<Vec<_>>().join(" "))
+        }
+        S::Explain {
+            analyze,
+            statement: inner,
+            ..
+        } => Statement::Explain {
+            analyze,
+            statement: Box::new(statement(*inner)?),
+        },
+        S::Vacuum(v) => Statement::Vacuum {
+            tables: match v.table_name {
+                Some(n) => vec![object_name(&n)?],
+                None => Vec::new(),
+            },
+        },
+        other => {
+            let text = other.to_string();
+            let head: String = text
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err(unsupported(format!("statement {head}")));
+        }
+    })
+}
+
+fn set_statement(set: sp::Set) -> TResult<Statement> {
+    Ok(match set {
+        sp::Set::SingleAssignment {
+            scope,
+            variable,
+            values,
+            ..
+        } => {
+            let name = object_name(&variable)?.join(".");
+            let local = matches!(scope, Some(sp::ContextModifier::Local));
+            let value = if values.len() == 1
+                && matches!(&values[0], sp::Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default"))
+            {
+                SetValue::Default
+            } else {
+                SetValue::Values(
+                    values
+                        .into_iter()
+                        .map(set_value_expr)
+                        .collect::<TResult<_>>()?,
+                )
+            };
+            Statement::Set { name, value, local }
+        }
+        sp::Set::SetTimeZone { local, value } => Statement::Set {
+            name: "timezone".into(),
+            value: SetValue::Values(vec![set_value_expr(value)?]),
+            local,
+        },
+        sp::Set::SetTransaction {
+            modes,
+            snapshot: None,
+            session,
+        } => Statement::SetTransaction {
+            modes: txn_modes(&modes)?,
+            session_default: session,
+        },
+        other => return Err(unsupported(format!("SET form {other}"))),
+    })
+}
+
+/// `SET x = on` / `SET x TO foo`: bare words are string values.
+fn set_value_expr(e: sp::Expr) -> TResult<Expr> {
+    match e {
+        sp::Expr::Identifier(i) => Ok(Expr::UntypedString(i.value)),
+        other => expr(other),
+    }
+}
+
+fn txn_modes(modes: &[sp::TransactionMode]) -> TResult<TxnModes> {
+    let mut out = TxnModes::default();
+    for m in modes {
+        match m {
+            sp::TransactionMode::IsolationLevel(l) => {
+                out.isolation = Some(match l {
+                    sp::TransactionIsolationLevel::ReadUncommitted => {
+                        IsolationLevel::ReadUncommitted
+                    }
+                    sp::TransactionIsolationLevel::ReadCommitted => IsolationLevel::ReadCommitted,
+                    sp::TransactionIsolationLevel::RepeatableRead => IsolationLevel::RepeatableRead,
+                    sp::TransactionIsolationLevel::Serializable => IsolationLevel::Serializable,
+                    sp::TransactionIsolationLevel::Snapshot => {
+                        return Err(unsupported("isolation level SNAPSHOT"))
+                    }
+                })
+            }
+            sp::TransactionMode::AccessMode(a) => {
+                out.read_only = Some(matches!(a, sp::TransactionAccessMode::ReadOnly))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn const_i64(e: &sp::Expr) -> TResult<i64> {
+    match expr(e.clone())? {
+        Expr::Literal(Value::Int4(v)) => Ok(v as i64),
+        Expr::Literal(Value::Int8(v)) => Ok(v),
+        Expr::Unary {
+            op: UnOp::Neg,
+            expr,
+        } => match *expr {
+            Expr::Literal(Value::Int4(v)) => Ok(-(v as i64)),
+            Expr::Literal(Value::Int8(v)) => Ok(-v),
+            _ => Err(syntax("expected an integer")),
+        },
+        _ => Err(syntax("expected an integer")),
+    }
+}
+
+pub fn query(q: sp::Query) -> TResult<Query> {
+    if q.fetch.is_some() {
+        return Err(unsupported("FETCH"));
+    }
+    let (ctes, recursive) = match q.with {
+        Some(w) => (
+            w.cte_tables
+                .into_iter()
+                .map(|c| {
+                    Ok(Cte {
+                        name: ident(&c.alias.name),
+                        columns: c.alias.columns.iter().map(|c| ident(&c.name)).collect(),
+                        query: query(*c.query)?,
+                    })
+                })
+                .collect::<TResult<Vec<_>>>()?,
+            w.recursive,
+        ),
+        None => (Vec::new(), false),
+    };
+    let order_by = match q.order_by {
+        None => Vec::new(),
+        Some(ob) => match ob.kind {
+            sp::OrderByKind::Expressions(items) => {
+                items.into_iter().map(order_item).collect::<TResult<_>>()?
+            }
+            sp::OrderByKind::All(_) => return Err(unsupported("ORDER BY ALL")),
+        },
+    };
+    let (limit, offset) = match q.limit_clause {
+        None => (None, None),
+        Some(sp::LimitClause::LimitOffset { limit, offset, .. }) => (
+            limit.map(expr).transpose()?,
+            offset.map(|o| expr(o.value)).transpose()?,
+        ),
+        Some(sp::LimitClause::OffsetCommaLimit { offset, limit }) => {
+            (Some(expr(limit)?), Some(expr(offset)?))
+        }
+    };
+    let locking = match q.locks.first() {
+        None => None,
+        Some(l) => Some(Locking {
+            strength: match l.lock_type {
+                sp::LockType::Update => LockStrength::Update,
+                sp::LockType::Share => LockStrength::Share,
+            },
+            wait: match l.nonblock {
+                None => LockWait::Wait,
+                Some(sp::NonBlock::Nowait) => LockWait::NoWait,
+                Some(sp::NonBlock::SkipLocked) => LockWait::SkipLocked,
+            },
+        }),
+    };
+    Ok(Query {
+        ctes,
+        recursive,
+        body: set_expr(*q.body)?,
+        order_by,
+        limit,
+        offset,
+        locking,
+    })
+}
+
+fn order_item(o: sp::OrderByExpr) -> TResult<OrderItem> {
+    Ok(OrderItem {
+        expr: expr(o.expr)?,
+        desc: matches!(o.options.sort, Some(sp::OrderBySort::Desc)),
+        nulls_first: o.options.nulls_first,
+    })
+}
+
+fn set_expr(s: sp::SetExpr) -> TResult<SetExpr> {
+    Ok(match s {
+        sp::SetExpr::Select(sel) => SetExpr::Select(Box::new(select(*sel)?)),
+        sp::SetExpr::Query(q) => SetExpr::Query(Box::new(query(*q)?)),
+        sp::SetExpr::Values(v) => SetExpr::Values(
+            v.rows
+                .into_iter()
+                .map(|r| r.content.into_iter().map(expr).collect::<TResult<Vec<_>>>())
+                .collect::<TResult<_>>()?,
+        ),
+        sp::SetExpr::SetOperation {
+            left,
+            op,
+            set_quantifier,
+            right,
+        } => SetExpr::SetOp {
+            op: match op {
+                sp::SetOperator::Union => SetOp::Union,
+                sp::SetOperator::Intersect => SetOp::Intersect,
+                sp::SetOperator::Except | sp::SetOperator::Minus => SetOp::Except,
+            },
+            all: matches!(set_quantifier, sp::SetQuantifier::All),
+            left: Box::new(set_expr(*left)?),
+            right: Box::new(set_expr(*right)?),
+        },
+        other => return Err(unsupported(format!("query form {other}"))),
+    })
+}
+
+fn select(s: sp::Select) -> TResult<Select> {
+    let distinct = match s.distinct {
+        None => Distinct::None,
+        // `SELECT ALL` is the default; only DISTINCT changes anything.
+        Some(sp::Distinct::All) => Distinct::None,
+        Some(sp::Distinct::Distinct) => Distinct::All,
+        Some(sp::Distinct::On(exprs)) => {
+            Distinct::On(exprs.into_iter().map(expr).collect::<TResult<_>>()?)
+        }
+    };
+    let group_by = match s.group_by {
+        sp::GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => {
+            exprs.into_iter().map(expr).collect::<TResult<_>>()?
+        }
+        _ => return Err(unsupported("GROUP BY ALL / ROLLUP / CUBE")),
+    };
+    if !s.named_window.is_empty() || s.qualify.is_some() {
+        return Err(unsupported("WINDOW / QUALIFY"));
+    }
+    Ok(Select {
+        distinct,
+        projection: s
+            .projection
+            .into_iter()
+            .map(select_item)
+            .collect::<TResult<_>>()?,
+        from: s
+            .from
+            .into_iter()
+            .map(table_with_joins)
+            .collect::<TResult<_>>()?,
+        selection: s.selection.map(expr).transpose()?,
+        group_by,
+        having: s.having.map(expr).transpose()?,
+    })
+}
+
+fn select_item(i: sp::SelectItem) -> TResult<SelectItem> {
+    Ok(match i {
+        sp::SelectItem::UnnamedExpr(e) => SelectItem::Expr {
+            expr: expr(e)?,
+            alias: None,
+        },
+        sp::SelectItem::ExprWithAlias { expr: e, alias } => SelectItem::Expr {
+            expr: expr(e)?,
+            alias: Some(ident(&alias)),
+        },
+        sp::SelectItem::Wildcard(_) => SelectItem::Wildcard,
+        sp::SelectItem::QualifiedWildcard(
+            sp::SelectItemQualifiedWildcardKind::ObjectName(n),
+            _,
+        ) => SelectItem::QualifiedWildcard(object_name(&n)?),
+        other => return Err(unsupported(format!("select item {other}"))),
+    })
+}
+
+fn alias(a: Option<sp::TableAlias>) -> Option<TableAlias> {
+    a.map(|a| TableAlias {
+        name: ident(&a.name),
+        columns: a.columns.iter().map(|c| ident(&c.name)).collect(),
+    })
+}
+
+fn table_with_joins(t: sp::TableWithJoins) -> TResult<TableRef> {
+    let mut left = table_factor(t.relation)?;
+    for j in t.joins {
+        let right = table_factor(j.relation)?;
+        use sp::JoinOperator as J;
+        let (kind, c) = match j.join_operator {
+            J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+            J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+            J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+            J::FullOuter(c) => (JoinKind::Full, c),
+            J::CrossJoin(c) => (JoinKind::Cross, c),
+            other => return Err(unsupported(format!("join {other:?}"))),
+        };
+        let constraint = match c {
+            sp::JoinConstraint::On(e) => JoinConstraint::On(expr(e)?),
+            sp::JoinConstraint::Using(cols) => {
+                JoinConstraint::Using(cols.iter().map(last_ident).collect::<TResult<_>>()?)
+            }
+            sp::JoinConstraint::Natural => JoinConstraint::Natural,
+            sp::JoinConstraint::None => JoinConstraint::None,
+        };
+        left = TableRef::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            kind,
+            constraint,
+        };
+    }
+    Ok(left)
+}
+
+fn table_factor(t: sp::TableFactor) -> TResult<TableRef> {
+    Ok(match t {
+        sp::TableFactor::Table {
+            name,
+            alias: a,
+            args,
+            ..
+        } => match args {
+            None => TableRef::Table {
+                name: object_name(&name)?,
+                alias: alias(a),
+            },
+            Some(args) => TableRef::Function {
+                name: object_name(&name)?,
+                args: args
+                    .args
+                    .into_iter()
+                    .map(function_arg)
+                    .collect::<TResult<_>>()?,
+                alias: alias(a),
+            },
+        },
+        sp::TableFactor::Derived {
+            lateral,
+            subquery,
+            alias: a,
+            ..
+        } => TableRef::Subquery {
+            query: Box::new(query(*subquery)?),
+            alias: alias(a),
+            lateral,
+        },
+        sp::TableFactor::NestedJoin {
+            table_with_joins: t,
+            alias: None,
+        } => table_with_joins(*t)?,
+        other => return Err(unsupported(format!("FROM item {other}"))),
+    })
+}
+
+fn function_arg(a: sp::FunctionArg) -> TResult<Expr> {
+    match a {
+        sp::FunctionArg::Unnamed(sp::FunctionArgExpr::Expr(e)) => expr(e),
+        other => Err(unsupported(format!("function argument {other}"))),
+    }
+}
+
+fn returning(r: Option<Vec<sp::SelectItem>>) -> TResult<Vec<SelectItem>> {
+    r.unwrap_or_default().into_iter().map(select_item).collect()
+}
+
+fn assignment(a: sp::Assignment) -> TResult<Assignment> {
+    match a.target {
+        sp::AssignmentTarget::ColumnName(n) => Ok(Assignment {
+            column: last_ident(&n)?,
+            value: expr(a.value)?,
+        }),
+        sp::AssignmentTarget::Tuple(_) => Err(unsupported("multi-column assignment")),
+    }
+}
+
+fn insert(i: sp::Insert) -> TResult<Insert> {
+    let table = match &i.table {
+        sp::TableObject::TableName(n) => object_name(n)?,
+        _ => return Err(unsupported("INSERT into a table function")),
+    };
+    let source = match i.source {
+        Some(q) => InsertSource::Query(Box::new(query(*q)?)),
+        None => InsertSource::DefaultValues,
+    };
+    let on_conflict = match i.on {
+        None => None,
+        Some(sp::OnInsert::OnConflict(c)) => {
+            let (target, constraint) = match c.conflict_target {
+                None => (Vec::new(), None),
+                Some(sp::ConflictTarget::Columns(cols)) => (cols.iter().map(ident).collect(), None),
+                Some(sp::ConflictTarget::OnConstraint(n)) => (Vec::new(), Some(last_ident(&n)?)),
+            };
+            let action = match c.action {
+                sp::OnConflictAction::DoNothing => ConflictAction::Nothing,
+                sp::OnConflictAction::DoUpdate(u) => ConflictAction::Update {
+                    assignments: u
+                        .assignments
+                        .into_iter()
+                        .map(assignment)
+                        .collect::<TResult<_>>()?,
+                    selection: u.selection.map(expr).transpose()?,
+                },
+            };
+            Some(OnConflict {
+                target,
+                constraint,
+                action,
+            })
+        }
+        Some(_) => return Err(unsupported("ON DUPLICATE KEY")),
+    };
+    Ok(Insert {
+        table,
+        alias: i.table_alias.map(|a| ident(&a.alias)),
+        columns: i.columns.iter().map(last_ident).collect::<TResult<_>>()?,
+        source,
+        on_conflict,
+        returning: returning(i.returning)?,
+    })
+}
+
+fn single_table(t: &sp::TableWithJoins) -> TResult<(Name, Option<String>)> {
+    if !t.joins.is_empty() {
+        return Err(unsupported("joins in the target of UPDATE/DELETE"));
+    }
+    match &t.relation {
+        sp::TableFactor::Table { name, alias, .. } => {
+            Ok((object_name(name)?, alias.as_ref().map(|a| ident(&a.name))))
+        }
+        _ => Err(syntax("expected a table name")),
+    }
+}
+
+fn update(u: sp::Update) -> TResult<Update> {
+    let (table, alias) = single_table(&u.table)?;
+    let from = match u.from {
+        None => Vec::new(),
+        Some(sp::UpdateTableFromKind::AfterSet(f))
+        | Some(sp::UpdateTableFromKind::BeforeSet(f)) => f
+            .into_iter()
+            .map(table_with_joins)
+            .collect::<TResult<_>>()?,
+    };
+    Ok(Update {
+        table,
+        alias,
+        assignments: u
+            .assignments
+            .into_iter()
+            .map(assignment)
+            .collect::<TResult<_>>()?,
+        from,
+        selection: u.selection.map(expr).transpose()?,
+        returning: returning(u.returning)?,
+    })
+}
+
+fn delete(d: sp::Delete) -> TResult<Delete> {
+    let tables = match d.from {
+        sp::FromTable::WithFromKeyword(t) | sp::FromTable::WithoutKeyword(t) => t,
+    };
+    if tables.len() != 1 {
+        return Err(unsupported("DELETE from several tables"));
+    }
+    let (table, alias) = single_table(&tables[0])?;
+    Ok(Delete {
+        table,
+        alias,
+        using: d
+            .using
+            .unwrap_or_default()
+            .into_iter()
+            .map(table_with_joins)
+            .collect::<TResult<_>>()?,
+        selection: d.selection.map(expr).transpose()?,
+        returning: returning(d.returning)?,
+    })
+}
+
+fn index_column_names(cols: &[sp::IndexColumn]) -> TResult<Vec<String>> {
+    cols.iter()
+        .map(|c| match &c.column.expr {
+            sp::Expr::Identifier(i) => Ok(ident(i)),
+            other => Err(unsupported(format!("constraint on expression {other}"))),
+        })
+        .collect()
+}
+
+fn ref_action(a: Option<sp::ReferentialAction>) -> RefAction {
+    match a {
+        None | Some(sp::ReferentialAction::NoAction) => RefAction::NoAction,
+        Some(sp::ReferentialAction::Restrict) => RefAction::Restrict,
+        Some(sp::ReferentialAction::Cascade) => RefAction::Cascade,
+        Some(sp::ReferentialAction::SetNull) => RefAction::SetNull,
+        Some(sp::ReferentialAction::SetDefault) => RefAction::SetDefault,
+    }
+}
+
+fn foreign_key(fk: sp::ForeignKeyConstraint, column: Option<&str>) -> TResult<ForeignKey> {
+    let (deferrable, initially_deferred) = match &fk.characteristics {
+        Some(c) => (
+            c.deferrable.unwrap_or(false),
+            matches!(c.initially, Some(sp::DeferrableInitial::Deferred)),
+        ),
+        None => (false, false),
+    };
+    Ok(ForeignKey {
+        name: fk.name.as_ref().map(ident),
+        columns: match column {
+            Some(c) => vec![c.to_string()],
+            None => fk.columns.iter().map(ident).collect(),
+        },
+        table: object_name(&fk.foreign_table)?,
+        referred: fk.referred_columns.iter().map(ident).collect(),
+        on_delete: ref_action(fk.on_delete),
+        on_update: ref_action(fk.on_update),
+        deferrable: deferrable || initially_deferred,
+        initially_deferred,
+    })
+}
+
+fn table_constraint(c: sp::TableConstraint) -> TResult<TableConstraint> {
+    Ok(match c {
+        sp::TableConstraint::PrimaryKey(pk) => TableConstraint::PrimaryKey {
+            name: pk.name.as_ref().map(ident),
+            columns: index_column_names(&pk.columns)?,
+        },
+        sp::TableConstraint::Unique(u) => TableConstraint::Unique {
+            name: u.name.as_ref().map(ident),
+            columns: index_column_names(&u.columns)?,
+        },
+        sp::TableConstraint::Check(ch) => TableConstraint::Check {
+            name: ch.name.as_ref().map(ident),
+            source: ch.expr.to_string(),
+            expr: expr(*ch.expr)?,
+        },
+        sp::TableConstraint::ForeignKey(fk) => TableConstraint::ForeignKey(foreign_key(fk, None)?),
+        other => return Err(unsupported(format!("constraint {other}"))),
+    })
+}
+
+fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
+    let name = ident(&c.name);
+    let type_text = c.data_type.to_string().to_lowercase();
+    let (ty, serial) = match type_text.as_str() {
+        "serial" | "serial4" => (DataType::Int4, true),
+        "bigserial" | "serial8" => (DataType::Int8, true),
+        "smallserial" | "serial2" => (DataType::Int2, true),
+        _ => (data_type(&c.data_type)?, false),
+    };
+    let mut spec = ColumnSpec {
+        name: name.clone(),
+        ty,
+        serial,
+        identity: None,
+        not_null: serial,
+        default: None,
+        constraints: Vec::new(),
+    };
+    for o in c.options {
+        match o.option {
+            sp::ColumnOption::Null => spec.not_null = false,
+            sp::ColumnOption::NotNull => spec.not_null = true,
+            sp::ColumnOption::Default(e) => spec.default = Some(expr(e)?),
+            sp::ColumnOption::PrimaryKey(pk) => {
+                spec.not_null = true;
+                spec.constraints.push(TableConstraint::PrimaryKey {
+                    name: o.name.as_ref().or(pk.name.as_ref()).map(ident),
+                    columns: vec![name.clone()],
+                })
+            }
+            sp::ColumnOption::Unique(u) => spec.constraints.push(TableConstraint::Unique {
+                name: o.name.as_ref().or(u.name.as_ref()).map(ident),
+                columns: vec![name.clone()],
+            }),
+            sp::ColumnOption::Check(ch) => spec.constraints.push(TableConstraint::Check {
+                name: o.name.as_ref().or(ch.name.as_ref()).map(ident),
+                source: ch.expr.to_string(),
+                expr: expr(*ch.expr)?,
+            }),
+            sp::ColumnOption::ForeignKey(fk) => {
+                let mut fk = foreign_key(fk, Some(&name))?;
+                if fk.name.is_none() {
+                    fk.name = o.name.as_ref().map(ident);
+                }
+                spec.constraints.push(TableConstraint::ForeignKey(fk))
+            }
+            sp::ColumnOption::Generated {
+                generated_as,
+                generation_expr: None,
+                ..
+            } => {
+                spec.identity = Some(match generated_as {
+                    sp::GeneratedAs::Always => Identity::Always,
+                    _ => Identity::ByDefault,
+                });
+                spec.not_null = true;
+            }
+            other => return Err(unsupported(format!("column option {other}"))),
+        }
+    }
+    Ok(spec)
+}
+
+fn create_table(c: sp::CreateTable) -> TResult<CreateTable> {
+    if c.query.is_some() {
+        return Err(unsupported("CREATE TABLE AS"));
+    }
+    Ok(CreateTable {
+        name: object_name(&c.name)?,
+        if_not_exists: c.if_not_exists,
+        columns: c
+            .columns
+            .into_iter()
+            .map(column_spec)
+            .collect::<TResult<_>>()?,
+        constraints: c
+            .constraints
+            .into_iter()
+            .map(table_constraint)
+            .collect::<TResult<_>>()?,
+    })
+}
+
+fn create_index(c: sp::CreateIndex) -> TResult<CreateIndex> {
+    if c.predicate.is_some() {
+        return Err(unsupported("partial indexes"));
+    }
+    let mut with = Vec::new();
+    for w in c.with {
+        match w {
+            sp::Expr::BinaryOp {
+                left,
+                op: sp::BinaryOperator::Eq,
+                right,
+            } => {
+                let key = match *left {
+                    sp::Expr::Identifier(i) => ident(&i),
+                    other => return Err(syntax(format!("bad index option {other}"))),
+                };
+                with.push((key, expr(*right)?));
+            }
+            other => return Err(syntax(format!("bad index option {other}"))),
+        }
+    }
+    Ok(CreateIndex {
+        name: c.name.as_ref().map(last_ident).transpose()?,
+        table: object_name(&c.table_name)?,
+        columns: c
+            .columns
+            .into_iter()
+            .map(|ic| {
+                Ok(IndexColumn {
+                    desc: matches!(ic.column.options.sort, Some(sp::OrderBySort::Desc)),
+                    expr: expr(ic.column.expr)?,
+                    opclass: ic.operator_class.as_ref().map(last_ident).transpose()?,
+                })
+            })
+            .collect::<TResult<_>>()?,
+        unique: c.unique,
+        if_not_exists: c.if_not_exists,
+        method: c.using.map(|u| u.to_string().to_lowercase()),
+        with,
+    })
+}
+
+fn alter_table(a: sp::AlterTable) -> TResult<Statement> {
+    let name = object_name(&a.name)?;
+    let mut ops = Vec::new();
+    for op in a.operations {
+        use sp::AlterTableOperation as A;
+        ops.push(match op {
+            A::AddColumn {
+                column_def,
+                if_not_exists,
+                ..
+            } => AlterOp::AddColumn {
+                spec: column_spec(column_def)?,
+                if_not_exists,
+            },
+            A::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                if column_names.len() != 1 {
+                    return Err(unsupported("dropping several columns at once"));
+                }
+                AlterOp::DropColumn {
+                    name: ident(&column_names[0]),
+                    if_exists,
+                }
+            }
+            A::AddConstraint { constraint, .. } => {
+                AlterOp::AddConstraint(table_constraint(constraint)?)
+            }
+            A::DropConstraint {
+                name, if_exists, ..
+            } => AlterOp::DropConstraint {
+                name: ident(&name),
+                if_exists,
+            },
+            A::RenameTable { table_name } => AlterOp::RenameTable(match table_name {
+                sp::RenameTableNameKind::To(n) | sp::RenameTableNameKind::As(n) => last_ident(&n)?,
+            }),
+            A::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => AlterOp::RenameColumn {
+                old: ident(&old_column_name),
+                new: ident(&new_column_name),
+            },
+            A::AlterColumn { column_name, op } => {
+                let column = ident(&column_name);
+                match op {
+                    sp::AlterColumnOperation::SetNotNull => AlterOp::AlterColumnNotNull {
+                        column,
+                        not_null: true,
+                    },
+                    sp::AlterColumnOperation::DropNotNull => AlterOp::AlterColumnNotNull {
+                        column,
+                        not_null: false,
+                    },
+                    sp::AlterColumnOperation::SetDefault { value } => {
+                        AlterOp::AlterColumnSetDefault {
+                            column,
+                            default: Some(expr(value)?),
+                        }
+                    }
+                    sp::AlterColumnOperation::DropDefault => AlterOp::AlterColumnSetDefault {
+                        column,
+                        default: None,
+                    },
+                    other => return Err(unsupported(format!("ALTER COLUMN {other}"))),
+                }
+            }
+            other => return Err(unsupported(format!("ALTER TABLE {other}"))),
+        });
+    }
+    Ok(Statement::AlterTable {
+        name,
+        if_exists: a.if_exists,
+        ops,
+    })
+}
+
+/// Parses a type name as PostgreSQL spells it (`integer`, `varchar(20)`,
+/// `numeric(10,2)`, `timestamp with time zone`, `int[]`, `vector(3)`).
+pub fn data_type(t: &sp::DataType) -> TResult<DataType> {
+    parse_type_name(&t.to_string())
+}
+
+/// See [`data_type`]; also used for `::type` casts written as strings.
+pub fn parse_type_name(text: &str) -> TResult<DataType> {
+    let text = text.trim().to_lowercase();
+    if let Some(inner) = text.strip_suffix("[]") {
+        return Ok(DataType::Array(Box::new(parse_type_name(inner)?)));
+    }
+    let (base, args) = match text.find('(') {
+        Some(i) if text.ends_with(')') => {
+            let args: Vec<String> = text[i + 1..text.len() - 1]
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .collect();
+            (text[..i].trim().to_string(), args)
+        }
+        Some(i) => {
+            // e.g. "timestamp(3) with time zone"
+            let close = text.find(')').unwrap_or(text.len() - 1);
+            let rest = text.get(close + 1..).unwrap_or("").trim().to_string();
+            (
+                format!("{} {rest}", text[..i].trim()).trim().to_string(),
+                Vec::new(),
+            )
+        }
+        None => (text.clone(), Vec::new()),
+    };
+    let num = |i: usize| -> TResult<Option<u32>> {
+        match args.get(i) {
+            None => Ok(None),
+            Some(s) => s
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| syntax(format!("invalid type modifier {s}"))),
+        }
+    };
+    Ok(match base.as_str() {
+        "bool" | "boolean" => DataType::Bool,
+        "smallint" | "int2" => DataType::Int2,
+        "int" | "integer" | "int4" => DataType::Int4,
+        "bigint" | "int8" => DataType::Int8,
+        "real" | "float4" => DataType::Float4,
+        "double precision" | "float8" | "double" => DataType::Float8,
+        "float" => match num(0)? {
+            Some(p) if p <= 24 => DataType::Float4,
+            _ => DataType::Float8,
+        },
+        "numeric" | "decimal" | "dec" => match (num(0)?, num(1)?) {
+            (None, _) => DataType::Numeric(None),
+            (Some(p), s) => {
+                let s = s.unwrap_or(0);
+                if p == 0 || p > 1000 || s > p {
+                    return Err(SqlError::new(
+                        SqlState::INVALID_PARAMETER_VALUE,
+                        format!("NUMERIC precision {p} must be between 1 and 1000"),
+                    ));
+                }
+                DataType::Numeric(Some((p, s)))
+            }
+        },
+        "text" | "string" => DataType::Text,
+        "varchar" | "character varying" | "char varying" => DataType::Varchar(num(0)?),
+        "char" | "character" | "bpchar" => DataType::Char(num(0)?.unwrap_or(1)),
+        "bytea" => DataType::Bytea,
+        "date" => DataType::Date,
+        "timestamp" | "timestamp without time zone" | "datetime" => DataType::Timestamp,
+        "timestamptz" | "timestamp with time zone" => DataType::Timestamptz,
+        "interval" => DataType::Interval,
+        "uuid" => DataType::Uuid,
+        "json" | "jsonb" => DataType::Jsonb,
+        "vector" => DataType::Vector(num(0)?),
+        other => {
+            return Err(SqlError::new(
+                SqlState::UNDEFINED_OBJECT,
+                format!("type \"{other}\" does not exist"),
+            ))
+        }
+    })
+}
+
+fn binop(op: &sp::BinaryOperator) -> TResult<BinOp> {
+    use sp::BinaryOperator as B;
+    Ok(match op {
+        B::Plus => BinOp::Add,
+        B::Minus => BinOp::Sub,
+        B::Multiply => BinOp::Mul,
+        B::Divide => BinOp::Div,
+        B::Modulo => BinOp::Mod,
+        B::PGExp => BinOp::Pow,
+        B::StringConcat => BinOp::Concat,
+        B::Eq => BinOp::Eq,
+        B::NotEq => BinOp::NotEq,
+        B::Lt => BinOp::Lt,
+        B::LtEq => BinOp::LtEq,
+        B::Gt => BinOp::Gt,
+        B::GtEq => BinOp::GtEq,
+        B::And => BinOp::And,
+        B::Or => BinOp::Or,
+        B::BitwiseAnd => BinOp::BitAnd,
+        B::BitwiseOr => BinOp::BitOr,
+        B::PGBitwiseXor | B::BitwiseXor => BinOp::BitXor,
+        B::PGBitwiseShiftLeft => BinOp::ShiftLeft,
+        B::PGBitwiseShiftRight => BinOp::ShiftRight,
+        B::Arrow => BinOp::JsonGet,
+        B::LongArrow => BinOp::JsonGetText,
+        B::HashArrow => BinOp::JsonPath,
+        B::HashLongArrow => BinOp::JsonPathText,
+        B::AtArrow => BinOp::JsonContains,
+        B::ArrowAt => BinOp::JsonContained,
+        B::Question => BinOp::JsonHasKey,
+        B::Spaceship => BinOp::CosineDistance,
+        B::Custom(s) => custom_op(s)?,
+        B::PGCustomBinaryOperator(parts) if parts.len() == 1 => custom_op(&parts[0])?,
+        other => return Err(unsupported(format!("operator {other}"))),
+    })
+}
+
+fn custom_op(s: &str) -> TResult<BinOp> {
+    Ok(match s {
+        "<->" => BinOp::L2Distance,
+        "<#>" => BinOp::NegInnerProduct,
+        "<=>" => BinOp::CosineDistance,
+        "<+>" => BinOp::L1Distance,
+        other => return Err(unsupported(format!("operator {other}"))),
+    })
+}
+
+fn number(text: &str) -> TResult<Value> {
+    if let Ok(v) = text.parse::<i32>() {
+        return Ok(Value::Int4(v));
+    }
+    if let Ok(v) = text.parse::<i64>() {
+        return Ok(Value::Int8(v));
+    }
+    // Decimal literals are numeric in PostgreSQL.
+    text.parse::<bigdecimal::BigDecimal>()
+        .map(|d| Value::Numeric(super::value::Numeric::Value(d)))
+        .map_err(|_| syntax(format!("invalid number {text}")))
+}
+
+fn bx(e: sp::Expr) -> TResult<Box<Expr>> {
+    Ok(Box::new(expr(e)?))
+}
+
+pub fn expr(e: sp::Expr) -> TResult<Expr> {
+    use sp::Expr as E;
+    Ok(match e {
+        E::Identifier(i) => Expr::Column(vec![ident(&i)]),
+        E::CompoundIdentifier(parts) => Expr::Column(parts.iter().map(ident).collect()),
+        E::Value(v) => match v.value {
+            sp::Value::Number(n, _) => Expr::Literal(number(&n)?),
+            sp::Value::SingleQuotedString(s)
+            | sp::Value::EscapedStringLiteral(s)
+            | sp::Value::UnicodeStringLiteral(s)
+            | sp::Value::NationalStringLiteral(s) => Expr::UntypedString(s),
+            sp::Value::DollarQuotedString(d) => Expr::UntypedString(d.value),
+            sp::Value::HexStringLiteral(h) => Expr::UntypedString(format!("\\x{h}")),
+            sp::Value::Boolean(b) => Expr::Literal(Value::Bool(b)),
+            sp::Value::Null => Expr::Literal(Value::Null),
+            sp::Value::Placeholder(p) => {
+                let n = p
+                    .strip_prefix('$')
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| syntax(format!("invalid parameter {p}")))?;
+                Expr::Param(n)
+            }
+            other => return Err(unsupported(format!("literal {other}"))),
+        },
+        E::Nested(e) => expr(*e)?,
+        E::BinaryOp { left, op, right } => Expr::Binary {
+            op: binop(&op)?,
+            left: bx(*left)?,
+            right: bx(*right)?,
+        },
+        E::UnaryOp { op, expr: inner } => {
+            let op = match op {
+                sp::UnaryOperator::Minus => UnOp::Neg,
+                sp::UnaryOperator::Plus => UnOp::Plus,
+                sp::UnaryOperator::Not => UnOp::Not,
+                sp::UnaryOperator::BitwiseNot => UnOp::BitNot,
+                other => return Err(unsupported(format!("operator {other}"))),
+            };
+            // Fold "-<number>" so that i64::MIN and numeric literals parse.
+            if let (UnOp::Neg, E::Value(v)) = (op, &*inner) {
+                if let sp::Value::Number(n, _) = &v.value {
+                    return Ok(Expr::Literal(number(&format!("-{n}"))?));
+                }
+            }
+            Expr::Unary {
+                op,
+                expr: bx(*inner)?,
+            }
+        }
+        E::IsNull(e) => Expr::IsNull {
+            expr: bx(*e)?,
+            negated: false,
+        },
+        E::IsNotNull(e) => Expr::IsNull {
+            expr: bx(*e)?,
+            negated: true,
+        },
+        E::IsTrue(e) => Expr::IsBool {
+            expr: bx(*e)?,
+            value: true,
+            negated: false,
+        },
+        E::IsNotTrue(e) => Expr::IsBool {
+            expr: bx(*e)?,
+            value: true,
+            negated: true,
+        },
+        E::IsFalse(e) => Expr::IsBool {
+            expr: bx(*e)?,
+            value: false,
+            negated: false,
+        },
+        E::IsNotFalse(e) => Expr::IsBool {
+            expr: bx(*e)?,
+            value: false,
+            negated: true,
+        },
+        E::IsUnknown(e) => Expr::IsNull {
+            expr: bx(*e)?,
+            negated: false,
+        },
+        E::IsNotUnknown(e) => Expr::IsNull {
+            expr: bx(*e)?,
+            negated: true,
+        },
+        E::IsDistinctFrom(a, b) => Expr::IsDistinctFrom {
+            left: bx(*a)?,
+            right: bx(*b)?,
+            negated: false,
+        },
+        E::IsNotDistinctFrom(a, b) => Expr::IsDistinctFrom {
+            left: bx(*a)?,
+            right: bx(*b)?,
+            negated: true,
+        },
+        E::Between {
+            expr: e,
+            negated,
+            low,
+            high,
+        } => Expr::Between {
+            expr: bx(*e)?,
+            low: bx(*low)?,
+            high: bx(*high)?,
+            negated,
+        },
+        E::InList {
+            expr: e,
+            list,
+            negated,
+        } => Expr::InList {
+            expr: bx(*e)?,
+            list: list.into_iter().map(expr).collect::<TResult<_>>()?,
+            negated,
+        },
+        E::InSubquery {
+            expr: e,
+            subquery,
+            negated,
+        } => Expr::InSubquery {
+            expr: bx(*e)?,
+            query: Box::new(query(*subquery)?),
+            negated,
+        },
+        E::Exists { subquery, negated } => Expr::Exists {
+            query: Box::new(query(*subquery)?),
+            negated,
+        },
+        E::Subquery(q) => Expr::Subquery(Box::new(query(*q)?)),
+        E::AnyOp {
+            left,
+            compare_op,
+            right,
+            ..
+        } => quantified(*left, &compare_op, *right, false)?,
+        E::AllOp {
+            left,
+            compare_op,
+            right,
+        } => quantified(*left, &compare_op, *right, true)?,
+        E::Like {
+            negated,
+            any: false,
+            expr: e,
+            pattern,
+            escape_char,
+        } => Expr::Like {
+            expr: bx(*e)?,
+            pattern: bx(*pattern)?,
+            escape: escape_char.map(|c| bx(*c)).transpose()?,
+            negated,
+            case_insensitive: false,
+        },
+        E::ILike {
+            negated,
+            any: false,
+            expr: e,
+            pattern,
+            escape_char,
+        } => Expr::Like {
+            expr: bx(*e)?,
+            pattern: bx(*pattern)?,
+            escape: escape_char.map(|c| bx(*c)).transpose()?,
+            negated,
+            case_insensitive: true,
+        },
+        E::Cast {
+            expr: e,
+            data_type: t,
+            ..
+        } => Expr::Cast {
+            expr: bx(*e)?,
+            ty: data_type(&t)?,
+        },
+        E::TypedString(ts) => {
+            let text = match ts.value.value {
+                sp::Value::SingleQuotedString(s) => s,
+                other => return Err(unsupported(format!("typed literal {other}"))),
+            };
+            Expr::Cast {
+                expr: Box::new(Expr::UntypedString(text)),
+                ty: data_type(&ts.data_type)?,
+            }
+        }
+        E::Interval(iv) => {
+            let value = expr(*iv.value)?;
+            let text = match value {
+                Expr::UntypedString(s) => s,
+                Expr::Literal(v) => format!("{v:?}"),
+                _ => return Err(unsupported("INTERVAL with an expression")),
+            };
+            let text = match iv.leading_field {
+                Some(f) if iv.last_field.is_none() => format!("{text} {f}"),
+                _ => text,
+            };
+            Expr::Cast {
+                expr: Box::new(Expr::UntypedString(text)),
+                ty: DataType::Interval,
+            }
+        }
+        E::Function(f) => function(f)?,
+        E::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => Expr::Case {
+            operand: operand.map(|o| bx(*o)).transpose()?,
+            whens: conditions
+                .into_iter()
+                .map(|w| Ok((expr(w.condition)?, expr(w.result)?)))
+                .collect::<TResult<_>>()?,
+            else_result: else_result.map(|e| bx(*e)).transpose()?,
+        },
+        E::Extract { field, expr: e, .. } => call(
+            "date_part",
+            vec![
+                Expr::UntypedString(field.to_string().to_lowercase()),
+                expr(*e)?,
+            ],
+        ),
+        E::Ceil { expr: e, .. } => call("ceil", vec![expr(*e)?]),
+        E::Floor { expr: e, .. } => call("floor", vec![expr(*e)?]),
+        E::Position { expr: needle, r#in } => call("strpos", vec![expr(*r#in)?, expr(*needle)?]),
+        E::Substring {
+            expr: e,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            let mut args = vec![expr(*e)?];
+            args.push(match substring_from {
+                Some(f) => expr(*f)?,
+                None => Expr::Literal(Value::Int4(1)),
+            });
+            if let Some(f) = substring_for {
+                args.push(expr(*f)?);
+            }
+            call("substr", args)
+        }
+        E::Trim {
+            trim_where,
+            trim_what,
+            expr: e,
+            trim_characters,
+        } => {
+            let name = match trim_where {
+                Some(sp::TrimWhereField::Leading) => "ltrim",
+                Some(sp::TrimWhereField::Trailing) => "rtrim",
+                _ => "btrim",
+            };
+            let mut args = vec![expr(*e)?];
+            if let Some(w) = trim_what {
+                args.push(expr(*w)?);
+            } else if let Some(mut chars) = trim_characters {
+                if let Some(c) = chars.pop() {
+                    args.push(expr(c)?);
+                }
+            }
+            call(name, args)
+        }
+        E::Array(a) => Expr::Array(a.elem.into_iter().map(expr).collect::<TResult<_>>()?),
+        E::Tuple(items) => Expr::Row(items.into_iter().map(expr).collect::<TResult<_>>()?),
+        E::Collate { expr: e, .. } => expr(*e)?,
+        E::AtTimeZone {
+            timestamp,
+            time_zone,
+        } => call("timezone", vec![expr(*time_zone)?, expr(*timestamp)?]),
+        other => return Err(unsupported(format!("expression {other}"))),
+    })
+}
+
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Box::new(FunctionCall {
+        name: name.to_string(),
+        args,
+        star: false,
+        distinct: false,
+        filter: None,
+        order_by: Vec::new(),
+        over: false,
+    }))
+}
+
+fn quantified(
+    left: sp::Expr,
+    op: &sp::BinaryOperator,
+    right: sp::Expr,
+    all: bool,
+) -> TResult<Expr> {
+    let rhs = match right {
+        sp::Expr::Subquery(q) => QuantifiedRhs::Subquery(Box::new(query(*q)?)),
+        other => QuantifiedRhs::Expr(bx(other)?),
+    };
+    Ok(Expr::Quantified {
+        left: bx(left)?,
+        op: binop(op)?,
+        all,
+        right: rhs,
+    })
+}
+
+fn function(f: sp::Function) -> TResult<Expr> {
+    let name = object_name(&f.name)?.join(".");
+    if f.over.is_some() {
+        return Err(unsupported("window functions"));
+    }
+    let mut call = FunctionCall {
+        name,
+        args: Vec::new(),
+        star: false,
+        distinct: false,
+        filter: f.filter.map(|e| expr(*e)).transpose()?,
+        order_by: Vec::new(),
+        over: false,
+    };
+    match f.args {
+        sp::FunctionArguments::None => {}
+        sp::FunctionArguments::Subquery(_) => {
+            return Err(unsupported("subquery as function argument list"))
+        }
+        sp::FunctionArguments::List(list) => {
+            call.distinct = matches!(
+                list.duplicate_treatment,
+                Some(sp::DuplicateTreatment::Distinct)
+            );
+            for a in list.args {
+                match a {
+                    sp::FunctionArg::Unnamed(sp::FunctionArgExpr::Wildcard) => call.star = true,
+                    other => call.args.push(function_arg(other)?),
+                }
+            }
+            for c in list.clauses {
+                match c {
+                    sp::FunctionArgumentClause::OrderBy(items) => {
+                        call.order_by = items.into_iter().map(order_item).collect::<TResult<_>>()?
+                    }
+                    other => return Err(unsupported(format!("function clause {other}"))),
+                }
+            }
+        }
+    }
+    Ok(Expr::Function(Box::new(call)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_common_statements() {
+        let stmts = parse(
+            "CREATE TABLE t (id serial PRIMARY KEY, name varchar(20) NOT NULL, amount numeric(10,2) DEFAULT 0, \
+             CHECK (amount >= 0)); INSERT INTO t (name) VALUES ('a'), ('b') RETURNING id; \
+             SELECT t.name, count(*) FROM t LEFT JOIN u USING (id) WHERE id > $1 GROUP BY 1 ORDER BY 2 DESC LIMIT 3; \
+             BEGIN ISOLATION LEVEL REPEATABLE READ; SAVEPOINT s; ROLLBACK TO SAVEPOINT s; COMMIT",
+        )
+        .unwrap();
+        assert_eq!(stmts.len(), 7);
+        assert!(
+            matches!(&stmts[0], Statement::CreateTable(c) if c.columns.len() == 3 && c.columns[0].serial)
+        );
+        assert!(
+            matches!(&stmts[3], Statement::Begin { modes } if modes.isolation == Some(IsolationLevel::RepeatableRead))
+        );
+        assert_eq!(stmts[5], Statement::RollbackTo("s".into()));
+    }
+
+    #[test]
+    fn syntax_errors_have_sqlstate_and_position() {
+        let e = parse("SELECT * FROM t WHERE").unwrap_err();
+        assert_eq!(e.code, SqlState::SYNTAX_ERROR);
+        assert!(e.position.is_some());
+        assert_eq!(parse("SELEC 1").unwrap_err().code, SqlState::SYNTAX_ERROR);
+    }
+
+    #[test]
+    fn type_names() {
+        for (t, want) in [
+            ("integer", DataType::Int4),
+            ("varchar(5)", DataType::Varchar(Some(5))),
+            ("numeric(10,2)", DataType::Numeric(Some((10, 2)))),
+            ("timestamp with time zone", DataType::Timestamptz),
+            ("int[]", DataType::Array(Box::new(DataType::Int4))),
+            ("vector(3)", DataType::Vector(Some(3))),
+            ("double precision", DataType::Float8),
+        ] {
+            assert_eq!(parse_type_name(t).unwrap(), want, "{t}");
+        }
+    }
+}
