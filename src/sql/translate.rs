@@ -52,11 +52,22 @@ fn parse_error(sql: &str, e: ParserError) -> SqlError {
             return SqlError::new(SqlState("54001"), "stack depth limit exceeded");
         }
     };
-    // sqlparser appends " at Line: L, Column: C"; turn it into a position.
-    let mut err = syntax(format!(
-        "syntax error: {}",
-        text.split(" at Line:").next().unwrap_or(&text)
-    ));
+    // sqlparser says "Expected: X, found: Y at Line: L, Column: C"; report
+    // it as PostgreSQL does ("syntax error at or near "Y"", position) and
+    // keep the expectation as detail.
+    let core = text.split(" at Line:").next().unwrap_or(&text).to_string();
+    let found = core
+        .rsplit("found: ")
+        .next()
+        .filter(|_| core.contains("found: "));
+    let mut err = match found {
+        Some("EOF") => {
+            syntax("syntax error at end of input").with_position(sql.chars().count() as u32 + 1)
+        }
+        Some(tok) => syntax(format!("syntax error at or near \"{tok}\"")),
+        None => syntax(format!("syntax error: {core}")),
+    }
+    .with_detail(core.clone());
     if let Some(idx) = text.rfind("at Line: ") {
         let rest = &text[idx + 9..];
         let mut parts = rest.split(", Column: ");
