@@ -7,6 +7,7 @@
 //! methods).
 
 pub mod btree;
+pub mod catalog;
 pub mod error;
 pub mod heap;
 pub mod pager;

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// A column or expression type, as PostgreSQL names it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DataType {
     Bool,
     Int2,

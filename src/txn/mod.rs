@@ -1,8 +1,10 @@
 //! Transaction ids and the commit log.
 
 pub mod clog;
+pub mod snapshot;
 
 pub use clog::{Clog, XidStatus};
+pub use snapshot::{Snapshot, Viewer};
 
 /// A transaction id. 64-bit, so it never wraps around.
 pub type Xid = u64;
