@@ -6,3 +6,5 @@ pub mod value;
 
 pub use types::DataType;
 pub use value::{Interval, Numeric, Value};
+pub mod datetime;
+pub mod tz;
