@@ -8,3 +8,4 @@ pub use types::DataType;
 pub use value::{Interval, Numeric, Value};
 pub mod datetime;
 pub mod tz;
+pub mod numeric;
