@@ -9,3 +9,4 @@ pub use value::{Interval, Numeric, Value};
 pub mod datetime;
 pub mod tz;
 pub mod numeric;
+pub mod json;
