@@ -74,7 +74,9 @@ pub fn sorted_entries(m: &Map<String, Json>) -> Vec<(&String, &Json)> {
 }
 
 fn key_cmp(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 fn push_string(out: &mut String, s: &str) {
@@ -134,7 +136,7 @@ fn write_pretty(out: &mut String, v: &Json, level: usize) {
         out.push_str(&"    ".repeat(l));
     };
     match v {
-        Json::Array(a) if !a.is_empty() => {
+        Json::Array(a) => {
             out.push('[');
             for (i, e) in a.iter().enumerate() {
                 if i > 0 {
@@ -146,7 +148,7 @@ fn write_pretty(out: &mut String, v: &Json, level: usize) {
             indent(out, level);
             out.push(']');
         }
-        Json::Object(m) if !m.is_empty() => {
+        Json::Object(m) => {
             out.push('{');
             for (i, (k, e)) in sorted_entries(m).into_iter().enumerate() {
                 if i > 0 {
@@ -288,7 +290,9 @@ fn scalar_eq(a: &Json, b: &Json) -> bool {
 /// that is one of its top-level elements).
 pub fn contains(a: &Json, b: &Json) -> bool {
     match (a, b) {
-        (Json::Array(_), b) if !b.is_array() && !b.is_object() => contains_inner(a, &Json::Array(vec![b.clone()])),
+        (Json::Array(_), b) if !b.is_array() && !b.is_object() => {
+            contains_inner(a, &Json::Array(vec![b.clone()]))
+        }
         _ => contains_inner(a, b),
     }
 }
@@ -306,7 +310,9 @@ fn contains_inner(a: &Json, b: &Json) -> bool {
                 _ => scalar_eq(ea, eb),
             })
         }),
-        (Json::Array(_), _) | (Json::Object(_), _) | (_, Json::Array(_)) | (_, Json::Object(_)) => false,
+        (Json::Array(_), _) | (Json::Object(_), _) | (_, Json::Array(_)) | (_, Json::Object(_)) => {
+            false
+        }
         _ => scalar_eq(a, b),
     }
 }
@@ -348,7 +354,12 @@ pub fn strip_nulls(v: &Json) -> Json {
 }
 
 /// `jsonb_set(target, path, new_value, create_missing)`.
-pub fn set_path(target: &Json, path: &[Option<String>], new: &Json, create: bool) -> Result<Json, SqlError> {
+pub fn set_path(
+    target: &Json,
+    path: &[Option<String>],
+    new: &Json,
+    create: bool,
+) -> Result<Json, SqlError> {
     let mut out = target.clone();
     if path.is_empty() {
         return Ok(out);
@@ -379,7 +390,10 @@ pub fn set_path(target: &Json, path: &[Option<String>], new: &Json, create: bool
                 let idx: i64 = step.trim().parse().map_err(|_| {
                     SqlError::new(
                         SqlState::INVALID_TEXT_REPRESENTATION,
-                        format!("path element at position {} is not an integer: \"{step}\"", i + 1),
+                        format!(
+                            "path element at position {} is not an integer: \"{step}\"",
+                            i + 1
+                        ),
                     )
                 })?;
                 let len = a.len() as i64;
@@ -417,17 +431,38 @@ mod tests {
 
     #[test]
     fn output_matches_postgres() {
-        assert_eq!(format_jsonb(&j(r#"{"bb":1,"a":[1,2.50],"a":3}"#)), r#"{"a": 3, "bb": 1}"#);
-        assert_eq!(format_jsonb(&j(r#"{"a":{"b":[1,null,true,"x"]}}"#)), r#"{"a": {"b": [1, null, true, "x"]}}"#);
+        assert_eq!(
+            format_jsonb(&j(r#"{"bb":1,"a":[1,2.50],"a":3}"#)),
+            r#"{"a": 3, "bb": 1}"#
+        );
+        assert_eq!(
+            format_jsonb(&j(r#"{"a":{"b":[1,null,true,"x"]}}"#)),
+            r#"{"a": {"b": [1, null, true, "x"]}}"#
+        );
         assert_eq!(format_jsonb(&j("1e2")), "100");
         assert_eq!(format_jsonb(&j("1.50")), "1.50");
         assert_eq!(format_jsonb(&j("-0.0")), "0.0");
         assert_eq!(format_jsonb(&j(r#""a\"\n\u0001é""#)), r#""a\"\n\u0001é""#);
-        assert_eq!(format_jsonb(&j("123456789012345678901234567890")), "123456789012345678901234567890");
-        assert_eq!(format_jsonb(&j(r#"{"aaa":1,"b":2,"cc":3}"#)), r#"{"b": 2, "cc": 3, "aaa": 1}"#);
+        assert_eq!(
+            format_jsonb(&j("123456789012345678901234567890")),
+            "123456789012345678901234567890"
+        );
+        assert_eq!(
+            format_jsonb(&j(r#"{"aaa":1,"b":2,"cc":3}"#)),
+            r#"{"b": 2, "cc": 3, "aaa": 1}"#
+        );
         let e = parse_jsonb("{bad").unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (SqlState::INVALID_JSON_TEXT, "invalid input syntax for type json"));
-        assert_eq!(pretty_jsonb(&j(r#"{"a":[1,{}],"b":2}"#)), "{\n    \"a\": [\n        1,\n        {}\n    ],\n    \"b\": 2\n}");
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                SqlState::INVALID_JSON_TEXT,
+                "invalid input syntax for type json"
+            )
+        );
+        assert_eq!(
+            pretty_jsonb(&j(r#"{"a":[1,{}],"b":2}"#)),
+            "{\n    \"a\": [\n        1,\n        {\n        }\n    ],\n    \"b\": 2\n}"
+        );
     }
 
     #[test]
@@ -446,20 +481,44 @@ mod tests {
         assert!(contains(&j("1.0"), &j("1")));
         assert!(has_key(&v, "a") && !has_key(&v, "z"));
         assert!(has_key(&j(r#"["a","b"]"#), "b"));
-        assert_eq!(format_jsonb(&strip_nulls(&v)), r#"{"a": {"b": [10, 20, 30]}, "s": "x"}"#);
+        assert_eq!(
+            format_jsonb(&strip_nulls(&v)),
+            r#"{"a": {"b": [10, 20, 30]}, "s": "x"}"#
+        );
         let set = set_path(&v, &[Some("a".into()), Some("c".into())], &j("5"), true).unwrap();
-        assert_eq!(format_jsonb(&set), r#"{"a": {"b": [10, 20, 30], "c": 5}, "n": null, "s": "x"}"#);
+        assert_eq!(
+            format_jsonb(&set),
+            r#"{"a": {"b": [10, 20, 30], "c": 5}, "n": null, "s": "x"}"#
+        );
     }
 
     #[test]
     fn ordering() {
-        let ord = ["null", r#""a""#, r#""b""#, "1", "2.5", "false", "true", "[]", "[9]", "[1,2]", "{}", r#"{"a":1}"#, r#"{"b":0}"#, r#"{"aa":0}"#];
+        let ord = [
+            "null",
+            r#""a""#,
+            r#""b""#,
+            "1",
+            "2.5",
+            "false",
+            "true",
+            "[]",
+            "[9]",
+            "[1,2]",
+            "{}",
+            r#"{"a":1}"#,
+            r#"{"b":0}"#,
+            r#"{"aa":0}"#,
+        ];
         for (i, a) in ord.iter().enumerate() {
             for (k, b) in ord.iter().enumerate() {
                 assert_eq!(jsonb_cmp(&j(a), &j(b)), i.cmp(&k), "{a} vs {b}");
             }
         }
         assert_eq!(jsonb_cmp(&j("1.0"), &j("1")), Ordering::Equal);
-        assert_eq!(canonical_hash_text(&j("[1.0]")), canonical_hash_text(&j("[1]")));
+        assert_eq!(
+            canonical_hash_text(&j("[1.0]")),
+            canonical_hash_text(&j("[1]"))
+        );
     }
 }

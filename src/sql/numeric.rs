@@ -492,29 +492,48 @@ mod tests {
             parse_numeric("abc").unwrap_err().message,
             "invalid input syntax for type numeric: \"abc\""
         );
-        assert_eq!(parse_numeric("1e999999").unwrap_err().code, SqlState::NUMERIC_VALUE_OUT_OF_RANGE);
-        assert_eq!(parse_numeric("1e99999999999").unwrap_err().code, SqlState::NUMERIC_VALUE_OUT_OF_RANGE);
+        assert_eq!(
+            parse_numeric("1e999999").unwrap_err().code,
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE
+        );
+        assert_eq!(
+            parse_numeric("1e99999999999").unwrap_err().code,
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE
+        );
     }
 
     #[test]
     fn typmod_and_rounding() {
-        let t = |s: &str, p, sc| apply_typmod(Numeric::Value(n(s)), p, sc).map(|v| format_numeric(&v));
+        let t =
+            |s: &str, p, sc| apply_typmod(Numeric::Value(n(s)), p, sc).map(|v| format_numeric(&v));
         assert_eq!(t("1.005", 5, 2).unwrap(), "1.01");
         assert_eq!(t("-1.005", 5, 2).unwrap(), "-1.01");
         assert_eq!(t("2.5", 5, 0).unwrap(), "3");
         assert_eq!(t("1", 5, 2).unwrap(), "1.00");
         let e = t("1000", 5, 2).unwrap_err();
         assert_eq!(e.message, "numeric field overflow");
-        assert_eq!(e.detail.as_deref(), Some("A field with precision 5, scale 2 must round to an absolute value less than 10^3."));
+        assert_eq!(
+            e.detail.as_deref(),
+            Some(
+                "A field with precision 5, scale 2 must round to an absolute value less than 10^3."
+            )
+        );
         assert!(t("999.995", 5, 2).is_err());
         assert_eq!(t("0.001", 2, 2).unwrap(), "0.00");
-        assert_eq!(format_numeric(&Numeric::Value(round_half_away(&n("1250"), -2))), "1300");
-        assert_eq!(format_numeric(&Numeric::Value(trunc_scale(&n("-1.79"), 1))), "-1.7");
+        assert_eq!(
+            format_numeric(&Numeric::Value(round_half_away(&n("1250"), -2))),
+            "1300"
+        );
+        assert_eq!(
+            format_numeric(&Numeric::Value(trunc_scale(&n("-1.79"), 1))),
+            "-1.7"
+        );
     }
 
     #[test]
     fn division_scale_matches_postgres() {
-        let d = |a: &str, b: &str| format_numeric(&Numeric::Value(numeric_div(&n(a), &n(b)).unwrap()));
+        let d =
+            |a: &str, b: &str| format_numeric(&Numeric::Value(numeric_div(&n(a), &n(b)).unwrap()));
         assert_eq!(d("1", "3"), "0.33333333333333333333");
         assert_eq!(d("10", "4"), "2.5000000000000000");
         assert_eq!(d("2", "3"), "0.66666666666666666667");
@@ -523,7 +542,8 @@ mod tests {
         assert_eq!(d("-1", "3"), "-0.33333333333333333333");
         assert_eq!(d("0", "3"), "0.00000000000000000000");
         assert!(numeric_div(&n("1"), &n("0")).is_err());
-        let m = |a: &str, b: &str| format_numeric(&Numeric::Value(numeric_mod(&n(a), &n(b)).unwrap()));
+        let m =
+            |a: &str, b: &str| format_numeric(&Numeric::Value(numeric_mod(&n(a), &n(b)).unwrap()));
         assert_eq!(m("-7.5", "2"), "-1.5");
         assert_eq!(m("7", "3"), "1");
     }
@@ -531,8 +551,14 @@ mod tests {
     #[test]
     fn float_conversions() {
         assert_eq!(format_numeric(&from_f64(0.1, 15).unwrap()), "0.1");
-        assert_eq!(format_numeric(&from_f64(1e20, 15).unwrap()), "100000000000000000000");
-        assert_eq!(format_numeric(&from_f64(1.0 / 3.0, 15).unwrap()), "0.333333333333333");
+        assert_eq!(
+            format_numeric(&from_f64(1e20, 15).unwrap()),
+            "100000000000000000000"
+        );
+        assert_eq!(
+            format_numeric(&from_f64(1.0 / 3.0, 15).unwrap()),
+            "0.333333333333333"
+        );
         assert_eq!(to_f64(&Numeric::Value(n("0.1"))), 0.1);
         assert_eq!(to_i64_round(&n("2.5")), Some(3));
         assert_eq!(to_i64_round(&n("-2.5")), Some(-3));
