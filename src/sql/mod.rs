@@ -10,5 +10,6 @@ pub mod compare;
 pub mod datetime;
 pub mod json;
 pub mod numeric;
+pub mod ops;
 pub mod text;
 pub mod tz;
