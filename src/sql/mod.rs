@@ -6,6 +6,7 @@ pub mod value;
 
 pub use types::DataType;
 pub use value::{Interval, Numeric, Value};
+pub mod cast;
 pub mod compare;
 pub mod datetime;
 pub mod json;
