@@ -12,5 +12,6 @@ pub mod datetime;
 pub mod json;
 pub mod numeric;
 pub mod ops;
+pub mod row;
 pub mod text;
 pub mod tz;
