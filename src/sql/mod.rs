@@ -9,6 +9,7 @@ pub use value::{Interval, Numeric, Value};
 pub mod cast;
 pub mod compare;
 pub mod datetime;
+pub mod index_key;
 pub mod json;
 pub mod numeric;
 pub mod ops;
