@@ -8,3 +8,13 @@ pub mod value;
 
 pub use types::DataType;
 pub use value::{Interval, Numeric, Value};
+pub mod cast;
+pub mod compare;
+pub mod datetime;
+pub mod index_key;
+pub mod json;
+pub mod numeric;
+pub mod ops;
+pub mod row;
+pub mod text;
+pub mod tz;

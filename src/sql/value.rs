@@ -55,3 +55,42 @@ impl Value {
         matches!(self, Value::Null)
     }
 }
+
+impl Value {
+    /// The type of this value as the executor would name it. Type modifiers
+    /// are not recorded in values, so `numeric`, `vector` and `text` come
+    /// back unconstrained; NULL is `unknown`, and an array's element type is
+    /// that of its first non-NULL element.
+    pub fn data_type(&self) -> crate::sql::DataType {
+        use crate::sql::DataType as T;
+        match self {
+            Value::Null => T::Unknown,
+            Value::Bool(_) => T::Bool,
+            Value::Int2(_) => T::Int2,
+            Value::Int4(_) => T::Int4,
+            Value::Int8(_) => T::Int8,
+            Value::Float4(_) => T::Float4,
+            Value::Float8(_) => T::Float8,
+            Value::Numeric(_) => T::Numeric(None),
+            Value::Text(_) => T::Text,
+            Value::Bytea(_) => T::Bytea,
+            Value::Date(_) => T::Date,
+            Value::Timestamp(_) => T::Timestamp,
+            Value::Timestamptz(_) => T::Timestamptz,
+            Value::Interval(_) => T::Interval,
+            Value::Uuid(_) => T::Uuid,
+            Value::Jsonb(_) => T::Jsonb,
+            Value::Vector(_) => T::Vector(None),
+            Value::Array(items) => {
+                let elem = items.iter().find(|v| !v.is_null()).map_or(T::Unknown, |v| {
+                    match v.data_type() {
+                        // A nested array is a further dimension.
+                        T::Array(inner) => *inner,
+                        t => t,
+                    }
+                });
+                T::Array(Box::new(elem))
+            }
+        }
+    }
+}
