@@ -75,7 +75,9 @@ pub struct TableDef {
 impl TableDef {
     /// Index of the live column called `name`.
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| !c.dropped && c.name == name)
+        self.columns
+            .iter()
+            .position(|c| !c.dropped && c.name == name)
     }
 
     /// Live columns with their storage positions.
@@ -199,7 +201,12 @@ impl Catalog {
     }
 
     /// Every catalog object visible to `viewer`.
-    pub fn visible(&self, txns: &TxnManager, pager: &mut Pager, viewer: &Viewer) -> PResult<Vec<Entry>> {
+    pub fn visible(
+        &self,
+        txns: &TxnManager,
+        pager: &mut Pager,
+        viewer: &Viewer,
+    ) -> PResult<Vec<Entry>> {
         let mut out = Vec::new();
         for e in &self.entries {
             if viewer.visible(txns, pager, &e.header)? {
@@ -210,7 +217,13 @@ impl Catalog {
     }
 
     /// The visible object named `name`.
-    pub fn lookup(&self, txns: &TxnManager, pager: &mut Pager, viewer: &Viewer, name: &str) -> PResult<Option<Entry>> {
+    pub fn lookup(
+        &self,
+        txns: &TxnManager,
+        pager: &mut Pager,
+        viewer: &Viewer,
+        name: &str,
+    ) -> PResult<Option<Entry>> {
         for e in &self.entries {
             if e.object.name() == name && viewer.visible(txns, pager, &e.header)? {
                 return Ok(Some(e.clone()));
@@ -220,7 +233,13 @@ impl Catalog {
     }
 
     /// The visible object with `oid`.
-    pub fn by_oid(&self, txns: &TxnManager, pager: &mut Pager, viewer: &Viewer, oid: Oid) -> PResult<Option<Entry>> {
+    pub fn by_oid(
+        &self,
+        txns: &TxnManager,
+        pager: &mut Pager,
+        viewer: &Viewer,
+        oid: Oid,
+    ) -> PResult<Option<Entry>> {
         for e in &self.entries {
             if e.object.oid() == oid && viewer.visible(txns, pager, &e.header)? {
                 return Ok(Some(e.clone()));
@@ -234,9 +253,18 @@ impl Catalog {
         self.entries.iter().find(|e| e.tid == tid).map(|e| e.header)
     }
 
-    pub fn insert(&mut self, pager: &mut Pager, xid: Xid, cid: u32, object: Object) -> PResult<Tid> {
-        let payload = serde_json::to_vec(&object).map_err(|e| PagerError::corrupt(0, e.to_string()))?;
-        let tid = self.heap.insert(pager, TupleHeader::new(xid, cid), &payload)?;
+    pub fn insert(
+        &mut self,
+        pager: &mut Pager,
+        xid: Xid,
+        cid: u32,
+        object: Object,
+    ) -> PResult<Tid> {
+        let payload =
+            serde_json::to_vec(&object).map_err(|e| PagerError::corrupt(0, e.to_string()))?;
+        let tid = self
+            .heap
+            .insert(pager, TupleHeader::new(xid, cid), &payload)?;
         let header = self.heap.header(pager, tid)?.expect("just inserted");
         self.entries.push(Entry {
             tid,
@@ -265,7 +293,14 @@ impl Catalog {
     }
 
     /// New version of the row at `tid`.
-    pub fn replace(&mut self, pager: &mut Pager, tid: Tid, xid: Xid, cid: u32, object: Object) -> PResult<Tid> {
+    pub fn replace(
+        &mut self,
+        pager: &mut Pager,
+        tid: Tid,
+        xid: Xid,
+        cid: u32,
+        object: Object,
+    ) -> PResult<Tid> {
         self.delete(pager, tid, xid, cid)?;
         self.insert(pager, xid, cid, object)
     }
@@ -286,7 +321,11 @@ impl Catalog {
     pub fn sequence_next(pager: &mut Pager, seq: &SequenceDef) -> PResult<i64> {
         pager.safe_point()?;
         let (value, called) = Self::sequence_state(pager, seq)?;
-        let next = if called { value.wrapping_add(seq.increment) } else { value };
+        let next = if called {
+            value.wrapping_add(seq.increment)
+        } else {
+            value
+        };
         pager.write(seq.page, |p| {
             le::put_u64(p, 16, next as u64);
             p[24] = 1;
@@ -310,7 +349,12 @@ impl Catalog {
     }
 
     /// `setval(seq, value, is_called)`.
-    pub fn sequence_set(pager: &mut Pager, seq: &SequenceDef, value: i64, called: bool) -> PResult<()> {
+    pub fn sequence_set(
+        pager: &mut Pager,
+        seq: &SequenceDef,
+        value: i64,
+        called: bool,
+    ) -> PResult<()> {
         pager.safe_point()?;
         pager.write(seq.page, |p| {
             le::put_u64(p, 16, value as u64);

@@ -2,6 +2,9 @@
 //! sqlparser's AST into our own, planning and execution.
 
 pub mod ast;
+pub mod eval;
+pub mod exec;
+pub mod plan;
 pub mod translate;
 pub mod types;
 pub mod value;
