@@ -8,6 +8,7 @@
 
 pub mod btree;
 pub mod catalog;
+pub mod engine;
 pub mod error;
 pub mod heap;
 pub mod pager;

@@ -301,6 +301,8 @@ pub struct ColumnSpec {
     pub identity: Option<Identity>,
     pub not_null: bool,
     pub default: Option<Expr>,
+    /// The default as written, stored in the catalog.
+    pub default_sql: Option<String>,
     pub constraints: Vec<TableConstraint>,
 }
 

@@ -39,6 +39,15 @@ fn char_offset(sql: &str, line: u64, column: u64) -> Option<u32> {
     None
 }
 
+/// Parses one expression (stored defaults and CHECK constraints).
+pub fn parse_expr(sql: &str) -> TResult<Expr> {
+    let mut parser = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .map_err(|e| parse_error(sql, e))?;
+    let e = parser.parse_expr().map_err(|e| parse_error(sql, e))?;
+    expr(e)
+}
+
 /// Parses one or more `;`-separated statements.
 pub fn parse(sql: &str) -> TResult<Vec<Statement>> {
     let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parse_error(sql, e))?;
@@ -738,13 +747,17 @@ fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
         identity: None,
         not_null: serial,
         default: None,
+        default_sql: None,
         constraints: Vec::new(),
     };
     for o in c.options {
         match o.option {
             sp::ColumnOption::Null => spec.not_null = false,
             sp::ColumnOption::NotNull => spec.not_null = true,
-            sp::ColumnOption::Default(e) => spec.default = Some(expr(e)?),
+            sp::ColumnOption::Default(e) => {
+                spec.default_sql = Some(e.to_string());
+                spec.default = Some(expr(e)?);
+            }
             sp::ColumnOption::PrimaryKey(pk) => {
                 spec.not_null = true;
                 spec.constraints.push(TableConstraint::PrimaryKey {

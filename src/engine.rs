@@ -1,0 +1,2536 @@
+//! `Engine` and its sessions: the one API every front end (wasm worker,
+//! wire-protocol server, CLI, tests) drives.
+//!
+//! # Driving the engine
+//! The engine is synchronous and single-threaded. A front end calls
+//! [`Engine::submit`] with a session's SQL; the engine runs it at once. If a
+//! statement must wait (a row it updates, deletes or locks is held by
+//! another transaction, or a unique key it inserts is being inserted by
+//! one), its session is *parked* and `submit` returns
+//! [`Submitted::Parked`]; the engine keeps serving other sessions. When the
+//! holder commits or aborts, the parked statement resumes inside that call,
+//! and its result is queued. Front ends collect finished results of parked
+//! sessions with [`Engine::take_completions`] after every call.
+//! A wait that closes a cycle fails at once with 40P01 (deadlock detected).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+
+use crate::btree::Index;
+use crate::catalog::{
+    Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, Object, Oid, SequenceDef, TableDef,
+};
+use crate::error::{Error, SqlError, SqlState};
+use crate::heap::{flags, Heap, Tid, TupleHeader};
+use crate::pager::{Pager, PagerConfig};
+use crate::sql::ast::{self, Expr, IsolationLevel, Statement};
+use crate::sql::cast::cast_assignment;
+use crate::sql::exec::{self, eval, passes, run, value_tid, Env, Row};
+use crate::sql::index_key::encode_index_key;
+use crate::sql::plan::{
+    self, table_scope, BExpr, Binder, CatalogAccess, Column, Plan, PlanResult, Scope,
+};
+use crate::sql::row::encode_row;
+use crate::sql::translate;
+use crate::sql::types::DataType;
+use crate::sql::tz::TimeZone;
+use crate::sql::value::Value;
+use crate::storage::{MemoryStorage, Storage};
+use crate::txn::{Snapshot, TxnManager, Viewer, Xid, XidStatus};
+
+pub type SessionId = u32;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Engine settings.
+#[derive(Clone)]
+pub struct EngineConfig {
+    pub pager: PagerConfig,
+    /// Wall clock in microseconds since 2000-01-01 UTC (for `now()`). The
+    /// wasm front end passes one built on `Date.now()`.
+    pub clock: fn() -> i64,
+}
+
+fn system_clock() -> i64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        const UNIX_TO_2000_US: i64 = 946_684_800_000_000;
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64 - UNIX_TO_2000_US)
+            .unwrap_or(0)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        0
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            pager: PagerConfig::default(),
+            clock: system_clock,
+        }
+    }
+}
+
+/// The result of one statement.
+#[derive(Clone, Debug)]
+pub struct QueryResult {
+    /// PostgreSQL's command tag, e.g. `SELECT 3`, `INSERT 0 1`, `BEGIN`.
+    pub command: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+    pub rows_affected: u64,
+}
+
+impl QueryResult {
+    fn tag(command: &str) -> Self {
+        QueryResult {
+            command: command.to_string(),
+            columns: Vec::new(),
+            rows: Vec::new(),
+            rows_affected: 0,
+        }
+    }
+}
+
+/// Everything a submitted SQL string produced: the results of the
+/// statements that ran, and the error that stopped it, if any.
+#[derive(Debug)]
+pub struct Outcome {
+    pub results: Vec<QueryResult>,
+    pub error: Option<Error>,
+}
+
+pub enum Submitted {
+    Done(Outcome),
+    /// The session waits for another transaction; its outcome will come
+    /// from [`Engine::take_completions`].
+    Parked,
+}
+
+/// Transaction state as clients see it (ReadyForQuery status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnStatus {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+struct SavepointState {
+    name: String,
+    xids_before: usize,
+    write_xid_before: Option<Xid>,
+}
+
+struct TxnState {
+    explicit: bool,
+    failed: bool,
+    isolation: IsolationLevel,
+    read_only: bool,
+    /// Every xid of this transaction that is not aborted (top + subxids).
+    own: HashSet<Xid>,
+    /// All assigned xids in order.
+    xids: Vec<Xid>,
+    /// Xid stamped on new writes at the current savepoint level.
+    write_xid: Option<Xid>,
+    /// Transaction snapshot (REPEATABLE READ), taken at the first statement.
+    snapshot: Option<Snapshot>,
+    cid: u32,
+    savepoints: Vec<SavepointState>,
+    start_time: i64,
+}
+
+struct Settings {
+    default_isolation: IsolationLevel,
+    synchronous_commit: bool,
+    timezone: TimeZone,
+    other: HashMap<String, String>,
+}
+
+/// A DML statement in progress (possibly parked).
+struct DmlExec {
+    kind: DmlKind,
+    table: Rc<TableDef>,
+    indexes: Vec<Rc<IndexDef>>,
+    /// Input rows: new rows (INSERT), or target rows `[table cols.., ctid, extra..]`.
+    rows: Vec<Row>,
+    pos: usize,
+    returning: Option<(Vec<BExpr>, Vec<Column>)>,
+    out: Vec<Row>,
+    count: u64,
+    snapshot: Snapshot,
+    cid: u32,
+    params: Vec<Value>,
+    checks: Vec<(String, BExpr)>,
+    cte_plans: Vec<Plan>,
+}
+
+enum DmlKind {
+    Insert,
+    Update {
+        assignments: Vec<(usize, BExpr)>,
+        pred: Option<BExpr>,
+    },
+    Delete {
+        pred: Option<BExpr>,
+    },
+}
+
+struct Pending {
+    stmts: VecDeque<Statement>,
+    params: Vec<Value>,
+    results: Vec<QueryResult>,
+    dml: Option<DmlExec>,
+}
+
+struct Session {
+    settings: Settings,
+    txn: Option<TxnState>,
+    pending: Option<Pending>,
+    waiting_for: Option<SessionId>,
+    currval: HashMap<Oid, i64>,
+    rng: u64,
+}
+
+enum Step {
+    Done(QueryResult),
+    Parked(DmlExec, SessionId),
+}
+
+/// The database engine. See the module docs.
+pub struct Engine {
+    pager: Pager,
+    txns: TxnManager,
+    catalog: Catalog,
+    sessions: HashMap<SessionId, Session>,
+    next_session: SessionId,
+    xid_owner: HashMap<Xid, SessionId>,
+    completions: Vec<(SessionId, Outcome)>,
+    config: EngineConfig,
+}
+
+fn sql_err(code: SqlState, msg: impl Into<String>) -> Error {
+    Error::Sql(SqlError::new(code, msg))
+}
+
+impl Engine {
+    /// Opens (creating if empty) a database on the given files, running
+    /// crash recovery.
+    pub fn open(
+        data: Box<dyn Storage>,
+        wal: Box<dyn Storage>,
+        config: EngineConfig,
+    ) -> Result<Engine> {
+        let mut pager = Pager::open(data, wal, config.pager.clone())?;
+        let txns = TxnManager::open(&mut pager)?;
+        let catalog = Catalog::open(&mut pager)?;
+        pager.commit(true)?;
+        Ok(Engine {
+            pager,
+            txns,
+            catalog,
+            sessions: HashMap::new(),
+            next_session: 1,
+            xid_owner: HashMap::new(),
+            completions: Vec::new(),
+            config,
+        })
+    }
+
+    /// An engine on in-memory storage.
+    pub fn open_memory() -> Result<Engine> {
+        Engine::open(
+            Box::new(MemoryStorage::new()),
+            Box::new(MemoryStorage::new()),
+            EngineConfig::default(),
+        )
+    }
+
+    /// Opens a new session.
+    pub fn connect(&mut self) -> SessionId {
+        let id = self.next_session;
+        self.next_session += 1;
+        self.sessions.insert(
+            id,
+            Session {
+                settings: Settings {
+                    default_isolation: IsolationLevel::ReadCommitted,
+                    synchronous_commit: true,
+                    timezone: TimeZone::utc(),
+                    other: HashMap::new(),
+                },
+                txn: None,
+                pending: None,
+                waiting_for: None,
+                currval: HashMap::new(),
+                rng: 0x2545_F491_4F6C_DD1D ^ id as u64,
+            },
+        );
+        id
+    }
+
+    /// Closes a session, rolling back its transaction (and any parked
+    /// statement) and waking whoever waited for it.
+    pub fn disconnect(&mut self, sid: SessionId) {
+        if let Some(mut s) = self.sessions.remove(&sid) {
+            s.pending = None;
+            if s.txn.is_some() {
+                self.sessions.insert(sid, s);
+                let _ = self.end_txn(sid, false);
+                self.sessions.remove(&sid);
+            }
+        }
+        self.wake_waiters(sid);
+    }
+
+    pub fn session_ids(&self) -> Vec<SessionId> {
+        let mut ids: Vec<_> = self.sessions.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub fn txn_status(&self, sid: SessionId) -> TxnStatus {
+        match self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+            Some(t) if t.failed => TxnStatus::Failed,
+            Some(t) if t.explicit => TxnStatus::InBlock,
+            _ => TxnStatus::Idle,
+        }
+    }
+
+    pub fn is_parked(&self, sid: SessionId) -> bool {
+        self.sessions
+            .get(&sid)
+            .is_some_and(|s| s.waiting_for.is_some())
+    }
+
+    /// Results of parked statements that have finished since the last call.
+    pub fn take_completions(&mut self) -> Vec<(SessionId, Outcome)> {
+        std::mem::take(&mut self.completions)
+    }
+
+    /// Runs `sql` (one or more statements) in session `sid`.
+    pub fn submit(&mut self, sid: SessionId, sql: &str, params: Vec<Value>) -> Submitted {
+        let Some(session) = self.sessions.get(&sid) else {
+            return Submitted::Done(Outcome {
+                results: Vec::new(),
+                error: Some(sql_err(SqlState("08003"), "no such session")),
+            });
+        };
+        if session.pending.is_some() {
+            return Submitted::Done(Outcome {
+                results: Vec::new(),
+                error: Some(sql_err(
+                    SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "another statement of this session is still running",
+                )),
+            });
+        }
+        let stmts = match translate::parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                let e = Error::Sql(e);
+                self.fail_block(sid);
+                return Submitted::Done(Outcome {
+                    results: Vec::new(),
+                    error: Some(e),
+                });
+            }
+        };
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.pending = Some(Pending {
+                stmts: stmts.into(),
+                params,
+                results: Vec::new(),
+                dml: None,
+            });
+        }
+        match self.drive(sid) {
+            Some(outcome) => Submitted::Done(outcome),
+            None => Submitted::Parked,
+        }
+    }
+
+    /// Convenience for callers that never expect to wait (CLI, tests):
+    /// runs `sql` and returns its results or its error. A statement that
+    /// would wait returns 55P03 and stays parked.
+    pub fn execute(
+        &mut self,
+        sid: SessionId,
+        sql: &str,
+        params: Vec<Value>,
+    ) -> Result<Vec<QueryResult>> {
+        match self.submit(sid, sql, params) {
+            Submitted::Done(o) => match o.error {
+                Some(e) => Err(e),
+                None => Ok(o.results),
+            },
+            Submitted::Parked => Err(sql_err(
+                SqlState::LOCK_NOT_AVAILABLE,
+                "statement is waiting for a lock",
+            )),
+        }
+    }
+
+    /// A failed statement inside an explicit block fails the block.
+    fn fail_block(&mut self, sid: SessionId) {
+        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+            if t.explicit {
+                t.failed = true;
+            }
+        }
+    }
+
+    /// Runs the session's pending statements until done (Some) or parked (None).
+    fn drive(&mut self, sid: SessionId) -> Option<Outcome> {
+        loop {
+            let (stmt, dml, params) = {
+                let s = self.sessions.get_mut(&sid)?;
+                let p = s.pending.as_mut()?;
+                match p.dml.take() {
+                    Some(d) => (None, Some(d), p.params.clone()),
+                    None => match p.stmts.pop_front() {
+                        Some(st) => (Some(st), None, p.params.clone()),
+                        None => {
+                            let p = s.pending.take()?;
+                            return Some(Outcome {
+                                results: p.results,
+                                error: None,
+                            });
+                        }
+                    },
+                }
+            };
+            let resumed = dml.is_some();
+            let step = match dml {
+                Some(d) => self.continue_dml(sid, d),
+                None => self.run_statement(sid, stmt.expect("one of the two"), &params),
+            };
+            match step {
+                Ok(Step::Done(r)) => {
+                    // A resumed statement of an implicit transaction commits it.
+                    let implicit = self
+                        .sessions
+                        .get(&sid)
+                        .and_then(|s| s.txn.as_ref())
+                        .is_some_and(|t| !t.explicit);
+                    if resumed && implicit {
+                        if let Err(e) = self.end_txn(sid, true) {
+                            return Some(self.finish_with_error(sid, e));
+                        }
+                    }
+                    if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.pending.as_mut()) {
+                        p.results.push(r);
+                    }
+                }
+                Ok(Step::Parked(d, holder)) => {
+                    if self.would_deadlock(sid, holder) {
+                        let e = Error::Sql(SqlError::new(SqlState::DEADLOCK_DETECTED, "deadlock detected").with_detail(
+                            format!("Process {sid} waits for a transaction of process {holder}, which waits for process {sid}."),
+                        ));
+                        return Some(self.finish_with_error(sid, e));
+                    }
+                    let s = self.sessions.get_mut(&sid)?;
+                    s.waiting_for = Some(holder);
+                    if let Some(p) = s.pending.as_mut() {
+                        p.dml = Some(d);
+                    }
+                    return None;
+                }
+                Err(e) => return Some(self.finish_with_error(sid, e)),
+            }
+        }
+    }
+
+    fn finish_with_error(&mut self, sid: SessionId, e: Error) -> Outcome {
+        let results = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.pending.take())
+            .map(|p| p.results)
+            .unwrap_or_default();
+        // An error aborts an implicit transaction and fails an explicit one.
+        let implicit = self
+            .sessions
+            .get(&sid)
+            .and_then(|s| s.txn.as_ref())
+            .is_some_and(|t| !t.explicit);
+        if implicit {
+            let _ = self.end_txn(sid, false);
+        } else {
+            self.fail_block(sid);
+        }
+        Outcome {
+            results,
+            error: Some(e),
+        }
+    }
+
+    fn would_deadlock(&self, sid: SessionId, holder: SessionId) -> bool {
+        let mut cur = Some(holder);
+        let mut steps = 0;
+        while let Some(c) = cur {
+            if c == sid {
+                return true;
+            }
+            steps += 1;
+            if steps > self.sessions.len() + 1 {
+                return false;
+            }
+            cur = self.sessions.get(&c).and_then(|s| s.waiting_for);
+        }
+        false
+    }
+
+    /// Resumes sessions parked on `holder` (its transaction ended).
+    fn wake_waiters(&mut self, holder: SessionId) {
+        let mut queue: VecDeque<SessionId> = VecDeque::new();
+        let mut waiting: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.waiting_for == Some(holder))
+            .map(|(id, _)| *id)
+            .collect();
+        waiting.sort_unstable();
+        queue.extend(waiting);
+        while let Some(w) = queue.pop_front() {
+            if let Some(s) = self.sessions.get_mut(&w) {
+                s.waiting_for = None;
+            }
+            if let Some(outcome) = self.drive(w) {
+                self.completions.push((w, outcome));
+            }
+        }
+    }
+
+    // ---- transactions -------------------------------------------------
+
+    fn begin_txn(&mut self, sid: SessionId, explicit: bool) {
+        let now = (self.config.clock)();
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.txn = Some(TxnState {
+                explicit,
+                failed: false,
+                isolation: s.settings.default_isolation,
+                read_only: false,
+                own: HashSet::new(),
+                xids: Vec::new(),
+                write_xid: None,
+                snapshot: None,
+                cid: 0,
+                savepoints: Vec::new(),
+                start_time: now,
+            });
+        }
+    }
+
+    fn take_snapshot(&self, sid: SessionId) -> Snapshot {
+        Snapshot {
+            xmax: self.txns.next_xid(),
+            in_progress: self
+                .xid_owner
+                .iter()
+                .filter(|(_, owner)| **owner != sid)
+                .map(|(x, _)| *x)
+                .collect(),
+        }
+    }
+
+    /// The xid for this session's writes, assigning one if needed.
+    fn write_xid(&mut self, sid: SessionId) -> Result<Xid> {
+        let s = self
+            .sessions
+            .get(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+        let t = s
+            .txn
+            .as_ref()
+            .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "no transaction"))?;
+        if t.read_only {
+            return Err(sql_err(
+                SqlState::READ_ONLY_SQL_TRANSACTION,
+                "cannot execute this statement in a read-only transaction",
+            ));
+        }
+        if let Some(x) = t.write_xid {
+            return Ok(x);
+        }
+        let xid = self.txns.assign_xid(&mut self.pager)?;
+        self.xid_owner.insert(xid, sid);
+        let t = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.txn.as_mut())
+            .expect("checked above");
+        t.own.insert(xid);
+        t.xids.push(xid);
+        t.write_xid = Some(xid);
+        Ok(xid)
+    }
+
+    /// Commits (or aborts) the session's transaction and wakes waiters.
+    fn end_txn(&mut self, sid: SessionId, commit: bool) -> Result<()> {
+        let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.take()) else {
+            return Ok(());
+        };
+        let durable = self
+            .sessions
+            .get(&sid)
+            .is_none_or(|s| s.settings.synchronous_commit);
+        let live: Vec<Xid> = t
+            .xids
+            .iter()
+            .copied()
+            .filter(|x| t.own.contains(x))
+            .collect();
+        let result = if live.is_empty() {
+            Ok(())
+        } else if commit && !t.failed {
+            match self.txns.commit(&mut self.pager, &live, durable) {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let _ = self.txns.abort(&mut self.pager, &live);
+                    Err(Error::from(e))
+                }
+            }
+        } else {
+            self.txns
+                .abort(&mut self.pager, &t.xids)
+                .map_err(Error::from)
+        };
+        for x in &t.xids {
+            self.xid_owner.remove(x);
+        }
+        if result.is_ok() && self.pager.checkpoint_due() {
+            self.pager.checkpoint()?;
+        }
+        self.wake_waiters(sid);
+        result
+    }
+
+    // ---- statements ---------------------------------------------------
+
+    fn run_statement(&mut self, sid: SessionId, stmt: Statement, params: &[Value]) -> Result<Step> {
+        // Transaction control first: it is allowed in a failed block.
+        match &stmt {
+            Statement::Begin { modes } => {
+                let in_block = self
+                    .sessions
+                    .get(&sid)
+                    .and_then(|s| s.txn.as_ref())
+                    .is_some_and(|t| t.explicit);
+                if in_block {
+                    // PostgreSQL warns and carries on.
+                    return Ok(Step::Done(QueryResult::tag("BEGIN")));
+                }
+                if self
+                    .sessions
+                    .get(&sid)
+                    .and_then(|s| s.txn.as_ref())
+                    .is_none()
+                {
+                    self.begin_txn(sid, true);
+                }
+                self.apply_modes(sid, modes)?;
+                return Ok(Step::Done(QueryResult::tag("BEGIN")));
+            }
+            Statement::Commit => {
+                let state = self
+                    .sessions
+                    .get(&sid)
+                    .and_then(|s| s.txn.as_ref())
+                    .map(|t| t.failed);
+                return match state {
+                    None => Ok(Step::Done(QueryResult::tag("COMMIT"))),
+                    Some(failed) => {
+                        self.end_txn(sid, !failed)?;
+                        Ok(Step::Done(QueryResult::tag(if failed {
+                            "ROLLBACK"
+                        } else {
+                            "COMMIT"
+                        })))
+                    }
+                };
+            }
+            Statement::Rollback => {
+                self.end_txn(sid, false)?;
+                return Ok(Step::Done(QueryResult::tag("ROLLBACK")));
+            }
+            Statement::RollbackTo(name) => {
+                self.rollback_to(sid, name)?;
+                return Ok(Step::Done(QueryResult::tag("ROLLBACK")));
+            }
+            _ => {}
+        }
+        if let Some(t) = self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+            if t.failed {
+                return Err(sql_err(
+                    SqlState::IN_FAILED_SQL_TRANSACTION,
+                    "current transaction is aborted, commands ignored until end of transaction block",
+                ));
+            }
+        }
+        let implicit = self.sessions.get(&sid).is_some_and(|s| s.txn.is_none());
+        if implicit {
+            self.begin_txn(sid, false);
+        }
+        // Each statement is a new command: it sees the earlier ones' changes.
+        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+            t.cid += 1;
+        }
+        let step = self.dispatch(sid, stmt, params);
+        match &step {
+            Ok(Step::Done(_)) if implicit => {
+                self.end_txn(sid, true)?;
+            }
+            _ => {}
+        }
+        step
+    }
+
+    fn apply_modes(&mut self, sid: SessionId, modes: &ast::TxnModes) -> Result<()> {
+        if modes.isolation == Some(IsolationLevel::Serializable) {
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
+            ));
+        }
+        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+            if let Some(level) = modes.isolation {
+                if t.snapshot.is_some() || t.cid > 1 {
+                    return Err(sql_err(
+                        SqlState::ACTIVE_SQL_TRANSACTION,
+                        "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                    ));
+                }
+                t.isolation = match level {
+                    IsolationLevel::ReadUncommitted => IsolationLevel::ReadCommitted,
+                    l => l,
+                };
+            }
+            if let Some(ro) = modes.read_only {
+                t.read_only = ro;
+            }
+        }
+        Ok(())
+    }
+
+    fn rollback_to(&mut self, sid: SessionId, name: &str) -> Result<()> {
+        let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) else {
+            return Err(sql_err(
+                SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                "ROLLBACK TO SAVEPOINT can only be used in transaction blocks",
+            ));
+        };
+        let Some(pos) = t.savepoints.iter().rposition(|s| s.name == name) else {
+            return Err(sql_err(
+                SqlState::INVALID_SAVEPOINT,
+                format!("savepoint \"{name}\" does not exist"),
+            ));
+        };
+        t.savepoints.truncate(pos + 1);
+        let sp = &t.savepoints[pos];
+        let undone: Vec<Xid> = t.xids[sp.xids_before..].to_vec();
+        for x in &undone {
+            t.own.remove(x);
+        }
+        t.write_xid = None;
+        t.failed = false;
+        self.txns.abort(&mut self.pager, &undone)?;
+        for x in &undone {
+            self.xid_owner.remove(x);
+        }
+        self.wake_waiters(sid);
+        Ok(())
+    }
+
+    fn dispatch(&mut self, sid: SessionId, stmt: Statement, params: &[Value]) -> Result<Step> {
+        Ok(Step::Done(match stmt {
+            Statement::Query(q) => self.run_query(sid, &q, params)?,
+            Statement::Insert(i) => return self.start_insert(sid, &i, params),
+            Statement::Update(u) => return self.start_update(sid, &u, params),
+            Statement::Delete(d) => return self.start_delete(sid, &d, params),
+            Statement::CreateTable(c) => self.create_table(sid, &c)?,
+            Statement::DropTable {
+                names, if_exists, ..
+            } => self.drop_objects(sid, &names, if_exists, "TABLE")?,
+            Statement::CreateIndex(c) => self.create_index(sid, &c)?,
+            Statement::DropIndex { names, if_exists } => {
+                self.drop_objects(sid, &names, if_exists, "INDEX")?
+            }
+            Statement::CreateSequence {
+                name,
+                if_not_exists,
+                start,
+                increment,
+            } => self.create_sequence(sid, &name, if_not_exists, start, increment)?,
+            Statement::DropSequence { names, if_exists } => {
+                self.drop_objects(sid, &names, if_exists, "SEQUENCE")?
+            }
+            Statement::Savepoint(name) => {
+                let t = self
+                    .sessions
+                    .get_mut(&sid)
+                    .and_then(|s| s.txn.as_mut())
+                    .expect("statement runs in a transaction");
+                if !t.explicit {
+                    return Err(sql_err(
+                        SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                        "SAVEPOINT can only be used in transaction blocks",
+                    ));
+                }
+                t.savepoints.push(SavepointState {
+                    name,
+                    xids_before: t.xids.len(),
+                    write_xid_before: t.write_xid,
+                });
+                t.write_xid = None;
+                QueryResult::tag("SAVEPOINT")
+            }
+            Statement::Release(name) => {
+                let t = self
+                    .sessions
+                    .get_mut(&sid)
+                    .and_then(|s| s.txn.as_mut())
+                    .expect("statement runs in a transaction");
+                let Some(pos) = t.savepoints.iter().rposition(|s| s.name == name) else {
+                    return Err(sql_err(
+                        SqlState::INVALID_SAVEPOINT,
+                        format!("savepoint \"{name}\" does not exist"),
+                    ));
+                };
+                let sp = t.savepoints.drain(pos..).next().expect("pos is valid");
+                // Later writes belong to the enclosing level again.
+                t.write_xid = sp.write_xid_before.or(t.write_xid);
+                QueryResult::tag("RELEASE")
+            }
+            Statement::SetTransaction {
+                modes,
+                session_default,
+            } => {
+                if session_default {
+                    if let (Some(level), Some(s)) = (modes.isolation, self.sessions.get_mut(&sid)) {
+                        s.settings.default_isolation = level;
+                    }
+                } else {
+                    self.apply_modes(sid, &modes)?;
+                }
+                QueryResult::tag("SET")
+            }
+            Statement::Set { name, value, .. } => self.set_variable(sid, &name, &value)?,
+            Statement::Show(name) => {
+                let v = self.show_variable(sid, &name)?;
+                QueryResult {
+                    command: "SHOW".into(),
+                    columns: vec![Column {
+                        name: name.clone(),
+                        ty: DataType::Text,
+                    }],
+                    rows: vec![vec![Value::Text(v)]],
+                    rows_affected: 1,
+                }
+            }
+            Statement::Reset(name) => self.set_variable(sid, &name, &ast::SetValue::Default)?,
+            Statement::Begin { .. }
+            | Statement::Commit
+            | Statement::Rollback
+            | Statement::RollbackTo(_) => unreachable_control(),
+            Statement::AlterTable { .. }
+            | Statement::Truncate { .. }
+            | Statement::Explain { .. }
+            | Statement::Vacuum { .. } => {
+                return Err(sql_err(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "this statement is not supported yet",
+                ));
+            }
+        }))
+    }
+
+    fn set_variable(
+        &mut self,
+        sid: SessionId,
+        name: &str,
+        value: &ast::SetValue,
+    ) -> Result<QueryResult> {
+        let text = match value {
+            ast::SetValue::Default => None,
+            ast::SetValue::Values(vals) => Some(
+                vals.iter()
+                    .map(|e| match e {
+                        Expr::UntypedString(s) => Ok(s.clone()),
+                        Expr::Literal(v) => Ok(v.to_pg_text(&TimeZone::utc()).unwrap_or_default()),
+                        _ => Err(sql_err(
+                            SqlState::SYNTAX_ERROR,
+                            format!("invalid value for parameter \"{name}\""),
+                        )),
+                    })
+                    .collect::<Result<Vec<_>>>()?
+                    .join(", "),
+            ),
+        };
+        let s = self
+            .sessions
+            .get_mut(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+        let lname = name.to_lowercase();
+        match lname.as_str() {
+            "default_transaction_isolation" | "transaction_isolation" => {
+                let level =
+                    match text.as_deref().map(|t| t.to_lowercase()) {
+                        None => IsolationLevel::ReadCommitted,
+                        Some(t) => match t.as_str() {
+                            "read committed" | "read uncommitted" => IsolationLevel::ReadCommitted,
+                            "repeatable read" => IsolationLevel::RepeatableRead,
+                            "serializable" => return Err(sql_err(
+                                SqlState::FEATURE_NOT_SUPPORTED,
+                                "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
+                            )),
+                            other => {
+                                return Err(sql_err(
+                                    SqlState::INVALID_PARAMETER_VALUE,
+                                    format!("invalid value for parameter \"{name}\": \"{other}\""),
+                                ))
+                            }
+                        },
+                    };
+                if lname == "transaction_isolation" {
+                    if let Some(t) = s.txn.as_mut() {
+                        t.isolation = level;
+                    }
+                } else {
+                    s.settings.default_isolation = level;
+                }
+            }
+            "synchronous_commit" => {
+                s.settings.synchronous_commit = match text.as_deref().map(|t| t.to_lowercase()) {
+                    None => true,
+                    Some(t) => match t.as_str() {
+                        "on" | "true" | "1" | "yes" | "local" | "remote_write" | "remote_apply" => {
+                            true
+                        }
+                        "off" | "false" | "0" | "no" => false,
+                        other => return Err(sql_err(
+                            SqlState::INVALID_PARAMETER_VALUE,
+                            format!(
+                                "invalid value for parameter \"synchronous_commit\": \"{other}\""
+                            ),
+                        )),
+                    },
+                }
+            }
+            "timezone" | "time zone" => {
+                s.settings.timezone = match text {
+                    None => TimeZone::utc(),
+                    Some(t) => TimeZone::parse_setting(&t)?,
+                }
+            }
+            _ => match text {
+                None => {
+                    s.settings.other.remove(&lname);
+                }
+                Some(t) => {
+                    s.settings.other.insert(lname, t);
+                }
+            },
+        }
+        Ok(QueryResult::tag("SET"))
+    }
+
+    fn show_variable(&self, sid: SessionId, name: &str) -> Result<String> {
+        let s = self
+            .sessions
+            .get(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+        let level_name = |l: IsolationLevel| match l {
+            IsolationLevel::ReadCommitted | IsolationLevel::ReadUncommitted => "read committed",
+            IsolationLevel::RepeatableRead => "repeatable read",
+            IsolationLevel::Serializable => "serializable",
+        };
+        let lname = name.to_lowercase();
+        Ok(match lname.as_str() {
+            "default_transaction_isolation" => level_name(s.settings.default_isolation).into(),
+            "transaction_isolation" | "transaction isolation level" => level_name(
+                s.txn
+                    .as_ref()
+                    .map(|t| t.isolation)
+                    .unwrap_or(s.settings.default_isolation),
+            )
+            .into(),
+            "synchronous_commit" => if s.settings.synchronous_commit {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
+            "timezone" | "time zone" => s.settings.timezone.name().to_string(),
+            "server_version" => SERVER_VERSION.into(),
+            "server_encoding" | "client_encoding" => "UTF8".into(),
+            "datestyle" => "ISO, MDY".into(),
+            "integer_datetimes" => "on".into(),
+            "standard_conforming_strings" => "on".into(),
+            "transaction_read_only" => if s.txn.as_ref().is_some_and(|t| t.read_only) {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
+            other => s.settings.other.get(other).cloned().ok_or_else(|| {
+                sql_err(
+                    SqlState::UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                )
+            })?,
+        })
+    }
+
+    // ---- binding context ----------------------------------------------
+
+    /// The statement snapshot: the transaction's (REPEATABLE READ) or a
+    /// fresh one (READ COMMITTED).
+    fn statement_snapshot(&mut self, sid: SessionId) -> Snapshot {
+        let fresh = self.take_snapshot(sid);
+        let t = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.txn.as_mut())
+            .expect("statements run in a transaction");
+        if t.isolation == IsolationLevel::RepeatableRead {
+            t.snapshot.get_or_insert(fresh).clone()
+        } else {
+            fresh
+        }
+    }
+
+    fn bind<T>(
+        &mut self,
+        sid: SessionId,
+        snapshot: &Snapshot,
+        f: impl FnOnce(&mut Binder) -> PlanResult<T>,
+    ) -> Result<(T, Vec<Plan>, Vec<DataType>)> {
+        let (own, cid) = {
+            let t = self
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.txn.as_ref())
+                .expect("in a transaction");
+            (t.own.clone(), t.cid)
+        };
+        let mut ctx = BindCtx {
+            engine: self,
+            sid,
+            snapshot,
+            own,
+            cid,
+        };
+        let mut binder = Binder::new(&mut ctx);
+        let out = f(&mut binder)?;
+        let cte_plans = std::mem::take(&mut binder.cte_plans);
+        let params = std::mem::take(&mut binder.params);
+        Ok((out, cte_plans, params))
+    }
+
+    fn run_query(
+        &mut self,
+        sid: SessionId,
+        q: &ast::Query,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        if q.locking.is_some() {
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "SELECT ... FOR UPDATE/SHARE is not supported yet",
+            ));
+        }
+        let snapshot = self.statement_snapshot(sid);
+        let ((plan, columns), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(q))?;
+        let plan = self.optimize(plan);
+        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+            run(&plan, env)
+        })?;
+        Ok(QueryResult {
+            command: format!("SELECT {}", rows.len()),
+            rows_affected: rows.len() as u64,
+            columns,
+            rows,
+        })
+    }
+
+    /// Runs `f` with an execution environment for session `sid`.
+    fn with_env<T>(
+        &mut self,
+        sid: SessionId,
+        snapshot: &Snapshot,
+        params: &[Value],
+        cte_plans: &[Plan],
+        defaults: Option<Rc<Vec<BExpr>>>,
+        f: impl FnOnce(&mut Env) -> Result<T>,
+    ) -> Result<T> {
+        let now = (self.config.clock)();
+        let mut session = self
+            .sessions
+            .remove(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+        let result = {
+            let t = session.txn.as_ref().expect("in a transaction");
+            let tz = session.settings.timezone.clone();
+            let own = t.own.clone();
+            let cid = t.cid;
+            let start = t.start_time;
+            let mut env = Env {
+                pager: &mut self.pager,
+                txns: &self.txns,
+                snapshot,
+                own: &own,
+                cid,
+                params,
+                tz: &tz,
+                now: if start != 0 { start } else { now },
+                cte_plans,
+                outer: Vec::new(),
+                cte_results: HashMap::new(),
+                work_tables: HashMap::new(),
+                subquery_cache: HashMap::new(),
+                currval: &mut session.currval,
+                defaults,
+                rng: &mut session.rng,
+            };
+            f(&mut env)
+        };
+        self.sessions.insert(sid, session);
+        result
+    }
+
+    /// Rewrites `Filter(SeqScan)` into index scans where an index fits.
+    fn optimize(&mut self, plan: Plan) -> Plan {
+        crate::sql::optimize::optimize(plan, &mut |table| self.table_indexes(table))
+    }
+
+    fn table_indexes(&mut self, table: &TableDef) -> Vec<Rc<IndexDef>> {
+        // Indexes are looked up with the latest committed catalog plus our
+        // own changes; an index invisible to us is never used.
+        self.catalog_entries_all()
+            .into_iter()
+            .filter_map(|o| match &*o {
+                Object::Index(i) if i.table == table.oid => Some(Rc::new(i.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Catalog objects that are not deleted by a committed transaction
+    /// (used for index maintenance: every index of the table gets entries).
+    fn catalog_entries_all(&mut self) -> Vec<Rc<Object>> {
+        let everyone = Snapshot {
+            xmax: u64::MAX,
+            in_progress: HashSet::new(),
+        };
+        let own: HashSet<Xid> = self.xid_owner.keys().copied().collect();
+        let viewer = Viewer {
+            snapshot: &everyone,
+            own: &own,
+            cid: u32::MAX,
+        };
+        self.catalog
+            .visible(&self.txns, &mut self.pager, &viewer)
+            .map(|v| v.into_iter().map(|e| e.object).collect())
+            .unwrap_or_default()
+    }
+
+    fn lookup(&mut self, sid: SessionId, name: &str) -> Result<Option<crate::catalog::Entry>> {
+        let snapshot = self.take_snapshot(sid);
+        let t = self
+            .sessions
+            .get(&sid)
+            .and_then(|s| s.txn.as_ref())
+            .expect("in a transaction");
+        let viewer = Viewer {
+            snapshot: &snapshot,
+            own: &t.own,
+            cid: t.cid + 1,
+        };
+        Ok(self
+            .catalog
+            .lookup(&self.txns, &mut self.pager, &viewer, name)?)
+    }
+
+    fn current_cid(&self, sid: SessionId) -> u32 {
+        self.sessions
+            .get(&sid)
+            .and_then(|s| s.txn.as_ref())
+            .map(|t| t.cid)
+            .unwrap_or(0)
+    }
+
+    // ---- DDL ----------------------------------------------------------
+
+    fn create_table(&mut self, sid: SessionId, c: &ast::CreateTable) -> Result<QueryResult> {
+        let name = c.name.last().cloned().unwrap_or_default();
+        if self.lookup(sid, &name)?.is_some() {
+            if c.if_not_exists {
+                return Ok(QueryResult::tag("CREATE TABLE"));
+            }
+            return Err(sql_err(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+        let xid = self.write_xid(sid)?;
+        let cid = self.current_cid(sid);
+        let oid = self.catalog.allocate_oid();
+        let mut columns = Vec::new();
+        let mut constraints: Vec<ast::TableConstraint> = c.constraints.clone();
+        let mut seen = HashSet::new();
+        for col in &c.columns {
+            if !seen.insert(col.name.clone()) {
+                return Err(sql_err(
+                    SqlState::DUPLICATE_COLUMN,
+                    format!("column \"{}\" specified more than once", col.name),
+                ));
+            }
+            let mut default = col.default_sql.clone();
+            let mut identity = col.identity.map(|i| match i {
+                ast::Identity::Always => IdentityKind::Always,
+                ast::Identity::ByDefault => IdentityKind::ByDefault,
+            });
+            if col.serial || col.identity.is_some() {
+                let seq_name = format!("{name}_{}_seq", col.name);
+                let page = Catalog::create_sequence_page(&mut self.pager, 1)?;
+                let seq_oid = self.catalog.allocate_oid();
+                self.catalog.insert(
+                    &mut self.pager,
+                    xid,
+                    cid,
+                    Object::Sequence(SequenceDef {
+                        oid: seq_oid,
+                        name: seq_name.clone(),
+                        page,
+                        increment: 1,
+                        start: 1,
+                        owned_by: Some((oid, columns.len())),
+                    }),
+                )?;
+                default = Some(format!("nextval('{seq_name}')"));
+                if col.serial {
+                    identity = identity
+                        .or(Some(IdentityKind::ByDefault))
+                        .filter(|_| col.identity.is_some());
+                }
+            }
+            for con in &col.constraints {
+                constraints.push(con.clone());
+            }
+            columns.push(ColumnDef {
+                name: col.name.clone(),
+                ty: col.ty.clone(),
+                not_null: col.not_null,
+                default,
+                identity,
+                dropped: false,
+            });
+        }
+        let heap = Heap::create(&mut self.pager)?;
+        let mut table = TableDef {
+            oid,
+            name: name.clone(),
+            columns,
+            heap: heap.meta_page(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+        };
+        let mut indexes = Vec::new();
+        let mut pk_seen = false;
+        for con in &constraints {
+            match con {
+                ast::TableConstraint::PrimaryKey {
+                    name: cname,
+                    columns,
+                } => {
+                    if pk_seen {
+                        return Err(sql_err(
+                            SqlState::INVALID_TABLE_DEFINITION,
+                            format!("multiple primary keys for table \"{name}\" are not allowed"),
+                        ));
+                    }
+                    pk_seen = true;
+                    let cols = column_positions(&table, columns)?;
+                    for &i in &cols {
+                        table.columns[i].not_null = true;
+                    }
+                    indexes.push((
+                        cname.clone().unwrap_or_else(|| format!("{name}_pkey")),
+                        cols,
+                        true,
+                        true,
+                    ));
+                }
+                ast::TableConstraint::Unique {
+                    name: cname,
+                    columns,
+                } => {
+                    let cols = column_positions(&table, columns)?;
+                    let default_name = format!("{name}_{}_key", columns.join("_"));
+                    indexes.push((cname.clone().unwrap_or(default_name), cols, true, false));
+                }
+                ast::TableConstraint::Check {
+                    name: cname,
+                    source,
+                    ..
+                } => {
+                    let default_name = check_name(&name, &table.checks, con);
+                    table.checks.push(CheckDef {
+                        name: cname.clone().unwrap_or(default_name),
+                        expr: source.clone(),
+                    });
+                }
+                ast::TableConstraint::ForeignKey(_) => {
+                    return Err(sql_err(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "FOREIGN KEY constraints are not supported yet",
+                    ));
+                }
+            }
+        }
+        // Validate defaults and checks now, so errors surface at CREATE.
+        self.catalog
+            .insert(&mut self.pager, xid, cid, Object::Table(table.clone()))?;
+        for (iname, cols, unique, primary) in indexes {
+            let tree = Index::create(&mut self.pager)?;
+            let ioid = self.catalog.allocate_oid();
+            self.catalog.insert(
+                &mut self.pager,
+                xid,
+                cid,
+                Object::Index(IndexDef {
+                    oid: ioid,
+                    name: iname,
+                    table: oid,
+                    desc: vec![false; cols.len()],
+                    columns: cols,
+                    unique,
+                    primary,
+                    constraint: true,
+                    btree: tree.tree().meta_page(),
+                }),
+            )?;
+        }
+        Ok(QueryResult::tag("CREATE TABLE"))
+    }
+
+    fn create_index(&mut self, sid: SessionId, c: &ast::CreateIndex) -> Result<QueryResult> {
+        if c.method.as_deref().is_some_and(|m| m != "btree") {
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "index method \"{}\" is not supported yet",
+                    c.method.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        let tname = c.table.last().cloned().unwrap_or_default();
+        let entry = self
+            .lookup(sid, &tname)?
+            .ok_or_else(|| plan::undefined_table(&tname))?;
+        let Object::Table(table) = &*entry.object else {
+            return Err(sql_err(
+                SqlState::WRONG_OBJECT_TYPE,
+                format!("\"{tname}\" is not a table"),
+            ));
+        };
+        let mut cols = Vec::new();
+        let mut desc = Vec::new();
+        for ic in &c.columns {
+            match &ic.expr {
+                Expr::Column(n) if n.len() == 1 => {
+                    cols.push(
+                        table
+                            .column(&n[0])
+                            .ok_or_else(|| plan::undefined_column(&n[0]))?,
+                    );
+                    desc.push(ic.desc);
+                }
+                _ => {
+                    return Err(sql_err(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "expression indexes are not supported yet",
+                    ))
+                }
+            }
+        }
+        let iname = match &c.name {
+            Some(n) => n.clone(),
+            None => {
+                let names: Vec<&str> = cols
+                    .iter()
+                    .map(|&i| table.columns[i].name.as_str())
+                    .collect();
+                format!("{tname}_{}_idx", names.join("_"))
+            }
+        };
+        if self.lookup(sid, &iname)?.is_some() {
+            if c.if_not_exists {
+                return Ok(QueryResult::tag("CREATE INDEX"));
+            }
+            return Err(sql_err(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{iname}\" already exists"),
+            ));
+        }
+        let xid = self.write_xid(sid)?;
+        let cid = self.current_cid(sid);
+        let tree = Index::create(&mut self.pager)?;
+        let def = IndexDef {
+            oid: self.catalog.allocate_oid(),
+            name: iname,
+            table: table.oid,
+            columns: cols,
+            desc,
+            unique: c.unique,
+            primary: false,
+            constraint: false,
+            btree: tree.tree().meta_page(),
+        };
+        // Build: every version in the heap gets an entry (MVCC filters later).
+        let heap = Heap::open(table.heap);
+        let mut page = heap.first_page(&mut self.pager)?;
+        let mut seen_keys: HashMap<Vec<u8>, ()> = HashMap::new();
+        while page != 0 {
+            let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
+            for t in tuples {
+                let status = self.txns.status(&mut self.pager, t.header.xmin)?;
+                if status == XidStatus::Aborted {
+                    continue;
+                }
+                let row = exec::decode_table_row(table, &t.payload)?;
+                let key = index_key(&def, &row)?;
+                if def.unique && !row_key_has_null(&def, &row) {
+                    let deleted = t.header.xmax != 0
+                        && t.header.flags & flags::XMAX_LOCK_ONLY == 0
+                        && self.txns.status(&mut self.pager, t.header.xmax)?
+                            == XidStatus::Committed;
+                    if !deleted && seen_keys.insert(key.clone(), ()).is_some() {
+                        return Err(Error::Sql(
+                            SqlError::new(
+                                SqlState::UNIQUE_VIOLATION,
+                                format!("could not create unique index \"{}\"", def.name),
+                            )
+                            .with_detail(format!(
+                                "Key {} is duplicated.",
+                                key_detail(table, &def, &row)
+                            )),
+                        ));
+                    }
+                }
+                tree.insert_entry(&mut self.pager, &key, t.tid)?;
+            }
+            page = next;
+        }
+        self.catalog
+            .insert(&mut self.pager, xid, cid, Object::Index(def))?;
+        Ok(QueryResult::tag("CREATE INDEX"))
+    }
+
+    fn create_sequence(
+        &mut self,
+        sid: SessionId,
+        name: &ast::Name,
+        if_not_exists: bool,
+        start: Option<i64>,
+        increment: Option<i64>,
+    ) -> Result<QueryResult> {
+        let sname = name.last().cloned().unwrap_or_default();
+        if self.lookup(sid, &sname)?.is_some() {
+            if if_not_exists {
+                return Ok(QueryResult::tag("CREATE SEQUENCE"));
+            }
+            return Err(sql_err(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{sname}\" already exists"),
+            ));
+        }
+        let increment = increment.unwrap_or(1);
+        if increment == 0 {
+            return Err(sql_err(
+                SqlState::INVALID_PARAMETER_VALUE,
+                "INCREMENT must not be zero",
+            ));
+        }
+        let start = start.unwrap_or(1);
+        let xid = self.write_xid(sid)?;
+        let cid = self.current_cid(sid);
+        let page = Catalog::create_sequence_page(&mut self.pager, start)?;
+        let oid = self.catalog.allocate_oid();
+        self.catalog.insert(
+            &mut self.pager,
+            xid,
+            cid,
+            Object::Sequence(SequenceDef {
+                oid,
+                name: sname,
+                page,
+                increment,
+                start,
+                owned_by: None,
+            }),
+        )?;
+        Ok(QueryResult::tag("CREATE SEQUENCE"))
+    }
+
+    fn drop_objects(
+        &mut self,
+        sid: SessionId,
+        names: &[ast::Name],
+        if_exists: bool,
+        kind: &str,
+    ) -> Result<QueryResult> {
+        for n in names {
+            let name = n.last().cloned().unwrap_or_default();
+            let entry = match self.lookup(sid, &name)? {
+                Some(e) => e,
+                None if if_exists => continue,
+                None => {
+                    let what = match kind {
+                        "TABLE" => format!("table \"{name}\" does not exist"),
+                        "INDEX" => format!("index \"{name}\" does not exist"),
+                        _ => format!("sequence \"{name}\" does not exist"),
+                    };
+                    return Err(sql_err(SqlState::UNDEFINED_TABLE, what));
+                }
+            };
+            let matches_kind = matches!(
+                (&*entry.object, kind),
+                (Object::Table(_), "TABLE")
+                    | (Object::Index(_), "INDEX")
+                    | (Object::Sequence(_), "SEQUENCE")
+            );
+            if !matches_kind {
+                return Err(sql_err(
+                    SqlState::WRONG_OBJECT_TYPE,
+                    format!("\"{name}\" is not a {}", kind.to_lowercase()),
+                ));
+            }
+            if let Object::Index(i) = &*entry.object {
+                if i.constraint {
+                    return Err(Error::Sql(
+                        SqlError::new(
+                            SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                            format!("cannot drop index {name} because constraint {name} on table requires it"),
+                        )
+                        .with_hint("You can drop the constraint instead."),
+                    ));
+                }
+            }
+            let xid = self.write_xid(sid)?;
+            let cid = self.current_cid(sid);
+            self.lock_catalog_row(sid, entry.tid)?;
+            self.catalog.delete(&mut self.pager, entry.tid, xid, cid)?;
+            // A table takes its indexes and owned sequences with it.
+            if let Object::Table(t) = &*entry.object {
+                let snapshot = self.take_snapshot(sid);
+                let own = self.sessions[&sid]
+                    .txn
+                    .as_ref()
+                    .map(|t| t.own.clone())
+                    .unwrap_or_default();
+                let viewer = Viewer {
+                    snapshot: &snapshot,
+                    own: &own,
+                    cid: cid + 1,
+                };
+                let deps: Vec<Tid> = self
+                    .catalog
+                    .visible(&self.txns, &mut self.pager, &viewer)?
+                    .into_iter()
+                    .filter(|e| match &*e.object {
+                        Object::Index(i) => i.table == t.oid,
+                        Object::Sequence(s) => s.owned_by.is_some_and(|(o, _)| o == t.oid),
+                        Object::Table(_) => false,
+                    })
+                    .map(|e| e.tid)
+                    .collect();
+                for tid in deps {
+                    self.catalog.delete(&mut self.pager, tid, xid, cid)?;
+                }
+            }
+        }
+        Ok(QueryResult::tag(&format!("DROP {kind}")))
+    }
+
+    /// DDL on an object another open transaction changed: refuse (we have
+    /// no table-level lock queue yet, and a silent overwrite would be wrong).
+    fn lock_catalog_row(&mut self, sid: SessionId, tid: Tid) -> Result<()> {
+        if let Some(h) = self.catalog.header(tid) {
+            if h.xmax != 0 {
+                let own = self.sessions[&sid]
+                    .txn
+                    .as_ref()
+                    .is_some_and(|t| t.own.contains(&h.xmax));
+                if !own && self.txns.status(&mut self.pager, h.xmax)? != XidStatus::Aborted {
+                    return Err(sql_err(
+                        SqlState::SERIALIZATION_FAILURE,
+                        "could not serialize access due to concurrent update",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- DML ----------------------------------------------------------
+
+    fn table_for_dml(
+        &mut self,
+        sid: SessionId,
+        name: &ast::Name,
+    ) -> Result<(Rc<TableDef>, Vec<Rc<IndexDef>>)> {
+        let tname = name.last().cloned().unwrap_or_default();
+        let entry = self
+            .lookup(sid, &tname)?
+            .ok_or_else(|| plan::undefined_table(&tname))?;
+        let Object::Table(t) = &*entry.object else {
+            return Err(sql_err(
+                SqlState::WRONG_OBJECT_TYPE,
+                format!("\"{tname}\" is not a table"),
+            ));
+        };
+        let table = Rc::new(t.clone());
+        let indexes = self.table_indexes(&table);
+        Ok((table, indexes))
+    }
+
+    /// Bound CHECK constraints of `table` (over a table row).
+    fn bind_checks(binder: &mut Binder, table: &TableDef) -> PlanResult<Vec<(String, BExpr)>> {
+        let scope = table_scope(table, &table.name, &[]);
+        let mut out = Vec::new();
+        for c in &table.checks {
+            let e = translate::parse_expr(&c.expr)?;
+            out.push((c.name.clone(), binder.bind_expr(&e, &scope)?.0));
+        }
+        Ok(out)
+    }
+
+    /// Bound defaults, one per stored column (NULL when none).
+    fn bind_defaults(binder: &mut Binder, table: &TableDef) -> PlanResult<Vec<BExpr>> {
+        let empty = Scope::default();
+        let mut out = Vec::new();
+        for c in &table.columns {
+            out.push(match (&c.default, c.dropped) {
+                (Some(d), false) => {
+                    let e = translate::parse_expr(d)?;
+                    let (b, _) = binder.bind_typed(&e, &empty, &c.ty)?;
+                    BExpr::Cast(Box::new(b), c.ty.clone())
+                }
+                _ => BExpr::Const(Value::Null),
+            });
+        }
+        Ok(out)
+    }
+
+    fn start_insert(
+        &mut self,
+        sid: SessionId,
+        ins: &ast::Insert,
+        params: &[Value],
+    ) -> Result<Step> {
+        if ins.on_conflict.is_some() {
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "ON CONFLICT is not supported yet",
+            ));
+        }
+        let (table, indexes) = self.table_for_dml(sid, &ins.table)?;
+        // Target columns, in the order the source provides them.
+        let targets: Vec<usize> = if ins.columns.is_empty() {
+            table.live_columns().map(|(i, _)| i).collect()
+        } else {
+            let mut t = Vec::new();
+            for c in &ins.columns {
+                let i = table.column(c).ok_or_else(|| {
+                    sql_err(
+                        SqlState::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{c}\" of relation \"{}\" does not exist",
+                            table.name
+                        ),
+                    )
+                })?;
+                if t.contains(&i) {
+                    return Err(sql_err(
+                        SqlState::DUPLICATE_COLUMN,
+                        format!("column \"{c}\" specified more than once"),
+                    ));
+                }
+                t.push(i);
+            }
+            t
+        };
+        for &i in &targets {
+            if table.columns[i].identity == Some(IdentityKind::Always) {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState("428C9"),
+                        format!(
+                            "cannot insert a non-DEFAULT value into column \"{}\"",
+                            table.columns[i].name
+                        ),
+                    )
+                    .with_detail(format!(
+                        "Column \"{}\" is an identity column defined as GENERATED ALWAYS.",
+                        table.columns[i].name
+                    ))
+                    .with_hint("Use OVERRIDING SYSTEM VALUE to override."),
+                ));
+            }
+        }
+        let snapshot = self.statement_snapshot(sid);
+        let target_types: Vec<DataType> = targets
+            .iter()
+            .map(|&i| table.columns[i].ty.clone())
+            .collect();
+        let table_c = table.clone();
+        let ((source, defaults, checks, returning), cte_plans, _) =
+            self.bind(sid, &snapshot, |b| {
+                let source = match &ins.source {
+                    ast::InsertSource::DefaultValues => Plan::Unit,
+                    ast::InsertSource::Query(q) => match &q.body {
+                        ast::SetExpr::Values(rows)
+                            if q.order_by.is_empty() && q.limit.is_none() && q.ctes.is_empty() =>
+                        {
+                            b.bind_values(rows, Some(&target_types))?.0
+                        }
+                        _ => b.bind_query(q)?.0,
+                    },
+                };
+                let width = plan::plan_columns(&source, &b.cte_plans).len();
+                if !matches!(ins.source, ast::InsertSource::DefaultValues) && width != targets.len()
+                {
+                    return Err(SqlError::new(
+                        SqlState::SYNTAX_ERROR,
+                        if width > targets.len() {
+                            "INSERT has more expressions than target columns"
+                        } else {
+                            "INSERT has more target columns than expressions"
+                        },
+                    ));
+                }
+                let defaults = Self::bind_defaults(b, &table_c)?;
+                let checks = Self::bind_checks(b, &table_c)?;
+                let returning = if ins.returning.is_empty() {
+                    None
+                } else {
+                    let scope =
+                        table_scope(&table_c, ins.alias.as_deref().unwrap_or(&table_c.name), &[]);
+                    Some(b.bind_items(&ins.returning, &scope)?)
+                };
+                Ok((source, defaults, checks, returning))
+            })?;
+        // Per-target defaults for DEFAULT in VALUES.
+        let target_defaults: Rc<Vec<BExpr>> =
+            Rc::new(targets.iter().map(|&i| defaults[i].clone()).collect());
+        let source = self.optimize(source);
+        let all_defaults = defaults.clone();
+        let table_r = table.clone();
+        let rows = self.with_env(
+            sid,
+            &snapshot,
+            params,
+            &cte_plans,
+            Some(target_defaults),
+            |env| {
+                let src = run(&source, env)?;
+                let mut out = Vec::with_capacity(src.len());
+                for r in src {
+                    let mut row: Row = vec![Value::Null; table_r.columns.len()];
+                    let mut given = vec![false; table_r.columns.len()];
+                    for (k, &i) in targets.iter().enumerate() {
+                        if matches!(ins.source, ast::InsertSource::DefaultValues) {
+                            break;
+                        }
+                        let v = r.get(k).cloned().unwrap_or(Value::Null);
+                        row[i] = cast_assignment(v, &table_r.columns[i].ty, env.tz)?;
+                        given[i] = true;
+                    }
+                    for (i, d) in all_defaults.iter().enumerate() {
+                        if !given[i] && !table_r.columns[i].dropped {
+                            row[i] = eval(d, &[], env)?;
+                        }
+                    }
+                    out.push(row);
+                }
+                Ok(out)
+            },
+        )?;
+        let dml = DmlExec {
+            kind: DmlKind::Insert,
+            table,
+            indexes,
+            rows,
+            pos: 0,
+            returning,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: params.to_vec(),
+            checks,
+            cte_plans,
+        };
+        self.continue_dml(sid, dml)
+    }
+
+    fn start_update(&mut self, sid: SessionId, up: &ast::Update, params: &[Value]) -> Result<Step> {
+        let (table, indexes) = self.table_for_dml(sid, &up.table)?;
+        let snapshot = self.statement_snapshot(sid);
+        let label = up.alias.clone().unwrap_or_else(|| table.name.clone());
+        let table_c = table.clone();
+        let ((plan, assignments, pred, checks, returning), cte_plans, _) =
+            self.bind(sid, &snapshot, |b| {
+                let (plan, scope) = dml_input(b, &table_c, &label, &up.from)?;
+                let mut assignments = Vec::new();
+                for a in &up.assignments {
+                    let i = table_c.column(&a.column).ok_or_else(|| {
+                        SqlError::new(
+                            SqlState::UNDEFINED_COLUMN,
+                            format!(
+                                "column \"{}\" of relation \"{}\" does not exist",
+                                a.column, table_c.name
+                            ),
+                        )
+                    })?;
+                    let ty = table_c.columns[i].ty.clone();
+                    let e = match &a.value {
+                        Expr::Default => {
+                            let defaults = Self::bind_defaults(b, &table_c)?;
+                            defaults[i].clone()
+                        }
+                        v => b.bind_typed(v, &scope, &ty)?.0,
+                    };
+                    assignments.push((i, e));
+                }
+                let pred = match &up.selection {
+                    Some(w) => {
+                        let (p, t) = b.bind_typed(w, &scope, &DataType::Bool)?;
+                        plan::bool_type_check(&t, "WHERE")?;
+                        Some(p)
+                    }
+                    None => None,
+                };
+                let checks = Self::bind_checks(b, &table_c)?;
+                let returning = if up.returning.is_empty() {
+                    None
+                } else {
+                    Some(b.bind_items(&up.returning, &scope)?)
+                };
+                Ok((plan, assignments, pred, checks, returning))
+            })?;
+        let plan = match &pred {
+            Some(p) => Plan::Filter {
+                input: Box::new(plan),
+                pred: p.clone(),
+            },
+            None => plan,
+        };
+        let plan = self.optimize(plan);
+        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+            run(&plan, env)
+        })?;
+        let dml = DmlExec {
+            kind: DmlKind::Update { assignments, pred },
+            table,
+            indexes,
+            rows,
+            pos: 0,
+            returning,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: params.to_vec(),
+            checks,
+            cte_plans,
+        };
+        self.continue_dml(sid, dml)
+    }
+
+    fn start_delete(
+        &mut self,
+        sid: SessionId,
+        del: &ast::Delete,
+        params: &[Value],
+    ) -> Result<Step> {
+        let (table, indexes) = self.table_for_dml(sid, &del.table)?;
+        let snapshot = self.statement_snapshot(sid);
+        let label = del.alias.clone().unwrap_or_else(|| table.name.clone());
+        let table_c = table.clone();
+        let ((plan, pred, returning), cte_plans, _) = self.bind(sid, &snapshot, |b| {
+            let (plan, scope) = dml_input(b, &table_c, &label, &del.using)?;
+            let pred = match &del.selection {
+                Some(w) => {
+                    let (p, t) = b.bind_typed(w, &scope, &DataType::Bool)?;
+                    plan::bool_type_check(&t, "WHERE")?;
+                    Some(p)
+                }
+                None => None,
+            };
+            let returning = if del.returning.is_empty() {
+                None
+            } else {
+                Some(b.bind_items(&del.returning, &scope)?)
+            };
+            Ok((plan, pred, returning))
+        })?;
+        let plan = match &pred {
+            Some(p) => Plan::Filter {
+                input: Box::new(plan),
+                pred: p.clone(),
+            },
+            None => plan,
+        };
+        let plan = self.optimize(plan);
+        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+            run(&plan, env)
+        })?;
+        let dml = DmlExec {
+            kind: DmlKind::Delete { pred },
+            table,
+            indexes,
+            rows,
+            pos: 0,
+            returning,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: params.to_vec(),
+            checks: Vec::new(),
+            cte_plans,
+        };
+        self.continue_dml(sid, dml)
+    }
+
+    /// Applies a DML statement's rows from `pos` on; parks on a held row.
+    fn continue_dml(&mut self, sid: SessionId, mut dml: DmlExec) -> Result<Step> {
+        let xid = self.write_xid(sid)?;
+        while dml.pos < dml.rows.len() {
+            match self.apply_one(sid, xid, &mut dml)? {
+                Some(holder) => return Ok(Step::Parked(dml, holder)),
+                None => dml.pos += 1,
+            }
+        }
+        let tag = match dml.kind {
+            DmlKind::Insert => format!("INSERT 0 {}", dml.count),
+            DmlKind::Update { .. } => format!("UPDATE {}", dml.count),
+            DmlKind::Delete { .. } => format!("DELETE {}", dml.count),
+        };
+        let (columns, rows) = match dml.returning {
+            Some((_, cols)) => (cols, std::mem::take(&mut dml.out)),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(Step::Done(QueryResult {
+            command: tag,
+            columns,
+            rows,
+            rows_affected: dml.count,
+        }))
+    }
+
+    /// Applies row `dml.pos`. Returns the session to wait for, if any.
+    fn apply_one(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        dml: &mut DmlExec,
+    ) -> Result<Option<SessionId>> {
+        let ncols = dml.table.columns.len();
+        match &dml.kind {
+            DmlKind::Insert => {
+                let row = dml.rows[dml.pos].clone();
+                self.check_row(sid, dml, &row)?;
+                if let Some(holder) = self.check_unique(sid, dml, &row, None)? {
+                    return Ok(Some(holder));
+                }
+                let tid = self.insert_row(dml, xid, &row)?;
+                let _ = tid;
+                dml.count += 1;
+                self.emit_returning(sid, dml, &row)?;
+                Ok(None)
+            }
+            DmlKind::Update { .. } | DmlKind::Delete { .. } => {
+                let input = dml.rows[dml.pos].clone();
+                let tid = value_tid(&input[ncols])
+                    .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "missing ctid"))?;
+                // Lock the row version (following updates under READ COMMITTED).
+                let (tid, input) = match self.lock_row(sid, dml, tid, input)? {
+                    LockOutcome::Locked(tid, input) => (tid, input),
+                    LockOutcome::Wait(holder) => return Ok(Some(holder)),
+                    LockOutcome::Skip => return Ok(None),
+                };
+                let heap = Heap::open(dml.table.heap);
+                let cid = dml.cid;
+                if let DmlKind::Update { assignments, .. } = &dml.kind {
+                    let assignments = assignments.clone();
+                    let mut new_row: Row = input[..ncols].to_vec();
+                    let tz = self.session_tz(sid);
+                    let snapshot = dml.snapshot.clone();
+                    let params = dml.params.clone();
+                    let cte_plans = std::mem::take(&mut dml.cte_plans);
+                    let computed =
+                        self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
+                            let mut vals = Vec::new();
+                            for (i, e) in &assignments {
+                                vals.push((*i, eval(e, &input, env)?));
+                            }
+                            Ok(vals)
+                        });
+                    dml.cte_plans = cte_plans;
+                    for (i, v) in computed? {
+                        new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
+                    }
+                    self.check_row(sid, dml, &new_row)?;
+                    if let Some(holder) = self.check_unique(sid, dml, &new_row, Some(tid))? {
+                        return Ok(Some(holder));
+                    }
+                    let new_tid = self.insert_row(dml, xid, &new_row)?;
+                    heap.update_header(&mut self.pager, tid, |h| {
+                        h.xmax = xid;
+                        h.cmax = cid;
+                        h.ctid = new_tid;
+                        h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
+                    })?;
+                    let mut ret_row = new_row;
+                    ret_row.extend_from_slice(&input[ncols..]);
+                    dml.count += 1;
+                    self.emit_returning(sid, dml, &ret_row)?;
+                } else {
+                    heap.update_header(&mut self.pager, tid, |h| {
+                        h.xmax = xid;
+                        h.cmax = cid;
+                        h.flags &= !(flags::XMAX_LOCK_ONLY | flags::UPDATED);
+                    })?;
+                    dml.count += 1;
+                    self.emit_returning(sid, dml, &input)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn session_tz(&self, sid: SessionId) -> TimeZone {
+        self.sessions
+            .get(&sid)
+            .map(|s| s.settings.timezone.clone())
+            .unwrap_or_else(TimeZone::utc)
+    }
+
+    fn emit_returning(&mut self, sid: SessionId, dml: &mut DmlExec, row: &[Value]) -> Result<()> {
+        let Some((exprs, _)) = &dml.returning else {
+            return Ok(());
+        };
+        let exprs = exprs.clone();
+        let snapshot = dml.snapshot.clone();
+        let params = dml.params.clone();
+        let cte_plans = std::mem::take(&mut dml.cte_plans);
+        let out = self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
+            let mut o = Vec::with_capacity(exprs.len());
+            for e in &exprs {
+                o.push(eval(e, row, env)?);
+            }
+            Ok(o)
+        });
+        dml.cte_plans = cte_plans;
+        dml.out.push(out?);
+        Ok(())
+    }
+
+    /// NOT NULL and CHECK constraints of a new row version.
+    fn check_row(&mut self, sid: SessionId, dml: &mut DmlExec, row: &[Value]) -> Result<()> {
+        let tz = self.session_tz(sid);
+        for (i, c) in dml.table.columns.iter().enumerate() {
+            if c.not_null && !c.dropped && row[i].is_null() {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::NOT_NULL_VIOLATION,
+                        format!(
+                            "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                            c.name, dml.table.name
+                        ),
+                    )
+                    .with_detail(failing_row(&dml.table, row, &tz)),
+                ));
+            }
+        }
+        if dml.checks.is_empty() {
+            return Ok(());
+        }
+        let checks = dml.checks.clone();
+        let snapshot = dml.snapshot.clone();
+        let params = dml.params.clone();
+        let cte_plans = std::mem::take(&mut dml.cte_plans);
+        let failed = self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
+            for (name, e) in &checks {
+                // CHECK passes unless false (NULL passes).
+                if exec::truth(&eval(e, row, env)?) == Some(false) {
+                    return Ok(Some(name.clone()));
+                }
+            }
+            Ok(None)
+        });
+        dml.cte_plans = cte_plans;
+        if let Some(name) = failed? {
+            return Err(Error::Sql(
+                SqlError::new(
+                    SqlState::CHECK_VIOLATION,
+                    format!(
+                        "new row for relation \"{}\" violates check constraint \"{name}\"",
+                        dml.table.name
+                    ),
+                )
+                .with_detail(failing_row(&dml.table, row, &tz)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Unique indexes: a committed live row, or one of ours, with the same
+    /// key is a violation; an in-progress insert/delete of another
+    /// transaction means we must wait for it.
+    fn check_unique(
+        &mut self,
+        sid: SessionId,
+        dml: &DmlExec,
+        row: &[Value],
+        updating: Option<Tid>,
+    ) -> Result<Option<SessionId>> {
+        let heap = Heap::open(dml.table.heap);
+        for idx in dml.indexes.iter().filter(|i| i.unique) {
+            if row_key_has_null(idx, row) {
+                continue;
+            }
+            let key = index_key(idx, row)?;
+            let tids = Index::open(idx.btree).entries_with_key(&mut self.pager, &key)?;
+            for tid in tids {
+                if Some(tid) == updating {
+                    continue;
+                }
+                let Some(h) = heap.header(&mut self.pager, tid)? else {
+                    continue;
+                };
+                match self.row_liveness(sid, &h)? {
+                    Liveness::Dead => {}
+                    Liveness::Live => {
+                        let tz = self.session_tz(sid);
+                        let shown = key_detail_values(&dml.table, idx, row, &tz);
+                        return Err(Error::Sql(
+                            SqlError::new(
+                                SqlState::UNIQUE_VIOLATION,
+                                format!(
+                                    "duplicate key value violates unique constraint \"{}\"",
+                                    idx.name
+                                ),
+                            )
+                            .with_detail(format!("Key {shown} already exists.")),
+                        ));
+                    }
+                    Liveness::InFlux(holder) => return Ok(Some(holder)),
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether a row version counts for uniqueness (a "dirty" look that
+    /// sees other transactions' uncommitted work, like PostgreSQL's).
+    fn row_liveness(&mut self, sid: SessionId, h: &TupleHeader) -> Result<Liveness> {
+        let own = |x: Xid| {
+            self.sessions[&sid]
+                .txn
+                .as_ref()
+                .is_some_and(|t| t.own.contains(&x))
+        };
+        let inserted = if own(h.xmin) {
+            true
+        } else {
+            match self.txns.status(&mut self.pager, h.xmin)? {
+                XidStatus::Aborted => return Ok(Liveness::Dead),
+                XidStatus::Committed => true,
+                XidStatus::InProgress => {
+                    return Ok(match self.xid_owner.get(&h.xmin) {
+                        Some(&owner) => Liveness::InFlux(owner),
+                        None => Liveness::Dead,
+                    })
+                }
+            }
+        };
+        debug_assert!(inserted);
+        if h.xmax == 0 || h.flags & flags::XMAX_LOCK_ONLY != 0 {
+            return Ok(Liveness::Live);
+        }
+        if own(h.xmax) {
+            return Ok(Liveness::Dead);
+        }
+        Ok(match self.txns.status(&mut self.pager, h.xmax)? {
+            XidStatus::Committed => Liveness::Dead,
+            XidStatus::Aborted => Liveness::Live,
+            XidStatus::InProgress => match self.xid_owner.get(&h.xmax) {
+                Some(&owner) => Liveness::InFlux(owner),
+                None => Liveness::Live,
+            },
+        })
+    }
+
+    /// Inserts a new row version and its index entries.
+    fn insert_row(&mut self, dml: &DmlExec, xid: Xid, row: &[Value]) -> Result<Tid> {
+        let mut payload = Vec::new();
+        encode_row(row, &mut payload);
+        let mut heap = Heap::open(dml.table.heap);
+        let tid = heap.insert(&mut self.pager, TupleHeader::new(xid, dml.cid), &payload)?;
+        for idx in &dml.indexes {
+            let key = index_key(idx, row)?;
+            Index::open(idx.btree).insert_entry(&mut self.pager, &key, tid)?;
+        }
+        Ok(tid)
+    }
+
+    /// Takes the row version at `tid` for update/delete by this statement.
+    fn lock_row(
+        &mut self,
+        sid: SessionId,
+        dml: &mut DmlExec,
+        tid: Tid,
+        input: Row,
+    ) -> Result<LockOutcome> {
+        let heap = Heap::open(dml.table.heap);
+        let mut tid = tid;
+        let mut input = input;
+        let ncols = dml.table.columns.len();
+        for _ in 0..10_000 {
+            let Some(h) = heap.header(&mut self.pager, tid)? else {
+                return Ok(LockOutcome::Skip);
+            };
+            let own = self.sessions[&sid]
+                .txn
+                .as_ref()
+                .is_some_and(|t| t.own.contains(&h.xmax));
+            if h.xmax == 0 || own {
+                if own && h.flags & flags::XMAX_LOCK_ONLY == 0 && h.cmax >= dml.cid {
+                    // Already changed by this very statement.
+                    return Ok(LockOutcome::Skip);
+                }
+                return Ok(LockOutcome::Locked(tid, input));
+            }
+            match self.txns.status(&mut self.pager, h.xmax)? {
+                XidStatus::Aborted => return Ok(LockOutcome::Locked(tid, input)),
+                XidStatus::InProgress => {
+                    return Ok(match self.xid_owner.get(&h.xmax) {
+                        Some(&owner) => LockOutcome::Wait(owner),
+                        None => LockOutcome::Locked(tid, input),
+                    })
+                }
+                XidStatus::Committed => {
+                    if h.flags & flags::XMAX_LOCK_ONLY != 0 {
+                        return Ok(LockOutcome::Locked(tid, input));
+                    }
+                    let isolation = self.sessions[&sid]
+                        .txn
+                        .as_ref()
+                        .map(|t| t.isolation)
+                        .unwrap_or(IsolationLevel::ReadCommitted);
+                    if isolation != IsolationLevel::ReadCommitted {
+                        return Err(sql_err(
+                            SqlState::SERIALIZATION_FAILURE,
+                            "could not serialize access due to concurrent update",
+                        ));
+                    }
+                    if h.flags & flags::UPDATED == 0 || h.ctid == tid {
+                        // Deleted: nothing left to change.
+                        return Ok(LockOutcome::Skip);
+                    }
+                    // READ COMMITTED: re-check the newest version.
+                    tid = h.ctid;
+                    let Some(t) = heap.fetch(&mut self.pager, tid)? else {
+                        return Ok(LockOutcome::Skip);
+                    };
+                    let status = self.txns.status(&mut self.pager, t.header.xmin)?;
+                    if status != XidStatus::Committed {
+                        return Ok(LockOutcome::Skip);
+                    }
+                    let fresh = exec::decode_table_row(&dml.table, &t.payload)?;
+                    let mut row = fresh;
+                    row.push(exec::tid_value(tid));
+                    row.extend_from_slice(&input[ncols + 1..]);
+                    let pred = match &dml.kind {
+                        DmlKind::Update { pred, .. } | DmlKind::Delete { pred } => pred.clone(),
+                        DmlKind::Insert => None,
+                    };
+                    if let Some(p) = pred {
+                        let snapshot = dml.snapshot.clone();
+                        let params = dml.params.clone();
+                        let cte_plans = std::mem::take(&mut dml.cte_plans);
+                        let ok = self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
+                            passes(&p, &row, env)
+                        });
+                        dml.cte_plans = cte_plans;
+                        if !ok? {
+                            return Ok(LockOutcome::Skip);
+                        }
+                    }
+                    input = row;
+                }
+            }
+        }
+        Err(sql_err(SqlState::INTERNAL_ERROR, "update chain too long"))
+    }
+}
+
+enum Liveness {
+    Dead,
+    Live,
+    InFlux(SessionId),
+}
+
+enum LockOutcome {
+    Locked(Tid, Row),
+    Wait(SessionId),
+    Skip,
+}
+
+pub const SERVER_VERSION: &str = "15.0 (NeuralDB 0.1.0)";
+
+fn unreachable_control() -> QueryResult {
+    // Transaction control is handled before dispatch.
+    QueryResult::tag("")
+}
+
+/// FROM clause of UPDATE/DELETE: the target (with its TID) then the others.
+fn dml_input(
+    b: &mut Binder,
+    table: &Rc<TableDef>,
+    label: &str,
+    from: &[ast::TableRef],
+) -> PlanResult<(Plan, Scope)> {
+    let mut scope = table_scope(table, label, &[]);
+    scope.cols.push(plan::ScopeCol {
+        table: Some(label.to_string()),
+        name: "ctid".into(),
+        ty: DataType::Int8,
+        hidden: true,
+    });
+    let mut plan = Plan::SeqScan {
+        table: table.clone(),
+        filter: None,
+        with_tid: true,
+    };
+    if !from.is_empty() {
+        let (fp, fs) = b.bind_from(from)?;
+        scope.cols.extend(fs.cols);
+        plan = Plan::NestedLoop {
+            left: Box::new(plan),
+            right: Box::new(fp),
+            kind: plan::JoinType::Inner,
+            cond: None,
+        };
+    }
+    Ok((plan, scope))
+}
+
+fn column_positions(table: &TableDef, names: &[String]) -> Result<Vec<usize>> {
+    names
+        .iter()
+        .map(|n| {
+            table.column(n).ok_or_else(|| {
+                sql_err(
+                    SqlState::UNDEFINED_COLUMN,
+                    format!("column \"{n}\" named in key does not exist"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn check_name(table: &str, existing: &[CheckDef], con: &ast::TableConstraint) -> String {
+    // PostgreSQL: <table>_<column>_check for a one-column check, else
+    // <table>_check, numbered when taken.
+    let base = match con {
+        ast::TableConstraint::Check { expr, .. } => {
+            let mut cols = Vec::new();
+            collect_columns(expr, &mut cols);
+            cols.dedup();
+            if cols.len() == 1 {
+                format!("{table}_{}_check", cols[0])
+            } else {
+                format!("{table}_check")
+            }
+        }
+        _ => format!("{table}_check"),
+    };
+    let mut name = base.clone();
+    let mut n = 1;
+    while existing.iter().any(|c| c.name == name) {
+        name = format!("{base}{n}");
+        n += 1;
+    }
+    name
+}
+
+fn collect_columns(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Column(n) => {
+            if let Some(last) = n.last() {
+                if !out.contains(last) {
+                    out.push(last.clone());
+                }
+            }
+        }
+        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
+            collect_columns(left, out);
+            collect_columns(right, out);
+        }
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::IsBool { expr, .. }
+        | Expr::Cast { expr, .. } => collect_columns(expr, out),
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            collect_columns(expr, out);
+            collect_columns(low, out);
+            collect_columns(high, out);
+        }
+        Expr::InList { expr, list, .. } => {
+            collect_columns(expr, out);
+            list.iter().for_each(|x| collect_columns(x, out));
+        }
+        Expr::Like { expr, pattern, .. } => {
+            collect_columns(expr, out);
+            collect_columns(pattern, out);
+        }
+        Expr::Function(f) => f.args.iter().for_each(|x| collect_columns(x, out)),
+        _ => {}
+    }
+}
+
+fn index_key(idx: &IndexDef, row: &[Value]) -> Result<Vec<u8>> {
+    let vals: Vec<Value> = idx
+        .columns
+        .iter()
+        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+        .collect();
+    Ok(encode_index_key(&vals, &idx.desc)?)
+}
+
+fn row_key_has_null(idx: &IndexDef, row: &[Value]) -> bool {
+    idx.columns
+        .iter()
+        .any(|&i| row.get(i).is_none_or(|v| v.is_null()))
+}
+
+fn key_detail_values(table: &TableDef, idx: &IndexDef, row: &[Value], tz: &TimeZone) -> String {
+    let names: Vec<&str> = idx
+        .columns
+        .iter()
+        .map(|&i| table.columns[i].name.as_str())
+        .collect();
+    let vals: Vec<String> = idx
+        .columns
+        .iter()
+        .map(|&i| row[i].to_pg_text(tz).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("({})=({})", names.join(", "), vals.join(", "))
+}
+
+fn key_detail(table: &TableDef, idx: &IndexDef, row: &[Value]) -> String {
+    key_detail_values(table, idx, row, &TimeZone::utc())
+}
+
+fn failing_row(table: &TableDef, row: &[Value], tz: &TimeZone) -> String {
+    let vals: Vec<String> = table
+        .live_columns()
+        .map(|(i, _)| row[i].to_pg_text(tz).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("Failing row contains ({}).", vals.join(", "))
+}
+
+/// The binder's view of the catalog for one statement.
+struct BindCtx<'a> {
+    engine: &'a mut Engine,
+    sid: SessionId,
+    snapshot: &'a Snapshot,
+    own: HashSet<Xid>,
+    cid: u32,
+}
+
+impl BindCtx<'_> {
+    fn find(&mut self, name: &str) -> PlanResult<Option<Rc<Object>>> {
+        let viewer = Viewer {
+            snapshot: self.snapshot,
+            own: &self.own,
+            cid: self.cid + 1,
+        };
+        let e = self
+            .engine
+            .catalog
+            .lookup(&self.engine.txns, &mut self.engine.pager, &viewer, name)
+            .map_err(|e| SqlError::new(e.sqlstate(), e.to_string()))?;
+        Ok(e.map(|e| e.object))
+    }
+}
+
+impl CatalogAccess for BindCtx<'_> {
+    fn table(&mut self, name: &str) -> PlanResult<Option<Rc<TableDef>>> {
+        Ok(match self.find(name)?.as_deref() {
+            Some(Object::Table(t)) => Some(Rc::new(t.clone())),
+            _ => None,
+        })
+    }
+
+    fn indexes(&mut self, table: &TableDef) -> PlanResult<Vec<Rc<IndexDef>>> {
+        Ok(self.engine.table_indexes(table))
+    }
+
+    fn sequence(&mut self, name: &str) -> PlanResult<Option<Rc<SequenceDef>>> {
+        Ok(match self.find(name)?.as_deref() {
+            Some(Object::Sequence(s)) => Some(Rc::new(s.clone())),
+            _ => None,
+        })
+    }
+
+    fn session_function(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+    ) -> PlanResult<Option<(BExpr, DataType)>> {
+        let to_sql = |e: Error| SqlError::new(e.sqlstate(), e.to_string());
+        Ok(match (name, args) {
+            ("txid_current", []) => {
+                let xid = self.engine.write_xid(self.sid).map_err(to_sql)?;
+                let top = self.engine.sessions[&self.sid]
+                    .txn
+                    .as_ref()
+                    .and_then(|t| t.xids.first().copied())
+                    .unwrap_or(xid);
+                Some((BExpr::Const(Value::Int8(top as i64)), DataType::Int8))
+            }
+            ("version", []) => Some((
+                BExpr::Const(Value::Text(format!(
+                    "PostgreSQL {SERVER_VERSION} on wasm32/native, compiled by rustc"
+                ))),
+                DataType::Text,
+            )),
+            ("current_setting", [Expr::UntypedString(s)]) => {
+                let v = self.engine.show_variable(self.sid, s).map_err(to_sql)?;
+                Some((BExpr::Const(Value::Text(v)), DataType::Text))
+            }
+            ("pg_backend_pid", []) => {
+                Some((BExpr::Const(Value::Int4(self.sid as i32)), DataType::Int4))
+            }
+            ("current_user" | "session_user" | "user", []) => {
+                Some((BExpr::Const(Value::Text("neuraldb".into())), DataType::Text))
+            }
+            ("current_database", []) => {
+                Some((BExpr::Const(Value::Text("neuraldb".into())), DataType::Text))
+            }
+            _ => None,
+        })
+    }
+}

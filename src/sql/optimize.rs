@@ -1,0 +1,256 @@
+//! Rule-based rewrites after binding: a filtered heap scan becomes an index
+//! scan when the filter pins a prefix of an index's columns with equalities
+//! (and optionally a range on the next column). The whole predicate is
+//! still re-checked on every row, so the index only narrows the candidates.
+
+use std::rc::Rc;
+
+use super::ast::BinOp;
+use super::plan::{split_and, visit_cols, BExpr, IndexBounds, Plan};
+use super::types::DataType;
+use super::value::Value;
+use crate::catalog::{IndexDef, TableDef};
+
+pub type IndexLookup<'a> = dyn FnMut(&TableDef) -> Vec<Rc<IndexDef>> + 'a;
+
+pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
+    let plan = map_children(plan, indexes);
+    match plan {
+        Plan::Filter { input, pred } => match *input {
+            Plan::SeqScan {
+                table,
+                filter: None,
+                with_tid,
+            } => match choose_index(&table, &pred, indexes) {
+                Some((index, bounds)) => Plan::IndexScan {
+                    table,
+                    index,
+                    bounds,
+                    reverse: false,
+                    filter: Some(pred),
+                    with_tid,
+                },
+                None => Plan::SeqScan {
+                    table,
+                    filter: Some(pred),
+                    with_tid,
+                },
+            },
+            other => Plan::Filter {
+                input: Box::new(other),
+                pred,
+            },
+        },
+        other => other,
+    }
+}
+
+fn map_children(plan: Plan, ix: &mut IndexLookup) -> Plan {
+    let mut o = |p: Box<Plan>| Box::new(optimize(*p, ix));
+    match plan {
+        Plan::Filter { input, pred } => Plan::Filter {
+            input: o(input),
+            pred,
+        },
+        Plan::Project {
+            input,
+            exprs,
+            columns,
+        } => Plan::Project {
+            input: o(input),
+            exprs,
+            columns,
+        },
+        Plan::NestedLoop {
+            left,
+            right,
+            kind,
+            cond,
+        } => {
+            let left = o(left);
+            Plan::NestedLoop {
+                left,
+                right: o(right),
+                kind,
+                cond,
+            }
+        }
+        Plan::HashJoin {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            residual,
+        } => {
+            let left = o(left);
+            Plan::HashJoin {
+                left,
+                right: o(right),
+                kind,
+                left_keys,
+                right_keys,
+                residual,
+            }
+        }
+        Plan::Aggregate { input, group, aggs } => Plan::Aggregate {
+            input: o(input),
+            group,
+            aggs,
+        },
+        Plan::Sort { input, keys } => Plan::Sort {
+            input: o(input),
+            keys,
+        },
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => Plan::Limit {
+            input: o(input),
+            limit,
+            offset,
+        },
+        Plan::Distinct { input, on } => Plan::Distinct {
+            input: o(input),
+            on,
+        },
+        Plan::SetOp {
+            op,
+            all,
+            left,
+            right,
+        } => {
+            let left = o(left);
+            Plan::SetOp {
+                op,
+                all,
+                left,
+                right: o(right),
+            }
+        }
+        Plan::RecursiveCte {
+            id,
+            anchor,
+            step,
+            all,
+        } => {
+            let anchor = o(anchor);
+            Plan::RecursiveCte {
+                id,
+                anchor,
+                step: o(step),
+                all,
+            }
+        }
+        Plan::Truncate { input, keep } => Plan::Truncate {
+            input: o(input),
+            keep,
+        },
+        other => other,
+    }
+}
+
+/// An expression that does not depend on the scanned row, of a type whose
+/// key encoding matches the column's.
+fn constant_for(e: &BExpr, column_ty: &DataType) -> bool {
+    let mut reads_row = false;
+    let mut ok = true;
+    visit_cols(e, &mut |_| reads_row = true, &mut ok);
+    if reads_row || !ok {
+        return false;
+    }
+    let ty = match e {
+        BExpr::Const(Value::Null) => return true,
+        BExpr::Const(v) => v.data_type(),
+        BExpr::Param { ty, .. } => ty.clone(),
+        BExpr::Cast(_, ty) => ty.clone(),
+        _ => return false,
+    };
+    same_key_family(&ty, column_ty)
+}
+
+fn same_key_family(a: &DataType, b: &DataType) -> bool {
+    a == b
+        || (a.is_integer() && b.is_integer())
+        || (a.is_string() && b.is_string())
+        || matches!((a, b), (DataType::Numeric(_), DataType::Numeric(_)))
+}
+
+enum Cmp {
+    Eq,
+    Lower(bool),
+    Upper(bool),
+}
+
+/// `(column, comparison, constant)` for conjuncts of the form `col op const`.
+fn column_comparison(c: &BExpr) -> Option<(usize, Cmp, BExpr)> {
+    let BExpr::Binary(op, a, b) = c else {
+        return None;
+    };
+    let (col, other, flipped) = match (&**a, &**b) {
+        (BExpr::Col(i), other) => (*i, other, false),
+        (other, BExpr::Col(i)) => (*i, other, true),
+        _ => return None,
+    };
+    let cmp = match (op, flipped) {
+        (BinOp::Eq, _) => Cmp::Eq,
+        (BinOp::Gt, false) | (BinOp::Lt, true) => Cmp::Lower(false),
+        (BinOp::GtEq, false) | (BinOp::LtEq, true) => Cmp::Lower(true),
+        (BinOp::Lt, false) | (BinOp::Gt, true) => Cmp::Upper(false),
+        (BinOp::LtEq, false) | (BinOp::GtEq, true) => Cmp::Upper(true),
+        _ => return None,
+    };
+    Some((col, cmp, other.clone()))
+}
+
+fn choose_index(
+    table: &TableDef,
+    pred: &BExpr,
+    indexes: &mut IndexLookup,
+) -> Option<(Rc<IndexDef>, IndexBounds)> {
+    let mut conjuncts = Vec::new();
+    split_and(pred.clone(), &mut conjuncts);
+    let comparisons: Vec<(usize, Cmp, BExpr)> =
+        conjuncts.iter().filter_map(column_comparison).collect();
+    let mut best: Option<(usize, Rc<IndexDef>, IndexBounds)> = None;
+    for idx in indexes(table) {
+        let mut bounds = IndexBounds::default();
+        for (k, &col) in idx.columns.iter().enumerate() {
+            let ty = &table.columns[col].ty;
+            let eq = comparisons
+                .iter()
+                .find(|(c, cmp, e)| *c == col && matches!(cmp, Cmp::Eq) && constant_for(e, ty));
+            if let Some((_, _, e)) = eq {
+                bounds.eq.push(e.clone());
+                continue;
+            }
+            // A range on this column ends the usable prefix (ASC columns only).
+            if !idx.desc[k] {
+                for (c, cmp, e) in &comparisons {
+                    if *c != col || !constant_for(e, ty) {
+                        continue;
+                    }
+                    match cmp {
+                        Cmp::Lower(inc) if bounds.lower.is_none() => {
+                            bounds.lower = Some((e.clone(), *inc))
+                        }
+                        Cmp::Upper(inc) if bounds.upper.is_none() => {
+                            bounds.upper = Some((e.clone(), *inc))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            break;
+        }
+        let score = bounds.eq.len() * 4
+            + usize::from(bounds.lower.is_some())
+            + usize::from(bounds.upper.is_some())
+            + usize::from(idx.unique && bounds.eq.len() == idx.columns.len()) * 8;
+        if score > 0 && best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            best = Some((score, idx, bounds));
+        }
+    }
+    best.map(|(_, i, b)| (i, b))
+}
