@@ -3,3 +3,4 @@
 mod common;
 mod crash_sim;
 mod recovery;
+mod slt;
