@@ -11,6 +11,9 @@ use super::tz::{format_offset, TimeZone};
 use super::value::{Interval, Numeric, Value};
 use crate::error::{SqlError, SqlState};
 
+/// Renders one `to_char` template pattern.
+type Render<'a> = Box<dyn Fn() -> String + 'a>;
+
 const MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -573,7 +576,7 @@ pub fn to_char(ts: i64, offset: Option<i32>, fmt: &str) -> String {
         };
         let hour12 = if c.hour % 12 == 0 { 12 } else { c.hour % 12 };
         // Longest patterns first.
-        let patterns: [(&str, Box<dyn Fn() -> String>); 35] = [
+        let patterns: [(&str, Render); 35] = [
             ("YYYY", Box::new(|| pad_num(c.year, 4))),
             ("HH24", Box::new(|| pad_num(i64::from(c.hour), 2))),
             ("HH12", Box::new(|| pad_num(i64::from(hour12), 2))),

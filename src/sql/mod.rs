@@ -10,6 +10,7 @@ pub mod cast;
 pub mod compare;
 pub mod datetime;
 pub mod datetime_fn;
+pub mod functions;
 pub mod index_key;
 pub mod json;
 pub mod md5;

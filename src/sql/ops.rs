@@ -391,7 +391,7 @@ pub fn interval_mul(iv: &Interval, factor: f64) -> Result<Interval, SqlError> {
         .checked_add(month_remainder_days.trunc() as i32)
         .ok_or_else(interval_out_of_range)?;
     let micros = (iv.micros as f64 * factor + sec_remainder * USECS_PER_SEC as f64).round();
-    if !(micros.abs() < 9.2e18) {
+    if micros.is_nan() || micros.abs() >= 9.2e18 {
         return Err(interval_out_of_range());
     }
     Ok(Interval {
