@@ -29,7 +29,7 @@ pub const TS_NEG_INFINITY: i64 = i64::MIN;
 /// PostgreSQL's supported range: 4713-11-24 BC .. 294276-12-31 AD for
 /// timestamps (Julian day 0 to the end of year 294276).
 const MIN_TS_DAYS: i64 = -2_451_545; // 4714-11-24 BC (proleptic), Julian day 0
-const MAX_TS_DAYS: i64 = 106_741_034; // 294277-01-01 minus one day
+const MAX_TS_DAYS: i64 = 106_751_982; // 294276-12-31
 
 /// Days since 2000-01-01 of a proleptic Gregorian date (year 0 = 1 BC).
 pub fn days_from_ymd(y: i64, m: u32, d: u32) -> i64 {
@@ -757,7 +757,8 @@ impl IntervalAcc {
         Ok(Interval {
             months: conv32(self.months)?,
             days: conv32(self.days)?,
-            micros: micros as i64,
+            // Round: decimal fractions of seconds are inexact in binary.
+            micros: micros.round() as i64,
         })
     }
 }

@@ -16,6 +16,8 @@ pub mod json;
 pub mod md5;
 pub mod numeric;
 pub mod ops;
+#[cfg(test)]
+mod proptests;
 pub mod row;
 pub mod text;
 pub mod tz;
