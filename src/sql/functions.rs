@@ -17,8 +17,8 @@ use super::datetime_fn::{age, date_trunc, extract, parse_with_format, to_char};
 use super::json;
 use super::md5::md5_hex;
 use super::numeric::{
-    division_by_zero, from_f64, numeric_div_trunc, numeric_mod, round_half_away, to_f64,
-    trunc_scale,
+    approx_from_f64, decimal_exponent, division_by_zero, numeric_div_trunc, numeric_mod,
+    round_half_away, scale_of, to_f64, trunc_scale,
 };
 use super::ops::{float_pow, int_out_of_range};
 use super::types::DataType;
@@ -372,11 +372,27 @@ fn invalid_param(msg: impl Into<String>) -> SqlError {
     SqlError::new(SqlState::INVALID_PARAMETER_VALUE, msg)
 }
 
-/// Transcendental numeric functions are computed in float8 and converted
-/// back with 16 significant digits (PostgreSQL computes them exactly; the
-/// last digit may differ).
-fn approx_numeric(f: f64) -> Result<Value, SqlError> {
-    from_f64(f, 16).map(Value::Numeric)
+/// Transcendental numeric functions are computed in float8 and shown with
+/// PostgreSQL's result scale for them (`16 - trunc(log10(|result|))`, at
+/// least the argument's scale); PostgreSQL computes them exactly, so the
+/// last digit may differ.
+fn approx_numeric(f: f64, args: &[Value]) -> Result<Value, SqlError> {
+    let sig = if f == 0.0 || !f.is_finite() {
+        0
+    } else {
+        f.abs().log10().trunc() as i64
+    };
+    approx_from_f64(f, (16 - sig).max(max_arg_scale(args))).map(Value::Numeric)
+}
+
+fn max_arg_scale(args: &[Value]) -> i64 {
+    args.iter()
+        .map(|a| match a {
+            Value::Numeric(Numeric::Value(d)) => scale_of(d),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 fn has_numeric(args: &[Value]) -> bool {
@@ -697,8 +713,12 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
             if f < 0.0 {
                 return Err(sqrt_domain());
             }
-            if has_numeric(a) {
-                approx_numeric(f.sqrt())?
+            if let Value::Numeric(Numeric::Value(d)) = &a[0] {
+                // PostgreSQL: 16 significant digits counted from half the
+                // argument's base-10000 weight.
+                let weight = decimal_exponent(d).div_euclid(4);
+                let sweight = (weight + 1) * 4 / 2 - 1;
+                Value::Numeric(approx_from_f64(f.sqrt(), (16 - sweight).max(scale_of(d)))?)
             } else {
                 Value::Float8(f.sqrt())
             }
@@ -713,7 +733,7 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
                 ));
             }
             if has_numeric(a) {
-                approx_numeric(r)?
+                approx_numeric(r, a)?
             } else {
                 Value::Float8(r)
             }
@@ -721,7 +741,7 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
         "ln" => {
             let r = checked_ln(float(&a[0])?)?;
             if has_numeric(a) {
-                approx_numeric(r)?
+                approx_numeric(r, a)?
             } else {
                 Value::Float8(r)
             }
@@ -734,7 +754,7 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
                 r
             };
             if has_numeric(a) {
-                approx_numeric(r)?
+                approx_numeric(r, a)?
             } else {
                 Value::Float8(r)
             }
@@ -744,7 +764,7 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
             if b == 0.0 {
                 return Err(division_by_zero());
             }
-            approx_numeric(x / b)?
+            approx_numeric(x / b, a)?
         }
         "power" | "pow" => {
             if has_numeric(a) {
@@ -1672,16 +1692,26 @@ mod tests {
         assert_eq!(out("sign", &[n("-0.5")]), "-1");
         assert_eq!(out("sqrt", &[i(16)]), "4");
         assert_eq!(out("sqrt", &[n("2")]), "1.414213562373095");
+        assert_eq!(out("sqrt", &[n("1000000")]), "1000.0000000000000");
+        assert_eq!(out("sqrt", &[n("0.0001")]), "0.01000000000000000");
+        // PostgreSQL: 22026.465794806717 (exact); ours comes from float8.
+        assert!(out("exp", &[n("10.0")]).starts_with("22026.46579480671"));
+        assert_eq!(out("exp", &[n("10.0")]).len(), "22026.465794806717".len());
+        assert!(out("ln", &[n("100.0")]).starts_with("4.605170185988091"));
+        assert_eq!(out("ln", &[n("100.0")]).len(), "4.6051701859880914".len());
+        assert_eq!(out("log", &[n("100")]), "2.0000000000000000");
+        assert!(out("power", &[n("2.0"), n("0.5")]).starts_with("1.414213562373095"));
+        assert_eq!(out("power", &[n("10.0"), n("-2")]), "0.0100000000000000");
         assert_eq!(
             run("sqrt", &[i(-1)]).unwrap_err().message,
             "cannot take square root of a negative number"
         );
         assert_eq!(out("cbrt", &[i(27)]), "3");
         assert_eq!(out("power", &[i(2), i(10)]), "1024");
-        assert_eq!(out("power", &[n("2"), n("3")]), "8");
+        assert_eq!(out("power", &[n("2"), n("10")]), "1024.0000000000000000");
         assert_eq!(out("ln", &[n("2.0")]), "0.6931471805599453");
         assert_eq!(out("log", &[i(100)]), "2");
-        assert_eq!(out("log", &[i(2), i(8)]), "3");
+        assert_eq!(out("log", &[i(2), i(8)]), "3.0000000000000000");
         assert_eq!(
             run("ln", &[i(0)]).unwrap_err().message,
             "cannot take logarithm of zero"

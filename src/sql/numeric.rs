@@ -403,6 +403,30 @@ pub fn from_f64(f: f64, digits: usize) -> Result<Numeric, SqlError> {
     }
 }
 
+/// The decimal exponent of the leading digit (`123.4` → 2, `0.05` → -2,
+/// zero → 0).
+pub fn decimal_exponent(d: &BigDecimal) -> i64 {
+    let (int, scale) = d.as_bigint_and_exponent();
+    if int.is_zero() {
+        return 0;
+    }
+    digit_count(&int) - 1 - scale
+}
+
+/// A float result as numeric rounded to `scale` decimals (at least 0, at
+/// most 1000): how the transcendental numeric functions, computed in
+/// float8, present their results with PostgreSQL's result scales.
+pub fn approx_from_f64(f: f64, scale: i64) -> Result<Numeric, SqlError> {
+    if f.is_nan() {
+        return Ok(Numeric::NaN);
+    }
+    if f.is_infinite() {
+        return Err(overflow());
+    }
+    let scale = scale.clamp(0, 1000) as usize;
+    parse_numeric(&format!("{f:.scale$}"))
+}
+
 /// The smallest scale ≥ 0 that represents `d` exactly.
 pub fn trailing_trimmed_scale(d: &BigDecimal) -> i64 {
     let (int, mut scale) = d.as_bigint_and_exponent();

@@ -303,10 +303,12 @@ fn float_of(v: &Value) -> Option<f64> {
     })
 }
 
-/// `numeric ^ numeric`: exact for integer exponents of modest size,
-/// otherwise computed in float8 and converted back (PostgreSQL computes
-/// these exactly; our result carries about 15 significant digits).
+/// `numeric ^ numeric`. Integer exponents are computed exactly and shown
+/// with at least 16 decimals (as PostgreSQL: `1.5 ^ 2 = 2.2500000000000000`);
+/// other exponents go through float8 and keep about 16 significant digits
+/// (PostgreSQL computes those exactly, so the last digit may differ).
 fn numeric_pow(a: &BigDecimal, b: &BigDecimal) -> Result<Numeric, SqlError> {
+    use super::numeric::{approx_from_f64, decimal_exponent, div_to_scale, scale_of};
     if a.is_zero() && b < &BigDecimal::zero() {
         return Err(SqlError::new(
             SqlState("2201F"),
@@ -314,22 +316,40 @@ fn numeric_pow(a: &BigDecimal, b: &BigDecimal) -> Result<Numeric, SqlError> {
         ));
     }
     if b.is_integer() {
-        if let Some(e) = b.to_i64().filter(|e| e.abs() <= 1000) {
-            let p = a.powi(e.abs());
-            let p = if e < 0 {
-                numeric_div(&BigDecimal::from(1), &p)?
-            } else {
-                let target = super::numeric::scale_of(a).saturating_mul(e);
-                super::numeric::round_half_away(&p, target.min(1000))
-            };
-            return check_range(p).map(Numeric::Value);
+        if let Some(e) = b.to_i64().filter(|e| e.abs() <= 100_000) {
+            let (int, scale) = a.as_bigint_and_exponent();
+            let digits = int.magnitude().to_str_radix(10).len() as u64;
+            // Bound the work (and memory) of the exact path.
+            if digits.saturating_mul(e.unsigned_abs()) <= 200_000 && !a.is_zero() || a.is_zero() {
+                let n = e.unsigned_abs() as u32;
+                let p = BigDecimal::new(int.pow(n), scale.max(0) * i64::from(n));
+                let r = if e < 0 {
+                    let target = (14 - decimal_exponent(&p)).max(16);
+                    div_to_scale(&BigDecimal::from(1), &p, target.min(1000))?
+                } else {
+                    p
+                };
+                let r = if scale_of(&r) < 16 {
+                    r.with_scale(16)
+                } else {
+                    r
+                };
+                return check_range(r).map(Numeric::Value);
+            }
         }
     }
     let f = float_pow(
         super::numeric::to_f64(&Numeric::Value(a.clone())),
         super::numeric::to_f64(&Numeric::Value(b.clone())),
     )?;
-    super::numeric::from_f64(f, 16)
+    approx_from_f64(
+        f,
+        16 - (if f == 0.0 {
+            0
+        } else {
+            f.abs().log10().trunc() as i64
+        }),
+    )
 }
 
 fn numeric_arith(op: BinaryOp, a: &Numeric, b: &Numeric) -> Result<Value, SqlError> {
@@ -1040,8 +1060,14 @@ mod tests {
                 .message,
             "value out of range: overflow"
         );
-        assert_eq!(txt(binary_op(Pow, &num("2"), &num("10"))), "1024");
-        assert_eq!(txt(binary_op(Pow, &num("1.5"), &num("2"))), "2.25");
+        assert_eq!(
+            txt(binary_op(Pow, &num("2"), &num("10"))),
+            "1024.0000000000000000"
+        );
+        assert_eq!(
+            txt(binary_op(Pow, &num("1.5"), &num("2"))),
+            "2.2500000000000000"
+        );
         assert_eq!(txt(binary_op(Mod, &num("7.5"), &num("2"))), "1.5");
         assert_eq!(
             txt(binary_op(Add, &Value::Numeric(Numeric::NaN), &num("1"))),
