@@ -25,6 +25,12 @@ pub const DATE_NEG_INFINITY: i32 = i32::MIN;
 /// `timestamp 'infinity'` and `timestamp '-infinity'`.
 pub const TS_INFINITY: i64 = i64::MAX;
 pub const TS_NEG_INFINITY: i64 = i64::MIN;
+/// The last finite date PostgreSQL supports (5874897-12-31); date
+/// arithmetic may reach it, although date *input* is limited to the
+/// timestamp range (up to 294276 AD).
+pub const DATE_MAX_DAYS: i32 = 2_145_031_948;
+/// The first date PostgreSQL supports (4714-11-24 BC).
+pub const DATE_MIN_DAYS: i32 = -2_451_545;
 
 /// PostgreSQL's supported range: 4713-11-24 BC .. 294276-12-31 AD for
 /// timestamps (Julian day 0 to the end of year 294276).
@@ -136,7 +142,10 @@ pub fn date_to_ts(date: i32) -> Result<i64, SqlError> {
     match date {
         DATE_INFINITY => Ok(TS_INFINITY),
         DATE_NEG_INFINITY => Ok(TS_NEG_INFINITY),
-        d => check_ts(i64::from(d) * USECS_PER_DAY),
+        d => i64::from(d)
+            .checked_mul(USECS_PER_DAY)
+            .ok_or_else(ts_out_of_range)
+            .and_then(check_ts),
     }
 }
 
@@ -548,7 +557,9 @@ pub fn parse_timestamp(input: &str, with_tz: Option<&TimeZone>) -> Result<i64, S
         None => local,
         Some(tz) => {
             let off = p.offset.unwrap_or(tz.offset_secs());
-            local - i64::from(off) * USECS_PER_SEC
+            local
+                .checked_sub(i64::from(off) * USECS_PER_SEC)
+                .ok_or_else(|| out_of_range_input(input))?
         }
     };
     check_ts(ts).map_err(|_| out_of_range_input(input))
@@ -586,10 +597,16 @@ pub fn ts_add_interval(ts: i64, iv: &Interval, tz: Option<&TimeZone>) -> Result<
     let mut local = tz.map_or(ts, |z| utc_to_local(ts, z));
     local = add_months(local, iv.months)?;
     local = local
-        .checked_add(i64::from(iv.days) * USECS_PER_DAY)
+        .checked_add(
+            i64::from(iv.days)
+                .checked_mul(USECS_PER_DAY)
+                .ok_or_else(ts_out_of_range)?,
+        )
         .ok_or_else(ts_out_of_range)?;
     let back = match tz {
-        Some(z) => local - i64::from(z.offset_secs()) * USECS_PER_SEC,
+        Some(z) => local
+            .checked_sub(i64::from(z.offset_secs()) * USECS_PER_SEC)
+            .ok_or_else(ts_out_of_range)?,
         None => local,
     };
     check_ts(back.checked_add(iv.micros).ok_or_else(ts_out_of_range)?)

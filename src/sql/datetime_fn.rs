@@ -134,7 +134,7 @@ pub fn extract(field: &str, value: &Value, tz: &TimeZone) -> Result<Numeric, Sql
             if unit == "epoch" {
                 return num(((i64::from(*d) + UNIX_EPOCH_DAYS) * 86400).to_string());
             }
-            extract_ts(&unit, field, i64::from(*d) * USECS_PER_DAY, None, "date")
+            extract_ts(&unit, field, super::datetime::date_to_ts(*d)?, None, "date")
         }
         Value::Timestamp(t) => {
             if *t == TS_INFINITY || *t == TS_NEG_INFINITY {

@@ -4,14 +4,14 @@
 //! Not provided here: set-returning functions (`generate_series`,
 //! `jsonb_object_keys`, `unnest`, …), aggregates, regular-expression
 //! functions (`regexp_replace`, `~`; no regex engine in the bundle),
-//! numeric `to_char` templates, and the lazy forms `coalesce`, `nullif`,
+//! numeric and interval `to_char` templates, and the lazy forms `coalesce`, `nullif`,
 //! `CASE` (the executor evaluates those).
 
 use super::cast::{cast_explicit, common_type, to_jsonb};
 use super::datetime::{
     date_to_ts, days_from_ymd, days_in_month, justify_days, justify_hours, justify_interval,
     local_to_utc, ts_from_civil, ts_to_date, utc_to_local, Civil, DATE_INFINITY, DATE_NEG_INFINITY,
-    TS_INFINITY, TS_NEG_INFINITY, UNIX_EPOCH_DAYS, USECS_PER_DAY, USECS_PER_SEC,
+    TS_INFINITY, TS_NEG_INFINITY, UNIX_EPOCH_DAYS, USECS_PER_DAY,
 };
 use super::datetime_fn::{age, date_trunc, extract, parse_with_format, to_char};
 use super::json;
@@ -245,7 +245,7 @@ fn resolve(name: &str, a: &[DataType]) -> Option<DataType> {
         {
             T::Interval
         }
-        "to_char" if n == 2 && (is_time(&a[0]) || a[0] == T::Interval) && is_str(&a[1]) => T::Text,
+        "to_char" if n == 2 && is_time(&a[0]) && is_str(&a[1]) => T::Text,
         "to_date" if n == 2 && all(is_str) => T::Date,
         "to_timestamp" if n == 2 && all(is_str) => T::Timestamptz,
         "to_timestamp" if n == 1 && is_num(&a[0]) => T::Timestamptz,
@@ -523,7 +523,7 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
         }
         "repeat" => {
             let s = text(&a[0], tz);
-            let n = int(&a[1])?.max(0) as usize;
+            let n = clamp_count(int(&a[1])?);
             if s.len().saturating_mul(n) > (1 << 30) - 1 {
                 return Err(SqlError::new(
                     SqlState::PROGRAM_LIMIT_EXCEEDED,
@@ -949,7 +949,6 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
                 Value::Timestamptz(t) => {
                     to_char(utc_to_local(*t, tz), Some(tz.offset_secs()), &fmt)
                 }
-                Value::Interval(iv) => interval_to_char(iv, &fmt),
                 other => {
                     return Err(undefined_function(
                         "to_char",
@@ -1146,20 +1145,20 @@ fn substr(s: &str, start: i64, count: Option<i64>) -> Result<String, SqlError> {
         Some(c) => Some(start.saturating_add(c)),
         None => None,
     };
-    let from = start.max(1) as usize - 1;
+    let from = clamp_count(start.max(1)) - 1;
     Ok(match end {
         Some(e) if e <= 1 => String::new(),
         Some(e) => s
             .chars()
             .skip(from)
-            .take((e as usize - 1).saturating_sub(from))
+            .take((clamp_count(e) - 1).saturating_sub(from))
             .collect(),
         None => s.chars().skip(from).collect(),
     })
 }
 
 fn pad(s: &str, len: i64, fill: &str, left: bool) -> Result<String, SqlError> {
-    let len = len.max(0) as usize;
+    let len = clamp_count(len);
     if len > (1 << 28) {
         return Err(SqlError::new(
             SqlState::PROGRAM_LIMIT_EXCEEDED,
@@ -1504,25 +1503,10 @@ fn width_bucket(x: f64, low: f64, high: f64, count: i64) -> Result<i32, SqlError
     i32::try_from(b as i64).map_err(|_| int_out_of_range(32))
 }
 
-/// `to_char(interval, fmt)`: the time-of-day patterns applied to the
-/// interval's hours/minutes/seconds, with `HH24` allowed to exceed 24.
-fn interval_to_char(iv: &Interval, fmt: &str) -> String {
-    let micros = iv.micros.rem_euclid(USECS_PER_DAY);
-    let base = i64::from(iv.days) * USECS_PER_DAY + micros;
-    let hours = iv.micros / 3_600_000_000;
-    to_char(
-        base.rem_euclid(USECS_PER_DAY),
-        None,
-        &fmt.replace("HH24", &format!("{:02}", hours.abs())),
-    )
-    .replace(
-        "SS.US",
-        &format!(
-            "{:02}.{:06}",
-            micros / USECS_PER_SEC % 60,
-            micros % USECS_PER_SEC
-        ),
-    )
+/// Clamps a count to what fits in `usize` on every target (wasm32 too),
+/// so that oversized requests hit the length checks instead of wrapping.
+fn clamp_count(n: i64) -> usize {
+    n.clamp(0, i64::from(u32::MAX)) as usize
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use super::datetime::{
     date_to_ts, interval_neg, interval_out_of_range, ts_add_interval, ts_diff, DATE_INFINITY,
-    DATE_NEG_INFINITY, USECS_PER_SEC,
+    DATE_MAX_DAYS, DATE_MIN_DAYS, DATE_NEG_INFINITY, USECS_PER_SEC,
 };
 use super::json::{self, get_index, get_key, get_path};
 use super::numeric::{check_range, division_by_zero, numeric_div, numeric_mod};
@@ -316,11 +316,11 @@ fn numeric_pow(a: &BigDecimal, b: &BigDecimal) -> Result<Numeric, SqlError> {
         ));
     }
     if b.is_integer() {
-        if let Some(e) = b.to_i64().filter(|e| e.abs() <= 100_000) {
+        if let Some(e) = b.to_i64().filter(|e| e.unsigned_abs() <= 100_000) {
             let (int, scale) = a.as_bigint_and_exponent();
             let digits = int.magnitude().to_str_radix(10).len() as u64;
             // Bound the work (and memory) of the exact path.
-            if digits.saturating_mul(e.unsigned_abs()) <= 200_000 && !a.is_zero() || a.is_zero() {
+            if digits.saturating_mul(e.unsigned_abs()) <= 50_000 && !a.is_zero() || a.is_zero() {
                 let n = e.unsigned_abs() as u32;
                 let p = BigDecimal::new(int.pow(n), scale.max(0) * i64::from(n));
                 let r = if e < 0 {
@@ -445,7 +445,7 @@ fn date_plus_days(d: i32, n: i64) -> Result<Value, SqlError> {
     let r = i64::from(d)
         .checked_add(n)
         .and_then(|r| i32::try_from(r).ok())
-        .filter(|r| *r != DATE_INFINITY && *r != DATE_NEG_INFINITY)
+        .filter(|r| (DATE_MIN_DAYS..=DATE_MAX_DAYS).contains(r))
         .ok_or_else(|| SqlError::new(SqlState::DATETIME_FIELD_OVERFLOW, "date out of range"))?;
     Ok(Value::Date(r))
 }

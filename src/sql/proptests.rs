@@ -379,3 +379,217 @@ fn index_order_and_hashing_agree_with_sql_cmp() {
         assert_eq!(hash_of(x), hash_of(&mixed[0]));
     }
 }
+
+/// Values at and beyond the edges of every type's range, as a corrupted
+/// row or careless caller could produce them.
+fn extreme_value(rng: &mut Rng) -> Value {
+    match rng.below(12) {
+        0 => Value::Date(pick(
+            rng,
+            &[
+                i32::MAX,
+                i32::MIN,
+                i32::MAX - 1,
+                i32::MIN + 1,
+                2_145_031_948,
+            ],
+        )),
+        1 => Value::Timestamp(pick(rng, &[i64::MAX, i64::MIN, i64::MAX - 1, i64::MIN + 1])),
+        2 => Value::Timestamptz(pick(rng, &[i64::MAX - 1, i64::MIN + 1, 0])),
+        3 => Value::Interval(Interval {
+            months: pick(rng, &[i32::MAX, i32::MIN, 0]),
+            days: pick(rng, &[i32::MAX, i32::MIN, 0]),
+            micros: pick(rng, &[i64::MAX, i64::MIN, 0]),
+        }),
+        4 => Value::Int8(pick(rng, &[i64::MAX, i64::MIN, -1, 0])),
+        5 => Value::Int4(pick(rng, &[i32::MAX, i32::MIN, -1, 0])),
+        6 => Value::Int2(pick(rng, &[i16::MAX, i16::MIN, -1, 0])),
+        7 => Value::Float8(pick(
+            rng,
+            &[f64::MAX, f64::MIN, f64::NAN, f64::INFINITY, -0.0, 1e-310],
+        )),
+        8 => Value::Text(
+            pick(
+                rng,
+                &[
+                    "",
+                    "%",
+                    "\\",
+                    "month",
+                    "epoch",
+                    "YYYYMMDDHH24MISSUS",
+                    "-1",
+                    "9999999999",
+                    "{a,b}",
+                    "[1,2]",
+                    "1e999999",
+                ],
+            )
+            .to_string(),
+        ),
+        9 => parse_text(
+            pick(rng, &["1e-1000", "-1e1000", "NaN", "0.5"]),
+            &DataType::Numeric(None),
+            &TimeZone::utc(),
+        )
+        .unwrap_or(Value::Null),
+        10 => Value::Array(vec![Value::Null, Value::Int4(1), Value::Array(vec![])]),
+        _ => Value::Vector(vec![f32::MAX, -f32::MAX]),
+    }
+}
+
+#[test]
+fn no_panics_on_hostile_inputs() {
+    use super::cast::{cast_assignment, cast_explicit};
+    use super::functions::{call_function, FnContext};
+    use super::ops::{binary_op, like, negate, BinaryOp};
+    let ops = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Mod,
+        BinaryOp::Pow,
+        BinaryOp::Concat,
+        BinaryOp::BitAnd,
+        BinaryOp::BitOr,
+        BinaryOp::BitXor,
+        BinaryOp::ShiftLeft,
+        BinaryOp::ShiftRight,
+        BinaryOp::Eq,
+        BinaryOp::Lt,
+        BinaryOp::JsonGet,
+        BinaryOp::JsonGetText,
+        BinaryOp::JsonPath,
+        BinaryOp::JsonPathText,
+        BinaryOp::JsonContains,
+        BinaryOp::JsonContained,
+        BinaryOp::JsonHasKey,
+        BinaryOp::JsonHasAnyKey,
+        BinaryOp::JsonHasAllKeys,
+        BinaryOp::L2Distance,
+        BinaryOp::NegInnerProduct,
+        BinaryOp::CosineDistance,
+    ];
+    let functions = [
+        "length",
+        "octet_length",
+        "lower",
+        "upper",
+        "initcap",
+        "substr",
+        "position",
+        "replace",
+        "trim",
+        "ltrim",
+        "lpad",
+        "rpad",
+        "left",
+        "right",
+        "repeat",
+        "reverse",
+        "split_part",
+        "concat",
+        "concat_ws",
+        "starts_with",
+        "md5",
+        "to_hex",
+        "ascii",
+        "chr",
+        "format",
+        "string_to_array",
+        "array_to_string",
+        "quote_ident",
+        "quote_literal",
+        "abs",
+        "ceil",
+        "floor",
+        "round",
+        "trunc",
+        "sign",
+        "sqrt",
+        "cbrt",
+        "power",
+        "exp",
+        "ln",
+        "log",
+        "mod",
+        "div",
+        "degrees",
+        "sin",
+        "atan2",
+        "greatest",
+        "least",
+        "width_bucket",
+        "date_trunc",
+        "date_part",
+        "extract",
+        "age",
+        "make_date",
+        "make_timestamp",
+        "make_interval",
+        "to_char",
+        "to_date",
+        "to_timestamp",
+        "justify_days",
+        "justify_hours",
+        "justify_interval",
+        "isfinite",
+        "jsonb_build_object",
+        "jsonb_build_array",
+        "to_jsonb",
+        "jsonb_typeof",
+        "jsonb_array_length",
+        "jsonb_extract_path",
+        "jsonb_set",
+        "jsonb_strip_nulls",
+        "jsonb_pretty",
+        "array_length",
+        "cardinality",
+        "array_append",
+        "array_cat",
+    ];
+    let all = types();
+    let tz = TimeZone::from_utc_offset(-3600).unwrap();
+    let mut seed = 1u64;
+    let mut rng = Rng::new(77);
+    let value = |rng: &mut Rng| {
+        if rng.chance(30) {
+            extreme_value(rng)
+        } else {
+            let ty = all[rng.below(all.len() as u64) as usize].clone();
+            random_value(rng, &ty)
+        }
+    };
+    for _ in 0..20_000 {
+        let (a, b) = (value(&mut rng), value(&mut rng));
+        let _ = binary_op(pick(&mut rng, &ops), &a, &b);
+        let _ = negate(&a);
+        let ty = all[rng.below(all.len() as u64) as usize].clone();
+        let _ = cast_explicit(a.clone(), &ty, &tz);
+        let _ = cast_assignment(b.clone(), &DataType::Varchar(Some(2)), &tz);
+        let _ = a.to_pg_text(&tz);
+        let _ = encode_index_key(&[a.clone(), b.clone()], &[true]);
+        let _ = a.sql_cmp(&b);
+        let _ = hash_of(&a);
+        let text = b.to_pg_text(&tz).unwrap_or_default();
+        let _ = parse_text(&text, &ty, &tz);
+        let _ = like(
+            &text,
+            &a.to_pg_text(&tz).unwrap_or_default(),
+            rng.chance(50),
+            Some('\\'),
+        );
+        let name = pick(&mut rng, &functions);
+        let args: Vec<Value> = (0..rng.below(5)).map(|_| value(&mut rng)).collect();
+        let mut ctx = FnContext {
+            tz: &tz,
+            now_micros: 0,
+            rng: &mut seed,
+        };
+        let _ = call_function(name, &args, &mut ctx);
+        let mut buf = Vec::new();
+        encode_row(&[a, b], &mut buf);
+        let _ = decode_row(&buf, &[ty.clone(), ty]);
+    }
+}
