@@ -11,19 +11,24 @@ use super::tz::{format_offset, TimeZone};
 use super::value::Interval;
 use crate::error::{SqlError, SqlState};
 
-/// Microseconds per second, minute, hour and (24-hour) day.
+/// Microseconds per second.
 pub const USECS_PER_SEC: i64 = 1_000_000;
+/// Microseconds per minute.
 pub const USECS_PER_MINUTE: i64 = 60 * USECS_PER_SEC;
+/// Microseconds per hour.
 pub const USECS_PER_HOUR: i64 = 60 * USECS_PER_MINUTE;
+/// Microseconds per 24-hour day.
 pub const USECS_PER_DAY: i64 = 24 * USECS_PER_HOUR;
 /// Days between 1970-01-01 (Unix epoch) and 2000-01-01 (PostgreSQL epoch).
 pub const UNIX_EPOCH_DAYS: i64 = 10_957;
 
-/// `date 'infinity'` and `date '-infinity'`.
+/// `date 'infinity'`.
 pub const DATE_INFINITY: i32 = i32::MAX;
+/// `date '-infinity'`.
 pub const DATE_NEG_INFINITY: i32 = i32::MIN;
-/// `timestamp 'infinity'` and `timestamp '-infinity'`.
+/// `timestamp 'infinity'`.
 pub const TS_INFINITY: i64 = i64::MAX;
+/// `timestamp '-infinity'`.
 pub const TS_NEG_INFINITY: i64 = i64::MIN;
 /// The last finite date PostgreSQL supports (5874897-12-31); date
 /// arithmetic may reach it, although date *input* is limited to the
@@ -63,10 +68,12 @@ pub fn ymd_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// Gregorian leap year (year 0 = 1 BC is a leap year).
 pub fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
 
+/// Days in month `m` (1-12) of year `y`.
 pub fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -79,12 +86,19 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
 /// Broken-down time of a timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {
+    /// Proleptic Gregorian year; 0 is 1 BC, -1 is 2 BC.
     pub year: i64,
+    /// 1-12.
     pub month: u32,
+    /// 1-31.
     pub day: u32,
+    /// 0-23.
     pub hour: u32,
+    /// 0-59.
     pub minute: u32,
+    /// 0-59.
     pub second: u32,
+    /// 0-999999.
     pub micros: u32,
 }
 
@@ -621,6 +635,7 @@ pub fn interval_neg(iv: &Interval) -> Result<Interval, SqlError> {
     })
 }
 
+/// 22008 `interval out of range`.
 pub fn interval_out_of_range() -> SqlError {
     SqlError::new(SqlState::DATETIME_FIELD_OVERFLOW, "interval out of range")
 }

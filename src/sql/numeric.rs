@@ -19,6 +19,7 @@ const MAX_DISPLAY_SCALE: i64 = 16_383;
 const MIN_SIG_DIGITS: i64 = 16;
 const MAX_RESULT_SCALE: i64 = 1000;
 
+/// 22003 `value overflows numeric format`.
 pub fn overflow() -> SqlError {
     SqlError::new(
         SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
@@ -26,6 +27,7 @@ pub fn overflow() -> SqlError {
     )
 }
 
+/// 22012 `division by zero`.
 pub fn division_by_zero() -> SqlError {
     SqlError::new(SqlState::DIVISION_BY_ZERO, "division by zero")
 }

@@ -21,10 +21,15 @@ use std::cmp::Ordering;
 /// executor's (they need three-valued short-circuit logic).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
+    /// `+`
     Add,
+    /// `-`
     Sub,
+    /// `*`
     Mul,
+    /// `/` (integer division truncates)
     Div,
+    /// `%`
     Mod,
     /// `^`
     Pow,
@@ -44,9 +49,13 @@ pub enum BinaryOp {
     Eq,
     /// `<>` / `!=`
     NotEq,
+    /// `<`
     Lt,
+    /// `<=`
     LtEq,
+    /// `>`
     Gt,
+    /// `>=`
     GtEq,
     /// `->`
     JsonGet,
