@@ -220,7 +220,7 @@ fn hash_f64<H: Hasher>(f: f64, state: &mut H) {
         return;
     }
     let f = if f == 0.0 { 0.0 } else { f };
-    if f.fract() == 0.0 && f >= -9.2e18 && f <= 9.2e18 {
+    if f.fract() == 0.0 && (-9.2e18..=9.2e18).contains(&f) {
         state.write_u8(1);
         state.write_i64(f as i64);
     } else {

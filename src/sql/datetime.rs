@@ -11,25 +11,36 @@ use super::tz::{format_offset, TimeZone};
 use super::value::Interval;
 use crate::error::{SqlError, SqlState};
 
-/// Microseconds per second, minute, hour and (24-hour) day.
+/// Microseconds per second.
 pub const USECS_PER_SEC: i64 = 1_000_000;
+/// Microseconds per minute.
 pub const USECS_PER_MINUTE: i64 = 60 * USECS_PER_SEC;
+/// Microseconds per hour.
 pub const USECS_PER_HOUR: i64 = 60 * USECS_PER_MINUTE;
+/// Microseconds per 24-hour day.
 pub const USECS_PER_DAY: i64 = 24 * USECS_PER_HOUR;
 /// Days between 1970-01-01 (Unix epoch) and 2000-01-01 (PostgreSQL epoch).
 pub const UNIX_EPOCH_DAYS: i64 = 10_957;
 
-/// `date 'infinity'` and `date '-infinity'`.
+/// `date 'infinity'`.
 pub const DATE_INFINITY: i32 = i32::MAX;
+/// `date '-infinity'`.
 pub const DATE_NEG_INFINITY: i32 = i32::MIN;
-/// `timestamp 'infinity'` and `timestamp '-infinity'`.
+/// `timestamp 'infinity'`.
 pub const TS_INFINITY: i64 = i64::MAX;
+/// `timestamp '-infinity'`.
 pub const TS_NEG_INFINITY: i64 = i64::MIN;
+/// The last finite date PostgreSQL supports (5874897-12-31); date
+/// arithmetic may reach it, although date *input* is limited to the
+/// timestamp range (up to 294276 AD).
+pub const DATE_MAX_DAYS: i32 = 2_145_031_948;
+/// The first date PostgreSQL supports (4714-11-24 BC).
+pub const DATE_MIN_DAYS: i32 = -2_451_545;
 
 /// PostgreSQL's supported range: 4713-11-24 BC .. 294276-12-31 AD for
 /// timestamps (Julian day 0 to the end of year 294276).
 const MIN_TS_DAYS: i64 = -2_451_545; // 4714-11-24 BC (proleptic), Julian day 0
-const MAX_TS_DAYS: i64 = 106_741_034; // 294277-01-01 minus one day
+const MAX_TS_DAYS: i64 = 106_751_982; // 294276-12-31
 
 /// Days since 2000-01-01 of a proleptic Gregorian date (year 0 = 1 BC).
 pub fn days_from_ymd(y: i64, m: u32, d: u32) -> i64 {
@@ -57,10 +68,12 @@ pub fn ymd_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// Gregorian leap year (year 0 = 1 BC is a leap year).
 pub fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
 
+/// Days in month `m` (1-12) of year `y`.
 pub fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -73,12 +86,19 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
 /// Broken-down time of a timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {
+    /// Proleptic Gregorian year; 0 is 1 BC, -1 is 2 BC.
     pub year: i64,
+    /// 1-12.
     pub month: u32,
+    /// 1-31.
     pub day: u32,
+    /// 0-23.
     pub hour: u32,
+    /// 0-59.
     pub minute: u32,
+    /// 0-59.
     pub second: u32,
+    /// 0-999999.
     pub micros: u32,
 }
 
@@ -136,7 +156,10 @@ pub fn date_to_ts(date: i32) -> Result<i64, SqlError> {
     match date {
         DATE_INFINITY => Ok(TS_INFINITY),
         DATE_NEG_INFINITY => Ok(TS_NEG_INFINITY),
-        d => check_ts(i64::from(d) * USECS_PER_DAY),
+        d => i64::from(d)
+            .checked_mul(USECS_PER_DAY)
+            .ok_or_else(ts_out_of_range)
+            .and_then(check_ts),
     }
 }
 
@@ -548,7 +571,9 @@ pub fn parse_timestamp(input: &str, with_tz: Option<&TimeZone>) -> Result<i64, S
         None => local,
         Some(tz) => {
             let off = p.offset.unwrap_or(tz.offset_secs());
-            local - i64::from(off) * USECS_PER_SEC
+            local
+                .checked_sub(i64::from(off) * USECS_PER_SEC)
+                .ok_or_else(|| out_of_range_input(input))?
         }
     };
     check_ts(ts).map_err(|_| out_of_range_input(input))
@@ -586,10 +611,16 @@ pub fn ts_add_interval(ts: i64, iv: &Interval, tz: Option<&TimeZone>) -> Result<
     let mut local = tz.map_or(ts, |z| utc_to_local(ts, z));
     local = add_months(local, iv.months)?;
     local = local
-        .checked_add(i64::from(iv.days) * USECS_PER_DAY)
+        .checked_add(
+            i64::from(iv.days)
+                .checked_mul(USECS_PER_DAY)
+                .ok_or_else(ts_out_of_range)?,
+        )
         .ok_or_else(ts_out_of_range)?;
     let back = match tz {
-        Some(z) => local - i64::from(z.offset_secs()) * USECS_PER_SEC,
+        Some(z) => local
+            .checked_sub(i64::from(z.offset_secs()) * USECS_PER_SEC)
+            .ok_or_else(ts_out_of_range)?,
         None => local,
     };
     check_ts(back.checked_add(iv.micros).ok_or_else(ts_out_of_range)?)
@@ -604,6 +635,7 @@ pub fn interval_neg(iv: &Interval) -> Result<Interval, SqlError> {
     })
 }
 
+/// 22008 `interval out of range`.
 pub fn interval_out_of_range() -> SqlError {
     SqlError::new(SqlState::DATETIME_FIELD_OVERFLOW, "interval out of range")
 }
@@ -757,7 +789,8 @@ impl IntervalAcc {
         Ok(Interval {
             months: conv32(self.months)?,
             days: conv32(self.days)?,
-            micros: micros as i64,
+            // Round: decimal fractions of seconds are inexact in binary.
+            micros: micros.round() as i64,
         })
     }
 }

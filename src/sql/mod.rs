@@ -15,10 +15,15 @@ pub use value::{Interval, Numeric, Value};
 pub mod cast;
 pub mod compare;
 pub mod datetime;
+pub mod datetime_fn;
+pub mod functions;
 pub mod index_key;
 pub mod json;
+pub mod md5;
 pub mod numeric;
 pub mod ops;
+#[cfg(test)]
+mod proptests;
 pub mod row;
 pub mod text;
 pub mod tz;

@@ -19,6 +19,7 @@ const MAX_DISPLAY_SCALE: i64 = 16_383;
 const MIN_SIG_DIGITS: i64 = 16;
 const MAX_RESULT_SCALE: i64 = 1000;
 
+/// 22003 `value overflows numeric format`.
 pub fn overflow() -> SqlError {
     SqlError::new(
         SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
@@ -26,6 +27,7 @@ pub fn overflow() -> SqlError {
     )
 }
 
+/// 22012 `division by zero`.
 pub fn division_by_zero() -> SqlError {
     SqlError::new(SqlState::DIVISION_BY_ZERO, "division by zero")
 }
@@ -401,6 +403,30 @@ pub fn from_f64(f: f64, digits: usize) -> Result<Numeric, SqlError> {
         }
         Numeric::NaN => Ok(Numeric::NaN),
     }
+}
+
+/// The decimal exponent of the leading digit (`123.4` → 2, `0.05` → -2,
+/// zero → 0).
+pub fn decimal_exponent(d: &BigDecimal) -> i64 {
+    let (int, scale) = d.as_bigint_and_exponent();
+    if int.is_zero() {
+        return 0;
+    }
+    digit_count(&int) - 1 - scale
+}
+
+/// A float result as numeric rounded to `scale` decimals (at least 0, at
+/// most 1000): how the transcendental numeric functions, computed in
+/// float8, present their results with PostgreSQL's result scales.
+pub fn approx_from_f64(f: f64, scale: i64) -> Result<Numeric, SqlError> {
+    if f.is_nan() {
+        return Ok(Numeric::NaN);
+    }
+    if f.is_infinite() {
+        return Err(overflow());
+    }
+    let scale = scale.clamp(0, 1000) as usize;
+    parse_numeric(&format!("{f:.scale$}"))
 }
 
 /// The smallest scale ≥ 0 that represents `d` exactly.

@@ -4,7 +4,7 @@
 
 use super::datetime::{
     date_to_ts, interval_neg, interval_out_of_range, ts_add_interval, ts_diff, DATE_INFINITY,
-    DATE_NEG_INFINITY, USECS_PER_SEC,
+    DATE_MAX_DAYS, DATE_MIN_DAYS, DATE_NEG_INFINITY, USECS_PER_SEC,
 };
 use super::json::{self, get_index, get_key, get_path};
 use super::numeric::{check_range, division_by_zero, numeric_div, numeric_mod};
@@ -21,10 +21,15 @@ use std::cmp::Ordering;
 /// executor's (they need three-valued short-circuit logic).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
+    /// `+`
     Add,
+    /// `-`
     Sub,
+    /// `*`
     Mul,
+    /// `/` (integer division truncates)
     Div,
+    /// `%`
     Mod,
     /// `^`
     Pow,
@@ -44,9 +49,13 @@ pub enum BinaryOp {
     Eq,
     /// `<>` / `!=`
     NotEq,
+    /// `<`
     Lt,
+    /// `<=`
     LtEq,
+    /// `>`
     Gt,
+    /// `>=`
     GtEq,
     /// `->`
     JsonGet,
@@ -303,10 +312,12 @@ fn float_of(v: &Value) -> Option<f64> {
     })
 }
 
-/// `numeric ^ numeric`: exact for integer exponents of modest size,
-/// otherwise computed in float8 and converted back (PostgreSQL computes
-/// these exactly; our result carries about 15 significant digits).
+/// `numeric ^ numeric`. Integer exponents are computed exactly and shown
+/// with at least 16 decimals (as PostgreSQL: `1.5 ^ 2 = 2.2500000000000000`);
+/// other exponents go through float8 and keep about 16 significant digits
+/// (PostgreSQL computes those exactly, so the last digit may differ).
 fn numeric_pow(a: &BigDecimal, b: &BigDecimal) -> Result<Numeric, SqlError> {
+    use super::numeric::{approx_from_f64, decimal_exponent, div_to_scale, scale_of};
     if a.is_zero() && b < &BigDecimal::zero() {
         return Err(SqlError::new(
             SqlState("2201F"),
@@ -314,22 +325,40 @@ fn numeric_pow(a: &BigDecimal, b: &BigDecimal) -> Result<Numeric, SqlError> {
         ));
     }
     if b.is_integer() {
-        if let Some(e) = b.to_i64().filter(|e| e.abs() <= 1000) {
-            let p = a.powi(e.abs());
-            let p = if e < 0 {
-                numeric_div(&BigDecimal::from(1), &p)?
-            } else {
-                let target = super::numeric::scale_of(a).saturating_mul(e);
-                super::numeric::round_half_away(&p, target.min(1000))
-            };
-            return check_range(p).map(Numeric::Value);
+        if let Some(e) = b.to_i64().filter(|e| e.unsigned_abs() <= 100_000) {
+            let (int, scale) = a.as_bigint_and_exponent();
+            let digits = int.magnitude().to_str_radix(10).len() as u64;
+            // Bound the work (and memory) of the exact path.
+            if digits.saturating_mul(e.unsigned_abs()) <= 50_000 && !a.is_zero() || a.is_zero() {
+                let n = e.unsigned_abs() as u32;
+                let p = BigDecimal::new(int.pow(n), scale.max(0) * i64::from(n));
+                let r = if e < 0 {
+                    let target = (14 - decimal_exponent(&p)).max(16);
+                    div_to_scale(&BigDecimal::from(1), &p, target.min(1000))?
+                } else {
+                    p
+                };
+                let r = if scale_of(&r) < 16 {
+                    r.with_scale(16)
+                } else {
+                    r
+                };
+                return check_range(r).map(Numeric::Value);
+            }
         }
     }
     let f = float_pow(
         super::numeric::to_f64(&Numeric::Value(a.clone())),
         super::numeric::to_f64(&Numeric::Value(b.clone())),
     )?;
-    super::numeric::from_f64(f, 16)
+    approx_from_f64(
+        f,
+        16 - (if f == 0.0 {
+            0
+        } else {
+            f.abs().log10().trunc() as i64
+        }),
+    )
 }
 
 fn numeric_arith(op: BinaryOp, a: &Numeric, b: &Numeric) -> Result<Value, SqlError> {
@@ -391,7 +420,7 @@ pub fn interval_mul(iv: &Interval, factor: f64) -> Result<Interval, SqlError> {
         .checked_add(month_remainder_days.trunc() as i32)
         .ok_or_else(interval_out_of_range)?;
     let micros = (iv.micros as f64 * factor + sec_remainder * USECS_PER_SEC as f64).round();
-    if !(micros.abs() < 9.2e18) {
+    if micros.is_nan() || micros.abs() >= 9.2e18 {
         return Err(interval_out_of_range());
     }
     Ok(Interval {
@@ -425,7 +454,7 @@ fn date_plus_days(d: i32, n: i64) -> Result<Value, SqlError> {
     let r = i64::from(d)
         .checked_add(n)
         .and_then(|r| i32::try_from(r).ok())
-        .filter(|r| *r != DATE_INFINITY && *r != DATE_NEG_INFINITY)
+        .filter(|r| (DATE_MIN_DAYS..=DATE_MAX_DAYS).contains(r))
         .ok_or_else(|| SqlError::new(SqlState::DATETIME_FIELD_OVERFLOW, "date out of range"))?;
     Ok(Value::Date(r))
 }
@@ -1040,8 +1069,14 @@ mod tests {
                 .message,
             "value out of range: overflow"
         );
-        assert_eq!(txt(binary_op(Pow, &num("2"), &num("10"))), "1024");
-        assert_eq!(txt(binary_op(Pow, &num("1.5"), &num("2"))), "2.25");
+        assert_eq!(
+            txt(binary_op(Pow, &num("2"), &num("10"))),
+            "1024.0000000000000000"
+        );
+        assert_eq!(
+            txt(binary_op(Pow, &num("1.5"), &num("2"))),
+            "2.2500000000000000"
+        );
         assert_eq!(txt(binary_op(Mod, &num("7.5"), &num("2"))), "1.5");
         assert_eq!(
             txt(binary_op(Add, &Value::Numeric(Numeric::NaN), &num("1"))),

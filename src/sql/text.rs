@@ -448,7 +448,7 @@ pub fn apply_char_length(s: String, ty: &DataType, explicit: bool) -> Result<Str
         }
         s.truncate(cut);
     } else if pad {
-        s.extend(std::iter::repeat_n(' ', limit - len));
+        s.extend(std::iter::repeat(' ').take(limit - len));
     }
     Ok(s)
 }

@@ -35,7 +35,7 @@ impl TimeZone {
 
     /// A zone `offset_secs` seconds east of UTC (ISO sign convention).
     pub fn from_utc_offset(offset_secs: i32) -> Result<Self, SqlError> {
-        if offset_secs.abs() > MAX_OFFSET_SECS {
+        if offset_secs.unsigned_abs() > MAX_OFFSET_SECS.unsigned_abs() {
             return Err(SqlError::new(
                 SqlState::INVALID_PARAMETER_VALUE,
                 format!("time zone displacement out of range: \"{offset_secs}\""),
