@@ -182,7 +182,7 @@ struct Pending {
     stmts: VecDeque<Statement>,
     params: Vec<Value>,
     results: Vec<QueryResult>,
-    dml: Option<DmlExec>,
+    dml: Option<Box<DmlExec>>,
 }
 
 struct Session {
@@ -196,7 +196,7 @@ struct Session {
 
 enum Step {
     Done(QueryResult),
-    Parked(DmlExec, SessionId),
+    Parked(Box<DmlExec>, SessionId),
 }
 
 /// The database engine. See the module docs.
@@ -404,7 +404,7 @@ impl Engine {
             };
             let resumed = dml.is_some();
             let step = match dml {
-                Some(d) => self.continue_dml(sid, d),
+                Some(d) => self.continue_dml(sid, *d),
                 None => self.run_statement(sid, stmt.expect("one of the two"), &params),
             };
             match step {
@@ -911,12 +911,14 @@ impl Engine {
                             true
                         }
                         "off" | "false" | "0" | "no" => false,
-                        other => return Err(sql_err(
-                            SqlState::INVALID_PARAMETER_VALUE,
-                            format!(
+                        other => {
+                            return Err(sql_err(
+                                SqlState::INVALID_PARAMETER_VALUE,
+                                format!(
                                 "invalid value for parameter \"synchronous_commit\": \"{other}\""
                             ),
-                        )),
+                            ))
+                        }
                     },
                 }
             }
@@ -1914,7 +1916,7 @@ impl Engine {
         let xid = self.write_xid(sid)?;
         while dml.pos < dml.rows.len() {
             match self.apply_one(sid, xid, &mut dml)? {
-                Some(holder) => return Ok(Step::Parked(dml, holder)),
+                Some(holder) => return Ok(Step::Parked(Box::new(dml), holder)),
                 None => dml.pos += 1,
             }
         }

@@ -654,12 +654,12 @@ impl BTree {
                     let (inside, ordered) = if reverse {
                         (
                             after_lo(k, lo),
-                            out.last().map_or(true, |(l, _)| k < l.as_slice()),
+                            out.last().is_none_or(|(l, _)| k < l.as_slice()),
                         )
                     } else {
                         (
                             before_hi(k, hi),
-                            out.last().map_or(true, |(l, _)| k > l.as_slice()),
+                            out.last().is_none_or(|(l, _)| k > l.as_slice()),
                         )
                     };
                     if !inside {
@@ -975,7 +975,7 @@ fn split_point(sizes: &[usize], cap: usize, move_up: bool) -> Option<usize> {
             continue;
         }
         let diff = left.abs_diff(right);
-        if best.map_or(true, |(_, d)| diff < d) {
+        if best.is_none_or(|(_, d)| diff < d) {
             best = Some((m, diff));
         }
     }

@@ -426,7 +426,7 @@ fn tree_ten_times_the_pool_survives_checkpoint_and_reopen() {
     loop {
         let batch = c.next_batch(&tree, &mut p, 1000).unwrap();
         for (k, _) in &batch {
-            assert!(prev.as_ref().map_or(true, |pk| k < pk));
+            assert!(prev.as_ref().is_none_or(|pk| k < pk));
             prev = Some(k.clone());
         }
         seen += batch.len() as u64;

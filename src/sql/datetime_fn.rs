@@ -574,7 +574,11 @@ pub fn to_char(ts: i64, offset: Option<i32>, fmt: &str) -> String {
                 s
             }
         };
-        let hour12 = if c.hour % 12 == 0 { 12 } else { c.hour % 12 };
+        let hour12 = if c.hour.is_multiple_of(12) {
+            12
+        } else {
+            c.hour % 12
+        };
         // Longest patterns first.
         let patterns: [(&str, Render); 35] = [
             ("YYYY", Box::new(|| pad_num(c.year, 4))),

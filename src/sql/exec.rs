@@ -629,13 +629,13 @@ fn scan_heap(
     Ok(out)
 }
 
+/// Encoded equality prefix, then optional lower (inclusive) and upper
+/// (exclusive) keys.
+type KeyRange = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// The key bounds of an index scan, or `None` if they can match nothing
 /// (a NULL in an equality or range bound).
-fn index_range(
-    bounds: &IndexBounds,
-    desc: &[bool],
-    env: &mut Env,
-) -> ExecResult<Option<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)>> {
+fn index_range(bounds: &IndexBounds, desc: &[bool], env: &mut Env) -> ExecResult<Option<KeyRange>> {
     let mut eq_vals = Vec::new();
     for e in &bounds.eq {
         let v = eval(e, &[], env)?;

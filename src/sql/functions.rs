@@ -145,7 +145,7 @@ fn resolve(name: &str, a: &[DataType]) -> Option<DataType> {
             if (n == 2 || n == 3)
                 && is_str(&a[0])
                 && is_int(&a[1])
-                && a.get(2).map_or(true, is_str) =>
+                && a.get(2).is_none_or(is_str) =>
         {
             T::Text
         }
@@ -241,7 +241,7 @@ fn resolve(name: &str, a: &[DataType]) -> Option<DataType> {
             T::Timestamptz
         }
         "make_interval"
-            if n <= 7 && a.iter().take(6).all(is_int) && a.get(6).map_or(true, is_num) =>
+            if n <= 7 && a.iter().take(6).all(is_int) && a.get(6).is_none_or(is_num) =>
         {
             T::Interval
         }
@@ -255,7 +255,7 @@ fn resolve(name: &str, a: &[DataType]) -> Option<DataType> {
             T::Interval
         }
         "isfinite" if n == 1 && (is_time(&a[0]) || a[0] == T::Interval) => T::Bool,
-        "jsonb_build_object" if n % 2 == 0 => T::Jsonb,
+        "jsonb_build_object" if n.is_multiple_of(2) => T::Jsonb,
         "jsonb_build_array" => T::Jsonb,
         "to_jsonb" if n == 1 => T::Jsonb,
         "jsonb_typeof" | "jsonb_pretty" if n == 1 && is_json(&a[0]) => T::Text,

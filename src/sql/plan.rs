@@ -608,9 +608,8 @@ impl<'a> Binder<'a> {
         }
         Ok(match e {
             Expr::Column(name) => {
-                if self.agg.is_some() {
+                if let Some(agg) = &self.agg {
                     // A bare column after GROUP BY must be a group key.
-                    let agg = self.agg.as_ref().expect("checked");
                     if agg.input_scope.resolve(name)?.is_some() {
                         return Err(SqlError::new(
                             SqlState::GROUPING_ERROR,

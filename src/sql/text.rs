@@ -359,7 +359,7 @@ pub fn parse_uuid(input: &str) -> Result<[u8; 16], SqlError> {
     let mut last_hyphen = true;
     for c in s.chars() {
         if c == '-' {
-            if last_hyphen || n % 4 != 0 || n == 32 {
+            if last_hyphen || !n.is_multiple_of(4) || n == 32 {
                 return Err(bad());
             }
             last_hyphen = true;
@@ -448,7 +448,7 @@ pub fn apply_char_length(s: String, ty: &DataType, explicit: bool) -> Result<Str
         }
         s.truncate(cut);
     } else if pad {
-        s.extend(std::iter::repeat(' ').take(limit - len));
+        s.extend(std::iter::repeat_n(' ', limit - len));
     }
     Ok(s)
 }

@@ -348,20 +348,17 @@ pub fn query(q: sp::Query) -> TResult<Query> {
             (Some(expr(limit)?), Some(expr(offset)?))
         }
     };
-    let locking = match q.locks.first() {
-        None => None,
-        Some(l) => Some(Locking {
-            strength: match l.lock_type {
-                sp::LockType::Update => LockStrength::Update,
-                sp::LockType::Share => LockStrength::Share,
-            },
-            wait: match l.nonblock {
-                None => LockWait::Wait,
-                Some(sp::NonBlock::Nowait) => LockWait::NoWait,
-                Some(sp::NonBlock::SkipLocked) => LockWait::SkipLocked,
-            },
-        }),
-    };
+    let locking = q.locks.first().map(|l| Locking {
+        strength: match l.lock_type {
+            sp::LockType::Update => LockStrength::Update,
+            sp::LockType::Share => LockStrength::Share,
+        },
+        wait: match l.nonblock {
+            None => LockWait::Wait,
+            Some(sp::NonBlock::Nowait) => LockWait::NoWait,
+            Some(sp::NonBlock::SkipLocked) => LockWait::SkipLocked,
+        },
+    });
     Ok(Query {
         ctes,
         recursive,

@@ -109,7 +109,7 @@ impl Clog {
 
     fn add_page(&mut self, pager: &mut Pager) -> PResult<()> {
         let n = self.pages.len();
-        if n % self.entries_per_dir == 0 {
+        if n.is_multiple_of(self.entries_per_dir) {
             let dir = pager.allocate(PageKind::ClogDir)?;
             match self.directories.last() {
                 Some(&last) => pager.write(last, |p| page::set_next(p, dir))?,

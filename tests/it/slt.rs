@@ -55,7 +55,9 @@ struct Conn {
 fn column_type(ty: &DataType) -> DefaultColumnType {
     match ty {
         DataType::Int2 | DataType::Int4 | DataType::Int8 => DefaultColumnType::Integer,
-        DataType::Float4 | DataType::Float8 | DataType::Numeric(_) => DefaultColumnType::FloatingPoint,
+        DataType::Float4 | DataType::Float8 | DataType::Numeric(_) => {
+            DefaultColumnType::FloatingPoint
+        }
         DataType::Text | DataType::Varchar(_) | DataType::Char(_) => DefaultColumnType::Text,
         _ => DefaultColumnType::Any,
     }
@@ -70,7 +72,10 @@ impl sqllogictest::DB for Conn {
         self.tx
             .send(Request::Run(self.sid, sql.to_string(), reply))
             .map_err(|e| SltError(e.to_string()))?;
-        let results = rx.recv().map_err(|e| SltError(e.to_string()))?.map_err(SltError)?;
+        let results = rx
+            .recv()
+            .map_err(|e| SltError(e.to_string()))?
+            .map_err(SltError)?;
         let last = results.into_iter().last();
         Ok(match last {
             Some(r) if !r.columns.is_empty() => DBOutput::Rows {
@@ -104,13 +109,16 @@ fn run_file(path: &std::path::Path) -> Result<(), String> {
             let tx = tx.clone();
             async move {
                 let (reply, rx) = channel();
-                tx.send(Request::Connect(reply)).map_err(|e| SltError(e.to_string()))?;
+                tx.send(Request::Connect(reply))
+                    .map_err(|e| SltError(e.to_string()))?;
                 let sid = rx.recv().map_err(|e| SltError(e.to_string()))?;
                 Ok(Conn { tx, sid })
             }
         });
         runner.with_column_validator(|_, _| true);
-        runner.run_file(path).map_err(|e| e.display(false).to_string())
+        runner
+            .run_file(path)
+            .map_err(|e| e.display(false).to_string())
     };
     drop(tx);
     let _ = handle.join();
@@ -133,6 +141,12 @@ fn sql_fixtures() {
             failures.push(format!("{}:\n{e}", f.display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixture files failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixture files failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
     eprintln!("{} fixture files passed", files.len());
 }
