@@ -1,0 +1,133 @@
+//! The NeuralDB command-line shell.
+//!
+//! `neuraldb FILE` opens (or creates) the database `FILE` (its WAL is
+//! `FILE-wal`) and runs SQL from standard input: statements end with `;`.
+//! Results print as psql's aligned tables; errors as `ERROR:  message`
+//! with the SQLSTATE. `neuraldb FILE -c "SQL"` runs one command string.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use neuraldb::engine::{Engine, EngineConfig, QueryResult};
+use neuraldb::sql::tz::TimeZone;
+use neuraldb::storage::FileStorage;
+use neuraldb::Error;
+
+fn usage() -> ! {
+    eprintln!("usage: neuraldb FILE [-c SQL]");
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.first() else { usage() };
+    let command = match args.get(1).map(String::as_str) {
+        Some("-c") => Some(args.get(2).cloned().unwrap_or_else(|| usage())),
+        Some(_) => usage(),
+        None => None,
+    };
+    let open = || -> Result<Engine, Error> {
+        let data = FileStorage::open(path)?;
+        let wal = FileStorage::open(format!("{path}-wal"))?;
+        Engine::open(Box::new(data), Box::new(wal), EngineConfig::default())
+    };
+    let mut engine = match open() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("neuraldb: cannot open {path}: {e} (SQLSTATE {})", e.sqlstate());
+            std::process::exit(1);
+        }
+    };
+    let session = engine.connect();
+    let mut failed = false;
+    if let Some(sql) = command {
+        failed |= run(&mut engine, session, &sql);
+        std::process::exit(i32::from(failed));
+    }
+    let interactive = std::io::stdin().is_terminal();
+    let mut buffer = String::new();
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if interactive {
+            print!("{}", if buffer.is_empty() { "neuraldb=> " } else { "neuraldb-> " });
+            let _ = std::io::stdout().flush();
+        }
+        let Some(Ok(line)) = lines.next() else { break };
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if line.trim_end().ends_with(';') {
+            failed |= run(&mut engine, session, &buffer);
+            buffer.clear();
+        }
+    }
+    if !buffer.trim().is_empty() {
+        failed |= run(&mut engine, session, &buffer);
+    }
+    std::process::exit(i32::from(failed && !interactive));
+}
+
+/// Runs one input chunk; returns true on error.
+fn run(engine: &mut Engine, session: u32, sql: &str) -> bool {
+    match engine.submit(session, sql, Vec::new()) {
+        neuraldb::engine::Submitted::Done(outcome) => {
+            for r in &outcome.results {
+                print_result(r);
+            }
+            match outcome.error {
+                Some(e) => {
+                    eprintln!("ERROR:  {e}");
+                    if let Error::Sql(s) = &e {
+                        if let Some(d) = &s.detail {
+                            eprintln!("DETAIL:  {d}");
+                        }
+                        if let Some(h) = &s.hint {
+                            eprintln!("HINT:  {h}");
+                        }
+                    }
+                    eprintln!("SQLSTATE: {}", e.sqlstate());
+                    true
+                }
+                None => false,
+            }
+        }
+        // One session: nothing else can release the lock.
+        neuraldb::engine::Submitted::Parked => {
+            eprintln!("ERROR:  statement waits for a lock held by another session");
+            true
+        }
+    }
+}
+
+fn print_result(r: &QueryResult) {
+    if r.columns.is_empty() {
+        println!("{}", r.command);
+        return;
+    }
+    let tz = TimeZone::utc();
+    let cells: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|v| v.to_pg_text(&tz).unwrap_or_default()).collect())
+        .collect();
+    let mut widths: Vec<usize> = r.columns.iter().map(|c| c.name.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let header: Vec<String> = r
+        .columns
+        .iter()
+        .zip(&widths)
+        .map(|(c, w)| format!(" {:^w$} ", c.name, w = *w))
+        .collect();
+    println!("{}", header.join("|"));
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
+    println!("{}", rule.join("+"));
+    for row in &cells {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!(" {c:<w$} ", w = *w)).collect();
+        println!("{}", line.join("|").trim_end());
+    }
+    let n = r.rows.len();
+    println!("({n} row{})\n", if n == 1 { "" } else { "s" });
+}
