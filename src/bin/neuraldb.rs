@@ -33,7 +33,10 @@ fn main() {
     let mut engine = match open() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("neuraldb: cannot open {path}: {e} (SQLSTATE {})", e.sqlstate());
+            eprintln!(
+                "neuraldb: cannot open {path}: {e} (SQLSTATE {})",
+                e.sqlstate()
+            );
             std::process::exit(1);
         }
     };
@@ -49,7 +52,14 @@ fn main() {
     let mut lines = stdin.lock().lines();
     loop {
         if interactive {
-            print!("{}", if buffer.is_empty() { "neuraldb=> " } else { "neuraldb-> " });
+            print!(
+                "{}",
+                if buffer.is_empty() {
+                    "neuraldb=> "
+                } else {
+                    "neuraldb-> "
+                }
+            );
             let _ = std::io::stdout().flush();
         }
         let Some(Ok(line)) = lines.next() else { break };
@@ -107,7 +117,11 @@ fn print_result(r: &QueryResult) {
     let cells: Vec<Vec<String>> = r
         .rows
         .iter()
-        .map(|row| row.iter().map(|v| v.to_pg_text(&tz).unwrap_or_default()).collect())
+        .map(|row| {
+            row.iter()
+                .map(|v| v.to_pg_text(&tz).unwrap_or_default())
+                .collect()
+        })
         .collect();
     let mut widths: Vec<usize> = r.columns.iter().map(|c| c.name.chars().count()).collect();
     for row in &cells {
@@ -125,7 +139,11 @@ fn print_result(r: &QueryResult) {
     let rule: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
     println!("{}", rule.join("+"));
     for row in &cells {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!(" {c:<w$} ", w = *w)).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!(" {c:<w$} ", w = *w))
+            .collect();
         println!("{}", line.join("|").trim_end());
     }
     let n = r.rows.len();
