@@ -836,9 +836,11 @@ impl Engine {
             | Statement::Commit
             | Statement::Rollback
             | Statement::RollbackTo(_) => unreachable_control(),
+            Statement::Explain { analyze, statement } => {
+                self.explain(sid, *statement, analyze, params)?
+            }
             Statement::AlterTable { .. }
             | Statement::Truncate { .. }
-            | Statement::Explain { .. }
             | Statement::Vacuum { .. } => {
                 return Err(sql_err(
                     SqlState::FEATURE_NOT_SUPPORTED,
@@ -1059,6 +1061,56 @@ impl Engine {
         })
     }
 
+    fn explain(
+        &mut self,
+        sid: SessionId,
+        stmt: Statement,
+        analyze: bool,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        let Statement::Query(q) = stmt else {
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "EXPLAIN of this statement is not supported yet",
+            ));
+        };
+        let snapshot = self.statement_snapshot(sid);
+        let ((plan, _), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(&q))?;
+        let plan = self.optimize(plan);
+        let stats = if analyze {
+            let clock = self.config.clock;
+            let start = clock();
+            let stats = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+                env.stats = Some(HashMap::new());
+                run(&plan, env)?;
+                Ok(env.stats.take().unwrap_or_default())
+            })?;
+            Some((stats, clock() - start))
+        } else {
+            None
+        };
+        let mut lines = Vec::new();
+        crate::sql::explain::describe(
+            &plan,
+            &cte_plans,
+            stats.as_ref().map(|(s, _)| s),
+            0,
+            &mut lines,
+        );
+        if let Some((_, total)) = stats {
+            lines.push(format!("Execution Time: {:.3} ms", total as f64 / 1000.0));
+        }
+        Ok(QueryResult {
+            command: format!("EXPLAIN {}", lines.len()),
+            columns: vec![Column {
+                name: "QUERY PLAN".into(),
+                ty: DataType::Text,
+            }],
+            rows_affected: lines.len() as u64,
+            rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+        })
+    }
+
     /// Runs `f` with an execution environment for session `sid`.
     fn with_env<T>(
         &mut self,
@@ -1097,6 +1149,8 @@ impl Engine {
                 currval: &mut session.currval,
                 defaults,
                 rng: &mut session.rng,
+                stats: None,
+                clock: self.config.clock,
             };
             f(&mut env)
         };

@@ -50,6 +50,18 @@ pub struct Env<'a> {
     /// Column defaults for `DEFAULT` in INSERT ... VALUES.
     pub defaults: Option<Rc<Vec<BExpr>>>,
     pub rng: &'a mut u64,
+    /// EXPLAIN ANALYZE: per-node statistics, keyed by node address.
+    pub stats: Option<HashMap<*const Plan, NodeStats>>,
+    /// Microsecond clock for EXPLAIN ANALYZE timings.
+    pub clock: fn() -> i64,
+}
+
+/// What EXPLAIN ANALYZE reports for one plan node.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NodeStats {
+    pub rows: u64,
+    pub loops: u64,
+    pub micros: i64,
 }
 
 impl Env<'_> {
@@ -744,8 +756,24 @@ fn scan_index(
     Ok(out)
 }
 
-/// Runs a plan to completion.
+/// Runs a plan to completion (recording statistics under EXPLAIN ANALYZE).
 pub fn run(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
+    if env.stats.is_none() {
+        return run_node(plan, env);
+    }
+    let start = (env.clock)();
+    let result = run_node(plan, env);
+    let elapsed = (env.clock)() - start;
+    if let (Ok(rows), Some(stats)) = (&result, env.stats.as_mut()) {
+        let s = stats.entry(plan as *const Plan).or_default();
+        s.rows += rows.len() as u64;
+        s.loops += 1;
+        s.micros += elapsed;
+    }
+    result
+}
+
+fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
     match plan {
         Plan::Unit => Ok(vec![Vec::new()]),
         Plan::Values { rows, .. } => {

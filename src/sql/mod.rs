@@ -4,6 +4,7 @@
 pub mod ast;
 pub mod eval;
 pub mod exec;
+pub mod explain;
 pub mod optimize;
 pub mod plan;
 pub mod translate;

@@ -1,0 +1,342 @@
+//! EXPLAIN output: one line per plan node in PostgreSQL's shape
+//! (`Seq Scan on t`, `Hash Join`, `Sort`...), details indented below it,
+//! and with ANALYZE the actual rows, loops and time of each node.
+
+use std::collections::HashMap;
+
+use super::ast::BinOp;
+use super::exec::NodeStats;
+use super::plan::{plan_columns, BExpr, JoinType, Plan};
+use super::tz::TimeZone;
+use super::value::Value;
+
+type Stats = HashMap<*const Plan, NodeStats>;
+
+/// Appends the description of `plan` to `out`.
+pub fn describe(
+    plan: &Plan,
+    ctes: &[Plan],
+    stats: Option<&Stats>,
+    depth: usize,
+    out: &mut Vec<String>,
+) {
+    // Projections and column trimming are not nodes in PostgreSQL's plans.
+    match plan {
+        Plan::Project { input, .. } if !matches!(**input, Plan::Unit) => {
+            return describe(input, ctes, stats, depth, out)
+        }
+        Plan::Truncate { input, .. } => return describe(input, ctes, stats, depth, out),
+        _ => {}
+    }
+    let names =
+        |p: &Plan| -> Vec<String> { plan_columns(p, ctes).into_iter().map(|c| c.name).collect() };
+    let join_name = |kind: JoinType| match kind {
+        JoinType::Inner => "",
+        JoinType::Left => " Left Join",
+        JoinType::Right => " Right Join",
+        JoinType::Full => " Full Join",
+    };
+    let (title, details, children): (String, Vec<String>, Vec<&Plan>) = match plan {
+        Plan::Unit | Plan::Project { .. } => ("Result".into(), Vec::new(), Vec::new()),
+        Plan::Values { rows, .. } => (
+            format!("Values Scan ({} rows)", rows.len()),
+            Vec::new(),
+            Vec::new(),
+        ),
+        Plan::Series { .. } => (
+            "Function Scan on generate_series".into(),
+            Vec::new(),
+            Vec::new(),
+        ),
+        Plan::SeqScan { table, filter, .. } => {
+            let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+            let d = filter
+                .iter()
+                .map(|f| format!("Filter: {}", expr(f, &cols)))
+                .collect();
+            (format!("Seq Scan on {}", table.name), d, Vec::new())
+        }
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            filter,
+            reverse,
+            ..
+        } => {
+            let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+            let mut conds = Vec::new();
+            for (k, e) in bounds.eq.iter().enumerate() {
+                if let Some(&c) = index.columns.get(k) {
+                    conds.push(format!("{} = {}", cols[c], expr(e, &[])));
+                }
+            }
+            if let Some(&c) = index.columns.get(bounds.eq.len()) {
+                if let Some((e, inc)) = &bounds.lower {
+                    conds.push(format!(
+                        "{} {} {}",
+                        cols[c],
+                        if *inc { ">=" } else { ">" },
+                        expr(e, &[])
+                    ));
+                }
+                if let Some((e, inc)) = &bounds.upper {
+                    conds.push(format!(
+                        "{} {} {}",
+                        cols[c],
+                        if *inc { "<=" } else { "<" },
+                        expr(e, &[])
+                    ));
+                }
+            }
+            let mut d = Vec::new();
+            if !conds.is_empty() {
+                d.push(format!("Index Cond: ({})", conds.join(" AND ")));
+            }
+            d.extend(filter.iter().map(|f| format!("Filter: {}", expr(f, &cols))));
+            let dir = if *reverse { " Backward" } else { "" };
+            (
+                format!("Index Scan{dir} using {} on {}", index.name, table.name),
+                d,
+                Vec::new(),
+            )
+        }
+        Plan::Filter { input, pred } => (
+            "Filter".into(),
+            vec![format!("Filter: {}", expr(pred, &names(input)))],
+            vec![input],
+        ),
+        Plan::NestedLoop {
+            left,
+            right,
+            kind,
+            cond,
+        } => {
+            let mut cols = names(left);
+            cols.extend(names(right));
+            let d = cond
+                .iter()
+                .map(|c| format!("Join Filter: {}", expr(c, &cols)))
+                .collect();
+            (
+                format!("Nested Loop{}", join_name(*kind)),
+                d,
+                vec![left, right],
+            )
+        }
+        Plan::HashJoin {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            residual,
+        } => {
+            let (ln, rn) = (names(left), names(right));
+            let conds: Vec<String> = left_keys
+                .iter()
+                .zip(right_keys)
+                .map(|(l, r)| format!("{} = {}", expr(l, &ln), expr(r, &rn)))
+                .collect();
+            let mut d = vec![format!("Hash Cond: ({})", conds.join(" AND "))];
+            let mut cols = ln.clone();
+            cols.extend(rn);
+            d.extend(
+                residual
+                    .iter()
+                    .map(|r| format!("Join Filter: {}", expr(r, &cols))),
+            );
+            (
+                format!("Hash{} Join", join_name(*kind)),
+                d,
+                vec![left, right],
+            )
+        }
+        Plan::Aggregate { input, group, .. } => {
+            let cols = names(input);
+            if group.is_empty() {
+                ("Aggregate".into(), Vec::new(), vec![input])
+            } else {
+                let keys: Vec<String> = group.iter().map(|g| expr(g, &cols)).collect();
+                (
+                    "HashAggregate".into(),
+                    vec![format!("Group Key: {}", keys.join(", "))],
+                    vec![input],
+                )
+            }
+        }
+        Plan::Sort { input, keys } => {
+            let cols = names(input);
+            let k: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}{}",
+                        expr(&k.expr, &cols),
+                        if k.desc { " DESC" } else { "" }
+                    )
+                })
+                .collect();
+            (
+                "Sort".into(),
+                vec![format!("Sort Key: {}", k.join(", "))],
+                vec![input],
+            )
+        }
+        Plan::Limit { input, .. } => ("Limit".into(), Vec::new(), vec![input]),
+        Plan::Distinct { input, .. } => ("Unique".into(), Vec::new(), vec![input]),
+        Plan::SetOp {
+            op,
+            all,
+            left,
+            right,
+        } => {
+            let name = match (op, all) {
+                (super::ast::SetOp::Union, true) => "Append".to_string(),
+                (super::ast::SetOp::Union, false) => "HashAggregate (Union)".to_string(),
+                (o, _) => format!("HashSetOp {o:?}"),
+            };
+            (name, Vec::new(), vec![left, right])
+        }
+        Plan::CteScan { id } => (format!("CTE Scan on cte_{id}"), Vec::new(), Vec::new()),
+        Plan::WorkTable { id } => (
+            format!("WorkTable Scan on cte_{id}"),
+            Vec::new(),
+            Vec::new(),
+        ),
+        Plan::RecursiveCte { anchor, step, .. } => {
+            ("Recursive Union".into(), Vec::new(), vec![anchor, step])
+        }
+        Plan::Truncate { .. } => unreachable_plan(),
+    };
+    let actual = stats
+        .and_then(|s| s.get(&(plan as *const Plan)))
+        .map(|st| {
+            format!(
+                " (actual time={:.3} ms rows={} loops={})",
+                st.micros as f64 / 1000.0,
+                st.rows / st.loops.max(1),
+                st.loops
+            )
+        })
+        .unwrap_or_else(|| {
+            if stats.is_some() {
+                " (never executed)".into()
+            } else {
+                String::new()
+            }
+        });
+    let indent = "  ".repeat(depth);
+    let arrow = if depth > 0 { "->  " } else { "" };
+    out.push(format!("{indent}{arrow}{title}{actual}"));
+    for d in details {
+        out.push(format!(
+            "{indent}{}{d}",
+            if depth > 0 { "      " } else { "  " }
+        ));
+    }
+    for c in children {
+        describe(c, ctes, stats, depth + 1, out);
+    }
+}
+
+fn unreachable_plan() -> (String, Vec<String>, Vec<&'static Plan>) {
+    // Truncate is handled before the match.
+    (String::new(), Vec::new(), Vec::new())
+}
+
+fn op_symbol(op: BinOp) -> &'static str {
+    use BinOp::*;
+    match op {
+        Add => "+",
+        Sub => "-",
+        Mul => "*",
+        Div => "/",
+        Mod => "%",
+        Pow => "^",
+        Concat => "||",
+        Eq => "=",
+        NotEq => "<>",
+        Lt => "<",
+        LtEq => "<=",
+        Gt => ">",
+        GtEq => ">=",
+        And => "AND",
+        Or => "OR",
+        BitAnd => "&",
+        BitOr => "|",
+        BitXor => "#",
+        ShiftLeft => "<<",
+        ShiftRight => ">>",
+        JsonGet => "->",
+        JsonGetText => "->>",
+        JsonPath => "#>",
+        JsonPathText => "#>>",
+        JsonContains => "@>",
+        JsonContained => "<@",
+        JsonHasKey => "?",
+        L2Distance => "<->",
+        NegInnerProduct => "<#>",
+        CosineDistance => "<=>",
+        L1Distance => "<+>",
+    }
+}
+
+/// A readable rendering of a bound expression over columns `cols`.
+pub fn expr(e: &BExpr, cols: &[String]) -> String {
+    let tz = TimeZone::utc();
+    match e {
+        BExpr::Col(i) => cols.get(*i).cloned().unwrap_or_else(|| format!("${i}")),
+        BExpr::Outer { col, .. } => format!("outer.{col}"),
+        BExpr::Const(Value::Null) => "NULL".into(),
+        BExpr::Const(
+            v @ (Value::Text(_) | Value::Date(_) | Value::Timestamp(_) | Value::Timestamptz(_)),
+        ) => {
+            format!("'{}'", v.to_pg_text(&tz).unwrap_or_default())
+        }
+        BExpr::Const(v) => v.to_pg_text(&tz).unwrap_or_default(),
+        BExpr::Param { index, .. } => format!("${}", index + 1),
+        BExpr::Unary(op, a) => format!("({op:?} {})", expr(a, cols)),
+        BExpr::Binary(op, a, b) => {
+            format!("({} {} {})", expr(a, cols), op_symbol(*op), expr(b, cols))
+        }
+        BExpr::IsNull(a, neg) => format!(
+            "({} IS {}NULL)",
+            expr(a, cols),
+            if *neg { "NOT " } else { "" }
+        ),
+        BExpr::Cast(a, t) => format!("({})::{t}", expr(a, cols)),
+        BExpr::Func { name, args } => {
+            let a: Vec<String> = args.iter().map(|x| expr(x, cols)).collect();
+            format!("{name}({})", a.join(", "))
+        }
+        BExpr::Like {
+            expr: x,
+            pattern,
+            negated,
+            ci,
+            ..
+        } => format!(
+            "({} {}{} {})",
+            expr(x, cols),
+            if *negated { "!" } else { "" },
+            if *ci { "~~*" } else { "~~" },
+            expr(pattern, cols)
+        ),
+        BExpr::InList {
+            expr: x,
+            list,
+            negated,
+        } => {
+            let l: Vec<String> = list.iter().map(|i| expr(i, cols)).collect();
+            format!(
+                "({} {}IN ({}))",
+                expr(x, cols),
+                if *negated { "NOT " } else { "" },
+                l.join(", ")
+            )
+        }
+        BExpr::Subquery { .. } => "(SubPlan)".into(),
+        _ => "(...)".into(),
+    }
+}
