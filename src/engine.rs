@@ -167,8 +167,29 @@ struct DmlExec {
     cte_plans: Vec<Plan>,
 }
 
+/// ON CONFLICT: which unique index arbitrates (None = any), and what to do.
+struct ConflictSpec {
+    arbiter: Option<Oid>,
+    action: ConflictDo,
+}
+
+enum ConflictDo {
+    Nothing,
+    /// Over `existing row ++ proposed row` (the `excluded` pseudo-table).
+    Update {
+        assignments: Vec<(usize, BExpr)>,
+        pred: Option<BExpr>,
+    },
+}
+
+enum UniqueCheck {
+    Ok,
+    Wait(SessionId),
+    Conflict(Rc<IndexDef>, Tid),
+}
+
 enum DmlKind {
-    Insert,
+    Insert(Option<ConflictSpec>),
     Update {
         assignments: Vec<(usize, BExpr)>,
         pred: Option<BExpr>,
@@ -1666,6 +1687,88 @@ impl Engine {
         Ok(out)
     }
 
+    /// The unique index named by ON CONFLICT (None: any unique index).
+    fn conflict_arbiter(
+        table: &TableDef,
+        indexes: &[Rc<IndexDef>],
+        ins: &ast::Insert,
+    ) -> Result<Option<Oid>> {
+        let Some(oc) = &ins.on_conflict else {
+            return Ok(None);
+        };
+        if oc.target.is_empty() && oc.constraint.is_none() {
+            if matches!(oc.action, ast::ConflictAction::Update { .. }) {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::SYNTAX_ERROR,
+                        "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+                    )
+                    .with_hint("For example, ON CONFLICT (column_name)."),
+                ));
+            }
+            return Ok(None);
+        }
+        let found = match &oc.constraint {
+            Some(name) => indexes.iter().find(|i| i.unique && &i.name == name),
+            None => {
+                let mut want = column_positions(table, &oc.target)?;
+                want.sort_unstable();
+                indexes.iter().find(|i| {
+                    let mut have = i.columns.clone();
+                    have.sort_unstable();
+                    i.unique && have == want
+                })
+            }
+        };
+        found.map(|i| Some(i.oid)).ok_or_else(|| {
+            sql_err(
+                SqlState::INVALID_COLUMN_REFERENCE,
+                "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+            )
+        })
+    }
+
+    /// ON CONFLICT action, bound over `existing row ++ excluded row`.
+    fn bind_conflict(
+        b: &mut Binder,
+        table: &TableDef,
+        ins: &ast::Insert,
+    ) -> PlanResult<Option<ConflictDo>> {
+        Ok(match ins.on_conflict.as_ref().map(|c| &c.action) {
+            None => None,
+            Some(ast::ConflictAction::Nothing) => Some(ConflictDo::Nothing),
+            Some(ast::ConflictAction::Update {
+                assignments,
+                selection,
+            }) => {
+                let mut scope =
+                    table_scope(table, ins.alias.as_deref().unwrap_or(&table.name), &[]);
+                scope.cols.extend(table_scope(table, "excluded", &[]).cols);
+                let mut bound = Vec::new();
+                for a in assignments {
+                    let i = table.column(&a.column).ok_or_else(|| {
+                        SqlError::new(
+                            SqlState::UNDEFINED_COLUMN,
+                            format!(
+                                "column \"{}\" of relation \"{}\" does not exist",
+                                a.column, table.name
+                            ),
+                        )
+                    })?;
+                    bound.push((i, b.bind_typed(&a.value, &scope, &table.columns[i].ty)?.0));
+                }
+                let pred = match selection {
+                    Some(w) => Some(b.bind_typed(w, &scope, &DataType::Bool)?.0),
+                    None => None,
+                };
+                Some(ConflictDo::Update {
+                    assignments: bound,
+                    pred,
+                })
+            }
+        })
+    }
+
     /// Bound defaults, one per stored column (NULL when none).
     fn bind_defaults(binder: &mut Binder, table: &TableDef) -> PlanResult<Vec<BExpr>> {
         let empty = Scope::default();
@@ -1689,15 +1792,10 @@ impl Engine {
         ins: &ast::Insert,
         params: &[Value],
     ) -> Result<Step> {
-        if ins.on_conflict.is_some() {
-            return Err(sql_err(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "ON CONFLICT is not supported yet",
-            ));
-        }
         let (table, indexes) = self.table_for_dml(sid, &ins.table)?;
+        let arbiter = Self::conflict_arbiter(&table, &indexes, ins)?;
         // Target columns, in the order the source provides them.
-        let targets: Vec<usize> = if ins.columns.is_empty() {
+        let mut targets: Vec<usize> = if ins.columns.is_empty() {
             table.live_columns().map(|(i, _)| i).collect()
         } else {
             let mut t = Vec::new();
@@ -1739,14 +1837,25 @@ impl Engine {
                 ));
             }
         }
+        // Without a column list, a shorter row fills the leading columns and
+        // the rest take their defaults.
+        if ins.columns.is_empty() {
+            if let ast::InsertSource::Query(q) = &ins.source {
+                if let ast::SetExpr::Values(rows) = &q.body {
+                    let width = rows.first().map_or(0, |r| r.len());
+                    targets.truncate(width.max(1).min(targets.len()));
+                }
+            }
+        }
         let snapshot = self.statement_snapshot(sid);
         let target_types: Vec<DataType> = targets
             .iter()
             .map(|&i| table.columns[i].ty.clone())
             .collect();
         let table_c = table.clone();
-        let ((source, defaults, checks, returning), cte_plans, _) =
+        let ((source, defaults, checks, returning, conflict_action), cte_plans, _) =
             self.bind(sid, &snapshot, |b| {
+                let conflict_action = Self::bind_conflict(b, &table_c, ins)?;
                 let source = match &ins.source {
                     ast::InsertSource::DefaultValues => Plan::Unit,
                     ast::InsertSource::Query(q) => match &q.body {
@@ -1779,8 +1888,9 @@ impl Engine {
                         table_scope(&table_c, ins.alias.as_deref().unwrap_or(&table_c.name), &[]);
                     Some(b.bind_items(&ins.returning, &scope)?)
                 };
-                Ok((source, defaults, checks, returning))
+                Ok((source, defaults, checks, returning, conflict_action))
             })?;
+        let on_conflict = conflict_action.map(|action| ConflictSpec { arbiter, action });
         // Per-target defaults for DEFAULT in VALUES.
         let target_defaults: Rc<Vec<BExpr>> =
             Rc::new(targets.iter().map(|&i| defaults[i].clone()).collect());
@@ -1818,7 +1928,7 @@ impl Engine {
             },
         )?;
         let dml = DmlExec {
-            kind: DmlKind::Insert,
+            kind: DmlKind::Insert(on_conflict),
             table,
             indexes,
             rows,
@@ -1975,7 +2085,7 @@ impl Engine {
             }
         }
         let tag = match dml.kind {
-            DmlKind::Insert => format!("INSERT 0 {}", dml.count),
+            DmlKind::Insert(_) => format!("INSERT 0 {}", dml.count),
             DmlKind::Update { .. } => format!("UPDATE {}", dml.count),
             DmlKind::Delete { .. } => format!("DELETE {}", dml.count),
         };
@@ -2000,17 +2110,33 @@ impl Engine {
     ) -> Result<Option<SessionId>> {
         let ncols = dml.table.columns.len();
         match &dml.kind {
-            DmlKind::Insert => {
+            DmlKind::Insert(_) => {
                 let row = dml.rows[dml.pos].clone();
                 self.check_row(sid, dml, &row)?;
-                if let Some(holder) = self.check_unique(sid, dml, &row, None)? {
-                    return Ok(Some(holder));
-                }
-                let tid = self.insert_row(dml, xid, &row)?;
-                let _ = tid;
-                dml.count += 1;
-                self.emit_returning(sid, dml, &row)?;
-                Ok(None)
+                let (idx, existing) = match self.check_unique(sid, dml, &row, None)? {
+                    UniqueCheck::Ok => {
+                        self.insert_row(dml, xid, &row)?;
+                        dml.count += 1;
+                        self.emit_returning(sid, dml, &row)?;
+                        return Ok(None);
+                    }
+                    UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+                    UniqueCheck::Conflict(idx, tid) => (idx, tid),
+                };
+                let conflict = match &dml.kind {
+                    DmlKind::Insert(Some(c)) if c.arbiter.is_none_or(|o| o == idx.oid) => {
+                        Some(&c.action)
+                    }
+                    _ => None,
+                };
+                let (assignments, pred) = match conflict {
+                    Some(ConflictDo::Nothing) => return Ok(None),
+                    Some(ConflictDo::Update { assignments, pred }) => {
+                        (assignments.clone(), pred.clone())
+                    }
+                    None => return Err(self.unique_violation(sid, &dml.table, &idx, &row)),
+                };
+                self.upsert(sid, xid, dml, existing, row, &assignments, pred.as_ref())
             }
             DmlKind::Update { .. } | DmlKind::Delete { .. } => {
                 let input = dml.rows[dml.pos].clone();
@@ -2044,8 +2170,12 @@ impl Engine {
                         new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
                     }
                     self.check_row(sid, dml, &new_row)?;
-                    if let Some(holder) = self.check_unique(sid, dml, &new_row, Some(tid))? {
-                        return Ok(Some(holder));
+                    match self.check_unique(sid, dml, &new_row, Some(tid))? {
+                        UniqueCheck::Ok => {}
+                        UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+                        UniqueCheck::Conflict(idx, _) => {
+                            return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
+                        }
                     }
                     let new_tid = self.insert_row(dml, xid, &new_row)?;
                     heap.update_header(&mut self.pager, tid, |h| {
@@ -2070,6 +2200,83 @@ impl Engine {
                 Ok(None)
             }
         }
+    }
+
+    /// ON CONFLICT DO UPDATE of the existing row at `tid` with `proposed`.
+    #[allow(clippy::too_many_arguments)]
+    fn upsert(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        dml: &mut DmlExec,
+        tid: Tid,
+        proposed: Row,
+        assignments: &[(usize, BExpr)],
+        pred: Option<&BExpr>,
+    ) -> Result<Option<SessionId>> {
+        let heap = Heap::open(dml.table.heap);
+        let existing = heap
+            .fetch(&mut self.pager, tid)?
+            .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "conflicting row vanished"))?;
+        let own = self.sessions[&sid]
+            .txn
+            .as_ref()
+            .is_some_and(|t| t.own.contains(&existing.header.xmin));
+        if own && existing.header.cmin == dml.cid {
+            return Err(Error::Sql(
+                SqlError::new(
+                    SqlState::CARDINALITY_VIOLATION,
+                    "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                )
+                .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."),
+            ));
+        }
+        let old = exec::decode_table_row(&dml.table, &existing.payload)?;
+        let mut input = old.clone();
+        input.extend(proposed);
+        let snapshot = dml.snapshot.clone();
+        let params = dml.params.clone();
+        let cte_plans = std::mem::take(&mut dml.cte_plans);
+        let computed = self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
+            if let Some(p) = pred {
+                if !passes(p, &input, env)? {
+                    return Ok(None);
+                }
+            }
+            let mut vals = Vec::new();
+            for (i, e) in assignments {
+                vals.push((*i, eval(e, &input, env)?));
+            }
+            Ok(Some(vals))
+        });
+        dml.cte_plans = cte_plans;
+        let Some(vals) = computed? else {
+            return Ok(None);
+        };
+        let tz = self.session_tz(sid);
+        let mut new_row = old;
+        for (i, v) in vals {
+            new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
+        }
+        self.check_row(sid, dml, &new_row)?;
+        match self.check_unique(sid, dml, &new_row, Some(tid))? {
+            UniqueCheck::Ok => {}
+            UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+            UniqueCheck::Conflict(idx, _) => {
+                return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
+            }
+        }
+        let new_tid = self.insert_row(dml, xid, &new_row)?;
+        let cid = dml.cid;
+        heap.update_header(&mut self.pager, tid, |h| {
+            h.xmax = xid;
+            h.cmax = cid;
+            h.ctid = new_tid;
+            h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
+        })?;
+        dml.count += 1;
+        self.emit_returning(sid, dml, &new_row)?;
+        Ok(None)
     }
 
     fn session_tz(&self, sid: SessionId) -> TimeZone {
@@ -2157,7 +2364,7 @@ impl Engine {
         dml: &DmlExec,
         row: &[Value],
         updating: Option<Tid>,
-    ) -> Result<Option<SessionId>> {
+    ) -> Result<UniqueCheck> {
         let heap = Heap::open(dml.table.heap);
         for idx in dml.indexes.iter().filter(|i| i.unique) {
             if row_key_has_null(idx, row) {
@@ -2174,25 +2381,32 @@ impl Engine {
                 };
                 match self.row_liveness(sid, &h)? {
                     Liveness::Dead => {}
-                    Liveness::Live => {
-                        let tz = self.session_tz(sid);
-                        let shown = key_detail_values(&dml.table, idx, row, &tz);
-                        return Err(Error::Sql(
-                            SqlError::new(
-                                SqlState::UNIQUE_VIOLATION,
-                                format!(
-                                    "duplicate key value violates unique constraint \"{}\"",
-                                    idx.name
-                                ),
-                            )
-                            .with_detail(format!("Key {shown} already exists.")),
-                        ));
-                    }
-                    Liveness::InFlux(holder) => return Ok(Some(holder)),
+                    Liveness::Live => return Ok(UniqueCheck::Conflict(idx.clone(), tid)),
+                    Liveness::InFlux(holder) => return Ok(UniqueCheck::Wait(holder)),
                 }
             }
         }
-        Ok(None)
+        Ok(UniqueCheck::Ok)
+    }
+
+    fn unique_violation(
+        &self,
+        sid: SessionId,
+        table: &TableDef,
+        idx: &IndexDef,
+        row: &[Value],
+    ) -> Error {
+        let shown = key_detail_values(table, idx, row, &self.session_tz(sid));
+        Error::Sql(
+            SqlError::new(
+                SqlState::UNIQUE_VIOLATION,
+                format!(
+                    "duplicate key value violates unique constraint \"{}\"",
+                    idx.name
+                ),
+            )
+            .with_detail(format!("Key {shown} already exists.")),
+        )
     }
 
     /// Whether a row version counts for uniqueness (a "dirty" look that
@@ -2317,7 +2531,7 @@ impl Engine {
                     row.extend_from_slice(&input[ncols + 1..]);
                     let pred = match &dml.kind {
                         DmlKind::Update { pred, .. } | DmlKind::Delete { pred } => pred.clone(),
-                        DmlKind::Insert => None,
+                        DmlKind::Insert(_) => None,
                     };
                     if let Some(p) = pred {
                         let snapshot = dml.snapshot.clone();
