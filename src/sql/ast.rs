@@ -389,9 +389,10 @@ pub enum AlterOp {
         old: String,
         new: String,
     },
+    /// New default as SQL text (None = DROP DEFAULT).
     AlterColumnSetDefault {
         column: String,
-        default: Option<Expr>,
+        default: Option<String>,
     },
     AlterColumnNotNull {
         column: String,

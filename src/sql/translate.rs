@@ -917,7 +917,7 @@ fn alter_table(a: sp::AlterTable) -> TResult<Statement> {
                     sp::AlterColumnOperation::SetDefault { value } => {
                         AlterOp::AlterColumnSetDefault {
                             column,
-                            default: Some(expr(value)?),
+                            default: Some(value.to_string()),
                         }
                     }
                     sp::AlterColumnOperation::DropDefault => AlterOp::AlterColumnSetDefault {
