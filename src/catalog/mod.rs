@@ -248,6 +248,19 @@ impl Catalog {
         Ok(None)
     }
 
+    /// Every version of every catalog row (for vacuum).
+    pub fn all_entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Physically removes a catalog row version no snapshot can see.
+    pub fn remove(&mut self, pager: &mut Pager, tid: Tid) -> PResult<()> {
+        self.heap.remove(pager, tid)?;
+        self.entries.retain(|e| e.tid != tid);
+        self.version += 1;
+        Ok(())
+    }
+
     /// The current header of a catalog row.
     pub fn header(&self, tid: Tid) -> Option<TupleHeader> {
         self.entries.iter().find(|e| e.tid == tid).map(|e| e.header)

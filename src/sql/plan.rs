@@ -671,6 +671,11 @@ impl<'a> Binder<'a> {
                     bool_type_check(&l.1, what)?;
                     bool_type_check(&r.1, what)?;
                     (l, r)
+                } else if *op == BinOp::Concat {
+                    // `unknown || x` resolves the literal as text (anytextcat).
+                    let l = self.bind_typed(left, scope, &DataType::Text)?;
+                    let r = self.bind_typed(right, scope, &DataType::Text)?;
+                    (l, r)
                 } else if matches!(op, BinOp::JsonGet | BinOp::JsonGetText | BinOp::JsonHasKey) {
                     let l = self.bind_expr(left, scope)?;
                     let r = match &**right {

@@ -5,3 +5,4 @@ mod crash_sim;
 mod fuzz;
 mod recovery;
 mod slt;
+mod sql_engine;
