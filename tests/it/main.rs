@@ -2,5 +2,6 @@
 
 mod common;
 mod crash_sim;
+mod isolation;
 mod recovery;
 mod slt;
