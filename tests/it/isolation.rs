@@ -210,6 +210,7 @@ impl Runner {
                 expect,
             } => {
                 let sid = self.sid(session);
+                let was_parked = self.engine.is_parked(sid);
                 let submitted = self.engine.submit(sid, sql, Vec::new());
                 self.collect();
                 match submitted {
@@ -223,8 +224,13 @@ impl Runner {
                         }
                     }
                     Submitted::Done(o) => {
-                        if self.engine.is_parked(sid) {
-                            return Err("Done returned, but is_parked is true".into());
+                        // A parked session refuses further statements and
+                        // stays parked.
+                        if self.engine.is_parked(sid) != was_parked {
+                            return Err(format!(
+                                "Done returned, but is_parked went from {was_parked} to {}",
+                                !was_parked
+                            ));
                         }
                         check(&o, expect)
                     }
@@ -1552,4 +1558,162 @@ fn isolation_bank_transfers_read_committed() {
 #[test]
 fn isolation_bank_transfers_repeatable_read() {
     bank(RR);
+}
+
+// ---- more waits ------------------------------------------------------------
+
+/// ROLLBACK TO SAVEPOINT releases the row locks taken after the savepoint:
+/// the waiter proceeds while the holder's transaction goes on.
+#[test]
+fn isolation_rollback_to_savepoint_releases_row_lock() {
+    run(
+        "rollback to savepoint releases locks",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET v = v + 10 WHERE id = 2", Tag("UPDATE 1")),
+            sql("a", "SAVEPOINT s", Done),
+            sql("a", "UPDATE t SET v = 5 WHERE id = 1", Tag("UPDATE 1")),
+            sql("b", "UPDATE t SET v = v + 1 WHERE id = 1", Blocks),
+            sql("c", "UPDATE t SET v = v + 1 WHERE id = 2", Blocks),
+            sql("a", "ROLLBACK TO SAVEPOINT s", Done),
+            unblocks("b", Tag("UPDATE 1")),
+            // Row 2 was locked before the savepoint: still held (B's
+            // autocommit update of row 1 is visible under READ COMMITTED).
+            sql(
+                "a",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|2", "2|20"]),
+            ),
+            sql("a", "COMMIT", Done),
+            unblocks("c", Tag("UPDATE 1")),
+            sql(
+                "d",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|2", "2|21"]),
+            ),
+        ],
+    );
+}
+
+/// A deadlock through unique-key waits is detected like one on rows.
+#[test]
+fn isolation_deadlock_on_unique_keys() {
+    run(
+        "deadlock on unique keys",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("b", "BEGIN", Done),
+            sql("a", "INSERT INTO t VALUES (5, 5)", Done),
+            sql("b", "INSERT INTO t VALUES (6, 6)", Done),
+            sql("a", "INSERT INTO t VALUES (6, 0)", Blocks),
+            sql("b", "INSERT INTO t VALUES (5, 0)", Fails("40P01")),
+            sql("b", "ROLLBACK", Done),
+            unblocks("a", Tag("INSERT 0 1")),
+            sql("a", "COMMIT", Done),
+            sql(
+                "c",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|1", "2|10", "5|5", "6|0"]),
+            ),
+        ],
+    );
+}
+
+/// A blocked multi-row UPDATE under READ COMMITTED keeps its statement
+/// snapshot: a row the holder inserted is not touched; the locked row is
+/// updated on top of the holder's change.
+#[test]
+fn isolation_read_committed_blocked_update_keeps_snapshot() {
+    run(
+        "RC blocked multi-row update",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Done),
+            sql("a", "INSERT INTO t VALUES (3, 0)", Done),
+            sql("b", "UPDATE t SET v = v + 100", Blocks),
+            sql("a", "COMMIT", Done),
+            unblocks("b", Tag("UPDATE 2")),
+            sql(
+                "b",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|102", "2|110", "3|0"]),
+            ),
+        ],
+    );
+}
+
+/// Two sessions wait for the same in-progress insert. When it aborts, one
+/// of them inserts and the other now waits for that one. (PostgreSQL does
+/// not specify which one wins; NeuralDB wakes waiters in session order.)
+/// A parked session refuses further statements (55000) and stays parked.
+#[test]
+fn isolation_two_waiters_on_one_unique_key() {
+    run(
+        "two unique waiters",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "INSERT INTO t VALUES (5, 5)", Done),
+            sql("b", "BEGIN", Done),
+            sql("b", "INSERT INTO t VALUES (5, 6)", Blocks),
+            sql("c", "INSERT INTO t VALUES (5, 7)", Blocks),
+            sql("a", "ROLLBACK", Done),
+            unblocks("b", Tag("INSERT 0 1")),
+            sql("c", "SELECT 1", Fails("55000")),
+            sql("b", "COMMIT", Done),
+            unblocks("c", Fails("23505")),
+            sql(
+                "c",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|1", "2|10", "5|6"]),
+            ),
+        ],
+    );
+}
+
+/// A parked statement of a multi-statement string resumes and runs the
+/// rest; the completion carries the last statement's result.
+#[test]
+fn isolation_parked_multi_statement_string_resumes() {
+    run(
+        "parked multi-statement string",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET v = 5 WHERE id = 1", Done),
+            sql(
+                "b",
+                "UPDATE t SET v = v + 1 WHERE id = 1; SELECT v FROM t WHERE id = 1",
+                Blocks,
+            ),
+            sql("a", "COMMIT", Done),
+            unblocks("b", rows(&["6"])),
+            sql("c", "SELECT v FROM t WHERE id = 1", rows(&["6"])),
+        ],
+    );
+}
+
+/// REPEATABLE READ: a DELETE of a row changed since the snapshot fails too.
+#[test]
+fn isolation_repeatable_read_delete_conflict() {
+    run(
+        "RR delete conflict",
+        T2,
+        &[
+            sql("a", "BEGIN ISOLATION LEVEL REPEATABLE READ", Done),
+            sql("a", "SELECT count(*) FROM t", rows(&["2"])),
+            sql("b", "UPDATE t SET v = 5 WHERE id = 1", Done),
+            sql("a", "DELETE FROM t WHERE id = 2", Tag("DELETE 1")),
+            sql("a", "DELETE FROM t WHERE id = 1", Fails("40001")),
+            sql("a", "ROLLBACK", Done),
+            sql(
+                "b",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|5", "2|10"]),
+            ),
+        ],
+    );
 }
