@@ -1717,3 +1717,149 @@ fn isolation_repeatable_read_delete_conflict() {
         ],
     );
 }
+
+/// READ COMMITTED follows the holder's update chain to its newest version,
+/// however many versions the holder made, and re-checks the WHERE clause
+/// there: a changed key or a delete-and-reinsert no longer qualifies.
+#[test]
+fn isolation_read_committed_follows_update_chain() {
+    run(
+        "RC follows update chains",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Done),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Done),
+            sql(
+                "b",
+                "UPDATE t SET v = v * 10 WHERE id = 1 RETURNING v",
+                Blocks,
+            ),
+            sql("a", "COMMIT", Done),
+            unblocks("b", rows(&["30"])),
+            // The key changes under the waiter.
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET id = 3 WHERE id = 1", Done),
+            sql("b", "UPDATE t SET v = 0 WHERE id = 1", Blocks),
+            sql("a", "COMMIT", Done),
+            unblocks("b", Tag("UPDATE 0")),
+            sql(
+                "c",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["2|10", "3|30"]),
+            ),
+            // Deleted and re-inserted: the new row is a different row.
+            sql("a", "BEGIN", Done),
+            sql("a", "DELETE FROM t WHERE id = 3", Done),
+            sql("a", "INSERT INTO t VALUES (3, 50)", Done),
+            sql("b", "UPDATE t SET v = v + 1 WHERE id = 3", Blocks),
+            sql("a", "COMMIT", Done),
+            unblocks("b", Tag("UPDATE 0")),
+            sql(
+                "c",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["2|10", "3|50"]),
+            ),
+        ],
+    );
+}
+
+/// An autocommit statement parked halfway through its rows: disconnecting
+/// its session rolls back the rows it already changed and frees them.
+#[test]
+fn isolation_disconnect_parked_autocommit_statement() {
+    run(
+        "disconnect parked autocommit statement",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 2", Done),
+            // Updates row 1, then waits for row 2.
+            sql("b", "UPDATE t SET v = v + 100", Blocks),
+            sql("c", "UPDATE t SET v = v + 1000 WHERE id = 1", Blocks),
+            disconnect("b"),
+            unblocks("c", Tag("UPDATE 1")),
+            sql("a", "COMMIT", Done),
+            sql(
+                "d",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|1001", "2|11"]),
+            ),
+        ],
+    );
+}
+
+/// A deadlock closed by an explicit transaction against an autocommit
+/// statement: the closer fails; the autocommit statement completes (and
+/// commits) after the rollback.
+#[test]
+fn isolation_deadlock_with_autocommit_statement() {
+    run(
+        "deadlock with autocommit statement",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 2", Done),
+            sql("b", "UPDATE t SET v = v + 100", Blocks),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Fails("40P01")),
+            sql("a", "ROLLBACK", Done),
+            unblocks("b", Tag("UPDATE 2")),
+            status("b", TxnStatus::Idle),
+            sql(
+                "d",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|101", "2|110"]),
+            ),
+        ],
+    );
+}
+
+/// A table created in an open transaction is invisible to others until
+/// it commits.
+#[test]
+fn isolation_uncommitted_create_table_invisible() {
+    run(
+        "uncommitted CREATE TABLE",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "CREATE TABLE x (k int PRIMARY KEY)", Done),
+            sql("a", "INSERT INTO x VALUES (1)", Done),
+            sql("b", "SELECT * FROM x", Fails("42P01")),
+            sql("a", "COMMIT", Done),
+            sql("b", "SELECT * FROM x", rows(&["1"])),
+        ],
+    );
+}
+
+/// PostgreSQL's REPEATABLE READ quirk: a key deleted (and committed) after
+/// the snapshot can be inserted again, and the transaction then sees both
+/// the old row (from its snapshot) and its own new one.
+#[test]
+fn isolation_repeatable_read_reinsert_of_deleted_key() {
+    run(
+        "RR re-insert of a key deleted after the snapshot",
+        T2,
+        &[
+            sql("a", "BEGIN ISOLATION LEVEL REPEATABLE READ", Done),
+            sql(
+                "a",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|1", "2|10"]),
+            ),
+            sql("b", "DELETE FROM t WHERE id = 1", Done),
+            sql("a", "INSERT INTO t VALUES (1, 99)", Tag("INSERT 0 1")),
+            sql(
+                "a",
+                "SELECT id, v FROM t ORDER BY id, v",
+                rows(&["1|1", "1|99", "2|10"]),
+            ),
+            sql("a", "COMMIT", Done),
+            sql(
+                "b",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|99", "2|10"]),
+            ),
+        ],
+    );
+}
