@@ -1863,3 +1863,56 @@ fn isolation_repeatable_read_reinsert_of_deleted_key() {
         ],
     );
 }
+
+/// ROLLBACK TO SAVEPOINT also ends a unique-key wait on a key inserted
+/// after the savepoint; a released inner savepoint's locks go with the
+/// outer one.
+#[test]
+fn isolation_savepoint_rollback_releases_unique_and_released_savepoints() {
+    run(
+        "savepoint rollback: unique key, released savepoint",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "SAVEPOINT s", Done),
+            sql("a", "INSERT INTO t VALUES (5, 5)", Done),
+            sql("b", "INSERT INTO t VALUES (5, 6)", Blocks),
+            sql("a", "ROLLBACK TO SAVEPOINT s", Done),
+            unblocks("b", Tag("INSERT 0 1")),
+            sql("a", "INSERT INTO t VALUES (5, 7)", Fails("23505")),
+            sql("a", "ROLLBACK", Done),
+            sql("a", "BEGIN", Done),
+            sql("a", "SAVEPOINT s1", Done),
+            sql("a", "SAVEPOINT s2", Done),
+            sql("a", "UPDATE t SET v = 50 WHERE id = 1", Done),
+            sql("a", "RELEASE SAVEPOINT s2", Done),
+            sql("b", "UPDATE t SET v = v + 1 WHERE id = 1", Blocks),
+            sql("a", "ROLLBACK TO SAVEPOINT s1", Done),
+            unblocks("b", Tag("UPDATE 1")),
+            sql("a", "COMMIT", Done),
+            sql(
+                "c",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|2", "2|10", "5|6"]),
+            ),
+        ],
+    );
+}
+
+/// READ UNCOMMITTED is READ COMMITTED (as in PostgreSQL): no dirty reads.
+#[test]
+fn isolation_read_uncommitted_has_no_dirty_reads() {
+    run(
+        "READ UNCOMMITTED",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET v = 5 WHERE id = 1", Done),
+            sql("b", "BEGIN ISOLATION LEVEL READ UNCOMMITTED", Done),
+            sql("b", "SELECT v FROM t WHERE id = 1", rows(&["1"])),
+            sql("a", "COMMIT", Done),
+            sql("b", "SELECT v FROM t WHERE id = 1", rows(&["5"])),
+            sql("b", "COMMIT", Done),
+        ],
+    );
+}
