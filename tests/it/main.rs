@@ -3,6 +3,7 @@
 mod common;
 mod crash_sim;
 mod fuzz;
+mod isolation;
 mod recovery;
 mod slt;
 mod sql_engine;
