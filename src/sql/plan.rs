@@ -672,10 +672,29 @@ impl<'a> Binder<'a> {
                     bool_type_check(&r.1, what)?;
                     (l, r)
                 } else if *op == BinOp::Concat {
-                    // `unknown || x` resolves the literal as text (anytextcat).
-                    let l = self.bind_typed(left, scope, &DataType::Text)?;
-                    let r = self.bind_typed(right, scope, &DataType::Text)?;
-                    (l, r)
+                    // `unknown || x` resolves the literal as text (anytextcat),
+                    // except next to an array, where it is an array literal.
+                    let untyped = |e: &Expr| matches!(e, Expr::UntypedString(_) | Expr::Param(_));
+                    if untyped(left) && !untyped(right) {
+                        let r = self.bind_expr(right, scope)?;
+                        let want = if matches!(r.1, DataType::Array(_)) {
+                            r.1.clone()
+                        } else {
+                            DataType::Text
+                        };
+                        (self.bind_typed(left, scope, &want)?, r)
+                    } else if untyped(right) {
+                        let l = self.bind_expr(left, scope)?;
+                        let want = if matches!(l.1, DataType::Array(_)) {
+                            l.1.clone()
+                        } else {
+                            DataType::Text
+                        };
+                        let r = self.bind_typed(right, scope, &want)?;
+                        (l, r)
+                    } else {
+                        (self.bind_expr(left, scope)?, self.bind_expr(right, scope)?)
+                    }
                 } else if matches!(op, BinOp::JsonGet | BinOp::JsonGetText | BinOp::JsonHasKey) {
                     let l = self.bind_expr(left, scope)?;
                     let r = match &**right {

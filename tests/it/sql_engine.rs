@@ -158,10 +158,18 @@ fn no_dirty_reads_inside_a_block() {
     let a = e.connect();
     let b = e.connect();
     e.execute(a, "CREATE TABLE acct (id int PRIMARY KEY, bal int); INSERT INTO acct VALUES (1, 100), (2, 200)", vec![]).unwrap();
-    for (s, sql) in [(b, "BEGIN"), (b, "SELECT 1"), (a, "BEGIN"), (a, "UPDATE acct SET bal = 0 WHERE id = 1"), (a, "INSERT INTO acct VALUES (20, 20)")] {
+    for (s, sql) in [
+        (b, "BEGIN"),
+        (b, "SELECT 1"),
+        (a, "BEGIN"),
+        (a, "UPDATE acct SET bal = 0 WHERE id = 1"),
+        (a, "INSERT INTO acct VALUES (20, 20)"),
+    ] {
         e.execute(s, sql, vec![]).unwrap();
     }
-    let r = e.execute(b, "SELECT bal FROM acct WHERE id = 1", vec![]).unwrap();
+    let r = e
+        .execute(b, "SELECT bal FROM acct WHERE id = 1", vec![])
+        .unwrap();
     assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int4(100));
     let r = e.execute(b, "SELECT count(*) FROM acct", vec![]).unwrap();
     assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int8(2));
