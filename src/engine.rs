@@ -451,7 +451,12 @@ impl Engine {
                         .get(&sid)
                         .and_then(|s| s.txn.as_ref())
                         .is_some_and(|t| !t.explicit);
-                    if resumed && implicit {
+                    let more = self
+                        .sessions
+                        .get(&sid)
+                        .and_then(|s| s.pending.as_ref())
+                        .is_some_and(|p| !p.stmts.is_empty());
+                    if resumed && implicit && !more {
                         if let Err(e) = self.end_txn(sid, true) {
                             return Some(self.finish_with_error(sid, e));
                         }
@@ -660,13 +665,15 @@ impl Engine {
                     // PostgreSQL warns and carries on.
                     return Ok(Step::Done(QueryResult::tag("BEGIN")));
                 }
-                if self
-                    .sessions
-                    .get(&sid)
-                    .and_then(|s| s.txn.as_ref())
-                    .is_none()
-                {
-                    self.begin_txn(sid, true);
+                // Validate the modes first: a failed BEGIN leaves no block.
+                if modes.isolation == Some(IsolationLevel::Serializable) {
+                    return Err(serializable_unsupported());
+                }
+                match self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+                    // BEGIN inside a multi-statement string turns its implicit
+                    // transaction into an explicit block, as in PostgreSQL.
+                    Some(t) => t.explicit = true,
+                    None => self.begin_txn(sid, true),
                 }
                 self.apply_modes(sid, modes)?;
                 return Ok(Step::Done(QueryResult::tag("BEGIN")));
@@ -707,8 +714,7 @@ impl Engine {
                 ));
             }
         }
-        let implicit = self.sessions.get(&sid).is_some_and(|s| s.txn.is_none());
-        if implicit {
+        if self.sessions.get(&sid).is_some_and(|s| s.txn.is_none()) {
             self.begin_txn(sid, false);
         }
         // Each statement is a new command: it sees the earlier ones' changes.
@@ -717,7 +723,19 @@ impl Engine {
         }
         let step = self.dispatch(sid, stmt, params);
         if let Ok(Step::Done(_)) = &step {
-            if implicit {
+            // The implicit transaction of a multi-statement string spans all
+            // of it: commit after its last statement.
+            let txn_implicit = self
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.txn.as_ref())
+                .is_some_and(|t| !t.explicit);
+            let more = self
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.pending.as_ref())
+                .is_some_and(|p| !p.stmts.is_empty());
+            if txn_implicit && !more {
                 self.end_txn(sid, true)?;
             }
             self.autovacuum()?;
@@ -727,10 +745,7 @@ impl Engine {
 
     fn apply_modes(&mut self, sid: SessionId, modes: &ast::TxnModes) -> Result<()> {
         if modes.isolation == Some(IsolationLevel::Serializable) {
-            return Err(sql_err(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
-            ));
+            return Err(serializable_unsupported());
         }
         if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
             if let Some(level) = modes.isolation {
@@ -830,6 +845,12 @@ impl Engine {
                     .get_mut(&sid)
                     .and_then(|s| s.txn.as_mut())
                     .expect("statement runs in a transaction");
+                if !t.explicit {
+                    return Err(sql_err(
+                        SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                        "RELEASE SAVEPOINT can only be used in transaction blocks",
+                    ));
+                }
                 let Some(pos) = t.savepoints.iter().rposition(|s| s.name == name) else {
                     return Err(sql_err(
                         SqlState::INVALID_SAVEPOINT,
@@ -1029,6 +1050,13 @@ impl Engine {
             "datestyle" => "ISO, MDY".into(),
             "integer_datetimes" => "on".into(),
             "standard_conforming_strings" => "on".into(),
+            "server_version_num" => "150000".into(),
+            "search_path" if !s.settings.other.contains_key("search_path") => {
+                "\"$user\", public".into()
+            }
+            "application_name" if !s.settings.other.contains_key("application_name") => {
+                String::new()
+            }
             "transaction_read_only" => if s.txn.as_ref().is_some_and(|t| t.read_only) {
                 "on"
             } else {
@@ -1606,7 +1634,14 @@ impl Engine {
                         "INDEX" => format!("index \"{name}\" does not exist"),
                         _ => format!("sequence \"{name}\" does not exist"),
                     };
-                    return Err(sql_err(SqlState::UNDEFINED_TABLE, what));
+                    return Err(sql_err(
+                        if kind == "INDEX" {
+                            SqlState::UNDEFINED_OBJECT
+                        } else {
+                            SqlState::UNDEFINED_TABLE
+                        },
+                        what,
+                    ));
                 }
             };
             let matches_kind = matches!(
@@ -2713,6 +2748,18 @@ impl Engine {
                             ),
                         )
                     })?;
+                    if table_c.columns[i].identity == Some(IdentityKind::Always)
+                        && a.value != Expr::Default
+                    {
+                        return Err(SqlError::new(
+                            SqlState("428C9"),
+                            format!("column \"{}\" can only be updated to DEFAULT", a.column),
+                        )
+                        .with_detail(format!(
+                            "Column \"{}\" is an identity column defined as GENERATED ALWAYS.",
+                            a.column
+                        )));
+                    }
                     let ty = table_c.columns[i].ty.clone();
                     let e = match &a.value {
                         Expr::Default => {
@@ -3318,6 +3365,13 @@ enum LockOutcome {
     Locked(Tid, Row),
     Wait(SessionId),
     Skip,
+}
+
+fn serializable_unsupported() -> Error {
+    sql_err(
+        SqlState::FEATURE_NOT_SUPPORTED,
+        "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
+    )
 }
 
 pub const SERVER_VERSION: &str = "15.0 (NeuralDB 0.1.0)";

@@ -940,8 +940,9 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                     Value::Null => Ok(None),
                     Value::Int8(n) if n >= 0 => Ok(Some(n as usize)),
                     Value::Int4(n) if n >= 0 => Ok(Some(n as usize)),
+                    // PostgreSQL: 2201W for LIMIT, 2201X for OFFSET.
                     _ => Err(err(
-                        SqlState("2201W"),
+                        SqlState(if what == "LIMIT" { "2201W" } else { "2201X" }),
                         format!("{what} must not be negative"),
                     )),
                 }

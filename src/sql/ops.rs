@@ -459,8 +459,13 @@ fn date_plus_days(d: i32, n: i64) -> Result<Value, SqlError> {
     Ok(Value::Date(r))
 }
 
+/// `x::text` for `||` (anytextcat): like the output function, except that
+/// booleans cast to text as `true`/`false`.
 fn to_text_operand(v: &Value, tz: &TimeZone) -> Option<String> {
-    v.to_pg_text(tz)
+    match v {
+        Value::Bool(b) => Some(if *b { "true" } else { "false" }.to_string()),
+        other => other.to_pg_text(tz),
+    }
 }
 
 fn text_path(v: &Value) -> Option<Vec<Option<String>>> {

@@ -631,7 +631,26 @@ impl<'a> Binder<'a> {
                             break;
                         }
                     }
-                    found.ok_or_else(|| undefined_column(&name.join(".")))?
+                    let table_known = |label: &str| {
+                        scope.cols.iter().any(|c| c.table.as_deref() == Some(label))
+                            || self
+                                .outer
+                                .iter()
+                                .any(|s| s.cols.iter().any(|c| c.table.as_deref() == Some(label)))
+                    };
+                    match found {
+                        Some(f) => f,
+                        None if name.len() >= 2 && !table_known(&name[name.len() - 2]) => {
+                            return Err(SqlError::new(
+                                SqlState::UNDEFINED_TABLE,
+                                format!(
+                                    "missing FROM-clause entry for table \"{}\"",
+                                    name[name.len() - 2]
+                                ),
+                            ))
+                        }
+                        None => return Err(undefined_column(&name.join("."))),
+                    }
                 }
             }
             Expr::Literal(v) => (BExpr::Const(v.clone()), v.data_type()),
@@ -1405,6 +1424,18 @@ impl<'a> Binder<'a> {
         };
         let empty = Scope::default();
         let mut bound_rows = Vec::new();
+        if let Some(t) = target {
+            if width != t.len() {
+                return Err(SqlError::new(
+                    SqlState::SYNTAX_ERROR,
+                    if width > t.len() {
+                        "INSERT has more expressions than target columns"
+                    } else {
+                        "INSERT has more target columns than expressions"
+                    },
+                ));
+            }
+        }
         for row in rows {
             if row.len() != width {
                 return Err(SqlError::new(

@@ -1088,6 +1088,10 @@ fn bx(e: sp::Expr) -> TResult<Box<Expr>> {
 pub fn expr(e: sp::Expr) -> TResult<Expr> {
     use sp::Expr as E;
     Ok(match e {
+        // sqlparser reads a bare DEFAULT (in VALUES or SET) as an identifier.
+        E::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default") => {
+            Expr::Default
+        }
         E::Identifier(i) => Expr::Column(vec![ident(&i)]),
         E::CompoundIdentifier(parts) => Expr::Column(parts.iter().map(ident).collect()),
         E::Value(v) => match v.value {
