@@ -6,7 +6,8 @@ Usage:
     scripts/pg_compare.py [--dsn DSN] [--update] [FILE.slt ...]
 
 Without FILE arguments every tests/slt/*.slt file is checked. Each file runs
-in a freshly created database; `connection NAME` records switch to (and open
+in a freshly created database; `connection NAME` records switch (for the next
+record only, as sqllogictest-rs does) to (and open
 on first use) further sessions on that database. All sessions are in
 autocommit mode so BEGIN/COMMIT in the file behave as typed.
 
@@ -91,6 +92,9 @@ def parse(path):
                     results.append(lines[i])
                     i += 1
             records.append(Record(kind, toks, "\n".join(sql_lines), results, pending, start, conn))
+            # As in sqllogictest-rs, `connection NAME` applies to the next
+            # statement or query only.
+            conn = "default"
             pending = []
             continue
         # unknown record (halt, hash-threshold, ...): keep as-is

@@ -1294,6 +1294,30 @@ impl Engine {
             .lookup(&self.txns, &mut self.pager, &viewer, name)?)
     }
 
+    /// Fails if another open transaction is creating (or renaming to) an
+    /// object called `name`: without a wait queue for DDL we refuse rather
+    /// than let two objects share a name.
+    fn check_name_not_in_flux(&mut self, sid: SessionId, name: &str) -> Result<()> {
+        let candidates: Vec<TupleHeader> = self
+            .catalog
+            .all_entries()
+            .iter()
+            .filter(|e| e.object.name() == name)
+            .map(|e| e.header)
+            .collect();
+        for h in candidates {
+            if let Liveness::InFlux(holder) = self.row_liveness(sid, &h)? {
+                if holder != sid {
+                    return Err(sql_err(
+                        SqlState::LOCK_NOT_AVAILABLE,
+                        format!("relation \"{name}\" is being created or dropped by a concurrent transaction"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn current_cid(&self, sid: SessionId) -> u32 {
         self.sessions
             .get(&sid)
@@ -1315,6 +1339,7 @@ impl Engine {
                 format!("relation \"{name}\" already exists"),
             ));
         }
+        self.check_name_not_in_flux(sid, &name)?;
         let xid = self.write_xid(sid)?;
         let cid = self.current_cid(sid);
         let oid = self.catalog.allocate_oid();
@@ -1516,6 +1541,7 @@ impl Engine {
                 format!("relation \"{iname}\" already exists"),
             ));
         }
+        self.check_name_not_in_flux(sid, &iname)?;
         let xid = self.write_xid(sid)?;
         let cid = self.current_cid(sid);
         let tree = Index::create(&mut self.pager)?;
@@ -1588,6 +1614,7 @@ impl Engine {
                 format!("relation \"{sname}\" already exists"),
             ));
         }
+        self.check_name_not_in_flux(sid, &sname)?;
         let increment = increment.unwrap_or(1);
         if increment == 0 {
             return Err(sql_err(
@@ -1933,6 +1960,7 @@ impl Engine {
                             format!("relation \"{new}\" already exists"),
                         ));
                     }
+                    self.check_name_not_in_flux(sid, new)?;
                     table.name = new.clone();
                     tid = self.catalog.replace(
                         &mut self.pager,

@@ -174,3 +174,21 @@ fn no_dirty_reads_inside_a_block() {
     let r = e.execute(b, "SELECT count(*) FROM acct", vec![]).unwrap();
     assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int8(2));
 }
+
+#[test]
+fn concurrent_create_of_the_same_name_is_refused() {
+    let mut e = Engine::open_memory().unwrap();
+    let a = e.connect();
+    let b = e.connect();
+    e.execute(a, "BEGIN; CREATE TABLE x (k int)", vec![])
+        .unwrap();
+    let err = e.execute(b, "CREATE TABLE x (k text)", vec![]).unwrap_err();
+    assert_eq!(err.sqlstate().as_str(), "55P03");
+    e.execute(a, "COMMIT", vec![]).unwrap();
+    let err = e.execute(b, "CREATE TABLE x (k text)", vec![]).unwrap_err();
+    assert_eq!(err.sqlstate().as_str(), "42P07");
+    // After a rollback the name is free again.
+    e.execute(a, "BEGIN; CREATE TABLE y (k int); ROLLBACK", vec![])
+        .unwrap();
+    e.execute(b, "CREATE TABLE y (k text)", vec![]).unwrap();
+}
