@@ -1448,15 +1448,12 @@ impl Engine {
                         expr: source.clone(),
                     });
                 }
-                ast::TableConstraint::ForeignKey(_) => {
-                    return Err(sql_err(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "FOREIGN KEY constraints are not supported yet",
-                    ));
+                ast::TableConstraint::ForeignKey(fk) => {
+                    let def = self.resolve_foreign_key(sid, &table, &indexes, fk)?;
+                    table.foreign_keys.push(def);
                 }
             }
         }
-        // Validate defaults and checks now, so errors surface at CREATE.
         self.catalog
             .insert(&mut self.pager, xid, cid, Object::Table(table.clone()))?;
         for (iname, cols, unique, primary) in indexes {
@@ -2291,6 +2288,423 @@ impl Engine {
         }
     }
 
+    // ---- foreign keys -------------------------------------------------
+
+    /// Resolves a FOREIGN KEY clause of `table` (which may reference itself;
+    /// `new_indexes` are its unique keys being created alongside).
+    fn resolve_foreign_key(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        new_indexes: &[(String, Vec<usize>, bool, bool)],
+        fk: &ast::ForeignKey,
+    ) -> Result<crate::catalog::ForeignKeyDef> {
+        let ref_name = fk.table.last().cloned().unwrap_or_default();
+        let columns = column_positions(table, &fk.columns)?;
+        let (ref_table, ref_uniques): (TableDef, Vec<(Vec<usize>, bool)>) =
+            if ref_name == table.name {
+                (
+                    table.clone(),
+                    new_indexes
+                        .iter()
+                        .map(|(_, c, _, p)| (c.clone(), *p))
+                        .collect(),
+                )
+            } else {
+                let entry = self
+                    .lookup(sid, &ref_name)?
+                    .ok_or_else(|| Error::Sql(plan::undefined_table(&ref_name)))?;
+                let Object::Table(t) = &*entry.object else {
+                    return Err(sql_err(
+                        SqlState::WRONG_OBJECT_TYPE,
+                        format!("\"{ref_name}\" is not a table"),
+                    ));
+                };
+                let uniques = self
+                    .table_indexes(t)
+                    .iter()
+                    .filter(|i| i.unique)
+                    .map(|i| (i.columns.clone(), i.primary))
+                    .collect();
+                (t.clone(), uniques)
+            };
+        let ref_columns = if fk.referred.is_empty() {
+            ref_uniques
+                .iter()
+                .find(|(_, p)| *p)
+                .map(|(c, _)| c.clone())
+                .ok_or_else(|| {
+                    sql_err(
+                        SqlState::UNDEFINED_OBJECT,
+                        format!("there is no primary key for referenced table \"{ref_name}\""),
+                    )
+                })?
+        } else {
+            column_positions(&ref_table, &fk.referred)?
+        };
+        if ref_columns.len() != columns.len() {
+            return Err(sql_err(
+                SqlState("42830"),
+                "number of referencing and referenced columns for foreign key disagree",
+            ));
+        }
+        let mut sorted = ref_columns.clone();
+        sorted.sort_unstable();
+        if !ref_uniques.iter().any(|(c, _)| {
+            let mut c = c.clone();
+            c.sort_unstable();
+            c == sorted
+        }) {
+            return Err(sql_err(
+                SqlState("42830"),
+                format!("there is no unique constraint matching given keys for referenced table \"{ref_name}\""),
+            ));
+        }
+        let names: Vec<&str> = columns
+            .iter()
+            .map(|&i| table.columns[i].name.as_str())
+            .collect();
+        Ok(crate::catalog::ForeignKeyDef {
+            name: fk
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}_{}_fkey", table.name, names.join("_"))),
+            columns,
+            ref_table: if ref_name == table.name {
+                table.oid
+            } else {
+                ref_table.oid
+            },
+            ref_columns,
+            on_delete: fk.on_delete,
+            on_update: fk.on_update,
+            deferrable: fk.deferrable,
+            initially_deferred: fk.initially_deferred,
+        })
+    }
+
+    fn table_by_oid(&mut self, oid: Oid) -> Option<TableDef> {
+        self.catalog_entries_all()
+            .into_iter()
+            .find_map(|o| match &*o {
+                Object::Table(t) if t.oid == oid => Some(t.clone()),
+                _ => None,
+            })
+    }
+
+    /// Referencing side: every non-NULL foreign key of `row` must match a
+    /// live referenced row (one being inserted by another transaction
+    /// means waiting for it).
+    fn check_fk_parents(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        row: &[Value],
+        old: Option<&[Value]>,
+    ) -> Result<Option<SessionId>> {
+        let tz = self.session_tz(sid);
+        for fk in &table.foreign_keys {
+            let vals: Vec<Value> = fk.columns.iter().map(|&i| row[i].clone()).collect();
+            if vals.iter().any(|v| v.is_null()) {
+                continue;
+            }
+            if let Some(old) = old {
+                if fk
+                    .columns
+                    .iter()
+                    .all(|&i| old[i].sql_eq(&row[i]) == Some(true))
+                {
+                    continue;
+                }
+            }
+            // A row may reference itself.
+            if fk.ref_table == table.oid
+                && fk
+                    .columns
+                    .iter()
+                    .zip(&fk.ref_columns)
+                    .all(|(&a, &b)| row[a].sql_eq(&row[b]) == Some(true))
+            {
+                continue;
+            }
+            let Some(parent) = self.table_by_oid(fk.ref_table) else {
+                continue;
+            };
+            let mut sorted = fk.ref_columns.clone();
+            sorted.sort_unstable();
+            let Some(idx) = self.table_indexes(&parent).into_iter().find(|i| {
+                let mut c = i.columns.clone();
+                c.sort_unstable();
+                i.unique && c == sorted
+            }) else {
+                continue;
+            };
+            // Key values in index column order, cast to the parent's types.
+            let mut key_vals = Vec::new();
+            for &ic in &idx.columns {
+                let pos = fk.ref_columns.iter().position(|&r| r == ic).unwrap_or(0);
+                key_vals.push(cast_assignment(
+                    vals[pos].clone(),
+                    &parent.columns[ic].ty,
+                    &tz,
+                )?);
+            }
+            let key = encode_index_key(&key_vals, &idx.desc)?;
+            let heap = Heap::open(parent.heap);
+            let mut found = false;
+            for tid in Index::open(idx.btree).entries_with_key(&mut self.pager, &key)? {
+                let Some(h) = heap.header(&mut self.pager, tid)? else {
+                    continue;
+                };
+                match self.row_liveness(sid, &h)? {
+                    Liveness::Live => {
+                        found = true;
+                        break;
+                    }
+                    Liveness::InFlux(holder) if holder != sid => return Ok(Some(holder)),
+                    _ => {}
+                }
+            }
+            if !found {
+                let names: Vec<&str> = fk
+                    .columns
+                    .iter()
+                    .map(|&i| table.columns[i].name.as_str())
+                    .collect();
+                let shown: Vec<String> = vals
+                    .iter()
+                    .map(|v| v.to_pg_text(&tz).unwrap_or_default())
+                    .collect();
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::FOREIGN_KEY_VIOLATION,
+                        format!(
+                            "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
+                            table.name, fk.name
+                        ),
+                    )
+                    .with_detail(format!(
+                        "Key ({})=({}) is not present in table \"{}\".",
+                        names.join(", "),
+                        shown.join(", "),
+                        parent.name
+                    )),
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Referenced side: `old` of `parent` is deleted (`new` = None) or
+    /// updated; apply each referencing foreign key's action to the rows that
+    /// reference it.
+    fn enforce_fk_children(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        parent: &TableDef,
+        old: &[Value],
+        new: Option<&[Value]>,
+        depth: u32,
+    ) -> Result<Option<SessionId>> {
+        if depth > 64 {
+            return Err(sql_err(SqlState("54001"), "foreign key cascade too deep"));
+        }
+        let tz = self.session_tz(sid);
+        let tables: Vec<TableDef> = self
+            .catalog_entries_all()
+            .into_iter()
+            .filter_map(|o| match &*o {
+                Object::Table(t) if t.foreign_keys.iter().any(|f| f.ref_table == parent.oid) => {
+                    Some(t.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        for child in tables {
+            for fk in child
+                .foreign_keys
+                .iter()
+                .filter(|f| f.ref_table == parent.oid)
+            {
+                let key: Vec<Value> = fk.ref_columns.iter().map(|&i| old[i].clone()).collect();
+                if key.iter().any(|v| v.is_null()) {
+                    continue;
+                }
+                if let Some(new) = new {
+                    if fk
+                        .ref_columns
+                        .iter()
+                        .all(|&i| old[i].sql_eq(&new[i]) == Some(true))
+                    {
+                        continue;
+                    }
+                }
+                let heap = Heap::open(child.heap);
+                let mut page = heap.first_page(&mut self.pager)?;
+                while page != 0 {
+                    let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
+                    for t in tuples {
+                        let row = exec::decode_table_row(&child, &t.payload)?;
+                        let matches = fk
+                            .columns
+                            .iter()
+                            .zip(&key)
+                            .all(|(&c, k)| row[c].sql_eq(k) == Some(true));
+                        if !matches {
+                            continue;
+                        }
+                        match self.row_liveness(sid, &t.header)? {
+                            Liveness::Dead => continue,
+                            Liveness::InFlux(holder) if holder != sid => return Ok(Some(holder)),
+                            _ => {}
+                        }
+                        let action = if new.is_some() {
+                            fk.on_update
+                        } else {
+                            fk.on_delete
+                        };
+                        let replacement: Option<Row> = match action {
+                            ast::RefAction::NoAction | ast::RefAction::Restrict => {
+                                let names: Vec<&str> = fk
+                                    .ref_columns
+                                    .iter()
+                                    .map(|&i| parent.columns[i].name.as_str())
+                                    .collect();
+                                let shown: Vec<String> = key
+                                    .iter()
+                                    .map(|v| v.to_pg_text(&tz).unwrap_or_default())
+                                    .collect();
+                                return Err(Error::Sql(
+                                    SqlError::new(
+                                        SqlState::FOREIGN_KEY_VIOLATION,
+                                        format!(
+                                            "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
+                                            parent.name, fk.name, child.name
+                                        ),
+                                    )
+                                    .with_detail(format!(
+                                        "Key ({})=({}) is still referenced from table \"{}\".",
+                                        names.join(", "),
+                                        shown.join(", "),
+                                        child.name
+                                    )),
+                                ));
+                            }
+                            ast::RefAction::Cascade => new.map(|n| {
+                                let mut r = row.clone();
+                                for (&c, &p) in fk.columns.iter().zip(&fk.ref_columns) {
+                                    r[c] = n[p].clone();
+                                }
+                                r
+                            }),
+                            ast::RefAction::SetNull | ast::RefAction::SetDefault => {
+                                let mut r = row.clone();
+                                let defaults = if action == ast::RefAction::SetDefault {
+                                    self.evaluated_defaults(sid, &child)?
+                                } else {
+                                    vec![Value::Null; child.columns.len()]
+                                };
+                                for &c in &fk.columns {
+                                    r[c] = defaults[c].clone();
+                                }
+                                Some(r)
+                            }
+                        };
+                        if let Some(h) =
+                            self.modify_child(sid, xid, &child, t.tid, &row, replacement, depth)?
+                        {
+                            return Ok(Some(h));
+                        }
+                    }
+                    page = next;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn evaluated_defaults(&mut self, sid: SessionId, table: &TableDef) -> Result<Vec<Value>> {
+        let snapshot = self.take_snapshot(sid);
+        let (defaults, _, _) = self.bind(sid, &snapshot, |b| Self::bind_defaults(b, table))?;
+        self.with_env(sid, &snapshot, &[], &[], None, |env| {
+            defaults
+                .iter()
+                .map(|d| eval(d, &[], env))
+                .collect::<Result<Vec<_>>>()
+        })
+    }
+
+    /// Deletes (replacement None) or replaces a referencing row, cascading
+    /// further and checking the new version's constraints.
+    #[allow(clippy::too_many_arguments)]
+    fn modify_child(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        child: &TableDef,
+        tid: Tid,
+        old: &[Value],
+        replacement: Option<Row>,
+        depth: u32,
+    ) -> Result<Option<SessionId>> {
+        if let Some(h) =
+            self.enforce_fk_children(sid, xid, child, old, replacement.as_deref(), depth + 1)?
+        {
+            return Ok(Some(h));
+        }
+        let snapshot = self.take_snapshot(sid);
+        let checks = if replacement.is_some() {
+            self.bind(sid, &snapshot, |b| Self::bind_checks(b, child))?
+                .0
+        } else {
+            Vec::new()
+        };
+        let mut dml = DmlExec {
+            kind: DmlKind::Insert(None),
+            table: Rc::new(child.clone()),
+            indexes: self.table_indexes(child),
+            rows: Vec::new(),
+            pos: 0,
+            returning: None,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: Vec::new(),
+            checks,
+            cte_plans: Vec::new(),
+        };
+        let cid = dml.cid;
+        let heap = Heap::open(child.heap);
+        match replacement {
+            None => heap.update_header(&mut self.pager, tid, |h| {
+                h.xmax = xid;
+                h.cmax = cid;
+                h.flags &= !(flags::XMAX_LOCK_ONLY | flags::UPDATED);
+            })?,
+            Some(new_row) => {
+                self.check_row(sid, &mut dml, &new_row)?;
+                match self.check_unique(sid, &dml, &new_row, Some(tid))? {
+                    UniqueCheck::Ok => {}
+                    UniqueCheck::Wait(h) => return Ok(Some(h)),
+                    UniqueCheck::Conflict(idx, _) => {
+                        return Err(self.unique_violation(sid, child, &idx, &new_row))
+                    }
+                }
+                let new_tid = self.insert_row(&dml, xid, &new_row)?;
+                heap.update_header(&mut self.pager, tid, |h| {
+                    h.xmax = xid;
+                    h.cmax = cid;
+                    h.ctid = new_tid;
+                    h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
+                })?;
+            }
+        }
+        *self.dead_counts.entry(child.oid).or_default() += 1;
+        Ok(None)
+    }
+
     // ---- vacuum -------------------------------------------------------
 
     /// Snapshots still in use: REPEATABLE READ transactions' and those of
@@ -2944,6 +3358,10 @@ impl Engine {
                 self.check_row(sid, dml, &row)?;
                 let (idx, existing) = match self.check_unique(sid, dml, &row, None)? {
                     UniqueCheck::Ok => {
+                        let table = dml.table.clone();
+                        if let Some(holder) = self.check_fk_parents(sid, &table, &row, None)? {
+                            return Ok(Some(holder));
+                        }
                         self.insert_row(dml, xid, &row)?;
                         dml.count += 1;
                         self.emit_returning(sid, dml, &row)?;
@@ -3006,6 +3424,18 @@ impl Engine {
                             return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
                         }
                     }
+                    let table = dml.table.clone();
+                    let old_row = &input[..ncols];
+                    if let Some(holder) =
+                        self.check_fk_parents(sid, &table, &new_row, Some(old_row))?
+                    {
+                        return Ok(Some(holder));
+                    }
+                    if let Some(holder) =
+                        self.enforce_fk_children(sid, xid, &table, old_row, Some(&new_row), 0)?
+                    {
+                        return Ok(Some(holder));
+                    }
                     let new_tid = self.insert_row(dml, xid, &new_row)?;
                     heap.update_header(&mut self.pager, tid, |h| {
                         h.xmax = xid;
@@ -3018,6 +3448,12 @@ impl Engine {
                     dml.count += 1;
                     self.emit_returning(sid, dml, &ret_row)?;
                 } else {
+                    let table = dml.table.clone();
+                    if let Some(holder) =
+                        self.enforce_fk_children(sid, xid, &table, &input[..ncols], None, 0)?
+                    {
+                        return Ok(Some(holder));
+                    }
                     heap.update_header(&mut self.pager, tid, |h| {
                         h.xmax = xid;
                         h.cmax = cid;
@@ -3083,6 +3519,7 @@ impl Engine {
             return Ok(None);
         };
         let tz = self.session_tz(sid);
+        let old_row = old.clone();
         let mut new_row = old;
         for (i, v) in vals {
             new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
@@ -3094,6 +3531,15 @@ impl Engine {
             UniqueCheck::Conflict(idx, _) => {
                 return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
             }
+        }
+        let table = dml.table.clone();
+        if let Some(holder) = self.check_fk_parents(sid, &table, &new_row, Some(&old_row))? {
+            return Ok(Some(holder));
+        }
+        if let Some(holder) =
+            self.enforce_fk_children(sid, xid, &table, &old_row, Some(&new_row), 0)?
+        {
+            return Ok(Some(holder));
         }
         let new_tid = self.insert_row(dml, xid, &new_row)?;
         let cid = dml.cid;
