@@ -888,7 +888,23 @@ impl Engine {
                     rows_affected: 1,
                 }
             }
-            Statement::Reset(name) => self.set_variable(sid, &name, &ast::SetValue::Default)?,
+            Statement::Reset(name) if name == "all" => {
+                let s = self
+                    .sessions
+                    .get_mut(&sid)
+                    .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+                s.settings = Settings {
+                    default_isolation: IsolationLevel::ReadCommitted,
+                    synchronous_commit: true,
+                    timezone: TimeZone::utc(),
+                    other: HashMap::new(),
+                };
+                QueryResult::tag("RESET")
+            }
+            Statement::Reset(name) => {
+                self.set_variable(sid, &name, &ast::SetValue::Default)?;
+                QueryResult::tag("RESET")
+            }
             Statement::Begin { .. }
             | Statement::Commit
             | Statement::Rollback

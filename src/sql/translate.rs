@@ -190,6 +190,15 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
         S::Savepoint { name } => Statement::Savepoint(ident(&name)),
         S::ReleaseSavepoint { name } => Statement::Release(ident(&name)),
         S::Set(set) => set_statement(set)?,
+        S::Reset(r) => match r.reset {
+            sp::Reset::ConfigurationParameter(name) => {
+                Statement::Reset(object_name(&name)?.join("."))
+            }
+            sp::Reset::ALL => Statement::Reset("all".into()),
+            sp::Reset::SessionAuthorization => {
+                return Err(unsupported("RESET SESSION AUTHORIZATION"))
+            }
+        },
         S::ShowVariable { variable } => {
             Statement::Show(variable.iter().map(ident).collect::<Vec<_>>().join(" "))
         }
