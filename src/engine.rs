@@ -237,6 +237,17 @@ pub struct Engine {
     /// Heap handles by meta page: they carry the free-space hints vacuum
     /// leaves, which inserts reuse.
     heaps: HashMap<crate::pager::PageId, Heap>,
+    /// Relation locks held until transaction end: table oid -> holders.
+    rel_locks: HashMap<Oid, HashMap<SessionId, RelLock>>,
+}
+
+/// Table-level lock modes (a subset of PostgreSQL's): reads and writes
+/// share a table; DDL needs it alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum RelLock {
+    AccessShare,
+    RowExclusive,
+    AccessExclusive,
 }
 
 fn sql_err(code: SqlState, msg: impl Into<String>) -> Error {
@@ -267,6 +278,7 @@ impl Engine {
             dead_counts: HashMap::new(),
             insert_counts: HashMap::new(),
             heaps: HashMap::new(),
+            rel_locks: HashMap::new(),
         })
     }
 
@@ -612,6 +624,10 @@ impl Engine {
 
     /// Commits (or aborts) the session's transaction and wakes waiters.
     fn end_txn(&mut self, sid: SessionId, commit: bool) -> Result<()> {
+        for holders in self.rel_locks.values_mut() {
+            holders.remove(&sid);
+        }
+        self.rel_locks.retain(|_, h| !h.is_empty());
         let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.take()) else {
             return Ok(());
         };
@@ -1148,6 +1164,14 @@ impl Engine {
         }
         let snapshot = self.statement_snapshot(sid);
         let ((plan, columns), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(q))?;
+        let mut tables = Vec::new();
+        plan::scanned_tables(&plan, &mut tables);
+        for p in &cte_plans {
+            plan::scanned_tables(p, &mut tables);
+        }
+        for t in &tables {
+            self.lock_relation(sid, t, RelLock::AccessShare)?;
+        }
         let plan = self.optimize(plan);
         let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
             run(&plan, env)
@@ -1331,6 +1355,31 @@ impl Engine {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Takes a relation lock until the end of the transaction. A conflict
+    /// with another session's lock fails at once with 55P03 (we have no
+    /// wait queue for relation locks yet, and must not proceed).
+    fn lock_relation(&mut self, sid: SessionId, table: &TableDef, mode: RelLock) -> Result<()> {
+        let holders = self.rel_locks.entry(table.oid).or_default();
+        let conflict = holders.iter().any(|(&other, &held)| {
+            other != sid && (mode == RelLock::AccessExclusive || held == RelLock::AccessExclusive)
+        });
+        if conflict {
+            return Err(Error::Sql(
+                SqlError::new(
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    format!("could not obtain lock on relation \"{}\"", table.name),
+                )
+                .with_detail(
+                    "Another open transaction is using the table, or is changing its definition.",
+                )
+                .with_hint("Retry after that transaction ends."),
+            ));
+        }
+        let entry = holders.entry(sid).or_insert(mode);
+        *entry = (*entry).max(mode);
         Ok(())
     }
 
@@ -1709,6 +1758,9 @@ impl Engine {
             }
             let xid = self.write_xid(sid)?;
             let cid = self.current_cid(sid);
+            if let Object::Table(t) = &*entry.object {
+                self.lock_relation(sid, t, RelLock::AccessExclusive)?;
+            }
             self.lock_catalog_row(sid, entry.tid)?;
             self.catalog.delete(&mut self.pager, entry.tid, xid, cid)?;
             // A table takes its indexes and owned sequences with it.
@@ -1785,6 +1837,7 @@ impl Engine {
         };
         let mut table = table.clone();
         let mut tid = entry.tid;
+        self.lock_relation(sid, &table, RelLock::AccessExclusive)?;
         self.lock_catalog_row(sid, tid)?;
         let xid = self.write_xid(sid)?;
         for op in ops {
@@ -2914,6 +2967,7 @@ impl Engine {
             ));
         };
         let table = Rc::new(t.clone());
+        self.lock_relation(sid, &table, RelLock::RowExclusive)?;
         let indexes = self.table_indexes(&table);
         Ok((table, indexes))
     }

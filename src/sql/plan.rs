@@ -475,6 +475,39 @@ pub fn plan_columns(plan: &Plan, cte_plans: &[Plan]) -> Vec<Column> {
     }
 }
 
+/// Tables a plan reads (subqueries in expressions are not followed).
+pub fn scanned_tables(plan: &Plan, out: &mut Vec<Rc<TableDef>>) {
+    match plan {
+        Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => {
+            if !out.iter().any(|t| t.oid == table.oid) {
+                out.push(table.clone());
+            }
+        }
+        Plan::Filter { input, .. }
+        | Plan::Project { input, .. }
+        | Plan::Aggregate { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::Limit { input, .. }
+        | Plan::Distinct { input, .. }
+        | Plan::Truncate { input, .. } => scanned_tables(input, out),
+        Plan::NestedLoop { left, right, .. }
+        | Plan::HashJoin { left, right, .. }
+        | Plan::SetOp { left, right, .. } => {
+            scanned_tables(left, out);
+            scanned_tables(right, out);
+        }
+        Plan::RecursiveCte { anchor, step, .. } => {
+            scanned_tables(anchor, out);
+            scanned_tables(step, out);
+        }
+        Plan::Unit
+        | Plan::Values { .. }
+        | Plan::Series { .. }
+        | Plan::CteScan { .. }
+        | Plan::WorkTable { .. } => {}
+    }
+}
+
 /// Static result type of a binary operator (the runtime value decides in
 /// the few cases this cannot).
 fn binop_type(op: BinOp, l: &DataType, r: &DataType) -> DataType {

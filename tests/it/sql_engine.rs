@@ -192,3 +192,46 @@ fn concurrent_create_of_the_same_name_is_refused() {
         .unwrap();
     e.execute(b, "CREATE TABLE y (k text)", vec![]).unwrap();
 }
+
+#[test]
+fn drop_table_and_writers_exclude_each_other() {
+    let mut e = Engine::open_memory().unwrap();
+    let a = e.connect();
+    let b = e.connect();
+    e.execute(
+        a,
+        "CREATE TABLE t (k int); INSERT INTO t VALUES (1)",
+        vec![],
+    )
+    .unwrap();
+    // A writer's open transaction keeps DROP out...
+    e.execute(b, "BEGIN; INSERT INTO t VALUES (2)", vec![])
+        .unwrap();
+    assert_eq!(
+        e.execute(a, "DROP TABLE t", vec![])
+            .unwrap_err()
+            .sqlstate()
+            .as_str(),
+        "55P03"
+    );
+    e.execute(b, "COMMIT", vec![]).unwrap();
+    // ...and a pending DROP keeps writers and readers out until it ends.
+    e.execute(a, "BEGIN; DROP TABLE t", vec![]).unwrap();
+    assert_eq!(
+        e.execute(b, "INSERT INTO t VALUES (3)", vec![])
+            .unwrap_err()
+            .sqlstate()
+            .as_str(),
+        "55P03"
+    );
+    assert_eq!(
+        e.execute(b, "SELECT * FROM t", vec![])
+            .unwrap_err()
+            .sqlstate()
+            .as_str(),
+        "55P03"
+    );
+    e.execute(a, "ROLLBACK", vec![]).unwrap();
+    let r = e.execute(b, "SELECT count(*) FROM t", vec![]).unwrap();
+    assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int8(2));
+}
