@@ -140,6 +140,9 @@ struct TxnState {
     cid: u32,
     savepoints: Vec<SavepointState>,
     start_time: i64,
+    /// Rows whose DEFERRABLE INITIALLY DEFERRED foreign keys are checked at
+    /// COMMIT: (table oid, tid of the new version).
+    deferred_fk_rows: Vec<(Oid, Tid)>,
 }
 
 struct Settings {
@@ -574,6 +577,7 @@ impl Engine {
                 cid: 0,
                 savepoints: Vec::new(),
                 start_time: now,
+                deferred_fk_rows: Vec::new(),
             });
         }
     }
@@ -703,6 +707,12 @@ impl Engine {
                 return match state {
                     None => Ok(Step::Done(QueryResult::tag("COMMIT"))),
                     Some(failed) => {
+                        if !failed {
+                            if let Err(e) = self.check_deferred_fks(sid) {
+                                self.end_txn(sid, false)?;
+                                return Err(e);
+                            }
+                        }
                         self.end_txn(sid, !failed)?;
                         Ok(Step::Done(QueryResult::tag(if failed {
                             "ROLLBACK"
@@ -2452,6 +2462,37 @@ impl Engine {
         })
     }
 
+    /// COMMIT: deferred foreign keys of the rows this transaction wrote
+    /// that are still live.
+    fn check_deferred_fks(&mut self, sid: SessionId) -> Result<()> {
+        let rows = match self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+            Some(t) => t.deferred_fk_rows.clone(),
+            None => return Ok(()),
+        };
+        for (oid, tid) in rows {
+            let Some(table) = self.table_by_oid(oid) else {
+                continue;
+            };
+            let Some(t) = Heap::open(table.heap).fetch(&mut self.pager, tid)? else {
+                continue;
+            };
+            if !matches!(self.row_liveness(sid, &t.header)?, Liveness::Live) {
+                continue;
+            }
+            let row = exec::decode_table_row(&table, &t.payload)?;
+            if self
+                .check_fk_parents_when(sid, &table, &row, None, true)?
+                .is_some()
+            {
+                return Err(sql_err(
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    "a deferred foreign key refers to a row another open transaction is changing",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn table_by_oid(&mut self, oid: Oid) -> Option<TableDef> {
         self.catalog_entries_all()
             .into_iter()
@@ -2471,8 +2512,24 @@ impl Engine {
         row: &[Value],
         old: Option<&[Value]>,
     ) -> Result<Option<SessionId>> {
+        self.check_fk_parents_when(sid, table, row, old, false)
+    }
+
+    /// `at_commit`: check the deferred foreign keys (else the immediate ones).
+    fn check_fk_parents_when(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        row: &[Value],
+        old: Option<&[Value]>,
+        at_commit: bool,
+    ) -> Result<Option<SessionId>> {
         let tz = self.session_tz(sid);
-        for fk in &table.foreign_keys {
+        for fk in table
+            .foreign_keys
+            .iter()
+            .filter(|f| f.initially_deferred == at_commit)
+        {
             let vals: Vec<Value> = fk.columns.iter().map(|&i| row[i].clone()).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;
@@ -2633,6 +2690,16 @@ impl Engine {
                         } else {
                             fk.on_delete
                         };
+                        if action == ast::RefAction::NoAction && fk.initially_deferred {
+                            // Checked at COMMIT: the key may come back before then.
+                            let child_tid = t.tid;
+                            if let Some(txn) =
+                                self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut())
+                            {
+                                txn.deferred_fk_rows.push((child.oid, child_tid));
+                            }
+                            continue;
+                        }
                         let replacement: Option<Row> = match action {
                             ast::RefAction::NoAction | ast::RefAction::Restrict => {
                                 let names: Vec<&str> = fk
@@ -3801,6 +3868,15 @@ impl Engine {
         let meta = dml.table.heap;
         let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
         let tid = heap.insert(&mut self.pager, TupleHeader::new(xid, dml.cid), &payload)?;
+        if dml.table.foreign_keys.iter().any(|f| f.initially_deferred) {
+            if let Some(t) = self
+                .sessions
+                .values_mut()
+                .find_map(|s| s.txn.as_mut().filter(|t| t.own.contains(&xid)))
+            {
+                t.deferred_fk_rows.push((dml.table.oid, tid));
+            }
+        }
         for idx in &dml.indexes {
             let key = index_key(idx, row)?;
             Index::open(idx.btree).insert_entry(&mut self.pager, &key, tid)?;
