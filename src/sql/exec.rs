@@ -705,9 +705,21 @@ fn scan_index(
     reverse: bool,
     filter: Option<&BExpr>,
     with_tid: bool,
+    stop_after: Option<&BExpr>,
     env: &mut Env,
 ) -> ExecResult<Vec<Row>> {
     use std::ops::Bound;
+    let stop = match stop_after {
+        Some(e) => match eval(e, &[], env)? {
+            Value::Int8(n) if n >= 0 => Some(n as usize),
+            Value::Int4(n) if n >= 0 => Some(n as usize),
+            _ => None,
+        },
+        None => None,
+    };
+    if stop == Some(0) {
+        return Ok(Vec::new());
+    }
     let Some((prefix, lower, upper)) = index_range(bounds, &index.desc, env)? else {
         return Ok(Vec::new());
     };
@@ -748,6 +760,9 @@ fn scan_index(
                 }
             }
             out.push(row);
+            if stop.is_some_and(|n| out.len() >= n) {
+                return Ok(out);
+            }
         }
         if done {
             break;
@@ -840,6 +855,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             reverse,
             filter,
             with_tid,
+            stop_after,
         } => scan_index(
             table,
             index,
@@ -847,6 +863,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             *reverse,
             filter.as_ref(),
             *with_tid,
+            stop_after.as_ref(),
             env,
         ),
         Plan::Filter { input, pred } => {

@@ -15,6 +15,7 @@ pub type IndexLookup<'a> = dyn FnMut(&TableDef) -> Vec<Rc<IndexDef>> + 'a;
 
 pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
     let plan = map_children(plan, indexes);
+    let plan = ordered_limit(plan, indexes);
     match plan {
         Plan::Filter { input, pred } => match *input {
             Plan::SeqScan {
@@ -29,6 +30,7 @@ pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
                     reverse: false,
                     filter: Some(pred),
                     with_tid,
+                    stop_after: None,
                 },
                 None => Plan::SeqScan {
                     table,
@@ -211,8 +213,41 @@ fn choose_index(
 ) -> Option<(Rc<IndexDef>, IndexBounds)> {
     let mut conjuncts = Vec::new();
     split_and(pred.clone(), &mut conjuncts);
-    let comparisons: Vec<(usize, Cmp, BExpr)> =
+    let mut comparisons: Vec<(usize, Cmp, BExpr)> =
         conjuncts.iter().filter_map(column_comparison).collect();
+    // `col LIKE 'abc%'` is the range ['abc', 'abd') (bytewise text order).
+    for c in &conjuncts {
+        if let BExpr::Like {
+            expr,
+            pattern,
+            escape: None,
+            negated: false,
+            ci: false,
+        } = c
+        {
+            if let (BExpr::Col(col), BExpr::Const(Value::Text(p))) = (&**expr, &**pattern) {
+                let prefix: String = p
+                    .chars()
+                    .take_while(|ch| !matches!(ch, '%' | '_' | '\\'))
+                    .collect();
+                let mut chars: Vec<char> = prefix.chars().collect();
+                let Some(last) = chars.pop() else { continue };
+                comparisons.push((
+                    *col,
+                    Cmp::Lower(true),
+                    BExpr::Const(Value::Text(prefix.clone())),
+                ));
+                if let Some(next) = char::from_u32(last as u32 + 1) {
+                    chars.push(next);
+                    comparisons.push((
+                        *col,
+                        Cmp::Upper(false),
+                        BExpr::Const(Value::Text(chars.into_iter().collect())),
+                    ));
+                }
+            }
+        }
+    }
     let mut best: Option<(usize, Rc<IndexDef>, IndexBounds)> = None;
     for idx in indexes(table) {
         let mut bounds = IndexBounds::default();
@@ -253,4 +288,112 @@ fn choose_index(
         }
     }
     best.map(|(_, i, b)| (i, b))
+}
+
+/// `ORDER BY col [DESC] LIMIT n` over a single table: read the rows in
+/// index order and stop after `n` (+ offset), instead of sorting them all.
+fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
+    let Plan::Limit {
+        input,
+        limit,
+        offset,
+    } = plan
+    else {
+        return plan;
+    };
+    let (
+        Some(limit_expr),
+        Plan::Sort {
+            input: sort_input,
+            keys,
+        },
+    ) = (limit.clone(), &*input)
+    else {
+        return Plan::Limit {
+            input,
+            limit,
+            offset,
+        };
+    };
+    let Plan::Project {
+        input: proj_input,
+        exprs,
+        columns,
+    } = &**sort_input
+    else {
+        return Plan::Limit {
+            input,
+            limit,
+            offset,
+        };
+    };
+    let Plan::SeqScan {
+        table,
+        filter,
+        with_tid,
+    } = &**proj_input
+    else {
+        return Plan::Limit {
+            input,
+            limit,
+            offset,
+        };
+    };
+    // Sort keys must be plain table columns, all in one direction, with
+    // PostgreSQL's default NULL placement for it.
+    let desc = keys.first().is_some_and(|k| k.desc);
+    let mut cols = Vec::new();
+    for k in keys {
+        let col = match &k.expr {
+            BExpr::Col(i) => match exprs.get(*i) {
+                Some(BExpr::Col(c)) => Some(*c),
+                _ => None,
+            },
+            _ => None,
+        };
+        match col {
+            Some(c) if k.desc == desc && k.nulls_first == desc => cols.push(c),
+            _ => {
+                return Plan::Limit {
+                    input,
+                    limit,
+                    offset,
+                }
+            }
+        }
+    }
+    let index = indexes(table).into_iter().find(|i| {
+        i.columns.len() >= cols.len()
+            && i.columns[..cols.len()] == cols[..]
+            && i.desc.iter().all(|d| !d)
+    });
+    let Some(index) = index else {
+        return Plan::Limit {
+            input,
+            limit,
+            offset,
+        };
+    };
+    let stop_after = match &offset {
+        None => limit_expr,
+        Some(o) => BExpr::Binary(BinOp::Add, Box::new(limit_expr), Box::new(o.clone())),
+    };
+    let scan = Plan::IndexScan {
+        table: table.clone(),
+        index,
+        bounds: IndexBounds::default(),
+        reverse: desc,
+        filter: filter.clone(),
+        with_tid: *with_tid,
+        stop_after: Some(stop_after),
+    };
+    Plan::Limit {
+        input: Box::new(Plan::Project {
+            input: Box::new(scan),
+            exprs: exprs.clone(),
+            columns: columns.clone(),
+        }),
+        limit,
+        offset,
+    }
 }

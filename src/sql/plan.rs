@@ -177,6 +177,8 @@ pub enum Plan {
         reverse: bool,
         filter: Option<BExpr>,
         with_tid: bool,
+        /// Stop once this many rows passed the filter (ORDER BY ... LIMIT).
+        stop_after: Option<BExpr>,
     },
     Filter {
         input: Box<Plan>,
