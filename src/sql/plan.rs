@@ -315,6 +315,11 @@ impl Scope {
         };
         let mut found = None;
         for (i, sc) in self.cols.iter().enumerate() {
+            // Hidden columns (the two sides' copies of a USING column,
+            // TIDs) answer only to qualified names.
+            if sc.hidden && table.is_none() {
+                continue;
+            }
             if &sc.name == col && table.is_none_or(|t| sc.table.as_ref() == Some(t)) {
                 if found.is_some() {
                     return Err(SqlError::new(
@@ -474,6 +479,28 @@ pub fn plan_columns(plan: &Plan, cte_plans: &[Plan]) -> Vec<Column> {
             .take(*keep)
             .collect(),
         Plan::Series { column, .. } => vec![column.clone()],
+    }
+}
+
+/// The declared type of argument `i` of the jsonb functions (so untyped
+/// literals resolve as PostgreSQL resolves them); Unknown for the rest.
+fn jsonb_parameter(name: &str, i: usize) -> DataType {
+    match (name, i) {
+        (
+            "jsonb_typeof"
+            | "jsonb_array_length"
+            | "jsonb_strip_nulls"
+            | "jsonb_pretty"
+            | "jsonb_extract_path"
+            | "jsonb_extract_path_text"
+            | "jsonb_object_keys"
+            | "jsonb_set"
+            | "jsonb_insert",
+            0,
+        )
+        | ("jsonb_set" | "jsonb_insert", 2) => DataType::Jsonb,
+        ("jsonb_set" | "jsonb_insert", 1) => DataType::Array(Box::new(DataType::Text)),
+        _ => DataType::Unknown,
     }
 }
 
@@ -1242,8 +1269,11 @@ impl<'a> Binder<'a> {
         }
         let mut args = Vec::new();
         let mut types = Vec::new();
-        for a in &f.args {
-            let (b, t) = self.bind_expr(a, scope)?;
+        for (i, a) in f.args.iter().enumerate() {
+            // Untyped literals take the parameter type of the function's
+            // signature where it is jsonb.
+            let want = jsonb_parameter(&name, i);
+            let (b, t) = self.bind_typed(a, scope, &want)?;
             args.push(b);
             types.push(t);
         }
@@ -1753,15 +1783,61 @@ impl<'a> Binder<'a> {
                     }
                     ast::JoinConstraint::None => None,
                 };
-                // USING/NATURAL: the right-hand copies of the join columns
-                // are not separately addressable without qualification.
-                for c in &using_cols {
-                    if let Some(ri) = rs.cols.iter().position(|x| &x.name == c) {
-                        scope.cols[nleft + ri].hidden = true;
-                        scope.cols[nleft + ri].name = format!("{c}\u{0}using");
-                    }
+                let join = make_join(lp, rp, join_type, cond, nleft);
+                if using_cols.is_empty() {
+                    return Ok((join, scope));
                 }
-                Ok((make_join(lp, rp, join_type, cond, nleft), scope))
+                // USING/NATURAL, as PostgreSQL: the merged join columns come
+                // first (the left value, the right one for RIGHT JOIN, their
+                // COALESCE for FULL JOIN); both sides' copies stay
+                // addressable by qualified name only.
+                let mut exprs = Vec::new();
+                let mut out = Scope::default();
+                for c in &using_cols {
+                    let li = ls
+                        .cols
+                        .iter()
+                        .position(|x| &x.name == c)
+                        .ok_or_else(|| undefined_column(c))?;
+                    let ri = nleft
+                        + rs.cols
+                            .iter()
+                            .position(|x| &x.name == c)
+                            .ok_or_else(|| undefined_column(c))?;
+                    exprs.push(match join_type {
+                        JoinType::Inner | JoinType::Left => BExpr::Col(li),
+                        JoinType::Right => BExpr::Col(ri),
+                        JoinType::Full => BExpr::Coalesce(vec![BExpr::Col(li), BExpr::Col(ri)]),
+                    });
+                    out.cols.push(ScopeCol {
+                        table: None,
+                        name: c.clone(),
+                        ty: scope.cols[li].ty.clone(),
+                        hidden: false,
+                    });
+                    scope.cols[li].hidden = true;
+                    scope.cols[ri].hidden = true;
+                }
+                for (i, col) in scope.cols.iter().enumerate() {
+                    exprs.push(BExpr::Col(i));
+                    out.cols.push(col.clone());
+                }
+                let columns = out
+                    .cols
+                    .iter()
+                    .map(|c| Column {
+                        name: c.name.clone(),
+                        ty: c.ty.clone(),
+                    })
+                    .collect();
+                Ok((
+                    Plan::Project {
+                        input: Box::new(join),
+                        exprs,
+                        columns,
+                    },
+                    out,
+                ))
             }
         }
     }
