@@ -200,6 +200,16 @@ enum DmlKind {
     Delete {
         pred: Option<BExpr>,
     },
+    /// SELECT ... FOR UPDATE/SHARE: rows are `[output columns.., ctid]`.
+    Lock {
+        wait: ast::LockWait,
+        query: Box<ast::Query>,
+        columns: Vec<Column>,
+        restarts: u32,
+        /// Set when READ COMMITTED must rerun the query on a fresh snapshot
+        /// (a row changed under it).
+        restart: bool,
+    },
 }
 
 struct Pending {
@@ -824,6 +834,9 @@ impl Engine {
 
     fn dispatch(&mut self, sid: SessionId, stmt: Statement, params: &[Value]) -> Result<Step> {
         Ok(Step::Done(match stmt {
+            Statement::Query(q) if q.locking.is_some() => {
+                return self.start_locking_query(sid, &q, params, 0)
+            }
             Statement::Query(q) => self.run_query(sid, &q, params)?,
             Statement::Insert(i) => return self.start_insert(sid, &i, params),
             Statement::Update(u) => return self.start_update(sid, &u, params),
@@ -1166,12 +1179,6 @@ impl Engine {
         q: &ast::Query,
         params: &[Value],
     ) -> Result<QueryResult> {
-        if q.locking.is_some() {
-            return Err(sql_err(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "SELECT ... FOR UPDATE/SHARE is not supported yet",
-            ));
-        }
         let snapshot = self.statement_snapshot(sid);
         let ((plan, columns), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(q))?;
         let mut tables = Vec::new();
@@ -1242,6 +1249,69 @@ impl Engine {
             rows_affected: lines.len() as u64,
             rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
         })
+    }
+
+    /// SELECT ... FOR UPDATE / FOR SHARE (FOR SHARE takes the same
+    /// exclusive row lock). Supported over one table without aggregation.
+    fn start_locking_query(
+        &mut self,
+        sid: SessionId,
+        q: &ast::Query,
+        params: &[Value],
+        restarts: u32,
+    ) -> Result<Step> {
+        if restarts > 100 {
+            return Err(sql_err(
+                SqlState::SERIALIZATION_FAILURE,
+                "could not serialize access due to concurrent update",
+            ));
+        }
+        let locking = q.locking.clone().expect("caller checked");
+        let snapshot = self.statement_snapshot(sid);
+        let ((plan, columns), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(q))?;
+        let mut tables = Vec::new();
+        plan::scanned_tables(&plan, &mut tables);
+        let table =
+            match tables.as_slice() {
+                [t] => t.clone(),
+                _ => return Err(sql_err(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "SELECT ... FOR UPDATE/SHARE is supported on queries over exactly one table",
+                )),
+            };
+        self.lock_relation(sid, &table, RelLock::RowExclusive)?;
+        let plan = self.optimize(plan);
+        let plan = with_row_ids(plan, table.columns.len()).ok_or_else(|| {
+            sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "FOR UPDATE is not allowed with aggregates, DISTINCT, set operations or joins",
+            )
+        })?;
+        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+            run(&plan, env)
+        })?;
+        let dml = DmlExec {
+            kind: DmlKind::Lock {
+                wait: locking.wait,
+                query: Box::new(q.clone()),
+                columns,
+                restarts,
+                restart: false,
+            },
+            table,
+            indexes: Vec::new(),
+            rows,
+            pos: 0,
+            returning: None,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: params.to_vec(),
+            checks: Vec::new(),
+            cte_plans,
+        };
+        self.continue_dml(sid, dml)
     }
 
     /// Runs `f` with an execution environment for session `sid`.
@@ -3458,6 +3528,29 @@ impl Engine {
                 Some(holder) => return Ok(Step::Parked(Box::new(dml), holder)),
                 None => dml.pos += 1,
             }
+            if matches!(dml.kind, DmlKind::Lock { restart: true, .. }) {
+                break;
+            }
+        }
+        if let DmlKind::Lock {
+            query,
+            columns,
+            restarts,
+            restart,
+            ..
+        } = &mut dml.kind
+        {
+            if *restart {
+                let (query, restarts) = (query.clone(), *restarts);
+                let params = dml.params.clone();
+                return self.start_locking_query(sid, &query, &params, restarts + 1);
+            }
+            return Ok(Step::Done(QueryResult {
+                command: format!("SELECT {}", dml.count),
+                columns: std::mem::take(columns),
+                rows: std::mem::take(&mut dml.out),
+                rows_affected: dml.count,
+            }));
         }
         let oid = dml.table.oid;
         match dml.kind {
@@ -3467,7 +3560,7 @@ impl Engine {
         let tag = match dml.kind {
             DmlKind::Insert(_) => format!("INSERT 0 {}", dml.count),
             DmlKind::Update { .. } => format!("UPDATE {}", dml.count),
-            DmlKind::Delete { .. } => format!("DELETE {}", dml.count),
+            DmlKind::Delete { .. } | DmlKind::Lock { .. } => format!("DELETE {}", dml.count),
         };
         let (columns, rows) = match dml.returning {
             Some((_, cols)) => (cols, std::mem::take(&mut dml.out)),
@@ -3521,6 +3614,74 @@ impl Engine {
                     None => return Err(self.unique_violation(sid, &dml.table, &idx, &row)),
                 };
                 self.upsert(sid, xid, dml, existing, row, &assignments, pred.as_ref())
+            }
+            DmlKind::Lock { wait, .. } => {
+                let wait = *wait;
+                let mut row = dml.rows[dml.pos].clone();
+                let tid = row
+                    .pop()
+                    .as_ref()
+                    .and_then(value_tid)
+                    .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "missing ctid"))?;
+                let heap = Heap::open(dml.table.heap);
+                let Some(h) = heap.header(&mut self.pager, tid)? else {
+                    return Ok(None);
+                };
+                let own = self.sessions[&sid]
+                    .txn
+                    .as_ref()
+                    .is_some_and(|t| t.own.contains(&h.xmax));
+                let free = if h.xmax == 0 || own {
+                    true
+                } else {
+                    match self.txns.status(&mut self.pager, h.xmax)? {
+                        XidStatus::Aborted => true,
+                        XidStatus::Committed if h.flags & flags::XMAX_LOCK_ONLY != 0 => true,
+                        XidStatus::InProgress => match (wait, self.xid_owner.get(&h.xmax).copied())
+                        {
+                            (_, None) => true,
+                            (ast::LockWait::Wait, Some(owner)) => return Ok(Some(owner)),
+                            (ast::LockWait::SkipLocked, Some(_)) => return Ok(None),
+                            (ast::LockWait::NoWait, Some(_)) => {
+                                return Err(sql_err(
+                                    SqlState::LOCK_NOT_AVAILABLE,
+                                    format!(
+                                        "could not obtain lock on row in relation \"{}\"",
+                                        dml.table.name
+                                    ),
+                                ))
+                            }
+                        },
+                        XidStatus::Committed => {
+                            // Changed by a transaction our snapshot does not see.
+                            let rc = self.sessions[&sid]
+                                .txn
+                                .as_ref()
+                                .is_none_or(|t| t.isolation == IsolationLevel::ReadCommitted);
+                            if !rc {
+                                return Err(sql_err(
+                                    SqlState::SERIALIZATION_FAILURE,
+                                    "could not serialize access due to concurrent update",
+                                ));
+                            }
+                            if let DmlKind::Lock { restart, .. } = &mut dml.kind {
+                                *restart = true;
+                            }
+                            return Ok(None);
+                        }
+                    }
+                };
+                if free && !own {
+                    let cid = dml.cid;
+                    heap.update_header(&mut self.pager, tid, |h| {
+                        h.xmax = xid;
+                        h.cmax = cid;
+                        h.flags = (h.flags | flags::XMAX_LOCK_ONLY) & !flags::UPDATED;
+                    })?;
+                }
+                dml.out.push(row);
+                dml.count += 1;
+                Ok(None)
             }
             DmlKind::Update { .. } | DmlKind::Delete { .. } => {
                 let input = dml.rows[dml.pos].clone();
@@ -3953,7 +4114,7 @@ impl Engine {
                     row.extend_from_slice(&input[ncols + 1..]);
                     let pred = match &dml.kind {
                         DmlKind::Update { pred, .. } | DmlKind::Delete { pred } => pred.clone(),
-                        DmlKind::Insert(_) => None,
+                        DmlKind::Insert(_) | DmlKind::Lock { .. } => None,
                     };
                     if let Some(p) = pred {
                         let snapshot = dml.snapshot.clone();
@@ -3999,6 +4160,81 @@ pub const SERVER_VERSION: &str = "15.0 (NeuralDB 0.1.0)";
 fn unreachable_control() -> QueryResult {
     // Transaction control is handled before dispatch.
     QueryResult::tag("")
+}
+
+/// Makes a single-table query plan also output each row's TID (last
+/// column). `None` for shapes FOR UPDATE does not allow.
+fn with_row_ids(plan: Plan, ncols: usize) -> Option<Plan> {
+    Some(match plan {
+        Plan::SeqScan { table, filter, .. } => Plan::SeqScan {
+            table,
+            filter,
+            with_tid: true,
+        },
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            stop_after,
+            ..
+        } => Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            with_tid: true,
+            stop_after,
+        },
+        Plan::Filter { input, pred } => Plan::Filter {
+            input: Box::new(with_row_ids(*input, ncols)?),
+            pred,
+        },
+        Plan::Project {
+            input,
+            mut exprs,
+            mut columns,
+        } => {
+            exprs.push(BExpr::Col(ncols));
+            columns.push(Column {
+                name: "ctid".into(),
+                ty: DataType::Int8,
+            });
+            Plan::Project {
+                input: Box::new(with_row_ids(*input, ncols)?),
+                exprs,
+                columns,
+            }
+        }
+        Plan::Sort { input, keys } => Plan::Sort {
+            input: Box::new(with_row_ids(*input, ncols)?),
+            keys,
+        },
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => Plan::Limit {
+            input: Box::new(with_row_ids(*input, ncols)?),
+            limit,
+            offset,
+        },
+        // Hidden ORDER BY columns sit between the visible ones and the TID.
+        Plan::Truncate { input, keep } => {
+            let input = with_row_ids(*input, ncols)?;
+            let cols = plan::plan_columns(&input, &[]);
+            let tid = cols.len().checked_sub(1)?;
+            let picks: Vec<usize> = (0..keep).chain([tid]).collect();
+            Plan::Project {
+                exprs: picks.iter().map(|&i| BExpr::Col(i)).collect(),
+                columns: picks.iter().map(|&i| cols[i].clone()).collect(),
+                input: Box::new(input),
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// FROM clause of UPDATE/DELETE: the target (with its TID) then the others.

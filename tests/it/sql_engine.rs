@@ -235,3 +235,66 @@ fn drop_table_and_writers_exclude_each_other() {
     let r = e.execute(b, "SELECT count(*) FROM t", vec![]).unwrap();
     assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int8(2));
 }
+
+#[test]
+fn select_for_update_locks_rows() {
+    use neuraldb::engine::Submitted;
+    use neuraldb::sql::Value;
+    let mut e = Engine::open_memory().unwrap();
+    let a = e.connect();
+    let b = e.connect();
+    e.execute(a, "CREATE TABLE q (id int PRIMARY KEY, v int); INSERT INTO q VALUES (1, 10), (2, 20), (3, 30)", vec![])
+        .unwrap();
+    let r = e
+        .execute(
+            a,
+            "BEGIN; SELECT id, v FROM q WHERE id <= 2 ORDER BY v DESC FOR UPDATE",
+            vec![],
+        )
+        .unwrap();
+    assert_eq!(
+        r[1].rows,
+        vec![
+            vec![Value::Int4(2), Value::Int4(20)],
+            vec![Value::Int4(1), Value::Int4(10)]
+        ]
+    );
+    assert_eq!(r[1].columns.len(), 2);
+    // NOWAIT fails, SKIP LOCKED skips, plain FOR UPDATE and UPDATE wait.
+    let err = e
+        .execute(b, "SELECT * FROM q WHERE id = 1 FOR UPDATE NOWAIT", vec![])
+        .unwrap_err();
+    assert_eq!(err.sqlstate().as_str(), "55P03");
+    let r = e
+        .execute(
+            b,
+            "SELECT id FROM q ORDER BY id FOR UPDATE SKIP LOCKED",
+            vec![],
+        )
+        .unwrap();
+    assert_eq!(r[0].rows, vec![vec![Value::Int4(3)]]);
+    assert!(matches!(
+        e.submit(b, "UPDATE q SET v = v + 1 WHERE id = 1", vec![]),
+        Submitted::Parked
+    ));
+    // Plain reads are not blocked by row locks.
+    let c = e.connect();
+    assert_eq!(
+        e.execute(c, "SELECT v FROM q WHERE id = 1", vec![])
+            .unwrap()[0]
+            .rows,
+        vec![vec![Value::Int4(10)]]
+    );
+    e.execute(a, "UPDATE q SET v = 100 WHERE id = 1; COMMIT", vec![])
+        .unwrap();
+    let done = e.take_completions();
+    assert_eq!(done.len(), 1);
+    assert!(done[0].1.error.is_none());
+    // READ COMMITTED: the waiting UPDATE applied to the committed new version.
+    assert_eq!(
+        e.execute(c, "SELECT v FROM q WHERE id = 1", vec![])
+            .unwrap()[0]
+            .rows,
+        vec![vec![Value::Int4(101)]]
+    );
+}
