@@ -12,4 +12,10 @@ cargo clippy --all-targets -- -D warnings
 echo "== cargo build (wasm32)"
 cargo build --lib --target wasm32-unknown-unknown
 echo "== cargo test"
-cargo test
+log="target/npm-test-cargo.log"
+mkdir -p target
+cargo test 2>&1 | tee "$log"
+# One closing line with the totals over every test binary (cargo's own last
+# line is the doc-test run, which has no tests).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
