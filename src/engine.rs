@@ -1314,6 +1314,24 @@ impl Engine {
         self.continue_dml(sid, dml)
     }
 
+    /// Runs `f` in a DML statement's environment (its snapshot, parameters
+    /// and CTEs), lent out of `dml` rather than copied (this runs per row).
+    fn with_dml_env<T>(
+        &mut self,
+        sid: SessionId,
+        dml: &mut DmlExec,
+        f: impl FnOnce(&mut Env) -> Result<T>,
+    ) -> Result<T> {
+        let snapshot = std::mem::take(&mut dml.snapshot);
+        let params = std::mem::take(&mut dml.params);
+        let cte_plans = std::mem::take(&mut dml.cte_plans);
+        let result = self.with_env(sid, &snapshot, &params, &cte_plans, None, f);
+        dml.snapshot = snapshot;
+        dml.params = params;
+        dml.cte_plans = cte_plans;
+        result
+    }
+
     /// Runs `f` with an execution environment for session `sid`.
     fn with_env<T>(
         &mut self,
@@ -3699,18 +3717,13 @@ impl Engine {
                     let assignments = assignments.clone();
                     let mut new_row: Row = input[..ncols].to_vec();
                     let tz = self.session_tz(sid);
-                    let snapshot = dml.snapshot.clone();
-                    let params = dml.params.clone();
-                    let cte_plans = std::mem::take(&mut dml.cte_plans);
-                    let computed =
-                        self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
-                            let mut vals = Vec::new();
-                            for (i, e) in &assignments {
-                                vals.push((*i, eval(e, &input, env)?));
-                            }
-                            Ok(vals)
-                        });
-                    dml.cte_plans = cte_plans;
+                    let computed = self.with_dml_env(sid, dml, |env| {
+                        let mut vals = Vec::new();
+                        for (i, e) in &assignments {
+                            vals.push((*i, eval(e, &input, env)?));
+                        }
+                        Ok(vals)
+                    });
                     for (i, v) in computed? {
                         new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
                     }
@@ -3797,10 +3810,7 @@ impl Engine {
         let old = exec::decode_table_row(&dml.table, &existing.payload)?;
         let mut input = old.clone();
         input.extend(proposed);
-        let snapshot = dml.snapshot.clone();
-        let params = dml.params.clone();
-        let cte_plans = std::mem::take(&mut dml.cte_plans);
-        let computed = self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
+        let computed = self.with_dml_env(sid, dml, |env| {
             if let Some(p) = pred {
                 if !passes(p, &input, env)? {
                     return Ok(None);
@@ -3812,7 +3822,6 @@ impl Engine {
             }
             Ok(Some(vals))
         });
-        dml.cte_plans = cte_plans;
         let Some(vals) = computed? else {
             return Ok(None);
         };
@@ -3864,17 +3873,13 @@ impl Engine {
             return Ok(());
         };
         let exprs = exprs.clone();
-        let snapshot = dml.snapshot.clone();
-        let params = dml.params.clone();
-        let cte_plans = std::mem::take(&mut dml.cte_plans);
-        let out = self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
+        let out = self.with_dml_env(sid, dml, |env| {
             let mut o = Vec::with_capacity(exprs.len());
             for e in &exprs {
                 o.push(eval(e, row, env)?);
             }
             Ok(o)
         });
-        dml.cte_plans = cte_plans;
         dml.out.push(out?);
         Ok(())
     }
@@ -3900,10 +3905,7 @@ impl Engine {
             return Ok(());
         }
         let checks = dml.checks.clone();
-        let snapshot = dml.snapshot.clone();
-        let params = dml.params.clone();
-        let cte_plans = std::mem::take(&mut dml.cte_plans);
-        let failed = self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
+        let failed = self.with_dml_env(sid, dml, |env| {
             for (name, e) in &checks {
                 // CHECK passes unless false (NULL passes).
                 if exec::truth(&eval(e, row, env)?) == Some(false) {
@@ -3912,7 +3914,6 @@ impl Engine {
             }
             Ok(None)
         });
-        dml.cte_plans = cte_plans;
         if let Some(name) = failed? {
             return Err(Error::Sql(
                 SqlError::new(
@@ -4117,13 +4118,7 @@ impl Engine {
                         DmlKind::Insert(_) | DmlKind::Lock { .. } => None,
                     };
                     if let Some(p) = pred {
-                        let snapshot = dml.snapshot.clone();
-                        let params = dml.params.clone();
-                        let cte_plans = std::mem::take(&mut dml.cte_plans);
-                        let ok = self.with_env(sid, &snapshot, &params, &cte_plans, None, |env| {
-                            passes(&p, &row, env)
-                        });
-                        dml.cte_plans = cte_plans;
+                        let ok = self.with_dml_env(sid, dml, |env| passes(&p, &row, env));
                         if !ok? {
                             return Ok(LockOutcome::Skip);
                         }

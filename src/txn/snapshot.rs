@@ -10,7 +10,7 @@ use crate::pager::{PResult, Pager};
 
 /// What a statement may see: transactions that committed before the
 /// snapshot was taken, plus the current transaction's own earlier commands.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     /// Every xid at or above this had not started when the snapshot was taken.
     pub xmax: Xid,
