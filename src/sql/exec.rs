@@ -1062,6 +1062,15 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
     }
 }
 
+/// `row` with `before` NULLs in front and `after` behind (outer joins).
+fn null_extended(row: &[Value], before: usize, after: usize) -> Row {
+    let mut out = Vec::with_capacity(before + row.len() + after);
+    out.resize(before, Value::Null);
+    out.extend_from_slice(row);
+    out.resize(before + row.len() + after, Value::Null);
+    out
+}
+
 fn join_rows(
     left: Vec<Row>,
     right: Vec<Row>,
@@ -1085,18 +1094,12 @@ fn join_rows(
             }
         }
         if !any && matches!(kind, JoinType::Left | JoinType::Full) {
-            let mut row = lr.clone();
-            row.extend(std::iter::repeat_n(Value::Null, rwidth));
-            out.push(row);
+            out.push(null_extended(lr, 0, rwidth));
         }
     }
     if matches!(kind, JoinType::Right | JoinType::Full) {
-        for (j, rr) in right.iter().enumerate() {
-            if !right_matched[j] {
-                let mut row: Row = std::iter::repeat_n(Value::Null, lwidth).collect();
-                row.extend_from_slice(rr);
-                out.push(row);
-            }
+        for (rr, _) in right.iter().zip(&right_matched).filter(|(_, m)| !**m) {
+            out.push(null_extended(rr, lwidth, 0));
         }
     }
     Ok(out)
@@ -1156,18 +1159,12 @@ fn hash_join(
             }
         }
         if !any && matches!(kind, JoinType::Left | JoinType::Full) {
-            let mut row = lr.clone();
-            row.extend(std::iter::repeat_n(Value::Null, rwidth));
-            out.push(row);
+            out.push(null_extended(lr, 0, rwidth));
         }
     }
     if matches!(kind, JoinType::Right | JoinType::Full) {
-        for (j, rr) in right.iter().enumerate() {
-            if !right_matched[j] {
-                let mut row: Row = std::iter::repeat_n(Value::Null, lwidth).collect();
-                row.extend_from_slice(rr);
-                out.push(row);
-            }
+        for (rr, _) in right.iter().zip(&right_matched).filter(|(_, m)| !**m) {
+            out.push(null_extended(rr, lwidth, 0));
         }
     }
     Ok(out)
