@@ -1348,28 +1348,32 @@ impl Engine {
             .remove(&sid)
             .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
         let result = {
-            let t = session.txn.as_ref().expect("in a transaction");
-            let tz = session.settings.timezone.clone();
-            let own = t.own.clone();
-            let cid = t.cid;
-            let start = t.start_time;
+            // Borrow the session's fields (this runs per row in DML).
+            let Session {
+                txn,
+                settings,
+                currval,
+                rng,
+                ..
+            } = &mut session;
+            let t = txn.as_ref().expect("statements run in a transaction");
             let mut env = Env {
                 pager: &mut self.pager,
                 txns: &self.txns,
                 snapshot,
-                own: &own,
-                cid,
+                own: &t.own,
+                cid: t.cid,
                 params,
-                tz: &tz,
-                now: if start != 0 { start } else { now },
+                tz: &settings.timezone,
+                now: if t.start_time != 0 { t.start_time } else { now },
                 cte_plans,
                 outer: Vec::new(),
                 cte_results: HashMap::new(),
                 work_tables: HashMap::new(),
                 subquery_cache: HashMap::new(),
-                currval: &mut session.currval,
+                currval,
                 defaults,
-                rng: &mut session.rng,
+                rng,
                 stats: None,
                 clock: self.config.clock,
             };
@@ -3713,8 +3717,9 @@ impl Engine {
                 };
                 let heap = Heap::open(dml.table.heap);
                 let cid = dml.cid;
-                if let DmlKind::Update { assignments, .. } = &dml.kind {
-                    let assignments = assignments.clone();
+                if let DmlKind::Update { assignments, .. } = &mut dml.kind {
+                    // Lent out of `dml` for the evaluation (no per-row copy).
+                    let assignments = std::mem::take(assignments);
                     let mut new_row: Row = input[..ncols].to_vec();
                     let tz = self.session_tz(sid);
                     let computed = self.with_dml_env(sid, dml, |env| {
@@ -3724,6 +3729,12 @@ impl Engine {
                         }
                         Ok(vals)
                     });
+                    if let DmlKind::Update {
+                        assignments: slot, ..
+                    } = &mut dml.kind
+                    {
+                        *slot = assignments;
+                    }
                     for (i, v) in computed? {
                         new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
                     }
@@ -3869,10 +3880,10 @@ impl Engine {
     }
 
     fn emit_returning(&mut self, sid: SessionId, dml: &mut DmlExec, row: &[Value]) -> Result<()> {
-        let Some((exprs, _)) = &dml.returning else {
+        // Lent out of `dml` for the evaluation (no per-row copy).
+        let Some((exprs, cols)) = dml.returning.take() else {
             return Ok(());
         };
-        let exprs = exprs.clone();
         let out = self.with_dml_env(sid, dml, |env| {
             let mut o = Vec::with_capacity(exprs.len());
             for e in &exprs {
@@ -3880,6 +3891,7 @@ impl Engine {
             }
             Ok(o)
         });
+        dml.returning = Some((exprs, cols));
         dml.out.push(out?);
         Ok(())
     }
@@ -3904,7 +3916,7 @@ impl Engine {
         if dml.checks.is_empty() {
             return Ok(());
         }
-        let checks = dml.checks.clone();
+        let checks = std::mem::take(&mut dml.checks);
         let failed = self.with_dml_env(sid, dml, |env| {
             for (name, e) in &checks {
                 // CHECK passes unless false (NULL passes).
@@ -3914,6 +3926,7 @@ impl Engine {
             }
             Ok(None)
         });
+        dml.checks = checks;
         if let Some(name) = failed? {
             return Err(Error::Sql(
                 SqlError::new(
