@@ -82,6 +82,8 @@ pub struct QueryResult {
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
     pub rows_affected: u64,
+    /// Set by COPY: the front end streams data in or out (see [`CopyMode`]).
+    pub copy: Option<CopyMode>,
 }
 
 impl QueryResult {
@@ -91,8 +93,39 @@ impl QueryResult {
             columns: Vec::new(),
             rows: Vec::new(),
             rows_affected: 0,
+            copy: None,
         }
     }
+}
+
+/// What a COPY statement asks of its front end.
+#[derive(Clone, Debug)]
+pub enum CopyMode {
+    /// `COPY ... FROM STDIN`: collect the client's data and pass it to
+    /// [`Engine::copy_in`]. The result's `columns` are the target columns.
+    In(CopyIn),
+    /// `COPY ... TO STDOUT`: the result's rows, to be sent formatted with
+    /// [`crate::sql::copy::format_row`] (command tag `COPY n`).
+    Out(ast::CopyFormat),
+}
+
+/// A validated `COPY table [(columns)] FROM STDIN`.
+#[derive(Clone, Debug)]
+pub struct CopyIn {
+    pub table: ast::Name,
+    pub columns: Vec<String>,
+    pub format: ast::CopyFormat,
+}
+
+/// A statement's shape without running it (the extended protocol's
+/// Describe of a prepared statement).
+#[derive(Clone, Debug)]
+pub struct Described {
+    /// One type per `$n`; `Unknown` where nothing constrains it.
+    pub params: Vec<DataType>,
+    /// The columns a query returns; `None` for statements whose output is
+    /// known only when they run (or that return no rows).
+    pub columns: Option<Vec<Column>>,
 }
 
 /// Everything a submitted SQL string produced: the results of the
@@ -217,6 +250,8 @@ struct Pending {
     params: Vec<Value>,
     results: Vec<QueryResult>,
     dml: Option<Box<DmlExec>>,
+    /// The statement is the insert of a COPY FROM STDIN: report `COPY n`.
+    copy: bool,
 }
 
 struct Session {
@@ -371,6 +406,148 @@ impl Engine {
         std::mem::take(&mut self.completions)
     }
 
+    /// Cancels the session's parked statement, as a CancelRequest does in
+    /// PostgreSQL: it fails with 57014, which aborts an implicit
+    /// transaction and fails an explicit block (ROLLBACK needed). Its
+    /// outcome is queued for [`Engine::take_completions`]. Returns false
+    /// when the session has no waiting statement (nothing to cancel: a
+    /// statement that is not waiting has already finished, since the engine
+    /// runs each call to completion).
+    pub fn cancel(&mut self, sid: SessionId) -> bool {
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return false;
+        };
+        if s.waiting_for.take().is_none() {
+            return false;
+        }
+        let e = sql_err(
+            SqlState::QUERY_CANCELED,
+            "canceling statement due to user request",
+        );
+        let outcome = self.finish_with_error(sid, e);
+        self.completions.push((sid, outcome));
+        true
+    }
+
+    /// Describes `sql` without running it: its parameters' inferred types
+    /// and, for a query, its result columns.
+    pub fn describe(&mut self, sid: SessionId, sql: &str) -> Result<Described> {
+        let stmts = translate::parse(sql)?;
+        let mut params = vec![DataType::Unknown; translate::max_param(sql)];
+        let query = match stmts.as_slice() {
+            [Statement::Query(q)] => q,
+            _ => {
+                return Ok(Described {
+                    params,
+                    columns: None,
+                })
+            }
+        };
+        let Some(session) = self.sessions.get(&sid) else {
+            return Err(sql_err(SqlState("08003"), "no such session"));
+        };
+        // Binding reads the catalog under a snapshot, which needs a
+        // transaction; a temporary one writes nothing and leaves nothing.
+        let temporary = session.txn.is_none();
+        if temporary {
+            self.begin_txn(sid, false);
+        }
+        let snapshot = self.take_snapshot(sid);
+        let bound = self.bind(sid, &snapshot, |b| b.bind_query(query));
+        if temporary {
+            self.end_txn(sid, false)?;
+        }
+        let ((_, columns), _, types) = bound?;
+        for (i, t) in types.into_iter().enumerate() {
+            match params.get_mut(i) {
+                Some(p) => *p = t,
+                None => params.push(t),
+            }
+        }
+        Ok(Described {
+            params,
+            columns: Some(columns),
+        })
+    }
+
+    /// `COPY ... FROM STDIN`, second half: inserts the client's data (all
+    /// of it, parsed per `copy.format`) into the table through the normal
+    /// insert path (defaults, constraints, indexes, MVCC, waits on a
+    /// concurrent insert of the same key), in the session's transaction or
+    /// an implicit one. Like [`Engine::submit`] it may park; the result's
+    /// command tag is `COPY n`.
+    pub fn copy_in(&mut self, sid: SessionId, copy: &CopyIn, data: &[u8]) -> Submitted {
+        let done_err = |e: Error| {
+            Submitted::Done(Outcome {
+                results: Vec::new(),
+                error: Some(e),
+            })
+        };
+        match self.sessions.get(&sid) {
+            None => return done_err(sql_err(SqlState("08003"), "no such session")),
+            Some(s) if s.pending.is_some() => {
+                return done_err(sql_err(
+                    SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "another statement of this session is still running",
+                ))
+            }
+            Some(_) => {}
+        }
+        let rows = match crate::sql::copy::parse_rows(data, &copy.format, copy.columns.len()) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.fail_block(sid);
+                return done_err(Error::Sql(e));
+            }
+        };
+        if rows.is_empty() {
+            return Submitted::Done(Outcome {
+                results: vec![QueryResult::tag("COPY 0")],
+                error: None,
+            });
+        }
+        let values = rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|f| match f {
+                        Some(text) => Expr::UntypedString(text),
+                        None => Expr::Literal(Value::Null),
+                    })
+                    .collect()
+            })
+            .collect();
+        let insert = ast::Insert {
+            table: copy.table.clone(),
+            alias: None,
+            columns: copy.columns.clone(),
+            source: ast::InsertSource::Query(Box::new(ast::Query {
+                ctes: Vec::new(),
+                recursive: false,
+                body: ast::SetExpr::Values(values),
+                order_by: Vec::new(),
+                limit: None,
+                offset: None,
+                locking: None,
+            })),
+            on_conflict: None,
+            returning: Vec::new(),
+        };
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.pending = Some(Pending {
+                stmts: VecDeque::from([Statement::Insert(Box::new(insert))]),
+                params: Vec::new(),
+                results: Vec::new(),
+                dml: None,
+                copy: true,
+            });
+        }
+        match self.drive(sid) {
+            Some(outcome) => Submitted::Done(outcome),
+            None => Submitted::Parked,
+        }
+    }
+
     /// Runs `sql` (one or more statements) in session `sid`.
     pub fn submit(&mut self, sid: SessionId, sql: &str, params: Vec<Value>) -> Submitted {
         let Some(session) = self.sessions.get(&sid) else {
@@ -405,6 +582,7 @@ impl Engine {
                 params,
                 results: Vec::new(),
                 dml: None,
+                copy: false,
             });
         }
         match self.drive(sid) {
@@ -454,7 +632,12 @@ impl Engine {
                     None => match p.stmts.pop_front() {
                         Some(st) => (Some(st), None, p.params.clone()),
                         None => {
-                            let p = s.pending.take()?;
+                            let mut p = s.pending.take()?;
+                            if p.copy {
+                                for r in &mut p.results {
+                                    r.command = format!("COPY {}", r.rows_affected);
+                                }
+                            }
                             return Some(Outcome {
                                 results: p.results,
                                 error: None,
@@ -925,6 +1108,7 @@ impl Engine {
                     }],
                     rows: vec![vec![Value::Text(v)]],
                     rows_affected: 1,
+                    copy: None,
                 }
             }
             Statement::Reset(name) if name == "all" => {
@@ -972,12 +1156,8 @@ impl Engine {
                 self.vacuum(sid, &names)?;
                 QueryResult::tag("VACUUM")
             }
-            Statement::Truncate { .. } => {
-                return Err(sql_err(
-                    SqlState::FEATURE_NOT_SUPPORTED,
-                    "this statement is not supported yet",
-                ));
-            }
+            Statement::Truncate { names } => self.truncate(sid, &names)?,
+            Statement::Copy(c) => self.copy_statement(sid, *c, params)?,
         }))
     }
 
@@ -1127,6 +1307,107 @@ impl Engine {
         })
     }
 
+    /// COPY: `FROM STDIN` validates the target and hands the front end a
+    /// [`CopyIn`]; `TO STDOUT` runs the query and returns its rows.
+    fn copy_statement(
+        &mut self,
+        sid: SessionId,
+        c: ast::Copy,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        let quote = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+        match (c.source, c.from_stdin) {
+            (ast::CopySource::Table { name, columns }, true) => {
+                let (table, _) = self.table_for_dml(sid, &name)?;
+                let names: Vec<String> = if columns.is_empty() {
+                    table.live_columns().map(|(_, c)| c.name.clone()).collect()
+                } else {
+                    columns
+                };
+                let positions = column_positions(&table, &names)?;
+                Ok(QueryResult {
+                    command: "COPY".into(),
+                    columns: positions
+                        .iter()
+                        .map(|&i| Column {
+                            name: table.columns[i].name.clone(),
+                            ty: table.columns[i].ty.clone(),
+                        })
+                        .collect(),
+                    rows: Vec::new(),
+                    rows_affected: 0,
+                    copy: Some(CopyMode::In(CopyIn {
+                        table: name,
+                        columns: names,
+                        format: c.format,
+                    })),
+                })
+            }
+            (ast::CopySource::Query(_), true) => {
+                Err(sql_err(SqlState::SYNTAX_ERROR, "COPY FROM needs a table"))
+            }
+            (source, false) => {
+                let query = match source {
+                    ast::CopySource::Query(q) => *q,
+                    ast::CopySource::Table { name, columns } => {
+                        let cols = if columns.is_empty() {
+                            "*".to_string()
+                        } else {
+                            columns
+                                .iter()
+                                .map(|c| quote(c))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        let table = name.iter().map(|p| quote(p)).collect::<Vec<_>>().join(".");
+                        let mut stmts = translate::parse(&format!("SELECT {cols} FROM {table}"))?;
+                        match stmts.pop() {
+                            Some(Statement::Query(q)) => *q,
+                            _ => {
+                                return Err(sql_err(
+                                    SqlState::INTERNAL_ERROR,
+                                    "COPY's generated query did not parse as a query",
+                                ))
+                            }
+                        }
+                    }
+                };
+                let mut r = self.run_query(sid, &query, params)?;
+                r.command = format!("COPY {}", r.rows.len());
+                r.copy = Some(CopyMode::Out(c.format));
+                Ok(r)
+            }
+        }
+    }
+
+    /// TRUNCATE: every listed table locked exclusively (so no other open
+    /// transaction uses it), then all its rows deleted in this transaction
+    /// (MVCC-safe and undone by ROLLBACK, unlike PostgreSQL's file swap).
+    fn truncate(&mut self, sid: SessionId, names: &[ast::Name]) -> Result<QueryResult> {
+        for name in names {
+            let (table, _) = self.table_for_dml(sid, name)?;
+            self.lock_relation(sid, &table, RelLock::AccessExclusive)?;
+        }
+        for name in names {
+            let del = ast::Delete {
+                table: name.clone(),
+                alias: None,
+                using: Vec::new(),
+                selection: None,
+                returning: Vec::new(),
+            };
+            // The exclusive lock means no other transaction holds one of
+            // these rows; a wait here would be a bug, reported not hung.
+            if let Step::Parked(..) = self.start_delete(sid, &del, &[])? {
+                return Err(sql_err(
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    "TRUNCATE found a row locked by another transaction",
+                ));
+            }
+        }
+        Ok(QueryResult::tag("TRUNCATE TABLE"))
+    }
+
     // ---- binding context ----------------------------------------------
 
     /// The statement snapshot: the transaction's (REPEATABLE READ) or a
@@ -1198,6 +1479,7 @@ impl Engine {
             rows_affected: rows.len() as u64,
             columns,
             rows,
+            copy: None,
         })
     }
 
@@ -1248,6 +1530,7 @@ impl Engine {
             }],
             rows_affected: lines.len() as u64,
             rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+            copy: None,
         })
     }
 
@@ -3572,6 +3855,7 @@ impl Engine {
                 columns: std::mem::take(columns),
                 rows: std::mem::take(&mut dml.out),
                 rows_affected: dml.count,
+                copy: None,
             }));
         }
         let oid = dml.table.oid;
@@ -3593,6 +3877,7 @@ impl Engine {
             columns,
             rows,
             rows_affected: dml.count,
+            copy: None,
         }))
     }
 
@@ -3872,7 +4157,9 @@ impl Engine {
         Ok(None)
     }
 
-    fn session_tz(&self, sid: SessionId) -> TimeZone {
+    /// The session's `TimeZone` setting (front ends format timestamptz
+    /// values with it).
+    pub fn session_tz(&self, sid: SessionId) -> TimeZone {
         self.sessions
             .get(&sid)
             .map(|s| s.settings.timezone.clone())

@@ -41,6 +41,10 @@ impl SqlState {
     pub const DIVISION_BY_ZERO: SqlState = SqlState("22012");
     pub const NUMERIC_VALUE_OUT_OF_RANGE: SqlState = SqlState("22003");
     pub const STRING_DATA_RIGHT_TRUNCATION: SqlState = SqlState("22001");
+    pub const BAD_COPY_FILE_FORMAT: SqlState = SqlState("22P04");
+    pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState("22021");
+    pub const PROTOCOL_VIOLATION: SqlState = SqlState("08P01");
+    pub const INVALID_PASSWORD: SqlState = SqlState("28P01");
     pub const INVALID_ESCAPE_SEQUENCE: SqlState = SqlState("22025");
     pub const INVALID_JSON_TEXT: SqlState = SqlState("22P02");
     pub const CARDINALITY_VIOLATION: SqlState = SqlState("21000");

@@ -12,6 +12,8 @@ pub mod engine;
 pub mod error;
 pub mod heap;
 pub mod pager;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod server;
 pub mod sql;
 pub mod storage;
 pub mod txn;

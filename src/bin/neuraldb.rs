@@ -4,6 +4,11 @@
 //! `FILE-wal`) and runs SQL from standard input: statements end with `;`.
 //! Results print as psql's aligned tables; errors as `ERROR:  message`
 //! with the SQLSTATE. `neuraldb FILE -c "SQL"` runs one command string.
+//!
+//! `neuraldb serve --data FILE [--listen ADDR]` serves the database over the
+//! PostgreSQL wire protocol (default 127.0.0.1:5433). With the environment
+//! variable `NEURALDB_PASSWORD` set, clients authenticate with
+//! SCRAM-SHA-256; a non-loopback address requires it.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -13,24 +18,61 @@ use neuraldb::storage::FileStorage;
 use neuraldb::Error;
 
 fn usage() -> ! {
-    eprintln!("usage: neuraldb FILE [-c SQL]");
+    eprintln!("usage: neuraldb FILE [-c SQL]\n       neuraldb serve --data FILE [--listen ADDR]");
     std::process::exit(2)
+}
+
+fn open_files(path: &str) -> Result<Engine, Error> {
+    let data = FileStorage::open(path)?;
+    let wal = FileStorage::open(format!("{path}-wal"))?;
+    Engine::open(Box::new(data), Box::new(wal), EngineConfig::default())
+}
+
+fn serve(args: &[String]) -> ! {
+    let mut data = None;
+    let mut listen = "127.0.0.1:5433".to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--data" => data = Some(it.next().cloned().unwrap_or_else(|| usage())),
+            "--listen" => listen = it.next().cloned().unwrap_or_else(|| usage()),
+            _ => usage(),
+        }
+    }
+    let Some(path) = data else { usage() };
+    let Ok(listen) = listen.parse() else {
+        eprintln!("neuraldb: --listen needs an address like 127.0.0.1:5433");
+        std::process::exit(2)
+    };
+    let password = std::env::var("NEURALDB_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let config = neuraldb::server::ServerConfig { listen, password };
+    match neuraldb::server::Server::start(move || open_files(&path), config) {
+        Ok(server) => {
+            eprintln!("neuraldb: listening on {}", server.local_addr());
+            server.wait();
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("neuraldb: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else { usage() };
+    if path == "serve" {
+        serve(&args[1..]);
+    }
     let command = match args.get(1).map(String::as_str) {
         Some("-c") => Some(args.get(2).cloned().unwrap_or_else(|| usage())),
         Some(_) => usage(),
         None => None,
     };
-    let open = || -> Result<Engine, Error> {
-        let data = FileStorage::open(path)?;
-        let wal = FileStorage::open(format!("{path}-wal"))?;
-        Engine::open(Box::new(data), Box::new(wal), EngineConfig::default())
-    };
-    let mut engine = match open() {
+    let mut engine = match open_files(path) {
         Ok(e) => e,
         Err(e) => {
             eprintln!(

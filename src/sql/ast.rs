@@ -69,6 +69,57 @@ pub enum Statement {
     Vacuum {
         tables: Vec<Name>,
     },
+    Copy(Box<Copy>),
+}
+
+/// `COPY table [(columns)] FROM STDIN` / `COPY {table | (query)} TO STDOUT`.
+/// Only the protocol streams are supported (no server-side files).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Copy {
+    pub source: CopySource,
+    /// True for `FROM STDIN`, false for `TO STDOUT`.
+    pub from_stdin: bool,
+    pub format: CopyFormat,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CopySource {
+    Table { name: Name, columns: Vec<String> },
+    Query(Box<Query>),
+}
+
+/// The options of PostgreSQL's text and CSV COPY formats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyFormat {
+    pub csv: bool,
+    pub delimiter: char,
+    /// The string that stands for NULL (`\N` in text, empty in CSV).
+    pub null: String,
+    pub header: bool,
+    pub quote: char,
+    pub escape: char,
+}
+
+impl CopyFormat {
+    pub fn text() -> Self {
+        CopyFormat {
+            csv: false,
+            delimiter: '\t',
+            null: "\\N".into(),
+            header: false,
+            quote: '"',
+            escape: '"',
+        }
+    }
+
+    pub fn csv() -> Self {
+        CopyFormat {
+            csv: true,
+            delimiter: ',',
+            null: String::new(),
+            ..CopyFormat::text()
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

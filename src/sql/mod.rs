@@ -15,6 +15,7 @@ pub use types::DataType;
 pub use value::{Interval, Numeric, Value};
 pub mod cast;
 pub mod compare;
+pub mod copy;
 pub mod datetime;
 pub mod datetime_fn;
 pub mod functions;

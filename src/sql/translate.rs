@@ -50,8 +50,30 @@ pub fn parse_expr(sql: &str) -> TResult<Expr> {
 
 /// Parses one or more `;`-separated statements.
 pub fn parse(sql: &str) -> TResult<Vec<Statement>> {
+    if let Some(fixed) = normalize_copy_booleans(sql).or_else(|| strip_vacuum_options(sql)) {
+        let stmts =
+            Parser::parse_sql(&PostgreSqlDialect {}, &fixed).map_err(|e| parse_error(&fixed, e))?;
+        return stmts.into_iter().map(statement).collect();
+    }
     let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parse_error(sql, e))?;
     stmts.into_iter().map(statement).collect()
+}
+
+/// The highest `$n` placeholder in `sql` (0 if none), from the tokens, so
+/// that `$1` inside a string or comment does not count.
+pub fn max_param(sql: &str) -> usize {
+    let dialect = PostgreSqlDialect {};
+    let Ok(tokens) = sqlparser::tokenizer::Tokenizer::new(&dialect, sql).tokenize() else {
+        return 0;
+    };
+    tokens
+        .iter()
+        .filter_map(|t| match t {
+            sqlparser::tokenizer::Token::Placeholder(p) => p.strip_prefix('$')?.parse().ok(),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 fn parse_error(sql: &str, e: ParserError) -> SqlError {
@@ -216,6 +238,14 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
                 None => Vec::new(),
             },
         },
+        S::Copy {
+            source,
+            to,
+            target,
+            options,
+            legacy_options,
+            values,
+        } => copy_statement(source, to, target, options, legacy_options, values)?,
         other => {
             let text = other.to_string();
             let head: String = text
@@ -226,6 +256,153 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             return Err(unsupported(format!("statement {head}")));
         }
     })
+}
+
+fn copy_statement(
+    source: sp::CopySource,
+    to: bool,
+    target: sp::CopyTarget,
+    options: Vec<sp::CopyOption>,
+    legacy_options: Vec<sp::CopyLegacyOption>,
+    values: Vec<Option<String>>,
+) -> TResult<Statement> {
+    match (&target, to) {
+        (sp::CopyTarget::Stdin, false) | (sp::CopyTarget::Stdout, true) => {}
+        _ => {
+            return Err(unsupported(
+                "COPY to or from a file or program (use STDIN / STDOUT)",
+            ))
+        }
+    }
+    // Inline data after `FROM STDIN;` is a psql script convention; over
+    // the wire the data comes as CopyData messages.
+    if !values.is_empty() {
+        return Err(unsupported("inline COPY data"));
+    }
+    let source = match source {
+        sp::CopySource::Table {
+            table_name,
+            columns,
+        } => CopySource::Table {
+            name: object_name(&table_name)?,
+            columns: columns.iter().map(ident).collect(),
+        },
+        sp::CopySource::Query(q) if to => CopySource::Query(Box::new(query(*q)?)),
+        sp::CopySource::Query(_) => return Err(syntax("COPY FROM needs a table")),
+    };
+    let mut csv = false;
+    for o in &options {
+        if let sp::CopyOption::Format(f) = o {
+            match f.value.to_lowercase().as_str() {
+                "text" => csv = false,
+                "csv" => csv = true,
+                other => return Err(unsupported(format!("COPY format \"{other}\""))),
+            }
+        }
+    }
+    for o in &legacy_options {
+        match o {
+            sp::CopyLegacyOption::Csv(extra) if extra.is_empty() => csv = true,
+            sp::CopyLegacyOption::Binary => return Err(unsupported("COPY format \"binary\"")),
+            other => return Err(unsupported(format!("COPY option {other}"))),
+        }
+    }
+    let mut format = if csv {
+        CopyFormat::csv()
+    } else {
+        CopyFormat::text()
+    };
+    for o in options {
+        match o {
+            sp::CopyOption::Format(_) => {}
+            // FREEZE is an optimisation hint (skip visibility checks for
+            // rows of a table created in this transaction); rows here go
+            // through the normal MVCC insert path either way.
+            sp::CopyOption::Freeze(_) => {}
+            sp::CopyOption::Delimiter(c) => format.delimiter = c,
+            sp::CopyOption::Null(n) => format.null = n,
+            sp::CopyOption::Header(h) => format.header = h,
+            sp::CopyOption::Quote(c) if csv => format.quote = c,
+            sp::CopyOption::Escape(c) if csv => format.escape = c,
+            sp::CopyOption::Encoding(e) if e.eq_ignore_ascii_case("utf8") => {}
+            other => return Err(unsupported(format!("COPY option {other}"))),
+        }
+    }
+    if format.header && !csv {
+        return Err(unsupported("COPY HEADER in text format"));
+    }
+    Ok(Statement::Copy(Box::new(Copy {
+        source,
+        from_stdin: !to,
+        format,
+    })))
+}
+
+/// sqlparser reads `FREEZE` / `HEADER` only with TRUE/FALSE; PostgreSQL
+/// also takes ON/OFF/1/0 (pgbench sends `with (freeze on)`).
+fn normalize_copy_booleans(sql: &str) -> Option<String> {
+    let trimmed = sql.trim_start();
+    if trimmed.len() < 4 || !trimmed[..4].eq_ignore_ascii_case("copy") {
+        return None;
+    }
+    let sep = |c: char| c.is_whitespace() || c == '(' || c == ',' || c == ')';
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut prev_flag = false;
+    let mut changed = false;
+    for w in sql.split_inclusive(sep) {
+        let core = w.trim_end_matches(sep);
+        let rest = &w[core.len()..];
+        if core.is_empty() {
+            out.push_str(w);
+            prev_flag &= !rest.contains([',', ')', '(']);
+            continue;
+        }
+        let lower = core.to_ascii_lowercase();
+        let replacement = match lower.as_str() {
+            "on" | "1" if prev_flag => Some("true"),
+            "off" | "0" if prev_flag => Some("false"),
+            _ => None,
+        };
+        match replacement {
+            Some(r) => {
+                out.push_str(r);
+                out.push_str(rest);
+                changed = true;
+            }
+            None => out.push_str(w),
+        }
+        prev_flag = matches!(lower.as_str(), "freeze" | "header") && !rest.contains([',', ')']);
+    }
+    changed.then_some(out)
+}
+
+/// `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [(options)] [table]`:
+/// sqlparser knows only the bare form. Our VACUUM has one behaviour (and
+/// no planner statistics to ANALYZE), so the options are dropped.
+fn strip_vacuum_options(sql: &str) -> Option<String> {
+    let rest = sql.trim_start();
+    if rest.len() < 6 || !rest[..6].eq_ignore_ascii_case("vacuum") {
+        return None;
+    }
+    let mut rest = rest[6..].trim_start();
+    if let Some(after) = rest.strip_prefix('(') {
+        rest = after.split_once(')')?.1.trim_start();
+    }
+    loop {
+        let word_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let word = &rest[..word_len];
+        if ["full", "freeze", "verbose", "analyze", "analyse"]
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(word))
+        {
+            rest = rest[word_len..].trim_start();
+        } else {
+            break;
+        }
+    }
+    Some(format!("VACUUM {rest}"))
 }
 
 fn set_statement(set: sp::Set) -> TResult<Statement> {
@@ -1447,6 +1624,41 @@ fn function(f: sp::Function) -> TResult<Expr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_copy_statements() {
+        let stmts = parse("copy pgbench_accounts from stdin with (freeze on)").unwrap();
+        let Statement::Copy(c) = &stmts[0] else {
+            panic!("not a COPY: {stmts:?}")
+        };
+        assert!(c.from_stdin);
+        assert_eq!(c.format, CopyFormat::text());
+        assert!(
+            matches!(&c.source, CopySource::Table { name, columns } if name == &vec!["pgbench_accounts".to_string()] && columns.is_empty())
+        );
+        let stmts =
+            parse("COPY t (a, b) FROM STDIN WITH (FORMAT csv, HEADER on, DELIMITER ';')").unwrap();
+        let Statement::Copy(c) = &stmts[0] else {
+            panic!("not a COPY")
+        };
+        assert!(c.format.csv && c.format.header && c.format.delimiter == ';');
+        let stmts = parse("COPY (SELECT 1) TO STDOUT").unwrap();
+        assert!(
+            matches!(&stmts[0], Statement::Copy(c) if !c.from_stdin && matches!(c.source, CopySource::Query(_)))
+        );
+        // Server-side files are refused.
+        let e = parse("COPY t FROM '/etc/passwd'").unwrap_err();
+        assert_eq!(e.code, SqlState::FEATURE_NOT_SUPPORTED);
+        assert!(
+            matches!(&parse("vacuum analyze pgbench_branches").unwrap()[0],
+            Statement::Vacuum { tables } if tables == &vec![vec!["pgbench_branches".to_string()]])
+        );
+        assert!(matches!(&parse("VACUUM (VERBOSE, ANALYZE)").unwrap()[0],
+            Statement::Vacuum { tables } if tables.is_empty()));
+        assert_eq!(max_param("SELECT $2, '$7' -- $9\n, $1"), 2);
+        // ON after other options is left alone.
+        assert_eq!(normalize_copy_booleans("select 1 on"), None);
+    }
 
     #[test]
     fn parses_the_common_statements() {
