@@ -145,16 +145,17 @@ fn format_of(formats: &[i16], i: usize) -> i16 {
     }
 }
 
-/// A column's reported type: its bound type, or for an untyped one
-/// (`SELECT $1`) the type of its first non-NULL value.
+/// A column's reported type: its bound type, unless that is `unknown` or
+/// `text` while the values say otherwise (`SELECT $1` with an int8
+/// parameter), then the type of its first non-NULL value.
 fn column_type(col: &Column, i: usize, rows: &[Vec<Value>]) -> DataType {
-    if col.ty != DataType::Unknown {
+    if !matches!(col.ty, DataType::Unknown | DataType::Text) {
         return col.ty.clone();
     }
     rows.iter()
         .filter_map(|r| r.get(i))
         .find(|v| !v.is_null())
-        .map_or(DataType::Unknown, Value::data_type)
+        .map_or(col.ty.clone(), Value::data_type)
 }
 
 fn row_description(r: &QueryResult, formats: &[i16]) -> RowDescription {
@@ -674,17 +675,14 @@ impl Conn {
                 .or_else(|| inferred.get(i).cloned());
             let v = match p {
                 None => Value::Null,
+                // A binary value of no known type is taken as bytea
+                // (node-postgres sends Buffers that way).
                 Some(bytes) if binary(i) => match ty {
-                    Some(t) => match decode_binary(bytes, &t) {
+                    Some(t) if t != DataType::Unknown => match decode_binary(bytes, &t) {
                         Ok(v) => v,
                         Err(e) => return Ok(Err(Error::Sql(e))),
                     },
-                    None => {
-                        return Ok(Err(sql_error(
-                            SqlState::INDETERMINATE_DATATYPE,
-                            format!("could not determine data type of parameter ${}", i + 1),
-                        )))
-                    }
+                    _ => Value::Bytea(bytes.to_vec()),
                 },
                 Some(bytes) => match decode_text(bytes, ty.as_ref(), &self.tz) {
                     Ok(v) => v,

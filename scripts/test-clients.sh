@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Standard clients against `neuraldb serve` (part of `npm test`): psql
+# scripts, pgbench (TPC-B-like run, then the balance invariants), psycopg
+# and node-postgres. Installs psycopg / pg only when missing. Each suite
+# prints a `test result: ... N passed; M failed` line that scripts/test.sh
+# adds to its totals. Exit status: 0 iff everything passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+cargo build --quiet --bin neuraldb || exit 1
+bin="$target/debug/neuraldb"
+
+if ! python3 -c 'import psycopg' 2>/dev/null; then
+    python3 -m pip install --quiet 'psycopg[binary]' || exit 1
+fi
+if [ ! -d tests/server/node_modules/pg ]; then
+    (cd tests/server && npm install --no-audit --no-fund --silent) || exit 1
+fi
+
+work="$(mktemp -d)"
+"$bin" serve --data "$work/db" --listen 127.0.0.1:0 2>"$work/log" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+    grep -q 'listening on' "$work/log" && break
+    sleep 0.1
+done
+port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/log")"
+[ -n "$port" ] || { cat "$work/log"; echo "server did not start"; exit 1; }
+export PGHOST=127.0.0.1 PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+total_failed=0
+
+report() { # suite passed failed
+    echo "test result: $([ "$3" = 0 ] && echo ok || echo FAILED). $2 passed; $3 failed; (clients: $1)"
+    total_failed=$((total_failed + $3))
+}
+
+# psql scripts: output must equal the expected file (PostgreSQL 15's).
+p=0 f=0
+for sql in tests/server/psql/*.sql; do
+    if psql -X -a -f "$sql" 2>&1 | diff -u "${sql%.sql}.out" - ; then
+        p=$((p + 1))
+    else
+        echo "FAIL psql $sql"; f=$((f + 1))
+    fi
+done
+report psql "$p" "$f"
+
+# pgbench: initialise (COPY, VACUUM ANALYZE, ADD PRIMARY KEY), run the
+# built-in TPC-B-like script with 4 clients, then check the invariants.
+p=0 f=0
+if pgbench -i -s 1 -q >"$work/pgbench-init" 2>&1; then p=$((p + 1)); else cat "$work/pgbench-init"; f=$((f + 1)); fi
+if pgbench -c 4 -j 2 -t 500 >"$work/pgbench-run" 2>&1 &&
+    grep -q 'number of failed transactions: 0 ' "$work/pgbench-run" &&
+    grep -q 'actually processed: 2000/2000' "$work/pgbench-run"; then
+    p=$((p + 1))
+    echo "pgbench: $(grep '^tps' "$work/pgbench-run")"
+else
+    cat "$work/pgbench-run"; f=$((f + 1))
+fi
+sums="$(psql -X -At -c "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(delta) FROM pgbench_history),
+    (SELECT sum(bbalance) FROM pgbench_branches) = (SELECT sum(delta) FROM pgbench_history),
+    (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(delta) FROM pgbench_history),
+    (SELECT count(*) FROM pgbench_history)")"
+if [ "$sums" = "t|t|t|2000" ]; then p=$((p + 1)); else echo "pgbench invariants: $sums"; f=$((f + 1)); fi
+report pgbench "$p" "$f"
+
+# psycopg and node-postgres: each prints "N passed, M failed" last.
+suite() { # name command...
+    local name="$1"; shift
+    local out last
+    out="$("$@" 2>&1)"
+    echo "$out" | grep -v '^ok '
+    last="$(echo "$out" | tail -n 1)"
+    if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        report "$name" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+    else
+        report "$name" 0 1
+    fi
+}
+suite psycopg python3 tests/server/test_psycopg.py "host=127.0.0.1 port=$port user=postgres dbname=postgres"
+suite node-postgres node tests/server/test_pg.mjs "$port"
+
+[ "$total_failed" = 0 ]
