@@ -5,5 +5,6 @@ mod crash_sim;
 mod fuzz;
 mod isolation;
 mod recovery;
+mod server;
 mod slt;
 mod sql_engine;

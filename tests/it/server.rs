@@ -1,0 +1,564 @@
+//! The wire-protocol server (`neuraldb::server`) and the engine calls it
+//! relies on (cancel, COPY, TRUNCATE), driven by a minimal raw protocol
+//! client so that every byte is under the test's control: simple and
+//! extended queries, ReadyForQuery status, error fields, parking across
+//! connections, disconnect rollback, CancelRequest, refusal of a
+//! non-loopback address without a password, and malformed input.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use neuraldb::engine::{CopyMode, Engine, Submitted, TxnStatus};
+use neuraldb::server::{Server, ServerConfig, ServerError};
+use neuraldb::sql::Value;
+
+fn start() -> Server {
+    Server::start(
+        Engine::open_memory,
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            password: None,
+        },
+    )
+    .expect("server starts")
+}
+
+/// One backend message: type byte and body.
+struct Msg {
+    kind: u8,
+    body: Vec<u8>,
+}
+
+impl Msg {
+    /// Field `code` of an ErrorResponse.
+    fn field(&self, code: u8) -> Option<String> {
+        let mut parts = self.body.split(|b| *b == 0);
+        parts.find_map(|p| match p.split_first() {
+            Some((c, rest)) if *c == code => Some(String::from_utf8_lossy(rest).into_owned()),
+            _ => None,
+        })
+    }
+
+    /// The values of a DataRow, as text.
+    fn row(&self) -> Vec<Option<String>> {
+        let b = &self.body;
+        let n = u16::from_be_bytes([b[0], b[1]]) as usize;
+        let mut at = 2;
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let len = i32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+            at += 4;
+            if len < 0 {
+                out.push(None);
+            } else {
+                let len = len as usize;
+                out.push(Some(String::from_utf8_lossy(&b[at..at + len]).into_owned()));
+                at += len;
+            }
+        }
+        out
+    }
+}
+
+struct Client {
+    s: TcpStream,
+    pid: i32,
+    secret: i32,
+}
+
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+fn cstr(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut c = Client {
+            s,
+            pid: 0,
+            secret: 0,
+        };
+        let mut body = 196608i32.to_be_bytes().to_vec();
+        for kv in ["user", "test", "database", "postgres"] {
+            body.extend(cstr(kv));
+        }
+        body.push(0);
+        let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+        startup.extend(body);
+        c.s.write_all(&startup).expect("startup");
+        for m in c.until_ready() {
+            if m.kind == b'K' {
+                c.pid = i32::from_be_bytes(m.body[0..4].try_into().expect("4 bytes"));
+                c.secret = i32::from_be_bytes(m.body[4..8].try_into().expect("4 bytes"));
+            }
+        }
+        c
+    }
+
+    fn read(&mut self) -> Option<Msg> {
+        let mut head = [0u8; 5];
+        self.s.read_exact(&mut head).ok()?;
+        let len = i32::from_be_bytes(head[1..5].try_into().expect("4 bytes")) as usize;
+        let mut body = vec![0u8; len - 4];
+        self.s.read_exact(&mut body).ok()?;
+        Some(Msg {
+            kind: head[0],
+            body,
+        })
+    }
+
+    /// Messages up to and including ReadyForQuery.
+    fn until_ready(&mut self) -> Vec<Msg> {
+        let mut out = Vec::new();
+        loop {
+            let m = self.read().expect("a message before ReadyForQuery");
+            let done = m.kind == b'Z';
+            out.push(m);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).expect("send");
+    }
+
+    fn query(&mut self, sql: &str) -> Vec<Msg> {
+        self.send(&message(b'Q', &cstr(sql)));
+        self.until_ready()
+    }
+}
+
+fn status(msgs: &[Msg]) -> u8 {
+    msgs.last().expect("messages").body[0]
+}
+
+fn error(msgs: &[Msg]) -> Option<&Msg> {
+    msgs.iter().find(|m| m.kind == b'E')
+}
+
+fn rows(msgs: &[Msg]) -> Vec<Vec<Option<String>>> {
+    msgs.iter()
+        .filter(|m| m.kind == b'D')
+        .map(Msg::row)
+        .collect()
+}
+
+#[test]
+fn simple_query_results_status_and_error_fields() {
+    let server = start();
+    let mut c = Client::connect(server.local_addr());
+    let r = c.query(
+        "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, NULL)",
+    );
+    assert_eq!(status(&r), b'I');
+    let r = c.query("SELECT id, v FROM t ORDER BY id");
+    assert_eq!(
+        rows(&r),
+        vec![
+            vec![Some("1".into()), Some("a".into())],
+            vec![Some("2".into()), None]
+        ]
+    );
+    let r = c.query("BEGIN");
+    assert_eq!(status(&r), b'T');
+    let r = c.query("INSERT INTO t VALUES (1, 'dup')");
+    let e = error(&r).expect("an error");
+    assert_eq!(e.field(b'C').as_deref(), Some("23505"));
+    assert_eq!(
+        e.field(b'D').as_deref(),
+        Some("Key (id)=(1) already exists.")
+    );
+    assert_eq!(status(&r), b'E');
+    let r = c.query("ROLLBACK");
+    assert_eq!(status(&r), b'I');
+    let r = c.query("SELECT 1 +");
+    let e = error(&r).expect("an error");
+    assert_eq!(e.field(b'C').as_deref(), Some("42601"));
+    assert_eq!(e.field(b'P').as_deref(), Some("11"));
+    // An empty query.
+    let r = c.query(" ; ");
+    assert_eq!(r[0].kind, b'I');
+    server.shutdown();
+}
+
+#[test]
+fn extended_protocol_with_parameters_portals_and_errors() {
+    let server = start();
+    let mut c = Client::connect(server.local_addr());
+    c.query("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 5) g");
+    // Parse (int4 parameter declared), Describe statement, Bind with a
+    // binary int4, Execute with max_rows 2 twice, then to the end.
+    let mut batch = Vec::new();
+    let mut parse = cstr("s1");
+    parse.extend(cstr("SELECT id, v FROM t WHERE id >= $1 ORDER BY id"));
+    parse.extend(1i16.to_be_bytes());
+    parse.extend(23u32.to_be_bytes());
+    batch.extend(message(b'P', &parse));
+    let mut describe = vec![b'S'];
+    describe.extend(cstr("s1"));
+    batch.extend(message(b'D', &describe));
+    let mut bind = cstr("p1");
+    bind.extend(cstr("s1"));
+    bind.extend(1i16.to_be_bytes());
+    bind.extend(1i16.to_be_bytes()); // binary parameter
+    bind.extend(1i16.to_be_bytes());
+    bind.extend(4i32.to_be_bytes());
+    bind.extend(2i32.to_be_bytes()); // $1 = 2
+    bind.extend(0i16.to_be_bytes()); // text results
+    batch.extend(message(b'B', &bind));
+    for max in [2i32, 0] {
+        let mut exec = cstr("p1");
+        exec.extend(max.to_be_bytes());
+        batch.extend(message(b'E', &exec));
+    }
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    let r = c.until_ready();
+    let kinds: Vec<u8> = r.iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        b"1tT2DDsDDCZ".to_vec(),
+        "ParseComplete, ParameterDescription, RowDescription, BindComplete, 2 rows, PortalSuspended, 2 rows, CommandComplete, ReadyForQuery"
+    );
+    assert_eq!(r[1].body, [0, 1, 0, 0, 0, 23]);
+    assert_eq!(rows(&r)[0], vec![Some("2".into()), Some("v2".into())]);
+    assert_eq!(rows(&r).len(), 4);
+    // An error skips the rest up to Sync; the connection goes on.
+    let mut batch = Vec::new();
+    let mut parse = cstr("");
+    parse.extend(cstr("SELECT 1/0"));
+    parse.extend(0i16.to_be_bytes());
+    batch.extend(message(b'P', &parse));
+    let mut bind = cstr("");
+    bind.extend(cstr(""));
+    bind.extend([0, 0, 0, 0, 0, 0]);
+    batch.extend(message(b'B', &bind));
+    batch.extend(message(b'E', &[0, 0, 0, 0, 0]));
+    batch.extend(message(b'E', &[0, 0, 0, 0, 0]));
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    let r = c.until_ready();
+    let kinds: Vec<u8> = r.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"12EZ".to_vec());
+    assert_eq!(
+        error(&r).and_then(|e| e.field(b'C')).as_deref(),
+        Some("22012")
+    );
+    let r = c.query("SELECT count(*) FROM t");
+    assert_eq!(rows(&r), vec![vec![Some("5".into())]]);
+    server.shutdown();
+}
+
+#[test]
+fn waiting_statement_does_not_block_others_and_disconnect_rolls_back() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut a = Client::connect(addr);
+    let mut b = Client::connect(addr);
+    let mut other = Client::connect(addr);
+    a.query("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)");
+    a.query("BEGIN");
+    a.query("UPDATE t SET v = 1 WHERE id = 1");
+    // b waits for a's row lock...
+    b.send(&message(
+        b'Q',
+        &cstr("UPDATE t SET v = v + 10 WHERE id = 1"),
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    // ...while other connections are served.
+    let r = other.query("SELECT v FROM t");
+    assert_eq!(rows(&r), vec![vec![Some("0".into())]]);
+    // a disconnects mid-transaction: its update is rolled back and b goes on.
+    drop(a);
+    let r = b.until_ready();
+    assert!(error(&r).is_none());
+    assert!(r
+        .iter()
+        .any(|m| m.kind == b'C' && m.body.starts_with(b"UPDATE 1")));
+    let r = other.query("SELECT v FROM t");
+    assert_eq!(rows(&r), vec![vec![Some("10".into())]]);
+    // A client that goes away while waiting releases its place too.
+    b.query("BEGIN");
+    b.query("UPDATE t SET v = 20 WHERE id = 1");
+    let mut c = Client::connect(addr);
+    c.send(&message(b'Q', &cstr("UPDATE t SET v = 30 WHERE id = 1")));
+    std::thread::sleep(Duration::from_millis(200));
+    drop(c);
+    std::thread::sleep(Duration::from_millis(500));
+    let r = b.query("COMMIT");
+    assert!(error(&r).is_none());
+    let r = other.query("SELECT v FROM t");
+    assert_eq!(rows(&r), vec![vec![Some("20".into())]]);
+    server.shutdown();
+}
+
+#[test]
+fn cancel_request_fails_a_waiting_statement_with_57014() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut a = Client::connect(addr);
+    let mut b = Client::connect(addr);
+    a.query("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)");
+    a.query("BEGIN; UPDATE t SET v = 1 WHERE id = 1");
+    b.query("BEGIN");
+    b.send(&message(b'Q', &cstr("UPDATE t SET v = 2 WHERE id = 1")));
+    std::thread::sleep(Duration::from_millis(200));
+    // A wrong secret is ignored.
+    for secret in [b.secret.wrapping_add(1), b.secret] {
+        let mut cancel = 16i32.to_be_bytes().to_vec();
+        cancel.extend(80877102i32.to_be_bytes());
+        cancel.extend(b.pid.to_be_bytes());
+        cancel.extend(secret.to_be_bytes());
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(&cancel).expect("cancel request");
+        let mut buf = [0u8; 1];
+        // The server closes the cancel connection without a reply.
+        assert_eq!(s.read(&mut buf).unwrap_or(0), 0);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = b.until_ready();
+    assert_eq!(
+        error(&r).and_then(|e| e.field(b'C')).as_deref(),
+        Some("57014")
+    );
+    assert_eq!(status(&r), b'E', "the block is failed, as in PostgreSQL");
+    assert_eq!(status(&b.query("ROLLBACK")), b'I');
+    a.query("COMMIT");
+    assert_eq!(
+        rows(&a.query("SELECT v FROM t")),
+        vec![vec![Some("1".into())]]
+    );
+    server.shutdown();
+}
+
+#[test]
+fn non_loopback_needs_a_password() {
+    let r = Server::start(
+        Engine::open_memory,
+        ServerConfig {
+            listen: "0.0.0.0:0".parse().expect("address"),
+            password: None,
+        },
+    );
+    assert!(matches!(r, Err(ServerError::NoPassword(_))));
+}
+
+#[test]
+fn password_is_required_when_set() {
+    let server = Server::start(
+        Engine::open_memory,
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            password: Some("secret".into()),
+        },
+    )
+    .expect("server starts");
+    let mut s = TcpStream::connect(server.local_addr()).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut body = 196608i32.to_be_bytes().to_vec();
+    body.extend(cstr("user"));
+    body.extend(cstr("test"));
+    body.push(0);
+    let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    startup.extend(body);
+    s.write_all(&startup).expect("startup");
+    let mut head = [0u8; 9];
+    s.read_exact(&mut head).expect("authentication request");
+    // AuthenticationSASL (10) offering SCRAM-SHA-256, not AuthenticationOk.
+    assert_eq!(head[0], b'R');
+    assert_eq!(
+        i32::from_be_bytes(head[5..9].try_into().expect("4 bytes")),
+        10
+    );
+    server.shutdown();
+}
+
+#[test]
+fn malformed_input_ends_only_that_connection() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut healthy = Client::connect(addr);
+    healthy.query("CREATE TABLE t (id int)");
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    // Each hostile client writes its bytes and hangs up: the server must
+    // decode (or reject) what it got, and drop only that connection.
+    for i in 0..150 {
+        let mut bytes: Vec<u8> = (0..(next() % 64)).map(|_| next() as u8).collect();
+        if i % 3 == 0 {
+            // After a valid startup: a random message type, length and body.
+            let mut c = Client::connect(addr);
+            let kinds = b"PBEDCQdcfHSXpF";
+            let mut m = vec![kinds[(next() % kinds.len() as u64) as usize]];
+            m.extend(((next() % 80) as i32).to_be_bytes());
+            m.extend(&bytes);
+            let _ = c.s.write_all(&m);
+            continue;
+        }
+        if i % 3 == 1 {
+            // A startup packet with a plausible length and garbage inside.
+            let mut m = ((bytes.len() + 8) as i32).to_be_bytes().to_vec();
+            m.extend([0, 3, 0, 0]);
+            m.append(&mut bytes);
+            bytes = m;
+        }
+        let mut s = TcpStream::connect(addr).expect("connect");
+        let _ = s.write_all(&bytes);
+    }
+    // The server still serves its other connections and new ones.
+    let r = healthy.query("INSERT INTO t VALUES (1)");
+    assert!(error(&r).is_none());
+    let mut fresh = Client::connect(addr);
+    assert_eq!(
+        rows(&fresh.query("SELECT count(*) FROM t")),
+        vec![vec![Some("1".into())]]
+    );
+    server.shutdown();
+}
+
+// ---- the engine calls the server uses --------------------------------
+
+#[test]
+fn engine_cancel_fails_the_parked_statement() {
+    let mut db = Engine::open_memory().expect("engine");
+    let a = db.connect();
+    let b = db.connect();
+    db.execute(
+        a,
+        "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)",
+        vec![],
+    )
+    .expect("setup");
+    db.execute(a, "BEGIN; UPDATE t SET v = 1 WHERE id = 1", vec![])
+        .expect("lock");
+    assert!(!db.cancel(b), "nothing to cancel");
+    // Implicit transaction: canceled and rolled back.
+    assert!(matches!(
+        db.submit(b, "UPDATE t SET v = 2 WHERE id = 1", vec![]),
+        Submitted::Parked
+    ));
+    assert!(db.cancel(b));
+    let done = db.take_completions();
+    assert_eq!(done.len(), 1);
+    let e = done[0].1.error.as_ref().expect("an error");
+    assert_eq!(e.sqlstate().as_str(), "57014");
+    assert_eq!(db.txn_status(b), TxnStatus::Idle);
+    // Explicit block: failed until ROLLBACK.
+    db.execute(b, "BEGIN", vec![]).expect("begin");
+    assert!(matches!(
+        db.submit(b, "DELETE FROM t WHERE id = 1", vec![]),
+        Submitted::Parked
+    ));
+    assert!(db.cancel(b));
+    assert_eq!(db.take_completions().len(), 1);
+    assert_eq!(db.txn_status(b), TxnStatus::Failed);
+    db.execute(b, "ROLLBACK", vec![]).expect("rollback");
+    // The holder is unaffected.
+    db.execute(a, "COMMIT", vec![]).expect("commit");
+    let r = db.execute(b, "SELECT v FROM t", vec![]).expect("select");
+    assert_eq!(r[0].rows, vec![vec![Value::Int4(1)]]);
+}
+
+#[test]
+fn engine_copy_in_uses_the_insert_path() {
+    let mut db = Engine::open_memory().expect("engine");
+    let s = db.connect();
+    db.execute(
+        s,
+        "CREATE TABLE t (id int PRIMARY KEY, name text NOT NULL, pad char(3), n int DEFAULT 7)",
+        vec![],
+    )
+    .expect("create");
+    let r = db
+        .execute(s, "COPY t (id, name, pad) FROM STDIN", vec![])
+        .expect("copy");
+    let Some(CopyMode::In(copy)) = r[0].copy.clone() else {
+        panic!("COPY FROM STDIN asks for data")
+    };
+    assert_eq!(r[0].columns.len(), 3);
+    let Submitted::Done(o) = db.copy_in(s, &copy, b"1\ta\t\n2\tb\tx\n") else {
+        panic!("nothing to wait for")
+    };
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(o.results[0].command, "COPY 2");
+    let r = db
+        .execute(s, "SELECT id, pad, n FROM t ORDER BY id", vec![])
+        .expect("select");
+    assert_eq!(
+        r[0].rows,
+        vec![
+            vec![Value::Int4(1), Value::Text("   ".into()), Value::Int4(7)],
+            vec![Value::Int4(2), Value::Text("x  ".into()), Value::Int4(7)],
+        ]
+    );
+    // Constraints apply and a failing COPY inserts nothing.
+    let Submitted::Done(o) = db.copy_in(s, &copy, b"3\tc\t\n4\t\\N\t\n") else {
+        panic!("nothing to wait for")
+    };
+    assert_eq!(o.error.expect("not null").sqlstate().as_str(), "23502");
+    // In a block, rolled back with it.
+    db.execute(s, "BEGIN", vec![]).expect("begin");
+    let Submitted::Done(o) = db.copy_in(s, &copy, b"5\te\t\n") else {
+        panic!("nothing to wait for")
+    };
+    assert!(o.error.is_none());
+    db.execute(s, "ROLLBACK", vec![]).expect("rollback");
+    let r = db
+        .execute(s, "SELECT count(*) FROM t", vec![])
+        .expect("count");
+    assert_eq!(r[0].rows, vec![vec![Value::Int8(2)]]);
+    // COPY TO STDOUT returns the rows.
+    let r = db.execute(s, "COPY t TO STDOUT", vec![]).expect("copy out");
+    assert!(matches!(r[0].copy, Some(CopyMode::Out(_))));
+    assert_eq!((r[0].command.as_str(), r[0].rows.len()), ("COPY 2", 2));
+}
+
+#[test]
+fn engine_truncate_is_transactional() {
+    let mut db = Engine::open_memory().expect("engine");
+    let s = db.connect();
+    let other = db.connect();
+    db.execute(s, "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int); INSERT INTO a VALUES (1), (2); INSERT INTO b VALUES (3)", vec![])
+        .expect("setup");
+    db.execute(s, "BEGIN; TRUNCATE a, b", vec![])
+        .expect("truncate");
+    // Another transaction cannot use the tables meanwhile.
+    let e = db
+        .execute(other, "SELECT * FROM a", vec![])
+        .expect_err("locked");
+    assert_eq!(e.sqlstate().as_str(), "55P03");
+    db.execute(s, "ROLLBACK", vec![]).expect("rollback");
+    let r = db
+        .execute(s, "SELECT count(*) FROM a", vec![])
+        .expect("count");
+    assert_eq!(r[0].rows, vec![vec![Value::Int8(2)]]);
+    let r = db.execute(s, "TRUNCATE TABLE a", vec![]).expect("truncate");
+    assert_eq!(r[0].command, "TRUNCATE TABLE");
+    let r = db
+        .execute(other, "SELECT count(*) FROM a", vec![])
+        .expect("count");
+    assert_eq!(r[0].rows, vec![vec![Value::Int8(0)]]);
+    // The key can be reused.
+    db.execute(s, "INSERT INTO a VALUES (1)", vec![])
+        .expect("insert");
+}
