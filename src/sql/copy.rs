@@ -103,7 +103,7 @@ fn unescape_text(field: &str, line: usize) -> Result<String, SqlError> {
             't' => bytes.push(b'\t'),
             'v' => bytes.push(11),
             '0'..='7' => {
-                let mut v = e.to_digit(8).expect("octal digit") as u32;
+                let mut v = e.to_digit(8).expect("octal digit");
                 for _ in 0..2 {
                     match it.peek().and_then(|d| d.to_digit(8)) {
                         Some(d) => {
