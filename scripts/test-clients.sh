@@ -20,13 +20,20 @@ fi
 work="$(mktemp -d)"
 "$bin" serve --data "$work/db" --listen 127.0.0.1:0 2>"$work/log" &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    grep -q 'listening on' "$work/log" && break
-    sleep 0.1
-done
-port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/log")"
-[ -n "$port" ] || { cat "$work/log"; echo "server did not start"; exit 1; }
+# A second server requires a password (SCRAM-SHA-256).
+NEURALDB_PASSWORD=s3cret "$bin" serve --data "$work/db2" --listen 127.0.0.1:0 2>"$work/log2" &
+server2=$!
+trap 'kill $server $server2 2>/dev/null; wait $server $server2 2>/dev/null; rm -rf "$work"' EXIT
+listening_port() { # log file -> port
+    for _ in $(seq 100); do
+        grep -q 'listening on' "$1" && break
+        sleep 0.1
+    done
+    sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$1"
+}
+port="$(listening_port "$work/log")"
+port2="$(listening_port "$work/log2")"
+[ -n "$port" ] && [ -n "$port2" ] || { cat "$work/log" "$work/log2"; echo "server did not start"; exit 1; }
 export PGHOST=127.0.0.1 PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
 total_failed=0
 
@@ -45,6 +52,14 @@ for sql in tests/server/psql/*.sql; do
     fi
 done
 report psql "$p" "$f"
+
+# Authentication: the right password gets in, a wrong one does not.
+p=0 f=0
+if [ "$(PGPASSWORD=s3cret psql -X -At -p "$port2" -U someone -c "SELECT 'in'" 2>&1)" = in ]; then
+    p=$((p + 1)); else echo "FAIL scram with the right password"; f=$((f + 1)); fi
+if PGPASSWORD=wrong psql -X -At -p "$port2" -c "SELECT 1" 2>&1 | grep -qi 'authentication failed'; then
+    p=$((p + 1)); else echo "FAIL scram with a wrong password"; f=$((f + 1)); fi
+report auth "$p" "$f"
 
 # pgbench: initialise (COPY, VACUUM ANALYZE, ADD PRIMARY KEY), run the
 # built-in TPC-B-like script with 4 clients, then check the invariants.
