@@ -57,7 +57,8 @@ report psql "$p" "$f"
 p=0 f=0
 if [ "$(PGPASSWORD=s3cret psql -X -At -p "$port2" -U someone -c "SELECT 'in'" 2>&1)" = in ]; then
     p=$((p + 1)); else echo "FAIL scram with the right password"; f=$((f + 1)); fi
-if PGPASSWORD=wrong psql -X -At -p "$port2" -c "SELECT 1" 2>&1 | grep -qi 'authentication failed'; then
+denied="$(PGPASSWORD=wrong psql -X -At -p "$port2" -c "SELECT 1" 2>&1)"
+if [[ "$denied" == *"uthentication failed"* ]]; then
     p=$((p + 1)); else echo "FAIL scram with a wrong password"; f=$((f + 1)); fi
 report auth "$p" "$f"
 
