@@ -269,7 +269,6 @@ impl Conn {
         }
         match msg {
             M::Terminate(_) => Err(ConnEnd::Closed),
-            M::Query(q) => self.simple_query(socket, q.query).await,
             M::Sync(_) => {
                 self.skip_to_sync = false;
                 socket.send(ready(self.status)).await?;
@@ -280,6 +279,7 @@ impl Conn {
                 Ok(())
             }
             _ if self.skip_to_sync => Ok(()),
+            M::Query(q) => self.simple_query(socket, q.query).await,
             M::Parse(p) => self.parse(socket, p).await,
             M::Bind(b) => {
                 let r = self.bind(b).await?;

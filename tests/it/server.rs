@@ -296,9 +296,10 @@ fn waiting_statement_does_not_block_others_and_disconnect_rolls_back() {
     b.query("UPDATE t SET v = 20 WHERE id = 1");
     let mut c = Client::connect(addr);
     c.send(&message(b'Q', &cstr("UPDATE t SET v = 30 WHERE id = 1")));
-    std::thread::sleep(Duration::from_millis(200));
-    drop(c);
     std::thread::sleep(Duration::from_millis(500));
+    drop(c);
+    // The server notices within its 200 ms peer check.
+    std::thread::sleep(Duration::from_millis(1000));
     let r = b.query("COMMIT");
     assert!(error(&r).is_none());
     let r = other.query("SELECT v FROM t");
@@ -316,7 +317,7 @@ fn cancel_request_fails_a_waiting_statement_with_57014() {
     a.query("BEGIN; UPDATE t SET v = 1 WHERE id = 1");
     b.query("BEGIN");
     b.send(&message(b'Q', &cstr("UPDATE t SET v = 2 WHERE id = 1")));
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(500));
     // A wrong secret is ignored.
     for secret in [b.secret.wrapping_add(1), b.secret] {
         let mut cancel = 16i32.to_be_bytes().to_vec();
