@@ -429,6 +429,12 @@ impl Engine {
         true
     }
 
+    /// The client abandoned a `COPY ... FROM STDIN` (CopyFail): like any
+    /// failed statement, this fails an explicit transaction block.
+    pub fn abort_copy(&mut self, sid: SessionId) {
+        self.fail_block(sid);
+    }
+
     /// Describes `sql` without running it: its parameters' inferred types
     /// and, for a query, its result columns.
     pub fn describe(&mut self, sid: SessionId, sql: &str) -> Result<Described> {

@@ -549,6 +549,15 @@ impl Conn {
         if let Some(e) = failure {
             let extended = state.extended;
             self.copy = None;
+            // The failed COPY fails an enclosing transaction block.
+            let (tx, rx) = oneshot::channel();
+            self.engine
+                .send(Request::CopyFail {
+                    sid: self.sid,
+                    reply: tx,
+                })
+                .map_err(|_| ConnEnd::EngineGone)?;
+            self.status = rx.await.map_err(|_| ConnEnd::EngineGone)?;
             self.send_error(socket, &e).await?;
             if extended {
                 self.skip_to_sync = true;

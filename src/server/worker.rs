@@ -42,6 +42,11 @@ pub enum Request {
         sql: String,
         reply: oneshot::Sender<Result<Described, Error>>,
     },
+    /// CopyFail: the COPY statement failed; replies with the new status.
+    CopyFail {
+        sid: SessionId,
+        reply: oneshot::Sender<TxnStatus>,
+    },
     /// CancelRequest: fail the session's waiting statement with 57014.
     Cancel(SessionId),
     /// The connection is gone: roll back and release everything.
@@ -79,6 +84,10 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
             }
             Request::Describe { sid, sql, reply } => {
                 let _ = reply.send(engine.describe(sid, &sql));
+            }
+            Request::CopyFail { sid, reply } => {
+                engine.abort_copy(sid);
+                let _ = reply.send(engine.txn_status(sid));
             }
             Request::Cancel(sid) => {
                 engine.cancel(sid);

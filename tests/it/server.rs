@@ -528,6 +528,13 @@ fn engine_copy_in_uses_the_insert_path() {
         .execute(s, "SELECT count(*) FROM t", vec![])
         .expect("count");
     assert_eq!(r[0].rows, vec![vec![Value::Int8(2)]]);
+    // An abandoned COPY (CopyFail) fails the block; outside one it is moot.
+    db.abort_copy(s);
+    assert_eq!(db.txn_status(s), TxnStatus::Idle);
+    db.execute(s, "BEGIN", vec![]).expect("begin");
+    db.abort_copy(s);
+    assert_eq!(db.txn_status(s), TxnStatus::Failed);
+    db.execute(s, "ROLLBACK", vec![]).expect("rollback");
     // COPY TO STDOUT returns the rows.
     let r = db.execute(s, "COPY t TO STDOUT", vec![]).expect("copy out");
     assert!(matches!(r[0].copy, Some(CopyMode::Out(_))));

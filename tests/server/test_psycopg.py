@@ -206,6 +206,17 @@ def copy_in_and_out():
         except errors.UniqueViolation:
             pass
         assert c.execute("SELECT count(*) FROM py_copy").fetchone() == (100,)
+    # A COPY the client abandons (CopyFail) fails the transaction block.
+    with connect() as c:
+        try:
+            with c.cursor().copy("COPY py_copy FROM STDIN") as cp:
+                cp.write_row((2000, "x", "y"))
+                raise RuntimeError("client gives up")
+        except RuntimeError:
+            pass
+        assert c.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        c.rollback()
+        assert c.execute("SELECT count(*) FROM py_copy").fetchone() == (100,)
 
 
 def main():
