@@ -1,5 +1,7 @@
 // Static server for the demo: www/ at /, the package at /pkg/.
-// Usage: node scripts/serve.mjs [--port N]   (PORT env also works; 0 = any free port)
+// Usage: node scripts/serve.mjs [--port N] [--dir DIR]
+// (PORT env also works; 0 = any free port; --dir serves DIR alone at /,
+// as the packaging test does with a built app.)
 // Prints "listening on http://127.0.0.1:PORT/" once ready.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -7,7 +9,8 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const mounts = [
+const argDir = process.argv.indexOf('--dir');
+const mounts = argDir > 0 ? [['/', resolve(process.argv[argDir + 1])]] : [
   ['/pkg/', join(root, 'pkg')],
   // Blank pages the end-to-end tests drive.
   ['/e2e/', join(root, 'tests', 'e2e', 'pages')],

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`): formatting, lints, native tests,
-# and a wasm32 build of the engine.
+# the wasm package build, and end-to-end tests in Chromium and Firefox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -9,13 +9,21 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets -- -D warnings
-echo "== cargo build (wasm32)"
-cargo build --lib --target wasm32-unknown-unknown
+echo "== cargo clippy (wasm32)"
+cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 echo "== cargo test"
 log="target/npm-test-cargo.log"
 mkdir -p target
 cargo test 2>&1 | tee "$log"
-# One closing line with the totals over every test binary (cargo's own last
-# line is the doc-test run, which has no tests).
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
-     END { printf "%d passed, %d failed\n", p, f }' "$log"
+echo "== wasm package"
+bash scripts/build-wasm.sh
+echo "== browser end-to-end tests"
+e2e_log="target/npm-test-e2e.log"
+node tests/e2e/run.mjs 2>&1 | tee "$e2e_log"
+echo "== packaging test (Vite app against the packed tarball)"
+node tests/e2e/vite-package.mjs 2>&1 | tee -a "$e2e_log"
+# One closing line with the totals over every test binary and the browser
+# suites (cargo's own last line is the doc-test run, which has no tests).
+awk '/^test result:|^(e2e|package): [0-9]+ passed/ {
+       for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log" "$e2e_log"

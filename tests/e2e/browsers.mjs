@@ -36,11 +36,11 @@ export async function chromium(profile) {
   await launch();
   return {
     name: 'chromium',
-    async newPage(url) {
+    async newPage(url, { waitReady = true } = {}) {
       const page = await context.newPage();
       page.on('pageerror', (e) => console.log(`  [chromium page error] ${e.message}`));
       await page.goto(url);
-      await page.waitForFunction(() => window.ready === true);
+      if (waitReady) await page.waitForFunction(() => window.ready === true);
       return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close());
     },
     async restart() {
@@ -79,11 +79,11 @@ export async function firefox(profile) {
   await launch();
   return {
     name: 'firefox',
-    async newPage(url) {
+    async newPage(url, { waitReady = true } = {}) {
       const page = await browser.newPage();
       page.on('pageerror', (e) => console.log(`  [firefox page error] ${e.message}`));
       await page.goto(url);
-      await page.waitForFunction(() => window.ready === true);
+      if (waitReady) await page.waitForFunction(() => window.ready === true);
       return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close());
     },
     async restart() {
