@@ -186,6 +186,67 @@ const scenarios = [
     await p.close();
   }],
 
+  ['a closed tab: its transaction rolls back and its locks go within a second', async (b, base) => {
+    const L = await b.newPage(base);
+    await open(L, 'tabclose'); // leader
+    const F = await b.newPage(base);
+    await open(F, 'tabclose');
+    await ok(L, 'CREATE TABLE r (id int PRIMARY KEY, v text)');
+    await ok(L, "INSERT INTO r VALUES (1, 'start')");
+    await ok(F, 'BEGIN');
+    await ok(F, "UPDATE r SET v = 'from the closed tab' WHERE id = 1");
+    await L.eval(() => {
+      window.waiter = window.db.query("UPDATE r SET v = 'leader' WHERE id = 1").then((r) => ({ rowCount: r.rowCount, at: Date.now() }), (e) => ({ code: e.code }));
+    });
+    await sleep(200);
+    const closedAt = Date.now();
+    await F.close();
+    const done = await L.eval(() => window.waiter);
+    assert.equal(done.rowCount, 1, JSON.stringify(done));
+    const waited = Date.now() - closedAt;
+    assert.ok(waited < 2000, `locks released ${waited} ms after the tab closed`);
+    assert.deepEqual((await ok(L, 'SELECT v FROM r')).rows, [['leader']]);
+    console.log(`    row lock of the closed tab released after ${waited} ms`);
+    await L.close();
+  }],
+
+  ['a corrupt database file is refused with XX001, never a hang', async (b, base) => {
+    const p = await b.newPage(base);
+    const r = await p.eval(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('neuraldb', { create: true });
+      for (const [file, byte] of [['corrupt.ndb', 0xab], ['corrupt.ndb-wal', 0x5a]]) {
+        const w = await (await dir.getFileHandle(file, { create: true })).createWritable();
+        await w.write(new Uint8Array(3 * 8192).fill(byte));
+        await w.close();
+      }
+      const t0 = Date.now();
+      try {
+        await window.ndb.NeuralDB.open('corrupt');
+        return { opened: true };
+      } catch (e) {
+        return { code: e.code, message: e.message, ms: Date.now() - t0 };
+      }
+    });
+    assert.equal(r.code, 'XX001', JSON.stringify(r));
+    assert.ok(r.ms < 5000);
+    // The tab's worker still serves other databases.
+    await open(p, 'healthy');
+    assert.deepEqual((await ok(p, 'SELECT 1 + 1')).rows, [[2]]);
+    await p.close();
+  }],
+
+  ['the demo console runs SQL and shows its session', async (b, base) => {
+    const p = await b.newPage(base.replace(/e2e\/$/, '') + '?db=demo-e2e', { waitReady: false });
+    await p.raw.waitForFunction(() => document.querySelector('#session')?.textContent.match(/session: \d+/));
+    await p.eval(() => {
+      document.getElementById('sql').value = "CREATE TABLE notes (n int); INSERT INTO notes VALUES (7); BEGIN; SELECT n * 6 AS answer FROM notes";
+      document.getElementById('run').click();
+    });
+    await p.raw.waitForFunction(() => document.querySelector('#output td')?.textContent === '42');
+    assert.equal(await p.eval(() => document.getElementById('txn').textContent), 'in transaction');
+    await p.close();
+  }],
+
   ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
     const p = await b.newPage(base);
     await open(p, 'errors');
