@@ -196,7 +196,7 @@ async function openOpfsEngine(name, options) {
   }
   // On success the engine owns both handles; on failure it has dropped
   // (closed) them already.
-  return new EngineHost(Database.openOpfs(data, wal, options.poolBytes ?? undefined));
+  return new EngineHost(Database.openOpfs(data, wal, { poolBytes: options.poolBytes ?? undefined }));
 }
 
 // ---------------------------------------------------------------------------
@@ -205,7 +205,7 @@ async function openOpfsEngine(name, options) {
 /** Memory databases: private to this tab, no election. */
 class MemoryDb {
   constructor(options) {
-    this.engine = new EngineHost(Database.openMemory(options.poolBytes ?? undefined));
+    this.engine = new EngineHost(Database.openMemory({ poolBytes: options.poolBytes ?? undefined }));
     this.epoch = 1;
     this.refs = 0;
   }

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::FileSystemSyncAccessHandle;
 
 use crate::engine::{Engine, EngineConfig, Outcome, Submitted, TxnStatus};
-use crate::error::Error;
+use crate::error::{Error, SqlError, SqlState};
 use crate::storage::MemoryStorage;
 
 pub use opfs::OpfsStorage;
@@ -30,15 +30,32 @@ fn js_clock() -> i64 {
     ((js_sys::Date::now() - UNIX_TO_2000_MS) * 1000.0) as i64
 }
 
-fn config(pool_bytes: Option<u32>) -> EngineConfig {
+/// Engine options from JS (`{ poolBytes? }`), read with serde-wasm-bindgen.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct OpenOptions {
+    pool_bytes: Option<u32>,
+}
+
+fn config(options: JsValue) -> Result<EngineConfig, JsValue> {
+    let options: OpenOptions = if options.is_undefined() || options.is_null() {
+        OpenOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| {
+            convert::error(&Error::Sql(SqlError::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("invalid open options: {e}"),
+            )))
+        })?
+    };
     let mut config = EngineConfig {
         clock: js_clock,
         ..EngineConfig::default()
     };
-    if let Some(bytes) = pool_bytes {
+    if let Some(bytes) = options.pool_bytes {
         config.pager.pool_bytes = bytes as usize;
     }
-    config
+    Ok(config)
 }
 
 /// One open database: the engine and its sessions.
@@ -51,29 +68,27 @@ pub struct Database {
 impl Database {
     /// Opens (creating if empty, recovering after a crash) the database on
     /// two OPFS files. The handles are owned from here on and closed when
-    /// the database is freed. Throws `{ code, message }`.
+    /// the database is freed. `options`: `{ poolBytes? }`. Throws
+    /// `{ code, message }`.
     #[wasm_bindgen(js_name = openOpfs)]
     pub fn open_opfs(
         data: FileSystemSyncAccessHandle,
         wal: FileSystemSyncAccessHandle,
-        pool_bytes: Option<u32>,
+        options: JsValue,
     ) -> Result<Database, JsValue> {
-        let engine = Engine::open(
-            Box::new(OpfsStorage::new(data)),
-            Box::new(OpfsStorage::new(wal)),
-            config(pool_bytes),
-        )
-        .map_err(|e| convert::error(&e))?;
+        let data = Box::new(OpfsStorage::new(data));
+        let wal = Box::new(OpfsStorage::new(wal));
+        let engine = Engine::open(data, wal, config(options)?).map_err(|e| convert::error(&e))?;
         Ok(Database { engine })
     }
 
     /// An ephemeral database in the worker's memory.
     #[wasm_bindgen(js_name = openMemory)]
-    pub fn open_memory(pool_bytes: Option<u32>) -> Result<Database, JsValue> {
+    pub fn open_memory(options: JsValue) -> Result<Database, JsValue> {
         let engine = Engine::open(
             Box::new(MemoryStorage::new()),
             Box::new(MemoryStorage::new()),
-            config(pool_bytes),
+            config(options)?,
         )
         .map_err(|e| convert::error(&e))?;
         Ok(Database { engine })
