@@ -17,6 +17,9 @@ mkdir -p target
 cargo test 2>&1 | tee "$log"
 echo "== wasm package"
 bash scripts/build-wasm.sh
+echo "== OPFS backend in a browser worker (wasm-bindgen-test)"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown \
+  --no-default-features --test wasm_opfs 2>&1 | tee -a "$log"
 echo "== browser end-to-end tests"
 e2e_log="target/npm-test-e2e.log"
 node tests/e2e/run.mjs 2>&1 | tee "$e2e_log"
