@@ -81,8 +81,8 @@ export class Session {
   readonly processID: number | null;
   /** `'I'` idle, `'T'` in a transaction block, `'E'` in a failed block. */
   readonly transactionStatus: 'I' | 'T' | 'E';
-  query<R = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<R>>;
   query<R = SqlValue[]>(sql: string, params: SqlParam[] | undefined, options: { rowMode: 'array' }): Promise<QueryResult<R>>;
+  query<R = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<R>>;
   exec(sql: string, options?: QueryOptions): Promise<QueryResult[]>;
   /** Ends the session, rolling back its open transaction. */
   release(): Promise<void>;
@@ -94,6 +94,7 @@ export class NeuralDB {
   readonly name: string;
   readonly processID: number | null;
   readonly transactionStatus: 'I' | 'T' | 'E';
+  query<R = SqlValue[]>(sql: string, params: SqlParam[] | undefined, options: { rowMode: 'array' }): Promise<QueryResult<R>>;
   query<R = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<R>>;
   exec(sql: string, options?: QueryOptions): Promise<QueryResult[]>;
   /** A new dedicated session; call `release()` when done. */

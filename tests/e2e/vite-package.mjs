@@ -45,6 +45,27 @@ document.title = 'answer:' + r.rows[0].answer;
 `,
   );
   run('npm', ['install', '--no-audit', '--no-fund', '--offline', tarball], app);
+  // The published types, resolved through package.json "exports", type-check
+  // a strict TypeScript program.
+  writeFileSync(
+    join(app, 'check.ts'),
+    `import { NeuralDB, NeuralDBError, type QueryResult, type Session } from 'neuraldb';
+const db: NeuralDB = await NeuralDB.open('x', { storage: 'memory', int8: 'string' });
+const r: QueryResult<{ id: number; name: string }> = await db.query<{ id: number; name: string }>('SELECT 1 AS id, $1 AS name', ['a']);
+const id: number = r.rows[0].id;
+const arrays = await db.query('SELECT 1', [], { rowMode: 'array' });
+const first: unknown = arrays.rows[0][0];
+const s: Session = await db.connect();
+const n: number = await db.transaction(async (tx) => (await tx.query('SELECT 1')).rowCount, { isolation: 'repeatable read', retries: 3 });
+try { await s.query('SELECT 1'); } catch (e) { if (e instanceof NeuralDBError && e.code === '40001' && e.retryable) console.log(e.detail, e.position); }
+await s.release();
+await db.close();
+console.log(id, first, n, r.fields[0].dataTypeID);
+`,
+  );
+  run(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--target', 'es2022',
+    '--module', 'esnext', '--moduleResolution', 'bundler', '--lib', 'es2022,dom', 'check.ts'], app);
+  console.log('  tsc --strict: the published types check');
   const vite = join(repo, 'node_modules', 'vite', 'bin', 'vite.js');
   run(process.execPath, [vite, 'build', '--logLevel', 'warn'], app);
   const assets = readdirSync(join(app, 'dist', 'assets'));
