@@ -68,6 +68,7 @@ fn result(r: &QueryResult) -> JsValue {
     for c in &r.columns {
         let f = Object::new();
         set(&f, "name", &JsValue::from_str(&c.name));
+        set(&f, "dataTypeID", &JsValue::from(c.ty.oid()));
         set(&f, "type", &JsValue::from_str(&c.ty.to_string()));
         fields.push(&f);
     }

@@ -41,7 +41,7 @@ export async function chromium(profile) {
       page.on('pageerror', (e) => console.log(`  [chromium page error] ${e.message}`));
       await page.goto(url);
       if (waitReady) await page.waitForFunction(() => window.ready === true);
-      return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close());
+      return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close(), (fn, arg) => page.waitForFunction(fn, arg));
     },
     async restart() {
       await context.close();
@@ -84,7 +84,7 @@ export async function firefox(profile) {
       page.on('pageerror', (e) => console.log(`  [firefox page error] ${e.message}`));
       await page.goto(url);
       if (waitReady) await page.waitForFunction(() => window.ready === true);
-      return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close());
+      return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close(), (fn, arg) => page.waitForFunction(fn, {}, arg));
     },
     async restart() {
       await browser.close();
@@ -102,11 +102,13 @@ export async function firefox(profile) {
   };
 }
 
-function wrapPage(page, evaluate, close) {
+function wrapPage(page, evaluate, close, waitFor) {
   return {
     raw: page,
     /** Runs fn(arg) in the page; fn must be self-contained. */
     eval: evaluate,
+    /** Waits until fn(arg) is truthy in the page. */
+    waitFor,
     close,
   };
 }

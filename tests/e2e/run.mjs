@@ -62,10 +62,10 @@ const scenarios = [
       const row = r.rows[0];
       return {
         v: row.v, n: typeof row.n + ':' + String(row.n), b: row.b instanceof Uint8Array ? [...row.b] : null,
-        at: row.at instanceof Date ? row.at.toISOString() : null, fields: r.fields.map((f) => f.name),
+        at: row.at instanceof Date ? row.at.toISOString() : null, fields: r.fields.map((f) => `${f.name}:${f.dataTypeID}`),
       };
     });
-    assert.deepEqual(typed, { v: { x: [1, 2] }, n: 'bigint:9007199254740993', b: [1, 2, 255], at: '2026-01-02T03:04:05.000Z', fields: ['k', 'v', 'n', 'b', 'at'] });
+    assert.deepEqual(typed, { v: { x: [1, 2] }, n: 'bigint:9007199254740993', b: [1, 2, 255], at: '2026-01-02T03:04:05.000Z', fields: ['k:25', 'v:3802', 'n:20', 'b:17', 'at:1184'] });
     await p.raw.reload();
     await p.raw.waitForFunction(() => window.ready === true);
     await open(p, 'persist');
@@ -244,6 +244,12 @@ const scenarios = [
     });
     await p.raw.waitForFunction(() => document.querySelector('#output td')?.textContent === '42');
     assert.equal(await p.eval(() => document.getElementById('txn').textContent), 'in transaction');
+    // The side panel lists this session, idle in its transaction, and its locks.
+    const pid = await p.eval(() => document.getElementById('session').textContent.match(/\d+/)[0]);
+    await p.waitFor((pid) => [...document.querySelectorAll('#activity tr')]
+      .some((tr) => tr.cells[0]?.textContent === pid && tr.cells[1]?.textContent === 'idle in transaction'), pid);
+    await p.waitFor((pid) => [...document.querySelectorAll('#locks tr')]
+      .some((tr) => tr.cells[0]?.textContent === pid && tr.cells[1]?.textContent === 'relation' && tr.cells[5]?.textContent === 'true'), pid);
     await p.close();
   }],
 
