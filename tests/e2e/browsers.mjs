@@ -41,7 +41,13 @@ export async function chromium(profile) {
       page.on('pageerror', (e) => console.log(`  [chromium page error] ${e.message}`));
       await page.goto(url);
       if (waitReady) await page.waitForFunction(() => window.ready === true);
-      return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close(), (fn, arg) => page.waitForFunction(fn, arg));
+      const wrapped = wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close(), (fn, arg) => page.waitForFunction(fn, arg));
+      // Storage quota of the page's origin, through the DevTools protocol.
+      wrapped.setQuota = async (bytes) => {
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(url).origin, quotaSize: bytes });
+      };
+      return wrapped;
     },
     async restart() {
       await context.close();
