@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --profile wasm --target wasm32-unknown-unknown --lib
+cargo build --profile wasm --target wasm32-unknown-unknown --lib --no-default-features
 in=target/wasm32-unknown-unknown/wasm/neuraldb.wasm
 out=pkg/wasm/neuraldb_bg.wasm
 if [ ! -f "$out" ] || [ "$in" -nt "$out" ]; then

@@ -18,7 +18,9 @@ cargo test 2>&1 | tee "$log"
 echo "== wasm package"
 bash scripts/build-wasm.sh
 echo "== OPFS backend in a browser worker (wasm-bindgen-test)"
-CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown \
+# The `wasm` profile and features of the package build, so the library and
+# its dependencies are reused rather than compiled a second time.
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --profile wasm --target wasm32-unknown-unknown \
   --no-default-features --test wasm_opfs 2>&1 | tee -a "$log"
 echo "== browser end-to-end tests"
 e2e_log="target/npm-test-e2e.log"
