@@ -94,7 +94,7 @@ function convertInt8(value, mode) {
   return value;
 }
 
-function shapeResult(r, pid, int8, rowMode) {
+function shapeResult(r, int8, rowMode) {
   const fields = r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID ?? 0, type: f.type }));
   const rows = r.rows.map((cells) => {
     const values = int8 === 'bigint' ? cells : cells.map((v) => convertInt8(v, int8));
@@ -161,13 +161,13 @@ export class Session {
   async query(sql, params, options = {}) {
     const out = await this.#run(sql, params);
     const last = out.results[out.results.length - 1] ?? { command: '', fields: [], rows: [], rowCount: 0 };
-    return shapeResult(last, out.pid, this.#int8, options.rowMode);
+    return shapeResult(last, this.#int8, options.rowMode);
   }
 
   /** Runs several statements (one implicit transaction unless they BEGIN/COMMIT themselves); returns every result. */
   async exec(sql, options = {}) {
     const out = await this.#run(sql, []);
-    return out.results.map((r) => shapeResult(r, out.pid, this.#int8, options.rowMode));
+    return out.results.map((r) => shapeResult(r, this.#int8, options.rowMode));
   }
 
   /** Ends the session, rolling back an open transaction. */
