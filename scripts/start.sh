@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# `npm start`. Until the browser runtime lands (issue 4), this builds the
-# engine for wasm32 and runs the storage benchmark natively.
+# `npm start`: builds the wasm package (skipping what is up to date) and
+# serves the demo (www/) and the package (/pkg/) on http://127.0.0.1:8080
+# (PORT overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-cargo build --release --lib --target wasm32-unknown-unknown
-ls -l target/wasm32-unknown-unknown/release/neuraldb.wasm
-cargo run --release --bin bench-storage -- "$@"
+NEURALDB_SETUP=build bash scripts/build-wasm.sh
+exec node scripts/serve.mjs

@@ -16,6 +16,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
+mod system;
+pub use system::DATABASE_OID;
+
 use crate::btree::Index;
 use crate::catalog::{
     Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, Object, Oid, SequenceDef, TableDef,
@@ -48,6 +51,9 @@ pub struct EngineConfig {
     /// Wall clock in microseconds since 2000-01-01 UTC (for `now()`). The
     /// wasm front end passes one built on `Date.now()`.
     pub clock: fn() -> i64,
+    /// The database's name (`current_database()`, `pg_database`,
+    /// `pg_stat_activity.datname`).
+    pub database_name: String,
 }
 
 fn system_clock() -> i64 {
@@ -70,6 +76,7 @@ impl Default for EngineConfig {
         EngineConfig {
             pager: PagerConfig::default(),
             clock: system_clock,
+            database_name: "neuraldb".into(),
         }
     }
 }
@@ -254,8 +261,25 @@ struct Pending {
     copy: bool,
 }
 
+/// What `pg_stat_activity` reports about a session (times in microseconds
+/// since 2000-01-01, from `EngineConfig::clock`).
+struct Activity {
+    backend_start: i64,
+    /// The last SQL string submitted (the one running, if active).
+    query: String,
+    query_start: Option<i64>,
+    /// When the session last went active or idle.
+    state_change: i64,
+    /// When the session parked, while it is parked.
+    wait_start: Option<i64>,
+    /// Counts the session's transactions: the local part of its virtual
+    /// transaction id (`pg_locks.virtualxid`, "session/local").
+    local_xact: u32,
+}
+
 struct Session {
     settings: Settings,
+    activity: Activity,
     txn: Option<TxnState>,
     pending: Option<Pending>,
     waiting_for: Option<SessionId>,
@@ -341,6 +365,7 @@ impl Engine {
 
     /// Opens a new session.
     pub fn connect(&mut self) -> SessionId {
+        let now = (self.config.clock)();
         let id = self.next_session;
         self.next_session += 1;
         self.sessions.insert(
@@ -351,6 +376,14 @@ impl Engine {
                     synchronous_commit: true,
                     timezone: TimeZone::utc(),
                     other: HashMap::new(),
+                },
+                activity: Activity {
+                    backend_start: now,
+                    query: String::new(),
+                    query_start: None,
+                    state_change: now,
+                    wait_start: None,
+                    local_xact: 0,
                 },
                 txn: None,
                 pending: None,
@@ -582,6 +615,7 @@ impl Engine {
                 });
             }
         };
+        let now = (self.config.clock)();
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.pending = Some(Pending {
                 stmts: stmts.into(),
@@ -590,10 +624,24 @@ impl Engine {
                 dml: None,
                 copy: false,
             });
+            s.activity.query = sql.to_string();
+            s.activity.query_start = Some(now);
+            s.activity.state_change = now;
         }
         match self.drive(sid) {
-            Some(outcome) => Submitted::Done(outcome),
+            Some(outcome) => {
+                self.note_idle(sid);
+                Submitted::Done(outcome)
+            }
             None => Submitted::Parked,
+        }
+    }
+
+    /// Records that session `sid` finished its submitted string.
+    fn note_idle(&mut self, sid: SessionId) {
+        let now = (self.config.clock)();
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.activity.state_change = now;
         }
     }
 
@@ -686,8 +734,10 @@ impl Engine {
                         ));
                         return Some(self.finish_with_error(sid, e));
                     }
+                    let now = (self.config.clock)();
                     let s = self.sessions.get_mut(&sid)?;
                     s.waiting_for = Some(holder);
+                    s.activity.wait_start = Some(now);
                     if let Some(p) = s.pending.as_mut() {
                         p.dml = Some(d);
                     }
@@ -752,8 +802,10 @@ impl Engine {
         while let Some(w) = queue.pop_front() {
             if let Some(s) = self.sessions.get_mut(&w) {
                 s.waiting_for = None;
+                s.activity.wait_start = None;
             }
             if let Some(outcome) = self.drive(w) {
+                self.note_idle(w);
                 self.completions.push((w, outcome));
             }
         }
@@ -764,6 +816,7 @@ impl Engine {
     fn begin_txn(&mut self, sid: SessionId, explicit: bool) {
         let now = (self.config.clock)();
         if let Some(s) = self.sessions.get_mut(&sid) {
+            s.activity.local_xact += 1;
             s.txn = Some(TxnState {
                 explicit,
                 failed: false,
@@ -1324,7 +1377,7 @@ impl Engine {
         let quote = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
         match (c.source, c.from_stdin) {
             (ast::CopySource::Table { name, columns }, true) => {
-                let (table, _) = self.table_for_dml(sid, &name)?;
+                let (table, _) = self.table_for_dml(sid, &name, "copy to")?;
                 let names: Vec<String> = if columns.is_empty() {
                     table.live_columns().map(|(_, c)| c.name.clone()).collect()
                 } else {
@@ -1391,7 +1444,7 @@ impl Engine {
     /// (MVCC-safe and undone by ROLLBACK, unlike PostgreSQL's file swap).
     fn truncate(&mut self, sid: SessionId, names: &[ast::Name]) -> Result<QueryResult> {
         for name in names {
-            let (table, _) = self.table_for_dml(sid, name)?;
+            let (table, _) = self.table_for_dml(sid, name, "truncate")?;
             self.lock_relation(sid, &table, RelLock::AccessExclusive)?;
         }
         for name in names {
@@ -1945,6 +1998,7 @@ impl Engine {
                 ),
             ));
         }
+        system::refuse_ddl(&c.table)?;
         let tname = c.table.last().cloned().unwrap_or_default();
         let entry = self
             .lookup(sid, &tname)?
@@ -2104,6 +2158,7 @@ impl Engine {
         kind: &str,
     ) -> Result<QueryResult> {
         for n in names {
+            system::refuse_ddl(n)?;
             let name = n.last().cloned().unwrap_or_default();
             let entry = match self.lookup(sid, &name)? {
                 Some(e) => e,
@@ -2213,6 +2268,7 @@ impl Engine {
         if_exists: bool,
         ops: &[ast::AlterOp],
     ) -> Result<QueryResult> {
+        system::refuse_ddl(name)?;
         let tname = name.last().cloned().unwrap_or_default();
         let Some(entry) = self.lookup(sid, &tname)? else {
             if if_exists {
@@ -3403,7 +3459,9 @@ impl Engine {
         &mut self,
         sid: SessionId,
         name: &ast::Name,
+        verb: &str,
     ) -> Result<(Rc<TableDef>, Vec<Rc<IndexDef>>)> {
+        system::refuse_write(name, verb)?;
         let tname = name.last().cloned().unwrap_or_default();
         let entry = self
             .lookup(sid, &tname)?
@@ -3536,7 +3594,7 @@ impl Engine {
         ins: &ast::Insert,
         params: &[Value],
     ) -> Result<Step> {
-        let (table, indexes) = self.table_for_dml(sid, &ins.table)?;
+        let (table, indexes) = self.table_for_dml(sid, &ins.table, "insert into")?;
         let arbiter = Self::conflict_arbiter(&table, &indexes, ins)?;
         // Target columns, in the order the source provides them.
         let mut targets: Vec<usize> = if ins.columns.is_empty() {
@@ -3690,7 +3748,7 @@ impl Engine {
     }
 
     fn start_update(&mut self, sid: SessionId, up: &ast::Update, params: &[Value]) -> Result<Step> {
-        let (table, indexes) = self.table_for_dml(sid, &up.table)?;
+        let (table, indexes) = self.table_for_dml(sid, &up.table, "update")?;
         let snapshot = self.statement_snapshot(sid);
         let label = up.alias.clone().unwrap_or_else(|| table.name.clone());
         let table_c = table.clone();
@@ -3781,7 +3839,7 @@ impl Engine {
         del: &ast::Delete,
         params: &[Value],
     ) -> Result<Step> {
-        let (table, indexes) = self.table_for_dml(sid, &del.table)?;
+        let (table, indexes) = self.table_for_dml(sid, &del.table, "delete from")?;
         let snapshot = self.statement_snapshot(sid);
         let label = del.alias.clone().unwrap_or_else(|| table.name.clone());
         let table_c = table.clone();
@@ -4763,10 +4821,27 @@ impl CatalogAccess for BindCtx<'_> {
             ("current_user" | "session_user" | "user", []) => {
                 Some((BExpr::Const(Value::Text("neuraldb".into())), DataType::Text))
             }
-            ("current_database", []) => {
-                Some((BExpr::Const(Value::Text("neuraldb".into())), DataType::Text))
-            }
+            ("current_database", []) => Some((
+                BExpr::Const(Value::Text(self.engine.config.database_name.clone())),
+                DataType::Text,
+            )),
             _ => None,
         })
+    }
+
+    fn system_relation(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> PlanResult<Option<plan::SystemRelationRows>> {
+        let vp = system::Viewpoint {
+            sid: self.sid,
+            snapshot: self.snapshot,
+            own: &self.own,
+            cid: self.cid,
+        };
+        self.engine
+            .system_relation(&vp, schema, name)
+            .map_err(|e| SqlError::new(e.sqlstate(), e.to_string()))
     }
 }

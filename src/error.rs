@@ -63,6 +63,7 @@ impl SqlState {
     pub const UNDEFINED_PARAMETER: SqlState = SqlState("42704");
     pub const INVALID_COLUMN_REFERENCE: SqlState = SqlState("42P10");
     pub const WRONG_OBJECT_TYPE: SqlState = SqlState("42809");
+    pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState("42501");
     pub const DEPENDENT_OBJECTS_STILL_EXIST: SqlState = SqlState("2BP01");
     pub const INVALID_TABLE_DEFINITION: SqlState = SqlState("42P16");
     pub const INDETERMINATE_DATATYPE: SqlState = SqlState("42P18");

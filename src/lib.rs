@@ -19,5 +19,7 @@ pub mod storage;
 pub mod txn;
 pub mod util;
 pub mod wal;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Error, Result, SqlError, SqlState};

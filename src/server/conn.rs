@@ -26,9 +26,7 @@ use pgwire::tokio::server::{MaybeTls, PgWireMessageServerCodec};
 use tokio::sync::oneshot;
 use tokio_util::codec::Framed;
 
-use super::types::{
-    decode_binary, decode_text, encode_binary, type_from_oid, type_modifier, type_oid, type_size,
-};
+use super::types::{decode_binary, decode_text, encode_binary, type_from_oid, type_oid};
 use super::worker::{Reply, Request};
 use crate::engine::{CopyIn, CopyMode, QueryResult, SessionId, TxnStatus};
 use crate::error::{Error, SqlError, SqlState};
@@ -170,8 +168,8 @@ fn row_description(r: &QueryResult, formats: &[i16]) -> RowDescription {
                     0,
                     0,
                     type_oid(&ty),
-                    type_size(&ty),
-                    type_modifier(&ty),
+                    ty.typlen(),
+                    ty.typmod(),
                     format_of(formats, i),
                 )
             })

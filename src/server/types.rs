@@ -7,37 +7,13 @@ use crate::sql::tz::TimeZone;
 use crate::sql::value::{Interval, Numeric};
 use crate::sql::{DataType, Value};
 
-/// The PostgreSQL type OID of a column or parameter type. `unknown`
-/// (a bare `$1` or literal) is reported as `text`, which is how its
-/// values are sent.
-// TODO(sysviews): use the shared type_oid mapping once it lands; until
-// then `DataType::oid` is the one mapping.
+/// The PostgreSQL type OID of a column or parameter type (the shared
+/// `DataType::oid` table). `unknown` (a bare `$1` or literal) is reported
+/// as `text`, which is how its values are sent.
 pub fn type_oid(ty: &DataType) -> u32 {
     match ty {
         DataType::Unknown => DataType::Text.oid(),
         t => t.oid(),
-    }
-}
-
-/// `typlen` as RowDescription reports it: the fixed width, or -1.
-pub fn type_size(ty: &DataType) -> i16 {
-    match ty {
-        DataType::Bool => 1,
-        DataType::Int2 => 2,
-        DataType::Int4 | DataType::Float4 | DataType::Date => 4,
-        DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::Timestamptz => 8,
-        DataType::Interval | DataType::Uuid => 16,
-        _ => -1,
-    }
-}
-
-/// `atttypmod` as RowDescription reports it (-1: none).
-pub fn type_modifier(ty: &DataType) -> i32 {
-    match ty {
-        DataType::Varchar(Some(n)) => *n as i32 + 4,
-        DataType::Char(n) => *n as i32 + 4,
-        DataType::Numeric(Some((p, s))) => (((*p << 16) | *s) + 4) as i32,
-        _ => -1,
     }
 }
 

@@ -802,6 +802,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             }
             Ok(out)
         }
+        Plan::SystemScan { rows, .. } => Ok(rows.as_ref().clone()),
         Plan::Series { args, .. } => {
             let mut vals = Vec::new();
             for a in args {

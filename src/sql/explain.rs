@@ -43,6 +43,7 @@ pub fn describe(
             Vec::new(),
             Vec::new(),
         ),
+        Plan::SystemScan { name, .. } => (format!("System Scan on {name}"), Vec::new(), Vec::new()),
         Plan::Series { .. } => (
             "Function Scan on generate_series".into(),
             Vec::new(),
@@ -101,11 +102,17 @@ pub fn describe(
                 Vec::new(),
             )
         }
-        Plan::Filter { input, pred } => (
-            "Filter".into(),
-            vec![format!("Filter: {}", expr(pred, &names(input)))],
-            vec![input],
-        ),
+        Plan::Filter { input, pred } => {
+            let filter = vec![format!("Filter: {}", expr(pred, &names(input)))];
+            match &**input {
+                // A filter over a system relation reads like one over a
+                // table scan.
+                Plan::SystemScan { name, .. } => {
+                    (format!("System Scan on {name}"), filter, Vec::new())
+                }
+                _ => ("Filter".into(), filter, vec![input]),
+            }
+        }
         Plan::NestedLoop {
             left,
             right,

@@ -250,6 +250,15 @@ pub enum Plan {
         args: Vec<BExpr>,
         column: Column,
     },
+    /// A system relation (`pg_class`, `pg_stat_activity`...): its rows
+    /// were computed from the engine's state when the statement was bound,
+    /// so every scan of it in the statement sees the same consistent view.
+    SystemScan {
+        /// Schema-qualified name, for EXPLAIN.
+        name: String,
+        columns: Vec<Column>,
+        rows: Rc<Vec<Vec<Value>>>,
+    },
     /// Keeps only the first `keep` columns (drops hidden sort columns).
     Truncate {
         input: Box<Plan>,
@@ -269,6 +278,21 @@ pub trait CatalogAccess {
         name: &str,
         args: &[Expr],
     ) -> PlanResult<Option<(BExpr, DataType)>>;
+    /// The system relation `schema.name` (`schema` None = unqualified,
+    /// which searches `pg_catalog` first, as PostgreSQL's search path
+    /// does): its schema-qualified name, columns and rows as of now.
+    fn system_relation(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> PlanResult<Option<SystemRelationRows>>;
+}
+
+/// A system relation's contents, computed at bind time.
+pub struct SystemRelationRows {
+    pub qualified_name: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
 }
 
 pub fn undefined_column(name: &str) -> SqlError {
@@ -422,7 +446,9 @@ pub fn bool_type_check(ty: &DataType, what: &str) -> PlanResult<()> {
 pub fn plan_columns(plan: &Plan, cte_plans: &[Plan]) -> Vec<Column> {
     match plan {
         Plan::Unit => Vec::new(),
-        Plan::Values { columns, .. } | Plan::Project { columns, .. } => columns.clone(),
+        Plan::Values { columns, .. }
+        | Plan::Project { columns, .. }
+        | Plan::SystemScan { columns, .. } => columns.clone(),
         Plan::SeqScan {
             table, with_tid, ..
         }
@@ -532,6 +558,7 @@ pub fn scanned_tables(plan: &Plan, out: &mut Vec<Rc<TableDef>>) {
         Plan::Unit
         | Plan::Values { .. }
         | Plan::Series { .. }
+        | Plan::SystemScan { .. }
         | Plan::CteScan { .. }
         | Plan::WorkTable { .. } => {}
     }
@@ -1624,6 +1651,29 @@ impl<'a> Binder<'a> {
                         };
                         return Ok((plan, scope));
                     }
+                }
+                let schema = name.len().checked_sub(2).map(|i| name[i].as_str());
+                if let Some(sys) = self.catalog.system_relation(schema, &tname)? {
+                    let renames = alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or(&[]);
+                    let scope = Scope {
+                        cols: sys
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .map(|(i, c)| ScopeCol {
+                                table: Some(label.clone()),
+                                name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                                ty: c.ty.clone(),
+                                hidden: false,
+                            })
+                            .collect(),
+                    };
+                    let plan = Plan::SystemScan {
+                        name: sys.qualified_name,
+                        columns: sys.columns,
+                        rows: Rc::new(sys.rows),
+                    };
+                    return Ok((plan, scope));
                 }
                 let table = self
                     .catalog

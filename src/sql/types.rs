@@ -33,8 +33,176 @@ pub enum DataType {
     Unknown,
 }
 
+/// One built-in type as PostgreSQL's `pg_type` describes it. The table
+/// [`BUILTIN_TYPES`] is the single source of type OIDs: `DataType::oid`,
+/// the `pg_type` system relation and the wire protocol's field descriptions
+/// all read it.
+#[derive(Debug)]
+pub struct TypeInfo {
+    pub oid: u32,
+    /// `typname`, e.g. `int4`, `_int4` for its array type.
+    pub name: &'static str,
+    /// `typlen`: bytes of a fixed-size value, -1 for varlena, -2 for C strings.
+    pub len: i16,
+    pub byval: bool,
+    /// `typtype`: 'b' base, 'p' pseudo-type.
+    pub kind: char,
+    /// `typcategory`: 'B' boolean, 'N' numeric, 'S' string, 'D' date/time,
+    /// 'T' timespan, 'U' user-defined, 'A' array, 'X' unknown, 'P' pseudo.
+    pub category: char,
+    /// Element type of an array type, else 0.
+    pub elem: u32,
+    /// The array type over this type, else 0.
+    pub array: u32,
+    /// `typinput` / `typoutput` function names.
+    pub input: &'static str,
+    pub output: &'static str,
+}
+
+const fn base(
+    oid: u32,
+    name: &'static str,
+    len: i16,
+    category: char,
+    array: u32,
+    input: &'static str,
+    output: &'static str,
+) -> TypeInfo {
+    TypeInfo {
+        oid,
+        name,
+        len,
+        byval: len > 0 && len <= 8,
+        kind: 'b',
+        category,
+        elem: 0,
+        array,
+        input,
+        output,
+    }
+}
+
+const fn array(oid: u32, name: &'static str, elem: u32) -> TypeInfo {
+    TypeInfo {
+        oid,
+        name,
+        len: -1,
+        byval: false,
+        kind: 'b',
+        category: 'A',
+        elem,
+        array: 0,
+        input: "array_in",
+        output: "array_out",
+    }
+}
+
+/// OID of pgvector's `vector`. PostgreSQL assigns it at CREATE EXTENSION
+/// time; we fix one (and one for its array type).
+pub const VECTOR_OID: u32 = 16385;
+/// PostgreSQL's `anyarray`: what we report for arrays of types without an
+/// array type of their own.
+pub const ANYARRAY_OID: u32 = 2277;
+
+/// The types PostgreSQL clients may meet in our results and catalogs, with
+/// PostgreSQL's OIDs. `oid`, `json` and `time` are listed because clients
+/// look them up, although columns cannot have those types yet.
+pub static BUILTIN_TYPES: &[TypeInfo] = &[
+    base(16, "bool", 1, 'B', 1000, "boolin", "boolout"),
+    base(17, "bytea", -1, 'U', 1001, "byteain", "byteaout"),
+    base(20, "int8", 8, 'N', 1016, "int8in", "int8out"),
+    base(21, "int2", 2, 'N', 1005, "int2in", "int2out"),
+    base(23, "int4", 4, 'N', 1007, "int4in", "int4out"),
+    base(25, "text", -1, 'S', 1009, "textin", "textout"),
+    base(26, "oid", 4, 'N', 1028, "oidin", "oidout"),
+    base(114, "json", -1, 'U', 199, "json_in", "json_out"),
+    base(700, "float4", 4, 'N', 1021, "float4in", "float4out"),
+    base(701, "float8", 8, 'N', 1022, "float8in", "float8out"),
+    TypeInfo {
+        kind: 'p',
+        ..base(705, "unknown", -2, 'X', 0, "unknownin", "unknownout")
+    },
+    base(1042, "bpchar", -1, 'S', 1014, "bpcharin", "bpcharout"),
+    base(1043, "varchar", -1, 'S', 1015, "varcharin", "varcharout"),
+    base(1082, "date", 4, 'D', 1182, "date_in", "date_out"),
+    base(1083, "time", 8, 'D', 1183, "time_in", "time_out"),
+    base(
+        1114,
+        "timestamp",
+        8,
+        'D',
+        1115,
+        "timestamp_in",
+        "timestamp_out",
+    ),
+    base(
+        1184,
+        "timestamptz",
+        8,
+        'D',
+        1185,
+        "timestamptz_in",
+        "timestamptz_out",
+    ),
+    base(
+        1186,
+        "interval",
+        16,
+        'T',
+        1187,
+        "interval_in",
+        "interval_out",
+    ),
+    base(1700, "numeric", -1, 'N', 1231, "numeric_in", "numeric_out"),
+    base(2950, "uuid", 16, 'U', 2951, "uuid_in", "uuid_out"),
+    base(3802, "jsonb", -1, 'U', 3807, "jsonb_in", "jsonb_out"),
+    base(
+        VECTOR_OID,
+        "vector",
+        -1,
+        'U',
+        VECTOR_OID + 1,
+        "vector_in",
+        "vector_out",
+    ),
+    TypeInfo {
+        kind: 'p',
+        category: 'P',
+        ..array(ANYARRAY_OID, "anyarray", 0)
+    },
+    array(199, "_json", 114),
+    array(1000, "_bool", 16),
+    array(1001, "_bytea", 17),
+    array(1005, "_int2", 21),
+    array(1007, "_int4", 23),
+    array(1009, "_text", 25),
+    array(1014, "_bpchar", 1042),
+    array(1015, "_varchar", 1043),
+    array(1016, "_int8", 20),
+    array(1021, "_float4", 700),
+    array(1022, "_float8", 701),
+    array(1028, "_oid", 26),
+    array(1115, "_timestamp", 1114),
+    array(1182, "_date", 1082),
+    array(1183, "_time", 1083),
+    array(1185, "_timestamptz", 1184),
+    array(1187, "_interval", 1186),
+    array(1231, "_numeric", 1700),
+    array(2951, "_uuid", 2950),
+    array(3807, "_jsonb", 3802),
+    array(VECTOR_OID + 1, "_vector", VECTOR_OID),
+];
+
+/// The built-in type with `oid`, if any.
+pub fn type_info(oid: u32) -> Option<&'static TypeInfo> {
+    BUILTIN_TYPES.iter().find(|t| t.oid == oid)
+}
+
 impl DataType {
-    /// PostgreSQL's type OID (for the wire protocol and `pg_type`).
+    /// PostgreSQL's type OID, for the wire protocol's field descriptions,
+    /// `pg_type`/`pg_attribute` and clients' type maps. Arrays get their
+    /// element type's array type (multi-dimensional arrays share it, as in
+    /// PostgreSQL), or `anyarray` if the element type has none.
     pub fn oid(&self) -> u32 {
         match self {
             DataType::Bool => 16,
@@ -54,27 +222,34 @@ impl DataType {
             DataType::Interval => 1186,
             DataType::Numeric(_) => 1700,
             DataType::Uuid => 2950,
-            // pgvector's OID is assigned at CREATE EXTENSION time; we fix one.
-            DataType::Vector(_) => 16385,
-            DataType::Array(inner) => match **inner {
-                DataType::Bool => 1000,
-                DataType::Int2 => 1005,
-                DataType::Int4 => 1007,
-                DataType::Int8 => 1016,
-                DataType::Text => 1009,
-                DataType::Varchar(_) => 1015,
-                DataType::Float4 => 1021,
-                DataType::Float8 => 1022,
-                DataType::Numeric(_) => 1231,
-                DataType::Bytea => 1001,
-                DataType::Date => 1182,
-                DataType::Timestamp => 1115,
-                DataType::Timestamptz => 1185,
-                DataType::Uuid => 2951,
-                DataType::Jsonb => 3807,
-                _ => 2277, // anyarray
-            },
+            DataType::Vector(_) => VECTOR_OID,
+            DataType::Array(inner) => {
+                let elem = inner.oid();
+                match type_info(elem) {
+                    Some(t) if t.elem != 0 => elem,
+                    Some(t) if t.array != 0 => t.array,
+                    _ => ANYARRAY_OID,
+                }
+            }
             DataType::Unknown => 705,
+        }
+    }
+
+    /// `typlen` of the type (the wire protocol's "data type size").
+    pub fn typlen(&self) -> i16 {
+        type_info(self.oid()).map_or(-1, |t| t.len)
+    }
+
+    /// PostgreSQL's type modifier (`atttypmod`, the wire protocol's "type
+    /// modifier"): declared length + 4 for varchar/char, `(precision << 16 |
+    /// scale) + 4` for numeric, the dimension for vector, else -1.
+    pub fn typmod(&self) -> i32 {
+        match self {
+            DataType::Varchar(Some(n)) | DataType::Char(n) => *n as i32 + 4,
+            DataType::Numeric(Some((p, s))) => ((*p << 16) | *s) as i32 + 4,
+            DataType::Vector(Some(n)) => *n as i32,
+            DataType::Array(inner) => inner.typmod(),
+            _ => -1,
         }
     }
 
@@ -130,5 +305,68 @@ impl fmt::Display for DataType {
             DataType::Array(inner) => write!(f, "{inner}[]"),
             DataType::Unknown => f.write_str("unknown"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_has_a_pg_type_entry() {
+        let all = [
+            DataType::Bool,
+            DataType::Int2,
+            DataType::Int4,
+            DataType::Int8,
+            DataType::Float4,
+            DataType::Float8,
+            DataType::Numeric(Some((10, 2))),
+            DataType::Text,
+            DataType::Varchar(Some(5)),
+            DataType::Char(3),
+            DataType::Bytea,
+            DataType::Date,
+            DataType::Timestamp,
+            DataType::Timestamptz,
+            DataType::Interval,
+            DataType::Uuid,
+            DataType::Jsonb,
+            DataType::Vector(Some(3)),
+            DataType::Unknown,
+        ];
+        for ty in all {
+            let info = type_info(ty.oid()).expect("scalar type listed");
+            assert_eq!(info.elem, 0, "{ty}");
+            let arr = DataType::Array(Box::new(ty.clone()));
+            let ainfo = type_info(arr.oid()).expect("array type listed");
+            if info.array != 0 {
+                assert_eq!(ainfo.elem, info.oid, "{ty}[]");
+                // Nested arrays share the array type.
+                assert_eq!(DataType::Array(Box::new(arr.clone())).oid(), arr.oid());
+            } else {
+                assert_eq!(arr.oid(), ANYARRAY_OID);
+            }
+        }
+        assert_eq!(DataType::Int4.oid(), 23);
+        assert_eq!(DataType::Array(Box::new(DataType::Int4)).oid(), 1007);
+        assert_eq!(DataType::Int8.typlen(), 8);
+        assert_eq!(DataType::Varchar(Some(10)).typmod(), 14);
+        assert_eq!(
+            DataType::Numeric(Some((10, 2))).typmod(),
+            (10 << 16 | 2) + 4
+        );
+    }
+
+    #[test]
+    fn array_entries_point_back_to_their_elements() {
+        for t in BUILTIN_TYPES.iter().filter(|t| t.array != 0) {
+            let a = type_info(t.array).expect("array type listed");
+            assert_eq!(a.elem, t.oid, "{}", t.name);
+        }
+        let mut oids: Vec<u32> = BUILTIN_TYPES.iter().map(|t| t.oid).collect();
+        oids.sort_unstable();
+        oids.dedup();
+        assert_eq!(oids.len(), BUILTIN_TYPES.len(), "OIDs are unique");
     }
 }

@@ -1916,3 +1916,72 @@ fn isolation_read_uncommitted_has_no_dirty_reads() {
         ],
     );
 }
+
+// ---- system views ----------------------------------------------------------
+
+/// A session parked on a row lock shows up as waiting in `pg_stat_activity`
+/// and as an ungranted ShareLock on the holder's xid in `pg_locks`, seen
+/// from a third session; both go away when the holder commits.
+#[test]
+fn isolation_parked_session_in_pg_stat_activity_and_pg_locks() {
+    let activity = "SELECT application_name, state, wait_event_type, wait_event \
+                    FROM pg_stat_activity WHERE application_name IN ('holder', 'waiter') \
+                    ORDER BY application_name";
+    let waits = "SELECT l.mode, l.transactionid = h.backend_xid, l.waitstart IS NOT NULL \
+                 FROM pg_locks l JOIN pg_stat_activity w ON w.pid = l.pid \
+                 JOIN pg_stat_activity h ON h.application_name = 'holder' \
+                 WHERE w.application_name = 'waiter' AND NOT l.granted";
+    let holder_locks = "SELECT l.locktype, l.mode, l.granted FROM pg_locks l \
+                        JOIN pg_stat_activity a ON a.pid = l.pid \
+                        WHERE a.application_name = 'holder' AND l.locktype <> 'virtualxid' \
+                        ORDER BY l.locktype";
+    let sessions_locks = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a \
+                          ON a.pid = l.pid WHERE a.application_name IN ('holder', 'waiter')";
+    run(
+        "parked session in system views",
+        T2,
+        &[
+            sql("a", "SET application_name = 'holder'", Done),
+            sql("b", "SET application_name = 'waiter'", Done),
+            sql("a", "BEGIN", Done),
+            sql("a", "UPDATE t SET v = 5 WHERE id = 1", Tag("UPDATE 1")),
+            sql("b", "UPDATE t SET v = 6 WHERE id = 1", Blocks),
+            sql(
+                "c",
+                activity,
+                rows(&[
+                    "holder|idle in transaction|NULL|NULL",
+                    "waiter|active|Lock|transactionid",
+                ]),
+            ),
+            sql("c", waits, rows(&["ShareLock|t|t"])),
+            sql(
+                "c",
+                holder_locks,
+                rows(&[
+                    "relation|RowExclusiveLock|t",
+                    "transactionid|ExclusiveLock|t",
+                ]),
+            ),
+            sql(
+                "c",
+                "SELECT query FROM pg_stat_activity WHERE application_name = 'waiter'",
+                rows(&["UPDATE t SET v = 6 WHERE id = 1"]),
+            ),
+            sql("a", "COMMIT", Tag("COMMIT")),
+            unblocks("b", Tag("UPDATE 1")),
+            sql(
+                "c",
+                activity,
+                rows(&["holder|idle|NULL|NULL", "waiter|idle|NULL|NULL"]),
+            ),
+            sql("c", waits, rows(&[])),
+            sql("c", sessions_locks, rows(&["0"])),
+            sql(
+                "c",
+                "SELECT count(*) FROM pg_locks WHERE NOT granted",
+                rows(&["0"]),
+            ),
+        ],
+    );
+}

@@ -298,3 +298,86 @@ fn select_for_update_locks_rows() {
         vec![vec![Value::Int4(101)]]
     );
 }
+
+/// Every system relation listed in `pg_class` can be read in full, and its
+/// rows have the columns `pg_attribute` declares for it (the row sources
+/// and the column lists are written separately; this keeps them in step).
+/// `database_name` is what the catalogs report.
+#[test]
+fn every_system_relation_is_readable_and_matches_pg_attribute() {
+    use neuraldb::sql::Value;
+    let config = EngineConfig {
+        database_name: "shop".into(),
+        ..EngineConfig::default()
+    };
+    let mut e = Engine::open(
+        Box::new(neuraldb::storage::MemoryStorage::new()),
+        Box::new(neuraldb::storage::MemoryStorage::new()),
+        config,
+    )
+    .unwrap();
+    let s = e.connect();
+    e.execute(
+        s,
+        "CREATE TABLE t (id serial PRIMARY KEY, v text); CREATE INDEX ON t (v)",
+        vec![],
+    )
+    .unwrap();
+    let list = e
+        .execute(
+            s,
+            "SELECT n.nspname, c.relname, c.oid FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname <> 'public' ORDER BY c.oid",
+            vec![],
+        )
+        .unwrap();
+    let relations = &list[0].rows;
+    assert!(relations.len() >= 13, "{relations:?}");
+    for r in relations {
+        let (Value::Text(schema), Value::Text(name), Value::Int4(oid)) = (&r[0], &r[1], &r[2])
+        else {
+            panic!("unexpected row {r:?}");
+        };
+        let all = e
+            .execute(s, &format!("SELECT * FROM {schema}.{name}"), vec![])
+            .unwrap_or_else(|err| panic!("{schema}.{name}: {err}"));
+        let attrs = e
+            .execute(
+                s,
+                &format!("SELECT attname FROM pg_attribute WHERE attrelid = {oid} ORDER BY attnum"),
+                vec![],
+            )
+            .unwrap();
+        let declared: Vec<String> = attrs[0]
+            .rows
+            .iter()
+            .map(|a| match &a[0] {
+                Value::Text(n) => n.clone(),
+                v => panic!("attname {v:?}"),
+            })
+            .collect();
+        let names: Vec<String> = all[0].columns.iter().map(|c| c.name.clone()).collect();
+        assert_eq!(names, declared, "{schema}.{name}");
+        assert!(
+            all[0].rows.iter().all(|row| row.len() == names.len()),
+            "{schema}.{name}"
+        );
+    }
+    let db = e
+        .execute(
+            s,
+            "SELECT current_database(), (SELECT datname FROM pg_database), \
+             (SELECT datname FROM pg_stat_activity WHERE pid = pg_backend_pid())",
+            vec![],
+        )
+        .unwrap();
+    assert_eq!(
+        db[0].rows[0],
+        vec![
+            Value::Text("shop".into()),
+            Value::Text("shop".into()),
+            Value::Text("shop".into())
+        ]
+    );
+}

@@ -1,0 +1,107 @@
+// Types for NeuralDB's JavaScript API. The contract is in README.md
+// ("JavaScript API", "Type mapping").
+
+/** A value returned in a row. See README.md for the SQL ↔ JS type table. */
+export type SqlValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Date
+  | Uint8Array
+  | Float32Array
+  | SqlValue[]
+  | { [key: string]: unknown };
+
+/** A value accepted as a query parameter. */
+export type SqlParam =
+  | SqlValue
+  | undefined
+  | ArrayBuffer
+  | Float64Array
+  | SqlParam[];
+
+export interface FieldDef {
+  name: string;
+  /** PostgreSQL type OID (0 when unknown). */
+  dataTypeID: number;
+  /** SQL type name, e.g. `integer`, `character varying(20)`. */
+  type: string;
+}
+
+export interface QueryResult<R = Record<string, SqlValue>> {
+  /** The command tag's verb: `SELECT`, `INSERT`, `UPDATE`, `BEGIN`, ... */
+  command: string;
+  /** Rows affected (INSERT/UPDATE/DELETE/MERGE) or returned (SELECT). */
+  rowCount: number;
+  rows: R[];
+  fields: FieldDef[];
+}
+
+export interface QueryOptions {
+  /** `'array'`: rows as arrays instead of objects keyed by column name. */
+  rowMode?: 'array';
+}
+
+export interface OpenOptions {
+  /** `'opfs'` (default): durable, shared by every tab. `'memory'`: ephemeral, private to this tab. */
+  storage?: 'opfs' | 'memory';
+  /** How `bigint` (int8) values arrive: `'bigint'` (default), `'string'`, or `'number'` (throws 22003 beyond 2^53). */
+  int8?: 'bigint' | 'number' | 'string';
+  /** Buffer pool size in bytes for the engine (default 64 MiB). Applies when this tab runs the engine. */
+  poolBytes?: number;
+  /** Use this worker (created from `neuraldb/worker`) instead of the built-in one. */
+  worker?: Worker;
+}
+
+export interface TransactionOptions {
+  isolation?: 'read committed' | 'repeatable read' | 'serializable';
+  readOnly?: boolean;
+  /** Retries on 40001, 40P01 and a lost leader (class 08, except during COMMIT). Default 5. */
+  retries?: number;
+}
+
+/** A database error, shaped like node-postgres' DatabaseError. */
+export class NeuralDBError extends Error {
+  /** SQLSTATE, e.g. `'23505'`. */
+  readonly code: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  /** 1-based character position in the statement, as a string (node-postgres habit). */
+  readonly position?: string;
+  readonly severity: 'ERROR';
+  /** True for 40001, 40P01 and class 08: the transaction may succeed if run again. */
+  readonly retryable: boolean;
+}
+
+/** A dedicated engine session with its own transaction. */
+export class Session {
+  /** Engine session id (pid in pg_stat_activity); null before the first query. */
+  readonly processID: number | null;
+  /** `'I'` idle, `'T'` in a transaction block, `'E'` in a failed block. */
+  readonly transactionStatus: 'I' | 'T' | 'E';
+  query<R = SqlValue[]>(sql: string, params: SqlParam[] | undefined, options: { rowMode: 'array' }): Promise<QueryResult<R>>;
+  query<R = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<R>>;
+  exec(sql: string, options?: QueryOptions): Promise<QueryResult[]>;
+  /** Ends the session, rolling back its open transaction. */
+  release(): Promise<void>;
+}
+
+export class NeuralDB {
+  /** Opens (creating if needed) a database shared by every tab of this origin. */
+  static open(name: string, options?: OpenOptions): Promise<NeuralDB>;
+  readonly name: string;
+  readonly processID: number | null;
+  readonly transactionStatus: 'I' | 'T' | 'E';
+  query<R = SqlValue[]>(sql: string, params: SqlParam[] | undefined, options: { rowMode: 'array' }): Promise<QueryResult<R>>;
+  query<R = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<R>>;
+  exec(sql: string, options?: QueryOptions): Promise<QueryResult[]>;
+  /** A new dedicated session; call `release()` when done. */
+  connect(): Promise<Session>;
+  /** Runs `fn` in a transaction on a dedicated session, retrying on 40001/40P01/lost leader. */
+  transaction<T>(fn: (tx: Session) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  close(): Promise<void>;
+}
+
+export default NeuralDB;

@@ -1,0 +1,303 @@
+// NeuralDB's main-thread client. All work happens in a dedicated module
+// worker (worker.js), one per tab, shared by every database the tab opens.
+// See README.md ("JavaScript API") for the contract and index.d.ts for types.
+
+/** An error reported by the database, shaped like node-postgres' DatabaseError. */
+export class NeuralDBError extends Error {
+  constructor({ code, message, detail = null, hint = null, position = null }) {
+    super(message);
+    this.name = 'NeuralDBError';
+    /** SQLSTATE, e.g. '23505' */
+    this.code = code;
+    this.detail = detail ?? undefined;
+    this.hint = hint ?? undefined;
+    this.position = position == null ? undefined : String(position);
+    this.severity = 'ERROR';
+  }
+
+  /** Whether running the same transaction again may succeed (40001, 40P01, class 08). */
+  get retryable() {
+    return this.code === '40001' || this.code === '40P01' || this.code.startsWith('08');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The tab's worker and its request/response channel.
+
+class WorkerLink {
+  constructor(worker) {
+    this.worker = worker;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.dead = false;
+    worker.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === 'fatal') return this.fail('the database worker failed');
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      m.ok ? p.resolve(m.value) : p.reject(new NeuralDBError(m.error));
+    };
+    worker.onerror = (e) => {
+      e.preventDefault?.();
+      this.fail(`the database worker failed: ${e.message ?? 'unknown error'}`);
+    };
+  }
+
+  fail(message) {
+    this.dead = true;
+    if (link === this) link = null;
+    for (const p of this.pending.values()) p.reject(new NeuralDBError({ code: '08006', message }));
+    this.pending.clear();
+    this.worker.terminate();
+  }
+
+  call(op, ...args) {
+    if (this.dead) {
+      return Promise.reject(new NeuralDBError({ code: '08006', message: 'the database worker is gone; reopen the database' }));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, op, args });
+    });
+  }
+}
+
+let link = null;
+
+function workerLink(options) {
+  if (options.worker) return new WorkerLink(options.worker);
+  if (!link) {
+    link = new WorkerLink(new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'neuraldb' }));
+  }
+  return link;
+}
+
+// ---------------------------------------------------------------------------
+// Results.
+
+function convertInt8(value, mode) {
+  if (typeof value === 'bigint') {
+    if (mode === 'bigint') return value;
+    if (mode === 'string') return value.toString();
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+      throw new NeuralDBError({
+        code: '22003',
+        message: `bigint value ${value} does not fit a JavaScript number exactly`,
+        hint: "Open the database with { int8: 'bigint' } or { int8: 'string' }.",
+      });
+    }
+    return Number(value);
+  }
+  if (Array.isArray(value)) return value.map((v) => convertInt8(v, mode));
+  return value;
+}
+
+function shapeResult(r, int8, rowMode) {
+  const fields = r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID ?? 0, type: f.type }));
+  const rows = r.rows.map((cells) => {
+    const values = int8 === 'bigint' ? cells : cells.map((v) => convertInt8(v, int8));
+    if (rowMode === 'array') return values;
+    const obj = {};
+    fields.forEach((f, i) => (obj[f.name] = values[i]));
+    return obj;
+  });
+  const command = r.command.split(' ')[0];
+  return { command, rowCount: r.rowCount, rows, fields };
+}
+
+// ---------------------------------------------------------------------------
+// Sessions.
+
+const ISOLATION = new Map([
+  ['read committed', 'READ COMMITTED'],
+  ['repeatable read', 'REPEATABLE READ'],
+  ['serializable', 'SERIALIZABLE'],
+]);
+
+/** A dedicated engine session: its own transaction, its own snapshot. */
+export class Session {
+  #link;
+  #key;
+  #int8;
+  #queue = Promise.resolve();
+  #released = false;
+
+  constructor(link, key, int8) {
+    this.#link = link;
+    this.#key = key;
+    this.#int8 = int8;
+    /** Engine session id (pid in pg_stat_activity); null before the first query. */
+    this.processID = null;
+    /** 'I' idle, 'T' in a transaction block, 'E' in a failed transaction block. */
+    this.transactionStatus = 'I';
+  }
+
+  async #run(sql, params) {
+    if (this.#released) throw new NeuralDBError({ code: '08003', message: 'the session was released' });
+    if (typeof sql !== 'string') throw new TypeError('sql must be a string');
+    if (params !== undefined && !Array.isArray(params)) throw new TypeError('params must be an array');
+    // One statement at a time per session, in call order (like node-postgres).
+    const turn = this.#queue.then(() => this.#link.call('query', this.#key, sql, params ?? []));
+    this.#queue = turn.catch(() => {});
+    let out;
+    try {
+      out = await turn;
+    } catch (e) {
+      if (e.code?.startsWith('08')) this.transactionStatus = 'I';
+      throw e;
+    }
+    this.processID = out.pid;
+    this.transactionStatus = out.status;
+    if (out.error) throw new NeuralDBError(out.error);
+    return out;
+  }
+
+  /**
+   * Runs one statement (or several: the last one's result is returned).
+   * @param {string} sql @param {unknown[]} [params] @param {{rowMode?: 'array'}} [options]
+   */
+  async query(sql, params, options = {}) {
+    const out = await this.#run(sql, params);
+    const last = out.results[out.results.length - 1] ?? { command: '', fields: [], rows: [], rowCount: 0 };
+    return shapeResult(last, this.#int8, options.rowMode);
+  }
+
+  /** Runs several statements (one implicit transaction unless they BEGIN/COMMIT themselves); returns every result. */
+  async exec(sql, options = {}) {
+    const out = await this.#run(sql, []);
+    return out.results.map((r) => shapeResult(r, this.#int8, options.rowMode));
+  }
+
+  /** Ends the session, rolling back an open transaction. */
+  async release() {
+    if (this.#released) return;
+    this.#released = true;
+    await this.#queue;
+    await this.#link.call('release', this.#key);
+  }
+}
+
+function backoff(attempt) {
+  const base = Math.min(1000, 10 * 2 ** attempt);
+  return new Promise((r) => setTimeout(r, base / 2 + Math.random() * base));
+}
+
+/** A database opened by this tab; also its own session for query/exec. */
+export class NeuralDB {
+  #link;
+  #handle;
+  #session;
+  #int8;
+  #closed = false;
+
+  constructor(link, handle, session, int8, name) {
+    this.#link = link;
+    this.#handle = handle;
+    this.#session = session;
+    this.#int8 = int8;
+    this.name = name;
+  }
+
+  /**
+   * Opens (creating if needed) a database.
+   * @param {string} name
+   * @param {{storage?: 'opfs'|'memory', int8?: 'bigint'|'number'|'string', poolBytes?: number, worker?: Worker}} [options]
+   */
+  static async open(name, options = {}) {
+    const int8 = options.int8 ?? 'bigint';
+    if (!['bigint', 'number', 'string'].includes(int8)) throw new TypeError(`invalid int8 mode ${int8}`);
+    if (typeof Worker !== 'function') {
+      throw new NeuralDBError({ code: '0A000', message: 'NeuralDB needs Web Workers (run it in a browser page)' });
+    }
+    const l = workerLink(options);
+    const handle = await l.call('open', name, { storage: options.storage ?? 'opfs', poolBytes: options.poolBytes });
+    const key = await l.call('connect', handle);
+    return new NeuralDB(l, handle, new Session(l, key, int8), int8, name);
+  }
+
+  /** This instance's session id (pid), known after the first query. */
+  get processID() {
+    return this.#session.processID;
+  }
+
+  /** 'I', 'T' or 'E' for this instance's session. */
+  get transactionStatus() {
+    return this.#session.transactionStatus;
+  }
+
+  #check() {
+    if (this.#closed) throw new NeuralDBError({ code: '08003', message: 'the database is closed' });
+  }
+
+  query(sql, params, options) {
+    this.#check();
+    return this.#session.query(sql, params, options);
+  }
+
+  exec(sql, options) {
+    this.#check();
+    return this.#session.exec(sql, options);
+  }
+
+  /** A new dedicated session; call release() when done. */
+  async connect() {
+    this.#check();
+    const key = await this.#link.call('connect', this.#handle);
+    return new Session(this.#link, key, this.#int8);
+  }
+
+  /**
+   * Runs fn in a transaction on a dedicated session, retrying the whole
+   * function on serialization failures, deadlocks and a lost leader.
+   * @template T
+   * @param {(tx: Session) => Promise<T>} fn
+   * @param {{isolation?: 'read committed'|'repeatable read'|'serializable', readOnly?: boolean, retries?: number}} [options]
+   * @returns {Promise<T>}
+   */
+  async transaction(fn, options = {}) {
+    this.#check();
+    const iso = ISOLATION.get(String(options.isolation ?? 'read committed').toLowerCase());
+    if (!iso) throw new TypeError(`unknown isolation level ${options.isolation}`);
+    const retries = options.retries ?? 5;
+    const begin = `BEGIN ISOLATION LEVEL ${iso}${options.readOnly ? ' READ ONLY' : ''}`;
+    const tx = await this.connect();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let committing = false;
+        try {
+          await tx.query(begin);
+          const value = await fn(tx);
+          committing = true;
+          const end = await tx.query('COMMIT');
+          if (end.command === 'ROLLBACK') {
+            throw new NeuralDBError({
+              code: '25P02',
+              message: 'the transaction was rolled back because a statement in it failed',
+            });
+          }
+          return value;
+        } catch (e) {
+          if (tx.transactionStatus !== 'I') await tx.query('ROLLBACK').catch(() => {});
+          // A lost connection during COMMIT leaves the outcome unknown: never retry that.
+          const retry = e instanceof NeuralDBError && e.retryable && !(committing && e.code.startsWith('08'));
+          if (!retry || attempt >= retries) throw e;
+          await backoff(attempt);
+        }
+      }
+    } finally {
+      await tx.release().catch(() => {});
+    }
+  }
+
+  /** Releases this instance's sessions; the last instance in the tab closes the files. */
+  async close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#session.release().catch(() => {});
+    await this.#link.call('close', this.#handle);
+  }
+}
+
+export default NeuralDB;

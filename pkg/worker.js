@@ -1,0 +1,567 @@
+// NeuralDB's dedicated worker: one per tab (created by index.js).
+//
+// Per database name, the workers of all tabs elect a leader with the Web
+// Locks API (`neuraldb:<name>:leader`). The leader opens the two OPFS files
+// with sync access handles and runs the engine; the other workers forward
+// their tab's requests to it over a BroadcastChannel (`neuraldb:<name>`).
+//
+// Liveness: every worker holds `neuraldb:<name>:client:<clientId>` for its
+// whole life. The leader queues a request for each client's lock; it is
+// granted when that client's tab is gone, and the leader then disconnects
+// the client's sessions (rolling back their transactions). Followers do
+// the same for the leader's lock: when granted, the leader is gone, their
+// in-flight requests fail with 08006, and the next leader (whoever's queued
+// leader-lock request is granted) recovers the files and announces itself.
+//
+// Messages with the main thread: `{ id, op, args }` → `{ id, ok, value }`
+// or `{ id, ok: false, error }`, where errors are plain
+// `{ code, message, detail?, hint?, position? }` objects.
+
+import init, { Database } from './wasm/neuraldb.js';
+
+const clientId = crypto.randomUUID();
+const wasmReady = init();
+
+/** @returns {{code: string, message: string}} */
+function dbError(code, message, extra = {}) {
+  return { code, message, ...extra };
+}
+
+function asDbError(e) {
+  if (e && typeof e === 'object' && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) {
+    return { code: e.code, message: e.message, detail: e.detail ?? null, hint: e.hint ?? null, position: e.position ?? null };
+  }
+  if (e instanceof WebAssembly.RuntimeError) {
+    // A panic inside the engine: its state can no longer be trusted.
+    fatal = true;
+    return dbError('XX000', `internal error in the database engine: ${e.message}`);
+  }
+  return dbError('XX000', String(e && e.message ? e.message : e));
+}
+
+/** Set after a wasm trap; every later request fails and the tab's worker is replaced. */
+let fatal = false;
+
+const lostLeader = () =>
+  dbError('08006', 'connection to the database leader was lost; the transaction was rolled back', {
+    hint: 'The tab running the database closed or crashed. Retry: another tab has taken over.',
+  });
+
+// ---------------------------------------------------------------------------
+// The engine, as run by the leader (or privately, for memory databases).
+
+class EngineHost {
+  /** @param {Database} db */
+  constructor(db) {
+    this.db = db;
+    /** sid -> owning client id */
+    this.owner = new Map();
+    /** sid -> resolve function of the parked statement's promise */
+    this.parked = new Map();
+    /** client ids whose liveness lock we wait on */
+    this.watched = new Set();
+    this.onClientGone = null;
+  }
+
+  connect(client) {
+    const sid = this.db.connect();
+    this.owner.set(sid, client);
+    if (client !== clientId && this.onClientGone && !this.watched.has(client)) {
+      this.watched.add(client);
+      this.onClientGone(client);
+    }
+    return sid;
+  }
+
+  checkOwner(client, sid) {
+    if (this.owner.get(sid) !== client) {
+      throw dbError('08003', `session ${sid} does not exist`);
+    }
+  }
+
+  submit(client, sid, sql, params) {
+    this.checkOwner(client, sid);
+    let out;
+    try {
+      out = this.db.submit(sid, sql, params);
+    } finally {
+      this.drain();
+    }
+    if (out !== undefined) return Promise.resolve(out);
+    return new Promise((resolve) => this.parked.set(sid, resolve));
+  }
+
+  disconnect(client, sid) {
+    if (this.owner.get(sid) !== client) return;
+    this.owner.delete(sid);
+    const waiter = this.parked.get(sid);
+    this.parked.delete(sid);
+    try {
+      this.db.disconnect(sid);
+    } finally {
+      this.drain();
+    }
+    if (waiter) {
+      waiter({ results: [], error: dbError('57P01', 'session closed while its statement waited'), status: 'I' });
+    }
+  }
+
+  /** Rolls back and closes every session of a client that went away. */
+  disconnectClient(client) {
+    for (const [sid, owner] of [...this.owner]) {
+      if (owner === client) this.disconnect(client, sid);
+    }
+    this.watched.delete(client);
+  }
+
+  /** Delivers outcomes of statements that were parked and have now finished. */
+  drain() {
+    for (const [sid, outcome] of this.db.takeCompletions()) {
+      const resolve = this.parked.get(sid);
+      this.parked.delete(sid);
+      if (resolve) resolve(outcome);
+    }
+  }
+
+  close() {
+    for (const resolve of this.parked.values()) {
+      resolve({ results: [], error: dbError('57P01', 'the database was closed'), status: 'I' });
+    }
+    this.parked.clear();
+    this.db.free();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// OPFS files.
+
+const OPFS_DIR = 'neuraldb';
+
+async function opfsDirectory() {
+  if (!(navigator.storage && typeof navigator.storage.getDirectory === 'function')) {
+    throw dbError('0A000', 'the Origin Private File System is not available in this browser', {
+      hint: "Use a current browser outside private mode, or NeuralDB.open(name, { storage: 'memory' }) for an ephemeral database.",
+    });
+  }
+  let root;
+  try {
+    root = await navigator.storage.getDirectory();
+  } catch (e) {
+    throw dbError('0A000', `the Origin Private File System is not available: ${e && e.message}`, {
+      hint: "Private browsing often disables it. NeuralDB.open(name, { storage: 'memory' }) gives an ephemeral database.",
+    });
+  }
+  return root.getDirectoryHandle(OPFS_DIR, { create: true });
+}
+
+function fileNames(name) {
+  const base = encodeURIComponent(name);
+  return [`${base}.ndb`, `${base}.ndb-wal`];
+}
+
+/**
+ * Opens a sync access handle. The previous leader's handles are released
+ * when its worker is torn down, which can lag behind its lock release by a
+ * moment, so a busy file is retried for a few seconds.
+ */
+async function openSyncHandle(dir, file) {
+  const fh = await dir.getFileHandle(file, { create: true });
+  if (typeof fh.createSyncAccessHandle !== 'function') {
+    throw dbError('0A000', 'OPFS sync access handles are not supported in this browser');
+  }
+  const deadline = Date.now() + 10_000;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
+    try {
+      return await fh.createSyncAccessHandle();
+    } catch (e) {
+      const busy = e && (e.name === 'NoModificationAllowedError' || e.name === 'InvalidStateError');
+      if (!busy || Date.now() > deadline) {
+        throw dbError('58030', `could not open OPFS file ${file}: ${e && e.name}: ${e && e.message}`);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+async function openOpfsEngine(name, options) {
+  const dir = await opfsDirectory();
+  const [dataName, walName] = fileNames(name);
+  const data = await openSyncHandle(dir, dataName);
+  let wal;
+  try {
+    wal = await openSyncHandle(dir, walName);
+  } catch (e) {
+    data.close();
+    throw e;
+  }
+  // On success the engine owns both handles; on failure it has dropped
+  // (closed) them already.
+  return new EngineHost(Database.openOpfs(data, wal, { poolBytes: options.poolBytes ?? undefined }));
+}
+
+// ---------------------------------------------------------------------------
+// A database as seen from this worker.
+
+/** Memory databases: private to this tab, no election. */
+class MemoryDb {
+  constructor(options) {
+    this.engine = new EngineHost(Database.openMemory({ poolBytes: options.poolBytes ?? undefined }));
+    this.epoch = 1;
+    this.refs = 0;
+  }
+  async ready() {}
+  async call(op, args) {
+    return this.engine[op](clientId, ...args);
+  }
+  close() {
+    this.engine.close();
+  }
+}
+
+/** Client locks are held for the worker's life (see the header comment). */
+const heldClientLocks = new Set();
+
+function holdForever(lockName) {
+  return new Promise((acquired) => {
+    navigator.locks.request(lockName, () => {
+      acquired();
+      return new Promise(() => {});
+    });
+  });
+}
+
+class SharedDb {
+  constructor(name, options) {
+    this.name = name;
+    this.options = options;
+    this.refs = 0;
+    this.leaderId = null;
+    this.engine = null; // EngineHost when this worker leads
+    this.epoch = 0; // bumped at every leader change
+    this.pending = new Map(); // rid -> { resolve, reject }
+    this.nextRid = 1;
+    this.leaderWaiters = [];
+    this.releaseLeaderLock = null;
+    this.openError = null;
+    this.closed = false;
+    this.sessions = new Set(); // Session records of this worker
+    this.channel = new BroadcastChannel(`neuraldb:${name}`);
+    this.channel.onmessage = (e) => this.onMessage(e.data);
+  }
+
+  lockName(kind) {
+    return `neuraldb:${this.name}:${kind}`;
+  }
+
+  async start() {
+    const own = this.lockName(`client:${clientId}`);
+    if (!heldClientLocks.has(own)) {
+      heldClientLocks.add(own);
+      await holdForever(own);
+    }
+    this.controller = new AbortController();
+    navigator.locks
+      .request(this.lockName('leader'), { signal: this.controller.signal }, () => this.lead())
+      .catch(() => {});
+    this.channel.postMessage({ type: 'who', from: clientId });
+  }
+
+  /** Runs while this worker holds the leader lock. */
+  async lead() {
+    if (this.closed) return;
+    try {
+      this.engine = await openOpfsEngine(this.name, this.options);
+    } catch (e) {
+      // Let open() report it; release the lock so that another tab (or a
+      // later open) can try again.
+      this.openError = asDbError(e);
+      for (const w of this.leaderWaiters.splice(0)) w.reject(this.openError);
+      return;
+    }
+    this.engine.onClientGone = (client) => {
+      navigator.locks.request(this.lockName(`client:${client}`), () => {
+        if (this.engine) this.engine.disconnectClient(client);
+      });
+    };
+    this.setLeader(clientId);
+    this.channel.postMessage({ type: 'leader', id: clientId });
+    await new Promise((release) => (this.releaseLeaderLock = release));
+  }
+
+  setLeader(id) {
+    if (this.leaderId === id) return;
+    if (this.leaderId !== null) this.leaderLost(this.leaderId);
+    this.leaderId = id;
+    this.epoch += 1;
+    this.openError = null;
+    if (id !== clientId) {
+      // Granted only once the leader's worker is gone.
+      navigator.locks.request(this.lockName(`client:${id}`), () => {
+        if (this.leaderId === id) this.leaderLost(id);
+      });
+    }
+    for (const w of this.leaderWaiters.splice(0)) w.resolve();
+  }
+
+  leaderLost(id) {
+    if (this.leaderId !== id) return;
+    this.leaderId = null;
+    this.epoch += 1;
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(lostLeader());
+    for (const s of this.sessions) s.leaderLost();
+  }
+
+  onMessage(m) {
+    if (this.closed) return;
+    switch (m.type) {
+      case 'who':
+        if (this.engine) this.channel.postMessage({ type: 'leader', id: clientId });
+        break;
+      case 'leader':
+        if (!this.engine) this.setLeader(m.id);
+        break;
+      case 'resign':
+        this.leaderLost(m.id);
+        break;
+      case 'bye':
+        if (this.engine) this.engine.disconnectClient(m.from);
+        break;
+      case 'req':
+        if (m.to === clientId) this.serve(m);
+        break;
+      case 'res':
+        if (m.to === clientId) {
+          const p = this.pending.get(m.rid);
+          this.pending.delete(m.rid);
+          if (p) (m.ok ? p.resolve(m.value) : p.reject(m.error));
+        }
+        break;
+    }
+  }
+
+  async serve(m) {
+    if (!this.engine) {
+      this.channel.postMessage({ type: 'res', to: m.from, rid: m.rid, ok: false, error: lostLeader() });
+      return;
+    }
+    try {
+      const value = await this.engine[m.op](m.from, ...m.args);
+      this.channel.postMessage({ type: 'res', to: m.from, rid: m.rid, ok: true, value });
+    } catch (e) {
+      this.channel.postMessage({ type: 'res', to: m.from, rid: m.rid, ok: false, error: asDbError(e) });
+    }
+  }
+
+  /** Resolves once a leader is known; rejects if becoming leader failed. */
+  ready() {
+    if (this.leaderId !== null) return Promise.resolve();
+    if (this.openError) return Promise.reject(this.openError);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.leaderWaiters = this.leaderWaiters.filter((w) => w.resolve !== done);
+        reject(dbError('08001', `no tab could open database "${this.name}" within 30 s`));
+      }, 30_000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.leaderWaiters.push({ resolve: done, reject: (e) => (clearTimeout(timer), reject(e)) });
+    });
+  }
+
+  async call(op, args) {
+    await this.ready();
+    if (this.engine) return this.engine[op](clientId, ...args);
+    const rid = this.nextRid++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(rid, { resolve, reject });
+      this.channel.postMessage({ type: 'req', to: this.leaderId, from: clientId, rid, op, args });
+    });
+  }
+
+  close() {
+    this.closed = true;
+    if (this.engine) {
+      this.engine.close();
+      this.engine = null;
+      this.channel.postMessage({ type: 'resign', id: clientId });
+      if (this.releaseLeaderLock) this.releaseLeaderLock();
+    } else {
+      this.controller.abort();
+      this.channel.postMessage({ type: 'bye', from: clientId });
+    }
+    for (const p of this.pending.values()) p.reject(dbError('08003', 'the database was closed'));
+    this.pending.clear();
+    this.channel.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Sessions as the main thread sees them: a stable key whose engine session
+// is (re)created on the current leader when needed.
+
+class Session {
+  constructor(db) {
+    this.db = db;
+    this.sid = null;
+    this.epoch = -1;
+    this.status = 'I';
+    this.inFlight = false;
+    this.broken = false;
+    db.sessions?.add(this);
+  }
+
+  leaderLost() {
+    if (this.sid === null) return;
+    // A transaction open on the lost leader is gone: report that once,
+    // unless the in-flight request already did.
+    if (this.status !== 'I' && !this.inFlight) this.broken = true;
+    this.sid = null;
+    this.status = 'I';
+  }
+
+  async query(sql, params) {
+    if (this.broken) {
+      this.broken = false;
+      throw lostLeader();
+    }
+    this.inFlight = true;
+    try {
+      if (this.sid === null || this.epoch !== this.db.epoch) {
+        await this.db.ready();
+        const epoch = this.db.epoch;
+        this.sid = await this.db.call('connect', []);
+        this.epoch = epoch;
+      }
+      const out = await this.db.call('submit', [this.sid, sql, params]);
+      this.status = out.status;
+      out.pid = this.sid;
+      return out;
+    } catch (e) {
+      if (e && typeof e.code === 'string' && e.code.startsWith('08')) {
+        this.sid = null;
+        this.status = 'I';
+      }
+      throw e;
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  async release() {
+    this.db.sessions?.delete(this);
+    if (this.sid !== null && this.epoch === this.db.epoch) {
+      const sid = this.sid;
+      this.sid = null;
+      await this.db.call('disconnect', [sid]).catch(() => {});
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The main thread's requests.
+
+const databases = new Map(); // key -> SharedDb | MemoryDb
+const handles = new Map(); // handle -> { key, db }
+const sessions = new Map(); // session key -> { session, handle }
+let nextHandle = 1;
+let nextSession = 1;
+
+const ops = {
+  async open(name, options = {}) {
+    await wasmReady;
+    if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
+      throw dbError('3D000', 'database name must be a non-empty string of at most 200 characters');
+    }
+    const storage = options.storage ?? 'opfs';
+    if (storage !== 'opfs' && storage !== 'memory') {
+      throw dbError('22023', `unknown storage "${storage}" (expected "opfs" or "memory")`);
+    }
+    const key = `${storage}:${name}`;
+    let db = databases.get(key);
+    if (!db) {
+      if (storage === 'memory') {
+        db = new MemoryDb(options);
+      } else {
+        if (!(navigator.locks && typeof BroadcastChannel === 'function')) {
+          throw dbError('0A000', 'this browser lacks the Web Locks API or BroadcastChannel');
+        }
+        db = new SharedDb(name, options);
+        databases.set(key, db);
+        try {
+          await db.start();
+          await db.ready();
+        } catch (e) {
+          databases.delete(key);
+          db.close();
+          throw e;
+        }
+      }
+      databases.set(key, db);
+    }
+    db.refs += 1;
+    const handle = nextHandle++;
+    handles.set(handle, { key, db });
+    return handle;
+  },
+
+  async connect(handle) {
+    const h = handles.get(handle);
+    if (!h) throw dbError('08003', 'the database is closed');
+    const key = nextSession++;
+    sessions.set(key, { session: new Session(h.db), handle });
+    return key;
+  },
+
+  async query(key, sql, params) {
+    const s = sessions.get(key);
+    if (!s) throw dbError('08003', 'the session was released');
+    return s.session.query(sql, params ?? []);
+  },
+
+  async release(key) {
+    const s = sessions.get(key);
+    if (!s) return;
+    sessions.delete(key);
+    await s.session.release();
+  },
+
+  async close(handle) {
+    const h = handles.get(handle);
+    if (!h) return;
+    handles.delete(handle);
+    for (const [key, s] of [...sessions]) {
+      if (s.handle === handle) {
+        sessions.delete(key);
+        await s.session.release();
+      }
+    }
+    h.db.refs -= 1;
+    if (h.db.refs === 0) {
+      databases.delete(h.key);
+      h.db.close();
+    }
+  },
+};
+
+self.onmessage = async (e) => {
+  const { id, op, args } = e.data;
+  if (fatal) {
+    self.postMessage({ id, ok: false, error: dbError('08006', 'the database worker failed; reopen the database') });
+    return;
+  }
+  try {
+    const value = await ops[op](...args);
+    self.postMessage({ id, ok: true, value });
+  } catch (err) {
+    self.postMessage({ id, ok: false, error: asDbError(err) });
+  }
+  if (fatal) {
+    // After a trap the wasm instance is unusable: tell the page, and end
+    // this worker so its locks pass to another tab, which recovers.
+    self.postMessage({ type: 'fatal' });
+    self.close();
+  }
+};

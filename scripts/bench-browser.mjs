@@ -1,0 +1,25 @@
+// Runs www/bench.html in headless Chromium (persistent profile, so OPFS is
+// on disk) and prints the figures. Usage: node scripts/bench-browser.mjs [N]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from '../tests/e2e/browsers.mjs';
+
+const n = Number(process.argv[2] ?? 1000);
+const server = spawn(process.execPath, ['scripts/serve.mjs', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise((res) => server.stdout.on('data', (d) => {
+  const m = /listening on (\S+)/.exec(String(d));
+  if (m) res(m[1]);
+}));
+const profile = mkdtempSync(join(tmpdir(), 'neuraldb-bench-'));
+const browser = await chromium(profile);
+try {
+  const page = await browser.newPage(`${url}bench.html?auto&n=${n}`, { waitReady: false });
+  await page.raw.waitForFunction(() => window.benchResult, null, { timeout: 300_000 });
+  console.log(await page.raw.evaluate(() => document.getElementById('out').textContent));
+} finally {
+  await browser.close();
+  server.kill();
+  rmSync(profile, { recursive: true, force: true });
+}

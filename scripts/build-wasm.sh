@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `npm run build`: the engine for wasm32 (size-optimised `wasm` profile,
+# SIMD128 via .cargo/config.toml), then wasm-bindgen into pkg/wasm/.
+# Cargo skips the build when nothing changed; wasm-bindgen runs only when
+# its input is newer than its output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo build --profile wasm --target wasm32-unknown-unknown --lib --no-default-features
+in=target/wasm32-unknown-unknown/wasm/neuraldb.wasm
+out=pkg/wasm/neuraldb_bg.wasm
+if [ ! -f "$out" ] || [ "$in" -nt "$out" ]; then
+  wasm-bindgen --target web --out-dir pkg/wasm --out-name neuraldb "$in"
+fi
+raw=$(stat -c %s "$out")
+gz=$(gzip -9 -c "$out" | wc -c)
+echo "wasm: $out $((raw / 1024)) KiB raw, $((gz / 1024)) KiB gzipped"

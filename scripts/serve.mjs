@@ -1,0 +1,70 @@
+// Static server for the demo: www/ at /, the package at /pkg/.
+// Usage: node scripts/serve.mjs [--port N] [--dir DIR]
+// (PORT env also works; 0 = any free port; --dir serves DIR alone at /,
+// as the packaging test does with a built app.)
+// Prints "listening on http://127.0.0.1:PORT/" once ready.
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const argDir = process.argv.indexOf('--dir');
+const mounts = argDir > 0 ? [['/', resolve(process.argv[argDir + 1])]] : [
+  ['/pkg/', join(root, 'pkg')],
+  // Blank pages the end-to-end tests drive.
+  ['/e2e/', join(root, 'tests', 'e2e', 'pages')],
+  ['/', join(root, 'www')],
+];
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.ts': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.webmanifest': 'application/manifest+json',
+};
+
+async function resolveFile(urlPath) {
+  for (const [prefix, dir] of mounts) {
+    if (!urlPath.startsWith(prefix)) continue;
+    const rel = normalize(decodeURIComponent(urlPath.slice(prefix.length)));
+    const file = join(dir, rel);
+    if (file !== dir && !file.startsWith(dir + sep)) return null; // no escaping the mount
+    try {
+      const s = await stat(file);
+      return s.isDirectory() ? join(file, 'index.html') : file;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+const argPort = process.argv.indexOf('--port');
+const port = Number(argPort > 0 ? process.argv[argPort + 1] : process.env.PORT ?? 8080);
+const server = createServer(async (req, res) => {
+  const path = new URL(req.url, 'http://localhost').pathname;
+  const file = await resolveFile(path);
+  if (!file) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    return;
+  }
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, {
+      'content-type': types[extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-cache',
+    });
+    res.end(body);
+  } catch {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  }
+});
+server.listen(port, '127.0.0.1', () => {
+  console.log(`listening on http://127.0.0.1:${server.address().port}/`);
+});

@@ -1,0 +1,159 @@
+//! The JavaScript-facing facade, compiled only for `wasm32`.
+//!
+//! [`Database`] wraps one [`Engine`]; the worker in `pkg/worker.js` owns it
+//! and drives it from its message loop. Everything crossing the boundary is
+//! plain JS data: outcomes are `{ results, error, status }` objects whose
+//! cells are already JS values (see `convert.rs` and the type table in
+//! README.md), so the JS side never parses our text formats.
+
+mod convert;
+mod opfs;
+
+use wasm_bindgen::prelude::*;
+use web_sys::FileSystemSyncAccessHandle;
+
+use crate::engine::{Engine, EngineConfig, Outcome, Submitted, TxnStatus};
+use crate::error::{Error, SqlError, SqlState};
+use crate::storage::MemoryStorage;
+
+pub use opfs::OpfsStorage;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Microseconds since 2000-01-01 UTC from `Date.now()` (millisecond
+/// resolution), for `now()` and pg_stat_activity.
+fn js_clock() -> i64 {
+    const UNIX_TO_2000_MS: f64 = 946_684_800_000.0;
+    ((js_sys::Date::now() - UNIX_TO_2000_MS) * 1000.0) as i64
+}
+
+/// Engine options from JS (`{ poolBytes? }`), read with serde-wasm-bindgen.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct OpenOptions {
+    pool_bytes: Option<u32>,
+}
+
+fn config(options: JsValue) -> Result<EngineConfig, JsValue> {
+    let options: OpenOptions = if options.is_undefined() || options.is_null() {
+        OpenOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options).map_err(|e| {
+            convert::error(&Error::Sql(SqlError::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("invalid open options: {e}"),
+            )))
+        })?
+    };
+    let mut config = EngineConfig {
+        clock: js_clock,
+        ..EngineConfig::default()
+    };
+    if let Some(bytes) = options.pool_bytes {
+        config.pager.pool_bytes = bytes as usize;
+    }
+    Ok(config)
+}
+
+/// One open database: the engine and its sessions.
+#[wasm_bindgen]
+pub struct Database {
+    engine: Engine,
+}
+
+#[wasm_bindgen]
+impl Database {
+    /// Opens (creating if empty, recovering after a crash) the database on
+    /// two OPFS files. The handles are owned from here on and closed when
+    /// the database is freed. `options`: `{ poolBytes? }`. Throws
+    /// `{ code, message }`.
+    #[wasm_bindgen(js_name = openOpfs)]
+    pub fn open_opfs(
+        data: FileSystemSyncAccessHandle,
+        wal: FileSystemSyncAccessHandle,
+        options: JsValue,
+    ) -> Result<Database, JsValue> {
+        let data = Box::new(OpfsStorage::new(data));
+        let wal = Box::new(OpfsStorage::new(wal));
+        let engine = Engine::open(data, wal, config(options)?).map_err(|e| convert::error(&e))?;
+        Ok(Database { engine })
+    }
+
+    /// An ephemeral database in the worker's memory.
+    #[wasm_bindgen(js_name = openMemory)]
+    pub fn open_memory(options: JsValue) -> Result<Database, JsValue> {
+        let engine = Engine::open(
+            Box::new(MemoryStorage::new()),
+            Box::new(MemoryStorage::new()),
+            config(options)?,
+        )
+        .map_err(|e| convert::error(&e))?;
+        Ok(Database { engine })
+    }
+
+    /// Opens a session and returns its id (its `pid` in pg_stat_activity).
+    pub fn connect(&mut self) -> u32 {
+        self.engine.connect()
+    }
+
+    /// Closes a session: rolls back its transaction and releases its locks.
+    /// Call [`Database::take_completions`] afterwards: waiters may resume.
+    pub fn disconnect(&mut self, session: u32) {
+        self.engine.disconnect(session);
+    }
+
+    /// Runs `sql` (one or more statements) with `params` (a JS array, see
+    /// README's type mapping). Returns the outcome, or `undefined` when the
+    /// session is parked waiting for a lock; its outcome then arrives from
+    /// [`Database::take_completions`].
+    pub fn submit(&mut self, session: u32, sql: &str, params: js_sys::Array) -> JsValue {
+        let params = match convert::params(&params) {
+            Ok(p) => p,
+            Err(e) => {
+                let outcome = Outcome {
+                    results: Vec::new(),
+                    error: Some(Error::Sql(e)),
+                };
+                return convert::outcome(&outcome, self.status(session));
+            }
+        };
+        match self.engine.submit(session, sql, params) {
+            Submitted::Done(outcome) => convert::outcome(&outcome, self.status(session)),
+            Submitted::Parked => JsValue::UNDEFINED,
+        }
+    }
+
+    /// Outcomes of parked statements that finished since the last call, as
+    /// `[[session, outcome], ...]`.
+    #[wasm_bindgen(js_name = takeCompletions)]
+    pub fn take_completions(&mut self) -> js_sys::Array {
+        let done = js_sys::Array::new();
+        for (sid, outcome) in self.engine.take_completions() {
+            let pair = js_sys::Array::new();
+            pair.push(&JsValue::from(sid));
+            pair.push(&convert::outcome(&outcome, self.status(sid)));
+            done.push(&pair);
+        }
+        done
+    }
+
+    /// The session's transaction status as in PostgreSQL's ReadyForQuery:
+    /// `"I"` idle, `"T"` in a transaction block, `"E"` in a failed block.
+    pub fn status(&self, session: u32) -> String {
+        match self.engine.txn_status(session) {
+            TxnStatus::Idle => "I",
+            TxnStatus::InBlock => "T",
+            TxnStatus::Failed => "E",
+        }
+        .to_string()
+    }
+
+    /// Whether the session is parked waiting for a lock.
+    #[wasm_bindgen(js_name = isWaiting)]
+    pub fn is_waiting(&self, session: u32) -> bool {
+        self.engine.is_parked(session)
+    }
+}

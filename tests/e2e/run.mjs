@@ -1,0 +1,368 @@
+// End-to-end tests of the npm package in real browsers: headless Chromium
+// (playwright-core) and Firefox ESR (puppeteer-core), each on a persistent
+// profile so OPFS is real and durable. Run by `npm test`; alone:
+//   node tests/e2e/run.mjs [chromium|firefox] [scenario-substring]
+// Prints one line per scenario and a totals line; exits 1 on any failure.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium, firefox } from './browsers.mjs';
+
+const only = process.argv[2];
+const filter = process.argv[3];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts scripts/serve.mjs on a free port; resolves to its base URL. */
+function startServer() {
+  const child = spawn(process.execPath, ['scripts/serve.mjs', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      const m = /listening on (\S+)/.exec(String(d));
+      if (m) resolve({ url: m[1], stop: () => child.kill() });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+// Page-side snippets. Each runs inside a page where window.ndb is the package.
+const open = (page, name, slot = 'db', options = {}) =>
+  page.eval(async ({ name, slot, options }) => {
+    window[slot] = await window.ndb.NeuralDB.open(name, options);
+  }, { name, slot, options });
+
+/** Runs sql on window[slot]; returns rows (arrays) or { code } on error. */
+const q = (page, sql, params = [], slot = 'db') =>
+  page.eval(async ({ sql, params, slot }) => {
+    try {
+      const r = await window[slot].query(sql, params, { rowMode: 'array' });
+      return { rows: r.rows.map((row) => row.map((v) => (typeof v === 'bigint' ? Number(v) : v))), rowCount: r.rowCount, command: r.command };
+    } catch (e) {
+      return { code: e.code, message: e.message, isNeuralDBError: e instanceof window.ndb.NeuralDBError };
+    }
+  }, { sql, params, slot });
+
+const ok = async (page, sql, params, slot) => {
+  const r = await q(page, sql, params, slot);
+  assert.ok(!r.code, `${sql}: unexpected error ${r.code} ${r.message}`);
+  return r;
+};
+
+const scenarios = [
+  ['data survives reload and a browser restart', async (b, base) => {
+    let p = await b.newPage(base);
+    await open(p, 'persist');
+    await ok(p, 'CREATE TABLE kv (k text PRIMARY KEY, v jsonb, n bigint, b bytea, at timestamptz)');
+    // Typed parameters are built inside the page (drivers cannot pass
+    // BigInt or typed arrays as evaluate() arguments).
+    const typed = await p.eval(async () => {
+      await window.db.query('INSERT INTO kv VALUES ($1, $2, $3, $4, $5)', ['a', { x: [1, 2] }, 9007199254740993n, new Uint8Array([1, 2, 255]), new Date('2026-01-02T03:04:05Z')]);
+      const r = await window.db.query('SELECT * FROM kv');
+      const row = r.rows[0];
+      return {
+        v: row.v, n: typeof row.n + ':' + String(row.n), b: row.b instanceof Uint8Array ? [...row.b] : null,
+        at: row.at instanceof Date ? row.at.toISOString() : null, fields: r.fields.map((f) => `${f.name}:${f.dataTypeID}`),
+      };
+    });
+    assert.deepEqual(typed, { v: { x: [1, 2] }, n: 'bigint:9007199254740993', b: [1, 2, 255], at: '2026-01-02T03:04:05.000Z', fields: ['k:25', 'v:3802', 'n:20', 'b:17', 'at:1184'] });
+    await p.raw.reload();
+    await p.raw.waitForFunction(() => window.ready === true);
+    await open(p, 'persist');
+    assert.deepEqual((await ok(p, 'SELECT k FROM kv')).rows, [['a']]);
+    await b.restart();
+    p = await b.newPage(base);
+    await open(p, 'persist');
+    assert.deepEqual((await ok(p, 'SELECT k, n FROM kv')).rows, [['a', 9007199254740993]]);
+    await p.close();
+  }],
+
+  ['two tabs: REPEATABLE READ snapshot vs READ COMMITTED', async (b, base) => {
+    const A = await b.newPage(base);
+    const B = await b.newPage(base);
+    await open(A, 'iso');
+    await open(B, 'iso');
+    await ok(A, 'CREATE TABLE t (id int)');
+    await ok(A, 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+    assert.deepEqual((await ok(A, 'SELECT count(*) FROM t')).rows, [[0]]);
+    await ok(B, 'INSERT INTO t VALUES (1)');
+    assert.deepEqual((await ok(A, 'SELECT count(*) FROM t')).rows, [[0]], 'RR must not see the commit');
+    await ok(A, 'COMMIT');
+    assert.deepEqual((await ok(A, 'SELECT count(*) FROM t')).rows, [[1]]);
+    await ok(A, 'BEGIN ISOLATION LEVEL READ COMMITTED');
+    assert.deepEqual((await ok(A, 'SELECT count(*) FROM t')).rows, [[1]]);
+    await ok(B, 'INSERT INTO t VALUES (2)');
+    assert.deepEqual((await ok(A, 'SELECT count(*) FROM t')).rows, [[2]], 'RC sees it at the next statement');
+    await ok(A, 'COMMIT');
+    await A.close();
+    await B.close();
+  }],
+
+  ['row lock wait does not stall the waiting tab', async (b, base) => {
+    const A = await b.newPage(base);
+    const B = await b.newPage(base);
+    await open(A, 'locks');
+    await open(B, 'locks');
+    await ok(A, 'CREATE TABLE acct (id int PRIMARY KEY, bal int)');
+    await ok(A, 'INSERT INTO acct VALUES (1, 100)');
+    await ok(A, 'BEGIN');
+    await ok(A, 'UPDATE acct SET bal = bal + 1 WHERE id = 1');
+    // Tab B: one connection blocks on the row, the other keeps answering.
+    await B.eval(async () => {
+      window.blocker = await window.db.connect();
+      window.blocked = window.blocker.query('UPDATE acct SET bal = bal * 2 WHERE id = 1').then((r) => ({ rowCount: r.rowCount }), (e) => ({ code: e.code }));
+      window.settled = false;
+      window.blocked.then(() => (window.settled = true));
+    });
+    await sleep(300);
+    const t0 = Date.now();
+    assert.deepEqual((await ok(B, 'SELECT bal FROM acct WHERE id = 1')).rows, [[100]]);
+    assert.ok(Date.now() - t0 < 2000, 'the other connection answers while one waits');
+    assert.equal(await B.eval(() => window.settled), false, 'the update must wait for A');
+    await ok(A, 'COMMIT');
+    assert.deepEqual(await B.eval(() => window.blocked), { rowCount: 1 });
+    assert.deepEqual((await ok(B, 'SELECT bal FROM acct WHERE id = 1')).rows, [[202]]);
+    await A.close();
+    await B.close();
+  }],
+
+  ['leader tab closed mid-transaction: another tab takes over', async (b, base) => {
+    const L = await b.newPage(base);
+    await open(L, 'failover'); // first to open: the leader
+    const F = await b.newPage(base);
+    await open(F, 'failover');
+    await ok(F, 'CREATE TABLE f (id int PRIMARY KEY, v text)');
+    await ok(F, "INSERT INTO f VALUES (1, 'committed'), (2, 'row')");
+    await ok(L, 'BEGIN');
+    await ok(L, "INSERT INTO f VALUES (3, 'leader uncommitted')");
+    await ok(L, "UPDATE f SET v = 'locked' WHERE id = 2");
+    await ok(F, 'BEGIN');
+    await ok(F, "INSERT INTO f VALUES (4, 'follower uncommitted')");
+    // In flight when the leader goes: waits for L's row lock.
+    await F.eval(() => {
+      window.inflight = window.db.query("UPDATE f SET v = 'x' WHERE id = 2").then(() => ({ ok: true }), (e) => ({ code: e.code, retryable: e.retryable }));
+    });
+    await sleep(200);
+    const t0 = Date.now();
+    await L.close();
+    const failed = await F.eval(() => window.inflight);
+    assert.ok(failed.code?.startsWith('08'), `in-flight call must fail with class 08, got ${JSON.stringify(failed)}`);
+    assert.equal(failed.retryable, true);
+    assert.ok(Date.now() - t0 < 5000, 'the in-flight call fails promptly');
+    const rows = (await ok(F, 'SELECT id, v FROM f ORDER BY id')).rows;
+    assert.deepEqual(rows, [[1, 'committed'], [2, 'row']]);
+    await ok(F, "INSERT INTO f VALUES (5, 'after failover')");
+    assert.equal((await ok(F, 'SELECT count(*) FROM f')).rows[0][0], 3);
+    await F.close();
+  }],
+
+  ['browser killed during committed inserts: a prefix survives', async (b, base) => {
+    let p = await b.newPage(base);
+    await open(p, 'crash');
+    await ok(p, 'CREATE TABLE k (i int PRIMARY KEY)');
+    await p.eval(() => {
+      window.acked = 0;
+      (async () => {
+        for (let i = 1; ; i++) {
+          await window.db.query('INSERT INTO k VALUES ($1)', [i]);
+          window.acked = i;
+        }
+      })().catch(() => {});
+    });
+    let acked = 0;
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      acked = await p.eval(() => window.acked);
+      await sleep(20);
+    }
+    await b.kill();
+    p = await b.newPage(base);
+    await open(p, 'crash');
+    const rows = (await ok(p, 'SELECT i FROM k ORDER BY i')).rows.map((r) => r[0]);
+    assert.ok(acked > 10, `the loop made progress (${acked})`);
+    assert.ok(rows.length >= acked, `all ${acked} acknowledged commits survive (found ${rows.length})`);
+    rows.forEach((v, i) => assert.equal(v, i + 1, 'survivors are a prefix'));
+    console.log(`    acknowledged before the kill: >= ${acked}; present after restart: ${rows.length}`);
+    await p.close();
+  }],
+
+  ['a closed tab: its transaction rolls back and its locks go within a second', async (b, base) => {
+    const L = await b.newPage(base);
+    await open(L, 'tabclose'); // leader
+    const F = await b.newPage(base);
+    await open(F, 'tabclose');
+    await ok(L, 'CREATE TABLE r (id int PRIMARY KEY, v text)');
+    await ok(L, "INSERT INTO r VALUES (1, 'start')");
+    await ok(F, 'BEGIN');
+    await ok(F, "UPDATE r SET v = 'from the closed tab' WHERE id = 1");
+    await L.eval(() => {
+      window.waiter = window.db.query("UPDATE r SET v = 'leader' WHERE id = 1").then((r) => ({ rowCount: r.rowCount, at: Date.now() }), (e) => ({ code: e.code }));
+    });
+    await sleep(200);
+    const closedAt = Date.now();
+    await F.close();
+    const done = await L.eval(() => window.waiter);
+    assert.equal(done.rowCount, 1, JSON.stringify(done));
+    const waited = Date.now() - closedAt;
+    assert.ok(waited < 2000, `locks released ${waited} ms after the tab closed`);
+    assert.deepEqual((await ok(L, 'SELECT v FROM r')).rows, [['leader']]);
+    console.log(`    row lock of the closed tab released after ${waited} ms`);
+    await L.close();
+  }],
+
+  ['a corrupt database file is refused with XX001, never a hang', async (b, base) => {
+    const p = await b.newPage(base);
+    const r = await p.eval(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('neuraldb', { create: true });
+      for (const [file, byte] of [['corrupt.ndb', 0xab], ['corrupt.ndb-wal', 0x5a]]) {
+        const w = await (await dir.getFileHandle(file, { create: true })).createWritable();
+        await w.write(new Uint8Array(3 * 8192).fill(byte));
+        await w.close();
+      }
+      const t0 = Date.now();
+      try {
+        await window.ndb.NeuralDB.open('corrupt');
+        return { opened: true };
+      } catch (e) {
+        return { code: e.code, message: e.message, ms: Date.now() - t0 };
+      }
+    });
+    assert.equal(r.code, 'XX001', JSON.stringify(r));
+    assert.ok(r.ms < 5000);
+    // The tab's worker still serves other databases.
+    await open(p, 'healthy');
+    assert.deepEqual((await ok(p, 'SELECT 1 + 1')).rows, [[2]]);
+    await p.close();
+  }],
+
+  ['quota exceeded: the commit fails with 53100 and the database stays usable', async (b, base) => {
+    const p = await b.newPage(base);
+    if (!p.setQuota) {
+      await p.close();
+      return 'skip'; // only Chromium lets a test lower an origin's quota
+    }
+    await p.setQuota(3 * 1024 * 1024);
+    const r = await p.eval(async () => {
+      const db = (window.db = await window.ndb.NeuralDB.open('quota'));
+      await db.query('CREATE TABLE big (id serial, v text)');
+      let committed = 0;
+      for (let i = 0; i < 100; i++) {
+        try {
+          await db.query('INSERT INTO big (v) SELECT repeat(md5(g::text), 200) FROM generate_series(1, 20) g');
+          committed += 20;
+        } catch (e) {
+          const n = (await db.query('SELECT count(*) AS n FROM big')).rows[0].n;
+          return { code: e.code, committed, n: Number(n) };
+        }
+      }
+      return { committed };
+    });
+    assert.equal(r.code, '53100', JSON.stringify(r));
+    assert.equal(r.n, r.committed, 'every acknowledged insert is there, the failed one is not');
+    await p.setQuota(1024 * 1024 * 1024);
+    // With room again, writes succeed without reopening.
+    await ok(p, "INSERT INTO big (v) VALUES ('fits again')");
+    assert.equal((await ok(p, 'SELECT count(*) FROM big')).rows[0][0], r.committed + 1);
+    await p.close();
+  }],
+
+  ['the demo console runs SQL and shows its session', async (b, base) => {
+    const p = await b.newPage(base.replace(/e2e\/$/, '') + '?db=demo-e2e', { waitReady: false });
+    await p.raw.waitForFunction(() => document.querySelector('#session')?.textContent.match(/session: \d+/));
+    await p.eval(() => {
+      document.getElementById('sql').value = "CREATE TABLE notes (n int); INSERT INTO notes VALUES (7); BEGIN; SELECT n * 6 AS answer FROM notes";
+      document.getElementById('run').click();
+    });
+    await p.raw.waitForFunction(() => document.querySelector('#output td')?.textContent === '42');
+    assert.equal(await p.eval(() => document.getElementById('txn').textContent), 'in transaction');
+    // The side panel lists this session, idle in its transaction, and its locks.
+    const pid = await p.eval(() => document.getElementById('session').textContent.match(/\d+/)[0]);
+    await p.waitFor((pid) => [...document.querySelectorAll('#activity tr')]
+      .some((tr) => tr.cells[0]?.textContent === pid && tr.cells[1]?.textContent === 'idle in transaction'), pid);
+    await p.waitFor((pid) => [...document.querySelectorAll('#locks tr')]
+      .some((tr) => tr.cells[0]?.textContent === pid && tr.cells[1]?.textContent === 'relation' && tr.cells[5]?.textContent === 'true'), pid);
+    await p.close();
+  }],
+
+  ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
+    const p = await b.newPage(base);
+    await open(p, 'errors');
+    await ok(p, 'CREATE TABLE u (id int PRIMARY KEY, n int)');
+    const bad = await q(p, 'SELEC 1');
+    assert.equal(bad.code, '42601');
+    assert.equal(bad.isNeuralDBError, true);
+    assert.deepEqual((await ok(p, 'SELECT 1')).rows, [[1]]);
+    assert.equal((await q(p, 'INSERT INTO u VALUES ($1, 1)', ['not a number'])).code, '22P02');
+    await ok(p, 'INSERT INTO u VALUES (1, 1)');
+    assert.equal((await q(p, 'INSERT INTO u VALUES (1, 2)')).code, '23505');
+    assert.equal((await q(p, 'SELECT * FROM missing')).code, '42P01');
+    assert.deepEqual((await ok(p, 'SELECT count(*) FROM u')).rows, [[1]]);
+    const fields = await p.eval(async () => {
+      try {
+        await window.db.query('INSERT INTO u VALUES (1, 3)');
+      } catch (e) {
+        return { code: e.code, detail: e.detail, name: e.name };
+      }
+    });
+    assert.equal(fields.code, '23505');
+    assert.equal(fields.name, 'NeuralDBError');
+    // transaction(): a real serialization failure on the first attempt
+    // (another session commits an update of the row read), retried once.
+    const tx = await p.eval(async () => {
+      let attempts = 0;
+      const n = await window.db.transaction(async (tx) => {
+        attempts++;
+        await tx.query('SELECT n FROM u WHERE id = 1');
+        if (attempts === 1) await window.db.query('UPDATE u SET n = n + 10 WHERE id = 1');
+        await tx.query('UPDATE u SET n = n + 1 WHERE id = 1');
+        return (await tx.query('SELECT n FROM u WHERE id = 1')).rows[0].n;
+      }, { isolation: 'repeatable read' });
+      return { n, attempts };
+    });
+    assert.deepEqual(tx, { n: 12, attempts: 2 });
+    // Memory storage works beside OPFS and is private.
+    await open(p, 'errors', 'mem', { storage: 'memory' });
+    assert.equal((await q(p, 'SELECT * FROM u', [], 'mem')).code, '42P01');
+    await p.close();
+  }],
+];
+
+async function runBrowser(name, make) {
+  const profile = mkdtempSync(join(tmpdir(), `neuraldb-e2e-${name}-`));
+  const results = [];
+  const server = await startServer();
+  const base = `${server.url}e2e/`;
+  let browser;
+  try {
+    browser = await make(profile);
+    for (const [title, fn] of scenarios) {
+      if (filter && !title.includes(filter)) continue;
+      const t0 = Date.now();
+      try {
+        if ((await fn(browser, base)) === 'skip') {
+          console.log(`skip ${name}: ${title}`);
+          continue;
+        }
+        results.push(true);
+        console.log(`ok   ${name}: ${title} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        results.push(false);
+        console.log(`FAIL ${name}: ${title}\n     ${e.stack ?? e}`);
+        // Start the next scenario from a clean browser.
+        await browser.restart().catch(() => {});
+      }
+    }
+  } finally {
+    await browser?.close().catch(() => {});
+    server.stop();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  return results;
+}
+
+const all = [];
+if (!only || only === 'chromium') all.push(...(await runBrowser('chromium', chromium)));
+if (!only || only === 'firefox') all.push(...(await runBrowser('firefox', firefox)));
+const passed = all.filter(Boolean).length;
+console.log(`e2e: ${passed} passed, ${all.length - passed} failed`);
+process.exit(passed === all.length ? 0 : 1);
