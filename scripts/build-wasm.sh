@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --profile wasm --target wasm32-unknown-unknown --lib --no-default-features
-in=target/wasm32-unknown-unknown/wasm/neuraldb.wasm
+in="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm/neuraldb.wasm"
 out=pkg/wasm/neuraldb_bg.wasm
 if [ ! -f "$out" ] || [ "$in" -nt "$out" ]; then
   wasm-bindgen --target web --out-dir pkg/wasm --out-name neuraldb "$in"
