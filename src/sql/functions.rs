@@ -3,7 +3,7 @@
 //!
 //! Not provided here: set-returning functions (`generate_series`,
 //! `jsonb_object_keys`, `unnest`, …), aggregates, regular-expression
-//! functions (`regexp_replace`, `~`; no regex engine in the bundle),
+//! functions (`regexp_replace`; `~` is textregexeq here),
 //! numeric and interval `to_char` templates, and the lazy forms `coalesce`, `nullif`,
 //! `CASE` (the executor evaluates those).
 
