@@ -192,7 +192,20 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("datconnlimit", Int4),
             ("datcollate", Text),
             ("datctype", Text),
+            ("daticulocale", Text),
             ("datacl", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_am",
+        2601,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("amname", Text),
+            ("amhandler", Text),
+            ("amtype", Text),
         ],
     ),
     rel(
@@ -566,7 +579,22 @@ impl Engine {
                 text("C"),
                 text("C"),
                 Value::Null,
+                Value::Null,
             ]],
+            "pg_am" => vec![
+                vec![
+                    Value::Int4(HEAP_AM),
+                    text("heap"),
+                    text("heap_tableam_handler"),
+                    text("t"),
+                ],
+                vec![
+                    Value::Int4(BTREE_AM),
+                    text("btree"),
+                    text("bthandler"),
+                    text("i"),
+                ],
+            ],
             "pg_roles" => vec![vec![
                 text(USER_NAME),
                 Value::Bool(true),

@@ -3,7 +3,7 @@
 //!
 //! Not provided here: set-returning functions (`generate_series`,
 //! `jsonb_object_keys`, `unnest`, …), aggregates, regular-expression
-//! functions (`regexp_replace`, `~`; no regex engine in the bundle),
+//! functions (`regexp_replace`; `~` is textregexeq here),
 //! numeric and interval `to_char` templates, and the lazy forms `coalesce`, `nullif`,
 //! `CASE` (the executor evaluates those).
 
@@ -159,9 +159,23 @@ fn resolve(name: &str, a: &[DataType]) -> Option<DataType> {
         "ascii" if n == 1 && is_str(&a[0]) => T::Int4,
         "chr" if n == 1 && is_int(&a[0]) => T::Text,
         "string_to_array" if (n == 2 || n == 3) && all(is_str) => T::Array(Box::new(T::Text)),
-        "array_to_string" if (n == 2 || n == 3) && is_array(&a[0]) && a[1..].iter().all(is_str) => {
+        // `pg_database.datacl` (aclitem[] in PostgreSQL) is a text column.
+        "array_to_string"
+            if (n == 2 || n == 3)
+                && (is_array(&a[0]) || a[0] == T::Text)
+                && a[1..].iter().all(is_str) =>
+        {
             T::Text
         }
+        "textregexeq" | "textregexne" | "texticregexeq" | "texticregexne"
+            if n == 2 && all(is_str) =>
+        {
+            T::Bool
+        }
+        "pg_get_userbyid" if n == 1 && is_int(&a[0]) => T::Text,
+        "pg_table_is_visible" if n == 1 && is_int(&a[0]) => T::Bool,
+        "pg_encoding_to_char" if n == 1 && is_int(&a[0]) => T::Text,
+        "format_type" if n == 2 && all(is_int) => T::Text,
         "array_length" if n == 2 && is_array(&a[0]) && is_int(&a[1]) => T::Int4,
         "cardinality" if n == 1 && is_array(&a[0]) => T::Int4,
         "array_append" if n == 2 && is_array(&a[0]) => a[0].clone(),
@@ -283,7 +297,8 @@ fn resolve(name: &str, a: &[DataType]) -> Option<DataType> {
 fn is_non_strict(name: &str) -> bool {
     matches!(
         name,
-        "concat"
+        "format_type"
+            | "concat"
             | "concat_ws"
             | "format"
             | "greatest"
@@ -306,6 +321,20 @@ fn text<'v>(v: &'v Value, tz: &TimeZone) -> Cow<'v, str> {
         Value::Text(s) => Cow::Borrowed(s.as_str()),
         other => Cow::Owned(other.to_pg_text(tz).unwrap_or_default()),
     }
+}
+
+/// A POSIX regular expression as `~` takes it (the `regex-lite` engine:
+/// PostgreSQL's ARE syntax for the common cases).
+fn compile_regex(pattern: &str, case_insensitive: bool) -> Result<regex_lite::Regex, SqlError> {
+    regex_lite::RegexBuilder::new(pattern)
+        .case_insensitive(case_insensitive)
+        .build()
+        .map_err(|e| {
+            SqlError::new(
+                SqlState("2201B"),
+                format!("invalid regular expression: {e}"),
+            )
+        })
 }
 
 fn int(v: &Value) -> Result<i64, SqlError> {
@@ -593,6 +622,39 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
             v => Value::Text(quote_literal(&concat_text(v, tz))),
         },
         "string_to_array" => string_to_array(a, tz),
+        "textregexeq" | "textregexne" | "texticregexeq" | "texticregexne" => {
+            let re = compile_regex(&text(&a[1], tz), lname.starts_with("textic"))?;
+            Value::Bool(re.is_match(&text(&a[0], tz)) == lname.ends_with("eq"))
+        }
+        // The only role is the bootstrap superuser (see engine::system).
+        "pg_get_userbyid" => Value::Text(match int(&a[0])? {
+            10 => "neuraldb".to_string(),
+            o => format!("unknown (OID={o})"),
+        }),
+        // Every relation is in pg_catalog or public, both on the search
+        // path, and names are unique across them.
+        "pg_table_is_visible" => Value::Bool(true),
+        "pg_encoding_to_char" => Value::Text(match int(&a[0])? {
+            0 => "SQL_ASCII".into(),
+            6 => "UTF8".into(),
+            _ => String::new(),
+        }),
+        "format_type" if a[0].is_null() => Value::Null,
+        "format_type" => {
+            let oid = int(&a[0])?;
+            let typmod = match &a[1] {
+                Value::Null => -1,
+                v => i32::try_from(int(v)?).unwrap_or(-1),
+            };
+            let known = u32::try_from(oid)
+                .ok()
+                .and_then(|o| super::types::from_oid_typmod(o, typmod));
+            Value::Text(match known {
+                Some(t) => t.to_string(),
+                None if oid == 0 => "-".into(),
+                None => "???".into(),
+            })
+        }
         "array_to_string" => match (&a[0], a.get(1)) {
             (Value::Array(items), Some(sep)) if !sep.is_null() => {
                 let null_str = a

@@ -1207,6 +1207,31 @@ pub fn parse_type_name(text: &str) -> TResult<DataType> {
     })
 }
 
+/// The function behind a regular-expression match operator (`~`, `~*`,
+/// `!~`, `!~*`, also written `OPERATOR(pg_catalog.~)`).
+fn regex_op(op: &sp::BinaryOperator) -> Option<&'static str> {
+    use sp::BinaryOperator as B;
+    let by_name = |s: &str| match s {
+        "~" => Some("textregexeq"),
+        "~*" => Some("texticregexeq"),
+        "!~" => Some("textregexne"),
+        "!~*" => Some("texticregexne"),
+        _ => None,
+    };
+    match op {
+        B::PGRegexMatch => Some("textregexeq"),
+        B::PGRegexIMatch => Some("texticregexeq"),
+        B::PGRegexNotMatch => Some("textregexne"),
+        B::PGRegexNotIMatch => Some("texticregexne"),
+        B::PGCustomBinaryOperator(parts) => match parts.as_slice() {
+            [s] => by_name(s),
+            [schema, s] if schema.eq_ignore_ascii_case("pg_catalog") => by_name(s),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn binop(op: &sp::BinaryOperator) -> TResult<BinOp> {
     use sp::BinaryOperator as B;
     Ok(match op {
@@ -1301,10 +1326,14 @@ pub fn expr(e: sp::Expr) -> TResult<Expr> {
             other => return Err(unsupported(format!("literal {other}"))),
         },
         E::Nested(e) => expr(*e)?,
-        E::BinaryOp { left, op, right } => Expr::Binary {
-            op: binop(&op)?,
-            left: bx(*left)?,
-            right: bx(*right)?,
+        E::BinaryOp { left, op, right } => match regex_op(&op) {
+            // `a ~ b` is PostgreSQL's textregexeq(a, b), and so on.
+            Some(f) => call(f, vec![expr(*left)?, expr(*right)?]),
+            None => Expr::Binary {
+                op: binop(&op)?,
+                left: bx(*left)?,
+                right: bx(*right)?,
+            },
         },
         E::UnaryOp { op, expr: inner } => {
             let op = match op {
@@ -1579,7 +1608,12 @@ fn quantified(
 }
 
 fn function(f: sp::Function) -> TResult<Expr> {
-    let name = object_name(&f.name)?.join(".");
+    let mut parts = object_name(&f.name)?;
+    // Built-in functions live in pg_catalog: `pg_catalog.f` is `f`.
+    if parts.len() == 2 && parts[0] == "pg_catalog" {
+        parts.remove(0);
+    }
+    let name = parts.join(".");
     if f.over.is_some() {
         return Err(unsupported("window functions"));
     }

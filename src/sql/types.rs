@@ -277,6 +277,40 @@ impl DataType {
     }
 }
 
+/// The column type that `pg_attribute` describes as `atttypid` and
+/// `atttypmod` (the inverse of [`DataType::oid`] and [`DataType::typmod`]),
+/// or None for a type OID that no column can have.
+pub fn from_oid_typmod(oid: u32, typmod: i32) -> Option<DataType> {
+    let m = u32::try_from(typmod).ok();
+    Some(match oid {
+        16 => DataType::Bool,
+        17 => DataType::Bytea,
+        20 => DataType::Int8,
+        21 => DataType::Int2,
+        23 => DataType::Int4,
+        25 => DataType::Text,
+        700 => DataType::Float4,
+        701 => DataType::Float8,
+        1042 => DataType::Char(m.map_or(1, |m| m.saturating_sub(4))),
+        1043 => DataType::Varchar(m.map(|m| m.saturating_sub(4))),
+        1082 => DataType::Date,
+        1114 => DataType::Timestamp,
+        1184 => DataType::Timestamptz,
+        1186 => DataType::Interval,
+        1700 => DataType::Numeric(
+            m.map(|m| m.saturating_sub(4))
+                .map(|m| (m >> 16, m & 0xffff)),
+        ),
+        2950 => DataType::Uuid,
+        3802 => DataType::Jsonb,
+        VECTOR_OID => DataType::Vector(m),
+        _ => {
+            let elem = type_info(oid).map(|t| t.elem).filter(|&e| e != 0)?;
+            DataType::Array(Box::new(from_oid_typmod(elem, typmod)?))
+        }
+    })
+}
+
 impl fmt::Display for DataType {
     /// The name PostgreSQL prints (`format_type`), e.g. `character varying(20)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
