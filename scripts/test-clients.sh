@@ -7,7 +7,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --quiet --bin neuraldb || exit 1
+# The binary `cargo test` built (dev-dependency feature resolution); a plain
+# `cargo build` would resolve features differently and recompile the crate.
+cargo test --no-run --quiet || exit 1
 bin="$target/debug/neuraldb"
 
 if ! python3 -c 'import psycopg' 2>/dev/null; then
