@@ -1,17 +1,13 @@
 // Runs www/bench.html in headless Chromium (persistent profile, so OPFS is
 // on disk) and prints the figures. Usage: node scripts/bench-browser.mjs [N]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from '../tests/e2e/browsers.mjs';
+import { chromium, startServer } from '../tests/e2e/browsers.mjs';
 
 const n = Number(process.argv[2] ?? 1000);
-const server = spawn(process.execPath, ['scripts/serve.mjs', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((res) => server.stdout.on('data', (d) => {
-  const m = /listening on (\S+)/.exec(String(d));
-  if (m) res(m[1]);
-}));
+const server = await startServer();
+const url = server.url;
 const profile = mkdtempSync(join(tmpdir(), 'neuraldb-bench-'));
 const browser = await chromium(profile);
 try {
@@ -20,6 +16,6 @@ try {
   console.log(await page.raw.evaluate(() => document.getElementById('out').textContent));
 } finally {
   await browser.close();
-  server.kill();
+  server.stop();
   rmSync(profile, { recursive: true, force: true });
 }

@@ -2,7 +2,25 @@
 // ESR) so that every scenario runs unchanged in both. Each browser runs on a
 // persistent profile directory: OPFS is durable only there, and restarting
 // on the same profile is how recovery is tested.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const serveScript = fileURLToPath(new URL('../../scripts/serve.mjs', import.meta.url));
+
+/**
+ * Starts scripts/serve.mjs on a free port (extra arguments such as
+ * `--dir DIR` are passed on); resolves to `{ url, stop }`.
+ */
+export function startServer(...args) {
+  const child = spawn(process.execPath, [serveScript, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      const m = /listening on (\S+)/.exec(String(d));
+      if (m) resolve({ url: m[1], stop: () => child.kill() });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',

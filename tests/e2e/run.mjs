@@ -3,28 +3,15 @@
 // profile so OPFS is real and durable. Run by `npm test`; alone:
 //   node tests/e2e/run.mjs [chromium|firefox] [scenario-substring]
 // Prints one line per scenario and a totals line; exits 1 on any failure.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium, firefox } from './browsers.mjs';
+import { chromium, firefox, startServer } from './browsers.mjs';
 
 const only = process.argv[2];
 const filter = process.argv[3];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Starts scripts/serve.mjs on a free port; resolves to its base URL. */
-function startServer() {
-  const child = spawn(process.execPath, ['scripts/serve.mjs', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      const m = /listening on (\S+)/.exec(String(d));
-      if (m) resolve({ url: m[1], stop: () => child.kill() });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
 
 // Page-side snippets. Each runs inside a page where window.ndb is the package.
 const open = (page, name, slot = 'db', options = {}) =>

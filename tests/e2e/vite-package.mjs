@@ -2,12 +2,12 @@
 // Vite app with no special configuration, `vite build` it, serve the built
 // app and check in Chromium that it opens an OPFS database and queries it.
 // Prints "package: N passed, M failed"; exits 1 on failure.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from './browsers.mjs';
+import { chromium, startServer } from './browsers.mjs';
 
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const work = mkdtempSync(join(tmpdir(), 'neuraldb-vite-'));
@@ -72,16 +72,8 @@ console.log(id, first, n, r.fields[0].dataTypeID);
   console.log(`  vite build: ${assets.join(' ')}`);
   if (!assets.some((f) => f.endsWith('.wasm'))) throw new Error('the build has no .wasm asset');
 
-  const server = spawn(process.execPath, [join(repo, 'scripts', 'serve.mjs'), '--port', '0', '--dir', join(app, 'dist')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise((res, rej) => {
-    server.stdout.on('data', (d) => {
-      const m = /listening on (\S+)/.exec(String(d));
-      if (m) res(m[1]);
-    });
-    server.on('exit', (c) => rej(new Error(`server exited ${c}`)));
-  });
+  const server = await startServer('--dir', join(app, 'dist'));
+  const url = server.url;
   const profile = join(work, 'profile');
   const browser = await chromium(profile);
   try {
@@ -92,7 +84,7 @@ console.log(id, first, n, r.fields[0].dataTypeID);
     console.log('ok   package: a Vite app built against the tarball opens a database and queries it');
   } finally {
     await browser.close();
-    server.kill();
+    server.stop();
   }
 } catch (e) {
   failed = true;
