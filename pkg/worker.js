@@ -20,6 +20,8 @@
 import init, { Database } from './wasm/neuraldb.js';
 
 const clientId = crypto.randomUUID();
+/** How often the clock is checked while a parked statement has a statement_timeout. */
+const TIMEOUT_POLL_MS = 20;
 const wasmReady = init();
 
 /** @returns {{code: string, message: string}} */
@@ -61,6 +63,8 @@ class EngineHost {
     /** client ids whose liveness lock we wait on */
     this.watched = new Set();
     this.onClientGone = null;
+    /** pending statement_timeout check while statements are parked */
+    this.timeoutTimer = null;
   }
 
   connect(client) {
@@ -87,8 +91,28 @@ class EngineHost {
     } finally {
       this.drain();
     }
-    if (out !== undefined) return Promise.resolve(out);
+    if (out !== undefined) {
+      if (this.parked.size) this.watchTimeouts();
+      return Promise.resolve(out);
+    }
+    this.watchTimeouts();
     return new Promise((resolve) => this.parked.set(sid, resolve));
+  }
+
+  /** While a parked statement has a statement_timeout, checks the clock. */
+  watchTimeouts() {
+    if (this.timeoutTimer) return;
+    const tick = () => {
+      this.timeoutTimer = null;
+      let again;
+      try {
+        again = this.db.expireTimeouts();
+      } finally {
+        this.drain();
+      }
+      if (again) this.timeoutTimer = setTimeout(tick, TIMEOUT_POLL_MS);
+    };
+    this.timeoutTimer = setTimeout(tick, 0);
   }
 
   disconnect(client, sid) {
@@ -104,6 +128,7 @@ class EngineHost {
     if (waiter) {
       waiter({ results: [], error: dbError('57P01', 'session closed while its statement waited'), status: 'I' });
     }
+    if (this.parked.size) this.watchTimeouts();
   }
 
   /** Rolls back and closes every session of a client that went away. */
@@ -124,6 +149,8 @@ class EngineHost {
   }
 
   close() {
+    clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = null;
     for (const resolve of this.parked.values()) {
       resolve({ results: [], error: dbError('57P01', 'the database was closed'), status: 'I' });
     }

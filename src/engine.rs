@@ -16,7 +16,11 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
+mod interrupt;
 mod system;
+
+pub use interrupt::CancelHandle;
+pub(crate) use interrupt::Interrupts;
 pub use system::DATABASE_OID;
 
 use crate::btree::Index;
@@ -188,6 +192,8 @@ struct TxnState {
 struct Settings {
     default_isolation: IsolationLevel,
     synchronous_commit: bool,
+    /// statement_timeout in milliseconds; 0 = none.
+    statement_timeout_ms: i64,
     timezone: TimeZone,
     other: HashMap<String, String>,
 }
@@ -259,6 +265,9 @@ struct Pending {
     dml: Option<Box<DmlExec>>,
     /// The statement is the insert of a COPY FROM STDIN: report `COPY n`.
     copy: bool,
+    /// statement_timeout's deadline for the current statement (engine
+    /// clock); it keeps running while the statement waits for a lock.
+    deadline: Option<i64>,
 }
 
 /// What `pg_stat_activity` reports about a session (times in microseconds
@@ -283,6 +292,8 @@ struct Session {
     txn: Option<TxnState>,
     pending: Option<Pending>,
     waiting_for: Option<SessionId>,
+    /// See [`Engine::defer_implicit_commit`].
+    defer_implicit_commit: bool,
     currval: HashMap<Oid, i64>,
     rng: u64,
 }
@@ -311,6 +322,8 @@ pub struct Engine {
     heaps: HashMap<crate::pager::PageId, Heap>,
     /// Relation locks held until transaction end: table oid -> holders.
     rel_locks: HashMap<Oid, HashMap<SessionId, RelLock>>,
+    /// Cancel requests and statement_timeout for the running statement.
+    interrupts: interrupt::Interrupts,
 }
 
 /// Table-level lock modes (a subset of PostgreSQL's): reads and writes
@@ -338,7 +351,9 @@ impl Engine {
         let txns = TxnManager::open(&mut pager)?;
         let catalog = Catalog::open(&mut pager)?;
         pager.commit(true)?;
+        let interrupts = Interrupts::new(config.clock);
         Ok(Engine {
+            interrupts,
             pager,
             txns,
             catalog,
@@ -374,6 +389,7 @@ impl Engine {
                 settings: Settings {
                     default_isolation: IsolationLevel::ReadCommitted,
                     synchronous_commit: true,
+                    statement_timeout_ms: 0,
                     timezone: TimeZone::utc(),
                     other: HashMap::new(),
                 },
@@ -388,6 +404,7 @@ impl Engine {
                 txn: None,
                 pending: None,
                 waiting_for: None,
+                defer_implicit_commit: false,
                 currval: HashMap::new(),
                 rng: 0x2545_F491_4F6C_DD1D ^ id as u64,
             },
@@ -443,21 +460,63 @@ impl Engine {
     /// PostgreSQL: it fails with 57014, which aborts an implicit
     /// transaction and fails an explicit block (ROLLBACK needed). Its
     /// outcome is queued for [`Engine::take_completions`]. Returns false
-    /// when the session has no waiting statement (nothing to cancel: a
-    /// statement that is not waiting has already finished, since the engine
-    /// runs each call to completion).
+    /// when the session has no waiting statement. A statement that is
+    /// running is cancelled from another thread with [`CancelHandle`].
     pub fn cancel(&mut self, sid: SessionId) -> bool {
+        self.fail_waiting(sid, "canceling statement due to user request")
+    }
+
+    /// A handle that cancels the running statement from another thread
+    /// (the engine runs each call to completion, so a CancelRequest for a
+    /// running statement cannot wait for the engine's thread).
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.interrupts.handle()
+    }
+
+    /// Fails with 57014 every parked statement whose statement_timeout has
+    /// passed (a running statement checks its own). Call it now and then
+    /// while statements are parked; returns whether any was failed (their
+    /// outcomes are queued for [`Engine::take_completions`]).
+    pub fn expire_timeouts(&mut self) -> bool {
+        let now = (self.config.clock)();
+        let mut expired: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.waiting_for.is_some()
+                    && s.pending
+                        .as_ref()
+                        .and_then(|p| p.deadline)
+                        .is_some_and(|d| now >= d)
+            })
+            .map(|(sid, _)| *sid)
+            .collect();
+        expired.sort_unstable();
+        let mut any = false;
+        for sid in expired {
+            any |= self.fail_waiting(sid, "canceling statement due to statement timeout");
+        }
+        any
+    }
+
+    /// Whether some parked statement has a statement_timeout deadline
+    /// (callers then poll [`Engine::expire_timeouts`]).
+    pub fn has_wait_deadlines(&self) -> bool {
+        self.sessions.values().any(|s| {
+            s.waiting_for.is_some() && s.pending.as_ref().is_some_and(|p| p.deadline.is_some())
+        })
+    }
+
+    fn fail_waiting(&mut self, sid: SessionId, message: &str) -> bool {
         let Some(s) = self.sessions.get_mut(&sid) else {
             return false;
         };
         if s.waiting_for.take().is_none() {
             return false;
         }
-        let e = sql_err(
-            SqlState::QUERY_CANCELED,
-            "canceling statement due to user request",
-        );
-        let outcome = self.finish_with_error(sid, e);
+        s.activity.wait_start = None;
+        let outcome = self.finish_with_error(sid, interrupt::canceled(message));
+        self.note_idle(sid);
         self.completions.push((sid, outcome));
         true
     }
@@ -579,6 +638,7 @@ impl Engine {
                 results: Vec::new(),
                 dml: None,
                 copy: true,
+                deadline: None,
             });
         }
         match self.drive(sid) {
@@ -623,6 +683,7 @@ impl Engine {
                 results: Vec::new(),
                 dml: None,
                 copy: false,
+                deadline: None,
             });
             s.activity.query = sql.to_string();
             s.activity.query_start = Some(now);
@@ -678,13 +739,20 @@ impl Engine {
     /// Runs the session's pending statements until done (Some) or parked (None).
     fn drive(&mut self, sid: SessionId) -> Option<Outcome> {
         loop {
-            let (stmt, dml, params) = {
+            let now = (self.config.clock)();
+            let (stmt, dml, params, deadline) = {
                 let s = self.sessions.get_mut(&sid)?;
+                let timeout_ms = s.settings.statement_timeout_ms;
                 let p = s.pending.as_mut()?;
                 match p.dml.take() {
-                    Some(d) => (None, Some(d), p.params.clone()),
+                    Some(d) => (None, Some(d), p.params.clone(), p.deadline),
                     None => match p.stmts.pop_front() {
-                        Some(st) => (Some(st), None, p.params.clone()),
+                        Some(st) => {
+                            // Each statement of a string gets its own timeout.
+                            p.deadline = (timeout_ms > 0)
+                                .then(|| now.saturating_add(timeout_ms.saturating_mul(1000)));
+                            (Some(st), None, p.params.clone(), p.deadline)
+                        }
                         None => {
                             let mut p = s.pending.take()?;
                             if p.copy {
@@ -701,10 +769,12 @@ impl Engine {
                 }
             };
             let resumed = dml.is_some();
+            self.interrupts.start(sid, deadline);
             let step = match dml {
                 Some(d) => self.continue_dml(sid, *d),
                 None => self.run_statement(sid, stmt.expect("one of the two"), &params),
             };
+            self.interrupts.stop();
             match step {
                 Ok(Step::Done(r)) => {
                     // A resumed statement of an implicit transaction commits it.
@@ -718,8 +788,8 @@ impl Engine {
                         .get(&sid)
                         .and_then(|s| s.pending.as_ref())
                         .is_some_and(|p| !p.stmts.is_empty());
-                    if resumed && implicit && !more {
-                        if let Err(e) = self.end_txn(sid, true) {
+                    if resumed && implicit && !more && !self.defers_implicit_commit(sid) {
+                        if let Err(e) = self.commit_implicit(sid) {
                             return Some(self.finish_with_error(sid, e));
                         }
                     }
@@ -878,6 +948,49 @@ impl Engine {
         Ok(xid)
     }
 
+    /// Commits the session's implicit transaction, checking its deferred
+    /// foreign keys first (a violation rolls it back).
+    fn commit_implicit(&mut self, sid: SessionId) -> Result<()> {
+        if let Err(e) = self.check_deferred_fks(sid) {
+            self.end_txn(sid, false)?;
+            return Err(e);
+        }
+        self.end_txn(sid, true)
+    }
+
+    fn defers_implicit_commit(&self, sid: SessionId) -> bool {
+        self.sessions
+            .get(&sid)
+            .is_some_and(|s| s.defer_implicit_commit)
+    }
+
+    /// Extended query protocol: the implicit transaction that the session's
+    /// next statements start (outside a transaction block) lasts until
+    /// [`Engine::sync`] instead of ending with each statement, as
+    /// PostgreSQL's lasts until the protocol's Sync message.
+    pub fn defer_implicit_commit(&mut self, sid: SessionId) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.defer_implicit_commit = true;
+        }
+    }
+
+    /// The protocol's Sync: commits the implicit transaction held open by
+    /// [`Engine::defer_implicit_commit`] (an error rolls it back; an
+    /// explicit block stays open), and statements commit on their own
+    /// again.
+    pub fn sync(&mut self, sid: SessionId) -> Result<()> {
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return Ok(());
+        };
+        if !std::mem::take(&mut s.defer_implicit_commit) || s.pending.is_some() {
+            return Ok(());
+        }
+        if s.txn.as_ref().is_some_and(|t| !t.explicit) {
+            self.commit_implicit(sid)?;
+        }
+        Ok(())
+    }
+
     /// Commits (or aborts) the session's transaction and wakes waiters.
     fn end_txn(&mut self, sid: SessionId, commit: bool) -> Result<()> {
         for holders in self.rel_locks.values_mut() {
@@ -1013,8 +1126,8 @@ impl Engine {
                 .get(&sid)
                 .and_then(|s| s.pending.as_ref())
                 .is_some_and(|p| !p.stmts.is_empty());
-            if txn_implicit && !more {
-                self.end_txn(sid, true)?;
+            if txn_implicit && !more && !self.defers_implicit_commit(sid) {
+                self.commit_implicit(sid)?;
             }
             self.autovacuum()?;
         }
@@ -1178,6 +1291,7 @@ impl Engine {
                 s.settings = Settings {
                     default_isolation: IsolationLevel::ReadCommitted,
                     synchronous_commit: true,
+                    statement_timeout_ms: 0,
                     timezone: TimeZone::utc(),
                     other: HashMap::new(),
                 };
@@ -1294,6 +1408,18 @@ impl Engine {
                     },
                 }
             }
+            "statement_timeout" => {
+                s.settings.statement_timeout_ms = match text {
+                    None => 0,
+                    Some(t) => parse_duration_ms(&t).ok_or_else(|| {
+                        Error::Sql(SqlError::new(
+                            SqlState::INVALID_PARAMETER_VALUE,
+                            format!("invalid value for parameter \"statement_timeout\": \"{t}\""),
+                        )
+                        .with_hint("Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\"."))
+                    })?,
+                }
+            }
             "timezone" | "time zone" => {
                 s.settings.timezone = match text {
                     None => TimeZone::utc(),
@@ -1339,6 +1465,7 @@ impl Engine {
             }
             .into(),
             "timezone" | "time zone" => s.settings.timezone.name().to_string(),
+            "statement_timeout" => format_duration_ms(s.settings.statement_timeout_ms),
             "server_version" => SERVER_VERSION.into(),
             "server_encoding" | "client_encoding" => "UTF8".into(),
             "datestyle" => "ISO, MDY".into(),
@@ -1718,6 +1845,7 @@ impl Engine {
                 rng,
                 stats: None,
                 clock: self.config.clock,
+                interrupts: &self.interrupts,
             };
             f(&mut env)
         };
@@ -4512,6 +4640,47 @@ fn serializable_unsupported() -> Error {
         SqlState::FEATURE_NOT_SUPPORTED,
         "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
     )
+}
+
+/// A time setting (statement_timeout) in milliseconds: a number of
+/// milliseconds or a number with a unit (`us`, `ms`, `s`, `min`, `h`, `d`),
+/// rounded as PostgreSQL does; None when malformed or negative.
+fn parse_duration_ms(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let ms = (n * factor).round();
+    (ms.is_finite() && (0.0..=i32::MAX as f64).contains(&ms)).then_some(ms as i64)
+}
+
+/// SHOW's form of a millisecond setting: the largest unit that divides it.
+fn format_duration_ms(ms: i64) -> String {
+    if ms == 0 {
+        return "0".into();
+    }
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("min", 60_000),
+        ("s", 1_000),
+    ] {
+        if ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
 }
 
 pub const SERVER_VERSION: &str = "15.0 (NeuralDB 0.1.0)";

@@ -847,6 +847,7 @@ impl Engine {
             ("server_version", "internal", "string", SERVER_VERSION),
             ("server_version_num", "internal", "integer", "150000"),
             ("standard_conforming_strings", "user", "bool", "on"),
+            ("statement_timeout", "user", "integer", "0"),
             ("synchronous_commit", "user", "enum", "on"),
             ("TimeZone", "user", "string", "UTC"),
             ("transaction_isolation", "user", "enum", "read committed"),

@@ -104,6 +104,9 @@ pub struct Conn {
     /// After an error in an extended-protocol message, messages up to the
     /// next Sync are skipped (PostgreSQL's rule).
     skip_to_sync: bool,
+    /// An extended-protocol statement ran since the last Sync, so Sync
+    /// must end its implicit transaction.
+    sync_due: bool,
     copy: Option<CopyState>,
 }
 
@@ -226,6 +229,7 @@ impl Conn {
             statements: HashMap::new(),
             portals: HashMap::new(),
             skip_to_sync: false,
+            sync_due: false,
             copy: None,
         }
     }
@@ -267,11 +271,7 @@ impl Conn {
         }
         match msg {
             M::Terminate(_) => Err(ConnEnd::Closed),
-            M::Sync(_) => {
-                self.skip_to_sync = false;
-                socket.send(ready(self.status)).await?;
-                Ok(())
-            }
+            M::Sync(_) => self.sync(socket).await,
             M::Flush(_) => {
                 socket.flush().await?;
                 Ok(())
@@ -371,15 +371,40 @@ impl Conn {
         }
     }
 
-    async fn submit(&mut self, sql: String, params: Vec<Value>) -> Result<Reply, ConnEnd> {
+    /// Runs a statement; `until_sync` (extended protocol) keeps an implicit
+    /// transaction open until the next Sync.
+    async fn submit(
+        &mut self,
+        sql: String,
+        params: Vec<Value>,
+        until_sync: bool,
+    ) -> Result<Reply, ConnEnd> {
         let sid = self.sid;
+        self.sync_due |= until_sync;
         self.call(|reply| Request::Submit {
             sid,
             sql,
             params,
+            until_sync,
             reply,
         })
         .await
+    }
+
+    /// Sync: ends the extended-protocol statements' implicit transaction
+    /// (its commit may fail, e.g. on a deferred foreign key), then
+    /// ReadyForQuery.
+    async fn sync(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
+        self.skip_to_sync = false;
+        if std::mem::take(&mut self.sync_due) {
+            let sid = self.sid;
+            let reply = self.call(|reply| Request::Sync { sid, reply }).await?;
+            if let Some(e) = reply.outcome.error {
+                self.send_error(socket, &e).await?;
+            }
+        }
+        socket.send(ready(self.status)).await?;
+        Ok(())
     }
 
     // ---- simple query -------------------------------------------------
@@ -394,7 +419,7 @@ impl Conn {
             socket.send(ready(self.status)).await?;
             return Ok(());
         }
-        let reply = self.submit(sql, Vec::new()).await?;
+        let reply = self.submit(sql, Vec::new(), false).await?;
         let tz = reply.tz.clone();
         for r in reply.outcome.results {
             match &r.copy {
@@ -831,7 +856,7 @@ impl Conn {
         let result = if is_empty_query(&sql) {
             Ok(None)
         } else {
-            let reply = self.submit(sql, params).await?;
+            let reply = self.submit(sql, params, true).await?;
             match reply.outcome.error {
                 Some(e) => Err(e),
                 // A multi-statement string reports its last result.

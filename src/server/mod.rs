@@ -42,7 +42,7 @@ use pgwire::messages::startup::SecretKey;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::sync::oneshot;
 
-use crate::engine::{Engine, SessionId};
+use crate::engine::{CancelHandle, Engine, SessionId};
 use crate::error::Error;
 use conn::{Conn, ConnEnd, Socket};
 use worker::Request;
@@ -94,25 +94,26 @@ impl Server {
         let addr = listener.local_addr()?;
 
         let (req_tx, req_rx) = mpsc::channel::<Request>();
-        let (opened_tx, opened_rx) = mpsc::channel::<Result<(), Error>>();
+        let (opened_tx, opened_rx) = mpsc::channel::<Result<CancelHandle, Error>>();
         let engine = std::thread::Builder::new()
             .name("neuraldb-engine".into())
             .spawn(move || match open() {
                 Ok(engine) => {
-                    let _ = opened_tx.send(Ok(()));
+                    let _ = opened_tx.send(Ok(engine.cancel_handle()));
                     worker::run(engine, req_rx);
                 }
                 Err(e) => {
                     let _ = opened_tx.send(Err(e));
                 }
             })?;
-        match opened_rx.recv() {
-            Ok(Ok(())) => {}
+        let running = match opened_rx.recv() {
+            Ok(Ok(handle)) => handle,
             Ok(Err(e)) => return Err(ServerError::Engine(e)),
             Err(_) => return Err(ServerError::EngineThread),
-        }
+        };
 
         let shared = Arc::new(Shared {
+            running,
             engine: Mutex::new(req_tx),
             cancel_keys: Mutex::new(HashMap::new()),
             auth: config.password.as_deref().map(ScramSource::new),
@@ -166,6 +167,9 @@ impl Server {
 }
 
 struct Shared {
+    /// Cancels the statement the engine thread is running, without
+    /// waiting for that thread.
+    running: CancelHandle,
     /// Cloned by each connection (a `Mutex` so that `Shared` is `Sync` on
     /// every toolchain).
     engine: Mutex<mpsc::Sender<Request>>,
@@ -366,8 +370,9 @@ async fn fatal(socket: &mut Socket, code: &str, message: &str) {
         .await;
 }
 
-/// A CancelRequest with the right secret cancels that session's waiting
-/// statement; anything else is ignored silently, as PostgreSQL does.
+/// A CancelRequest with the right secret cancels that session's running
+/// or waiting statement; anything else is ignored silently, as PostgreSQL
+/// does.
 fn cancel(shared: &Shared, engine: &mpsc::Sender<Request>, c: &CancelRequest) {
     let Ok(keys) = shared.cancel_keys.lock() else {
         return;
@@ -377,7 +382,11 @@ fn cancel(shared: &Shared, engine: &mpsc::Sender<Request>, c: &CancelRequest) {
         .is_some_and(|secret| c.secret_key.as_i32() == Some(*secret));
     if matches {
         if let Ok(sid) = SessionId::try_from(c.pid) {
-            let _ = engine.send(Request::Cancel(sid));
+            // Not running: it may be parked, or queued behind other
+            // requests and about to park; the engine thread sorts that out.
+            if !shared.running.cancel_running(sid) {
+                let _ = engine.send(Request::Cancel(sid));
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -14,6 +15,10 @@ use crate::engine::{CopyIn, Described, Engine, Outcome, SessionId, Submitted, Tx
 use crate::error::Error;
 use crate::sql::tz::TimeZone;
 use crate::sql::Value;
+
+/// How often the clock is checked while a parked statement has a
+/// statement_timeout.
+const TIMEOUT_POLL: Duration = Duration::from_millis(20);
 
 /// A statement's outcome plus the session state the protocol reports
 /// after it.
@@ -29,6 +34,14 @@ pub enum Request {
         sid: SessionId,
         sql: String,
         params: Vec<Value>,
+        /// Extended protocol: an implicit transaction lasts until Sync.
+        until_sync: bool,
+        reply: oneshot::Sender<Reply>,
+    },
+    /// The protocol's Sync after extended-protocol statements: ends their
+    /// implicit transaction; replies with the commit's error, if any.
+    Sync {
+        sid: SessionId,
         reply: oneshot::Sender<Reply>,
     },
     CopyIn {
@@ -47,7 +60,8 @@ pub enum Request {
         sid: SessionId,
         reply: oneshot::Sender<TxnStatus>,
     },
-    /// CancelRequest: fail the session's waiting statement with 57014.
+    /// CancelRequest for a session that is not running a statement: fail
+    /// its waiting statement, if any, with 57014.
     Cancel(SessionId),
     /// The connection is gone: roll back and release everything.
     Disconnect(SessionId),
@@ -56,7 +70,26 @@ pub enum Request {
 /// Serves requests until every sender is dropped.
 pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
     let mut parked: HashMap<SessionId, oneshot::Sender<Reply>> = HashMap::new();
-    for req in requests {
+    loop {
+        // A parked statement with a statement_timeout needs the clock
+        // watched; otherwise sleep until a request comes.
+        let next = if engine.has_wait_deadlines() {
+            match requests.recv_timeout(TIMEOUT_POLL) {
+                Ok(r) => Some(r),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match requests.recv() {
+                Ok(r) => Some(r),
+                Err(_) => return,
+            }
+        };
+        engine.expire_timeouts();
+        let Some(req) = next else {
+            send_completions(&mut engine, &mut parked);
+            continue;
+        };
         match req {
             Request::Connect(reply) => {
                 let sid = engine.connect();
@@ -68,10 +101,21 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
                 sid,
                 sql,
                 params,
+                until_sync,
                 reply,
             } => {
+                if until_sync {
+                    engine.defer_implicit_commit(sid);
+                }
                 let submitted = engine.submit(sid, &sql, params);
                 answer(&engine, &mut parked, sid, submitted, reply);
+            }
+            Request::Sync { sid, reply } => {
+                let outcome = Outcome {
+                    results: Vec::new(),
+                    error: engine.sync(sid).err(),
+                };
+                let _ = reply.send(reply_for(&engine, sid, outcome));
             }
             Request::CopyIn {
                 sid,
@@ -97,12 +141,18 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
                 engine.disconnect(sid);
             }
         }
-        for (sid, outcome) in engine.take_completions() {
-            if let Some(reply) = parked.remove(&sid) {
-                let r = reply_for(&engine, sid, outcome);
-                // The connection may be gone; its Disconnect will follow.
-                let _ = reply.send(r);
-            }
+        send_completions(&mut engine, &mut parked);
+    }
+}
+
+/// Sends the outcomes of parked statements that finished to their
+/// connections.
+fn send_completions(engine: &mut Engine, parked: &mut HashMap<SessionId, oneshot::Sender<Reply>>) {
+    for (sid, outcome) in engine.take_completions() {
+        if let Some(reply) = parked.remove(&sid) {
+            let r = reply_for(engine, sid, outcome);
+            // The connection may be gone; its Disconnect will follow.
+            let _ = reply.send(r);
         }
     }
 }

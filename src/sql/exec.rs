@@ -54,6 +54,9 @@ pub struct Env<'a> {
     pub stats: Option<HashMap<*const Plan, NodeStats>>,
     /// Microsecond clock for EXPLAIN ANALYZE timings.
     pub clock: fn() -> i64,
+    /// Cancel requests and statement_timeout: ticked per row and per
+    /// expression evaluated.
+    pub interrupts: &'a crate::engine::Interrupts,
 }
 
 /// What EXPLAIN ANALYZE reports for one plan node.
@@ -157,6 +160,7 @@ pub fn binop(op: BinOp, a: &Value, b: &Value, tz: &TimeZone) -> ExecResult<Value
 
 /// Evaluates `e` over `row`.
 pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
+    env.interrupts.tick()?;
     Ok(match e {
         BExpr::Col(i) => row
             .get(*i)
@@ -622,6 +626,7 @@ fn scan_heap(
     while page != 0 {
         let (tuples, next) = heap.scan_page(env.pager, page)?;
         for t in tuples {
+            env.interrupts.tick()?;
             if !env.visible(&t.header)? {
                 continue;
             }
@@ -741,6 +746,7 @@ fn scan_index(
         let batch = cursor.next_batch(&idx.tree(), env.pager, 256)?;
         let done = batch.len() < 256;
         for (key, _) in batch {
+            env.interrupts.tick()?;
             let Some((_, tid)) = crate::btree::split_entry_key(&key) else {
                 continue;
             };
@@ -830,6 +836,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             let mut out = Vec::new();
             let mut i = start;
             while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
+                env.interrupts.tick()?;
                 out.push(vec![Value::Int8(i)]);
                 if out.len() > 100_000_000 {
                     return Err(err(
@@ -1086,6 +1093,7 @@ fn join_rows(
     for lr in &left {
         let mut any = false;
         for (j, rr) in right.iter().enumerate() {
+            env.interrupts.tick()?;
             if matches(lr, rr, env)? {
                 any = true;
                 right_matched[j] = true;

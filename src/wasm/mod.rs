@@ -151,6 +151,15 @@ impl Database {
         .to_string()
     }
 
+    /// Fails parked statements whose statement_timeout has passed (57014);
+    /// their outcomes arrive from [`Database::take_completions`]. Returns
+    /// whether a parked statement still has a deadline to watch.
+    #[wasm_bindgen(js_name = expireTimeouts)]
+    pub fn expire_timeouts(&mut self) -> bool {
+        self.engine.expire_timeouts();
+        self.engine.has_wait_deadlines()
+    }
+
     /// Whether the session is parked waiting for a lock.
     #[wasm_bindgen(js_name = isWaiting)]
     pub fn is_waiting(&self, session: u32) -> bool {

@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use neuraldb::engine::{CopyMode, Engine, Submitted, TxnStatus};
 use neuraldb::server::{Server, ServerConfig, ServerError};
@@ -320,15 +320,7 @@ fn cancel_request_fails_a_waiting_statement_with_57014() {
     std::thread::sleep(Duration::from_millis(500));
     // A wrong secret is ignored.
     for secret in [b.secret.wrapping_add(1), b.secret] {
-        let mut cancel = 16i32.to_be_bytes().to_vec();
-        cancel.extend(80877102i32.to_be_bytes());
-        cancel.extend(b.pid.to_be_bytes());
-        cancel.extend(secret.to_be_bytes());
-        let mut s = TcpStream::connect(addr).expect("connect");
-        s.write_all(&cancel).expect("cancel request");
-        let mut buf = [0u8; 1];
-        // The server closes the cancel connection without a reply.
-        assert_eq!(s.read(&mut buf).unwrap_or(0), 0);
+        send_cancel(addr, &b, secret);
         std::thread::sleep(Duration::from_millis(200));
     }
     let r = b.until_ready();
@@ -341,6 +333,195 @@ fn cancel_request_fails_a_waiting_statement_with_57014() {
     a.query("COMMIT");
     assert_eq!(
         rows(&a.query("SELECT v FROM t")),
+        vec![vec![Some("1".into())]]
+    );
+    server.shutdown();
+}
+
+/// Parse + Bind + Execute of `sql` (unnamed statement and portal, no
+/// parameters), without Sync.
+fn parse_bind_execute(sql: &str) -> Vec<u8> {
+    let mut batch = Vec::new();
+    let mut parse = cstr("");
+    parse.extend(cstr(sql));
+    parse.extend(0i16.to_be_bytes());
+    batch.extend(message(b'P', &parse));
+    let mut bind = cstr("");
+    bind.extend(cstr(""));
+    bind.extend([0, 0, 0, 0, 0, 0]);
+    batch.extend(message(b'B', &bind));
+    batch.extend(message(b'E', &[0, 0, 0, 0, 0]));
+    batch
+}
+
+#[test]
+fn extended_protocol_implicit_transaction_lasts_until_sync() {
+    let server = start();
+    let mut c = Client::connect(server.local_addr());
+    let mut other = Client::connect(server.local_addr());
+    c.query("CREATE TABLE t (id int PRIMARY KEY)");
+    // Two Executes, then an error before Sync: both inserts roll back.
+    let mut batch = parse_bind_execute("INSERT INTO t VALUES (1)");
+    batch.extend(parse_bind_execute("INSERT INTO t VALUES (2)"));
+    batch.extend(parse_bind_execute("INSERT INTO t VALUES (1)"));
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    let r = c.until_ready();
+    assert_eq!(
+        error(&r).and_then(|e| e.field(b'C')).as_deref(),
+        Some("23505")
+    );
+    assert_eq!(status(&r), b'I');
+    assert_eq!(
+        rows(&other.query("SELECT count(*) FROM t")),
+        vec![vec![Some("0".into())]]
+    );
+    // Before Sync the rows are not committed: another session does not
+    // see them (and waits on their keys); after Sync it does.
+    c.send(&parse_bind_execute("INSERT INTO t VALUES (3)"));
+    c.send(&message(b'H', &[])); // Flush
+    let mut seen = Vec::new();
+    while !seen.iter().any(|m: &Msg| m.kind == b'C') {
+        seen.push(c.read().expect("reply before Sync"));
+    }
+    assert_eq!(
+        rows(&other.query("SELECT count(*) FROM t")),
+        vec![vec![Some("0".into())]]
+    );
+    c.send(&message(b'S', &[]));
+    assert_eq!(status(&c.until_ready()), b'I');
+    assert_eq!(
+        rows(&other.query("SELECT count(*) FROM t")),
+        vec![vec![Some("1".into())]]
+    );
+    // A deferred foreign key is checked at Sync, which reports the error.
+    c.query("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE ch (pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED)");
+    let mut batch = parse_bind_execute("INSERT INTO ch VALUES (7)");
+    batch.extend(parse_bind_execute("INSERT INTO p VALUES (7)"));
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    assert!(
+        error(&c.until_ready()).is_none(),
+        "the key arrived before Sync"
+    );
+    let mut batch = parse_bind_execute("INSERT INTO ch VALUES (8)");
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    let r = c.until_ready();
+    assert_eq!(
+        error(&r).and_then(|e| e.field(b'C')).as_deref(),
+        Some("23503")
+    );
+    assert_eq!(
+        rows(&other.query("SELECT count(*) FROM ch")),
+        vec![vec![Some("1".into())]]
+    );
+    // Transaction control inside still works: BEGIN opens a block that
+    // outlives Sync.
+    let mut batch = parse_bind_execute("BEGIN");
+    batch.extend(parse_bind_execute("INSERT INTO t VALUES (4)"));
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    assert_eq!(status(&c.until_ready()), b'T');
+    assert_eq!(status(&c.query("COMMIT")), b'I');
+    assert_eq!(
+        rows(&other.query("SELECT count(*) FROM t")),
+        vec![vec![Some("2".into())]]
+    );
+    server.shutdown();
+}
+
+/// Sends a CancelRequest for `c`'s backend with `secret`.
+fn send_cancel(addr: SocketAddr, c: &Client, secret: i32) {
+    let mut cancel = 16i32.to_be_bytes().to_vec();
+    cancel.extend(80877102i32.to_be_bytes());
+    cancel.extend(c.pid.to_be_bytes());
+    cancel.extend(secret.to_be_bytes());
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.write_all(&cancel).expect("cancel request");
+    // The server closes the cancel connection without a reply.
+    let mut buf = [0u8; 1];
+    assert_eq!(s.read(&mut buf).unwrap_or(0), 0);
+}
+
+/// A cross join that runs for minutes unless interrupted.
+const LONG_QUERY: &str =
+    "SELECT count(*) FROM generate_series(1, 30000) a, generate_series(1, 30000) b WHERE a + b < 0";
+
+#[test]
+fn cancel_request_stops_a_running_statement_and_others_go_on() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut a = Client::connect(addr);
+    let mut b = Client::connect(addr);
+    a.query("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)");
+    // A cancel for an idle session cancels nothing (not even its next statement).
+    send_cancel(addr, &b, b.secret);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(error(&b.query("SELECT 1")).is_none());
+
+    b.query("BEGIN; INSERT INTO t VALUES (2)");
+    let started = Instant::now();
+    b.send(&message(b'Q', &cstr(LONG_QUERY)));
+    std::thread::sleep(Duration::from_millis(300));
+    send_cancel(addr, &b, b.secret.wrapping_add(1)); // wrong secret: ignored
+    std::thread::sleep(Duration::from_millis(300));
+    send_cancel(addr, &b, b.secret);
+    let r = b.until_ready();
+    let e = error(&r).expect("the statement was cancelled");
+    assert_eq!(e.field(b'C').as_deref(), Some("57014"));
+    assert_eq!(
+        e.field(b'M').as_deref(),
+        Some("canceling statement due to user request")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "cancelled promptly, not after the statement finished"
+    );
+    assert_eq!(status(&r), b'E', "the block is failed, as in PostgreSQL");
+    assert_eq!(status(&b.query("ROLLBACK")), b'I');
+    // The engine serves everyone again; b's insert was rolled back.
+    assert_eq!(
+        rows(&a.query("SELECT count(*) FROM t")),
+        vec![vec![Some("1".into())]]
+    );
+    assert!(error(&b.query("SELECT 1")).is_none());
+    server.shutdown();
+}
+
+#[test]
+fn statement_timeout_covers_running_and_waiting_statements() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut a = Client::connect(addr);
+    let mut b = Client::connect(addr);
+    a.query("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)");
+    assert!(error(&b.query("SET statement_timeout = '200ms'")).is_none());
+    assert_eq!(
+        rows(&b.query("SHOW statement_timeout")),
+        vec![vec![Some("200ms".into())]]
+    );
+    let r = b.query(LONG_QUERY);
+    let e = error(&r).expect("timed out");
+    assert_eq!(e.field(b'C').as_deref(), Some("57014"));
+    assert_eq!(
+        e.field(b'M').as_deref(),
+        Some("canceling statement due to statement timeout")
+    );
+    // A lock wait counts too.
+    a.query("BEGIN; UPDATE t SET v = 1 WHERE id = 1");
+    let started = Instant::now();
+    let r = b.query("UPDATE t SET v = 2 WHERE id = 1");
+    assert_eq!(
+        error(&r).and_then(|e| e.field(b'C')).as_deref(),
+        Some("57014")
+    );
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(status(&r), b'I');
+    a.query("COMMIT");
+    assert_eq!(
+        rows(&b.query("SELECT v FROM t")),
         vec![vec![Some("1".into())]]
     );
     server.shutdown();

@@ -43,3 +43,9 @@ COPY (SELECT id, owner FROM accounts WHERE id > 9 ORDER BY id) TO STDOUT WITH (F
 TRUNCATE accounts;
 SELECT count(*) FROM accounts;
 SHOW standard_conforming_strings;
+-- statement_timeout stops a running statement (57014)
+SET statement_timeout = '100ms';
+SELECT count(*) FROM generate_series(1, 30000) a, generate_series(1, 30000) b WHERE a + b < 0;
+\echo :LAST_ERROR_SQLSTATE
+RESET statement_timeout;
+SHOW statement_timeout;
