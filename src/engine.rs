@@ -268,6 +268,8 @@ struct Pending {
     /// statement_timeout's deadline for the current statement (engine
     /// clock); it keeps running while the statement waits for a lock.
     deadline: Option<i64>,
+    /// lock_timeout's deadline for the current lock wait.
+    lock_deadline: Option<i64>,
 }
 
 /// What `pg_stat_activity` reports about a session (times in microseconds
@@ -463,7 +465,10 @@ impl Engine {
     /// when the session has no waiting statement. A statement that is
     /// running is cancelled from another thread with [`CancelHandle`].
     pub fn cancel(&mut self, sid: SessionId) -> bool {
-        self.fail_waiting(sid, "canceling statement due to user request")
+        self.fail_waiting(
+            sid,
+            interrupt::canceled("canceling statement due to user request"),
+        )
     }
 
     /// A handle that cancels the running statement from another thread
@@ -473,41 +478,53 @@ impl Engine {
         self.interrupts.handle()
     }
 
-    /// Fails with 57014 every parked statement whose statement_timeout has
-    /// passed (a running statement checks its own). Call it now and then
-    /// while statements are parked; returns whether any was failed (their
-    /// outcomes are queued for [`Engine::take_completions`]).
+    /// Fails every parked statement whose statement_timeout (57014) or
+    /// lock_timeout (55P03) has passed; a running statement checks its
+    /// own. Call it now and then while [`Engine::has_wait_deadlines`];
+    /// returns whether any was failed (their outcomes are queued for
+    /// [`Engine::take_completions`]).
     pub fn expire_timeouts(&mut self) -> bool {
         let now = (self.config.clock)();
-        let mut expired: Vec<SessionId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| {
-                s.waiting_for.is_some()
-                    && s.pending
-                        .as_ref()
-                        .and_then(|p| p.deadline)
-                        .is_some_and(|d| now >= d)
-            })
-            .map(|(sid, _)| *sid)
-            .collect();
-        expired.sort_unstable();
+        let mut expired: Vec<(SessionId, Error)> = Vec::new();
+        for (sid, s) in &self.sessions {
+            let Some(p) = s.pending.as_ref().filter(|_| s.waiting_for.is_some()) else {
+                continue;
+            };
+            if p.deadline.is_some_and(|d| now >= d) {
+                expired.push((
+                    *sid,
+                    interrupt::canceled("canceling statement due to statement timeout"),
+                ));
+            } else if p.lock_deadline.is_some_and(|d| now >= d) {
+                expired.push((
+                    *sid,
+                    sql_err(
+                        SqlState::LOCK_NOT_AVAILABLE,
+                        "canceling statement due to lock timeout",
+                    ),
+                ));
+            }
+        }
+        expired.sort_unstable_by_key(|(sid, _)| *sid);
         let mut any = false;
-        for sid in expired {
-            any |= self.fail_waiting(sid, "canceling statement due to statement timeout");
+        for (sid, e) in expired {
+            any |= self.fail_waiting(sid, e);
         }
         any
     }
 
-    /// Whether some parked statement has a statement_timeout deadline
-    /// (callers then poll [`Engine::expire_timeouts`]).
+    /// Whether some parked statement has a statement_timeout or
+    /// lock_timeout deadline (callers then poll [`Engine::expire_timeouts`]).
     pub fn has_wait_deadlines(&self) -> bool {
         self.sessions.values().any(|s| {
-            s.waiting_for.is_some() && s.pending.as_ref().is_some_and(|p| p.deadline.is_some())
+            s.waiting_for.is_some()
+                && s.pending
+                    .as_ref()
+                    .is_some_and(|p| p.deadline.is_some() || p.lock_deadline.is_some())
         })
     }
 
-    fn fail_waiting(&mut self, sid: SessionId, message: &str) -> bool {
+    fn fail_waiting(&mut self, sid: SessionId, e: Error) -> bool {
         let Some(s) = self.sessions.get_mut(&sid) else {
             return false;
         };
@@ -515,7 +532,7 @@ impl Engine {
             return false;
         }
         s.activity.wait_start = None;
-        let outcome = self.finish_with_error(sid, interrupt::canceled(message));
+        let outcome = self.finish_with_error(sid, e);
         self.note_idle(sid);
         self.completions.push((sid, outcome));
         true
@@ -639,6 +656,7 @@ impl Engine {
                 dml: None,
                 copy: true,
                 deadline: None,
+                lock_deadline: None,
             });
         }
         match self.drive(sid) {
@@ -684,6 +702,7 @@ impl Engine {
                 dml: None,
                 copy: false,
                 deadline: None,
+                lock_deadline: None,
             });
             s.activity.query = sql.to_string();
             s.activity.query_start = Some(now);
@@ -808,8 +827,17 @@ impl Engine {
                     let s = self.sessions.get_mut(&sid)?;
                     s.waiting_for = Some(holder);
                     s.activity.wait_start = Some(now);
+                    // lock_timeout bounds each wait (a bad value was refused by SET).
+                    let lock_timeout_ms = s
+                        .settings
+                        .other
+                        .get("lock_timeout")
+                        .and_then(|t| parse_duration_ms(t))
+                        .unwrap_or(0);
                     if let Some(p) = s.pending.as_mut() {
                         p.dml = Some(d);
+                        p.lock_deadline = (lock_timeout_ms > 0)
+                            .then(|| now.saturating_add(lock_timeout_ms.saturating_mul(1000)));
                     }
                     return None;
                 }
@@ -1420,6 +1448,20 @@ impl Engine {
                     })?,
                 }
             }
+            "lock_timeout" | "idle_in_transaction_session_timeout" => match text {
+                None => {
+                    s.settings.other.remove(&lname);
+                }
+                Some(t) => {
+                    let ms = parse_duration_ms(&t).ok_or_else(|| {
+                        sql_err(
+                            SqlState::INVALID_PARAMETER_VALUE,
+                            format!("invalid value for parameter \"{lname}\": \"{t}\""),
+                        )
+                    })?;
+                    s.settings.other.insert(lname, format_duration_ms(ms));
+                }
+            },
             "timezone" | "time zone" => {
                 s.settings.timezone = match text {
                     None => TimeZone::utc(),
@@ -1466,6 +1508,11 @@ impl Engine {
             .into(),
             "timezone" | "time zone" => s.settings.timezone.name().to_string(),
             "statement_timeout" => format_duration_ms(s.settings.statement_timeout_ms),
+            "lock_timeout" | "idle_in_transaction_session_timeout"
+                if !s.settings.other.contains_key(lname.as_str()) =>
+            {
+                "0".into()
+            }
             "server_version" => SERVER_VERSION.into(),
             "server_encoding" | "client_encoding" => "UTF8".into(),
             "datestyle" => "ISO, MDY".into(),

@@ -519,6 +519,18 @@ fn statement_timeout_covers_running_and_waiting_statements() {
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(status(&r), b'I');
+    // lock_timeout bounds the wait alone, with 55P03.
+    b.query("SET statement_timeout = 0; SET lock_timeout = '100ms'");
+    let started = Instant::now();
+    let r = b.query("DELETE FROM t WHERE id = 1");
+    let e = error(&r).expect("lock timeout");
+    assert_eq!(e.field(b'C').as_deref(), Some("55P03"));
+    assert_eq!(
+        e.field(b'M').as_deref(),
+        Some("canceling statement due to lock timeout")
+    );
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert!(started.elapsed() < Duration::from_secs(10));
     a.query("COMMIT");
     assert_eq!(
         rows(&b.query("SELECT v FROM t")),
