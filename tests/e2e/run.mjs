@@ -106,6 +106,25 @@ const scenarios = [
     assert.deepEqual((await ok(B, 'SELECT bal FROM acct WHERE id = 1')).rows, [[100]]);
     assert.ok(Date.now() - t0 < 2000, 'the other connection answers while one waits');
     assert.equal(await B.eval(() => window.settled), false, 'the update must wait for A');
+    // lock_timeout ends a wait, statement_timeout a running statement.
+    const timeouts = await B.eval(async () => {
+      const c = await window.db.connect();
+      const code = (p) => p.then(() => 'no error', (e) => e.code);
+      await c.query("SET lock_timeout = '150ms'");
+      const t0 = Date.now();
+      const lock = await code(c.query('DELETE FROM acct WHERE id = 1'));
+      const lockMs = Date.now() - t0;
+      await c.query("SET statement_timeout = '150ms'");
+      const t1 = Date.now();
+      const running = await code(c.query('SELECT count(*) FROM generate_series(1, 30000) a, generate_series(1, 30000) b WHERE a + b < 0'));
+      const runMs = Date.now() - t1;
+      await c.release();
+      return { lock, lockMs, running, runMs };
+    });
+    assert.equal(timeouts.lock, '55P03', JSON.stringify(timeouts));
+    assert.ok(timeouts.lockMs >= 140 && timeouts.lockMs < 3000, JSON.stringify(timeouts));
+    assert.equal(timeouts.running, '57014', JSON.stringify(timeouts));
+    assert.ok(timeouts.runMs < 5000, JSON.stringify(timeouts));
     await ok(A, 'COMMIT');
     assert.deepEqual(await B.eval(() => window.blocked), { rowCount: 1 });
     assert.deepEqual((await ok(B, 'SELECT bal FROM acct WHERE id = 1')).rows, [[202]]);
