@@ -5,34 +5,38 @@
 # wire-protocol server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each section's heading carries the seconds elapsed so far, to see where
+# a run's time goes.
+section() { echo "== $1 (at ${SECONDS}s)"; }
 bash scripts/setup.sh
 
-echo "== cargo fmt --check"
+section "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+section "cargo clippy"
 cargo clippy --all-targets -- -D warnings
-echo "== cargo clippy (wasm32)"
+section "cargo clippy (wasm32)"
 cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
-echo "== cargo test"
+section "cargo test"
 log="target/npm-test-cargo.log"
 mkdir -p target
 cargo test 2>&1 | tee "$log"
-echo "== clients against neuraldb serve"
+section "clients against neuraldb serve"
 bash scripts/test-clients.sh 2>&1 | tee -a "$log"
-echo "== wasm package"
+section "wasm package"
 bash scripts/build-wasm.sh
-echo "== OPFS backend in a browser worker (wasm-bindgen-test)"
+section "OPFS backend in a browser worker (wasm-bindgen-test)"
 # The `wasm` profile and features of the package build, so the library and
 # its dependencies are reused rather than compiled a second time.
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --profile wasm --target wasm32-unknown-unknown \
   --no-default-features --test wasm_opfs 2>&1 | tee -a "$log"
-echo "== browser end-to-end tests"
+section "browser end-to-end tests"
 e2e_log="target/npm-test-e2e.log"
 node tests/e2e/run.mjs 2>&1 | tee "$e2e_log"
-echo "== packaging test (Vite app against the packed tarball)"
+section "packaging test (Vite app against the packed tarball)"
 node tests/e2e/vite-package.mjs 2>&1 | tee -a "$e2e_log"
 # One closing line with the totals over every test binary, the client
 # suites and the browser suites (cargo's own last line is the doc-test run, which has no tests).
+section "done"
 awk '/^test result:|^(e2e|package): [0-9]+ passed/ {
        for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "%d passed, %d failed\n", p, f }' "$log" "$e2e_log"
