@@ -1480,6 +1480,17 @@ impl Engine {
         Ok(QueryResult::tag("SET"))
     }
 
+    /// The settings a wire-protocol server reports to its client
+    /// (ParameterStatus) whenever they change, with their current values.
+    /// The others PostgreSQL reports are fixed here and sent once at
+    /// startup.
+    pub fn reported_parameters(&self, sid: SessionId) -> Vec<(&'static str, String)> {
+        ["application_name", "DateStyle", "TimeZone"]
+            .into_iter()
+            .filter_map(|name| Some((name, self.show_variable(sid, name).ok()?)))
+            .collect()
+    }
+
     fn show_variable(&self, sid: SessionId, name: &str) -> Result<String> {
         let s = self
             .sessions

@@ -21,6 +21,7 @@ use pgwire::messages::extendedquery::{
 use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ErrorResponse, ReadyForQuery, TransactionStatus,
 };
+use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::server::{MaybeTls, PgWireMessageServerCodec};
 use tokio::sync::oneshot;
@@ -99,6 +100,12 @@ pub struct Conn {
     probe: std::net::TcpStream,
     status: TxnStatus,
     tz: TimeZone,
+    /// The reported parameters' current values (from the last reply) and
+    /// the values the client was last told (ParameterStatus).
+    params: Vec<(&'static str, String)>,
+    reported: HashMap<&'static str, String>,
+    /// Settings from the startup packet, applied before the first query.
+    startup: Vec<(String, String)>,
     statements: HashMap<String, Prepared>,
     portals: HashMap<String, Portal>,
     /// After an error in an extended-protocol message, messages up to the
@@ -214,18 +221,59 @@ fn check_formats(formats: &[i16], ncols: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// The startup parameters that are settings, in order: everything but the
+/// connection's identity, plus `-c name=value` (or `--name=value`) from
+/// `options`. client_encoding is left out: only UTF8 is spoken.
+fn startup_settings(params: &HashMap<String, String>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "user" | "database" | "options" | "replication" | "client_encoding"
+            ) && !k.starts_with("_pq_.")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.sort();
+    if let Some(options) = params.get("options") {
+        let mut words = options.split_whitespace();
+        while let Some(w) = words.next() {
+            let setting = match w {
+                "-c" => words.next(),
+                w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
+            };
+            if let Some((k, v)) = setting.and_then(|s| s.split_once('=')) {
+                out.push((k.replace('-', "_"), v.to_string()));
+            }
+        }
+    }
+    out
+}
+
 fn is_empty_query(sql: &str) -> bool {
     sql.split(';').all(|part| part.trim().is_empty())
 }
 
 impl Conn {
-    pub fn new(sid: SessionId, engine: mpsc::Sender<Request>, probe: std::net::TcpStream) -> Conn {
+    /// `startup`: the startup packet's parameters; `reported`: the
+    /// ParameterStatus values sent during startup.
+    pub fn new(
+        sid: SessionId,
+        engine: mpsc::Sender<Request>,
+        probe: std::net::TcpStream,
+        startup: &HashMap<String, String>,
+        reported: HashMap<&'static str, String>,
+    ) -> Conn {
         Conn {
             sid,
             engine,
             probe,
             status: TxnStatus::Idle,
             tz: TimeZone::utc(),
+            params: Vec::new(),
+            reported,
+            startup: startup_settings(startup),
             statements: HashMap::new(),
             portals: HashMap::new(),
             skip_to_sync: false,
@@ -236,6 +284,9 @@ impl Conn {
 
     /// Serves the connection until it ends.
     pub async fn run(&mut self, socket: &mut Socket) -> ConnEnd {
+        if let Err(end) = self.apply_startup_settings(socket).await {
+            return end;
+        }
         loop {
             let msg = match socket.next().await {
                 None => return ConnEnd::Closed,
@@ -258,6 +309,64 @@ impl Conn {
                 return end;
             }
         }
+    }
+
+    /// Applies the startup packet's settings (e.g. application_name,
+    /// `options=-c statement_timeout=5s`) as SET does; a bad one ends the
+    /// connection, as in PostgreSQL. Exception: a named time zone (we know
+    /// only UTC and fixed offsets; drivers such as JDBC send the client's
+    /// zone) leaves the session in UTC rather than refusing the client.
+    async fn apply_startup_settings(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
+        for (name, value) in std::mem::take(&mut self.startup) {
+            let sql = format!(
+                "SET \"{}\" TO '{}'",
+                name.replace('"', "\"\""),
+                value.replace('\'', "''")
+            );
+            let reply = self.submit(sql, Vec::new(), false).await?;
+            let Some(e) = reply.outcome.error else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("timezone")
+                && e.sqlstate() == SqlState::INVALID_PARAMETER_VALUE
+            {
+                continue;
+            }
+            let mut info = error_info(&e);
+            info.severity = "FATAL".into();
+            socket
+                .send(PgWireBackendMessage::ErrorResponse(info.into()))
+                .await?;
+            return Err(ConnEnd::Closed);
+        }
+        self.feed_parameter_changes(socket).await?;
+        socket.flush().await?;
+        Ok(())
+    }
+
+    /// ParameterStatus for every reported parameter whose value changed
+    /// since the client was last told.
+    async fn feed_parameter_changes(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
+        for (name, value) in &self.params {
+            if self.reported.get(name) != Some(value) {
+                socket
+                    .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                        (*name).to_string(),
+                        value.clone(),
+                    )))
+                    .await?;
+                self.reported.insert(name, value.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// ReadyForQuery, preceded by ParameterStatus for parameters that
+    /// changed (PostgreSQL reports them there too).
+    async fn send_ready(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
+        self.feed_parameter_changes(socket).await?;
+        socket.send(ready(self.status)).await?;
+        Ok(())
     }
 
     async fn dispatch(
@@ -349,6 +458,7 @@ impl Conn {
                     let r = r.map_err(|_| ConnEnd::EngineGone)?;
                     self.status = r.status;
                     self.tz = r.tz.clone();
+                    self.params = r.params.clone();
                     return Ok(r);
                 }
                 _ = tokio::time::sleep(PEER_CHECK) => {
@@ -403,7 +513,7 @@ impl Conn {
                 self.send_error(socket, &e).await?;
             }
         }
-        socket.send(ready(self.status)).await?;
+        self.send_ready(socket).await?;
         Ok(())
     }
 
@@ -416,7 +526,7 @@ impl Conn {
                     EmptyQueryResponse::new(),
                 ))
                 .await?;
-            socket.send(ready(self.status)).await?;
+            self.send_ready(socket).await?;
             return Ok(());
         }
         let reply = self.submit(sql, Vec::new(), false).await?;
@@ -445,7 +555,7 @@ impl Conn {
                         .await?
                     {
                         self.send_error(socket, &e).await?;
-                        socket.send(ready(self.status)).await?;
+                        self.send_ready(socket).await?;
                         return Ok(());
                     }
                     self.complete(socket, &r.command).await?;
@@ -455,7 +565,7 @@ impl Conn {
         if let Some(e) = reply.outcome.error {
             self.send_error(socket, &e).await?;
         }
-        socket.send(ready(self.status)).await?;
+        self.send_ready(socket).await?;
         Ok(())
     }
 
@@ -557,7 +667,7 @@ impl Conn {
                     self.skip_to_sync = extended;
                 }
                 if !extended {
-                    socket.send(ready(self.status)).await?;
+                    self.send_ready(socket).await?;
                 }
                 return Ok(());
             }
@@ -585,7 +695,7 @@ impl Conn {
             if extended {
                 self.skip_to_sync = true;
             } else {
-                socket.send(ready(self.status)).await?;
+                self.send_ready(socket).await?;
             }
         }
         Ok(())

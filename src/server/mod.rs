@@ -264,7 +264,14 @@ async fn connection(tcp: tokio::net::TcpStream, shared: Arc<Shared>) {
     let started =
         tokio::time::timeout(STARTUP_TIMEOUT, startup(&mut socket, &shared, &engine)).await;
     let Ok(Some(guard)) = started else { return };
-    let mut conn = Conn::new(guard.sid, engine, probe);
+    let startup_params = socket.metadata().clone();
+    let reported = ServerParams
+        .server_parameters(&socket)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| Some((reported_name(&k)?, v)))
+        .collect();
+    let mut conn = Conn::new(guard.sid, engine, probe, &startup_params, reported);
     match conn.run(&mut socket).await {
         ConnEnd::Closed | ConnEnd::Io => {}
         ConnEnd::EngineGone => {
@@ -389,6 +396,14 @@ fn cancel(shared: &Shared, engine: &mpsc::Sender<Request>, c: &CancelRequest) {
             }
         }
     }
+}
+
+/// The parameters whose changes are reported after startup (see
+/// `Engine::reported_parameters`), by their startup name.
+fn reported_name(name: &str) -> Option<&'static str> {
+    ["application_name", "DateStyle", "TimeZone"]
+        .into_iter()
+        .find(|n| *n == name)
 }
 
 /// ParameterStatus values sent after authentication.

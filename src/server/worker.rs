@@ -26,6 +26,8 @@ pub struct Reply {
     pub outcome: Outcome,
     pub status: TxnStatus,
     pub tz: TimeZone,
+    /// Values of the parameters reported with ParameterStatus.
+    pub params: Vec<(&'static str, String)>,
 }
 
 pub enum Request {
@@ -162,6 +164,7 @@ fn reply_for(engine: &Engine, sid: SessionId, outcome: Outcome) -> Reply {
         outcome,
         status: engine.txn_status(sid),
         tz: engine.session_tz(sid),
+        params: engine.reported_parameters(sid),
     }
 }
 

@@ -82,6 +82,11 @@ fn cstr(s: &str) -> Vec<u8> {
 
 impl Client {
     fn connect(addr: SocketAddr) -> Client {
+        Client::connect_with(addr, &[])
+    }
+
+    /// Connects with extra startup parameters (name, value).
+    fn connect_with(addr: SocketAddr, params: &[(&str, &str)]) -> Client {
         let s = TcpStream::connect(addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(20)))
             .expect("timeout");
@@ -91,8 +96,12 @@ impl Client {
             secret: 0,
         };
         let mut body = 196608i32.to_be_bytes().to_vec();
-        for kv in ["user", "test", "database", "postgres"] {
-            body.extend(cstr(kv));
+        for (k, v) in [("user", "test"), ("database", "postgres")]
+            .iter()
+            .chain(params)
+        {
+            body.extend(cstr(k));
+            body.extend(cstr(v));
         }
         body.push(0);
         let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
@@ -428,6 +437,78 @@ fn extended_protocol_implicit_transaction_lasts_until_sync() {
         rows(&other.query("SELECT count(*) FROM t")),
         vec![vec![Some("2".into())]]
     );
+    server.shutdown();
+}
+
+/// The ParameterStatus messages among `msgs`, as (name, value).
+fn parameter_statuses(msgs: &[Msg]) -> Vec<(String, String)> {
+    msgs.iter()
+        .filter(|m| m.kind == b'S')
+        .map(|m| {
+            let mut parts = m
+                .body
+                .split(|b| *b == 0)
+                .map(|p| String::from_utf8_lossy(p).into_owned());
+            (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn startup_settings_apply_and_changes_are_reported() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut c = Client::connect_with(
+        addr,
+        &[
+            ("application_name", "nightly-report"),
+            // A named zone we cannot honour leaves the session in UTC.
+            ("TimeZone", "Europe/Paris"),
+            ("options", "-c statement_timeout=5s --lock-timeout=1s"),
+        ],
+    );
+    let r = c.query("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+    assert_eq!(rows(&r), vec![vec![Some("nightly-report".into())]]);
+    let r = c.query("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')");
+    assert_eq!(rows(&r), vec![vec![Some("5s".into()), Some("1s".into())]]);
+    // SET of a reported parameter: ParameterStatus before ReadyForQuery.
+    let r = c.query("SET TimeZone = '+02:00'");
+    assert_eq!(
+        parameter_statuses(&r),
+        vec![("TimeZone".to_string(), "+02:00".to_string())]
+    );
+    assert_eq!(r.last().map(|m| m.kind), Some(b'Z'));
+    // Unchanged values are not re-sent; RESET reports the default again.
+    assert!(parameter_statuses(&c.query("SET statement_timeout = 0")).is_empty());
+    let r = c.query("RESET TimeZone; SET application_name = 'x'");
+    let mut changes = parameter_statuses(&r);
+    changes.sort();
+    assert_eq!(
+        changes,
+        vec![
+            ("TimeZone".to_string(), "UTC".to_string()),
+            ("application_name".to_string(), "x".to_string()),
+        ]
+    );
+    // A bad startup setting ends the connection with a FATAL error.
+    let mut bad = TcpStream::connect(addr).expect("connect");
+    bad.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut body = 196608i32.to_be_bytes().to_vec();
+    for kv in ["user", "test", "statement_timeout", "soon"] {
+        body.extend(cstr(kv));
+    }
+    body.push(0);
+    let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    startup.extend(body);
+    bad.write_all(&startup).expect("startup");
+    let mut all = Vec::new();
+    let _ = bad.read_to_end(&mut all);
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.contains("FATAL") && text.contains("22023"), "{text}");
     server.shutdown();
 }
 
