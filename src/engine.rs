@@ -1885,7 +1885,7 @@ impl Engine {
                         owned_by: Some((oid, columns.len())),
                     }),
                 )?;
-                default = Some(format!("nextval('{seq_name}')"));
+                default = Some(format!("nextval('{seq_name}'::regclass)"));
                 if col.serial {
                     identity = identity
                         .or(Some(IdentityKind::ByDefault))
@@ -2327,7 +2327,7 @@ impl Engine {
                                 owned_by: Some((table.oid, table.columns.len())),
                             }),
                         )?;
-                        default = Some(format!("nextval('{seq_name}')"));
+                        default = Some(format!("nextval('{seq_name}'::regclass)"));
                     }
                     table.columns.push(ColumnDef {
                         name: spec.name.clone(),

@@ -1757,13 +1757,14 @@ fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
         })
         .collect();
     IndexText {
-        def: format!(
-            "CREATE {}INDEX {} ON public.{} USING btree ({})",
+        head: format!(
+            "CREATE {}INDEX {} ON ",
             if i.unique { "UNIQUE " } else { "" },
-            quote_ident(&i.name),
-            quote_ident(&t.name),
-            keys.join(", ")
+            quote_ident(&i.name)
         ),
+        table: quote_ident(&t.name),
+        namespace: "public".into(),
+        tail: format!(" USING btree ({})", keys.join(", ")),
         columns,
     }
 }

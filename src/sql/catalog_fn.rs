@@ -34,7 +34,14 @@ pub struct RelName {
 /// One index: its `CREATE INDEX` text and its key columns' names.
 #[derive(Clone, Debug)]
 pub struct IndexText {
-    pub def: String,
+    /// `CREATE [UNIQUE] INDEX name ON `.
+    pub head: String,
+    /// The table's name (quoted as needed), schema-qualified unless
+    /// pretty-printing.
+    pub table: String,
+    pub namespace: String,
+    /// ` USING btree (a, b DESC)`.
+    pub tail: String,
     pub columns: Vec<String>,
 }
 
@@ -71,6 +78,7 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
 pub fn arg_type(name: &str, i: usize) -> DataType {
     match (name, i) {
         ("pg_get_indexdef", 1) => DataType::Int4,
+        ("pg_relation_is_publishable", 0) => DataType::Reg(RegKind::Class),
         (_, 0) => DataType::Int8,
         _ => DataType::Bool,
     }
@@ -130,8 +138,24 @@ impl CatalogInfo {
     /// `regclass`/`regtype`/`regnamespace` input: a (possibly qualified,
     /// possibly quoted) name, or an OID written as digits.
     pub fn reg_from_text(&self, kind: RegKind, input: &str) -> Result<Value, SqlError> {
+        self.reg_lookup(kind, input, true)
+    }
+
+    /// A `text` value cast to `kind`. PostgreSQL's `text::regclass` only
+    /// looks names up (`'16384'::text::regclass` is a relation named
+    /// 16384); the other types go through their input function.
+    pub fn reg_from_text_value(&self, kind: RegKind, input: &str) -> Result<Value, SqlError> {
+        self.reg_lookup(kind, input, kind != RegKind::Class)
+    }
+
+    fn reg_lookup(
+        &self,
+        kind: RegKind,
+        input: &str,
+        digits_as_oid: bool,
+    ) -> Result<Value, SqlError> {
         let s = input.trim();
-        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        if digits_as_oid && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
             let oid = s.parse::<i64>().map_err(|_| {
                 SqlError::new(
                     SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
@@ -140,7 +164,7 @@ impl CatalogInfo {
             })?;
             return self.reg_from_oid(kind, oid);
         }
-        if s == "-" {
+        if digits_as_oid && s == "-" {
             return self.reg_from_oid(kind, 0);
         }
         let oid = match kind {
@@ -232,8 +256,16 @@ impl CatalogInfo {
                     Some(v) => oid_arg(v)?,
                     None => 0,
                 };
+                let pretty = matches!(args.get(2), Some(Value::Bool(true)));
                 if column == 0 {
-                    Value::Text(ix.def.clone())
+                    // Like PostgreSQL, the plain form always qualifies the
+                    // table; the pretty one only when it is not visible.
+                    let table = if pretty && ix.namespace == "public" {
+                        ix.table.clone()
+                    } else {
+                        format!("{}.{}", quote_ident(&ix.namespace), ix.table)
+                    };
+                    Value::Text(format!("{}{table}{}", ix.head, ix.tail))
                 } else {
                     // PostgreSQL answers an empty string past the last key.
                     Value::Text(

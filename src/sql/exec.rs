@@ -438,9 +438,13 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
                 vals.push(eval(a, row, env)?);
             }
             match op {
+                CatalogOp::Input(kind) => match vals.into_iter().next() {
+                    Some(Value::Text(s)) => info.reg_from_text(*kind, &s)?,
+                    _ => Value::Null,
+                },
                 CatalogOp::Cast(kind) => match vals.into_iter().next() {
                     None | Some(Value::Null) => Value::Null,
-                    Some(Value::Text(s)) => info.reg_from_text(*kind, &s)?,
+                    Some(Value::Text(s)) => info.reg_from_text_value(*kind, &s)?,
                     Some(Value::Reg(_, oid, _)) => info.reg_from_oid(*kind, i64::from(oid))?,
                     Some(v) => match cast_explicit(v, &DataType::Int8, env.tz)? {
                         Value::Int8(oid) => info.reg_from_oid(*kind, oid)?,

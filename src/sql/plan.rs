@@ -100,6 +100,9 @@ pub enum BExpr {
 pub enum CatalogOp {
     /// `x::regclass` and friends (from an integer or a name).
     Cast(RegKind),
+    /// The type's input function, for a parameter of unknown type: like
+    /// a literal, digits are an OID.
+    Input(RegKind),
     /// `pg_get_indexdef(...)` etc.
     Func(String),
 }
@@ -702,9 +705,14 @@ impl<'a> Binder<'a> {
                 || t.is_string()
                 || matches!(t, DataType::Unknown | DataType::Reg(_)) =>
             {
+                let op = if t == DataType::Unknown {
+                    CatalogOp::Input(kind)
+                } else {
+                    CatalogOp::Cast(kind)
+                };
                 Ok((
                     BExpr::CatalogFunc {
-                        op: CatalogOp::Cast(kind),
+                        op,
                         args: vec![b],
                         info,
                     },
