@@ -2042,6 +2042,7 @@ impl Engine {
         let mut constraints: Vec<ast::TableConstraint> = c.constraints.clone();
         let mut seen = HashSet::new();
         for col in &c.columns {
+            refuse_reg_column(&col.ty)?;
             if !seen.insert(col.name.clone()) {
                 return Err(sql_err(
                     SqlState::DUPLICATE_COLUMN,
@@ -2070,7 +2071,7 @@ impl Engine {
                         owned_by: Some((oid, columns.len())),
                     }),
                 )?;
-                default = Some(format!("nextval('{seq_name}')"));
+                default = Some(format!("nextval('{seq_name}'::regclass)"));
                 if col.serial {
                     identity = identity
                         .or(Some(IdentityKind::ByDefault))
@@ -2139,6 +2140,7 @@ impl Engine {
                 } => {
                     let default_name = check_name(&name, &table.checks, con);
                     table.checks.push(CheckDef {
+                        oid: self.catalog.allocate_oid(),
                         name: cname.clone().unwrap_or(default_name),
                         expr: source.clone(),
                     });
@@ -2480,6 +2482,7 @@ impl Engine {
                     spec,
                     if_not_exists,
                 } => {
+                    refuse_reg_column(&spec.ty)?;
                     if table.column(&spec.name).is_some() {
                         if *if_not_exists {
                             continue;
@@ -2510,7 +2513,7 @@ impl Engine {
                                 owned_by: Some((table.oid, table.columns.len())),
                             }),
                         )?;
-                        default = Some(format!("nextval('{seq_name}')"));
+                        default = Some(format!("nextval('{seq_name}'::regclass)"));
                     }
                     table.columns.push(ColumnDef {
                         name: spec.name.clone(),
@@ -2878,6 +2881,7 @@ impl Engine {
                     .unwrap_or_else(|| check_name(&table.name, &table.checks, c));
                 let mut probe = table.clone();
                 probe.checks = vec![CheckDef {
+                    oid: 0,
                     name: cname.clone(),
                     expr: source.clone(),
                 }];
@@ -2902,6 +2906,7 @@ impl Engine {
                     ));
                 }
                 table.checks.push(CheckDef {
+                    oid: self.catalog.allocate_oid(),
                     name: cname,
                     expr: source.clone(),
                 });
@@ -3067,6 +3072,7 @@ impl Engine {
             .map(|&i| table.columns[i].name.as_str())
             .collect();
         Ok(crate::catalog::ForeignKeyDef {
+            oid: self.catalog.allocate_oid(),
             name: fk
                 .name
                 .clone()
@@ -4894,6 +4900,20 @@ fn check_name(table: &str, existing: &[CheckDef], con: &ast::TableConstraint) ->
     name
 }
 
+/// Columns of the OID alias types (`regclass`...) are refused: their
+/// values are names resolved against the catalog when made, which a
+/// stored value would outlive.
+fn refuse_reg_column(ty: &DataType) -> Result<()> {
+    match ty {
+        DataType::Reg(k) => Err(sql_err(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            format!("columns of type {} are not supported", k.type_name()),
+        )),
+        DataType::Array(e) => refuse_reg_column(e),
+        _ => Ok(()),
+    }
+}
+
 fn collect_columns(e: &Expr, out: &mut Vec<String>) {
     match e {
         Expr::Column(n) => {
@@ -5069,6 +5089,18 @@ impl CatalogAccess for BindCtx<'_> {
         };
         self.engine
             .system_relation(&vp, schema, name)
+            .map_err(|e| SqlError::new(e.sqlstate(), e.to_string()))
+    }
+
+    fn catalog_info(&mut self) -> PlanResult<crate::sql::catalog_fn::CatalogInfo> {
+        let vp = system::Viewpoint {
+            sid: self.sid,
+            snapshot: self.snapshot,
+            own: &self.own,
+            cid: self.cid,
+        };
+        self.engine
+            .catalog_info(&vp)
             .map_err(|e| SqlError::new(e.sqlstate(), e.to_string()))
     }
 }

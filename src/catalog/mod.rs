@@ -45,12 +45,19 @@ pub struct ColumnDef {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckDef {
+    /// `pg_constraint.oid`; 0 in catalogs written before constraints had
+    /// OIDs (given one in memory at open, see [`Catalog::open`]).
+    #[serde(default)]
+    pub oid: Oid,
     pub name: String,
     pub expr: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ForeignKeyDef {
+    /// `pg_constraint.oid` (see [`CheckDef::oid`]).
+    #[serde(default)]
+    pub oid: Oid,
     pub name: String,
     pub columns: Vec<usize>,
     pub ref_table: Oid,
@@ -130,6 +137,19 @@ impl Object {
         }
     }
 
+    /// The largest OID this object uses, its constraints' included.
+    pub fn max_oid(&self) -> Oid {
+        match self {
+            Object::Table(t) => t
+                .checks
+                .iter()
+                .map(|c| c.oid)
+                .chain(t.foreign_keys.iter().map(|f| f.oid))
+                .fold(t.oid, Oid::max),
+            other => other.oid(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Object::Table(t) => &t.name,
@@ -169,7 +189,7 @@ impl Catalog {
         } else {
             Heap::open(root)
         };
-        let mut entries = Vec::new();
+        let mut loaded = Vec::new();
         let mut next_oid = FIRST_OID;
         let mut page_id = heap.first_page(pager)?;
         while page_id != 0 {
@@ -177,14 +197,31 @@ impl Catalog {
             for t in tuples {
                 let object: Object = serde_json::from_slice(&t.payload)
                     .map_err(|e| PagerError::corrupt(page_id, format!("bad catalog row: {e}")))?;
-                next_oid = next_oid.max(object.oid() + 1);
-                entries.push(Entry {
-                    tid: t.tid,
-                    header: t.header,
-                    object: Rc::new(object),
-                });
+                next_oid = next_oid.max(object.max_oid() + 1);
+                loaded.push((t.tid, t.header, object));
             }
             page_id = next;
+        }
+        let mut entries = Vec::with_capacity(loaded.len());
+        for (tid, header, mut object) in loaded {
+            // Constraints from catalogs written before they had OIDs get
+            // one for this run (not persisted: it may differ next time).
+            if let Object::Table(t) = &mut object {
+                let oids = t
+                    .checks
+                    .iter_mut()
+                    .map(|c| &mut c.oid)
+                    .chain(t.foreign_keys.iter_mut().map(|f| &mut f.oid));
+                for o in oids.filter(|o| **o == 0) {
+                    *o = next_oid;
+                    next_oid += 1;
+                }
+            }
+            entries.push(Entry {
+                tid,
+                header,
+                object: Rc::new(object),
+            });
         }
         Ok(Catalog {
             heap,

@@ -23,11 +23,13 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{sql_err, Engine, RelLock, Result, SessionId, SERVER_VERSION};
-use crate::catalog::{ColumnDef, IdentityKind, Object, Oid, TableDef};
+use crate::catalog::{ColumnDef, IdentityKind, IndexDef, Object, Oid, TableDef};
 use crate::error::{Error, SqlState};
 use crate::sql::ast;
+use crate::sql::catalog_fn::{CatalogInfo, IndexText, RelName};
+use crate::sql::functions::quote_ident;
 use crate::sql::plan::{Column, SystemRelationRows};
-use crate::sql::types::{type_info, DataType, BUILTIN_TYPES, VECTOR_OID};
+use crate::sql::types::{from_oid_typmod, type_info, DataType, BUILTIN_TYPES, VECTOR_OID};
 use crate::sql::value::Value;
 use crate::txn::{Snapshot, Viewer, Xid};
 
@@ -64,6 +66,39 @@ pub struct SystemRelation {
 }
 
 use DataType::{Bool, Int2, Int4, Int8, Text, Timestamptz};
+
+/// Array columns (`int2[]`, `oid[]`, `"char"[]`, and `int2vector`, which
+/// we model as `int2[]`, 1-based like every array here): `RELATIONS`
+/// declares their element type, because a static cannot hold the boxed
+/// `DataType::Array`.
+static ARRAY_COLUMNS: &[(&str, &str)] = &[
+    ("pg_constraint", "conkey"),
+    ("pg_constraint", "confkey"),
+    ("pg_constraint", "confdelsetcols"),
+    ("pg_trigger", "tgattr"),
+    ("pg_policy", "polroles"),
+    ("pg_statistic_ext", "stxkeys"),
+    ("pg_statistic_ext", "stxkind"),
+    ("pg_publication_rel", "prattrs"),
+];
+const INT2_ARRAY: DataType = Int2;
+const INT4_ARRAY: DataType = Int4;
+const TEXT_ARRAY: DataType = Text;
+
+impl SystemRelation {
+    /// The relation's columns with their types.
+    fn column_types(&self) -> impl Iterator<Item = (&'static str, DataType)> + '_ {
+        self.columns.iter().map(|(n, t)| {
+            let array = ARRAY_COLUMNS.contains(&(self.name, *n));
+            let ty = if array {
+                DataType::Array(Box::new(t.clone()))
+            } else {
+                t.clone()
+            };
+            (*n, ty)
+        })
+    }
+}
 
 const fn rel(
     schema: &'static str,
@@ -150,6 +185,7 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("relname", Text),
             ("relnamespace", Int4),
             ("reltype", Int4),
+            ("reloftype", Int4),
             ("relowner", Int4),
             ("relam", Int4),
             ("relfilenode", Int4),
@@ -172,8 +208,10 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("relispopulated", Bool),
             ("relreplident", Text),
             ("relispartition", Bool),
+            ("relrewrite", Int4),
             ("relacl", Text),
             ("reloptions", Text),
+            ("relpartbound", Text),
         ],
     ),
     rel(
@@ -245,6 +283,176 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("nspname", Text),
             ("nspowner", Int4),
             ("nspacl", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_attrdef",
+        2604,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("adrelid", Int4),
+            ("adnum", Int2),
+            ("adbin", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_constraint",
+        2606,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("conname", Text),
+            ("connamespace", Int4),
+            ("contype", Text),
+            ("condeferrable", Bool),
+            ("condeferred", Bool),
+            ("convalidated", Bool),
+            ("conrelid", Int4),
+            ("contypid", Int4),
+            ("conindid", Int4),
+            ("conparentid", Int4),
+            ("confrelid", Int4),
+            ("confupdtype", Text),
+            ("confdeltype", Text),
+            ("confmatchtype", Text),
+            ("conislocal", Bool),
+            ("coninhcount", Int4),
+            ("connoinherit", Bool),
+            ("conkey", INT2_ARRAY),
+            ("confkey", INT2_ARRAY),
+            ("confdelsetcols", INT2_ARRAY),
+            ("conbin", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_collation",
+        3456,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("collname", Text),
+            ("collnamespace", Int4),
+            ("collowner", Int4),
+            ("collprovider", Text),
+            ("collisdeterministic", Bool),
+            ("collencoding", Int4),
+            ("collcollate", Text),
+            ("collctype", Text),
+            ("colliculocale", Text),
+            ("collversion", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_inherits",
+        2611,
+        Kind::Table,
+        &[
+            ("inhrelid", Int4),
+            ("inhparent", Int4),
+            ("inhseqno", Int4),
+            ("inhdetachpending", Bool),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_trigger",
+        2620,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("tgrelid", Int4),
+            ("tgparentid", Int4),
+            ("tgname", Text),
+            ("tgfoid", Int4),
+            ("tgtype", Int2),
+            ("tgenabled", Text),
+            ("tgisinternal", Bool),
+            ("tgconstrrelid", Int4),
+            ("tgconstrindid", Int4),
+            ("tgconstraint", Int4),
+            ("tgdeferrable", Bool),
+            ("tginitdeferred", Bool),
+            ("tgnargs", Int2),
+            ("tgattr", INT2_ARRAY),
+            ("tgargs", DataType::Bytea),
+            ("tgqual", Text),
+            ("tgoldtable", Text),
+            ("tgnewtable", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_policy",
+        3256,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("polname", Text),
+            ("polrelid", Int4),
+            ("polcmd", Text),
+            ("polpermissive", Bool),
+            ("polroles", INT4_ARRAY),
+            ("polqual", Text),
+            ("polwithcheck", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_statistic_ext",
+        3381,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("stxrelid", Int4),
+            ("stxname", Text),
+            ("stxnamespace", Int4),
+            ("stxowner", Int4),
+            ("stxstattarget", Int4),
+            ("stxkeys", INT2_ARRAY),
+            ("stxkind", TEXT_ARRAY),
+            ("stxexprs", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_publication",
+        6104,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("pubname", Text),
+            ("pubowner", Int4),
+            ("puballtables", Bool),
+            ("pubinsert", Bool),
+            ("pubupdate", Bool),
+            ("pubdelete", Bool),
+            ("pubtruncate", Bool),
+            ("pubviaroot", Bool),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_publication_namespace",
+        6237,
+        Kind::Table,
+        &[("oid", Int4), ("pnpubid", Int4), ("pnnspid", Int4)],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_publication_rel",
+        6106,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("prpubid", Int4),
+            ("prrelid", Int4),
+            ("prqual", Text),
+            ("prattrs", INT2_ARRAY),
         ],
     ),
     rel(
@@ -536,6 +744,7 @@ fn sql_type_name(ty: &DataType) -> &'static str {
         DataType::Jsonb => "jsonb",
         DataType::Vector(_) => "USER-DEFINED",
         DataType::Array(_) => "ARRAY",
+        DataType::Reg(k) => k.type_name(),
         DataType::Unknown => "unknown",
     }
 }
@@ -622,6 +831,18 @@ impl Engine {
                 Value::Null,
             ]],
             "pg_class" => self.pg_class(vp)?,
+            "pg_attrdef" => self.pg_attrdef(vp)?,
+            "pg_constraint" => self.pg_constraint(vp)?,
+            "pg_collation" => pg_collation(),
+            // No inheritance, triggers, row-level security policies,
+            // extended statistics or publications exist here.
+            "pg_inherits"
+            | "pg_trigger"
+            | "pg_policy"
+            | "pg_statistic_ext"
+            | "pg_publication"
+            | "pg_publication_namespace"
+            | "pg_publication_rel" => Vec::new(),
             "pg_attribute" => self.pg_attribute(vp)?,
             "pg_index" => self.pg_index(vp)?,
             "tables" => self.information_schema_tables(vp)?,
@@ -649,11 +870,10 @@ impl Engine {
         Ok(Some(SystemRelationRows {
             qualified_name: format!("{}.{}", r.schema, r.name),
             columns: r
-                .columns
-                .iter()
+                .column_types()
                 .map(|(n, ty)| Column {
                     name: n.to_string(),
-                    ty: ty.clone(),
+                    ty,
                 })
                 .collect(),
             rows,
@@ -931,11 +1151,7 @@ impl Engine {
                 def: TableDef {
                     oid: r.oid,
                     name: r.name.to_string(),
-                    columns: r
-                        .columns
-                        .iter()
-                        .map(|(n, t)| column(n, t.clone()))
-                        .collect(),
+                    columns: r.column_types().map(|(n, t)| column(n, t)).collect(),
                     heap: 0,
                     checks: Vec::new(),
                     foreign_keys: Vec::new(),
@@ -1030,6 +1246,7 @@ impl Engine {
                 text(&d.name),
                 Value::Int4(r.namespace),
                 Value::Int4(0),
+                Value::Int4(0),
                 Value::Int4(SUPERUSER_OID),
                 Value::Int4(am),
                 Value::Int4(if stored { d.oid as i32 } else { 0 }),
@@ -1053,6 +1270,8 @@ impl Engine {
                 Value::Bool(true),
                 text(if r.kind == 'r' && !r.view { "d" } else { "n" }),
                 Value::Bool(false),
+                Value::Int4(0),
+                Value::Null,
                 Value::Null,
                 Value::Null,
             ]);
@@ -1088,7 +1307,7 @@ impl Engine {
                     Value::Int4(c.ty.typmod()),
                     Value::Bool(info.is_some_and(|t| t.byval)),
                     Value::Bool(c.not_null),
-                    Value::Bool(r.kind == 'r' && c.default.is_some()),
+                    Value::Bool(has_default(r.kind, c)),
                     Value::Bool(false),
                     text(identity),
                     text(""),
@@ -1285,20 +1504,398 @@ fn pg_type() -> Vec<Vec<Value>> {
         .collect()
 }
 
-fn pg_namespace() -> Vec<Vec<Value>> {
+fn pg_namespace_names() -> [(i32, &'static str); 3] {
     [
         (PG_CATALOG_NS, "pg_catalog"),
         (PUBLIC_NS, "public"),
         (INFORMATION_SCHEMA_NS, "information_schema"),
     ]
+}
+
+fn pg_namespace() -> Vec<Vec<Value>> {
+    pg_namespace_names()
+        .into_iter()
+        .map(|(o, n)| {
+            vec![
+                Value::Int4(o),
+                text(n),
+                Value::Int4(SUPERUSER_OID),
+                Value::Null,
+            ]
+        })
+        .collect()
+}
+
+/// PostgreSQL keeps identity columns' sequence out of `pg_attrdef`: only
+/// plain defaults (serial's `nextval(...)` included) are defaults there.
+fn has_default(kind: char, c: &ColumnDef) -> bool {
+    kind == 'r' && c.default.is_some() && c.identity.is_none()
+}
+
+fn pg_collation() -> Vec<Vec<Value>> {
+    // PostgreSQL 15's built-in rows ('d' = the database default, whose
+    // collate/ctype are the database's; 'c' = libc).
+    [
+        (DEFAULT_COLLATION, "default", "d", None),
+        (950, "C", "c", Some("C")),
+        (951, "POSIX", "c", Some("POSIX")),
+    ]
     .into_iter()
-    .map(|(o, n)| {
+    .map(|(o, name, provider, locale)| {
         vec![
             Value::Int4(o),
-            text(n),
+            text(name),
+            Value::Int4(PG_CATALOG_NS),
             Value::Int4(SUPERUSER_OID),
+            text(provider),
+            Value::Bool(true),
+            Value::Int4(-1),
+            opt_text(locale),
+            opt_text(locale),
+            Value::Null,
             Value::Null,
         ]
     })
     .collect()
+}
+
+/// One constraint as `pg_constraint` lists it, with its
+/// `pg_get_constraintdef` text.
+struct ConstraintRow {
+    oid: Oid,
+    name: String,
+    table: Oid,
+    /// 'p', 'u', 'c' or 'f'.
+    kind: char,
+    deferrable: bool,
+    deferred: bool,
+    index: Oid,
+    ref_table: Oid,
+    on_update: char,
+    on_delete: char,
+    key: Option<Vec<i16>>,
+    ref_key: Option<Vec<i16>>,
+    bin: Option<String>,
+    def: String,
+}
+
+fn attnums(cols: &[usize]) -> Vec<i16> {
+    cols.iter().map(|&c| c as i16 + 1).collect()
+}
+
+fn column_list(t: &TableDef, cols: &[usize]) -> String {
+    cols.iter()
+        .map(|&c| {
+            t.columns
+                .get(c)
+                .map_or("?".into(), |c| quote_ident(&c.name))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn ref_action_code(a: ast::RefAction) -> char {
+    match a {
+        ast::RefAction::NoAction => 'a',
+        ast::RefAction::Restrict => 'r',
+        ast::RefAction::Cascade => 'c',
+        ast::RefAction::SetNull => 'n',
+        ast::RefAction::SetDefault => 'd',
+    }
+}
+
+fn ref_action_sql(a: ast::RefAction) -> Option<&'static str> {
+    match a {
+        ast::RefAction::NoAction => None,
+        ast::RefAction::Restrict => Some("RESTRICT"),
+        ast::RefAction::Cascade => Some("CASCADE"),
+        ast::RefAction::SetNull => Some("SET NULL"),
+        ast::RefAction::SetDefault => Some("SET DEFAULT"),
+    }
+}
+
+/// Every constraint of the visible tables: PRIMARY KEY and UNIQUE (whose
+/// OID is their index's: PostgreSQL gives them one of their own, but
+/// `pg_constraint` OIDs need only be unique within it), CHECK and FOREIGN
+/// KEY. NOT NULL is a column property (`attnotnull`), as in PostgreSQL 15.
+fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<ConstraintRow> {
+    let tables: HashMap<Oid, &TableDef> = objects
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Table(t) => Some((t.oid, t)),
+            _ => None,
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for o in objects {
+        match &**o {
+            Object::Index(i) if i.constraint => {
+                let Some(t) = tables.get(&i.table) else {
+                    continue;
+                };
+                let what = if i.primary { "PRIMARY KEY" } else { "UNIQUE" };
+                rows.push(ConstraintRow {
+                    oid: i.oid,
+                    name: i.name.clone(),
+                    table: i.table,
+                    kind: if i.primary { 'p' } else { 'u' },
+                    deferrable: false,
+                    deferred: false,
+                    index: i.oid,
+                    ref_table: 0,
+                    on_update: ' ',
+                    on_delete: ' ',
+                    key: Some(attnums(&i.columns)),
+                    ref_key: None,
+                    bin: None,
+                    def: format!("{what} ({})", column_list(t, &i.columns)),
+                });
+            }
+            Object::Table(t) => {
+                for c in &t.checks {
+                    // conkey: the columns the expression reads.
+                    let key = crate::sql::translate::parse_expr(&c.expr).ok().map(|e| {
+                        let mut names = Vec::new();
+                        super::collect_columns(&e, &mut names);
+                        let mut nums: Vec<i16> = names
+                            .iter()
+                            .filter_map(|n| t.column(n).map(|i| i as i16 + 1))
+                            .collect();
+                        nums.sort_unstable();
+                        nums
+                    });
+                    rows.push(ConstraintRow {
+                        oid: c.oid,
+                        name: c.name.clone(),
+                        table: t.oid,
+                        kind: 'c',
+                        deferrable: false,
+                        deferred: false,
+                        index: 0,
+                        ref_table: 0,
+                        on_update: ' ',
+                        on_delete: ' ',
+                        key,
+                        ref_key: None,
+                        bin: Some(c.expr.clone()),
+                        def: format!("CHECK ({})", c.expr),
+                    });
+                }
+                for fk in &t.foreign_keys {
+                    let referenced = tables.get(&fk.ref_table).copied();
+                    // The unique index the reference relies on.
+                    let mut want = fk.ref_columns.clone();
+                    want.sort_unstable();
+                    let index = objects
+                        .iter()
+                        .find_map(|x| match &**x {
+                            Object::Index(i) if i.table == fk.ref_table && i.unique => {
+                                let mut cols = i.columns.clone();
+                                cols.sort_unstable();
+                                (cols == want).then_some(i.oid)
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or(0);
+                    let mut def = format!(
+                        "FOREIGN KEY ({}) REFERENCES {}({})",
+                        column_list(t, &fk.columns),
+                        quote_ident(referenced.map_or("?", |r| r.name.as_str())),
+                        referenced.map_or_else(String::new, |r| column_list(r, &fk.ref_columns)),
+                    );
+                    if let Some(a) = ref_action_sql(fk.on_update) {
+                        def.push_str(&format!(" ON UPDATE {a}"));
+                    }
+                    if let Some(a) = ref_action_sql(fk.on_delete) {
+                        def.push_str(&format!(" ON DELETE {a}"));
+                    }
+                    if fk.deferrable {
+                        def.push_str(" DEFERRABLE");
+                    }
+                    if fk.initially_deferred {
+                        def.push_str(" INITIALLY DEFERRED");
+                    }
+                    rows.push(ConstraintRow {
+                        oid: fk.oid,
+                        name: fk.name.clone(),
+                        table: t.oid,
+                        kind: 'f',
+                        deferrable: fk.deferrable,
+                        deferred: fk.initially_deferred,
+                        index,
+                        ref_table: fk.ref_table,
+                        on_update: ref_action_code(fk.on_update),
+                        on_delete: ref_action_code(fk.on_delete),
+                        key: Some(attnums(&fk.columns)),
+                        ref_key: Some(attnums(&fk.ref_columns)),
+                        bin: None,
+                        def,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    rows.sort_by_key(|r| r.oid);
+    rows
+}
+
+/// `pg_get_indexdef`'s text: `CREATE [UNIQUE] INDEX name ON public.t
+/// USING btree (a, b DESC)`.
+fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
+    let columns: Vec<String> = i
+        .columns
+        .iter()
+        .map(|&c| {
+            t.columns
+                .get(c)
+                .map_or("?".into(), |c| quote_ident(&c.name))
+        })
+        .collect();
+    let keys: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            // DESC implies NULLS FIRST, PostgreSQL's default for DESC.
+            if i.desc.get(k) == Some(&true) {
+                format!("{c} DESC")
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    IndexText {
+        head: format!(
+            "CREATE {}INDEX {} ON ",
+            if i.unique { "UNIQUE " } else { "" },
+            quote_ident(&i.name)
+        ),
+        table: quote_ident(&t.name),
+        namespace: "public".into(),
+        tail: format!(" USING btree ({})", keys.join(", ")),
+        columns,
+    }
+}
+
+/// `regtype`'s output name of a built-in type (`format_type` without a
+/// type modifier).
+fn regtype_name(t: &crate::sql::types::TypeInfo) -> String {
+    match t.oid {
+        1042 => "character".into(),
+        1014 => "character[]".into(),
+        oid => from_oid_typmod(oid, -1).map_or_else(|| t.name.to_string(), |ty| ty.to_string()),
+    }
+}
+
+impl Engine {
+    fn pg_attrdef(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let mut rows = Vec::new();
+        for o in self.visible_objects(vp)? {
+            let Object::Table(t) = &*o else {
+                continue;
+            };
+            for (i, c) in t.live_columns() {
+                if !has_default('r', c) {
+                    continue;
+                }
+                rows.push(vec![
+                    // Defaults have no OID of their own here.
+                    Value::Int4(0),
+                    oid(t.oid),
+                    Value::Int2(i as i16 + 1),
+                    // PostgreSQL stores a node tree; we keep the SQL text,
+                    // which is what pg_get_expr() shows.
+                    opt_text(c.default.as_deref()),
+                ]);
+            }
+        }
+        Ok(rows)
+    }
+
+    fn pg_constraint(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let objects = self.visible_objects(vp)?;
+        let int2s = |k: &Option<Vec<i16>>| {
+            k.as_ref().map_or(Value::Null, |k| {
+                Value::Array(k.iter().map(|&n| Value::Int2(n)).collect())
+            })
+        };
+        Ok(constraint_rows(&objects)
+            .into_iter()
+            .map(|c| {
+                vec![
+                    oid(c.oid),
+                    Value::Text(c.name.clone()),
+                    Value::Int4(PUBLIC_NS),
+                    Value::Text(c.kind.to_string()),
+                    Value::Bool(c.deferrable),
+                    Value::Bool(c.deferred),
+                    Value::Bool(true),
+                    oid(c.table),
+                    Value::Int4(0),
+                    oid(c.index),
+                    Value::Int4(0),
+                    oid(c.ref_table),
+                    Value::Text(c.on_update.to_string()),
+                    Value::Text(c.on_delete.to_string()),
+                    Value::Text(if c.kind == 'f' { "s" } else { " " }.into()),
+                    Value::Bool(true),
+                    Value::Int4(0),
+                    Value::Bool(false),
+                    int2s(&c.key),
+                    int2s(&c.ref_key),
+                    Value::Null,
+                    opt_text(c.bin.as_deref()),
+                ]
+            })
+            .collect())
+    }
+
+    /// What `regclass` casts and the `pg_get_*def` functions read.
+    pub(super) fn catalog_info(&mut self, vp: &Viewpoint) -> Result<CatalogInfo> {
+        let objects = self.visible_objects(vp)?;
+        let relations = self
+            .relations(vp)?
+            .into_iter()
+            .map(|r| RelName {
+                oid: r.def.oid,
+                name: r.def.name,
+                namespace: r.namespace as u32,
+                kind: r.kind,
+            })
+            .collect();
+        let tables: HashMap<Oid, &TableDef> = objects
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::Table(t) => Some((t.oid, t)),
+                _ => None,
+            })
+            .collect();
+        let indexes = objects
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::Index(i) => tables.get(&i.table).map(|t| (i.oid, index_text(i, t))),
+                _ => None,
+            })
+            .collect();
+        Ok(CatalogInfo {
+            relations,
+            namespaces: pg_namespace_names()
+                .iter()
+                .map(|(o, n)| (*o as u32, n.to_string()))
+                .collect(),
+            types: BUILTIN_TYPES
+                .iter()
+                .map(|t| (t.oid, regtype_name(t)))
+                .collect(),
+            type_names: BUILTIN_TYPES
+                .iter()
+                .map(|t| (t.oid, t.name.to_string()))
+                .collect(),
+            constraints: constraint_rows(&objects)
+                .into_iter()
+                .map(|c| (c.oid, c.def))
+                .collect(),
+            indexes,
+        })
+    }
 }

@@ -156,6 +156,7 @@ pub fn encode_binary(v: &Value, tz: &TimeZone) -> Result<Vec<u8>, SqlError> {
             out
         }
         Value::Array(_) => return Err(unsupported_binary(&v.data_type())),
+        Value::Reg(_, oid, _) => oid.to_be_bytes().to_vec(),
     })
 }
 

@@ -244,6 +244,8 @@ pub enum TableRef {
         name: Name,
         args: Vec<Expr>,
         alias: Option<TableAlias>,
+        /// WITH ORDINALITY: a row-number column follows.
+        ordinality: bool,
     },
     Join {
         left: Box<TableRef>,
@@ -573,6 +575,13 @@ pub enum Expr {
         ty: DataType,
     },
     Array(Vec<Expr>),
+    /// `ARRAY(subquery)`.
+    ArraySubquery(Box<Query>),
+    /// `a[i]` (1-based; NULL when out of range).
+    Subscript {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
     Row(Vec<Expr>),
     /// The `DEFAULT` keyword in INSERT ... VALUES or UPDATE SET.
     Default,

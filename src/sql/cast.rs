@@ -236,6 +236,9 @@ fn cast_impl(
         return parse_text(s, to, tz);
     }
     match (&value, to) {
+        // An OID alias value is its OID as a number (`regclass::int8`).
+        (Value::Reg(_, oid, _), t) if t.is_integer() => make_int(i64::from(*oid), t),
+        (Value::Reg(k, _, _), T::Reg(to_kind)) if k == to_kind => Ok(value),
         (v, t) if t.is_numeric_family() && v.data_type().is_numeric_family() => cast_number(v, t),
         (Value::Bool(b), t) if t.is_integer() => make_int(i64::from(*b), t),
         (v, T::Bool) if v.data_type().is_integer() => {
@@ -376,6 +379,10 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
         (T::Vector(_), T::Vector(_)) => T::Vector(None),
         (x, y) if x.is_string() && y.is_string() => T::Text,
         (T::Array(x), T::Array(y)) => T::Array(Box::new(common_type(x, y)?)),
+        // `regclass = oid`: PostgreSQL compares the OIDs (oid is an
+        // integer column here, see engine/system.rs).
+        (T::Reg(_), y) if y.is_integer() => T::Int8,
+        (x, T::Reg(_)) if x.is_integer() => T::Int8,
         (x, y) => {
             if let (Some(p), Some(q)) = (numeric_rank(x), numeric_rank(y)) {
                 if p >= q {

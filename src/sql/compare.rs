@@ -36,6 +36,8 @@ fn as_num(v: &Value) -> Option<Num<'_>> {
         Value::Numeric(n) => Num::Numeric(n),
         Value::Float4(f) => Num::Float(f64::from(*f)),
         Value::Float8(f) => Num::Float(*f),
+        // OID alias types compare as their OID (PostgreSQL's oid ops).
+        Value::Reg(_, oid, _) => Num::Int(i64::from(*oid)),
         _ => return None,
     })
 }
@@ -176,7 +178,8 @@ fn type_rank(v: &Value) -> u8 {
         | Value::Int8(_)
         | Value::Float4(_)
         | Value::Float8(_)
-        | Value::Numeric(_) => 2,
+        | Value::Numeric(_)
+        | Value::Reg(..) => 2,
         Value::Text(_) => 3,
         Value::Bytea(_) => 4,
         Value::Date(_) | Value::Timestamp(_) | Value::Timestamptz(_) => 5,
@@ -243,7 +246,8 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
         | Value::Int8(_)
         | Value::Float4(_)
         | Value::Float8(_)
-        | Value::Numeric(_) => {
+        | Value::Numeric(_)
+        | Value::Reg(..) => {
             state.write_u8(11);
             match as_num(v) {
                 Some(Num::Int(i)) => {

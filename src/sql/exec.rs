@@ -13,7 +13,9 @@ use super::cast::{cast_assignment, cast_explicit};
 use super::compare::HashableValue;
 use super::index_key::encode_index_key;
 use super::ops::{binary_op_tz, like, negate, BinaryOp};
-use super::plan::{AggCall, AggFunc, BExpr, IndexBounds, JoinType, Plan, SortKey, SubqueryKind};
+use super::plan::{
+    AggCall, AggFunc, BExpr, CatalogOp, IndexBounds, JoinType, Plan, SortKey, SubqueryKind,
+};
 use super::row::decode_row;
 use super::types::DataType;
 use super::tz::TimeZone;
@@ -434,6 +436,37 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
             }
             Value::Int8(v)
         }
+        BExpr::CatalogFunc { op, args, info } => {
+            let mut vals = Vec::with_capacity(args.len());
+            for a in args {
+                vals.push(eval(a, row, env)?);
+            }
+            match op {
+                CatalogOp::Input(kind) => match vals.into_iter().next() {
+                    Some(Value::Text(s)) => info.reg_from_text(*kind, &s)?,
+                    _ => Value::Null,
+                },
+                CatalogOp::Cast(kind) => match vals.into_iter().next() {
+                    None | Some(Value::Null) => Value::Null,
+                    Some(Value::Text(s)) => info.reg_from_text_value(*kind, &s)?,
+                    Some(Value::Reg(_, oid, _)) => info.reg_from_oid(*kind, i64::from(oid))?,
+                    Some(v) => match cast_explicit(v, &DataType::Int8, env.tz)? {
+                        Value::Int8(oid) => info.reg_from_oid(*kind, oid)?,
+                        other => {
+                            return Err(err(
+                                SqlState::CANNOT_COERCE,
+                                format!(
+                                    "cannot cast {} to {}",
+                                    other.data_type(),
+                                    kind.type_name()
+                                ),
+                            ))
+                        }
+                    },
+                },
+                CatalogOp::Func(name) => info.call(name, &vals)?,
+            }
+        }
         BExpr::Func { name, args } => {
             if name == "__default" {
                 let i = match args.first() {
@@ -499,6 +532,11 @@ fn eval_subquery(
                 ))
             }
         },
+        SubqueryKind::Array => Value::Array(
+            rows.iter()
+                .map(|r| r.first().cloned().unwrap_or(Value::Null))
+                .collect(),
+        ),
         SubqueryKind::Exists { negated } => Value::Bool(rows.is_empty() == *negated),
         SubqueryKind::Quantified { left, op, all } => {
             let x = eval(left, row, env)?;
@@ -542,6 +580,22 @@ fn quantified(
 /// Calls a scalar function (internal helpers first, then the library).
 fn call_function(name: &str, args: Vec<Value>, env: &mut Env) -> ExecResult<Value> {
     match name {
+        // `a[i]`: arrays here are 1-based; out of range (or NULL) is NULL.
+        "__subscript" => Ok(match (args.first(), args.get(1)) {
+            (Some(Value::Array(items)), Some(i)) if !i.is_null() => {
+                let i = match cast_explicit(i.clone(), &DataType::Int8, env.tz)? {
+                    Value::Int8(i) => i,
+                    _ => 0,
+                };
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| items.get(i))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            }
+            _ => Value::Null,
+        }),
         "__any" | "__all" => {
             let op = match args.first() {
                 Some(Value::Text(s)) => parse_binop_name(s)?,
@@ -809,7 +863,9 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             Ok(out)
         }
         Plan::SystemScan { rows, .. } => Ok(rows.as_ref().clone()),
-        Plan::Series { args, .. } => {
+        Plan::Series {
+            args, ordinality, ..
+        } => {
             let mut vals = Vec::new();
             for a in args {
                 vals.push(match eval(a, &[], env)? {
@@ -837,7 +893,11 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             let mut i = start;
             while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
                 env.interrupts.tick()?;
-                out.push(vec![Value::Int8(i)]);
+                if *ordinality {
+                    out.push(vec![Value::Int8(i), Value::Int8(out.len() as i64 + 1)]);
+                } else {
+                    out.push(vec![Value::Int8(i)]);
+                }
                 if out.len() > 100_000_000 {
                     return Err(err(
                         SqlState::PROGRAM_LIMIT_EXCEEDED,

@@ -176,7 +176,20 @@ fn resolve(name: &str, a: &[DataType]) -> Option<DataType> {
         "pg_table_is_visible" if n == 1 && is_int(&a[0]) => T::Bool,
         "pg_encoding_to_char" if n == 1 && is_int(&a[0]) => T::Text,
         "format_type" if n == 2 && all(is_int) => T::Text,
-        "array_length" if n == 2 && is_array(&a[0]) && is_int(&a[1]) => T::Int4,
+        "array_length" | "array_upper" | "array_lower"
+            if n == 2 && is_array(&a[0]) && is_int(&a[1]) =>
+        {
+            T::Int4
+        }
+        // Our `pg_attrdef.adbin` (and the other expression columns) hold
+        // SQL text, which is what pg_get_expr shows; the relation is not
+        // needed to read it.
+        "pg_get_expr" if (n == 2 || n == 3) && is_str(&a[0]) && is_int(&a[1]) => {
+            if n == 3 && !matches!(a[2], T::Bool | T::Unknown) {
+                return None;
+            }
+            T::Text
+        }
         "cardinality" if n == 1 && is_array(&a[0]) => T::Int4,
         "array_append" if n == 2 && is_array(&a[0]) => a[0].clone(),
         "array_prepend" if n == 2 && is_array(&a[1]) => a[1].clone(),
@@ -677,6 +690,24 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
             },
             _ => Value::Null,
         },
+        // Arrays here always start at 1, so the upper bound is the length.
+        "array_upper" | "array_lower" => {
+            let dim = int(&a[1])?;
+            let len = match &a[0] {
+                Value::Array(items) if dim == 1 => items.len(),
+                Value::Array(items) if dim == 2 => match items.first() {
+                    Some(Value::Array(inner)) => inner.len(),
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            match len {
+                0 => Value::Null,
+                n if lname == "array_upper" => Value::Int4(n as i32),
+                _ => Value::Int4(1),
+            }
+        }
+        "pg_get_expr" => Value::Text(text(&a[0], tz).into_owned()),
         "cardinality" => match &a[0] {
             Value::Array(items) => Value::Int4(count_elements(items) as i32),
             _ => Value::Null,

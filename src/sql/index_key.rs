@@ -104,6 +104,7 @@ impl Value {
             Value::Float4(f) => KeyValue::Float(f64::from(*f)),
             Value::Float8(f) => KeyValue::Float(*f),
             Value::Date(d) => KeyValue::Int(i64::from(*d)),
+            Value::Reg(_, oid, _) => KeyValue::Int(i64::from(*oid)),
             Value::Timestamp(t) | Value::Timestamptz(t) => KeyValue::Int(*t),
             Value::Text(s) => KeyValue::Text(s.clone()),
             Value::Bytea(b) => KeyValue::Bytes(b.clone()),

@@ -14,6 +14,7 @@ pub mod value;
 pub use types::DataType;
 pub use value::{Interval, Numeric, Value};
 pub mod cast;
+pub mod catalog_fn;
 pub mod compare;
 pub mod copy;
 pub mod datetime;

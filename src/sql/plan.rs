@@ -10,7 +10,8 @@ use std::rc::Rc;
 
 use super::ast::{self, BinOp, Expr, SetOp, UnOp};
 use super::cast::common_type;
-use super::types::DataType;
+use super::catalog_fn::CatalogInfo;
+use super::types::{DataType, RegKind};
 use super::value::Value;
 use crate::catalog::{IndexDef, SequenceDef, TableDef};
 use crate::error::{SqlError, SqlState};
@@ -78,6 +79,13 @@ pub enum BExpr {
         kind: SubqueryKind,
         correlated: bool,
     },
+    /// A cast to an OID alias type or a catalog function, evaluated
+    /// against the statement's catalog snapshot (see `catalog_fn`).
+    CatalogFunc {
+        op: CatalogOp,
+        args: Vec<BExpr>,
+        info: Rc<CatalogInfo>,
+    },
     NextVal(Rc<SequenceDef>),
     CurrVal(Rc<SequenceDef>),
     SetVal {
@@ -87,9 +95,23 @@ pub enum BExpr {
     },
 }
 
+/// What a [`BExpr::CatalogFunc`] computes.
+#[derive(Clone, Debug)]
+pub enum CatalogOp {
+    /// `x::regclass` and friends (from an integer or a name).
+    Cast(RegKind),
+    /// The type's input function, for a parameter of unknown type: like
+    /// a literal, digits are an OID.
+    Input(RegKind),
+    /// `pg_get_indexdef(...)` etc.
+    Func(String),
+}
+
 #[derive(Clone, Debug)]
 pub enum SubqueryKind {
     Scalar,
+    /// `ARRAY(subquery)`: the one column's values as an array.
+    Array,
     Exists {
         negated: bool,
     },
@@ -245,10 +267,12 @@ pub enum Plan {
     WorkTable {
         id: usize,
     },
-    /// `generate_series(start, stop[, step])` over integers.
+    /// `generate_series(start, stop[, step])` over integers; WITH
+    /// ORDINALITY adds the row number as a second column.
     Series {
         args: Vec<BExpr>,
         column: Column,
+        ordinality: bool,
     },
     /// A system relation (`pg_class`, `pg_stat_activity`...): its rows
     /// were computed from the engine's state when the statement was bound,
@@ -286,6 +310,9 @@ pub trait CatalogAccess {
         schema: Option<&str>,
         name: &str,
     ) -> PlanResult<Option<SystemRelationRows>>;
+    /// Names and definitions of the catalog objects visible to the
+    /// statement, for `regclass` casts and `pg_get_indexdef` & co.
+    fn catalog_info(&mut self) -> PlanResult<CatalogInfo>;
 }
 
 /// A system relation's contents, computed at bind time.
@@ -379,6 +406,9 @@ pub struct Binder<'a> {
     agg: Option<AggContext>,
     /// Outer-column references made so far (to flag correlated subqueries).
     outer_refs: usize,
+    /// The statement's catalog snapshot for `regclass` casts and catalog
+    /// functions, fetched on first use.
+    catalog_info: Option<Rc<CatalogInfo>>,
 }
 
 fn is_aggregate(name: &str) -> bool {
@@ -504,7 +534,18 @@ pub fn plan_columns(plan: &Plan, cte_plans: &[Plan]) -> Vec<Column> {
             .into_iter()
             .take(*keep)
             .collect(),
-        Plan::Series { column, .. } => vec![column.clone()],
+        Plan::Series {
+            column, ordinality, ..
+        } => {
+            let mut cols = vec![column.clone()];
+            if *ordinality {
+                cols.push(Column {
+                    name: "ordinality".into(),
+                    ty: DataType::Int8,
+                });
+            }
+            cols
+        }
     }
 }
 
@@ -620,6 +661,7 @@ impl<'a> Binder<'a> {
             cte_plans: Vec::new(),
             agg: None,
             outer_refs: 0,
+            catalog_info: None,
         }
     }
 
@@ -633,12 +675,66 @@ impl<'a> Binder<'a> {
     }
 
     /// Binds `e` and coerces untyped literals/parameters to `want`.
+    fn catalog_info(&mut self) -> PlanResult<Rc<CatalogInfo>> {
+        if let Some(i) = &self.catalog_info {
+            return Ok(i.clone());
+        }
+        let i = Rc::new(self.catalog.catalog_info()?);
+        self.catalog_info = Some(i.clone());
+        Ok(i)
+    }
+
+    /// `e::regclass` (or regtype, regnamespace): a constant name is looked
+    /// up now (PostgreSQL's input function runs at parse time too), other
+    /// expressions when evaluated.
+    fn bind_reg_cast(
+        &mut self,
+        e: &Expr,
+        kind: RegKind,
+        scope: &Scope,
+    ) -> PlanResult<(BExpr, DataType)> {
+        let info = self.catalog_info()?;
+        let ty = DataType::Reg(kind);
+        if let Expr::UntypedString(s) = e {
+            return Ok((BExpr::Const(info.reg_from_text(kind, s)?), ty));
+        }
+        let (b, t) = self.bind_expr(e, scope)?;
+        match t {
+            DataType::Reg(k) if k == kind => Ok((b, ty)),
+            t if t.is_integer()
+                || t.is_string()
+                || matches!(t, DataType::Unknown | DataType::Reg(_)) =>
+            {
+                let op = if t == DataType::Unknown {
+                    CatalogOp::Input(kind)
+                } else {
+                    CatalogOp::Cast(kind)
+                };
+                Ok((
+                    BExpr::CatalogFunc {
+                        op,
+                        args: vec![b],
+                        info,
+                    },
+                    ty,
+                ))
+            }
+            other => Err(SqlError::new(
+                SqlState::CANNOT_COERCE,
+                format!("cannot cast type {other} to {ty}"),
+            )),
+        }
+    }
+
     pub fn bind_typed(
         &mut self,
         e: &Expr,
         scope: &Scope,
         want: &DataType,
     ) -> PlanResult<(BExpr, DataType)> {
+        if let (Expr::UntypedString(_) | Expr::Param(_), DataType::Reg(k)) = (e, want) {
+            return self.bind_reg_cast(e, *k, scope);
+        }
         match e {
             Expr::UntypedString(s) if *want != DataType::Unknown => {
                 let v = super::text::parse_text(s, want, &super::tz::TimeZone::utc())?;
@@ -1055,6 +1151,10 @@ impl<'a> Binder<'a> {
                     result_ty,
                 )
             }
+            Expr::Cast {
+                expr,
+                ty: DataType::Reg(k),
+            } => self.bind_reg_cast(expr, *k, scope)?,
             Expr::Cast { expr, ty } => {
                 let (b, _) = self.bind_typed(expr, scope, ty)?;
                 (BExpr::Cast(Box::new(b), ty.clone()), ty.clone())
@@ -1072,6 +1172,56 @@ impl<'a> Binder<'a> {
                 }
                 let bound = bound.into_iter().map(|b| coerce(b, &ty)).collect();
                 (BExpr::Array(bound), DataType::Array(Box::new(ty)))
+            }
+            Expr::ArraySubquery(query) => {
+                let (plan, correlated) = self.bind_subquery(query, scope)?;
+                let cols = plan_columns(&plan, &self.cte_plans);
+                if cols.len() != 1 {
+                    return Err(SqlError::new(
+                        SqlState::SYNTAX_ERROR,
+                        "subquery must return only one column",
+                    ));
+                }
+                let ty = match &cols[0].ty {
+                    DataType::Unknown => DataType::Text,
+                    t => t.clone(),
+                };
+                (
+                    BExpr::Subquery {
+                        plan: Rc::new(plan),
+                        kind: SubqueryKind::Array,
+                        correlated,
+                    },
+                    DataType::Array(Box::new(ty)),
+                )
+            }
+            Expr::Subscript { expr, index } => {
+                let (a, at) = self.bind_expr(expr, scope)?;
+                let elem = match at {
+                    DataType::Array(elem) => *elem,
+                    other => {
+                        return Err(SqlError::new(
+                            SqlState::DATATYPE_MISMATCH,
+                            format!(
+                                "cannot subscript type {other} because it does not support subscripting"
+                            ),
+                        ))
+                    }
+                };
+                let (i, it) = self.bind_typed(index, scope, &DataType::Int4)?;
+                if !it.is_integer() && it != DataType::Unknown {
+                    return Err(SqlError::new(
+                        SqlState::DATATYPE_MISMATCH,
+                        "array subscript must have type integer",
+                    ));
+                }
+                (
+                    BExpr::Func {
+                        name: "__subscript".into(),
+                        args: vec![a, i],
+                    },
+                    elem,
+                )
             }
             Expr::Row(_) => {
                 return Err(SqlError::new(
@@ -1256,6 +1406,14 @@ impl<'a> Binder<'a> {
             "nextval" | "currval" | "setval" => {
                 let seq_name = match f.args.first() {
                     Some(Expr::UntypedString(s)) => s.clone(),
+                    // `nextval('s'::regclass)`, as PostgreSQL shows defaults.
+                    Some(Expr::Cast {
+                        expr,
+                        ty: DataType::Reg(RegKind::Class),
+                    }) if matches!(&**expr, Expr::UntypedString(_)) => match &**expr {
+                        Expr::UntypedString(s) => s.clone(),
+                        _ => String::new(),
+                    },
                     _ => {
                         return Err(SqlError::new(
                             SqlState::FEATURE_NOT_SUPPORTED,
@@ -1293,6 +1451,33 @@ impl<'a> Binder<'a> {
                 });
             }
             _ => {}
+        }
+        if let Some(ty) = super::catalog_fn::return_type(&name, f.args.len()) {
+            let mut args = Vec::new();
+            for (i, a) in f.args.iter().enumerate() {
+                let want = super::catalog_fn::arg_type(&name, i);
+                let (b, t) = self.bind_typed(a, scope, &want)?;
+                let fits = match want {
+                    DataType::Bool => matches!(t, DataType::Bool | DataType::Unknown),
+                    _ => t.is_integer() || matches!(t, DataType::Reg(_) | DataType::Unknown),
+                };
+                if !fits {
+                    return Err(SqlError::new(
+                        SqlState::UNDEFINED_FUNCTION,
+                        format!("function {name} does not accept an argument of type {t}"),
+                    ));
+                }
+                args.push(b);
+            }
+            let info = self.catalog_info()?;
+            return Ok((
+                BExpr::CatalogFunc {
+                    op: CatalogOp::Func(name),
+                    args,
+                    info,
+                },
+                ty,
+            ));
         }
         let mut args = Vec::new();
         let mut types = Vec::new();
@@ -1727,19 +1912,16 @@ impl<'a> Binder<'a> {
                 };
                 Ok((plan, scope))
             }
-            ast::TableRef::Function { name, args, alias } => {
-                let fname = name.join(".");
-                if fname != "generate_series" {
-                    return Err(SqlError::new(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        format!("table function {fname} is not supported"),
-                    ));
-                }
-                let empty = Scope::default();
-                let mut bound = Vec::new();
-                for a in args {
-                    bound.push(self.bind_typed(a, &empty, &DataType::Int8)?.0);
-                }
+            ast::TableRef::Function {
+                name,
+                args,
+                alias,
+                ordinality,
+            } => {
+                let fname = match name.as_slice() {
+                    [schema, f] if schema == "pg_catalog" => f.clone(),
+                    _ => name.join("."),
+                };
                 let label = alias
                     .as_ref()
                     .map(|a| a.name.clone())
@@ -1748,27 +1930,86 @@ impl<'a> Binder<'a> {
                     .as_ref()
                     .and_then(|a| a.columns.first().cloned())
                     .unwrap_or_else(|| label.clone());
-                if !(2..=3).contains(&bound.len()) {
-                    return Err(SqlError::new(
-                        SqlState::UNDEFINED_FUNCTION,
-                        "function generate_series needs 2 or 3 integer arguments",
-                    ));
-                }
-                let plan = Plan::Series {
-                    args: bound,
-                    column: Column {
-                        name: col.clone(),
-                        ty: DataType::Int8,
-                    },
+                let empty = Scope::default();
+                let (plan, ty) = match fname.as_str() {
+                    "generate_series" => {
+                        let mut bound = Vec::new();
+                        for a in args {
+                            bound.push(self.bind_typed(a, &empty, &DataType::Int8)?.0);
+                        }
+                        if !(2..=3).contains(&bound.len()) {
+                            return Err(SqlError::new(
+                                SqlState::UNDEFINED_FUNCTION,
+                                "function generate_series needs 2 or 3 integer arguments",
+                            ));
+                        }
+                        let plan = Plan::Series {
+                            args: bound,
+                            column: Column {
+                                name: col.clone(),
+                                ty: DataType::Int8,
+                            },
+                            ordinality: *ordinality,
+                        };
+                        (plan, DataType::Int8)
+                    }
+                    // The relation and its ancestors in a partition tree,
+                    // or no rows when it is not a partition or partitioned
+                    // table (PostgreSQL's definition). We have no
+                    // partitioning, so that is never.
+                    "pg_partition_ancestors" if args.len() == 1 => {
+                        let ty = DataType::Reg(RegKind::Class);
+                        let (_, t) = self.bind_typed(&args[0], &empty, &ty)?;
+                        if !matches!(t, DataType::Reg(RegKind::Class)) && !t.is_integer() {
+                            return Err(SqlError::new(
+                                SqlState::UNDEFINED_FUNCTION,
+                                format!("function pg_partition_ancestors({t}) does not exist"),
+                            ));
+                        }
+                        let mut columns = vec![Column {
+                            name: col.clone(),
+                            ty: ty.clone(),
+                        }];
+                        if *ordinality {
+                            columns.push(Column {
+                                name: "ordinality".into(),
+                                ty: DataType::Int8,
+                            });
+                        }
+                        (
+                            Plan::Values {
+                                rows: Vec::new(),
+                                columns,
+                            },
+                            ty,
+                        )
+                    }
+                    _ => {
+                        return Err(SqlError::new(
+                            SqlState::FEATURE_NOT_SUPPORTED,
+                            format!("table function {fname} is not supported"),
+                        ))
+                    }
                 };
-                let scope = Scope {
+                let mut scope = Scope {
                     cols: vec![ScopeCol {
-                        table: Some(label),
+                        table: Some(label.clone()),
                         name: col,
-                        ty: DataType::Int8,
+                        ty,
                         hidden: false,
                     }],
                 };
+                if *ordinality {
+                    scope.cols.push(ScopeCol {
+                        table: Some(label),
+                        name: alias
+                            .as_ref()
+                            .and_then(|a| a.columns.get(1).cloned())
+                            .unwrap_or_else(|| "ordinality".into()),
+                        ty: DataType::Int8,
+                        hidden: false,
+                    });
+                }
                 Ok((plan, scope))
             }
             ast::TableRef::Join {
@@ -1900,6 +2141,9 @@ impl<'a> Binder<'a> {
         limit: Option<&Expr>,
         offset: Option<&Expr>,
     ) -> PlanResult<(Plan, Vec<Column>)> {
+        if let Some(rewritten) = srf_select_to_from(sel)? {
+            return self.bind_select(&rewritten, order_by, limit, offset);
+        }
         let (mut plan, scope) = self.bind_from(&sel.from)?;
         if let Some(w) = &sel.selection {
             if contains_aggregate(w) {
@@ -2453,11 +2697,13 @@ pub fn visit_cols(e: &BExpr, f: &mut dyn FnMut(usize), ok: &mut bool) {
             }
         }
         BExpr::Func { name, args } => {
-            if name.starts_with("__") && name != "__any" && name != "__all" {
+            if name.starts_with("__") && !matches!(name.as_str(), "__any" | "__all" | "__subscript")
+            {
                 *ok = false;
             }
             args.iter().for_each(|x| visit_cols(x, f, ok))
         }
+        BExpr::CatalogFunc { args, .. } => args.iter().for_each(|x| visit_cols(x, f, ok)),
         BExpr::Coalesce(items) | BExpr::Array(items) => {
             items.iter().for_each(|x| visit_cols(x, f, ok))
         }
@@ -2532,6 +2778,11 @@ pub fn map_cols(e: &BExpr, f: &dyn Fn(usize) -> usize) -> BExpr {
         BExpr::Func { name, args } => BExpr::Func {
             name: name.clone(),
             args: args.iter().map(|x| map_cols(x, f)).collect(),
+        },
+        BExpr::CatalogFunc { op, args, info } => BExpr::CatalogFunc {
+            op: op.clone(),
+            args: args.iter().map(|x| map_cols(x, f)).collect(),
+            info: info.clone(),
         },
         BExpr::Coalesce(items) => BExpr::Coalesce(items.iter().map(|x| map_cols(x, f)).collect()),
         BExpr::Array(items) => BExpr::Array(items.iter().map(|x| map_cols(x, f)).collect()),
@@ -2616,4 +2867,67 @@ fn type_column_name(ty: &DataType) -> String {
         _ => "?column?",
     }
     .to_string()
+}
+
+/// The set-returning functions we have, with the name of their column.
+fn is_set_returning(name: &str) -> bool {
+    matches!(
+        name.strip_prefix("pg_catalog.").unwrap_or(name),
+        "generate_series" | "pg_partition_ancestors"
+    )
+}
+
+/// `SELECT srf(args) [AS x]` without FROM is `SELECT x FROM srf(args) AS
+/// x`: one row per row of the function, none when it returns none (PostgreSQL
+/// evaluates set-returning functions in the select list that way). With a
+/// FROM clause, or with more than one, they are not supported.
+fn srf_select_to_from(sel: &ast::Select) -> PlanResult<Option<ast::Select>> {
+    let srf_at = |item: &ast::SelectItem| match item {
+        ast::SelectItem::Expr {
+            expr: Expr::Function(f),
+            ..
+        } if is_set_returning(&f.name) => Some(f.clone()),
+        _ => None,
+    };
+    let found: Vec<usize> = (0..sel.projection.len())
+        .filter(|&i| srf_at(&sel.projection[i]).is_some())
+        .collect();
+    let [at] = found.as_slice() else {
+        if found.is_empty() {
+            return Ok(None);
+        }
+        return Err(SqlError::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "more than one set-returning function in a select list is not supported",
+        ));
+    };
+    if !sel.from.is_empty() {
+        return Err(SqlError::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "set-returning functions in the select list of a query with FROM are not supported",
+        ));
+    }
+    let Some(f) = srf_at(&sel.projection[*at]) else {
+        return Ok(None);
+    };
+    let column = f.name.rsplit('.').next().unwrap_or(&f.name).to_string();
+    let alias = match &sel.projection[*at] {
+        ast::SelectItem::Expr { alias, .. } => alias.clone(),
+        _ => None,
+    };
+    let mut out = sel.clone();
+    out.from = vec![ast::TableRef::Function {
+        name: f.name.split('.').map(str::to_string).collect(),
+        args: f.args.clone(),
+        alias: Some(ast::TableAlias {
+            name: column.clone(),
+            columns: vec![column.clone()],
+        }),
+        ordinality: false,
+    }];
+    out.projection[*at] = ast::SelectItem::Expr {
+        expr: Expr::Column(vec![column.clone(), column.clone()]),
+        alias: Some(alias.unwrap_or(column)),
+    };
+    Ok(Some(out))
 }

@@ -57,6 +57,9 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
         Value::Float8(x) => out.extend_from_slice(&x.to_le_bytes()),
         Value::Numeric(n) => put_varlena(out, format_numeric(n).as_bytes()),
         Value::Text(s) => put_varlena(out, s.as_bytes()),
+        // Tables cannot have OID alias columns (CREATE TABLE refuses
+        // them); a value met here is stored as its OID.
+        Value::Reg(_, oid, _) => out.extend_from_slice(&oid.to_le_bytes()),
         Value::Bytea(b) => put_varlena(out, b),
         Value::Date(d) => out.extend_from_slice(&d.to_le_bytes()),
         Value::Timestamp(t) | Value::Timestamptz(t) => out.extend_from_slice(&t.to_le_bytes()),
@@ -182,6 +185,10 @@ fn decode_value(r: &mut Reader, ty: &DataType, depth: usize) -> Result<Value, Sq
             micros: i64::from_le_bytes(r.array()?),
         }),
         DataType::Uuid => Value::Uuid(r.array()?),
+        DataType::Reg(k) => {
+            let oid = u32::from_le_bytes(r.array()?);
+            Value::Reg(*k, oid, oid.to_string().into())
+        }
         DataType::Jsonb => Value::Jsonb(parse_jsonb(r.utf8()?).map_err(|_| corrupt("bad jsonb"))?),
         DataType::Vector(_) => {
             let n = r.u32()? as usize;

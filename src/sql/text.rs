@@ -183,6 +183,7 @@ impl Value {
             Value::Jsonb(j) => format_jsonb(j),
             Value::Vector(v) => format_vector(v),
             Value::Array(items) => format_array(items, tz),
+            Value::Reg(_, _, name) => name.to_string(),
         })
     }
 }
@@ -640,6 +641,18 @@ pub fn parse_text(input: &str, ty: &DataType, tz: &TimeZone) -> Result<Value, Sq
         DataType::Vector(dims) => Value::Vector(parse_vector(input, *dims)?),
         DataType::Array(elem) => {
             Value::Array(array_items_to_values(parse_array_items(input)?, elem, tz)?)
+        }
+        // Reading a name needs the catalog: the binder resolves casts to
+        // these types (plan.rs, `CatalogInfo`); other inputs (parameters,
+        // COPY) cannot.
+        DataType::Reg(k) => {
+            return Err(SqlError::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "input of type {} is only supported in casts of constants and columns",
+                    k.type_name()
+                ),
+            ))
         }
     })
 }

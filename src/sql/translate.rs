@@ -7,7 +7,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 
 use super::ast::*;
-use super::types::DataType;
+use super::types::{DataType, RegKind};
 use super::value::Value;
 use crate::error::{SqlError, SqlState};
 
@@ -693,6 +693,7 @@ fn table_factor(t: sp::TableFactor) -> TResult<TableRef> {
             name,
             alias: a,
             args,
+            with_ordinality,
             ..
         } => match args {
             None => TableRef::Table {
@@ -707,6 +708,7 @@ fn table_factor(t: sp::TableFactor) -> TResult<TableRef> {
                     .map(function_arg)
                     .collect::<TResult<_>>()?,
                 alias: alias(a),
+                ordinality: with_ordinality,
             },
         },
         sp::TableFactor::Derived {
@@ -1132,6 +1134,11 @@ pub fn data_type(t: &sp::DataType) -> TResult<DataType> {
 /// See [`data_type`]; also used for `::type` casts written as strings.
 pub fn parse_type_name(text: &str) -> TResult<DataType> {
     let text = text.trim().to_lowercase();
+    // Built-in types live in pg_catalog: `pg_catalog.text` is `text`.
+    let text = match text.strip_prefix("pg_catalog.") {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     if let Some(inner) = text.strip_suffix("[]") {
         return Ok(DataType::Array(Box::new(parse_type_name(inner)?)));
     }
@@ -1198,6 +1205,9 @@ pub fn parse_type_name(text: &str) -> TResult<DataType> {
         "uuid" => DataType::Uuid,
         "json" | "jsonb" => DataType::Jsonb,
         "vector" => DataType::Vector(num(0)?),
+        "regclass" => DataType::Reg(RegKind::Class),
+        "regtype" => DataType::Reg(RegKind::Type),
+        "regnamespace" => DataType::Reg(RegKind::Namespace),
         other => {
             return Err(SqlError::new(
                 SqlState::UNDEFINED_OBJECT,
@@ -1505,7 +1515,32 @@ pub fn expr(e: sp::Expr) -> TResult<Expr> {
                 ty: DataType::Interval,
             }
         }
+        // `ARRAY(subquery)`.
+        E::Function(f)
+            if matches!(f.args, sp::FunctionArguments::Subquery(_))
+                && f.name.to_string().eq_ignore_ascii_case("array") =>
+        {
+            let sp::FunctionArguments::Subquery(q) = f.args else {
+                return Err(unsupported("ARRAY subquery"));
+            };
+            Expr::ArraySubquery(Box::new(query(*q)?))
+        }
         E::Function(f) => function(f)?,
+        E::CompoundFieldAccess { root, access_chain } => {
+            let mut out = expr(*root)?;
+            for a in access_chain {
+                match a {
+                    sp::AccessExpr::Subscript(sp::Subscript::Index { index }) => {
+                        out = Expr::Subscript {
+                            expr: Box::new(out),
+                            index: bx(index)?,
+                        }
+                    }
+                    other => return Err(unsupported(format!("array access {other}"))),
+                }
+            }
+            out
+        }
         E::Case {
             operand,
             conditions,

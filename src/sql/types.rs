@@ -28,9 +28,42 @@ pub enum DataType {
     /// pgvector's `vector(n)`; `None` = any dimension.
     Vector(Option<u32>),
     Array(Box<DataType>),
+    /// An object identifier shown by name: `regclass`, `regtype`,
+    /// `regnamespace` (PostgreSQL's OID alias types).
+    Reg(RegKind),
     /// The type of an untyped literal or parameter before inference
     /// (PostgreSQL's `unknown`).
     Unknown,
+}
+
+/// Which catalog an OID alias type (`regclass`...) names objects of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum RegKind {
+    /// `regclass`: relations (`pg_class`).
+    Class,
+    /// `regtype`: types (`pg_type`).
+    Type,
+    /// `regnamespace`: schemas (`pg_namespace`).
+    Namespace,
+}
+
+impl RegKind {
+    /// The type's name, e.g. `regclass`.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            RegKind::Class => "regclass",
+            RegKind::Type => "regtype",
+            RegKind::Namespace => "regnamespace",
+        }
+    }
+
+    pub fn oid(self) -> u32 {
+        match self {
+            RegKind::Class => 2205,
+            RegKind::Type => 2206,
+            RegKind::Namespace => 4089,
+        }
+    }
 }
 
 /// One built-in type as PostgreSQL's `pg_type` describes it. The table
@@ -154,6 +187,17 @@ pub static BUILTIN_TYPES: &[TypeInfo] = &[
         "interval_out",
     ),
     base(1700, "numeric", -1, 'N', 1231, "numeric_in", "numeric_out"),
+    base(2205, "regclass", 4, 'N', 2210, "regclassin", "regclassout"),
+    base(2206, "regtype", 4, 'N', 2211, "regtypein", "regtypeout"),
+    base(
+        4089,
+        "regnamespace",
+        4,
+        'N',
+        4090,
+        "regnamespacein",
+        "regnamespaceout",
+    ),
     base(2950, "uuid", 16, 'U', 2951, "uuid_in", "uuid_out"),
     base(3802, "jsonb", -1, 'U', 3807, "jsonb_in", "jsonb_out"),
     base(
@@ -188,6 +232,9 @@ pub static BUILTIN_TYPES: &[TypeInfo] = &[
     array(1185, "_timestamptz", 1184),
     array(1187, "_interval", 1186),
     array(1231, "_numeric", 1700),
+    array(2210, "_regclass", 2205),
+    array(2211, "_regtype", 2206),
+    array(4090, "_regnamespace", 4089),
     array(2951, "_uuid", 2950),
     array(3807, "_jsonb", 3802),
     array(VECTOR_OID + 1, "_vector", VECTOR_OID),
@@ -223,6 +270,7 @@ impl DataType {
             DataType::Numeric(_) => 1700,
             DataType::Uuid => 2950,
             DataType::Vector(_) => VECTOR_OID,
+            DataType::Reg(k) => k.oid(),
             DataType::Array(inner) => {
                 let elem = inner.oid();
                 match type_info(elem) {
@@ -304,6 +352,9 @@ pub fn from_oid_typmod(oid: u32, typmod: i32) -> Option<DataType> {
         2950 => DataType::Uuid,
         3802 => DataType::Jsonb,
         VECTOR_OID => DataType::Vector(m),
+        2205 => DataType::Reg(RegKind::Class),
+        2206 => DataType::Reg(RegKind::Type),
+        4089 => DataType::Reg(RegKind::Namespace),
         _ => {
             let elem = type_info(oid).map(|t| t.elem).filter(|&e| e != 0)?;
             DataType::Array(Box::new(from_oid_typmod(elem, typmod)?))
@@ -337,6 +388,7 @@ impl fmt::Display for DataType {
             DataType::Vector(None) => f.write_str("vector"),
             DataType::Vector(Some(n)) => write!(f, "vector({n})"),
             DataType::Array(inner) => write!(f, "{inner}[]"),
+            DataType::Reg(k) => f.write_str(k.type_name()),
             DataType::Unknown => f.write_str("unknown"),
         }
     }
@@ -367,6 +419,9 @@ mod tests {
             DataType::Uuid,
             DataType::Jsonb,
             DataType::Vector(Some(3)),
+            DataType::Reg(RegKind::Class),
+            DataType::Reg(RegKind::Type),
+            DataType::Reg(RegKind::Namespace),
             DataType::Unknown,
         ];
         for ty in all {

@@ -48,6 +48,11 @@ pub enum Value {
     Jsonb(serde_json::Value),
     Vector(Vec<f32>),
     Array(Vec<Value>),
+    /// A value of an OID alias type (`regclass`...): the OID and the name
+    /// it stood for when the value was made (its text form), resolved by
+    /// the binder against the statement's catalog snapshot, because
+    /// printing a value has no catalog at hand.
+    Reg(crate::sql::types::RegKind, u32, Box<str>),
 }
 
 impl Value {
@@ -81,6 +86,7 @@ impl Value {
             Value::Uuid(_) => T::Uuid,
             Value::Jsonb(_) => T::Jsonb,
             Value::Vector(_) => T::Vector(None),
+            Value::Reg(k, _, _) => T::Reg(*k),
             Value::Array(items) => {
                 let elem = items.iter().find(|v| !v.is_null()).map_or(T::Unknown, |v| {
                     match v.data_type() {

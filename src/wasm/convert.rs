@@ -122,6 +122,8 @@ pub fn value(v: &Value) -> JsValue {
             js_sys::JSON::parse(&format_jsonb(j)).unwrap_or(JsValue::NULL)
         }
         Value::Vector(v) => js_sys::Float32Array::from(v.as_slice()).into(),
+        // regclass & co: their text (the name), as node-postgres gives it.
+        Value::Reg(_, _, name) => JsValue::from_str(name),
         Value::Array(items) => {
             let a = Array::new();
             for item in items {

@@ -1,0 +1,458 @@
+//! Casts and functions that read the catalog: the OID alias types
+//! (`regclass`, `regtype`, `regnamespace`) and `pg_get_indexdef`,
+//! `pg_get_constraintdef`, `pg_relation_is_publishable`...
+//!
+//! The executor has no catalog at hand, so the binder fetches a
+//! [`CatalogInfo`] (names and definitions of every object visible to the
+//! statement, computed by the engine from its catalog at the statement's
+//! snapshot) the first time a statement needs one, and the bound
+//! expression carries it (`BExpr::CatalogFunc`). A statement thus sees one
+//! consistent catalog, as it does for the system relations.
+
+use std::collections::HashMap;
+
+use super::functions::quote_ident;
+use super::translate::parse_type_name;
+use super::types::{DataType, RegKind};
+use super::value::Value;
+use crate::error::{SqlError, SqlState};
+
+/// The schemas on the search path: objects in them print unqualified.
+pub const PG_CATALOG_NAMESPACE: u32 = 11;
+pub const PUBLIC_NAMESPACE: u32 = 2200;
+
+/// One relation (table, index, sequence, system relation).
+#[derive(Clone, Debug)]
+pub struct RelName {
+    pub oid: u32,
+    pub name: String,
+    pub namespace: u32,
+    /// `pg_class.relkind`.
+    pub kind: char,
+}
+
+/// One index: its `CREATE INDEX` text and its key columns' names.
+#[derive(Clone, Debug)]
+pub struct IndexText {
+    /// `CREATE [UNIQUE] INDEX name ON `.
+    pub head: String,
+    /// The table's name (quoted as needed), schema-qualified unless
+    /// pretty-printing.
+    pub table: String,
+    pub namespace: String,
+    /// ` USING btree (a, b DESC)`.
+    pub tail: String,
+    pub columns: Vec<String>,
+}
+
+/// What the catalog functions know, for one statement.
+#[derive(Clone, Debug, Default)]
+pub struct CatalogInfo {
+    pub relations: Vec<RelName>,
+    pub namespaces: Vec<(u32, String)>,
+    /// Type OID → `regtype` output (`format_type`'s name, e.g. `integer`).
+    pub types: Vec<(u32, String)>,
+    /// Type OID → `typname` (`int4`), which `regtype` input accepts too.
+    pub type_names: Vec<(u32, String)>,
+    /// Constraint OID → `pg_get_constraintdef` text.
+    pub constraints: HashMap<u32, String>,
+    /// Index OID → definition.
+    pub indexes: HashMap<u32, IndexText>,
+}
+
+/// The catalog functions the binder routes here, with their result types;
+/// `None` for other names or argument counts.
+pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
+    Some(match (name, nargs) {
+        ("pg_get_indexdef", 1 | 3)
+        | ("pg_get_constraintdef", 1 | 2)
+        | ("pg_get_triggerdef", 1 | 2)
+        | ("pg_get_statisticsobjdef_columns", 1) => DataType::Text,
+        ("pg_relation_is_publishable", 1) => DataType::Bool,
+        _ => return None,
+    })
+}
+
+/// The argument types of catalog function `name` (untyped literals and
+/// parameters are read as these).
+pub fn arg_type(name: &str, i: usize) -> DataType {
+    match (name, i) {
+        ("pg_get_indexdef", 1) => DataType::Int4,
+        ("pg_relation_is_publishable", 0) => DataType::Reg(RegKind::Class),
+        (_, 0) => DataType::Int8,
+        _ => DataType::Bool,
+    }
+}
+
+impl CatalogInfo {
+    fn relation(&self, oid: u32) -> Option<&RelName> {
+        self.relations.iter().find(|r| r.oid == oid)
+    }
+
+    fn namespace(&self, oid: u32) -> Option<&str> {
+        self.namespaces
+            .iter()
+            .find(|(o, _)| *o == oid)
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// The text form of OID `oid` as type `kind`: the object's name,
+    /// quoted as needed and schema-qualified when its schema is not on
+    /// the search path; `-` for 0; the number for an unknown OID (as
+    /// PostgreSQL prints them).
+    pub fn reg_name(&self, kind: RegKind, oid: u32) -> String {
+        if oid == 0 {
+            return "-".into();
+        }
+        let found = match kind {
+            RegKind::Class => self.relation(oid).map(|r| {
+                let name = quote_ident(&r.name);
+                if matches!(r.namespace, PG_CATALOG_NAMESPACE | PUBLIC_NAMESPACE) {
+                    name
+                } else {
+                    let nsp = self.namespace(r.namespace).unwrap_or("?");
+                    format!("{}.{name}", quote_ident(nsp))
+                }
+            }),
+            RegKind::Type => self
+                .types
+                .iter()
+                .find(|(o, _)| *o == oid)
+                .map(|(_, n)| n.clone()),
+            RegKind::Namespace => self.namespace(oid).map(quote_ident),
+        };
+        found.unwrap_or_else(|| oid.to_string())
+    }
+
+    /// A value of type `kind` from an OID.
+    pub fn reg_from_oid(&self, kind: RegKind, oid: i64) -> Result<Value, SqlError> {
+        let oid = u32::try_from(oid).map_err(|_| {
+            SqlError::new(
+                SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+                format!("OID out of range: {oid}"),
+            )
+        })?;
+        Ok(Value::Reg(kind, oid, self.reg_name(kind, oid).into()))
+    }
+
+    /// `regclass`/`regtype`/`regnamespace` input: a (possibly qualified,
+    /// possibly quoted) name, or an OID written as digits.
+    pub fn reg_from_text(&self, kind: RegKind, input: &str) -> Result<Value, SqlError> {
+        self.reg_lookup(kind, input, true)
+    }
+
+    /// A `text` value cast to `kind`. PostgreSQL's `text::regclass` only
+    /// looks names up (`'16384'::text::regclass` is a relation named
+    /// 16384); the other types go through their input function.
+    pub fn reg_from_text_value(&self, kind: RegKind, input: &str) -> Result<Value, SqlError> {
+        self.reg_lookup(kind, input, kind != RegKind::Class)
+    }
+
+    fn reg_lookup(
+        &self,
+        kind: RegKind,
+        input: &str,
+        digits_as_oid: bool,
+    ) -> Result<Value, SqlError> {
+        let s = input.trim();
+        if digits_as_oid && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            let oid = s.parse::<i64>().map_err(|_| {
+                SqlError::new(
+                    SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+                    format!("OID out of range: {s}"),
+                )
+            })?;
+            return self.reg_from_oid(kind, oid);
+        }
+        if digits_as_oid && s == "-" {
+            return self.reg_from_oid(kind, 0);
+        }
+        let oid = match kind {
+            RegKind::Class => {
+                let parts = split_name(s)?;
+                let (schema, name) = match parts.as_slice() {
+                    [n] => (None, n.as_str()),
+                    [sch, n] => (Some(sch.as_str()), n.as_str()),
+                    _ => return Err(improper_name(s)),
+                };
+                // Unqualified names search pg_catalog, then public.
+                let rel = match schema {
+                    Some(sch) => self
+                        .relations
+                        .iter()
+                        .find(|r| r.name == name && self.namespace(r.namespace) == Some(sch)),
+                    None => [PG_CATALOG_NAMESPACE, PUBLIC_NAMESPACE]
+                        .iter()
+                        .find_map(|&ns| {
+                            self.relations
+                                .iter()
+                                .find(|r| r.name == name && r.namespace == ns)
+                        }),
+                };
+                rel.map(|r| r.oid).ok_or_else(|| {
+                    SqlError::new(
+                        SqlState::UNDEFINED_TABLE,
+                        format!("relation \"{}\" does not exist", parts.join(".")),
+                    )
+                })?
+            }
+            RegKind::Type => {
+                let unqualified = s.strip_prefix("pg_catalog.").unwrap_or(s);
+                let by_name = self
+                    .type_names
+                    .iter()
+                    .find(|(_, n)| n == unqualified)
+                    .map(|(o, _)| *o);
+                by_name
+                    .or_else(|| {
+                        let ty = parse_type_name(unqualified).ok()?;
+                        let oid = ty.oid();
+                        self.types.iter().any(|(o, _)| *o == oid).then_some(oid)
+                    })
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            SqlState::UNDEFINED_OBJECT,
+                            format!("type \"{s}\" does not exist"),
+                        )
+                    })?
+            }
+            RegKind::Namespace => {
+                let parts = split_name(s)?;
+                let [name] = parts.as_slice() else {
+                    return Err(improper_name(s));
+                };
+                self.namespaces
+                    .iter()
+                    .find(|(_, n)| n == name)
+                    .map(|(o, _)| *o)
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            SqlState("3F000"),
+                            format!("schema \"{name}\" does not exist"),
+                        )
+                    })?
+            }
+        };
+        Ok(Value::Reg(kind, oid, self.reg_name(kind, oid).into()))
+    }
+
+    /// Evaluates catalog function `name` (see [`return_type`]).
+    pub fn call(&self, name: &str, args: &[Value]) -> Result<Value, SqlError> {
+        // All of them are strict.
+        if args.iter().any(Value::is_null) {
+            return Ok(Value::Null);
+        }
+        let oid = match args.first() {
+            Some(v) => oid_arg(v)?,
+            None => return Ok(Value::Null),
+        };
+        let text = |s: Option<&String>| s.map_or(Value::Null, |s| Value::Text(s.clone()));
+        Ok(match name {
+            "pg_get_indexdef" => {
+                let Some(ix) = self.indexes.get(&oid) else {
+                    return Ok(Value::Null);
+                };
+                let column = match args.get(1) {
+                    Some(v) => oid_arg(v)?,
+                    None => 0,
+                };
+                let pretty = matches!(args.get(2), Some(Value::Bool(true)));
+                if column == 0 {
+                    // Like PostgreSQL, the plain form always qualifies the
+                    // table; the pretty one only when it is not visible.
+                    let table = if pretty && ix.namespace == "public" {
+                        ix.table.clone()
+                    } else {
+                        format!("{}.{}", quote_ident(&ix.namespace), ix.table)
+                    };
+                    Value::Text(format!("{}{table}{}", ix.head, ix.tail))
+                } else {
+                    // PostgreSQL answers an empty string past the last key.
+                    Value::Text(
+                        ix.columns
+                            .get(column as usize - 1)
+                            .cloned()
+                            .unwrap_or_default(),
+                    )
+                }
+            }
+            "pg_get_constraintdef" => text(self.constraints.get(&oid)),
+            // We have no triggers and no extended statistics: PostgreSQL
+            // answers NULL for an OID that names none.
+            "pg_get_triggerdef" | "pg_get_statisticsobjdef_columns" => Value::Null,
+            "pg_relation_is_publishable" => match self.relation(oid) {
+                None => Value::Null,
+                Some(r) => {
+                    Value::Bool(matches!(r.kind, 'r' | 'p') && r.namespace == PUBLIC_NAMESPACE)
+                }
+            },
+            other => {
+                return Err(SqlError::new(
+                    SqlState::INTERNAL_ERROR,
+                    format!("{other} is not a catalog function"),
+                ))
+            }
+        })
+    }
+}
+
+/// An OID argument (our OID columns are integers; see engine/system.rs).
+fn oid_arg(v: &Value) -> Result<u32, SqlError> {
+    let n = match v {
+        Value::Reg(_, oid, _) => return Ok(*oid),
+        Value::Int2(x) => i64::from(*x),
+        Value::Int4(x) => i64::from(*x),
+        Value::Int8(x) => *x,
+        Value::Bool(b) => i64::from(*b),
+        other => {
+            return Err(SqlError::new(
+                SqlState::DATATYPE_MISMATCH,
+                format!("expected an OID, got {}", other.data_type()),
+            ))
+        }
+    };
+    u32::try_from(n).map_err(|_| {
+        SqlError::new(
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("OID out of range: {n}"),
+        )
+    })
+}
+
+fn improper_name(s: &str) -> SqlError {
+    SqlError::new(
+        SqlState("42602"),
+        format!("improper relation name (too many dotted names): {s}"),
+    )
+}
+
+/// Splits `a.b` into identifiers: unquoted parts are folded to lower
+/// case, `"..."` parts kept as written (`""` is a quote).
+fn split_name(s: &str) -> Result<Vec<String>, SqlError> {
+    let invalid = || SqlError::new(SqlState("42602"), format!("invalid name syntax: \"{s}\""));
+    let mut parts = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => part.push(c),
+                    None => return Err(invalid()),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' {
+                    break;
+                }
+                part.push(c.to_ascii_lowercase());
+                chars.next();
+            }
+            part = part.trim().to_string();
+        }
+        if part.is_empty() {
+            return Err(invalid());
+        }
+        parts.push(part);
+        match chars.next() {
+            None => return Ok(parts),
+            Some('.') => {}
+            Some(_) => return Err(invalid()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> CatalogInfo {
+        CatalogInfo {
+            relations: vec![
+                RelName {
+                    oid: 1259,
+                    name: "pg_class".into(),
+                    namespace: PG_CATALOG_NAMESPACE,
+                    kind: 'r',
+                },
+                RelName {
+                    oid: 16384,
+                    name: "Mixed Case".into(),
+                    namespace: PUBLIC_NAMESPACE,
+                    kind: 'r',
+                },
+                RelName {
+                    oid: 12006,
+                    name: "tables".into(),
+                    namespace: 12000,
+                    kind: 'v',
+                },
+            ],
+            namespaces: vec![
+                (PG_CATALOG_NAMESPACE, "pg_catalog".into()),
+                (PUBLIC_NAMESPACE, "public".into()),
+                (12000, "information_schema".into()),
+            ],
+            types: vec![(23, "integer".into())],
+            type_names: vec![(23, "int4".into())],
+            ..CatalogInfo::default()
+        }
+    }
+
+    fn out(v: Result<Value, SqlError>) -> String {
+        match v {
+            Ok(Value::Reg(_, _, name)) => name.to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_quoted_and_qualified_as_postgres_prints_them() {
+        let i = info();
+        assert_eq!(out(i.reg_from_oid(RegKind::Class, 1259)), "pg_class");
+        assert_eq!(out(i.reg_from_oid(RegKind::Class, 16384)), "\"Mixed Case\"");
+        assert_eq!(
+            out(i.reg_from_oid(RegKind::Class, 12006)),
+            "information_schema.tables"
+        );
+        assert_eq!(out(i.reg_from_oid(RegKind::Class, 99999)), "99999");
+        assert_eq!(out(i.reg_from_oid(RegKind::Type, 0)), "-");
+        assert_eq!(out(i.reg_from_oid(RegKind::Type, 23)), "integer");
+        assert_eq!(out(i.reg_from_oid(RegKind::Namespace, 2200)), "public");
+    }
+
+    #[test]
+    fn input_resolves_names_and_numbers() {
+        let i = info();
+        let oid = |v: Result<Value, SqlError>| match v {
+            Ok(Value::Reg(_, o, _)) => o,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(oid(i.reg_from_text(RegKind::Class, "PG_CLASS")), 1259);
+        assert_eq!(
+            oid(i.reg_from_text(RegKind::Class, "pg_catalog.pg_class")),
+            1259
+        );
+        assert_eq!(
+            oid(i.reg_from_text(RegKind::Class, "\"Mixed Case\"")),
+            16384
+        );
+        assert_eq!(oid(i.reg_from_text(RegKind::Class, "16384")), 16384);
+        assert_eq!(oid(i.reg_from_text(RegKind::Type, "int4")), 23);
+        assert_eq!(oid(i.reg_from_text(RegKind::Type, "integer")), 23);
+        assert_eq!(oid(i.reg_from_text(RegKind::Type, "int")), 23);
+        let e = i.reg_from_text(RegKind::Class, "nosuch").unwrap_err();
+        assert_eq!(e.code, SqlState::UNDEFINED_TABLE);
+        let e = i.reg_from_text(RegKind::Class, "tables").unwrap_err();
+        assert_eq!(e.code, SqlState::UNDEFINED_TABLE, "not on the search path");
+        assert!(i.reg_from_text(RegKind::Class, "a.b.c").is_err());
+        assert!(i.reg_from_text(RegKind::Class, "\"open").is_err());
+    }
+}
