@@ -326,6 +326,10 @@ pub struct Engine {
     rel_locks: HashMap<Oid, HashMap<SessionId, RelLock>>,
     /// Cancel requests and statement_timeout for the running statement.
     interrupts: interrupt::Interrupts,
+    /// See [`Engine::set_group_commit`].
+    group_commit: bool,
+    /// Durable commits whose WAL is not synced yet (group commit).
+    unsynced_commits: bool,
 }
 
 /// Table-level lock modes (a subset of PostgreSQL's): reads and writes
@@ -356,6 +360,8 @@ impl Engine {
         let interrupts = Interrupts::new(config.clock);
         Ok(Engine {
             interrupts,
+            group_commit: false,
+            unsynced_commits: false,
             pager,
             txns,
             catalog,
@@ -976,6 +982,27 @@ impl Engine {
         Ok(xid)
     }
 
+    /// Group commit, for a front end serving many sessions: a durable
+    /// COMMIT writes its WAL but does not wait for the sync; the caller
+    /// calls [`Engine::sync_commits`] once for a batch of requests and
+    /// only then tells any client about their outcome (commits of other
+    /// sessions are visible at once inside the engine, so no result may
+    /// leave before the sync). One sync then covers every commit of the
+    /// batch.
+    pub fn set_group_commit(&mut self, on: bool) {
+        self.group_commit = on;
+    }
+
+    /// Makes the commits since the last call durable (group commit). A
+    /// failed sync poisons the database: those commits may be lost, and
+    /// every later statement fails.
+    pub fn sync_commits(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.unsynced_commits) {
+            self.pager.sync()?;
+        }
+        Ok(())
+    }
+
     /// Commits the session's implicit transaction, checking its deferred
     /// foreign keys first (a violation rolls it back).
     fn commit_implicit(&mut self, sid: SessionId) -> Result<()> {
@@ -1041,8 +1068,14 @@ impl Engine {
         let result = if live.is_empty() {
             Ok(())
         } else if commit && !t.failed {
-            match self.txns.commit(&mut self.pager, &live, durable) {
-                Ok(_) => Ok(()),
+            // Group commit: the caller syncs once for many commits
+            // (`sync_commits`) before it tells anyone about them.
+            let sync_now = durable && !self.group_commit;
+            match self.txns.commit(&mut self.pager, &live, sync_now) {
+                Ok(_) => {
+                    self.unsynced_commits |= durable && self.group_commit;
+                    Ok(())
+                }
                 Err(e) => {
                     let _ = self.txns.abort(&mut self.pager, &live);
                     Err(Error::from(e))

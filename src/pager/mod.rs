@@ -505,6 +505,13 @@ impl Pager {
         Ok(end)
     }
 
+    /// Waits until everything logged so far is on stable storage (after
+    /// `commit(false)`, for group commit). A failed sync poisons.
+    pub fn sync(&mut self) -> PResult<()> {
+        self.check_usable()?;
+        self.sync_wal()
+    }
+
     fn sync_wal(&mut self) -> PResult<()> {
         self.wal.sync().map_err(|e| self.poison(e))
     }

@@ -10,6 +10,10 @@
 //! client meanwhile, so a client that disconnects while waiting has its
 //! transaction rolled back and its locks released.
 //!
+//! Group commit: the engine thread serves every queued request, then syncs
+//! the WAL once and only then sends the batch's results, so concurrent
+//! committers share a sync and nobody sees a commit before it is durable.
+//!
 //! # Safety defaults
 //! Loopback only unless told otherwise; a non-loopback address needs a
 //! password (SCRAM-SHA-256). Malformed protocol input ends that connection

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::engine::{CopyIn, Described, Engine, Outcome, SessionId, Submitted, TxnStatus};
-use crate::error::Error;
+use crate::error::{Error, SqlError};
 use crate::sql::tz::TimeZone;
 use crate::sql::Value;
 
@@ -69,13 +69,37 @@ pub enum Request {
     Disconnect(SessionId),
 }
 
+/// At most this many requests are served between two WAL syncs.
+const MAX_BATCH: usize = 64;
+
+/// The engine thread's state besides the engine.
+struct Worker {
+    engine: Engine,
+    /// Reply channels of parked statements.
+    parked: HashMap<SessionId, oneshot::Sender<Reply>>,
+    /// Statement outcomes held until the WAL sync that makes the batch's
+    /// commits durable (group commit).
+    outbox: Vec<(oneshot::Sender<Reply>, Reply)>,
+}
+
 /// Serves requests until every sender is dropped.
+///
+/// Group commit: the engine does not sync the WAL per COMMIT. The thread
+/// serves every request already queued (up to [`MAX_BATCH`]), syncs once,
+/// and only then sends the batch's outcomes, so no client learns of a
+/// commit (its own or, through a query, another's) before it is durable,
+/// and concurrent committers share one sync.
 pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
-    let mut parked: HashMap<SessionId, oneshot::Sender<Reply>> = HashMap::new();
+    engine.set_group_commit(true);
+    let mut w = Worker {
+        engine,
+        parked: HashMap::new(),
+        outbox: Vec::new(),
+    };
     loop {
         // A parked statement with a statement_timeout needs the clock
         // watched; otherwise sleep until a request comes.
-        let next = if engine.has_wait_deadlines() {
+        let next = if w.engine.has_wait_deadlines() {
             match requests.recv_timeout(TIMEOUT_POLL) {
                 Ok(r) => Some(r),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
@@ -87,11 +111,24 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
                 Err(_) => return,
             }
         };
-        engine.expire_timeouts();
-        let Some(req) = next else {
-            send_completions(&mut engine, &mut parked);
-            continue;
-        };
+        w.engine.expire_timeouts();
+        if let Some(req) = next {
+            w.serve(req);
+            for _ in 1..MAX_BATCH {
+                match requests.try_recv() {
+                    Ok(req) => w.serve(req),
+                    Err(_) => break,
+                }
+            }
+        }
+        w.take_completions();
+        w.flush();
+    }
+}
+
+impl Worker {
+    fn serve(&mut self, req: Request) {
+        let engine = &mut self.engine;
         match req {
             Request::Connect(reply) => {
                 let sid = engine.connect();
@@ -110,14 +147,15 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
                     engine.defer_implicit_commit(sid);
                 }
                 let submitted = engine.submit(sid, &sql, params);
-                answer(&engine, &mut parked, sid, submitted, reply);
+                self.answer(sid, submitted, reply);
             }
             Request::Sync { sid, reply } => {
                 let outcome = Outcome {
                     results: Vec::new(),
                     error: engine.sync(sid).err(),
                 };
-                let _ = reply.send(reply_for(&engine, sid, outcome));
+                let r = reply_for(engine, sid, outcome);
+                self.outbox.push((reply, r));
             }
             Request::CopyIn {
                 sid,
@@ -126,7 +164,7 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
                 reply,
             } => {
                 let submitted = engine.copy_in(sid, &copy, &data);
-                answer(&engine, &mut parked, sid, submitted, reply);
+                self.answer(sid, submitted, reply);
             }
             Request::Describe { sid, sql, reply } => {
                 let _ = reply.send(engine.describe(sid, &sql));
@@ -139,20 +177,44 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
                 engine.cancel(sid);
             }
             Request::Disconnect(sid) => {
-                parked.remove(&sid);
+                self.parked.remove(&sid);
                 engine.disconnect(sid);
             }
         }
-        send_completions(&mut engine, &mut parked);
     }
-}
 
-/// Sends the outcomes of parked statements that finished to their
-/// connections.
-fn send_completions(engine: &mut Engine, parked: &mut HashMap<SessionId, oneshot::Sender<Reply>>) {
-    for (sid, outcome) in engine.take_completions() {
-        if let Some(reply) = parked.remove(&sid) {
-            let r = reply_for(engine, sid, outcome);
+    fn answer(&mut self, sid: SessionId, submitted: Submitted, reply: oneshot::Sender<Reply>) {
+        match submitted {
+            Submitted::Done(outcome) => {
+                let r = reply_for(&self.engine, sid, outcome);
+                self.outbox.push((reply, r));
+            }
+            Submitted::Parked => {
+                self.parked.insert(sid, reply);
+            }
+        }
+    }
+
+    /// Outcomes of parked statements that finished go to the outbox.
+    fn take_completions(&mut self) {
+        for (sid, outcome) in self.engine.take_completions() {
+            if let Some(reply) = self.parked.remove(&sid) {
+                let r = reply_for(&self.engine, sid, outcome);
+                self.outbox.push((reply, r));
+            }
+        }
+    }
+
+    /// Syncs the batch's commits, then sends its outcomes. If the sync
+    /// fails, the commits may be lost: every outcome of the batch becomes
+    /// that error (the database is poisoned; later statements fail too).
+    fn flush(&mut self) {
+        let failed = self.engine.sync_commits().err();
+        for (reply, mut r) in self.outbox.drain(..) {
+            if let Some(e) = &failed {
+                r.outcome.results.clear();
+                r.outcome.error = Some(Error::Sql(SqlError::new(e.sqlstate(), e.to_string())));
+            }
             // The connection may be gone; its Disconnect will follow.
             let _ = reply.send(r);
         }
@@ -165,22 +227,5 @@ fn reply_for(engine: &Engine, sid: SessionId, outcome: Outcome) -> Reply {
         status: engine.txn_status(sid),
         tz: engine.session_tz(sid),
         params: engine.reported_parameters(sid),
-    }
-}
-
-fn answer(
-    engine: &Engine,
-    parked: &mut HashMap<SessionId, oneshot::Sender<Reply>>,
-    sid: SessionId,
-    submitted: Submitted,
-    reply: oneshot::Sender<Reply>,
-) {
-    match submitted {
-        Submitted::Done(outcome) => {
-            let _ = reply.send(reply_for(engine, sid, outcome));
-        }
-        Submitted::Parked => {
-            parked.insert(sid, reply);
-        }
     }
 }

@@ -7,11 +7,14 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use neuraldb::engine::{CopyMode, Engine, Submitted, TxnStatus};
 use neuraldb::server::{Server, ServerConfig, ServerError};
 use neuraldb::sql::Value;
+use neuraldb::storage::{MemoryStorage, Storage, StorageError};
 
 fn start() -> Server {
     Server::start(
@@ -510,6 +513,133 @@ fn startup_settings_apply_and_changes_are_reported() {
     let text = String::from_utf8_lossy(&all);
     assert!(text.contains("FATAL") && text.contains("22023"), "{text}");
     server.shutdown();
+}
+
+/// Memory storage that counts its syncs (for the WAL).
+struct CountingStorage {
+    inner: MemoryStorage,
+    syncs: Arc<AtomicU64>,
+}
+
+impl Storage for CountingStorage {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, StorageError> {
+        self.inner.read_at(offset, buf)
+    }
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), StorageError> {
+        self.inner.write_at(offset, data)
+    }
+    fn len(&self) -> Result<u64, StorageError> {
+        self.inner.len()
+    }
+    fn set_len(&mut self, len: u64) -> Result<(), StorageError> {
+        self.inner.set_len(len)
+    }
+    fn sync(&mut self) -> Result<(), StorageError> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.inner.sync()
+    }
+}
+
+#[test]
+fn concurrent_commits_share_wal_syncs() {
+    let syncs = Arc::new(AtomicU64::new(0));
+    let wal_syncs = syncs.clone();
+    let server = Server::start(
+        move || {
+            Engine::open(
+                Box::new(MemoryStorage::new()),
+                Box::new(CountingStorage {
+                    inner: MemoryStorage::new(),
+                    syncs: wal_syncs,
+                }),
+                Default::default(),
+            )
+        },
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            password: None,
+        },
+    )
+    .expect("server starts");
+    let addr = server.local_addr();
+    Client::connect(addr).query("CREATE TABLE t (client int, i int)");
+    let before = syncs.load(Ordering::SeqCst);
+    const CLIENTS: usize = 8;
+    const COMMITS: usize = 40;
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|n| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                for i in 0..COMMITS {
+                    let r = c.query(&format!("INSERT INTO t VALUES ({n}, {i})"));
+                    assert!(error(&r).is_none());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("client thread");
+    }
+    let used = syncs.load(Ordering::SeqCst) - before;
+    let commits = (CLIENTS * COMMITS) as u64;
+    let r = Client::connect(addr).query("SELECT count(*) FROM t");
+    assert_eq!(rows(&r), vec![vec![Some(commits.to_string())]]);
+    // Every commit was synced before its reply (at most one sync each),
+    // and concurrent commits shared syncs.
+    assert!(
+        used >= 1 && used < commits,
+        "{used} WAL syncs for {commits} commits"
+    );
+    println!("group commit: {used} WAL syncs for {commits} commits");
+    server.shutdown();
+}
+
+#[test]
+fn engine_group_commit_syncs_only_when_asked() {
+    let syncs = Arc::new(AtomicU64::new(0));
+    let mut db = Engine::open(
+        Box::new(MemoryStorage::new()),
+        Box::new(CountingStorage {
+            inner: MemoryStorage::new(),
+            syncs: syncs.clone(),
+        }),
+        Default::default(),
+    )
+    .expect("engine");
+    let s = db.connect();
+    db.execute(s, "CREATE TABLE t (i int)", vec![])
+        .expect("create");
+    let n = syncs.load(Ordering::SeqCst);
+    db.execute(s, "INSERT INTO t VALUES (1)", vec![])
+        .expect("insert");
+    assert_eq!(
+        syncs.load(Ordering::SeqCst),
+        n + 1,
+        "a durable commit syncs"
+    );
+    db.set_group_commit(true);
+    db.execute(s, "INSERT INTO t VALUES (2)", vec![])
+        .expect("insert");
+    db.execute(s, "INSERT INTO t VALUES (3)", vec![])
+        .expect("insert");
+    assert_eq!(
+        syncs.load(Ordering::SeqCst),
+        n + 1,
+        "group commit defers the sync"
+    );
+    db.sync_commits().expect("sync");
+    assert_eq!(syncs.load(Ordering::SeqCst), n + 2, "one sync for both");
+    db.sync_commits().expect("nothing to sync");
+    assert_eq!(syncs.load(Ordering::SeqCst), n + 2);
+    // synchronous_commit = off commits are never waited for.
+    db.execute(
+        s,
+        "SET synchronous_commit = off; INSERT INTO t VALUES (4)",
+        vec![],
+    )
+    .expect("insert");
+    db.sync_commits().expect("nothing to sync");
+    assert_eq!(syncs.load(Ordering::SeqCst), n + 2);
 }
 
 /// Sends a CancelRequest for `c`'s backend with `secret`.
