@@ -5035,6 +5035,20 @@ struct BindCtx<'a> {
 }
 
 impl BindCtx<'_> {
+    /// Runs `f` on the engine with the statement's view of the catalog.
+    fn at_viewpoint<T>(
+        &mut self,
+        f: impl FnOnce(&mut Engine, &system::Viewpoint) -> Result<T>,
+    ) -> PlanResult<T> {
+        let vp = system::Viewpoint {
+            sid: self.sid,
+            snapshot: self.snapshot,
+            own: &self.own,
+            cid: self.cid,
+        };
+        f(self.engine, &vp).map_err(SqlError::from)
+    }
+
     fn find(&mut self, name: &str) -> PlanResult<Option<Rc<Object>>> {
         let viewer = Viewer {
             snapshot: self.snapshot,
@@ -5074,10 +5088,9 @@ impl CatalogAccess for BindCtx<'_> {
         name: &str,
         args: &[Expr],
     ) -> PlanResult<Option<(BExpr, DataType)>> {
-        let to_sql = |e: Error| SqlError::new(e.sqlstate(), e.to_string());
         Ok(match (name, args) {
             ("txid_current", []) => {
-                let xid = self.engine.write_xid(self.sid).map_err(to_sql)?;
+                let xid = self.engine.write_xid(self.sid).map_err(SqlError::from)?;
                 let top = self.engine.sessions[&self.sid]
                     .txn
                     .as_ref()
@@ -5092,7 +5105,10 @@ impl CatalogAccess for BindCtx<'_> {
                 DataType::Text,
             )),
             ("current_setting", [Expr::UntypedString(s)]) => {
-                let v = self.engine.show_variable(self.sid, s).map_err(to_sql)?;
+                let v = self
+                    .engine
+                    .show_variable(self.sid, s)
+                    .map_err(SqlError::from)?;
                 Some((BExpr::Const(Value::Text(v)), DataType::Text))
             }
             ("pg_backend_pid", []) => {
@@ -5114,26 +5130,10 @@ impl CatalogAccess for BindCtx<'_> {
         schema: Option<&str>,
         name: &str,
     ) -> PlanResult<Option<plan::SystemRelationRows>> {
-        let vp = system::Viewpoint {
-            sid: self.sid,
-            snapshot: self.snapshot,
-            own: &self.own,
-            cid: self.cid,
-        };
-        self.engine
-            .system_relation(&vp, schema, name)
-            .map_err(|e| SqlError::new(e.sqlstate(), e.to_string()))
+        self.at_viewpoint(|engine, vp| engine.system_relation(vp, schema, name))
     }
 
     fn catalog_info(&mut self) -> PlanResult<crate::sql::catalog_fn::CatalogInfo> {
-        let vp = system::Viewpoint {
-            sid: self.sid,
-            snapshot: self.snapshot,
-            own: &self.own,
-            cid: self.cid,
-        };
-        self.engine
-            .catalog_info(&vp)
-            .map_err(|e| SqlError::new(e.sqlstate(), e.to_string()))
+        self.at_viewpoint(|engine, vp| engine.catalog_info(vp))
     }
 }

@@ -145,6 +145,17 @@ impl Error {
     }
 }
 
+/// For layers that report `SqlError` (the binder): an SQL error passes
+/// through whole; a storage error becomes its SQLSTATE and message.
+impl From<Error> for SqlError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Sql(e) => e,
+            e => SqlError::new(e.sqlstate(), e.to_string()),
+        }
+    }
+}
+
 impl StorageError {
     pub fn sqlstate(&self) -> SqlState {
         match self.kind {

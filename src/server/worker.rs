@@ -209,11 +209,11 @@ impl Worker {
     /// fails, the commits may be lost: every outcome of the batch becomes
     /// that error (the database is poisoned; later statements fail too).
     fn flush(&mut self) {
-        let failed = self.engine.sync_commits().err();
+        let failed = self.engine.sync_commits().err().map(SqlError::from);
         for (reply, mut r) in self.outbox.drain(..) {
             if let Some(e) = &failed {
                 r.outcome.results.clear();
-                r.outcome.error = Some(Error::Sql(SqlError::new(e.sqlstate(), e.to_string())));
+                r.outcome.error = Some(Error::Sql(e.clone()));
             }
             // The connection may be gone; its Disconnect will follow.
             let _ = reply.send(r);

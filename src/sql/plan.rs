@@ -1023,15 +1023,7 @@ impl<'a> Binder<'a> {
                 )
             }
             Expr::Subquery(query) => {
-                let (plan, correlated) = self.bind_subquery(query, scope)?;
-                let cols = plan_columns(&plan, &self.cte_plans);
-                if cols.len() != 1 {
-                    return Err(SqlError::new(
-                        SqlState::SYNTAX_ERROR,
-                        "subquery must return only one column",
-                    ));
-                }
-                let ty = cols[0].ty.clone();
+                let (plan, correlated, ty) = self.bind_one_column_subquery(query, scope)?;
                 (
                     BExpr::Subquery {
                         plan: Rc::new(plan),
@@ -1174,17 +1166,10 @@ impl<'a> Binder<'a> {
                 (BExpr::Array(bound), DataType::Array(Box::new(ty)))
             }
             Expr::ArraySubquery(query) => {
-                let (plan, correlated) = self.bind_subquery(query, scope)?;
-                let cols = plan_columns(&plan, &self.cte_plans);
-                if cols.len() != 1 {
-                    return Err(SqlError::new(
-                        SqlState::SYNTAX_ERROR,
-                        "subquery must return only one column",
-                    ));
-                }
-                let ty = match &cols[0].ty {
+                let (plan, correlated, ty) = self.bind_one_column_subquery(query, scope)?;
+                let ty = match ty {
                     DataType::Unknown => DataType::Text,
-                    t => t.clone(),
+                    t => t,
                 };
                 (
                     BExpr::Subquery {
@@ -1494,6 +1479,25 @@ impl<'a> Binder<'a> {
     }
 
     /// Binds a subquery; the flag says whether it is correlated.
+    /// A scalar or ARRAY(...) subquery: exactly one column, whose type it
+    /// returns with the plan and whether it is correlated.
+    fn bind_one_column_subquery(
+        &mut self,
+        q: &ast::Query,
+        scope: &Scope,
+    ) -> PlanResult<(Plan, bool, DataType)> {
+        let (plan, correlated) = self.bind_subquery(q, scope)?;
+        let cols = plan_columns(&plan, &self.cte_plans);
+        if cols.len() != 1 {
+            return Err(SqlError::new(
+                SqlState::SYNTAX_ERROR,
+                "subquery must return only one column",
+            ));
+        }
+        let ty = cols[0].ty.clone();
+        Ok((plan, correlated, ty))
+    }
+
     fn bind_subquery(&mut self, q: &ast::Query, scope: &Scope) -> PlanResult<(Plan, bool)> {
         self.outer.push(scope.clone());
         let saved_agg = self.agg.take();

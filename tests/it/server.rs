@@ -83,6 +83,19 @@ fn cstr(s: &str) -> Vec<u8> {
     v
 }
 
+/// A StartupMessage (protocol 3.0) with these parameters.
+fn startup_packet(params: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = 196608i32.to_be_bytes().to_vec();
+    for (k, v) in params {
+        body.extend(cstr(k));
+        body.extend(cstr(v));
+    }
+    body.push(0);
+    let mut packet = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    packet.extend(body);
+    packet
+}
+
 impl Client {
     fn connect(addr: SocketAddr) -> Client {
         Client::connect_with(addr, &[])
@@ -98,18 +111,11 @@ impl Client {
             pid: 0,
             secret: 0,
         };
-        let mut body = 196608i32.to_be_bytes().to_vec();
-        for (k, v) in [("user", "test"), ("database", "postgres")]
-            .iter()
-            .chain(params)
-        {
-            body.extend(cstr(k));
-            body.extend(cstr(v));
-        }
-        body.push(0);
-        let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-        startup.extend(body);
-        c.s.write_all(&startup).expect("startup");
+        let params: Vec<(&str, &str)> = [("user", "test"), ("database", "postgres")]
+            .into_iter()
+            .chain(params.iter().copied())
+            .collect();
+        c.s.write_all(&startup_packet(&params)).expect("startup");
         for m in c.until_ready() {
             if m.kind == b'K' {
                 c.pid = i32::from_be_bytes(m.body[0..4].try_into().expect("4 bytes"));
@@ -160,6 +166,11 @@ fn status(msgs: &[Msg]) -> u8 {
 
 fn error(msgs: &[Msg]) -> Option<&Msg> {
     msgs.iter().find(|m| m.kind == b'E')
+}
+
+/// The SQLSTATE of the ErrorResponse among `msgs`, if any.
+fn code(msgs: &[Msg]) -> Option<String> {
+    error(msgs).and_then(|e| e.field(b'C'))
 }
 
 fn rows(msgs: &[Msg]) -> Vec<Vec<Option<String>>> {
@@ -266,10 +277,7 @@ fn extended_protocol_with_parameters_portals_and_errors() {
     let r = c.until_ready();
     let kinds: Vec<u8> = r.iter().map(|m| m.kind).collect();
     assert_eq!(kinds, b"12EZ".to_vec());
-    assert_eq!(
-        error(&r).and_then(|e| e.field(b'C')).as_deref(),
-        Some("22012")
-    );
+    assert_eq!(code(&r).as_deref(), Some("22012"));
     let r = c.query("SELECT count(*) FROM t");
     assert_eq!(rows(&r), vec![vec![Some("5".into())]]);
     server.shutdown();
@@ -336,10 +344,7 @@ fn cancel_request_fails_a_waiting_statement_with_57014() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let r = b.until_ready();
-    assert_eq!(
-        error(&r).and_then(|e| e.field(b'C')).as_deref(),
-        Some("57014")
-    );
+    assert_eq!(code(&r).as_deref(), Some("57014"));
     assert_eq!(status(&r), b'E', "the block is failed, as in PostgreSQL");
     assert_eq!(status(&b.query("ROLLBACK")), b'I');
     a.query("COMMIT");
@@ -379,10 +384,7 @@ fn extended_protocol_implicit_transaction_lasts_until_sync() {
     batch.extend(message(b'S', &[]));
     c.send(&batch);
     let r = c.until_ready();
-    assert_eq!(
-        error(&r).and_then(|e| e.field(b'C')).as_deref(),
-        Some("23505")
-    );
+    assert_eq!(code(&r).as_deref(), Some("23505"));
     assert_eq!(status(&r), b'I');
     assert_eq!(
         rows(&other.query("SELECT count(*) FROM t")),
@@ -420,10 +422,7 @@ fn extended_protocol_implicit_transaction_lasts_until_sync() {
     batch.extend(message(b'S', &[]));
     c.send(&batch);
     let r = c.until_ready();
-    assert_eq!(
-        error(&r).and_then(|e| e.field(b'C')).as_deref(),
-        Some("23503")
-    );
+    assert_eq!(code(&r).as_deref(), Some("23503"));
     assert_eq!(
         rows(&other.query("SELECT count(*) FROM ch")),
         vec![vec![Some("1".into())]]
@@ -500,14 +499,11 @@ fn startup_settings_apply_and_changes_are_reported() {
     let mut bad = TcpStream::connect(addr).expect("connect");
     bad.set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let mut body = 196608i32.to_be_bytes().to_vec();
-    for kv in ["user", "test", "statement_timeout", "soon"] {
-        body.extend(cstr(kv));
-    }
-    body.push(0);
-    let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-    startup.extend(body);
-    bad.write_all(&startup).expect("startup");
+    bad.write_all(&startup_packet(&[
+        ("user", "test"),
+        ("statement_timeout", "soon"),
+    ]))
+    .expect("startup");
     let mut all = Vec::new();
     let _ = bad.read_to_end(&mut all);
     let text = String::from_utf8_lossy(&all);
@@ -540,21 +536,24 @@ impl Storage for CountingStorage {
     }
 }
 
+/// An in-memory engine whose WAL syncs are counted in `syncs`.
+fn counting_engine(syncs: Arc<AtomicU64>) -> Result<Engine, neuraldb::Error> {
+    Engine::open(
+        Box::new(MemoryStorage::new()),
+        Box::new(CountingStorage {
+            inner: MemoryStorage::new(),
+            syncs,
+        }),
+        Default::default(),
+    )
+}
+
 #[test]
 fn concurrent_commits_share_wal_syncs() {
     let syncs = Arc::new(AtomicU64::new(0));
     let wal_syncs = syncs.clone();
     let server = Server::start(
-        move || {
-            Engine::open(
-                Box::new(MemoryStorage::new()),
-                Box::new(CountingStorage {
-                    inner: MemoryStorage::new(),
-                    syncs: wal_syncs,
-                }),
-                Default::default(),
-            )
-        },
+        move || counting_engine(wal_syncs),
         ServerConfig {
             listen: "127.0.0.1:0".parse().expect("address"),
             password: None,
@@ -597,15 +596,7 @@ fn concurrent_commits_share_wal_syncs() {
 #[test]
 fn engine_group_commit_syncs_only_when_asked() {
     let syncs = Arc::new(AtomicU64::new(0));
-    let mut db = Engine::open(
-        Box::new(MemoryStorage::new()),
-        Box::new(CountingStorage {
-            inner: MemoryStorage::new(),
-            syncs: syncs.clone(),
-        }),
-        Default::default(),
-    )
-    .expect("engine");
+    let mut db = counting_engine(syncs.clone()).expect("engine");
     let s = db.connect();
     db.execute(s, "CREATE TABLE t (i int)", vec![])
         .expect("create");
@@ -723,10 +714,7 @@ fn statement_timeout_covers_running_and_waiting_statements() {
     a.query("BEGIN; UPDATE t SET v = 1 WHERE id = 1");
     let started = Instant::now();
     let r = b.query("UPDATE t SET v = 2 WHERE id = 1");
-    assert_eq!(
-        error(&r).and_then(|e| e.field(b'C')).as_deref(),
-        Some("57014")
-    );
+    assert_eq!(code(&r).as_deref(), Some("57014"));
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(status(&r), b'I');
@@ -775,13 +763,8 @@ fn password_is_required_when_set() {
     let mut s = TcpStream::connect(server.local_addr()).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let mut body = 196608i32.to_be_bytes().to_vec();
-    body.extend(cstr("user"));
-    body.extend(cstr("test"));
-    body.push(0);
-    let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
-    startup.extend(body);
-    s.write_all(&startup).expect("startup");
+    s.write_all(&startup_packet(&[("user", "test")]))
+        .expect("startup");
     let mut head = [0u8; 9];
     s.read_exact(&mut head).expect("authentication request");
     // AuthenticationSASL (10) offering SCRAM-SHA-256, not AuthenticationOk.
