@@ -16,11 +16,10 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-mod interrupt;
 mod system;
 
-pub use interrupt::CancelHandle;
-pub(crate) use interrupt::Interrupts;
+pub use crate::sql::exec::interrupt::CancelHandle;
+use crate::sql::exec::interrupt::{self, Interrupts};
 pub use system::DATABASE_OID;
 
 use crate::btree::Index;
@@ -30,20 +29,20 @@ use crate::catalog::{
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{flags, Heap, Tid, TupleHeader};
 use crate::pager::{Pager, PagerConfig};
-use crate::sql::ast::{self, Expr, IsolationLevel, Statement};
-use crate::sql::cast::cast_assignment;
 use crate::sql::exec::{self, eval, passes, run, value_tid, Env, Row};
-use crate::sql::index_key::encode_index_key;
+use crate::sql::parse::ast::{self, Expr, IsolationLevel, Statement};
+use crate::sql::parse::translate;
 use crate::sql::plan::{
     self, table_scope, BExpr, Binder, CatalogAccess, Column, Plan, PlanResult, Scope,
 };
-use crate::sql::row::encode_row;
-use crate::sql::translate;
-use crate::sql::types::DataType;
-use crate::sql::tz::TimeZone;
-use crate::sql::value::Value;
 use crate::storage::{MemoryStorage, Storage};
 use crate::txn::{Snapshot, TxnManager, Viewer, Xid, XidStatus};
+use crate::value::cast::cast_assignment;
+use crate::value::index_key::encode_index_key;
+use crate::value::row::encode_row;
+use crate::value::types::DataType;
+use crate::value::tz::TimeZone;
+use crate::value::Value;
 
 pub type SessionId = u32;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -116,7 +115,7 @@ pub enum CopyMode {
     /// [`Engine::copy_in`]. The result's `columns` are the target columns.
     In(CopyIn),
     /// `COPY ... TO STDOUT`: the result's rows, to be sent formatted with
-    /// [`crate::sql::copy::format_row`] (command tag `COPY n`).
+    /// [`crate::sql::parse::copy::format_row`] (command tag `COPY n`).
     Out(ast::CopyFormat),
 }
 
@@ -614,7 +613,8 @@ impl Engine {
             }
             Some(_) => {}
         }
-        let rows = match crate::sql::copy::parse_rows(data, &copy.format, copy.columns.len()) {
+        let rows = match crate::sql::parse::copy::parse_rows(data, &copy.format, copy.columns.len())
+        {
             Ok(rows) => rows,
             Err(e) => {
                 self.fail_block(sid);
@@ -1789,7 +1789,7 @@ impl Engine {
             None
         };
         let mut lines = Vec::new();
-        crate::sql::explain::describe(
+        crate::sql::plan::explain::describe(
             &plan,
             &cte_plans,
             stats.as_ref().map(|(s, _)| s),
@@ -1946,7 +1946,7 @@ impl Engine {
 
     /// Rewrites `Filter(SeqScan)` into index scans where an index fits.
     fn optimize(&mut self, plan: Plan) -> Plan {
-        crate::sql::optimize::optimize(plan, &mut |table| self.table_indexes(table))
+        crate::sql::plan::optimize::optimize(plan, &mut |table| self.table_indexes(table))
     }
 
     fn table_indexes(&mut self, table: &TableDef) -> Vec<Rc<IndexDef>> {
@@ -3352,7 +3352,7 @@ impl Engine {
                         } else {
                             fk.on_delete
                         };
-                        if action == ast::RefAction::NoAction && fk.initially_deferred {
+                        if action == crate::catalog::RefAction::NoAction && fk.initially_deferred {
                             // Checked at COMMIT: the key may come back before then.
                             let child_tid = t.tid;
                             if let Some(txn) =
@@ -3363,7 +3363,8 @@ impl Engine {
                             continue;
                         }
                         let replacement: Option<Row> = match action {
-                            ast::RefAction::NoAction | ast::RefAction::Restrict => {
+                            crate::catalog::RefAction::NoAction
+                            | crate::catalog::RefAction::Restrict => {
                                 let names: Vec<&str> = fk
                                     .ref_columns
                                     .iter()
@@ -3389,16 +3390,17 @@ impl Engine {
                                     )),
                                 ));
                             }
-                            ast::RefAction::Cascade => new.map(|n| {
+                            crate::catalog::RefAction::Cascade => new.map(|n| {
                                 let mut r = row.clone();
                                 for (&c, &p) in fk.columns.iter().zip(&fk.ref_columns) {
                                     r[c] = n[p].clone();
                                 }
                                 r
                             }),
-                            ast::RefAction::SetNull | ast::RefAction::SetDefault => {
+                            crate::catalog::RefAction::SetNull
+                            | crate::catalog::RefAction::SetDefault => {
                                 let mut r = row.clone();
-                                let defaults = if action == ast::RefAction::SetDefault {
+                                let defaults = if action == crate::catalog::RefAction::SetDefault {
                                     self.evaluated_defaults(sid, &child)?
                                 } else {
                                     vec![Value::Null; child.columns.len()]
@@ -5133,7 +5135,7 @@ impl CatalogAccess for BindCtx<'_> {
         self.at_viewpoint(|engine, vp| engine.system_relation(vp, schema, name))
     }
 
-    fn catalog_info(&mut self) -> PlanResult<crate::sql::catalog_fn::CatalogInfo> {
+    fn catalog_info(&mut self) -> PlanResult<crate::sql::functions::catalog::CatalogInfo> {
         self.at_viewpoint(|engine, vp| engine.catalog_info(vp))
     }
 }

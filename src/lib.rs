@@ -15,9 +15,11 @@ pub mod pager;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
 pub mod sql;
+pub mod sqlstate;
 pub mod storage;
 pub mod txn;
 pub mod util;
+pub mod value;
 pub mod wal;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

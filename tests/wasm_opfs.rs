@@ -10,8 +10,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use neuraldb::engine::{Engine, EngineConfig};
-use neuraldb::sql::Value;
 use neuraldb::storage::Storage;
+use neuraldb::value::Value;
 use neuraldb::wasm::OpfsStorage;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;

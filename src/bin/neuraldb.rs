@@ -13,8 +13,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use neuraldb::engine::{Engine, EngineConfig, QueryResult};
-use neuraldb::sql::tz::TimeZone;
 use neuraldb::storage::FileStorage;
+use neuraldb::value::tz::TimeZone;
 use neuraldb::Error;
 
 fn usage() -> ! {

@@ -15,12 +15,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::heap::{flags, Heap, Tid, TupleHeader};
 use crate::pager::{page, PResult, PageId, PageKind, Pager, PagerError, Root};
-use crate::sql::ast::RefAction;
-use crate::sql::types::DataType;
 use crate::txn::{TxnManager, Viewer, Xid};
 use crate::util::le;
+use crate::value::types::DataType;
 
 pub type Oid = u32;
+
+/// A foreign key's ON DELETE / ON UPDATE action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IdentityKind {

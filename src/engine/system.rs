@@ -25,13 +25,13 @@ use std::collections::{HashMap, HashSet};
 use super::{sql_err, Engine, RelLock, Result, SessionId, SERVER_VERSION};
 use crate::catalog::{ColumnDef, IdentityKind, IndexDef, Object, Oid, TableDef};
 use crate::error::{Error, SqlState};
-use crate::sql::ast;
-use crate::sql::catalog_fn::{CatalogInfo, IndexText, RelName};
+use crate::sql::functions::catalog::{CatalogInfo, IndexText, RelName};
 use crate::sql::functions::quote_ident;
+use crate::sql::parse::ast;
 use crate::sql::plan::{Column, SystemRelationRows};
-use crate::sql::types::{from_oid_typmod, type_info, DataType, BUILTIN_TYPES, VECTOR_OID};
-use crate::sql::value::Value;
 use crate::txn::{Snapshot, Viewer, Xid};
+use crate::value::types::{from_oid_typmod, type_info, DataType, BUILTIN_TYPES, VECTOR_OID};
+use crate::value::Value;
 
 /// The OID of our one database (PostgreSQL's `postgres` database has 5).
 pub const DATABASE_OID: Oid = 5;
@@ -1594,23 +1594,23 @@ fn column_list(t: &TableDef, cols: &[usize]) -> String {
         .join(", ")
 }
 
-fn ref_action_code(a: ast::RefAction) -> char {
+fn ref_action_code(a: crate::catalog::RefAction) -> char {
     match a {
-        ast::RefAction::NoAction => 'a',
-        ast::RefAction::Restrict => 'r',
-        ast::RefAction::Cascade => 'c',
-        ast::RefAction::SetNull => 'n',
-        ast::RefAction::SetDefault => 'd',
+        crate::catalog::RefAction::NoAction => 'a',
+        crate::catalog::RefAction::Restrict => 'r',
+        crate::catalog::RefAction::Cascade => 'c',
+        crate::catalog::RefAction::SetNull => 'n',
+        crate::catalog::RefAction::SetDefault => 'd',
     }
 }
 
-fn ref_action_sql(a: ast::RefAction) -> Option<&'static str> {
+fn ref_action_sql(a: crate::catalog::RefAction) -> Option<&'static str> {
     match a {
-        ast::RefAction::NoAction => None,
-        ast::RefAction::Restrict => Some("RESTRICT"),
-        ast::RefAction::Cascade => Some("CASCADE"),
-        ast::RefAction::SetNull => Some("SET NULL"),
-        ast::RefAction::SetDefault => Some("SET DEFAULT"),
+        crate::catalog::RefAction::NoAction => None,
+        crate::catalog::RefAction::Restrict => Some("RESTRICT"),
+        crate::catalog::RefAction::Cascade => Some("CASCADE"),
+        crate::catalog::RefAction::SetNull => Some("SET NULL"),
+        crate::catalog::RefAction::SetDefault => Some("SET DEFAULT"),
     }
 }
 
@@ -1654,16 +1654,18 @@ fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<ConstraintRow> {
             Object::Table(t) => {
                 for c in &t.checks {
                     // conkey: the columns the expression reads.
-                    let key = crate::sql::translate::parse_expr(&c.expr).ok().map(|e| {
-                        let mut names = Vec::new();
-                        super::collect_columns(&e, &mut names);
-                        let mut nums: Vec<i16> = names
-                            .iter()
-                            .filter_map(|n| t.column(n).map(|i| i as i16 + 1))
-                            .collect();
-                        nums.sort_unstable();
-                        nums
-                    });
+                    let key = crate::sql::parse::translate::parse_expr(&c.expr)
+                        .ok()
+                        .map(|e| {
+                            let mut names = Vec::new();
+                            super::collect_columns(&e, &mut names);
+                            let mut nums: Vec<i16> = names
+                                .iter()
+                                .filter_map(|n| t.column(n).map(|i| i as i16 + 1))
+                                .collect();
+                            nums.sort_unstable();
+                            nums
+                        });
                     rows.push(ConstraintRow {
                         oid: c.oid,
                         name: c.name.clone(),
@@ -1779,7 +1781,7 @@ fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
 
 /// `regtype`'s output name of a built-in type (`format_type` without a
 /// type modifier).
-fn regtype_name(t: &crate::sql::types::TypeInfo) -> String {
+fn regtype_name(t: &crate::value::types::TypeInfo) -> String {
     match t.oid {
         1042 => "character".into(),
         1014 => "character[]".into(),

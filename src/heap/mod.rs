@@ -20,7 +20,7 @@
 pub mod overflow;
 
 use crate::pager::{page, PResult, PageId, PageKind, Pager, PagerError};
-use crate::txn::Xid;
+use crate::txn::ids::Xid;
 use crate::util::le;
 
 const META_FLAG_HEAP: u8 = 1;

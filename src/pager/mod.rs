@@ -27,10 +27,10 @@ use std::collections::{HashMap, HashSet};
 
 pub use page::{PageId, PageKind, DEFAULT_PAGE_SIZE, PAGE_HEADER_SIZE};
 
-use crate::error::SqlState;
+use crate::sqlstate::SqlState;
 use crate::storage::{read_padded, Storage, StorageError};
 use crate::util::le;
-use crate::wal::{record, Lsn, Wal};
+use crate::wal::{record, Lsn, Wal, WalError};
 use page::header as hdr;
 
 /// Errors of the page-based layers (pager, WAL, heap, B+tree, commit log).
@@ -64,6 +64,18 @@ pub enum PagerError {
 pub struct CorruptWal {
     pub lsn: Lsn,
     pub what: String,
+}
+
+impl From<WalError> for PagerError {
+    fn from(e: WalError) -> Self {
+        match e {
+            WalError::Storage(s) => PagerError::Storage(s),
+            WalError::Corrupt { lsn, what } => PagerError::CorruptWal(CorruptWal { lsn, what }),
+            WalError::PageSizeMismatch { found, expected } => {
+                PagerError::NotADatabase(format!("WAL page size {found}, expected {expected}"))
+            }
+        }
+    }
 }
 
 impl PagerError {
@@ -256,7 +268,7 @@ impl Pager {
         le::put_u32(p, hdr::OFF_VERSION, hdr::FORMAT_VERSION);
         le::put_u32(p, hdr::OFF_PAGE_SIZE, ps);
         le::put_u32(p, hdr::OFF_PAGE_COUNT, 1);
-        le::put_u64(p, hdr::OFF_NEXT_XID, crate::txn::FIRST_NORMAL_XID);
+        le::put_u64(p, hdr::OFF_NEXT_XID, crate::txn::ids::FIRST_NORMAL_XID);
         self.page_count = 1;
         Ok(())
     }

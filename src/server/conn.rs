@@ -32,8 +32,8 @@ use super::worker::{Reply, Request};
 use crate::engine::{CopyIn, CopyMode, QueryResult, SessionId, TxnStatus};
 use crate::error::{Error, SqlError, SqlState};
 use crate::sql::plan::Column;
-use crate::sql::tz::TimeZone;
-use crate::sql::{DataType, Value};
+use crate::value::tz::TimeZone;
+use crate::value::{DataType, Value};
 
 pub type Socket = Framed<MaybeTls, PgWireMessageServerCodec<()>>;
 
@@ -705,7 +705,7 @@ impl Conn {
         &mut self,
         socket: &mut Socket,
         r: &QueryResult,
-        format: &crate::sql::ast::CopyFormat,
+        format: &crate::sql::parse::ast::CopyFormat,
         tz: &TimeZone,
     ) -> Result<(), ConnEnd> {
         let n = r.columns.len() as i16;
@@ -718,7 +718,7 @@ impl Conn {
             .await?;
         if format.header {
             let names: Vec<String> = r.columns.iter().map(|c| c.name.clone()).collect();
-            let line = crate::sql::copy::format_header(&names, format);
+            let line = crate::sql::parse::copy::format_header(&names, format);
             socket
                 .feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(
                     line,
@@ -726,7 +726,7 @@ impl Conn {
                 .await?;
         }
         for row in &r.rows {
-            let line = crate::sql::copy::format_row(row, format, tz);
+            let line = crate::sql::parse::copy::format_row(row, format, tz);
             socket
                 .feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(
                     line,

@@ -2,10 +2,10 @@
 //! types (PostgreSQL's `*send` / `*recv` functions).
 
 use crate::error::{SqlError, SqlState};
-use crate::sql::text::parse_text;
-use crate::sql::tz::TimeZone;
-use crate::sql::value::{Interval, Numeric};
-use crate::sql::{DataType, Value};
+use crate::value::text::parse_text;
+use crate::value::tz::TimeZone;
+use crate::value::{DataType, Value};
+use crate::value::{Interval, Numeric};
 
 /// The PostgreSQL type OID of a column or parameter type (the shared
 /// `DataType::oid` table). `unknown` (a bare `$1` or literal) is reported

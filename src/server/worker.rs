@@ -13,8 +13,8 @@ use tokio::sync::oneshot;
 
 use crate::engine::{CopyIn, Described, Engine, Outcome, SessionId, Submitted, TxnStatus};
 use crate::error::{Error, SqlError};
-use crate::sql::tz::TimeZone;
-use crate::sql::Value;
+use crate::value::tz::TimeZone;
+use crate::value::Value;
 
 /// How often the clock is checked while a parked statement has a
 /// statement_timeout.

@@ -1,32 +1,9 @@
-//! The SQL layer: types and values, then (in later modules) translation from
-//! sqlparser's AST into our own, planning and execution.
+//! The SQL layers, bottom up: [`parse`] (sqlparser's AST translated into
+//! our own), [`functions`] (scalar function signatures and families),
+//! [`plan`] (binding names and types into a plan tree, optimising it,
+//! EXPLAIN) and [`exec`] (running plans, evaluating expressions).
 
-pub mod ast;
-pub mod eval;
 pub mod exec;
-pub mod explain;
-pub mod optimize;
-pub mod plan;
-pub mod translate;
-pub mod types;
-pub mod value;
-
-pub use types::DataType;
-pub use value::{Interval, Numeric, Value};
-pub mod cast;
-pub mod catalog_fn;
-pub mod compare;
-pub mod copy;
-pub mod datetime;
-pub mod datetime_fn;
 pub mod functions;
-pub mod index_key;
-pub mod json;
-pub mod md5;
-pub mod numeric;
-pub mod ops;
-#[cfg(test)]
-mod proptests;
-pub mod row;
-pub mod text;
-pub mod tz;
+pub mod parse;
+pub mod plan;

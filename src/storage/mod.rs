@@ -22,6 +22,8 @@ pub use fault::{CrashMode, FaultController, FaultyStorage};
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
 
+use crate::sqlstate::SqlState;
+
 /// What went wrong in a storage call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageErrorKind {
@@ -45,6 +47,14 @@ pub struct StorageError {
 }
 
 impl StorageError {
+    /// The SQLSTATE a client sees for this failure.
+    pub fn sqlstate(&self) -> SqlState {
+        match self.kind {
+            StorageErrorKind::QuotaExceeded => SqlState::DISK_FULL,
+            _ => SqlState::IO_ERROR,
+        }
+    }
+
     pub fn io(op: &'static str, message: impl Into<String>) -> Self {
         StorageError {
             kind: StorageErrorKind::Io,

@@ -8,7 +8,7 @@
 //! as u32 after the common header. Clog page `n` covers xids
 //! `n * XIDS_PER_PAGE ..`, four per byte, low bits first.
 
-use super::{Xid, FROZEN_XID, INVALID_XID};
+use super::ids::{Xid, FROZEN_XID, INVALID_XID};
 use crate::pager::{page, PResult, PageId, PageKind, Pager, PagerError, Root, PAGE_HEADER_SIZE};
 use crate::util::le;
 

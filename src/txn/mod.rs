@@ -1,20 +1,12 @@
 //! Transaction ids and the commit log.
 
 pub mod clog;
+pub mod ids;
 pub mod snapshot;
 
 pub use clog::{Clog, XidStatus};
+pub use ids::{SessionId, Xid, FIRST_NORMAL_XID, FROZEN_XID, INVALID_XID};
 pub use snapshot::{Snapshot, Viewer};
-
-/// A transaction id. 64-bit, so it never wraps around.
-pub type Xid = u64;
-
-/// Never a real transaction.
-pub const INVALID_XID: Xid = 0;
-/// Creator of rows that are visible to everyone (bootstrap data).
-pub const FROZEN_XID: Xid = 1;
-/// The first id handed to a transaction.
-pub const FIRST_NORMAL_XID: Xid = 2;
 
 use crate::pager::{PResult, Pager};
 use crate::wal::Lsn;

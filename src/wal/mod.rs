@@ -17,7 +17,6 @@
 
 pub mod record;
 
-use crate::pager::PagerError;
 use crate::storage::{read_padded, Storage, StorageError};
 use crate::util::le;
 
@@ -39,7 +38,7 @@ fn align8(n: u64) -> u64 {
     (n + 7) & !7
 }
 
-/// Errors specific to reading the log; converted into [`PagerError`].
+/// Errors of the log; the pager, which owns the log, wraps them in its own.
 #[derive(Debug, thiserror::Error)]
 pub enum WalError {
     #[error(transparent)]
@@ -48,20 +47,6 @@ pub enum WalError {
     Corrupt { lsn: Lsn, what: String },
     #[error("WAL page size {found} does not match the database page size {expected}")]
     PageSizeMismatch { found: u32, expected: u32 },
-}
-
-impl From<WalError> for PagerError {
-    fn from(e: WalError) -> Self {
-        match e {
-            WalError::Storage(s) => PagerError::Storage(s),
-            WalError::Corrupt { lsn, what } => {
-                PagerError::CorruptWal(crate::pager::CorruptWal { lsn, what })
-            }
-            WalError::PageSizeMismatch { found, expected } => {
-                PagerError::NotADatabase(format!("WAL page size {found}, expected {expected}"))
-            }
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,11 +6,11 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::engine::{Outcome, QueryResult};
 use crate::error::{Error, SqlError, SqlState};
-use crate::sql::datetime::{format_date, format_interval, format_timestamp, TS_INFINITY};
-use crate::sql::json::format_jsonb;
-use crate::sql::numeric::{format_numeric, parse_numeric};
-use crate::sql::text::format_uuid;
-use crate::sql::value::Value;
+use crate::value::datetime::{format_date, format_interval, format_timestamp, TS_INFINITY};
+use crate::value::json::format_jsonb;
+use crate::value::numeric::{format_numeric, parse_numeric};
+use crate::value::text::format_uuid;
+use crate::value::Value;
 
 /// Microseconds between 1970-01-01 and 2000-01-01 (our timestamp epoch).
 const UNIX_TO_2000_US: i64 = 946_684_800_000_000;

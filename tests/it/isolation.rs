@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use neuraldb::engine::{Engine, Outcome, SessionId, Submitted, TxnStatus};
-use neuraldb::sql::tz::TimeZone;
 use neuraldb::util::Rng;
+use neuraldb::value::tz::TimeZone;
 
 // ---- harness -----------------------------------------------------------
 

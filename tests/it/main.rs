@@ -4,6 +4,7 @@ mod common;
 mod crash_sim;
 mod fuzz;
 mod isolation;
+mod layers;
 mod recovery;
 mod server;
 mod slt;

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use neuraldb::engine::{CopyMode, Engine, Submitted, TxnStatus};
 use neuraldb::server::{Server, ServerConfig, ServerError};
-use neuraldb::sql::Value;
 use neuraldb::storage::{MemoryStorage, Storage, StorageError};
+use neuraldb::value::Value;
 
 fn start() -> Server {
     Server::start(

@@ -10,8 +10,8 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread;
 
 use neuraldb::engine::{Engine, QueryResult};
-use neuraldb::sql::tz::TimeZone;
-use neuraldb::sql::{DataType, Value};
+use neuraldb::value::tz::TimeZone;
+use neuraldb::value::{DataType, Value};
 use sqllogictest::{DBOutput, DefaultColumnType};
 
 enum Request {

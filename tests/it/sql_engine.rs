@@ -25,7 +25,7 @@ fn table_size_stays_bounded_under_steady_updates() {
         e.execute(
             s,
             "UPDATE c SET v = v + 1 WHERE id % 10 = $1",
-            vec![neuraldb::sql::Value::Int4(round % 10)],
+            vec![neuraldb::value::Value::Int4(round % 10)],
         )
         .unwrap();
         if round % 50 == 49 {
@@ -35,7 +35,7 @@ fn table_size_stays_bounded_under_steady_updates() {
     let rows = e
         .execute(s, "SELECT sum(v), count(*) FROM c", vec![])
         .unwrap();
-    assert_eq!(rows[0].rows[0][1], neuraldb::sql::Value::Int8(200));
+    assert_eq!(rows[0].rows[0][1], neuraldb::value::Value::Int8(200));
     // 300 rounds x 20 rows = 6000 dead versions (~1.4 MB) would be ~170
     // pages without vacuum; with it the file plateaus.
     let (first, last) = (sizes[0], *sizes.last().unwrap());
@@ -69,7 +69,7 @@ fn vacuum_removes_dead_versions_and_keeps_results() {
     let r = e
         .execute(s, "SELECT count(*) FROM v WHERE x LIKE 'b%'", vec![])
         .unwrap();
-    assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int8(30));
+    assert_eq!(r[0].rows[0][0], neuraldb::value::Value::Int8(30));
     let r = e
         .execute(s, "SELECT x FROM v WHERE x = 'b7'", vec![])
         .unwrap();
@@ -88,7 +88,7 @@ fn vacuum_removes_dead_versions_and_keeps_results() {
             vec![],
         )
         .unwrap();
-    assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int8(1));
+    assert_eq!(r[0].rows[0][0], neuraldb::value::Value::Int8(1));
     let err = e.execute(s, "BEGIN; VACUUM", vec![]).unwrap_err();
     assert_eq!(err.sqlstate().as_str(), "25001");
 }
@@ -142,7 +142,7 @@ fn committed_sql_survives_reopen_and_crash() {
             vec![],
         )
         .unwrap();
-    assert!(matches!(r[0].rows[0][0], neuraldb::sql::Value::Int4(id) if id >= 3));
+    assert!(matches!(r[0].rows[0][0], neuraldb::value::Value::Int4(id) if id >= 3));
     assert_eq!(
         e.execute(s, "INSERT INTO p (name) VALUES ('one')", vec![])
             .unwrap_err()
@@ -170,9 +170,9 @@ fn no_dirty_reads_inside_a_block() {
     let r = e
         .execute(b, "SELECT bal FROM acct WHERE id = 1", vec![])
         .unwrap();
-    assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int4(100));
+    assert_eq!(r[0].rows[0][0], neuraldb::value::Value::Int4(100));
     let r = e.execute(b, "SELECT count(*) FROM acct", vec![]).unwrap();
-    assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int8(2));
+    assert_eq!(r[0].rows[0][0], neuraldb::value::Value::Int8(2));
 }
 
 #[test]
@@ -233,13 +233,13 @@ fn drop_table_and_writers_exclude_each_other() {
     );
     e.execute(a, "ROLLBACK", vec![]).unwrap();
     let r = e.execute(b, "SELECT count(*) FROM t", vec![]).unwrap();
-    assert_eq!(r[0].rows[0][0], neuraldb::sql::Value::Int8(2));
+    assert_eq!(r[0].rows[0][0], neuraldb::value::Value::Int8(2));
 }
 
 #[test]
 fn select_for_update_locks_rows() {
     use neuraldb::engine::Submitted;
-    use neuraldb::sql::Value;
+    use neuraldb::value::Value;
     let mut e = Engine::open_memory().unwrap();
     let a = e.connect();
     let b = e.connect();
@@ -305,7 +305,7 @@ fn select_for_update_locks_rows() {
 /// `database_name` is what the catalogs report.
 #[test]
 fn every_system_relation_is_readable_and_matches_pg_attribute() {
-    use neuraldb::sql::Value;
+    use neuraldb::value::Value;
     let config = EngineConfig {
         database_name: "shop".into(),
         ..EngineConfig::default()

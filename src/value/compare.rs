@@ -5,7 +5,7 @@ use super::datetime::{date_to_ts, interval_span, local_to_utc, USECS_PER_DAY};
 use super::json::{canonical_hash_text, jsonb_cmp};
 use super::numeric::{numeric_cmp, to_f64, to_i64_round, trailing_trimmed_scale};
 use super::tz::TimeZone;
-use super::value::{Numeric, Value};
+use super::{Numeric, Value};
 use bigdecimal::BigDecimal;
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
@@ -327,8 +327,8 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::text::parse_text;
-    use crate::sql::types::DataType;
+    use crate::value::text::parse_text;
+    use crate::value::types::DataType;
     use std::collections::hash_map::DefaultHasher;
     use std::str::FromStr;
 

@@ -7,7 +7,7 @@
 //! first, then bytewise) is applied when printing and comparing.
 
 use super::numeric::{format_numeric, numeric_cmp, parse_numeric, trailing_trimmed_scale};
-use super::value::Numeric;
+use super::Numeric;
 use crate::error::{SqlError, SqlState};
 use serde_json::{Map, Number, Value as Json};
 use std::cmp::Ordering;

@@ -11,7 +11,7 @@ use super::row::{decode_row, encode_row};
 use super::text::parse_text;
 use super::types::DataType;
 use super::tz::TimeZone;
-use super::value::{Interval, Value};
+use super::{Interval, Value};
 use crate::util::Rng;
 use std::cmp::Ordering;
 use std::collections::hash_map::DefaultHasher;
@@ -441,8 +441,8 @@ fn extreme_value(rng: &mut Rng) -> Value {
 #[test]
 fn no_panics_on_hostile_inputs() {
     use super::cast::{cast_assignment, cast_explicit};
-    use super::functions::{call_function, FnContext};
     use super::ops::{binary_op, like, negate, BinaryOp};
+    use crate::sql::functions::{call_function, FnContext};
     let ops = [
         BinaryOp::Add,
         BinaryOp::Sub,

@@ -8,7 +8,7 @@ use super::ops::int_out_of_range;
 use super::text::{apply_char_length, check_vector_dims, parse_text};
 use super::types::DataType;
 use super::tz::TimeZone;
-use super::value::{Numeric, Value};
+use super::{Numeric, Value};
 use crate::error::{SqlError, SqlState};
 use bigdecimal::BigDecimal;
 use serde_json::Value as Json;
@@ -406,7 +406,7 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::json::format_jsonb;
+    use crate::value::json::format_jsonb;
 
     fn utc() -> TimeZone {
         TimeZone::utc()

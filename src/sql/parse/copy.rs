@@ -4,9 +4,9 @@
 //! do for these two formats.
 
 use crate::error::{SqlError, SqlState};
-use crate::sql::ast::CopyFormat;
-use crate::sql::tz::TimeZone;
-use crate::sql::value::Value;
+use crate::sql::parse::ast::CopyFormat;
+use crate::value::tz::TimeZone;
+use crate::value::Value;
 
 /// One parsed data row: `None` is NULL.
 pub type CopyRow = Vec<Option<String>>;

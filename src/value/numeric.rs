@@ -5,7 +5,7 @@
 //! Values are `bigdecimal::BigDecimal` kept with a non-negative scale, which
 //! is PostgreSQL's display scale (`1.50` keeps scale 2).
 
-use super::value::Numeric;
+use super::Numeric;
 use crate::error::{SqlError, SqlState};
 use bigdecimal::num_bigint::{BigInt, Sign};
 use bigdecimal::num_traits::{Signed, ToPrimitive, Zero};

@@ -8,7 +8,7 @@ use super::json::{format_jsonb, parse_jsonb};
 use super::numeric::{apply_typmod, format_numeric, parse_numeric};
 use super::types::DataType;
 use super::tz::TimeZone;
-use super::value::Value;
+use super::Value;
 use crate::error::{SqlError, SqlState};
 
 /// SQLSTATE 22000 (`data_exception`), which pgvector uses for dimension
@@ -660,7 +660,7 @@ pub fn parse_text(input: &str, ty: &DataType, tz: &TimeZone) -> Result<Value, Sq
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::value::Interval;
+    use crate::value::Interval;
 
     fn utc() -> TimeZone {
         TimeZone::utc()

@@ -2,8 +2,9 @@
 //! never leaves that step (invariant 3). It keeps only what we execute, with
 //! names still unresolved: the planner binds them against the catalog.
 
-use super::types::DataType;
-use super::value::Value;
+use crate::catalog::RefAction;
+use crate::value::types::DataType;
+use crate::value::Value;
 
 /// A possibly qualified name, lower-cased unless it was quoted.
 pub type Name = Vec<String>;
@@ -393,15 +394,6 @@ pub struct ForeignKey {
     pub on_update: RefAction,
     pub deferrable: bool,
     pub initially_deferred: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum RefAction {
-    NoAction,
-    Restrict,
-    Cascade,
-    SetNull,
-    SetDefault,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,3 +1,9 @@
+//! SQL values and types, and everything computed from values alone: text
+//! I/O, casts, comparison, operators, the row codec and index keys. Below
+//! the catalog (whose column types are [`DataType`]s) and the SQL layers;
+//! the only thing it needs from the storage side is the memcomparable key
+//! encoding of [`crate::btree::key`].
+//!
 //! Runtime values.
 //!
 //! Conventions (PostgreSQL's internal representations, so that ordering,
@@ -10,6 +16,22 @@
 //! - `Text` holds text, varchar and char values (char already blank-padded).
 
 use bigdecimal::BigDecimal;
+
+pub mod cast;
+pub mod compare;
+pub mod datetime;
+pub mod index_key;
+pub mod json;
+pub mod numeric;
+pub mod ops;
+#[cfg(test)]
+mod proptests;
+pub mod row;
+pub mod text;
+pub mod types;
+pub mod tz;
+
+pub use types::DataType;
 
 /// An interval, PostgreSQL-style: the three fields are independent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -52,7 +74,7 @@ pub enum Value {
     /// it stood for when the value was made (its text form), resolved by
     /// the binder against the statement's catalog snapshot, because
     /// printing a value has no catalog at hand.
-    Reg(crate::sql::types::RegKind, u32, Box<str>),
+    Reg(types::RegKind, u32, Box<str>),
 }
 
 impl Value {
@@ -66,8 +88,8 @@ impl Value {
     /// are not recorded in values, so `numeric`, `vector` and `text` come
     /// back unconstrained; NULL is `unknown`, and an array's element type is
     /// that of its first non-NULL element.
-    pub fn data_type(&self) -> crate::sql::DataType {
-        use crate::sql::DataType as T;
+    pub fn data_type(&self) -> DataType {
+        use DataType as T;
         match self {
             Value::Null => T::Unknown,
             Value::Bool(_) => T::Bool,

@@ -24,7 +24,7 @@
 use super::datetime::interval_span;
 use super::json::{json_number_value, sorted_entries};
 use super::numeric::encode_numeric_key;
-use super::value::Value;
+use super::Value;
 use crate::btree::key::{encode_key, encode_value, KeyValue};
 use crate::error::SqlError;
 use serde_json::Value as Json;
@@ -163,9 +163,9 @@ pub fn encode_index_key(values: &[Value], descending: &[bool]) -> Result<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::text::parse_text;
-    use crate::sql::types::DataType;
-    use crate::sql::tz::TimeZone;
+    use crate::value::text::parse_text;
+    use crate::value::types::DataType;
+    use crate::value::tz::TimeZone;
     use std::cmp::Ordering;
 
     fn check_sorted(ty: DataType, texts: &[&str]) {

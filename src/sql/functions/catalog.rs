@@ -11,11 +11,11 @@
 
 use std::collections::HashMap;
 
-use super::functions::quote_ident;
-use super::translate::parse_type_name;
-use super::types::{DataType, RegKind};
-use super::value::Value;
 use crate::error::{SqlError, SqlState};
+use crate::sql::functions::quote_ident;
+use crate::sql::parse::translate::parse_type_name;
+use crate::value::types::{DataType, RegKind};
+use crate::value::Value;
 
 /// The schemas on the search path: objects in them print unqualified.
 pub const PG_CATALOG_NAMESPACE: u32 = 11;

@@ -5,11 +5,11 @@
 
 use std::rc::Rc;
 
-use super::ast::BinOp;
-use super::plan::{split_and, visit_cols, BExpr, IndexBounds, Plan};
-use super::types::DataType;
-use super::value::Value;
 use crate::catalog::{IndexDef, TableDef};
+use crate::sql::parse::ast::BinOp;
+use crate::sql::plan::{split_and, visit_cols, BExpr, IndexBounds, Plan};
+use crate::value::types::DataType;
+use crate::value::Value;
 
 pub type IndexLookup<'a> = dyn FnMut(&TableDef) -> Vec<Rc<IndexDef>> + 'a;
 

@@ -6,15 +6,18 @@
 //! index provides the ORDER BY of a LIMIT query), equi-joins become hash
 //! joins, everything else a nested loop.
 
+pub mod explain;
+pub mod optimize;
+
 use std::rc::Rc;
 
-use super::ast::{self, BinOp, Expr, SetOp, UnOp};
-use super::cast::common_type;
-use super::catalog_fn::CatalogInfo;
-use super::types::{DataType, RegKind};
-use super::value::Value;
 use crate::catalog::{IndexDef, SequenceDef, TableDef};
 use crate::error::{SqlError, SqlState};
+use crate::sql::functions::catalog::CatalogInfo;
+use crate::sql::parse::ast::{self, BinOp, Expr, SetOp, UnOp};
+use crate::value::cast::common_type;
+use crate::value::types::{DataType, RegKind};
+use crate::value::Value;
 
 pub type PlanResult<T> = Result<T, SqlError>;
 
@@ -737,7 +740,8 @@ impl<'a> Binder<'a> {
         }
         match e {
             Expr::UntypedString(s) if *want != DataType::Unknown => {
-                let v = super::text::parse_text(s, want, &super::tz::TimeZone::utc())?;
+                let v =
+                    crate::value::text::parse_text(s, want, &crate::value::tz::TimeZone::utc())?;
                 Ok((BExpr::Const(v), want.clone()))
             }
             Expr::Param(n) => {
@@ -1437,10 +1441,10 @@ impl<'a> Binder<'a> {
             }
             _ => {}
         }
-        if let Some(ty) = super::catalog_fn::return_type(&name, f.args.len()) {
+        if let Some(ty) = crate::sql::functions::catalog::return_type(&name, f.args.len()) {
             let mut args = Vec::new();
             for (i, a) in f.args.iter().enumerate() {
-                let want = super::catalog_fn::arg_type(&name, i);
+                let want = crate::sql::functions::catalog::arg_type(&name, i);
                 let (b, t) = self.bind_typed(a, scope, &want)?;
                 let fits = match want {
                     DataType::Bool => matches!(t, DataType::Bool | DataType::Unknown),
@@ -1474,7 +1478,7 @@ impl<'a> Binder<'a> {
             args.push(b);
             types.push(t);
         }
-        let ty = super::eval::function_type(&name, &types)?;
+        let ty = crate::sql::functions::function_return_type(&name, &types)?;
         Ok((BExpr::Func { name, args }, ty))
     }
 

@@ -17,8 +17,8 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::SessionId;
 use crate::error::{Error, SqlError, SqlState};
+use crate::txn::ids::SessionId;
 
 /// How many ticks between two looks at the flag and the clock: often
 /// enough to stop within milliseconds, rare enough to cost nothing.

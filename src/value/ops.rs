@@ -10,7 +10,7 @@ use super::json::{self, get_index, get_key, get_path};
 use super::numeric::{check_range, division_by_zero, numeric_div, numeric_mod};
 use super::text::DATA_EXCEPTION;
 use super::tz::TimeZone;
-use super::value::{Interval, Numeric, Value};
+use super::{Interval, Numeric, Value};
 use crate::error::{SqlError, SqlState};
 use bigdecimal::num_traits::{ToPrimitive, Zero};
 use bigdecimal::BigDecimal;
@@ -949,8 +949,8 @@ pub fn like(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::text::parse_text;
-    use crate::sql::types::DataType;
+    use crate::value::text::parse_text;
+    use crate::value::types::DataType;
 
     fn utc() -> TimeZone {
         TimeZone::utc()

@@ -8,7 +8,7 @@
 //! as in PostgreSQL. Years before 1 AD are written with a ` BC` suffix.
 
 use super::tz::{format_offset, TimeZone};
-use super::value::Interval;
+use super::Interval;
 use crate::error::{SqlError, SqlState};
 
 /// Microseconds per second.

@@ -4,11 +4,18 @@
 
 use std::collections::HashMap;
 
-use super::ast::BinOp;
-use super::exec::NodeStats;
-use super::plan::{plan_columns, BExpr, JoinType, Plan};
-use super::tz::TimeZone;
-use super::value::Value;
+use crate::sql::parse::ast::BinOp;
+use crate::sql::plan::{plan_columns, BExpr, JoinType, Plan};
+use crate::value::tz::TimeZone;
+use crate::value::Value;
+
+/// What EXPLAIN ANALYZE reports for one plan node.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NodeStats {
+    pub rows: u64,
+    pub loops: u64,
+    pub micros: i64,
+}
 
 type Stats = HashMap<*const Plan, NodeStats>;
 
@@ -199,8 +206,10 @@ pub fn describe(
             right,
         } => {
             let name = match (op, all) {
-                (super::ast::SetOp::Union, true) => "Append".to_string(),
-                (super::ast::SetOp::Union, false) => "HashAggregate (Union)".to_string(),
+                (crate::sql::parse::ast::SetOp::Union, true) => "Append".to_string(),
+                (crate::sql::parse::ast::SetOp::Union, false) => {
+                    "HashAggregate (Union)".to_string()
+                }
                 (o, _) => format!("HashSetOp {o:?}"),
             };
             (name, Vec::new(), vec![left, right])

@@ -1,15 +1,16 @@
 //! Date/time functions: `extract`/`date_part`, `date_trunc`, `age`,
 //! `to_char` and `to_timestamp`/`to_date` with format strings.
 
-use super::datetime::{
+use super::*;
+use crate::error::{SqlError, SqlState};
+use crate::value::datetime::{
     civil_from_ts, days_from_ymd, days_in_month, local_to_utc, ts_from_civil, utc_to_local, Civil,
     DATE_INFINITY, DATE_NEG_INFINITY, TS_INFINITY, TS_NEG_INFINITY, UNIX_EPOCH_DAYS, USECS_PER_DAY,
     USECS_PER_HOUR, USECS_PER_MINUTE, USECS_PER_SEC,
 };
-use super::numeric::parse_numeric;
-use super::tz::{format_offset, TimeZone};
-use super::value::{Interval, Numeric, Value};
-use crate::error::{SqlError, SqlState};
+use crate::value::numeric::parse_numeric;
+use crate::value::tz::{format_offset, TimeZone};
+use crate::value::{Interval, Numeric, Value};
 
 /// Renders one `to_char` template pattern.
 type Render<'a> = Box<dyn Fn() -> String + 'a>;
@@ -82,7 +83,7 @@ fn dow(days: i64) -> i64 {
 
 /// ISO 8601 week number and ISO year of a date.
 fn iso_week(days: i64) -> (i64, i64) {
-    let (y, _, _) = super::datetime::ymd_from_days(days);
+    let (y, _, _) = crate::value::datetime::ymd_from_days(days);
     let iso_dow = |d: i64| (dow(d) + 6) % 7; // Monday = 0
     let week1_start = |year: i64| {
         let jan4 = days_from_ymd(year, 1, 4);
@@ -134,7 +135,13 @@ pub fn extract(field: &str, value: &Value, tz: &TimeZone) -> Result<Numeric, Sql
             if unit == "epoch" {
                 return num(((i64::from(*d) + UNIX_EPOCH_DAYS) * 86400).to_string());
             }
-            extract_ts(&unit, field, super::datetime::date_to_ts(*d)?, None, "date")
+            extract_ts(
+                &unit,
+                field,
+                crate::value::datetime::date_to_ts(*d)?,
+                None,
+                "date",
+            )
         }
         Value::Timestamp(t) => {
             if *t == TS_INFINITY || *t == TS_NEG_INFINITY {
@@ -332,7 +339,7 @@ fn trunc_civil(
         "week" => {
             clear_time(c);
             let monday = days - (dow(days) + 6) % 7;
-            let (y, m, d) = super::datetime::ymd_from_days(monday);
+            let (y, m, d) = crate::value::datetime::ymd_from_days(monday);
             c.year = y;
             c.month = m;
             c.day = d;
@@ -468,7 +475,7 @@ pub fn age(a: i64, b: i64) -> Result<Interval, SqlError> {
         .iter()
         .any(|t| *t == TS_INFINITY || *t == TS_NEG_INFINITY)
     {
-        return Err(super::datetime::interval_out_of_range());
+        return Err(crate::value::datetime::interval_out_of_range());
     }
     let (c1, c2) = (civil_from_ts(a), civil_from_ts(b));
     let mut fsec = i64::from(c1.micros) - i64::from(c2.micros);
@@ -522,8 +529,8 @@ pub fn age(a: i64, b: i64) -> Result<Interval, SqlError> {
     Ok(Interval {
         months: months
             .and_then(|m| i32::try_from(m).ok())
-            .ok_or_else(super::datetime::interval_out_of_range)?,
-        days: i32::try_from(mday).map_err(|_| super::datetime::interval_out_of_range())?,
+            .ok_or_else(crate::value::datetime::interval_out_of_range)?,
+        days: i32::try_from(mday).map_err(|_| crate::value::datetime::interval_out_of_range())?,
         micros: hour * USECS_PER_HOUR + min * USECS_PER_MINUTE + sec * USECS_PER_SEC + fsec,
     })
 }
@@ -864,13 +871,257 @@ pub fn parse_with_format(input: &str, fmt: &str) -> Result<i64, SqlError> {
     ts_from_civil(&c)
 }
 
+/// The result type of `name(a…)` if this family has such a function.
+pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
+    use DataType as T;
+    let n = a.len();
+    let all = |f: fn(&DataType) -> bool| a.iter().all(f);
+    Some(match name {
+        "now"
+        | "current_timestamp"
+        | "transaction_timestamp"
+        | "statement_timestamp"
+        | "clock_timestamp"
+            if n == 0 =>
+        {
+            T::Timestamptz
+        }
+        "localtimestamp" if n == 0 => T::Timestamp,
+        "current_date" if n == 0 => T::Date,
+        "date_trunc" if n == 2 && is_str(&a[0]) => match &a[1] {
+            T::Timestamp => T::Timestamp,
+            T::Interval => T::Interval,
+            T::Timestamptz | T::Date | T::Unknown => T::Timestamptz,
+            _ => return None,
+        },
+        "date_part" if n == 2 && is_str(&a[0]) && (is_time(&a[1]) || a[1] == T::Interval) => {
+            T::Float8
+        }
+        "extract" if n == 2 && is_str(&a[0]) && (is_time(&a[1]) || a[1] == T::Interval) => {
+            T::Numeric(None)
+        }
+        "age" if (n == 1 || n == 2) && all(is_time) => T::Interval,
+        "make_date" if n == 3 && all(is_int) => T::Date,
+        "make_timestamp" if n == 6 && a[..5].iter().all(is_int) && is_num(&a[5]) => T::Timestamp,
+        "make_timestamptz" if n == 6 && a[..5].iter().all(is_int) && is_num(&a[5]) => {
+            T::Timestamptz
+        }
+        "make_interval"
+            if n <= 7 && a.iter().take(6).all(is_int) && a.get(6).is_none_or(is_num) =>
+        {
+            T::Interval
+        }
+        "to_char" if n == 2 && is_time(&a[0]) && is_str(&a[1]) => T::Text,
+        "to_date" if n == 2 && all(is_str) => T::Date,
+        "to_timestamp" if n == 2 && all(is_str) => T::Timestamptz,
+        "to_timestamp" if n == 1 && is_num(&a[0]) => T::Timestamptz,
+        "justify_days" | "justify_hours" | "justify_interval"
+            if n == 1 && matches!(a[0], T::Interval | T::Unknown) =>
+        {
+            T::Interval
+        }
+        "isfinite" if n == 1 && (is_time(&a[0]) || a[0] == T::Interval) => T::Bool,
+        _ => return None,
+    })
+}
+
+/// Evaluates `lname(a…)`, which [`return_type`] accepted (no NULL
+/// arguments unless the function is non-strict).
+pub(super) fn call(lname: &str, a: &[Value], ctx: &mut FnContext) -> Result<Value, SqlError> {
+    let tz = ctx.tz;
+    Ok(match lname {
+        "now"
+        | "current_timestamp"
+        | "transaction_timestamp"
+        | "statement_timestamp"
+        | "clock_timestamp" => Value::Timestamptz(ctx.now_micros),
+        "localtimestamp" => Value::Timestamp(utc_to_local(ctx.now_micros, tz)),
+        "current_date" => Value::Date(ts_to_date(utc_to_local(ctx.now_micros, tz))?),
+        "date_trunc" => {
+            let v = match &a[1] {
+                Value::Date(d) => Value::Timestamptz(local_to_utc(date_to_ts(*d)?, tz)?),
+                other => other.clone(),
+            };
+            date_trunc(&text(&a[0], tz), &v, tz)?
+        }
+        "extract" | "date_part" => {
+            let n = extract(&text(&a[0], tz), &a[1], tz)?;
+            if lname == "extract" {
+                Value::Numeric(n)
+            } else {
+                Value::Float8(to_f64(&n))
+            }
+        }
+        "age" => {
+            let local = |v: &Value| -> Result<i64, SqlError> {
+                Ok(match v {
+                    Value::Date(d) => date_to_ts(*d)?,
+                    Value::Timestamp(t) => *t,
+                    Value::Timestamptz(t) => utc_to_local(*t, tz),
+                    other => return Err(undefined_function("age", &[other.data_type()])),
+                })
+            };
+            let (x, y) = if a.len() == 2 {
+                (local(&a[0])?, local(&a[1])?)
+            } else {
+                let today =
+                    utc_to_local(ctx.now_micros, tz).div_euclid(USECS_PER_DAY) * USECS_PER_DAY;
+                (today, local(&a[0])?)
+            };
+            Value::Interval(age(x, y)?)
+        }
+        "make_date" => Value::Date(make_date(int(&a[0])?, int(&a[1])?, int(&a[2])?)?),
+        "make_timestamp" | "make_timestamptz" => {
+            let date = make_date(int(&a[0])?, int(&a[1])?, int(&a[2])?)?;
+            let (h, mi, sec) = (int(&a[3])?, int(&a[4])?, float(&a[5])?);
+            if !(0..=23).contains(&h) || !(0..=59).contains(&mi) || !(0.0..60.0).contains(&sec) {
+                return Err(SqlError::new(
+                    SqlState::DATETIME_FIELD_OVERFLOW,
+                    format!("time field value out of range: {h}:{mi:02}:{sec:02}"),
+                ));
+            }
+            let t = i64::from(date) * USECS_PER_DAY
+                + h * 3_600_000_000
+                + mi * 60_000_000
+                + (sec * 1e6).round() as i64;
+            if lname == "make_timestamp" {
+                Value::Timestamp(crate::value::datetime::check_ts(t)?)
+            } else {
+                Value::Timestamptz(local_to_utc(t, tz)?)
+            }
+        }
+        "make_interval" => {
+            let field = |i: usize| a.get(i).filter(|v| !v.is_null()).map_or(Ok(0), int);
+            let secs = a.get(6).filter(|v| !v.is_null()).map_or(Ok(0.0), float)?;
+            let (years, mons, weeks, days, hours, mins) = (
+                field(0)?,
+                field(1)?,
+                field(2)?,
+                field(3)?,
+                field(4)?,
+                field(5)?,
+            );
+            let months = years.checked_mul(12).and_then(|y| y.checked_add(mons));
+            let days = weeks.checked_mul(7).and_then(|w| w.checked_add(days));
+            let micros = hours
+                .checked_mul(3_600_000_000)
+                .and_then(|h| h.checked_add(mins.checked_mul(60_000_000)?))
+                .and_then(|t| t.checked_add((secs * 1e6).round() as i64));
+            let oor = crate::value::datetime::interval_out_of_range;
+            Value::Interval(Interval {
+                months: months.and_then(|m| i32::try_from(m).ok()).ok_or_else(oor)?,
+                days: days.and_then(|d| i32::try_from(d).ok()).ok_or_else(oor)?,
+                micros: micros.ok_or_else(oor)?,
+            })
+        }
+        "to_char" => {
+            let fmt = text(&a[1], tz);
+            Value::Text(match &a[0] {
+                Value::Date(d) => to_char(date_to_ts(*d)?, None, &fmt),
+                Value::Timestamp(t) => to_char(*t, None, &fmt),
+                Value::Timestamptz(t) => {
+                    to_char(utc_to_local(*t, tz), Some(tz.offset_secs()), &fmt)
+                }
+                other => {
+                    return Err(undefined_function(
+                        "to_char",
+                        &[other.data_type(), DataType::Text],
+                    ))
+                }
+            })
+        }
+        "to_date" => Value::Date(ts_to_date(parse_with_format(
+            &text(&a[0], tz),
+            &text(&a[1], tz),
+        )?)?),
+        "to_timestamp" if a.len() == 2 => Value::Timestamptz(local_to_utc(
+            parse_with_format(&text(&a[0], tz), &text(&a[1], tz))?,
+            tz,
+        )?),
+        "to_timestamp" => {
+            let f = float(&a[0])?;
+            if f.is_nan() {
+                return Err(SqlError::new(
+                    SqlState::DATETIME_FIELD_OVERFLOW,
+                    "timestamp cannot be NaN",
+                ));
+            }
+            if f.is_infinite() {
+                return Ok(Value::Timestamptz(if f > 0.0 {
+                    TS_INFINITY
+                } else {
+                    TS_NEG_INFINITY
+                }));
+            }
+            let micros = (f * 1e6).round() - (UNIX_EPOCH_DAYS * USECS_PER_DAY) as f64;
+            if micros.is_nan() || micros.abs() >= 9.2e18 {
+                return Err(SqlError::new(
+                    SqlState::DATETIME_FIELD_OVERFLOW,
+                    format!(
+                        "timestamp out of range: \"{}\"",
+                        crate::value::text::format_f64(f)
+                    ),
+                ));
+            }
+            Value::Timestamptz(crate::value::datetime::check_ts(micros as i64)?)
+        }
+        "justify_days" | "justify_hours" | "justify_interval" => {
+            let Value::Interval(iv) = &a[0] else {
+                return Err(undefined_function(lname, &[a[0].data_type()]));
+            };
+            Value::Interval(match lname {
+                "justify_days" => justify_days(iv)?,
+                "justify_hours" => justify_hours(iv)?,
+                _ => justify_interval(iv)?,
+            })
+        }
+        "isfinite" => Value::Bool(match &a[0] {
+            Value::Date(d) => *d != DATE_INFINITY && *d != DATE_NEG_INFINITY,
+            Value::Timestamp(t) | Value::Timestamptz(t) => {
+                *t != TS_INFINITY && *t != TS_NEG_INFINITY
+            }
+            _ => true,
+        }),
+        _ => return Err(undefined_function(lname, &[])),
+    })
+}
+
+fn make_date(y: i64, m: i64, d: i64) -> Result<i32, SqlError> {
+    let bad = || {
+        SqlError::new(
+            SqlState::DATETIME_FIELD_OVERFLOW,
+            format!("date field value out of range: {y}-{m:02}-{d:02}"),
+        )
+    };
+    if y == 0 || !(1..=12).contains(&m) || !(-4713..=5_874_897).contains(&y) {
+        return Err(bad());
+    }
+    // Negative years are BC (year 0 does not exist).
+    let year = if y < 0 { y + 1 } else { y };
+    if d < 1 || d > i64::from(days_in_month(year, m as u32)) {
+        return Err(bad());
+    }
+    let days = days_from_ymd(year, m as u32, d as u32);
+    let ts = ts_from_civil(&Civil {
+        year,
+        month: m as u32,
+        day: d as u32,
+        hour: 0,
+        minute: 0,
+        second: 0,
+        micros: 0,
+    });
+    ts.map_err(|_| bad())?;
+    i32::try_from(days).map_err(|_| bad())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::datetime::{
+    use crate::value::datetime::{
         format_interval, format_timestamp, parse_interval, parse_timestamp,
     };
-    use crate::sql::numeric::format_numeric;
+    use crate::value::numeric::format_numeric;
 
     fn ts(s: &str) -> i64 {
         parse_timestamp(s, None).unwrap()

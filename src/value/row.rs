@@ -27,7 +27,7 @@
 use super::json::{format_jsonb, parse_jsonb};
 use super::numeric::{format_numeric, parse_numeric};
 use super::types::DataType;
-use super::value::{Interval, Value};
+use super::{Interval, Value};
 use crate::error::{SqlError, SqlState};
 
 fn corrupt(what: &str) -> SqlError {
@@ -253,9 +253,9 @@ pub fn decode_row(bytes: &[u8], types: &[DataType]) -> Result<Vec<Value>, SqlErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::text::parse_text;
-    use crate::sql::tz::TimeZone;
     use crate::util::Rng;
+    use crate::value::text::parse_text;
+    use crate::value::tz::TimeZone;
 
     fn sample() -> (Vec<Value>, Vec<DataType>) {
         let tz = TimeZone::utc();

@@ -6,10 +6,11 @@ use sqlparser::ast as sp;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 
-use super::ast::*;
-use super::types::{DataType, RegKind};
-use super::value::Value;
+use crate::catalog::RefAction;
 use crate::error::{SqlError, SqlState};
+use crate::sql::parse::ast::*;
+use crate::value::types::{DataType, RegKind};
+use crate::value::Value;
 
 type TResult<T> = Result<T, SqlError>;
 
@@ -1298,7 +1299,7 @@ fn number(text: &str) -> TResult<Value> {
     }
     // Decimal literals are numeric in PostgreSQL.
     text.parse::<bigdecimal::BigDecimal>()
-        .map(|d| Value::Numeric(super::value::Numeric::Value(d)))
+        .map(|d| Value::Numeric(crate::value::Numeric::Value(d)))
         .map_err(|_| syntax(format!("invalid number {text}")))
 }
 

@@ -1,0 +1,478 @@
+//! Executing plans and evaluating bound expressions.
+//!
+//! Plans run to completion and return their rows (materialised): the
+//! engine is single-threaded and statements are short; the one statement
+//! kind that may pause (DML waiting for a row lock) keeps its own state in
+//! the engine instead of pausing here.
+
+mod aggregate;
+mod eval;
+pub mod interrupt;
+mod join;
+mod scan;
+
+use aggregate::aggregate;
+pub use eval::{binop, eval, passes, truth};
+use join::{hash_join, join_rows};
+pub use scan::{decode_table_row, stored_types, tid_value, value_tid};
+use scan::{scan_heap, scan_index};
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::error::{Error, SqlError, SqlState};
+use crate::pager::Pager;
+use crate::sql::parse::ast::SetOp;
+use crate::sql::plan::explain::NodeStats;
+use crate::sql::plan::{BExpr, Plan, SortKey};
+use crate::txn::{Snapshot, TxnManager, Viewer, Xid};
+use crate::value::cast::cast_explicit;
+use crate::value::compare::HashableValue;
+use crate::value::types::DataType;
+use crate::value::tz::TimeZone;
+use crate::value::Value;
+
+pub type Row = Vec<Value>;
+pub type ExecResult<T> = Result<T, Error>;
+
+/// Everything a running statement reads.
+pub struct Env<'a> {
+    pub pager: &'a mut Pager,
+    pub txns: &'a TxnManager,
+    pub snapshot: &'a Snapshot,
+    pub own: &'a HashSet<Xid>,
+    pub cid: u32,
+    pub params: &'a [Value],
+    pub tz: &'a TimeZone,
+    /// Statement start, microseconds since 2000-01-01 UTC.
+    pub now: i64,
+    pub cte_plans: &'a [Plan],
+    /// Rows of enclosing queries (correlated subqueries), innermost last.
+    pub outer: Vec<Row>,
+    pub cte_results: HashMap<usize, Rc<Vec<Row>>>,
+    pub work_tables: HashMap<usize, Rc<Vec<Row>>>,
+    pub subquery_cache: HashMap<*const Plan, Rc<Vec<Row>>>,
+    /// Session state for currval.
+    pub currval: &'a mut HashMap<u32, i64>,
+    /// Column defaults for `DEFAULT` in INSERT ... VALUES.
+    pub defaults: Option<Rc<Vec<BExpr>>>,
+    pub rng: &'a mut u64,
+    /// EXPLAIN ANALYZE: per-node statistics, keyed by node address.
+    pub stats: Option<HashMap<*const Plan, NodeStats>>,
+    /// Microsecond clock for EXPLAIN ANALYZE timings.
+    pub clock: fn() -> i64,
+    /// Cancel requests and statement_timeout: ticked per row and per
+    /// expression evaluated.
+    pub interrupts: &'a crate::sql::exec::interrupt::Interrupts,
+}
+
+impl Env<'_> {
+    /// Is this tuple version visible to the running statement?
+    pub fn visible(&mut self, h: &crate::heap::TupleHeader) -> ExecResult<bool> {
+        let viewer = Viewer {
+            snapshot: self.snapshot,
+            own: self.own,
+            cid: self.cid,
+        };
+        Ok(viewer.visible(self.txns, self.pager, h)?)
+    }
+}
+
+fn err(code: SqlState, msg: impl Into<String>) -> Error {
+    Error::Sql(SqlError::new(code, msg))
+}
+
+/// Runs a plan to completion (recording statistics under EXPLAIN ANALYZE).
+pub fn run(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
+    if env.stats.is_none() {
+        return run_node(plan, env);
+    }
+    let start = (env.clock)();
+    let result = run_node(plan, env);
+    let elapsed = (env.clock)() - start;
+    if let (Ok(rows), Some(stats)) = (&result, env.stats.as_mut()) {
+        let s = stats.entry(plan as *const Plan).or_default();
+        s.rows += rows.len() as u64;
+        s.loops += 1;
+        s.micros += elapsed;
+    }
+    result
+}
+
+fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
+    match plan {
+        Plan::Unit => Ok(vec![Vec::new()]),
+        Plan::Values { rows, .. } => {
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let mut row = Vec::with_capacity(r.len());
+                for e in r {
+                    row.push(eval(e, &[], env)?);
+                }
+                out.push(row);
+            }
+            Ok(out)
+        }
+        Plan::SystemScan { rows, .. } => Ok(rows.as_ref().clone()),
+        Plan::Series {
+            args, ordinality, ..
+        } => {
+            let mut vals = Vec::new();
+            for a in args {
+                vals.push(match eval(a, &[], env)? {
+                    Value::Null => return Ok(Vec::new()),
+                    v => match cast_explicit(v, &DataType::Int8, env.tz)? {
+                        Value::Int8(x) => x,
+                        _ => {
+                            return Err(err(
+                                SqlState::DATATYPE_MISMATCH,
+                                "generate_series needs integers",
+                            ))
+                        }
+                    },
+                });
+            }
+            let (start, stop) = (vals[0], vals[1]);
+            let step = vals.get(2).copied().unwrap_or(1);
+            if step == 0 {
+                return Err(err(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    "step size cannot equal zero",
+                ));
+            }
+            let mut out = Vec::new();
+            let mut i = start;
+            while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
+                env.interrupts.tick()?;
+                if *ordinality {
+                    out.push(vec![Value::Int8(i), Value::Int8(out.len() as i64 + 1)]);
+                } else {
+                    out.push(vec![Value::Int8(i)]);
+                }
+                if out.len() > 100_000_000 {
+                    return Err(err(
+                        SqlState::PROGRAM_LIMIT_EXCEEDED,
+                        "generate_series result too large",
+                    ));
+                }
+                match i.checked_add(step) {
+                    Some(n) => i = n,
+                    None => break,
+                }
+            }
+            Ok(out)
+        }
+        Plan::SeqScan {
+            table,
+            filter,
+            with_tid,
+        } => scan_heap(table, filter.as_ref(), *with_tid, env),
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            with_tid,
+            stop_after,
+        } => scan_index(
+            table,
+            index,
+            bounds,
+            *reverse,
+            filter.as_ref(),
+            *with_tid,
+            stop_after.as_ref(),
+            env,
+        ),
+        Plan::Filter { input, pred } => {
+            let rows = run(input, env)?;
+            let mut out = Vec::new();
+            for r in rows {
+                if passes(pred, &r, env)? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        }
+        Plan::Project { input, exprs, .. } => {
+            let rows = run(input, env)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let mut o = Vec::with_capacity(exprs.len());
+                for e in exprs {
+                    o.push(eval(e, &r, env)?);
+                }
+                out.push(o);
+            }
+            Ok(out)
+        }
+        Plan::Truncate { input, keep } => {
+            let mut rows = run(input, env)?;
+            for r in &mut rows {
+                r.truncate(*keep);
+            }
+            Ok(rows)
+        }
+        Plan::NestedLoop {
+            left,
+            right,
+            kind,
+            cond,
+        } => {
+            let l = run(left, env)?;
+            let r = run(right, env)?;
+            let rwidth = crate::sql::plan::plan_columns(right, env.cte_plans).len();
+            let lwidth = crate::sql::plan::plan_columns(left, env.cte_plans).len();
+            join_rows(l, r, *kind, lwidth, rwidth, env, |lr, rr, env| match cond {
+                Some(c) => {
+                    let mut row = lr.to_vec();
+                    row.extend_from_slice(rr);
+                    passes(c, &row, env)
+                }
+                None => Ok(true),
+            })
+        }
+        Plan::HashJoin {
+            left,
+            right,
+            kind,
+            left_keys,
+            right_keys,
+            residual,
+        } => {
+            let l = run(left, env)?;
+            let r = run(right, env)?;
+            let rwidth = crate::sql::plan::plan_columns(right, env.cte_plans).len();
+            let lwidth = crate::sql::plan::plan_columns(left, env.cte_plans).len();
+            hash_join(
+                l,
+                r,
+                *kind,
+                left_keys,
+                right_keys,
+                residual.as_ref(),
+                lwidth,
+                rwidth,
+                env,
+            )
+        }
+        Plan::Aggregate { input, group, aggs } => {
+            let rows = run(input, env)?;
+            aggregate(rows, group, aggs, env)
+        }
+        Plan::Sort { input, keys } => {
+            let rows = run(input, env)?;
+            sort_rows(rows, keys, env)
+        }
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => {
+            let rows = run(input, env)?;
+            let as_count = |v: Value, what: &str| -> ExecResult<Option<usize>> {
+                match v {
+                    Value::Null => Ok(None),
+                    Value::Int8(n) if n >= 0 => Ok(Some(n as usize)),
+                    Value::Int4(n) if n >= 0 => Ok(Some(n as usize)),
+                    // PostgreSQL: 2201W for LIMIT, 2201X for OFFSET.
+                    _ => Err(err(
+                        SqlState(if what == "LIMIT" { "2201W" } else { "2201X" }),
+                        format!("{what} must not be negative"),
+                    )),
+                }
+            };
+            let off = match offset {
+                Some(e) => as_count(eval(e, &[], env)?, "OFFSET")?.unwrap_or(0),
+                None => 0,
+            };
+            let lim = match limit {
+                Some(e) => as_count(eval(e, &[], env)?, "LIMIT")?,
+                None => None,
+            };
+            Ok(rows
+                .into_iter()
+                .skip(off)
+                .take(lim.unwrap_or(usize::MAX))
+                .collect())
+        }
+        Plan::Distinct { input, on } => {
+            let rows = run(input, env)?;
+            let mut seen = HashSet::new();
+            let mut out = Vec::new();
+            for r in rows {
+                let key: Vec<HashableValue> = match on {
+                    Some(exprs) => {
+                        let mut k = Vec::new();
+                        for e in exprs {
+                            k.push(eval(e, &r, env)?.group_key());
+                        }
+                        k
+                    }
+                    None => r.iter().map(|v| v.group_key()).collect(),
+                };
+                if seen.insert(key) {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        }
+        Plan::SetOp {
+            op,
+            all,
+            left,
+            right,
+        } => {
+            let l = run(left, env)?;
+            let r = run(right, env)?;
+            Ok(set_op(*op, *all, l, r))
+        }
+        Plan::CteScan { id } => {
+            if let Some(rows) = env.cte_results.get(id) {
+                return Ok((**rows).clone());
+            }
+            let plan = env
+                .cte_plans
+                .get(*id)
+                .ok_or_else(|| err(SqlState::INTERNAL_ERROR, "unknown CTE"))?;
+            let rows = Rc::new(run(plan, env)?);
+            env.cte_results.insert(*id, rows.clone());
+            Ok((*rows).clone())
+        }
+        Plan::WorkTable { id } => Ok(env
+            .work_tables
+            .get(id)
+            .map(|r| (**r).clone())
+            .unwrap_or_default()),
+        Plan::RecursiveCte {
+            id,
+            anchor,
+            step,
+            all,
+        } => {
+            let mut result = run(anchor, env)?;
+            let mut seen: HashSet<Vec<HashableValue>> = HashSet::new();
+            if !*all {
+                result.retain(|r| seen.insert(r.iter().map(|v| v.group_key()).collect()));
+            }
+            let mut work = result.clone();
+            let mut rounds = 0u64;
+            while !work.is_empty() {
+                rounds += 1;
+                if rounds > 10_000_000 || result.len() > 50_000_000 {
+                    return Err(err(
+                        SqlState::PROGRAM_LIMIT_EXCEEDED,
+                        "recursive query does not terminate",
+                    ));
+                }
+                env.work_tables
+                    .insert(*id, Rc::new(std::mem::take(&mut work)));
+                let mut next = run(step, env)?;
+                if !*all {
+                    next.retain(|r| seen.insert(r.iter().map(|v| v.group_key()).collect()));
+                }
+                result.extend(next.iter().cloned());
+                work = next;
+            }
+            env.work_tables.remove(id);
+            Ok(result)
+        }
+    }
+}
+
+pub fn sort_rows(rows: Vec<Row>, keys: &[SortKey], env: &mut Env) -> ExecResult<Vec<Row>> {
+    let mut keyed = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut k = Vec::with_capacity(keys.len());
+        for key in keys {
+            k.push(eval(&key.expr, &r, env)?);
+        }
+        keyed.push((k, r));
+    }
+    keyed.sort_by(|(a, _), (b, _)| {
+        for (i, key) in keys.iter().enumerate() {
+            let (x, y) = (&a[i], &b[i]);
+            let ord = match (x.is_null(), y.is_null()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => {
+                    if key.nulls_first {
+                        std::cmp::Ordering::Less
+                    } else {
+                        std::cmp::Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if key.nulls_first {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Less
+                    }
+                }
+                _ => {
+                    let o = x.sort_cmp(y);
+                    if key.desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            };
+            if ord != std::cmp::Ordering::Equal {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    Ok(keyed.into_iter().map(|(_, r)| r).collect())
+}
+
+fn set_op(op: SetOp, all: bool, left: Vec<Row>, right: Vec<Row>) -> Vec<Row> {
+    let key = |r: &Row| -> Vec<HashableValue> { r.iter().map(|v| v.group_key()).collect() };
+    match (op, all) {
+        (SetOp::Union, true) => left.into_iter().chain(right).collect(),
+        (SetOp::Union, false) => {
+            let mut seen = HashSet::new();
+            left.into_iter()
+                .chain(right)
+                .filter(|r| seen.insert(key(r)))
+                .collect()
+        }
+        (SetOp::Intersect | SetOp::Except, _) => {
+            let mut counts: HashMap<Vec<HashableValue>, usize> = HashMap::new();
+            for r in &right {
+                *counts.entry(key(r)).or_default() += 1;
+            }
+            let mut emitted = HashSet::new();
+            let mut out = Vec::new();
+            for r in left {
+                let k = key(&r);
+                let c = counts.get(&k).copied().unwrap_or(0);
+                let keep = match (op, all) {
+                    (SetOp::Intersect, true) => {
+                        if c > 0 {
+                            counts.insert(k.clone(), c - 1);
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    (SetOp::Intersect, false) => c > 0 && emitted.insert(k.clone()),
+                    (SetOp::Except, true) => {
+                        if c > 0 {
+                            counts.insert(k.clone(), c - 1);
+                            false
+                        } else {
+                            true
+                        }
+                    }
+                    _ => c == 0 && emitted.insert(k.clone()),
+                };
+                if keep {
+                    out.push(r);
+                }
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! System information functions (`pg_typeof`, `format_type`,
+//! `pg_get_expr`, ...) and `gen_random_uuid`.
+
+use super::*;
+use crate::error::SqlError;
+use crate::value::{DataType, Value};
+
+/// The result type of `name(a…)` if this family has such a function.
+pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
+    use DataType as T;
+    let n = a.len();
+    let all = |f: fn(&DataType) -> bool| a.iter().all(f);
+    Some(match name {
+        // Evaluated by the executor, which has the transaction manager.
+        "txid_status" => T::Text,
+        "pg_get_userbyid" if n == 1 && is_int(&a[0]) => T::Text,
+        "pg_table_is_visible" if n == 1 && is_int(&a[0]) => T::Bool,
+        "pg_encoding_to_char" if n == 1 && is_int(&a[0]) => T::Text,
+        "format_type" if n == 2 && all(is_int) => T::Text,
+        // Our `pg_attrdef.adbin` (and the other expression columns) hold
+        // SQL text, which is what pg_get_expr shows; the relation is not
+        // needed to read it.
+        "pg_get_expr" if (n == 2 || n == 3) && is_str(&a[0]) && is_int(&a[1]) => {
+            if n == 3 && !matches!(a[2], T::Bool | T::Unknown) {
+                return None;
+            }
+            T::Text
+        }
+        "gen_random_uuid" if n == 0 => T::Uuid,
+        "pg_typeof" if n == 1 => T::Text,
+        _ => return None,
+    })
+}
+
+/// Evaluates `lname(a…)`, which [`return_type`] accepted (no NULL
+/// arguments unless the function is non-strict).
+pub(super) fn call(
+    lname: &str,
+    a: &[Value],
+    types: &[DataType],
+    ctx: &mut FnContext,
+) -> Result<Value, SqlError> {
+    let tz = ctx.tz;
+    Ok(match lname {
+        // The only role is the bootstrap superuser (see engine::system).
+        "pg_get_userbyid" => Value::Text(match int(&a[0])? {
+            10 => "neuraldb".to_string(),
+            o => format!("unknown (OID={o})"),
+        }),
+        // Every relation is in pg_catalog or public, both on the search
+        // path, and names are unique across them.
+        "pg_table_is_visible" => Value::Bool(true),
+        "pg_encoding_to_char" => Value::Text(match int(&a[0])? {
+            0 => "SQL_ASCII".into(),
+            6 => "UTF8".into(),
+            _ => String::new(),
+        }),
+        "format_type" if a[0].is_null() => Value::Null,
+        "format_type" => {
+            let oid = int(&a[0])?;
+            let typmod = match &a[1] {
+                Value::Null => -1,
+                v => i32::try_from(int(v)?).unwrap_or(-1),
+            };
+            let known = u32::try_from(oid)
+                .ok()
+                .and_then(|o| crate::value::types::from_oid_typmod(o, typmod));
+            Value::Text(match known {
+                Some(t) => t.to_string(),
+                None if oid == 0 => "-".into(),
+                None => "???".into(),
+            })
+        }
+        "pg_get_expr" => Value::Text(text(&a[0], tz).into_owned()),
+        "gen_random_uuid" => {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&ctx.next_u64().to_le_bytes());
+            b[8..].copy_from_slice(&ctx.next_u64().to_le_bytes());
+            b[6] = (b[6] & 0x0f) | 0x40; // version 4
+            b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+            Value::Uuid(b)
+        }
+        "pg_typeof" => Value::Text(pg_typeof_name(&types[0])),
+        _ => return Err(undefined_function(lname, &[])),
+    })
+}
+
+/// The type name `pg_typeof` prints for a (statically known) type. The
+/// executor should prefer calling this with the expression's resolved type
+/// over evaluating `pg_typeof` on a value (values do not carry typmods and
+/// NULL has no type).
+pub fn pg_typeof_name(ty: &DataType) -> String {
+    ty.to_string()
+}
