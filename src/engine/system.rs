@@ -1658,7 +1658,7 @@ fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<ConstraintRow> {
                         .ok()
                         .map(|e| {
                             let mut names = Vec::new();
-                            super::collect_columns(&e, &mut names);
+                            super::ddl::collect_columns(&e, &mut names);
                             let mut nums: Vec<i16> = names
                                 .iter()
                                 .filter_map(|n| t.column(n).map(|i| i as i16 + 1))

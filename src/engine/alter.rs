@@ -1,0 +1,547 @@
+//! ALTER TABLE: columns, constraints, renames.
+
+use super::ddl::check_name;
+use super::ddl::collect_columns;
+use super::ddl::column_positions;
+use super::ddl::refuse_reg_column;
+use super::dml::DmlExec;
+use super::dml::DmlKind;
+use super::sql_err;
+use super::Engine;
+use super::QueryResult;
+use super::RelLock;
+use super::SessionId;
+use super::{system, Result};
+use crate::catalog::{Catalog, CheckDef, ColumnDef, IdentityKind, Object, SequenceDef, TableDef};
+use crate::error::{Error, SqlState};
+use crate::heap::{flags, Heap, Tid};
+use crate::sql::exec::{self, eval, value_tid, Row};
+use crate::sql::parse::ast::{self, Expr};
+use crate::sql::parse::translate;
+use crate::sql::plan::{self};
+use crate::txn::{Xid, XidStatus};
+use crate::value::Value;
+use std::rc::Rc;
+
+impl Engine {
+    pub(super) fn alter_table(
+        &mut self,
+        sid: SessionId,
+        name: &ast::Name,
+        if_exists: bool,
+        ops: &[ast::AlterOp],
+    ) -> Result<QueryResult> {
+        system::refuse_ddl(name)?;
+        let tname = name.last().cloned().unwrap_or_default();
+        let Some(entry) = self.lookup(sid, &tname)? else {
+            if if_exists {
+                return Ok(QueryResult::tag("ALTER TABLE"));
+            }
+            return Err(Error::Sql(plan::undefined_table(&tname)));
+        };
+        let Object::Table(table) = &*entry.object else {
+            return Err(sql_err(
+                SqlState::WRONG_OBJECT_TYPE,
+                format!("\"{tname}\" is not a table"),
+            ));
+        };
+        let mut table = table.clone();
+        let mut tid = entry.tid;
+        self.lock_relation(sid, &table, RelLock::AccessExclusive)?;
+        self.lock_catalog_row(sid, tid)?;
+        let xid = self.write_xid(sid)?;
+        for op in ops {
+            let cid = self.current_cid(sid);
+            match op {
+                ast::AlterOp::AddColumn {
+                    spec,
+                    if_not_exists,
+                } => {
+                    refuse_reg_column(&spec.ty)?;
+                    if table.column(&spec.name).is_some() {
+                        if *if_not_exists {
+                            continue;
+                        }
+                        return Err(sql_err(
+                            SqlState::DUPLICATE_COLUMN,
+                            format!(
+                                "column \"{}\" of relation \"{}\" already exists",
+                                spec.name, table.name
+                            ),
+                        ));
+                    }
+                    let mut default = spec.default_sql.clone();
+                    if spec.serial || spec.identity.is_some() {
+                        let seq_name = format!("{}_{}_seq", table.name, spec.name);
+                        let page = Catalog::create_sequence_page(&mut self.pager, 1)?;
+                        let seq_oid = self.catalog.allocate_oid();
+                        self.catalog.insert(
+                            &mut self.pager,
+                            xid,
+                            cid,
+                            Object::Sequence(SequenceDef {
+                                oid: seq_oid,
+                                name: seq_name.clone(),
+                                page,
+                                increment: 1,
+                                start: 1,
+                                owned_by: Some((table.oid, table.columns.len())),
+                            }),
+                        )?;
+                        default = Some(format!("nextval('{seq_name}'::regclass)"));
+                    }
+                    table.columns.push(ColumnDef {
+                        name: spec.name.clone(),
+                        ty: spec.ty.clone(),
+                        not_null: spec.not_null,
+                        default: default.clone(),
+                        identity: spec.identity.map(|i| match i {
+                            ast::Identity::Always => IdentityKind::Always,
+                            ast::Identity::ByDefault => IdentityKind::ByDefault,
+                        }),
+                        dropped: false,
+                    });
+                    tid = self.catalog.replace(
+                        &mut self.pager,
+                        tid,
+                        xid,
+                        cid,
+                        Object::Table(table.clone()),
+                    )?;
+                    // Existing rows get the default (evaluated per row), as in PostgreSQL.
+                    let col = table.columns.len() - 1;
+                    if default.is_some() {
+                        self.rewrite_rows(sid, &table, |engine, sid, row, env_defaults| {
+                            let _ = (engine, sid);
+                            row[col] = env_defaults[col].clone();
+                            Ok(())
+                        })?;
+                    } else if spec.not_null && self.table_has_rows(sid, &table)? {
+                        return Err(sql_err(
+                            SqlState::NOT_NULL_VIOLATION,
+                            format!(
+                                "column \"{}\" of relation \"{}\" contains null values",
+                                spec.name, table.name
+                            ),
+                        ));
+                    }
+                    for c in &spec.constraints {
+                        tid = self.add_constraint(sid, xid, tid, &mut table, c)?;
+                    }
+                }
+                ast::AlterOp::DropColumn {
+                    name: col,
+                    if_exists,
+                } => {
+                    let Some(i) = table.column(col) else {
+                        if *if_exists {
+                            continue;
+                        }
+                        return Err(sql_err(
+                            SqlState::UNDEFINED_COLUMN,
+                            format!(
+                                "column \"{col}\" of relation \"{}\" does not exist",
+                                table.name
+                            ),
+                        ));
+                    };
+                    if table.live_columns().count() == 1 {
+                        return Err(sql_err(
+                            SqlState::FEATURE_NOT_SUPPORTED,
+                            "cannot drop the last column of a table",
+                        ));
+                    }
+                    table.columns[i].dropped = true;
+                    table.columns[i].not_null = false;
+                    table.columns[i].default = None;
+                    table.checks.retain(|c| {
+                        let mut cols = Vec::new();
+                        if let Ok(e) = translate::parse_expr(&c.expr) {
+                            collect_columns(&e, &mut cols);
+                        }
+                        !cols.contains(col)
+                    });
+                    // Indexes on the column go with it.
+                    for idx in self.table_indexes(&table) {
+                        if idx.columns.contains(&i) {
+                            if let Some(e) = self.lookup(sid, &idx.name)? {
+                                self.catalog.delete(&mut self.pager, e.tid, xid, cid)?;
+                            }
+                        }
+                    }
+                    tid = self.catalog.replace(
+                        &mut self.pager,
+                        tid,
+                        xid,
+                        cid,
+                        Object::Table(table.clone()),
+                    )?;
+                }
+                ast::AlterOp::AddConstraint(c) => {
+                    tid = self.add_constraint(sid, xid, tid, &mut table, c)?;
+                }
+                ast::AlterOp::DropConstraint {
+                    name: cname,
+                    if_exists,
+                } => {
+                    let before = table.checks.len();
+                    table.checks.retain(|c| &c.name != cname);
+                    if table.checks.len() != before {
+                        tid = self.catalog.replace(
+                            &mut self.pager,
+                            tid,
+                            xid,
+                            cid,
+                            Object::Table(table.clone()),
+                        )?;
+                        continue;
+                    }
+                    let idx = self
+                        .table_indexes(&table)
+                        .into_iter()
+                        .find(|i| i.constraint && &i.name == cname);
+                    match idx {
+                        Some(i) => {
+                            if i.primary {
+                                for &c in &i.columns {
+                                    table.columns[c].not_null = table.columns[c].identity.is_some();
+                                }
+                                tid = self.catalog.replace(
+                                    &mut self.pager,
+                                    tid,
+                                    xid,
+                                    cid,
+                                    Object::Table(table.clone()),
+                                )?;
+                            }
+                            if let Some(e) = self.lookup(sid, &i.name)? {
+                                self.catalog.delete(&mut self.pager, e.tid, xid, cid)?;
+                            }
+                        }
+                        None if *if_exists => {}
+                        None => {
+                            return Err(sql_err(
+                                SqlState::UNDEFINED_OBJECT,
+                                format!(
+                                    "constraint \"{cname}\" of relation \"{}\" does not exist",
+                                    table.name
+                                ),
+                            ))
+                        }
+                    }
+                }
+                ast::AlterOp::RenameTable(new) => {
+                    if self.lookup(sid, new)?.is_some() {
+                        return Err(sql_err(
+                            SqlState::DUPLICATE_TABLE,
+                            format!("relation \"{new}\" already exists"),
+                        ));
+                    }
+                    self.check_name_not_in_flux(sid, new)?;
+                    table.name = new.clone();
+                    tid = self.catalog.replace(
+                        &mut self.pager,
+                        tid,
+                        xid,
+                        cid,
+                        Object::Table(table.clone()),
+                    )?;
+                }
+                ast::AlterOp::RenameColumn { old, new } => {
+                    let i = table
+                        .column(old)
+                        .ok_or_else(|| plan::undefined_column(old))?;
+                    if table.column(new).is_some() {
+                        return Err(sql_err(
+                            SqlState::DUPLICATE_COLUMN,
+                            format!(
+                                "column \"{new}\" of relation \"{}\" already exists",
+                                table.name
+                            ),
+                        ));
+                    }
+                    // Stored CHECK and DEFAULT expressions are SQL text.
+                    let mentions = |sql: &str| {
+                        let mut cols = Vec::new();
+                        if let Ok(e) = translate::parse_expr(sql) {
+                            collect_columns(&e, &mut cols);
+                        }
+                        cols.contains(old)
+                    };
+                    if table.checks.iter().any(|c| mentions(&c.expr))
+                        || table
+                            .columns
+                            .iter()
+                            .any(|c| c.default.as_deref().is_some_and(mentions))
+                    {
+                        return Err(sql_err(
+                            SqlState::FEATURE_NOT_SUPPORTED,
+                            format!("cannot rename column \"{old}\": a CHECK constraint or default refers to it"),
+                        ));
+                    }
+                    table.columns[i].name = new.clone();
+                    tid = self.catalog.replace(
+                        &mut self.pager,
+                        tid,
+                        xid,
+                        cid,
+                        Object::Table(table.clone()),
+                    )?;
+                }
+                ast::AlterOp::AlterColumnSetDefault { column, default } => {
+                    let i = table
+                        .column(column)
+                        .ok_or_else(|| plan::undefined_column(column))?;
+                    if let Some(d) = default {
+                        translate::parse_expr(d)?;
+                    }
+                    table.columns[i].default = default.clone();
+                    tid = self.catalog.replace(
+                        &mut self.pager,
+                        tid,
+                        xid,
+                        cid,
+                        Object::Table(table.clone()),
+                    )?;
+                }
+                ast::AlterOp::AlterColumnNotNull { column, not_null } => {
+                    let i = table
+                        .column(column)
+                        .ok_or_else(|| plan::undefined_column(column))?;
+                    if !*not_null
+                        && self
+                            .table_indexes(&table)
+                            .iter()
+                            .any(|x| x.primary && x.columns.contains(&i))
+                    {
+                        return Err(sql_err(
+                            SqlState::INVALID_TABLE_DEFINITION,
+                            format!("column \"{column}\" is in a primary key"),
+                        ));
+                    }
+                    if *not_null && self.column_has_null(sid, &table, i)? {
+                        return Err(sql_err(
+                            SqlState::NOT_NULL_VIOLATION,
+                            format!(
+                                "column \"{column}\" of relation \"{}\" contains null values",
+                                table.name
+                            ),
+                        ));
+                    }
+                    table.columns[i].not_null = *not_null;
+                    tid = self.catalog.replace(
+                        &mut self.pager,
+                        tid,
+                        xid,
+                        cid,
+                        Object::Table(table.clone()),
+                    )?;
+                }
+            }
+        }
+        Ok(QueryResult::tag("ALTER TABLE"))
+    }
+
+    /// Writes a new version of every visible row, changed by `f` (which
+    /// also gets the table's evaluated defaults for that row).
+    pub(super) fn rewrite_rows(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        mut f: impl FnMut(&mut Engine, SessionId, &mut Row, &[Value]) -> Result<()>,
+    ) -> Result<()> {
+        let rows = self.visible_rows(sid, table)?;
+        let snapshot = self.take_snapshot(sid);
+        let ((defaults, checks), _, _) = self.bind(sid, &snapshot, |b| {
+            Ok((Self::bind_defaults(b, table)?, Self::bind_checks(b, table)?))
+        })?;
+        let xid = self.write_xid(sid)?;
+        let ncols = table.columns.len();
+        let mut dml = DmlExec {
+            kind: DmlKind::Insert(None),
+            table: Rc::new(table.clone()),
+            indexes: self.table_indexes(table),
+            rows: Vec::new(),
+            pos: 0,
+            returning: None,
+            out: Vec::new(),
+            count: 0,
+            snapshot: snapshot.clone(),
+            cid: self.current_cid(sid),
+            params: Vec::new(),
+            checks,
+            cte_plans: Vec::new(),
+        };
+        let heap = Heap::open(table.heap);
+        for mut row in rows {
+            let Some(tid) = value_tid(&row[ncols]) else {
+                continue;
+            };
+            row.truncate(ncols);
+            let evaluated = self.with_env(sid, &snapshot, &[], &[], None, |env| {
+                defaults
+                    .iter()
+                    .map(|d| eval(d, &[], env))
+                    .collect::<Result<Vec<_>>>()
+            })?;
+            f(self, sid, &mut row, &evaluated)?;
+            self.check_row(sid, &mut dml, &row)?;
+            let h = heap.header(&mut self.pager, tid)?;
+            if let Some(h) = h {
+                let own = self.sessions[&sid]
+                    .txn
+                    .as_ref()
+                    .is_some_and(|t| t.own.contains(&h.xmax));
+                if h.xmax != 0
+                    && !own
+                    && self.txns.status(&mut self.pager, h.xmax)? == XidStatus::InProgress
+                {
+                    return Err(sql_err(
+                        SqlState::LOCK_NOT_AVAILABLE,
+                        "could not rewrite a row locked by another transaction",
+                    ));
+                }
+            }
+            let new_tid = self.insert_row(&dml, xid, &row)?;
+            let cid = dml.cid;
+            heap.update_header(&mut self.pager, tid, |h| {
+                h.xmax = xid;
+                h.cmax = cid;
+                h.ctid = new_tid;
+                h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
+            })?;
+        }
+        Ok(())
+    }
+
+    /// ALTER TABLE ... ADD CONSTRAINT (and column constraints of ADD COLUMN).
+    pub(super) fn add_constraint(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        tid: Tid,
+        table: &mut TableDef,
+        c: &ast::TableConstraint,
+    ) -> Result<Tid> {
+        let cid = self.current_cid(sid);
+        match c {
+            ast::TableConstraint::Check { name, source, .. } => {
+                let cname = name
+                    .clone()
+                    .unwrap_or_else(|| check_name(&table.name, &table.checks, c));
+                let mut probe = table.clone();
+                probe.checks = vec![CheckDef {
+                    oid: 0,
+                    name: cname.clone(),
+                    expr: source.clone(),
+                }];
+                // Existing rows must satisfy it.
+                let snapshot = self.take_snapshot(sid);
+                let (checks, _, _) = self.bind(sid, &snapshot, |b| Self::bind_checks(b, &probe))?;
+                let rows = self.visible_rows(sid, table)?;
+                let failing = self.with_env(sid, &snapshot, &[], &[], None, |env| {
+                    for r in &rows {
+                        for (_, e) in &checks {
+                            if exec::truth(&eval(e, r, env)?) == Some(false) {
+                                return Ok(true);
+                            }
+                        }
+                    }
+                    Ok(false)
+                })?;
+                if failing {
+                    return Err(sql_err(
+                        SqlState::CHECK_VIOLATION,
+                        format!("check constraint \"{cname}\" of relation \"{}\" is violated by some row", table.name),
+                    ));
+                }
+                table.checks.push(CheckDef {
+                    oid: self.catalog.allocate_oid(),
+                    name: cname,
+                    expr: source.clone(),
+                });
+                Ok(self.catalog.replace(
+                    &mut self.pager,
+                    tid,
+                    xid,
+                    cid,
+                    Object::Table(table.clone()),
+                )?)
+            }
+            ast::TableConstraint::PrimaryKey { name, columns }
+            | ast::TableConstraint::Unique { name, columns } => {
+                let primary = matches!(c, ast::TableConstraint::PrimaryKey { .. });
+                let cols = column_positions(table, columns)?;
+                let mut tid = tid;
+                if primary {
+                    if self.table_indexes(table).iter().any(|i| i.primary) {
+                        return Err(sql_err(
+                            SqlState::INVALID_TABLE_DEFINITION,
+                            format!(
+                                "multiple primary keys for table \"{}\" are not allowed",
+                                table.name
+                            ),
+                        ));
+                    }
+                    for &i in &cols {
+                        if self.column_has_null(sid, table, i)? {
+                            return Err(sql_err(
+                                SqlState::NOT_NULL_VIOLATION,
+                                format!(
+                                    "column \"{}\" of relation \"{}\" contains null values",
+                                    table.columns[i].name, table.name
+                                ),
+                            ));
+                        }
+                        table.columns[i].not_null = true;
+                    }
+                    tid = self.catalog.replace(
+                        &mut self.pager,
+                        tid,
+                        xid,
+                        cid,
+                        Object::Table(table.clone()),
+                    )?;
+                }
+                let iname = name.clone().unwrap_or_else(|| {
+                    if primary {
+                        format!("{}_pkey", table.name)
+                    } else {
+                        format!("{}_{}_key", table.name, columns.join("_"))
+                    }
+                });
+                let create = ast::CreateIndex {
+                    name: Some(iname.clone()),
+                    table: vec![table.name.clone()],
+                    columns: columns
+                        .iter()
+                        .map(|c| ast::IndexColumn {
+                            expr: Expr::Column(vec![c.clone()]),
+                            desc: false,
+                            opclass: None,
+                        })
+                        .collect(),
+                    unique: true,
+                    if_not_exists: false,
+                    method: None,
+                    with: Vec::new(),
+                };
+                self.create_index(sid, &create)?;
+                // Mark the new index as a constraint's.
+                if let Some(e) = self.lookup(sid, &iname)? {
+                    if let Object::Index(mut i) = (*e.object).clone() {
+                        i.constraint = true;
+                        i.primary = primary;
+                        self.catalog
+                            .replace(&mut self.pager, e.tid, xid, cid, Object::Index(i))?;
+                    }
+                }
+                Ok(tid)
+            }
+            ast::TableConstraint::ForeignKey(_) => Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "FOREIGN KEY constraints are not supported yet",
+            )),
+        }
+    }
+}

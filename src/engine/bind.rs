@@ -1,0 +1,387 @@
+//! The statement's view of the catalog: binding SQL against it
+//! ([`BindCtx`] answers the binder's [`CatalogAccess`] questions), and the
+//! execution environment a plan runs in.
+
+use super::constraints::Liveness;
+use super::dml::DmlExec;
+use super::session::Session;
+use super::sql_err;
+use super::Engine;
+use super::RelLock;
+use super::SessionId;
+use super::SERVER_VERSION;
+use super::{system, Result};
+use crate::catalog::{IndexDef, Object, Oid, SequenceDef, TableDef};
+use crate::error::{Error, SqlError, SqlState};
+use crate::heap::TupleHeader;
+use crate::sql::exec::{run, Env, Row};
+use crate::sql::parse::ast::Expr;
+use crate::sql::plan::{self, BExpr, Binder, CatalogAccess, Plan, PlanResult};
+use crate::txn::{Snapshot, Viewer, Xid};
+use crate::value::types::DataType;
+use crate::value::Value;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+/// The binder's view of the catalog for one statement.
+pub(super) struct BindCtx<'a> {
+    pub(super) engine: &'a mut Engine,
+    pub(super) sid: SessionId,
+    pub(super) snapshot: &'a Snapshot,
+    pub(super) own: HashSet<Xid>,
+    pub(super) cid: u32,
+}
+
+impl BindCtx<'_> {
+    /// Runs `f` on the engine with the statement's view of the catalog.
+    fn at_viewpoint<T>(
+        &mut self,
+        f: impl FnOnce(&mut Engine, &system::Viewpoint) -> Result<T>,
+    ) -> PlanResult<T> {
+        let vp = system::Viewpoint {
+            sid: self.sid,
+            snapshot: self.snapshot,
+            own: &self.own,
+            cid: self.cid,
+        };
+        f(self.engine, &vp).map_err(SqlError::from)
+    }
+
+    fn find(&mut self, name: &str) -> PlanResult<Option<Rc<Object>>> {
+        let viewer = Viewer {
+            snapshot: self.snapshot,
+            own: &self.own,
+            cid: self.cid + 1,
+        };
+        let e = self
+            .engine
+            .catalog
+            .lookup(&self.engine.txns, &mut self.engine.pager, &viewer, name)
+            .map_err(|e| SqlError::new(e.sqlstate(), e.to_string()))?;
+        Ok(e.map(|e| e.object))
+    }
+}
+
+impl CatalogAccess for BindCtx<'_> {
+    fn table(&mut self, name: &str) -> PlanResult<Option<Rc<TableDef>>> {
+        Ok(match self.find(name)?.as_deref() {
+            Some(Object::Table(t)) => Some(Rc::new(t.clone())),
+            _ => None,
+        })
+    }
+
+    fn indexes(&mut self, table: &TableDef) -> PlanResult<Vec<Rc<IndexDef>>> {
+        Ok(self.engine.table_indexes(table))
+    }
+
+    fn sequence(&mut self, name: &str) -> PlanResult<Option<Rc<SequenceDef>>> {
+        Ok(match self.find(name)?.as_deref() {
+            Some(Object::Sequence(s)) => Some(Rc::new(s.clone())),
+            _ => None,
+        })
+    }
+
+    fn session_function(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+    ) -> PlanResult<Option<(BExpr, DataType)>> {
+        Ok(match (name, args) {
+            ("txid_current", []) => {
+                let xid = self.engine.write_xid(self.sid).map_err(SqlError::from)?;
+                let top = self.engine.sessions[&self.sid]
+                    .txn
+                    .as_ref()
+                    .and_then(|t| t.xids.first().copied())
+                    .unwrap_or(xid);
+                Some((BExpr::Const(Value::Int8(top as i64)), DataType::Int8))
+            }
+            ("version", []) => Some((
+                BExpr::Const(Value::Text(format!(
+                    "PostgreSQL {SERVER_VERSION} on wasm32/native, compiled by rustc"
+                ))),
+                DataType::Text,
+            )),
+            ("current_setting", [Expr::UntypedString(s)]) => {
+                let v = self
+                    .engine
+                    .show_variable(self.sid, s)
+                    .map_err(SqlError::from)?;
+                Some((BExpr::Const(Value::Text(v)), DataType::Text))
+            }
+            ("pg_backend_pid", []) => {
+                Some((BExpr::Const(Value::Int4(self.sid as i32)), DataType::Int4))
+            }
+            ("current_user" | "session_user" | "user", []) => {
+                Some((BExpr::Const(Value::Text("neuraldb".into())), DataType::Text))
+            }
+            ("current_database", []) => Some((
+                BExpr::Const(Value::Text(self.engine.config.database_name.clone())),
+                DataType::Text,
+            )),
+            _ => None,
+        })
+    }
+
+    fn system_relation(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> PlanResult<Option<plan::SystemRelationRows>> {
+        self.at_viewpoint(|engine, vp| engine.system_relation(vp, schema, name))
+    }
+
+    fn catalog_info(&mut self) -> PlanResult<crate::sql::functions::catalog::CatalogInfo> {
+        self.at_viewpoint(|engine, vp| engine.catalog_info(vp))
+    }
+}
+
+impl Engine {
+    pub(super) fn bind<T>(
+        &mut self,
+        sid: SessionId,
+        snapshot: &Snapshot,
+        f: impl FnOnce(&mut Binder) -> PlanResult<T>,
+    ) -> Result<(T, Vec<Plan>, Vec<DataType>)> {
+        let (own, cid) = {
+            let t = self
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.txn.as_ref())
+                .expect("in a transaction");
+            (t.own.clone(), t.cid)
+        };
+        let mut ctx = BindCtx {
+            engine: self,
+            sid,
+            snapshot,
+            own,
+            cid,
+        };
+        let mut binder = Binder::new(&mut ctx);
+        let out = f(&mut binder)?;
+        let cte_plans = std::mem::take(&mut binder.cte_plans);
+        let params = std::mem::take(&mut binder.params);
+        Ok((out, cte_plans, params))
+    }
+
+    /// Runs `f` in a DML statement's environment (its snapshot, parameters
+    /// and CTEs), lent out of `dml` rather than copied (this runs per row).
+    pub(super) fn with_dml_env<T>(
+        &mut self,
+        sid: SessionId,
+        dml: &mut DmlExec,
+        f: impl FnOnce(&mut Env) -> Result<T>,
+    ) -> Result<T> {
+        let snapshot = std::mem::take(&mut dml.snapshot);
+        let params = std::mem::take(&mut dml.params);
+        let cte_plans = std::mem::take(&mut dml.cte_plans);
+        let result = self.with_env(sid, &snapshot, &params, &cte_plans, None, f);
+        dml.snapshot = snapshot;
+        dml.params = params;
+        dml.cte_plans = cte_plans;
+        result
+    }
+
+    /// Runs `f` with an execution environment for session `sid`.
+    pub(super) fn with_env<T>(
+        &mut self,
+        sid: SessionId,
+        snapshot: &Snapshot,
+        params: &[Value],
+        cte_plans: &[Plan],
+        defaults: Option<Rc<Vec<BExpr>>>,
+        f: impl FnOnce(&mut Env) -> Result<T>,
+    ) -> Result<T> {
+        let now = (self.config.clock)();
+        let mut session = self
+            .sessions
+            .remove(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+        let result = {
+            // Borrow the session's fields (this runs per row in DML).
+            let Session {
+                txn,
+                settings,
+                currval,
+                rng,
+                ..
+            } = &mut session;
+            let t = txn.as_ref().expect("statements run in a transaction");
+            let mut env = Env {
+                pager: &mut self.pager,
+                txns: &self.txns,
+                snapshot,
+                own: &t.own,
+                cid: t.cid,
+                params,
+                tz: &settings.timezone,
+                now: if t.start_time != 0 { t.start_time } else { now },
+                cte_plans,
+                outer: Vec::new(),
+                cte_results: HashMap::new(),
+                work_tables: HashMap::new(),
+                subquery_cache: HashMap::new(),
+                currval,
+                defaults,
+                rng,
+                stats: None,
+                clock: self.config.clock,
+                interrupts: &self.interrupts,
+            };
+            f(&mut env)
+        };
+        self.sessions.insert(sid, session);
+        result
+    }
+
+    /// Rewrites `Filter(SeqScan)` into index scans where an index fits.
+    pub(super) fn optimize(&mut self, plan: Plan) -> Plan {
+        crate::sql::plan::optimize::optimize(plan, &mut |table| self.table_indexes(table))
+    }
+
+    pub(super) fn table_indexes(&mut self, table: &TableDef) -> Vec<Rc<IndexDef>> {
+        // Indexes are looked up with the latest committed catalog plus our
+        // own changes; an index invisible to us is never used.
+        self.catalog_entries_all()
+            .into_iter()
+            .filter_map(|o| match &*o {
+                Object::Index(i) if i.table == table.oid => Some(Rc::new(i.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Catalog objects that are not deleted by a committed transaction
+    /// (used for index maintenance: every index of the table gets entries).
+    pub(super) fn catalog_entries_all(&mut self) -> Vec<Rc<Object>> {
+        let everyone = Snapshot {
+            xmax: u64::MAX,
+            in_progress: HashSet::new(),
+        };
+        let own: HashSet<Xid> = self.xid_owner.keys().copied().collect();
+        let viewer = Viewer {
+            snapshot: &everyone,
+            own: &own,
+            cid: u32::MAX,
+        };
+        self.catalog
+            .visible(&self.txns, &mut self.pager, &viewer)
+            .map(|v| v.into_iter().map(|e| e.object).collect())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn lookup(
+        &mut self,
+        sid: SessionId,
+        name: &str,
+    ) -> Result<Option<crate::catalog::Entry>> {
+        let snapshot = self.take_snapshot(sid);
+        let t = self
+            .sessions
+            .get(&sid)
+            .and_then(|s| s.txn.as_ref())
+            .expect("in a transaction");
+        let viewer = Viewer {
+            snapshot: &snapshot,
+            own: &t.own,
+            cid: t.cid + 1,
+        };
+        Ok(self
+            .catalog
+            .lookup(&self.txns, &mut self.pager, &viewer, name)?)
+    }
+
+    /// Fails if another open transaction is creating (or renaming to) an
+    /// object called `name`: without a wait queue for DDL we refuse rather
+    /// than let two objects share a name.
+    pub(super) fn check_name_not_in_flux(&mut self, sid: SessionId, name: &str) -> Result<()> {
+        let candidates: Vec<TupleHeader> = self
+            .catalog
+            .all_entries()
+            .iter()
+            .filter(|e| e.object.name() == name)
+            .map(|e| e.header)
+            .collect();
+        for h in candidates {
+            if let Liveness::InFlux(holder) = self.row_liveness(sid, &h)? {
+                if holder != sid {
+                    return Err(sql_err(
+                        SqlState::LOCK_NOT_AVAILABLE,
+                        format!("relation \"{name}\" is being created or dropped by a concurrent transaction"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a relation lock until the end of the transaction. A conflict
+    /// with another session's lock fails at once with 55P03 (we have no
+    /// wait queue for relation locks yet, and must not proceed).
+    pub(super) fn lock_relation(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        mode: RelLock,
+    ) -> Result<()> {
+        let holders = self.rel_locks.entry(table.oid).or_default();
+        let conflict = holders.iter().any(|(&other, &held)| {
+            other != sid && (mode == RelLock::AccessExclusive || held == RelLock::AccessExclusive)
+        });
+        if conflict {
+            return Err(Error::Sql(
+                SqlError::new(
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    format!("could not obtain lock on relation \"{}\"", table.name),
+                )
+                .with_detail(
+                    "Another open transaction is using the table, or is changing its definition.",
+                )
+                .with_hint("Retry after that transaction ends."),
+            ));
+        }
+        let entry = holders.entry(sid).or_insert(mode);
+        *entry = (*entry).max(mode);
+        Ok(())
+    }
+
+    /// Rows of `table` visible to this session's next command, with TIDs.
+    pub(super) fn visible_rows(&mut self, sid: SessionId, table: &TableDef) -> Result<Vec<Row>> {
+        let snapshot = self.take_snapshot(sid);
+        let plan = Plan::SeqScan {
+            table: Rc::new(table.clone()),
+            filter: None,
+            with_tid: true,
+        };
+        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+            t.cid += 1;
+        }
+        self.with_env(sid, &snapshot, &[], &[], None, |env| run(&plan, env))
+    }
+
+    pub(super) fn table_has_rows(&mut self, sid: SessionId, table: &TableDef) -> Result<bool> {
+        Ok(!self.visible_rows(sid, table)?.is_empty())
+    }
+
+    pub(super) fn column_has_null(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        col: usize,
+    ) -> Result<bool> {
+        Ok(self
+            .visible_rows(sid, table)?
+            .iter()
+            .any(|r| r[col].is_null()))
+    }
+
+    pub(super) fn table_by_oid(&mut self, oid: Oid) -> Option<TableDef> {
+        self.catalog_entries_all()
+            .into_iter()
+            .find_map(|o| match &*o {
+                Object::Table(t) if t.oid == oid => Some(t.clone()),
+                _ => None,
+            })
+    }
+}

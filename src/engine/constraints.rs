@@ -1,0 +1,683 @@
+//! NOT NULL, CHECK, UNIQUE and FOREIGN KEY constraints: checking a new
+//! row version, and the referential actions on the referenced side.
+
+use super::ddl::column_positions;
+use super::dml::DmlExec;
+use super::dml::DmlKind;
+use super::sql_err;
+use super::Engine;
+use super::Result;
+use super::SessionId;
+use crate::btree::Index;
+use crate::catalog::{IndexDef, Object, TableDef};
+use crate::error::{Error, SqlError, SqlState};
+use crate::heap::{flags, Heap, Tid, TupleHeader};
+use crate::sql::exec::{self, eval, Row};
+use crate::sql::parse::ast::{self};
+use crate::sql::plan::{self};
+use crate::txn::{Xid, XidStatus};
+use crate::value::cast::cast_assignment;
+use crate::value::index_key::encode_index_key;
+use crate::value::tz::TimeZone;
+use crate::value::Value;
+use std::rc::Rc;
+
+pub(super) enum UniqueCheck {
+    Ok,
+    Wait(SessionId),
+    Conflict(Rc<IndexDef>, Tid),
+}
+
+pub(super) enum Liveness {
+    Dead,
+    Live,
+    InFlux(SessionId),
+}
+
+pub(super) fn index_key(idx: &IndexDef, row: &[Value]) -> Result<Vec<u8>> {
+    let vals: Vec<Value> = idx
+        .columns
+        .iter()
+        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+        .collect();
+    Ok(encode_index_key(&vals, &idx.desc)?)
+}
+
+pub(super) fn row_key_has_null(idx: &IndexDef, row: &[Value]) -> bool {
+    idx.columns
+        .iter()
+        .any(|&i| row.get(i).is_none_or(|v| v.is_null()))
+}
+
+pub(super) fn key_detail_values(
+    table: &TableDef,
+    idx: &IndexDef,
+    row: &[Value],
+    tz: &TimeZone,
+) -> String {
+    let names: Vec<&str> = idx
+        .columns
+        .iter()
+        .map(|&i| table.columns[i].name.as_str())
+        .collect();
+    let vals: Vec<String> = idx
+        .columns
+        .iter()
+        .map(|&i| row[i].to_pg_text(tz).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("({})=({})", names.join(", "), vals.join(", "))
+}
+
+pub(super) fn key_detail(table: &TableDef, idx: &IndexDef, row: &[Value]) -> String {
+    key_detail_values(table, idx, row, &TimeZone::utc())
+}
+
+pub(super) fn failing_row(table: &TableDef, row: &[Value], tz: &TimeZone) -> String {
+    let vals: Vec<String> = table
+        .live_columns()
+        .map(|(i, _)| row[i].to_pg_text(tz).unwrap_or_else(|| "null".into()))
+        .collect();
+    format!("Failing row contains ({}).", vals.join(", "))
+}
+
+impl Engine {
+    /// Resolves a FOREIGN KEY clause of `table` (which may reference itself;
+    /// `new_indexes` are its unique keys being created alongside).
+    pub(super) fn resolve_foreign_key(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        new_indexes: &[(String, Vec<usize>, bool, bool)],
+        fk: &ast::ForeignKey,
+    ) -> Result<crate::catalog::ForeignKeyDef> {
+        let ref_name = fk.table.last().cloned().unwrap_or_default();
+        let columns = column_positions(table, &fk.columns)?;
+        let (ref_table, ref_uniques): (TableDef, Vec<(Vec<usize>, bool)>) =
+            if ref_name == table.name {
+                (
+                    table.clone(),
+                    new_indexes
+                        .iter()
+                        .map(|(_, c, _, p)| (c.clone(), *p))
+                        .collect(),
+                )
+            } else {
+                let entry = self
+                    .lookup(sid, &ref_name)?
+                    .ok_or_else(|| Error::Sql(plan::undefined_table(&ref_name)))?;
+                let Object::Table(t) = &*entry.object else {
+                    return Err(sql_err(
+                        SqlState::WRONG_OBJECT_TYPE,
+                        format!("\"{ref_name}\" is not a table"),
+                    ));
+                };
+                let uniques = self
+                    .table_indexes(t)
+                    .iter()
+                    .filter(|i| i.unique)
+                    .map(|i| (i.columns.clone(), i.primary))
+                    .collect();
+                (t.clone(), uniques)
+            };
+        let ref_columns = if fk.referred.is_empty() {
+            ref_uniques
+                .iter()
+                .find(|(_, p)| *p)
+                .map(|(c, _)| c.clone())
+                .ok_or_else(|| {
+                    sql_err(
+                        SqlState::UNDEFINED_OBJECT,
+                        format!("there is no primary key for referenced table \"{ref_name}\""),
+                    )
+                })?
+        } else {
+            column_positions(&ref_table, &fk.referred)?
+        };
+        if ref_columns.len() != columns.len() {
+            return Err(sql_err(
+                SqlState("42830"),
+                "number of referencing and referenced columns for foreign key disagree",
+            ));
+        }
+        let mut sorted = ref_columns.clone();
+        sorted.sort_unstable();
+        if !ref_uniques.iter().any(|(c, _)| {
+            let mut c = c.clone();
+            c.sort_unstable();
+            c == sorted
+        }) {
+            return Err(sql_err(
+                SqlState("42830"),
+                format!("there is no unique constraint matching given keys for referenced table \"{ref_name}\""),
+            ));
+        }
+        let names: Vec<&str> = columns
+            .iter()
+            .map(|&i| table.columns[i].name.as_str())
+            .collect();
+        Ok(crate::catalog::ForeignKeyDef {
+            oid: self.catalog.allocate_oid(),
+            name: fk
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}_{}_fkey", table.name, names.join("_"))),
+            columns,
+            ref_table: if ref_name == table.name {
+                table.oid
+            } else {
+                ref_table.oid
+            },
+            ref_columns,
+            on_delete: fk.on_delete,
+            on_update: fk.on_update,
+            deferrable: fk.deferrable,
+            initially_deferred: fk.initially_deferred,
+        })
+    }
+
+    /// COMMIT: deferred foreign keys of the rows this transaction wrote
+    /// that are still live.
+    pub(super) fn check_deferred_fks(&mut self, sid: SessionId) -> Result<()> {
+        let rows = match self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+            Some(t) => t.deferred_fk_rows.clone(),
+            None => return Ok(()),
+        };
+        for (oid, tid) in rows {
+            let Some(table) = self.table_by_oid(oid) else {
+                continue;
+            };
+            let Some(t) = Heap::open(table.heap).fetch(&mut self.pager, tid)? else {
+                continue;
+            };
+            if !matches!(self.row_liveness(sid, &t.header)?, Liveness::Live) {
+                continue;
+            }
+            let row = exec::decode_table_row(&table, &t.payload)?;
+            if self
+                .check_fk_parents_when(sid, &table, &row, None, true)?
+                .is_some()
+            {
+                return Err(sql_err(
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    "a deferred foreign key refers to a row another open transaction is changing",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Referencing side: every non-NULL foreign key of `row` must match a
+    /// live referenced row (one being inserted by another transaction
+    /// means waiting for it).
+    pub(super) fn check_fk_parents(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        row: &[Value],
+        old: Option<&[Value]>,
+    ) -> Result<Option<SessionId>> {
+        self.check_fk_parents_when(sid, table, row, old, false)
+    }
+
+    /// `at_commit`: check the deferred foreign keys (else the immediate ones).
+    pub(super) fn check_fk_parents_when(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        row: &[Value],
+        old: Option<&[Value]>,
+        at_commit: bool,
+    ) -> Result<Option<SessionId>> {
+        let tz = self.session_tz(sid);
+        for fk in table
+            .foreign_keys
+            .iter()
+            .filter(|f| f.initially_deferred == at_commit)
+        {
+            let vals: Vec<Value> = fk.columns.iter().map(|&i| row[i].clone()).collect();
+            if vals.iter().any(|v| v.is_null()) {
+                continue;
+            }
+            if let Some(old) = old {
+                if fk
+                    .columns
+                    .iter()
+                    .all(|&i| old[i].sql_eq(&row[i]) == Some(true))
+                {
+                    continue;
+                }
+            }
+            // A row may reference itself.
+            if fk.ref_table == table.oid
+                && fk
+                    .columns
+                    .iter()
+                    .zip(&fk.ref_columns)
+                    .all(|(&a, &b)| row[a].sql_eq(&row[b]) == Some(true))
+            {
+                continue;
+            }
+            let Some(parent) = self.table_by_oid(fk.ref_table) else {
+                continue;
+            };
+            let mut sorted = fk.ref_columns.clone();
+            sorted.sort_unstable();
+            let Some(idx) = self.table_indexes(&parent).into_iter().find(|i| {
+                let mut c = i.columns.clone();
+                c.sort_unstable();
+                i.unique && c == sorted
+            }) else {
+                continue;
+            };
+            // Key values in index column order, cast to the parent's types.
+            let mut key_vals = Vec::new();
+            for &ic in &idx.columns {
+                let pos = fk.ref_columns.iter().position(|&r| r == ic).unwrap_or(0);
+                key_vals.push(cast_assignment(
+                    vals[pos].clone(),
+                    &parent.columns[ic].ty,
+                    &tz,
+                )?);
+            }
+            let key = encode_index_key(&key_vals, &idx.desc)?;
+            let heap = Heap::open(parent.heap);
+            let mut found = false;
+            for tid in Index::open(idx.btree).entries_with_key(&mut self.pager, &key)? {
+                let Some(h) = heap.header(&mut self.pager, tid)? else {
+                    continue;
+                };
+                match self.row_liveness(sid, &h)? {
+                    Liveness::Live => {
+                        found = true;
+                        break;
+                    }
+                    Liveness::InFlux(holder) if holder != sid => return Ok(Some(holder)),
+                    _ => {}
+                }
+            }
+            if !found {
+                let names: Vec<&str> = fk
+                    .columns
+                    .iter()
+                    .map(|&i| table.columns[i].name.as_str())
+                    .collect();
+                let shown: Vec<String> = vals
+                    .iter()
+                    .map(|v| v.to_pg_text(&tz).unwrap_or_default())
+                    .collect();
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::FOREIGN_KEY_VIOLATION,
+                        format!(
+                            "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
+                            table.name, fk.name
+                        ),
+                    )
+                    .with_detail(format!(
+                        "Key ({})=({}) is not present in table \"{}\".",
+                        names.join(", "),
+                        shown.join(", "),
+                        parent.name
+                    )),
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Referenced side: `old` of `parent` is deleted (`new` = None) or
+    /// updated; apply each referencing foreign key's action to the rows that
+    /// reference it.
+    pub(super) fn enforce_fk_children(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        parent: &TableDef,
+        old: &[Value],
+        new: Option<&[Value]>,
+        depth: u32,
+    ) -> Result<Option<SessionId>> {
+        if depth > 64 {
+            return Err(sql_err(SqlState("54001"), "foreign key cascade too deep"));
+        }
+        let tz = self.session_tz(sid);
+        let tables: Vec<TableDef> = self
+            .catalog_entries_all()
+            .into_iter()
+            .filter_map(|o| match &*o {
+                Object::Table(t) if t.foreign_keys.iter().any(|f| f.ref_table == parent.oid) => {
+                    Some(t.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        for child in tables {
+            for fk in child
+                .foreign_keys
+                .iter()
+                .filter(|f| f.ref_table == parent.oid)
+            {
+                let key: Vec<Value> = fk.ref_columns.iter().map(|&i| old[i].clone()).collect();
+                if key.iter().any(|v| v.is_null()) {
+                    continue;
+                }
+                if let Some(new) = new {
+                    if fk
+                        .ref_columns
+                        .iter()
+                        .all(|&i| old[i].sql_eq(&new[i]) == Some(true))
+                    {
+                        continue;
+                    }
+                }
+                let heap = Heap::open(child.heap);
+                let mut page = heap.first_page(&mut self.pager)?;
+                while page != 0 {
+                    let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
+                    for t in tuples {
+                        let row = exec::decode_table_row(&child, &t.payload)?;
+                        let matches = fk
+                            .columns
+                            .iter()
+                            .zip(&key)
+                            .all(|(&c, k)| row[c].sql_eq(k) == Some(true));
+                        if !matches {
+                            continue;
+                        }
+                        match self.row_liveness(sid, &t.header)? {
+                            Liveness::Dead => continue,
+                            Liveness::InFlux(holder) if holder != sid => return Ok(Some(holder)),
+                            _ => {}
+                        }
+                        let action = if new.is_some() {
+                            fk.on_update
+                        } else {
+                            fk.on_delete
+                        };
+                        if action == crate::catalog::RefAction::NoAction && fk.initially_deferred {
+                            // Checked at COMMIT: the key may come back before then.
+                            let child_tid = t.tid;
+                            if let Some(txn) =
+                                self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut())
+                            {
+                                txn.deferred_fk_rows.push((child.oid, child_tid));
+                            }
+                            continue;
+                        }
+                        let replacement: Option<Row> = match action {
+                            crate::catalog::RefAction::NoAction
+                            | crate::catalog::RefAction::Restrict => {
+                                let names: Vec<&str> = fk
+                                    .ref_columns
+                                    .iter()
+                                    .map(|&i| parent.columns[i].name.as_str())
+                                    .collect();
+                                let shown: Vec<String> = key
+                                    .iter()
+                                    .map(|v| v.to_pg_text(&tz).unwrap_or_default())
+                                    .collect();
+                                return Err(Error::Sql(
+                                    SqlError::new(
+                                        SqlState::FOREIGN_KEY_VIOLATION,
+                                        format!(
+                                            "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
+                                            parent.name, fk.name, child.name
+                                        ),
+                                    )
+                                    .with_detail(format!(
+                                        "Key ({})=({}) is still referenced from table \"{}\".",
+                                        names.join(", "),
+                                        shown.join(", "),
+                                        child.name
+                                    )),
+                                ));
+                            }
+                            crate::catalog::RefAction::Cascade => new.map(|n| {
+                                let mut r = row.clone();
+                                for (&c, &p) in fk.columns.iter().zip(&fk.ref_columns) {
+                                    r[c] = n[p].clone();
+                                }
+                                r
+                            }),
+                            crate::catalog::RefAction::SetNull
+                            | crate::catalog::RefAction::SetDefault => {
+                                let mut r = row.clone();
+                                let defaults = if action == crate::catalog::RefAction::SetDefault {
+                                    self.evaluated_defaults(sid, &child)?
+                                } else {
+                                    vec![Value::Null; child.columns.len()]
+                                };
+                                for &c in &fk.columns {
+                                    r[c] = defaults[c].clone();
+                                }
+                                Some(r)
+                            }
+                        };
+                        if let Some(h) =
+                            self.modify_child(sid, xid, &child, t.tid, &row, replacement, depth)?
+                        {
+                            return Ok(Some(h));
+                        }
+                    }
+                    page = next;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deletes (replacement None) or replaces a referencing row, cascading
+    /// further and checking the new version's constraints.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn modify_child(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        child: &TableDef,
+        tid: Tid,
+        old: &[Value],
+        replacement: Option<Row>,
+        depth: u32,
+    ) -> Result<Option<SessionId>> {
+        if let Some(h) =
+            self.enforce_fk_children(sid, xid, child, old, replacement.as_deref(), depth + 1)?
+        {
+            return Ok(Some(h));
+        }
+        let snapshot = self.take_snapshot(sid);
+        let checks = if replacement.is_some() {
+            self.bind(sid, &snapshot, |b| Self::bind_checks(b, child))?
+                .0
+        } else {
+            Vec::new()
+        };
+        let mut dml = DmlExec {
+            kind: DmlKind::Insert(None),
+            table: Rc::new(child.clone()),
+            indexes: self.table_indexes(child),
+            rows: Vec::new(),
+            pos: 0,
+            returning: None,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: Vec::new(),
+            checks,
+            cte_plans: Vec::new(),
+        };
+        let cid = dml.cid;
+        let heap = Heap::open(child.heap);
+        match replacement {
+            None => heap.update_header(&mut self.pager, tid, |h| {
+                h.xmax = xid;
+                h.cmax = cid;
+                h.flags &= !(flags::XMAX_LOCK_ONLY | flags::UPDATED);
+            })?,
+            Some(new_row) => {
+                self.check_row(sid, &mut dml, &new_row)?;
+                match self.check_unique(sid, &dml, &new_row, Some(tid))? {
+                    UniqueCheck::Ok => {}
+                    UniqueCheck::Wait(h) => return Ok(Some(h)),
+                    UniqueCheck::Conflict(idx, _) => {
+                        return Err(self.unique_violation(sid, child, &idx, &new_row))
+                    }
+                }
+                let new_tid = self.insert_row(&dml, xid, &new_row)?;
+                heap.update_header(&mut self.pager, tid, |h| {
+                    h.xmax = xid;
+                    h.cmax = cid;
+                    h.ctid = new_tid;
+                    h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
+                })?;
+            }
+        }
+        *self.dead_counts.entry(child.oid).or_default() += 1;
+        Ok(None)
+    }
+
+    /// NOT NULL and CHECK constraints of a new row version.
+    pub(super) fn check_row(
+        &mut self,
+        sid: SessionId,
+        dml: &mut DmlExec,
+        row: &[Value],
+    ) -> Result<()> {
+        let tz = self.session_tz(sid);
+        for (i, c) in dml.table.columns.iter().enumerate() {
+            if c.not_null && !c.dropped && row[i].is_null() {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::NOT_NULL_VIOLATION,
+                        format!(
+                            "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                            c.name, dml.table.name
+                        ),
+                    )
+                    .with_detail(failing_row(&dml.table, row, &tz)),
+                ));
+            }
+        }
+        if dml.checks.is_empty() {
+            return Ok(());
+        }
+        let checks = std::mem::take(&mut dml.checks);
+        let failed = self.with_dml_env(sid, dml, |env| {
+            for (name, e) in &checks {
+                // CHECK passes unless false (NULL passes).
+                if exec::truth(&eval(e, row, env)?) == Some(false) {
+                    return Ok(Some(name.clone()));
+                }
+            }
+            Ok(None)
+        });
+        dml.checks = checks;
+        if let Some(name) = failed? {
+            return Err(Error::Sql(
+                SqlError::new(
+                    SqlState::CHECK_VIOLATION,
+                    format!(
+                        "new row for relation \"{}\" violates check constraint \"{name}\"",
+                        dml.table.name
+                    ),
+                )
+                .with_detail(failing_row(&dml.table, row, &tz)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Unique indexes: a committed live row, or one of ours, with the same
+    /// key is a violation; an in-progress insert/delete of another
+    /// transaction means we must wait for it.
+    pub(super) fn check_unique(
+        &mut self,
+        sid: SessionId,
+        dml: &DmlExec,
+        row: &[Value],
+        updating: Option<Tid>,
+    ) -> Result<UniqueCheck> {
+        let heap = Heap::open(dml.table.heap);
+        for idx in dml.indexes.iter().filter(|i| i.unique) {
+            if row_key_has_null(idx, row) {
+                continue;
+            }
+            let key = index_key(idx, row)?;
+            let tids = Index::open(idx.btree).entries_with_key(&mut self.pager, &key)?;
+            for tid in tids {
+                if Some(tid) == updating {
+                    continue;
+                }
+                let Some(h) = heap.header(&mut self.pager, tid)? else {
+                    continue;
+                };
+                match self.row_liveness(sid, &h)? {
+                    Liveness::Dead => {}
+                    Liveness::Live => return Ok(UniqueCheck::Conflict(idx.clone(), tid)),
+                    Liveness::InFlux(holder) => return Ok(UniqueCheck::Wait(holder)),
+                }
+            }
+        }
+        Ok(UniqueCheck::Ok)
+    }
+
+    pub(super) fn unique_violation(
+        &self,
+        sid: SessionId,
+        table: &TableDef,
+        idx: &IndexDef,
+        row: &[Value],
+    ) -> Error {
+        let shown = key_detail_values(table, idx, row, &self.session_tz(sid));
+        Error::Sql(
+            SqlError::new(
+                SqlState::UNIQUE_VIOLATION,
+                format!(
+                    "duplicate key value violates unique constraint \"{}\"",
+                    idx.name
+                ),
+            )
+            .with_detail(format!("Key {shown} already exists.")),
+        )
+    }
+
+    /// Whether a row version counts for uniqueness (a "dirty" look that
+    /// sees other transactions' uncommitted work, like PostgreSQL's).
+    pub(super) fn row_liveness(&mut self, sid: SessionId, h: &TupleHeader) -> Result<Liveness> {
+        let own = |x: Xid| {
+            self.sessions[&sid]
+                .txn
+                .as_ref()
+                .is_some_and(|t| t.own.contains(&x))
+        };
+        let inserted = if own(h.xmin) {
+            true
+        } else {
+            match self.txns.status(&mut self.pager, h.xmin)? {
+                XidStatus::Aborted => return Ok(Liveness::Dead),
+                XidStatus::Committed => true,
+                XidStatus::InProgress => {
+                    return Ok(match self.xid_owner.get(&h.xmin) {
+                        Some(&owner) => Liveness::InFlux(owner),
+                        None => Liveness::Dead,
+                    })
+                }
+            }
+        };
+        debug_assert!(inserted);
+        if h.xmax == 0 || h.flags & flags::XMAX_LOCK_ONLY != 0 {
+            return Ok(Liveness::Live);
+        }
+        if own(h.xmax) {
+            return Ok(Liveness::Dead);
+        }
+        Ok(match self.txns.status(&mut self.pager, h.xmax)? {
+            XidStatus::Committed => Liveness::Dead,
+            XidStatus::Aborted => Liveness::Live,
+            XidStatus::InProgress => match self.xid_owner.get(&h.xmax) {
+                Some(&owner) => Liveness::InFlux(owner),
+                None => Liveness::Live,
+            },
+        })
+    }
+}

@@ -1,0 +1,549 @@
+//! CREATE and DROP of tables, indexes and sequences.
+
+use super::constraints::index_key;
+use super::constraints::key_detail;
+use super::constraints::row_key_has_null;
+use super::sql_err;
+use super::Engine;
+use super::QueryResult;
+use super::RelLock;
+use super::SessionId;
+use super::{system, Result};
+use crate::btree::Index;
+use crate::catalog::{
+    Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, Object, SequenceDef, TableDef,
+};
+use crate::error::{Error, SqlError, SqlState};
+use crate::heap::{flags, Heap, Tid};
+use crate::sql::exec::{self};
+use crate::sql::parse::ast::{self, Expr};
+use crate::sql::plan::{self};
+use crate::txn::{Viewer, XidStatus};
+use crate::value::types::DataType;
+use std::collections::{HashMap, HashSet};
+
+pub(super) fn column_positions(table: &TableDef, names: &[String]) -> Result<Vec<usize>> {
+    names
+        .iter()
+        .map(|n| {
+            table.column(n).ok_or_else(|| {
+                sql_err(
+                    SqlState::UNDEFINED_COLUMN,
+                    format!("column \"{n}\" named in key does not exist"),
+                )
+            })
+        })
+        .collect()
+}
+
+pub(super) fn check_name(table: &str, existing: &[CheckDef], con: &ast::TableConstraint) -> String {
+    // PostgreSQL: <table>_<column>_check for a one-column check, else
+    // <table>_check, numbered when taken.
+    let base = match con {
+        ast::TableConstraint::Check { expr, .. } => {
+            let mut cols = Vec::new();
+            collect_columns(expr, &mut cols);
+            cols.dedup();
+            if cols.len() == 1 {
+                format!("{table}_{}_check", cols[0])
+            } else {
+                format!("{table}_check")
+            }
+        }
+        _ => format!("{table}_check"),
+    };
+    let mut name = base.clone();
+    let mut n = 1;
+    while existing.iter().any(|c| c.name == name) {
+        name = format!("{base}{n}");
+        n += 1;
+    }
+    name
+}
+
+/// Columns of the OID alias types (`regclass`...) are refused: their
+/// values are names resolved against the catalog when made, which a
+/// stored value would outlive.
+pub(super) fn refuse_reg_column(ty: &DataType) -> Result<()> {
+    match ty {
+        DataType::Reg(k) => Err(sql_err(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            format!("columns of type {} are not supported", k.type_name()),
+        )),
+        DataType::Array(e) => refuse_reg_column(e),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn collect_columns(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Column(n) => {
+            if let Some(last) = n.last() {
+                if !out.contains(last) {
+                    out.push(last.clone());
+                }
+            }
+        }
+        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
+            collect_columns(left, out);
+            collect_columns(right, out);
+        }
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::IsBool { expr, .. }
+        | Expr::Cast { expr, .. } => collect_columns(expr, out),
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            collect_columns(expr, out);
+            collect_columns(low, out);
+            collect_columns(high, out);
+        }
+        Expr::InList { expr, list, .. } => {
+            collect_columns(expr, out);
+            list.iter().for_each(|x| collect_columns(x, out));
+        }
+        Expr::Like { expr, pattern, .. } => {
+            collect_columns(expr, out);
+            collect_columns(pattern, out);
+        }
+        Expr::Function(f) => f.args.iter().for_each(|x| collect_columns(x, out)),
+        _ => {}
+    }
+}
+
+impl Engine {
+    pub(super) fn create_table(
+        &mut self,
+        sid: SessionId,
+        c: &ast::CreateTable,
+    ) -> Result<QueryResult> {
+        let name = c.name.last().cloned().unwrap_or_default();
+        if self.lookup(sid, &name)?.is_some() {
+            if c.if_not_exists {
+                return Ok(QueryResult::tag("CREATE TABLE"));
+            }
+            return Err(sql_err(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+        self.check_name_not_in_flux(sid, &name)?;
+        let xid = self.write_xid(sid)?;
+        let cid = self.current_cid(sid);
+        let oid = self.catalog.allocate_oid();
+        let mut columns = Vec::new();
+        let mut constraints: Vec<ast::TableConstraint> = c.constraints.clone();
+        let mut seen = HashSet::new();
+        for col in &c.columns {
+            refuse_reg_column(&col.ty)?;
+            if !seen.insert(col.name.clone()) {
+                return Err(sql_err(
+                    SqlState::DUPLICATE_COLUMN,
+                    format!("column \"{}\" specified more than once", col.name),
+                ));
+            }
+            let mut default = col.default_sql.clone();
+            let mut identity = col.identity.map(|i| match i {
+                ast::Identity::Always => IdentityKind::Always,
+                ast::Identity::ByDefault => IdentityKind::ByDefault,
+            });
+            if col.serial || col.identity.is_some() {
+                let seq_name = format!("{name}_{}_seq", col.name);
+                let page = Catalog::create_sequence_page(&mut self.pager, 1)?;
+                let seq_oid = self.catalog.allocate_oid();
+                self.catalog.insert(
+                    &mut self.pager,
+                    xid,
+                    cid,
+                    Object::Sequence(SequenceDef {
+                        oid: seq_oid,
+                        name: seq_name.clone(),
+                        page,
+                        increment: 1,
+                        start: 1,
+                        owned_by: Some((oid, columns.len())),
+                    }),
+                )?;
+                default = Some(format!("nextval('{seq_name}'::regclass)"));
+                if col.serial {
+                    identity = identity
+                        .or(Some(IdentityKind::ByDefault))
+                        .filter(|_| col.identity.is_some());
+                }
+            }
+            for con in &col.constraints {
+                constraints.push(con.clone());
+            }
+            columns.push(ColumnDef {
+                name: col.name.clone(),
+                ty: col.ty.clone(),
+                not_null: col.not_null,
+                default,
+                identity,
+                dropped: false,
+            });
+        }
+        let heap = Heap::create(&mut self.pager)?;
+        let mut table = TableDef {
+            oid,
+            name: name.clone(),
+            columns,
+            heap: heap.meta_page(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+        };
+        let mut indexes = Vec::new();
+        let mut pk_seen = false;
+        for con in &constraints {
+            match con {
+                ast::TableConstraint::PrimaryKey {
+                    name: cname,
+                    columns,
+                } => {
+                    if pk_seen {
+                        return Err(sql_err(
+                            SqlState::INVALID_TABLE_DEFINITION,
+                            format!("multiple primary keys for table \"{name}\" are not allowed"),
+                        ));
+                    }
+                    pk_seen = true;
+                    let cols = column_positions(&table, columns)?;
+                    for &i in &cols {
+                        table.columns[i].not_null = true;
+                    }
+                    indexes.push((
+                        cname.clone().unwrap_or_else(|| format!("{name}_pkey")),
+                        cols,
+                        true,
+                        true,
+                    ));
+                }
+                ast::TableConstraint::Unique {
+                    name: cname,
+                    columns,
+                } => {
+                    let cols = column_positions(&table, columns)?;
+                    let default_name = format!("{name}_{}_key", columns.join("_"));
+                    indexes.push((cname.clone().unwrap_or(default_name), cols, true, false));
+                }
+                ast::TableConstraint::Check {
+                    name: cname,
+                    source,
+                    ..
+                } => {
+                    let default_name = check_name(&name, &table.checks, con);
+                    table.checks.push(CheckDef {
+                        oid: self.catalog.allocate_oid(),
+                        name: cname.clone().unwrap_or(default_name),
+                        expr: source.clone(),
+                    });
+                }
+                ast::TableConstraint::ForeignKey(fk) => {
+                    let def = self.resolve_foreign_key(sid, &table, &indexes, fk)?;
+                    table.foreign_keys.push(def);
+                }
+            }
+        }
+        self.catalog
+            .insert(&mut self.pager, xid, cid, Object::Table(table.clone()))?;
+        for (iname, cols, unique, primary) in indexes {
+            let tree = Index::create(&mut self.pager)?;
+            let ioid = self.catalog.allocate_oid();
+            self.catalog.insert(
+                &mut self.pager,
+                xid,
+                cid,
+                Object::Index(IndexDef {
+                    oid: ioid,
+                    name: iname,
+                    table: oid,
+                    desc: vec![false; cols.len()],
+                    columns: cols,
+                    unique,
+                    primary,
+                    constraint: true,
+                    btree: tree.tree().meta_page(),
+                }),
+            )?;
+        }
+        Ok(QueryResult::tag("CREATE TABLE"))
+    }
+
+    pub(super) fn create_index(
+        &mut self,
+        sid: SessionId,
+        c: &ast::CreateIndex,
+    ) -> Result<QueryResult> {
+        if c.method.as_deref().is_some_and(|m| m != "btree") {
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "index method \"{}\" is not supported yet",
+                    c.method.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+        system::refuse_ddl(&c.table)?;
+        let tname = c.table.last().cloned().unwrap_or_default();
+        let entry = self
+            .lookup(sid, &tname)?
+            .ok_or_else(|| plan::undefined_table(&tname))?;
+        let Object::Table(table) = &*entry.object else {
+            return Err(sql_err(
+                SqlState::WRONG_OBJECT_TYPE,
+                format!("\"{tname}\" is not a table"),
+            ));
+        };
+        let mut cols = Vec::new();
+        let mut desc = Vec::new();
+        for ic in &c.columns {
+            match &ic.expr {
+                Expr::Column(n) if n.len() == 1 => {
+                    cols.push(
+                        table
+                            .column(&n[0])
+                            .ok_or_else(|| plan::undefined_column(&n[0]))?,
+                    );
+                    desc.push(ic.desc);
+                }
+                _ => {
+                    return Err(sql_err(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "expression indexes are not supported yet",
+                    ))
+                }
+            }
+        }
+        let iname = match &c.name {
+            Some(n) => n.clone(),
+            None => {
+                let names: Vec<&str> = cols
+                    .iter()
+                    .map(|&i| table.columns[i].name.as_str())
+                    .collect();
+                format!("{tname}_{}_idx", names.join("_"))
+            }
+        };
+        if self.lookup(sid, &iname)?.is_some() {
+            if c.if_not_exists {
+                return Ok(QueryResult::tag("CREATE INDEX"));
+            }
+            return Err(sql_err(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{iname}\" already exists"),
+            ));
+        }
+        self.check_name_not_in_flux(sid, &iname)?;
+        let xid = self.write_xid(sid)?;
+        let cid = self.current_cid(sid);
+        let tree = Index::create(&mut self.pager)?;
+        let def = IndexDef {
+            oid: self.catalog.allocate_oid(),
+            name: iname,
+            table: table.oid,
+            columns: cols,
+            desc,
+            unique: c.unique,
+            primary: false,
+            constraint: false,
+            btree: tree.tree().meta_page(),
+        };
+        // Build: every version in the heap gets an entry (MVCC filters later).
+        let heap = Heap::open(table.heap);
+        let mut page = heap.first_page(&mut self.pager)?;
+        let mut seen_keys: HashMap<Vec<u8>, ()> = HashMap::new();
+        while page != 0 {
+            let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
+            for t in tuples {
+                let status = self.txns.status(&mut self.pager, t.header.xmin)?;
+                if status == XidStatus::Aborted {
+                    continue;
+                }
+                let row = exec::decode_table_row(table, &t.payload)?;
+                let key = index_key(&def, &row)?;
+                if def.unique && !row_key_has_null(&def, &row) {
+                    let deleted = t.header.xmax != 0
+                        && t.header.flags & flags::XMAX_LOCK_ONLY == 0
+                        && self.txns.status(&mut self.pager, t.header.xmax)?
+                            == XidStatus::Committed;
+                    if !deleted && seen_keys.insert(key.clone(), ()).is_some() {
+                        return Err(Error::Sql(
+                            SqlError::new(
+                                SqlState::UNIQUE_VIOLATION,
+                                format!("could not create unique index \"{}\"", def.name),
+                            )
+                            .with_detail(format!(
+                                "Key {} is duplicated.",
+                                key_detail(table, &def, &row)
+                            )),
+                        ));
+                    }
+                }
+                tree.insert_entry(&mut self.pager, &key, t.tid)?;
+            }
+            page = next;
+        }
+        self.catalog
+            .insert(&mut self.pager, xid, cid, Object::Index(def))?;
+        Ok(QueryResult::tag("CREATE INDEX"))
+    }
+
+    pub(super) fn create_sequence(
+        &mut self,
+        sid: SessionId,
+        name: &ast::Name,
+        if_not_exists: bool,
+        start: Option<i64>,
+        increment: Option<i64>,
+    ) -> Result<QueryResult> {
+        let sname = name.last().cloned().unwrap_or_default();
+        if self.lookup(sid, &sname)?.is_some() {
+            if if_not_exists {
+                return Ok(QueryResult::tag("CREATE SEQUENCE"));
+            }
+            return Err(sql_err(
+                SqlState::DUPLICATE_TABLE,
+                format!("relation \"{sname}\" already exists"),
+            ));
+        }
+        self.check_name_not_in_flux(sid, &sname)?;
+        let increment = increment.unwrap_or(1);
+        if increment == 0 {
+            return Err(sql_err(
+                SqlState::INVALID_PARAMETER_VALUE,
+                "INCREMENT must not be zero",
+            ));
+        }
+        let start = start.unwrap_or(1);
+        let xid = self.write_xid(sid)?;
+        let cid = self.current_cid(sid);
+        let page = Catalog::create_sequence_page(&mut self.pager, start)?;
+        let oid = self.catalog.allocate_oid();
+        self.catalog.insert(
+            &mut self.pager,
+            xid,
+            cid,
+            Object::Sequence(SequenceDef {
+                oid,
+                name: sname,
+                page,
+                increment,
+                start,
+                owned_by: None,
+            }),
+        )?;
+        Ok(QueryResult::tag("CREATE SEQUENCE"))
+    }
+
+    pub(super) fn drop_objects(
+        &mut self,
+        sid: SessionId,
+        names: &[ast::Name],
+        if_exists: bool,
+        kind: &str,
+    ) -> Result<QueryResult> {
+        for n in names {
+            system::refuse_ddl(n)?;
+            let name = n.last().cloned().unwrap_or_default();
+            let entry = match self.lookup(sid, &name)? {
+                Some(e) => e,
+                None if if_exists => continue,
+                None => {
+                    let what = match kind {
+                        "TABLE" => format!("table \"{name}\" does not exist"),
+                        "INDEX" => format!("index \"{name}\" does not exist"),
+                        _ => format!("sequence \"{name}\" does not exist"),
+                    };
+                    return Err(sql_err(
+                        if kind == "INDEX" {
+                            SqlState::UNDEFINED_OBJECT
+                        } else {
+                            SqlState::UNDEFINED_TABLE
+                        },
+                        what,
+                    ));
+                }
+            };
+            let matches_kind = matches!(
+                (&*entry.object, kind),
+                (Object::Table(_), "TABLE")
+                    | (Object::Index(_), "INDEX")
+                    | (Object::Sequence(_), "SEQUENCE")
+            );
+            if !matches_kind {
+                return Err(sql_err(
+                    SqlState::WRONG_OBJECT_TYPE,
+                    format!("\"{name}\" is not a {}", kind.to_lowercase()),
+                ));
+            }
+            if let Object::Index(i) = &*entry.object {
+                if i.constraint {
+                    return Err(Error::Sql(
+                        SqlError::new(
+                            SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                            format!("cannot drop index {name} because constraint {name} on table requires it"),
+                        )
+                        .with_hint("You can drop the constraint instead."),
+                    ));
+                }
+            }
+            let xid = self.write_xid(sid)?;
+            let cid = self.current_cid(sid);
+            if let Object::Table(t) = &*entry.object {
+                self.lock_relation(sid, t, RelLock::AccessExclusive)?;
+            }
+            self.lock_catalog_row(sid, entry.tid)?;
+            self.catalog.delete(&mut self.pager, entry.tid, xid, cid)?;
+            // A table takes its indexes and owned sequences with it.
+            if let Object::Table(t) = &*entry.object {
+                let snapshot = self.take_snapshot(sid);
+                let own = self.sessions[&sid]
+                    .txn
+                    .as_ref()
+                    .map(|t| t.own.clone())
+                    .unwrap_or_default();
+                let viewer = Viewer {
+                    snapshot: &snapshot,
+                    own: &own,
+                    cid: cid + 1,
+                };
+                let deps: Vec<Tid> = self
+                    .catalog
+                    .visible(&self.txns, &mut self.pager, &viewer)?
+                    .into_iter()
+                    .filter(|e| match &*e.object {
+                        Object::Index(i) => i.table == t.oid,
+                        Object::Sequence(s) => s.owned_by.is_some_and(|(o, _)| o == t.oid),
+                        Object::Table(_) => false,
+                    })
+                    .map(|e| e.tid)
+                    .collect();
+                for tid in deps {
+                    self.catalog.delete(&mut self.pager, tid, xid, cid)?;
+                }
+            }
+        }
+        Ok(QueryResult::tag(&format!("DROP {kind}")))
+    }
+
+    /// DDL on an object another open transaction changed: refuse (we have
+    /// no table-level lock queue yet, and a silent overwrite would be wrong).
+    pub(super) fn lock_catalog_row(&mut self, sid: SessionId, tid: Tid) -> Result<()> {
+        if let Some(h) = self.catalog.header(tid) {
+            if h.xmax != 0 {
+                let own = self.sessions[&sid]
+                    .txn
+                    .as_ref()
+                    .is_some_and(|t| t.own.contains(&h.xmax));
+                if !own && self.txns.status(&mut self.pager, h.xmax)? != XidStatus::Aborted {
+                    return Err(sql_err(
+                        SqlState::SERIALIZATION_FAILURE,
+                        "could not serialize access due to concurrent update",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1179 @@
+//! INSERT, UPDATE, DELETE and SELECT ... FOR UPDATE: a statement's target
+//! rows are computed first, then applied one at a time ([`DmlExec`]), so
+//! that a row held by another transaction parks the statement with its
+//! position and it resumes there.
+
+use super::constraints::index_key;
+use super::constraints::UniqueCheck;
+use super::ddl::column_positions;
+use super::session::Step;
+use super::sql_err;
+use super::Engine;
+use super::QueryResult;
+use super::RelLock;
+use super::SessionId;
+use super::{system, Result};
+use crate::btree::Index;
+use crate::catalog::{IdentityKind, IndexDef, Object, Oid, TableDef};
+use crate::error::{Error, SqlError, SqlState};
+use crate::heap::{flags, Heap, Tid, TupleHeader};
+use crate::sql::exec::{self, eval, passes, run, value_tid, Row};
+use crate::sql::parse::ast::{self, Expr, IsolationLevel};
+use crate::sql::parse::translate;
+use crate::sql::plan::{self, table_scope, BExpr, Binder, Column, Plan, PlanResult, Scope};
+use crate::txn::{Snapshot, Xid, XidStatus};
+use crate::value::cast::cast_assignment;
+use crate::value::row::encode_row;
+use crate::value::types::DataType;
+use crate::value::Value;
+use std::rc::Rc;
+
+/// A DML statement in progress (possibly parked).
+pub(super) struct DmlExec {
+    pub(super) kind: DmlKind,
+    pub(super) table: Rc<TableDef>,
+    pub(super) indexes: Vec<Rc<IndexDef>>,
+    /// Input rows: new rows (INSERT), or target rows `[table cols.., ctid, extra..]`.
+    pub(super) rows: Vec<Row>,
+    pub(super) pos: usize,
+    pub(super) returning: Option<(Vec<BExpr>, Vec<Column>)>,
+    pub(super) out: Vec<Row>,
+    pub(super) count: u64,
+    pub(super) snapshot: Snapshot,
+    pub(super) cid: u32,
+    pub(super) params: Vec<Value>,
+    pub(super) checks: Vec<(String, BExpr)>,
+    pub(super) cte_plans: Vec<Plan>,
+}
+
+/// ON CONFLICT: which unique index arbitrates (None = any), and what to do.
+pub(super) struct ConflictSpec {
+    pub(super) arbiter: Option<Oid>,
+    pub(super) action: ConflictDo,
+}
+
+pub(super) enum ConflictDo {
+    Nothing,
+    /// Over `existing row ++ proposed row` (the `excluded` pseudo-table).
+    Update {
+        assignments: Vec<(usize, BExpr)>,
+        pred: Option<BExpr>,
+    },
+}
+
+pub(super) enum DmlKind {
+    Insert(Option<ConflictSpec>),
+    Update {
+        assignments: Vec<(usize, BExpr)>,
+        pred: Option<BExpr>,
+    },
+    Delete {
+        pred: Option<BExpr>,
+    },
+    /// SELECT ... FOR UPDATE/SHARE: rows are `[output columns.., ctid]`.
+    Lock {
+        wait: ast::LockWait,
+        query: Box<ast::Query>,
+        columns: Vec<Column>,
+        restarts: u32,
+        /// Set when READ COMMITTED must rerun the query on a fresh snapshot
+        /// (a row changed under it).
+        restart: bool,
+    },
+}
+
+pub(super) enum LockOutcome {
+    Locked(Tid, Row),
+    Wait(SessionId),
+    Skip,
+}
+
+/// Makes a single-table query plan also output each row's TID (last
+/// column). `None` for shapes FOR UPDATE does not allow.
+pub(super) fn with_row_ids(plan: Plan, ncols: usize) -> Option<Plan> {
+    Some(match plan {
+        Plan::SeqScan { table, filter, .. } => Plan::SeqScan {
+            table,
+            filter,
+            with_tid: true,
+        },
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            stop_after,
+            ..
+        } => Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            with_tid: true,
+            stop_after,
+        },
+        Plan::Filter { input, pred } => Plan::Filter {
+            input: Box::new(with_row_ids(*input, ncols)?),
+            pred,
+        },
+        Plan::Project {
+            input,
+            mut exprs,
+            mut columns,
+        } => {
+            exprs.push(BExpr::Col(ncols));
+            columns.push(Column {
+                name: "ctid".into(),
+                ty: DataType::Int8,
+            });
+            Plan::Project {
+                input: Box::new(with_row_ids(*input, ncols)?),
+                exprs,
+                columns,
+            }
+        }
+        Plan::Sort { input, keys } => Plan::Sort {
+            input: Box::new(with_row_ids(*input, ncols)?),
+            keys,
+        },
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => Plan::Limit {
+            input: Box::new(with_row_ids(*input, ncols)?),
+            limit,
+            offset,
+        },
+        // Hidden ORDER BY columns sit between the visible ones and the TID.
+        Plan::Truncate { input, keep } => {
+            let input = with_row_ids(*input, ncols)?;
+            let cols = plan::plan_columns(&input, &[]);
+            let tid = cols.len().checked_sub(1)?;
+            let picks: Vec<usize> = (0..keep).chain([tid]).collect();
+            Plan::Project {
+                exprs: picks.iter().map(|&i| BExpr::Col(i)).collect(),
+                columns: picks.iter().map(|&i| cols[i].clone()).collect(),
+                input: Box::new(input),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// FROM clause of UPDATE/DELETE: the target (with its TID) then the others.
+pub(super) fn dml_input(
+    b: &mut Binder,
+    table: &Rc<TableDef>,
+    label: &str,
+    from: &[ast::TableRef],
+) -> PlanResult<(Plan, Scope)> {
+    let mut scope = table_scope(table, label, &[]);
+    scope.cols.push(plan::ScopeCol {
+        table: Some(label.to_string()),
+        name: "ctid".into(),
+        ty: DataType::Int8,
+        hidden: true,
+    });
+    let mut plan = Plan::SeqScan {
+        table: table.clone(),
+        filter: None,
+        with_tid: true,
+    };
+    if !from.is_empty() {
+        let (fp, fs) = b.bind_from(from)?;
+        scope.cols.extend(fs.cols);
+        plan = Plan::NestedLoop {
+            left: Box::new(plan),
+            right: Box::new(fp),
+            kind: plan::JoinType::Inner,
+            cond: None,
+        };
+    }
+    Ok((plan, scope))
+}
+
+impl Engine {
+    /// SELECT ... FOR UPDATE / FOR SHARE (FOR SHARE takes the same
+    /// exclusive row lock). Supported over one table without aggregation.
+    pub(super) fn start_locking_query(
+        &mut self,
+        sid: SessionId,
+        q: &ast::Query,
+        params: &[Value],
+        restarts: u32,
+    ) -> Result<Step> {
+        if restarts > 100 {
+            return Err(sql_err(
+                SqlState::SERIALIZATION_FAILURE,
+                "could not serialize access due to concurrent update",
+            ));
+        }
+        let locking = q.locking.clone().expect("caller checked");
+        let snapshot = self.statement_snapshot(sid);
+        let ((plan, columns), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(q))?;
+        let mut tables = Vec::new();
+        plan::scanned_tables(&plan, &mut tables);
+        let table =
+            match tables.as_slice() {
+                [t] => t.clone(),
+                _ => return Err(sql_err(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "SELECT ... FOR UPDATE/SHARE is supported on queries over exactly one table",
+                )),
+            };
+        self.lock_relation(sid, &table, RelLock::RowExclusive)?;
+        let plan = self.optimize(plan);
+        let plan = with_row_ids(plan, table.columns.len()).ok_or_else(|| {
+            sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "FOR UPDATE is not allowed with aggregates, DISTINCT, set operations or joins",
+            )
+        })?;
+        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+            run(&plan, env)
+        })?;
+        let dml = DmlExec {
+            kind: DmlKind::Lock {
+                wait: locking.wait,
+                query: Box::new(q.clone()),
+                columns,
+                restarts,
+                restart: false,
+            },
+            table,
+            indexes: Vec::new(),
+            rows,
+            pos: 0,
+            returning: None,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: params.to_vec(),
+            checks: Vec::new(),
+            cte_plans,
+        };
+        self.continue_dml(sid, dml)
+    }
+
+    pub(super) fn evaluated_defaults(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+    ) -> Result<Vec<Value>> {
+        let snapshot = self.take_snapshot(sid);
+        let (defaults, _, _) = self.bind(sid, &snapshot, |b| Self::bind_defaults(b, table))?;
+        self.with_env(sid, &snapshot, &[], &[], None, |env| {
+            defaults
+                .iter()
+                .map(|d| eval(d, &[], env))
+                .collect::<Result<Vec<_>>>()
+        })
+    }
+
+    pub(super) fn table_for_dml(
+        &mut self,
+        sid: SessionId,
+        name: &ast::Name,
+        verb: &str,
+    ) -> Result<(Rc<TableDef>, Vec<Rc<IndexDef>>)> {
+        system::refuse_write(name, verb)?;
+        let tname = name.last().cloned().unwrap_or_default();
+        let entry = self
+            .lookup(sid, &tname)?
+            .ok_or_else(|| plan::undefined_table(&tname))?;
+        let Object::Table(t) = &*entry.object else {
+            return Err(sql_err(
+                SqlState::WRONG_OBJECT_TYPE,
+                format!("\"{tname}\" is not a table"),
+            ));
+        };
+        let table = Rc::new(t.clone());
+        self.lock_relation(sid, &table, RelLock::RowExclusive)?;
+        let indexes = self.table_indexes(&table);
+        Ok((table, indexes))
+    }
+
+    /// Bound CHECK constraints of `table` (over a table row).
+    pub(super) fn bind_checks(
+        binder: &mut Binder,
+        table: &TableDef,
+    ) -> PlanResult<Vec<(String, BExpr)>> {
+        let scope = table_scope(table, &table.name, &[]);
+        let mut out = Vec::new();
+        for c in &table.checks {
+            let e = translate::parse_expr(&c.expr)?;
+            out.push((c.name.clone(), binder.bind_expr(&e, &scope)?.0));
+        }
+        Ok(out)
+    }
+
+    /// The unique index named by ON CONFLICT (None: any unique index).
+    pub(super) fn conflict_arbiter(
+        table: &TableDef,
+        indexes: &[Rc<IndexDef>],
+        ins: &ast::Insert,
+    ) -> Result<Option<Oid>> {
+        let Some(oc) = &ins.on_conflict else {
+            return Ok(None);
+        };
+        if oc.target.is_empty() && oc.constraint.is_none() {
+            if matches!(oc.action, ast::ConflictAction::Update { .. }) {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::SYNTAX_ERROR,
+                        "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+                    )
+                    .with_hint("For example, ON CONFLICT (column_name)."),
+                ));
+            }
+            return Ok(None);
+        }
+        let found = match &oc.constraint {
+            Some(name) => indexes.iter().find(|i| i.unique && &i.name == name),
+            None => {
+                let mut want = column_positions(table, &oc.target)?;
+                want.sort_unstable();
+                indexes.iter().find(|i| {
+                    let mut have = i.columns.clone();
+                    have.sort_unstable();
+                    i.unique && have == want
+                })
+            }
+        };
+        found.map(|i| Some(i.oid)).ok_or_else(|| {
+            sql_err(
+                SqlState::INVALID_COLUMN_REFERENCE,
+                "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+            )
+        })
+    }
+
+    /// ON CONFLICT action, bound over `existing row ++ excluded row`.
+    pub(super) fn bind_conflict(
+        b: &mut Binder,
+        table: &TableDef,
+        ins: &ast::Insert,
+    ) -> PlanResult<Option<ConflictDo>> {
+        Ok(match ins.on_conflict.as_ref().map(|c| &c.action) {
+            None => None,
+            Some(ast::ConflictAction::Nothing) => Some(ConflictDo::Nothing),
+            Some(ast::ConflictAction::Update {
+                assignments,
+                selection,
+            }) => {
+                let mut scope =
+                    table_scope(table, ins.alias.as_deref().unwrap_or(&table.name), &[]);
+                scope.cols.extend(table_scope(table, "excluded", &[]).cols);
+                let mut bound = Vec::new();
+                for a in assignments {
+                    let i = table.column(&a.column).ok_or_else(|| {
+                        SqlError::new(
+                            SqlState::UNDEFINED_COLUMN,
+                            format!(
+                                "column \"{}\" of relation \"{}\" does not exist",
+                                a.column, table.name
+                            ),
+                        )
+                    })?;
+                    bound.push((i, b.bind_typed(&a.value, &scope, &table.columns[i].ty)?.0));
+                }
+                let pred = match selection {
+                    Some(w) => Some(b.bind_typed(w, &scope, &DataType::Bool)?.0),
+                    None => None,
+                };
+                Some(ConflictDo::Update {
+                    assignments: bound,
+                    pred,
+                })
+            }
+        })
+    }
+
+    /// Bound defaults, one per stored column (NULL when none).
+    pub(super) fn bind_defaults(binder: &mut Binder, table: &TableDef) -> PlanResult<Vec<BExpr>> {
+        let empty = Scope::default();
+        let mut out = Vec::new();
+        for c in &table.columns {
+            out.push(match (&c.default, c.dropped) {
+                (Some(d), false) => {
+                    let e = translate::parse_expr(d)?;
+                    let (b, _) = binder.bind_typed(&e, &empty, &c.ty)?;
+                    BExpr::Cast(Box::new(b), c.ty.clone())
+                }
+                _ => BExpr::Const(Value::Null),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn start_insert(
+        &mut self,
+        sid: SessionId,
+        ins: &ast::Insert,
+        params: &[Value],
+    ) -> Result<Step> {
+        let (table, indexes) = self.table_for_dml(sid, &ins.table, "insert into")?;
+        let arbiter = Self::conflict_arbiter(&table, &indexes, ins)?;
+        // Target columns, in the order the source provides them.
+        let mut targets: Vec<usize> = if ins.columns.is_empty() {
+            table.live_columns().map(|(i, _)| i).collect()
+        } else {
+            let mut t = Vec::new();
+            for c in &ins.columns {
+                let i = table.column(c).ok_or_else(|| {
+                    sql_err(
+                        SqlState::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{c}\" of relation \"{}\" does not exist",
+                            table.name
+                        ),
+                    )
+                })?;
+                if t.contains(&i) {
+                    return Err(sql_err(
+                        SqlState::DUPLICATE_COLUMN,
+                        format!("column \"{c}\" specified more than once"),
+                    ));
+                }
+                t.push(i);
+            }
+            t
+        };
+        for &i in &targets {
+            if table.columns[i].identity == Some(IdentityKind::Always) {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState("428C9"),
+                        format!(
+                            "cannot insert a non-DEFAULT value into column \"{}\"",
+                            table.columns[i].name
+                        ),
+                    )
+                    .with_detail(format!(
+                        "Column \"{}\" is an identity column defined as GENERATED ALWAYS.",
+                        table.columns[i].name
+                    ))
+                    .with_hint("Use OVERRIDING SYSTEM VALUE to override."),
+                ));
+            }
+        }
+        // Without a column list, a shorter row fills the leading columns and
+        // the rest take their defaults.
+        if ins.columns.is_empty() {
+            if let ast::InsertSource::Query(q) = &ins.source {
+                if let ast::SetExpr::Values(rows) = &q.body {
+                    let width = rows.first().map_or(0, |r| r.len());
+                    targets.truncate(width.max(1).min(targets.len()));
+                }
+            }
+        }
+        let snapshot = self.statement_snapshot(sid);
+        let target_types: Vec<DataType> = targets
+            .iter()
+            .map(|&i| table.columns[i].ty.clone())
+            .collect();
+        let table_c = table.clone();
+        let ((source, defaults, checks, returning, conflict_action), cte_plans, _) =
+            self.bind(sid, &snapshot, |b| {
+                let conflict_action = Self::bind_conflict(b, &table_c, ins)?;
+                let source = match &ins.source {
+                    ast::InsertSource::DefaultValues => Plan::Unit,
+                    ast::InsertSource::Query(q) => match &q.body {
+                        ast::SetExpr::Values(rows)
+                            if q.order_by.is_empty() && q.limit.is_none() && q.ctes.is_empty() =>
+                        {
+                            b.bind_values(rows, Some(&target_types))?.0
+                        }
+                        _ => b.bind_query(q)?.0,
+                    },
+                };
+                let width = plan::plan_columns(&source, &b.cte_plans).len();
+                if !matches!(ins.source, ast::InsertSource::DefaultValues) && width != targets.len()
+                {
+                    return Err(SqlError::new(
+                        SqlState::SYNTAX_ERROR,
+                        if width > targets.len() {
+                            "INSERT has more expressions than target columns"
+                        } else {
+                            "INSERT has more target columns than expressions"
+                        },
+                    ));
+                }
+                let defaults = Self::bind_defaults(b, &table_c)?;
+                let checks = Self::bind_checks(b, &table_c)?;
+                let returning = if ins.returning.is_empty() {
+                    None
+                } else {
+                    let scope =
+                        table_scope(&table_c, ins.alias.as_deref().unwrap_or(&table_c.name), &[]);
+                    Some(b.bind_items(&ins.returning, &scope)?)
+                };
+                Ok((source, defaults, checks, returning, conflict_action))
+            })?;
+        let on_conflict = conflict_action.map(|action| ConflictSpec { arbiter, action });
+        // Per-target defaults for DEFAULT in VALUES.
+        let target_defaults: Rc<Vec<BExpr>> =
+            Rc::new(targets.iter().map(|&i| defaults[i].clone()).collect());
+        let source = self.optimize(source);
+        let all_defaults = defaults.clone();
+        let table_r = table.clone();
+        let rows = self.with_env(
+            sid,
+            &snapshot,
+            params,
+            &cte_plans,
+            Some(target_defaults),
+            |env| {
+                let src = run(&source, env)?;
+                let mut out = Vec::with_capacity(src.len());
+                for r in src {
+                    let mut row: Row = vec![Value::Null; table_r.columns.len()];
+                    let mut given = vec![false; table_r.columns.len()];
+                    for (k, &i) in targets.iter().enumerate() {
+                        if matches!(ins.source, ast::InsertSource::DefaultValues) {
+                            break;
+                        }
+                        let v = r.get(k).cloned().unwrap_or(Value::Null);
+                        row[i] = cast_assignment(v, &table_r.columns[i].ty, env.tz)?;
+                        given[i] = true;
+                    }
+                    for (i, d) in all_defaults.iter().enumerate() {
+                        if !given[i] && !table_r.columns[i].dropped {
+                            row[i] = eval(d, &[], env)?;
+                        }
+                    }
+                    out.push(row);
+                }
+                Ok(out)
+            },
+        )?;
+        let dml = DmlExec {
+            kind: DmlKind::Insert(on_conflict),
+            table,
+            indexes,
+            rows,
+            pos: 0,
+            returning,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: params.to_vec(),
+            checks,
+            cte_plans,
+        };
+        self.continue_dml(sid, dml)
+    }
+
+    pub(super) fn start_update(
+        &mut self,
+        sid: SessionId,
+        up: &ast::Update,
+        params: &[Value],
+    ) -> Result<Step> {
+        let (table, indexes) = self.table_for_dml(sid, &up.table, "update")?;
+        let snapshot = self.statement_snapshot(sid);
+        let label = up.alias.clone().unwrap_or_else(|| table.name.clone());
+        let table_c = table.clone();
+        let ((plan, assignments, pred, checks, returning), cte_plans, _) =
+            self.bind(sid, &snapshot, |b| {
+                let (plan, scope) = dml_input(b, &table_c, &label, &up.from)?;
+                let mut assignments = Vec::new();
+                for a in &up.assignments {
+                    let i = table_c.column(&a.column).ok_or_else(|| {
+                        SqlError::new(
+                            SqlState::UNDEFINED_COLUMN,
+                            format!(
+                                "column \"{}\" of relation \"{}\" does not exist",
+                                a.column, table_c.name
+                            ),
+                        )
+                    })?;
+                    if table_c.columns[i].identity == Some(IdentityKind::Always)
+                        && a.value != Expr::Default
+                    {
+                        return Err(SqlError::new(
+                            SqlState("428C9"),
+                            format!("column \"{}\" can only be updated to DEFAULT", a.column),
+                        )
+                        .with_detail(format!(
+                            "Column \"{}\" is an identity column defined as GENERATED ALWAYS.",
+                            a.column
+                        )));
+                    }
+                    let ty = table_c.columns[i].ty.clone();
+                    let e = match &a.value {
+                        Expr::Default => {
+                            let defaults = Self::bind_defaults(b, &table_c)?;
+                            defaults[i].clone()
+                        }
+                        v => b.bind_typed(v, &scope, &ty)?.0,
+                    };
+                    assignments.push((i, e));
+                }
+                let pred = match &up.selection {
+                    Some(w) => {
+                        let (p, t) = b.bind_typed(w, &scope, &DataType::Bool)?;
+                        plan::bool_type_check(&t, "WHERE")?;
+                        Some(p)
+                    }
+                    None => None,
+                };
+                let checks = Self::bind_checks(b, &table_c)?;
+                let returning = if up.returning.is_empty() {
+                    None
+                } else {
+                    Some(b.bind_items(&up.returning, &scope)?)
+                };
+                Ok((plan, assignments, pred, checks, returning))
+            })?;
+        let plan = match &pred {
+            Some(p) => Plan::Filter {
+                input: Box::new(plan),
+                pred: p.clone(),
+            },
+            None => plan,
+        };
+        let plan = self.optimize(plan);
+        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+            run(&plan, env)
+        })?;
+        let dml = DmlExec {
+            kind: DmlKind::Update { assignments, pred },
+            table,
+            indexes,
+            rows,
+            pos: 0,
+            returning,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: params.to_vec(),
+            checks,
+            cte_plans,
+        };
+        self.continue_dml(sid, dml)
+    }
+
+    pub(super) fn start_delete(
+        &mut self,
+        sid: SessionId,
+        del: &ast::Delete,
+        params: &[Value],
+    ) -> Result<Step> {
+        let (table, indexes) = self.table_for_dml(sid, &del.table, "delete from")?;
+        let snapshot = self.statement_snapshot(sid);
+        let label = del.alias.clone().unwrap_or_else(|| table.name.clone());
+        let table_c = table.clone();
+        let ((plan, pred, returning), cte_plans, _) = self.bind(sid, &snapshot, |b| {
+            let (plan, scope) = dml_input(b, &table_c, &label, &del.using)?;
+            let pred = match &del.selection {
+                Some(w) => {
+                    let (p, t) = b.bind_typed(w, &scope, &DataType::Bool)?;
+                    plan::bool_type_check(&t, "WHERE")?;
+                    Some(p)
+                }
+                None => None,
+            };
+            let returning = if del.returning.is_empty() {
+                None
+            } else {
+                Some(b.bind_items(&del.returning, &scope)?)
+            };
+            Ok((plan, pred, returning))
+        })?;
+        let plan = match &pred {
+            Some(p) => Plan::Filter {
+                input: Box::new(plan),
+                pred: p.clone(),
+            },
+            None => plan,
+        };
+        let plan = self.optimize(plan);
+        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+            run(&plan, env)
+        })?;
+        let dml = DmlExec {
+            kind: DmlKind::Delete { pred },
+            table,
+            indexes,
+            rows,
+            pos: 0,
+            returning,
+            out: Vec::new(),
+            count: 0,
+            snapshot,
+            cid: self.current_cid(sid),
+            params: params.to_vec(),
+            checks: Vec::new(),
+            cte_plans,
+        };
+        self.continue_dml(sid, dml)
+    }
+
+    /// Applies a DML statement's rows from `pos` on; parks on a held row.
+    pub(super) fn continue_dml(&mut self, sid: SessionId, mut dml: DmlExec) -> Result<Step> {
+        let xid = self.write_xid(sid)?;
+        while dml.pos < dml.rows.len() {
+            match self.apply_one(sid, xid, &mut dml)? {
+                Some(holder) => return Ok(Step::Parked(Box::new(dml), holder)),
+                None => dml.pos += 1,
+            }
+            if matches!(dml.kind, DmlKind::Lock { restart: true, .. }) {
+                break;
+            }
+        }
+        if let DmlKind::Lock {
+            query,
+            columns,
+            restarts,
+            restart,
+            ..
+        } = &mut dml.kind
+        {
+            if *restart {
+                let (query, restarts) = (query.clone(), *restarts);
+                let params = dml.params.clone();
+                return self.start_locking_query(sid, &query, &params, restarts + 1);
+            }
+            return Ok(Step::Done(QueryResult {
+                command: format!("SELECT {}", dml.count),
+                columns: std::mem::take(columns),
+                rows: std::mem::take(&mut dml.out),
+                rows_affected: dml.count,
+                copy: None,
+            }));
+        }
+        let oid = dml.table.oid;
+        match dml.kind {
+            DmlKind::Insert(_) => *self.insert_counts.entry(oid).or_default() += dml.count,
+            _ => *self.dead_counts.entry(oid).or_default() += dml.count,
+        }
+        let tag = match dml.kind {
+            DmlKind::Insert(_) => format!("INSERT 0 {}", dml.count),
+            DmlKind::Update { .. } => format!("UPDATE {}", dml.count),
+            DmlKind::Delete { .. } | DmlKind::Lock { .. } => format!("DELETE {}", dml.count),
+        };
+        let (columns, rows) = match dml.returning {
+            Some((_, cols)) => (cols, std::mem::take(&mut dml.out)),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(Step::Done(QueryResult {
+            command: tag,
+            columns,
+            rows,
+            rows_affected: dml.count,
+            copy: None,
+        }))
+    }
+
+    /// Applies row `dml.pos`. Returns the session to wait for, if any.
+    pub(super) fn apply_one(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        dml: &mut DmlExec,
+    ) -> Result<Option<SessionId>> {
+        let ncols = dml.table.columns.len();
+        match &dml.kind {
+            DmlKind::Insert(_) => {
+                let row = dml.rows[dml.pos].clone();
+                self.check_row(sid, dml, &row)?;
+                let (idx, existing) = match self.check_unique(sid, dml, &row, None)? {
+                    UniqueCheck::Ok => {
+                        let table = dml.table.clone();
+                        if let Some(holder) = self.check_fk_parents(sid, &table, &row, None)? {
+                            return Ok(Some(holder));
+                        }
+                        self.insert_row(dml, xid, &row)?;
+                        dml.count += 1;
+                        self.emit_returning(sid, dml, &row)?;
+                        return Ok(None);
+                    }
+                    UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+                    UniqueCheck::Conflict(idx, tid) => (idx, tid),
+                };
+                let conflict = match &dml.kind {
+                    DmlKind::Insert(Some(c)) if c.arbiter.is_none_or(|o| o == idx.oid) => {
+                        Some(&c.action)
+                    }
+                    _ => None,
+                };
+                let (assignments, pred) = match conflict {
+                    Some(ConflictDo::Nothing) => return Ok(None),
+                    Some(ConflictDo::Update { assignments, pred }) => {
+                        (assignments.clone(), pred.clone())
+                    }
+                    None => return Err(self.unique_violation(sid, &dml.table, &idx, &row)),
+                };
+                self.upsert(sid, xid, dml, existing, row, &assignments, pred.as_ref())
+            }
+            DmlKind::Lock { wait, .. } => {
+                let wait = *wait;
+                let mut row = dml.rows[dml.pos].clone();
+                let tid = row
+                    .pop()
+                    .as_ref()
+                    .and_then(value_tid)
+                    .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "missing ctid"))?;
+                let heap = Heap::open(dml.table.heap);
+                let Some(h) = heap.header(&mut self.pager, tid)? else {
+                    return Ok(None);
+                };
+                let own = self.sessions[&sid]
+                    .txn
+                    .as_ref()
+                    .is_some_and(|t| t.own.contains(&h.xmax));
+                let free = if h.xmax == 0 || own {
+                    true
+                } else {
+                    match self.txns.status(&mut self.pager, h.xmax)? {
+                        XidStatus::Aborted => true,
+                        XidStatus::Committed if h.flags & flags::XMAX_LOCK_ONLY != 0 => true,
+                        XidStatus::InProgress => match (wait, self.xid_owner.get(&h.xmax).copied())
+                        {
+                            (_, None) => true,
+                            (ast::LockWait::Wait, Some(owner)) => return Ok(Some(owner)),
+                            (ast::LockWait::SkipLocked, Some(_)) => return Ok(None),
+                            (ast::LockWait::NoWait, Some(_)) => {
+                                return Err(sql_err(
+                                    SqlState::LOCK_NOT_AVAILABLE,
+                                    format!(
+                                        "could not obtain lock on row in relation \"{}\"",
+                                        dml.table.name
+                                    ),
+                                ))
+                            }
+                        },
+                        XidStatus::Committed => {
+                            // Changed by a transaction our snapshot does not see.
+                            let rc = self.sessions[&sid]
+                                .txn
+                                .as_ref()
+                                .is_none_or(|t| t.isolation == IsolationLevel::ReadCommitted);
+                            if !rc {
+                                return Err(sql_err(
+                                    SqlState::SERIALIZATION_FAILURE,
+                                    "could not serialize access due to concurrent update",
+                                ));
+                            }
+                            if let DmlKind::Lock { restart, .. } = &mut dml.kind {
+                                *restart = true;
+                            }
+                            return Ok(None);
+                        }
+                    }
+                };
+                if free && !own {
+                    let cid = dml.cid;
+                    heap.update_header(&mut self.pager, tid, |h| {
+                        h.xmax = xid;
+                        h.cmax = cid;
+                        h.flags = (h.flags | flags::XMAX_LOCK_ONLY) & !flags::UPDATED;
+                    })?;
+                }
+                dml.out.push(row);
+                dml.count += 1;
+                Ok(None)
+            }
+            DmlKind::Update { .. } | DmlKind::Delete { .. } => {
+                let input = dml.rows[dml.pos].clone();
+                let tid = value_tid(&input[ncols])
+                    .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "missing ctid"))?;
+                // Lock the row version (following updates under READ COMMITTED).
+                let (tid, input) = match self.lock_row(sid, dml, tid, input)? {
+                    LockOutcome::Locked(tid, input) => (tid, input),
+                    LockOutcome::Wait(holder) => return Ok(Some(holder)),
+                    LockOutcome::Skip => return Ok(None),
+                };
+                let heap = Heap::open(dml.table.heap);
+                let cid = dml.cid;
+                if let DmlKind::Update { assignments, .. } = &mut dml.kind {
+                    // Lent out of `dml` for the evaluation (no per-row copy).
+                    let assignments = std::mem::take(assignments);
+                    let mut new_row: Row = input[..ncols].to_vec();
+                    let tz = self.session_tz(sid);
+                    let computed = self.with_dml_env(sid, dml, |env| {
+                        let mut vals = Vec::new();
+                        for (i, e) in &assignments {
+                            vals.push((*i, eval(e, &input, env)?));
+                        }
+                        Ok(vals)
+                    });
+                    if let DmlKind::Update {
+                        assignments: slot, ..
+                    } = &mut dml.kind
+                    {
+                        *slot = assignments;
+                    }
+                    for (i, v) in computed? {
+                        new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
+                    }
+                    self.check_row(sid, dml, &new_row)?;
+                    match self.check_unique(sid, dml, &new_row, Some(tid))? {
+                        UniqueCheck::Ok => {}
+                        UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+                        UniqueCheck::Conflict(idx, _) => {
+                            return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
+                        }
+                    }
+                    let table = dml.table.clone();
+                    let old_row = &input[..ncols];
+                    if let Some(holder) =
+                        self.check_fk_parents(sid, &table, &new_row, Some(old_row))?
+                    {
+                        return Ok(Some(holder));
+                    }
+                    if let Some(holder) =
+                        self.enforce_fk_children(sid, xid, &table, old_row, Some(&new_row), 0)?
+                    {
+                        return Ok(Some(holder));
+                    }
+                    let new_tid = self.insert_row(dml, xid, &new_row)?;
+                    heap.update_header(&mut self.pager, tid, |h| {
+                        h.xmax = xid;
+                        h.cmax = cid;
+                        h.ctid = new_tid;
+                        h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
+                    })?;
+                    let mut ret_row = new_row;
+                    ret_row.extend_from_slice(&input[ncols..]);
+                    dml.count += 1;
+                    self.emit_returning(sid, dml, &ret_row)?;
+                } else {
+                    let table = dml.table.clone();
+                    if let Some(holder) =
+                        self.enforce_fk_children(sid, xid, &table, &input[..ncols], None, 0)?
+                    {
+                        return Ok(Some(holder));
+                    }
+                    heap.update_header(&mut self.pager, tid, |h| {
+                        h.xmax = xid;
+                        h.cmax = cid;
+                        h.flags &= !(flags::XMAX_LOCK_ONLY | flags::UPDATED);
+                    })?;
+                    dml.count += 1;
+                    self.emit_returning(sid, dml, &input)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// ON CONFLICT DO UPDATE of the existing row at `tid` with `proposed`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn upsert(
+        &mut self,
+        sid: SessionId,
+        xid: Xid,
+        dml: &mut DmlExec,
+        tid: Tid,
+        proposed: Row,
+        assignments: &[(usize, BExpr)],
+        pred: Option<&BExpr>,
+    ) -> Result<Option<SessionId>> {
+        let heap = Heap::open(dml.table.heap);
+        let existing = heap
+            .fetch(&mut self.pager, tid)?
+            .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "conflicting row vanished"))?;
+        let own = self.sessions[&sid]
+            .txn
+            .as_ref()
+            .is_some_and(|t| t.own.contains(&existing.header.xmin));
+        if own && existing.header.cmin == dml.cid {
+            return Err(Error::Sql(
+                SqlError::new(
+                    SqlState::CARDINALITY_VIOLATION,
+                    "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                )
+                .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."),
+            ));
+        }
+        let old = exec::decode_table_row(&dml.table, &existing.payload)?;
+        let mut input = old.clone();
+        input.extend(proposed);
+        let computed = self.with_dml_env(sid, dml, |env| {
+            if let Some(p) = pred {
+                if !passes(p, &input, env)? {
+                    return Ok(None);
+                }
+            }
+            let mut vals = Vec::new();
+            for (i, e) in assignments {
+                vals.push((*i, eval(e, &input, env)?));
+            }
+            Ok(Some(vals))
+        });
+        let Some(vals) = computed? else {
+            return Ok(None);
+        };
+        let tz = self.session_tz(sid);
+        let old_row = old.clone();
+        let mut new_row = old;
+        for (i, v) in vals {
+            new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
+        }
+        self.check_row(sid, dml, &new_row)?;
+        match self.check_unique(sid, dml, &new_row, Some(tid))? {
+            UniqueCheck::Ok => {}
+            UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+            UniqueCheck::Conflict(idx, _) => {
+                return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
+            }
+        }
+        let table = dml.table.clone();
+        if let Some(holder) = self.check_fk_parents(sid, &table, &new_row, Some(&old_row))? {
+            return Ok(Some(holder));
+        }
+        if let Some(holder) =
+            self.enforce_fk_children(sid, xid, &table, &old_row, Some(&new_row), 0)?
+        {
+            return Ok(Some(holder));
+        }
+        let new_tid = self.insert_row(dml, xid, &new_row)?;
+        let cid = dml.cid;
+        heap.update_header(&mut self.pager, tid, |h| {
+            h.xmax = xid;
+            h.cmax = cid;
+            h.ctid = new_tid;
+            h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
+        })?;
+        dml.count += 1;
+        self.emit_returning(sid, dml, &new_row)?;
+        Ok(None)
+    }
+
+    pub(super) fn emit_returning(
+        &mut self,
+        sid: SessionId,
+        dml: &mut DmlExec,
+        row: &[Value],
+    ) -> Result<()> {
+        // Lent out of `dml` for the evaluation (no per-row copy).
+        let Some((exprs, cols)) = dml.returning.take() else {
+            return Ok(());
+        };
+        let out = self.with_dml_env(sid, dml, |env| {
+            let mut o = Vec::with_capacity(exprs.len());
+            for e in &exprs {
+                o.push(eval(e, row, env)?);
+            }
+            Ok(o)
+        });
+        dml.returning = Some((exprs, cols));
+        dml.out.push(out?);
+        Ok(())
+    }
+
+    /// Inserts a new row version and its index entries.
+    pub(super) fn insert_row(&mut self, dml: &DmlExec, xid: Xid, row: &[Value]) -> Result<Tid> {
+        let mut payload = Vec::new();
+        encode_row(row, &mut payload);
+        let meta = dml.table.heap;
+        let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
+        let tid = heap.insert(&mut self.pager, TupleHeader::new(xid, dml.cid), &payload)?;
+        if dml.table.foreign_keys.iter().any(|f| f.initially_deferred) {
+            if let Some(t) = self
+                .sessions
+                .values_mut()
+                .find_map(|s| s.txn.as_mut().filter(|t| t.own.contains(&xid)))
+            {
+                t.deferred_fk_rows.push((dml.table.oid, tid));
+            }
+        }
+        for idx in &dml.indexes {
+            let key = index_key(idx, row)?;
+            Index::open(idx.btree).insert_entry(&mut self.pager, &key, tid)?;
+        }
+        Ok(tid)
+    }
+
+    /// Takes the row version at `tid` for update/delete by this statement.
+    pub(super) fn lock_row(
+        &mut self,
+        sid: SessionId,
+        dml: &mut DmlExec,
+        tid: Tid,
+        input: Row,
+    ) -> Result<LockOutcome> {
+        let heap = Heap::open(dml.table.heap);
+        let mut tid = tid;
+        let mut input = input;
+        let ncols = dml.table.columns.len();
+        for _ in 0..10_000 {
+            let Some(h) = heap.header(&mut self.pager, tid)? else {
+                return Ok(LockOutcome::Skip);
+            };
+            let own = self.sessions[&sid]
+                .txn
+                .as_ref()
+                .is_some_and(|t| t.own.contains(&h.xmax));
+            if h.xmax == 0 || own {
+                if own && h.flags & flags::XMAX_LOCK_ONLY == 0 && h.cmax >= dml.cid {
+                    // Already changed by this very statement.
+                    return Ok(LockOutcome::Skip);
+                }
+                return Ok(LockOutcome::Locked(tid, input));
+            }
+            match self.txns.status(&mut self.pager, h.xmax)? {
+                XidStatus::Aborted => return Ok(LockOutcome::Locked(tid, input)),
+                XidStatus::InProgress => {
+                    return Ok(match self.xid_owner.get(&h.xmax) {
+                        Some(&owner) => LockOutcome::Wait(owner),
+                        None => LockOutcome::Locked(tid, input),
+                    })
+                }
+                XidStatus::Committed => {
+                    if h.flags & flags::XMAX_LOCK_ONLY != 0 {
+                        return Ok(LockOutcome::Locked(tid, input));
+                    }
+                    let isolation = self.sessions[&sid]
+                        .txn
+                        .as_ref()
+                        .map(|t| t.isolation)
+                        .unwrap_or(IsolationLevel::ReadCommitted);
+                    if isolation != IsolationLevel::ReadCommitted {
+                        return Err(sql_err(
+                            SqlState::SERIALIZATION_FAILURE,
+                            "could not serialize access due to concurrent update",
+                        ));
+                    }
+                    if h.flags & flags::UPDATED == 0 || h.ctid == tid {
+                        // Deleted: nothing left to change.
+                        return Ok(LockOutcome::Skip);
+                    }
+                    // READ COMMITTED: re-check the newest version.
+                    tid = h.ctid;
+                    let Some(t) = heap.fetch(&mut self.pager, tid)? else {
+                        return Ok(LockOutcome::Skip);
+                    };
+                    let status = self.txns.status(&mut self.pager, t.header.xmin)?;
+                    if status != XidStatus::Committed {
+                        return Ok(LockOutcome::Skip);
+                    }
+                    let fresh = exec::decode_table_row(&dml.table, &t.payload)?;
+                    let mut row = fresh;
+                    row.push(exec::tid_value(tid));
+                    row.extend_from_slice(&input[ncols + 1..]);
+                    let pred = match &dml.kind {
+                        DmlKind::Update { pred, .. } | DmlKind::Delete { pred } => pred.clone(),
+                        DmlKind::Insert(_) | DmlKind::Lock { .. } => None,
+                    };
+                    if let Some(p) = pred {
+                        let ok = self.with_dml_env(sid, dml, |env| passes(&p, &row, env));
+                        if !ok? {
+                            return Ok(LockOutcome::Skip);
+                        }
+                    }
+                    input = row;
+                }
+            }
+        }
+        Err(sql_err(SqlState::INTERNAL_ERROR, "update chain too long"))
+    }
+}

@@ -1,0 +1,358 @@
+//! `Engine` and its sessions: the one API every front end (wasm worker,
+//! wire-protocol server, CLI, tests) drives.
+//!
+//! # Driving the engine
+//! The engine is synchronous and single-threaded. A front end calls
+//! [`Engine::submit`] with a session's SQL; the engine runs it at once. If a
+//! statement must wait (a row it updates, deletes or locks is held by
+//! another transaction, or a unique key it inserts is being inserted by
+//! one), its session is *parked* and `submit` returns
+//! [`Submitted::Parked`]; the engine keeps serving other sessions. When the
+//! holder commits or aborts, the parked statement resumes inside that call,
+//! and its result is queued. Front ends collect finished results of parked
+//! sessions with [`Engine::take_completions`] after every call.
+//! A wait that closes a cycle fails at once with 40P01 (deadlock detected).
+
+use std::collections::HashMap;
+
+mod alter;
+mod bind;
+mod constraints;
+mod ddl;
+mod dml;
+mod session;
+mod settings;
+mod statement;
+mod system;
+mod vacuum;
+
+pub use crate::sql::exec::interrupt::CancelHandle;
+use crate::sql::exec::interrupt::{self, Interrupts};
+pub use system::DATABASE_OID;
+
+use crate::catalog::{Catalog, Oid};
+use crate::engine::session::Activity;
+use crate::engine::session::Session;
+use crate::engine::session::Settings;
+use crate::error::{Error, SqlError, SqlState};
+use crate::heap::Heap;
+use crate::pager::{Pager, PagerConfig};
+use crate::sql::exec::Row;
+use crate::sql::parse::ast::{self, IsolationLevel};
+use crate::sql::plan::Column;
+use crate::storage::{MemoryStorage, Storage};
+use crate::txn::{TxnManager, Xid};
+use crate::value::types::DataType;
+use crate::value::tz::TimeZone;
+
+pub type SessionId = u32;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Engine settings.
+#[derive(Clone)]
+pub struct EngineConfig {
+    pub pager: PagerConfig,
+    /// Wall clock in microseconds since 2000-01-01 UTC (for `now()`). The
+    /// wasm front end passes one built on `Date.now()`.
+    pub clock: fn() -> i64,
+    /// The database's name (`current_database()`, `pg_database`,
+    /// `pg_stat_activity.datname`).
+    pub database_name: String,
+}
+
+fn system_clock() -> i64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        const UNIX_TO_2000_US: i64 = 946_684_800_000_000;
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64 - UNIX_TO_2000_US)
+            .unwrap_or(0)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        0
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            pager: PagerConfig::default(),
+            clock: system_clock,
+            database_name: "neuraldb".into(),
+        }
+    }
+}
+
+/// The result of one statement.
+#[derive(Clone, Debug)]
+pub struct QueryResult {
+    /// PostgreSQL's command tag, e.g. `SELECT 3`, `INSERT 0 1`, `BEGIN`.
+    pub command: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+    pub rows_affected: u64,
+    /// Set by COPY: the front end streams data in or out (see [`CopyMode`]).
+    pub copy: Option<CopyMode>,
+}
+
+impl QueryResult {
+    fn tag(command: &str) -> Self {
+        QueryResult {
+            command: command.to_string(),
+            columns: Vec::new(),
+            rows: Vec::new(),
+            rows_affected: 0,
+            copy: None,
+        }
+    }
+}
+
+/// What a COPY statement asks of its front end.
+#[derive(Clone, Debug)]
+pub enum CopyMode {
+    /// `COPY ... FROM STDIN`: collect the client's data and pass it to
+    /// [`Engine::copy_in`]. The result's `columns` are the target columns.
+    In(CopyIn),
+    /// `COPY ... TO STDOUT`: the result's rows, to be sent formatted with
+    /// [`crate::sql::parse::copy::format_row`] (command tag `COPY n`).
+    Out(ast::CopyFormat),
+}
+
+/// A validated `COPY table [(columns)] FROM STDIN`.
+#[derive(Clone, Debug)]
+pub struct CopyIn {
+    pub table: ast::Name,
+    pub columns: Vec<String>,
+    pub format: ast::CopyFormat,
+}
+
+/// A statement's shape without running it (the extended protocol's
+/// Describe of a prepared statement).
+#[derive(Clone, Debug)]
+pub struct Described {
+    /// One type per `$n`; `Unknown` where nothing constrains it.
+    pub params: Vec<DataType>,
+    /// The columns a query returns; `None` for statements whose output is
+    /// known only when they run (or that return no rows).
+    pub columns: Option<Vec<Column>>,
+}
+
+/// Everything a submitted SQL string produced: the results of the
+/// statements that ran, and the error that stopped it, if any.
+#[derive(Debug)]
+pub struct Outcome {
+    pub results: Vec<QueryResult>,
+    pub error: Option<Error>,
+}
+
+pub enum Submitted {
+    Done(Outcome),
+    /// The session waits for another transaction; its outcome will come
+    /// from [`Engine::take_completions`].
+    Parked,
+}
+
+/// Transaction state as clients see it (ReadyForQuery status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnStatus {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+/// The database engine. See the module docs.
+pub struct Engine {
+    pager: Pager,
+    txns: TxnManager,
+    catalog: Catalog,
+    sessions: HashMap<SessionId, Session>,
+    next_session: SessionId,
+    xid_owner: HashMap<Xid, SessionId>,
+    completions: Vec<(SessionId, Outcome)>,
+    config: EngineConfig,
+    /// Per table since its last vacuum: dead row versions created (updates,
+    /// deletes) and rows inserted, to decide when autovacuum is due.
+    dead_counts: HashMap<Oid, u64>,
+    insert_counts: HashMap<Oid, u64>,
+    /// Heap handles by meta page: they carry the free-space hints vacuum
+    /// leaves, which inserts reuse.
+    heaps: HashMap<crate::pager::PageId, Heap>,
+    /// Relation locks held until transaction end: table oid -> holders.
+    rel_locks: HashMap<Oid, HashMap<SessionId, RelLock>>,
+    /// Cancel requests and statement_timeout for the running statement.
+    interrupts: interrupt::Interrupts,
+    /// See [`Engine::set_group_commit`].
+    group_commit: bool,
+    /// Durable commits whose WAL is not synced yet (group commit).
+    unsynced_commits: bool,
+}
+
+/// Table-level lock modes (a subset of PostgreSQL's): reads and writes
+/// share a table; DDL needs it alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum RelLock {
+    AccessShare,
+    RowExclusive,
+    AccessExclusive,
+}
+
+fn sql_err(code: SqlState, msg: impl Into<String>) -> Error {
+    Error::Sql(SqlError::new(code, msg))
+}
+
+impl Engine {
+    /// Opens (creating if empty) a database on the given files, running
+    /// crash recovery.
+    pub fn open(
+        data: Box<dyn Storage>,
+        wal: Box<dyn Storage>,
+        config: EngineConfig,
+    ) -> Result<Engine> {
+        let mut pager = Pager::open(data, wal, config.pager.clone())?;
+        let txns = TxnManager::open(&mut pager)?;
+        let catalog = Catalog::open(&mut pager)?;
+        pager.commit(true)?;
+        let interrupts = Interrupts::new(config.clock);
+        Ok(Engine {
+            interrupts,
+            group_commit: false,
+            unsynced_commits: false,
+            pager,
+            txns,
+            catalog,
+            sessions: HashMap::new(),
+            next_session: 1,
+            xid_owner: HashMap::new(),
+            completions: Vec::new(),
+            config,
+            dead_counts: HashMap::new(),
+            insert_counts: HashMap::new(),
+            heaps: HashMap::new(),
+            rel_locks: HashMap::new(),
+        })
+    }
+
+    /// An engine on in-memory storage.
+    pub fn open_memory() -> Result<Engine> {
+        Engine::open(
+            Box::new(MemoryStorage::new()),
+            Box::new(MemoryStorage::new()),
+            EngineConfig::default(),
+        )
+    }
+
+    /// Opens a new session.
+    pub fn connect(&mut self) -> SessionId {
+        let now = (self.config.clock)();
+        let id = self.next_session;
+        self.next_session += 1;
+        self.sessions.insert(
+            id,
+            Session {
+                settings: Settings {
+                    default_isolation: IsolationLevel::ReadCommitted,
+                    synchronous_commit: true,
+                    statement_timeout_ms: 0,
+                    timezone: TimeZone::utc(),
+                    other: HashMap::new(),
+                },
+                activity: Activity {
+                    backend_start: now,
+                    query: String::new(),
+                    query_start: None,
+                    state_change: now,
+                    wait_start: None,
+                    local_xact: 0,
+                },
+                txn: None,
+                pending: None,
+                waiting_for: None,
+                defer_implicit_commit: false,
+                currval: HashMap::new(),
+                rng: 0x2545_F491_4F6C_DD1D ^ id as u64,
+            },
+        );
+        id
+    }
+
+    /// Closes a session, rolling back its transaction (and any parked
+    /// statement) and waking whoever waited for it.
+    pub fn disconnect(&mut self, sid: SessionId) {
+        if let Some(mut s) = self.sessions.remove(&sid) {
+            s.pending = None;
+            if s.txn.is_some() {
+                self.sessions.insert(sid, s);
+                let _ = self.end_txn(sid, false);
+                self.sessions.remove(&sid);
+            }
+        }
+        self.wake_waiters(sid);
+    }
+
+    pub fn session_ids(&self) -> Vec<SessionId> {
+        let mut ids: Vec<_> = self.sessions.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub fn txn_status(&self, sid: SessionId) -> TxnStatus {
+        match self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+            Some(t) if t.failed => TxnStatus::Failed,
+            Some(t) if t.explicit => TxnStatus::InBlock,
+            _ => TxnStatus::Idle,
+        }
+    }
+
+    /// Pages in the database file (allocated, including free-listed).
+    pub fn database_pages(&self) -> u32 {
+        self.pager.page_count()
+    }
+
+    // ---- transactions -------------------------------------------------
+
+    /// Group commit, for a front end serving many sessions: a durable
+    /// COMMIT writes its WAL but does not wait for the sync; the caller
+    /// calls [`Engine::sync_commits`] once for a batch of requests and
+    /// only then tells any client about their outcome (commits of other
+    /// sessions are visible at once inside the engine, so no result may
+    /// leave before the sync). One sync then covers every commit of the
+    /// batch.
+    pub fn set_group_commit(&mut self, on: bool) {
+        self.group_commit = on;
+    }
+
+    /// Makes the commits since the last call durable (group commit). A
+    /// failed sync poisons the database: those commits may be lost, and
+    /// every later statement fails.
+    pub fn sync_commits(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.unsynced_commits) {
+            self.pager.sync()?;
+        }
+        Ok(())
+    }
+
+    // ---- statements ---------------------------------------------------
+
+    // ---- binding context ----------------------------------------------
+
+    // ---- DDL ----------------------------------------------------------
+
+    // ---- foreign keys -------------------------------------------------
+
+    // ---- vacuum -------------------------------------------------------
+
+    // ---- DML ----------------------------------------------------------
+
+    /// The session's `TimeZone` setting (front ends format timestamptz
+    /// values with it).
+    pub fn session_tz(&self, sid: SessionId) -> TimeZone {
+        self.sessions
+            .get(&sid)
+            .map(|s| s.settings.timezone.clone())
+            .unwrap_or_else(TimeZone::utc)
+    }
+}
+
+pub const SERVER_VERSION: &str = "15.0 (NeuralDB 0.1.0)";

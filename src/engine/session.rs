@@ -1,0 +1,590 @@
+//! A session's life: submitting SQL, running its statements, parking a
+//! statement that must wait and resuming it when the holder's transaction
+//! ends, cancellation and timeouts of waiting statements.
+
+use super::dml::DmlExec;
+use super::settings::parse_duration_ms;
+use super::sql_err;
+use super::statement::TxnState;
+use super::CopyIn;
+use super::Described;
+use super::Engine;
+use super::Outcome;
+use super::QueryResult;
+use super::Result;
+use super::SessionId;
+use super::Submitted;
+use crate::catalog::Oid;
+use crate::error::{Error, SqlError, SqlState};
+use crate::sql::exec::interrupt;
+use crate::sql::exec::interrupt::CancelHandle;
+use crate::sql::parse::ast::{self, Expr, IsolationLevel, Statement};
+use crate::sql::parse::translate;
+use crate::value::types::DataType;
+use crate::value::tz::TimeZone;
+use crate::value::Value;
+use std::collections::{HashMap, VecDeque};
+
+pub(super) struct Settings {
+    pub(super) default_isolation: IsolationLevel,
+    pub(super) synchronous_commit: bool,
+    /// statement_timeout in milliseconds; 0 = none.
+    pub(super) statement_timeout_ms: i64,
+    pub(super) timezone: TimeZone,
+    pub(super) other: HashMap<String, String>,
+}
+
+pub(super) struct Pending {
+    pub(super) stmts: VecDeque<Statement>,
+    pub(super) params: Vec<Value>,
+    pub(super) results: Vec<QueryResult>,
+    pub(super) dml: Option<Box<DmlExec>>,
+    /// The statement is the insert of a COPY FROM STDIN: report `COPY n`.
+    pub(super) copy: bool,
+    /// statement_timeout's deadline for the current statement (engine
+    /// clock); it keeps running while the statement waits for a lock.
+    pub(super) deadline: Option<i64>,
+    /// lock_timeout's deadline for the current lock wait.
+    pub(super) lock_deadline: Option<i64>,
+}
+
+/// What `pg_stat_activity` reports about a session (times in microseconds
+/// since 2000-01-01, from `EngineConfig::clock`).
+pub(super) struct Activity {
+    pub(super) backend_start: i64,
+    /// The last SQL string submitted (the one running, if active).
+    pub(super) query: String,
+    pub(super) query_start: Option<i64>,
+    /// When the session last went active or idle.
+    pub(super) state_change: i64,
+    /// When the session parked, while it is parked.
+    pub(super) wait_start: Option<i64>,
+    /// Counts the session's transactions: the local part of its virtual
+    /// transaction id (`pg_locks.virtualxid`, "session/local").
+    pub(super) local_xact: u32,
+}
+
+pub(super) struct Session {
+    pub(super) settings: Settings,
+    pub(super) activity: Activity,
+    pub(super) txn: Option<TxnState>,
+    pub(super) pending: Option<Pending>,
+    pub(super) waiting_for: Option<SessionId>,
+    /// See [`Engine::defer_implicit_commit`].
+    pub(super) defer_implicit_commit: bool,
+    pub(super) currval: HashMap<Oid, i64>,
+    pub(super) rng: u64,
+}
+
+pub(super) enum Step {
+    Done(QueryResult),
+    Parked(Box<DmlExec>, SessionId),
+}
+
+impl Engine {
+    pub fn is_parked(&self, sid: SessionId) -> bool {
+        self.sessions
+            .get(&sid)
+            .is_some_and(|s| s.waiting_for.is_some())
+    }
+
+    /// Results of parked statements that have finished since the last call.
+    pub fn take_completions(&mut self) -> Vec<(SessionId, Outcome)> {
+        std::mem::take(&mut self.completions)
+    }
+
+    /// Cancels the session's parked statement, as a CancelRequest does in
+    /// PostgreSQL: it fails with 57014, which aborts an implicit
+    /// transaction and fails an explicit block (ROLLBACK needed). Its
+    /// outcome is queued for [`Engine::take_completions`]. Returns false
+    /// when the session has no waiting statement. A statement that is
+    /// running is cancelled from another thread with [`CancelHandle`].
+    pub fn cancel(&mut self, sid: SessionId) -> bool {
+        self.fail_waiting(
+            sid,
+            interrupt::canceled("canceling statement due to user request"),
+        )
+    }
+
+    /// A handle that cancels the running statement from another thread
+    /// (the engine runs each call to completion, so a CancelRequest for a
+    /// running statement cannot wait for the engine's thread).
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.interrupts.handle()
+    }
+
+    /// Fails every parked statement whose statement_timeout (57014) or
+    /// lock_timeout (55P03) has passed; a running statement checks its
+    /// own. Call it now and then while [`Engine::has_wait_deadlines`];
+    /// returns whether any was failed (their outcomes are queued for
+    /// [`Engine::take_completions`]).
+    pub fn expire_timeouts(&mut self) -> bool {
+        let now = (self.config.clock)();
+        let mut expired: Vec<(SessionId, Error)> = Vec::new();
+        for (sid, s) in &self.sessions {
+            let Some(p) = s.pending.as_ref().filter(|_| s.waiting_for.is_some()) else {
+                continue;
+            };
+            if p.deadline.is_some_and(|d| now >= d) {
+                expired.push((
+                    *sid,
+                    interrupt::canceled("canceling statement due to statement timeout"),
+                ));
+            } else if p.lock_deadline.is_some_and(|d| now >= d) {
+                expired.push((
+                    *sid,
+                    sql_err(
+                        SqlState::LOCK_NOT_AVAILABLE,
+                        "canceling statement due to lock timeout",
+                    ),
+                ));
+            }
+        }
+        expired.sort_unstable_by_key(|(sid, _)| *sid);
+        let mut any = false;
+        for (sid, e) in expired {
+            any |= self.fail_waiting(sid, e);
+        }
+        any
+    }
+
+    /// Whether some parked statement has a statement_timeout or
+    /// lock_timeout deadline (callers then poll [`Engine::expire_timeouts`]).
+    pub fn has_wait_deadlines(&self) -> bool {
+        self.sessions.values().any(|s| {
+            s.waiting_for.is_some()
+                && s.pending
+                    .as_ref()
+                    .is_some_and(|p| p.deadline.is_some() || p.lock_deadline.is_some())
+        })
+    }
+
+    pub(super) fn fail_waiting(&mut self, sid: SessionId, e: Error) -> bool {
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return false;
+        };
+        if s.waiting_for.take().is_none() {
+            return false;
+        }
+        s.activity.wait_start = None;
+        let outcome = self.finish_with_error(sid, e);
+        self.note_idle(sid);
+        self.completions.push((sid, outcome));
+        true
+    }
+
+    /// The client abandoned a `COPY ... FROM STDIN` (CopyFail): like any
+    /// failed statement, this fails an explicit transaction block.
+    pub fn abort_copy(&mut self, sid: SessionId) {
+        self.fail_block(sid);
+    }
+
+    /// Describes `sql` without running it: its parameters' inferred types
+    /// and, for a query, its result columns.
+    pub fn describe(&mut self, sid: SessionId, sql: &str) -> Result<Described> {
+        let stmts = translate::parse(sql)?;
+        let mut params = vec![DataType::Unknown; translate::max_param(sql)];
+        let query = match stmts.as_slice() {
+            [Statement::Query(q)] => q,
+            _ => {
+                return Ok(Described {
+                    params,
+                    columns: None,
+                })
+            }
+        };
+        let Some(session) = self.sessions.get(&sid) else {
+            return Err(sql_err(SqlState("08003"), "no such session"));
+        };
+        // Binding reads the catalog under a snapshot, which needs a
+        // transaction; a temporary one writes nothing and leaves nothing.
+        let temporary = session.txn.is_none();
+        if temporary {
+            self.begin_txn(sid, false);
+        }
+        let snapshot = self.take_snapshot(sid);
+        let bound = self.bind(sid, &snapshot, |b| b.bind_query(query));
+        if temporary {
+            self.end_txn(sid, false)?;
+        }
+        let ((_, columns), _, types) = bound?;
+        for (i, t) in types.into_iter().enumerate() {
+            match params.get_mut(i) {
+                Some(p) => *p = t,
+                None => params.push(t),
+            }
+        }
+        Ok(Described {
+            params,
+            columns: Some(columns),
+        })
+    }
+
+    /// `COPY ... FROM STDIN`, second half: inserts the client's data (all
+    /// of it, parsed per `copy.format`) into the table through the normal
+    /// insert path (defaults, constraints, indexes, MVCC, waits on a
+    /// concurrent insert of the same key), in the session's transaction or
+    /// an implicit one. Like [`Engine::submit`] it may park; the result's
+    /// command tag is `COPY n`.
+    pub fn copy_in(&mut self, sid: SessionId, copy: &CopyIn, data: &[u8]) -> Submitted {
+        let done_err = |e: Error| {
+            Submitted::Done(Outcome {
+                results: Vec::new(),
+                error: Some(e),
+            })
+        };
+        match self.sessions.get(&sid) {
+            None => return done_err(sql_err(SqlState("08003"), "no such session")),
+            Some(s) if s.pending.is_some() => {
+                return done_err(sql_err(
+                    SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "another statement of this session is still running",
+                ))
+            }
+            Some(_) => {}
+        }
+        let rows = match crate::sql::parse::copy::parse_rows(data, &copy.format, copy.columns.len())
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.fail_block(sid);
+                return done_err(Error::Sql(e));
+            }
+        };
+        if rows.is_empty() {
+            return Submitted::Done(Outcome {
+                results: vec![QueryResult::tag("COPY 0")],
+                error: None,
+            });
+        }
+        let values = rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|f| match f {
+                        Some(text) => Expr::UntypedString(text),
+                        None => Expr::Literal(Value::Null),
+                    })
+                    .collect()
+            })
+            .collect();
+        let insert = ast::Insert {
+            table: copy.table.clone(),
+            alias: None,
+            columns: copy.columns.clone(),
+            source: ast::InsertSource::Query(Box::new(ast::Query {
+                ctes: Vec::new(),
+                recursive: false,
+                body: ast::SetExpr::Values(values),
+                order_by: Vec::new(),
+                limit: None,
+                offset: None,
+                locking: None,
+            })),
+            on_conflict: None,
+            returning: Vec::new(),
+        };
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.pending = Some(Pending {
+                stmts: VecDeque::from([Statement::Insert(Box::new(insert))]),
+                params: Vec::new(),
+                results: Vec::new(),
+                dml: None,
+                copy: true,
+                deadline: None,
+                lock_deadline: None,
+            });
+        }
+        match self.drive(sid) {
+            Some(outcome) => Submitted::Done(outcome),
+            None => Submitted::Parked,
+        }
+    }
+
+    /// Runs `sql` (one or more statements) in session `sid`.
+    pub fn submit(&mut self, sid: SessionId, sql: &str, params: Vec<Value>) -> Submitted {
+        let Some(session) = self.sessions.get(&sid) else {
+            return Submitted::Done(Outcome {
+                results: Vec::new(),
+                error: Some(sql_err(SqlState("08003"), "no such session")),
+            });
+        };
+        if session.pending.is_some() {
+            return Submitted::Done(Outcome {
+                results: Vec::new(),
+                error: Some(sql_err(
+                    SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "another statement of this session is still running",
+                )),
+            });
+        }
+        let stmts = match translate::parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                let e = Error::Sql(e);
+                self.fail_block(sid);
+                return Submitted::Done(Outcome {
+                    results: Vec::new(),
+                    error: Some(e),
+                });
+            }
+        };
+        let now = (self.config.clock)();
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.pending = Some(Pending {
+                stmts: stmts.into(),
+                params,
+                results: Vec::new(),
+                dml: None,
+                copy: false,
+                deadline: None,
+                lock_deadline: None,
+            });
+            s.activity.query = sql.to_string();
+            s.activity.query_start = Some(now);
+            s.activity.state_change = now;
+        }
+        match self.drive(sid) {
+            Some(outcome) => {
+                self.note_idle(sid);
+                Submitted::Done(outcome)
+            }
+            None => Submitted::Parked,
+        }
+    }
+
+    /// Records that session `sid` finished its submitted string.
+    pub(super) fn note_idle(&mut self, sid: SessionId) {
+        let now = (self.config.clock)();
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.activity.state_change = now;
+        }
+    }
+
+    /// Convenience for callers that never expect to wait (CLI, tests):
+    /// runs `sql` and returns its results or its error. A statement that
+    /// would wait returns 55P03 and stays parked.
+    pub fn execute(
+        &mut self,
+        sid: SessionId,
+        sql: &str,
+        params: Vec<Value>,
+    ) -> Result<Vec<QueryResult>> {
+        match self.submit(sid, sql, params) {
+            Submitted::Done(o) => match o.error {
+                Some(e) => Err(e),
+                None => Ok(o.results),
+            },
+            Submitted::Parked => Err(sql_err(
+                SqlState::LOCK_NOT_AVAILABLE,
+                "statement is waiting for a lock",
+            )),
+        }
+    }
+
+    /// A failed statement inside an explicit block fails the block.
+    pub(super) fn fail_block(&mut self, sid: SessionId) {
+        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+            if t.explicit {
+                t.failed = true;
+            }
+        }
+    }
+
+    /// Runs the session's pending statements until done (Some) or parked (None).
+    pub(super) fn drive(&mut self, sid: SessionId) -> Option<Outcome> {
+        loop {
+            let now = (self.config.clock)();
+            let (stmt, dml, params, deadline) = {
+                let s = self.sessions.get_mut(&sid)?;
+                let timeout_ms = s.settings.statement_timeout_ms;
+                let p = s.pending.as_mut()?;
+                match p.dml.take() {
+                    Some(d) => (None, Some(d), p.params.clone(), p.deadline),
+                    None => match p.stmts.pop_front() {
+                        Some(st) => {
+                            // Each statement of a string gets its own timeout.
+                            p.deadline = (timeout_ms > 0)
+                                .then(|| now.saturating_add(timeout_ms.saturating_mul(1000)));
+                            (Some(st), None, p.params.clone(), p.deadline)
+                        }
+                        None => {
+                            let mut p = s.pending.take()?;
+                            if p.copy {
+                                for r in &mut p.results {
+                                    r.command = format!("COPY {}", r.rows_affected);
+                                }
+                            }
+                            return Some(Outcome {
+                                results: p.results,
+                                error: None,
+                            });
+                        }
+                    },
+                }
+            };
+            let resumed = dml.is_some();
+            self.interrupts.start(sid, deadline);
+            let step = match dml {
+                Some(d) => self.continue_dml(sid, *d),
+                None => self.run_statement(sid, stmt.expect("one of the two"), &params),
+            };
+            self.interrupts.stop();
+            match step {
+                Ok(Step::Done(r)) => {
+                    // A resumed statement of an implicit transaction commits it.
+                    let implicit = self
+                        .sessions
+                        .get(&sid)
+                        .and_then(|s| s.txn.as_ref())
+                        .is_some_and(|t| !t.explicit);
+                    let more = self
+                        .sessions
+                        .get(&sid)
+                        .and_then(|s| s.pending.as_ref())
+                        .is_some_and(|p| !p.stmts.is_empty());
+                    if resumed && implicit && !more && !self.defers_implicit_commit(sid) {
+                        if let Err(e) = self.commit_implicit(sid) {
+                            return Some(self.finish_with_error(sid, e));
+                        }
+                    }
+                    if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.pending.as_mut()) {
+                        p.results.push(r);
+                    }
+                }
+                Ok(Step::Parked(d, holder)) => {
+                    if self.would_deadlock(sid, holder) {
+                        let e = Error::Sql(SqlError::new(SqlState::DEADLOCK_DETECTED, "deadlock detected").with_detail(
+                            format!("Process {sid} waits for a transaction of process {holder}, which waits for process {sid}."),
+                        ));
+                        return Some(self.finish_with_error(sid, e));
+                    }
+                    let now = (self.config.clock)();
+                    let s = self.sessions.get_mut(&sid)?;
+                    s.waiting_for = Some(holder);
+                    s.activity.wait_start = Some(now);
+                    // lock_timeout bounds each wait (a bad value was refused by SET).
+                    let lock_timeout_ms = s
+                        .settings
+                        .other
+                        .get("lock_timeout")
+                        .and_then(|t| parse_duration_ms(t))
+                        .unwrap_or(0);
+                    if let Some(p) = s.pending.as_mut() {
+                        p.dml = Some(d);
+                        p.lock_deadline = (lock_timeout_ms > 0)
+                            .then(|| now.saturating_add(lock_timeout_ms.saturating_mul(1000)));
+                    }
+                    return None;
+                }
+                Err(e) => return Some(self.finish_with_error(sid, e)),
+            }
+        }
+    }
+
+    pub(super) fn finish_with_error(&mut self, sid: SessionId, e: Error) -> Outcome {
+        let results = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.pending.take())
+            .map(|p| p.results)
+            .unwrap_or_default();
+        // An error aborts an implicit transaction and fails an explicit one.
+        let implicit = self
+            .sessions
+            .get(&sid)
+            .and_then(|s| s.txn.as_ref())
+            .is_some_and(|t| !t.explicit);
+        if implicit {
+            let _ = self.end_txn(sid, false);
+        } else {
+            self.fail_block(sid);
+        }
+        Outcome {
+            results,
+            error: Some(e),
+        }
+    }
+
+    pub(super) fn would_deadlock(&self, sid: SessionId, holder: SessionId) -> bool {
+        let mut cur = Some(holder);
+        let mut steps = 0;
+        while let Some(c) = cur {
+            if c == sid {
+                return true;
+            }
+            steps += 1;
+            if steps > self.sessions.len() + 1 {
+                return false;
+            }
+            cur = self.sessions.get(&c).and_then(|s| s.waiting_for);
+        }
+        false
+    }
+
+    /// Resumes sessions parked on `holder` (its transaction ended).
+    pub(super) fn wake_waiters(&mut self, holder: SessionId) {
+        let mut queue: VecDeque<SessionId> = VecDeque::new();
+        let mut waiting: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.waiting_for == Some(holder))
+            .map(|(id, _)| *id)
+            .collect();
+        waiting.sort_unstable();
+        queue.extend(waiting);
+        while let Some(w) = queue.pop_front() {
+            if let Some(s) = self.sessions.get_mut(&w) {
+                s.waiting_for = None;
+                s.activity.wait_start = None;
+            }
+            if let Some(outcome) = self.drive(w) {
+                self.note_idle(w);
+                self.completions.push((w, outcome));
+            }
+        }
+    }
+
+    /// Commits the session's implicit transaction, checking its deferred
+    /// foreign keys first (a violation rolls it back).
+    pub(super) fn commit_implicit(&mut self, sid: SessionId) -> Result<()> {
+        if let Err(e) = self.check_deferred_fks(sid) {
+            self.end_txn(sid, false)?;
+            return Err(e);
+        }
+        self.end_txn(sid, true)
+    }
+
+    pub(super) fn defers_implicit_commit(&self, sid: SessionId) -> bool {
+        self.sessions
+            .get(&sid)
+            .is_some_and(|s| s.defer_implicit_commit)
+    }
+
+    /// Extended query protocol: the implicit transaction that the session's
+    /// next statements start (outside a transaction block) lasts until
+    /// [`Engine::sync`] instead of ending with each statement, as
+    /// PostgreSQL's lasts until the protocol's Sync message.
+    pub fn defer_implicit_commit(&mut self, sid: SessionId) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.defer_implicit_commit = true;
+        }
+    }
+
+    /// The protocol's Sync: commits the implicit transaction held open by
+    /// [`Engine::defer_implicit_commit`] (an error rolls it back; an
+    /// explicit block stays open), and statements commit on their own
+    /// again.
+    pub fn sync(&mut self, sid: SessionId) -> Result<()> {
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return Ok(());
+        };
+        if !std::mem::take(&mut s.defer_implicit_commit) || s.pending.is_some() {
+            return Ok(());
+        }
+        if s.txn.as_ref().is_some_and(|t| !t.explicit) {
+            self.commit_implicit(sid)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,243 @@
+//! SET, SHOW, RESET and `current_setting`: the session's settings.
+
+use super::sql_err;
+use super::Engine;
+use super::QueryResult;
+use super::Result;
+use super::SessionId;
+use super::SERVER_VERSION;
+use crate::error::{Error, SqlError, SqlState};
+use crate::sql::parse::ast::{self, Expr, IsolationLevel};
+use crate::value::tz::TimeZone;
+
+/// A time setting (statement_timeout) in milliseconds: a number of
+/// milliseconds or a number with a unit (`us`, `ms`, `s`, `min`, `h`, `d`),
+/// rounded as PostgreSQL does; None when malformed or negative.
+pub(super) fn parse_duration_ms(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let ms = (n * factor).round();
+    (ms.is_finite() && (0.0..=i32::MAX as f64).contains(&ms)).then_some(ms as i64)
+}
+
+/// SHOW's form of a millisecond setting: the largest unit that divides it.
+pub(super) fn format_duration_ms(ms: i64) -> String {
+    if ms == 0 {
+        return "0".into();
+    }
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("min", 60_000),
+        ("s", 1_000),
+    ] {
+        if ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+impl Engine {
+    pub(super) fn set_variable(
+        &mut self,
+        sid: SessionId,
+        name: &str,
+        value: &ast::SetValue,
+    ) -> Result<QueryResult> {
+        let text = match value {
+            ast::SetValue::Default => None,
+            ast::SetValue::Values(vals) => Some(
+                vals.iter()
+                    .map(|e| match e {
+                        Expr::UntypedString(s) => Ok(s.clone()),
+                        Expr::Literal(v) => Ok(v.to_pg_text(&TimeZone::utc()).unwrap_or_default()),
+                        _ => Err(sql_err(
+                            SqlState::SYNTAX_ERROR,
+                            format!("invalid value for parameter \"{name}\""),
+                        )),
+                    })
+                    .collect::<Result<Vec<_>>>()?
+                    .join(", "),
+            ),
+        };
+        let s = self
+            .sessions
+            .get_mut(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+        let lname = name.to_lowercase();
+        match lname.as_str() {
+            "default_transaction_isolation" | "transaction_isolation" => {
+                let level =
+                    match text.as_deref().map(|t| t.to_lowercase()) {
+                        None => IsolationLevel::ReadCommitted,
+                        Some(t) => match t.as_str() {
+                            "read committed" | "read uncommitted" => IsolationLevel::ReadCommitted,
+                            "repeatable read" => IsolationLevel::RepeatableRead,
+                            "serializable" => return Err(sql_err(
+                                SqlState::FEATURE_NOT_SUPPORTED,
+                                "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
+                            )),
+                            other => {
+                                return Err(sql_err(
+                                    SqlState::INVALID_PARAMETER_VALUE,
+                                    format!("invalid value for parameter \"{name}\": \"{other}\""),
+                                ))
+                            }
+                        },
+                    };
+                if lname == "transaction_isolation" {
+                    if let Some(t) = s.txn.as_mut() {
+                        t.isolation = level;
+                    }
+                } else {
+                    s.settings.default_isolation = level;
+                }
+            }
+            "synchronous_commit" => {
+                s.settings.synchronous_commit = match text.as_deref().map(|t| t.to_lowercase()) {
+                    None => true,
+                    Some(t) => match t.as_str() {
+                        "on" | "true" | "1" | "yes" | "local" | "remote_write" | "remote_apply" => {
+                            true
+                        }
+                        "off" | "false" | "0" | "no" => false,
+                        other => {
+                            return Err(sql_err(
+                                SqlState::INVALID_PARAMETER_VALUE,
+                                format!(
+                                "invalid value for parameter \"synchronous_commit\": \"{other}\""
+                            ),
+                            ))
+                        }
+                    },
+                }
+            }
+            "statement_timeout" => {
+                s.settings.statement_timeout_ms = match text {
+                    None => 0,
+                    Some(t) => parse_duration_ms(&t).ok_or_else(|| {
+                        Error::Sql(SqlError::new(
+                            SqlState::INVALID_PARAMETER_VALUE,
+                            format!("invalid value for parameter \"statement_timeout\": \"{t}\""),
+                        )
+                        .with_hint("Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\"."))
+                    })?,
+                }
+            }
+            "lock_timeout" | "idle_in_transaction_session_timeout" => match text {
+                None => {
+                    s.settings.other.remove(&lname);
+                }
+                Some(t) => {
+                    let ms = parse_duration_ms(&t).ok_or_else(|| {
+                        sql_err(
+                            SqlState::INVALID_PARAMETER_VALUE,
+                            format!("invalid value for parameter \"{lname}\": \"{t}\""),
+                        )
+                    })?;
+                    s.settings.other.insert(lname, format_duration_ms(ms));
+                }
+            },
+            "timezone" | "time zone" => {
+                s.settings.timezone = match text {
+                    None => TimeZone::utc(),
+                    Some(t) => TimeZone::parse_setting(&t)?,
+                }
+            }
+            _ => match text {
+                None => {
+                    s.settings.other.remove(&lname);
+                }
+                Some(t) => {
+                    s.settings.other.insert(lname, t);
+                }
+            },
+        }
+        Ok(QueryResult::tag("SET"))
+    }
+
+    /// The settings a wire-protocol server reports to its client
+    /// (ParameterStatus) whenever they change, with their current values.
+    /// The others PostgreSQL reports are fixed here and sent once at
+    /// startup.
+    pub fn reported_parameters(&self, sid: SessionId) -> Vec<(&'static str, String)> {
+        ["application_name", "DateStyle", "TimeZone"]
+            .into_iter()
+            .filter_map(|name| Some((name, self.show_variable(sid, name).ok()?)))
+            .collect()
+    }
+
+    pub(super) fn show_variable(&self, sid: SessionId, name: &str) -> Result<String> {
+        let s = self
+            .sessions
+            .get(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+        let level_name = |l: IsolationLevel| match l {
+            IsolationLevel::ReadCommitted | IsolationLevel::ReadUncommitted => "read committed",
+            IsolationLevel::RepeatableRead => "repeatable read",
+            IsolationLevel::Serializable => "serializable",
+        };
+        let lname = name.to_lowercase();
+        Ok(match lname.as_str() {
+            "default_transaction_isolation" => level_name(s.settings.default_isolation).into(),
+            "transaction_isolation" | "transaction isolation level" => level_name(
+                s.txn
+                    .as_ref()
+                    .map(|t| t.isolation)
+                    .unwrap_or(s.settings.default_isolation),
+            )
+            .into(),
+            "synchronous_commit" => if s.settings.synchronous_commit {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
+            "timezone" | "time zone" => s.settings.timezone.name().to_string(),
+            "statement_timeout" => format_duration_ms(s.settings.statement_timeout_ms),
+            "lock_timeout" | "idle_in_transaction_session_timeout"
+                if !s.settings.other.contains_key(lname.as_str()) =>
+            {
+                "0".into()
+            }
+            "server_version" => SERVER_VERSION.into(),
+            "server_encoding" | "client_encoding" => "UTF8".into(),
+            "datestyle" => "ISO, MDY".into(),
+            "integer_datetimes" => "on".into(),
+            "standard_conforming_strings" => "on".into(),
+            "server_version_num" => "150000".into(),
+            "search_path" if !s.settings.other.contains_key("search_path") => {
+                "\"$user\", public".into()
+            }
+            "application_name" if !s.settings.other.contains_key("application_name") => {
+                String::new()
+            }
+            "transaction_read_only" => if s.txn.as_ref().is_some_and(|t| t.read_only) {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
+            other => s.settings.other.get(other).cloned().ok_or_else(|| {
+                sql_err(
+                    SqlState::UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                )
+            })?,
+        })
+    }
+}

@@ -1,0 +1,694 @@
+//! One statement: transaction control (BEGIN, COMMIT, ROLLBACK,
+//! savepoints), dispatch to DDL, DML and queries, COPY, TRUNCATE, EXPLAIN.
+
+use super::ddl::column_positions;
+use super::session::Settings;
+use super::session::Step;
+use super::sql_err;
+use super::CopyIn;
+use super::CopyMode;
+use super::Engine;
+use super::QueryResult;
+use super::RelLock;
+use super::Result;
+use super::SessionId;
+use crate::catalog::Oid;
+use crate::error::{Error, SqlState};
+use crate::heap::Tid;
+use crate::sql::exec::run;
+use crate::sql::parse::ast::{self, IsolationLevel, Statement};
+use crate::sql::parse::translate;
+use crate::sql::plan::{self, Column};
+use crate::txn::{Snapshot, Xid};
+use crate::value::types::DataType;
+use crate::value::tz::TimeZone;
+use crate::value::Value;
+use std::collections::{HashMap, HashSet};
+
+pub(super) struct SavepointState {
+    pub(super) name: String,
+    pub(super) xids_before: usize,
+    pub(super) write_xid_before: Option<Xid>,
+}
+
+pub(super) struct TxnState {
+    pub(super) explicit: bool,
+    pub(super) failed: bool,
+    pub(super) isolation: IsolationLevel,
+    pub(super) read_only: bool,
+    /// Every xid of this transaction that is not aborted (top + subxids).
+    pub(super) own: HashSet<Xid>,
+    /// All assigned xids in order.
+    pub(super) xids: Vec<Xid>,
+    /// Xid stamped on new writes at the current savepoint level.
+    pub(super) write_xid: Option<Xid>,
+    /// Transaction snapshot (REPEATABLE READ), taken at the first statement.
+    pub(super) snapshot: Option<Snapshot>,
+    pub(super) cid: u32,
+    pub(super) savepoints: Vec<SavepointState>,
+    pub(super) start_time: i64,
+    /// Rows whose DEFERRABLE INITIALLY DEFERRED foreign keys are checked at
+    /// COMMIT: (table oid, tid of the new version).
+    pub(super) deferred_fk_rows: Vec<(Oid, Tid)>,
+}
+
+pub(super) fn serializable_unsupported() -> Error {
+    sql_err(
+        SqlState::FEATURE_NOT_SUPPORTED,
+        "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
+    )
+}
+
+pub(super) fn unreachable_control() -> QueryResult {
+    // Transaction control is handled before dispatch.
+    QueryResult::tag("")
+}
+
+impl Engine {
+    pub(super) fn begin_txn(&mut self, sid: SessionId, explicit: bool) {
+        let now = (self.config.clock)();
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.activity.local_xact += 1;
+            s.txn = Some(TxnState {
+                explicit,
+                failed: false,
+                isolation: s.settings.default_isolation,
+                read_only: false,
+                own: HashSet::new(),
+                xids: Vec::new(),
+                write_xid: None,
+                snapshot: None,
+                cid: 0,
+                savepoints: Vec::new(),
+                start_time: now,
+                deferred_fk_rows: Vec::new(),
+            });
+        }
+    }
+
+    pub(super) fn take_snapshot(&self, sid: SessionId) -> Snapshot {
+        Snapshot {
+            xmax: self.txns.next_xid(),
+            in_progress: self
+                .xid_owner
+                .iter()
+                .filter(|(_, owner)| **owner != sid)
+                .map(|(x, _)| *x)
+                .collect(),
+        }
+    }
+
+    /// The xid for this session's writes, assigning one if needed.
+    pub(super) fn write_xid(&mut self, sid: SessionId) -> Result<Xid> {
+        let s = self
+            .sessions
+            .get(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+        let t = s
+            .txn
+            .as_ref()
+            .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "no transaction"))?;
+        if t.read_only {
+            return Err(sql_err(
+                SqlState::READ_ONLY_SQL_TRANSACTION,
+                "cannot execute this statement in a read-only transaction",
+            ));
+        }
+        if let Some(x) = t.write_xid {
+            return Ok(x);
+        }
+        let xid = self.txns.assign_xid(&mut self.pager)?;
+        self.xid_owner.insert(xid, sid);
+        let t = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.txn.as_mut())
+            .expect("checked above");
+        t.own.insert(xid);
+        t.xids.push(xid);
+        t.write_xid = Some(xid);
+        Ok(xid)
+    }
+
+    /// Commits (or aborts) the session's transaction and wakes waiters.
+    pub(super) fn end_txn(&mut self, sid: SessionId, commit: bool) -> Result<()> {
+        for holders in self.rel_locks.values_mut() {
+            holders.remove(&sid);
+        }
+        self.rel_locks.retain(|_, h| !h.is_empty());
+        let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.take()) else {
+            return Ok(());
+        };
+        let durable = self
+            .sessions
+            .get(&sid)
+            .is_none_or(|s| s.settings.synchronous_commit);
+        let live: Vec<Xid> = t
+            .xids
+            .iter()
+            .copied()
+            .filter(|x| t.own.contains(x))
+            .collect();
+        let result = if live.is_empty() {
+            Ok(())
+        } else if commit && !t.failed {
+            // Group commit: the caller syncs once for many commits
+            // (`sync_commits`) before it tells anyone about them.
+            let sync_now = durable && !self.group_commit;
+            match self.txns.commit(&mut self.pager, &live, sync_now) {
+                Ok(_) => {
+                    self.unsynced_commits |= durable && self.group_commit;
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = self.txns.abort(&mut self.pager, &live);
+                    Err(Error::from(e))
+                }
+            }
+        } else {
+            self.txns
+                .abort(&mut self.pager, &t.xids)
+                .map_err(Error::from)
+        };
+        for x in &t.xids {
+            self.xid_owner.remove(x);
+        }
+        if result.is_ok() && self.pager.checkpoint_due() {
+            self.pager.checkpoint()?;
+        }
+        self.wake_waiters(sid);
+        result
+    }
+
+    pub(super) fn run_statement(
+        &mut self,
+        sid: SessionId,
+        stmt: Statement,
+        params: &[Value],
+    ) -> Result<Step> {
+        // Transaction control first: it is allowed in a failed block.
+        match &stmt {
+            Statement::Begin { modes } => {
+                let in_block = self
+                    .sessions
+                    .get(&sid)
+                    .and_then(|s| s.txn.as_ref())
+                    .is_some_and(|t| t.explicit);
+                if in_block {
+                    // PostgreSQL warns and carries on.
+                    return Ok(Step::Done(QueryResult::tag("BEGIN")));
+                }
+                // Validate the modes first: a failed BEGIN leaves no block.
+                if modes.isolation == Some(IsolationLevel::Serializable) {
+                    return Err(serializable_unsupported());
+                }
+                match self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+                    // BEGIN inside a multi-statement string turns its implicit
+                    // transaction into an explicit block, as in PostgreSQL.
+                    Some(t) => t.explicit = true,
+                    None => self.begin_txn(sid, true),
+                }
+                self.apply_modes(sid, modes)?;
+                return Ok(Step::Done(QueryResult::tag("BEGIN")));
+            }
+            Statement::Commit => {
+                let state = self
+                    .sessions
+                    .get(&sid)
+                    .and_then(|s| s.txn.as_ref())
+                    .map(|t| t.failed);
+                return match state {
+                    None => Ok(Step::Done(QueryResult::tag("COMMIT"))),
+                    Some(failed) => {
+                        if !failed {
+                            if let Err(e) = self.check_deferred_fks(sid) {
+                                self.end_txn(sid, false)?;
+                                return Err(e);
+                            }
+                        }
+                        self.end_txn(sid, !failed)?;
+                        Ok(Step::Done(QueryResult::tag(if failed {
+                            "ROLLBACK"
+                        } else {
+                            "COMMIT"
+                        })))
+                    }
+                };
+            }
+            Statement::Rollback => {
+                self.end_txn(sid, false)?;
+                return Ok(Step::Done(QueryResult::tag("ROLLBACK")));
+            }
+            Statement::RollbackTo(name) => {
+                self.rollback_to(sid, name)?;
+                return Ok(Step::Done(QueryResult::tag("ROLLBACK")));
+            }
+            _ => {}
+        }
+        if let Some(t) = self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+            if t.failed {
+                return Err(sql_err(
+                    SqlState::IN_FAILED_SQL_TRANSACTION,
+                    "current transaction is aborted, commands ignored until end of transaction block",
+                ));
+            }
+        }
+        if self.sessions.get(&sid).is_some_and(|s| s.txn.is_none()) {
+            self.begin_txn(sid, false);
+        }
+        // Each statement is a new command: it sees the earlier ones' changes.
+        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+            t.cid += 1;
+        }
+        let step = self.dispatch(sid, stmt, params);
+        if let Ok(Step::Done(_)) = &step {
+            // The implicit transaction of a multi-statement string spans all
+            // of it: commit after its last statement.
+            let txn_implicit = self
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.txn.as_ref())
+                .is_some_and(|t| !t.explicit);
+            let more = self
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.pending.as_ref())
+                .is_some_and(|p| !p.stmts.is_empty());
+            if txn_implicit && !more && !self.defers_implicit_commit(sid) {
+                self.commit_implicit(sid)?;
+            }
+            self.autovacuum()?;
+        }
+        step
+    }
+
+    pub(super) fn apply_modes(&mut self, sid: SessionId, modes: &ast::TxnModes) -> Result<()> {
+        if modes.isolation == Some(IsolationLevel::Serializable) {
+            return Err(serializable_unsupported());
+        }
+        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+            if let Some(level) = modes.isolation {
+                if t.snapshot.is_some() || t.cid > 1 {
+                    return Err(sql_err(
+                        SqlState::ACTIVE_SQL_TRANSACTION,
+                        "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                    ));
+                }
+                t.isolation = match level {
+                    IsolationLevel::ReadUncommitted => IsolationLevel::ReadCommitted,
+                    l => l,
+                };
+            }
+            if let Some(ro) = modes.read_only {
+                t.read_only = ro;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn rollback_to(&mut self, sid: SessionId, name: &str) -> Result<()> {
+        let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) else {
+            return Err(sql_err(
+                SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                "ROLLBACK TO SAVEPOINT can only be used in transaction blocks",
+            ));
+        };
+        let Some(pos) = t.savepoints.iter().rposition(|s| s.name == name) else {
+            return Err(sql_err(
+                SqlState::INVALID_SAVEPOINT,
+                format!("savepoint \"{name}\" does not exist"),
+            ));
+        };
+        t.savepoints.truncate(pos + 1);
+        let sp = &t.savepoints[pos];
+        let undone: Vec<Xid> = t.xids[sp.xids_before..].to_vec();
+        for x in &undone {
+            t.own.remove(x);
+        }
+        t.write_xid = None;
+        t.failed = false;
+        self.txns.abort(&mut self.pager, &undone)?;
+        for x in &undone {
+            self.xid_owner.remove(x);
+        }
+        self.wake_waiters(sid);
+        Ok(())
+    }
+
+    pub(super) fn dispatch(
+        &mut self,
+        sid: SessionId,
+        stmt: Statement,
+        params: &[Value],
+    ) -> Result<Step> {
+        Ok(Step::Done(match stmt {
+            Statement::Query(q) if q.locking.is_some() => {
+                return self.start_locking_query(sid, &q, params, 0)
+            }
+            Statement::Query(q) => self.run_query(sid, &q, params)?,
+            Statement::Insert(i) => return self.start_insert(sid, &i, params),
+            Statement::Update(u) => return self.start_update(sid, &u, params),
+            Statement::Delete(d) => return self.start_delete(sid, &d, params),
+            Statement::CreateTable(c) => self.create_table(sid, &c)?,
+            Statement::DropTable {
+                names, if_exists, ..
+            } => self.drop_objects(sid, &names, if_exists, "TABLE")?,
+            Statement::CreateIndex(c) => self.create_index(sid, &c)?,
+            Statement::DropIndex { names, if_exists } => {
+                self.drop_objects(sid, &names, if_exists, "INDEX")?
+            }
+            Statement::CreateSequence {
+                name,
+                if_not_exists,
+                start,
+                increment,
+            } => self.create_sequence(sid, &name, if_not_exists, start, increment)?,
+            Statement::DropSequence { names, if_exists } => {
+                self.drop_objects(sid, &names, if_exists, "SEQUENCE")?
+            }
+            Statement::Savepoint(name) => {
+                let t = self
+                    .sessions
+                    .get_mut(&sid)
+                    .and_then(|s| s.txn.as_mut())
+                    .expect("statement runs in a transaction");
+                if !t.explicit {
+                    return Err(sql_err(
+                        SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                        "SAVEPOINT can only be used in transaction blocks",
+                    ));
+                }
+                t.savepoints.push(SavepointState {
+                    name,
+                    xids_before: t.xids.len(),
+                    write_xid_before: t.write_xid,
+                });
+                t.write_xid = None;
+                QueryResult::tag("SAVEPOINT")
+            }
+            Statement::Release(name) => {
+                let t = self
+                    .sessions
+                    .get_mut(&sid)
+                    .and_then(|s| s.txn.as_mut())
+                    .expect("statement runs in a transaction");
+                if !t.explicit {
+                    return Err(sql_err(
+                        SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                        "RELEASE SAVEPOINT can only be used in transaction blocks",
+                    ));
+                }
+                let Some(pos) = t.savepoints.iter().rposition(|s| s.name == name) else {
+                    return Err(sql_err(
+                        SqlState::INVALID_SAVEPOINT,
+                        format!("savepoint \"{name}\" does not exist"),
+                    ));
+                };
+                let sp = t.savepoints.drain(pos..).next().expect("pos is valid");
+                // Later writes belong to the enclosing level again.
+                t.write_xid = sp.write_xid_before.or(t.write_xid);
+                QueryResult::tag("RELEASE")
+            }
+            Statement::SetTransaction {
+                modes,
+                session_default,
+            } => {
+                if session_default {
+                    if let (Some(level), Some(s)) = (modes.isolation, self.sessions.get_mut(&sid)) {
+                        s.settings.default_isolation = level;
+                    }
+                } else {
+                    self.apply_modes(sid, &modes)?;
+                }
+                QueryResult::tag("SET")
+            }
+            Statement::Set { name, value, .. } => self.set_variable(sid, &name, &value)?,
+            Statement::Show(name) => {
+                let v = self.show_variable(sid, &name)?;
+                QueryResult {
+                    command: "SHOW".into(),
+                    columns: vec![Column {
+                        name: name.clone(),
+                        ty: DataType::Text,
+                    }],
+                    rows: vec![vec![Value::Text(v)]],
+                    rows_affected: 1,
+                    copy: None,
+                }
+            }
+            Statement::Reset(name) if name == "all" => {
+                let s = self
+                    .sessions
+                    .get_mut(&sid)
+                    .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+                s.settings = Settings {
+                    default_isolation: IsolationLevel::ReadCommitted,
+                    synchronous_commit: true,
+                    statement_timeout_ms: 0,
+                    timezone: TimeZone::utc(),
+                    other: HashMap::new(),
+                };
+                QueryResult::tag("RESET")
+            }
+            Statement::Reset(name) => {
+                self.set_variable(sid, &name, &ast::SetValue::Default)?;
+                QueryResult::tag("RESET")
+            }
+            Statement::Begin { .. }
+            | Statement::Commit
+            | Statement::Rollback
+            | Statement::RollbackTo(_) => unreachable_control(),
+            Statement::Explain { analyze, statement } => {
+                self.explain(sid, *statement, analyze, params)?
+            }
+            Statement::AlterTable {
+                name,
+                if_exists,
+                ops,
+            } => self.alter_table(sid, &name, if_exists, &ops)?,
+            Statement::Vacuum { tables } => {
+                let explicit = self
+                    .sessions
+                    .get(&sid)
+                    .and_then(|s| s.txn.as_ref())
+                    .is_some_and(|t| t.explicit);
+                if explicit {
+                    return Err(sql_err(
+                        SqlState::ACTIVE_SQL_TRANSACTION,
+                        "VACUUM cannot run inside a transaction block",
+                    ));
+                }
+                let names: Vec<String> = tables.iter().filter_map(|n| n.last().cloned()).collect();
+                self.vacuum(sid, &names)?;
+                QueryResult::tag("VACUUM")
+            }
+            Statement::Truncate { names } => self.truncate(sid, &names)?,
+            Statement::Copy(c) => self.copy_statement(sid, *c, params)?,
+        }))
+    }
+
+    /// COPY: `FROM STDIN` validates the target and hands the front end a
+    /// [`CopyIn`]; `TO STDOUT` runs the query and returns its rows.
+    pub(super) fn copy_statement(
+        &mut self,
+        sid: SessionId,
+        c: ast::Copy,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        let quote = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+        match (c.source, c.from_stdin) {
+            (ast::CopySource::Table { name, columns }, true) => {
+                let (table, _) = self.table_for_dml(sid, &name, "copy to")?;
+                let names: Vec<String> = if columns.is_empty() {
+                    table.live_columns().map(|(_, c)| c.name.clone()).collect()
+                } else {
+                    columns
+                };
+                let positions = column_positions(&table, &names)?;
+                Ok(QueryResult {
+                    command: "COPY".into(),
+                    columns: positions
+                        .iter()
+                        .map(|&i| Column {
+                            name: table.columns[i].name.clone(),
+                            ty: table.columns[i].ty.clone(),
+                        })
+                        .collect(),
+                    rows: Vec::new(),
+                    rows_affected: 0,
+                    copy: Some(CopyMode::In(CopyIn {
+                        table: name,
+                        columns: names,
+                        format: c.format,
+                    })),
+                })
+            }
+            (ast::CopySource::Query(_), true) => {
+                Err(sql_err(SqlState::SYNTAX_ERROR, "COPY FROM needs a table"))
+            }
+            (source, false) => {
+                let query = match source {
+                    ast::CopySource::Query(q) => *q,
+                    ast::CopySource::Table { name, columns } => {
+                        let cols = if columns.is_empty() {
+                            "*".to_string()
+                        } else {
+                            columns
+                                .iter()
+                                .map(|c| quote(c))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        let table = name.iter().map(|p| quote(p)).collect::<Vec<_>>().join(".");
+                        let mut stmts = translate::parse(&format!("SELECT {cols} FROM {table}"))?;
+                        match stmts.pop() {
+                            Some(Statement::Query(q)) => *q,
+                            _ => {
+                                return Err(sql_err(
+                                    SqlState::INTERNAL_ERROR,
+                                    "COPY's generated query did not parse as a query",
+                                ))
+                            }
+                        }
+                    }
+                };
+                let mut r = self.run_query(sid, &query, params)?;
+                r.command = format!("COPY {}", r.rows.len());
+                r.copy = Some(CopyMode::Out(c.format));
+                Ok(r)
+            }
+        }
+    }
+
+    /// TRUNCATE: every listed table locked exclusively (so no other open
+    /// transaction uses it), then all its rows deleted in this transaction
+    /// (MVCC-safe and undone by ROLLBACK, unlike PostgreSQL's file swap).
+    pub(super) fn truncate(&mut self, sid: SessionId, names: &[ast::Name]) -> Result<QueryResult> {
+        for name in names {
+            let (table, _) = self.table_for_dml(sid, name, "truncate")?;
+            self.lock_relation(sid, &table, RelLock::AccessExclusive)?;
+        }
+        for name in names {
+            let del = ast::Delete {
+                table: name.clone(),
+                alias: None,
+                using: Vec::new(),
+                selection: None,
+                returning: Vec::new(),
+            };
+            // The exclusive lock means no other transaction holds one of
+            // these rows; a wait here would be a bug, reported not hung.
+            if let Step::Parked(..) = self.start_delete(sid, &del, &[])? {
+                return Err(sql_err(
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    "TRUNCATE found a row locked by another transaction",
+                ));
+            }
+        }
+        Ok(QueryResult::tag("TRUNCATE TABLE"))
+    }
+
+    /// The statement snapshot: the transaction's (REPEATABLE READ) or a
+    /// fresh one (READ COMMITTED).
+    pub(super) fn statement_snapshot(&mut self, sid: SessionId) -> Snapshot {
+        let fresh = self.take_snapshot(sid);
+        let t = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.txn.as_mut())
+            .expect("statements run in a transaction");
+        if t.isolation == IsolationLevel::RepeatableRead {
+            t.snapshot.get_or_insert(fresh).clone()
+        } else {
+            fresh
+        }
+    }
+
+    pub(super) fn run_query(
+        &mut self,
+        sid: SessionId,
+        q: &ast::Query,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        let snapshot = self.statement_snapshot(sid);
+        let ((plan, columns), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(q))?;
+        let mut tables = Vec::new();
+        plan::scanned_tables(&plan, &mut tables);
+        for p in &cte_plans {
+            plan::scanned_tables(p, &mut tables);
+        }
+        for t in &tables {
+            self.lock_relation(sid, t, RelLock::AccessShare)?;
+        }
+        let plan = self.optimize(plan);
+        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+            run(&plan, env)
+        })?;
+        Ok(QueryResult {
+            command: format!("SELECT {}", rows.len()),
+            rows_affected: rows.len() as u64,
+            columns,
+            rows,
+            copy: None,
+        })
+    }
+
+    pub(super) fn explain(
+        &mut self,
+        sid: SessionId,
+        stmt: Statement,
+        analyze: bool,
+        params: &[Value],
+    ) -> Result<QueryResult> {
+        let Statement::Query(q) = stmt else {
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "EXPLAIN of this statement is not supported yet",
+            ));
+        };
+        let snapshot = self.statement_snapshot(sid);
+        let ((plan, _), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(&q))?;
+        let plan = self.optimize(plan);
+        let stats = if analyze {
+            let clock = self.config.clock;
+            let start = clock();
+            let stats = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+                env.stats = Some(HashMap::new());
+                run(&plan, env)?;
+                Ok(env.stats.take().unwrap_or_default())
+            })?;
+            Some((stats, clock() - start))
+        } else {
+            None
+        };
+        let mut lines = Vec::new();
+        crate::sql::plan::explain::describe(
+            &plan,
+            &cte_plans,
+            stats.as_ref().map(|(s, _)| s),
+            0,
+            &mut lines,
+        );
+        if let Some((_, total)) = stats {
+            lines.push(format!("Execution Time: {:.3} ms", total as f64 / 1000.0));
+        }
+        Ok(QueryResult {
+            command: format!("EXPLAIN {}", lines.len()),
+            columns: vec![Column {
+                name: "QUERY PLAN".into(),
+                ty: DataType::Text,
+            }],
+            rows_affected: lines.len() as u64,
+            rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+            copy: None,
+        })
+    }
+
+    pub(super) fn current_cid(&self, sid: SessionId) -> u32 {
+        self.sessions
+            .get(&sid)
+            .and_then(|s| s.txn.as_ref())
+            .map(|t| t.cid)
+            .unwrap_or(0)
+    }
+}

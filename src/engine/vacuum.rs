@@ -1,0 +1,189 @@
+//! VACUUM and autovacuum: removing row versions no snapshot can see, with
+//! their index entries, and freeing dropped objects' storage.
+
+use super::constraints::index_key;
+use super::Engine;
+use super::Result;
+use super::SessionId;
+use crate::btree::Index;
+use crate::catalog::{Object, Oid, TableDef};
+use crate::error::Error;
+use crate::heap::{flags, Heap, TupleHeader};
+use crate::sql::exec::{self};
+use crate::sql::plan::{self};
+use crate::txn::{Snapshot, XidStatus};
+
+impl Engine {
+    /// Snapshots still in use: REPEATABLE READ transactions' and those of
+    /// parked statements.
+    pub(super) fn live_snapshots(&self) -> Vec<Snapshot> {
+        let mut out = Vec::new();
+        for s in self.sessions.values() {
+            if let Some(snap) = s.txn.as_ref().and_then(|t| t.snapshot.as_ref()) {
+                out.push(snap.clone());
+            }
+            if let Some(d) = s.pending.as_ref().and_then(|p| p.dml.as_ref()) {
+                out.push(d.snapshot.clone());
+            }
+        }
+        out
+    }
+
+    /// Can no transaction, now or later, see this version?
+    pub(super) fn dead_to_all(&mut self, h: &TupleHeader, snapshots: &[Snapshot]) -> Result<bool> {
+        match self.txns.status(&mut self.pager, h.xmin)? {
+            XidStatus::Aborted => return Ok(true),
+            XidStatus::InProgress => return Ok(false),
+            XidStatus::Committed => {}
+        }
+        if h.xmax == 0 || h.flags & flags::XMAX_LOCK_ONLY != 0 {
+            return Ok(false);
+        }
+        if self.txns.status(&mut self.pager, h.xmax)? != XidStatus::Committed {
+            return Ok(false);
+        }
+        for snap in snapshots {
+            if !snap.sees_commit_of(&self.txns, &mut self.pager, h.xmax)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// VACUUM: removes dead row versions (and their index entries) from the
+    /// named tables (all tables when empty), then dead catalog rows,
+    /// freeing the storage of dropped tables and indexes.
+    pub(super) fn vacuum(&mut self, sid: SessionId, names: &[String]) -> Result<u64> {
+        let snapshots = self.live_snapshots();
+        let mut tables = Vec::new();
+        for o in self.catalog_entries_all() {
+            if let Object::Table(t) = &*o {
+                if names.is_empty() || names.contains(&t.name) {
+                    tables.push(t.clone());
+                }
+            }
+        }
+        for n in names {
+            if !tables.iter().any(|t| &t.name == n) {
+                return Err(Error::Sql(plan::undefined_table(n)));
+            }
+        }
+        let _ = sid;
+        let mut removed = 0;
+        for t in &tables {
+            removed += self.vacuum_table(t, &snapshots)?;
+        }
+        if names.is_empty() {
+            removed += self.vacuum_catalog(&snapshots)?;
+        }
+        self.pager.commit(false)?;
+        Ok(removed)
+    }
+
+    pub(super) fn vacuum_table(&mut self, table: &TableDef, snapshots: &[Snapshot]) -> Result<u64> {
+        let indexes = self.table_indexes(table);
+        let heap = Heap::open(table.heap);
+        let mut page = heap.first_page(&mut self.pager)?;
+        let mut removed = 0;
+        while page != 0 {
+            let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
+            for t in tuples {
+                if !self.dead_to_all(&t.header, snapshots)? {
+                    continue;
+                }
+                // Index entries first: a freed slot may be reused.
+                if let Ok(row) = exec::decode_table_row(table, &t.payload) {
+                    for idx in &indexes {
+                        let key = index_key(idx, &row)?;
+                        Index::open(idx.btree).delete_entry(&mut self.pager, &key, t.tid)?;
+                    }
+                }
+                let meta = table.heap;
+                self.heaps
+                    .entry(meta)
+                    .or_insert_with(|| Heap::open(meta))
+                    .remove(&mut self.pager, t.tid)?;
+                removed += 1;
+            }
+            page = next;
+        }
+        self.dead_counts.remove(&table.oid);
+        Ok(removed)
+    }
+
+    pub(super) fn vacuum_catalog(&mut self, snapshots: &[Snapshot]) -> Result<u64> {
+        let entries: Vec<crate::catalog::Entry> = self.catalog.all_entries().to_vec();
+        let mut removed = 0;
+        for e in &entries {
+            if !self.dead_to_all(&e.header, snapshots)? {
+                continue;
+            }
+            // Storage is freed when no surviving version uses it.
+            let survivors = |f: &dyn Fn(&Object) -> bool| {
+                entries.iter().any(|o| o.tid != e.tid && f(&o.object))
+            };
+            match &*e.object {
+                Object::Table(t) => {
+                    let heap_meta = t.heap;
+                    let shared =
+                        survivors(&|o| matches!(o, Object::Table(x) if x.heap == heap_meta));
+                    if !shared {
+                        self.heaps.remove(&heap_meta);
+                        Heap::open(heap_meta).destroy(&mut self.pager)?;
+                    }
+                }
+                Object::Index(i) => {
+                    let tree = i.btree;
+                    let shared = survivors(&|o| matches!(o, Object::Index(x) if x.btree == tree));
+                    if !shared {
+                        Index::open(tree).destroy(&mut self.pager)?;
+                    }
+                }
+                Object::Sequence(s) => {
+                    let page = s.page;
+                    let shared = survivors(&|o| matches!(o, Object::Sequence(x) if x.page == page));
+                    if !shared {
+                        self.pager.free(page)?;
+                    }
+                }
+            }
+            self.catalog.remove(&mut self.pager, e.tid)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Autovacuum: after a statement, vacuums tables whose dead versions
+    /// passed the threshold (50 + 20% of the rows written, as PostgreSQL's
+    /// defaults), so table size stays bounded under steady updates.
+    pub(super) fn autovacuum(&mut self) -> Result<()> {
+        let due: Vec<Oid> = self
+            .dead_counts
+            .iter()
+            .filter(|(o, &n)| n >= 50 + self.insert_counts.get(o).copied().unwrap_or(0) / 5)
+            .map(|(o, _)| *o)
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let snapshots = self.live_snapshots();
+        for oid in due {
+            let table = self
+                .catalog_entries_all()
+                .into_iter()
+                .find_map(|o| match &*o {
+                    Object::Table(t) if t.oid == oid => Some(t.clone()),
+                    _ => None,
+                });
+            match table {
+                Some(t) => {
+                    self.vacuum_table(&t, &snapshots)?;
+                }
+                None => {
+                    self.dead_counts.remove(&oid);
+                }
+            }
+        }
+        Ok(())
+    }
+}
