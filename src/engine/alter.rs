@@ -9,7 +9,6 @@ use super::dml::DmlKind;
 use super::sql_err;
 use super::Engine;
 use super::QueryResult;
-use super::RelLock;
 use super::SessionId;
 use super::{system, Result};
 use crate::catalog::{Catalog, CheckDef, ColumnDef, IdentityKind, Object, SequenceDef, TableDef};
@@ -19,6 +18,7 @@ use crate::sql::exec::{self, eval, value_tid, Row};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::parse::translate;
 use crate::sql::plan::{self};
+use crate::txn::LockMode;
 use crate::txn::{Xid, XidStatus};
 use crate::value::Value;
 use std::rc::Rc;
@@ -47,7 +47,7 @@ impl Engine {
         };
         let mut table = table.clone();
         let mut tid = entry.tid;
-        self.lock_relation(sid, &table, RelLock::AccessExclusive)?;
+        self.lock_relation(sid, &table, LockMode::AccessExclusive)?;
         self.lock_catalog_row(sid, tid)?;
         let xid = self.write_xid(sid)?;
         for op in ops {
@@ -388,10 +388,7 @@ impl Engine {
             self.check_row(sid, &mut dml, &row)?;
             let h = heap.header(&mut self.pager, tid)?;
             if let Some(h) = h {
-                let own = self.sessions[&sid]
-                    .txn
-                    .as_ref()
-                    .is_some_and(|t| t.own.contains(&h.xmax));
+                let own = self.txns.get(sid).is_some_and(|t| t.owns(h.xmax));
                 if h.xmax != 0
                     && !own
                     && self.txns.status(&mut self.pager, h.xmax)? == XidStatus::InProgress

@@ -2,12 +2,10 @@
 //! ([`BindCtx`] answers the binder's [`CatalogAccess`] questions), and the
 //! execution environment a plan runs in.
 
-use super::constraints::Liveness;
 use super::dml::DmlExec;
 use super::session::Session;
 use super::sql_err;
 use super::Engine;
-use super::RelLock;
 use super::SessionId;
 use super::SERVER_VERSION;
 use super::{system, Result};
@@ -17,6 +15,8 @@ use crate::heap::TupleHeader;
 use crate::sql::exec::{run, Env, Row};
 use crate::sql::parse::ast::Expr;
 use crate::sql::plan::{self, BExpr, Binder, CatalogAccess, Plan, PlanResult};
+use crate::txn::Liveness;
+use crate::txn::LockMode;
 use crate::txn::{Snapshot, Viewer, Xid};
 use crate::value::types::DataType;
 use crate::value::Value;
@@ -89,10 +89,11 @@ impl CatalogAccess for BindCtx<'_> {
         Ok(match (name, args) {
             ("txid_current", []) => {
                 let xid = self.engine.write_xid(self.sid).map_err(SqlError::from)?;
-                let top = self.engine.sessions[&self.sid]
-                    .txn
-                    .as_ref()
-                    .and_then(|t| t.xids.first().copied())
+                let top = self
+                    .engine
+                    .txns
+                    .get(self.sid)
+                    .and_then(|t| t.first_xid())
                     .unwrap_or(xid);
                 Some((BExpr::Const(Value::Int8(top as i64)), DataType::Int8))
             }
@@ -144,12 +145,8 @@ impl Engine {
         f: impl FnOnce(&mut Binder) -> PlanResult<T>,
     ) -> Result<(T, Vec<Plan>, Vec<DataType>)> {
         let (own, cid) = {
-            let t = self
-                .sessions
-                .get(&sid)
-                .and_then(|s| s.txn.as_ref())
-                .expect("in a transaction");
-            (t.own.clone(), t.cid)
+            let t = self.txns.get(sid).expect("in a transaction");
+            (t.own().clone(), t.cid)
         };
         let mut ctx = BindCtx {
             engine: self,
@@ -194,25 +191,24 @@ impl Engine {
         f: impl FnOnce(&mut Env) -> Result<T>,
     ) -> Result<T> {
         let now = (self.config.clock)();
-        let mut session = self
+        // Borrow the session's fields and the engine's (this runs per row
+        // in DML).
+        let Session {
+            settings,
+            currval,
+            rng,
+            ..
+        } = self
             .sessions
-            .remove(&sid)
+            .get_mut(&sid)
             .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
-        let result = {
-            // Borrow the session's fields (this runs per row in DML).
-            let Session {
-                txn,
-                settings,
-                currval,
-                rng,
-                ..
-            } = &mut session;
-            let t = txn.as_ref().expect("statements run in a transaction");
+        let t = self.txns.get(sid).expect("statements run in a transaction");
+        {
             let mut env = Env {
                 pager: &mut self.pager,
                 txns: &self.txns,
                 snapshot,
-                own: &t.own,
+                own: t.own(),
                 cid: t.cid,
                 params,
                 tz: &settings.timezone,
@@ -230,9 +226,7 @@ impl Engine {
                 interrupts: &self.interrupts,
             };
             f(&mut env)
-        };
-        self.sessions.insert(sid, session);
-        result
+        }
     }
 
     /// Rewrites `Filter(SeqScan)` into index scans where an index fits.
@@ -259,7 +253,12 @@ impl Engine {
             xmax: u64::MAX,
             in_progress: HashSet::new(),
         };
-        let own: HashSet<Xid> = self.xid_owner.keys().copied().collect();
+        let own: HashSet<Xid> = self
+            .txns
+            .running_xids()
+            .into_iter()
+            .map(|(x, _)| x)
+            .collect();
         let viewer = Viewer {
             snapshot: &everyone,
             own: &own,
@@ -277,14 +276,10 @@ impl Engine {
         name: &str,
     ) -> Result<Option<crate::catalog::Entry>> {
         let snapshot = self.take_snapshot(sid);
-        let t = self
-            .sessions
-            .get(&sid)
-            .and_then(|s| s.txn.as_ref())
-            .expect("in a transaction");
+        let t = self.txns.get(sid).expect("in a transaction");
         let viewer = Viewer {
             snapshot: &snapshot,
-            own: &t.own,
+            own: t.own(),
             cid: t.cid + 1,
         };
         Ok(self
@@ -323,13 +318,9 @@ impl Engine {
         &mut self,
         sid: SessionId,
         table: &TableDef,
-        mode: RelLock,
+        mode: LockMode,
     ) -> Result<()> {
-        let holders = self.rel_locks.entry(table.oid).or_default();
-        let conflict = holders.iter().any(|(&other, &held)| {
-            other != sid && (mode == RelLock::AccessExclusive || held == RelLock::AccessExclusive)
-        });
-        if conflict {
+        if self.txns.lock_relation(sid, table.oid, mode).is_err() {
             return Err(Error::Sql(
                 SqlError::new(
                     SqlState::LOCK_NOT_AVAILABLE,
@@ -341,8 +332,6 @@ impl Engine {
                 .with_hint("Retry after that transaction ends."),
             ));
         }
-        let entry = holders.entry(sid).or_insert(mode);
-        *entry = (*entry).max(mode);
         Ok(())
     }
 
@@ -354,7 +343,7 @@ impl Engine {
             filter: None,
             with_tid: true,
         };
-        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+        if let Some(t) = self.txns.get_mut(sid) {
             t.cid += 1;
         }
         self.with_env(sid, &snapshot, &[], &[], None, |env| run(&plan, env))

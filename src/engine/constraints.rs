@@ -15,7 +15,8 @@ use crate::heap::{flags, Heap, Tid, TupleHeader};
 use crate::sql::exec::{self, eval, Row};
 use crate::sql::parse::ast::{self};
 use crate::sql::plan::{self};
-use crate::txn::{Xid, XidStatus};
+use crate::txn::Liveness;
+use crate::txn::Xid;
 use crate::value::cast::cast_assignment;
 use crate::value::index_key::encode_index_key;
 use crate::value::tz::TimeZone;
@@ -26,12 +27,6 @@ pub(super) enum UniqueCheck {
     Ok,
     Wait(SessionId),
     Conflict(Rc<IndexDef>, Tid),
-}
-
-pub(super) enum Liveness {
-    Dead,
-    Live,
-    InFlux(SessionId),
 }
 
 pub(super) fn index_key(idx: &IndexDef, row: &[Value]) -> Result<Vec<u8>> {
@@ -178,7 +173,7 @@ impl Engine {
     /// COMMIT: deferred foreign keys of the rows this transaction wrote
     /// that are still live.
     pub(super) fn check_deferred_fks(&mut self, sid: SessionId) -> Result<()> {
-        let rows = match self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+        let rows = match self.txns.get(sid) {
             Some(t) => t.deferred_fk_rows.clone(),
             None => return Ok(()),
         };
@@ -397,9 +392,7 @@ impl Engine {
                         if action == crate::catalog::RefAction::NoAction && fk.initially_deferred {
                             // Checked at COMMIT: the key may come back before then.
                             let child_tid = t.tid;
-                            if let Some(txn) =
-                                self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut())
-                            {
+                            if let Some(txn) = self.txns.get_mut(sid) {
                                 txn.deferred_fk_rows.push((child.oid, child_tid));
                             }
                             continue;
@@ -644,40 +637,6 @@ impl Engine {
     /// Whether a row version counts for uniqueness (a "dirty" look that
     /// sees other transactions' uncommitted work, like PostgreSQL's).
     pub(super) fn row_liveness(&mut self, sid: SessionId, h: &TupleHeader) -> Result<Liveness> {
-        let own = |x: Xid| {
-            self.sessions[&sid]
-                .txn
-                .as_ref()
-                .is_some_and(|t| t.own.contains(&x))
-        };
-        let inserted = if own(h.xmin) {
-            true
-        } else {
-            match self.txns.status(&mut self.pager, h.xmin)? {
-                XidStatus::Aborted => return Ok(Liveness::Dead),
-                XidStatus::Committed => true,
-                XidStatus::InProgress => {
-                    return Ok(match self.xid_owner.get(&h.xmin) {
-                        Some(&owner) => Liveness::InFlux(owner),
-                        None => Liveness::Dead,
-                    })
-                }
-            }
-        };
-        debug_assert!(inserted);
-        if h.xmax == 0 || h.flags & flags::XMAX_LOCK_ONLY != 0 {
-            return Ok(Liveness::Live);
-        }
-        if own(h.xmax) {
-            return Ok(Liveness::Dead);
-        }
-        Ok(match self.txns.status(&mut self.pager, h.xmax)? {
-            XidStatus::Committed => Liveness::Dead,
-            XidStatus::Aborted => Liveness::Live,
-            XidStatus::InProgress => match self.xid_owner.get(&h.xmax) {
-                Some(&owner) => Liveness::InFlux(owner),
-                None => Liveness::Live,
-            },
-        })
+        Ok(self.txns.row_liveness(&mut self.pager, sid, h)?)
     }
 }

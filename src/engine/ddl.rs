@@ -6,7 +6,6 @@ use super::constraints::row_key_has_null;
 use super::sql_err;
 use super::Engine;
 use super::QueryResult;
-use super::RelLock;
 use super::SessionId;
 use super::{system, Result};
 use crate::btree::Index;
@@ -18,6 +17,7 @@ use crate::heap::{flags, Heap, Tid};
 use crate::sql::exec::{self};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::plan::{self};
+use crate::txn::LockMode;
 use crate::txn::{Viewer, XidStatus};
 use crate::value::types::DataType;
 use std::collections::{HashMap, HashSet};
@@ -491,17 +491,17 @@ impl Engine {
             let xid = self.write_xid(sid)?;
             let cid = self.current_cid(sid);
             if let Object::Table(t) = &*entry.object {
-                self.lock_relation(sid, t, RelLock::AccessExclusive)?;
+                self.lock_relation(sid, t, LockMode::AccessExclusive)?;
             }
             self.lock_catalog_row(sid, entry.tid)?;
             self.catalog.delete(&mut self.pager, entry.tid, xid, cid)?;
             // A table takes its indexes and owned sequences with it.
             if let Object::Table(t) = &*entry.object {
                 let snapshot = self.take_snapshot(sid);
-                let own = self.sessions[&sid]
-                    .txn
-                    .as_ref()
-                    .map(|t| t.own.clone())
+                let own = self
+                    .txns
+                    .get(sid)
+                    .map(|t| t.own().clone())
                     .unwrap_or_default();
                 let viewer = Viewer {
                     snapshot: &snapshot,
@@ -532,10 +532,7 @@ impl Engine {
     pub(super) fn lock_catalog_row(&mut self, sid: SessionId, tid: Tid) -> Result<()> {
         if let Some(h) = self.catalog.header(tid) {
             if h.xmax != 0 {
-                let own = self.sessions[&sid]
-                    .txn
-                    .as_ref()
-                    .is_some_and(|t| t.own.contains(&h.xmax));
+                let own = self.txns.get(sid).is_some_and(|t| t.owns(h.xmax));
                 if !own && self.txns.status(&mut self.pager, h.xmax)? != XidStatus::Aborted {
                     return Err(sql_err(
                         SqlState::SERIALIZATION_FAILURE,

@@ -10,7 +10,6 @@ use super::session::Step;
 use super::sql_err;
 use super::Engine;
 use super::QueryResult;
-use super::RelLock;
 use super::SessionId;
 use super::{system, Result};
 use crate::btree::Index;
@@ -18,9 +17,11 @@ use crate::catalog::{IdentityKind, IndexDef, Object, Oid, TableDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{flags, Heap, Tid, TupleHeader};
 use crate::sql::exec::{self, eval, passes, run, value_tid, Row};
-use crate::sql::parse::ast::{self, Expr, IsolationLevel};
+use crate::sql::parse::ast::{self, Expr};
 use crate::sql::parse::translate;
 use crate::sql::plan::{self, table_scope, BExpr, Binder, Column, Plan, PlanResult, Scope};
+use crate::txn::IsolationLevel;
+use crate::txn::LockMode;
 use crate::txn::{Snapshot, Xid, XidStatus};
 use crate::value::cast::cast_assignment;
 use crate::value::row::encode_row;
@@ -224,7 +225,7 @@ impl Engine {
                     "SELECT ... FOR UPDATE/SHARE is supported on queries over exactly one table",
                 )),
             };
-        self.lock_relation(sid, &table, RelLock::RowExclusive)?;
+        self.lock_relation(sid, &table, LockMode::RowExclusive)?;
         let plan = self.optimize(plan);
         let plan = with_row_ids(plan, table.columns.len()).ok_or_else(|| {
             sql_err(
@@ -292,7 +293,7 @@ impl Engine {
             ));
         };
         let table = Rc::new(t.clone());
-        self.lock_relation(sid, &table, RelLock::RowExclusive)?;
+        self.lock_relation(sid, &table, LockMode::RowExclusive)?;
         let indexes = self.table_indexes(&table);
         Ok((table, indexes))
     }
@@ -825,18 +826,14 @@ impl Engine {
                 let Some(h) = heap.header(&mut self.pager, tid)? else {
                     return Ok(None);
                 };
-                let own = self.sessions[&sid]
-                    .txn
-                    .as_ref()
-                    .is_some_and(|t| t.own.contains(&h.xmax));
+                let own = self.txns.get(sid).is_some_and(|t| t.owns(h.xmax));
                 let free = if h.xmax == 0 || own {
                     true
                 } else {
                     match self.txns.status(&mut self.pager, h.xmax)? {
                         XidStatus::Aborted => true,
                         XidStatus::Committed if h.flags & flags::XMAX_LOCK_ONLY != 0 => true,
-                        XidStatus::InProgress => match (wait, self.xid_owner.get(&h.xmax).copied())
-                        {
+                        XidStatus::InProgress => match (wait, self.txns.owner_of(h.xmax)) {
                             (_, None) => true,
                             (ast::LockWait::Wait, Some(owner)) => return Ok(Some(owner)),
                             (ast::LockWait::SkipLocked, Some(_)) => return Ok(None),
@@ -852,9 +849,9 @@ impl Engine {
                         },
                         XidStatus::Committed => {
                             // Changed by a transaction our snapshot does not see.
-                            let rc = self.sessions[&sid]
-                                .txn
-                                .as_ref()
+                            let rc = self
+                                .txns
+                                .get(sid)
                                 .is_none_or(|t| t.isolation == IsolationLevel::ReadCommitted);
                             if !rc {
                                 return Err(sql_err(
@@ -981,10 +978,10 @@ impl Engine {
         let existing = heap
             .fetch(&mut self.pager, tid)?
             .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "conflicting row vanished"))?;
-        let own = self.sessions[&sid]
-            .txn
-            .as_ref()
-            .is_some_and(|t| t.own.contains(&existing.header.xmin));
+        let own = self
+            .txns
+            .get(sid)
+            .is_some_and(|t| t.owns(existing.header.xmin));
         if own && existing.header.cmin == dml.cid {
             return Err(Error::Sql(
                 SqlError::new(
@@ -1078,11 +1075,8 @@ impl Engine {
         let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
         let tid = heap.insert(&mut self.pager, TupleHeader::new(xid, dml.cid), &payload)?;
         if dml.table.foreign_keys.iter().any(|f| f.initially_deferred) {
-            if let Some(t) = self
-                .sessions
-                .values_mut()
-                .find_map(|s| s.txn.as_mut().filter(|t| t.own.contains(&xid)))
-            {
+            let owner = self.txns.owner_of(xid);
+            if let Some(t) = owner.and_then(|o| self.txns.get_mut(o)) {
                 t.deferred_fk_rows.push((dml.table.oid, tid));
             }
         }
@@ -1109,10 +1103,7 @@ impl Engine {
             let Some(h) = heap.header(&mut self.pager, tid)? else {
                 return Ok(LockOutcome::Skip);
             };
-            let own = self.sessions[&sid]
-                .txn
-                .as_ref()
-                .is_some_and(|t| t.own.contains(&h.xmax));
+            let own = self.txns.get(sid).is_some_and(|t| t.owns(h.xmax));
             if h.xmax == 0 || own {
                 if own && h.flags & flags::XMAX_LOCK_ONLY == 0 && h.cmax >= dml.cid {
                     // Already changed by this very statement.
@@ -1123,7 +1114,7 @@ impl Engine {
             match self.txns.status(&mut self.pager, h.xmax)? {
                 XidStatus::Aborted => return Ok(LockOutcome::Locked(tid, input)),
                 XidStatus::InProgress => {
-                    return Ok(match self.xid_owner.get(&h.xmax) {
+                    return Ok(match self.txns.owner_of(h.xmax).as_ref() {
                         Some(&owner) => LockOutcome::Wait(owner),
                         None => LockOutcome::Locked(tid, input),
                     })
@@ -1132,9 +1123,9 @@ impl Engine {
                     if h.flags & flags::XMAX_LOCK_ONLY != 0 {
                         return Ok(LockOutcome::Locked(tid, input));
                     }
-                    let isolation = self.sessions[&sid]
-                        .txn
-                        .as_ref()
+                    let isolation = self
+                        .txns
+                        .get(sid)
                         .map(|t| t.isolation)
                         .unwrap_or(IsolationLevel::ReadCommitted);
                     if isolation != IsolationLevel::ReadCommitted {

@@ -38,14 +38,14 @@ use crate::error::{Error, SqlError, SqlState};
 use crate::heap::Heap;
 use crate::pager::{Pager, PagerConfig};
 use crate::sql::exec::Row;
-use crate::sql::parse::ast::{self, IsolationLevel};
+use crate::sql::parse::ast;
 use crate::sql::plan::Column;
 use crate::storage::{MemoryStorage, Storage};
-use crate::txn::{TxnManager, Xid};
+use crate::txn::TxnManager;
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
 
-pub type SessionId = u32;
+pub use crate::txn::SessionId;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Engine settings.
@@ -169,7 +169,6 @@ pub struct Engine {
     catalog: Catalog,
     sessions: HashMap<SessionId, Session>,
     next_session: SessionId,
-    xid_owner: HashMap<Xid, SessionId>,
     completions: Vec<(SessionId, Outcome)>,
     config: EngineConfig,
     /// Per table since its last vacuum: dead row versions created (updates,
@@ -179,23 +178,12 @@ pub struct Engine {
     /// Heap handles by meta page: they carry the free-space hints vacuum
     /// leaves, which inserts reuse.
     heaps: HashMap<crate::pager::PageId, Heap>,
-    /// Relation locks held until transaction end: table oid -> holders.
-    rel_locks: HashMap<Oid, HashMap<SessionId, RelLock>>,
     /// Cancel requests and statement_timeout for the running statement.
     interrupts: interrupt::Interrupts,
     /// See [`Engine::set_group_commit`].
     group_commit: bool,
     /// Durable commits whose WAL is not synced yet (group commit).
     unsynced_commits: bool,
-}
-
-/// Table-level lock modes (a subset of PostgreSQL's): reads and writes
-/// share a table; DDL needs it alone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum RelLock {
-    AccessShare,
-    RowExclusive,
-    AccessExclusive,
 }
 
 fn sql_err(code: SqlState, msg: impl Into<String>) -> Error {
@@ -224,13 +212,11 @@ impl Engine {
             catalog,
             sessions: HashMap::new(),
             next_session: 1,
-            xid_owner: HashMap::new(),
             completions: Vec::new(),
             config,
             dead_counts: HashMap::new(),
             insert_counts: HashMap::new(),
             heaps: HashMap::new(),
-            rel_locks: HashMap::new(),
         })
     }
 
@@ -251,13 +237,7 @@ impl Engine {
         self.sessions.insert(
             id,
             Session {
-                settings: Settings {
-                    default_isolation: IsolationLevel::ReadCommitted,
-                    synchronous_commit: true,
-                    statement_timeout_ms: 0,
-                    timezone: TimeZone::utc(),
-                    other: HashMap::new(),
-                },
+                settings: Settings::default(),
                 activity: Activity {
                     backend_start: now,
                     query: String::new(),
@@ -266,9 +246,7 @@ impl Engine {
                     wait_start: None,
                     local_xact: 0,
                 },
-                txn: None,
                 pending: None,
-                waiting_for: None,
                 defer_implicit_commit: false,
                 currval: HashMap::new(),
                 rng: 0x2545_F491_4F6C_DD1D ^ id as u64,
@@ -280,14 +258,14 @@ impl Engine {
     /// Closes a session, rolling back its transaction (and any parked
     /// statement) and waking whoever waited for it.
     pub fn disconnect(&mut self, sid: SessionId) {
-        if let Some(mut s) = self.sessions.remove(&sid) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
             s.pending = None;
-            if s.txn.is_some() {
-                self.sessions.insert(sid, s);
-                let _ = self.end_txn(sid, false);
-                self.sessions.remove(&sid);
-            }
         }
+        self.txns.stop_waiting(sid);
+        // A rollback cannot fail in a way the client could act on: it is
+        // gone, and a poisoned pager fails every later statement anyway.
+        let _ = self.end_txn(sid, false);
+        self.sessions.remove(&sid);
         self.wake_waiters(sid);
     }
 
@@ -298,7 +276,7 @@ impl Engine {
     }
 
     pub fn txn_status(&self, sid: SessionId) -> TxnStatus {
-        match self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+        match self.txns.get(sid) {
             Some(t) if t.failed => TxnStatus::Failed,
             Some(t) if t.explicit => TxnStatus::InBlock,
             _ => TxnStatus::Idle,
@@ -309,8 +287,6 @@ impl Engine {
     pub fn database_pages(&self) -> u32 {
         self.pager.page_count()
     }
-
-    // ---- transactions -------------------------------------------------
 
     /// Group commit, for a front end serving many sessions: a durable
     /// COMMIT writes its WAL but does not wait for the sync; the caller
@@ -332,18 +308,6 @@ impl Engine {
         }
         Ok(())
     }
-
-    // ---- statements ---------------------------------------------------
-
-    // ---- binding context ----------------------------------------------
-
-    // ---- DDL ----------------------------------------------------------
-
-    // ---- foreign keys -------------------------------------------------
-
-    // ---- vacuum -------------------------------------------------------
-
-    // ---- DML ----------------------------------------------------------
 
     /// The session's `TimeZone` setting (front ends format timestamptz
     /// values with it).

@@ -5,7 +5,6 @@
 use super::dml::DmlExec;
 use super::settings::parse_duration_ms;
 use super::sql_err;
-use super::statement::TxnState;
 use super::CopyIn;
 use super::Described;
 use super::Engine;
@@ -18,8 +17,9 @@ use crate::catalog::Oid;
 use crate::error::{Error, SqlError, SqlState};
 use crate::sql::exec::interrupt;
 use crate::sql::exec::interrupt::CancelHandle;
-use crate::sql::parse::ast::{self, Expr, IsolationLevel, Statement};
+use crate::sql::parse::ast::{self, Expr, Statement};
 use crate::sql::parse::translate;
+use crate::txn::IsolationLevel;
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
@@ -32,6 +32,19 @@ pub(super) struct Settings {
     pub(super) statement_timeout_ms: i64,
     pub(super) timezone: TimeZone,
     pub(super) other: HashMap<String, String>,
+}
+
+impl Default for Settings {
+    /// What a new session (and RESET ALL) starts from.
+    fn default() -> Self {
+        Settings {
+            default_isolation: IsolationLevel::ReadCommitted,
+            synchronous_commit: true,
+            statement_timeout_ms: 0,
+            timezone: TimeZone::utc(),
+            other: HashMap::new(),
+        }
+    }
 }
 
 pub(super) struct Pending {
@@ -67,9 +80,7 @@ pub(super) struct Activity {
 pub(super) struct Session {
     pub(super) settings: Settings,
     pub(super) activity: Activity,
-    pub(super) txn: Option<TxnState>,
     pub(super) pending: Option<Pending>,
-    pub(super) waiting_for: Option<SessionId>,
     /// See [`Engine::defer_implicit_commit`].
     pub(super) defer_implicit_commit: bool,
     pub(super) currval: HashMap<Oid, i64>,
@@ -83,9 +94,7 @@ pub(super) enum Step {
 
 impl Engine {
     pub fn is_parked(&self, sid: SessionId) -> bool {
-        self.sessions
-            .get(&sid)
-            .is_some_and(|s| s.waiting_for.is_some())
+        self.sessions.contains_key(&sid) && self.txns.waiting_for(sid).is_some()
     }
 
     /// Results of parked statements that have finished since the last call.
@@ -122,7 +131,8 @@ impl Engine {
         let now = (self.config.clock)();
         let mut expired: Vec<(SessionId, Error)> = Vec::new();
         for (sid, s) in &self.sessions {
-            let Some(p) = s.pending.as_ref().filter(|_| s.waiting_for.is_some()) else {
+            let waiting = self.txns.waiting_for(*sid).is_some();
+            let Some(p) = s.pending.as_ref().filter(|_| waiting) else {
                 continue;
             };
             if p.deadline.is_some_and(|d| now >= d) {
@@ -151,8 +161,8 @@ impl Engine {
     /// Whether some parked statement has a statement_timeout or
     /// lock_timeout deadline (callers then poll [`Engine::expire_timeouts`]).
     pub fn has_wait_deadlines(&self) -> bool {
-        self.sessions.values().any(|s| {
-            s.waiting_for.is_some()
+        self.sessions.iter().any(|(&sid, s)| {
+            self.txns.waiting_for(sid).is_some()
                 && s.pending
                     .as_ref()
                     .is_some_and(|p| p.deadline.is_some() || p.lock_deadline.is_some())
@@ -160,13 +170,12 @@ impl Engine {
     }
 
     pub(super) fn fail_waiting(&mut self, sid: SessionId, e: Error) -> bool {
-        let Some(s) = self.sessions.get_mut(&sid) else {
-            return false;
-        };
-        if s.waiting_for.take().is_none() {
+        if !self.sessions.contains_key(&sid) || !self.txns.stop_waiting(sid) {
             return false;
         }
-        s.activity.wait_start = None;
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.activity.wait_start = None;
+        }
         let outcome = self.finish_with_error(sid, e);
         self.note_idle(sid);
         self.completions.push((sid, outcome));
@@ -193,12 +202,12 @@ impl Engine {
                 })
             }
         };
-        let Some(session) = self.sessions.get(&sid) else {
+        let Some(_session) = self.sessions.get(&sid) else {
             return Err(sql_err(SqlState("08003"), "no such session"));
         };
         // Binding reads the catalog under a snapshot, which needs a
         // transaction; a temporary one writes nothing and leaves nothing.
-        let temporary = session.txn.is_none();
+        let temporary = self.txns.get(sid).is_none();
         if temporary {
             self.begin_txn(sid, false);
         }
@@ -384,7 +393,7 @@ impl Engine {
 
     /// A failed statement inside an explicit block fails the block.
     pub(super) fn fail_block(&mut self, sid: SessionId) {
-        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+        if let Some(t) = self.txns.get_mut(sid) {
             if t.explicit {
                 t.failed = true;
             }
@@ -424,6 +433,9 @@ impl Engine {
                 }
             };
             let resumed = dml.is_some();
+            if resumed {
+                self.txns.drop_parked_snapshot(sid);
+            }
             self.interrupts.start(sid, deadline);
             let step = match dml {
                 Some(d) => self.continue_dml(sid, *d),
@@ -433,11 +445,7 @@ impl Engine {
             match step {
                 Ok(Step::Done(r)) => {
                     // A resumed statement of an implicit transaction commits it.
-                    let implicit = self
-                        .sessions
-                        .get(&sid)
-                        .and_then(|s| s.txn.as_ref())
-                        .is_some_and(|t| !t.explicit);
+                    let implicit = self.txns.get(sid).is_some_and(|t| !t.explicit);
                     let more = self
                         .sessions
                         .get(&sid)
@@ -453,15 +461,15 @@ impl Engine {
                     }
                 }
                 Ok(Step::Parked(d, holder)) => {
-                    if self.would_deadlock(sid, holder) {
+                    if self.txns.would_deadlock(sid, holder) {
                         let e = Error::Sql(SqlError::new(SqlState::DEADLOCK_DETECTED, "deadlock detected").with_detail(
                             format!("Process {sid} waits for a transaction of process {holder}, which waits for process {sid}."),
                         ));
                         return Some(self.finish_with_error(sid, e));
                     }
                     let now = (self.config.clock)();
+                    self.txns.park(sid, holder, d.snapshot.clone());
                     let s = self.sessions.get_mut(&sid)?;
-                    s.waiting_for = Some(holder);
                     s.activity.wait_start = Some(now);
                     // lock_timeout bounds each wait (a bad value was refused by SET).
                     let lock_timeout_ms = s
@@ -490,11 +498,9 @@ impl Engine {
             .map(|p| p.results)
             .unwrap_or_default();
         // An error aborts an implicit transaction and fails an explicit one.
-        let implicit = self
-            .sessions
-            .get(&sid)
-            .and_then(|s| s.txn.as_ref())
-            .is_some_and(|t| !t.explicit);
+        // A failed parked statement's snapshot no longer holds vacuum back.
+        self.txns.drop_parked_snapshot(sid);
+        let implicit = self.txns.get(sid).is_some_and(|t| !t.explicit);
         if implicit {
             let _ = self.end_txn(sid, false);
         } else {
@@ -506,36 +512,24 @@ impl Engine {
         }
     }
 
-    pub(super) fn would_deadlock(&self, sid: SessionId, holder: SessionId) -> bool {
-        let mut cur = Some(holder);
-        let mut steps = 0;
-        while let Some(c) = cur {
-            if c == sid {
-                return true;
-            }
-            steps += 1;
-            if steps > self.sessions.len() + 1 {
-                return false;
-            }
-            cur = self.sessions.get(&c).and_then(|s| s.waiting_for);
-        }
-        false
+    /// Resumes the sessions parked on `holder` (its transaction, or some
+    /// of its subtransactions, ended).
+    pub(super) fn wake_waiters(&mut self, holder: SessionId) {
+        let waiters = self.txns.waiters_of(holder);
+        self.resume(holder, waiters);
     }
 
-    /// Resumes sessions parked on `holder` (its transaction ended).
-    pub(super) fn wake_waiters(&mut self, holder: SessionId) {
-        let mut queue: VecDeque<SessionId> = VecDeque::new();
-        let mut waiting: Vec<SessionId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.waiting_for == Some(holder))
-            .map(|(id, _)| *id)
-            .collect();
-        waiting.sort_unstable();
-        queue.extend(waiting);
-        while let Some(w) = queue.pop_front() {
+    /// Resumes `waiters` of `holder` in order: each stops waiting and runs
+    /// until it finishes (its outcome is queued) or parks again.
+    pub(super) fn resume(&mut self, holder: SessionId, waiters: Vec<SessionId>) {
+        for w in waiters {
+            // A session woken earlier in the list may have changed this
+            // one's wait (e.g. by failing it); only a wait for `holder` ends.
+            if self.txns.waiting_for(w) != Some(holder) {
+                continue;
+            }
+            self.txns.stop_waiting(w);
             if let Some(s) = self.sessions.get_mut(&w) {
-                s.waiting_for = None;
                 s.activity.wait_start = None;
             }
             if let Some(outcome) = self.drive(w) {
@@ -582,7 +576,7 @@ impl Engine {
         if !std::mem::take(&mut s.defer_implicit_commit) || s.pending.is_some() {
             return Ok(());
         }
-        if s.txn.as_ref().is_some_and(|t| !t.explicit) {
+        if self.txns.get(sid).is_some_and(|t| !t.explicit) {
             self.commit_implicit(sid)?;
         }
         Ok(())

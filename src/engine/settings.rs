@@ -7,7 +7,8 @@ use super::Result;
 use super::SessionId;
 use super::SERVER_VERSION;
 use crate::error::{Error, SqlError, SqlState};
-use crate::sql::parse::ast::{self, Expr, IsolationLevel};
+use crate::sql::parse::ast::{self, Expr};
+use crate::txn::IsolationLevel;
 use crate::value::tz::TimeZone;
 
 /// A time setting (statement_timeout) in milliseconds: a number of
@@ -100,7 +101,7 @@ impl Engine {
                         },
                     };
                 if lname == "transaction_isolation" {
-                    if let Some(t) = s.txn.as_mut() {
+                    if let Some(t) = self.txns.get_mut(sid) {
                         t.isolation = level;
                     }
                 } else {
@@ -195,8 +196,8 @@ impl Engine {
         Ok(match lname.as_str() {
             "default_transaction_isolation" => level_name(s.settings.default_isolation).into(),
             "transaction_isolation" | "transaction isolation level" => level_name(
-                s.txn
-                    .as_ref()
+                self.txns
+                    .get(sid)
                     .map(|t| t.isolation)
                     .unwrap_or(s.settings.default_isolation),
             )
@@ -226,7 +227,7 @@ impl Engine {
             "application_name" if !s.settings.other.contains_key("application_name") => {
                 String::new()
             }
-            "transaction_read_only" => if s.txn.as_ref().is_some_and(|t| t.read_only) {
+            "transaction_read_only" => if self.txns.get(sid).is_some_and(|t| t.read_only) {
                 "on"
             } else {
                 "off"

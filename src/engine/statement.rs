@@ -9,48 +9,19 @@ use super::CopyIn;
 use super::CopyMode;
 use super::Engine;
 use super::QueryResult;
-use super::RelLock;
 use super::Result;
 use super::SessionId;
-use crate::catalog::Oid;
 use crate::error::{Error, SqlState};
-use crate::heap::Tid;
 use crate::sql::exec::run;
-use crate::sql::parse::ast::{self, IsolationLevel, Statement};
+use crate::sql::parse::ast::{self, Statement};
 use crate::sql::parse::translate;
 use crate::sql::plan::{self, Column};
+use crate::txn::LockMode;
+use crate::txn::{IsolationLevel, TxnState};
 use crate::txn::{Snapshot, Xid};
 use crate::value::types::DataType;
-use crate::value::tz::TimeZone;
 use crate::value::Value;
-use std::collections::{HashMap, HashSet};
-
-pub(super) struct SavepointState {
-    pub(super) name: String,
-    pub(super) xids_before: usize,
-    pub(super) write_xid_before: Option<Xid>,
-}
-
-pub(super) struct TxnState {
-    pub(super) explicit: bool,
-    pub(super) failed: bool,
-    pub(super) isolation: IsolationLevel,
-    pub(super) read_only: bool,
-    /// Every xid of this transaction that is not aborted (top + subxids).
-    pub(super) own: HashSet<Xid>,
-    /// All assigned xids in order.
-    pub(super) xids: Vec<Xid>,
-    /// Xid stamped on new writes at the current savepoint level.
-    pub(super) write_xid: Option<Xid>,
-    /// Transaction snapshot (REPEATABLE READ), taken at the first statement.
-    pub(super) snapshot: Option<Snapshot>,
-    pub(super) cid: u32,
-    pub(super) savepoints: Vec<SavepointState>,
-    pub(super) start_time: i64,
-    /// Rows whose DEFERRABLE INITIALLY DEFERRED foreign keys are checked at
-    /// COMMIT: (table oid, tid of the new version).
-    pub(super) deferred_fk_rows: Vec<(Oid, Tid)>,
-}
+use std::collections::HashMap;
 
 pub(super) fn serializable_unsupported() -> Error {
     sql_err(
@@ -69,114 +40,42 @@ impl Engine {
         let now = (self.config.clock)();
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.activity.local_xact += 1;
-            s.txn = Some(TxnState {
-                explicit,
-                failed: false,
-                isolation: s.settings.default_isolation,
-                read_only: false,
-                own: HashSet::new(),
-                xids: Vec::new(),
-                write_xid: None,
-                snapshot: None,
-                cid: 0,
-                savepoints: Vec::new(),
-                start_time: now,
-                deferred_fk_rows: Vec::new(),
-            });
+            let isolation = s.settings.default_isolation;
+            self.txns
+                .begin(sid, TxnState::new(explicit, isolation, now));
         }
     }
 
     pub(super) fn take_snapshot(&self, sid: SessionId) -> Snapshot {
-        Snapshot {
-            xmax: self.txns.next_xid(),
-            in_progress: self
-                .xid_owner
-                .iter()
-                .filter(|(_, owner)| **owner != sid)
-                .map(|(x, _)| *x)
-                .collect(),
-        }
+        self.txns.snapshot(sid)
     }
 
     /// The xid for this session's writes, assigning one if needed.
     pub(super) fn write_xid(&mut self, sid: SessionId) -> Result<Xid> {
-        let s = self
-            .sessions
-            .get(&sid)
-            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
-        let t = s
-            .txn
-            .as_ref()
-            .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "no transaction"))?;
-        if t.read_only {
-            return Err(sql_err(
-                SqlState::READ_ONLY_SQL_TRANSACTION,
-                "cannot execute this statement in a read-only transaction",
-            ));
+        if !self.sessions.contains_key(&sid) {
+            return Err(sql_err(SqlState("08003"), "no such session"));
         }
-        if let Some(x) = t.write_xid {
-            return Ok(x);
-        }
-        let xid = self.txns.assign_xid(&mut self.pager)?;
-        self.xid_owner.insert(xid, sid);
-        let t = self
-            .sessions
-            .get_mut(&sid)
-            .and_then(|s| s.txn.as_mut())
-            .expect("checked above");
-        t.own.insert(xid);
-        t.xids.push(xid);
-        t.write_xid = Some(xid);
-        Ok(xid)
+        Ok(self.txns.write_xid(&mut self.pager, sid)?)
     }
 
     /// Commits (or aborts) the session's transaction and wakes waiters.
     pub(super) fn end_txn(&mut self, sid: SessionId, commit: bool) -> Result<()> {
-        for holders in self.rel_locks.values_mut() {
-            holders.remove(&sid);
-        }
-        self.rel_locks.retain(|_, h| !h.is_empty());
-        let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.take()) else {
-            return Ok(());
-        };
         let durable = self
             .sessions
             .get(&sid)
             .is_none_or(|s| s.settings.synchronous_commit);
-        let live: Vec<Xid> = t
-            .xids
-            .iter()
-            .copied()
-            .filter(|x| t.own.contains(x))
-            .collect();
-        let result = if live.is_empty() {
-            Ok(())
-        } else if commit && !t.failed {
-            // Group commit: the caller syncs once for many commits
-            // (`sync_commits`) before it tells anyone about them.
-            let sync_now = durable && !self.group_commit;
-            match self.txns.commit(&mut self.pager, &live, sync_now) {
-                Ok(_) => {
-                    self.unsynced_commits |= durable && self.group_commit;
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = self.txns.abort(&mut self.pager, &live);
-                    Err(Error::from(e))
-                }
-            }
-        } else {
-            self.txns
-                .abort(&mut self.pager, &t.xids)
-                .map_err(Error::from)
-        };
-        for x in &t.xids {
-            self.xid_owner.remove(x);
+        // Group commit: the caller syncs once for many commits
+        // (`sync_commits`) before it tells anyone about them.
+        let sync_now = durable && !self.group_commit;
+        let (result, waiters) = self.txns.end(&mut self.pager, sid, commit, sync_now);
+        if let Ok(true) = result {
+            self.unsynced_commits |= durable && self.group_commit;
         }
+        let result = result.map(|_| ()).map_err(Error::from);
         if result.is_ok() && self.pager.checkpoint_due() {
             self.pager.checkpoint()?;
         }
-        self.wake_waiters(sid);
+        self.resume(sid, waiters);
         result
     }
 
@@ -189,11 +88,7 @@ impl Engine {
         // Transaction control first: it is allowed in a failed block.
         match &stmt {
             Statement::Begin { modes } => {
-                let in_block = self
-                    .sessions
-                    .get(&sid)
-                    .and_then(|s| s.txn.as_ref())
-                    .is_some_and(|t| t.explicit);
+                let in_block = self.txns.get(sid).is_some_and(|t| t.explicit);
                 if in_block {
                     // PostgreSQL warns and carries on.
                     return Ok(Step::Done(QueryResult::tag("BEGIN")));
@@ -202,7 +97,7 @@ impl Engine {
                 if modes.isolation == Some(IsolationLevel::Serializable) {
                     return Err(serializable_unsupported());
                 }
-                match self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+                match self.txns.get_mut(sid) {
                     // BEGIN inside a multi-statement string turns its implicit
                     // transaction into an explicit block, as in PostgreSQL.
                     Some(t) => t.explicit = true,
@@ -212,11 +107,7 @@ impl Engine {
                 return Ok(Step::Done(QueryResult::tag("BEGIN")));
             }
             Statement::Commit => {
-                let state = self
-                    .sessions
-                    .get(&sid)
-                    .and_then(|s| s.txn.as_ref())
-                    .map(|t| t.failed);
+                let state = self.txns.get(sid).map(|t| t.failed);
                 return match state {
                     None => Ok(Step::Done(QueryResult::tag("COMMIT"))),
                     Some(failed) => {
@@ -245,7 +136,7 @@ impl Engine {
             }
             _ => {}
         }
-        if let Some(t) = self.sessions.get(&sid).and_then(|s| s.txn.as_ref()) {
+        if let Some(t) = self.txns.get(sid) {
             if t.failed {
                 return Err(sql_err(
                     SqlState::IN_FAILED_SQL_TRANSACTION,
@@ -253,22 +144,18 @@ impl Engine {
                 ));
             }
         }
-        if self.sessions.get(&sid).is_some_and(|s| s.txn.is_none()) {
+        if self.sessions.contains_key(&sid) && self.txns.get(sid).is_none() {
             self.begin_txn(sid, false);
         }
         // Each statement is a new command: it sees the earlier ones' changes.
-        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+        if let Some(t) = self.txns.get_mut(sid) {
             t.cid += 1;
         }
         let step = self.dispatch(sid, stmt, params);
         if let Ok(Step::Done(_)) = &step {
             // The implicit transaction of a multi-statement string spans all
             // of it: commit after its last statement.
-            let txn_implicit = self
-                .sessions
-                .get(&sid)
-                .and_then(|s| s.txn.as_ref())
-                .is_some_and(|t| !t.explicit);
+            let txn_implicit = self.txns.get(sid).is_some_and(|t| !t.explicit);
             let more = self
                 .sessions
                 .get(&sid)
@@ -286,7 +173,7 @@ impl Engine {
         if modes.isolation == Some(IsolationLevel::Serializable) {
             return Err(serializable_unsupported());
         }
-        if let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) {
+        if let Some(t) = self.txns.get_mut(sid) {
             if let Some(level) = modes.isolation {
                 if t.snapshot.is_some() || t.cid > 1 {
                     return Err(sql_err(
@@ -307,31 +194,14 @@ impl Engine {
     }
 
     pub(super) fn rollback_to(&mut self, sid: SessionId, name: &str) -> Result<()> {
-        let Some(t) = self.sessions.get_mut(&sid).and_then(|s| s.txn.as_mut()) else {
+        if self.txns.get(sid).is_none() {
             return Err(sql_err(
                 SqlState::NO_ACTIVE_SQL_TRANSACTION,
                 "ROLLBACK TO SAVEPOINT can only be used in transaction blocks",
             ));
-        };
-        let Some(pos) = t.savepoints.iter().rposition(|s| s.name == name) else {
-            return Err(sql_err(
-                SqlState::INVALID_SAVEPOINT,
-                format!("savepoint \"{name}\" does not exist"),
-            ));
-        };
-        t.savepoints.truncate(pos + 1);
-        let sp = &t.savepoints[pos];
-        let undone: Vec<Xid> = t.xids[sp.xids_before..].to_vec();
-        for x in &undone {
-            t.own.remove(x);
         }
-        t.write_xid = None;
-        t.failed = false;
-        self.txns.abort(&mut self.pager, &undone)?;
-        for x in &undone {
-            self.xid_owner.remove(x);
-        }
-        self.wake_waiters(sid);
+        let waiters = self.txns.rollback_to(&mut self.pager, sid, name)?;
+        self.resume(sid, waiters);
         Ok(())
     }
 
@@ -368,9 +238,8 @@ impl Engine {
             }
             Statement::Savepoint(name) => {
                 let t = self
-                    .sessions
-                    .get_mut(&sid)
-                    .and_then(|s| s.txn.as_mut())
+                    .txns
+                    .get_mut(sid)
                     .expect("statement runs in a transaction");
                 if !t.explicit {
                     return Err(sql_err(
@@ -378,19 +247,13 @@ impl Engine {
                         "SAVEPOINT can only be used in transaction blocks",
                     ));
                 }
-                t.savepoints.push(SavepointState {
-                    name,
-                    xids_before: t.xids.len(),
-                    write_xid_before: t.write_xid,
-                });
-                t.write_xid = None;
+                t.savepoint(name);
                 QueryResult::tag("SAVEPOINT")
             }
             Statement::Release(name) => {
                 let t = self
-                    .sessions
-                    .get_mut(&sid)
-                    .and_then(|s| s.txn.as_mut())
+                    .txns
+                    .get_mut(sid)
                     .expect("statement runs in a transaction");
                 if !t.explicit {
                     return Err(sql_err(
@@ -398,15 +261,7 @@ impl Engine {
                         "RELEASE SAVEPOINT can only be used in transaction blocks",
                     ));
                 }
-                let Some(pos) = t.savepoints.iter().rposition(|s| s.name == name) else {
-                    return Err(sql_err(
-                        SqlState::INVALID_SAVEPOINT,
-                        format!("savepoint \"{name}\" does not exist"),
-                    ));
-                };
-                let sp = t.savepoints.drain(pos..).next().expect("pos is valid");
-                // Later writes belong to the enclosing level again.
-                t.write_xid = sp.write_xid_before.or(t.write_xid);
+                t.release(&name)?;
                 QueryResult::tag("RELEASE")
             }
             Statement::SetTransaction {
@@ -441,13 +296,7 @@ impl Engine {
                     .sessions
                     .get_mut(&sid)
                     .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
-                s.settings = Settings {
-                    default_isolation: IsolationLevel::ReadCommitted,
-                    synchronous_commit: true,
-                    statement_timeout_ms: 0,
-                    timezone: TimeZone::utc(),
-                    other: HashMap::new(),
-                };
+                s.settings = Settings::default();
                 QueryResult::tag("RESET")
             }
             Statement::Reset(name) => {
@@ -467,11 +316,7 @@ impl Engine {
                 ops,
             } => self.alter_table(sid, &name, if_exists, &ops)?,
             Statement::Vacuum { tables } => {
-                let explicit = self
-                    .sessions
-                    .get(&sid)
-                    .and_then(|s| s.txn.as_ref())
-                    .is_some_and(|t| t.explicit);
+                let explicit = self.txns.get(sid).is_some_and(|t| t.explicit);
                 if explicit {
                     return Err(sql_err(
                         SqlState::ACTIVE_SQL_TRANSACTION,
@@ -566,7 +411,7 @@ impl Engine {
     pub(super) fn truncate(&mut self, sid: SessionId, names: &[ast::Name]) -> Result<QueryResult> {
         for name in names {
             let (table, _) = self.table_for_dml(sid, name, "truncate")?;
-            self.lock_relation(sid, &table, RelLock::AccessExclusive)?;
+            self.lock_relation(sid, &table, LockMode::AccessExclusive)?;
         }
         for name in names {
             let del = ast::Delete {
@@ -591,17 +436,7 @@ impl Engine {
     /// The statement snapshot: the transaction's (REPEATABLE READ) or a
     /// fresh one (READ COMMITTED).
     pub(super) fn statement_snapshot(&mut self, sid: SessionId) -> Snapshot {
-        let fresh = self.take_snapshot(sid);
-        let t = self
-            .sessions
-            .get_mut(&sid)
-            .and_then(|s| s.txn.as_mut())
-            .expect("statements run in a transaction");
-        if t.isolation == IsolationLevel::RepeatableRead {
-            t.snapshot.get_or_insert(fresh).clone()
-        } else {
-            fresh
-        }
+        self.txns.statement_snapshot(sid)
     }
 
     pub(super) fn run_query(
@@ -618,7 +453,7 @@ impl Engine {
             plan::scanned_tables(p, &mut tables);
         }
         for t in &tables {
-            self.lock_relation(sid, t, RelLock::AccessShare)?;
+            self.lock_relation(sid, t, LockMode::AccessShare)?;
         }
         let plan = self.optimize(plan);
         let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
@@ -685,10 +520,6 @@ impl Engine {
     }
 
     pub(super) fn current_cid(&self, sid: SessionId) -> u32 {
-        self.sessions
-            .get(&sid)
-            .and_then(|s| s.txn.as_ref())
-            .map(|t| t.cid)
-            .unwrap_or(0)
+        self.txns.get(sid).map(|t| t.cid).unwrap_or(0)
     }
 }

@@ -22,7 +22,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{sql_err, Engine, RelLock, Result, SessionId, SERVER_VERSION};
+use super::{sql_err, Engine, Result, SessionId, SERVER_VERSION};
 use crate::catalog::{ColumnDef, IdentityKind, IndexDef, Object, Oid, TableDef};
 use crate::error::{Error, SqlState};
 use crate::sql::functions::catalog::{CatalogInfo, IndexText, RelName};
@@ -714,14 +714,6 @@ fn column(name: &str, ty: DataType) -> ColumnDef {
     }
 }
 
-fn rel_lock_mode(mode: RelLock) -> &'static str {
-    match mode {
-        RelLock::AccessShare => "AccessShareLock",
-        RelLock::RowExclusive => "RowExclusiveLock",
-        RelLock::AccessExclusive => "AccessExclusiveLock",
-    }
-}
-
 /// `information_schema.columns.data_type`: the type name without modifiers.
 fn sql_type_name(ty: &DataType) -> &'static str {
     match ty {
@@ -883,16 +875,15 @@ impl Engine {
     /// The top-level xid of session `sid`'s transaction, if it has one:
     /// its first xid that is not rolled back.
     fn top_xid(&self, sid: SessionId) -> Option<Xid> {
-        let t = self.sessions.get(&sid)?.txn.as_ref()?;
-        t.xids.iter().copied().find(|x| t.own.contains(x))
+        self.txns.get(sid)?.top_xid()
     }
 
     fn pg_stat_activity(&self, vp: &Viewpoint) -> Vec<Vec<Value>> {
         let mut rows = Vec::new();
         for sid in self.session_ids() {
             let s = &self.sessions[&sid];
-            let txn = s.txn.as_ref();
-            let waiting = s.waiting_for.is_some();
+            let txn = self.txns.get(sid);
+            let waiting = self.txns.waiting_for(sid).is_some();
             // A session with a submitted string still running is active:
             // the one binding this statement, parked ones, and those whose
             // statement is in progress further up the call stack (e.g. a
@@ -909,11 +900,7 @@ impl Engine {
             let xmin = if sid == vp.sid {
                 Some(snapshot_xmin(vp.snapshot))
             } else {
-                let parked = s
-                    .pending
-                    .as_ref()
-                    .and_then(|p| p.dml.as_ref())
-                    .map(|d| &d.snapshot);
+                let parked = self.txns.parked_snapshot(sid);
                 txn.and_then(|t| t.snapshot.as_ref())
                     .or(parked)
                     .map(snapshot_xmin)
@@ -950,13 +937,13 @@ impl Engine {
     fn pg_locks(&self) -> Vec<Vec<Value>> {
         // Live xids by owner, in assignment order.
         let mut xids_of: HashMap<SessionId, Vec<Xid>> = HashMap::new();
-        for (&x, &owner) in &self.xid_owner {
+        for (x, owner) in self.txns.running_xids() {
             xids_of.entry(owner).or_default().push(x);
         }
         let mut rows = Vec::new();
         for sid in self.session_ids() {
             let s = &self.sessions[&sid];
-            let Some(t) = s.txn.as_ref() else {
+            let Some(t) = self.txns.get(sid) else {
                 continue;
             };
             let vxid = format!("{sid}/{}", s.activity.local_xact);
@@ -998,19 +985,13 @@ impl Engine {
                 true,
                 None,
             ));
-            let mut rels: Vec<(Oid, RelLock)> = self
-                .rel_locks
-                .iter()
-                .filter_map(|(&o, holders)| holders.get(&sid).map(|&m| (o, m)))
-                .collect();
-            rels.sort_unstable_by_key(|(o, _)| *o);
-            for (o, mode) in rels {
+            for (o, mode) in self.txns.relation_locks(sid) {
                 rows.push(row(
                     "relation",
                     Some(o),
                     None,
                     None,
-                    rel_lock_mode(mode),
+                    mode.name(),
                     true,
                     false,
                     None,
@@ -1018,7 +999,7 @@ impl Engine {
             }
             let mut own: Vec<Xid> = xids_of.remove(&sid).unwrap_or_default();
             own.sort_unstable();
-            debug_assert!(own.iter().all(|x| t.own.contains(x)));
+            debug_assert!(own.iter().all(|x| t.owns(*x)));
             for x in own {
                 rows.push(row(
                     "transactionid",
@@ -1033,7 +1014,7 @@ impl Engine {
             }
             // A parked session waits for the holder's transaction to end,
             // as PostgreSQL's row-lock waits do (ShareLock on its xid).
-            if let Some(holder) = s.waiting_for {
+            if let Some(holder) = self.txns.waiting_for(sid) {
                 rows.push(row(
                     "transactionid",
                     None,

@@ -8,53 +8,17 @@ use super::SessionId;
 use crate::btree::Index;
 use crate::catalog::{Object, Oid, TableDef};
 use crate::error::Error;
-use crate::heap::{flags, Heap, TupleHeader};
+use crate::heap::Heap;
 use crate::sql::exec::{self};
 use crate::sql::plan::{self};
-use crate::txn::{Snapshot, XidStatus};
+use crate::txn::Snapshot;
 
 impl Engine {
-    /// Snapshots still in use: REPEATABLE READ transactions' and those of
-    /// parked statements.
-    pub(super) fn live_snapshots(&self) -> Vec<Snapshot> {
-        let mut out = Vec::new();
-        for s in self.sessions.values() {
-            if let Some(snap) = s.txn.as_ref().and_then(|t| t.snapshot.as_ref()) {
-                out.push(snap.clone());
-            }
-            if let Some(d) = s.pending.as_ref().and_then(|p| p.dml.as_ref()) {
-                out.push(d.snapshot.clone());
-            }
-        }
-        out
-    }
-
-    /// Can no transaction, now or later, see this version?
-    pub(super) fn dead_to_all(&mut self, h: &TupleHeader, snapshots: &[Snapshot]) -> Result<bool> {
-        match self.txns.status(&mut self.pager, h.xmin)? {
-            XidStatus::Aborted => return Ok(true),
-            XidStatus::InProgress => return Ok(false),
-            XidStatus::Committed => {}
-        }
-        if h.xmax == 0 || h.flags & flags::XMAX_LOCK_ONLY != 0 {
-            return Ok(false);
-        }
-        if self.txns.status(&mut self.pager, h.xmax)? != XidStatus::Committed {
-            return Ok(false);
-        }
-        for snap in snapshots {
-            if !snap.sees_commit_of(&self.txns, &mut self.pager, h.xmax)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
     /// VACUUM: removes dead row versions (and their index entries) from the
     /// named tables (all tables when empty), then dead catalog rows,
     /// freeing the storage of dropped tables and indexes.
     pub(super) fn vacuum(&mut self, sid: SessionId, names: &[String]) -> Result<u64> {
-        let snapshots = self.live_snapshots();
+        let snapshots = self.txns.live_snapshots();
         let mut tables = Vec::new();
         for o in self.catalog_entries_all() {
             if let Object::Table(t) = &*o {
@@ -88,7 +52,10 @@ impl Engine {
         while page != 0 {
             let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
             for t in tuples {
-                if !self.dead_to_all(&t.header, snapshots)? {
+                if !self
+                    .txns
+                    .dead_to_all(&mut self.pager, &t.header, snapshots)?
+                {
                     continue;
                 }
                 // Index entries first: a freed slot may be reused.
@@ -115,7 +82,10 @@ impl Engine {
         let entries: Vec<crate::catalog::Entry> = self.catalog.all_entries().to_vec();
         let mut removed = 0;
         for e in &entries {
-            if !self.dead_to_all(&e.header, snapshots)? {
+            if !self
+                .txns
+                .dead_to_all(&mut self.pager, &e.header, snapshots)?
+            {
                 continue;
             }
             // Storage is freed when no surviving version uses it.
@@ -166,7 +136,7 @@ impl Engine {
         if due.is_empty() {
             return Ok(());
         }
-        let snapshots = self.live_snapshots();
+        let snapshots = self.txns.live_snapshots();
         for oid in due {
             let table = self
                 .catalog_entries_all()

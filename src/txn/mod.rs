@@ -1,20 +1,78 @@
-//! Transaction ids and the commit log.
+//! Transactions: ids and the commit log, and the transaction manager that
+//! owns every open transaction's state, the relation locks, the wait-for
+//! graph and the snapshots still in use.
+//!
+//! A transaction belongs to a session (`SessionId`); the manager keys its
+//! state by that owner rather than the session keeping it, so that state a
+//! session does not hold (a prepared transaction) has a place to live.
+//!
+//! Nothing here calls back into the engine: ending a transaction returns
+//! the sessions that waited for it, and the engine resumes them.
 
 pub mod clog;
 pub mod ids;
+pub mod locks;
 pub mod snapshot;
+pub mod state;
+pub mod waits;
+
+use std::collections::HashMap;
 
 pub use clog::{Clog, XidStatus};
 pub use ids::{SessionId, Xid, FIRST_NORMAL_XID, FROZEN_XID, INVALID_XID};
-pub use snapshot::{Snapshot, Viewer};
+pub use locks::{LockConflict, LockMode, RelationId, RelationLocks};
+pub use snapshot::{Liveness, Snapshot, Viewer};
+pub use state::{IsolationLevel, TxnState};
+pub use waits::WaitGraph;
 
-use crate::pager::{PResult, Pager};
+use crate::error::{Error, SqlError, SqlState};
+use crate::pager::{PResult, Pager, PagerError};
 use crate::wal::Lsn;
 
-/// Hands out transaction ids and records their outcome.
+/// What can go wrong managing a transaction.
+#[derive(Debug, thiserror::Error)]
+pub enum TxnError {
+    #[error(transparent)]
+    Pager(#[from] PagerError),
+    #[error("cannot execute this statement in a read-only transaction")]
+    ReadOnly,
+    #[error("savepoint \"{0}\" does not exist")]
+    NoSuchSavepoint(String),
+    #[error("session has no open transaction")]
+    NoTransaction,
+}
+
+impl From<TxnError> for Error {
+    fn from(e: TxnError) -> Self {
+        let code = match &e {
+            TxnError::Pager(_) => {
+                let TxnError::Pager(p) = e else {
+                    unreachable!("matched above")
+                };
+                return Error::Pager(p);
+            }
+            TxnError::ReadOnly => SqlState::READ_ONLY_SQL_TRANSACTION,
+            TxnError::NoSuchSavepoint(_) => SqlState::INVALID_SAVEPOINT,
+            TxnError::NoTransaction => SqlState::INTERNAL_ERROR,
+        };
+        Error::Sql(SqlError::new(code, e.to_string()))
+    }
+}
+
+/// Hands out transaction ids, records their outcome, and owns the state of
+/// every open transaction.
+///
+/// Invariants: `xid_owner` maps exactly the xids of open transactions that
+/// are not rolled back to their owner (and those are the xids a snapshot
+/// counts as in progress); a session in `waits` has an open transaction.
 pub struct TxnManager {
     clog: Clog,
     next_xid: Xid,
+    /// Each session's open transaction.
+    active: HashMap<SessionId, TxnState>,
+    xid_owner: HashMap<Xid, SessionId>,
+    locks: RelationLocks,
+    waits: WaitGraph,
 }
 
 impl TxnManager {
@@ -23,8 +81,14 @@ impl TxnManager {
         Ok(TxnManager {
             clog: Clog::open(pager, next_xid)?,
             next_xid,
+            active: HashMap::new(),
+            xid_owner: HashMap::new(),
+            locks: RelationLocks::default(),
+            waits: WaitGraph::default(),
         })
     }
+
+    // ---- ids and the commit log ----------------------------------------
 
     /// Assigns a new transaction id (persisted with the next WAL batch; any
     /// page change made under it is logged in the same or a later batch).
@@ -74,5 +138,188 @@ impl TxnManager {
             self.clog.set_status(pager, x, XidStatus::Aborted)?;
         }
         Ok(())
+    }
+
+    // ---- open transactions ---------------------------------------------
+
+    /// Starts a transaction for `sid` (replacing none: the caller checks).
+    pub fn begin(&mut self, sid: SessionId, state: TxnState) {
+        debug_assert!(
+            !self.active.contains_key(&sid),
+            "one transaction per session"
+        );
+        self.active.insert(sid, state);
+    }
+
+    pub fn get(&self, sid: SessionId) -> Option<&TxnState> {
+        self.active.get(&sid)
+    }
+
+    pub fn get_mut(&mut self, sid: SessionId) -> Option<&mut TxnState> {
+        self.active.get_mut(&sid)
+    }
+
+    /// The session whose open transaction wrote with `xid`.
+    pub fn owner_of(&self, xid: Xid) -> Option<SessionId> {
+        self.xid_owner.get(&xid).copied()
+    }
+
+    /// The xids of open transactions with their owners, in xid order.
+    pub fn running_xids(&self) -> Vec<(Xid, SessionId)> {
+        let mut out: Vec<(Xid, SessionId)> = self.xid_owner.iter().map(|(&x, &o)| (x, o)).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The xid `sid`'s writes at its current savepoint level carry,
+    /// assigning one first if needed.
+    pub fn write_xid(&mut self, pager: &mut Pager, sid: SessionId) -> Result<Xid, TxnError> {
+        let t = self.active.get(&sid).ok_or(TxnError::NoTransaction)?;
+        if t.read_only {
+            return Err(TxnError::ReadOnly);
+        }
+        if let Some(x) = t.write_xid() {
+            return Ok(x);
+        }
+        let xid = self.assign_xid(pager)?;
+        self.xid_owner.insert(xid, sid);
+        self.active
+            .get_mut(&sid)
+            .expect("checked above")
+            .add_xid(xid);
+        Ok(xid)
+    }
+
+    /// Ends `sid`'s transaction: commits it (`commit` and not failed; the
+    /// WAL is synced if `sync`) or aborts it, releases its locks, and
+    /// returns whether a commit record was written (the transaction wrote
+    /// something) and the sessions that waited for it, which the caller
+    /// resumes (see [`WaitGraph::waiters_of`]). A failed commit aborts the transaction and is returned as
+    /// the error; the waiters are released either way.
+    pub fn end(
+        &mut self,
+        pager: &mut Pager,
+        sid: SessionId,
+        commit: bool,
+        sync: bool,
+    ) -> (Result<bool, TxnError>, Vec<SessionId>) {
+        self.locks.release_all(sid);
+        let Some(t) = self.active.remove(&sid) else {
+            return (Ok(false), Vec::new());
+        };
+        let live = t.live_xids();
+        let result = if live.is_empty() {
+            Ok(false)
+        } else if commit && !t.failed {
+            match self.commit(pager, &live, sync) {
+                Ok(_) => Ok(true),
+                Err(e) => {
+                    let _ = self.abort(pager, &live);
+                    Err(TxnError::from(e))
+                }
+            }
+        } else {
+            self.abort(pager, t.xids())
+                .map(|_| false)
+                .map_err(TxnError::from)
+        };
+        for x in t.xids() {
+            self.xid_owner.remove(x);
+        }
+        (result, self.waits.waiters_of(sid))
+    }
+
+    /// ROLLBACK TO SAVEPOINT `name`: its subtransactions are aborted;
+    /// returns the sessions that waited for this one (they may now go on).
+    pub fn rollback_to(
+        &mut self,
+        pager: &mut Pager,
+        sid: SessionId,
+        name: &str,
+    ) -> Result<Vec<SessionId>, TxnError> {
+        let t = self.active.get_mut(&sid).ok_or(TxnError::NoTransaction)?;
+        let undone = t.rollback_to(name)?;
+        self.abort(pager, &undone)?;
+        for x in &undone {
+            self.xid_owner.remove(x);
+        }
+        Ok(self.waits.waiters_of(sid))
+    }
+
+    // ---- relation locks ------------------------------------------------
+
+    /// Takes `mode` on relation `rel` for `sid` until its transaction ends.
+    pub fn lock_relation(
+        &mut self,
+        sid: SessionId,
+        rel: RelationId,
+        mode: LockMode,
+    ) -> Result<(), LockConflict> {
+        self.locks.acquire(sid, rel, mode)
+    }
+
+    /// The relation locks `sid` holds (strongest mode per relation).
+    pub fn relation_locks(&self, sid: SessionId) -> Vec<(RelationId, LockMode)> {
+        self.locks.held_by(sid)
+    }
+
+    // ---- waits ---------------------------------------------------------
+
+    /// Parks `sid` behind `holder`'s transaction; `snapshot` is the waiting
+    /// statement's, which vacuum respects until
+    /// [`TxnManager::drop_parked_snapshot`] (the statement resumed or
+    /// failed).
+    pub fn park(&mut self, sid: SessionId, holder: SessionId, snapshot: Snapshot) {
+        self.waits.wait(sid, holder);
+        if let Some(t) = self.active.get_mut(&sid) {
+            t.parked_snapshot = Some(snapshot);
+        }
+    }
+
+    /// The parked statement of `sid` resumed or failed: its snapshot no
+    /// longer holds vacuum back.
+    pub fn drop_parked_snapshot(&mut self, sid: SessionId) {
+        if let Some(t) = self.active.get_mut(&sid) {
+            t.parked_snapshot = None;
+        }
+    }
+
+    /// `sid` stops waiting (cancelled, timed out, disconnected); returns
+    /// whether it was waiting.
+    pub fn stop_waiting(&mut self, sid: SessionId) -> bool {
+        self.waits.stop_waiting(sid)
+    }
+
+    pub fn waiting_for(&self, sid: SessionId) -> Option<SessionId> {
+        self.waits.waiting_for(sid)
+    }
+
+    /// Would `sid` waiting for `holder` close a cycle?
+    pub fn would_deadlock(&self, sid: SessionId, holder: SessionId) -> bool {
+        self.waits.would_deadlock(sid, holder)
+    }
+
+    /// The sessions waiting for `holder` (see [`WaitGraph::waiters_of`]).
+    pub fn waiters_of(&self, holder: SessionId) -> Vec<SessionId> {
+        self.waits.waiters_of(holder)
+    }
+
+    /// The snapshot of `sid`'s parked statement, if it waits.
+    pub fn parked_snapshot(&self, sid: SessionId) -> Option<&Snapshot> {
+        self.active.get(&sid)?.parked_snapshot.as_ref()
+    }
+
+    // ---- snapshots -----------------------------------------------------
+
+    /// Snapshots still in use: REPEATABLE READ transactions' and those of
+    /// waiting statements. A row version deleted by a transaction all of
+    /// them see as committed is dead to everyone, now and later.
+    pub fn live_snapshots(&self) -> Vec<Snapshot> {
+        let mut out = Vec::new();
+        for t in self.active.values() {
+            out.extend(t.snapshot.iter().cloned());
+            out.extend(t.parked_snapshot.iter().cloned());
+        }
+        out
     }
 }

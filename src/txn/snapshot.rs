@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 
-use super::{TxnManager, Xid, XidStatus, INVALID_XID};
+use super::ids::{SessionId, Xid, INVALID_XID};
+use super::{TxnManager, XidStatus};
 use crate::heap::{flags, TupleHeader};
 use crate::pager::{PResult, Pager};
 
@@ -57,5 +58,108 @@ impl Viewer<'_> {
             return Ok(h.cmax >= self.cid);
         }
         Ok(!self.snapshot.sees_commit_of(txns, pager, h.xmax)?)
+    }
+}
+
+/// How a row version counts for a uniqueness or foreign-key check, which
+/// looks at other transactions' uncommitted work too (a "dirty" look, as
+/// PostgreSQL's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    Dead,
+    Live,
+    /// Inserted or deleted by this open transaction of another session:
+    /// the checker waits for it.
+    InFlux(SessionId),
+}
+
+impl TxnManager {
+    /// A fresh snapshot for `sid`: everything committed so far, minus the
+    /// open transactions of other sessions.
+    pub fn snapshot(&self, sid: SessionId) -> Snapshot {
+        Snapshot {
+            xmax: self.next_xid,
+            in_progress: self
+                .xid_owner
+                .iter()
+                .filter(|(_, owner)| **owner != sid)
+                .map(|(x, _)| *x)
+                .collect(),
+        }
+    }
+
+    /// The snapshot a statement of `sid` reads with: the transaction's
+    /// (REPEATABLE READ, taken at its first statement) or a fresh one.
+    pub fn statement_snapshot(&mut self, sid: SessionId) -> Snapshot {
+        let fresh = self.snapshot(sid);
+        match self.active.get_mut(&sid) {
+            Some(t) if t.isolation == super::IsolationLevel::RepeatableRead => {
+                t.snapshot.get_or_insert(fresh).clone()
+            }
+            _ => fresh,
+        }
+    }
+
+    /// Whether the version with header `h` counts for `sid`'s uniqueness
+    /// and foreign-key checks.
+    pub fn row_liveness(
+        &self,
+        pager: &mut Pager,
+        sid: SessionId,
+        h: &TupleHeader,
+    ) -> PResult<Liveness> {
+        let own = |x: Xid| self.active.get(&sid).is_some_and(|t| t.owns(x));
+        if !own(h.xmin) {
+            match self.status(pager, h.xmin)? {
+                XidStatus::Aborted => return Ok(Liveness::Dead),
+                XidStatus::Committed => {}
+                XidStatus::InProgress => {
+                    return Ok(match self.owner_of(h.xmin) {
+                        Some(owner) => Liveness::InFlux(owner),
+                        None => Liveness::Dead,
+                    })
+                }
+            }
+        }
+        if h.xmax == 0 || h.flags & flags::XMAX_LOCK_ONLY != 0 {
+            return Ok(Liveness::Live);
+        }
+        if own(h.xmax) {
+            return Ok(Liveness::Dead);
+        }
+        Ok(match self.status(pager, h.xmax)? {
+            XidStatus::Committed => Liveness::Dead,
+            XidStatus::Aborted => Liveness::Live,
+            XidStatus::InProgress => match self.owner_of(h.xmax) {
+                Some(owner) => Liveness::InFlux(owner),
+                None => Liveness::Live,
+            },
+        })
+    }
+
+    /// Can no transaction, now or later, see this version?
+    pub fn dead_to_all(
+        &self,
+        pager: &mut Pager,
+        h: &TupleHeader,
+        snapshots: &[Snapshot],
+    ) -> PResult<bool> {
+        match self.status(pager, h.xmin)? {
+            XidStatus::Aborted => return Ok(true),
+            XidStatus::InProgress => return Ok(false),
+            XidStatus::Committed => {}
+        }
+        if h.xmax == 0 || h.flags & flags::XMAX_LOCK_ONLY != 0 {
+            return Ok(false);
+        }
+        if self.status(pager, h.xmax)? != XidStatus::Committed {
+            return Ok(false);
+        }
+        for snap in snapshots {
+            if !snap.sees_commit_of(self, pager, h.xmax)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }

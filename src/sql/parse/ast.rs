@@ -3,6 +3,7 @@
 //! names still unresolved: the planner binds them against the catalog.
 
 use crate::catalog::RefAction;
+use crate::txn::IsolationLevel;
 use crate::value::types::DataType;
 use crate::value::Value;
 
@@ -127,14 +128,6 @@ impl CopyFormat {
 pub struct TxnModes {
     pub isolation: Option<IsolationLevel>,
     pub read_only: Option<bool>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IsolationLevel {
-    ReadUncommitted,
-    ReadCommitted,
-    RepeatableRead,
-    Serializable,
 }
 
 #[derive(Clone, Debug, PartialEq)]

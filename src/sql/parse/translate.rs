@@ -9,6 +9,7 @@ use sqlparser::parser::{Parser, ParserError};
 use crate::catalog::RefAction;
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::*;
+use crate::txn::IsolationLevel;
 use crate::value::types::{DataType, RegKind};
 use crate::value::Value;
 
