@@ -6,6 +6,7 @@
 //! recovery) → [`txn`] (xids, commit log) → [`heap`] / [`btree`] (access
 //! methods).
 
+pub mod access;
 pub mod btree;
 pub mod catalog;
 pub mod engine;

@@ -76,12 +76,6 @@ impl Index {
         self.tree.delete(pager, &entry_key(cols_key, tid))
     }
 
-    /// A cursor over the entries whose encoded columns start with
-    /// `cols_prefix` (the encoding of the first columns, or of all of them);
-    /// decode its keys with [`split_entry_key`].
-    pub fn prefix_cursor(cols_prefix: &[u8], reverse: bool) -> RangeCursor {
-        RangeCursor::prefix(cols_prefix, reverse)
-    }
 
     /// Up to `limit` entries whose encoded columns start with `cols_prefix`,
     /// as (encoded columns, TID), in key order (or reversed).

@@ -114,8 +114,38 @@ pub struct IndexDef {
     pub primary: bool,
     /// Created by a UNIQUE / PRIMARY KEY constraint (dropped with it).
     pub constraint: bool,
-    /// Meta page of the B+tree.
-    pub btree: PageId,
+    /// The access method that stores it (catalogs written before there was
+    /// a choice hold B+trees).
+    #[serde(default)]
+    pub method: IndexMethod,
+    /// The first page of its storage (a B+tree's meta page); what it holds
+    /// is the access method's business (`crate::access`).
+    #[serde(alias = "btree")]
+    pub root: PageId,
+}
+
+/// An index access method, as `pg_am` lists them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexMethod {
+    #[default]
+    BTree,
+}
+
+impl IndexMethod {
+    /// `pg_am.amname`, and the name `CREATE INDEX ... USING` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexMethod::BTree => "btree",
+        }
+    }
+
+    /// The method called `name` in `CREATE INDEX ... USING name`.
+    pub fn from_name(name: &str) -> Option<IndexMethod> {
+        match name {
+            "btree" => Some(IndexMethod::BTree),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use super::sql_err;
 use super::Engine;
 use super::Result;
 use super::SessionId;
-use crate::btree::Index;
+use crate::access;
 use crate::catalog::{IndexDef, Object, TableDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{flags, Heap, Tid, TupleHeader};
@@ -18,7 +18,6 @@ use crate::sql::plan::{self};
 use crate::txn::Liveness;
 use crate::txn::Xid;
 use crate::value::cast::cast_assignment;
-use crate::value::index_key::encode_index_key;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
 use std::rc::Rc;
@@ -27,15 +26,6 @@ pub(super) enum UniqueCheck {
     Ok,
     Wait(SessionId),
     Conflict(Rc<IndexDef>, Tid),
-}
-
-pub(super) fn index_key(idx: &IndexDef, row: &[Value]) -> Result<Vec<u8>> {
-    let vals: Vec<Value> = idx
-        .columns
-        .iter()
-        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
-        .collect();
-    Ok(encode_index_key(&vals, &idx.desc)?)
 }
 
 pub(super) fn row_key_has_null(idx: &IndexDef, row: &[Value]) -> bool {
@@ -274,10 +264,9 @@ impl Engine {
                     &tz,
                 )?);
             }
-            let key = encode_index_key(&key_vals, &idx.desc)?;
             let heap = Heap::open(parent.heap);
             let mut found = false;
-            for tid in Index::open(idx.btree).entries_with_key(&mut self.pager, &key)? {
+            for tid in access::open(&idx).lookup(&mut self.pager, &key_vals)? {
                 let Some(h) = heap.header(&mut self.pager, tid)? else {
                     continue;
                 };
@@ -595,8 +584,7 @@ impl Engine {
             if row_key_has_null(idx, row) {
                 continue;
             }
-            let key = index_key(idx, row)?;
-            let tids = Index::open(idx.btree).entries_with_key(&mut self.pager, &key)?;
+            let tids = access::open(idx).lookup(&mut self.pager, &access::key_values(idx, row))?;
             for tid in tids {
                 if Some(tid) == updating {
                     continue;

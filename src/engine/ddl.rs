@@ -1,6 +1,5 @@
 //! CREATE and DROP of tables, indexes and sequences.
 
-use super::constraints::index_key;
 use super::constraints::key_detail;
 use super::constraints::row_key_has_null;
 use super::sql_err;
@@ -8,9 +7,10 @@ use super::Engine;
 use super::QueryResult;
 use super::SessionId;
 use super::{system, Result};
-use crate::btree::Index;
+use crate::access;
 use crate::catalog::{
-    Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, Object, SequenceDef, TableDef,
+    Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, SequenceDef,
+    TableDef,
 };
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{flags, Heap, Tid};
@@ -20,7 +20,7 @@ use crate::sql::plan::{self};
 use crate::txn::LockMode;
 use crate::txn::{Viewer, XidStatus};
 use crate::value::types::DataType;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 pub(super) fn column_positions(table: &TableDef, names: &[String]) -> Result<Vec<usize>> {
     names
@@ -248,7 +248,7 @@ impl Engine {
         self.catalog
             .insert(&mut self.pager, xid, cid, Object::Table(table.clone()))?;
         for (iname, cols, unique, primary) in indexes {
-            let tree = Index::create(&mut self.pager)?;
+            let root = access::create(&mut self.pager, IndexMethod::BTree)?;
             let ioid = self.catalog.allocate_oid();
             self.catalog.insert(
                 &mut self.pager,
@@ -263,7 +263,8 @@ impl Engine {
                     unique,
                     primary,
                     constraint: true,
-                    btree: tree.tree().meta_page(),
+                    method: IndexMethod::BTree,
+                    root,
                 }),
             )?;
         }
@@ -275,15 +276,15 @@ impl Engine {
         sid: SessionId,
         c: &ast::CreateIndex,
     ) -> Result<QueryResult> {
-        if c.method.as_deref().is_some_and(|m| m != "btree") {
-            return Err(sql_err(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                format!(
-                    "index method \"{}\" is not supported yet",
-                    c.method.as_deref().unwrap_or_default()
-                ),
-            ));
-        }
+        let method = match c.method.as_deref() {
+            None => IndexMethod::BTree,
+            Some(m) => IndexMethod::from_name(m).ok_or_else(|| {
+                sql_err(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    format!("index method \"{m}\" is not supported yet"),
+                )
+            })?,
+        };
         system::refuse_ddl(&c.table)?;
         let tname = c.table.last().cloned().unwrap_or_default();
         let entry = self
@@ -337,7 +338,7 @@ impl Engine {
         self.check_name_not_in_flux(sid, &iname)?;
         let xid = self.write_xid(sid)?;
         let cid = self.current_cid(sid);
-        let tree = Index::create(&mut self.pager)?;
+        let root = access::create(&mut self.pager, method)?;
         let def = IndexDef {
             oid: self.catalog.allocate_oid(),
             name: iname,
@@ -347,12 +348,16 @@ impl Engine {
             unique: c.unique,
             primary: false,
             constraint: false,
-            btree: tree.tree().meta_page(),
+            method,
+            root,
         };
+        let am = access::open(&def);
         // Build: every version in the heap gets an entry (MVCC filters later).
         let heap = Heap::open(table.heap);
         let mut page = heap.first_page(&mut self.pager)?;
-        let mut seen_keys: HashMap<Vec<u8>, ()> = HashMap::new();
+        // Versions that count for uniqueness (not deleted by a committed
+        // transaction) among those indexed so far.
+        let mut live: HashSet<Tid> = HashSet::new();
         while page != 0 {
             let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
             for t in tuples {
@@ -361,13 +366,17 @@ impl Engine {
                     continue;
                 }
                 let row = exec::decode_table_row(table, &t.payload)?;
-                let key = index_key(&def, &row)?;
                 if def.unique && !row_key_has_null(&def, &row) {
                     let deleted = t.header.xmax != 0
                         && t.header.flags & flags::XMAX_LOCK_ONLY == 0
                         && self.txns.status(&mut self.pager, t.header.xmax)?
                             == XidStatus::Committed;
-                    if !deleted && seen_keys.insert(key.clone(), ()).is_some() {
+                    let duplicate = !deleted
+                        && am
+                            .lookup(&mut self.pager, &access::key_values(&def, &row))?
+                            .iter()
+                            .any(|tid| live.contains(tid));
+                    if duplicate {
                         return Err(Error::Sql(
                             SqlError::new(
                                 SqlState::UNIQUE_VIOLATION,
@@ -379,8 +388,11 @@ impl Engine {
                             )),
                         ));
                     }
+                    if !deleted {
+                        live.insert(t.tid);
+                    }
                 }
-                tree.insert_entry(&mut self.pager, &key, t.tid)?;
+                am.insert(&mut self.pager, &row, t.tid)?;
             }
             page = next;
         }

@@ -3,7 +3,6 @@
 //! that a row held by another transaction parks the statement with its
 //! position and it resumes there.
 
-use super::constraints::index_key;
 use super::constraints::UniqueCheck;
 use super::ddl::column_positions;
 use super::session::Step;
@@ -12,7 +11,7 @@ use super::Engine;
 use super::QueryResult;
 use super::SessionId;
 use super::{system, Result};
-use crate::btree::Index;
+use crate::access;
 use crate::catalog::{IdentityKind, IndexDef, Object, Oid, TableDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{flags, Heap, Tid, TupleHeader};
@@ -1081,8 +1080,7 @@ impl Engine {
             }
         }
         for idx in &dml.indexes {
-            let key = index_key(idx, row)?;
-            Index::open(idx.btree).insert_entry(&mut self.pager, &key, tid)?;
+            access::open(idx).insert(&mut self.pager, row, tid)?;
         }
         Ok(tid)
     }

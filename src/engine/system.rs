@@ -23,7 +23,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{sql_err, Engine, Result, SessionId, SERVER_VERSION};
-use crate::catalog::{ColumnDef, IdentityKind, IndexDef, Object, Oid, TableDef};
+use crate::catalog::{ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, Oid, TableDef};
 use crate::error::{Error, SqlState};
 use crate::sql::functions::catalog::{CatalogInfo, IndexText, RelName};
 use crate::sql::functions::quote_ident;
@@ -45,6 +45,13 @@ const INFORMATION_SCHEMA_NS: i32 = 12000;
 /// Access methods (`pg_am`): heap tables and btree indexes.
 const HEAP_AM: i32 = 2;
 const BTREE_AM: i32 = 403;
+
+/// `pg_am.oid` of an index access method.
+fn index_am_oid(method: IndexMethod) -> i32 {
+    match method {
+        IndexMethod::BTree => BTREE_AM,
+    }
+}
 /// PostgreSQL's default collation, for collatable (string) columns.
 const DEFAULT_COLLATION: i32 = 100;
 
@@ -680,6 +687,8 @@ struct RelEntry {
     /// Columns (indexes: the indexed columns; sequences: their state).
     def: TableDef,
     view: bool,
+    /// `pg_class.relam`: the table or index access method's OID, else 0.
+    am: i32,
 }
 
 fn oid(o: Oid) -> Value {
@@ -1129,6 +1138,7 @@ impl Engine {
                 },
                 schema: r.schema,
                 kind: if r.kind == Kind::View { 'v' } else { 'r' },
+                am: if r.kind == Kind::View { 0 } else { HEAP_AM },
                 def: TableDef {
                     oid: r.oid,
                     name: r.name.to_string(),
@@ -1148,8 +1158,8 @@ impl Engine {
             })
         };
         for o in &objects {
-            let (kind, def) = match &**o {
-                Object::Table(t) => ('r', t.clone()),
+            let (kind, def, am) = match &**o {
+                Object::Table(t) => ('r', t.clone(), HEAP_AM),
                 Object::Index(i) => {
                     let Some(t) = table_of(i.table) else {
                         continue;
@@ -1167,7 +1177,7 @@ impl Engine {
                         checks: Vec::new(),
                         foreign_keys: Vec::new(),
                     };
-                    ('i', def)
+                    ('i', def, index_am_oid(i.method))
                 }
                 Object::Sequence(s) => {
                     let def = TableDef {
@@ -1182,7 +1192,7 @@ impl Engine {
                         checks: Vec::new(),
                         foreign_keys: Vec::new(),
                     };
-                    ('S', def)
+                    ('S', def, 0)
                 }
             };
             out.push(RelEntry {
@@ -1191,6 +1201,7 @@ impl Engine {
                 kind,
                 def,
                 view: false,
+                am,
             });
         }
         Ok(out)
@@ -1216,11 +1227,7 @@ impl Engine {
         let mut rows = Vec::new();
         for r in self.relations(vp)? {
             let d = &r.def;
-            let am = match r.kind {
-                'r' if !r.view => HEAP_AM,
-                'i' => BTREE_AM,
-                _ => 0,
-            };
+            let am = r.am;
             let stored = r.namespace == PUBLIC_NS;
             rows.push(vec![
                 oid(d.oid),
@@ -1755,7 +1762,7 @@ fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
         ),
         table: quote_ident(&t.name),
         namespace: "public".into(),
-        tail: format!(" USING btree ({})", keys.join(", ")),
+        tail: format!(" USING {} ({})", i.method.name(), keys.join(", ")),
         columns,
     }
 }

@@ -1,11 +1,10 @@
 //! VACUUM and autovacuum: removing row versions no snapshot can see, with
 //! their index entries, and freeing dropped objects' storage.
 
-use super::constraints::index_key;
 use super::Engine;
 use super::Result;
 use super::SessionId;
-use crate::btree::Index;
+use crate::access;
 use crate::catalog::{Object, Oid, TableDef};
 use crate::error::Error;
 use crate::heap::Heap;
@@ -61,8 +60,7 @@ impl Engine {
                 // Index entries first: a freed slot may be reused.
                 if let Ok(row) = exec::decode_table_row(table, &t.payload) {
                     for idx in &indexes {
-                        let key = index_key(idx, &row)?;
-                        Index::open(idx.btree).delete_entry(&mut self.pager, &key, t.tid)?;
+                        access::open(idx).remove(&mut self.pager, &row, t.tid)?;
                     }
                 }
                 let meta = table.heap;
@@ -103,10 +101,10 @@ impl Engine {
                     }
                 }
                 Object::Index(i) => {
-                    let tree = i.btree;
-                    let shared = survivors(&|o| matches!(o, Object::Index(x) if x.btree == tree));
+                    let root = i.root;
+                    let shared = survivors(&|o| matches!(o, Object::Index(x) if x.root == root));
                     if !shared {
-                        Index::open(tree).destroy(&mut self.pager)?;
+                        access::open(i).destroy(&mut self.pager)?;
                     }
                 }
                 Object::Sequence(s) => {

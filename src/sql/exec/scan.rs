@@ -2,11 +2,10 @@
 
 use super::eval::{eval, passes};
 use super::{Env, ExecResult, Row};
-use crate::btree::{key::prefix_successor, Index, RangeCursor};
-use crate::catalog::TableDef;
+use crate::access::{self, ScanKeys};
+use crate::catalog::{IndexDef, TableDef};
 use crate::heap::{Heap, Tid};
 use crate::sql::plan::{BExpr, IndexBounds};
-use crate::value::index_key::encode_index_key;
 use crate::value::row::decode_row;
 use crate::value::{DataType, Value};
 
@@ -68,70 +67,39 @@ pub(super) fn scan_heap(
     Ok(out)
 }
 
-/// Encoded equality prefix, then optional lower (inclusive) and upper
-/// (exclusive) keys.
-pub(super) type KeyRange = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
-
-/// The key bounds of an index scan, or `None` if they can match nothing
+/// The scan keys of `bounds`, evaluated; `None` if they can match nothing
 /// (a NULL in an equality or range bound).
-pub(super) fn index_range(
-    bounds: &IndexBounds,
-    desc: &[bool],
-    env: &mut Env,
-) -> ExecResult<Option<KeyRange>> {
-    let mut eq_vals = Vec::new();
+fn scan_keys(bounds: &IndexBounds, reverse: bool, env: &mut Env) -> ExecResult<Option<ScanKeys>> {
+    let mut keys = ScanKeys {
+        reverse,
+        ..ScanKeys::default()
+    };
     for e in &bounds.eq {
         let v = eval(e, &[], env)?;
         if v.is_null() {
             return Ok(None);
         }
-        eq_vals.push(v);
+        keys.eq.push(v);
     }
-    let prefix = encode_index_key(&eq_vals, &desc[..eq_vals.len()])?;
-    let k = eq_vals.len();
-    let col_key = |v: &Value| -> ExecResult<Vec<u8>> {
-        let mut key = prefix.clone();
-        key.extend(encode_index_key(std::slice::from_ref(v), &desc[k..k + 1])?);
-        Ok(key)
-    };
-    let lower = match &bounds.lower {
-        Some((e, inclusive)) => {
+    for (bound, slot) in [
+        (&bounds.lower, &mut keys.lower),
+        (&bounds.upper, &mut keys.upper),
+    ] {
+        if let Some((e, inclusive)) = bound {
             let v = eval(e, &[], env)?;
             if v.is_null() {
                 return Ok(None);
             }
-            let key = col_key(&v)?;
-            Some(if *inclusive {
-                key
-            } else {
-                prefix_successor(&key).unwrap_or(key)
-            })
+            *slot = Some((v, *inclusive));
         }
-        None => None,
-    };
-    let upper = match &bounds.upper {
-        Some((e, inclusive)) => {
-            let v = eval(e, &[], env)?;
-            if v.is_null() {
-                return Ok(None);
-            }
-            let key = col_key(&v)?;
-            // Exclusive end: everything below key (or below its successor).
-            Some(if *inclusive {
-                prefix_successor(&key).unwrap_or(key)
-            } else {
-                key
-            })
-        }
-        None => None,
-    };
-    Ok(Some((prefix, lower, upper)))
+    }
+    Ok(Some(keys))
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn scan_index(
     table: &TableDef,
-    index: &crate::catalog::IndexDef,
+    index: &IndexDef,
     bounds: &IndexBounds,
     reverse: bool,
     filter: Option<&BExpr>,
@@ -139,7 +107,6 @@ pub(super) fn scan_index(
     stop_after: Option<&BExpr>,
     env: &mut Env,
 ) -> ExecResult<Vec<Row>> {
-    use std::ops::Bound;
     let stop = match stop_after {
         Some(e) => match eval(e, &[], env)? {
             Value::Int8(n) if n >= 0 => Some(n as usize),
@@ -151,31 +118,19 @@ pub(super) fn scan_index(
     if stop == Some(0) {
         return Ok(Vec::new());
     }
-    let Some((prefix, lower, upper)) = index_range(bounds, &index.desc, env)? else {
+    let Some(keys) = scan_keys(bounds, reverse, env)? else {
         return Ok(Vec::new());
     };
-    let idx = Index::open(index.btree);
-    let prefix_end = prefix_successor(&prefix);
-    let lo: Bound<&[u8]> = match &lower {
-        Some(l) => Bound::Included(l.as_slice()),
-        None => Bound::Included(prefix.as_slice()),
-    };
-    let hi: Bound<&[u8]> = match (&upper, &prefix_end) {
-        (Some(u), _) => Bound::Excluded(u.as_slice()),
-        (None, Some(e)) => Bound::Excluded(e.as_slice()),
-        (None, None) => Bound::Unbounded,
-    };
-    let mut cursor = RangeCursor::new(lo, hi, reverse);
+    let mut cursor = access::open(index).scan(env.pager, &keys)?;
     let heap = Heap::open(table.heap);
     let mut out = Vec::new();
     loop {
-        let batch = cursor.next_batch(&idx.tree(), env.pager, 256)?;
-        let done = batch.len() < 256;
-        for (key, _) in batch {
+        let batch = cursor.next_batch(env.pager, 256)?;
+        if batch.is_empty() {
+            break;
+        }
+        for tid in batch {
             env.interrupts.tick()?;
-            let Some((_, tid)) = crate::btree::split_entry_key(&key) else {
-                continue;
-            };
             let Some(t) = heap.fetch(env.pager, tid)? else {
                 continue;
             };
@@ -195,9 +150,6 @@ pub(super) fn scan_index(
             if stop.is_some_and(|n| out.len() >= n) {
                 return Ok(out);
             }
-        }
-        if done {
-            break;
         }
     }
     Ok(out)

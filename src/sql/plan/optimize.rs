@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use crate::access::{self, ScanShape};
 use crate::catalog::{IndexDef, TableDef};
 use crate::sql::parse::ast::BinOp;
 use crate::sql::plan::{split_and, visit_cols, BExpr, IndexBounds, Plan};
@@ -248,8 +249,11 @@ fn choose_index(
             }
         }
     }
-    let mut best: Option<(usize, Rc<IndexDef>, IndexBounds)> = None;
+    let mut best: Option<(f64, Rc<IndexDef>, IndexBounds)> = None;
     for idx in indexes(table) {
+        if !access::capabilities(idx.method).range_scan {
+            continue;
+        }
         let mut bounds = IndexBounds::default();
         for (k, &col) in idx.columns.iter().enumerate() {
             let ty = &table.columns[col].ty;
@@ -279,12 +283,16 @@ fn choose_index(
             }
             break;
         }
-        let score = bounds.eq.len() * 4
-            + usize::from(bounds.lower.is_some())
-            + usize::from(bounds.upper.is_some())
-            + usize::from(idx.unique && bounds.eq.len() == idx.columns.len()) * 8;
-        if score > 0 && best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, idx, bounds));
+        let shape = ScanShape {
+            eq_columns: bounds.eq.len(),
+            range_bounds: usize::from(bounds.lower.is_some()) + usize::from(bounds.upper.is_some()),
+        };
+        // Cheaper than reading the whole table, and than the best so far.
+        let Some(cost) = access::scan_cost(&idx, shape).filter(|&c| c < 1.0) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(c, _, _)| cost < *c) {
+            best = Some((cost, idx, bounds));
         }
     }
     best.map(|(_, i, b)| (i, b))
@@ -363,7 +371,8 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
         }
     }
     let index = indexes(table).into_iter().find(|i| {
-        i.columns.len() >= cols.len()
+        access::capabilities(i.method).ordered
+            && i.columns.len() >= cols.len()
             && i.columns[..cols.len()] == cols[..]
             && i.desc.iter().all(|d| !d)
     });

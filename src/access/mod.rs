@@ -1,0 +1,119 @@
+//! The index access-method seam: how DDL builds an index, DML maintains
+//! it, vacuum prunes it, the planner prices it and the executor scans it,
+//! without knowing how it is stored. B+tree ([`btree`]) is the first
+//! method; HNSW will be the second.
+//!
+//! Every method keeps one entry per heap tuple *version* (MVCC lives in
+//! the heap): callers check visibility on the TIDs an index returns, and
+//! vacuum removes an entry before the slot it points at can be reused.
+//!
+//! Contract of every [`IndexAm`] (row = a table row in storage order):
+//! - `insert(row, tid)` adds the entry for that version; it does not check
+//!   uniqueness (the engine does, with `lookup`, because only it knows
+//!   which versions are live to whom).
+//! - `remove(row, tid)` deletes exactly that version's entry (vacuum).
+//! - `lookup(key)` returns the TIDs of every entry whose index columns
+//!   equal `key` (values in index column order; no NULLs).
+//! - `scan(keys)` returns a cursor over the TIDs the scan keys select, in
+//!   the method's order.
+//! - `destroy()` frees its storage (the index was dropped and vacuumed).
+
+pub mod btree;
+
+use crate::catalog::{IndexDef, IndexMethod};
+use crate::error::Error;
+use crate::heap::Tid;
+use crate::pager::{PageId, Pager};
+use crate::value::Value;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What the planner may ask an access method to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// It can enforce UNIQUE (via [`IndexAm::lookup`]).
+    pub unique: bool,
+    /// It can scan an equality prefix of its columns and a range on the
+    /// next one.
+    pub range_scan: bool,
+    /// Its scans return rows in column order (ORDER BY ... LIMIT).
+    pub ordered: bool,
+}
+
+/// The selection of an index scan: equality on the first `eq.len()`
+/// columns, then optionally a range on the next one (a bound is its value
+/// and whether it is inclusive). No value is NULL (the executor answers
+/// those scans with no rows itself).
+#[derive(Clone, Debug, Default)]
+pub struct ScanKeys {
+    pub eq: Vec<Value>,
+    pub lower: Option<(Value, bool)>,
+    pub upper: Option<(Value, bool)>,
+    /// Descending column order instead of ascending.
+    pub reverse: bool,
+}
+
+/// How much of an index's columns a predicate pins: what the planner
+/// prices an index scan by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanShape {
+    /// Leading columns compared with `=`.
+    pub eq_columns: usize,
+    /// Range bounds (0 to 2) on the column after them.
+    pub range_bounds: usize,
+}
+
+/// An open index.
+pub trait IndexAm {
+    fn insert(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()>;
+    fn remove(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()>;
+    fn lookup(&self, pager: &mut Pager, key: &[Value]) -> Result<Vec<Tid>>;
+    fn scan(&self, pager: &mut Pager, keys: &ScanKeys) -> Result<Box<dyn IndexCursor>>;
+    fn destroy(&self, pager: &mut Pager) -> Result<()>;
+}
+
+/// A running index scan.
+pub trait IndexCursor {
+    /// Up to `max` more TIDs; an empty batch means the scan is done.
+    fn next_batch(&mut self, pager: &mut Pager, max: usize) -> Result<Vec<Tid>>;
+}
+
+/// What `method` can do.
+pub fn capabilities(method: IndexMethod) -> Capabilities {
+    match method {
+        IndexMethod::BTree => btree::CAPABILITIES,
+    }
+}
+
+/// Creates the storage of a new, empty index; returns its root page
+/// ([`IndexDef::root`]).
+pub fn create(pager: &mut Pager, method: IndexMethod) -> Result<PageId> {
+    match method {
+        IndexMethod::BTree => btree::create(pager),
+    }
+}
+
+/// The index `def`, ready for the [`IndexAm`] operations.
+pub fn open(def: &IndexDef) -> Box<dyn IndexAm> {
+    match def.method {
+        IndexMethod::BTree => Box::new(btree::BTreeIndex::open(def)),
+    }
+}
+
+/// The estimated cost of scanning `def` with `shape`, relative to reading
+/// the whole table (1.0); `None` when the index cannot serve it. The
+/// planner takes the cheapest index below 1.0.
+pub fn scan_cost(def: &IndexDef, shape: ScanShape) -> Option<f64> {
+    match def.method {
+        IndexMethod::BTree => btree::scan_cost(def, shape),
+    }
+}
+
+/// The values of `def`'s columns in `row`, in index column order (the
+/// key [`IndexAm::lookup`] takes).
+pub fn key_values(def: &IndexDef, row: &[Value]) -> Vec<Value> {
+    def.columns
+        .iter()
+        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+        .collect()
+}
