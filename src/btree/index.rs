@@ -10,7 +10,7 @@
 
 use std::ops::Bound;
 
-use super::{key, BTree, RangeCursor};
+use super::{key, BTree};
 use crate::pager::{PResult, PageId, Pager, PagerError};
 
 pub use crate::heap::Tid;
