@@ -76,7 +76,6 @@ impl Index {
         self.tree.delete(pager, &entry_key(cols_key, tid))
     }
 
-
     /// Up to `limit` entries whose encoded columns start with `cols_prefix`,
     /// as (encoded columns, TID), in key order (or reversed).
     pub fn scan_prefix(

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use super::{plan_columns, BExpr, JoinType, Plan};
 use crate::sql::parse::ast::BinOp;
-use crate::sql::plan::{plan_columns, BExpr, JoinType, Plan};
 use crate::value::tz::TimeZone;
 use crate::value::Value;
 

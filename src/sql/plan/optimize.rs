@@ -5,10 +5,10 @@
 
 use std::rc::Rc;
 
+use super::{split_and, visit_cols, BExpr, IndexBounds, Plan};
 use crate::access::{self, ScanShape};
 use crate::catalog::{IndexDef, TableDef};
 use crate::sql::parse::ast::BinOp;
-use crate::sql::plan::{split_and, visit_cols, BExpr, IndexBounds, Plan};
 use crate::value::types::DataType;
 use crate::value::Value;
 

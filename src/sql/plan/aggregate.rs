@@ -1,0 +1,194 @@
+//! Binding aggregate calls (`count`, `sum`, ... with DISTINCT, FILTER and
+//! ORDER BY).
+
+use super::AggCall;
+use super::AggFunc;
+use super::BExpr;
+use super::Binder;
+use super::PlanResult;
+use super::Scope;
+use super::SortKey;
+use crate::error::{SqlError, SqlState};
+use crate::sql::parse::ast::{self, Expr};
+use crate::value::types::DataType;
+
+/// Aggregation context while binding post-GROUP-BY expressions.
+pub(super) struct AggContext {
+    pub(super) group_exprs: Vec<Expr>,
+    pub(super) group_types: Vec<DataType>,
+    pub(super) aggs: Vec<AggCall>,
+    pub(super) agg_exprs: Vec<Expr>,
+    /// The pre-aggregation scope (aggregate arguments bind against it).
+    pub(super) input_scope: Scope,
+}
+
+pub(super) fn is_aggregate(name: &str) -> bool {
+    matches!(
+        name,
+        "count"
+            | "sum"
+            | "avg"
+            | "min"
+            | "max"
+            | "bool_and"
+            | "bool_or"
+            | "every"
+            | "string_agg"
+            | "array_agg"
+    )
+}
+
+pub(super) fn contains_aggregate(e: &Expr) -> bool {
+    match e {
+        Expr::Function(f) => is_aggregate(&f.name) || f.args.iter().any(contains_aggregate),
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::IsBool { expr, .. }
+        | Expr::Cast { expr, .. } => contains_aggregate(expr),
+        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
+            contains_aggregate(left) || contains_aggregate(right)
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
+        Expr::InList { expr, list, .. } => {
+            contains_aggregate(expr) || list.iter().any(contains_aggregate)
+        }
+        Expr::Like { expr, pattern, .. } => contains_aggregate(expr) || contains_aggregate(pattern),
+        Expr::Case {
+            operand,
+            whens,
+            else_result,
+        } => {
+            operand.as_deref().is_some_and(contains_aggregate)
+                || whens
+                    .iter()
+                    .any(|(a, b)| contains_aggregate(a) || contains_aggregate(b))
+                || else_result.as_deref().is_some_and(contains_aggregate)
+        }
+        Expr::Array(items) | Expr::Row(items) => items.iter().any(contains_aggregate),
+        Expr::InSubquery { expr, .. } => contains_aggregate(expr),
+        Expr::Quantified { left, .. } => contains_aggregate(left),
+        _ => false,
+    }
+}
+
+impl<'a> Binder<'a> {
+    pub(super) fn bind_aggregate(
+        &mut self,
+        e: &Expr,
+        f: &ast::FunctionCall,
+    ) -> PlanResult<(BExpr, DataType)> {
+        let agg = self.agg.take().expect("caller checked");
+        let input_scope = agg.input_scope.clone();
+        let result = (|| {
+            if let Some(i) = agg.agg_exprs.iter().position(|x| x == e) {
+                return Ok((
+                    BExpr::Col(agg.group_exprs.len() + i),
+                    agg.aggs[i].ty.clone(),
+                ));
+            }
+            Err(SqlError::new(
+                SqlState::INTERNAL_ERROR,
+                "unregistered aggregate",
+            ))
+        })();
+        self.agg = Some(agg);
+        if result.is_ok() {
+            return result;
+        }
+        // Register a new aggregate: its arguments bind before aggregation.
+        let saved = self.agg.take();
+        if f.args.iter().any(contains_aggregate) {
+            self.agg = saved;
+            return Err(SqlError::new(
+                SqlState::GROUPING_ERROR,
+                "aggregate function calls cannot be nested",
+            ));
+        }
+        let bound = self.bind_agg_call(f, &input_scope);
+        self.agg = saved;
+        let call = bound?;
+        let agg = self.agg.as_mut().expect("restored");
+        let ty = call.ty.clone();
+        agg.aggs.push(call);
+        agg.agg_exprs.push(e.clone());
+        Ok((BExpr::Col(agg.group_exprs.len() + agg.aggs.len() - 1), ty))
+    }
+
+    pub(super) fn bind_agg_call(
+        &mut self,
+        f: &ast::FunctionCall,
+        scope: &Scope,
+    ) -> PlanResult<AggCall> {
+        let mut args = Vec::new();
+        let mut types = Vec::new();
+        for a in &f.args {
+            let (b, t) = self.bind_expr(a, scope)?;
+            args.push(b);
+            types.push(t);
+        }
+        let filter = match &f.filter {
+            Some(e) => Some(self.bind_typed(e, scope, &DataType::Bool)?.0),
+            None => None,
+        };
+        let mut order_by = Vec::new();
+        for o in &f.order_by {
+            let (b, _) = self.bind_expr(&o.expr, scope)?;
+            order_by.push(SortKey {
+                expr: b,
+                desc: o.desc,
+                nulls_first: o.nulls_first.unwrap_or(o.desc),
+            });
+        }
+        let arg_ty = types.first().cloned().unwrap_or(DataType::Unknown);
+        let wrong = || {
+            SqlError::new(
+                SqlState::UNDEFINED_FUNCTION,
+                format!("function {}({}) does not exist", f.name, types.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+        };
+        let (func, ty) = match (f.name.as_str(), f.star, args.len()) {
+            ("count", true, 0) => (AggFunc::CountStar, DataType::Int8),
+            ("count", false, 1) => (AggFunc::Count, DataType::Int8),
+            ("sum", false, 1) => (
+                AggFunc::Sum,
+                match arg_ty {
+                    DataType::Int2 | DataType::Int4 => DataType::Int8,
+                    DataType::Int8 | DataType::Numeric(_) => DataType::Numeric(None),
+                    DataType::Float4 => DataType::Float4,
+                    DataType::Float8 | DataType::Unknown => DataType::Float8,
+                    DataType::Interval => DataType::Interval,
+                    _ => return Err(wrong()),
+                },
+            ),
+            ("avg", false, 1) => (
+                AggFunc::Avg,
+                match arg_ty {
+                    DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric(_) => {
+                        DataType::Numeric(None)
+                    }
+                    DataType::Float4 | DataType::Float8 | DataType::Unknown => DataType::Float8,
+                    DataType::Interval => DataType::Interval,
+                    _ => return Err(wrong()),
+                },
+            ),
+            ("min", false, 1) => (AggFunc::Min, arg_ty),
+            ("max", false, 1) => (AggFunc::Max, arg_ty),
+            ("bool_and" | "every", false, 1) => (AggFunc::BoolAnd, DataType::Bool),
+            ("bool_or", false, 1) => (AggFunc::BoolOr, DataType::Bool),
+            ("string_agg", false, 2) => (AggFunc::StringAgg, DataType::Text),
+            ("array_agg", false, 1) => (AggFunc::ArrayAgg, DataType::Array(Box::new(arg_ty))),
+            _ => return Err(wrong()),
+        };
+        Ok(AggCall {
+            func,
+            args,
+            distinct: f.distinct,
+            filter,
+            order_by,
+            ty,
+        })
+    }
+}

@@ -1,0 +1,796 @@
+//! Binding expressions: operators and their types, casts, function calls,
+//! untyped literals and parameters, subqueries.
+
+use super::aggregate::is_aggregate;
+use super::binder::coerce;
+use super::bool_type_check;
+use super::plan_columns;
+use super::undefined_column;
+use super::undefined_table;
+use super::BExpr;
+use super::Binder;
+use super::CatalogOp;
+use super::Plan;
+use super::PlanResult;
+use super::Scope;
+use super::SubqueryKind;
+use crate::error::{SqlError, SqlState};
+use crate::sql::parse::ast::{self, BinOp, Expr, UnOp};
+use crate::value::cast::common_type;
+use crate::value::types::{DataType, RegKind};
+use crate::value::Value;
+use std::rc::Rc;
+
+/// The declared type of argument `i` of the jsonb functions (so untyped
+/// literals resolve as PostgreSQL resolves them); Unknown for the rest.
+pub(super) fn jsonb_parameter(name: &str, i: usize) -> DataType {
+    match (name, i) {
+        (
+            "jsonb_typeof"
+            | "jsonb_array_length"
+            | "jsonb_strip_nulls"
+            | "jsonb_pretty"
+            | "jsonb_extract_path"
+            | "jsonb_extract_path_text"
+            | "jsonb_object_keys"
+            | "jsonb_set"
+            | "jsonb_insert",
+            0,
+        )
+        | ("jsonb_set" | "jsonb_insert", 2) => DataType::Jsonb,
+        ("jsonb_set" | "jsonb_insert", 1) => DataType::Array(Box::new(DataType::Text)),
+        _ => DataType::Unknown,
+    }
+}
+
+/// Static result type of a binary operator (the runtime value decides in
+/// the few cases this cannot).
+pub(super) fn binop_type(op: BinOp, l: &DataType, r: &DataType) -> DataType {
+    use BinOp::*;
+    use DataType as T;
+    match op {
+        Eq | NotEq | Lt | LtEq | Gt | GtEq | And | Or | JsonContains | JsonContained
+        | JsonHasKey => T::Bool,
+        Concat => match (l, r) {
+            (T::Jsonb, _) | (_, T::Jsonb) => T::Jsonb,
+            (T::Array(_), _) => l.clone(),
+            (_, T::Array(_)) => r.clone(),
+            _ => T::Text,
+        },
+        JsonGet | JsonPath => T::Jsonb,
+        JsonGetText | JsonPathText => T::Text,
+        L2Distance | NegInnerProduct | CosineDistance | L1Distance => T::Float8,
+        Add | Sub | Mul | Div | Mod | Pow | BitAnd | BitOr | BitXor | ShiftLeft | ShiftRight => {
+            match (op, l, r) {
+                (Sub, T::Date, T::Date) => T::Int4,
+                (Add | Sub, T::Date, t) if t.is_integer() => T::Date,
+                (Add, t, T::Date) if t.is_integer() => T::Date,
+                (Add | Sub, T::Date, T::Interval) | (Add, T::Interval, T::Date) => T::Timestamp,
+                (Sub, T::Timestamp, T::Timestamp) | (Sub, T::Timestamptz, T::Timestamptz) => {
+                    T::Interval
+                }
+                (Add | Sub, T::Timestamp | T::Timestamptz, T::Interval) => l.clone(),
+                (Add, T::Interval, T::Timestamp | T::Timestamptz) => r.clone(),
+                (_, T::Interval, _) | (_, _, T::Interval) => T::Interval,
+                (Pow, a, b) if a.is_integer() && b.is_integer() => T::Float8,
+                (Add | Sub | Mul, T::Vector(_), _) => l.clone(),
+                _ => match common_type(l, r) {
+                    Some(T::Unknown) | None => {
+                        if *l == T::Unknown {
+                            r.clone()
+                        } else {
+                            l.clone()
+                        }
+                    }
+                    Some(t) => t,
+                },
+            }
+        }
+    }
+}
+
+impl<'a> Binder<'a> {
+    /// `e::regclass` (or regtype, regnamespace): a constant name is looked
+    /// up now (PostgreSQL's input function runs at parse time too), other
+    /// expressions when evaluated.
+    pub(super) fn bind_reg_cast(
+        &mut self,
+        e: &Expr,
+        kind: RegKind,
+        scope: &Scope,
+    ) -> PlanResult<(BExpr, DataType)> {
+        let info = self.catalog_info()?;
+        let ty = DataType::Reg(kind);
+        if let Expr::UntypedString(s) = e {
+            return Ok((BExpr::Const(info.reg_from_text(kind, s)?), ty));
+        }
+        let (b, t) = self.bind_expr(e, scope)?;
+        match t {
+            DataType::Reg(k) if k == kind => Ok((b, ty)),
+            t if t.is_integer()
+                || t.is_string()
+                || matches!(t, DataType::Unknown | DataType::Reg(_)) =>
+            {
+                let op = if t == DataType::Unknown {
+                    CatalogOp::Input(kind)
+                } else {
+                    CatalogOp::Cast(kind)
+                };
+                Ok((
+                    BExpr::CatalogFunc {
+                        op,
+                        args: vec![b],
+                        info,
+                    },
+                    ty,
+                ))
+            }
+            other => Err(SqlError::new(
+                SqlState::CANNOT_COERCE,
+                format!("cannot cast type {other} to {ty}"),
+            )),
+        }
+    }
+
+    pub fn bind_typed(
+        &mut self,
+        e: &Expr,
+        scope: &Scope,
+        want: &DataType,
+    ) -> PlanResult<(BExpr, DataType)> {
+        if let (Expr::UntypedString(_) | Expr::Param(_), DataType::Reg(k)) = (e, want) {
+            return self.bind_reg_cast(e, *k, scope);
+        }
+        match e {
+            Expr::UntypedString(s) if *want != DataType::Unknown => {
+                let v =
+                    crate::value::text::parse_text(s, want, &crate::value::tz::TimeZone::utc())?;
+                Ok((BExpr::Const(v), want.clone()))
+            }
+            Expr::Param(n) => {
+                self.note_param(*n, want);
+                let ty = self.params[*n - 1].clone();
+                Ok((
+                    BExpr::Param {
+                        index: n - 1,
+                        ty: ty.clone(),
+                    },
+                    ty,
+                ))
+            }
+            Expr::Literal(Value::Null) => Ok((BExpr::Const(Value::Null), want.clone())),
+            _ => self.bind_expr(e, scope),
+        }
+    }
+
+    /// Binds two operands, letting each untyped side take the other's type.
+    pub(super) fn bind_pair(
+        &mut self,
+        a: &Expr,
+        b: &Expr,
+        scope: &Scope,
+    ) -> PlanResult<((BExpr, DataType), (BExpr, DataType))> {
+        let a_untyped = matches!(
+            a,
+            Expr::UntypedString(_) | Expr::Param(_) | Expr::Literal(Value::Null)
+        );
+        if a_untyped {
+            let rb = self.bind_expr(b, scope)?;
+            let ra = self.bind_typed(a, scope, &rb.1)?;
+            Ok((ra, rb))
+        } else {
+            let ra = self.bind_expr(a, scope)?;
+            let rb = self.bind_typed(b, scope, &ra.1)?;
+            Ok((ra, rb))
+        }
+    }
+
+    pub fn bind_expr(&mut self, e: &Expr, scope: &Scope) -> PlanResult<(BExpr, DataType)> {
+        // After GROUP BY, whole expressions matching a group key or an
+        // aggregate call are columns of the aggregate's output.
+        if let Some(agg) = &self.agg {
+            if let Some(i) = agg.group_exprs.iter().position(|g| g == e) {
+                return Ok((BExpr::Col(i), agg.group_types[i].clone()));
+            }
+            if let Expr::Function(f) = e {
+                if is_aggregate(&f.name) {
+                    return self.bind_aggregate(e, f);
+                }
+            }
+        }
+        Ok(match e {
+            Expr::Column(name) => {
+                if let Some(agg) = &self.agg {
+                    // A bare column after GROUP BY must be a group key.
+                    if agg.input_scope.resolve(name)?.is_some() {
+                        return Err(SqlError::new(
+                            SqlState::GROUPING_ERROR,
+                            format!(
+                                "column \"{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                                name.join(".")
+                            ),
+                        ));
+                    }
+                }
+                if let Some((i, ty)) = scope.resolve(name)? {
+                    (BExpr::Col(i), ty)
+                } else {
+                    let mut found = None;
+                    for (depth, s) in self.outer.iter().rev().enumerate() {
+                        if let Some((col, ty)) = s.resolve(name)? {
+                            self.outer_refs += 1;
+                            found = Some((BExpr::Outer { depth, col }, ty));
+                            break;
+                        }
+                    }
+                    let table_known = |label: &str| {
+                        scope.cols.iter().any(|c| c.table.as_deref() == Some(label))
+                            || self
+                                .outer
+                                .iter()
+                                .any(|s| s.cols.iter().any(|c| c.table.as_deref() == Some(label)))
+                    };
+                    match found {
+                        Some(f) => f,
+                        None if name.len() >= 2 && !table_known(&name[name.len() - 2]) => {
+                            return Err(SqlError::new(
+                                SqlState::UNDEFINED_TABLE,
+                                format!(
+                                    "missing FROM-clause entry for table \"{}\"",
+                                    name[name.len() - 2]
+                                ),
+                            ))
+                        }
+                        None => return Err(undefined_column(&name.join("."))),
+                    }
+                }
+            }
+            Expr::Literal(v) => (BExpr::Const(v.clone()), v.data_type()),
+            Expr::UntypedString(s) => (BExpr::Const(Value::Text(s.clone())), DataType::Unknown),
+            Expr::Param(n) => {
+                self.note_param(*n, &DataType::Unknown);
+                let ty = self.params[*n - 1].clone();
+                (
+                    BExpr::Param {
+                        index: n - 1,
+                        ty: ty.clone(),
+                    },
+                    ty,
+                )
+            }
+            Expr::Default => {
+                return Err(SqlError::new(
+                    SqlState::SYNTAX_ERROR,
+                    "DEFAULT is not allowed in this context",
+                ))
+            }
+            Expr::Unary { op, expr } => {
+                let (b, ty) = self.bind_expr(expr, scope)?;
+                let ty = if *op == UnOp::Not {
+                    bool_type_check(&ty, "NOT")?;
+                    DataType::Bool
+                } else {
+                    ty
+                };
+                (BExpr::Unary(*op, Box::new(b)), ty)
+            }
+            Expr::Binary { op, left, right } => {
+                let ((l, lt), (r, rt)) = if matches!(op, BinOp::And | BinOp::Or) {
+                    let l = self.bind_typed(left, scope, &DataType::Bool)?;
+                    let r = self.bind_typed(right, scope, &DataType::Bool)?;
+                    let what = if *op == BinOp::And { "AND" } else { "OR" };
+                    bool_type_check(&l.1, what)?;
+                    bool_type_check(&r.1, what)?;
+                    (l, r)
+                } else if *op == BinOp::Concat {
+                    // `unknown || x` resolves the literal as text (anytextcat),
+                    // except next to an array, where it is an array literal.
+                    let untyped = |e: &Expr| matches!(e, Expr::UntypedString(_) | Expr::Param(_));
+                    if untyped(left) && !untyped(right) {
+                        let r = self.bind_expr(right, scope)?;
+                        let want = if matches!(r.1, DataType::Array(_)) {
+                            r.1.clone()
+                        } else {
+                            DataType::Text
+                        };
+                        (self.bind_typed(left, scope, &want)?, r)
+                    } else if untyped(right) {
+                        let l = self.bind_expr(left, scope)?;
+                        let want = if matches!(l.1, DataType::Array(_)) {
+                            l.1.clone()
+                        } else {
+                            DataType::Text
+                        };
+                        let r = self.bind_typed(right, scope, &want)?;
+                        (l, r)
+                    } else {
+                        (self.bind_expr(left, scope)?, self.bind_expr(right, scope)?)
+                    }
+                } else if matches!(op, BinOp::JsonGet | BinOp::JsonGetText | BinOp::JsonHasKey) {
+                    let l = self.bind_expr(left, scope)?;
+                    let r = match &**right {
+                        Expr::UntypedString(s) => {
+                            (BExpr::Const(Value::Text(s.clone())), DataType::Text)
+                        }
+                        other => self.bind_expr(other, scope)?,
+                    };
+                    (l, r)
+                } else {
+                    self.bind_pair(left, right, scope)?
+                };
+                let ty = binop_type(*op, &lt, &rt);
+                (BExpr::Binary(*op, Box::new(l), Box::new(r)), ty)
+            }
+            Expr::IsNull { expr, negated } => {
+                let (b, _) = self.bind_expr(expr, scope)?;
+                (BExpr::IsNull(Box::new(b), *negated), DataType::Bool)
+            }
+            Expr::IsBool {
+                expr,
+                value,
+                negated,
+            } => {
+                let (b, ty) = self.bind_typed(expr, scope, &DataType::Bool)?;
+                bool_type_check(&ty, "IS TRUE")?;
+                (
+                    BExpr::IsBool {
+                        expr: Box::new(b),
+                        value: *value,
+                        negated: *negated,
+                    },
+                    DataType::Bool,
+                )
+            }
+            Expr::IsDistinctFrom {
+                left,
+                right,
+                negated,
+            } => {
+                let ((l, _), (r, _)) = self.bind_pair(left, right, scope)?;
+                (
+                    BExpr::IsDistinct {
+                        left: Box::new(l),
+                        right: Box::new(r),
+                        negated: *negated,
+                    },
+                    DataType::Bool,
+                )
+            }
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let ((x, xt), (lo, _)) = self.bind_pair(expr, low, scope)?;
+                let (hi, _) = self.bind_typed(high, scope, &xt)?;
+                let ge = BExpr::Binary(BinOp::GtEq, Box::new(x.clone()), Box::new(lo));
+                let le = BExpr::Binary(BinOp::LtEq, Box::new(x), Box::new(hi));
+                let both = BExpr::Binary(BinOp::And, Box::new(ge), Box::new(le));
+                let b = if *negated {
+                    BExpr::Unary(UnOp::Not, Box::new(both))
+                } else {
+                    both
+                };
+                (b, DataType::Bool)
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let (x, xt) = self.bind_expr(expr, scope)?;
+                let mut items = Vec::new();
+                for item in list {
+                    items.push(self.bind_typed(item, scope, &xt)?.0);
+                }
+                (
+                    BExpr::InList {
+                        expr: Box::new(x),
+                        list: items,
+                        negated: *negated,
+                    },
+                    DataType::Bool,
+                )
+            }
+            Expr::InSubquery {
+                expr,
+                query,
+                negated,
+            } => {
+                let (x, _) = self.bind_expr(expr, scope)?;
+                let (plan, correlated) = self.bind_subquery(query, scope)?;
+                let (op, all) = if *negated {
+                    (BinOp::NotEq, true)
+                } else {
+                    (BinOp::Eq, false)
+                };
+                (
+                    BExpr::Subquery {
+                        plan: Rc::new(plan),
+                        correlated,
+                        kind: SubqueryKind::Quantified {
+                            left: Box::new(x),
+                            op,
+                            all,
+                        },
+                    },
+                    DataType::Bool,
+                )
+            }
+            Expr::Exists { query, negated } => {
+                let (plan, correlated) = self.bind_subquery(query, scope)?;
+                (
+                    BExpr::Subquery {
+                        plan: Rc::new(plan),
+                        correlated,
+                        kind: SubqueryKind::Exists { negated: *negated },
+                    },
+                    DataType::Bool,
+                )
+            }
+            Expr::Subquery(query) => {
+                let (plan, correlated, ty) = self.bind_one_column_subquery(query, scope)?;
+                (
+                    BExpr::Subquery {
+                        plan: Rc::new(plan),
+                        kind: SubqueryKind::Scalar,
+                        correlated,
+                    },
+                    ty,
+                )
+            }
+            Expr::Quantified {
+                left,
+                op,
+                all,
+                right,
+            } => {
+                let (x, xt) = self.bind_expr(left, scope)?;
+                match right {
+                    ast::QuantifiedRhs::Subquery(q) => {
+                        let (plan, correlated) = self.bind_subquery(q, scope)?;
+                        (
+                            BExpr::Subquery {
+                                plan: Rc::new(plan),
+                                correlated,
+                                kind: SubqueryKind::Quantified {
+                                    left: Box::new(x),
+                                    op: *op,
+                                    all: *all,
+                                },
+                            },
+                            DataType::Bool,
+                        )
+                    }
+                    ast::QuantifiedRhs::Expr(arr) => {
+                        let (a, _) = self.bind_typed(arr, scope, &DataType::Array(Box::new(xt)))?;
+                        (
+                            BExpr::Func {
+                                name: if *all { "__all".into() } else { "__any".into() },
+                                args: vec![BExpr::Const(Value::Text(format!("{op:?}"))), x, a],
+                            },
+                            DataType::Bool,
+                        )
+                    }
+                }
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                negated,
+                case_insensitive,
+            } => {
+                let (x, _) = self.bind_typed(expr, scope, &DataType::Text)?;
+                let (p, _) = self.bind_typed(pattern, scope, &DataType::Text)?;
+                let esc = match escape {
+                    Some(e) => Some(Box::new(self.bind_typed(e, scope, &DataType::Text)?.0)),
+                    None => None,
+                };
+                (
+                    BExpr::Like {
+                        expr: Box::new(x),
+                        pattern: Box::new(p),
+                        escape: esc,
+                        negated: *negated,
+                        ci: *case_insensitive,
+                    },
+                    DataType::Bool,
+                )
+            }
+            Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => {
+                let op = match operand {
+                    Some(o) => Some(self.bind_expr(o, scope)?),
+                    None => None,
+                };
+                let mut bound = Vec::new();
+                let mut result_ty = DataType::Unknown;
+                let mut results = Vec::new();
+                for (w, r) in whens {
+                    let wb = match &op {
+                        Some((_, ot)) => self.bind_typed(w, scope, ot)?.0,
+                        None => {
+                            let (b, t) = self.bind_typed(w, scope, &DataType::Bool)?;
+                            bool_type_check(&t, "CASE/WHEN")?;
+                            b
+                        }
+                    };
+                    let (rb, rt) = self.bind_expr(r, scope)?;
+                    result_ty = self.unify(&result_ty, &rt, "CASE")?;
+                    results.push(r);
+                    bound.push((wb, rb));
+                }
+                let else_b = match else_result {
+                    Some(e) => {
+                        let (b, t) = self.bind_expr(e, scope)?;
+                        result_ty = self.unify(&result_ty, &t, "CASE")?;
+                        Some(Box::new(b))
+                    }
+                    None => None,
+                };
+                if result_ty == DataType::Unknown {
+                    result_ty = DataType::Text;
+                }
+                let bound = bound
+                    .into_iter()
+                    .map(|(w, r)| (w, coerce(r, &result_ty)))
+                    .collect();
+                let else_b = else_b.map(|b| Box::new(coerce(*b, &result_ty)));
+                (
+                    BExpr::Case {
+                        operand: op.map(|(b, _)| Box::new(b)),
+                        whens: bound,
+                        else_result: else_b,
+                    },
+                    result_ty,
+                )
+            }
+            Expr::Cast {
+                expr,
+                ty: DataType::Reg(k),
+            } => self.bind_reg_cast(expr, *k, scope)?,
+            Expr::Cast { expr, ty } => {
+                let (b, _) = self.bind_typed(expr, scope, ty)?;
+                (BExpr::Cast(Box::new(b), ty.clone()), ty.clone())
+            }
+            Expr::Array(items) => {
+                let mut bound = Vec::new();
+                let mut ty = DataType::Unknown;
+                for i in items {
+                    let (b, t) = self.bind_expr(i, scope)?;
+                    ty = self.unify(&ty, &t, "ARRAY")?;
+                    bound.push(b);
+                }
+                if ty == DataType::Unknown {
+                    ty = DataType::Text;
+                }
+                let bound = bound.into_iter().map(|b| coerce(b, &ty)).collect();
+                (BExpr::Array(bound), DataType::Array(Box::new(ty)))
+            }
+            Expr::ArraySubquery(query) => {
+                let (plan, correlated, ty) = self.bind_one_column_subquery(query, scope)?;
+                let ty = match ty {
+                    DataType::Unknown => DataType::Text,
+                    t => t,
+                };
+                (
+                    BExpr::Subquery {
+                        plan: Rc::new(plan),
+                        kind: SubqueryKind::Array,
+                        correlated,
+                    },
+                    DataType::Array(Box::new(ty)),
+                )
+            }
+            Expr::Subscript { expr, index } => {
+                let (a, at) = self.bind_expr(expr, scope)?;
+                let elem = match at {
+                    DataType::Array(elem) => *elem,
+                    other => {
+                        return Err(SqlError::new(
+                            SqlState::DATATYPE_MISMATCH,
+                            format!(
+                                "cannot subscript type {other} because it does not support subscripting"
+                            ),
+                        ))
+                    }
+                };
+                let (i, it) = self.bind_typed(index, scope, &DataType::Int4)?;
+                if !it.is_integer() && it != DataType::Unknown {
+                    return Err(SqlError::new(
+                        SqlState::DATATYPE_MISMATCH,
+                        "array subscript must have type integer",
+                    ));
+                }
+                (
+                    BExpr::Func {
+                        name: "__subscript".into(),
+                        args: vec![a, i],
+                    },
+                    elem,
+                )
+            }
+            Expr::Row(_) => {
+                return Err(SqlError::new(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "row constructors are not supported",
+                ))
+            }
+            Expr::Function(f) => self.bind_function(f, scope)?,
+        })
+    }
+
+    pub(super) fn bind_function(
+        &mut self,
+        f: &ast::FunctionCall,
+        scope: &Scope,
+    ) -> PlanResult<(BExpr, DataType)> {
+        if is_aggregate(&f.name) {
+            return Err(SqlError::new(
+                SqlState::GROUPING_ERROR,
+                format!("aggregate functions are not allowed here ({})", f.name),
+            ));
+        }
+        let name = f
+            .name
+            .strip_prefix("pg_catalog.")
+            .unwrap_or(&f.name)
+            .to_string();
+        match name.as_str() {
+            "coalesce" | "greatest" | "least" => {
+                let mut ty = DataType::Unknown;
+                let mut bound = Vec::new();
+                for a in &f.args {
+                    let (b, t) = self.bind_expr(a, scope)?;
+                    ty = self.unify(&ty, &t, &name.to_uppercase())?;
+                    bound.push(b);
+                }
+                if ty == DataType::Unknown {
+                    ty = DataType::Text;
+                }
+                let bound: Vec<BExpr> = bound.into_iter().map(|b| coerce(b, &ty)).collect();
+                return Ok(if name == "coalesce" {
+                    (BExpr::Coalesce(bound), ty)
+                } else {
+                    (BExpr::Func { name, args: bound }, ty)
+                });
+            }
+            "nullif" if f.args.len() == 2 => {
+                let ((a, at), (b, _)) = self.bind_pair(&f.args[0], &f.args[1], scope)?;
+                return Ok((BExpr::NullIf(Box::new(a), Box::new(b)), at));
+            }
+            _ if self.catalog.session_function(&name, &f.args)?.is_some() => {
+                return Ok(self
+                    .catalog
+                    .session_function(&name, &f.args)?
+                    .expect("checked"));
+            }
+            "nextval" | "currval" | "setval" => {
+                let seq_name = match f.args.first() {
+                    Some(Expr::UntypedString(s)) => s.clone(),
+                    // `nextval('s'::regclass)`, as PostgreSQL shows defaults.
+                    Some(Expr::Cast {
+                        expr,
+                        ty: DataType::Reg(RegKind::Class),
+                    }) if matches!(&**expr, Expr::UntypedString(_)) => match &**expr {
+                        Expr::UntypedString(s) => s.clone(),
+                        _ => String::new(),
+                    },
+                    _ => {
+                        return Err(SqlError::new(
+                            SqlState::FEATURE_NOT_SUPPORTED,
+                            format!("{name} needs a literal sequence name"),
+                        ))
+                    }
+                };
+                let seq = self
+                    .catalog
+                    .sequence(&seq_name)?
+                    .ok_or_else(|| undefined_table(&seq_name))?;
+                return Ok(match name.as_str() {
+                    "nextval" => (BExpr::NextVal(seq), DataType::Int8),
+                    "currval" => (BExpr::CurrVal(seq), DataType::Int8),
+                    _ => {
+                        let value = f.args.get(1).ok_or_else(|| {
+                            SqlError::new(SqlState::UNDEFINED_FUNCTION, "setval needs a value")
+                        })?;
+                        let (v, _) = self.bind_typed(value, scope, &DataType::Int8)?;
+                        let called = match f.args.get(2) {
+                            Some(c) => {
+                                Some(Box::new(self.bind_typed(c, scope, &DataType::Bool)?.0))
+                            }
+                            None => None,
+                        };
+                        (
+                            BExpr::SetVal {
+                                seq,
+                                value: Box::new(v),
+                                called,
+                            },
+                            DataType::Int8,
+                        )
+                    }
+                });
+            }
+            _ => {}
+        }
+        if let Some(ty) = crate::sql::functions::catalog::return_type(&name, f.args.len()) {
+            let mut args = Vec::new();
+            for (i, a) in f.args.iter().enumerate() {
+                let want = crate::sql::functions::catalog::arg_type(&name, i);
+                let (b, t) = self.bind_typed(a, scope, &want)?;
+                let fits = match want {
+                    DataType::Bool => matches!(t, DataType::Bool | DataType::Unknown),
+                    _ => t.is_integer() || matches!(t, DataType::Reg(_) | DataType::Unknown),
+                };
+                if !fits {
+                    return Err(SqlError::new(
+                        SqlState::UNDEFINED_FUNCTION,
+                        format!("function {name} does not accept an argument of type {t}"),
+                    ));
+                }
+                args.push(b);
+            }
+            let info = self.catalog_info()?;
+            return Ok((
+                BExpr::CatalogFunc {
+                    op: CatalogOp::Func(name),
+                    args,
+                    info,
+                },
+                ty,
+            ));
+        }
+        let mut args = Vec::new();
+        let mut types = Vec::new();
+        for (i, a) in f.args.iter().enumerate() {
+            // Untyped literals take the parameter type of the function's
+            // signature where it is jsonb.
+            let want = jsonb_parameter(&name, i);
+            let (b, t) = self.bind_typed(a, scope, &want)?;
+            args.push(b);
+            types.push(t);
+        }
+        let ty = crate::sql::functions::function_return_type(&name, &types)?;
+        Ok((BExpr::Func { name, args }, ty))
+    }
+
+    /// Binds a subquery; the flag says whether it is correlated.
+    /// A scalar or ARRAY(...) subquery: exactly one column, whose type it
+    /// returns with the plan and whether it is correlated.
+    pub(super) fn bind_one_column_subquery(
+        &mut self,
+        q: &ast::Query,
+        scope: &Scope,
+    ) -> PlanResult<(Plan, bool, DataType)> {
+        let (plan, correlated) = self.bind_subquery(q, scope)?;
+        let cols = plan_columns(&plan, &self.cte_plans);
+        if cols.len() != 1 {
+            return Err(SqlError::new(
+                SqlState::SYNTAX_ERROR,
+                "subquery must return only one column",
+            ));
+        }
+        let ty = cols[0].ty.clone();
+        Ok((plan, correlated, ty))
+    }
+
+    pub(super) fn bind_subquery(
+        &mut self,
+        q: &ast::Query,
+        scope: &Scope,
+    ) -> PlanResult<(Plan, bool)> {
+        self.outer.push(scope.clone());
+        let saved_agg = self.agg.take();
+        let refs_before = self.outer_refs;
+        let result = self.bind_query(q);
+        self.agg = saved_agg;
+        self.outer.pop();
+        Ok((result?.0, self.outer_refs != refs_before))
+    }
+}

@@ -1,0 +1,471 @@
+//! Binding FROM: tables, system relations, subqueries, functions in FROM,
+//! and joins (hash joins on equality conditions).
+
+use super::bool_type_check;
+use super::shift_cols;
+use super::split_and;
+use super::table_scope;
+use super::undefined_column;
+use super::undefined_table;
+use super::visit_cols;
+use super::BExpr;
+use super::Binder;
+use super::Column;
+use super::JoinType;
+use super::Plan;
+use super::PlanResult;
+use super::Scope;
+use super::ScopeCol;
+use crate::error::{SqlError, SqlState};
+use crate::sql::parse::ast::{self, BinOp};
+use crate::value::types::{DataType, RegKind};
+use std::rc::Rc;
+
+/// A join: equality conjuncts between the two sides make a hash join.
+pub(super) fn make_join(
+    left: Plan,
+    right: Plan,
+    kind: JoinType,
+    cond: Option<BExpr>,
+    nleft: usize,
+) -> Plan {
+    let Some(cond) = cond else {
+        return Plan::NestedLoop {
+            left: Box::new(left),
+            right: Box::new(right),
+            kind,
+            cond: None,
+        };
+    };
+    let mut conjuncts = Vec::new();
+    split_and(cond, &mut conjuncts);
+    let mut lkeys = Vec::new();
+    let mut rkeys = Vec::new();
+    let mut residual = Vec::new();
+    for c in conjuncts {
+        if let BExpr::Binary(BinOp::Eq, a, b) = &c {
+            let side = |e: &BExpr| column_side(e, nleft);
+            match (side(a), side(b)) {
+                (Some(false), Some(true)) => {
+                    lkeys.push((**a).clone());
+                    rkeys.push(shift_cols(b, nleft));
+                    continue;
+                }
+                (Some(true), Some(false)) => {
+                    lkeys.push((**b).clone());
+                    rkeys.push(shift_cols(a, nleft));
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        residual.push(c);
+    }
+    let residual = residual
+        .into_iter()
+        .reduce(|a, b| BExpr::Binary(BinOp::And, Box::new(a), Box::new(b)));
+    if lkeys.is_empty() {
+        return Plan::NestedLoop {
+            left: Box::new(left),
+            right: Box::new(right),
+            kind,
+            cond: residual,
+        };
+    }
+    Plan::HashJoin {
+        left: Box::new(left),
+        right: Box::new(right),
+        kind,
+        left_keys: lkeys,
+        right_keys: rkeys,
+        residual,
+    }
+}
+
+/// `Some(false)`: only left columns; `Some(true)`: only right; `None`:
+/// mixed, none, or something we cannot move (subqueries, outer refs).
+pub(super) fn column_side(e: &BExpr, nleft: usize) -> Option<bool> {
+    let mut side: Option<bool> = None;
+    let mut mixed = false;
+    let mut ok = true;
+    visit_cols(
+        e,
+        &mut |c| {
+            let s = c >= nleft;
+            match side {
+                None => side = Some(s),
+                Some(prev) if prev != s => mixed = true,
+                _ => {}
+            }
+        },
+        &mut ok,
+    );
+    if ok && !mixed {
+        side
+    } else {
+        None
+    }
+}
+
+impl<'a> Binder<'a> {
+    /// Binds FROM items into a plan and the scope of its output.
+    pub fn bind_from(&mut self, from: &[ast::TableRef]) -> PlanResult<(Plan, Scope)> {
+        let mut plan: Option<(Plan, Scope)> = None;
+        for item in from {
+            let (p, s) = self.bind_table_ref(item)?;
+            plan = Some(match plan {
+                None => (p, s),
+                Some((lp, ls)) => {
+                    let mut scope = ls;
+                    scope.cols.extend(s.cols);
+                    (
+                        Plan::NestedLoop {
+                            left: Box::new(lp),
+                            right: Box::new(p),
+                            kind: JoinType::Inner,
+                            cond: None,
+                        },
+                        scope,
+                    )
+                }
+            });
+        }
+        Ok(plan.unwrap_or((Plan::Unit, Scope::default())))
+    }
+
+    pub(super) fn bind_table_ref(&mut self, t: &ast::TableRef) -> PlanResult<(Plan, Scope)> {
+        match t {
+            ast::TableRef::Table { name, alias } => {
+                let tname = name.last().cloned().unwrap_or_default();
+                let label = alias
+                    .as_ref()
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| tname.clone());
+                if name.len() == 1 {
+                    if let Some((_, cols, id)) = self
+                        .ctes
+                        .iter()
+                        .rev()
+                        .find(|(n, _, _)| *n == tname)
+                        .cloned()
+                    {
+                        let mut scope = Scope::default();
+                        for (i, c) in cols.iter().enumerate() {
+                            let cname = alias
+                                .as_ref()
+                                .and_then(|a| a.columns.get(i))
+                                .cloned()
+                                .unwrap_or_else(|| c.name.clone());
+                            scope.cols.push(ScopeCol {
+                                table: Some(label.clone()),
+                                name: cname,
+                                ty: c.ty.clone(),
+                                hidden: false,
+                            });
+                        }
+                        let plan = if id > usize::MAX / 2 {
+                            Plan::WorkTable {
+                                id: usize::MAX - id,
+                            }
+                        } else {
+                            Plan::CteScan { id }
+                        };
+                        return Ok((plan, scope));
+                    }
+                }
+                let schema = name.len().checked_sub(2).map(|i| name[i].as_str());
+                if let Some(sys) = self.catalog.system_relation(schema, &tname)? {
+                    let renames = alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or(&[]);
+                    let scope = Scope {
+                        cols: sys
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .map(|(i, c)| ScopeCol {
+                                table: Some(label.clone()),
+                                name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                                ty: c.ty.clone(),
+                                hidden: false,
+                            })
+                            .collect(),
+                    };
+                    let plan = Plan::SystemScan {
+                        name: sys.qualified_name,
+                        columns: sys.columns,
+                        rows: Rc::new(sys.rows),
+                    };
+                    return Ok((plan, scope));
+                }
+                let table = self
+                    .catalog
+                    .table(&tname)?
+                    .ok_or_else(|| undefined_table(&tname))?;
+                let scope = table_scope(
+                    &table,
+                    &label,
+                    alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or(&[]),
+                );
+                Ok((
+                    Plan::SeqScan {
+                        table,
+                        filter: None,
+                        with_tid: false,
+                    },
+                    scope,
+                ))
+            }
+            ast::TableRef::Subquery {
+                query,
+                alias,
+                lateral,
+            } => {
+                if *lateral {
+                    return Err(SqlError::new(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "LATERAL is not supported",
+                    ));
+                }
+                let saved_outer = std::mem::take(&mut self.outer);
+                let result = self.bind_query(query);
+                self.outer = saved_outer;
+                let (plan, cols) = result?;
+                let label = alias.as_ref().map(|a| a.name.clone());
+                let scope = Scope {
+                    cols: cols
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| ScopeCol {
+                            table: label.clone(),
+                            name: alias
+                                .as_ref()
+                                .and_then(|a| a.columns.get(i))
+                                .cloned()
+                                .unwrap_or_else(|| c.name.clone()),
+                            ty: c.ty.clone(),
+                            hidden: false,
+                        })
+                        .collect(),
+                };
+                Ok((plan, scope))
+            }
+            ast::TableRef::Function {
+                name,
+                args,
+                alias,
+                ordinality,
+            } => {
+                let fname = match name.as_slice() {
+                    [schema, f] if schema == "pg_catalog" => f.clone(),
+                    _ => name.join("."),
+                };
+                let label = alias
+                    .as_ref()
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| fname.clone());
+                let col = alias
+                    .as_ref()
+                    .and_then(|a| a.columns.first().cloned())
+                    .unwrap_or_else(|| label.clone());
+                let empty = Scope::default();
+                let (plan, ty) = match fname.as_str() {
+                    "generate_series" => {
+                        let mut bound = Vec::new();
+                        for a in args {
+                            bound.push(self.bind_typed(a, &empty, &DataType::Int8)?.0);
+                        }
+                        if !(2..=3).contains(&bound.len()) {
+                            return Err(SqlError::new(
+                                SqlState::UNDEFINED_FUNCTION,
+                                "function generate_series needs 2 or 3 integer arguments",
+                            ));
+                        }
+                        let plan = Plan::Series {
+                            args: bound,
+                            column: Column {
+                                name: col.clone(),
+                                ty: DataType::Int8,
+                            },
+                            ordinality: *ordinality,
+                        };
+                        (plan, DataType::Int8)
+                    }
+                    // The relation and its ancestors in a partition tree,
+                    // or no rows when it is not a partition or partitioned
+                    // table (PostgreSQL's definition). We have no
+                    // partitioning, so that is never.
+                    "pg_partition_ancestors" if args.len() == 1 => {
+                        let ty = DataType::Reg(RegKind::Class);
+                        let (_, t) = self.bind_typed(&args[0], &empty, &ty)?;
+                        if !matches!(t, DataType::Reg(RegKind::Class)) && !t.is_integer() {
+                            return Err(SqlError::new(
+                                SqlState::UNDEFINED_FUNCTION,
+                                format!("function pg_partition_ancestors({t}) does not exist"),
+                            ));
+                        }
+                        let mut columns = vec![Column {
+                            name: col.clone(),
+                            ty: ty.clone(),
+                        }];
+                        if *ordinality {
+                            columns.push(Column {
+                                name: "ordinality".into(),
+                                ty: DataType::Int8,
+                            });
+                        }
+                        (
+                            Plan::Values {
+                                rows: Vec::new(),
+                                columns,
+                            },
+                            ty,
+                        )
+                    }
+                    _ => {
+                        return Err(SqlError::new(
+                            SqlState::FEATURE_NOT_SUPPORTED,
+                            format!("table function {fname} is not supported"),
+                        ))
+                    }
+                };
+                let mut scope = Scope {
+                    cols: vec![ScopeCol {
+                        table: Some(label.clone()),
+                        name: col,
+                        ty,
+                        hidden: false,
+                    }],
+                };
+                if *ordinality {
+                    scope.cols.push(ScopeCol {
+                        table: Some(label),
+                        name: alias
+                            .as_ref()
+                            .and_then(|a| a.columns.get(1).cloned())
+                            .unwrap_or_else(|| "ordinality".into()),
+                        ty: DataType::Int8,
+                        hidden: false,
+                    });
+                }
+                Ok((plan, scope))
+            }
+            ast::TableRef::Join {
+                left,
+                right,
+                kind,
+                constraint,
+            } => {
+                let (lp, ls) = self.bind_table_ref(left)?;
+                let (rp, rs) = self.bind_table_ref(right)?;
+                let nleft = ls.cols.len();
+                let mut scope = ls.clone();
+                scope.cols.extend(rs.cols.iter().cloned());
+                let join_type = match kind {
+                    ast::JoinKind::Inner | ast::JoinKind::Cross => JoinType::Inner,
+                    ast::JoinKind::Left => JoinType::Left,
+                    ast::JoinKind::Right => JoinType::Right,
+                    ast::JoinKind::Full => JoinType::Full,
+                };
+                let using_cols: Vec<String> = match constraint {
+                    ast::JoinConstraint::Using(cols) => cols.clone(),
+                    ast::JoinConstraint::Natural => ls
+                        .cols
+                        .iter()
+                        .filter(|c| !c.hidden && rs.cols.iter().any(|r| r.name == c.name))
+                        .map(|c| c.name.clone())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let cond = match constraint {
+                    ast::JoinConstraint::On(e) => {
+                        let (b, t) = self.bind_typed(e, &scope, &DataType::Bool)?;
+                        bool_type_check(&t, "JOIN/ON")?;
+                        Some(b)
+                    }
+                    ast::JoinConstraint::Using(_) | ast::JoinConstraint::Natural => {
+                        let mut cond: Option<BExpr> = None;
+                        for c in &using_cols {
+                            let li = ls
+                                .cols
+                                .iter()
+                                .position(|x| &x.name == c)
+                                .ok_or_else(|| undefined_column(c))?;
+                            let ri = rs
+                                .cols
+                                .iter()
+                                .position(|x| &x.name == c)
+                                .ok_or_else(|| undefined_column(c))?;
+                            let eq = BExpr::Binary(
+                                BinOp::Eq,
+                                Box::new(BExpr::Col(li)),
+                                Box::new(BExpr::Col(nleft + ri)),
+                            );
+                            cond = Some(match cond {
+                                None => eq,
+                                Some(prev) => {
+                                    BExpr::Binary(BinOp::And, Box::new(prev), Box::new(eq))
+                                }
+                            });
+                        }
+                        cond
+                    }
+                    ast::JoinConstraint::None => None,
+                };
+                let join = make_join(lp, rp, join_type, cond, nleft);
+                if using_cols.is_empty() {
+                    return Ok((join, scope));
+                }
+                // USING/NATURAL, as PostgreSQL: the merged join columns come
+                // first (the left value, the right one for RIGHT JOIN, their
+                // COALESCE for FULL JOIN); both sides' copies stay
+                // addressable by qualified name only.
+                let mut exprs = Vec::new();
+                let mut out = Scope::default();
+                for c in &using_cols {
+                    let li = ls
+                        .cols
+                        .iter()
+                        .position(|x| &x.name == c)
+                        .ok_or_else(|| undefined_column(c))?;
+                    let ri = nleft
+                        + rs.cols
+                            .iter()
+                            .position(|x| &x.name == c)
+                            .ok_or_else(|| undefined_column(c))?;
+                    exprs.push(match join_type {
+                        JoinType::Inner | JoinType::Left => BExpr::Col(li),
+                        JoinType::Right => BExpr::Col(ri),
+                        JoinType::Full => BExpr::Coalesce(vec![BExpr::Col(li), BExpr::Col(ri)]),
+                    });
+                    out.cols.push(ScopeCol {
+                        table: None,
+                        name: c.clone(),
+                        ty: scope.cols[li].ty.clone(),
+                        hidden: false,
+                    });
+                    scope.cols[li].hidden = true;
+                    scope.cols[ri].hidden = true;
+                }
+                for (i, col) in scope.cols.iter().enumerate() {
+                    exprs.push(BExpr::Col(i));
+                    out.cols.push(col.clone());
+                }
+                let columns = out
+                    .cols
+                    .iter()
+                    .map(|c| Column {
+                        name: c.name.clone(),
+                        ty: c.ty.clone(),
+                    })
+                    .collect();
+                Ok((
+                    Plan::Project {
+                        input: Box::new(join),
+                        exprs,
+                        columns,
+                    },
+                    out,
+                ))
+            }
+        }
+    }
+}
