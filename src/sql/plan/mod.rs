@@ -5,6 +5,12 @@
 //! when the WHERE clause constrains the index's leading columns (or when an
 //! index provides the ORDER BY of a LIMIT query), equi-joins become hash
 //! joins, everything else a nested loop.
+//!
+//! This file holds the plan tree and what reads it; the [`Binder`] lives
+//! in `binder.rs` (scopes, parameters) with one file per kind of thing it
+//! binds: `expr.rs`, `aggregate.rs`, `query.rs` (WITH, set operations,
+//! SELECT) and `from.rs`. `optimize.rs` picks indexes through the access
+//! methods' capabilities and costs; `explain.rs` prints plans.
 
 mod aggregate;
 mod binder;
