@@ -1,0 +1,255 @@
+//! Sessions, locks and settings: `pg_stat_activity`, `pg_locks`,
+//! `pg_settings`.
+
+use super::oid;
+use super::opt_i64;
+use super::opt_text;
+use super::text;
+use super::timestamptz;
+use super::Viewpoint;
+use super::SUPERUSER_OID;
+use super::USER_NAME;
+use super::{Engine, Result, SessionId, SERVER_VERSION};
+use crate::catalog::Oid;
+use crate::engine::DATABASE_OID;
+use crate::txn::{Snapshot, Xid};
+use crate::value::Value;
+use std::collections::HashMap;
+
+pub(super) fn snapshot_xmin(s: &Snapshot) -> Xid {
+    s.in_progress
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(s.xmax)
+        .min(s.xmax)
+}
+
+impl Engine {
+    /// The top-level xid of session `sid`'s transaction, if it has one:
+    /// its first xid that is not rolled back.
+    pub(super) fn top_xid(&self, sid: SessionId) -> Option<Xid> {
+        self.txns.get(sid)?.top_xid()
+    }
+
+    pub(super) fn pg_stat_activity(&self, vp: &Viewpoint) -> Vec<Vec<Value>> {
+        let mut rows = Vec::new();
+        for sid in self.session_ids() {
+            let s = &self.sessions[&sid];
+            let txn = self.txns.get(sid);
+            let waiting = self.txns.waiting_for(sid).is_some();
+            // A session with a submitted string still running is active:
+            // the one binding this statement, parked ones, and those whose
+            // statement is in progress further up the call stack (e.g. a
+            // COMMIT waking the session that reads this).
+            let state = if s.pending.is_some() {
+                "active"
+            } else {
+                match txn {
+                    Some(t) if t.failed => "idle in transaction (aborted)",
+                    Some(_) => "idle in transaction",
+                    None => "idle",
+                }
+            };
+            let xmin = if sid == vp.sid {
+                Some(snapshot_xmin(vp.snapshot))
+            } else {
+                let parked = self.txns.parked_snapshot(sid);
+                txn.and_then(|t| t.snapshot.as_ref())
+                    .or(parked)
+                    .map(snapshot_xmin)
+            };
+            let app = s.settings.other.get("application_name");
+            rows.push(vec![
+                oid(DATABASE_OID),
+                text(&self.config.database_name),
+                Value::Int4(sid as i32),
+                Value::Null,
+                Value::Int4(SUPERUSER_OID),
+                text(USER_NAME),
+                text(app.map_or("", |a| a.as_str())),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Timestamptz(s.activity.backend_start),
+                timestamptz(txn.map(|t| t.start_time)),
+                timestamptz(s.activity.query_start),
+                Value::Timestamptz(s.activity.state_change),
+                opt_text(waiting.then_some("Lock")),
+                opt_text(waiting.then_some("transactionid")),
+                text(state),
+                opt_i64(self.top_xid(sid)),
+                opt_i64(xmin),
+                Value::Null,
+                text(&s.activity.query),
+                text("client backend"),
+            ]);
+        }
+        rows
+    }
+
+    pub(super) fn pg_locks(&self) -> Vec<Vec<Value>> {
+        // Live xids by owner, in assignment order.
+        let mut xids_of: HashMap<SessionId, Vec<Xid>> = HashMap::new();
+        for (x, owner) in self.txns.running_xids() {
+            xids_of.entry(owner).or_default().push(x);
+        }
+        let mut rows = Vec::new();
+        for sid in self.session_ids() {
+            let s = &self.sessions[&sid];
+            let Some(t) = self.txns.get(sid) else {
+                continue;
+            };
+            let vxid = format!("{sid}/{}", s.activity.local_xact);
+            let row = |locktype: &str,
+                       relation: Option<Oid>,
+                       virtualxid: Option<&str>,
+                       xid: Option<Xid>,
+                       mode: &str,
+                       granted: bool,
+                       fastpath: bool,
+                       waitstart: Option<i64>| {
+                vec![
+                    text(locktype),
+                    relation.map_or(Value::Null, |_| oid(DATABASE_OID)),
+                    relation.map_or(Value::Null, oid),
+                    Value::Null,
+                    Value::Null,
+                    opt_text(virtualxid),
+                    opt_i64(xid),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    text(&vxid),
+                    Value::Int4(sid as i32),
+                    text(mode),
+                    Value::Bool(granted),
+                    Value::Bool(fastpath),
+                    timestamptz(waitstart),
+                ]
+            };
+            // Every transaction holds its virtual xid.
+            rows.push(row(
+                "virtualxid",
+                None,
+                Some(&vxid),
+                None,
+                "ExclusiveLock",
+                true,
+                true,
+                None,
+            ));
+            for (o, mode) in self.txns.relation_locks(sid) {
+                rows.push(row(
+                    "relation",
+                    Some(o),
+                    None,
+                    None,
+                    mode.name(),
+                    true,
+                    false,
+                    None,
+                ));
+            }
+            let mut own: Vec<Xid> = xids_of.remove(&sid).unwrap_or_default();
+            own.sort_unstable();
+            debug_assert!(own.iter().all(|x| t.owns(*x)));
+            for x in own {
+                rows.push(row(
+                    "transactionid",
+                    None,
+                    None,
+                    Some(x),
+                    "ExclusiveLock",
+                    true,
+                    false,
+                    None,
+                ));
+            }
+            // A parked session waits for the holder's transaction to end,
+            // as PostgreSQL's row-lock waits do (ShareLock on its xid).
+            if let Some(holder) = self.txns.waiting_for(sid) {
+                rows.push(row(
+                    "transactionid",
+                    None,
+                    None,
+                    self.top_xid(holder),
+                    "ShareLock",
+                    false,
+                    false,
+                    s.activity.wait_start,
+                ));
+            }
+        }
+        rows
+    }
+
+    pub(super) fn pg_settings(&self, sid: SessionId) -> Result<Vec<Vec<Value>>> {
+        // (name, context, vartype, boot value); the values come from SHOW.
+        const KNOWN: &[(&str, &str, &str, &str)] = &[
+            ("application_name", "user", "string", ""),
+            ("client_encoding", "user", "string", "UTF8"),
+            ("DateStyle", "user", "string", "ISO, MDY"),
+            (
+                "default_transaction_isolation",
+                "user",
+                "enum",
+                "read committed",
+            ),
+            (
+                "idle_in_transaction_session_timeout",
+                "user",
+                "integer",
+                "0",
+            ),
+            ("integer_datetimes", "internal", "bool", "on"),
+            ("lock_timeout", "user", "integer", "0"),
+            ("search_path", "user", "string", "\"$user\", public"),
+            ("server_encoding", "internal", "string", "UTF8"),
+            ("server_version", "internal", "string", SERVER_VERSION),
+            ("server_version_num", "internal", "integer", "150000"),
+            ("standard_conforming_strings", "user", "bool", "on"),
+            ("statement_timeout", "user", "integer", "0"),
+            ("synchronous_commit", "user", "enum", "on"),
+            ("TimeZone", "user", "string", "UTC"),
+            ("transaction_isolation", "user", "enum", "read committed"),
+            ("transaction_read_only", "user", "bool", "off"),
+        ];
+        let mut names: Vec<(String, &str, &str, &str)> = KNOWN
+            .iter()
+            .map(|&(n, c, t, b)| (n.to_string(), c, t, b))
+            .collect();
+        let others = self
+            .sessions
+            .get(&sid)
+            .map(|s| s.settings.other.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        for n in others {
+            if !names.iter().any(|(k, ..)| k.eq_ignore_ascii_case(&n)) {
+                names.push((n, "user", "string", ""));
+            }
+        }
+        names.sort_by_key(|(n, ..)| n.to_lowercase());
+        let mut rows = Vec::new();
+        for (name, context, vartype, boot) in names {
+            let setting = self.show_variable(sid, &name)?;
+            let source = if setting == boot {
+                "default"
+            } else {
+                "session"
+            };
+            rows.push(vec![
+                text(&name),
+                text(&setting),
+                Value::Null,
+                text(context),
+                text(vartype),
+                text(source),
+                text(boot),
+                text(boot),
+                Value::Bool(false),
+            ]);
+        }
+        Ok(rows)
+    }
+}

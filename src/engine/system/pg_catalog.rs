@@ -1,0 +1,572 @@
+//! The catalog tables computed from our catalog: `pg_class`,
+//! `pg_attribute`, `pg_index`, `pg_constraint`, `pg_attrdef`, `pg_type`,
+//! `pg_namespace`, `pg_collation`, and the `pg_get_*def` texts.
+
+use super::oid;
+use super::opt_text;
+use super::text;
+use super::Viewpoint;
+use super::BTREE_AM;
+use super::DEFAULT_COLLATION;
+use super::INFORMATION_SCHEMA_NS;
+use super::PG_CATALOG_NS;
+use super::PUBLIC_NS;
+use super::SUPERUSER_OID;
+use super::{Engine, Result};
+use crate::catalog::{ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, Oid, TableDef};
+use crate::sql::functions::catalog::IndexText;
+use crate::sql::functions::quote_ident;
+use crate::value::types::{from_oid_typmod, type_info, DataType, BUILTIN_TYPES, VECTOR_OID};
+use crate::value::Value;
+use std::collections::HashMap;
+
+/// `pg_am.oid` of an index access method.
+pub(super) fn index_am_oid(method: IndexMethod) -> i32 {
+    match method {
+        IndexMethod::BTree => BTREE_AM,
+    }
+}
+
+pub(super) fn pg_type() -> Vec<Vec<Value>> {
+    BUILTIN_TYPES
+        .iter()
+        .map(|t| {
+            let namespace = if t.oid == VECTOR_OID || t.elem == VECTOR_OID {
+                PUBLIC_NS // pgvector installs into public
+            } else {
+                PG_CATALOG_NS
+            };
+            let preferred = matches!(
+                t.name,
+                "bool" | "text" | "float8" | "timestamptz" | "interval"
+            );
+            let collation = matches!(
+                t.name,
+                "text" | "varchar" | "bpchar" | "_text" | "_varchar" | "_bpchar"
+            );
+            vec![
+                oid(t.oid),
+                text(t.name),
+                Value::Int4(namespace),
+                Value::Int4(SUPERUSER_OID),
+                Value::Int2(t.len),
+                Value::Bool(t.byval),
+                Value::Text(t.kind.to_string()),
+                Value::Text(t.category.to_string()),
+                Value::Bool(preferred),
+                Value::Bool(true),
+                text(","),
+                Value::Int4(0),
+                oid(t.elem),
+                oid(t.array),
+                text(t.input),
+                text(t.output),
+                Value::Bool(false),
+                Value::Int4(0),
+                Value::Int4(-1),
+                Value::Int4(0),
+                Value::Int4(if collation { DEFAULT_COLLATION } else { 0 }),
+                Value::Null,
+            ]
+        })
+        .collect()
+}
+
+pub(super) fn pg_namespace_names() -> [(i32, &'static str); 3] {
+    [
+        (PG_CATALOG_NS, "pg_catalog"),
+        (PUBLIC_NS, "public"),
+        (INFORMATION_SCHEMA_NS, "information_schema"),
+    ]
+}
+
+pub(super) fn pg_namespace() -> Vec<Vec<Value>> {
+    pg_namespace_names()
+        .into_iter()
+        .map(|(o, n)| {
+            vec![
+                Value::Int4(o),
+                text(n),
+                Value::Int4(SUPERUSER_OID),
+                Value::Null,
+            ]
+        })
+        .collect()
+}
+
+/// PostgreSQL keeps identity columns' sequence out of `pg_attrdef`: only
+/// plain defaults (serial's `nextval(...)` included) are defaults there.
+pub(super) fn has_default(kind: char, c: &ColumnDef) -> bool {
+    kind == 'r' && c.default.is_some() && c.identity.is_none()
+}
+
+pub(super) fn pg_collation() -> Vec<Vec<Value>> {
+    // PostgreSQL 15's built-in rows ('d' = the database default, whose
+    // collate/ctype are the database's; 'c' = libc).
+    [
+        (DEFAULT_COLLATION, "default", "d", None),
+        (950, "C", "c", Some("C")),
+        (951, "POSIX", "c", Some("POSIX")),
+    ]
+    .into_iter()
+    .map(|(o, name, provider, locale)| {
+        vec![
+            Value::Int4(o),
+            text(name),
+            Value::Int4(PG_CATALOG_NS),
+            Value::Int4(SUPERUSER_OID),
+            text(provider),
+            Value::Bool(true),
+            Value::Int4(-1),
+            opt_text(locale),
+            opt_text(locale),
+            Value::Null,
+            Value::Null,
+        ]
+    })
+    .collect()
+}
+
+/// One constraint as `pg_constraint` lists it, with its
+/// `pg_get_constraintdef` text.
+pub(super) struct ConstraintRow {
+    pub(super) oid: Oid,
+    pub(super) name: String,
+    pub(super) table: Oid,
+    /// 'p', 'u', 'c' or 'f'.
+    pub(super) kind: char,
+    pub(super) deferrable: bool,
+    pub(super) deferred: bool,
+    pub(super) index: Oid,
+    pub(super) ref_table: Oid,
+    pub(super) on_update: char,
+    pub(super) on_delete: char,
+    pub(super) key: Option<Vec<i16>>,
+    pub(super) ref_key: Option<Vec<i16>>,
+    pub(super) bin: Option<String>,
+    pub(super) def: String,
+}
+
+pub(super) fn attnums(cols: &[usize]) -> Vec<i16> {
+    cols.iter().map(|&c| c as i16 + 1).collect()
+}
+
+pub(super) fn column_list(t: &TableDef, cols: &[usize]) -> String {
+    cols.iter()
+        .map(|&c| {
+            t.columns
+                .get(c)
+                .map_or("?".into(), |c| quote_ident(&c.name))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn ref_action_code(a: crate::catalog::RefAction) -> char {
+    match a {
+        crate::catalog::RefAction::NoAction => 'a',
+        crate::catalog::RefAction::Restrict => 'r',
+        crate::catalog::RefAction::Cascade => 'c',
+        crate::catalog::RefAction::SetNull => 'n',
+        crate::catalog::RefAction::SetDefault => 'd',
+    }
+}
+
+pub(super) fn ref_action_sql(a: crate::catalog::RefAction) -> Option<&'static str> {
+    match a {
+        crate::catalog::RefAction::NoAction => None,
+        crate::catalog::RefAction::Restrict => Some("RESTRICT"),
+        crate::catalog::RefAction::Cascade => Some("CASCADE"),
+        crate::catalog::RefAction::SetNull => Some("SET NULL"),
+        crate::catalog::RefAction::SetDefault => Some("SET DEFAULT"),
+    }
+}
+
+/// Every constraint of the visible tables: PRIMARY KEY and UNIQUE (whose
+/// OID is their index's: PostgreSQL gives them one of their own, but
+/// `pg_constraint` OIDs need only be unique within it), CHECK and FOREIGN
+/// KEY. NOT NULL is a column property (`attnotnull`), as in PostgreSQL 15.
+pub(super) fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<ConstraintRow> {
+    let tables: HashMap<Oid, &TableDef> = objects
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Table(t) => Some((t.oid, t)),
+            _ => None,
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for o in objects {
+        match &**o {
+            Object::Index(i) if i.constraint => {
+                let Some(t) = tables.get(&i.table) else {
+                    continue;
+                };
+                let what = if i.primary { "PRIMARY KEY" } else { "UNIQUE" };
+                rows.push(ConstraintRow {
+                    oid: i.oid,
+                    name: i.name.clone(),
+                    table: i.table,
+                    kind: if i.primary { 'p' } else { 'u' },
+                    deferrable: false,
+                    deferred: false,
+                    index: i.oid,
+                    ref_table: 0,
+                    on_update: ' ',
+                    on_delete: ' ',
+                    key: Some(attnums(&i.columns)),
+                    ref_key: None,
+                    bin: None,
+                    def: format!("{what} ({})", column_list(t, &i.columns)),
+                });
+            }
+            Object::Table(t) => {
+                for c in &t.checks {
+                    // conkey: the columns the expression reads.
+                    let key = crate::sql::parse::translate::parse_expr(&c.expr)
+                        .ok()
+                        .map(|e| {
+                            let mut names = Vec::new();
+                            crate::engine::ddl::collect_columns(&e, &mut names);
+                            let mut nums: Vec<i16> = names
+                                .iter()
+                                .filter_map(|n| t.column(n).map(|i| i as i16 + 1))
+                                .collect();
+                            nums.sort_unstable();
+                            nums
+                        });
+                    rows.push(ConstraintRow {
+                        oid: c.oid,
+                        name: c.name.clone(),
+                        table: t.oid,
+                        kind: 'c',
+                        deferrable: false,
+                        deferred: false,
+                        index: 0,
+                        ref_table: 0,
+                        on_update: ' ',
+                        on_delete: ' ',
+                        key,
+                        ref_key: None,
+                        bin: Some(c.expr.clone()),
+                        def: format!("CHECK ({})", c.expr),
+                    });
+                }
+                for fk in &t.foreign_keys {
+                    let referenced = tables.get(&fk.ref_table).copied();
+                    // The unique index the reference relies on.
+                    let mut want = fk.ref_columns.clone();
+                    want.sort_unstable();
+                    let index = objects
+                        .iter()
+                        .find_map(|x| match &**x {
+                            Object::Index(i) if i.table == fk.ref_table && i.unique => {
+                                let mut cols = i.columns.clone();
+                                cols.sort_unstable();
+                                (cols == want).then_some(i.oid)
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or(0);
+                    let mut def = format!(
+                        "FOREIGN KEY ({}) REFERENCES {}({})",
+                        column_list(t, &fk.columns),
+                        quote_ident(referenced.map_or("?", |r| r.name.as_str())),
+                        referenced.map_or_else(String::new, |r| column_list(r, &fk.ref_columns)),
+                    );
+                    if let Some(a) = ref_action_sql(fk.on_update) {
+                        def.push_str(&format!(" ON UPDATE {a}"));
+                    }
+                    if let Some(a) = ref_action_sql(fk.on_delete) {
+                        def.push_str(&format!(" ON DELETE {a}"));
+                    }
+                    if fk.deferrable {
+                        def.push_str(" DEFERRABLE");
+                    }
+                    if fk.initially_deferred {
+                        def.push_str(" INITIALLY DEFERRED");
+                    }
+                    rows.push(ConstraintRow {
+                        oid: fk.oid,
+                        name: fk.name.clone(),
+                        table: t.oid,
+                        kind: 'f',
+                        deferrable: fk.deferrable,
+                        deferred: fk.initially_deferred,
+                        index,
+                        ref_table: fk.ref_table,
+                        on_update: ref_action_code(fk.on_update),
+                        on_delete: ref_action_code(fk.on_delete),
+                        key: Some(attnums(&fk.columns)),
+                        ref_key: Some(attnums(&fk.ref_columns)),
+                        bin: None,
+                        def,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    rows.sort_by_key(|r| r.oid);
+    rows
+}
+
+/// `pg_get_indexdef`'s text: `CREATE [UNIQUE] INDEX name ON public.t
+/// USING btree (a, b DESC)`.
+pub(super) fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
+    let columns: Vec<String> = i
+        .columns
+        .iter()
+        .map(|&c| {
+            t.columns
+                .get(c)
+                .map_or("?".into(), |c| quote_ident(&c.name))
+        })
+        .collect();
+    let keys: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            // DESC implies NULLS FIRST, PostgreSQL's default for DESC.
+            if i.desc.get(k) == Some(&true) {
+                format!("{c} DESC")
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    IndexText {
+        head: format!(
+            "CREATE {}INDEX {} ON ",
+            if i.unique { "UNIQUE " } else { "" },
+            quote_ident(&i.name)
+        ),
+        table: quote_ident(&t.name),
+        namespace: "public".into(),
+        tail: format!(" USING {} ({})", i.method.name(), keys.join(", ")),
+        columns,
+    }
+}
+
+/// `regtype`'s output name of a built-in type (`format_type` without a
+/// type modifier).
+pub(super) fn regtype_name(t: &crate::value::types::TypeInfo) -> String {
+    match t.oid {
+        1042 => "character".into(),
+        1014 => "character[]".into(),
+        oid => from_oid_typmod(oid, -1).map_or_else(|| t.name.to_string(), |ty| ty.to_string()),
+    }
+}
+
+impl Engine {
+    pub(super) fn pg_class(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let objects = self.visible_objects(vp)?;
+        let has_index = |t: Oid| {
+            objects
+                .iter()
+                .any(|o| matches!(&**o, Object::Index(i) if i.table == t))
+        };
+        // PostgreSQL implements foreign keys with triggers on both tables.
+        let has_triggers = |t: Oid| {
+            objects.iter().any(|o| match &**o {
+                Object::Table(x) => {
+                    (x.oid == t && !x.foreign_keys.is_empty())
+                        || x.foreign_keys.iter().any(|fk| fk.ref_table == t)
+                }
+                _ => false,
+            })
+        };
+        let mut rows = Vec::new();
+        for r in self.relations(vp)? {
+            let d = &r.def;
+            let am = r.am;
+            let stored = r.namespace == PUBLIC_NS;
+            rows.push(vec![
+                oid(d.oid),
+                text(&d.name),
+                Value::Int4(r.namespace),
+                Value::Int4(0),
+                Value::Int4(0),
+                Value::Int4(SUPERUSER_OID),
+                Value::Int4(am),
+                Value::Int4(if stored { d.oid as i32 } else { 0 }),
+                Value::Int4(0),
+                Value::Int4(0),
+                // Never analyzed (we keep no statistics), as PostgreSQL says.
+                Value::Float4(-1.0),
+                Value::Int4(0),
+                Value::Int4(0),
+                Value::Bool(stored && has_index(d.oid)),
+                Value::Bool(false),
+                text("p"),
+                Value::Text(r.kind.to_string()),
+                Value::Int2(d.columns.len() as i16),
+                Value::Int2(d.checks.len() as i16),
+                Value::Bool(false),
+                Value::Bool(stored && r.kind == 'r' && has_triggers(d.oid)),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(true),
+                text(if r.kind == 'r' && !r.view { "d" } else { "n" }),
+                Value::Bool(false),
+                Value::Int4(0),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ]);
+        }
+        Ok(rows)
+    }
+
+    pub(super) fn pg_attribute(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let mut rows = Vec::new();
+        for r in self.relations(vp)? {
+            for (i, c) in r.def.columns.iter().enumerate() {
+                let num = i as i16 + 1;
+                // PostgreSQL renames dropped columns and forgets their type.
+                let (name, ty_oid) = if c.dropped {
+                    (format!("........pg.dropped.{num}........"), 0)
+                } else {
+                    (c.name.clone(), c.ty.oid())
+                };
+                let info = type_info(c.ty.oid());
+                let identity = match c.identity {
+                    Some(IdentityKind::Always) => "a",
+                    Some(IdentityKind::ByDefault) if r.kind == 'r' => "d",
+                    _ => "",
+                };
+                rows.push(vec![
+                    oid(r.def.oid),
+                    Value::Text(name),
+                    oid(ty_oid),
+                    Value::Int4(-1),
+                    Value::Int2(info.map_or(-1, |t| t.len)),
+                    Value::Int2(num),
+                    Value::Int4(i32::from(matches!(c.ty, DataType::Array(_)))),
+                    Value::Int4(c.ty.typmod()),
+                    Value::Bool(info.is_some_and(|t| t.byval)),
+                    Value::Bool(c.not_null),
+                    Value::Bool(has_default(r.kind, c)),
+                    Value::Bool(false),
+                    text(identity),
+                    text(""),
+                    Value::Bool(c.dropped),
+                    Value::Bool(true),
+                    Value::Int4(0),
+                    Value::Int4(if c.ty.is_string() {
+                        DEFAULT_COLLATION
+                    } else {
+                        0
+                    }),
+                ]);
+            }
+        }
+        Ok(rows)
+    }
+
+    pub(super) fn pg_index(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let mut rows = Vec::new();
+        for o in self.visible_objects(vp)? {
+            let Object::Index(i) = &*o else {
+                continue;
+            };
+            let n = i.columns.len() as i16;
+            // int2vector's text form: attnums separated by spaces.
+            let indkey: Vec<String> = i.columns.iter().map(|c| (c + 1).to_string()).collect();
+            // INDOPTION_DESC | INDOPTION_NULLS_FIRST: DESC sorts NULLs first.
+            let indoption: Vec<&str> = (0..i.columns.len())
+                .map(|k| {
+                    if i.desc.get(k) == Some(&true) {
+                        "3"
+                    } else {
+                        "0"
+                    }
+                })
+                .collect();
+            rows.push(vec![
+                oid(i.oid),
+                oid(i.table),
+                Value::Int2(n),
+                Value::Int2(n),
+                Value::Bool(i.unique),
+                Value::Bool(false),
+                Value::Bool(i.primary),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Text(indkey.join(" ")),
+                Value::Text(indoption.join(" ")),
+                Value::Null,
+                Value::Null,
+            ]);
+        }
+        Ok(rows)
+    }
+
+    pub(super) fn pg_attrdef(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let mut rows = Vec::new();
+        for o in self.visible_objects(vp)? {
+            let Object::Table(t) = &*o else {
+                continue;
+            };
+            for (i, c) in t.live_columns() {
+                if !has_default('r', c) {
+                    continue;
+                }
+                rows.push(vec![
+                    // Defaults have no OID of their own here.
+                    Value::Int4(0),
+                    oid(t.oid),
+                    Value::Int2(i as i16 + 1),
+                    // PostgreSQL stores a node tree; we keep the SQL text,
+                    // which is what pg_get_expr() shows.
+                    opt_text(c.default.as_deref()),
+                ]);
+            }
+        }
+        Ok(rows)
+    }
+
+    pub(super) fn pg_constraint(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let objects = self.visible_objects(vp)?;
+        let int2s = |k: &Option<Vec<i16>>| {
+            k.as_ref().map_or(Value::Null, |k| {
+                Value::Array(k.iter().map(|&n| Value::Int2(n)).collect())
+            })
+        };
+        Ok(constraint_rows(&objects)
+            .into_iter()
+            .map(|c| {
+                vec![
+                    oid(c.oid),
+                    Value::Text(c.name.clone()),
+                    Value::Int4(PUBLIC_NS),
+                    Value::Text(c.kind.to_string()),
+                    Value::Bool(c.deferrable),
+                    Value::Bool(c.deferred),
+                    Value::Bool(true),
+                    oid(c.table),
+                    Value::Int4(0),
+                    oid(c.index),
+                    Value::Int4(0),
+                    oid(c.ref_table),
+                    Value::Text(c.on_update.to_string()),
+                    Value::Text(c.on_delete.to_string()),
+                    Value::Text(if c.kind == 'f' { "s" } else { " " }.into()),
+                    Value::Bool(true),
+                    Value::Int4(0),
+                    Value::Bool(false),
+                    int2s(&c.key),
+                    int2s(&c.ref_key),
+                    Value::Null,
+                    opt_text(c.bin.as_deref()),
+                ]
+            })
+            .collect())
+    }
+}
