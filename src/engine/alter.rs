@@ -1,27 +1,19 @@
 //! ALTER TABLE: columns, constraints, renames.
 
-use super::ddl::check_name;
-use super::ddl::collect_columns;
-use super::ddl::column_positions;
-use super::ddl::refuse_reg_column;
-use super::dml::DmlExec;
-use super::dml::DmlKind;
-use super::sql_err;
-use super::Engine;
-use super::QueryResult;
-use super::SessionId;
-use super::{system, Result};
+use std::rc::Rc;
+
+use super::ddl::{check_name, collect_columns, column_positions, refuse_reg_column};
+use super::dml::{DmlExec, DmlKind};
+use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::catalog::{Catalog, CheckDef, ColumnDef, IdentityKind, Object, SequenceDef, TableDef};
 use crate::error::{Error, SqlState};
 use crate::heap::{flags, Heap, Tid};
 use crate::sql::exec::{self, eval, value_tid, Row};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::parse::translate;
-use crate::sql::plan::{self};
-use crate::txn::LockMode;
-use crate::txn::{Xid, XidStatus};
+use crate::sql::plan;
+use crate::txn::{LockMode, Xid, XidStatus};
 use crate::value::Value;
-use std::rc::Rc;
 
 impl Engine {
     pub(super) fn alter_table(

@@ -2,26 +2,21 @@
 //! ([`BindCtx`] answers the binder's [`CatalogAccess`] questions), and the
 //! execution environment a plan runs in.
 
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
 use super::dml::DmlExec;
 use super::session::Session;
-use super::sql_err;
-use super::Engine;
-use super::SessionId;
-use super::SERVER_VERSION;
-use super::{system, Result};
+use super::{sql_err, system, Engine, Result, SessionId, SERVER_VERSION};
 use crate::catalog::{IndexDef, Object, Oid, SequenceDef, TableDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::TupleHeader;
 use crate::sql::exec::{run, Env, Row};
 use crate::sql::parse::ast::Expr;
 use crate::sql::plan::{self, BExpr, Binder, CatalogAccess, Plan, PlanResult};
-use crate::txn::Liveness;
-use crate::txn::LockMode;
-use crate::txn::{Snapshot, Viewer, Xid};
+use crate::txn::{Liveness, LockMode, Snapshot, Viewer, Xid};
 use crate::value::types::DataType;
 use crate::value::Value;
-use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
 
 /// The binder's view of the catalog for one statement.
 pub(super) struct BindCtx<'a> {

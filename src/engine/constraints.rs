@@ -1,26 +1,22 @@
 //! NOT NULL, CHECK, UNIQUE and FOREIGN KEY constraints: checking a new
 //! row version, and the referential actions on the referenced side.
 
+use std::rc::Rc;
+
 use super::ddl::column_positions;
-use super::dml::DmlExec;
-use super::dml::DmlKind;
-use super::sql_err;
-use super::Engine;
-use super::Result;
-use super::SessionId;
+use super::dml::{DmlExec, DmlKind};
+use super::{sql_err, Engine, Result, SessionId};
 use crate::access;
 use crate::catalog::{IndexDef, Object, TableDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{flags, Heap, Tid, TupleHeader};
 use crate::sql::exec::{self, eval, Row};
-use crate::sql::parse::ast::{self};
-use crate::sql::plan::{self};
-use crate::txn::Liveness;
-use crate::txn::Xid;
+use crate::sql::parse::ast;
+use crate::sql::plan;
+use crate::txn::{Liveness, Xid};
 use crate::value::cast::cast_assignment;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
-use std::rc::Rc;
 
 pub(super) enum UniqueCheck {
     Ok,

@@ -1,12 +1,9 @@
 //! CREATE and DROP of tables, indexes and sequences.
 
-use super::constraints::key_detail;
-use super::constraints::row_key_has_null;
-use super::sql_err;
-use super::Engine;
-use super::QueryResult;
-use super::SessionId;
-use super::{system, Result};
+use std::collections::HashSet;
+
+use super::constraints::{key_detail, row_key_has_null};
+use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{
     Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, SequenceDef,
@@ -14,13 +11,11 @@ use crate::catalog::{
 };
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{flags, Heap, Tid};
-use crate::sql::exec::{self};
+use crate::sql::exec;
 use crate::sql::parse::ast::{self, Expr};
-use crate::sql::plan::{self};
-use crate::txn::LockMode;
-use crate::txn::{Viewer, XidStatus};
+use crate::sql::plan;
+use crate::txn::{LockMode, Viewer, XidStatus};
 use crate::value::types::DataType;
-use std::collections::HashSet;
 
 pub(super) fn column_positions(table: &TableDef, names: &[String]) -> Result<Vec<usize>> {
     names

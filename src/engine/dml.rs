@@ -3,14 +3,12 @@
 //! that a row held by another transaction parks the statement with its
 //! position and it resumes there.
 
+use std::rc::Rc;
+
 use super::constraints::UniqueCheck;
 use super::ddl::column_positions;
 use super::session::Step;
-use super::sql_err;
-use super::Engine;
-use super::QueryResult;
-use super::SessionId;
-use super::{system, Result};
+use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{IdentityKind, IndexDef, Object, Oid, TableDef};
 use crate::error::{Error, SqlError, SqlState};
@@ -19,14 +17,11 @@ use crate::sql::exec::{self, eval, passes, run, value_tid, Row};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::parse::translate;
 use crate::sql::plan::{self, table_scope, BExpr, Binder, Column, Plan, PlanResult, Scope};
-use crate::txn::IsolationLevel;
-use crate::txn::LockMode;
-use crate::txn::{Snapshot, Xid, XidStatus};
+use crate::txn::{IsolationLevel, LockMode, Snapshot, Xid, XidStatus};
 use crate::value::cast::cast_assignment;
 use crate::value::row::encode_row;
 use crate::value::types::DataType;
 use crate::value::Value;
-use std::rc::Rc;
 
 /// A DML statement in progress (possibly parked).
 pub(super) struct DmlExec {

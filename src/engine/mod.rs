@@ -31,9 +31,7 @@ use crate::sql::exec::interrupt::{self, Interrupts};
 pub use system::DATABASE_OID;
 
 use crate::catalog::{Catalog, Oid};
-use crate::engine::session::Activity;
-use crate::engine::session::Session;
-use crate::engine::session::Settings;
+use crate::engine::session::{Activity, Session, Settings};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::Heap;
 use crate::pager::{Pager, PagerConfig};

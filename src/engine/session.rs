@@ -2,17 +2,13 @@
 //! statement that must wait and resuming it when the holder's transaction
 //! ends, cancellation and timeouts of waiting statements.
 
+use std::collections::{HashMap, VecDeque};
+
 use super::dml::DmlExec;
 use super::settings::parse_duration_ms;
-use super::sql_err;
-use super::CopyIn;
-use super::Described;
-use super::Engine;
-use super::Outcome;
-use super::QueryResult;
-use super::Result;
-use super::SessionId;
-use super::Submitted;
+use super::{
+    sql_err, CopyIn, Described, Engine, Outcome, QueryResult, Result, SessionId, Submitted,
+};
 use crate::catalog::Oid;
 use crate::error::{Error, SqlError, SqlState};
 use crate::sql::exec::interrupt;
@@ -23,7 +19,6 @@ use crate::txn::IsolationLevel;
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
-use std::collections::{HashMap, VecDeque};
 
 pub(super) struct Settings {
     pub(super) default_isolation: IsolationLevel,

@@ -1,11 +1,6 @@
 //! SET, SHOW, RESET and `current_setting`: the session's settings.
 
-use super::sql_err;
-use super::Engine;
-use super::QueryResult;
-use super::Result;
-use super::SessionId;
-use super::SERVER_VERSION;
+use super::{sql_err, Engine, QueryResult, Result, SessionId, SERVER_VERSION};
 use crate::error::{Error, SqlError, SqlState};
 use crate::sql::parse::ast::{self, Expr};
 use crate::txn::IsolationLevel;

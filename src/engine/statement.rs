@@ -1,27 +1,19 @@
 //! One statement: transaction control (BEGIN, COMMIT, ROLLBACK,
 //! savepoints), dispatch to DDL, DML and queries, COPY, TRUNCATE, EXPLAIN.
 
+use std::collections::HashMap;
+
 use super::ddl::column_positions;
-use super::session::Settings;
-use super::session::Step;
-use super::sql_err;
-use super::CopyIn;
-use super::CopyMode;
-use super::Engine;
-use super::QueryResult;
-use super::Result;
-use super::SessionId;
+use super::session::{Settings, Step};
+use super::{sql_err, CopyIn, CopyMode, Engine, QueryResult, Result, SessionId};
 use crate::error::{Error, SqlState};
 use crate::sql::exec::run;
 use crate::sql::parse::ast::{self, Statement};
 use crate::sql::parse::translate;
 use crate::sql::plan::{self, Column};
-use crate::txn::LockMode;
-use crate::txn::{IsolationLevel, TxnState};
-use crate::txn::{Snapshot, Xid};
+use crate::txn::{IsolationLevel, LockMode, Snapshot, TxnState, Xid};
 use crate::value::types::DataType;
 use crate::value::Value;
-use std::collections::HashMap;
 
 pub(super) fn serializable_unsupported() -> Error {
     sql_err(

@@ -1,15 +1,13 @@
 //! VACUUM and autovacuum: removing row versions no snapshot can see, with
 //! their index entries, and freeing dropped objects' storage.
 
-use super::Engine;
-use super::Result;
-use super::SessionId;
+use super::{Engine, Result, SessionId};
 use crate::access;
 use crate::catalog::{Object, Oid, TableDef};
 use crate::error::Error;
 use crate::heap::Heap;
-use crate::sql::exec::{self};
-use crate::sql::plan::{self};
+use crate::sql::exec;
+use crate::sql::plan;
 use crate::txn::Snapshot;
 
 impl Engine {

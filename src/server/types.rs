@@ -4,8 +4,7 @@
 use crate::error::{SqlError, SqlState};
 use crate::value::text::parse_text;
 use crate::value::tz::TimeZone;
-use crate::value::{DataType, Value};
-use crate::value::{Interval, Numeric};
+use crate::value::{DataType, Interval, Numeric, Value};
 
 /// The PostgreSQL type OID of a column or parameter type (the shared
 /// `DataType::oid` table). `unknown` (a bare `$1` or literal) is reported

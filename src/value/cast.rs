@@ -1,6 +1,9 @@
 //! Casts between types (PostgreSQL's `CAST`/`::` semantics) and common-type
 //! resolution for UNION, CASE, COALESCE and friends.
 
+use bigdecimal::BigDecimal;
+use serde_json::Value as Json;
+
 use super::datetime::{date_to_ts, local_to_utc, ts_to_date, utc_to_local};
 use super::json::{json_number_value, numeric_to_json, type_name};
 use super::numeric::{apply_typmod, from_f64, to_f64, to_i64_round};
@@ -10,8 +13,6 @@ use super::types::DataType;
 use super::tz::TimeZone;
 use super::{Numeric, Value};
 use crate::error::{SqlError, SqlState};
-use bigdecimal::BigDecimal;
-use serde_json::Value as Json;
 
 fn cannot_cast(from: &Value, to: &DataType) -> SqlError {
     SqlError::new(

@@ -1,14 +1,16 @@
 //! SQL comparison with PostgreSQL's cross-type promotions, and hashing
 //! consistent with it (for GROUP BY, DISTINCT and hash joins).
 
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+
+use bigdecimal::BigDecimal;
+
 use super::datetime::{date_to_ts, interval_span, local_to_utc, USECS_PER_DAY};
 use super::json::{canonical_hash_text, jsonb_cmp};
 use super::numeric::{numeric_cmp, to_f64, to_i64_round, trailing_trimmed_scale};
 use super::tz::TimeZone;
 use super::{Numeric, Value};
-use bigdecimal::BigDecimal;
-use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 
 /// PostgreSQL's float ordering: NaN equals NaN and sorts above everything,
 /// -0 equals 0.

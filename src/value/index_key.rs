@@ -21,13 +21,14 @@
 //! range probe, not an equality probe on `2.5::int`). No new `KeyValue`
 //! variant was needed.
 
+use serde_json::Value as Json;
+
 use super::datetime::interval_span;
 use super::json::{json_number_value, sorted_entries};
 use super::numeric::encode_numeric_key;
 use super::Value;
 use crate::btree::key::{encode_key, encode_value, KeyValue};
 use crate::error::SqlError;
-use serde_json::Value as Json;
 
 /// Same mapping as the B+tree's float encoding: unsigned order = SQL order
 /// (-0 = 0, NaN above +Infinity).

@@ -6,11 +6,13 @@
 //! maps are sorted bytewise by serde_json; PostgreSQL's order (shorter keys
 //! first, then bytewise) is applied when printing and comparing.
 
+use std::cmp::Ordering;
+
+use serde_json::{Map, Number, Value as Json};
+
 use super::numeric::{format_numeric, numeric_cmp, parse_numeric, trailing_trimmed_scale};
 use super::Numeric;
 use crate::error::{SqlError, SqlState};
-use serde_json::{Map, Number, Value as Json};
-use std::cmp::Ordering;
 
 fn invalid_json(detail: impl Into<String>) -> SqlError {
     SqlError::new(

@@ -5,12 +5,14 @@
 //! Values are `bigdecimal::BigDecimal` kept with a non-negative scale, which
 //! is PostgreSQL's display scale (`1.50` keeps scale 2).
 
-use super::Numeric;
-use crate::error::{SqlError, SqlState};
+use std::cmp::Ordering;
+
 use bigdecimal::num_bigint::{BigInt, Sign};
 use bigdecimal::num_traits::{Signed, ToPrimitive, Zero};
 use bigdecimal::BigDecimal;
-use std::cmp::Ordering;
+
+use super::Numeric;
+use crate::error::{SqlError, SqlState};
 
 /// PostgreSQL's limits: 131072 digits before the point, 16383 after.
 const MAX_WEIGHT_DIGITS: i64 = 131_072;

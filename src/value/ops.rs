@@ -2,6 +2,12 @@
 //! errors, date/time arithmetic, concatenation, bit operations, jsonb and
 //! pgvector operators, comparison operators, unary minus and LIKE.
 
+use std::cmp::Ordering;
+
+use bigdecimal::num_traits::{ToPrimitive, Zero};
+use bigdecimal::BigDecimal;
+use serde_json::Value as Json;
+
 use super::datetime::{
     date_to_ts, interval_neg, interval_out_of_range, ts_add_interval, ts_diff, DATE_INFINITY,
     DATE_MAX_DAYS, DATE_MIN_DAYS, DATE_NEG_INFINITY, USECS_PER_SEC,
@@ -12,10 +18,6 @@ use super::text::DATA_EXCEPTION;
 use super::tz::TimeZone;
 use super::{Interval, Numeric, Value};
 use crate::error::{SqlError, SqlState};
-use bigdecimal::num_traits::{ToPrimitive, Zero};
-use bigdecimal::BigDecimal;
-use serde_json::Value as Json;
-use std::cmp::Ordering;
 
 /// A binary operator. LIKE/ILIKE are [`like`]; AND/OR/IS are the
 /// executor's (they need three-valued short-circuit logic).

@@ -2,6 +2,10 @@
 //! row codec round trips, index-key order = `sql_cmp` order, and hashing
 //! consistent with equality.
 
+use std::cmp::Ordering;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
 use super::compare::HashableValue;
 use super::datetime::{days_from_ymd, USECS_PER_DAY};
 use super::index_key::encode_index_key;
@@ -13,9 +17,6 @@ use super::types::DataType;
 use super::tz::TimeZone;
 use super::{Interval, Value};
 use crate::util::Rng;
-use std::cmp::Ordering;
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 
 fn types() -> Vec<DataType> {
     vec![

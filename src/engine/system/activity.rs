@@ -1,20 +1,16 @@
 //! Sessions, locks and settings: `pg_stat_activity`, `pg_locks`,
 //! `pg_settings`.
 
-use super::oid;
-use super::opt_i64;
-use super::opt_text;
-use super::text;
-use super::timestamptz;
-use super::Viewpoint;
-use super::SUPERUSER_OID;
-use super::USER_NAME;
-use super::{Engine, Result, SessionId, SERVER_VERSION};
+use std::collections::HashMap;
+
+use super::{
+    oid, opt_i64, opt_text, text, timestamptz, Engine, Result, SessionId, Viewpoint,
+    SERVER_VERSION, SUPERUSER_OID, USER_NAME,
+};
 use crate::catalog::Oid;
 use crate::engine::DATABASE_OID;
 use crate::txn::{Snapshot, Xid};
 use crate::value::Value;
-use std::collections::HashMap;
 
 pub(super) fn snapshot_xmin(s: &Snapshot) -> Xid {
     s.in_progress

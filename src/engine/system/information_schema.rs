@@ -1,10 +1,6 @@
 //! `information_schema.tables` and `information_schema.columns`.
 
-use super::opt_text;
-use super::text;
-use super::Viewpoint;
-use super::PUBLIC_NS;
-use super::{Engine, Result};
+use super::{opt_text, text, Engine, Result, Viewpoint, PUBLIC_NS};
 use crate::catalog::IdentityKind;
 use crate::value::types::{type_info, DataType};
 use crate::value::Value;

@@ -25,14 +25,10 @@ mod information_schema;
 mod pg_catalog;
 mod relations;
 
-use pg_catalog::constraint_rows;
-use pg_catalog::index_am_oid;
-use pg_catalog::index_text;
-use pg_catalog::pg_collation;
-use pg_catalog::pg_namespace;
-use pg_catalog::pg_namespace_names;
-use pg_catalog::pg_type;
-use pg_catalog::regtype_name;
+use pg_catalog::{
+    constraint_rows, index_am_oid, index_text, pg_collation, pg_namespace, pg_namespace_names,
+    pg_type, regtype_name,
+};
 use relations::RELATIONS;
 
 use std::collections::{HashMap, HashSet};

@@ -2,23 +2,17 @@
 //! `pg_attribute`, `pg_index`, `pg_constraint`, `pg_attrdef`, `pg_type`,
 //! `pg_namespace`, `pg_collation`, and the `pg_get_*def` texts.
 
-use super::oid;
-use super::opt_text;
-use super::text;
-use super::Viewpoint;
-use super::BTREE_AM;
-use super::DEFAULT_COLLATION;
-use super::INFORMATION_SCHEMA_NS;
-use super::PG_CATALOG_NS;
-use super::PUBLIC_NS;
-use super::SUPERUSER_OID;
-use super::{Engine, Result};
+use std::collections::HashMap;
+
+use super::{
+    oid, opt_text, text, Engine, Result, Viewpoint, BTREE_AM, DEFAULT_COLLATION,
+    INFORMATION_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS, SUPERUSER_OID,
+};
 use crate::catalog::{ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, Oid, TableDef};
 use crate::sql::functions::catalog::IndexText;
 use crate::sql::functions::quote_ident;
 use crate::value::types::{from_oid_typmod, type_info, DataType, BUILTIN_TYPES, VECTOR_OID};
 use crate::value::Value;
-use std::collections::HashMap;
 
 /// `pg_am.oid` of an index access method.
 pub(super) fn index_am_oid(method: IndexMethod) -> i32 {

@@ -1,8 +1,7 @@
 //! The declarations of the system relations: schema, name, OID, kind and
 //! columns, as PostgreSQL 15 has them.
 
-use super::Kind;
-use super::SystemRelation;
+use super::{Kind, SystemRelation};
 use crate::catalog::Oid;
 use crate::value::types::DataType;
 use DataType::{Bool, Int2, Int4, Int8, Text, Timestamptz};

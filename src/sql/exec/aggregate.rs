@@ -3,8 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::eval::{binop, eval, passes, text_of, truth};
-use super::sort_rows;
-use super::{Env, ExecResult, Row};
+use super::{sort_rows, Env, ExecResult, Row};
 use crate::sql::parse::ast::BinOp;
 use crate::sql::plan::{AggCall, AggFunc, BExpr, SortKey};
 use crate::value::cast::cast_explicit;

@@ -5,9 +5,8 @@ use serde_json::Value as Json;
 use super::*;
 use crate::error::SqlError;
 use crate::value::cast::{cast_explicit, to_jsonb};
-use crate::value::json;
 use crate::value::tz::TimeZone;
-use crate::value::{DataType, Value};
+use crate::value::{json, DataType, Value};
 
 /// The result type of `name(a…)` if this family has such a function.
 pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {

@@ -19,21 +19,22 @@ mod system;
 pub use string::{quote_ident, quote_literal};
 pub use system::pg_typeof_name;
 
+use std::borrow::Cow;
+
+use bigdecimal::num_traits::{Signed, ToPrimitive};
+use serde_json::Value as Json;
+
 use crate::error::{SqlError, SqlState};
 use crate::sql::functions::md5::md5_hex;
 use crate::value::cast::cast_explicit;
 use crate::value::datetime::{
     date_to_ts, justify_days, justify_hours, justify_interval, ts_to_date,
 };
-use crate::value::json;
 use crate::value::numeric::to_f64;
 use crate::value::ops::int_out_of_range;
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
-use crate::value::{Numeric, Value};
-use bigdecimal::num_traits::{Signed, ToPrimitive};
-use serde_json::Value as Json;
-use std::borrow::Cow;
+use crate::value::{json, Numeric, Value};
 
 /// What functions may need from the session and transaction.
 pub struct FnContext<'a> {

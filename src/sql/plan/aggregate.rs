@@ -1,13 +1,7 @@
 //! Binding aggregate calls (`count`, `sum`, ... with DISTINCT, FILTER and
 //! ORDER BY).
 
-use super::AggCall;
-use super::AggFunc;
-use super::BExpr;
-use super::Binder;
-use super::PlanResult;
-use super::Scope;
-use super::SortKey;
+use super::{AggCall, AggFunc, BExpr, Binder, PlanResult, Scope, SortKey};
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::{self, Expr};
 use crate::value::types::DataType;

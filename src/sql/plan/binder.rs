@@ -3,12 +3,10 @@
 //! [`Plan`]. Its parts: expressions (`expr`), aggregates (`aggregate`),
 //! queries and SELECT (`query`), FROM and joins (`from`).
 
+use std::rc::Rc;
+
 use super::aggregate::AggContext;
-use super::BExpr;
-use super::CatalogAccess;
-use super::Column;
-use super::Plan;
-use super::PlanResult;
+use super::{BExpr, CatalogAccess, Column, Plan, PlanResult};
 use crate::catalog::TableDef;
 use crate::error::{SqlError, SqlState};
 use crate::sql::functions::catalog::CatalogInfo;
@@ -16,7 +14,6 @@ use crate::sql::parse::ast::{self, Expr};
 use crate::value::cast::common_type;
 use crate::value::types::DataType;
 use crate::value::Value;
-use std::rc::Rc;
 
 /// One column visible to expressions.
 #[derive(Clone, Debug)]

@@ -1,25 +1,19 @@
 //! Binding expressions: operators and their types, casts, function calls,
 //! untyped literals and parameters, subqueries.
 
+use std::rc::Rc;
+
 use super::aggregate::is_aggregate;
 use super::binder::coerce;
-use super::bool_type_check;
-use super::plan_columns;
-use super::undefined_column;
-use super::undefined_table;
-use super::BExpr;
-use super::Binder;
-use super::CatalogOp;
-use super::Plan;
-use super::PlanResult;
-use super::Scope;
-use super::SubqueryKind;
+use super::{
+    bool_type_check, plan_columns, undefined_column, undefined_table, BExpr, Binder, CatalogOp,
+    Plan, PlanResult, Scope, SubqueryKind,
+};
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::{self, BinOp, Expr, UnOp};
 use crate::value::cast::common_type;
 use crate::value::types::{DataType, RegKind};
 use crate::value::Value;
-use std::rc::Rc;
 
 /// The declared type of argument `i` of the jsonb functions (so untyped
 /// literals resolve as PostgreSQL resolves them); Unknown for the rest.

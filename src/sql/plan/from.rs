@@ -1,25 +1,15 @@
 //! Binding FROM: tables, system relations, subqueries, functions in FROM,
 //! and joins (hash joins on equality conditions).
 
-use super::bool_type_check;
-use super::shift_cols;
-use super::split_and;
-use super::table_scope;
-use super::undefined_column;
-use super::undefined_table;
-use super::visit_cols;
-use super::BExpr;
-use super::Binder;
-use super::Column;
-use super::JoinType;
-use super::Plan;
-use super::PlanResult;
-use super::Scope;
-use super::ScopeCol;
+use std::rc::Rc;
+
+use super::{
+    bool_type_check, shift_cols, split_and, table_scope, undefined_column, undefined_table,
+    visit_cols, BExpr, Binder, Column, JoinType, Plan, PlanResult, Scope, ScopeCol,
+};
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::{self, BinOp};
 use crate::value::types::{DataType, RegKind};
-use std::rc::Rc;
 
 /// A join: equality conjuncts between the two sides make a hash join.
 pub(super) fn make_join(

@@ -1,23 +1,12 @@
 //! Binding queries: WITH (recursive too), set operations, VALUES, SELECT
 //! lists with grouping, DISTINCT, ORDER BY and LIMIT.
 
-use super::aggregate::contains_aggregate;
-use super::aggregate::AggContext;
-use super::binder::cast_plan;
-use super::binder::coerce;
-use super::binder::column_expr;
-use super::binder::order_position_error;
-use super::bool_type_check;
-use super::default_column_name;
-use super::undefined_column;
-use super::BExpr;
-use super::Binder;
-use super::Column;
-use super::Plan;
-use super::PlanResult;
-use super::Scope;
-use super::ScopeCol;
-use super::SortKey;
+use super::aggregate::{contains_aggregate, AggContext};
+use super::binder::{cast_plan, coerce, column_expr, order_position_error};
+use super::{
+    bool_type_check, default_column_name, undefined_column, BExpr, Binder, Column, Plan,
+    PlanResult, Scope, ScopeCol, SortKey,
+};
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::{self, Expr, SetOp};
 use crate::value::types::DataType;
