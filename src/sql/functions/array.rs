@@ -1,6 +1,6 @@
 //! Array functions (`array_length`, `array_append`, `string_to_array`, ...).
 
-use super::*;
+use super::{int, is_array, is_int, is_str, text, undefined_function};
 use crate::error::SqlError;
 use crate::value::cast::common_type;
 use crate::value::tz::TimeZone;

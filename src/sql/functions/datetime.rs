@@ -1,16 +1,19 @@
 //! Date/time functions: `extract`/`date_part`, `date_trunc`, `age`,
 //! `to_char` and `to_timestamp`/`to_date` with format strings.
 
-use super::*;
+use super::{float, int, is_int, is_num, is_str, is_time, text, undefined_function, FnContext};
 use crate::error::{SqlError, SqlState};
 use crate::value::datetime::{
     civil_from_ts, days_from_ymd, days_in_month, local_to_utc, ts_from_civil, utc_to_local, Civil,
     DATE_INFINITY, DATE_NEG_INFINITY, TS_INFINITY, TS_NEG_INFINITY, UNIX_EPOCH_DAYS, USECS_PER_DAY,
     USECS_PER_HOUR, USECS_PER_MINUTE, USECS_PER_SEC,
 };
-use crate::value::numeric::parse_numeric;
+use crate::value::datetime::{
+    date_to_ts, justify_days, justify_hours, justify_interval, ts_to_date,
+};
+use crate::value::numeric::{parse_numeric, to_f64};
 use crate::value::tz::{format_offset, TimeZone};
-use crate::value::{Interval, Numeric, Value};
+use crate::value::{DataType, Interval, Numeric, Value};
 
 /// Renders one `to_char` template pattern.
 type Render<'a> = Box<dyn Fn() -> String + 'a>;

@@ -2,7 +2,7 @@
 
 use serde_json::Value as Json;
 
-use super::*;
+use super::{invalid_param, is_json, is_str, is_text_array, jsonb, text, undefined_function};
 use crate::error::SqlError;
 use crate::value::cast::{cast_explicit, to_jsonb};
 use crate::value::tz::TimeZone;

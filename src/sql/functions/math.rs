@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use bigdecimal::num_traits::{Signed, Zero};
 use bigdecimal::BigDecimal;
 
-use super::*;
+use super::{float, int, is_int, is_num, numeric, undefined_function, FnContext};
 use crate::error::{SqlError, SqlState};
 use crate::value::cast::{cast_explicit, common_type};
 use crate::value::numeric::{

@@ -27,9 +27,6 @@ use serde_json::Value as Json;
 use crate::error::{SqlError, SqlState};
 use crate::sql::functions::md5::md5_hex;
 use crate::value::cast::cast_explicit;
-use crate::value::datetime::{
-    date_to_ts, justify_days, justify_hours, justify_interval, ts_to_date,
-};
 use crate::value::numeric::to_f64;
 use crate::value::ops::int_out_of_range;
 use crate::value::types::DataType;

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::*;
+use super::{clamp_count, int, invalid_param, is_int, is_str, md5_hex, text, undefined_function};
 use crate::error::{SqlError, SqlState};
 use crate::value::tz::TimeZone;
 use crate::value::{DataType, Value};

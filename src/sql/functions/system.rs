@@ -1,7 +1,7 @@
 //! System information functions (`pg_typeof`, `format_type`,
 //! `pg_get_expr`, ...) and `gen_random_uuid`.
 
-use super::*;
+use super::{int, is_int, is_str, text, undefined_function, FnContext};
 use crate::error::SqlError;
 use crate::value::{DataType, Value};
 
