@@ -1,11 +1,21 @@
 //! Scalar SQL functions: type resolution ([`function_return_type`]) and
-//! evaluation ([`call_function`]).
+//! evaluation ([`call_function`]), one module per family: `string`,
+//! `math`, `datetime`, `jsonb`, `array`, `system` (`pg_typeof`,
+//! `format_type`...), `catalog` (`regclass` & co. and the `pg_get_*def`
+//! functions, which need the statement's catalog), `md5`.
 //!
-//! Not provided here: set-returning functions (`generate_series`,
-//! `jsonb_object_keys`, `unnest`, …), aggregates, regular-expression
-//! functions (`regexp_replace`; `~` is textregexeq here),
-//! numeric and interval `to_char` templates, and the lazy forms `coalesce`, `nullif`,
-//! `CASE` (the executor evaluates those).
+//! Elsewhere: the set-returning functions `generate_series` and
+//! `pg_partition_ancestors` are plan nodes (bound in FROM, or from a select
+//! list without FROM, by `sql::plan`); aggregates are `sql::plan` /
+//! `sql::exec::aggregate`; the lazy forms `coalesce`, `nullif` and `CASE`
+//! and functions that need the transaction manager (`txid_status`) are
+//! evaluated by the executor; `txid_current()`, `current_setting()` and
+//! `version()` are answered by the engine when the statement is bound.
+//!
+//! Not provided: other set-returning functions (`unnest`,
+//! `jsonb_object_keys`...), the regular-expression functions
+//! (`regexp_replace`; `~` is `textregexeq` here), numeric and interval
+//! `to_char` templates.
 
 mod array;
 pub mod catalog;
