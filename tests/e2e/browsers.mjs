@@ -3,6 +3,8 @@
 // persistent profile directory: OPFS is durable only there, and restarting
 // on the same profile is how recovery is tested.
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const serveScript = fileURLToPath(new URL('../../scripts/serve.mjs', import.meta.url));
@@ -41,6 +43,60 @@ function killProfileProcesses(profile) {
   }
 }
 
+function profileProcessesRunning(profile) {
+  try {
+    execFileSync('pgrep', ['-f', profile], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false; // pgrep exits 1 when nothing matched.
+  }
+}
+
+/** Polls `cond` every 25 ms until it holds; throws after `ms`. */
+async function waitUntil(cond, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Kills the browser on `profile` and waits until it is gone: no process
+ * runs on the profile any more, and (`settled`) whatever the driver does to
+ * the profile after its browser exits is done. Only then may the next
+ * launch prepare the profile.
+ */
+async function killAndSettle(profile, proc, settled) {
+  const exited = proc && proc.exitCode === null && proc.signalCode === null
+    ? new Promise((r) => proc.once('exit', r))
+    : Promise.resolve();
+  proc?.kill('SIGKILL');
+  killProfileProcesses(profile);
+  await exited;
+  await waitUntil(() => !profileProcessesRunning(profile), 10000, `the processes on ${profile} to exit`);
+  // A restore that failed leaves its backup behind for good; the next
+  // launch copes with that (it backs the file up again), so go on.
+  await waitUntil(settled, 10000, `the driver to restore ${profile}`).catch((e) => console.log(`  [${e.message}]`));
+}
+
+/**
+ * Launches with `launch`, retrying the launch itself (never a test's
+ * assertion) when the driver's profile preparation fails with a transient
+ * file error.
+ */
+async function launchWithRetry(launch) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch();
+    } catch (e) {
+      if (attempt >= 3 || !/ENOENT|EEXIST|EBUSY/.test(String(e?.message ?? e))) throw e;
+      console.log(`  [relaunch attempt ${attempt} failed: ${e.message}; retrying]`);
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
 export async function chromium(profile) {
   const { chromium: pw } = await import('playwright-core');
   let context;
@@ -72,9 +128,11 @@ export async function chromium(profile) {
       await launch();
     },
     async kill() {
-      killProfileProcesses(profile);
+      // Playwright keeps no handle on the browser process of a persistent
+      // context; it is found by the profile path in its command line.
+      await killAndSettle(profile, null, () => true);
       await context.close().catch(() => {});
-      await launch();
+      await launchWithRetry(launch);
     },
     async close() {
       await context.close();
@@ -115,10 +173,14 @@ export async function firefox(profile) {
       await launch();
     },
     async kill() {
-      browser.process()?.kill('SIGKILL');
-      killProfileProcesses(profile);
+      // puppeteer backs up the profile's user.js and prefs.js as
+      // *.puppeteer when it launches and restores them once the browser has
+      // exited, asynchronously; a relaunch that prepares the profile while
+      // that restore runs fails (ENOENT on user.js). So wait for it.
+      const backups = ['user.js.puppeteer', 'prefs.js.puppeteer'].map((f) => join(profile, f));
+      await killAndSettle(profile, browser.process(), () => backups.every((f) => !existsSync(f)));
       await browser.close().catch(() => {});
-      await launch();
+      await launchWithRetry(launch);
     },
     async close() {
       await browser.close();

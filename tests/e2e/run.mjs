@@ -1,16 +1,22 @@
 // End-to-end tests of the npm package in real browsers: headless Chromium
 // (playwright-core) and Firefox ESR (puppeteer-core), each on a persistent
 // profile so OPFS is real and durable. Run by `npm test`; alone:
-//   node tests/e2e/run.mjs [chromium|firefox] [scenario-substring]
-// Prints one line per scenario and a totals line; exits 1 on any failure.
+//   node tests/e2e/run.mjs [chromium|firefox|all] [scenario-substring] [--repeat N]
+// --repeat runs the selected scenarios N times, each round on a fresh
+// profile and browser (to prove a scenario stable). Prints one line per
+// scenario and a totals line; exits 1 on any failure.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { chromium, firefox, startServer } from './browsers.mjs';
 
-const only = process.argv[2];
-const filter = process.argv[3];
+const args = process.argv.slice(2);
+const repeatAt = args.indexOf('--repeat');
+const repeat = repeatAt >= 0 ? Number(args.splice(repeatAt, 2)[1]) : 1;
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat needs a positive integer');
+const only = args[0] === 'all' ? undefined : args[0];
+const filter = args[1];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Page-side snippets. Each runs inside a page where window.ndb is the package.
@@ -367,8 +373,11 @@ async function runBrowser(name, make) {
 }
 
 const all = [];
-if (!only || only === 'chromium') all.push(...(await runBrowser('chromium', chromium)));
-if (!only || only === 'firefox') all.push(...(await runBrowser('firefox', firefox)));
+for (let round = 1; round <= repeat; round++) {
+  if (repeat > 1) console.log(`-- round ${round} of ${repeat}`);
+  if (!only || only === 'chromium') all.push(...(await runBrowser('chromium', chromium)));
+  if (!only || only === 'firefox') all.push(...(await runBrowser('firefox', firefox)));
+}
 const passed = all.filter(Boolean).length;
 console.log(`e2e: ${passed} passed, ${all.length - passed} failed`);
 process.exit(passed === all.length ? 0 : 1);
