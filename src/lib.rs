@@ -1,10 +1,12 @@
 //! NeuralDB: a PostgreSQL-flavoured, ACID, MVCC SQL database with vector
 //! search, built to run in the browser (wasm32 + OPFS) and natively.
 //!
-//! Layering, bottom up (see `ARCHITECTURE.md`):
-//! [`storage`] (files) → [`pager`] (pages, buffer pool) + [`wal`] (redo log,
-//! recovery) → [`txn`] (xids, commit log) → [`heap`] / [`btree`] (access
-//! methods).
+//! Layering, bottom up (see `ARCHITECTURE.md`; `tests/it/layers.rs`
+//! enforces it): [`storage`] (files) → [`wal`] (redo log) → [`pager`]
+//! (pages, buffer pool, recovery) → [`heap`] / [`btree`] → [`value`] (types
+//! and values) → [`txn`] (transactions, snapshots, locks) → [`catalog`] →
+//! [`access`] (index methods) → [`sql`] (parse, plan, execute) → [`engine`]
+//! (sessions) → [`server`] / `wasm` (front ends).
 
 pub mod access;
 pub mod btree;

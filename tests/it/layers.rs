@@ -7,6 +7,8 @@
 //! split by topic).
 //!
 //! `NEURALDB_LAYERS=print cargo test layers` prints the unit graph.
+//! `sqlparser_stays_in_translate` keeps the parser crate's types out of
+//! every module but `sql::parse::translate` (DESIGN.md, invariant 3).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -99,6 +101,28 @@ fn every_module_has_a_unit() {
         .map(|f| f.module)
         .collect();
     assert!(unplaced.is_empty(), "modules without a unit: {unplaced:?}");
+}
+
+/// sqlparser's AST is translated into ours in one place; everything else
+/// sees only `sql::parse::ast`, so a sqlparser upgrade touches one file.
+#[test]
+fn sqlparser_stays_in_translate() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let users: Vec<String> = source_files(&src)
+        .into_iter()
+        .filter(|f| f.module != "sql::parse::translate")
+        .filter(|f| {
+            f.code.lines().any(|l| {
+                l.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| w == "sqlparser")
+            })
+        })
+        .map(|f| f.path.display().to_string())
+        .collect();
+    assert!(
+        users.is_empty(),
+        "sqlparser used outside translate.rs: {users:?}"
+    );
 }
 
 fn unit_of(module: &str) -> (u32, &'static str) {

@@ -1,6 +1,7 @@
-//! NeuralDB's own SQL AST. `translate` builds it from sqlparser's AST, which
-//! never leaves that step (invariant 3). It keeps only what we execute, with
-//! names still unresolved: the planner binds them against the catalog.
+//! NeuralDB's own SQL AST. `translate` builds it from sqlparser's AST,
+//! which never leaves that step (DESIGN.md, invariant 3). It keeps
+//! only what we execute, with names still unresolved: the planner binds
+//! them against the catalog.
 
 use crate::catalog::RefAction;
 use crate::txn::IsolationLevel;

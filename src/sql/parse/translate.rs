@@ -1,6 +1,7 @@
 //! sqlparser (PostgreSQL dialect) → our AST. The only module that sees
-//! sqlparser types (invariant 3). Unsupported syntax becomes 0A000
-//! (feature_not_supported) or 42601, never a panic.
+//! sqlparser types (DESIGN.md, invariant 3; checked by tests/it/layers.rs).
+//! Unsupported syntax becomes 0A000 (feature_not_supported) or 42601,
+//! never a panic.
 
 use sqlparser::ast as sp;
 use sqlparser::dialect::PostgreSqlDialect;
