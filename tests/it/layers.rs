@@ -112,10 +112,9 @@ fn sqlparser_stays_in_translate() {
         .into_iter()
         .filter(|f| f.module != "sql::parse::translate")
         .filter(|f| {
-            f.code.lines().any(|l| {
-                l.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .any(|w| w == "sqlparser")
-            })
+            f.code
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| w == "sqlparser")
         })
         .map(|f| f.path.display().to_string())
         .collect();
