@@ -30,6 +30,7 @@ pub mod row;
 pub mod text;
 pub mod types;
 pub mod tz;
+pub mod vector;
 
 pub use types::DataType;
 

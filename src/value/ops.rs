@@ -14,8 +14,8 @@ use super::datetime::{
 };
 use super::json::{self, get_index, get_key, get_path};
 use super::numeric::{check_range, division_by_zero, numeric_div, numeric_mod};
-use super::text::DATA_EXCEPTION;
 use super::tz::TimeZone;
+use super::vector;
 use super::{Interval, Numeric, Value};
 use crate::error::{SqlError, SqlState};
 
@@ -83,6 +83,8 @@ pub enum BinaryOp {
     NegInnerProduct,
     /// pgvector `<=>` (cosine distance)
     CosineDistance,
+    /// pgvector `<+>` (taxicab distance)
+    L1Distance,
 }
 
 impl BinaryOp {
@@ -120,6 +122,7 @@ impl BinaryOp {
             L2Distance => "<->",
             NegInnerProduct => "<#>",
             CosineDistance => "<=>",
+            L1Distance => "<+>",
         }
     }
 }
@@ -520,38 +523,14 @@ fn jsonb_concat(a: &Json, b: &Json) -> Json {
     }
 }
 
-fn vector_dims(a: &[f32], b: &[f32]) -> Result<(), SqlError> {
-    if a.len() != b.len() {
-        return Err(SqlError::new(
-            DATA_EXCEPTION,
-            format!("different vector dimensions {} and {}", a.len(), b.len()),
-        ));
-    }
-    Ok(())
-}
-
-/// pgvector distances, computed in f64 and returned as float8.
+/// pgvector distances (`<->`, `<#>`, `<=>`, `<+>`) as float8.
 pub fn vector_distance(op: BinaryOp, a: &[f32], b: &[f32]) -> Result<f64, SqlError> {
-    vector_dims(a, b)?;
-    let pairs = a.iter().zip(b).map(|(x, y)| (f64::from(*x), f64::from(*y)));
-    Ok(match op {
-        BinaryOp::L2Distance => pairs.map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt(),
-        BinaryOp::NegInnerProduct => -pairs.map(|(x, y)| x * y).sum::<f64>(),
-        _ => {
-            let (mut dot, mut na, mut nb) = (0.0, 0.0, 0.0);
-            for (x, y) in pairs {
-                dot += x * y;
-                na += x * x;
-                nb += y * y;
-            }
-            let sim = dot / (na * nb).sqrt();
-            if sim.is_nan() {
-                f64::NAN
-            } else {
-                1.0 - sim.clamp(-1.0, 1.0)
-            }
-        }
-    })
+    match op {
+        BinaryOp::L2Distance => vector::l2_distance(a, b),
+        BinaryOp::NegInnerProduct => vector::inner_product(a, b).map(|d| -d),
+        BinaryOp::L1Distance => vector::l1_distance(a, b),
+        _ => vector::cosine_distance(a, b),
+    }
 }
 
 fn compare_op(op: BinaryOp, l: &Value, r: &Value, tz: &TimeZone) -> Result<Value, SqlError> {
@@ -649,7 +628,7 @@ pub fn binary_op_tz(
                 _ => return Err(err()),
             }));
         }
-        L2Distance | NegInnerProduct | CosineDistance => {
+        L2Distance | NegInnerProduct | CosineDistance | L1Distance => {
             let (V::Vector(a), V::Vector(b)) = (left, right) else {
                 return Err(err());
             };
@@ -824,23 +803,12 @@ fn other_op(op: BinaryOp, left: &Value, right: &Value) -> Result<Value, SqlError
             Ok(V::Jsonb(Json::Array(a)))
         }
         (Add | Sub | Mul, V::Vector(a), V::Vector(b)) => {
-            vector_dims(a, b)?;
-            let r: Vec<f32> = a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| match op {
-                    Add => x + y,
-                    Sub => x - y,
-                    _ => x * y,
-                })
-                .collect();
-            if r.iter().any(|f| f.is_infinite()) {
-                return Err(SqlError::new(
-                    DATA_EXCEPTION,
-                    "value out of range: overflow",
-                ));
-            }
-            Ok(V::Vector(r))
+            let c = match op {
+                Add => '+',
+                Sub => '-',
+                _ => '*',
+            };
+            Ok(V::Vector(vector::elementwise(c, a, b)?))
         }
         _ => Err(err()),
     }

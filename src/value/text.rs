@@ -395,14 +395,21 @@ pub fn parse_vector(input: &str, dims: Option<u32>) -> Result<Vec<f32>, SqlError
     let mut v = Vec::new();
     for part in inner.split(',') {
         let p = part.trim();
-        if p.is_empty()
+        let word = p.trim_start_matches(['+', '-']).to_ascii_lowercase();
+        if matches!(word.as_str(), "nan") {
+            return Err(SqlError::new(DATA_EXCEPTION, "NaN not allowed in vector"));
+        }
+        let f: f32 = if matches!(word.as_str(), "inf" | "infinity") {
+            f32::INFINITY
+        } else if p.is_empty()
             || !p
                 .bytes()
                 .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
         {
             return Err(bad());
-        }
-        let f: f32 = p.parse().map_err(|_| bad())?;
+        } else {
+            p.parse().map_err(|_| bad())?
+        };
         if f.is_infinite() {
             return Err(SqlError::new(
                 DATA_EXCEPTION,
@@ -411,6 +418,7 @@ pub fn parse_vector(input: &str, dims: Option<u32>) -> Result<Vec<f32>, SqlError
         }
         v.push(f);
     }
+    crate::value::vector::check_max_dims(v.len())?;
     check_vector_dims(&v, dims)?;
     Ok(v)
 }

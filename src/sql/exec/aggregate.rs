@@ -137,6 +137,10 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
     Ok(match a.func {
         AggFunc::CountStar => Value::Int8(st.count),
         AggFunc::Count => Value::Int8(inputs.len() as i64),
+        AggFunc::Sum | AggFunc::Avg if matches!(a.ty, DataType::Vector(_)) => {
+            let vectors: Vec<Value> = inputs.iter().map(first).collect();
+            vector_sum_avg(a.func == AggFunc::Avg, &vectors)?
+        }
         AggFunc::Sum | AggFunc::Avg => {
             if inputs.is_empty() {
                 return Ok(Value::Null);
@@ -224,5 +228,45 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
             }
             Value::Array(inputs.iter().map(first).collect())
         }
+    })
+}
+
+/// pgvector's `sum(vector)` (elementwise float additions, as its
+/// `vector_add`) and `avg(vector)` (double accumulators, as its
+/// `vector_accum`); NULL over no rows.
+fn vector_sum_avg(avg: bool, inputs: &[Value]) -> ExecResult<Value> {
+    let mut sum: Option<Vec<f32>> = None;
+    let mut acc: Vec<f64> = Vec::new();
+    for v in inputs {
+        let Value::Vector(x) = v else { continue };
+        match &mut sum {
+            None => {
+                acc = x.iter().map(|&f| f64::from(f)).collect();
+                sum = Some(x.clone());
+            }
+            Some(s) => {
+                if s.len() != x.len() {
+                    return Err(crate::value::vector::data_exception(format!(
+                        "expected {} dimensions, not {}",
+                        s.len(),
+                        x.len()
+                    ))
+                    .into());
+                }
+                *s = crate::value::vector::elementwise('+', s, x)?;
+                for (a, &f) in acc.iter_mut().zip(x) {
+                    *a += f64::from(f);
+                }
+            }
+        }
+    }
+    let n = inputs.iter().filter(|v| !v.is_null()).count() as f64;
+    Ok(match sum {
+        None => Value::Null,
+        Some(s) if !avg => Value::Vector(s),
+        Some(_) => Value::Vector(crate::value::vector::from_numbers(
+            acc.into_iter().map(|a| a / n).collect(),
+            None,
+        )?),
     })
 }

@@ -47,7 +47,8 @@ pub(super) fn to_binary_op(op: BinOp) -> Option<BinaryOp> {
         BinOp::L2Distance => BinaryOp::L2Distance,
         BinOp::NegInnerProduct => BinaryOp::NegInnerProduct,
         BinOp::CosineDistance => BinaryOp::CosineDistance,
-        BinOp::And | BinOp::Or | BinOp::L1Distance => return None,
+        BinOp::L1Distance => BinaryOp::L1Distance,
+        BinOp::And | BinOp::Or => return None,
     })
 }
 
@@ -62,33 +63,10 @@ pub fn truth(v: &Value) -> Option<bool> {
 pub fn binop(op: BinOp, a: &Value, b: &Value, tz: &TimeZone) -> ExecResult<Value> {
     match to_binary_op(op) {
         Some(bop) => Ok(binary_op_tz(bop, a, b, tz)?),
-        None => match op {
-            BinOp::L1Distance => match (a, b) {
-                (Value::Null, _) | (_, Value::Null) => Ok(Value::Null),
-                (Value::Vector(x), Value::Vector(y)) => {
-                    if x.len() != y.len() {
-                        return Err(err(
-                            SqlState("22000"),
-                            format!("different vector dimensions {} and {}", x.len(), y.len()),
-                        ));
-                    }
-                    Ok(Value::Float8(
-                        x.iter()
-                            .zip(y)
-                            .map(|(p, q)| (*p as f64 - *q as f64).abs())
-                            .sum(),
-                    ))
-                }
-                _ => Err(err(
-                    SqlState::UNDEFINED_FUNCTION,
-                    "operator does not exist: <+>",
-                )),
-            },
-            _ => Err(err(
-                SqlState::INTERNAL_ERROR,
-                "logical operator outside eval",
-            )),
-        },
+        None => Err(err(
+            SqlState::INTERNAL_ERROR,
+            "logical operator outside eval",
+        )),
     }
 }
 

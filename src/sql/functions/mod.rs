@@ -2,7 +2,8 @@
 //! evaluation ([`call_function`]), one module per family: `string`,
 //! `math`, `datetime`, `jsonb`, `array`, `system` (`pg_typeof`,
 //! `format_type`...), `catalog` (`regclass` & co. and the `pg_get_*def`
-//! functions, which need the statement's catalog), `md5`.
+//! functions, which need the statement's catalog), `md5`, `vector`
+//! (pgvector's functions).
 //!
 //! Elsewhere: the set-returning functions `generate_series` and
 //! `pg_partition_ancestors` are plan nodes (bound in FROM, or from a select
@@ -25,6 +26,7 @@ mod math;
 pub mod md5;
 mod string;
 mod system;
+mod vector;
 
 pub use string::{quote_ident, quote_literal};
 pub use system::pg_typeof_name;
@@ -129,6 +131,7 @@ enum Family {
     Math,
     DateTime,
     Json,
+    Vector,
 }
 
 /// The family that implements `name(a…)` and its result type.
@@ -140,6 +143,13 @@ fn resolve(name: &str, a: &[DataType]) -> Option<(Family, DataType)> {
         .or_else(|| math::return_type(name, a).map(|t| (Family::Math, t)))
         .or_else(|| datetime::return_type(name, a).map(|t| (Family::DateTime, t)))
         .or_else(|| jsonb::return_type(name, a).map(|t| (Family::Json, t)))
+        .or_else(|| vector::return_type(name, a).map(|t| (Family::Vector, t)))
+}
+
+/// The declared type of argument `i` of `name` where an untyped literal
+/// there takes it (pgvector's vector parameters); Unknown elsewhere.
+pub fn parameter_type(name: &str, i: usize) -> DataType {
+    vector::parameter(name, i).unwrap_or(DataType::Unknown)
 }
 
 /// Functions that see NULL arguments (all others return NULL when any
@@ -256,6 +266,7 @@ pub fn call_function(name: &str, args: &[Value], ctx: &mut FnContext) -> Result<
         Family::Math => math::call(&lname, a, &ret, ctx),
         Family::DateTime => datetime::call(&lname, a, ctx),
         Family::Json => jsonb::call(&lname, a, tz),
+        Family::Vector => vector::call(&lname, a),
     }
 }
 

@@ -44,22 +44,53 @@ fn char_offset(sql: &str, line: u64, column: u64) -> Option<u32> {
 
 /// Parses one expression (stored defaults and CHECK constraints).
 pub fn parse_expr(sql: &str) -> TResult<Expr> {
-    let mut parser = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(sql)
-        .map_err(|e| parse_error(sql, e))?;
+    let mut parser = parser_for(sql).map_err(|e| parse_error(sql, e))?;
     let e = parser.parse_expr().map_err(|e| parse_error(sql, e))?;
     expr(e)
 }
 
 /// Parses one or more `;`-separated statements.
 pub fn parse(sql: &str) -> TResult<Vec<Statement>> {
-    if let Some(fixed) = normalize_copy_booleans(sql).or_else(|| strip_vacuum_options(sql)) {
-        let stmts =
-            Parser::parse_sql(&PostgreSqlDialect {}, &fixed).map_err(|e| parse_error(&fixed, e))?;
-        return stmts.into_iter().map(statement).collect();
-    }
-    let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| parse_error(sql, e))?;
+    let fixed = normalize_copy_booleans(sql).or_else(|| strip_vacuum_options(sql));
+    let sql = fixed.as_deref().unwrap_or(sql);
+    let stmts = parser_for(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| parse_error(sql, e))?;
     stmts.into_iter().map(statement).collect()
+}
+
+static DIALECT: PostgreSqlDialect = PostgreSqlDialect {};
+
+/// A parser over `sql`'s tokens, with pgvector's `<+>` put back together:
+/// sqlparser splits it into `<`, `+`, `>` (its tokenizer treats `<+` as
+/// `<` followed by a sign).
+fn parser_for(sql: &str) -> Result<Parser<'static>, ParserError> {
+    use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+    let tokens = Tokenizer::new(&DIALECT, sql)
+        .tokenize_with_location()
+        .map_err(|e| ParserError::TokenizerError(e.to_string()))?;
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        if let [a, b, c, ..] = &tokens[i..] {
+            if a.token == Token::Lt
+                && b.token == Token::Plus
+                && c.token == Token::Gt
+                && a.span.end == b.span.start
+                && b.span.end == c.span.start
+            {
+                out.push(TokenWithSpan::new(
+                    Token::CustomBinaryOperator("<+>".into()),
+                    a.span.union(&c.span),
+                ));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(tokens[i].clone());
+        i += 1;
+    }
+    Ok(Parser::new(&DIALECT).with_tokens_with_locations(out))
 }
 
 /// The highest `$n` placeholder in `sql` (0 if none), from the tokens, so
@@ -1207,7 +1238,27 @@ pub fn parse_type_name(text: &str) -> TResult<DataType> {
         "interval" => DataType::Interval,
         "uuid" => DataType::Uuid,
         "json" | "jsonb" => DataType::Jsonb,
-        "vector" => DataType::Vector(num(0)?),
+        "vector" => {
+            let dims = num(0)?;
+            match dims {
+                Some(0) => {
+                    return Err(SqlError::new(
+                        SqlState::INVALID_PARAMETER_VALUE,
+                        "dimensions for type vector must be at least 1",
+                    ))
+                }
+                Some(n) if n as usize > crate::value::vector::MAX_DIMS => {
+                    return Err(SqlError::new(
+                        SqlState::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "dimensions for type vector cannot exceed {}",
+                            crate::value::vector::MAX_DIMS
+                        ),
+                    ))
+                }
+                _ => DataType::Vector(dims),
+            }
+        }
         "regclass" => DataType::Reg(RegKind::Class),
         "regtype" => DataType::Reg(RegKind::Type),
         "regnamespace" => DataType::Reg(RegKind::Namespace),
@@ -1276,6 +1327,7 @@ fn binop(op: &sp::BinaryOperator) -> TResult<BinOp> {
         B::ArrowAt => BinOp::JsonContained,
         B::Question => BinOp::JsonHasKey,
         B::Spaceship => BinOp::CosineDistance,
+        B::LtDashGt => BinOp::L2Distance,
         B::Custom(s) => custom_op(s)?,
         B::PGCustomBinaryOperator(parts) if parts.len() == 1 => custom_op(&parts[0])?,
         other => return Err(unsupported(format!("operator {other}"))),

@@ -154,6 +154,7 @@ impl<'a> Binder<'a> {
                     DataType::Float4 => DataType::Float4,
                     DataType::Float8 | DataType::Unknown => DataType::Float8,
                     DataType::Interval => DataType::Interval,
+                    DataType::Vector(_) => DataType::Vector(None),
                     _ => return Err(wrong()),
                 },
             ),
@@ -165,6 +166,7 @@ impl<'a> Binder<'a> {
                     }
                     DataType::Float4 | DataType::Float8 | DataType::Unknown => DataType::Float8,
                     DataType::Interval => DataType::Interval,
+                    DataType::Vector(_) => DataType::Vector(None),
                     _ => return Err(wrong()),
                 },
             ),

@@ -745,7 +745,10 @@ impl<'a> Binder<'a> {
         for (i, a) in f.args.iter().enumerate() {
             // Untyped literals take the parameter type of the function's
             // signature where it is jsonb.
-            let want = jsonb_parameter(&name, i);
+            let want = match jsonb_parameter(&name, i) {
+                DataType::Unknown => crate::sql::functions::parameter_type(&name, i),
+                t => t,
+            };
             let (b, t) = self.bind_typed(a, scope, &want)?;
             args.push(b);
             types.push(t);

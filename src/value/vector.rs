@@ -1,0 +1,392 @@
+//! pgvector's `vector` arithmetic and distances.
+//!
+//! Two sets of kernels. The SQL functions and operators (`l2_distance`,
+//! `<->`, ...) accumulate in `f32` one element after another, exactly as
+//! pgvector's C loops do, so results print the same digits as pgvector.
+//! The index kernels ([`Metric::distance`], [`Metric::distance_to_bytes`])
+//! only have to order candidates: they keep eight independent lanes, which
+//! LLVM turns into SIMD (SSE/AVX natively, SIMD128 on wasm32), and read the
+//! stored side straight from page bytes (little-endian `f32`), so a search
+//! never copies a vector out of a page.
+
+use crate::error::{SqlError, SqlState};
+
+/// pgvector's `VECTOR_MAX_DIM`: the most dimensions a `vector` may have.
+pub const MAX_DIMS: usize = 16_000;
+
+/// The most dimensions an HNSW index accepts on `vector` (pgvector's
+/// `HNSW_MAX_DIM`).
+pub const MAX_INDEX_DIMS: usize = 2_000;
+
+pub fn data_exception(msg: impl Into<String>) -> SqlError {
+    SqlError::new(super::text::DATA_EXCEPTION, msg)
+}
+
+/// pgvector's "different vector dimensions A and B".
+pub fn check_same_dims(a: &[f32], b: &[f32]) -> Result<(), SqlError> {
+    if a.len() != b.len() {
+        return Err(data_exception(format!(
+            "different vector dimensions {} and {}",
+            a.len(),
+            b.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Too many dimensions for the type (54000, as pgvector's CheckDim).
+pub fn check_max_dims(n: usize) -> Result<(), SqlError> {
+    if n > MAX_DIMS {
+        return Err(SqlError::new(
+            SqlState::PROGRAM_LIMIT_EXCEEDED,
+            format!("vector cannot have more than {MAX_DIMS} dimensions"),
+        ));
+    }
+    Ok(())
+}
+
+/// A computed element must stay finite (pgvector's CheckElement).
+fn check_elements(v: &[f32]) -> Result<(), SqlError> {
+    if v.iter().any(|f| f.is_infinite()) {
+        return Err(SqlError::new(
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+            "value out of range: overflow",
+        ));
+    }
+    if v.iter().any(|f| f.is_nan()) {
+        return Err(data_exception("NaN not allowed in vector"));
+    }
+    Ok(())
+}
+
+fn l2_squared_seq(a: &[f32], b: &[f32]) -> f32 {
+    let mut d = 0.0f32;
+    for (x, y) in a.iter().zip(b) {
+        let diff = x - y;
+        d += diff * diff;
+    }
+    d
+}
+
+fn dot_seq(a: &[f32], b: &[f32]) -> f32 {
+    let mut d = 0.0f32;
+    for (x, y) in a.iter().zip(b) {
+        d += x * y;
+    }
+    d
+}
+
+/// `l2_distance(a, b)` / `a <-> b`.
+pub fn l2_distance(a: &[f32], b: &[f32]) -> Result<f64, SqlError> {
+    check_same_dims(a, b)?;
+    Ok(f64::from(l2_squared_seq(a, b)).sqrt())
+}
+
+/// `inner_product(a, b)`; `a <#> b` is its negation.
+pub fn inner_product(a: &[f32], b: &[f32]) -> Result<f64, SqlError> {
+    check_same_dims(a, b)?;
+    Ok(f64::from(dot_seq(a, b)))
+}
+
+/// `cosine_distance(a, b)` / `a <=> b`: NaN when either vector is zero.
+pub fn cosine_distance(a: &[f32], b: &[f32]) -> Result<f64, SqlError> {
+    check_same_dims(a, b)?;
+    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    let sim = f64::from(dot) / (f64::from(na) * f64::from(nb)).sqrt();
+    if sim.is_nan() {
+        return Ok(f64::NAN);
+    }
+    Ok(1.0 - sim.clamp(-1.0, 1.0))
+}
+
+/// `l1_distance(a, b)` / `a <+> b`.
+pub fn l1_distance(a: &[f32], b: &[f32]) -> Result<f64, SqlError> {
+    check_same_dims(a, b)?;
+    let mut d = 0.0f32;
+    for (x, y) in a.iter().zip(b) {
+        d += (x - y).abs();
+    }
+    Ok(f64::from(d))
+}
+
+/// `vector_norm(a)`: accumulated in f64, as pgvector does.
+pub fn norm(a: &[f32]) -> f64 {
+    a.iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// `l2_normalize(a)`: a zero vector stays zero.
+pub fn l2_normalize(a: &[f32]) -> Result<Vec<f32>, SqlError> {
+    let n = norm(a);
+    if n == 0.0 {
+        return Ok(vec![0.0; a.len()]);
+    }
+    let r: Vec<f32> = a.iter().map(|&x| (f64::from(x) / n) as f32).collect();
+    check_elements(&r)?;
+    Ok(r)
+}
+
+/// `subvector(a, start, count)`: 1-based, clipped to the vector like
+/// pgvector; at least one element must remain.
+pub fn subvector(a: &[f32], start: i64, count: i64) -> Result<Vec<f32>, SqlError> {
+    let dim = a.len() as i64;
+    let end = start.saturating_add(count);
+    let first = start.max(1);
+    let last = end.min(dim + 1);
+    if count <= 0 || last <= first {
+        return Err(data_exception("vector must have at least 1 dimension"));
+    }
+    Ok(a[(first - 1) as usize..(last - 1) as usize].to_vec())
+}
+
+/// Elementwise `+`, `-`, `*` with pgvector's overflow and underflow errors.
+pub fn elementwise(op: char, a: &[f32], b: &[f32]) -> Result<Vec<f32>, SqlError> {
+    check_same_dims(a, b)?;
+    let mut r = Vec::with_capacity(a.len());
+    for (x, y) in a.iter().zip(b) {
+        let v = match op {
+            '+' => x + y,
+            '-' => x - y,
+            _ => {
+                let v = x * y;
+                if v == 0.0 && *x != 0.0 && *y != 0.0 {
+                    return Err(SqlError::new(
+                        SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+                        "value out of range: underflow",
+                    ));
+                }
+                v
+            }
+        };
+        r.push(v);
+    }
+    check_elements(&r)?;
+    Ok(r)
+}
+
+/// A vector built from numbers (casts from `real[]`, `numeric[]`...):
+/// finite, not NaN, at least one element, at most [`MAX_DIMS`].
+pub fn from_numbers(v: Vec<f64>, dims: Option<u32>) -> Result<Vec<f32>, SqlError> {
+    if v.is_empty() {
+        return Err(data_exception("vector must have at least 1 dimension"));
+    }
+    check_max_dims(v.len())?;
+    let mut out = Vec::with_capacity(v.len());
+    for x in v {
+        if x.is_nan() {
+            return Err(data_exception("NaN not allowed in vector"));
+        }
+        let f = x as f32;
+        if f.is_infinite() {
+            return Err(data_exception("infinite value not allowed in vector"));
+        }
+        out.push(f);
+    }
+    if let Some(n) = dims {
+        if out.len() != n as usize {
+            return Err(data_exception(format!(
+                "expected {n} dimensions, not {}",
+                out.len()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// The distance an index orders by. Each is monotonic in the SQL
+/// operator's result, so ordering by it is ordering by the operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Metric {
+    /// Squared Euclidean distance (`<->` is its square root).
+    L2,
+    /// Negative inner product (`<#>`).
+    InnerProduct,
+    /// Cosine distance (`<=>`); 1 - dot / (|a| |b|).
+    Cosine,
+    /// Taxicab distance (`<+>`).
+    L1,
+}
+
+const LANES: usize = 8;
+
+#[inline]
+fn lanes_sum(acc: [f32; LANES]) -> f32 {
+    (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
+/// Reads element `i` of a little-endian f32 array in `bytes`.
+#[inline]
+fn elem(bytes: &[u8], i: usize) -> f32 {
+    let b = &bytes[i * 4..i * 4 + 4];
+    f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The three sums a distance needs (dot, |a|², |b|², Σ|a-b|, Σ(a-b)²),
+/// computed in [`LANES`] independent lanes over `a` and `b(i)`.
+#[inline(always)]
+fn kernel(metric: Metric, a: &[f32], b: impl Fn(usize) -> f32) -> f32 {
+    let n = a.len();
+    let chunks = n / LANES;
+    match metric {
+        Metric::L2 | Metric::L1 => {
+            let mut acc = [0.0f32; LANES];
+            for c in 0..chunks {
+                for l in 0..LANES {
+                    let i = c * LANES + l;
+                    let d = a[i] - b(i);
+                    acc[l] += if metric == Metric::L2 { d * d } else { d.abs() };
+                }
+            }
+            let mut s = lanes_sum(acc);
+            for (i, &x) in a.iter().enumerate().skip(chunks * LANES) {
+                let d = x - b(i);
+                s += if metric == Metric::L2 { d * d } else { d.abs() };
+            }
+            s
+        }
+        Metric::InnerProduct => {
+            let mut acc = [0.0f32; LANES];
+            for c in 0..chunks {
+                for l in 0..LANES {
+                    let i = c * LANES + l;
+                    acc[l] += a[i] * b(i);
+                }
+            }
+            let mut s = lanes_sum(acc);
+            for (i, &x) in a.iter().enumerate().skip(chunks * LANES) {
+                s += x * b(i);
+            }
+            -s
+        }
+        Metric::Cosine => {
+            let (mut dot, mut na, mut nb) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+            for c in 0..chunks {
+                for l in 0..LANES {
+                    let i = c * LANES + l;
+                    let (x, y) = (a[i], b(i));
+                    dot[l] += x * y;
+                    na[l] += x * x;
+                    nb[l] += y * y;
+                }
+            }
+            let (mut d, mut x2, mut y2) = (lanes_sum(dot), lanes_sum(na), lanes_sum(nb));
+            for (i, &x) in a.iter().enumerate().skip(chunks * LANES) {
+                let y = b(i);
+                d += x * y;
+                x2 += x * x;
+                y2 += y * y;
+            }
+            let denom = (x2 * y2).sqrt();
+            if denom == 0.0 {
+                // A zero vector has no direction: sort it last.
+                return f32::MAX;
+            }
+            1.0 - (d / denom).clamp(-1.0, 1.0)
+        }
+    }
+}
+
+impl Metric {
+    /// Distance between two vectors of the same length.
+    pub fn distance(self, a: &[f32], b: &[f32]) -> f32 {
+        debug_assert_eq!(a.len(), b.len());
+        let b = &b[..a.len()];
+        kernel(self, a, |i| b[i])
+    }
+
+    /// Distance between `a` and a stored vector of `a.len()` little-endian
+    /// f32s at the start of `bytes` (the caller checked its length).
+    pub fn distance_to_bytes(self, a: &[f32], bytes: &[u8]) -> f32 {
+        let bytes = &bytes[..a.len() * 4];
+        kernel(self, a, |i| elem(bytes, i))
+    }
+
+    /// The SQL operator this metric orders by.
+    pub fn operator(self) -> &'static str {
+        match self {
+            Metric::L2 => "<->",
+            Metric::InnerProduct => "<#>",
+            Metric::Cosine => "<=>",
+            Metric::L1 => "<+>",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_distances_match_pgvector() {
+        // pgvector test/sql/vector.sql.
+        assert_eq!(l2_distance(&[0.0, 0.0], &[3.0, 4.0]).unwrap(), 5.0);
+        assert_eq!(inner_product(&[1.0, 2.0], &[3.0, 4.0]).unwrap(), 11.0);
+        assert_eq!(cosine_distance(&[1.0, 2.0], &[2.0, 4.0]).unwrap(), 0.0);
+        assert_eq!(cosine_distance(&[1.0, 1.0], &[-1.0, -1.0]).unwrap(), 2.0);
+        assert!(cosine_distance(&[0.0, 0.0], &[2.0, 4.0]).unwrap().is_nan());
+        assert_eq!(l1_distance(&[0.0, 0.0], &[3.0, 4.0]).unwrap(), 7.0);
+        let e = l2_distance(&[1.0, 2.0], &[3.0]).unwrap_err();
+        assert_eq!(e.message, "different vector dimensions 2 and 1");
+        assert_eq!(norm(&[3.0, 4.0]), 5.0);
+        assert_eq!(l2_normalize(&[3.0, 4.0]).unwrap(), vec![0.6, 0.8]);
+        assert_eq!(l2_normalize(&[0.0, 0.0]).unwrap(), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn subvector_clips_like_pgvector() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(subvector(&v, 1, 3).unwrap(), vec![1.0, 2.0, 3.0]);
+        assert_eq!(subvector(&v, 3, 2).unwrap(), vec![3.0, 4.0]);
+        assert_eq!(subvector(&v, -1, 3).unwrap(), vec![1.0]);
+        assert_eq!(subvector(&v, 3, 9).unwrap(), vec![3.0, 4.0, 5.0]);
+        assert!(subvector(&v, 3, 0).is_err());
+        assert!(subvector(&v, 6, 1).is_err());
+        assert!(subvector(&v, i64::MAX, 5).is_err());
+    }
+
+    #[test]
+    fn elementwise_errors() {
+        assert_eq!(elementwise('+', &[1.0], &[2.0]).unwrap(), vec![3.0]);
+        assert_eq!(
+            elementwise('*', &[1e38], &[1e38]).unwrap_err().message,
+            "value out of range: overflow"
+        );
+        assert_eq!(
+            elementwise('*', &[1e-30], &[1e-30]).unwrap_err().message,
+            "value out of range: underflow"
+        );
+    }
+
+    #[test]
+    fn index_kernels_agree_with_sql_functions() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 2000) as f32 / 1000.0 - 1.0
+        };
+        for n in [1, 7, 8, 9, 31, 384] {
+            let a: Vec<f32> = (0..n).map(|_| next()).collect();
+            let b: Vec<f32> = (0..n).map(|_| next()).collect();
+            let bytes: Vec<u8> = b.iter().flat_map(|f| f.to_le_bytes()).collect();
+            let close = |x: f32, y: f64| ((x as f64) - y).abs() < 1e-3 * (1.0 + y.abs());
+            let l2 = l2_distance(&a, &b).unwrap();
+            assert!(close(Metric::L2.distance(&a, &b), l2 * l2));
+            assert!(close(Metric::L2.distance_to_bytes(&a, &bytes), l2 * l2));
+            let ip = inner_product(&a, &b).unwrap();
+            assert!(close(Metric::InnerProduct.distance_to_bytes(&a, &bytes), -ip));
+            let cos = cosine_distance(&a, &b).unwrap();
+            assert!(close(Metric::Cosine.distance_to_bytes(&a, &bytes), cos));
+            let l1 = l1_distance(&a, &b).unwrap();
+            assert!(close(Metric::L1.distance(&a, &b), l1));
+        }
+    }
+}
