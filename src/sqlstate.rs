@@ -13,6 +13,7 @@ impl SqlState {
     pub const INTERNAL_ERROR: SqlState = SqlState("XX000");
     pub const PROGRAM_LIMIT_EXCEEDED: SqlState = SqlState("54000");
     pub const INVALID_PARAMETER_VALUE: SqlState = SqlState("22023");
+    pub const DATA_EXCEPTION: SqlState = SqlState("22000");
     pub const CANNOT_CONNECT_NOW: SqlState = SqlState("57P03");
     pub const SYNTAX_ERROR: SqlState = SqlState("42601");
     pub const UNDEFINED_TABLE: SqlState = SqlState("42P01");

@@ -1,7 +1,7 @@
 //! The index access-method seam: how DDL builds an index, DML maintains
 //! it, vacuum prunes it, the planner prices it and the executor scans it,
 //! without knowing how it is stored. B+tree ([`btree`]) is the first
-//! method; HNSW will be the second.
+//! method, HNSW ([`hnsw`], nearest-neighbour scans) the second.
 //!
 //! Every method keeps one entry per heap tuple *version* (MVCC lives in
 //! the heap): callers check visibility on the TIDs an index returns, and
@@ -19,6 +19,7 @@
 //! - `destroy()` frees its storage (the index was dropped and vacuumed).
 
 pub mod btree;
+pub mod hnsw;
 
 use crate::catalog::{IndexDef, IndexMethod};
 use crate::error::Error;
@@ -51,6 +52,8 @@ pub struct ScanKeys {
     pub upper: Option<(Value, bool)>,
     /// Descending column order instead of ascending.
     pub reverse: bool,
+    /// A nearest-neighbour scan (ORDER BY distance) and its settings.
+    pub nearest: Option<hnsw::NearestKey>,
 }
 
 /// How much of an index's columns a predicate pins: what the planner
@@ -82,14 +85,20 @@ pub trait IndexCursor {
 pub fn capabilities(method: IndexMethod) -> Capabilities {
     match method {
         IndexMethod::BTree => btree::CAPABILITIES,
+        IndexMethod::Hnsw => hnsw::CAPABILITIES,
     }
 }
 
-/// Creates the storage of a new, empty index; returns its root page
-/// ([`IndexDef::root`]).
-pub fn create(pager: &mut Pager, method: IndexMethod) -> Result<PageId> {
-    match method {
-        IndexMethod::BTree => btree::create(pager),
+/// Creates the storage of a new, empty index for `def` (whose `root` is
+/// not yet set); returns its root page ([`IndexDef::root`]).
+pub fn create(pager: &mut Pager, def: &IndexDef) -> Result<PageId> {
+    match (def.method, def.hnsw) {
+        (IndexMethod::BTree, _) => btree::create(pager),
+        (IndexMethod::Hnsw, Some(opts)) => hnsw::create(pager, opts),
+        (IndexMethod::Hnsw, None) => Err(Error::Sql(crate::error::SqlError::new(
+            crate::error::SqlState::INTERNAL_ERROR,
+            "hnsw index without options",
+        ))),
     }
 }
 
@@ -97,6 +106,7 @@ pub fn create(pager: &mut Pager, method: IndexMethod) -> Result<PageId> {
 pub fn open(def: &IndexDef) -> Box<dyn IndexAm> {
     match def.method {
         IndexMethod::BTree => Box::new(btree::BTreeIndex::open(def)),
+        IndexMethod::Hnsw => Box::new(hnsw::HnswIndex::open(def)),
     }
 }
 
@@ -106,6 +116,8 @@ pub fn open(def: &IndexDef) -> Box<dyn IndexAm> {
 pub fn scan_cost(def: &IndexDef, shape: ScanShape) -> Option<f64> {
     match def.method {
         IndexMethod::BTree => btree::scan_cost(def, shape),
+        // Only ordered nearest-neighbour scans (chosen separately).
+        IndexMethod::Hnsw => None,
     }
 }
 

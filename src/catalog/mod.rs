@@ -122,6 +122,9 @@ pub struct IndexDef {
     /// is the access method's business (`crate::access`).
     #[serde(alias = "btree")]
     pub root: PageId,
+    /// An HNSW index's operator class and build parameters.
+    #[serde(default)]
+    pub hnsw: Option<HnswOptions>,
 }
 
 /// An index access method, as `pg_am` lists them.
@@ -129,6 +132,7 @@ pub struct IndexDef {
 pub enum IndexMethod {
     #[default]
     BTree,
+    Hnsw,
 }
 
 impl IndexMethod {
@@ -136,6 +140,7 @@ impl IndexMethod {
     pub fn name(self) -> &'static str {
         match self {
             IndexMethod::BTree => "btree",
+            IndexMethod::Hnsw => "hnsw",
         }
     }
 
@@ -143,9 +148,20 @@ impl IndexMethod {
     pub fn from_name(name: &str) -> Option<IndexMethod> {
         match name {
             "btree" => Some(IndexMethod::BTree),
+            "hnsw" => Some(IndexMethod::Hnsw),
             _ => None,
         }
     }
+}
+
+/// An HNSW index's build parameters (`WITH (m = 16, ef_construction =
+/// 64)`), its operator class's metric, and the indexed dimensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HnswOptions {
+    pub metric: crate::value::vector::Metric,
+    pub m: u8,
+    pub ef_construction: u16,
+    pub dims: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

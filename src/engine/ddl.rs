@@ -6,8 +6,8 @@ use super::constraints::{key_detail, row_key_has_null};
 use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{
-    Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, SequenceDef,
-    TableDef,
+    Catalog, CheckDef, ColumnDef, HnswOptions, IdentityKind, IndexDef, IndexMethod, Object,
+    SequenceDef, TableDef,
 };
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{flags, Heap, Tid};
@@ -16,6 +16,8 @@ use crate::sql::parse::ast::{self, Expr};
 use crate::sql::plan;
 use crate::txn::{LockMode, Viewer, XidStatus};
 use crate::value::types::DataType;
+use crate::value::tz::TimeZone;
+use crate::value::vector::{self, Metric};
 
 pub(super) fn column_positions(table: &TableDef, names: &[String]) -> Result<Vec<usize>> {
     names
@@ -243,25 +245,22 @@ impl Engine {
         self.catalog
             .insert(&mut self.pager, xid, cid, Object::Table(table.clone()))?;
         for (iname, cols, unique, primary) in indexes {
-            let root = access::create(&mut self.pager, IndexMethod::BTree)?;
-            let ioid = self.catalog.allocate_oid();
-            self.catalog.insert(
-                &mut self.pager,
-                xid,
-                cid,
-                Object::Index(IndexDef {
-                    oid: ioid,
-                    name: iname,
-                    table: oid,
-                    desc: vec![false; cols.len()],
-                    columns: cols,
-                    unique,
-                    primary,
-                    constraint: true,
-                    method: IndexMethod::BTree,
-                    root,
-                }),
-            )?;
+            let mut def = IndexDef {
+                oid: self.catalog.allocate_oid(),
+                name: iname,
+                table: oid,
+                desc: vec![false; cols.len()],
+                columns: cols,
+                unique,
+                primary,
+                constraint: true,
+                method: IndexMethod::BTree,
+                root: 0,
+                hnsw: None,
+            };
+            def.root = access::create(&mut self.pager, &def)?;
+            self.catalog
+                .insert(&mut self.pager, xid, cid, Object::Index(def))?;
         }
         Ok(QueryResult::tag("CREATE TABLE"))
     }
@@ -333,8 +332,11 @@ impl Engine {
         self.check_name_not_in_flux(sid, &iname)?;
         let xid = self.write_xid(sid)?;
         let cid = self.current_cid(sid);
-        let root = access::create(&mut self.pager, method)?;
-        let def = IndexDef {
+        let hnsw = match method {
+            IndexMethod::Hnsw => Some(hnsw_options(table, &cols, c)?),
+            IndexMethod::BTree => None,
+        };
+        let mut def = IndexDef {
             oid: self.catalog.allocate_oid(),
             name: iname,
             table: table.oid,
@@ -344,8 +346,10 @@ impl Engine {
             primary: false,
             constraint: false,
             method,
-            root,
+            root: 0,
+            hnsw,
         };
+        def.root = access::create(&mut self.pager, &def)?;
         let am = access::open(&def);
         // Build: every version in the heap gets an entry (MVCC filters later).
         let heap = Heap::open(table.heap);
@@ -550,4 +554,108 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The operator class and `WITH` parameters of `CREATE INDEX ... USING
+/// hnsw`, checked as pgvector checks them.
+fn hnsw_options(table: &TableDef, cols: &[usize], c: &ast::CreateIndex) -> Result<HnswOptions> {
+    if c.unique {
+        return Err(sql_err(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "access method \"hnsw\" does not support unique indexes",
+        ));
+    }
+    let ([col], [ic]) = (cols, c.columns.as_slice()) else {
+        return Err(sql_err(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "access method \"hnsw\" does not support multicolumn indexes",
+        ));
+    };
+    let ty = &table.columns[*col].ty;
+    let DataType::Vector(dims) = ty else {
+        return Err(Error::Sql(SqlError::new(
+            SqlState::UNDEFINED_OBJECT,
+            format!("data type {ty} has no default operator class for access method \"hnsw\""),
+        )
+        .with_hint("You must specify an operator class for the index or define a default operator class for the data type.")));
+    };
+    let metric = match ic
+        .opclass
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("vector_l2_ops") => Metric::L2,
+        Some("vector_ip_ops") => Metric::InnerProduct,
+        Some("vector_cosine_ops") => Metric::Cosine,
+        Some("vector_l1_ops") => Metric::L1,
+        Some(other) => {
+            return Err(sql_err(
+                SqlState::UNDEFINED_OBJECT,
+                format!("operator class \"{other}\" does not exist for access method \"hnsw\""),
+            ))
+        }
+    };
+    let Some(dims) = *dims else {
+        return Err(sql_err(
+            SqlState::DATA_EXCEPTION,
+            "column does not have dimensions",
+        ));
+    };
+    if dims as usize > vector::MAX_INDEX_DIMS {
+        return Err(sql_err(
+            SqlState::PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "column cannot have more than {} dimensions for hnsw index",
+                vector::MAX_INDEX_DIMS
+            ),
+        ));
+    }
+    let (mut m, mut ef) = (16i64, 64i64);
+    for (name, value) in &c.with {
+        let lname = name.to_ascii_lowercase();
+        let (slot, lo, hi) = match lname.as_str() {
+            "m" => (&mut m, 2, 100),
+            "ef_construction" => (&mut ef, 4, 1000),
+            _ => {
+                return Err(sql_err(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    format!("unrecognized parameter \"{name}\""),
+                ))
+            }
+        };
+        let text = match value {
+            Expr::Literal(v) => v.to_pg_text(&TimeZone::utc()).unwrap_or_default(),
+            Expr::UntypedString(s) => s.clone(),
+            _ => String::new(),
+        };
+        let n: i64 = text.trim().parse().map_err(|_| {
+            sql_err(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("invalid value for integer option \"{lname}\": {text}"),
+            )
+        })?;
+        if !(lo..=hi).contains(&n) {
+            return Err(Error::Sql(
+                SqlError::new(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    format!("value {n} out of bounds for option \"{lname}\""),
+                )
+                .with_detail(format!("Valid values are between \"{lo}\" and \"{hi}\".")),
+            ));
+        }
+        *slot = n;
+    }
+    if ef < 2 * m {
+        return Err(sql_err(
+            SqlState::INVALID_PARAMETER_VALUE,
+            "ef_construction must be greater than or equal to 2 * m",
+        ));
+    }
+    Ok(HnswOptions {
+        metric,
+        m: m as u8,
+        ef_construction: ef as u16,
+        dims,
+    })
 }

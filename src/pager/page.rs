@@ -48,6 +48,10 @@ pub enum PageKind {
     Meta = 7,
     Clog = 8,
     ClogDir = 9,
+    /// An HNSW index's meta page.
+    HnswMeta = 10,
+    /// HNSW graph nodes (vectors and neighbour lists).
+    HnswNodes = 11,
 }
 
 impl PageKind {
@@ -64,6 +68,8 @@ impl PageKind {
             7 => Meta,
             8 => Clog,
             9 => ClogDir,
+            10 => HnswMeta,
+            11 => HnswNodes,
             _ => return None,
         })
     }

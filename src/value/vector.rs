@@ -382,7 +382,10 @@ mod tests {
             assert!(close(Metric::L2.distance(&a, &b), l2 * l2));
             assert!(close(Metric::L2.distance_to_bytes(&a, &bytes), l2 * l2));
             let ip = inner_product(&a, &b).unwrap();
-            assert!(close(Metric::InnerProduct.distance_to_bytes(&a, &bytes), -ip));
+            assert!(close(
+                Metric::InnerProduct.distance_to_bytes(&a, &bytes),
+                -ip
+            ));
             let cos = cosine_distance(&a, &b).unwrap();
             assert!(close(Metric::Cosine.distance_to_bytes(&a, &bytes), cos));
             let l1 = l1_distance(&a, &b).unwrap();

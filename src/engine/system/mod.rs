@@ -52,9 +52,11 @@ const PG_CATALOG_NS: i32 = 11;
 const PUBLIC_NS: i32 = 2200;
 /// PostgreSQL assigns this one at initdb; ours is fixed.
 const INFORMATION_SCHEMA_NS: i32 = 12000;
-/// Access methods (`pg_am`): heap tables and btree indexes.
+/// Access methods (`pg_am`): heap tables, btree and hnsw indexes.
 const HEAP_AM: i32 = 2;
 const BTREE_AM: i32 = 403;
+/// pgvector's hnsw gets its OID at CREATE EXTENSION; ours is fixed.
+const HNSW_AM: i32 = 16400;
 
 /// PostgreSQL's default collation, for collatable (string) columns.
 const DEFAULT_COLLATION: i32 = 100;
@@ -260,6 +262,12 @@ impl Engine {
                     Value::Int4(BTREE_AM),
                     text("btree"),
                     text("bthandler"),
+                    text("i"),
+                ],
+                vec![
+                    Value::Int4(HNSW_AM),
+                    text("hnsw"),
+                    text("hnswhandler"),
                     text("i"),
                 ],
             ],

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{
-    oid, opt_text, text, Engine, Result, Viewpoint, BTREE_AM, DEFAULT_COLLATION,
+    oid, opt_text, text, Engine, Result, Viewpoint, BTREE_AM, DEFAULT_COLLATION, HNSW_AM,
     INFORMATION_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS, SUPERUSER_OID,
 };
 use crate::catalog::{ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, Oid, TableDef};
@@ -18,6 +18,7 @@ use crate::value::Value;
 pub(super) fn index_am_oid(method: IndexMethod) -> i32 {
     match method {
         IndexMethod::BTree => BTREE_AM,
+        IndexMethod::Hnsw => HNSW_AM,
     }
 }
 

@@ -1,0 +1,927 @@
+//! The HNSW access method (pgvector's `hnsw`): a navigable small-world
+//! graph of vectors, in our pages, WAL-logged like every other page.
+//!
+//! Like every index here it holds one node per heap tuple *version*; the
+//! executor checks visibility on the TIDs it returns, so rolled-back,
+//! deleted or not-yet-visible rows are never returned even though their
+//! nodes are in the graph. VACUUM (`remove`) marks a node deleted: it stays
+//! in the graph as a routing node (so recall does not decay as rows
+//! churn) but is never returned again, and its TID may be reused.
+//!
+//! # Layout
+//! Meta page (`PageKind::HnswMeta`), little-endian, after the 16-byte
+//! common header:
+//! ```text
+//! 16 magic "HNSW"      20 metric u8  21 m u8  22 ef_construction u16
+//! 24 dims u32          28 entry page u32  32 entry slot u16  34 entry level u8
+//! 35 has_entry u8      36 last node page u32  40 nodes u64  48 deleted u64
+//! 56 first node page u32
+//! ```
+//! Node pages (`PageKind::HnswNodes`) chain through the header's `next`
+//! (newest first is not required; `first` → … → last). After the header:
+//! `16 count u16, 18 records_start u16`, then `count` slots of
+//! `(offset u16, len u16)`; records grow down from the page end. A node
+//! record:
+//! ```text
+//! 0 flags u8 (1 = deleted)  1 level u8  2 heap page u32  6 heap slot u16
+//! 8 vector: dims × f32
+//! then for each level 0..=level: count u16, cap(level) × (page u32, slot u16)
+//! ```
+//! with cap(0) = 2m and cap(l > 0) = m. A node is addressed by its page
+//! and slot, packed into a `u64` in memory.
+//!
+//! Every value read from a page is bounds-checked; bad bytes are
+//! `PagerError::Corrupt` (XX001), never a panic.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashSet};
+
+use super::{Capabilities, IndexAm, IndexCursor, Result, ScanKeys};
+use crate::catalog::{HnswOptions, IndexDef};
+use crate::error::{Error, SqlError, SqlState};
+use crate::heap::Tid;
+use crate::pager::{page::PAGE_HEADER_SIZE, PResult, PageId, PageKind, Pager, PagerError};
+use crate::util::le;
+use crate::value::vector::Metric;
+use crate::value::Value;
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    unique: false,
+    range_scan: false,
+    ordered: false,
+};
+
+const MAGIC: u32 = u32::from_le_bytes(*b"HNSW");
+const OFF_MAGIC: usize = 16;
+const OFF_METRIC: usize = 20;
+const OFF_M: usize = 21;
+const OFF_EF_CONSTRUCTION: usize = 22;
+const OFF_DIMS: usize = 24;
+const OFF_ENTRY_PAGE: usize = 28;
+const OFF_ENTRY_SLOT: usize = 32;
+const OFF_ENTRY_LEVEL: usize = 34;
+const OFF_HAS_ENTRY: usize = 35;
+const OFF_LAST_PAGE: usize = 36;
+const OFF_NODES: usize = 40;
+const OFF_DELETED: usize = 48;
+const OFF_FIRST_PAGE: usize = 56;
+
+const OFF_COUNT: usize = PAGE_HEADER_SIZE;
+const OFF_RECORDS_START: usize = PAGE_HEADER_SIZE + 2;
+const SLOTS: usize = PAGE_HEADER_SIZE + 4;
+const REF_SIZE: usize = 6;
+const NODE_HEADER: usize = 8;
+const FLAG_DELETED: u8 = 1;
+/// Levels are capped so a node record always fits in a page.
+const MAX_LEVEL: usize = 16;
+
+/// `hnsw.iterative_scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum IterativeScan {
+    #[default]
+    Off,
+    StrictOrder,
+    RelaxedOrder,
+}
+
+impl IterativeScan {
+    pub fn name(self) -> &'static str {
+        match self {
+            IterativeScan::Off => "off",
+            IterativeScan::StrictOrder => "strict_order",
+            IterativeScan::RelaxedOrder => "relaxed_order",
+        }
+    }
+}
+
+/// The session settings an HNSW scan runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanSettings {
+    /// `hnsw.ef_search`: the candidate list of one search round.
+    pub ef_search: usize,
+    pub iterative: IterativeScan,
+    /// `hnsw.max_scan_tuples`: where an iterative scan gives up.
+    pub max_scan_tuples: usize,
+}
+
+impl Default for ScanSettings {
+    fn default() -> Self {
+        ScanSettings {
+            ef_search: 40,
+            iterative: IterativeScan::Off,
+            max_scan_tuples: 20_000,
+        }
+    }
+}
+
+/// The nearest-neighbour part of a scan: the query and the settings.
+#[derive(Clone, Debug)]
+pub struct NearestKey {
+    pub query: Vec<f32>,
+    pub settings: ScanSettings,
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::Sql(SqlError::new(SqlState::INVALID_PARAMETER_VALUE, msg))
+}
+
+/// The largest level a node of `dims` dimensions may have in a page of
+/// `page_size` bytes, or `None` when not even a level-0 node fits.
+fn max_level_for(dims: usize, m: usize, page_size: usize) -> Option<usize> {
+    let room = page_size - SLOTS - 4;
+    let mut size = NODE_HEADER + dims * 4 + 2 + 2 * m * REF_SIZE;
+    if size > room {
+        return None;
+    }
+    let mut level = 0;
+    while level < MAX_LEVEL && size + 2 + m * REF_SIZE <= room {
+        size += 2 + m * REF_SIZE;
+        level += 1;
+    }
+    Some(level)
+}
+
+/// The most dimensions an index may have with `m` in pages of `page_size`.
+pub fn max_dims(m: usize, page_size: usize) -> usize {
+    (page_size - SLOTS - 4 - NODE_HEADER - 2 - 2 * m * REF_SIZE) / 4
+}
+
+/// Creates an empty index with `opts`; returns its meta page.
+pub fn create(pager: &mut Pager, opts: HnswOptions) -> Result<PageId> {
+    if opts.dims == 0 {
+        return Err(invalid("column does not have dimensions"));
+    }
+    if max_level_for(opts.dims as usize, opts.m as usize, pager.page_size()).is_none() {
+        return Err(Error::Sql(SqlError::new(
+            SqlState::PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "column cannot have more than {} dimensions for hnsw index",
+                max_dims(opts.m as usize, pager.page_size())
+            ),
+        )));
+    }
+    pager.safe_point()?;
+    let meta = pager.allocate(PageKind::HnswMeta)?;
+    pager.write(meta, |p| {
+        le::put_u32(p, OFF_MAGIC, MAGIC);
+        p[OFF_METRIC] = metric_code(opts.metric);
+        p[OFF_M] = opts.m;
+        le::put_u16(p, OFF_EF_CONSTRUCTION, opts.ef_construction);
+        le::put_u32(p, OFF_DIMS, opts.dims);
+    })?;
+    Ok(meta)
+}
+
+fn metric_code(m: Metric) -> u8 {
+    match m {
+        Metric::L2 => 0,
+        Metric::InnerProduct => 1,
+        Metric::Cosine => 2,
+        Metric::L1 => 3,
+    }
+}
+
+fn metric_from(code: u8) -> Option<Metric> {
+    Some(match code {
+        0 => Metric::L2,
+        1 => Metric::InnerProduct,
+        2 => Metric::Cosine,
+        3 => Metric::L1,
+        _ => return None,
+    })
+}
+
+/// A node's address: page and slot.
+type NodeRef = u64;
+
+fn node_ref(page: PageId, slot: u16) -> NodeRef {
+    (u64::from(page) << 16) | u64::from(slot)
+}
+
+fn ref_page(n: NodeRef) -> PageId {
+    (n >> 16) as PageId
+}
+
+fn ref_slot(n: NodeRef) -> u16 {
+    (n & 0xFFFF) as u16
+}
+
+/// The meta page's contents.
+#[derive(Clone, Copy, Debug)]
+struct Meta {
+    metric: Metric,
+    m: usize,
+    ef_construction: usize,
+    dims: usize,
+    entry: Option<(NodeRef, usize)>,
+    last_page: PageId,
+    first_page: PageId,
+}
+
+/// f32 with a total order (distances are never NaN here: zero vectors get
+/// `f32::MAX` under cosine).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Dist(f32);
+
+impl Eq for Dist {}
+
+impl PartialOrd for Dist {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Dist {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+type Scored = (Dist, NodeRef);
+
+pub struct HnswIndex {
+    meta_page: PageId,
+    /// The indexed column's storage position.
+    column: usize,
+}
+
+impl HnswIndex {
+    pub fn open(def: &IndexDef) -> HnswIndex {
+        HnswIndex {
+            meta_page: def.root,
+            column: def.columns.first().copied().unwrap_or(0),
+        }
+    }
+
+    fn meta(&self, pager: &mut Pager) -> PResult<Meta> {
+        let id = self.meta_page;
+        pager.read(id, |p| {
+            if le::u32_at(p, OFF_MAGIC) != MAGIC {
+                return Err(PagerError::corrupt(id, "not an hnsw meta page"));
+            }
+            let metric = metric_from(p[OFF_METRIC])
+                .ok_or_else(|| PagerError::corrupt(id, "unknown hnsw metric"))?;
+            let m = usize::from(p[OFF_M]);
+            let dims = le::u32_at(p, OFF_DIMS) as usize;
+            if m < 2 || dims == 0 || dims * 4 > p.len() {
+                return Err(PagerError::corrupt(id, "bad hnsw parameters"));
+            }
+            let entry = (p[OFF_HAS_ENTRY] == 1).then(|| {
+                (
+                    node_ref(le::u32_at(p, OFF_ENTRY_PAGE), le::u16_at(p, OFF_ENTRY_SLOT)),
+                    usize::from(p[OFF_ENTRY_LEVEL]),
+                )
+            });
+            Ok(Meta {
+                metric,
+                m,
+                ef_construction: usize::from(le::u16_at(p, OFF_EF_CONSTRUCTION)).max(1),
+                dims,
+                entry,
+                last_page: le::u32_at(p, OFF_LAST_PAGE),
+                first_page: le::u32_at(p, OFF_FIRST_PAGE),
+            })
+        })?
+    }
+
+    fn vector_of(row: &[Value], column: usize, meta: &Meta) -> Result<Option<Vec<f32>>> {
+        match row.get(column) {
+            Some(Value::Vector(v)) => {
+                if v.len() != meta.dims {
+                    return Err(Error::Sql(SqlError::new(
+                        SqlState::DATA_EXCEPTION,
+                        format!("expected {} dimensions, not {}", meta.dims, v.len()),
+                    )));
+                }
+                Ok(Some(v.clone()))
+            }
+            // NULLs are not indexed (pgvector does the same).
+            _ => Ok(None),
+        }
+    }
+}
+
+fn cap(level: usize, m: usize) -> usize {
+    if level == 0 {
+        2 * m
+    } else {
+        m
+    }
+}
+
+fn record_len(dims: usize, level: usize, m: usize) -> usize {
+    NODE_HEADER + dims * 4 + (0..=level).map(|l| 2 + cap(l, m) * REF_SIZE).sum::<usize>()
+}
+
+/// The bytes of record `slot` in a node page, checked.
+fn record(p: &[u8], page: PageId, slot: u16) -> PResult<&[u8]> {
+    let (off, len) = record_span(p, page, slot)?;
+    Ok(&p[off..off + len])
+}
+
+fn record_span(p: &[u8], page: PageId, slot: u16) -> PResult<(usize, usize)> {
+    let count = le::u16_at(p, OFF_COUNT);
+    if slot >= count || SLOTS + usize::from(count) * 4 > p.len() {
+        return Err(PagerError::corrupt(page, "hnsw slot out of range"));
+    }
+    let at = SLOTS + usize::from(slot) * 4;
+    let off = usize::from(le::u16_at(p, at));
+    let len = usize::from(le::u16_at(p, at + 2));
+    if off < SLOTS || off + len > p.len() || len < NODE_HEADER {
+        return Err(PagerError::corrupt(page, "hnsw record out of bounds"));
+    }
+    Ok((off, len))
+}
+
+/// Offset within a record of level `l`'s neighbour list.
+fn level_offset(dims: usize, m: usize, l: usize) -> usize {
+    NODE_HEADER + dims * 4 + (0..l).map(|k| 2 + cap(k, m) * REF_SIZE).sum::<usize>()
+}
+
+/// What a search needs of one node, read in one page access.
+struct NodeView {
+    deleted: bool,
+    level: usize,
+    tid: Tid,
+}
+
+fn node_view(rec: &[u8], page: PageId, meta: &Meta) -> PResult<NodeView> {
+    let level = usize::from(rec[1]);
+    if level > MAX_LEVEL || rec.len() < record_len(meta.dims, level, meta.m) {
+        return Err(PagerError::corrupt(page, "hnsw node too short"));
+    }
+    Ok(NodeView {
+        deleted: rec[0] & FLAG_DELETED != 0,
+        level,
+        tid: Tid {
+            page: le::u32_at(rec, 2),
+            slot: le::u16_at(rec, 6),
+        },
+    })
+}
+
+fn neighbours_in(rec: &[u8], page: PageId, meta: &Meta, l: usize) -> PResult<Vec<NodeRef>> {
+    let off = level_offset(meta.dims, meta.m, l);
+    let n = usize::from(le::u16_at(rec, off));
+    if n > cap(l, meta.m) {
+        return Err(PagerError::corrupt(page, "hnsw neighbour count too large"));
+    }
+    Ok((0..n)
+        .map(|i| {
+            let at = off + 2 + i * REF_SIZE;
+            node_ref(le::u32_at(rec, at), le::u16_at(rec, at + 4))
+        })
+        .collect())
+}
+
+/// The graph operations over one index, for the duration of one call.
+struct Graph<'p> {
+    pager: &'p mut Pager,
+    meta: Meta,
+}
+
+impl Graph<'_> {
+    /// Distance from `q` to node `n`, its view, and (if `level` is given)
+    /// its neighbours there.
+    fn visit(
+        &mut self,
+        q: &[f32],
+        n: NodeRef,
+        level: Option<usize>,
+    ) -> PResult<(f32, NodeView, Vec<NodeRef>)> {
+        let meta = self.meta;
+        let (page, slot) = (ref_page(n), ref_slot(n));
+        self.pager.read(page, |p| {
+            let rec = record(p, page, slot)?;
+            let view = node_view(rec, page, &meta)?;
+            let d = meta
+                .metric
+                .distance_to_bytes(q, &rec[NODE_HEADER..NODE_HEADER + meta.dims * 4]);
+            let nb = match level {
+                Some(l) if l <= view.level => neighbours_in(rec, page, &meta, l)?,
+                _ => Vec::new(),
+            };
+            Ok((d, view, nb))
+        })?
+    }
+
+    fn distance(&mut self, q: &[f32], n: NodeRef) -> PResult<f32> {
+        Ok(self.visit(q, n, None)?.0)
+    }
+
+    fn neighbours(&mut self, n: NodeRef, l: usize) -> PResult<Vec<NodeRef>> {
+        let meta = self.meta;
+        let (page, slot) = (ref_page(n), ref_slot(n));
+        self.pager.read(page, |p| {
+            let rec = record(p, page, slot)?;
+            let view = node_view(rec, page, &meta)?;
+            if l > view.level {
+                return Ok(Vec::new());
+            }
+            neighbours_in(rec, page, &meta, l)
+        })?
+    }
+
+    fn vector(&mut self, n: NodeRef) -> PResult<Vec<f32>> {
+        let meta = self.meta;
+        let (page, slot) = (ref_page(n), ref_slot(n));
+        self.pager.read(page, |p| {
+            let rec = record(p, page, slot)?;
+            node_view(rec, page, &meta)?;
+            Ok(rec[NODE_HEADER..NODE_HEADER + meta.dims * 4]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect())
+        })?
+    }
+
+    fn set_neighbours(&mut self, n: NodeRef, l: usize, list: &[NodeRef]) -> PResult<()> {
+        let meta = self.meta;
+        let (page, slot) = (ref_page(n), ref_slot(n));
+        self.pager.write(page, |p| {
+            let (off, len) = record_span(p, page, slot)?;
+            let rec = &mut p[off..off + len];
+            let level = usize::from(rec[1]);
+            if l > level || list.len() > cap(l, meta.m) {
+                return Err(PagerError::corrupt(page, "hnsw neighbour list too long"));
+            }
+            let at = level_offset(meta.dims, meta.m, l);
+            if at + 2 + cap(l, meta.m) * REF_SIZE > rec.len() {
+                return Err(PagerError::corrupt(page, "hnsw node too short"));
+            }
+            le::put_u16(rec, at, list.len() as u16);
+            for (i, &r) in list.iter().enumerate() {
+                let o = at + 2 + i * REF_SIZE;
+                le::put_u32(rec, o, ref_page(r));
+                le::put_u16(rec, o + 4, ref_slot(r));
+            }
+            Ok(())
+        })?
+    }
+
+    /// Greedy best-first search of one layer (the HNSW paper's
+    /// SEARCH-LAYER): the `ef` nearest nodes found from `entry`, nearest
+    /// first. Nodes pushed out of the candidate list go to `discarded`
+    /// (where an iterative scan resumes) when it is given.
+    fn search_layer(
+        &mut self,
+        q: &[f32],
+        entry: &[Scored],
+        ef: usize,
+        level: usize,
+        visited: &mut HashSet<NodeRef>,
+        mut discarded: Option<&mut Vec<Scored>>,
+    ) -> PResult<Vec<Scored>> {
+        let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
+        let mut found: BinaryHeap<Scored> = BinaryHeap::new();
+        for &e in entry {
+            visited.insert(e.1);
+            candidates.push(Reverse(e));
+            found.push(e);
+            if found.len() > ef {
+                let out = found.pop().expect("over ef, so non-empty");
+                if let Some(d) = discarded.as_deref_mut() {
+                    d.push(out);
+                }
+            }
+        }
+        while let Some(Reverse(c)) = candidates.pop() {
+            let worst = found.peek().map_or(f32::MAX, |w| w.0 .0);
+            if c.0 .0 > worst && found.len() >= ef {
+                if let Some(d) = discarded.as_deref_mut() {
+                    d.push(c);
+                }
+                break;
+            }
+            for n in self.neighbours(c.1, level)? {
+                if !visited.insert(n) {
+                    continue;
+                }
+                let d = self.distance(q, n)?;
+                let worst = found.peek().map_or(f32::MAX, |w| w.0 .0);
+                if found.len() < ef || d < worst {
+                    candidates.push(Reverse((Dist(d), n)));
+                    found.push((Dist(d), n));
+                    if found.len() > ef {
+                        let out = found.pop().expect("over ef, so non-empty");
+                        if let Some(dl) = discarded.as_deref_mut() {
+                            dl.push(out);
+                        }
+                    }
+                } else if let Some(dl) = discarded.as_deref_mut() {
+                    dl.push((Dist(d), n));
+                }
+            }
+        }
+        if let Some(d) = discarded {
+            d.extend(candidates.into_iter().map(|Reverse(c)| c));
+        }
+        Ok(found.into_sorted_vec())
+    }
+
+    /// The entry point's descent to `level` (ef = 1 on the layers above).
+    fn descend(&mut self, q: &[f32], to_level: usize) -> PResult<Option<Vec<Scored>>> {
+        let Some((entry, top)) = self.meta.entry else {
+            return Ok(None);
+        };
+        let mut ep = vec![(Dist(self.distance(q, entry)?), entry)];
+        let mut l = top;
+        while l > to_level {
+            let mut visited = HashSet::new();
+            ep = self.search_layer(q, &ep, 1, l, &mut visited, None)?;
+            l -= 1;
+        }
+        Ok(Some(ep))
+    }
+
+    /// pgvector's (and the paper's) neighbour selection heuristic: keep a
+    /// candidate only if it is closer to the base than to every neighbour
+    /// kept so far, which keeps links pointing in diverse directions.
+    fn select(&mut self, candidates: &[Scored], m: usize) -> PResult<Vec<Scored>> {
+        let mut kept: Vec<(Scored, Vec<f32>)> = Vec::with_capacity(m);
+        let mut pruned = Vec::new();
+        for &c in candidates {
+            if kept.len() >= m {
+                break;
+            }
+            let v = self.vector(c.1)?;
+            let diverse = kept
+                .iter()
+                .all(|(_, kv)| self.meta.metric.distance(&v, kv) > c.0 .0);
+            if diverse {
+                kept.push((c, v));
+            } else {
+                pruned.push(c);
+            }
+        }
+        let mut out: Vec<Scored> = kept.into_iter().map(|(c, _)| c).collect();
+        // Fill up with the nearest pruned ones (keepPrunedConnections).
+        for c in pruned {
+            if out.len() >= m {
+                break;
+            }
+            out.push(c);
+        }
+        Ok(out)
+    }
+
+    /// Appends a node record; returns its address.
+    fn append(&mut self, index_meta: PageId, rec: &[u8]) -> PResult<NodeRef> {
+        let last = self.meta.last_page;
+        if last != 0 {
+            let slot = self.pager.write(last, |p| try_place(p, rec))?;
+            if let Some(slot) = slot {
+                return Ok(node_ref(last, slot));
+            }
+        }
+        let page = self.pager.allocate(PageKind::HnswNodes)?;
+        let slot = self
+            .pager
+            .write(page, |p| {
+                le::put_u16(p, OFF_COUNT, 0);
+                le::put_u16(p, OFF_RECORDS_START, p.len() as u16);
+                try_place(p, rec)
+            })?
+            .ok_or_else(|| PagerError::corrupt(page, "hnsw node larger than a page"))?;
+        if last != 0 {
+            self.pager
+                .write(last, |p| crate::pager::page::set_next(p, page))?;
+        }
+        let first = self.meta.first_page;
+        self.pager.write(index_meta, |p| {
+            le::put_u32(p, OFF_LAST_PAGE, page);
+            if first == 0 {
+                le::put_u32(p, OFF_FIRST_PAGE, page);
+            }
+        })?;
+        self.meta.last_page = page;
+        if first == 0 {
+            self.meta.first_page = page;
+        }
+        Ok(node_ref(page, slot))
+    }
+}
+
+/// Places `rec` in a node page if it fits; returns its slot.
+fn try_place(p: &mut [u8], rec: &[u8]) -> Option<u16> {
+    let count = usize::from(le::u16_at(p, OFF_COUNT));
+    let start = usize::from(le::u16_at(p, OFF_RECORDS_START)).min(p.len());
+    let dir_end = SLOTS + (count + 1) * 4;
+    if start < dir_end + rec.len() || count >= usize::from(u16::MAX) {
+        return None;
+    }
+    let off = start - rec.len();
+    p[off..start].copy_from_slice(rec);
+    le::put_u16(p, SLOTS + count * 4, off as u16);
+    le::put_u16(p, SLOTS + count * 4 + 2, rec.len() as u16);
+    le::put_u16(p, OFF_COUNT, (count + 1) as u16);
+    le::put_u16(p, OFF_RECORDS_START, off as u16);
+    Some(count as u16)
+}
+
+/// A node's level: floor(-ln(u) · mL) with mL = 1 / ln(m), u drawn from a
+/// hash of its TID and the graph's size (deterministic, so a replayed
+/// workload builds the same graph).
+fn random_level(tid: Tid, salt: u64, m: usize, cap_level: usize) -> usize {
+    let mut rng = crate::util::Rng::new(
+        (u64::from(tid.page) << 16 | u64::from(tid.slot)) ^ salt.rotate_left(32),
+    );
+    let u = ((rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    let level = (-u.ln() / (m as f64).ln()).floor() as usize;
+    level.min(cap_level)
+}
+
+impl IndexAm for HnswIndex {
+    fn insert(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
+        self.insert_row(pager, row, tid)
+    }
+
+    fn remove(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
+        pager.safe_point()?;
+        let meta = self.meta(pager)?;
+        // Find the node: a search for its own vector reaches it (distance
+        // 0) in all but pathological graphs; otherwise walk the pages.
+        let mut target = None;
+        if let Some(v) = Self::vector_of(row, self.column, &meta)? {
+            let mut g = Graph { pager, meta };
+            if let Some(ep) = g.descend(&v, 0)? {
+                let mut visited = HashSet::new();
+                let ef = meta.ef_construction.max(64);
+                for (_, n) in g.search_layer(&v, &ep, ef, 0, &mut visited, None)? {
+                    if g.visit(&v, n, None)?.1.tid == tid {
+                        target = Some(n);
+                        break;
+                    }
+                }
+            }
+        }
+        let target = match target {
+            Some(t) => Some(t),
+            None => self.find_by_tid(pager, &meta, tid)?,
+        };
+        if let Some(n) = target {
+            let (page, slot) = (ref_page(n), ref_slot(n));
+            pager.write(page, |p| -> PResult<()> {
+                let (off, _) = record_span(p, page, slot)?;
+                p[off] |= FLAG_DELETED;
+                Ok(())
+            })??;
+            let mp = self.meta_page;
+            pager.write(mp, |p| {
+                let d = le::u64_at(p, OFF_DELETED);
+                le::put_u64(p, OFF_DELETED, d + 1);
+            })?;
+        }
+        Ok(())
+    }
+
+    fn lookup(&self, _pager: &mut Pager, _key: &[Value]) -> Result<Vec<Tid>> {
+        Err(Error::Sql(SqlError::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "access method \"hnsw\" does not support unique indexes",
+        )))
+    }
+
+    fn scan(&self, pager: &mut Pager, keys: &ScanKeys) -> Result<Box<dyn IndexCursor>> {
+        let meta = self.meta(pager)?;
+        let Some(near) = &keys.nearest else {
+            return Err(Error::Sql(SqlError::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "hnsw scans need an ORDER BY distance",
+            )));
+        };
+        if near.query.len() != meta.dims {
+            return Err(Error::Sql(SqlError::new(
+                SqlState::DATA_EXCEPTION,
+                format!(
+                    "different vector dimensions {} and {}",
+                    meta.dims,
+                    near.query.len()
+                ),
+            )));
+        }
+        Ok(Box::new(HnswCursor {
+            meta_page: self.meta_page,
+            query: near.query.clone(),
+            settings: near.settings,
+            visited: HashSet::new(),
+            discarded: Vec::new(),
+            started: false,
+            done: false,
+            returned: 0,
+            last: f32::MIN,
+        }))
+    }
+
+    fn destroy(&self, pager: &mut Pager) -> Result<()> {
+        let meta = self.meta(pager)?;
+        let mut page = meta.first_page;
+        let mut seen = 0u64;
+        while page != 0 {
+            let next = pager.read(page, crate::pager::page::next)?;
+            pager.free(page)?;
+            page = next;
+            seen += 1;
+            if seen > u64::from(pager.page_count()) {
+                return Err(PagerError::corrupt(self.meta_page, "hnsw page chain loops").into());
+            }
+        }
+        pager.free(self.meta_page)?;
+        Ok(())
+    }
+}
+
+impl HnswIndex {
+    fn insert_row(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
+        pager.safe_point()?;
+        let meta = self.meta(pager)?;
+        let Some(v) = Self::vector_of(row, self.column, &meta)? else {
+            return Ok(());
+        };
+        let nodes = pager.read(self.meta_page, |p| le::u64_at(p, OFF_NODES))?;
+        let cap_level = max_level_for(meta.dims, meta.m, pager.page_size()).unwrap_or(0);
+        let level = random_level(tid, nodes, meta.m, cap_level);
+        // The record, with empty neighbour lists.
+        let mut rec = vec![0u8; record_len(meta.dims, level, meta.m)];
+        rec[1] = level as u8;
+        le::put_u32(&mut rec, 2, tid.page);
+        le::put_u16(&mut rec, 6, tid.slot);
+        for (i, f) in v.iter().enumerate() {
+            rec[NODE_HEADER + i * 4..NODE_HEADER + i * 4 + 4].copy_from_slice(&f.to_le_bytes());
+        }
+        let mut g = Graph { pager, meta };
+        let node = g.append(self.meta_page, &rec)?;
+        let mp = self.meta_page;
+        g.pager
+            .write(mp, |p| le::put_u64(p, OFF_NODES, nodes + 1))?;
+        let Some((_, top)) = meta.entry else {
+            set_entry(g.pager, mp, node, level)?;
+            return Ok(());
+        };
+        let mut ep = g
+            .descend(&v, level.min(top))?
+            .expect("the graph has an entry point");
+        for l in (0..=level.min(top)).rev() {
+            let mut visited = HashSet::new();
+            let found = g.search_layer(&v, &ep, meta.ef_construction, l, &mut visited, None)?;
+            let found: Vec<Scored> = found.into_iter().filter(|c| c.1 != node).collect();
+            let m_l = cap(l, meta.m);
+            let chosen = g.select(&found, if l == 0 { meta.m * 2 } else { meta.m })?;
+            let list: Vec<NodeRef> = chosen.iter().map(|c| c.1).collect();
+            g.set_neighbours(node, l, &list)?;
+            // Back links, pruned with the same heuristic when full.
+            for c in &chosen {
+                let mut theirs = g.neighbours(c.1, l)?;
+                if theirs.contains(&node) {
+                    continue;
+                }
+                if theirs.len() < m_l {
+                    theirs.push(node);
+                    g.set_neighbours(c.1, l, &theirs)?;
+                    continue;
+                }
+                let base = g.vector(c.1)?;
+                let mut scored: Vec<Scored> = Vec::with_capacity(theirs.len() + 1);
+                for &t in theirs.iter().chain(std::iter::once(&node)) {
+                    scored.push((Dist(g.distance(&base, t)?), t));
+                }
+                scored.sort();
+                let kept = g.select(&scored, m_l)?;
+                let list: Vec<NodeRef> = kept.iter().map(|k| k.1).collect();
+                g.set_neighbours(c.1, l, &list)?;
+            }
+            if !found.is_empty() {
+                ep = found;
+            }
+        }
+        if level > top {
+            set_entry(g.pager, mp, node, level)?;
+        }
+        Ok(())
+    }
+
+    fn find_by_tid(&self, pager: &mut Pager, meta: &Meta, tid: Tid) -> PResult<Option<NodeRef>> {
+        let mut page = meta.first_page;
+        let mut seen = 0u64;
+        while page != 0 {
+            let meta = *meta;
+            let (hit, next) = pager.read(page, |p| -> PResult<(Option<u16>, PageId)> {
+                let count = le::u16_at(p, OFF_COUNT);
+                for s in 0..count {
+                    let rec = record(p, page, s)?;
+                    let view = node_view(rec, page, &meta)?;
+                    if view.tid == tid && !view.deleted {
+                        return Ok((Some(s), 0));
+                    }
+                }
+                Ok((None, crate::pager::page::next(p)))
+            })??;
+            if let Some(s) = hit {
+                return Ok(Some(node_ref(page, s)));
+            }
+            page = next;
+            seen += 1;
+            if seen > u64::from(pager.page_count()) {
+                return Err(PagerError::corrupt(self.meta_page, "hnsw page chain loops"));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn set_entry(pager: &mut Pager, meta: PageId, node: NodeRef, level: usize) -> PResult<()> {
+    pager.write(meta, |p| {
+        le::put_u32(p, OFF_ENTRY_PAGE, ref_page(node));
+        le::put_u16(p, OFF_ENTRY_SLOT, ref_slot(node));
+        p[OFF_ENTRY_LEVEL] = level as u8;
+        p[OFF_HAS_ENTRY] = 1;
+    })
+}
+
+/// A running nearest-neighbour scan. The first batch is one HNSW search
+/// with `ef_search`; each later batch resumes from the nodes that search
+/// discarded (pgvector 0.8's iterative scan), keeping the visited set, so
+/// no node is returned twice.
+struct HnswCursor {
+    meta_page: PageId,
+    query: Vec<f32>,
+    settings: ScanSettings,
+    visited: HashSet<NodeRef>,
+    discarded: Vec<Scored>,
+    started: bool,
+    done: bool,
+    returned: usize,
+    /// The distance of the last node returned (strict order).
+    last: f32,
+}
+
+impl IndexCursor for HnswCursor {
+    fn next_batch(&mut self, pager: &mut Pager, _max: usize) -> Result<Vec<Tid>> {
+        let ix = HnswIndex {
+            meta_page: self.meta_page,
+            column: 0,
+        };
+        let meta = ix.meta(pager)?;
+        let mut g = Graph { pager, meta };
+        let ef = self.settings.ef_search.max(1);
+        while !self.done {
+            let found = if !self.started {
+                self.started = true;
+                let Some(ep) = g.descend(&self.query, 0)? else {
+                    self.done = true;
+                    break;
+                };
+                g.search_layer(
+                    &self.query,
+                    &ep,
+                    ef,
+                    0,
+                    &mut self.visited,
+                    Some(&mut self.discarded),
+                )?
+            } else {
+                if self.discarded.is_empty()
+                    || (self.settings.iterative != IterativeScan::Off
+                        && self.returned >= self.settings.max_scan_tuples)
+                {
+                    self.done = true;
+                    break;
+                }
+                // Resume from the nearest discarded nodes.
+                self.discarded.sort_by(|a, b| b.cmp(a));
+                let take = self.discarded.len().min(ef);
+                let ep: Vec<Scored> = self
+                    .discarded
+                    .split_off(self.discarded.len() - take)
+                    .into_iter()
+                    .rev()
+                    .collect();
+                g.search_layer(
+                    &self.query,
+                    &ep,
+                    ef,
+                    0,
+                    &mut self.visited,
+                    Some(&mut self.discarded),
+                )?
+            };
+            let mut out = Vec::with_capacity(found.len());
+            for (d, n) in found {
+                let (_, view, _) = g.visit(&self.query, n, None)?;
+                if view.deleted {
+                    continue;
+                }
+                if self.settings.iterative == IterativeScan::StrictOrder && d.0 < self.last {
+                    continue;
+                }
+                self.last = self.last.max(d.0);
+                out.push(view.tid);
+            }
+            self.returned += out.len();
+            if !out.is_empty() {
+                return Ok(out);
+            }
+        }
+        Ok(Vec::new())
+    }
+}
