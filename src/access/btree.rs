@@ -189,6 +189,7 @@ mod tests {
             constraint: false,
             method: IndexMethod::BTree,
             root,
+            hnsw: None,
         }
     }
 
@@ -216,8 +217,8 @@ mod tests {
             PagerConfig::default(),
         )
         .expect("pager opens");
-        let root = access::create(&mut pager, IndexMethod::BTree).expect("created");
-        let d = def(root, false, vec![false, true]);
+        let mut d = def(0, false, vec![false, true]);
+        d.root = access::create(&mut pager, &d).expect("created");
         let am = access::open(&d);
         // Rows (a, b): the index is on a ASC, b DESC.
         for (slot, a, b) in [(1, 1, 10), (2, 2, 20), (3, 2, 30), (4, 3, 40), (5, 2, 30)] {

@@ -85,6 +85,15 @@ pub enum IterativeScan {
 }
 
 impl IterativeScan {
+    pub fn parse(text: &str) -> Option<IterativeScan> {
+        Some(match text {
+            "off" => IterativeScan::Off,
+            "strict_order" => IterativeScan::StrictOrder,
+            "relaxed_order" => IterativeScan::RelaxedOrder,
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             IterativeScan::Off => "off",
@@ -705,10 +714,10 @@ impl IndexAm for HnswIndex {
             query: near.query.clone(),
             settings: near.settings,
             visited: HashSet::new(),
+            emitted: HashSet::new(),
             discarded: Vec::new(),
             started: false,
             done: false,
-            returned: 0,
             last: f32::MIN,
         }))
     }
@@ -840,17 +849,21 @@ fn set_entry(pager: &mut Pager, meta: PageId, node: NodeRef, level: usize) -> PR
 
 /// A running nearest-neighbour scan. The first batch is one HNSW search
 /// with `ef_search`; each later batch resumes from the nodes that search
-/// discarded (pgvector 0.8's iterative scan), keeping the visited set, so
-/// no node is returned twice.
+/// discarded (pgvector 0.8's iterative scan), keeping the visited set. The
+/// cursor itself never ends early: the executor stops it after LIMIT rows
+/// or the settings' budget of visible rows (`hnsw.ef_search` without
+/// iterative scans, `hnsw.max_scan_tuples` with them).
 struct HnswCursor {
     meta_page: PageId,
     query: Vec<f32>,
     settings: ScanSettings,
     visited: HashSet<NodeRef>,
+    /// Nodes already returned: a node can be both in one round's result
+    /// and among the candidates it left behind.
+    emitted: HashSet<NodeRef>,
     discarded: Vec<Scored>,
     started: bool,
     done: bool,
-    returned: usize,
     /// The distance of the last node returned (strict order).
     last: f32,
 }
@@ -880,15 +893,13 @@ impl IndexCursor for HnswCursor {
                     Some(&mut self.discarded),
                 )?
             } else {
-                if self.discarded.is_empty()
-                    || (self.settings.iterative != IterativeScan::Off
-                        && self.returned >= self.settings.max_scan_tuples)
-                {
+                self.discarded.retain(|c| !self.emitted.contains(&c.1));
+                if self.discarded.is_empty() {
                     self.done = true;
                     break;
                 }
                 // Resume from the nearest discarded nodes.
-                self.discarded.sort_by(|a, b| b.cmp(a));
+                self.discarded.sort_unstable_by(|a, b| b.cmp(a));
                 let take = self.discarded.len().min(ef);
                 let ep: Vec<Scored> = self
                     .discarded
@@ -907,6 +918,9 @@ impl IndexCursor for HnswCursor {
             };
             let mut out = Vec::with_capacity(found.len());
             for (d, n) in found {
+                if !self.emitted.insert(n) {
+                    continue;
+                }
                 let (_, view, _) = g.visit(&self.query, n, None)?;
                 if view.deleted {
                     continue;
@@ -917,7 +931,6 @@ impl IndexCursor for HnswCursor {
                 self.last = self.last.max(d.0);
                 out.push(view.tid);
             }
-            self.returned += out.len();
             if !out.is_empty() {
                 return Ok(out);
             }

@@ -219,6 +219,7 @@ impl Engine {
                 stats: None,
                 clock: self.config.clock,
                 interrupts: &self.interrupts,
+                hnsw: settings.hnsw,
             };
             f(&mut env)
         }

@@ -9,6 +9,7 @@ use super::settings::parse_duration_ms;
 use super::{
     sql_err, CopyIn, Described, Engine, Outcome, QueryResult, Result, SessionId, Submitted,
 };
+use crate::access::hnsw::ScanSettings;
 use crate::catalog::Oid;
 use crate::error::{Error, SqlError, SqlState};
 use crate::sql::exec::interrupt;
@@ -26,6 +27,8 @@ pub(super) struct Settings {
     /// statement_timeout in milliseconds; 0 = none.
     pub(super) statement_timeout_ms: i64,
     pub(super) timezone: TimeZone,
+    /// hnsw.ef_search, hnsw.iterative_scan, hnsw.max_scan_tuples.
+    pub(super) hnsw: ScanSettings,
     pub(super) other: HashMap<String, String>,
 }
 
@@ -37,6 +40,7 @@ impl Default for Settings {
             synchronous_commit: true,
             statement_timeout_ms: 0,
             timezone: TimeZone::utc(),
+            hnsw: ScanSettings::default(),
             other: HashMap::new(),
         }
     }

@@ -1,6 +1,7 @@
 //! SET, SHOW, RESET and `current_setting`: the session's settings.
 
 use super::{sql_err, Engine, QueryResult, Result, SessionId, SERVER_VERSION};
+use crate::access::hnsw::{IterativeScan, ScanSettings};
 use crate::error::{Error, SqlError, SqlState};
 use crate::sql::parse::ast::{self, Expr};
 use crate::txn::IsolationLevel;
@@ -45,6 +46,24 @@ pub(super) fn format_duration_ms(ms: i64) -> String {
         }
     }
     format!("{ms}ms")
+}
+
+/// An integer setting's value, checked against its range as PostgreSQL's
+/// GUC machinery does (22023 either way).
+fn int_setting(name: &str, text: &str, min: i64, max: i64) -> Result<i64> {
+    let n: i64 = text.trim().parse().map_err(|_| {
+        sql_err(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("invalid value for parameter \"{name}\": \"{text}\""),
+        )
+    })?;
+    if !(min..=max).contains(&n) {
+        return Err(sql_err(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("{n} is outside the valid range for parameter \"{name}\" ({min} .. {max})"),
+        ));
+    }
+    Ok(n)
 }
 
 impl Engine {
@@ -148,6 +167,32 @@ impl Engine {
                     s.settings.other.insert(lname, format_duration_ms(ms));
                 }
             },
+            "hnsw.ef_search" => {
+                s.settings.hnsw.ef_search = match text {
+                    None => ScanSettings::default().ef_search,
+                    Some(t) => int_setting(&lname, &t, 1, 1000)? as usize,
+                }
+            }
+            "hnsw.max_scan_tuples" => {
+                s.settings.hnsw.max_scan_tuples = match text {
+                    None => ScanSettings::default().max_scan_tuples,
+                    Some(t) => int_setting(&lname, &t, 1, i32::MAX as i64)? as usize,
+                }
+            }
+            "hnsw.iterative_scan" => {
+                s.settings.hnsw.iterative = match text.as_deref().map(|t| t.to_lowercase()) {
+                    None => IterativeScan::Off,
+                    Some(t) => IterativeScan::parse(&t).ok_or_else(|| {
+                        Error::Sql(
+                            SqlError::new(
+                                SqlState::INVALID_PARAMETER_VALUE,
+                                format!("invalid value for parameter \"{lname}\": \"{t}\""),
+                            )
+                            .with_hint("Available values: off, relaxed_order, strict_order."),
+                        )
+                    })?,
+                }
+            }
             "timezone" | "time zone" => {
                 s.settings.timezone = match text {
                     None => TimeZone::utc(),
@@ -205,6 +250,9 @@ impl Engine {
             .into(),
             "timezone" | "time zone" => s.settings.timezone.name().to_string(),
             "statement_timeout" => format_duration_ms(s.settings.statement_timeout_ms),
+            "hnsw.ef_search" => s.settings.hnsw.ef_search.to_string(),
+            "hnsw.max_scan_tuples" => s.settings.hnsw.max_scan_tuples.to_string(),
+            "hnsw.iterative_scan" => s.settings.hnsw.iterative.name().into(),
             "lock_timeout" | "idle_in_transaction_session_timeout"
                 if !s.settings.other.contains_key(lname.as_str()) =>
             {

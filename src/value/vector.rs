@@ -238,10 +238,10 @@ fn kernel(metric: Metric, a: &[f32], b: impl Fn(usize) -> f32) -> f32 {
         Metric::L2 | Metric::L1 => {
             let mut acc = [0.0f32; LANES];
             for c in 0..chunks {
-                for l in 0..LANES {
+                for (l, slot) in acc.iter_mut().enumerate() {
                     let i = c * LANES + l;
                     let d = a[i] - b(i);
-                    acc[l] += if metric == Metric::L2 { d * d } else { d.abs() };
+                    *slot += if metric == Metric::L2 { d * d } else { d.abs() };
                 }
             }
             let mut s = lanes_sum(acc);
@@ -254,9 +254,9 @@ fn kernel(metric: Metric, a: &[f32], b: impl Fn(usize) -> f32) -> f32 {
         Metric::InnerProduct => {
             let mut acc = [0.0f32; LANES];
             for c in 0..chunks {
-                for l in 0..LANES {
+                for (l, slot) in acc.iter_mut().enumerate() {
                     let i = c * LANES + l;
-                    acc[l] += a[i] * b(i);
+                    *slot += a[i] * b(i);
                 }
             }
             let mut s = lanes_sum(acc);

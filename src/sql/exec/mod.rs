@@ -64,6 +64,8 @@ pub struct Env<'a> {
     /// Cancel requests and statement_timeout: ticked per row and per
     /// expression evaluated.
     pub interrupts: &'a crate::sql::exec::interrupt::Interrupts,
+    /// The session's HNSW scan settings.
+    pub hnsw: crate::access::hnsw::ScanSettings,
 }
 
 impl Env<'_> {

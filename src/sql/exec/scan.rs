@@ -2,6 +2,7 @@
 
 use super::eval::{eval, passes};
 use super::{Env, ExecResult, Row};
+use crate::access::hnsw::{IterativeScan, NearestKey};
 use crate::access::{self, ScanKeys};
 use crate::catalog::{IndexDef, TableDef};
 use crate::heap::{Heap, Tid};
@@ -93,6 +94,24 @@ fn scan_keys(bounds: &IndexBounds, reverse: bool, env: &mut Env) -> ExecResult<O
             *slot = Some((v, *inclusive));
         }
     }
+    if let Some(q) = &bounds.nearest {
+        match eval(q, &[], env)? {
+            Value::Vector(v) => {
+                keys.nearest = Some(NearestKey {
+                    query: v,
+                    settings: env.hnsw,
+                })
+            }
+            // Every distance to NULL is NULL: any order is the right one.
+            Value::Null => return Ok(None),
+            other => {
+                return Err(crate::error::Error::Sql(crate::error::SqlError::new(
+                    crate::error::SqlState::DATATYPE_MISMATCH,
+                    format!("expected a vector, not {}", other.data_type()),
+                )))
+            }
+        }
+    }
     Ok(Some(keys))
 }
 
@@ -119,8 +138,26 @@ pub(super) fn scan_index(
         return Ok(Vec::new());
     }
     let Some(keys) = scan_keys(bounds, reverse, env)? else {
+        if bounds.nearest.is_some() {
+            // ORDER BY distance to NULL: all rows, in no particular order.
+            let mut rows = scan_heap(table, filter, with_tid, env)?;
+            if let Some(n) = stop {
+                rows.truncate(n);
+            }
+            return Ok(rows);
+        }
         return Ok(Vec::new());
     };
+    // A nearest-neighbour scan ends after `ef_search` visible rows
+    // (`hnsw.iterative_scan = off`, one search's worth) or
+    // `max_scan_tuples` of them (iterative scans). Invisible versions do
+    // not count, so a graph crowded with dead or uncommitted rows still
+    // yields its visible neighbours.
+    let visible_budget = keys.nearest.as_ref().map(|n| match n.settings.iterative {
+        IterativeScan::Off => n.settings.ef_search,
+        _ => n.settings.max_scan_tuples,
+    });
+    let mut visible_rows = 0usize;
     let mut cursor = access::open(index).scan(env.pager, &keys)?;
     let heap = Heap::open(table.heap);
     let mut out = Vec::new();
@@ -136,6 +173,12 @@ pub(super) fn scan_index(
             };
             if !env.visible(&t.header)? {
                 continue;
+            }
+            if let Some(budget) = visible_budget {
+                if visible_rows >= budget {
+                    return Ok(out);
+                }
+                visible_rows += 1;
             }
             let mut row = decode_table_row(table, &t.payload)?;
             if with_tid {

@@ -256,7 +256,20 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             }
         },
         S::ShowVariable { variable } => {
-            Statement::Show(variable.iter().map(ident).collect::<Vec<_>>().join(" "))
+            // sqlparser splits both `time zone` and `hnsw.ef_search` into
+            // words; only PostgreSQL's few multi-word names keep spaces.
+            let words: Vec<String> = variable.iter().map(ident).collect();
+            let spaced = words.join(" ");
+            let multi_word = [
+                "time zone",
+                "transaction isolation level",
+                "session authorization",
+            ];
+            Statement::Show(if multi_word.contains(&spaced.to_lowercase().as_str()) {
+                spaced
+            } else {
+                words.join(".")
+            })
         }
         S::Explain {
             analyze,

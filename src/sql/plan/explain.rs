@@ -101,6 +101,17 @@ pub fn describe(
             if !conds.is_empty() {
                 d.push(format!("Index Cond: ({})", conds.join(" AND ")));
             }
+            if let (Some(q), Some(&c), Some(h)) =
+                (&bounds.nearest, index.columns.first(), index.hnsw)
+            {
+                let op = match h.metric {
+                    crate::value::vector::Metric::L2 => "<->",
+                    crate::value::vector::Metric::InnerProduct => "<#>",
+                    crate::value::vector::Metric::Cosine => "<=>",
+                    crate::value::vector::Metric::L1 => "<+>",
+                };
+                d.push(format!("Order By: ({} {op} {})", cols[c], expr(q, &[])));
+            }
             d.extend(filter.iter().map(|f| format!("Filter: {}", expr(f, &cols))));
             let dir = if *reverse { " Backward" } else { "" };
             (
@@ -180,15 +191,29 @@ pub fn describe(
             }
         }
         Plan::Sort { input, keys } => {
-            let cols = names(input);
+            // Keys name the projection's outputs; show what they compute.
+            let (exprs, cols) = match &**input {
+                Plan::Project {
+                    input: inner,
+                    exprs,
+                    ..
+                } => (Some(exprs), names(inner)),
+                other => (None, names(other)),
+            };
             let k: Vec<String> = keys
                 .iter()
                 .map(|k| {
-                    format!(
-                        "{}{}",
-                        expr(&k.expr, &cols),
-                        if k.desc { " DESC" } else { "" }
-                    )
+                    let e = match (&k.expr, exprs) {
+                        (BExpr::Col(i), Some(ex)) => ex.get(*i).unwrap_or(&k.expr),
+                        (e, _) => e,
+                    };
+                    let text = expr(e, &cols);
+                    let text = if matches!(e, BExpr::Binary(..)) {
+                        format!("({text})")
+                    } else {
+                        text
+                    };
+                    format!("{text}{}", if k.desc { " DESC" } else { "" })
                 })
                 .collect();
             (
@@ -242,7 +267,9 @@ pub fn describe(
                 String::new()
             }
         });
-    let indent = "  ".repeat(depth);
+    // PostgreSQL's layout: a child's arrow sits 6 columns right of its
+    // parent's, details 6 columns right of their node's arrow.
+    let indent = " ".repeat((6 * depth).saturating_sub(4));
     let arrow = if depth > 0 { "->  " } else { "" };
     out.push(format!("{indent}{arrow}{title}{actual}"));
     for d in details {
@@ -309,6 +336,9 @@ pub fn expr(e: &BExpr, cols: &[String]) -> String {
             v @ (Value::Text(_) | Value::Date(_) | Value::Timestamp(_) | Value::Timestamptz(_)),
         ) => {
             format!("'{}'", v.to_pg_text(&tz).unwrap_or_default())
+        }
+        BExpr::Const(v @ Value::Vector(_)) => {
+            format!("'{}'::vector", v.to_pg_text(&tz).unwrap_or_default())
         }
         BExpr::Const(v) => v.to_pg_text(&tz).unwrap_or_default(),
         BExpr::Param { index, .. } => format!("${}", index + 1),

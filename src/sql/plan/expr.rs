@@ -168,13 +168,21 @@ impl<'a> Binder<'a> {
             a,
             Expr::UntypedString(_) | Expr::Param(_) | Expr::Literal(Value::Null)
         );
+        // The literal takes the other side's type, not its typmod (as in
+        // PostgreSQL's operator resolution): `e <-> '[1,2]'` against a
+        // vector(3) is pgvector's "different vector dimensions", not a
+        // failed cast.
+        let base = |t: &DataType| match t {
+            DataType::Vector(Some(_)) => DataType::Vector(None),
+            other => other.clone(),
+        };
         if a_untyped {
             let rb = self.bind_expr(b, scope)?;
-            let ra = self.bind_typed(a, scope, &rb.1)?;
+            let ra = self.bind_typed(a, scope, &base(&rb.1))?;
             Ok((ra, rb))
         } else {
             let ra = self.bind_expr(a, scope)?;
-            let rb = self.bind_typed(b, scope, &ra.1)?;
+            let rb = self.bind_typed(b, scope, &base(&ra.1))?;
             Ok((ra, rb))
         }
     }

@@ -184,6 +184,9 @@ pub struct IndexBounds {
     pub eq: Vec<BExpr>,
     pub lower: Option<(BExpr, bool)>,
     pub upper: Option<(BExpr, bool)>,
+    /// A nearest-neighbour scan: the query vector (row-independent), its
+    /// rows in order of the index's distance to it.
+    pub nearest: Option<Box<BExpr>>,
 }
 
 #[derive(Clone, Debug)]

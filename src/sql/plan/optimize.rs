@@ -7,9 +7,10 @@ use std::rc::Rc;
 
 use super::{split_and, visit_cols, BExpr, IndexBounds, Plan};
 use crate::access::{self, ScanShape};
-use crate::catalog::{IndexDef, TableDef};
+use crate::catalog::{IndexDef, IndexMethod, TableDef};
 use crate::sql::parse::ast::BinOp;
 use crate::value::types::DataType;
+use crate::value::vector::Metric;
 use crate::value::Value;
 
 pub type IndexLookup<'a> = dyn FnMut(&TableDef) -> Vec<Rc<IndexDef>> + 'a;
@@ -309,6 +310,24 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
     else {
         return plan;
     };
+    // Hidden ORDER BY columns are trimmed after the sort; LIMIT commutes
+    // with the trimming.
+    let input = match *input {
+        Plan::Truncate { input: inner, keep } => {
+            return Plan::Truncate {
+                input: Box::new(ordered_limit(
+                    Plan::Limit {
+                        input: inner,
+                        limit,
+                        offset,
+                    },
+                    indexes,
+                )),
+                keep,
+            }
+        }
+        other => Box::new(other),
+    };
     let (
         Some(limit_expr),
         Plan::Sort {
@@ -347,6 +366,26 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
             offset,
         };
     };
+    if let Some(scan) = nearest_scan(
+        table,
+        filter,
+        *with_tid,
+        exprs,
+        keys,
+        &limit_expr,
+        &offset,
+        indexes,
+    ) {
+        return Plan::Limit {
+            input: Box::new(Plan::Project {
+                input: Box::new(scan),
+                exprs: exprs.clone(),
+                columns: columns.clone(),
+            }),
+            limit,
+            offset,
+        };
+    }
     // Sort keys must be plain table columns, all in one direction, with
     // PostgreSQL's default NULL placement for it.
     let desc = keys.first().is_some_and(|k| k.desc);
@@ -383,10 +422,7 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
             offset,
         };
     };
-    let stop_after = match &offset {
-        None => limit_expr,
-        Some(o) => BExpr::Binary(BinOp::Add, Box::new(limit_expr), Box::new(o.clone())),
-    };
+    let stop_after = stop_after(limit_expr, &offset);
     let scan = Plan::IndexScan {
         table: table.clone(),
         index,
@@ -405,4 +441,79 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
         limit,
         offset,
     }
+}
+
+/// LIMIT + OFFSET: how many rows an ordered index scan must deliver.
+fn stop_after(limit: BExpr, offset: &Option<BExpr>) -> BExpr {
+    match offset {
+        None => limit,
+        Some(o) => BExpr::Binary(BinOp::Add, Box::new(limit), Box::new(o.clone())),
+    }
+}
+
+/// The metric an ORDER BY distance operator sorts by (pgvector's operator
+/// classes: `<->` vector_l2_ops, `<#>` vector_ip_ops, `<=>`
+/// vector_cosine_ops, `<+>` vector_l1_ops).
+fn operator_metric(op: BinOp) -> Option<Metric> {
+    Some(match op {
+        BinOp::L2Distance => Metric::L2,
+        BinOp::NegInnerProduct => Metric::InnerProduct,
+        BinOp::CosineDistance => Metric::Cosine,
+        BinOp::L1Distance => Metric::L1,
+        _ => return None,
+    })
+}
+
+/// `ORDER BY col <op> query LIMIT n` (ascending, the column on the left
+/// as pgvector's operator classes require, `query` independent of the
+/// row) with an HNSW index on `col` whose operator class sorts by `<op>`:
+/// an approximate nearest-neighbour index scan that stops after `n`
+/// (+ offset) rows pass the filter. A scan whose filter already goes
+/// through a B+tree never gets here: that exact plan is kept.
+#[allow(clippy::too_many_arguments)]
+fn nearest_scan(
+    table: &Rc<TableDef>,
+    filter: &Option<BExpr>,
+    with_tid: bool,
+    exprs: &[BExpr],
+    keys: &[super::SortKey],
+    limit: &BExpr,
+    offset: &Option<BExpr>,
+    indexes: &mut IndexLookup,
+) -> Option<Plan> {
+    let [key] = keys else { return None };
+    if key.desc || key.nulls_first {
+        return None;
+    }
+    let BExpr::Col(out) = &key.expr else {
+        return None;
+    };
+    let BExpr::Binary(op, a, q) = exprs.get(*out)? else {
+        return None;
+    };
+    let metric = operator_metric(*op)?;
+    let BExpr::Col(col) = **a else { return None };
+    let mut reads_row = false;
+    let mut ok = true;
+    visit_cols(q, &mut |_| reads_row = true, &mut ok);
+    if reads_row || !ok {
+        return None;
+    }
+    let index = indexes(table).into_iter().find(|i| {
+        i.method == IndexMethod::Hnsw
+            && i.columns == [col]
+            && i.hnsw.is_some_and(|h| h.metric == metric)
+    })?;
+    Some(Plan::IndexScan {
+        table: table.clone(),
+        index,
+        bounds: IndexBounds {
+            nearest: Some(q.clone()),
+            ..IndexBounds::default()
+        },
+        reverse: false,
+        filter: filter.clone(),
+        with_tid,
+        stop_after: Some(stop_after(limit.clone(), offset)),
+    })
 }
