@@ -45,6 +45,10 @@ use crate::util::le;
 use crate::value::vector::Metric;
 use crate::value::Value;
 
+/// pgvector's defaults for `WITH (m, ef_construction)`.
+pub const DEFAULT_M: u8 = 16;
+pub const DEFAULT_EF_CONSTRUCTION: u16 = 64;
+
 pub const CAPABILITIES: Capabilities = Capabilities {
     unique: false,
     range_scan: false,

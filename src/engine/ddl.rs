@@ -579,22 +579,18 @@ fn hnsw_options(table: &TableDef, cols: &[usize], c: &ast::CreateIndex) -> Resul
         )
         .with_hint("You must specify an operator class for the index or define a default operator class for the data type.")));
     };
-    let metric = match ic
-        .opclass
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("vector_l2_ops") => Metric::L2,
-        Some("vector_ip_ops") => Metric::InnerProduct,
-        Some("vector_cosine_ops") => Metric::Cosine,
-        Some("vector_l1_ops") => Metric::L1,
-        Some(other) => {
-            return Err(sql_err(
-                SqlState::UNDEFINED_OBJECT,
-                format!("operator class \"{other}\" does not exist for access method \"hnsw\""),
-            ))
-        }
+    let metric = match ic.opclass.as_deref().map(str::to_ascii_lowercase) {
+        None => Metric::L2,
+        Some(name) => Metric::OPCLASSES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| {
+                sql_err(
+                    SqlState::UNDEFINED_OBJECT,
+                    format!("operator class \"{name}\" does not exist for access method \"hnsw\""),
+                )
+            })?,
     };
     let Some(dims) = *dims else {
         return Err(sql_err(
@@ -611,7 +607,10 @@ fn hnsw_options(table: &TableDef, cols: &[usize], c: &ast::CreateIndex) -> Resul
             ),
         ));
     }
-    let (mut m, mut ef) = (16i64, 64i64);
+    let (mut m, mut ef) = (
+        i64::from(crate::access::hnsw::DEFAULT_M),
+        i64::from(crate::access::hnsw::DEFAULT_EF_CONSTRUCTION),
+    );
     for (name, value) in &c.with {
         let lname = name.to_ascii_lowercase();
         let (slot, lo, hi) = match lname.as_str() {

@@ -214,6 +214,24 @@ pub enum Metric {
     L1,
 }
 
+impl Metric {
+    /// pgvector's operator classes for `vector`, one per metric.
+    pub const OPCLASSES: [(&'static str, Metric); 4] = [
+        ("vector_l2_ops", Metric::L2),
+        ("vector_ip_ops", Metric::InnerProduct),
+        ("vector_cosine_ops", Metric::Cosine),
+        ("vector_l1_ops", Metric::L1),
+    ];
+
+    pub fn opclass(self) -> &'static str {
+        Self::OPCLASSES
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map(|(name, _)| *name)
+            .expect("every metric has an operator class")
+    }
+}
+
 const LANES: usize = 8;
 
 #[inline]

@@ -312,6 +312,8 @@ impl Engine {
             | "pg_publication_rel" => Vec::new(),
             "pg_attribute" => self.pg_attribute(vp)?,
             "pg_index" => self.pg_index(vp)?,
+            "pg_tables" => self.pg_tables(vp)?,
+            "pg_indexes" => self.pg_indexes(vp)?,
             "tables" => self.information_schema_tables(vp)?,
             "columns" => self.information_schema_columns(vp)?,
             other => {

@@ -321,14 +321,35 @@ pub(super) fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
         .iter()
         .enumerate()
         .map(|(k, c)| {
-            // DESC implies NULLS FIRST, PostgreSQL's default for DESC.
-            if i.desc.get(k) == Some(&true) {
+            if let Some(h) = &i.hnsw {
+                format!("{c} {}", h.metric.opclass())
+            } else if i.desc.get(k) == Some(&true) {
+                // DESC implies NULLS FIRST, PostgreSQL's default for DESC.
                 format!("{c} DESC")
             } else {
                 c.clone()
             }
         })
         .collect();
+    // Build options appear as reloptions do; defaults are not stored as
+    // given or not, so only non-default values are shown.
+    let with = match &i.hnsw {
+        Some(h) => {
+            let mut opts = Vec::new();
+            if h.m != crate::access::hnsw::DEFAULT_M {
+                opts.push(format!("m='{}'", h.m));
+            }
+            if h.ef_construction != crate::access::hnsw::DEFAULT_EF_CONSTRUCTION {
+                opts.push(format!("ef_construction='{}'", h.ef_construction));
+            }
+            if opts.is_empty() {
+                String::new()
+            } else {
+                format!(" WITH ({})", opts.join(", "))
+            }
+        }
+        None => String::new(),
+    };
     IndexText {
         head: format!(
             "CREATE {}INDEX {} ON ",
@@ -337,7 +358,7 @@ pub(super) fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
         ),
         table: quote_ident(&t.name),
         namespace: "public".into(),
-        tail: format!(" USING {} ({})", i.method.name(), keys.join(", ")),
+        tail: format!(" USING {} ({}){with}", i.method.name(), keys.join(", ")),
         columns,
     }
 }
@@ -455,6 +476,68 @@ impl Engine {
                     }),
                 ]);
             }
+        }
+        Ok(rows)
+    }
+
+    /// `pg_tables`: one row per user table.
+    pub(super) fn pg_tables(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let objects = self.visible_objects(vp)?;
+        let indexed: std::collections::HashSet<Oid> = objects
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::Index(i) => Some(i.table),
+                _ => None,
+            })
+            .collect();
+        let mut rows = Vec::new();
+        for o in &objects {
+            let Object::Table(t) = &**o else {
+                continue;
+            };
+            rows.push(vec![
+                Value::Text("public".into()),
+                Value::Text(t.name.clone()),
+                Value::Text(super::USER_NAME.into()),
+                Value::Null,
+                Value::Bool(indexed.contains(&t.oid)),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+            ]);
+        }
+        Ok(rows)
+    }
+
+    /// `pg_indexes`: one row per index with `pg_get_indexdef`'s text.
+    pub(super) fn pg_indexes(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let objects = self.visible_objects(vp)?;
+        let tables: std::collections::HashMap<Oid, &TableDef> = objects
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::Table(t) => Some((t.oid, t)),
+                _ => None,
+            })
+            .collect();
+        let mut rows = Vec::new();
+        for o in &objects {
+            let Object::Index(i) = &**o else {
+                continue;
+            };
+            let Some(t) = tables.get(&i.table) else {
+                continue;
+            };
+            let text = index_text(i, t);
+            rows.push(vec![
+                Value::Text(text.namespace.clone()),
+                Value::Text(t.name.clone()),
+                Value::Text(i.name.clone()),
+                Value::Null,
+                Value::Text(format!(
+                    "{}{}.{}{}",
+                    text.head, text.namespace, text.table, text.tail
+                )),
+            ]);
         }
         Ok(rows)
     }
