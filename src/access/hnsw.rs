@@ -474,8 +474,9 @@ impl Graph<'_> {
 
     /// Greedy best-first search of one layer (the HNSW paper's
     /// SEARCH-LAYER): the `ef` nearest nodes found from `entry`, nearest
-    /// first. Nodes pushed out of the candidate list go to `discarded`
-    /// (where an iterative scan resumes) when it is given.
+    /// first. With a `frontier` (iterative scans), every visited node that
+    /// is not in the result, and every result node whose neighbours were
+    /// not expanded, is left there for the next round to resume from.
     fn search_layer(
         &mut self,
         q: &[f32],
@@ -483,7 +484,7 @@ impl Graph<'_> {
         ef: usize,
         level: usize,
         visited: &mut HashSet<NodeRef>,
-        mut discarded: Option<&mut Vec<Scored>>,
+        mut frontier: Option<&mut Frontier>,
     ) -> PResult<Vec<Scored>> {
         let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
         let mut found: BinaryHeap<Scored> = BinaryHeap::new();
@@ -493,18 +494,21 @@ impl Graph<'_> {
             found.push(e);
             if found.len() > ef {
                 let out = found.pop().expect("over ef, so non-empty");
-                if let Some(d) = discarded.as_deref_mut() {
-                    d.push(out);
+                if let Some(f) = frontier.as_deref_mut() {
+                    f.discarded.push(out);
                 }
             }
         }
         while let Some(Reverse(c)) = candidates.pop() {
             let worst = found.peek().map_or(f32::MAX, |w| w.0 .0);
             if c.0 .0 > worst && found.len() >= ef {
-                if let Some(d) = discarded.as_deref_mut() {
-                    d.push(c);
+                if let Some(f) = frontier.as_deref_mut() {
+                    f.discarded.push(c);
                 }
                 break;
+            }
+            if let Some(f) = frontier.as_deref_mut() {
+                f.expanded.insert(c.1);
             }
             for n in self.neighbours(c.1, level)? {
                 if !visited.insert(n) {
@@ -517,19 +521,54 @@ impl Graph<'_> {
                     found.push((Dist(d), n));
                     if found.len() > ef {
                         let out = found.pop().expect("over ef, so non-empty");
-                        if let Some(dl) = discarded.as_deref_mut() {
-                            dl.push(out);
+                        if let Some(f) = frontier.as_deref_mut() {
+                            f.discarded.push(out);
                         }
                     }
-                } else if let Some(dl) = discarded.as_deref_mut() {
-                    dl.push((Dist(d), n));
+                } else if let Some(f) = frontier.as_deref_mut() {
+                    f.discarded.push((Dist(d), n));
                 }
             }
         }
-        if let Some(d) = discarded {
-            d.extend(candidates.into_iter().map(|Reverse(c)| c));
+        if let Some(f) = frontier {
+            // Not expanded yet, though some are in the result.
+            f.discarded
+                .extend(candidates.into_iter().map(|Reverse(c)| c));
         }
         Ok(found.into_sorted_vec())
+    }
+
+    /// Every node not in `visited`, scored against `q`, now marked visited.
+    fn unreached(&mut self, q: &[f32], visited: &mut HashSet<NodeRef>) -> PResult<Vec<Scored>> {
+        let meta = self.meta;
+        let mut out = Vec::new();
+        let mut page = meta.first_page;
+        let mut seen = 0u64;
+        while page != 0 {
+            let next = self.pager.read(page, |p| -> PResult<PageId> {
+                let count = le::u16_at(p, OFF_COUNT);
+                for s in 0..count {
+                    let n = node_ref(page, s);
+                    if visited.contains(&n) {
+                        continue;
+                    }
+                    let rec = record(p, page, s)?;
+                    node_view(rec, page, &meta)?;
+                    let d = meta
+                        .metric
+                        .distance_to_bytes(q, &rec[NODE_HEADER..NODE_HEADER + meta.dims * 4]);
+                    out.push((Dist(d), n));
+                }
+                Ok(crate::pager::page::next(p))
+            })??;
+            page = next;
+            seen += 1;
+            if seen > u64::from(self.pager.page_count()) {
+                return Err(PagerError::corrupt(page, "hnsw page chain loops"));
+            }
+        }
+        visited.extend(out.iter().map(|c| c.1));
+        Ok(out)
     }
 
     /// The entry point's descent to `level` (ef = 1 on the layers above).
@@ -719,8 +758,9 @@ impl IndexAm for HnswIndex {
             settings: near.settings,
             visited: HashSet::new(),
             emitted: HashSet::new(),
-            discarded: Vec::new(),
+            frontier: Frontier::default(),
             started: false,
+            swept: false,
             done: false,
             last: f32::MIN,
         }))
@@ -851,6 +891,14 @@ fn set_entry(pager: &mut Pager, meta: PageId, node: NodeRef, level: usize) -> PR
     })
 }
 
+/// Where an iterative scan resumes: nodes seen but not returned, or
+/// returned but with neighbours not yet looked at.
+#[derive(Default)]
+struct Frontier {
+    discarded: Vec<Scored>,
+    expanded: HashSet<NodeRef>,
+}
+
 /// A running nearest-neighbour scan. The first batch is one HNSW search
 /// with `ef_search`; each later batch resumes from the nodes that search
 /// discarded (pgvector 0.8's iterative scan), keeping the visited set. The
@@ -865,8 +913,10 @@ struct HnswCursor {
     /// Nodes already returned: a node can be both in one round's result
     /// and among the candidates it left behind.
     emitted: HashSet<NodeRef>,
-    discarded: Vec<Scored>,
+    frontier: Frontier,
     started: bool,
+    /// Whether the unreached nodes were added to the frontier.
+    swept: bool,
     done: bool,
     /// The distance of the last node returned (strict order).
     last: f32,
@@ -894,20 +944,38 @@ impl IndexCursor for HnswCursor {
                     ef,
                     0,
                     &mut self.visited,
-                    Some(&mut self.discarded),
+                    Some(&mut self.frontier),
                 )?
             } else {
-                self.discarded.retain(|c| !self.emitted.contains(&c.1));
-                if self.discarded.is_empty() {
-                    self.done = true;
-                    break;
+                // A node is done with once returned and expanded.
+                let Frontier {
+                    discarded,
+                    expanded,
+                } = &mut self.frontier;
+                discarded.retain(|c| !(self.emitted.contains(&c.1) && expanded.contains(&c.1)));
+                discarded.sort_unstable_by(|a, b| b.cmp(a));
+                discarded.dedup();
+                if discarded.is_empty() {
+                    if self.swept {
+                        self.done = true;
+                        break;
+                    }
+                    // The graph is exhausted from the entry point, but
+                    // links are directed and pruning can cut a region
+                    // off: resume from the nodes never reached, so an
+                    // index scan never returns fewer rows than a heap
+                    // scan would.
+                    self.swept = true;
+                    let total = g.pager.read(self.meta_page, |p| le::u64_at(p, OFF_NODES))?;
+                    if (self.visited.len() as u64) < total {
+                        *discarded = g.unreached(&self.query, &mut self.visited)?;
+                    }
+                    continue;
                 }
-                // Resume from the nearest discarded nodes.
-                self.discarded.sort_unstable_by(|a, b| b.cmp(a));
-                let take = self.discarded.len().min(ef);
-                let ep: Vec<Scored> = self
-                    .discarded
-                    .split_off(self.discarded.len() - take)
+                // Resume from the nearest of them.
+                let take = discarded.len().min(ef);
+                let ep: Vec<Scored> = discarded
+                    .split_off(discarded.len() - take)
                     .into_iter()
                     .rev()
                     .collect();
@@ -917,7 +985,7 @@ impl IndexCursor for HnswCursor {
                     ef,
                     0,
                     &mut self.visited,
-                    Some(&mut self.discarded),
+                    Some(&mut self.frontier),
                 )?
             };
             let mut out = Vec::with_capacity(found.len());

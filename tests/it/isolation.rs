@@ -1985,3 +1985,119 @@ fn isolation_parked_session_in_pg_stat_activity_and_pg_locks() {
         ],
     );
 }
+
+// ---- HNSW index entries and snapshots --------------------------------------
+
+const VECS: &[&str] = &[
+    "CREATE TABLE v (id int PRIMARY KEY, e vector(2), cat int)",
+    "CREATE INDEX v_e ON v USING hnsw (e vector_l2_ops)",
+    "INSERT INTO v VALUES (1, '[1,0]', 0), (2, '[2,0]', 1), (3, '[3,0]', 0), (4, '[4,0]', 1)",
+];
+
+const NEAR: &str = "SELECT id FROM v ORDER BY e <-> '[0,0]' LIMIT 2";
+
+/// An index scan returns what the snapshot sees: not another session's
+/// uncommitted insert, delete or moved vector; at REPEATABLE READ not even
+/// after it commits; never a rolled-back insert.
+fn vector_visibility(level: Level) {
+    let after_commit = match level {
+        RC => &["5", "3"],
+        RR => &["1", "2"],
+    };
+    run(
+        &format!("hnsw visibility {level:?}"),
+        VECS,
+        &[
+            sql("a", level.begin(), Done),
+            sql("a", NEAR, rows(&["1", "2"])),
+            sql("b", "BEGIN", Done),
+            sql(
+                "b",
+                "INSERT INTO v VALUES (5, '[0,0]', 0)",
+                Tag("INSERT 0 1"),
+            ),
+            sql("b", "DELETE FROM v WHERE id = 1", Tag("DELETE 1")),
+            sql(
+                "b",
+                "UPDATE v SET e = '[100,0]' WHERE id = 2",
+                Tag("UPDATE 1"),
+            ),
+            // B sees its own work through the index ...
+            sql("b", NEAR, rows(&["5", "3"])),
+            // ... nobody else does before it commits.
+            sql("c", NEAR, rows(&["1", "2"])),
+            sql("a", NEAR, rows(&["1", "2"])),
+            sql("b", "COMMIT", Tag("COMMIT")),
+            sql("a", NEAR, rows(after_commit)),
+            sql("c", NEAR, rows(&["5", "3"])),
+            // The moved vector is found at its new place only.
+            sql(
+                "c",
+                "SELECT id FROM v ORDER BY e <-> '[100,0]' LIMIT 1",
+                rows(&["2"]),
+            ),
+            sql(
+                "c",
+                "SELECT id FROM v WHERE cat = 1 ORDER BY e <-> '[0,0]' LIMIT 1",
+                rows(&["4"]),
+            ),
+            sql("d", "BEGIN", Done),
+            sql(
+                "d",
+                "INSERT INTO v VALUES (6, '[0.5,0]', 0)",
+                Tag("INSERT 0 1"),
+            ),
+            sql("d", "ROLLBACK", Tag("ROLLBACK")),
+            sql("c", NEAR, rows(&["5", "3"])),
+            sql("a", NEAR, rows(after_commit)),
+            sql("a", "COMMIT", Tag("COMMIT")),
+            sql("a", NEAR, rows(&["5", "3"])),
+        ],
+    );
+}
+
+#[test]
+fn isolation_hnsw_visibility_read_committed() {
+    vector_visibility(RC);
+}
+
+#[test]
+fn isolation_hnsw_visibility_repeatable_read() {
+    vector_visibility(RR);
+}
+
+/// Hundreds of dead (committed deletes) and invisible (another session's
+/// uncommitted inserts) versions nearer to the query than any visible row
+/// do not shorten the result: the scan counts visible rows only, with and
+/// without a filter.
+#[test]
+fn isolation_hnsw_limit_rows_through_dead_versions() {
+    let far = "SELECT id FROM v ORDER BY e <-> '[0,0]' LIMIT 3";
+    let far_filtered = "SELECT id FROM v WHERE cat = 1 ORDER BY e <-> '[0,0]' LIMIT 3";
+    run(
+        "hnsw limit through dead versions",
+        &[
+            "CREATE TABLE v (id int PRIMARY KEY, e vector(2), cat int)",
+            "CREATE INDEX v_e ON v USING hnsw (e vector_l2_ops)",
+            "INSERT INTO v SELECT g, ('[' || (1000 + g) || ',0]')::vector, g % 2 FROM generate_series(1, 100) g",
+            "INSERT INTO v SELECT g, ('[' || (g * 0.01) || ',0]')::vector, g % 2 FROM generate_series(101, 400) g",
+            "DELETE FROM v WHERE id > 100",
+        ],
+        &[
+            sql("a", far, rows(&["1", "2", "3"])),
+            sql("a", far_filtered, rows(&["1", "3", "5"])),
+            sql("b", "BEGIN", Done),
+            sql(
+                "b",
+                "INSERT INTO v SELECT g, ('[' || (g * 0.001) || ',0]')::vector, 1 FROM generate_series(1001, 1300) g",
+                Tag("INSERT 0 300"),
+            ),
+            sql("a", far, rows(&["1", "2", "3"])),
+            sql("a", far_filtered, rows(&["1", "3", "5"])),
+            sql("a", "SET hnsw.iterative_scan = relaxed_order", Done),
+            sql("a", far_filtered, rows(&["1", "3", "5"])),
+            sql("b", "ROLLBACK", Done),
+            sql("a", far, rows(&["1", "2", "3"])),
+        ],
+    );
+}
