@@ -9,3 +9,4 @@ mod recovery;
 mod server;
 mod slt;
 mod sql_engine;
+mod vector;
