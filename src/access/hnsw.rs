@@ -700,7 +700,10 @@ impl IndexAm for HnswIndex {
                 let mut visited = HashSet::new();
                 let ef = meta.ef_construction.max(64);
                 for (_, n) in g.search_layer(&v, &ep, ef, 0, &mut visited, None)? {
-                    if g.visit(&v, n, None)?.1.tid == tid {
+                    // A deleted node may carry the same TID: the heap
+                    // reuses the slots vacuum frees.
+                    let view = g.visit(&v, n, None)?.1;
+                    if view.tid == tid && !view.deleted {
                         target = Some(n);
                         break;
                     }
@@ -938,14 +941,35 @@ impl IndexCursor for HnswCursor {
                     self.done = true;
                     break;
                 };
-                g.search_layer(
+                let found = g.search_layer(
                     &self.query,
                     &ep,
                     ef,
                     0,
                     &mut self.visited,
                     Some(&mut self.frontier),
-                )?
+                )?;
+                // Fewer than ef nodes reachable: the search saw its whole
+                // component. If the graph has more, merge them in, so a
+                // small index answers exactly even where pruning cut
+                // nodes off.
+                let total = g.pager.read(self.meta_page, |p| le::u64_at(p, OFF_NODES))?;
+                if found.len() < ef && (self.visited.len() as u64) < total {
+                    self.swept = true;
+                    let mut entry = found;
+                    entry.extend(g.unreached(&self.query, &mut self.visited)?);
+                    entry.sort_unstable();
+                    g.search_layer(
+                        &self.query,
+                        &entry,
+                        ef,
+                        0,
+                        &mut self.visited,
+                        Some(&mut self.frontier),
+                    )?
+                } else {
+                    found
+                }
             } else {
                 // A node is done with once returned and expanded.
                 let Frontier {
