@@ -4,9 +4,14 @@
 //! Like every index here it holds one node per heap tuple *version*; the
 //! executor checks visibility on the TIDs it returns, so rolled-back,
 //! deleted or not-yet-visible rows are never returned even though their
-//! nodes are in the graph. VACUUM (`remove`) marks a node deleted: it stays
-//! in the graph as a routing node (so recall does not decay as rows
-//! churn) but is never returned again, and its TID may be reused.
+//! nodes are in the graph. VACUUM first marks the nodes of removed tuples
+//! deleted (`remove`: never returned again, though still routed through),
+//! then repairs the graph (`cleanup`): every live node that linked to a
+//! deleted one is relinked to the best of its remaining neighbours and
+//! the deleted node's neighbours, the entry point moves off a deleted
+//! node, and the deleted records go on a free list that inserts reuse.
+//! So recall does not decay as rows churn, and the index does not grow
+//! under a steady update workload.
 //!
 //! # Layout
 //! Meta page (`PageKind::HnswMeta`), little-endian, after the 16-byte
@@ -15,20 +20,24 @@
 //! 16 magic "HNSW"      20 metric u8  21 m u8  22 ef_construction u16
 //! 24 dims u32          28 entry page u32  32 entry slot u16  34 entry level u8
 //! 35 has_entry u8      36 last node page u32  40 nodes u64  48 deleted u64
-//! 56 first node page u32
+//! 56 first node page u32  60 free page u32  64 free slot u16
 //! ```
+//! (free page 0: the free list is empty).
 //! Node pages (`PageKind::HnswNodes`) chain through the header's `next`
 //! (newest first is not required; `first` → … → last). After the header:
 //! `16 count u16, 18 records_start u16`, then `count` slots of
 //! `(offset u16, len u16)`; records grow down from the page end. A node
 //! record:
 //! ```text
-//! 0 flags u8 (1 = deleted)  1 level u8  2 heap page u32  6 heap slot u16
+//! 0 flags u8 (1 = deleted, 2 = free)  1 level u8  2 heap page u32  6 heap slot u16
 //! 8 vector: dims × f32
 //! then for each level 0..=level: count u16, cap(level) × (page u32, slot u16)
 //! ```
 //! with cap(0) = 2m and cap(l > 0) = m. A node is addressed by its page
-//! and slot, packed into a `u64` in memory.
+//! and slot, packed into a `u64` in memory. A free record (flags 3) has
+//! empty neighbour lists and holds the next free record's page and slot
+//! where the heap TID was; a new node reuses it if its record fits in the
+//! slot's length.
 //!
 //! Every value read from a page is bounds-checked; bad bytes are
 //! `PagerError::Corrupt` (XX001), never a panic.
@@ -69,6 +78,8 @@ const OFF_LAST_PAGE: usize = 36;
 const OFF_NODES: usize = 40;
 const OFF_DELETED: usize = 48;
 const OFF_FIRST_PAGE: usize = 56;
+const OFF_FREE_PAGE: usize = 60;
+const OFF_FREE_SLOT: usize = 64;
 
 const OFF_COUNT: usize = PAGE_HEADER_SIZE;
 const OFF_RECORDS_START: usize = PAGE_HEADER_SIZE + 2;
@@ -76,6 +87,7 @@ const SLOTS: usize = PAGE_HEADER_SIZE + 4;
 const REF_SIZE: usize = 6;
 const NODE_HEADER: usize = 8;
 const FLAG_DELETED: u8 = 1;
+const FLAG_FREE: u8 = 2;
 /// Levels are capped so a node record always fits in a page.
 const MAX_LEVEL: usize = 16;
 
@@ -229,6 +241,8 @@ struct Meta {
     entry: Option<(NodeRef, usize)>,
     last_page: PageId,
     first_page: PageId,
+    /// The head of the free list.
+    free: Option<NodeRef>,
 }
 
 /// f32 with a total order (distances are never NaN here: zero vectors get
@@ -293,6 +307,10 @@ impl HnswIndex {
                 entry,
                 last_page: le::u32_at(p, OFF_LAST_PAGE),
                 first_page: le::u32_at(p, OFF_FIRST_PAGE),
+                free: match le::u32_at(p, OFF_FREE_PAGE) {
+                    0 => None,
+                    page => Some(node_ref(page, le::u16_at(p, OFF_FREE_SLOT))),
+                },
             })
         })?
     }
@@ -354,6 +372,7 @@ fn level_offset(dims: usize, m: usize, l: usize) -> usize {
 /// What a search needs of one node, read in one page access.
 struct NodeView {
     deleted: bool,
+    free: bool,
     level: usize,
     tid: Tid,
 }
@@ -365,6 +384,7 @@ fn node_view(rec: &[u8], page: PageId, meta: &Meta) -> PResult<NodeView> {
     }
     Ok(NodeView {
         deleted: rec[0] & FLAG_DELETED != 0,
+        free: rec[0] & FLAG_FREE != 0,
         level,
         tid: Tid {
             page: le::u32_at(rec, 2),
@@ -617,6 +637,109 @@ impl Graph<'_> {
         Ok(out)
     }
 
+    /// Stores a new node record, in the free list's head if it fits there
+    /// (`true`: a reused slot), else appended.
+    fn place(&mut self, index_meta: PageId, rec: &[u8]) -> PResult<(NodeRef, bool)> {
+        if let Some(head) = self.meta.free {
+            let (page, slot) = (ref_page(head), ref_slot(head));
+            let next = self.pager.write(page, |p| -> PResult<Option<NodeRef>> {
+                let (off, len) = record_span(p, page, slot)?;
+                let old = &mut p[off..off + len];
+                if old[0] & FLAG_FREE == 0 {
+                    return Err(PagerError::corrupt(
+                        page,
+                        "hnsw free list names a live node",
+                    ));
+                }
+                if len < rec.len() {
+                    return Ok(None);
+                }
+                let next = match le::u32_at(old, 2) {
+                    0 => None,
+                    np => Some(node_ref(np, le::u16_at(old, 6))),
+                };
+                old[..rec.len()].copy_from_slice(rec);
+                old[rec.len()..].fill(0);
+                Ok(Some(next.unwrap_or(0)))
+            })??;
+            if let Some(next) = next {
+                set_free_head(self.pager, index_meta, (next != 0).then_some(next))?;
+                self.meta.free = (next != 0).then_some(next);
+                return Ok((head, true));
+            }
+        }
+        Ok((self.append(index_meta, rec)?, false))
+    }
+
+    /// Replaces the links of live node `n` at level `l` that point to
+    /// `dead` nodes: the candidates are its live neighbours and the live
+    /// nodes up to two deleted hops away (where the removed nodes led),
+    /// pruned with the insert heuristic. With too few of those (a region
+    /// that lost most of its nodes) a search from the entry point adds
+    /// more.
+    fn relink(
+        &mut self,
+        n: NodeRef,
+        l: usize,
+        list: &[NodeRef],
+        dead: &HashSet<NodeRef>,
+    ) -> PResult<()> {
+        let mut cands: HashSet<NodeRef> = HashSet::new();
+        let mut hops: Vec<NodeRef> = Vec::new();
+        for &x in list {
+            if dead.contains(&x) {
+                hops.push(x);
+            } else {
+                cands.insert(x);
+            }
+        }
+        let mut crossed: HashSet<NodeRef> = hops.iter().copied().collect();
+        for _ in 0..2 {
+            let mut further = Vec::new();
+            for d in hops {
+                for y in self.neighbours(d, l)? {
+                    if dead.contains(&y) {
+                        if crossed.insert(y) {
+                            further.push(y);
+                        }
+                    } else if y != n {
+                        cands.insert(y);
+                    }
+                }
+            }
+            hops = further;
+        }
+        let base = self.vector(n)?;
+        let want = cap(l, self.meta.m);
+        if cands.len() < want / 2 {
+            if let Some(ep) = self.descend(&base, l)? {
+                let mut visited = HashSet::new();
+                let found = self.search_layer(
+                    &base,
+                    &ep,
+                    self.meta.ef_construction,
+                    l,
+                    &mut visited,
+                    None,
+                )?;
+                cands.extend(
+                    found
+                        .into_iter()
+                        .map(|c| c.1)
+                        .filter(|x| *x != n && !dead.contains(x)),
+                );
+            }
+        }
+        let mut scored = Vec::with_capacity(cands.len());
+        for c in cands {
+            scored.push((Dist(self.distance(&base, c)?), c));
+        }
+        scored.sort_unstable();
+        let kept = self.select(&scored, want)?;
+        let list: Vec<NodeRef> = kept.iter().map(|k| k.1).collect();
+        self.set_neighbours(n, l, &list)
+    }
+
     /// Appends a node record; returns its address.
     fn append(&mut self, index_meta: PageId, rec: &[u8]) -> PResult<NodeRef> {
         let last = self.meta.last_page;
@@ -769,6 +892,10 @@ impl IndexAm for HnswIndex {
         }))
     }
 
+    fn cleanup(&self, pager: &mut Pager) -> Result<()> {
+        self.repair(pager)
+    }
+
     fn destroy(&self, pager: &mut Pager) -> Result<()> {
         let meta = self.meta(pager)?;
         let mut page = meta.first_page;
@@ -787,7 +914,129 @@ impl IndexAm for HnswIndex {
     }
 }
 
+/// One node as read by a page walk: address, view, neighbour lists.
+struct WalkedNode {
+    node: NodeRef,
+    view: NodeView,
+    lists: Vec<Vec<NodeRef>>,
+}
+
+/// The nodes of one node page (with their lists when `lists`), and the
+/// next page of the chain.
+fn walk_page(
+    pager: &mut Pager,
+    page: PageId,
+    meta: &Meta,
+    lists: bool,
+) -> PResult<(Vec<WalkedNode>, PageId)> {
+    let meta = *meta;
+    pager.read(page, |p| -> PResult<(Vec<WalkedNode>, PageId)> {
+        let count = le::u16_at(p, OFF_COUNT);
+        let mut out = Vec::with_capacity(usize::from(count));
+        for s in 0..count {
+            let rec = record(p, page, s)?;
+            let view = node_view(rec, page, &meta)?;
+            let lists = if lists && !view.free {
+                (0..=view.level)
+                    .map(|l| neighbours_in(rec, page, &meta, l))
+                    .collect::<PResult<Vec<_>>>()?
+            } else {
+                Vec::new()
+            };
+            out.push(WalkedNode {
+                node: node_ref(page, s),
+                view,
+                lists,
+            });
+        }
+        Ok((out, crate::pager::page::next(p)))
+    })?
+}
+
 impl HnswIndex {
+    /// VACUUM's graph repair (see the module comment): relinks the live
+    /// neighbours of every deleted node, moves the entry point, and puts
+    /// the deleted records on the free list. Two walks over the node
+    /// pages; memory is bounded by the number of deleted nodes.
+    fn repair(&self, pager: &mut Pager) -> Result<()> {
+        pager.safe_point()?;
+        let meta = self.meta(pager)?;
+        let mut dead: HashSet<NodeRef> = HashSet::new();
+        let mut highest_live: Option<(NodeRef, usize)> = None;
+        let mut page = meta.first_page;
+        let mut seen = 0u64;
+        while page != 0 {
+            let (nodes, next) = walk_page(pager, page, &meta, false)?;
+            for n in nodes {
+                if n.view.free {
+                    continue;
+                }
+                if n.view.deleted {
+                    dead.insert(n.node);
+                } else if highest_live.is_none_or(|(_, l)| n.view.level > l) {
+                    highest_live = Some((n.node, n.view.level));
+                }
+            }
+            page = next;
+            seen += 1;
+            if seen > u64::from(pager.page_count()) {
+                return Err(PagerError::corrupt(self.meta_page, "hnsw page chain loops").into());
+            }
+        }
+        if dead.is_empty() {
+            return Ok(());
+        }
+        let mut g = Graph { pager, meta };
+        let mut page = meta.first_page;
+        while page != 0 {
+            let (nodes, next) = walk_page(g.pager, page, &meta, true)?;
+            for n in nodes {
+                if n.view.deleted {
+                    continue;
+                }
+                for (l, list) in n.lists.iter().enumerate() {
+                    if list.iter().any(|x| dead.contains(x)) {
+                        g.relink(n.node, l, list, &dead)?;
+                    }
+                }
+            }
+            page = next;
+        }
+        let mp = self.meta_page;
+        if let Some((entry, _)) = meta.entry {
+            if dead.contains(&entry) {
+                match highest_live {
+                    Some((node, level)) => set_entry(g.pager, mp, node, level)?,
+                    None => g.pager.write(mp, |p| p[OFF_HAS_ENTRY] = 0)?,
+                }
+            }
+        }
+        // Free the dead records: empty lists, chained through the TID.
+        let mut head = meta.free.unwrap_or(0);
+        for &d in &dead {
+            let (page, slot) = (ref_page(d), ref_slot(d));
+            g.pager.write(page, |p| -> PResult<()> {
+                let (off, len) = record_span(p, page, slot)?;
+                let rec = &mut p[off..off + len];
+                let level = usize::from(rec[1]).min(MAX_LEVEL);
+                rec[0] = FLAG_DELETED | FLAG_FREE;
+                le::put_u32(rec, 2, ref_page(head));
+                le::put_u16(rec, 6, ref_slot(head));
+                for l in 0..=level {
+                    let at = level_offset(meta.dims, meta.m, l);
+                    if at + 2 <= rec.len() {
+                        le::put_u16(rec, at, 0);
+                    }
+                }
+                Ok(())
+            })??;
+            head = d;
+        }
+        set_free_head(g.pager, mp, Some(head))?;
+        g.pager.write(mp, |p| le::put_u64(p, OFF_DELETED, 0))?;
+        Ok(())
+    }
+
     fn insert_row(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
         pager.safe_point()?;
         let meta = self.meta(pager)?;
@@ -806,10 +1055,12 @@ impl HnswIndex {
             rec[NODE_HEADER + i * 4..NODE_HEADER + i * 4 + 4].copy_from_slice(&f.to_le_bytes());
         }
         let mut g = Graph { pager, meta };
-        let node = g.append(self.meta_page, &rec)?;
+        let (node, reused) = g.place(self.meta_page, &rec)?;
         let mp = self.meta_page;
-        g.pager
-            .write(mp, |p| le::put_u64(p, OFF_NODES, nodes + 1))?;
+        if !reused {
+            g.pager
+                .write(mp, |p| le::put_u64(p, OFF_NODES, nodes + 1))?;
+        }
         let Some((_, top)) = meta.entry else {
             set_entry(g.pager, mp, node, level)?;
             return Ok(());
@@ -883,6 +1134,14 @@ impl HnswIndex {
         }
         Ok(None)
     }
+}
+
+fn set_free_head(pager: &mut Pager, meta: PageId, head: Option<NodeRef>) -> PResult<()> {
+    let head = head.unwrap_or(0);
+    pager.write(meta, |p| {
+        le::put_u32(p, OFF_FREE_PAGE, ref_page(head));
+        le::put_u16(p, OFF_FREE_SLOT, ref_slot(head));
+    })
 }
 
 fn set_entry(pager: &mut Pager, meta: PageId, node: NodeRef, level: usize) -> PResult<()> {

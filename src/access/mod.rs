@@ -73,6 +73,11 @@ pub trait IndexAm {
     fn lookup(&self, pager: &mut Pager, key: &[Value]) -> Result<Vec<Tid>>;
     fn scan(&self, pager: &mut Pager, keys: &ScanKeys) -> Result<Box<dyn IndexCursor>>;
     fn destroy(&self, pager: &mut Pager) -> Result<()>;
+    /// After VACUUM removed entries: whatever upkeep the structure needs
+    /// (HNSW relinks around removed nodes and reuses their space).
+    fn cleanup(&self, _pager: &mut Pager) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A running index scan.

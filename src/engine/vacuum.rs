@@ -70,6 +70,11 @@ impl Engine {
             }
             page = next;
         }
+        if removed > 0 {
+            for idx in &indexes {
+                access::open(idx).cleanup(&mut self.pager)?;
+            }
+        }
         self.dead_counts.remove(&table.oid);
         Ok(removed)
     }
