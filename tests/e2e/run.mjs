@@ -296,6 +296,84 @@ const scenarios = [
     await p.close();
   }],
 
+  ['vectors: Float32Array round trip, HNSW search across tabs, after reload and a browser kill', async (b, base) => {
+    let A = await b.newPage(base);
+    const B = await b.newPage(base);
+    await open(A, 'vectors');
+    await open(B, 'vectors');
+    await ok(A, 'CREATE TABLE docs (id int PRIMARY KEY, e vector(3))');
+    await ok(A, 'CREATE INDEX docs_e ON docs USING hnsw (e vector_l2_ops)');
+    // 200 rows on a spiral, inserted with Float32Array parameters.
+    const trip = await A.eval(async () => {
+      const at = (i) => new Float32Array([Math.cos(i / 10), Math.sin(i / 10), i / 200]);
+      await window.db.transaction(async (tx) => {
+        for (let i = 0; i < 200; i++) await tx.query('INSERT INTO docs VALUES ($1, $2)', [i, at(i)]);
+      });
+      const r = await window.db.query('SELECT e, e <-> $1 AS d FROM docs WHERE id = 7', [at(7)]);
+      const e = r.rows[0].e;
+      return { isF32: e instanceof Float32Array, same: [...e].every((x, k) => x === at(7)[k]), d: r.rows[0].d, oid: r.fields[0].dataTypeID };
+    });
+    assert.equal(trip.isF32, true, JSON.stringify(trip));
+    assert.equal(trip.same, true);
+    assert.equal(trip.d, 0);
+    // k-NN through the index; each tab's answer is computed from its snapshot.
+    const knn = async (page, i, slot) => page.eval(async ({ i, slot }) => {
+      const q = new Float32Array([Math.cos(i / 10), Math.sin(i / 10), i / 200]);
+      const r = await window[slot ?? 'db'].query('SELECT id FROM docs ORDER BY e <-> $1 LIMIT 3', [q], { rowMode: 'array' });
+      return r.rows.map((row) => row[0]);
+    }, { i, slot });
+    const plan = (await ok(B, "EXPLAIN SELECT id FROM docs ORDER BY e <-> '[1,0,0]' LIMIT 3")).rows.flat().join('\n');
+    assert.match(plan, /Index Scan using docs_e/);
+    // Around q = the spiral at 50.3: 50 (0.03 away), 51 (0.07), 49 (0.13).
+    assert.deepEqual(await knn(B, 50.3), [50, 51, 49]);
+    const put = (page, id, dz) => page.eval(async ({ id, dz }) => {
+      const v = new Float32Array([Math.cos(5.03), Math.sin(5.03), 50.3 / 200 + dz]);
+      await window.db.query('INSERT INTO docs VALUES ($1, $2)', [id, v]);
+    }, { id, dz });
+    // Tab A inserts q itself and keeps its transaction open; tab B
+    // searches (not blocked) without seeing it, and inserts its own.
+    await ok(A, 'BEGIN');
+    await put(A, 1000, 0);
+    const t0 = Date.now();
+    assert.deepEqual(await knn(B, 50.3), [50, 51, 49]);
+    assert.ok(Date.now() - t0 < 2000, 'a search does not wait for another tab');
+    await put(B, 2000, 0.01);
+    assert.deepEqual(await knn(B, 50.3), [2000, 50, 51]);
+    // A's own snapshot sees its uncommitted row and B's committed one.
+    assert.deepEqual(await knn(A, 50.3), [1000, 2000, 50]);
+    // A REPEATABLE READ snapshot in B keeps its view while A commits.
+    await B.eval(async () => {
+      window.rr = await window.db.connect();
+      await window.rr.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    });
+    assert.deepEqual(await knn(B, 50.3, 'rr'), [2000, 50, 51]);
+    await ok(A, 'COMMIT');
+    assert.deepEqual(await knn(B, 50.3, 'rr'), [2000, 50, 51], 'RR does not see the later commit');
+    assert.deepEqual(await knn(B, 50.3), [1000, 2000, 50], 'RC sees it');
+    await B.eval(async () => { await window.rr.query('COMMIT'); await window.rr.release(); });
+    // A rolled-back insert and a committed delete are never returned.
+    await ok(A, 'BEGIN');
+    await put(A, 3000, 0);
+    await ok(A, 'ROLLBACK');
+    await ok(A, 'DELETE FROM docs WHERE id = 1000');
+    assert.deepEqual(await knn(B, 50.3), [2000, 50, 51]);
+    await B.close();
+    const before = await knn(A, 123.4);
+    assert.deepEqual(before, [123, 124, 122]);
+    await A.raw.reload();
+    await A.raw.waitForFunction(() => window.ready === true);
+    await open(A, 'vectors');
+    assert.deepEqual(await knn(A, 123.4), before, 'same answer after reload');
+    await b.kill();
+    A = await b.newPage(base);
+    await open(A, 'vectors');
+    assert.deepEqual(await knn(A, 123.4), before, 'same answer after a browser kill');
+    assert.deepEqual(await knn(A, 50.3), [2000, 50, 51]);
+    assert.match((await ok(A, "EXPLAIN SELECT id FROM docs ORDER BY e <-> '[1,0,0]' LIMIT 3")).rows.flat().join('\n'), /Index Scan using docs_e/);
+    assert.equal((await ok(A, 'SELECT count(*) FROM docs')).rows[0][0], 201);
+    await A.close();
+  }],
+
   ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
     const p = await b.newPage(base);
     await open(p, 'errors');
