@@ -37,6 +37,7 @@ impl SqlState {
     pub const DIVISION_BY_ZERO: SqlState = SqlState("22012");
     pub const NUMERIC_VALUE_OUT_OF_RANGE: SqlState = SqlState("22003");
     pub const STRING_DATA_RIGHT_TRUNCATION: SqlState = SqlState("22001");
+    pub const STRING_DATA_LENGTH_MISMATCH: SqlState = SqlState("22026");
     pub const BAD_COPY_FILE_FORMAT: SqlState = SqlState("22P04");
     pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState("22021");
     pub const PROTOCOL_VIOLATION: SqlState = SqlState("08P01");

@@ -21,6 +21,7 @@
 //! 24 dims u32          28 entry page u32  32 entry slot u16  34 entry level u8
 //! 35 has_entry u8      36 last node page u32  40 nodes u64  48 deleted u64
 //! 56 first node page u32  60 free page u32  64 free slot u16
+//! 66 element format u8 (0 f32, 1 f16, 2 bit)
 //! ```
 //! (free page 0: the free list is empty).
 //! Node pages (`PageKind::HnswNodes`) chain through the header's `next`
@@ -30,7 +31,8 @@
 //! record:
 //! ```text
 //! 0 flags u8 (1 = deleted, 2 = free)  1 level u8  2 heap page u32  6 heap slot u16
-//! 8 vector: dims × f32
+//! 8 vector: dims elements in the element format (f32 and f16
+//!   little-endian, bits packed most significant first)
 //! then for each level 0..=level: count u16, cap(level) × (page u32, slot u16)
 //! ```
 //! with cap(0) = 2m and cap(l > 0) = m. A node is addressed by its page
@@ -51,7 +53,7 @@ use crate::error::{Error, SqlError, SqlState};
 use crate::heap::Tid;
 use crate::pager::{page::PAGE_HEADER_SIZE, PResult, PageId, PageKind, Pager, PagerError};
 use crate::util::le;
-use crate::value::vector::Metric;
+use crate::value::vector::{ElementFormat, Metric};
 use crate::value::Value;
 
 /// pgvector's defaults for `WITH (m, ef_construction)`.
@@ -80,6 +82,7 @@ const OFF_DELETED: usize = 48;
 const OFF_FIRST_PAGE: usize = 56;
 const OFF_FREE_PAGE: usize = 60;
 const OFF_FREE_SLOT: usize = 64;
+const OFF_FORMAT: usize = 66;
 
 const OFF_COUNT: usize = PAGE_HEADER_SIZE;
 const OFF_RECORDS_START: usize = PAGE_HEADER_SIZE + 2;
@@ -152,9 +155,9 @@ fn invalid(msg: impl Into<String>) -> Error {
 
 /// The largest level a node of `dims` dimensions may have in a page of
 /// `page_size` bytes, or `None` when not even a level-0 node fits.
-fn max_level_for(dims: usize, m: usize, page_size: usize) -> Option<usize> {
+fn max_level_for(vbytes: usize, m: usize, page_size: usize) -> Option<usize> {
     let room = page_size - SLOTS - 4;
-    let mut size = NODE_HEADER + dims * 4 + 2 + 2 * m * REF_SIZE;
+    let mut size = NODE_HEADER + vbytes + 2 + 2 * m * REF_SIZE;
     if size > room {
         return None;
     }
@@ -166,9 +169,15 @@ fn max_level_for(dims: usize, m: usize, page_size: usize) -> Option<usize> {
     Some(level)
 }
 
-/// The most dimensions an index may have with `m` in pages of `page_size`.
-pub fn max_dims(m: usize, page_size: usize) -> usize {
-    (page_size - SLOTS - 4 - NODE_HEADER - 2 - 2 * m * REF_SIZE) / 4
+/// The most dimensions an index of `format` may have with `m` in pages
+/// of `page_size`.
+pub fn max_dims(format: ElementFormat, m: usize, page_size: usize) -> usize {
+    let room = page_size - SLOTS - 4 - NODE_HEADER - 2 - 2 * m * REF_SIZE;
+    match format {
+        ElementFormat::F32 => room / 4,
+        ElementFormat::F16 => room / 2,
+        ElementFormat::Bit => room * 8,
+    }
 }
 
 /// Creates an empty index with `opts`; returns its meta page.
@@ -176,12 +185,13 @@ pub fn create(pager: &mut Pager, opts: HnswOptions) -> Result<PageId> {
     if opts.dims == 0 {
         return Err(invalid("column does not have dimensions"));
     }
-    if max_level_for(opts.dims as usize, opts.m as usize, pager.page_size()).is_none() {
+    let vbytes = opts.format.stored_len(opts.dims as usize);
+    if max_level_for(vbytes, opts.m as usize, pager.page_size()).is_none() {
         return Err(Error::Sql(SqlError::new(
             SqlState::PROGRAM_LIMIT_EXCEEDED,
             format!(
                 "column cannot have more than {} dimensions for hnsw index",
-                max_dims(opts.m as usize, pager.page_size())
+                max_dims(opts.format, opts.m as usize, pager.page_size())
             ),
         )));
     }
@@ -193,6 +203,7 @@ pub fn create(pager: &mut Pager, opts: HnswOptions) -> Result<PageId> {
         p[OFF_M] = opts.m;
         le::put_u16(p, OFF_EF_CONSTRUCTION, opts.ef_construction);
         le::put_u32(p, OFF_DIMS, opts.dims);
+        p[OFF_FORMAT] = format_code(opts.format);
     })?;
     Ok(meta)
 }
@@ -203,6 +214,16 @@ fn metric_code(m: Metric) -> u8 {
         Metric::InnerProduct => 1,
         Metric::Cosine => 2,
         Metric::L1 => 3,
+        Metric::Hamming => 4,
+        Metric::Jaccard => 5,
+    }
+}
+
+fn format_code(f: ElementFormat) -> u8 {
+    match f {
+        ElementFormat::F32 => 0,
+        ElementFormat::F16 => 1,
+        ElementFormat::Bit => 2,
     }
 }
 
@@ -212,8 +233,25 @@ fn metric_from(code: u8) -> Option<Metric> {
         1 => Metric::InnerProduct,
         2 => Metric::Cosine,
         3 => Metric::L1,
+        4 => Metric::Hamming,
+        5 => Metric::Jaccard,
         _ => return None,
     })
+}
+
+/// The f32 elements a search works on for an indexed value: a vector's
+/// or halfvec's elements, a bit string's bits as 0.0/1.0; `None` for NULL
+/// and other types.
+pub fn search_vector(v: &Value) -> Option<Vec<f32>> {
+    match v {
+        Value::Vector(x) | Value::HalfVec(x) => Some(x.clone()),
+        Value::Bit(b) => Some(
+            (0..b.len as usize)
+                .map(|i| f32::from(u8::from(b.get(i))))
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 /// A node's address: page and slot.
@@ -238,6 +276,9 @@ struct Meta {
     m: usize,
     ef_construction: usize,
     dims: usize,
+    format: ElementFormat,
+    /// Bytes of a stored vector.
+    vbytes: usize,
     entry: Option<(NodeRef, usize)>,
     last_page: PageId,
     first_page: PageId,
@@ -290,7 +331,14 @@ impl HnswIndex {
                 .ok_or_else(|| PagerError::corrupt(id, "unknown hnsw metric"))?;
             let m = usize::from(p[OFF_M]);
             let dims = le::u32_at(p, OFF_DIMS) as usize;
-            if m < 2 || dims == 0 || dims * 4 > p.len() {
+            let format = match p[OFF_FORMAT] {
+                0 => ElementFormat::F32,
+                1 => ElementFormat::F16,
+                2 => ElementFormat::Bit,
+                _ => return Err(PagerError::corrupt(id, "unknown hnsw element format")),
+            };
+            let vbytes = format.stored_len(dims);
+            if m < 2 || dims == 0 || vbytes > p.len() {
                 return Err(PagerError::corrupt(id, "bad hnsw parameters"));
             }
             let entry = (p[OFF_HAS_ENTRY] == 1).then(|| {
@@ -304,6 +352,8 @@ impl HnswIndex {
                 m,
                 ef_construction: usize::from(le::u16_at(p, OFF_EF_CONSTRUCTION)).max(1),
                 dims,
+                format,
+                vbytes,
                 entry,
                 last_page: le::u32_at(p, OFF_LAST_PAGE),
                 first_page: le::u32_at(p, OFF_FIRST_PAGE),
@@ -316,19 +366,17 @@ impl HnswIndex {
     }
 
     fn vector_of(row: &[Value], column: usize, meta: &Meta) -> Result<Option<Vec<f32>>> {
-        match row.get(column) {
-            Some(Value::Vector(v)) => {
-                if v.len() != meta.dims {
-                    return Err(Error::Sql(SqlError::new(
-                        SqlState::DATA_EXCEPTION,
-                        format!("expected {} dimensions, not {}", meta.dims, v.len()),
-                    )));
-                }
-                Ok(Some(v.clone()))
-            }
+        let Some(v) = row.get(column).and_then(search_vector) else {
             // NULLs are not indexed (pgvector does the same).
-            _ => Ok(None),
+            return Ok(None);
+        };
+        if v.len() != meta.dims {
+            return Err(Error::Sql(SqlError::new(
+                SqlState::DATA_EXCEPTION,
+                format!("expected {} dimensions, not {}", meta.dims, v.len()),
+            )));
         }
+        Ok(Some(v))
     }
 }
 
@@ -340,8 +388,8 @@ fn cap(level: usize, m: usize) -> usize {
     }
 }
 
-fn record_len(dims: usize, level: usize, m: usize) -> usize {
-    NODE_HEADER + dims * 4 + (0..=level).map(|l| 2 + cap(l, m) * REF_SIZE).sum::<usize>()
+fn record_len(vbytes: usize, level: usize, m: usize) -> usize {
+    NODE_HEADER + vbytes + (0..=level).map(|l| 2 + cap(l, m) * REF_SIZE).sum::<usize>()
 }
 
 /// The bytes of record `slot` in a node page, checked.
@@ -365,8 +413,8 @@ fn record_span(p: &[u8], page: PageId, slot: u16) -> PResult<(usize, usize)> {
 }
 
 /// Offset within a record of level `l`'s neighbour list.
-fn level_offset(dims: usize, m: usize, l: usize) -> usize {
-    NODE_HEADER + dims * 4 + (0..l).map(|k| 2 + cap(k, m) * REF_SIZE).sum::<usize>()
+fn level_offset(vbytes: usize, m: usize, l: usize) -> usize {
+    NODE_HEADER + vbytes + (0..l).map(|k| 2 + cap(k, m) * REF_SIZE).sum::<usize>()
 }
 
 /// What a search needs of one node, read in one page access.
@@ -379,7 +427,7 @@ struct NodeView {
 
 fn node_view(rec: &[u8], page: PageId, meta: &Meta) -> PResult<NodeView> {
     let level = usize::from(rec[1]);
-    if level > MAX_LEVEL || rec.len() < record_len(meta.dims, level, meta.m) {
+    if level > MAX_LEVEL || rec.len() < record_len(meta.vbytes, level, meta.m) {
         return Err(PagerError::corrupt(page, "hnsw node too short"));
     }
     Ok(NodeView {
@@ -394,7 +442,7 @@ fn node_view(rec: &[u8], page: PageId, meta: &Meta) -> PResult<NodeView> {
 }
 
 fn neighbours_in(rec: &[u8], page: PageId, meta: &Meta, l: usize) -> PResult<Vec<NodeRef>> {
-    let off = level_offset(meta.dims, meta.m, l);
+    let off = level_offset(meta.vbytes, meta.m, l);
     let n = usize::from(le::u16_at(rec, off));
     if n > cap(l, meta.m) {
         return Err(PagerError::corrupt(page, "hnsw neighbour count too large"));
@@ -427,9 +475,11 @@ impl Graph<'_> {
         self.pager.read(page, |p| {
             let rec = record(p, page, slot)?;
             let view = node_view(rec, page, &meta)?;
-            let d = meta
-                .metric
-                .distance_to_bytes(q, &rec[NODE_HEADER..NODE_HEADER + meta.dims * 4]);
+            let d = meta.metric.distance_to_stored(
+                meta.format,
+                q,
+                &rec[NODE_HEADER..NODE_HEADER + meta.vbytes],
+            );
             let nb = match level {
                 Some(l) if l <= view.level => neighbours_in(rec, page, &meta, l)?,
                 _ => Vec::new(),
@@ -461,10 +511,9 @@ impl Graph<'_> {
         self.pager.read(page, |p| {
             let rec = record(p, page, slot)?;
             node_view(rec, page, &meta)?;
-            Ok(rec[NODE_HEADER..NODE_HEADER + meta.dims * 4]
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect())
+            Ok(meta
+                .format
+                .decode(&rec[NODE_HEADER..NODE_HEADER + meta.vbytes], meta.dims))
         })?
     }
 
@@ -478,7 +527,7 @@ impl Graph<'_> {
             if l > level || list.len() > cap(l, meta.m) {
                 return Err(PagerError::corrupt(page, "hnsw neighbour list too long"));
             }
-            let at = level_offset(meta.dims, meta.m, l);
+            let at = level_offset(meta.vbytes, meta.m, l);
             if at + 2 + cap(l, meta.m) * REF_SIZE > rec.len() {
                 return Err(PagerError::corrupt(page, "hnsw node too short"));
             }
@@ -574,9 +623,11 @@ impl Graph<'_> {
                     }
                     let rec = record(p, page, s)?;
                     node_view(rec, page, &meta)?;
-                    let d = meta
-                        .metric
-                        .distance_to_bytes(q, &rec[NODE_HEADER..NODE_HEADER + meta.dims * 4]);
+                    let d = meta.metric.distance_to_stored(
+                        meta.format,
+                        q,
+                        &rec[NODE_HEADER..NODE_HEADER + meta.vbytes],
+                    );
                     out.push((Dist(d), n));
                 }
                 Ok(crate::pager::page::next(p))
@@ -1023,7 +1074,7 @@ impl HnswIndex {
                 le::put_u32(rec, 2, ref_page(head));
                 le::put_u16(rec, 6, ref_slot(head));
                 for l in 0..=level {
-                    let at = level_offset(meta.dims, meta.m, l);
+                    let at = level_offset(meta.vbytes, meta.m, l);
                     if at + 2 <= rec.len() {
                         le::put_u16(rec, at, 0);
                     }
@@ -1044,16 +1095,15 @@ impl HnswIndex {
             return Ok(());
         };
         let nodes = pager.read(self.meta_page, |p| le::u64_at(p, OFF_NODES))?;
-        let cap_level = max_level_for(meta.dims, meta.m, pager.page_size()).unwrap_or(0);
+        let cap_level = max_level_for(meta.vbytes, meta.m, pager.page_size()).unwrap_or(0);
         let level = random_level(tid, nodes, meta.m, cap_level);
         // The record, with empty neighbour lists.
-        let mut rec = vec![0u8; record_len(meta.dims, level, meta.m)];
+        let mut rec = vec![0u8; NODE_HEADER];
         rec[1] = level as u8;
         le::put_u32(&mut rec, 2, tid.page);
         le::put_u16(&mut rec, 6, tid.slot);
-        for (i, f) in v.iter().enumerate() {
-            rec[NODE_HEADER + i * 4..NODE_HEADER + i * 4 + 4].copy_from_slice(&f.to_le_bytes());
-        }
+        meta.format.encode(&v, &mut rec);
+        rec.resize(record_len(meta.vbytes, level, meta.m), 0);
         let mut g = Graph { pager, meta };
         let (node, reused) = g.place(self.meta_page, &rec)?;
         let mp = self.meta_page;

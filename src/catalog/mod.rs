@@ -162,6 +162,10 @@ pub struct HnswOptions {
     pub m: u8,
     pub ef_construction: u16,
     pub dims: u32,
+    /// How elements are stored (the indexed type); f32 for indexes made
+    /// before halfvec and bit existed.
+    #[serde(default)]
+    pub format: crate::value::vector::ElementFormat,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use crate::sql::plan;
 use crate::txn::{LockMode, Viewer, XidStatus};
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
-use crate::value::vector::{self, Metric};
+use crate::value::vector::{ElementFormat, Metric};
 
 pub(super) fn column_positions(table: &TableDef, names: &[String]) -> Result<Vec<usize>> {
     names
@@ -572,38 +572,56 @@ fn hnsw_options(table: &TableDef, cols: &[usize], c: &ast::CreateIndex) -> Resul
         ));
     };
     let ty = &table.columns[*col].ty;
-    let DataType::Vector(dims) = ty else {
-        return Err(Error::Sql(SqlError::new(
+    let no_default = || {
+        Error::Sql(SqlError::new(
             SqlState::UNDEFINED_OBJECT,
             format!("data type {ty} has no default operator class for access method \"hnsw\""),
         )
-        .with_hint("You must specify an operator class for the index or define a default operator class for the data type.")));
+        .with_hint("You must specify an operator class for the index or define a default operator class for the data type."))
+    };
+    let (dims, format) = match ty {
+        DataType::Vector(d) => (*d, ElementFormat::F32),
+        DataType::HalfVec(d) => (*d, ElementFormat::F16),
+        DataType::Bit(d) => (*d, ElementFormat::Bit),
+        _ => return Err(no_default()),
     };
     let metric = match ic.opclass.as_deref().map(str::to_ascii_lowercase) {
+        // vector_l2_ops and halfvec_l2_ops are the defaults; bit has none.
+        None if format == ElementFormat::Bit => return Err(no_default()),
         None => Metric::L2,
-        Some(name) => Metric::OPCLASSES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, m)| *m)
-            .ok_or_else(|| {
-                sql_err(
-                    SqlState::UNDEFINED_OBJECT,
-                    format!("operator class \"{name}\" does not exist for access method \"hnsw\""),
-                )
-            })?,
+        Some(name) => {
+            let (_, m, f) = Metric::OPCLASSES
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .ok_or_else(|| {
+                    sql_err(
+                        SqlState::UNDEFINED_OBJECT,
+                        format!(
+                            "operator class \"{name}\" does not exist for access method \"hnsw\""
+                        ),
+                    )
+                })?;
+            if *f != format {
+                return Err(sql_err(
+                    SqlState::DATATYPE_MISMATCH,
+                    format!("operator class \"{name}\" does not accept data type {ty}"),
+                ));
+            }
+            *m
+        }
     };
-    let Some(dims) = *dims else {
+    let Some(dims) = dims else {
         return Err(sql_err(
             SqlState::DATA_EXCEPTION,
             "column does not have dimensions",
         ));
     };
-    if dims as usize > vector::MAX_INDEX_DIMS {
+    if dims as usize > format.max_index_dims() {
         return Err(sql_err(
             SqlState::PROGRAM_LIMIT_EXCEEDED,
             format!(
                 "column cannot have more than {} dimensions for hnsw index",
-                vector::MAX_INDEX_DIMS
+                format.max_index_dims()
             ),
         ));
     }
@@ -656,5 +674,6 @@ fn hnsw_options(table: &TableDef, cols: &[usize], c: &ast::CreateIndex) -> Resul
         m: m as u8,
         ef_construction: ef as u16,
         dims,
+        format,
     })
 }

@@ -154,6 +154,21 @@ pub fn encode_binary(v: &Value, tz: &TimeZone) -> Result<Vec<u8>, SqlError> {
             }
             out
         }
+        Value::HalfVec(items) => {
+            // pgvector's halfvec_send: dimensions, an unused word, f16s.
+            let mut out = (items.len() as u16).to_be_bytes().to_vec();
+            out.extend_from_slice(&0u16.to_be_bytes());
+            for f in items {
+                out.extend_from_slice(&half::f16::from_f32(*f).to_be_bytes());
+            }
+            out
+        }
+        Value::Bit(b) => {
+            // bit_send: the length in bits, then the packed bytes.
+            let mut out = (b.len as i32).to_be_bytes().to_vec();
+            out.extend_from_slice(&b.bytes);
+            out
+        }
         Value::Array(_) => return Err(unsupported_binary(&v.data_type())),
         Value::Reg(_, oid, _) => oid.to_be_bytes().to_vec(),
     })

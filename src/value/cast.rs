@@ -276,6 +276,74 @@ fn cast_impl(
             Ok(Value::Array(items))
         }
         (Value::Array(_), T::Vector(dims)) => to_vector(&value, *dims),
+        // halfvec: vector's casts, elements rounded to f16.
+        (Value::HalfVec(v), T::HalfVec(dims)) => {
+            check_vector_dims(v, *dims)?;
+            Ok(value)
+        }
+        (Value::HalfVec(v), T::Vector(dims)) => {
+            check_vector_dims(v, *dims)?;
+            Ok(Value::Vector(v.clone()))
+        }
+        (Value::Vector(v), T::HalfVec(dims)) => {
+            check_vector_dims(v, *dims)?;
+            Ok(Value::HalfVec(crate::value::bits::to_halfvec(v)?))
+        }
+        (Value::HalfVec(v), T::Array(elem))
+            if matches!(**elem, T::Float4 | T::Float8 | T::Numeric(_)) =>
+        {
+            let items = v
+                .iter()
+                .map(|f| cast_number(&Value::Float4(*f), elem))
+                .collect::<Result<_, _>>()?;
+            Ok(Value::Array(items))
+        }
+        (Value::Array(_), T::HalfVec(dims)) => match to_vector(&value, *dims)? {
+            Value::Vector(v) => Ok(Value::HalfVec(crate::value::bits::to_halfvec(&v)?)),
+            _ => Err(cannot_cast(&value, to)),
+        },
+        // bit(n): an explicit cast truncates or zero-pads, an assignment
+        // must match the length (22026).
+        (Value::Bit(_), T::Bit(None)) => Ok(value),
+        (Value::Bit(b), T::Bit(Some(n))) => {
+            if explicit {
+                Ok(Value::Bit(b.resized(*n)))
+            } else {
+                b.check_len(*n)?;
+                Ok(value)
+            }
+        }
+        // Not in PostgreSQL: JavaScript passes bit strings as Uint8Array
+        // (bytea), 8 bits per byte, most significant first.
+        (Value::Bytea(bytes), T::Bit(n)) => {
+            let b = crate::value::bits::BitString::from_bytes(bytes.clone(), bytes.len() * 8);
+            match n {
+                Some(n) if explicit => Ok(Value::Bit(b.resized(*n))),
+                Some(n) => {
+                    b.check_len(*n)?;
+                    Ok(Value::Bit(b))
+                }
+                None => Ok(Value::Bit(b)),
+            }
+        }
+        (Value::Int4(i), T::Bit(n)) if explicit => {
+            // int4::bit(n): the low n bits (PostgreSQL's bitfromint4).
+            let n = n.unwrap_or(1).min(32);
+            Ok(Value::Bit(crate::value::bits::BitString::from_bools(
+                (0..n).rev().map(|k| (*i as u32) >> k & 1 == 1),
+            )))
+        }
+        (Value::Bit(b), T::Int4) if explicit => {
+            if b.len > 32 {
+                return Err(SqlError::new(
+                    SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "integer out of range",
+                ));
+            }
+            Ok(Value::Int4(
+                (0..b.len as usize).fold(0u32, |acc, i| acc << 1 | u32::from(b.get(i))) as i32,
+            ))
+        }
         (Value::Array(items), T::Array(elem)) => {
             let out = items
                 .iter()
@@ -378,6 +446,8 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
         (T::Numeric(_), T::Numeric(_)) => T::Numeric(None),
         (T::Varchar(_), T::Varchar(_)) => T::Varchar(None),
         (T::Vector(_), T::Vector(_)) => T::Vector(None),
+        (T::HalfVec(_), T::HalfVec(_)) => T::HalfVec(None),
+        (T::Bit(_), T::Bit(_)) => T::Bit(None),
         (x, y) if x.is_string() && y.is_string() => T::Text,
         (T::Array(x), T::Array(y)) => T::Array(Box::new(common_type(x, y)?)),
         // `regclass = oid`: PostgreSQL compares the OIDs (oid is an

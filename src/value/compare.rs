@@ -125,7 +125,8 @@ impl Value {
             (Interval(a), Interval(b)) => interval_span(a).cmp(&interval_span(b)),
             (Uuid(a), Uuid(b)) => a.cmp(b),
             (Jsonb(a), Jsonb(b)) => jsonb_cmp(a, b),
-            (Vector(a), Vector(b)) => {
+            (Bit(a), Bit(b)) => a.cmp_bits(b),
+            (Vector(a), Vector(b)) | (HalfVec(a), HalfVec(b)) => {
                 for (x, y) in a.iter().zip(b) {
                     let o = float_cmp(f64::from(*x), f64::from(*y));
                     if o.is_ne() {
@@ -190,6 +191,8 @@ fn type_rank(v: &Value) -> u8 {
         Value::Jsonb(_) => 8,
         Value::Vector(_) => 9,
         Value::Array(_) => 10,
+        Value::HalfVec(_) => 11,
+        Value::Bit(_) => 12,
     }
 }
 
@@ -296,6 +299,16 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
         Value::Jsonb(j) => {
             state.write_u8(17);
             canonical_hash_text(j).hash(state);
+        }
+        Value::Bit(b) => {
+            state.write_u8(21);
+            b.hash(state);
+        }
+        Value::HalfVec(v) => {
+            state.write_u8(20);
+            for f in v {
+                hash_f64(f64::from(*f), state);
+            }
         }
         Value::Vector(v) => {
             state.write_u8(18);

@@ -124,7 +124,14 @@ impl Value {
                 encode_jsonb(j, &mut out);
                 KeyValue::Bytes(out)
             }
-            Value::Vector(v) => {
+            Value::Bit(b) => {
+                // Bit by bit (0x01/0x02), then shorter first (0x00).
+                let mut out = Vec::with_capacity(b.len as usize + 1);
+                out.extend((0..b.len as usize).map(|i| 1 + u8::from(b.get(i))));
+                out.push(0);
+                KeyValue::Bytes(out)
+            }
+            Value::Vector(v) | Value::HalfVec(v) => {
                 // Element-wise, then shorter first: 0x01 before each
                 // element, 0x00 at the end.
                 let mut out = Vec::with_capacity(v.len() * 9 + 1);

@@ -17,6 +17,7 @@
 
 use bigdecimal::BigDecimal;
 
+pub mod bits;
 pub mod cast;
 pub mod compare;
 pub mod datetime;
@@ -70,6 +71,9 @@ pub enum Value {
     Uuid([u8; 16]),
     Jsonb(serde_json::Value),
     Vector(Vec<f32>),
+    /// pgvector's `halfvec`: elements already rounded to f16.
+    HalfVec(Vec<f32>),
+    Bit(bits::BitString),
     Array(Vec<Value>),
     /// A value of an OID alias type (`regclass`...): the OID and the name
     /// it stood for when the value was made (its text form), resolved by
@@ -109,6 +113,8 @@ impl Value {
             Value::Uuid(_) => T::Uuid,
             Value::Jsonb(_) => T::Jsonb,
             Value::Vector(_) => T::Vector(None),
+            Value::HalfVec(_) => T::HalfVec(None),
+            Value::Bit(_) => T::Bit(None),
             Value::Reg(k, _, _) => T::Reg(*k),
             Value::Array(items) => {
                 let elem = items.iter().find(|v| !v.is_null()).map_or(T::Unknown, |v| {

@@ -85,6 +85,10 @@ pub enum BinaryOp {
     CosineDistance,
     /// pgvector `<+>` (taxicab distance)
     L1Distance,
+    /// pgvector `<~>` (Hamming distance of bit strings)
+    HammingDistance,
+    /// pgvector `<%>` (Jaccard distance of bit strings)
+    JaccardDistance,
 }
 
 impl BinaryOp {
@@ -123,6 +127,8 @@ impl BinaryOp {
             NegInnerProduct => "<#>",
             CosineDistance => "<=>",
             L1Distance => "<+>",
+            HammingDistance => "<~>",
+            JaccardDistance => "<%>",
         }
     }
 }
@@ -629,10 +635,32 @@ pub fn binary_op_tz(
             }));
         }
         L2Distance | NegInnerProduct | CosineDistance | L1Distance => {
-            let (V::Vector(a), V::Vector(b)) = (left, right) else {
+            let ((V::Vector(a), V::Vector(b)) | (V::HalfVec(a), V::HalfVec(b))) = (left, right)
+            else {
                 return Err(err());
             };
             return Ok(V::Float8(vector_distance(op, a, b)?));
+        }
+        HammingDistance | JaccardDistance => {
+            let (V::Bit(a), V::Bit(b)) = (left, right) else {
+                return Err(err());
+            };
+            return Ok(V::Float8(if op == HammingDistance {
+                crate::value::bits::hamming_distance(a, b)?
+            } else {
+                crate::value::bits::jaccard_distance(a, b)?
+            }));
+        }
+        BitAnd | BitOr | BitXor if matches!((left, right), (V::Bit(_), V::Bit(_))) => {
+            let (V::Bit(a), V::Bit(b)) = (left, right) else {
+                return Err(err());
+            };
+            let c = match op {
+                BitAnd => '&',
+                BitOr => '|',
+                _ => '#',
+            };
+            return Ok(V::Bit(a.bitwise(b, c)?));
         }
         _ => {}
     }
@@ -809,6 +837,16 @@ fn other_op(op: BinaryOp, left: &Value, right: &Value) -> Result<Value, SqlError
                 _ => '*',
             };
             Ok(V::Vector(vector::elementwise(c, a, b)?))
+        }
+        (Add | Sub | Mul, V::HalfVec(a), V::HalfVec(b)) => {
+            let c = match op {
+                Add => '+',
+                Sub => '-',
+                _ => '*',
+            };
+            Ok(V::HalfVec(crate::value::bits::to_halfvec(
+                &vector::elementwise(c, a, b)?,
+            )?))
         }
         _ => Err(err()),
     }

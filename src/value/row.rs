@@ -81,6 +81,16 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
                 out.extend_from_slice(&f.to_le_bytes());
             }
         }
+        Value::HalfVec(v) => {
+            out.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_le_bytes());
+            for f in v {
+                out.extend_from_slice(&half::f16::from_f32(*f).to_le_bytes());
+            }
+        }
+        Value::Bit(b) => {
+            out.extend_from_slice(&b.len.to_le_bytes());
+            out.extend_from_slice(&b.bytes);
+        }
         Value::Array(items) => {
             out.extend_from_slice(&u32::try_from(items.len()).unwrap_or(u32::MAX).to_le_bytes());
             for item in items {
@@ -199,6 +209,21 @@ fn decode_value(r: &mut Reader, ty: &DataType, depth: usize) -> Result<Value, Sq
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
             )
+        }
+        DataType::HalfVec(_) => {
+            let n = r.u32()? as usize;
+            let bytes = r.take(n.checked_mul(2).ok_or_else(|| corrupt("length overflow"))?)?;
+            Value::HalfVec(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+            )
+        }
+        DataType::Bit(_) => {
+            let n = r.u32()? as usize;
+            let bytes = r.take(n.div_ceil(8))?;
+            Value::Bit(crate::value::bits::BitString::from_bytes(bytes.to_vec(), n))
         }
         DataType::Array(elem) => {
             if depth > 6 {

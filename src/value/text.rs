@@ -181,7 +181,8 @@ impl Value {
             Value::Interval(iv) => format_interval(iv),
             Value::Uuid(u) => format_uuid(u),
             Value::Jsonb(j) => format_jsonb(j),
-            Value::Vector(v) => format_vector(v),
+            Value::Vector(v) | Value::HalfVec(v) => format_vector(v),
+            Value::Bit(b) => b.format(),
             Value::Array(items) => format_array(items, tz),
             Value::Reg(_, _, name) => name.to_string(),
         })
@@ -380,7 +381,16 @@ pub fn parse_uuid(input: &str) -> Result<[u8; 16], SqlError> {
 
 /// pgvector input: `[1,2,3]`; checks the dimension against `vector(n)`.
 pub fn parse_vector(input: &str, dims: Option<u32>) -> Result<Vec<f32>, SqlError> {
-    let bad = || invalid_syntax("vector", input);
+    parse_float_list(input, dims, "vector")
+}
+
+/// pgvector's `halfvec_in`: as `vector`, elements rounded to f16.
+pub fn parse_halfvec(input: &str, dims: Option<u32>) -> Result<Vec<f32>, SqlError> {
+    crate::value::bits::to_halfvec(&parse_float_list(input, dims, "halfvec")?)
+}
+
+fn parse_float_list(input: &str, dims: Option<u32>, ty: &str) -> Result<Vec<f32>, SqlError> {
+    let bad = || invalid_syntax(ty, input);
     let s = input.trim();
     let inner = s
         .strip_prefix('[')
@@ -389,7 +399,7 @@ pub fn parse_vector(input: &str, dims: Option<u32>) -> Result<Vec<f32>, SqlError
     if inner.trim().is_empty() {
         return Err(SqlError::new(
             DATA_EXCEPTION,
-            "vector must have at least 1 dimension",
+            format!("{ty} must have at least 1 dimension"),
         ));
     }
     let mut v = Vec::new();
@@ -397,7 +407,10 @@ pub fn parse_vector(input: &str, dims: Option<u32>) -> Result<Vec<f32>, SqlError
         let p = part.trim();
         let word = p.trim_start_matches(['+', '-']).to_ascii_lowercase();
         if matches!(word.as_str(), "nan") {
-            return Err(SqlError::new(DATA_EXCEPTION, "NaN not allowed in vector"));
+            return Err(SqlError::new(
+                DATA_EXCEPTION,
+                format!("NaN not allowed in {ty}"),
+            ));
         }
         let f: f32 = if matches!(word.as_str(), "inf" | "infinity") {
             f32::INFINITY
@@ -413,12 +426,12 @@ pub fn parse_vector(input: &str, dims: Option<u32>) -> Result<Vec<f32>, SqlError
         if f.is_infinite() {
             return Err(SqlError::new(
                 DATA_EXCEPTION,
-                "infinite value not allowed in vector",
+                format!("infinite value not allowed in {ty}"),
             ));
         }
         v.push(f);
     }
-    crate::value::vector::check_max_dims(v.len())?;
+    crate::value::vector::check_max_dims_of(v.len(), ty)?;
     check_vector_dims(&v, dims)?;
     Ok(v)
 }
@@ -647,6 +660,14 @@ pub fn parse_text(input: &str, ty: &DataType, tz: &TimeZone) -> Result<Value, Sq
         DataType::Uuid => Value::Uuid(parse_uuid(input)?),
         DataType::Jsonb => Value::Jsonb(parse_jsonb(input)?),
         DataType::Vector(dims) => Value::Vector(parse_vector(input, *dims)?),
+        DataType::HalfVec(dims) => Value::HalfVec(parse_halfvec(input, *dims)?),
+        DataType::Bit(len) => {
+            let b = crate::value::bits::BitString::parse(input)?;
+            if let Some(n) = len {
+                b.check_len(*n)?;
+            }
+            Value::Bit(b)
+        }
         DataType::Array(elem) => {
             Value::Array(array_items_to_values(parse_array_items(input)?, elem, tz)?)
         }

@@ -27,6 +27,12 @@ pub enum DataType {
     Jsonb,
     /// pgvector's `vector(n)`; `None` = any dimension.
     Vector(Option<u32>),
+    /// pgvector's `halfvec(n)`: f16 elements; `None` = any dimension.
+    HalfVec(Option<u32>),
+    /// `bit(n)`; `None` = any length (`bit` without a length as a value's
+    /// type, e.g. what `binary_quantize` returns; a column declared `bit`
+    /// is `bit(1)`, as in PostgreSQL).
+    Bit(Option<u32>),
     Array(Box<DataType>),
     /// An object identifier shown by name: `regclass`, `regtype`,
     /// `regnamespace` (PostgreSQL's OID alias types).
@@ -133,6 +139,9 @@ const fn array(oid: u32, name: &'static str, elem: u32) -> TypeInfo {
 /// OID of pgvector's `vector`. PostgreSQL assigns it at CREATE EXTENSION
 /// time; we fix one (and one for its array type).
 pub const VECTOR_OID: u32 = 16385;
+/// OID of pgvector's `halfvec` (fixed like [`VECTOR_OID`]).
+pub const HALFVEC_OID: u32 = 16387;
+pub const BIT_OID: u32 = 1560;
 /// PostgreSQL's `anyarray`: what we report for arrays of types without an
 /// array type of their own.
 pub const ANYARRAY_OID: u32 = 2277;
@@ -209,6 +218,16 @@ pub static BUILTIN_TYPES: &[TypeInfo] = &[
         "vector_in",
         "vector_out",
     ),
+    base(
+        HALFVEC_OID,
+        "halfvec",
+        -1,
+        'U',
+        HALFVEC_OID + 1,
+        "halfvec_in",
+        "halfvec_out",
+    ),
+    base(BIT_OID, "bit", -1, 'V', 1561, "bit_in", "bit_out"),
     TypeInfo {
         kind: 'p',
         category: 'P',
@@ -238,6 +257,8 @@ pub static BUILTIN_TYPES: &[TypeInfo] = &[
     array(2951, "_uuid", 2950),
     array(3807, "_jsonb", 3802),
     array(VECTOR_OID + 1, "_vector", VECTOR_OID),
+    array(HALFVEC_OID + 1, "_halfvec", HALFVEC_OID),
+    array(1561, "_bit", BIT_OID),
 ];
 
 /// The built-in type with `oid`, if any.
@@ -270,6 +291,8 @@ impl DataType {
             DataType::Numeric(_) => 1700,
             DataType::Uuid => 2950,
             DataType::Vector(_) => VECTOR_OID,
+            DataType::HalfVec(_) => HALFVEC_OID,
+            DataType::Bit(_) => BIT_OID,
             DataType::Reg(k) => k.oid(),
             DataType::Array(inner) => {
                 let elem = inner.oid();
@@ -295,7 +318,9 @@ impl DataType {
         match self {
             DataType::Varchar(Some(n)) | DataType::Char(n) => *n as i32 + 4,
             DataType::Numeric(Some((p, s))) => ((*p << 16) | *s) as i32 + 4,
-            DataType::Vector(Some(n)) => *n as i32,
+            DataType::Vector(Some(n)) | DataType::HalfVec(Some(n)) | DataType::Bit(Some(n)) => {
+                *n as i32
+            }
             DataType::Array(inner) => inner.typmod(),
             _ => -1,
         }
@@ -352,6 +377,8 @@ pub fn from_oid_typmod(oid: u32, typmod: i32) -> Option<DataType> {
         2950 => DataType::Uuid,
         3802 => DataType::Jsonb,
         VECTOR_OID => DataType::Vector(m),
+        HALFVEC_OID => DataType::HalfVec(m),
+        BIT_OID => DataType::Bit(m),
         2205 => DataType::Reg(RegKind::Class),
         2206 => DataType::Reg(RegKind::Type),
         4089 => DataType::Reg(RegKind::Namespace),
@@ -387,6 +414,10 @@ impl fmt::Display for DataType {
             DataType::Jsonb => f.write_str("jsonb"),
             DataType::Vector(None) => f.write_str("vector"),
             DataType::Vector(Some(n)) => write!(f, "vector({n})"),
+            DataType::HalfVec(None) => f.write_str("halfvec"),
+            DataType::HalfVec(Some(n)) => write!(f, "halfvec({n})"),
+            DataType::Bit(None) => f.write_str("bit"),
+            DataType::Bit(Some(n)) => write!(f, "bit({n})"),
             DataType::Array(inner) => write!(f, "{inner}[]"),
             DataType::Reg(k) => f.write_str(k.type_name()),
             DataType::Unknown => f.write_str("unknown"),
@@ -419,6 +450,8 @@ mod tests {
             DataType::Uuid,
             DataType::Jsonb,
             DataType::Vector(Some(3)),
+            DataType::HalfVec(Some(3)),
+            DataType::Bit(Some(8)),
             DataType::Reg(RegKind::Class),
             DataType::Reg(RegKind::Type),
             DataType::Reg(RegKind::Namespace),

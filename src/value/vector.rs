@@ -36,10 +36,15 @@ pub fn check_same_dims(a: &[f32], b: &[f32]) -> Result<(), SqlError> {
 
 /// Too many dimensions for the type (54000, as pgvector's CheckDim).
 pub fn check_max_dims(n: usize) -> Result<(), SqlError> {
+    check_max_dims_of(n, "vector")
+}
+
+/// [`check_max_dims`] for `vector` or `halfvec` (the same limit).
+pub fn check_max_dims_of(n: usize, ty: &str) -> Result<(), SqlError> {
     if n > MAX_DIMS {
         return Err(SqlError::new(
             SqlState::PROGRAM_LIMIT_EXCEEDED,
-            format!("vector cannot have more than {MAX_DIMS} dimensions"),
+            format!("{ty} cannot have more than {MAX_DIMS} dimensions"),
         ));
     }
     Ok(())
@@ -212,23 +217,112 @@ pub enum Metric {
     Cosine,
     /// Taxicab distance (`<+>`).
     L1,
+    /// Hamming distance of bit strings (`<~>`), over 0/1 elements.
+    Hamming,
+    /// Jaccard distance of bit strings (`<%>`), over 0/1 elements.
+    Jaccard,
+}
+
+/// How an index stores its vectors' elements. Searches work on f32
+/// elements whatever the storage (a bit is 0.0 or 1.0), so every metric
+/// runs on every format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ElementFormat {
+    /// `vector`: little-endian f32.
+    #[default]
+    F32,
+    /// `halfvec`: little-endian f16.
+    F16,
+    /// `bit`: packed bits, most significant first.
+    Bit,
+}
+
+impl ElementFormat {
+    /// Bytes that `dims` elements take.
+    pub fn stored_len(self, dims: usize) -> usize {
+        match self {
+            ElementFormat::F32 => dims * 4,
+            ElementFormat::F16 => dims * 2,
+            ElementFormat::Bit => dims.div_ceil(8),
+        }
+    }
+
+    /// pgvector's limit on indexed dimensions: 2,000 floats, 4,000 halfs,
+    /// 64,000 bits.
+    pub fn max_index_dims(self) -> usize {
+        match self {
+            ElementFormat::F32 => MAX_INDEX_DIMS,
+            ElementFormat::F16 => 2 * MAX_INDEX_DIMS,
+            ElementFormat::Bit => 32 * MAX_INDEX_DIMS,
+        }
+    }
+
+    /// Element `i` of `bytes` (the caller checked the length).
+    #[inline(always)]
+    pub fn element(self, bytes: &[u8], i: usize) -> f32 {
+        match self {
+            ElementFormat::F32 => elem(bytes, i),
+            ElementFormat::F16 => {
+                half::f16::from_le_bytes([bytes[i * 2], bytes[i * 2 + 1]]).to_f32()
+            }
+            ElementFormat::Bit => f32::from((bytes[i / 8] >> (7 - i % 8)) & 1),
+        }
+    }
+
+    /// The stored form of `v` (f16 elements must be representable, as a
+    /// `halfvec`'s are; bits are the elements > 0).
+    pub fn encode(self, v: &[f32], out: &mut Vec<u8>) {
+        match self {
+            ElementFormat::F32 => {
+                for f in v {
+                    out.extend_from_slice(&f.to_le_bytes());
+                }
+            }
+            ElementFormat::F16 => {
+                for f in v {
+                    out.extend_from_slice(&half::f16::from_f32(*f).to_le_bytes());
+                }
+            }
+            ElementFormat::Bit => {
+                let start = out.len();
+                out.resize(start + v.len().div_ceil(8), 0);
+                for (i, f) in v.iter().enumerate() {
+                    if *f > 0.0 {
+                        out[start + i / 8] |= 0x80 >> (i % 8);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn decode(self, bytes: &[u8], dims: usize) -> Vec<f32> {
+        (0..dims).map(|i| self.element(bytes, i)).collect()
+    }
 }
 
 impl Metric {
     /// pgvector's operator classes for `vector`, one per metric.
-    pub const OPCLASSES: [(&'static str, Metric); 4] = [
-        ("vector_l2_ops", Metric::L2),
-        ("vector_ip_ops", Metric::InnerProduct),
-        ("vector_cosine_ops", Metric::Cosine),
-        ("vector_l1_ops", Metric::L1),
+    /// pgvector's operator classes for `hnsw`: name, metric, the format
+    /// of the type they index.
+    pub const OPCLASSES: [(&'static str, Metric, ElementFormat); 10] = [
+        ("vector_l2_ops", Metric::L2, ElementFormat::F32),
+        ("vector_ip_ops", Metric::InnerProduct, ElementFormat::F32),
+        ("vector_cosine_ops", Metric::Cosine, ElementFormat::F32),
+        ("vector_l1_ops", Metric::L1, ElementFormat::F32),
+        ("halfvec_l2_ops", Metric::L2, ElementFormat::F16),
+        ("halfvec_ip_ops", Metric::InnerProduct, ElementFormat::F16),
+        ("halfvec_cosine_ops", Metric::Cosine, ElementFormat::F16),
+        ("halfvec_l1_ops", Metric::L1, ElementFormat::F16),
+        ("bit_hamming_ops", Metric::Hamming, ElementFormat::Bit),
+        ("bit_jaccard_ops", Metric::Jaccard, ElementFormat::Bit),
     ];
 
-    pub fn opclass(self) -> &'static str {
+    pub fn opclass(self, format: ElementFormat) -> &'static str {
         Self::OPCLASSES
             .iter()
-            .find(|(_, m)| *m == self)
-            .map(|(name, _)| *name)
-            .expect("every metric has an operator class")
+            .find(|(_, m, f)| *m == self && *f == format)
+            .map(|(name, _, _)| *name)
+            .unwrap_or("vector_l2_ops")
     }
 }
 
@@ -253,7 +347,7 @@ fn kernel(metric: Metric, a: &[f32], b: impl Fn(usize) -> f32) -> f32 {
     let n = a.len();
     let chunks = n / LANES;
     match metric {
-        Metric::L2 | Metric::L1 => {
+        Metric::L2 | Metric::L1 | Metric::Hamming => {
             let mut acc = [0.0f32; LANES];
             for c in 0..chunks {
                 for (l, slot) in acc.iter_mut().enumerate() {
@@ -282,6 +376,21 @@ fn kernel(metric: Metric, a: &[f32], b: impl Fn(usize) -> f32) -> f32 {
                 s += x * b(i);
             }
             -s
+        }
+        Metric::Jaccard => {
+            // Over 0/1 elements: |a ∧ b| = a·b, |a ∨ b| = |a|² + |b|² - a·b.
+            let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+            for (i, &x) in a.iter().enumerate() {
+                let y = b(i);
+                dot += x * y;
+                na += x * x;
+                nb += y * y;
+            }
+            let union = na + nb - dot;
+            if union == 0.0 {
+                return 0.0;
+            }
+            1.0 - dot / union
         }
         Metric::Cosine => {
             let (mut dot, mut na, mut nb) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
@@ -326,6 +435,22 @@ impl Metric {
         kernel(self, a, |i| elem(bytes, i))
     }
 
+    /// Distance between `a` and a stored vector of `a.len()` elements in
+    /// `format` at the start of `bytes` (the caller checked its length).
+    pub fn distance_to_stored(self, format: ElementFormat, a: &[f32], bytes: &[u8]) -> f32 {
+        match format {
+            ElementFormat::F32 => self.distance_to_bytes(a, bytes),
+            ElementFormat::F16 => {
+                let bytes = &bytes[..a.len() * 2];
+                kernel(self, a, |i| ElementFormat::F16.element(bytes, i))
+            }
+            ElementFormat::Bit => {
+                let bytes = &bytes[..a.len().div_ceil(8)];
+                kernel(self, a, |i| ElementFormat::Bit.element(bytes, i))
+            }
+        }
+    }
+
     /// The SQL operator this metric orders by.
     pub fn operator(self) -> &'static str {
         match self {
@@ -333,6 +458,8 @@ impl Metric {
             Metric::InnerProduct => "<#>",
             Metric::Cosine => "<=>",
             Metric::L1 => "<+>",
+            Metric::Hamming => "<~>",
+            Metric::Jaccard => "<%>",
         }
     }
 }

@@ -121,7 +121,10 @@ pub fn value(v: &Value) -> JsValue {
             // Our jsonb text is valid JSON, so JSON.parse cannot fail.
             js_sys::JSON::parse(&format_jsonb(j)).unwrap_or(JsValue::NULL)
         }
-        Value::Vector(v) => js_sys::Float32Array::from(v.as_slice()).into(),
+        Value::Vector(v) | Value::HalfVec(v) => js_sys::Float32Array::from(v.as_slice()).into(),
+        // Packed, most significant bit first (the length is the column's
+        // bit(n); a bit string that is not whole bytes ends in zeros).
+        Value::Bit(b) => Uint8Array::from(b.bytes.as_slice()).into(),
         // regclass & co: their text (the name), as node-postgres gives it.
         Value::Reg(_, _, name) => JsValue::from_str(name),
         Value::Array(items) => {

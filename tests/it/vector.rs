@@ -369,6 +369,101 @@ fn hnsw_recall_holds_under_updates_and_vacuum() {
     }
 }
 
+/// halfvec and bit indexes: the same recall check on f16 storage, and
+/// binary-quantized embeddings searched by Hamming distance with exact
+/// re-ranking in SQL (pgvector's binary quantization recipe).
+#[test]
+fn hnsw_on_halfvec_and_bit() {
+    const ROWS: usize = 3000;
+    const QUERIES: usize = 20;
+    let (data, queries) = embeddings(ROWS, QUERIES, 41);
+    let mut e = Engine::open_memory().expect("engine opens");
+    let s = e.connect();
+    e.execute(
+        s,
+        "CREATE TABLE items (id int PRIMARY KEY, h halfvec(128), b bit(128), e vector(128))",
+        vec![],
+    )
+    .expect("create table");
+    e.execute(
+        s,
+        "CREATE INDEX items_h ON items USING hnsw (h halfvec_cosine_ops)",
+        vec![],
+    )
+    .expect("halfvec index");
+    e.execute(
+        s,
+        "CREATE INDEX items_b ON items USING hnsw (b bit_hamming_ops)",
+        vec![],
+    )
+    .expect("bit index");
+    e.execute(s, "BEGIN", vec![]).expect("begin");
+    for (i, v) in data.iter().enumerate() {
+        // Parameters arrive as float32 vectors (as from a Float32Array)
+        // and are cast to the column types.
+        e.execute(
+            s,
+            "INSERT INTO items VALUES ($1, $2, binary_quantize($2)::bit(128), $2)",
+            vec![Value::Int4(i as i32), Value::Vector(v.clone())],
+        )
+        .expect("insert");
+    }
+    e.execute(s, "COMMIT", vec![]).expect("commit");
+    let knn = "SELECT id FROM items ORDER BY h <=> $1 LIMIT 10";
+    assert!(plan(&mut e, s, knn).contains("Index Scan using items_h"));
+    let bits = "SELECT id FROM items ORDER BY b <~> binary_quantize($1) LIMIT 10";
+    assert!(plan(&mut e, s, bits).contains("Index Scan using items_b"));
+    // Re-rank the 100 nearest by Hamming distance exactly.
+    let rerank =
+        "SELECT id FROM (SELECT id, e FROM items ORDER BY b <~> binary_quantize($1) LIMIT 100) c \
+                  ORDER BY e <=> $1 LIMIT 10";
+    e.execute(s, "SET hnsw.ef_search = 100", vec![])
+        .expect("set");
+    let (mut hits, mut bit_hits, mut reranked) = (0, 0, 0);
+    for q in &queries {
+        let truth = exact(&data, q, Metric::Cosine, K, |_| true);
+        hits += recall(&ids(&mut e, s, knn, q), &truth);
+        // The index's Hamming neighbours against exact Hamming ones.
+        let qb: Vec<bool> = q.iter().map(|x| *x > 0.0).collect();
+        let mut by_hamming: Vec<(usize, usize)> = data
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    v.iter()
+                        .zip(&qb)
+                        .filter(|(x, b)| (**x > 0.0) != **b)
+                        .count(),
+                    i,
+                )
+            })
+            .collect();
+        by_hamming.sort();
+        let got = ids(&mut e, s, bits, q);
+        let kth = by_hamming[K - 1].0;
+        bit_hits += got
+            .iter()
+            .filter(|id| {
+                by_hamming
+                    .iter()
+                    .find(|(_, i)| *i == **id as usize)
+                    .is_some_and(|(d, _)| *d <= kth)
+            })
+            .count();
+        reranked += recall(&ids(&mut e, s, rerank, q), &truth);
+    }
+    let total = (QUERIES * K) as f64;
+    let (r, rb, rr) = (
+        hits as f64 / total,
+        bit_hits as f64 / total,
+        reranked as f64 / total,
+    );
+    eprintln!("halfvec cosine recall@10 {r:.3}; bit hamming recall@10 {rb:.3}; re-ranked {rr:.3}");
+    assert!(r >= 0.95, "halfvec recall {r}");
+    assert!(rb >= 0.9, "bit recall {rb}");
+    assert!(rr >= 0.75, "re-ranked recall {rr}");
+}
+
 // ---- crash simulation with an HNSW index ------------------------------------
 
 mod crash {

@@ -25,7 +25,8 @@ pub(super) fn sql_type_name(ty: &DataType) -> &'static str {
         DataType::Interval => "interval",
         DataType::Uuid => "uuid",
         DataType::Jsonb => "jsonb",
-        DataType::Vector(_) => "USER-DEFINED",
+        DataType::Vector(_) | DataType::HalfVec(_) => "USER-DEFINED",
+        DataType::Bit(_) => "bit",
         DataType::Array(_) => "ARRAY",
         DataType::Reg(k) => k.type_name(),
         DataType::Unknown => "unknown",
@@ -88,6 +89,7 @@ impl Engine {
                 };
                 let udt = match ty {
                     DataType::Vector(_) => "vector",
+                    DataType::HalfVec(_) => "halfvec",
                     t => type_info(t.oid()).map_or("unknown", |t| t.name),
                 };
                 let int = |x: Option<i32>| x.map_or(Value::Null, Value::Int4);

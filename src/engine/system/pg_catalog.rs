@@ -11,7 +11,9 @@ use super::{
 use crate::catalog::{ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, Oid, TableDef};
 use crate::sql::functions::catalog::IndexText;
 use crate::sql::functions::quote_ident;
-use crate::value::types::{from_oid_typmod, type_info, DataType, BUILTIN_TYPES, VECTOR_OID};
+use crate::value::types::{
+    from_oid_typmod, type_info, DataType, BUILTIN_TYPES, HALFVEC_OID, VECTOR_OID,
+};
 use crate::value::Value;
 
 /// `pg_am.oid` of an index access method.
@@ -26,7 +28,8 @@ pub(super) fn pg_type() -> Vec<Vec<Value>> {
     BUILTIN_TYPES
         .iter()
         .map(|t| {
-            let namespace = if t.oid == VECTOR_OID || t.elem == VECTOR_OID {
+            let pgvector = |o| o == VECTOR_OID || o == HALFVEC_OID;
+            let namespace = if pgvector(t.oid) || pgvector(t.elem) {
                 PUBLIC_NS // pgvector installs into public
             } else {
                 PG_CATALOG_NS
@@ -322,7 +325,7 @@ pub(super) fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
         .enumerate()
         .map(|(k, c)| {
             if let Some(h) = &i.hnsw {
-                format!("{c} {}", h.metric.opclass())
+                format!("{c} {}", h.metric.opclass(h.format))
             } else if i.desc.get(k) == Some(&true) {
                 // DESC implies NULLS FIRST, PostgreSQL's default for DESC.
                 format!("{c} DESC")

@@ -141,6 +141,20 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
             let vectors: Vec<Value> = inputs.iter().map(first).collect();
             vector_sum_avg(a.func == AggFunc::Avg, &vectors)?
         }
+        AggFunc::Sum | AggFunc::Avg if matches!(a.ty, DataType::HalfVec(_)) => {
+            let vectors: Vec<Value> = inputs
+                .iter()
+                .map(first)
+                .map(|v| match v {
+                    Value::HalfVec(x) => Value::Vector(x),
+                    other => other,
+                })
+                .collect();
+            match vector_sum_avg(a.func == AggFunc::Avg, &vectors)? {
+                Value::Vector(v) => Value::HalfVec(crate::value::bits::to_halfvec(&v)?),
+                other => other,
+            }
+        }
         AggFunc::Sum | AggFunc::Avg => {
             if inputs.is_empty() {
                 return Ok(Value::Null);

@@ -48,6 +48,8 @@ pub(super) fn to_binary_op(op: BinOp) -> Option<BinaryOp> {
         BinOp::NegInnerProduct => BinaryOp::NegInnerProduct,
         BinOp::CosineDistance => BinaryOp::CosineDistance,
         BinOp::L1Distance => BinaryOp::L1Distance,
+        BinOp::HammingDistance => BinaryOp::HammingDistance,
+        BinOp::JaccardDistance => BinaryOp::JaccardDistance,
         BinOp::And | BinOp::Or => return None,
     })
 }
@@ -123,6 +125,7 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
                     Value::Int2(x) => Value::Int2(!x),
                     Value::Int4(x) => Value::Int4(!x),
                     Value::Int8(x) => Value::Int8(!x),
+                    Value::Bit(b) => Value::Bit(b.not()),
                     other => {
                         return Err(err(
                             SqlState::UNDEFINED_FUNCTION,

@@ -96,9 +96,10 @@ fn scan_keys(bounds: &IndexBounds, reverse: bool, env: &mut Env) -> ExecResult<O
     }
     if let Some(q) = &bounds.nearest {
         match eval(q, &[], env)? {
-            Value::Vector(v) => {
+            v @ (Value::Vector(_) | Value::HalfVec(_) | Value::Bit(_)) => {
                 keys.nearest = Some(NearestKey {
-                    query: v,
+                    query: crate::access::hnsw::search_vector(&v)
+                        .expect("a vector, halfvec or bit"),
                     settings: env.hnsw,
                 })
             }

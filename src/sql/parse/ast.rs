@@ -473,6 +473,9 @@ pub enum BinOp {
     NegInnerProduct,
     CosineDistance,
     L1Distance,
+    /// pgvector's `<~>` and `<%>` on bit strings.
+    HammingDistance,
+    JaccardDistance,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1251,27 +1251,39 @@ pub fn parse_type_name(text: &str) -> TResult<DataType> {
         "interval" => DataType::Interval,
         "uuid" => DataType::Uuid,
         "json" | "jsonb" => DataType::Jsonb,
-        "vector" => {
+        "vector" | "halfvec" => {
             let dims = num(0)?;
             match dims {
                 Some(0) => {
                     return Err(SqlError::new(
                         SqlState::INVALID_PARAMETER_VALUE,
-                        "dimensions for type vector must be at least 1",
+                        format!("dimensions for type {base} must be at least 1"),
                     ))
                 }
                 Some(n) if n as usize > crate::value::vector::MAX_DIMS => {
                     return Err(SqlError::new(
                         SqlState::INVALID_PARAMETER_VALUE,
                         format!(
-                            "dimensions for type vector cannot exceed {}",
+                            "dimensions for type {base} cannot exceed {}",
                             crate::value::vector::MAX_DIMS
                         ),
                     ))
                 }
+                _ if base == "halfvec" => DataType::HalfVec(dims),
                 _ => DataType::Vector(dims),
             }
         }
+        "bit" => match num(0)? {
+            Some(0) => {
+                return Err(SqlError::new(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    "length for type bit must be at least 1",
+                ))
+            }
+            n => DataType::Bit(Some(n.unwrap_or(1))),
+        },
+        // No length limit is kept for bit varying (docs/sql-deviations.md).
+        "varbit" | "bit varying" => DataType::Bit(None),
         "regclass" => DataType::Reg(RegKind::Class),
         "regtype" => DataType::Reg(RegKind::Type),
         "regnamespace" => DataType::Reg(RegKind::Namespace),
@@ -1353,6 +1365,8 @@ fn custom_op(s: &str) -> TResult<BinOp> {
         "<#>" => BinOp::NegInnerProduct,
         "<=>" => BinOp::CosineDistance,
         "<+>" => BinOp::L1Distance,
+        "<~>" => BinOp::HammingDistance,
+        "<%>" => BinOp::JaccardDistance,
         other => return Err(unsupported(format!("operator {other}"))),
     })
 }
@@ -1391,6 +1405,9 @@ pub fn expr(e: sp::Expr) -> TResult<Expr> {
             | sp::Value::NationalStringLiteral(s) => Expr::UntypedString(s),
             sp::Value::DollarQuotedString(d) => Expr::UntypedString(d.value),
             sp::Value::HexStringLiteral(h) => Expr::UntypedString(format!("\\x{h}")),
+            sp::Value::SingleQuotedByteStringLiteral(b) => {
+                Expr::Literal(Value::Bit(crate::value::bits::BitString::parse(&b)?))
+            }
             sp::Value::Boolean(b) => Expr::Literal(Value::Bool(b)),
             sp::Value::Null => Expr::Literal(Value::Null),
             sp::Value::Placeholder(p) => {

@@ -208,6 +208,8 @@ pub(super) fn type_column_name(ty: &DataType) -> String {
         DataType::Jsonb => "jsonb",
         DataType::Bytea => "bytea",
         DataType::Vector(_) => "vector",
+        DataType::HalfVec(_) => "halfvec",
+        DataType::Bit(_) => "bit",
         _ => "?column?",
     }
     .to_string()

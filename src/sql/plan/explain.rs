@@ -104,12 +104,7 @@ pub fn describe(
             if let (Some(q), Some(&c), Some(h)) =
                 (&bounds.nearest, index.columns.first(), index.hnsw)
             {
-                let op = match h.metric {
-                    crate::value::vector::Metric::L2 => "<->",
-                    crate::value::vector::Metric::InnerProduct => "<#>",
-                    crate::value::vector::Metric::Cosine => "<=>",
-                    crate::value::vector::Metric::L1 => "<+>",
-                };
+                let op = h.metric.operator();
                 d.push(format!("Order By: ({} {op} {})", cols[c], expr(q, &[])));
             }
             d.extend(filter.iter().map(|f| format!("Filter: {}", expr(f, &cols))));
@@ -322,6 +317,8 @@ fn op_symbol(op: BinOp) -> &'static str {
         NegInnerProduct => "<#>",
         CosineDistance => "<=>",
         L1Distance => "<+>",
+        HammingDistance => "<~>",
+        JaccardDistance => "<%>",
     }
 }
 

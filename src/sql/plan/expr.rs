@@ -53,7 +53,8 @@ pub(super) fn binop_type(op: BinOp, l: &DataType, r: &DataType) -> DataType {
         },
         JsonGet | JsonPath => T::Jsonb,
         JsonGetText | JsonPathText => T::Text,
-        L2Distance | NegInnerProduct | CosineDistance | L1Distance => T::Float8,
+        L2Distance | NegInnerProduct | CosineDistance | L1Distance | HammingDistance
+        | JaccardDistance => T::Float8,
         Add | Sub | Mul | Div | Mod | Pow | BitAnd | BitOr | BitXor | ShiftLeft | ShiftRight => {
             match (op, l, r) {
                 (Sub, T::Date, T::Date) => T::Int4,
@@ -67,7 +68,8 @@ pub(super) fn binop_type(op: BinOp, l: &DataType, r: &DataType) -> DataType {
                 (Add, T::Interval, T::Timestamp | T::Timestamptz) => r.clone(),
                 (_, T::Interval, _) | (_, _, T::Interval) => T::Interval,
                 (Pow, a, b) if a.is_integer() && b.is_integer() => T::Float8,
-                (Add | Sub | Mul, T::Vector(_), _) => l.clone(),
+                (Add | Sub | Mul, T::Vector(_) | T::HalfVec(_), _) => l.clone(),
+                (BitAnd | BitOr | BitXor, T::Bit(_), _) => T::Bit(None),
                 _ => match common_type(l, r) {
                     Some(T::Unknown) | None => {
                         if *l == T::Unknown {
@@ -750,14 +752,45 @@ impl<'a> Binder<'a> {
         }
         let mut args = Vec::new();
         let mut types = Vec::new();
+        // An untyped literal or parameter where pgvector's functions take
+        // a vector, halfvec or bit takes the type of the typed vector
+        // argument beside it (`l2_distance(halfvec_col, '[1,2]')`), else
+        // the signature's default: bind the typed arguments first.
+        let untyped =
+            |a: &ast::Expr| matches!(a, ast::Expr::UntypedString(_) | ast::Expr::Param(_));
+        let mut bound: Vec<Option<(BExpr, DataType)>> = vec![None; f.args.len()];
+        let mut sibling = None;
         for (i, a) in f.args.iter().enumerate() {
-            // Untyped literals take the parameter type of the function's
-            // signature where it is jsonb.
-            let want = match jsonb_parameter(&name, i) {
-                DataType::Unknown => crate::sql::functions::parameter_type(&name, i),
-                t => t,
-            };
+            let vector_param = crate::sql::functions::parameter_type(&name, i) != DataType::Unknown;
+            if vector_param && untyped(a) {
+                continue;
+            }
+            let want = jsonb_parameter(&name, i);
             let (b, t) = self.bind_typed(a, scope, &want)?;
+            if vector_param
+                && matches!(
+                    t,
+                    DataType::Vector(_) | DataType::HalfVec(_) | DataType::Bit(_)
+                )
+            {
+                sibling.get_or_insert(match t {
+                    DataType::Vector(_) => DataType::Vector(None),
+                    DataType::HalfVec(_) => DataType::HalfVec(None),
+                    _ => DataType::Bit(None),
+                });
+            }
+            bound[i] = Some((b, t));
+        }
+        for (i, a) in f.args.iter().enumerate() {
+            let (b, t) = match bound[i].take() {
+                Some(bt) => bt,
+                None => {
+                    let want = sibling
+                        .clone()
+                        .unwrap_or_else(|| crate::sql::functions::parameter_type(&name, i));
+                    self.bind_typed(a, scope, &want)?
+                }
+            };
             args.push(b);
             types.push(t);
         }

@@ -460,6 +460,8 @@ fn operator_metric(op: BinOp) -> Option<Metric> {
         BinOp::NegInnerProduct => Metric::InnerProduct,
         BinOp::CosineDistance => Metric::Cosine,
         BinOp::L1Distance => Metric::L1,
+        BinOp::HammingDistance => Metric::Hamming,
+        BinOp::JaccardDistance => Metric::Jaccard,
         _ => return None,
     })
 }
