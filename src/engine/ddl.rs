@@ -360,6 +360,14 @@ impl Engine {
         while page != 0 {
             let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
             for t in tuples {
+                // A build is long: cancel and statement_timeout (57014)
+                // reach it; the error rolls the half-built index back
+                // with the statement.
+                if method == IndexMethod::Hnsw {
+                    self.interrupts.heavy_tick()?;
+                } else {
+                    self.interrupts.tick()?;
+                }
                 let status = self.txns.status(&mut self.pager, t.header.xmin)?;
                 if status == XidStatus::Aborted {
                     continue;

@@ -464,6 +464,55 @@ fn hnsw_on_halfvec_and_bit() {
     assert!(rr >= 0.75, "re-ranked recall {rr}");
 }
 
+/// A long CREATE INDEX stops at statement_timeout and at a cancel
+/// request from another thread (57014); the half-built index is gone with
+/// the statement and a later build succeeds.
+#[test]
+fn hnsw_build_is_cancellable() {
+    const ROWS: usize = 3000;
+    let (data, _) = embeddings(ROWS, 0, 3);
+    let mut e = Engine::open_memory().expect("engine opens");
+    let s = e.connect();
+    load(&mut e, s, &data);
+    let build = "CREATE INDEX items_e ON items USING hnsw (e vector_l2_ops)";
+    e.execute(s, "SET statement_timeout = '30ms'", vec![])
+        .expect("set");
+    let t0 = std::time::Instant::now();
+    let err = e.execute(s, build, vec![]).expect_err("times out");
+    assert_eq!(err.sqlstate(), neuraldb::SqlState::QUERY_CANCELED, "{err}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t0.elapsed()
+    );
+    e.execute(s, "RESET statement_timeout", vec![])
+        .expect("reset");
+    // A cancel request from another thread while the build runs.
+    let handle = e.cancel_handle();
+    let canceller = std::thread::spawn(move || {
+        let t0 = std::time::Instant::now();
+        while !handle.cancel_running(s) {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(20),
+                "the build never ran"
+            );
+            std::thread::yield_now();
+        }
+    });
+    let err = e.execute(s, build, vec![]).expect_err("cancelled");
+    canceller.join().expect("canceller");
+    assert_eq!(err.sqlstate(), neuraldb::SqlState::QUERY_CANCELED, "{err}");
+    let out = e
+        .execute(
+            s,
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'items_e'",
+            vec![],
+        )
+        .expect("catalog");
+    assert_eq!(out[0].rows, vec![vec![Value::Int8(0)]]);
+    e.execute(s, build, vec![]).expect("builds when left alone");
+}
+
 // ---- crash simulation with an HNSW index ------------------------------------
 
 mod crash {

@@ -114,6 +114,12 @@ impl Interrupts {
         }
     }
 
+    /// A unit of work worth many ticks (an HNSW insert): looks at the
+    /// flag and the clock now.
+    pub fn heavy_tick(&self) -> Result<(), Error> {
+        self.check()
+    }
+
     #[cold]
     fn check(&self) -> Result<(), Error> {
         if self.shared.cancel.load(Ordering::Relaxed) {
