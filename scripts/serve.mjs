@@ -12,6 +12,8 @@ const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const argDir = process.argv.indexOf('--dir');
 const mounts = argDir > 0 ? [['/', resolve(process.argv[argDir + 1])]] : [
   ['/pkg/', join(root, 'pkg')],
+  // Peers for the vector benchmark (scripts/bench-vector.mjs installs them).
+  ['/bench-modules/', join(root, 'bench', 'node_modules')],
   // Blank pages the end-to-end tests drive.
   ['/e2e/', join(root, 'tests', 'e2e', 'pages')],
   ['/', join(root, 'www')],
@@ -56,9 +58,18 @@ const server = createServer(async (req, res) => {
   }
   try {
     const body = await readFile(file);
+    // The vector benchmark runs cross-origin isolated (COOP/COEP), so
+    // performance.now() has 5 µs resolution instead of 100 µs: its page,
+    // and everything it or its worker loads.
+    const isolated = path.startsWith('/bench-') || /\/bench-vector/.test(req.headers.referer ?? '');
     res.writeHead(200, {
       'content-type': types[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
+      ...(isolated && {
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+        'cross-origin-resource-policy': 'same-origin',
+      }),
     });
     res.end(body);
   } catch {

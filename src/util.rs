@@ -61,3 +61,39 @@ pub mod le {
         b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     }
 }
+
+/// A fast hasher for small integer keys the engine makes itself (page
+/// ids, HNSW node addresses): FxHash's multiply-rotate. Not for keys an
+/// attacker chooses; std's SipHash stays the default everywhere else.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+const ID_HASH_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(ID_HASH_K);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+pub type IdBuildHasher = std::hash::BuildHasherDefault<IdHasher>;
+pub type IdMap<K, V> = std::collections::HashMap<K, V, IdBuildHasher>;
+pub type IdSet<K> = std::collections::HashSet<K, IdBuildHasher>;

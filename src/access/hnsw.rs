@@ -45,14 +45,15 @@
 //! `PagerError::Corrupt` (XX001), never a panic.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
+use std::rc::Rc;
 
 use super::{Capabilities, IndexAm, IndexCursor, Result, ScanKeys};
 use crate::catalog::{HnswOptions, IndexDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::Tid;
 use crate::pager::{page::PAGE_HEADER_SIZE, PResult, PageId, PageKind, Pager, PagerError};
-use crate::util::le;
+use crate::util::{le, IdMap, IdSet};
 use crate::value::vector::{ElementFormat, Metric};
 use crate::value::Value;
 
@@ -459,9 +460,22 @@ fn neighbours_in(rec: &[u8], page: PageId, meta: &Meta, l: usize) -> PResult<Vec
 struct Graph<'p> {
     pager: &'p mut Pager,
     meta: Meta,
+    /// Vectors decoded during this call (an insert's pruning reads the
+    /// same neighbourhood many times); bounded by [`VECTOR_CACHE`].
+    vectors: IdMap<NodeRef, Rc<[f32]>>,
 }
 
-impl Graph<'_> {
+const VECTOR_CACHE: usize = 4096;
+
+impl<'p> Graph<'p> {
+    fn new(pager: &'p mut Pager, meta: Meta) -> Graph<'p> {
+        Graph {
+            pager,
+            meta,
+            vectors: IdMap::default(),
+        }
+    }
+
     /// Distance from `q` to node `n`, its view, and (if `level` is given)
     /// its neighbours there.
     fn visit(
@@ -505,16 +519,27 @@ impl Graph<'_> {
         })?
     }
 
-    fn vector(&mut self, n: NodeRef) -> PResult<Vec<f32>> {
+    fn vector(&mut self, n: NodeRef) -> PResult<Rc<[f32]>> {
+        if let Some(v) = self.vectors.get(&n) {
+            return Ok(v.clone());
+        }
         let meta = self.meta;
         let (page, slot) = (ref_page(n), ref_slot(n));
-        self.pager.read(page, |p| {
-            let rec = record(p, page, slot)?;
-            node_view(rec, page, &meta)?;
-            Ok(meta
-                .format
-                .decode(&rec[NODE_HEADER..NODE_HEADER + meta.vbytes], meta.dims))
-        })?
+        let v: Rc<[f32]> = self
+            .pager
+            .read(page, |p| -> PResult<Vec<f32>> {
+                let rec = record(p, page, slot)?;
+                node_view(rec, page, &meta)?;
+                Ok(meta
+                    .format
+                    .decode(&rec[NODE_HEADER..NODE_HEADER + meta.vbytes], meta.dims))
+            })??
+            .into();
+        if self.vectors.len() >= VECTOR_CACHE {
+            self.vectors.clear();
+        }
+        self.vectors.insert(n, v.clone());
+        Ok(v)
     }
 
     fn set_neighbours(&mut self, n: NodeRef, l: usize, list: &[NodeRef]) -> PResult<()> {
@@ -552,7 +577,7 @@ impl Graph<'_> {
         entry: &[Scored],
         ef: usize,
         level: usize,
-        visited: &mut HashSet<NodeRef>,
+        visited: &mut IdSet<NodeRef>,
         mut frontier: Option<&mut Frontier>,
     ) -> PResult<Vec<Scored>> {
         let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
@@ -608,7 +633,7 @@ impl Graph<'_> {
     }
 
     /// Every node not in `visited`, scored against `q`, now marked visited.
-    fn unreached(&mut self, q: &[f32], visited: &mut HashSet<NodeRef>) -> PResult<Vec<Scored>> {
+    fn unreached(&mut self, q: &[f32], visited: &mut IdSet<NodeRef>) -> PResult<Vec<Scored>> {
         let meta = self.meta;
         let mut out = Vec::new();
         let mut page = meta.first_page;
@@ -650,7 +675,7 @@ impl Graph<'_> {
         let mut ep = vec![(Dist(self.distance(q, entry)?), entry)];
         let mut l = top;
         while l > to_level {
-            let mut visited = HashSet::new();
+            let mut visited = IdSet::default();
             ep = self.search_layer(q, &ep, 1, l, &mut visited, None)?;
             l -= 1;
         }
@@ -661,7 +686,7 @@ impl Graph<'_> {
     /// candidate only if it is closer to the base than to every neighbour
     /// kept so far, which keeps links pointing in diverse directions.
     fn select(&mut self, candidates: &[Scored], m: usize) -> PResult<Vec<Scored>> {
-        let mut kept: Vec<(Scored, Vec<f32>)> = Vec::with_capacity(m);
+        let mut kept: Vec<(Scored, Rc<[f32]>)> = Vec::with_capacity(m);
         let mut pruned = Vec::new();
         for &c in candidates {
             if kept.len() >= m {
@@ -714,6 +739,7 @@ impl Graph<'_> {
                 Ok(Some(next.unwrap_or(0)))
             })??;
             if let Some(next) = next {
+                self.vectors.remove(&head);
                 set_free_head(self.pager, index_meta, (next != 0).then_some(next))?;
                 self.meta.free = (next != 0).then_some(next);
                 return Ok((head, true));
@@ -733,9 +759,9 @@ impl Graph<'_> {
         n: NodeRef,
         l: usize,
         list: &[NodeRef],
-        dead: &HashSet<NodeRef>,
+        dead: &IdSet<NodeRef>,
     ) -> PResult<()> {
-        let mut cands: HashSet<NodeRef> = HashSet::new();
+        let mut cands: IdSet<NodeRef> = IdSet::default();
         let mut hops: Vec<NodeRef> = Vec::new();
         for &x in list {
             if dead.contains(&x) {
@@ -744,7 +770,7 @@ impl Graph<'_> {
                 cands.insert(x);
             }
         }
-        let mut crossed: HashSet<NodeRef> = hops.iter().copied().collect();
+        let mut crossed: IdSet<NodeRef> = hops.iter().copied().collect();
         for _ in 0..2 {
             let mut further = Vec::new();
             for d in hops {
@@ -764,7 +790,7 @@ impl Graph<'_> {
         let want = cap(l, self.meta.m);
         if cands.len() < want / 2 {
             if let Some(ep) = self.descend(&base, l)? {
-                let mut visited = HashSet::new();
+                let mut visited = IdSet::default();
                 let found = self.search_layer(
                     &base,
                     &ep,
@@ -869,9 +895,9 @@ impl IndexAm for HnswIndex {
         // 0) in all but pathological graphs; otherwise walk the pages.
         let mut target = None;
         if let Some(v) = Self::vector_of(row, self.column, &meta)? {
-            let mut g = Graph { pager, meta };
+            let mut g = Graph::new(pager, meta);
             if let Some(ep) = g.descend(&v, 0)? {
-                let mut visited = HashSet::new();
+                let mut visited = IdSet::default();
                 let ef = meta.ef_construction.max(64);
                 for (_, n) in g.search_layer(&v, &ep, ef, 0, &mut visited, None)? {
                     // A deleted node may carry the same TID: the heap
@@ -933,8 +959,8 @@ impl IndexAm for HnswIndex {
             meta_page: self.meta_page,
             query: near.query.clone(),
             settings: near.settings,
-            visited: HashSet::new(),
-            emitted: HashSet::new(),
+            visited: IdSet::default(),
+            emitted: IdSet::default(),
             frontier: Frontier::default(),
             started: false,
             swept: false,
@@ -1012,7 +1038,7 @@ impl HnswIndex {
     fn repair(&self, pager: &mut Pager) -> Result<()> {
         pager.safe_point()?;
         let meta = self.meta(pager)?;
-        let mut dead: HashSet<NodeRef> = HashSet::new();
+        let mut dead: IdSet<NodeRef> = IdSet::default();
         let mut highest_live: Option<(NodeRef, usize)> = None;
         let mut page = meta.first_page;
         let mut seen = 0u64;
@@ -1037,7 +1063,7 @@ impl HnswIndex {
         if dead.is_empty() {
             return Ok(());
         }
-        let mut g = Graph { pager, meta };
+        let mut g = Graph::new(pager, meta);
         let mut page = meta.first_page;
         while page != 0 {
             let (nodes, next) = walk_page(g.pager, page, &meta, true)?;
@@ -1104,7 +1130,7 @@ impl HnswIndex {
         le::put_u16(&mut rec, 6, tid.slot);
         meta.format.encode(&v, &mut rec);
         rec.resize(record_len(meta.vbytes, level, meta.m), 0);
-        let mut g = Graph { pager, meta };
+        let mut g = Graph::new(pager, meta);
         let (node, reused) = g.place(self.meta_page, &rec)?;
         let mp = self.meta_page;
         if !reused {
@@ -1119,7 +1145,7 @@ impl HnswIndex {
             .descend(&v, level.min(top))?
             .expect("the graph has an entry point");
         for l in (0..=level.min(top)).rev() {
-            let mut visited = HashSet::new();
+            let mut visited = IdSet::default();
             let found = g.search_layer(&v, &ep, meta.ef_construction, l, &mut visited, None)?;
             let found: Vec<Scored> = found.into_iter().filter(|c| c.1 != node).collect();
             let m_l = cap(l, meta.m);
@@ -1139,9 +1165,16 @@ impl HnswIndex {
                 }
                 let base = g.vector(c.1)?;
                 let mut scored: Vec<Scored> = Vec::with_capacity(theirs.len() + 1);
-                for &t in theirs.iter().chain(std::iter::once(&node)) {
+                for &t in &theirs {
                     scored.push((Dist(g.distance(&base, t)?), t));
                 }
+                // c.0 is the new node's distance to c. Farther than all of
+                // c's neighbours, it would come last and find no room:
+                // skip the (quadratic) heuristic.
+                if scored.iter().all(|x| x.0 <= c.0) {
+                    continue;
+                }
+                scored.push((c.0, node));
                 scored.sort();
                 let kept = g.select(&scored, m_l)?;
                 let list: Vec<NodeRef> = kept.iter().map(|k| k.1).collect();
@@ -1208,7 +1241,7 @@ fn set_entry(pager: &mut Pager, meta: PageId, node: NodeRef, level: usize) -> PR
 #[derive(Default)]
 struct Frontier {
     discarded: Vec<Scored>,
-    expanded: HashSet<NodeRef>,
+    expanded: IdSet<NodeRef>,
 }
 
 /// A running nearest-neighbour scan. The first batch is one HNSW search
@@ -1221,10 +1254,10 @@ struct HnswCursor {
     meta_page: PageId,
     query: Vec<f32>,
     settings: ScanSettings,
-    visited: HashSet<NodeRef>,
+    visited: IdSet<NodeRef>,
     /// Nodes already returned: a node can be both in one round's result
     /// and among the candidates it left behind.
-    emitted: HashSet<NodeRef>,
+    emitted: IdSet<NodeRef>,
     frontier: Frontier,
     started: bool,
     /// Whether the unreached nodes were added to the frontier.
@@ -1241,7 +1274,7 @@ impl IndexCursor for HnswCursor {
             column: 0,
         };
         let meta = ix.meta(pager)?;
-        let mut g = Graph { pager, meta };
+        let mut g = Graph::new(pager, meta);
         let ef = self.settings.ef_search.max(1);
         while !self.done {
             let found = if !self.started {

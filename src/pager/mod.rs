@@ -23,7 +23,7 @@
 
 pub mod page;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 pub use page::{PageId, PageKind, DEFAULT_PAGE_SIZE, PAGE_HEADER_SIZE};
 
@@ -164,7 +164,7 @@ pub struct Pager {
     wal: Wal,
     frames: Vec<Frame>,
     capacity: usize,
-    map: HashMap<PageId, usize>,
+    map: crate::util::IdMap<PageId, usize>,
     clock_hand: usize,
     /// Frames with unlogged changes.
     pending: Vec<usize>,
@@ -202,7 +202,7 @@ impl Pager {
             wal,
             frames: Vec::new(),
             capacity,
-            map: HashMap::new(),
+            map: crate::util::IdMap::default(),
             clock_hand: 0,
             pending: Vec::new(),
             pending_limit: (capacity / 4).max(8),

@@ -296,7 +296,13 @@ impl ElementFormat {
     }
 
     pub fn decode(self, bytes: &[u8], dims: usize) -> Vec<f32> {
-        (0..dims).map(|i| self.element(bytes, i)).collect()
+        match self {
+            ElementFormat::F32 => bytes[..dims * 4]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            _ => (0..dims).map(|i| self.element(bytes, i)).collect(),
+        }
     }
 }
 
@@ -327,6 +333,12 @@ impl Metric {
 }
 
 const LANES: usize = 8;
+/// Elements decoded from page bytes at a time (a multiple of [`LANES`]).
+const BLOCK: usize = 64;
+
+/// Per-lane partial sums: `[0]` the metric's sum (or the dot product for
+/// cosine and Jaccard), `[1]` and `[2]` the two squared norms.
+type Acc = [[f32; LANES]; 3];
 
 #[inline]
 fn lanes_sum(acc: [f32; LANES]) -> f32 {
@@ -340,82 +352,186 @@ fn elem(bytes: &[u8], i: usize) -> f32 {
     f32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// The three sums a distance needs (dot, |a|², |b|², Σ|a-b|, Σ(a-b)²),
-/// computed in [`LANES`] independent lanes over `a` and `b(i)`.
+/// Adds `a` against `b` (same length) into `acc`: explicit SIMD128 on
+/// wasm32 (the wasm build is size-optimised, and LLVM does not vectorise
+/// there), else [`accumulate_lanes`].
 #[inline(always)]
-fn kernel(metric: Metric, a: &[f32], b: impl Fn(usize) -> f32) -> f32 {
-    let n = a.len();
-    let chunks = n / LANES;
-    match metric {
-        Metric::L2 | Metric::L1 | Metric::Hamming => {
-            let mut acc = [0.0f32; LANES];
-            for c in 0..chunks {
-                for (l, slot) in acc.iter_mut().enumerate() {
-                    let i = c * LANES + l;
-                    let d = a[i] - b(i);
-                    *slot += if metric == Metric::L2 { d * d } else { d.abs() };
+fn accumulate(metric: Metric, a: &[f32], b: &[f32], acc: &mut Acc) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd128::accumulate(metric, a, b, acc);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    accumulate_lanes(metric, a, b, acc);
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128 {
+    use super::{Acc, Metric, LANES};
+    use core::arch::wasm32::*;
+
+    /// Loads four f32s from `x[at..at + 4]`.
+    #[inline(always)]
+    fn load(x: &[f32], at: usize) -> v128 {
+        let four = &x[at..at + 4];
+        // SAFETY: `four` is four in-bounds f32s (16 bytes); wasm loads
+        // need no alignment.
+        unsafe { v128_load(four.as_ptr().cast::<v128>()) }
+    }
+
+    #[inline(always)]
+    fn spill(v: v128, lanes: &mut [f32; LANES], half: usize) {
+        lanes[half] += f32x4_extract_lane::<0>(v);
+        lanes[half + 1] += f32x4_extract_lane::<1>(v);
+        lanes[half + 2] += f32x4_extract_lane::<2>(v);
+        lanes[half + 3] += f32x4_extract_lane::<3>(v);
+    }
+
+    /// Loads four little-endian f32s from `bytes[at * 4..at * 4 + 16]`.
+    #[inline(always)]
+    fn load_bytes(bytes: &[u8], at: usize) -> v128 {
+        let sixteen = &bytes[at * 4..at * 4 + 16];
+        // SAFETY: 16 in-bounds bytes; wasm is little-endian and its loads
+        // need no alignment, so these are the four f32s.
+        unsafe { v128_load(sixteen.as_ptr().cast::<v128>()) }
+    }
+
+    #[inline(always)]
+    pub(super) fn accumulate(metric: Metric, a: &[f32], b: &[f32], acc: &mut Acc) {
+        let n = a.len().min(b.len());
+        let whole = n - n % LANES;
+        run(metric, a, whole, |i| load(b, i), acc);
+        super::accumulate_lanes(metric, &a[whole..n], &b[whole..n], acc);
+    }
+
+    /// `a` against `a.len()` little-endian f32s at the start of `bytes`.
+    #[inline(always)]
+    pub(super) fn accumulate_bytes(metric: Metric, a: &[f32], bytes: &[u8], acc: &mut Acc) {
+        let n = a.len().min(bytes.len() / 4);
+        let whole = n - n % LANES;
+        run(metric, a, whole, |i| load_bytes(bytes, i), acc);
+        let tail: Vec<f32> = bytes[whole * 4..n * 4]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        super::accumulate_lanes(metric, &a[whole..n], &tail, acc);
+    }
+
+    #[inline(always)]
+    fn run(metric: Metric, a: &[f32], whole: usize, b: impl Fn(usize) -> v128, acc: &mut Acc) {
+        let zero = f32x4_splat(0.0);
+        let (mut s0, mut s1, mut n0, mut n1, mut m0, mut m1) = (zero, zero, zero, zero, zero, zero);
+        let mut i = 0;
+        while i < whole {
+            let (x0, x1, y0, y1) = (load(a, i), load(a, i + 4), b(i), b(i + 4));
+            match metric {
+                Metric::L2 => {
+                    let (d0, d1) = (f32x4_sub(x0, y0), f32x4_sub(x1, y1));
+                    s0 = f32x4_add(s0, f32x4_mul(d0, d0));
+                    s1 = f32x4_add(s1, f32x4_mul(d1, d1));
+                }
+                Metric::L1 | Metric::Hamming => {
+                    s0 = f32x4_add(s0, f32x4_abs(f32x4_sub(x0, y0)));
+                    s1 = f32x4_add(s1, f32x4_abs(f32x4_sub(x1, y1)));
+                }
+                Metric::InnerProduct => {
+                    s0 = f32x4_add(s0, f32x4_mul(x0, y0));
+                    s1 = f32x4_add(s1, f32x4_mul(x1, y1));
+                }
+                Metric::Cosine | Metric::Jaccard => {
+                    s0 = f32x4_add(s0, f32x4_mul(x0, y0));
+                    s1 = f32x4_add(s1, f32x4_mul(x1, y1));
+                    n0 = f32x4_add(n0, f32x4_mul(x0, x0));
+                    n1 = f32x4_add(n1, f32x4_mul(x1, x1));
+                    m0 = f32x4_add(m0, f32x4_mul(y0, y0));
+                    m1 = f32x4_add(m1, f32x4_mul(y1, y1));
                 }
             }
-            let mut s = lanes_sum(acc);
-            for (i, &x) in a.iter().enumerate().skip(chunks * LANES) {
-                let d = x - b(i);
-                s += if metric == Metric::L2 { d * d } else { d.abs() };
+            i += LANES;
+        }
+        for (k, (lo, hi)) in [(s0, s1), (n0, n1), (m0, m1)].into_iter().enumerate() {
+            spill(lo, &mut acc[k], 0);
+            spill(hi, &mut acc[k], 4);
+        }
+    }
+}
+
+/// [`accumulate`] in portable code. The loops run over fixed-size chunks,
+/// so they carry no bounds checks and LLVM turns each lane array into SIMD
+/// registers (SSE/AVX natively) where it optimises for speed.
+#[inline(always)]
+fn accumulate_lanes(metric: Metric, a: &[f32], b: &[f32], acc: &mut Acc) {
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    match metric {
+        Metric::L2 => {
+            for (x, y) in ca.zip(cb) {
+                for l in 0..LANES {
+                    let d = x[l] - y[l];
+                    acc[0][l] += d * d;
+                }
             }
-            s
+            for (x, y) in ra.iter().zip(rb) {
+                acc[0][0] += (x - y) * (x - y);
+            }
+        }
+        Metric::L1 | Metric::Hamming => {
+            for (x, y) in ca.zip(cb) {
+                for l in 0..LANES {
+                    acc[0][l] += (x[l] - y[l]).abs();
+                }
+            }
+            for (x, y) in ra.iter().zip(rb) {
+                acc[0][0] += (x - y).abs();
+            }
         }
         Metric::InnerProduct => {
-            let mut acc = [0.0f32; LANES];
-            for c in 0..chunks {
-                for (l, slot) in acc.iter_mut().enumerate() {
-                    let i = c * LANES + l;
-                    *slot += a[i] * b(i);
-                }
-            }
-            let mut s = lanes_sum(acc);
-            for (i, &x) in a.iter().enumerate().skip(chunks * LANES) {
-                s += x * b(i);
-            }
-            -s
-        }
-        Metric::Jaccard => {
-            // Over 0/1 elements: |a ∧ b| = a·b, |a ∨ b| = |a|² + |b|² - a·b.
-            let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
-            for (i, &x) in a.iter().enumerate() {
-                let y = b(i);
-                dot += x * y;
-                na += x * x;
-                nb += y * y;
-            }
-            let union = na + nb - dot;
-            if union == 0.0 {
-                return 0.0;
-            }
-            1.0 - dot / union
-        }
-        Metric::Cosine => {
-            let (mut dot, mut na, mut nb) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
-            for c in 0..chunks {
+            for (x, y) in ca.zip(cb) {
                 for l in 0..LANES {
-                    let i = c * LANES + l;
-                    let (x, y) = (a[i], b(i));
-                    dot[l] += x * y;
-                    na[l] += x * x;
-                    nb[l] += y * y;
+                    acc[0][l] += x[l] * y[l];
                 }
             }
-            let (mut d, mut x2, mut y2) = (lanes_sum(dot), lanes_sum(na), lanes_sum(nb));
-            for (i, &x) in a.iter().enumerate().skip(chunks * LANES) {
-                let y = b(i);
-                d += x * y;
-                x2 += x * x;
-                y2 += y * y;
+            for (x, y) in ra.iter().zip(rb) {
+                acc[0][0] += x * y;
             }
-            let denom = (x2 * y2).sqrt();
+        }
+        Metric::Cosine | Metric::Jaccard => {
+            for (x, y) in ca.zip(cb) {
+                for l in 0..LANES {
+                    acc[0][l] += x[l] * y[l];
+                    acc[1][l] += x[l] * x[l];
+                    acc[2][l] += y[l] * y[l];
+                }
+            }
+            for (x, y) in ra.iter().zip(rb) {
+                acc[0][0] += x * y;
+                acc[1][0] += x * x;
+                acc[2][0] += y * y;
+            }
+        }
+    }
+}
+
+/// The distance from the accumulated sums.
+#[inline(always)]
+fn finish(metric: Metric, acc: &Acc) -> f32 {
+    let s = lanes_sum(acc[0]);
+    match metric {
+        Metric::L2 | Metric::L1 | Metric::Hamming => s,
+        Metric::InnerProduct => -s,
+        Metric::Cosine => {
+            let denom = (lanes_sum(acc[1]) * lanes_sum(acc[2])).sqrt();
             if denom == 0.0 {
                 // A zero vector has no direction: sort it last.
                 return f32::MAX;
             }
-            1.0 - (d / denom).clamp(-1.0, 1.0)
+            1.0 - (s / denom).clamp(-1.0, 1.0)
+        }
+        Metric::Jaccard => {
+            // Over 0/1 elements: |a ∧ b| = a·b, |a ∨ b| = |a|² + |b|² - a·b.
+            let union = lanes_sum(acc[1]) + lanes_sum(acc[2]) - s;
+            if union == 0.0 {
+                return 0.0;
+            }
+            1.0 - s / union
         }
     }
 }
@@ -424,31 +540,49 @@ impl Metric {
     /// Distance between two vectors of the same length.
     pub fn distance(self, a: &[f32], b: &[f32]) -> f32 {
         debug_assert_eq!(a.len(), b.len());
-        let b = &b[..a.len()];
-        kernel(self, a, |i| b[i])
+        let n = a.len().min(b.len());
+        let mut acc = [[0.0; LANES]; 3];
+        accumulate(self, &a[..n], &b[..n], &mut acc);
+        finish(self, &acc)
     }
 
     /// Distance between `a` and a stored vector of `a.len()` little-endian
     /// f32s at the start of `bytes` (the caller checked its length).
     pub fn distance_to_bytes(self, a: &[f32], bytes: &[u8]) -> f32 {
-        let bytes = &bytes[..a.len() * 4];
-        kernel(self, a, |i| elem(bytes, i))
+        self.distance_to_stored(ElementFormat::F32, a, bytes)
     }
 
     /// Distance between `a` and a stored vector of `a.len()` elements in
     /// `format` at the start of `bytes` (the caller checked its length).
+    /// The stored side is decoded [`BLOCK`] elements at a time into a
+    /// stack buffer, so nothing is allocated.
     pub fn distance_to_stored(self, format: ElementFormat, a: &[f32], bytes: &[u8]) -> f32 {
-        match format {
-            ElementFormat::F32 => self.distance_to_bytes(a, bytes),
-            ElementFormat::F16 => {
-                let bytes = &bytes[..a.len() * 2];
-                kernel(self, a, |i| ElementFormat::F16.element(bytes, i))
-            }
-            ElementFormat::Bit => {
-                let bytes = &bytes[..a.len().div_ceil(8)];
-                kernel(self, a, |i| ElementFormat::Bit.element(bytes, i))
-            }
+        let mut acc = [[0.0; LANES]; 3];
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if format == ElementFormat::F32 {
+            simd128::accumulate_bytes(self, a, &bytes[..a.len() * 4], &mut acc);
+            return finish(self, &acc);
         }
+        let mut buf = [0.0f32; BLOCK];
+        for (k, chunk) in a.chunks(BLOCK).enumerate() {
+            let base = k * BLOCK;
+            let out = &mut buf[..chunk.len()];
+            match format {
+                ElementFormat::F32 => {
+                    let src = &bytes[base * 4..(base + chunk.len()) * 4];
+                    for (o, b) in out.iter_mut().zip(src.chunks_exact(4)) {
+                        *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    }
+                }
+                _ => {
+                    for (i, o) in out.iter_mut().enumerate() {
+                        *o = format.element(bytes, base + i);
+                    }
+                }
+            }
+            accumulate(self, chunk, out, &mut acc);
+        }
+        finish(self, &acc)
     }
 
     /// The SQL operator this metric orders by.

@@ -1,0 +1,231 @@
+// The vector benchmark's worker: NeuralDB (its engine called directly, as
+// its own worker does), hnswlib-wasm and PGlite + pgvector (OPFS), one
+// after the other in this dedicated worker, on the same seeded data.
+// For each dataset: build time (HNSW m = 16, ef_construction = 64),
+// then per ef_search 40/100/200 the mean and median latency of a top-10
+// query and recall@10 against an exact scan computed here; database size
+// on OPFS for the two databases.
+import init, { Database } from '/pkg/wasm/neuraldb.js';
+import { loadHnswlib } from '/bench-modules/hnswlib-wasm/dist/hnswlib.js';
+import { PGlite } from '/bench-modules/@electric-sql/pglite/dist/index.js';
+import { OpfsAhpFS } from '/bench-modules/@electric-sql/pglite/dist/fs/opfs-ahp.js';
+import { vector } from '/bench-modules/@electric-sql/pglite-pgvector/dist/index.js';
+
+const EFS = [40, 100, 200];
+const K = 10;
+const log = (s) => postMessage({ log: s });
+
+// ---- data --------------------------------------------------------------
+
+function rng(seed) {
+  let s = BigInt(seed) | 1n;
+  return () => {
+    // xorshift64*
+    s ^= s >> 12n; s ^= (s << 25n) & 0xffffffffffffffffn; s ^= s >> 27n;
+    return Number(((s * 0x2545f4914f6cdd1dn) & 0xffffffffffffffffn) >> 11n) / 2 ** 53;
+  };
+}
+
+function gaussian(r) {
+  const u1 = r() || 1e-12;
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * r());
+}
+
+/** Embedding-like: a 32-dimensional signal plus noise, normalised. */
+function embeddings(n, dims, seed) {
+  const r = rng(seed);
+  const basis = Array.from({ length: 32 }, () => Float32Array.from({ length: dims }, () => gaussian(r)));
+  const point = () => {
+    const v = new Float32Array(dims);
+    for (const b of basis) {
+      const c = gaussian(r);
+      for (let d = 0; d < dims; d++) v[d] += c * b[d];
+    }
+    let norm = 0;
+    for (let d = 0; d < dims; d++) { v[d] += 3 * gaussian(r); norm += v[d] * v[d]; }
+    norm = Math.sqrt(norm);
+    for (let d = 0; d < dims; d++) v[d] /= norm;
+    return v;
+  };
+  return Array.from({ length: n }, point);
+}
+
+function uniform(n, dims, seed) {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => Float32Array.from({ length: dims }, () => r() * 2 - 1));
+}
+
+function l2(a, b) {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) { const d = a[i] - b[i]; s += d * d; }
+  return s;
+}
+
+function exactTopK(data, q) {
+  const best = []; // [dist, id], ascending, at most K
+  for (let i = 0; i < data.length; i++) {
+    const d = l2(data[i], q);
+    if (best.length < K || d < best[best.length - 1][0]) {
+      best.push([d, i]);
+      best.sort((x, y) => x[0] - y[0]);
+      if (best.length > K) best.pop();
+    }
+  }
+  return best.map((b) => b[1]);
+}
+
+const literal = (v) => '[' + Array.from(v, (x) => x.toPrecision(8)).join(',') + ']';
+
+function stats(times) {
+  const s = [...times].sort((a, b) => a - b);
+  return { meanMs: +(times.reduce((a, b) => a + b, 0) / times.length).toFixed(4), medianMs: +s[s.length >> 1].toFixed(4) };
+}
+
+function recall(results, truth) {
+  let hits = 0;
+  results.forEach((got, i) => { hits += got.filter((id) => truth[i].includes(id)).length; });
+  return +(hits / (results.length * K)).toFixed(4);
+}
+
+async function opfsBytes(dir) {
+  let total = 0;
+  for await (const [, h] of dir.entries()) {
+    total += h.kind === 'file' ? (await h.getFile()).size : await opfsBytes(h);
+  }
+  return total;
+}
+
+// ---- engines -----------------------------------------------------------
+
+async function neuraldb(data, queries, name) {
+  await init();
+  const root = await navigator.storage.getDirectory();
+  const dir = await root.getDirectoryHandle('bench-' + name, { create: true });
+  const handle = async (f) => (await dir.getFileHandle(f, { create: true })).createSyncAccessHandle();
+  const db = Database.openOpfs(await handle('v.ndb'), await handle('v.ndb-wal'), {});
+  const sid = db.connect();
+  const run = (sql, params = []) => {
+    const out = db.submit(sid, sql, params);
+    if (out.error) throw new Error(`${sql.slice(0, 60)}: ${out.error.code} ${out.error.message}`);
+    return out.results;
+  };
+  run(`CREATE TABLE items (id int PRIMARY KEY, e vector(${data[0].length}))`);
+  const t0 = performance.now();
+  run('BEGIN');
+  data.forEach((v, i) => run('INSERT INTO items VALUES ($1, $2)', [i, v]));
+  run('COMMIT');
+  const loadMs = performance.now() - t0;
+  const t1 = performance.now();
+  run('CREATE INDEX ON items USING hnsw (e vector_l2_ops) WITH (m = 16, ef_construction = 64)');
+  const buildMs = performance.now() - t1;
+  const perEf = {};
+  for (const ef of EFS) {
+    run(`SET hnsw.ef_search = ${ef}`);
+    const times = [];
+    const results = [];
+    for (const q of queries) {
+      const t = performance.now();
+      const r = run('SELECT id FROM items ORDER BY e <-> $1 LIMIT 10', [q]);
+      times.push(performance.now() - t);
+      results.push(r[0].rows.map((row) => row[0]));
+    }
+    perEf[ef] = { ...stats(times), results };
+  }
+  db.free();
+  const bytes = await opfsBytes(dir);
+  await root.removeEntry('bench-' + name, { recursive: true });
+  return { loadMs, buildMs, perEf, bytes };
+}
+
+async function hnswlib(data, queries) {
+  const lib = await loadHnswlib();
+  const index = new lib.HierarchicalNSW('l2', data[0].length, '');
+  const t0 = performance.now();
+  index.initIndex(data.length, 16, 64, 100);
+  data.forEach((v, i) => index.addPoint(v, i, false));
+  const buildMs = performance.now() - t0;
+  const perEf = {};
+  for (const ef of EFS) {
+    index.setEfSearch(ef);
+    const times = [];
+    const results = [];
+    for (const q of queries) {
+      const t = performance.now();
+      const r = index.searchKnn(q, K, undefined);
+      times.push(performance.now() - t);
+      results.push(Array.from(r.neighbors));
+    }
+    perEf[ef] = { ...stats(times), results };
+  }
+  return { loadMs: 0, buildMs, perEf, bytes: null };
+}
+
+async function pglite(data, queries, name) {
+  const pg = await PGlite.create({ fs: new OpfsAhpFS('bench-pg-' + name), extensions: { vector } });
+  await pg.exec('CREATE EXTENSION IF NOT EXISTS vector');
+  await pg.exec(`CREATE TABLE items (id int PRIMARY KEY, e vector(${data[0].length}))`);
+  const t0 = performance.now();
+  await pg.exec('BEGIN');
+  for (let i = 0; i < data.length; i += 100) {
+    const rows = data.slice(i, i + 100).map((v, k) => `(${i + k}, '${literal(v)}')`);
+    await pg.exec(`INSERT INTO items VALUES ${rows.join(',')}`);
+  }
+  await pg.exec('COMMIT');
+  const loadMs = performance.now() - t0;
+  const t1 = performance.now();
+  await pg.exec('CREATE INDEX ON items USING hnsw (e vector_l2_ops) WITH (m = 16, ef_construction = 64)');
+  const buildMs = performance.now() - t1;
+  const perEf = {};
+  for (const ef of EFS) {
+    await pg.exec(`SET hnsw.ef_search = ${ef}`);
+    const times = [];
+    const results = [];
+    for (const q of queries) {
+      const t = performance.now();
+      const r = await pg.query('SELECT id FROM items ORDER BY e <-> $1 LIMIT 10', [literal(q)], { rowMode: 'array' });
+      times.push(performance.now() - t);
+      results.push(r.rows.map((row) => row[0]));
+    }
+    perEf[ef] = { ...stats(times), results };
+  }
+  const size = (await pg.query("SELECT pg_database_size(current_database())::int8 AS n")).rows[0].n;
+  await pg.close();
+  const root = await navigator.storage.getDirectory();
+  await root.removeEntry('bench-pg-' + name, { recursive: true }).catch(() => {});
+  return { loadMs, buildMs, perEf, bytes: Number(size) };
+}
+
+// ---- the run -----------------------------------------------------------
+
+onmessage = async (e) => {
+  try {
+    const n = Number(e.data.n ?? 20000);
+    const dims = Number(e.data.dims ?? 384);
+    const nq = Number(e.data.q ?? 100);
+    const engines = (e.data.engines ?? 'neuraldb,hnswlib,pglite').split(',');
+    log(`crossOriginIsolated: ${e.data.isolated}; ${n} x ${dims}, ${nq} queries, top-${K}, L2, m=16 ef_construction=64`);
+    const result = { n, dims, queries: nq, isolated: e.data.isolated, datasets: {} };
+    for (const [name, make] of [['embedding', embeddings], ['uniform', uniform]]) {
+      const all = make(n + nq, dims, name === 'embedding' ? 7 : 8);
+      const data = all.slice(0, n);
+      const queries = all.slice(n);
+      const t = performance.now();
+      const truth = queries.map((q) => exactTopK(data, q));
+      log(`${name}: exact top-${K} in ${(performance.now() - t).toFixed(0)} ms`);
+      const row = (result.datasets[name] = {});
+      for (const engine of engines) {
+        const f = { neuraldb, hnswlib, pglite }[engine];
+        const r = await f(data, queries, name);
+        const out = { loadMs: Math.round(r.loadMs), buildMs: Math.round(r.buildMs), bytes: r.bytes };
+        for (const ef of EFS) {
+          out['ef' + ef] = { meanMs: r.perEf[ef].meanMs, medianMs: r.perEf[ef].medianMs, recall: recall(r.perEf[ef].results, truth) };
+        }
+        row[engine] = out;
+        log(`${name} ${engine}: ${JSON.stringify(out)}`);
+      }
+    }
+    postMessage({ result });
+  } catch (err) {
+    postMessage({ error: String(err?.stack ?? err) });
+  }
+};
