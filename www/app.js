@@ -2,6 +2,7 @@
 // that polls pg_stat_activity and pg_locks without touching the console's
 // transaction.
 import { NeuralDB } from '/pkg/index.js';
+import { vectorPanel } from './vectors.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -123,6 +124,8 @@ async function main() {
   for (const b of document.querySelectorAll('button[data-sql]')) b.onclick = () => run(b.dataset.sql);
   await run('SELECT version()');
   setInterval(refresh, 1000);
+  // Its own session, so the console's open transaction does not hold it.
+  vectorPanel(await db.connect(), $);
 }
 
 main();

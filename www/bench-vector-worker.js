@@ -4,7 +4,7 @@
 // For each dataset: build time (HNSW m = 16, ef_construction = 64),
 // then per ef_search 40/100/200 the mean and median latency of a top-10
 // query and recall@10 against an exact scan computed here; database size
-// on OPFS for the two databases.
+// of the two databases (our data file; PGlite's pg_database_size).
 import init, { Database } from '/pkg/wasm/neuraldb.js';
 import { loadHnswlib } from '/bench-modules/hnswlib-wasm/dist/hnswlib.js';
 import { PGlite } from '/bench-modules/@electric-sql/pglite/dist/index.js';
@@ -87,14 +87,6 @@ function recall(results, truth) {
   return +(hits / (results.length * K)).toFixed(4);
 }
 
-async function opfsBytes(dir) {
-  let total = 0;
-  for await (const [, h] of dir.entries()) {
-    total += h.kind === 'file' ? (await h.getFile()).size : await opfsBytes(h);
-  }
-  return total;
-}
-
 // ---- engines -----------------------------------------------------------
 
 async function neuraldb(data, queries, name) {
@@ -132,9 +124,11 @@ async function neuraldb(data, queries, name) {
     perEf[ef] = { ...stats(times), results };
   }
   db.free();
-  const bytes = await opfsBytes(dir);
+  // The data file alone: the WAL holds the load until a checkpoint.
+  const bytes = (await (await dir.getFileHandle('v.ndb')).getFile()).size;
+  const walBytes = (await (await dir.getFileHandle('v.ndb-wal')).getFile()).size;
   await root.removeEntry('bench-' + name, { recursive: true });
-  return { loadMs, buildMs, perEf, bytes };
+  return { loadMs, buildMs, perEf, bytes, walBytes };
 }
 
 async function hnswlib(data, queries) {
@@ -216,7 +210,7 @@ onmessage = async (e) => {
       for (const engine of engines) {
         const f = { neuraldb, hnswlib, pglite }[engine];
         const r = await f(data, queries, name);
-        const out = { loadMs: Math.round(r.loadMs), buildMs: Math.round(r.buildMs), bytes: r.bytes };
+        const out = { loadMs: Math.round(r.loadMs), buildMs: Math.round(r.buildMs), bytes: r.bytes, walBytes: r.walBytes };
         for (const ef of EFS) {
           out['ef' + ef] = { meanMs: r.perEf[ef].meanMs, medianMs: r.perEf[ef].medianMs, recall: recall(r.perEf[ef].results, truth) };
         }

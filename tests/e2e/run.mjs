@@ -316,6 +316,21 @@ const scenarios = [
     assert.equal(trip.isF32, true, JSON.stringify(trip));
     assert.equal(trip.same, true);
     assert.equal(trip.d, 0);
+    // halfvec comes back as Float32Array (f16-rounded), bit(n) as a packed
+    // Uint8Array, and a Uint8Array parameter works as a bit string.
+    const hb = await A.eval(async () => {
+      await window.db.query('CREATE TABLE hb (id int PRIMARY KEY, h halfvec(2), b bit(8))');
+      await window.db.query('CREATE INDEX ON hb USING hnsw (b bit_hamming_ops)');
+      await window.db.query('INSERT INTO hb VALUES (1, $1, $2), (2, $3, $4)', [
+        new Float32Array([0.5, 1.1]), new Uint8Array([0b10100000]), new Float32Array([1, 2]), new Uint8Array([0b01011111]),
+      ]);
+      const r = await window.db.query('SELECT id, h, b, b <~> $1 AS d FROM hb ORDER BY b <~> $1 LIMIT 2', [new Uint8Array([0b10000000])]);
+      return r.rows.map((row) => ({ id: row.id, h: row.h instanceof Float32Array ? [...row.h] : null, b: row.b instanceof Uint8Array ? [...row.b] : null, d: row.d }));
+    });
+    assert.deepEqual(hb, [
+      { id: 1, h: [0.5, 1.099609375], b: [0b10100000], d: 1 },
+      { id: 2, h: [1, 2], b: [0b01011111], d: 7 },
+    ]);
     // k-NN through the index; each tab's answer is computed from its snapshot.
     const knn = async (page, i, slot) => page.eval(async ({ i, slot }) => {
       const q = new Float32Array([Math.cos(i / 10), Math.sin(i / 10), i / 200]);
@@ -372,6 +387,31 @@ const scenarios = [
     assert.match((await ok(A, "EXPLAIN SELECT id FROM docs ORDER BY e <-> '[1,0,0]' LIMIT 3")).rows.flat().join('\n'), /Index Scan using docs_e/);
     assert.equal((await ok(A, 'SELECT count(*) FROM docs')).rows[0][0], 201);
     await A.close();
+  }],
+
+  ['the demo vector panel: load points, click to search through the index, a second tab sees them', async (b, base) => {
+    const url = base.replace(/e2e\/$/, '') + '?db=demo-vectors';
+    const A = await b.newPage(url, { waitReady: false });
+    await A.raw.waitForFunction(() => document.getElementById('vcount')?.textContent === '0 points');
+    await A.eval(() => document.getElementById('vload').click());
+    await A.waitFor(() => document.getElementById('vcount').textContent === '2000 points');
+    const B = await b.newPage(url, { waitReady: false });
+    await B.waitFor(() => document.getElementById('vcount')?.textContent === '2000 points');
+    // A click in the middle of the canvas: 10 neighbours, through the index.
+    await A.eval(() => {
+      const c = document.getElementById('points');
+      const r = c.getBoundingClientRect();
+      c.dispatchEvent(new MouseEvent('click', { clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true }));
+    });
+    await A.waitFor(() => document.querySelectorAll('#vhits li').length === 10);
+    const shown = await A.eval(() => ({ time: document.getElementById('vtime').textContent, plan: document.getElementById('vplan').textContent }));
+    assert.match(shown.time, /^10 nearest in [0-9.]+ ms$/);
+    assert.match(shown.plan, /Index Scan using demo_points_e on demo_points/);
+    // Tab B adds points; tab A's panel shows them at its next redraw.
+    await B.eval(() => document.getElementById('vadd').click());
+    await A.waitFor(() => document.getElementById('vcount').textContent === '2100 points');
+    await A.close();
+    await B.close();
   }],
 
   ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
