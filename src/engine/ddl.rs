@@ -317,7 +317,16 @@ impl Engine {
                     .iter()
                     .map(|&i| table.columns[i].name.as_str())
                     .collect();
-                format!("{tname}_{}_idx", names.join("_"))
+                // PostgreSQL's ChooseRelationName: table_columns_idx, then
+                // with 1, 2, ... appended until the name is free.
+                let base = format!("{tname}_{}_idx", names.join("_"));
+                let mut name = base.clone();
+                let mut n = 0;
+                while !c.if_not_exists && self.lookup(sid, &name)?.is_some() {
+                    n += 1;
+                    name = format!("{base}{n}");
+                }
+                name
             }
         };
         if self.lookup(sid, &iname)?.is_some() {
