@@ -39,9 +39,20 @@ export interface QueryResult<R = Record<string, SqlValue>> {
   fields: FieldDef[];
 }
 
+/** How far a long statement has got (PostgreSQL's pg_stat_progress_create_index terms). */
+export interface Progress {
+  command: 'CREATE INDEX';
+  index: string;
+  phase: string;
+  tuplesDone: number;
+  tuplesTotal: number;
+}
+
 export interface QueryOptions {
   /** `'array'`: rows as arrays instead of objects keyed by column name. */
   rowMode?: 'array';
+  /** Called while the statement runs (CREATE INDEX: at the start, at most every 50 ms, at the end). */
+  onProgress?: (progress: Progress) => void;
 }
 
 export interface OpenOptions {

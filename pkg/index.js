@@ -29,10 +29,24 @@ class WorkerLink {
     this.worker = worker;
     this.nextId = 1;
     this.pending = new Map();
+    /** progress id -> onProgress callback of a running statement */
+    this.progress = new Map();
+    this.nextProgress = 1;
     this.dead = false;
     worker.onmessage = (e) => {
       const m = e.data;
       if (m.type === 'fatal') return this.fail('the database worker failed');
+      if (m.type === 'progress') {
+        const cb = this.progress.get(m.id);
+        if (cb) {
+          try {
+            cb(m.progress);
+          } catch (err) {
+            queueMicrotask(() => { throw err; }); // report, but never break the link
+          }
+        }
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
@@ -134,12 +148,18 @@ export class Session {
     this.transactionStatus = 'I';
   }
 
-  async #run(sql, params) {
+  async #run(sql, params, onProgress) {
     if (this.#released) throw new NeuralDBError({ code: '08003', message: 'the session was released' });
     if (typeof sql !== 'string') throw new TypeError('sql must be a string');
     if (params !== undefined && !Array.isArray(params)) throw new TypeError('params must be an array');
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
+    const link = this.#link;
+    const progressId = onProgress ? link.nextProgress++ : undefined;
     // One statement at a time per session, in call order (like node-postgres).
-    const turn = this.#queue.then(() => this.#link.call('query', this.#key, sql, params ?? []));
+    const turn = this.#queue.then(() => {
+      if (progressId !== undefined) link.progress.set(progressId, onProgress);
+      return link.call('query', this.#key, sql, params ?? [], progressId);
+    });
     this.#queue = turn.catch(() => {});
     let out;
     try {
@@ -147,6 +167,8 @@ export class Session {
     } catch (e) {
       if (e.code?.startsWith('08')) this.transactionStatus = 'I';
       throw e;
+    } finally {
+      if (progressId !== undefined) link.progress.delete(progressId);
     }
     this.processID = out.pid;
     this.transactionStatus = out.status;
@@ -156,17 +178,17 @@ export class Session {
 
   /**
    * Runs one statement (or several: the last one's result is returned).
-   * @param {string} sql @param {unknown[]} [params] @param {{rowMode?: 'array'}} [options]
+   * @param {string} sql @param {unknown[]} [params] @param {{rowMode?: 'array', onProgress?: (p: object) => void}} [options]
    */
   async query(sql, params, options = {}) {
-    const out = await this.#run(sql, params);
+    const out = await this.#run(sql, params, options.onProgress);
     const last = out.results[out.results.length - 1] ?? { command: '', fields: [], rows: [], rowCount: 0 };
     return shapeResult(last, this.#int8, options.rowMode);
   }
 
   /** Runs several statements (one implicit transaction unless they BEGIN/COMMIT themselves); returns every result. */
   async exec(sql, options = {}) {
-    const out = await this.#run(sql, []);
+    const out = await this.#run(sql, [], options.onProgress);
     return out.results.map((r) => shapeResult(r, this.#int8, options.rowMode));
   }
 

@@ -65,6 +65,12 @@ class EngineHost {
     this.onClientGone = null;
     /** pending statement_timeout check while statements are parked */
     this.timeoutTimer = null;
+    /** (client, sid, progress) => void: set by the database that owns this host */
+    this.onProgress = null;
+    db.setProgressHook((sid, progress) => {
+      const client = this.owner.get(sid);
+      if (client !== undefined) this.onProgress?.(client, sid, progress);
+    });
   }
 
   connect(client) {
@@ -235,6 +241,8 @@ class MemoryDb {
     this.engine = new EngineHost(Database.openMemory({ poolBytes: options.poolBytes ?? undefined }));
     this.epoch = 1;
     this.refs = 0;
+    this.progressRoutes = new Map();
+    this.engine.onProgress = (client, sid, progress) => deliverProgress(this, sid, progress);
   }
   async ready() {}
   async call(op, args) {
@@ -272,6 +280,7 @@ class SharedDb {
     this.openError = null;
     this.closed = false;
     this.sessions = new Set(); // Session records of this worker
+    this.progressRoutes = new Map(); // engine sid -> page progress id
     this.channel = new BroadcastChannel(`neuraldb:${name}`);
     this.channel.onmessage = (e) => this.onMessage(e.data);
   }
@@ -298,6 +307,11 @@ class SharedDb {
     if (this.closed) return;
     try {
       this.engine = await openOpfsEngine(this.name, this.options);
+      // Progress of a statement goes to the worker of the tab that runs it.
+      this.engine.onProgress = (client, sid, progress) => {
+        if (client === clientId) deliverProgress(this, sid, progress);
+        else this.channel.postMessage({ type: 'progress', to: client, sid, progress });
+      };
     } catch (e) {
       // Let open() report it; release the lock so that another tab (or a
       // later open) can try again.
@@ -357,6 +371,9 @@ class SharedDb {
         break;
       case 'req':
         if (m.to === clientId) this.serve(m);
+        break;
+      case 'progress':
+        if (m.to === clientId) deliverProgress(this, m.sid, m.progress);
         break;
       case 'res':
         if (m.to === clientId) {
@@ -425,6 +442,12 @@ class SharedDb {
   }
 }
 
+/** A statement's progress, to the page that asked for it (if it did). */
+function deliverProgress(db, sid, progress) {
+  const id = db.progressRoutes.get(sid);
+  if (id !== undefined) self.postMessage({ type: 'progress', id, progress });
+}
+
 // ---------------------------------------------------------------------------
 // Sessions as the main thread sees them: a stable key whose engine session
 // is (re)created on the current leader when needed.
@@ -449,7 +472,7 @@ class Session {
     this.status = 'I';
   }
 
-  async query(sql, params) {
+  async query(sql, params, progressId) {
     if (this.broken) {
       this.broken = false;
       throw lostLeader();
@@ -462,7 +485,14 @@ class Session {
         this.sid = await this.db.call('connect', []);
         this.epoch = epoch;
       }
-      const out = await this.db.call('submit', [this.sid, sql, params]);
+      const routed = progressId !== undefined && this.db.progressRoutes;
+      if (routed) this.db.progressRoutes.set(this.sid, progressId);
+      let out;
+      try {
+        out = await this.db.call('submit', [this.sid, sql, params]);
+      } finally {
+        if (routed) this.db.progressRoutes.delete(this.sid);
+      }
       this.status = out.status;
       out.pid = this.sid;
       return out;
@@ -542,10 +572,10 @@ const ops = {
     return key;
   },
 
-  async query(key, sql, params) {
+  async query(key, sql, params, progressId) {
     const s = sessions.get(key);
     if (!s) throw dbError('08003', 'the session was released');
-    return s.session.query(sql, params ?? []);
+    return s.session.query(sql, params ?? [], progressId);
   },
 
   async release(key) {

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::constraints::{key_detail, row_key_has_null};
-use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
+use super::{sql_err, system, Engine, Progress, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{
     Catalog, CheckDef, ColumnDef, HnswOptions, IdentityKind, IndexDef, IndexMethod, Object,
@@ -366,9 +366,32 @@ impl Engine {
         // Versions that count for uniqueness (not deleted by a committed
         // transaction) among those indexed so far.
         let mut live: HashSet<Tid> = HashSet::new();
+        // Progress (only counted when someone listens): pgvector's and
+        // PostgreSQL's phase names, tuples done of the heap's versions.
+        let mut progress = Progress {
+            command: "CREATE INDEX",
+            index: def.name.clone(),
+            phase: "building index: loading tuples",
+            tuples_done: 0,
+            tuples_total: 0,
+        };
+        let mut reported = 0;
+        if self.progress_hook.is_some() {
+            let mut p = page;
+            while p != 0 {
+                let (tuples, next) = heap.scan_page(&mut self.pager, p)?;
+                progress.tuples_total += tuples.len() as u64;
+                p = next;
+            }
+            self.report_progress(sid, &progress, &mut reported, true);
+        }
         while page != 0 {
             let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
             for t in tuples {
+                if self.progress_hook.is_some() {
+                    self.report_progress(sid, &progress, &mut reported, false);
+                    progress.tuples_done += 1;
+                }
                 // A build is long: cancel and statement_timeout (57014)
                 // reach it; the error rolls the half-built index back
                 // with the statement.
@@ -411,6 +434,9 @@ impl Engine {
                 am.insert(&mut self.pager, &row, t.tid)?;
             }
             page = next;
+        }
+        if self.progress_hook.is_some() {
+            self.report_progress(sid, &progress, &mut reported, true);
         }
         self.catalog
             .insert(&mut self.pager, xid, cid, Object::Index(def))?;

@@ -182,7 +182,27 @@ pub struct Engine {
     group_commit: bool,
     /// Durable commits whose WAL is not synced yet (group commit).
     unsynced_commits: bool,
+    /// See [`Engine::set_progress_hook`].
+    progress_hook: Option<ProgressHook>,
 }
+
+/// How far a long statement (CREATE INDEX) has got, in the terms of
+/// PostgreSQL's `pg_stat_progress_create_index`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub command: &'static str,
+    pub index: String,
+    pub phase: &'static str,
+    pub tuples_done: u64,
+    pub tuples_total: u64,
+}
+
+/// Called with the session and its statement's progress, from inside the
+/// statement (so it must not call back into the engine).
+pub type ProgressHook = Box<dyn FnMut(SessionId, &Progress)>;
+
+/// The least time between two progress reports of one statement.
+const PROGRESS_EVERY_MICROS: i64 = 50_000;
 
 fn sql_err(code: SqlState, msg: impl Into<String>) -> Error {
     Error::Sql(SqlError::new(code, msg))
@@ -205,6 +225,7 @@ impl Engine {
             interrupts,
             group_commit: false,
             unsynced_commits: false,
+            progress_hook: None,
             pager,
             txns,
             catalog,
@@ -282,6 +303,32 @@ impl Engine {
     }
 
     /// Pages in the database file (allocated, including free-listed).
+    /// Installs `hook`, which long statements call with their progress
+    /// (at the start, at most every 50 ms, and at the end): how the JS
+    /// client's `onProgress` learns about a CREATE INDEX.
+    pub fn set_progress_hook(&mut self, hook: ProgressHook) {
+        self.progress_hook = Some(hook);
+    }
+
+    /// Reports `progress` for `sid` if a report is due (`force`: always).
+    /// `last` is when the statement last reported, in engine clock micros.
+    pub(crate) fn report_progress(
+        &mut self,
+        sid: SessionId,
+        progress: &Progress,
+        last: &mut i64,
+        force: bool,
+    ) {
+        let Some(hook) = self.progress_hook.as_mut() else {
+            return;
+        };
+        let now = (self.config.clock)();
+        if force || now - *last >= PROGRESS_EVERY_MICROS {
+            *last = now;
+            hook(sid, progress);
+        }
+    }
+
     pub fn database_pages(&self) -> u32 {
         self.pager.page_count()
     }

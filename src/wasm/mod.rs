@@ -94,6 +94,27 @@ impl Database {
         Ok(Database { engine })
     }
 
+    /// Calls `hook(session, { command, index, phase, tuplesDone,
+    /// tuplesTotal })` while a long statement runs (CREATE INDEX), at most
+    /// every 50 ms; from inside `submit`, so it must not call back in.
+    #[wasm_bindgen(js_name = setProgressHook)]
+    pub fn set_progress_hook(&mut self, hook: js_sys::Function) {
+        self.engine.set_progress_hook(Box::new(move |sid, p| {
+            let obj = js_sys::Object::new();
+            let set = |k: &str, v: JsValue| {
+                // Setting a property on a fresh plain object cannot fail.
+                let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(k), &v);
+            };
+            set("command", JsValue::from_str(p.command));
+            set("index", JsValue::from_str(&p.index));
+            set("phase", JsValue::from_str(p.phase));
+            set("tuplesDone", JsValue::from_f64(p.tuples_done as f64));
+            set("tuplesTotal", JsValue::from_f64(p.tuples_total as f64));
+            // A throwing hook must not fail the statement.
+            let _ = hook.call2(&JsValue::NULL, &JsValue::from(sid), &obj);
+        }));
+    }
+
     /// Opens a session and returns its id (its `pid` in pg_stat_activity).
     pub fn connect(&mut self) -> u32 {
         self.engine.connect()

@@ -389,6 +389,32 @@ const scenarios = [
     await A.close();
   }],
 
+  ['CREATE INDEX reports progress to onProgress, from the leader tab and from another tab', async (b, base) => {
+    const A = await b.newPage(base);
+    await open(A, 'progress'); // the leader
+    const B = await b.newPage(base);
+    await open(B, 'progress');
+    await ok(A, 'CREATE TABLE big (id int PRIMARY KEY, e vector(8))');
+    await ok(A, 'INSERT INTO big SELECT g, ARRAY[sin(g), cos(g), sin(2 * g), cos(2 * g), sin(3 * g), cos(3 * g), sin(5 * g), cos(7 * g)]::vector FROM generate_series(1, 5000) g');
+    const build = (page, name) => page.eval(async (name) => {
+      const events = [];
+      const r = await window.db.query(`CREATE INDEX ${name} ON big USING hnsw (e vector_l2_ops)`, [], { onProgress: (p) => events.push(p) });
+      return { command: r.command, events };
+    }, name);
+    for (const [page, name] of [[B, 'big_remote'], [A, 'big_local']]) {
+      const { command, events } = await build(page, name);
+      assert.equal(command, 'CREATE');
+      assert.ok(events.length >= 2, `${name}: ${events.length} progress events`);
+      assert.deepEqual(events[0], { command: 'CREATE INDEX', index: name, phase: 'building index: loading tuples', tuplesDone: 0, tuplesTotal: 5000 });
+      assert.equal(events.at(-1).tuplesDone, 5000);
+      for (let i = 1; i < events.length; i++) assert.ok(events[i].tuplesDone >= events[i - 1].tuplesDone);
+    }
+    // No callback: nothing is routed, and a statement without progress works.
+    assert.deepEqual((await ok(B, 'SELECT count(*) FROM big')).rows, [[5000]]);
+    await A.close();
+    await B.close();
+  }],
+
   ['the demo vector panel: load points, click to search through the index, a second tab sees them', async (b, base) => {
     const url = base.replace(/e2e\/$/, '') + '?db=demo-vectors';
     const A = await b.newPage(url, { waitReady: false });

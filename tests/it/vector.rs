@@ -510,7 +510,24 @@ fn hnsw_build_is_cancellable() {
         )
         .expect("catalog");
     assert_eq!(out[0].rows, vec![vec![Value::Int8(0)]]);
+    // Progress: reported at the start, along the way, and at the end.
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    e.set_progress_hook(Box::new(move |sid, p| {
+        sink.borrow_mut().push((sid, p.clone()))
+    }));
     e.execute(s, build, vec![]).expect("builds when left alone");
+    let seen = seen.borrow();
+    assert!(seen.len() >= 3, "{} reports", seen.len());
+    assert!(seen.iter().all(|(sid, p)| *sid == s
+        && p.command == "CREATE INDEX"
+        && p.index == "items_e"
+        && p.tuples_total == ROWS as u64));
+    assert_eq!(seen.first().map(|r| r.1.tuples_done), Some(0));
+    assert_eq!(seen.last().map(|r| r.1.tuples_done), Some(ROWS as u64));
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].1.tuples_done <= w[1].1.tuples_done));
 }
 
 // ---- crash simulation with an HNSW index ------------------------------------
