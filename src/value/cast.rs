@@ -327,10 +327,17 @@ fn cast_impl(
             }
         }
         (Value::Int4(i), T::Bit(n)) if explicit => {
-            // int4::bit(n): the low n bits (PostgreSQL's bitfromint4).
-            let n = n.unwrap_or(1).min(32);
+            // int4::bit(n): the low n bits, sign-extended beyond 32
+            // (PostgreSQL's bitfromint4).
+            let n = n.unwrap_or(1);
             Ok(Value::Bit(crate::value::bits::BitString::from_bools(
-                (0..n).rev().map(|k| (*i as u32) >> k & 1 == 1),
+                (0..n).rev().map(|k| {
+                    if k >= 32 {
+                        *i < 0
+                    } else {
+                        (*i as u32) >> k & 1 == 1
+                    }
+                }),
             )))
         }
         (Value::Bit(b), T::Int4) if explicit => {
