@@ -573,6 +573,16 @@ pub fn binary_op_tz(
     if left.is_null() || right.is_null() {
         return Ok(V::Null);
     }
+    // pgvector casts vector to halfvec implicitly (and not back), so a
+    // vector beside a halfvec is one.
+    if let (V::HalfVec(_), V::Vector(v)) | (V::Vector(v), V::HalfVec(_)) = (left, right) {
+        let h = V::HalfVec(crate::value::bits::to_halfvec(v)?);
+        return if matches!(left, V::Vector(_)) {
+            binary_op_tz(op, &h, right, tz)
+        } else {
+            binary_op_tz(op, left, &h, tz)
+        };
+    }
     let err = || no_operator(op, left, right);
     match op {
         Eq | NotEq | Lt | LtEq | Gt | GtEq => return compare_op(op, left, right, tz),

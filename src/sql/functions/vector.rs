@@ -51,7 +51,7 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
     use DataType as T;
     Some(match (name, a) {
         ("l2_distance" | "inner_product" | "cosine_distance" | "l1_distance", [x, y])
-            if (is_vec(x) && is_vec(y)) || (is_half(x) && is_half(y)) =>
+            if is_float_vec(x) && is_float_vec(y) =>
         {
             T::Float8
         }
@@ -111,13 +111,17 @@ pub(super) fn call(lname: &str, a: &[Value]) -> Result<Value, SqlError> {
         "bit_count" => return Ok(Value::Int8(bit_arg(lname, a, 0)?.count_ones() as i64)),
         _ => {}
     }
-    let half = matches!(a[0], Value::HalfVec(_));
-    // The distances take two of one kind (no vector <-> halfvec).
-    if let [x, y] = a {
-        if std::mem::discriminant(x) != std::mem::discriminant(y) {
-            return Err(no_function(lname, a));
-        }
+    // A vector beside a halfvec is cast to halfvec (pgvector's implicit
+    // cast; halfvec to vector is only an assignment cast).
+    if let [Value::HalfVec(_), Value::Vector(v)] | [Value::Vector(v), Value::HalfVec(_)] = a {
+        let h = Value::HalfVec(bits::to_halfvec(v)?);
+        let args = match &a[0] {
+            Value::Vector(_) => [h, a[1].clone()],
+            _ => [a[0].clone(), h],
+        };
+        return call(lname, &args);
     }
+    let half = matches!(a[0], Value::HalfVec(_));
     // Results of halfvec functions are halfvecs again (rounded to f16).
     let wrap = |v: Vec<f32>| -> Result<Value, SqlError> {
         Ok(if half {

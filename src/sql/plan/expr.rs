@@ -68,7 +68,10 @@ pub(super) fn binop_type(op: BinOp, l: &DataType, r: &DataType) -> DataType {
                 (Add, T::Interval, T::Timestamp | T::Timestamptz) => r.clone(),
                 (_, T::Interval, _) | (_, _, T::Interval) => T::Interval,
                 (Pow, a, b) if a.is_integer() && b.is_integer() => T::Float8,
-                (Add | Sub | Mul, T::Vector(_) | T::HalfVec(_), _) => l.clone(),
+                (Add | Sub | Mul, T::HalfVec(_), _) | (Add | Sub | Mul, _, T::HalfVec(_)) => {
+                    T::HalfVec(None)
+                }
+                (Add | Sub | Mul, T::Vector(_), _) => l.clone(),
                 (BitAnd | BitOr | BitXor, T::Bit(_), _) => T::Bit(None),
                 _ => match common_type(l, r) {
                     Some(T::Unknown) | None => {
