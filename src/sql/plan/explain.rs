@@ -334,8 +334,13 @@ pub fn expr(e: &BExpr, cols: &[String]) -> String {
         ) => {
             format!("'{}'", v.to_pg_text(&tz).unwrap_or_default())
         }
-        BExpr::Const(v @ Value::Vector(_)) => {
-            format!("'{}'::vector", v.to_pg_text(&tz).unwrap_or_default())
+        BExpr::Const(v @ (Value::Vector(_) | Value::HalfVec(_) | Value::Bit(_))) => {
+            let ty = match v {
+                Value::Vector(_) => "vector",
+                Value::HalfVec(_) => "halfvec",
+                _ => "bit",
+            };
+            format!("'{}'::{ty}", v.to_pg_text(&tz).unwrap_or_default())
         }
         BExpr::Const(v) => v.to_pg_text(&tz).unwrap_or_default(),
         BExpr::Param { index, .. } => format!("${}", index + 1),
