@@ -3,6 +3,7 @@
 // persistent profile (OPFS on disk), cross-origin isolated (5 µs timer).
 // Installs the peers into bench/node_modules on first use.
 // Usage: node scripts/bench-vector.mjs [n=20000] [dims=384] [q=100] [engines=neuraldb,hnswlib,pglite]
+//   [pool=MiB] (NeuralDB's buffer pool; default 64)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

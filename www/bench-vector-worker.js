@@ -4,7 +4,7 @@
 // For each dataset: build time (HNSW m = 16, ef_construction = 64),
 // then per ef_search 40/100/200 the mean and median latency of a top-10
 // query and recall@10 against an exact scan computed here; database size
-// of the two databases (our data file; PGlite's pg_database_size).
+// of the two databases (our data file + WAL; PGlite's pg_database_size).
 import init, { Database } from '/pkg/wasm/neuraldb.js';
 import { loadHnswlib } from '/bench-modules/hnswlib-wasm/dist/hnswlib.js';
 import { PGlite } from '/bench-modules/@electric-sql/pglite/dist/index.js';
@@ -12,6 +12,7 @@ import { OpfsAhpFS } from '/bench-modules/@electric-sql/pglite/dist/fs/opfs-ahp.
 import { vector } from '/bench-modules/@electric-sql/pglite-pgvector/dist/index.js';
 
 const EFS = [40, 100, 200];
+let poolBytes = 0;
 const K = 10;
 const log = (s) => postMessage({ log: s });
 
@@ -94,7 +95,7 @@ async function neuraldb(data, queries, name) {
   const root = await navigator.storage.getDirectory();
   const dir = await root.getDirectoryHandle('bench-' + name, { create: true });
   const handle = async (f) => (await dir.getFileHandle(f, { create: true })).createSyncAccessHandle();
-  const db = Database.openOpfs(await handle('v.ndb'), await handle('v.ndb-wal'), {});
+  const db = Database.openOpfs(await handle('v.ndb'), await handle('v.ndb-wal'), poolBytes ? { poolBytes } : {});
   const sid = db.connect();
   const run = (sql, params = []) => {
     const out = db.submit(sid, sql, params);
@@ -124,9 +125,9 @@ async function neuraldb(data, queries, name) {
     perEf[ef] = { ...stats(times), results };
   }
   db.free();
-  // The data file alone: the WAL holds the load until a checkpoint.
-  const bytes = (await (await dir.getFileHandle('v.ndb')).getFile()).size;
+  // Data file and WAL (which holds recent pages until a checkpoint).
   const walBytes = (await (await dir.getFileHandle('v.ndb-wal')).getFile()).size;
+  const bytes = (await (await dir.getFileHandle('v.ndb')).getFile()).size + walBytes;
   await root.removeEntry('bench-' + name, { recursive: true });
   return { loadMs, buildMs, perEf, bytes, walBytes };
 }
@@ -197,6 +198,8 @@ onmessage = async (e) => {
     const dims = Number(e.data.dims ?? 384);
     const nq = Number(e.data.q ?? 100);
     const engines = (e.data.engines ?? 'neuraldb,hnswlib,pglite').split(',');
+    // Our buffer pool (default 64 MiB): `pool=MiB`.
+    poolBytes = e.data.pool ? Number(e.data.pool) * 2 ** 20 : 0;
     log(`crossOriginIsolated: ${e.data.isolated}; ${n} x ${dims}, ${nq} queries, top-${K}, L2, m=16 ef_construction=64`);
     const result = { n, dims, queries: nq, isolated: e.data.isolated, datasets: {} };
     for (const [name, make] of [['embedding', embeddings], ['uniform', uniform]]) {
