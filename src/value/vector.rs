@@ -3,11 +3,11 @@
 //! Two sets of kernels. The SQL functions and operators (`l2_distance`,
 //! `<->`, ...) accumulate in `f32` one element after another, exactly as
 //! pgvector's C loops do, so results print the same digits as pgvector.
-//! The index kernels ([`Metric::distance`], [`Metric::distance_to_bytes`])
-//! only have to order candidates: they keep eight independent lanes, which
-//! LLVM turns into SIMD (SSE/AVX natively, SIMD128 on wasm32), and read the
-//! stored side straight from page bytes (little-endian `f32`), so a search
-//! never copies a vector out of a page.
+//! The index kernels ([`Metric::distance`], [`Metric::distance_to_stored`])
+//! only have to order candidates: they keep eight independent lanes
+//! (explicit SIMD128 on wasm32, auto-vectorised natively) and read the
+//! stored side straight from page bytes, so a search never copies a vector
+//! out of a page.
 
 use crate::error::{SqlError, SqlState};
 
@@ -546,12 +546,6 @@ impl Metric {
         finish(self, &acc)
     }
 
-    /// Distance between `a` and a stored vector of `a.len()` little-endian
-    /// f32s at the start of `bytes` (the caller checked its length).
-    pub fn distance_to_bytes(self, a: &[f32], bytes: &[u8]) -> f32 {
-        self.distance_to_stored(ElementFormat::F32, a, bytes)
-    }
-
     /// Distance between `a` and a stored vector of `a.len()` elements in
     /// `format` at the start of `bytes` (the caller checked its length).
     /// The stored side is decoded [`BLOCK`] elements at a time into a
@@ -659,14 +653,20 @@ mod tests {
             let close = |x: f32, y: f64| ((x as f64) - y).abs() < 1e-3 * (1.0 + y.abs());
             let l2 = l2_distance(&a, &b).unwrap();
             assert!(close(Metric::L2.distance(&a, &b), l2 * l2));
-            assert!(close(Metric::L2.distance_to_bytes(&a, &bytes), l2 * l2));
+            assert!(close(
+                Metric::L2.distance_to_stored(ElementFormat::F32, &a, &bytes),
+                l2 * l2
+            ));
             let ip = inner_product(&a, &b).unwrap();
             assert!(close(
-                Metric::InnerProduct.distance_to_bytes(&a, &bytes),
+                Metric::InnerProduct.distance_to_stored(ElementFormat::F32, &a, &bytes),
                 -ip
             ));
             let cos = cosine_distance(&a, &b).unwrap();
-            assert!(close(Metric::Cosine.distance_to_bytes(&a, &bytes), cos));
+            assert!(close(
+                Metric::Cosine.distance_to_stored(ElementFormat::F32, &a, &bytes),
+                cos
+            ));
             let l1 = l1_distance(&a, &b).unwrap();
             assert!(close(Metric::L1.distance(&a, &b), l1));
         }
