@@ -246,11 +246,7 @@ fn metric_from(code: u8) -> Option<Metric> {
 pub fn search_vector(v: &Value) -> Option<Vec<f32>> {
     match v {
         Value::Vector(x) | Value::HalfVec(x) => Some(x.clone()),
-        Value::Bit(b) => Some(
-            (0..b.len as usize)
-                .map(|i| f32::from(u8::from(b.get(i))))
-                .collect(),
-        ),
+        Value::Bit(b) => Some(ElementFormat::Bit.decode(&b.bytes, b.len as usize)),
         _ => None,
     }
 }

@@ -262,11 +262,11 @@ fn cast_impl(
         (Value::Timestamptz(t), T::Timestamp) => Ok(Value::Timestamp(utc_to_local(*t, tz))),
         (Value::Jsonb(_), T::Jsonb) => Ok(value),
         (Value::Jsonb(j), t) => jsonb_scalar_cast(j, t, &value),
-        (Value::Vector(v), T::Vector(dims)) => {
+        (Value::Vector(v), T::Vector(dims)) | (Value::HalfVec(v), T::HalfVec(dims)) => {
             check_vector_dims(v, *dims)?;
             Ok(value)
         }
-        (Value::Vector(v), T::Array(elem))
+        (Value::Vector(v) | Value::HalfVec(v), T::Array(elem))
             if matches!(**elem, T::Float4 | T::Float8 | T::Numeric(_)) =>
         {
             let items = v
@@ -276,11 +276,7 @@ fn cast_impl(
             Ok(Value::Array(items))
         }
         (Value::Array(_), T::Vector(dims)) => to_vector(&value, *dims),
-        // halfvec: vector's casts, elements rounded to f16.
-        (Value::HalfVec(v), T::HalfVec(dims)) => {
-            check_vector_dims(v, *dims)?;
-            Ok(value)
-        }
+        // halfvec to and from vector: elements rounded to f16.
         (Value::HalfVec(v), T::Vector(dims)) => {
             check_vector_dims(v, *dims)?;
             Ok(Value::Vector(v.clone()))
@@ -288,15 +284,6 @@ fn cast_impl(
         (Value::Vector(v), T::HalfVec(dims)) => {
             check_vector_dims(v, *dims)?;
             Ok(Value::HalfVec(crate::value::bits::to_halfvec(v)?))
-        }
-        (Value::HalfVec(v), T::Array(elem))
-            if matches!(**elem, T::Float4 | T::Float8 | T::Numeric(_)) =>
-        {
-            let items = v
-                .iter()
-                .map(|f| cast_number(&Value::Float4(*f), elem))
-                .collect::<Result<_, _>>()?;
-            Ok(Value::Array(items))
         }
         (Value::Array(_), T::HalfVec(dims)) => match to_vector(&value, *dims)? {
             Value::Vector(v) => Ok(Value::HalfVec(crate::value::bits::to_halfvec(&v)?)),

@@ -27,6 +27,7 @@
 use super::json::{format_jsonb, parse_jsonb};
 use super::numeric::{format_numeric, parse_numeric};
 use super::types::DataType;
+use super::vector::ElementFormat;
 use super::{Interval, Value};
 use crate::error::{SqlError, SqlState};
 
@@ -77,15 +78,11 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
         ),
         Value::Vector(v) => {
             out.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_le_bytes());
-            for f in v {
-                out.extend_from_slice(&f.to_le_bytes());
-            }
+            ElementFormat::F32.encode(v, out);
         }
         Value::HalfVec(v) => {
             out.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_le_bytes());
-            for f in v {
-                out.extend_from_slice(&half::f16::from_f32(*f).to_le_bytes());
-            }
+            ElementFormat::F16.encode(v, out);
         }
         Value::Bit(b) => {
             out.extend_from_slice(&b.len.to_le_bytes());
@@ -203,22 +200,12 @@ fn decode_value(r: &mut Reader, ty: &DataType, depth: usize) -> Result<Value, Sq
         DataType::Vector(_) => {
             let n = r.u32()? as usize;
             let bytes = r.take(n.checked_mul(4).ok_or_else(|| corrupt("length overflow"))?)?;
-            Value::Vector(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-            )
+            Value::Vector(ElementFormat::F32.decode(bytes, n))
         }
         DataType::HalfVec(_) => {
             let n = r.u32()? as usize;
             let bytes = r.take(n.checked_mul(2).ok_or_else(|| corrupt("length overflow"))?)?;
-            Value::HalfVec(
-                bytes
-                    .chunks_exact(2)
-                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                    .collect(),
-            )
+            Value::HalfVec(ElementFormat::F16.decode(bytes, n))
         }
         DataType::Bit(_) => {
             let n = r.u32()? as usize;

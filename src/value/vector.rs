@@ -408,11 +408,12 @@ mod simd128 {
         let n = a.len().min(bytes.len() / 4);
         let whole = n - n % LANES;
         run(metric, a, whole, |i| load_bytes(bytes, i), acc);
-        let tail: Vec<f32> = bytes[whole * 4..n * 4]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        super::accumulate_lanes(metric, &a[whole..n], &tail, acc);
+        // Fewer than LANES left: decoded on the stack.
+        let mut tail = [0.0f32; LANES];
+        for (t, c) in tail.iter_mut().zip(bytes[whole * 4..n * 4].chunks_exact(4)) {
+            *t = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        super::accumulate_lanes(metric, &a[whole..n], &tail[..n - whole], acc);
     }
 
     #[inline(always)]
