@@ -53,6 +53,12 @@ export interface QueryOptions {
   rowMode?: 'array';
   /** Called while the statement runs (CREATE INDEX: at the start, at most every 50 ms, at the end). */
   onProgress?: (progress: Progress) => void;
+  /**
+   * Aborting cancels the statement as PostgreSQL's CancelRequest does: it
+   * fails with 57014 if it is waiting for a lock or running in slices (a
+   * CREATE INDEX build); aborted before it starts, it never runs.
+   */
+  signal?: AbortSignal;
 }
 
 export interface OpenOptions {

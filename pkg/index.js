@@ -21,6 +21,11 @@ export class NeuralDBError extends Error {
   }
 }
 
+/** What a statement cancelled through its AbortSignal fails with. */
+function canceledError() {
+  return new NeuralDBError({ code: '57014', message: 'canceling statement due to user request' });
+}
+
 // ---------------------------------------------------------------------------
 // The tab's worker and its request/response channel.
 
@@ -148,17 +153,28 @@ export class Session {
     this.transactionStatus = 'I';
   }
 
-  async #run(sql, params, onProgress) {
+  async #run(sql, params, { onProgress, signal } = {}) {
     if (this.#released) throw new NeuralDBError({ code: '08003', message: 'the session was released' });
     if (typeof sql !== 'string') throw new TypeError('sql must be a string');
     if (params !== undefined && !Array.isArray(params)) throw new TypeError('params must be an array');
     if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
     const link = this.#link;
     const progressId = onProgress ? link.nextProgress++ : undefined;
     // One statement at a time per session, in call order (like node-postgres).
     const turn = this.#queue.then(() => {
+      if (signal?.aborted) throw canceledError();
       if (progressId !== undefined) link.progress.set(progressId, onProgress);
-      return link.call('query', this.#key, sql, params ?? [], progressId);
+      const done = link.call('query', this.#key, sql, params ?? [], progressId);
+      if (signal) {
+        // Like PostgreSQL's CancelRequest: reaches a statement that waits
+        // for a lock or runs in slices (CREATE INDEX); one that already
+        // finished is not affected.
+        const onAbort = () => link.call('cancel', this.#key).catch(() => {});
+        signal.addEventListener('abort', onAbort, { once: true });
+        done.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+      }
+      return done;
     });
     this.#queue = turn.catch(() => {});
     let out;
@@ -178,17 +194,17 @@ export class Session {
 
   /**
    * Runs one statement (or several: the last one's result is returned).
-   * @param {string} sql @param {unknown[]} [params] @param {{rowMode?: 'array', onProgress?: (p: object) => void}} [options]
+   * @param {string} sql @param {unknown[]} [params] @param {{rowMode?: 'array', onProgress?: (p: object) => void, signal?: AbortSignal}} [options]
    */
   async query(sql, params, options = {}) {
-    const out = await this.#run(sql, params, options.onProgress);
+    const out = await this.#run(sql, params, options);
     const last = out.results[out.results.length - 1] ?? { command: '', fields: [], rows: [], rowCount: 0 };
     return shapeResult(last, this.#int8, options.rowMode);
   }
 
   /** Runs several statements (one implicit transaction unless they BEGIN/COMMIT themselves); returns every result. */
   async exec(sql, options = {}) {
-    const out = await this.#run(sql, [], options.onProgress);
+    const out = await this.#run(sql, [], options);
     return out.results.map((r) => shapeResult(r, this.#int8, options.rowMode));
   }
 

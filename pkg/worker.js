@@ -65,6 +65,9 @@ class EngineHost {
     this.onClientGone = null;
     /** pending statement_timeout check while statements are parked */
     this.timeoutTimer = null;
+    /** a MessageChannel loop runs yielded statements' slices (scheduleWork) */
+    this.working = false;
+    this.closed = false;
     /** (client, sid, progress) => void: set by the database that owns this host */
     this.onProgress = null;
     db.setProgressHook((sid, progress) => {
@@ -102,7 +105,46 @@ class EngineHost {
       return Promise.resolve(out);
     }
     this.watchTimeouts();
+    this.scheduleWork();
     return new Promise((resolve) => this.parked.set(sid, resolve));
+  }
+
+  /**
+   * While a statement yielded (a CREATE INDEX build), runs one slice per
+   * task: requests that arrived meanwhile (other tabs' queries, a
+   * pg_stat_progress_create_index read, a cancel) are served in between.
+   */
+  scheduleWork() {
+    if (this.working || !this.db.hasWork()) return;
+    this.working = true;
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      if (this.closed) return channel.port1.close();
+      try {
+        this.db.work();
+        this.drain();
+      } catch (e) {
+        asDbError(e); // a trap marks the worker fatal
+        this.working = false;
+        return channel.port1.close();
+      }
+      if (this.db.hasWork()) channel.port2.postMessage(null);
+      else {
+        this.working = false;
+        channel.port1.close();
+      }
+    };
+    channel.port2.postMessage(null);
+  }
+
+  /** Cancels the session's waiting or yielded statement (57014). */
+  cancel(client, sid) {
+    if (this.owner.get(sid) !== client) return false;
+    try {
+      return this.db.cancel(sid);
+    } finally {
+      this.drain();
+    }
   }
 
   /** While a parked statement has a statement_timeout, checks the clock. */
@@ -155,6 +197,7 @@ class EngineHost {
   }
 
   close() {
+    this.closed = true;
     clearTimeout(this.timeoutTimer);
     this.timeoutTimer = null;
     for (const resolve of this.parked.values()) {
@@ -507,6 +550,12 @@ class Session {
     }
   }
 
+  /** Cancels this session's statement if it waits or yielded. */
+  async cancel() {
+    if (this.sid === null || this.epoch !== this.db.epoch) return false;
+    return this.db.call('cancel', [this.sid]).catch(() => false);
+  }
+
   async release() {
     this.db.sessions?.delete(this);
     if (this.sid !== null && this.epoch === this.db.epoch) {
@@ -576,6 +625,11 @@ const ops = {
     const s = sessions.get(key);
     if (!s) throw dbError('08003', 'the session was released');
     return s.session.query(sql, params ?? [], progressId);
+  },
+
+  async cancel(key) {
+    const s = sessions.get(key);
+    return s ? s.session.cancel() : false;
   },
 
   async release(key) {

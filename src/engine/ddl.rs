@@ -2,16 +2,15 @@
 
 use std::collections::HashSet;
 
-use super::constraints::{key_detail, row_key_has_null};
-use super::{sql_err, system, Engine, Progress, QueryResult, Result, SessionId};
+use super::build::IndexBuild;
+use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{
     Catalog, CheckDef, ColumnDef, HnswOptions, IdentityKind, IndexDef, IndexMethod, Object,
     SequenceDef, TableDef,
 };
 use crate::error::{Error, SqlError, SqlState};
-use crate::heap::{flags, Heap, Tid};
-use crate::sql::exec;
+use crate::heap::{Heap, Tid};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::plan;
 use crate::txn::{LockMode, Viewer, XidStatus};
@@ -265,11 +264,28 @@ impl Engine {
         Ok(QueryResult::tag("CREATE TABLE"))
     }
 
+    /// CREATE INDEX run to completion (for ALTER TABLE's constraints).
     pub(super) fn create_index(
         &mut self,
         sid: SessionId,
         c: &ast::CreateIndex,
     ) -> Result<QueryResult> {
+        match self.start_create_index(sid, c)? {
+            Some(mut build) => {
+                build.run(self, sid, None)?;
+                build.finish(self, sid)
+            }
+            None => Ok(QueryResult::tag("CREATE INDEX")),
+        }
+    }
+
+    /// Checks a CREATE INDEX, creates the index's empty storage and returns
+    /// its build (None: IF NOT EXISTS found the name taken).
+    pub(super) fn start_create_index(
+        &mut self,
+        sid: SessionId,
+        c: &ast::CreateIndex,
+    ) -> Result<Option<IndexBuild>> {
         let method = match c.method.as_deref() {
             None => IndexMethod::BTree,
             Some(m) => IndexMethod::from_name(m).ok_or_else(|| {
@@ -331,7 +347,7 @@ impl Engine {
         };
         if self.lookup(sid, &iname)?.is_some() {
             if c.if_not_exists {
-                return Ok(QueryResult::tag("CREATE INDEX"));
+                return Ok(None);
             }
             return Err(sql_err(
                 SqlState::DUPLICATE_TABLE,
@@ -339,6 +355,11 @@ impl Engine {
             ));
         }
         self.check_name_not_in_flux(sid, &iname)?;
+        // As PostgreSQL: writers (RowExclusive) and VACUUM
+        // (ShareUpdateExclusive) are kept out until the transaction ends,
+        // so no row escapes the build and no indexed version is removed
+        // under it; readers go on.
+        self.lock_relation(sid, table, LockMode::Share)?;
         let xid = self.write_xid(sid)?;
         let cid = self.current_cid(sid);
         let hnsw = match method {
@@ -359,88 +380,7 @@ impl Engine {
             hnsw,
         };
         def.root = access::create(&mut self.pager, &def)?;
-        let am = access::open(&def);
-        // Build: every version in the heap gets an entry (MVCC filters later).
-        let heap = Heap::open(table.heap);
-        let mut page = heap.first_page(&mut self.pager)?;
-        // Versions that count for uniqueness (not deleted by a committed
-        // transaction) among those indexed so far.
-        let mut live: HashSet<Tid> = HashSet::new();
-        // Progress (only counted when someone listens): pgvector's and
-        // PostgreSQL's phase names, tuples done of the heap's versions.
-        let mut progress = Progress {
-            command: "CREATE INDEX",
-            index: def.name.clone(),
-            phase: "building index: loading tuples",
-            tuples_done: 0,
-            tuples_total: 0,
-        };
-        let mut reported = 0;
-        if self.progress_hook.is_some() {
-            let mut p = page;
-            while p != 0 {
-                let (tuples, next) = heap.scan_page(&mut self.pager, p)?;
-                progress.tuples_total += tuples.len() as u64;
-                p = next;
-            }
-            self.report_progress(sid, &progress, &mut reported, true);
-        }
-        while page != 0 {
-            let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
-            for t in tuples {
-                if self.progress_hook.is_some() {
-                    self.report_progress(sid, &progress, &mut reported, false);
-                    progress.tuples_done += 1;
-                }
-                // A build is long: cancel and statement_timeout (57014)
-                // reach it; the error rolls the half-built index back
-                // with the statement.
-                if method == IndexMethod::Hnsw {
-                    self.interrupts.heavy_tick()?;
-                } else {
-                    self.interrupts.tick()?;
-                }
-                let status = self.txns.status(&mut self.pager, t.header.xmin)?;
-                if status == XidStatus::Aborted {
-                    continue;
-                }
-                let row = exec::decode_table_row(table, &t.payload)?;
-                if def.unique && !row_key_has_null(&def, &row) {
-                    let deleted = t.header.xmax != 0
-                        && t.header.flags & flags::XMAX_LOCK_ONLY == 0
-                        && self.txns.status(&mut self.pager, t.header.xmax)?
-                            == XidStatus::Committed;
-                    let duplicate = !deleted
-                        && am
-                            .lookup(&mut self.pager, &access::key_values(&def, &row))?
-                            .iter()
-                            .any(|tid| live.contains(tid));
-                    if duplicate {
-                        return Err(Error::Sql(
-                            SqlError::new(
-                                SqlState::UNIQUE_VIOLATION,
-                                format!("could not create unique index \"{}\"", def.name),
-                            )
-                            .with_detail(format!(
-                                "Key {} is duplicated.",
-                                key_detail(table, &def, &row)
-                            )),
-                        ));
-                    }
-                    if !deleted {
-                        live.insert(t.tid);
-                    }
-                }
-                am.insert(&mut self.pager, &row, t.tid)?;
-            }
-            page = next;
-        }
-        if self.progress_hook.is_some() {
-            self.report_progress(sid, &progress, &mut reported, true);
-        }
-        self.catalog
-            .insert(&mut self.pager, xid, cid, Object::Index(def))?;
-        Ok(QueryResult::tag("CREATE INDEX"))
+        IndexBuild::start(self, sid, table.clone(), def, xid, cid).map(Some)
     }
 
     pub(super) fn create_sequence(

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 mod alter;
 mod bind;
+mod build;
 mod constraints;
 mod ddl;
 mod dml;
@@ -56,6 +57,10 @@ pub struct EngineConfig {
     /// The database's name (`current_database()`, `pg_database`,
     /// `pg_stat_activity.datname`).
     pub database_name: String,
+    /// How long a long statement (CREATE INDEX) runs before it yields to
+    /// other sessions ([`Engine::work`] resumes it), in microseconds; 0
+    /// yields after every unit of work (a heap page).
+    pub slice_micros: i64,
 }
 
 fn system_clock() -> i64 {
@@ -79,6 +84,7 @@ impl Default for EngineConfig {
             pager: PagerConfig::default(),
             clock: system_clock,
             database_name: "neuraldb".into(),
+            slice_micros: 20_000,
         }
     }
 }
@@ -147,8 +153,9 @@ pub struct Outcome {
 
 pub enum Submitted {
     Done(Outcome),
-    /// The session waits for another transaction; its outcome will come
-    /// from [`Engine::take_completions`].
+    /// The session waits for another transaction, or its statement
+    /// yielded to let other sessions run (then [`Engine::work`] resumes
+    /// it); its outcome will come from [`Engine::take_completions`].
     Parked,
 }
 
@@ -168,6 +175,8 @@ pub struct Engine {
     sessions: HashMap<SessionId, Session>,
     next_session: SessionId,
     completions: Vec<(SessionId, Outcome)>,
+    /// Sessions whose statement yielded, in the order they resume.
+    runnable: std::collections::VecDeque<SessionId>,
     config: EngineConfig,
     /// Per table since its last vacuum: dead row versions created (updates,
     /// deletes) and rows inserted, to decide when autovacuum is due.
@@ -232,6 +241,7 @@ impl Engine {
             sessions: HashMap::new(),
             next_session: 1,
             completions: Vec::new(),
+            runnable: Default::default(),
             config,
             dead_counts: HashMap::new(),
             insert_counts: HashMap::new(),
@@ -280,6 +290,7 @@ impl Engine {
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.pending = None;
         }
+        self.runnable.retain(|&r| r != sid);
         self.txns.stop_waiting(sid);
         // A rollback cannot fail in a way the client could act on: it is
         // gone, and a poisoned pager fails every later statement anyway.

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::build::IndexBuild;
 use super::dml::DmlExec;
 use super::settings::parse_duration_ms;
 use super::{
@@ -51,6 +52,8 @@ pub(super) struct Pending {
     pub(super) params: Vec<Value>,
     pub(super) results: Vec<QueryResult>,
     pub(super) dml: Option<Box<DmlExec>>,
+    /// A CREATE INDEX that yielded (the session is in `Engine::runnable`).
+    pub(super) build: Option<Box<IndexBuild>>,
     /// The statement is the insert of a COPY FROM STDIN: report `COPY n`.
     pub(super) copy: bool,
     /// statement_timeout's deadline for the current statement (engine
@@ -89,6 +92,8 @@ pub(super) struct Session {
 pub(super) enum Step {
     Done(QueryResult),
     Parked(Box<DmlExec>, SessionId),
+    /// Used up its time slice; resumes from [`Engine::work`].
+    Yielded(Box<IndexBuild>),
 }
 
 impl Engine {
@@ -108,10 +113,34 @@ impl Engine {
     /// when the session has no waiting statement. A statement that is
     /// running is cancelled from another thread with [`CancelHandle`].
     pub fn cancel(&mut self, sid: SessionId) -> bool {
-        self.fail_waiting(
-            sid,
-            interrupt::canceled("canceling statement due to user request"),
-        )
+        let e = interrupt::canceled("canceling statement due to user request");
+        if self.runnable.contains(&sid) {
+            self.runnable.retain(|&r| r != sid);
+            let outcome = self.finish_with_error(sid, e);
+            self.note_idle(sid);
+            self.completions.push((sid, outcome));
+            return true;
+        }
+        self.fail_waiting(sid, e)
+    }
+
+    /// Whether a statement yielded and waits for [`Engine::work`].
+    pub fn has_work(&self) -> bool {
+        !self.runnable.is_empty()
+    }
+
+    /// Runs one slice of the next statement that yielded (round robin);
+    /// a statement that finishes queues its outcome for
+    /// [`Engine::take_completions`]. Hosts call it whenever they have no
+    /// request to serve, while [`Engine::has_work`].
+    pub fn work(&mut self) {
+        let Some(sid) = self.runnable.pop_front() else {
+            return;
+        };
+        if let Some(outcome) = self.drive(sid) {
+            self.note_idle(sid);
+            self.completions.push((sid, outcome));
+        }
     }
 
     /// A handle that cancels the running statement from another thread
@@ -298,6 +327,7 @@ impl Engine {
                 params: Vec::new(),
                 results: Vec::new(),
                 dml: None,
+                build: None,
                 copy: true,
                 deadline: None,
                 lock_deadline: None,
@@ -344,6 +374,7 @@ impl Engine {
                 params,
                 results: Vec::new(),
                 dml: None,
+                build: None,
                 copy: false,
                 deadline: None,
                 lock_deadline: None,
@@ -378,7 +409,16 @@ impl Engine {
         sql: &str,
         params: Vec<Value>,
     ) -> Result<Vec<QueryResult>> {
-        match self.submit(sid, sql, params) {
+        let mut submitted = self.submit(sid, sql, params);
+        // A statement that yields runs to its end here; other sessions'
+        // completions stay queued.
+        while matches!(submitted, Submitted::Parked) && self.runnable.contains(&sid) {
+            self.work();
+            if let Some(i) = self.completions.iter().position(|(s, _)| *s == sid) {
+                submitted = Submitted::Done(self.completions.remove(i).1);
+            }
+        }
+        match submitted {
             Submitted::Done(o) => match o.error {
                 Some(e) => Err(e),
                 None => Ok(o.results),
@@ -403,18 +443,19 @@ impl Engine {
     pub(super) fn drive(&mut self, sid: SessionId) -> Option<Outcome> {
         loop {
             let now = (self.config.clock)();
-            let (stmt, dml, params, deadline) = {
+            let (stmt, dml, build, params, deadline) = {
                 let s = self.sessions.get_mut(&sid)?;
                 let timeout_ms = s.settings.statement_timeout_ms;
                 let p = s.pending.as_mut()?;
-                match p.dml.take() {
-                    Some(d) => (None, Some(d), p.params.clone(), p.deadline),
-                    None => match p.stmts.pop_front() {
+                match (p.dml.take(), p.build.take()) {
+                    (Some(d), _) => (None, Some(d), None, p.params.clone(), p.deadline),
+                    (None, Some(b)) => (None, None, Some(b), p.params.clone(), p.deadline),
+                    (None, None) => match p.stmts.pop_front() {
                         Some(st) => {
                             // Each statement of a string gets its own timeout.
                             p.deadline = (timeout_ms > 0)
                                 .then(|| now.saturating_add(timeout_ms.saturating_mul(1000)));
-                            (Some(st), None, p.params.clone(), p.deadline)
+                            (Some(st), None, None, p.params.clone(), p.deadline)
                         }
                         None => {
                             let mut p = s.pending.take()?;
@@ -431,14 +472,15 @@ impl Engine {
                     },
                 }
             };
-            let resumed = dml.is_some();
-            if resumed {
+            if dml.is_some() {
                 self.txns.drop_parked_snapshot(sid);
             }
+            let resumed = dml.is_some() || build.is_some();
             self.interrupts.start(sid, deadline);
-            let step = match dml {
-                Some(d) => self.continue_dml(sid, *d),
-                None => self.run_statement(sid, stmt.expect("one of the two"), &params),
+            let step = match (dml, build) {
+                (Some(d), _) => self.continue_dml(sid, *d),
+                (None, Some(b)) => self.continue_build(sid, *b),
+                (None, None) => self.run_statement(sid, stmt.expect("one of the three"), &params),
             };
             self.interrupts.stop();
             match step {
@@ -458,6 +500,13 @@ impl Engine {
                     if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.pending.as_mut()) {
                         p.results.push(r);
                     }
+                }
+                Ok(Step::Yielded(b)) => {
+                    if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.pending.as_mut()) {
+                        p.build = Some(b);
+                    }
+                    self.runnable.push_back(sid);
+                    return None;
                 }
                 Ok(Step::Parked(d, holder)) => {
                     if self.txns.would_deadlock(sid, holder) {

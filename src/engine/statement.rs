@@ -215,7 +215,10 @@ impl Engine {
             Statement::DropTable {
                 names, if_exists, ..
             } => self.drop_objects(sid, &names, if_exists, "TABLE")?,
-            Statement::CreateIndex(c) => self.create_index(sid, &c)?,
+            Statement::CreateIndex(c) => match self.start_create_index(sid, &c)? {
+                Some(build) => return self.continue_build(sid, build),
+                None => QueryResult::tag("CREATE INDEX"),
+            },
             Statement::DropIndex { names, if_exists } => {
                 self.drop_objects(sid, &names, if_exists, "INDEX")?
             }

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::heap::Heap;
 use crate::sql::exec;
 use crate::sql::plan;
-use crate::txn::Snapshot;
+use crate::txn::{LockMode, Snapshot};
 
 impl Engine {
     /// VACUUM: removes dead row versions (and their index entries) from the
@@ -41,7 +41,17 @@ impl Engine {
         Ok(removed)
     }
 
+    /// Removes `table`'s dead versions, unless a lock VACUUM's
+    /// ShareUpdateExclusive conflicts with is held (an index being built
+    /// indexes versions it must not lose): then it skips the table, as
+    /// autovacuum does in PostgreSQL (a manual VACUUM there would wait).
     pub(super) fn vacuum_table(&mut self, table: &TableDef, snapshots: &[Snapshot]) -> Result<u64> {
+        if self
+            .txns
+            .relation_lock_conflicts(table.oid, LockMode::ShareUpdateExclusive)
+        {
+            return Ok(0);
+        }
         let indexes = self.table_indexes(table);
         let heap = Heap::open(table.heap);
         let mut page = heap.first_page(&mut self.pager)?;

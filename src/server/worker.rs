@@ -99,7 +99,15 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
     loop {
         // A parked statement with a statement_timeout needs the clock
         // watched; otherwise sleep until a request comes.
-        let next = if w.engine.has_wait_deadlines() {
+        // While a statement that yielded (a CREATE INDEX build) has work
+        // left, do not sleep: serve what is queued, then run its slice.
+        let next = if w.engine.has_work() {
+            match requests.try_recv() {
+                Ok(r) => Some(r),
+                Err(mpsc::TryRecvError::Empty) => None,
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            }
+        } else if w.engine.has_wait_deadlines() {
             match requests.recv_timeout(TIMEOUT_POLL) {
                 Ok(r) => Some(r),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
@@ -121,6 +129,8 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
                 }
             }
         }
+        // One slice per round, so a stream of requests cannot starve it.
+        w.engine.work();
         w.take_completions();
         w.flush();
     }

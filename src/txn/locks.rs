@@ -147,6 +147,14 @@ impl RelationLocks {
         Ok(())
     }
 
+    /// Whether any session holds a mode on `rel` that conflicts with `mode`.
+    pub fn conflicts(&self, rel: RelationId, mode: LockMode) -> bool {
+        let conflicts = mode.conflicts();
+        self.held
+            .get(&rel)
+            .is_some_and(|h| h.values().any(|&modes| modes & conflicts != 0))
+    }
+
     /// Releases every lock of `sid` (its transaction ended).
     pub fn release_all(&mut self, sid: SessionId) {
         for holders in self.held.values_mut() {

@@ -258,6 +258,11 @@ impl TxnManager {
         self.locks.acquire(sid, rel, mode)
     }
 
+    /// Whether some session holds a lock on `rel` that conflicts with `mode`.
+    pub fn relation_lock_conflicts(&self, rel: RelationId, mode: LockMode) -> bool {
+        self.locks.conflicts(rel, mode)
+    }
+
     /// The relation locks `sid` holds (strongest mode per relation).
     pub fn relation_locks(&self, sid: SessionId) -> Vec<(RelationId, LockMode)> {
         self.locks.held_by(sid)

@@ -128,7 +128,8 @@ impl Database {
 
     /// Runs `sql` (one or more statements) with `params` (a JS array, see
     /// README's type mapping). Returns the outcome, or `undefined` when the
-    /// session is parked waiting for a lock; its outcome then arrives from
+    /// session is parked waiting for a lock or its statement yielded (see
+    /// [`Database::work`]); its outcome then arrives from
     /// [`Database::take_completions`].
     pub fn submit(&mut self, session: u32, sql: &str, params: js_sys::Array) -> JsValue {
         let params = match convert::params(&params) {
@@ -179,6 +180,26 @@ impl Database {
     pub fn expire_timeouts(&mut self) -> bool {
         self.engine.expire_timeouts();
         self.engine.has_wait_deadlines()
+    }
+
+    /// Whether a statement yielded (a CREATE INDEX build between slices)
+    /// and waits for [`Database::work`].
+    #[wasm_bindgen(js_name = hasWork)]
+    pub fn has_work(&self) -> bool {
+        self.engine.has_work()
+    }
+
+    /// Runs one slice (about 20 ms) of a statement that yielded; a
+    /// statement that finishes arrives from [`Database::take_completions`].
+    pub fn work(&mut self) {
+        self.engine.work();
+    }
+
+    /// Cancels the session's waiting or yielded statement (57014, as
+    /// PostgreSQL's CancelRequest); its outcome arrives from
+    /// [`Database::take_completions`]. Returns whether there was one.
+    pub fn cancel(&mut self, session: u32) -> bool {
+        self.engine.cancel(session)
     }
 
     /// Whether the session is parked waiting for a lock.

@@ -415,6 +415,53 @@ const scenarios = [
     await B.close();
   }],
 
+  ['a CREATE INDEX in one tab shows in pg_stat_progress_create_index in another, and an AbortSignal cancels it', async (b, base) => {
+    const A = await b.newPage(base);
+    await open(A, 'slices'); // the leader
+    const B = await b.newPage(base);
+    await open(B, 'slices');
+    await ok(A, 'CREATE TABLE big (id int PRIMARY KEY, e vector(16))');
+    await ok(A, `INSERT INTO big SELECT g, ARRAY[${Array.from({ length: 16 }, (_, i) => `sin(${i + 1} * g)`).join(', ')}]::vector FROM generate_series(1, 20000) g`);
+    // Tab B (not the leader) builds; the leader runs it in slices.
+    await B.eval(() => {
+      window.abort = new AbortController();
+      window.build = window.db
+        .query('CREATE INDEX big_e ON big USING hnsw (e vector_l2_ops)', [], { signal: window.abort.signal })
+        .then((r) => ({ command: r.command }), (e) => ({ code: e.code, message: e.message }));
+    });
+    const deadline = Date.now() + 60_000;
+    let row;
+    while (!row) {
+      row = (await ok(A, 'SELECT phase, tuples_done, tuples_total FROM pg_stat_progress_create_index')).rows[0];
+      assert.ok(Date.now() < deadline, 'the build never showed in pg_stat_progress_create_index');
+    }
+    assert.equal(row[0], 'building index: loading tuples');
+    assert.equal(row[2], 20000);
+    assert.ok(row[1] < 20000);
+    // Readers go on while it builds; writers are kept out (Share lock).
+    assert.deepEqual((await ok(A, 'SELECT count(*) FROM big')).rows, [[20000]]);
+    assert.equal((await A.eval(() => window.db.query('INSERT INTO big VALUES (0, NULL)').then(() => 'ok', (e) => e.code))), '55P03');
+    await B.eval(() => window.abort.abort());
+    const cancelled = await B.eval(() => window.build);
+    assert.deepEqual(cancelled, { code: '57014', message: 'canceling statement due to user request' });
+    assert.deepEqual((await ok(A, "SELECT count(*) FROM pg_indexes WHERE indexname = 'big_e'")).rows, [[0]]);
+    assert.deepEqual((await ok(A, 'SELECT count(*) FROM pg_stat_progress_create_index')).rows, [[0]]);
+    // Aborted before it starts, a statement never runs.
+    const early = await B.eval(() => {
+      const c = new AbortController();
+      c.abort();
+      return window.db.query('CREATE TABLE never (id int)', [], { signal: c.signal }).then(() => 'ran', (e) => e.code);
+    });
+    assert.equal(early, '57014');
+    assert.deepEqual((await ok(A, "SELECT count(*) FROM pg_tables WHERE tablename = 'never'")).rows, [[0]]);
+    // Left alone, the build finishes and the index is used.
+    assert.equal((await ok(B, 'CREATE INDEX big_e ON big USING hnsw (e vector_l2_ops)')).command, 'CREATE');
+    assert.match((await ok(A, `EXPLAIN SELECT id FROM big ORDER BY e <-> '[${Array(16).fill(0.5).join(',')}]' LIMIT 3`)).rows.flat().join('\n'), /Index Scan using big_e/);
+    await ok(A, 'INSERT INTO big VALUES (0, NULL)');
+    await A.close();
+    await B.close();
+  }],
+
   ['the demo vector panel: load points, click to search through the index, a second tab sees them', async (b, base) => {
     const url = base.replace(/e2e\/$/, '') + '?db=demo-vectors';
     const A = await b.newPage(url, { waitReady: false });

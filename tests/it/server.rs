@@ -957,3 +957,55 @@ fn engine_truncate_is_transactional() {
     db.execute(s, "INSERT INTO a VALUES (1)", vec![])
         .expect("insert");
 }
+
+/// A CREATE INDEX over the wire yields to other connections: they see it
+/// in pg_stat_progress_create_index while it runs, and a CancelRequest
+/// ends it with 57014.
+#[test]
+fn create_index_progress_is_visible_and_cancellable_over_the_wire() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut a = Client::connect(addr);
+    let mut b = Client::connect(addr);
+    let dims = vec!["random()"; 32].join(", ");
+    let r = a.query(&format!(
+        "CREATE TABLE items (id int, e vector(32)); \
+         INSERT INTO items SELECT g, array[{dims}]::real[]::vector FROM generate_series(1, 20000) g"
+    ));
+    assert!(
+        error(&r).is_none(),
+        "{:?}",
+        error(&r).map(|e| e.field(b'M'))
+    );
+    a.send(&message(
+        b'Q',
+        &cstr("CREATE INDEX items_e ON items USING hnsw (e vector_l2_ops)"),
+    ));
+    let progress =
+        "SELECT pid, phase, tuples_done, tuples_total FROM pg_stat_progress_create_index";
+    let started = Instant::now();
+    let row = loop {
+        let r = rows(&b.query(progress));
+        if let Some(row) = r.into_iter().next() {
+            break row;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no progress seen"
+        );
+    };
+    assert_eq!(row[0], Some(a.pid.to_string()));
+    assert_eq!(row[1].as_deref(), Some("building index: loading tuples"));
+    assert_eq!(row[3].as_deref(), Some("20000"));
+    send_cancel(addr, &a, a.secret);
+    let r = a.until_ready();
+    assert_eq!(code(&r).as_deref(), Some("57014"));
+    assert_eq!(status(&r), b'I');
+    assert_eq!(
+        rows(&b.query("SELECT count(*) FROM pg_indexes WHERE indexname = 'items_e'")),
+        vec![vec![Some("0".into())]]
+    );
+    // Writers are not kept out after the cancel.
+    assert!(error(&b.query("INSERT INTO items VALUES (0, NULL)")).is_none());
+    server.shutdown();
+}

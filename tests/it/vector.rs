@@ -790,3 +790,168 @@ mod crash {
         );
     }
 }
+
+/// CREATE INDEX runs in slices: between two, other sessions read the
+/// table and see the build in `pg_stat_progress_create_index`, writers
+/// and VACUUM are kept out (Share lock), and a cancel request ends it.
+#[test]
+fn hnsw_build_yields_to_other_sessions() {
+    use neuraldb::engine::{EngineConfig, Submitted};
+    use neuraldb::storage::MemoryStorage;
+    const ROWS: usize = 600;
+    let (data, _) = embeddings(ROWS, 0, 9);
+    let config = EngineConfig {
+        slice_micros: 0,
+        ..Default::default()
+    };
+    let mut e = Engine::open(
+        Box::new(MemoryStorage::new()),
+        Box::new(MemoryStorage::new()),
+        config,
+    )
+    .expect("engine opens");
+    let (a, b) = (e.connect(), e.connect());
+    load(&mut e, a, &data);
+    e.execute(a, "DELETE FROM items WHERE id < 10", vec![])
+        .expect("dead versions for vacuum");
+    let build = "CREATE INDEX items_e ON items USING hnsw (e vector_l2_ops)";
+    let progress = "SELECT pid, relid = 'items'::regclass, index_relid > 0, command, phase, \
+                    tuples_done, tuples_total FROM pg_stat_progress_create_index";
+    let count = |e: &mut Engine| -> Value {
+        e.execute(b, "SELECT count(*) FROM items", vec![])
+            .expect("reads")[0]
+            .rows[0][0]
+            .clone()
+    };
+    // A first build is cancelled between two slices.
+    assert!(matches!(e.submit(a, build, vec![]), Submitted::Parked));
+    assert!(e.has_work());
+    assert!(e.cancel(a));
+    let done = e.take_completions();
+    assert_eq!(done.len(), 1);
+    let err = done[0].1.error.as_ref().expect("cancelled");
+    assert_eq!(err.sqlstate(), neuraldb::SqlState::QUERY_CANCELED, "{err}");
+    assert!(!e.has_work());
+    // The second runs while session b works beside it.
+    assert!(matches!(e.submit(a, build, vec![]), Submitted::Parked));
+    let mut last_done = 0;
+    let mut rounds = 0;
+    while e.has_work() {
+        let rows = e.execute(b, progress, vec![]).expect("progress view")[0]
+            .rows
+            .clone();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let r = &rows[0];
+        assert_eq!(r[0], Value::Int4(a as i32));
+        assert_eq!(
+            r[1..4],
+            [
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Text("CREATE INDEX".into())
+            ]
+        );
+        assert_eq!(r[4], Value::Text("building index: loading tuples".into()));
+        let Value::Int8(done) = r[5] else {
+            panic!("{r:?}")
+        };
+        assert_eq!(r[6], Value::Int8(ROWS as i64));
+        assert!(done >= last_done && done < ROWS as i64, "{done}");
+        last_done = done;
+        assert_eq!(count(&mut e), Value::Int8(ROWS as i64 - 10));
+        let err = e
+            .execute(
+                b,
+                "INSERT INTO items VALUES (100000, 0, $1)",
+                vec![Value::Vector(data[0].clone())],
+            )
+            .expect_err("writers are kept out");
+        assert_eq!(
+            err.sqlstate(),
+            neuraldb::SqlState::LOCK_NOT_AVAILABLE,
+            "{err}"
+        );
+        let vacuumed = e.execute(b, "VACUUM items", vec![]);
+        assert!(vacuumed.is_ok(), "{vacuumed:?}");
+        e.work();
+        rounds += 1;
+    }
+    assert!(rounds > 5, "{rounds} slices");
+    let done = e.take_completions();
+    assert_eq!(done.len(), 1);
+    assert!(done[0].1.error.is_none(), "{:?}", done[0].1.error);
+    assert!(e.execute(b, progress, vec![]).expect("view")[0]
+        .rows
+        .is_empty());
+    // The deleted rows were not vacuumed away under the build: vacuum now
+    // removes them from the index too, and the index answers exactly.
+    e.execute(b, "VACUUM items", vec![]).expect("vacuum");
+    e.execute(
+        b,
+        "INSERT INTO items VALUES (100000, 0, $1)",
+        vec![Value::Vector(data[0].clone())],
+    )
+    .expect("writers are back");
+    e.execute(b, "SET hnsw.ef_search = 400", vec![])
+        .expect("set");
+    let out = e
+        .execute(
+            b,
+            "SELECT id FROM items ORDER BY e <-> $1 LIMIT 2",
+            vec![Value::Vector(data[0].clone())],
+        )
+        .expect("knn");
+    let exact = e
+        .execute(
+            b,
+            "SELECT id FROM items ORDER BY (e <-> $1) + 0 LIMIT 2",
+            vec![Value::Vector(data[0].clone())],
+        )
+        .expect("exact");
+    assert_eq!(out[0].rows, exact[0].rows);
+    assert_eq!(out[0].rows[0], vec![Value::Int4(100000)]);
+    e.execute(b, "SET hnsw.ef_search = 1000", vec![])
+        .expect("set");
+    let all = e
+        .execute(
+            b,
+            "SELECT count(DISTINCT id) FROM (SELECT id FROM items ORDER BY e <-> $1 LIMIT 1000) s",
+            vec![Value::Vector(data[0].clone())],
+        )
+        .expect("all through the index");
+    assert_eq!(all[0].rows, vec![vec![Value::Int8(ROWS as i64 - 10 + 1)]]);
+}
+
+/// A CREATE INDEX in an open transaction keeps writers out until it ends,
+/// so no row written meanwhile goes unindexed.
+#[test]
+fn create_index_in_a_block_keeps_writers_out_until_commit() {
+    let mut e = Engine::open_memory().expect("engine opens");
+    let (a, b) = (e.connect(), e.connect());
+    e.execute(a, "CREATE TABLE t (id int, v vector(2))", vec![])
+        .expect("create");
+    e.execute(a, "INSERT INTO t VALUES (1, '[1,1]')", vec![])
+        .expect("insert");
+    e.execute(a, "BEGIN", vec![]).expect("begin");
+    e.execute(a, "CREATE INDEX t_v ON t USING hnsw (v)", vec![])
+        .expect("index");
+    let err = e
+        .execute(b, "INSERT INTO t VALUES (2, '[2,2]')", vec![])
+        .expect_err("kept out");
+    assert_eq!(
+        err.sqlstate(),
+        neuraldb::SqlState::LOCK_NOT_AVAILABLE,
+        "{err}"
+    );
+    let out = e
+        .execute(b, "SELECT count(*) FROM t", vec![])
+        .expect("readers go on");
+    assert_eq!(out[0].rows, vec![vec![Value::Int8(1)]]);
+    e.execute(a, "COMMIT", vec![]).expect("commit");
+    e.execute(b, "INSERT INTO t VALUES (2, '[2,2]')", vec![])
+        .expect("insert after commit");
+    let out = e
+        .execute(b, "SELECT id FROM t ORDER BY v <-> '[2,2]' LIMIT 1", vec![])
+        .expect("knn");
+    assert_eq!(out[0].rows, vec![vec![Value::Int4(2)]]);
+}

@@ -84,6 +84,38 @@ impl Engine {
         rows
     }
 
+    /// One row per CREATE INDEX that is between two of its slices (a
+    /// build running on this thread is the statement reading this view).
+    pub(super) fn pg_stat_progress_create_index(&self) -> Vec<Vec<Value>> {
+        let mut rows = Vec::new();
+        for sid in self.session_ids() {
+            let s = &self.sessions[&sid];
+            let Some(b) = s.pending.as_ref().and_then(|p| p.build.as_ref()) else {
+                continue;
+            };
+            let p = &b.progress;
+            rows.push(vec![
+                Value::Int4(sid as i32),
+                oid(DATABASE_OID),
+                text(&self.config.database_name),
+                oid(b.def.table),
+                oid(b.def.oid),
+                text(p.command),
+                text(p.phase),
+                Value::Int8(0),
+                Value::Int8(0),
+                Value::Int8(0),
+                Value::Int8(0),
+                Value::Int8(0),
+                Value::Int8(p.tuples_total as i64),
+                Value::Int8(p.tuples_done as i64),
+                Value::Int8(0),
+                Value::Int8(0),
+            ]);
+        }
+        rows
+    }
+
     pub(super) fn pg_locks(&self) -> Vec<Vec<Value>> {
         // Live xids by owner, in assignment order.
         let mut xids_of: HashMap<SessionId, Vec<Xid>> = HashMap::new();

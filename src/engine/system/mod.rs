@@ -234,6 +234,7 @@ impl Engine {
         let rows = match r.name {
             "pg_stat_activity" => self.pg_stat_activity(vp),
             "pg_locks" => self.pg_locks(),
+            "pg_stat_progress_create_index" => self.pg_stat_progress_create_index(),
             "pg_settings" => self.pg_settings(vp.sid)?,
             "pg_type" => pg_type(),
             "pg_namespace" => pg_namespace(),

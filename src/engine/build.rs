@@ -1,0 +1,185 @@
+//! CREATE INDEX's build. It runs in slices: after each heap page, once a
+//! slice's time is used up, the statement yields ([`Step::Yielded`]) and
+//! the host lets other sessions run before [`Engine::work`] resumes it.
+//! That is how another session (tab) can read
+//! `pg_stat_progress_create_index`, and cancel the build, while it runs on
+//! a single thread.
+//!
+//! Invariant between slices: every HNSW/B+tree insert is complete (the
+//! index's pages are consistent), and the table's Share lock keeps
+//! writers and VACUUM away, so the heap pages already scanned do not
+//! change under the build.
+
+use std::collections::HashSet;
+
+use super::constraints::{key_detail, row_key_has_null};
+use super::session::Step;
+use super::{Engine, Progress, QueryResult, Result, SessionId};
+use crate::access;
+use crate::catalog::{IndexDef, IndexMethod, Object, TableDef};
+use crate::error::{Error, SqlError, SqlState};
+use crate::heap::{flags, Heap, Tid};
+use crate::pager::PageId;
+use crate::sql::exec;
+use crate::txn::{Xid, XidStatus};
+
+/// A CREATE INDEX in progress.
+pub(super) struct IndexBuild {
+    pub(super) def: IndexDef,
+    table: TableDef,
+    xid: Xid,
+    cid: u32,
+    /// The heap page to scan next (0: the scan is done), and the last slot
+    /// of it already indexed.
+    page: PageId,
+    done_slot: Option<u16>,
+    /// Versions that count for uniqueness (not deleted by a committed
+    /// transaction) among those indexed so far.
+    live: HashSet<Tid>,
+    pub(super) progress: Progress,
+    /// When progress was last reported to the hook (engine clock).
+    reported: i64,
+}
+
+impl IndexBuild {
+    /// Starts the build of `def` (whose empty storage exists) over `table`.
+    pub(super) fn start(
+        engine: &mut Engine,
+        sid: SessionId,
+        table: TableDef,
+        def: IndexDef,
+        xid: Xid,
+        cid: u32,
+    ) -> Result<IndexBuild> {
+        let heap = Heap::open(table.heap);
+        let first = heap.first_page(&mut engine.pager)?;
+        // tuples_total counts every version in the heap, as
+        // PostgreSQL's reltuples-based estimate would roughly do.
+        let mut total = 0u64;
+        let mut p = first;
+        while p != 0 {
+            let (tuples, next) = heap.scan_page(&mut engine.pager, p)?;
+            total += tuples.len() as u64;
+            p = next;
+        }
+        let mut build = IndexBuild {
+            progress: Progress {
+                command: "CREATE INDEX",
+                index: def.name.clone(),
+                // pgvector's and PostgreSQL's phase name for the heap scan
+                // that inserts each tuple.
+                phase: "building index: loading tuples",
+                tuples_done: 0,
+                tuples_total: total,
+            },
+            def,
+            table,
+            xid,
+            cid,
+            page: first,
+            done_slot: None,
+            live: HashSet::new(),
+            reported: 0,
+        };
+        engine.report_progress(sid, &build.progress, &mut build.reported, true);
+        Ok(build)
+    }
+
+    /// Indexes heap pages until the scan is done (true) or, with
+    /// `slice_micros`, until that much time has passed at the end of a
+    /// page (false: call again).
+    pub(super) fn run(
+        &mut self,
+        engine: &mut Engine,
+        sid: SessionId,
+        slice_micros: Option<i64>,
+    ) -> Result<bool> {
+        let start = (engine.config.clock)();
+        let am = access::open(&self.def);
+        let heap = Heap::open(self.table.heap);
+        let hnsw = self.def.method == IndexMethod::Hnsw;
+        while self.page != 0 {
+            let (tuples, next) = heap.scan_page(&mut engine.pager, self.page)?;
+            for t in tuples {
+                if self.done_slot.is_some_and(|s| t.tid.slot <= s) {
+                    continue;
+                }
+                engine.report_progress(sid, &self.progress, &mut self.reported, false);
+                // A build is long: cancel and statement_timeout (57014)
+                // reach it; the error rolls the half-built index back
+                // with the statement.
+                if hnsw {
+                    engine.interrupts.heavy_tick()?;
+                } else {
+                    engine.interrupts.tick()?;
+                }
+                self.progress.tuples_done += 1;
+                self.done_slot = Some(t.tid.slot);
+                let status = engine.txns.status(&mut engine.pager, t.header.xmin)?;
+                if status == XidStatus::Aborted {
+                    continue;
+                }
+                let row = exec::decode_table_row(&self.table, &t.payload)?;
+                if self.def.unique && !row_key_has_null(&self.def, &row) {
+                    let deleted = t.header.xmax != 0
+                        && t.header.flags & flags::XMAX_LOCK_ONLY == 0
+                        && engine.txns.status(&mut engine.pager, t.header.xmax)?
+                            == XidStatus::Committed;
+                    let duplicate = !deleted
+                        && am
+                            .lookup(&mut engine.pager, &access::key_values(&self.def, &row))?
+                            .iter()
+                            .any(|tid| self.live.contains(tid));
+                    if duplicate {
+                        return Err(Error::Sql(
+                            SqlError::new(
+                                SqlState::UNIQUE_VIOLATION,
+                                format!("could not create unique index \"{}\"", self.def.name),
+                            )
+                            .with_detail(format!(
+                                "Key {} is duplicated.",
+                                key_detail(&self.table, &self.def, &row)
+                            )),
+                        ));
+                    }
+                    if !deleted {
+                        self.live.insert(t.tid);
+                    }
+                }
+                am.insert(&mut engine.pager, &row, t.tid)?;
+            }
+            self.page = next;
+            self.done_slot = None;
+            if let Some(slice) = slice_micros {
+                if self.page != 0 && (engine.config.clock)() - start >= slice {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Records the finished index in the catalog (visible with the
+    /// transaction's commit).
+    pub(super) fn finish(mut self, engine: &mut Engine, sid: SessionId) -> Result<QueryResult> {
+        engine.report_progress(sid, &self.progress, &mut self.reported, true);
+        engine.catalog.insert(
+            &mut engine.pager,
+            self.xid,
+            self.cid,
+            Object::Index(self.def),
+        )?;
+        Ok(QueryResult::tag("CREATE INDEX"))
+    }
+}
+
+impl Engine {
+    /// Runs a slice of session `sid`'s build: done, or yielded again.
+    pub(super) fn continue_build(&mut self, sid: SessionId, mut build: IndexBuild) -> Result<Step> {
+        if build.run(self, sid, Some(self.config.slice_micros))? {
+            Ok(Step::Done(build.finish(self, sid)?))
+        } else {
+            Ok(Step::Yielded(Box::new(build)))
+        }
+    }
+}
