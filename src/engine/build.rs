@@ -171,15 +171,25 @@ impl IndexBuild {
         )?;
         Ok(QueryResult::tag("CREATE INDEX"))
     }
+
+    /// A build that failed or was cancelled: frees the index's storage
+    /// (nothing refers to it; the catalog never saw it). A storage error
+    /// here leaves the pages unreachable, which is all it costs.
+    pub(super) fn abandon(self, engine: &mut Engine) {
+        let _ = access::open(&self.def).destroy(&mut engine.pager);
+    }
 }
 
 impl Engine {
     /// Runs a slice of session `sid`'s build: done, or yielded again.
     pub(super) fn continue_build(&mut self, sid: SessionId, mut build: IndexBuild) -> Result<Step> {
-        if build.run(self, sid, Some(self.config.slice_micros))? {
-            Ok(Step::Done(build.finish(self, sid)?))
-        } else {
-            Ok(Step::Yielded(Box::new(build)))
+        match build.run(self, sid, Some(self.config.slice_micros)) {
+            Ok(true) => Ok(Step::Done(build.finish(self, sid)?)),
+            Ok(false) => Ok(Step::Yielded(Box::new(build))),
+            Err(e) => {
+                build.abandon(self);
+                Err(e)
+            }
         }
     }
 }

@@ -272,7 +272,10 @@ impl Engine {
     ) -> Result<QueryResult> {
         match self.start_create_index(sid, c)? {
             Some(mut build) => {
-                build.run(self, sid, None)?;
+                if let Err(e) = build.run(self, sid, None) {
+                    build.abandon(self);
+                    return Err(e);
+                }
                 build.finish(self, sid)
             }
             None => Ok(QueryResult::tag("CREATE INDEX")),

@@ -287,8 +287,13 @@ impl Engine {
     /// Closes a session, rolling back its transaction (and any parked
     /// statement) and waking whoever waited for it.
     pub fn disconnect(&mut self, sid: SessionId) {
-        if let Some(s) = self.sessions.get_mut(&sid) {
-            s.pending = None;
+        let build = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.pending.take())
+            .and_then(|p| p.build);
+        if let Some(b) = build {
+            b.abandon(self);
         }
         self.runnable.retain(|&r| r != sid);
         self.txns.stop_waiting(sid);

@@ -539,12 +539,17 @@ impl Engine {
     }
 
     pub(super) fn finish_with_error(&mut self, sid: SessionId, e: Error) -> Outcome {
-        let results = self
-            .sessions
-            .get_mut(&sid)
-            .and_then(|s| s.pending.take())
-            .map(|p| p.results)
-            .unwrap_or_default();
+        let pending = self.sessions.get_mut(&sid).and_then(|s| s.pending.take());
+        let results = match pending {
+            Some(p) => {
+                // A yielded build that is cancelled frees what it built.
+                if let Some(b) = p.build {
+                    b.abandon(self);
+                }
+                p.results
+            }
+            None => Vec::new(),
+        };
         // An error aborts an implicit transaction and fails an explicit one.
         // A failed parked statement's snapshot no longer holds vacuum back.
         self.txns.drop_parked_snapshot(sid);
