@@ -3,7 +3,8 @@
 // persistent profile (OPFS on disk), cross-origin isolated (5 µs timer).
 // Installs the peers into bench/node_modules on first use.
 // Usage: node scripts/bench-vector.mjs [n=20000] [dims=384] [q=100] [engines=neuraldb,hnswlib,pglite]
-//   [pool=MiB] (NeuralDB's buffer pool; default 64)
+//   [pool=MiB] (NeuralDB's buffer pool; default 64) [mem=MiB] (maintenance_work_mem of both
+//   databases' index builds; default 64) [datasets=clustered,lowrank,uniform]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -13,7 +13,11 @@ import { vector } from '/bench-modules/@electric-sql/pglite-pgvector/dist/index.
 
 const EFS = [40, 100, 200];
 let poolBytes = 0;
+// maintenance_work_mem for both databases' index builds (`mem=MiB`).
+let memMiB = 0;
 const K = 10;
+/** Queries run once, unmeasured, before the timed rounds. */
+const WARMUP = 20;
 const log = (s) => postMessage({ log: s });
 
 // ---- data --------------------------------------------------------------
@@ -32,23 +36,49 @@ function gaussian(r) {
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * r());
 }
 
-/** Embedding-like: a 32-dimensional signal plus noise, normalised. */
-function embeddings(n, dims, seed) {
+function normalise(v) {
+  let norm = 0;
+  for (let d = 0; d < v.length; d++) norm += v[d] * v[d];
+  norm = Math.sqrt(norm);
+  for (let d = 0; d < v.length; d++) v[d] /= norm;
+  return v;
+}
+
+/**
+ * Shaped like sentence embeddings: 64 topics in a 32-dimensional latent
+ * space, mapped to `dims` dimensions, a little isotropic noise,
+ * normalised (clusters on a low-dimensional manifold).
+ */
+function clustered(n, dims, seed) {
   const r = rng(seed);
   const basis = Array.from({ length: 32 }, () => Float32Array.from({ length: dims }, () => gaussian(r)));
-  const point = () => {
+  const centres = Array.from({ length: 64 }, () => Float32Array.from({ length: 32 }, () => gaussian(r)));
+  return Array.from({ length: n }, () => {
+    const c = centres[Math.floor(r() * 64)];
+    const v = new Float32Array(dims);
+    for (let k = 0; k < 32; k++) {
+      const a = c[k] + 0.6 * gaussian(r);
+      const b = basis[k];
+      for (let d = 0; d < dims; d++) v[d] += a * b[d];
+    }
+    for (let d = 0; d < dims; d++) v[d] += 0.5 * gaussian(r);
+    return normalise(v);
+  });
+}
+
+/** A 32-dimensional signal plus strong noise, normalised (harder). */
+function lowrank(n, dims, seed) {
+  const r = rng(seed);
+  const basis = Array.from({ length: 32 }, () => Float32Array.from({ length: dims }, () => gaussian(r)));
+  return Array.from({ length: n }, () => {
     const v = new Float32Array(dims);
     for (const b of basis) {
       const c = gaussian(r);
       for (let d = 0; d < dims; d++) v[d] += c * b[d];
     }
-    let norm = 0;
-    for (let d = 0; d < dims; d++) { v[d] += 3 * gaussian(r); norm += v[d] * v[d]; }
-    norm = Math.sqrt(norm);
-    for (let d = 0; d < dims; d++) v[d] /= norm;
-    return v;
-  };
-  return Array.from({ length: n }, point);
+    for (let d = 0; d < dims; d++) v[d] += 3 * gaussian(r);
+    return normalise(v);
+  });
 }
 
 function uniform(n, dims, seed) {
@@ -98,10 +128,18 @@ async function neuraldb(data, queries, name) {
   const db = Database.openOpfs(await handle('v.ndb'), await handle('v.ndb-wal'), poolBytes ? { poolBytes } : {});
   const sid = db.connect();
   const run = (sql, params = []) => {
-    const out = db.submit(sid, sql, params);
+    let out = db.submit(sid, sql, params);
+    // A CREATE INDEX yields between slices: drive it to the end (the
+    // package's worker does this between other tabs' requests).
+    while (out === undefined) {
+      db.work();
+      const done = db.takeCompletions();
+      if (done.length) out = done[0][1];
+    }
     if (out.error) throw new Error(`${sql.slice(0, 60)}: ${out.error.code} ${out.error.message}`);
     return out.results;
   };
+  if (memMiB) run(`SET maintenance_work_mem = '${memMiB}MB'`);
   run(`CREATE TABLE items (id int PRIMARY KEY, e vector(${data[0].length}))`);
   const t0 = performance.now();
   run('BEGIN');
@@ -112,6 +150,8 @@ async function neuraldb(data, queries, name) {
   run('CREATE INDEX ON items USING hnsw (e vector_l2_ops) WITH (m = 16, ef_construction = 64)');
   const buildMs = performance.now() - t1;
   const perEf = {};
+  // Warm-up (JIT, caches), as for every engine: the first queries at ef 40.
+  for (const q of queries.slice(0, WARMUP)) run('SELECT id FROM items ORDER BY e <-> $1 LIMIT 10', [q]);
   for (const ef of EFS) {
     run(`SET hnsw.ef_search = ${ef}`);
     const times = [];
@@ -140,6 +180,8 @@ async function hnswlib(data, queries) {
   data.forEach((v, i) => index.addPoint(v, i, false));
   const buildMs = performance.now() - t0;
   const perEf = {};
+  index.setEfSearch(40);
+  for (const q of queries.slice(0, WARMUP)) index.searchKnn(q, K, undefined);
   for (const ef of EFS) {
     index.setEfSearch(ef);
     const times = [];
@@ -158,6 +200,7 @@ async function hnswlib(data, queries) {
 async function pglite(data, queries, name) {
   const pg = await PGlite.create({ fs: new OpfsAhpFS('bench-pg-' + name), extensions: { vector } });
   await pg.exec('CREATE EXTENSION IF NOT EXISTS vector');
+  if (memMiB) await pg.exec(`SET maintenance_work_mem = '${memMiB}MB'`);
   await pg.exec(`CREATE TABLE items (id int PRIMARY KEY, e vector(${data[0].length}))`);
   const t0 = performance.now();
   await pg.exec('BEGIN');
@@ -171,6 +214,9 @@ async function pglite(data, queries, name) {
   await pg.exec('CREATE INDEX ON items USING hnsw (e vector_l2_ops) WITH (m = 16, ef_construction = 64)');
   const buildMs = performance.now() - t1;
   const perEf = {};
+  for (const q of queries.slice(0, WARMUP)) {
+    await pg.query('SELECT id FROM items ORDER BY e <-> $1 LIMIT 10', [literal(q)], { rowMode: 'array' });
+  }
   for (const ef of EFS) {
     await pg.exec(`SET hnsw.ef_search = ${ef}`);
     const times = [];
@@ -200,10 +246,15 @@ onmessage = async (e) => {
     const engines = (e.data.engines ?? 'neuraldb,hnswlib,pglite').split(',');
     // Our buffer pool (default 64 MiB): `pool=MiB`.
     poolBytes = e.data.pool ? Number(e.data.pool) * 2 ** 20 : 0;
+    memMiB = e.data.mem ? Number(e.data.mem) : 0;
     log(`crossOriginIsolated: ${e.data.isolated}; ${n} x ${dims}, ${nq} queries, top-${K}, L2, m=16 ef_construction=64`);
     const result = { n, dims, queries: nq, isolated: e.data.isolated, datasets: {} };
-    for (const [name, make] of [['embedding', embeddings], ['uniform', uniform]]) {
-      const all = make(n + nq, dims, name === 'embedding' ? 7 : 8);
+    const sets = { clustered, lowrank, uniform };
+    const names = (e.data.datasets ?? 'clustered,lowrank,uniform').split(',');
+    for (const [i, name] of names.entries()) {
+      const make = sets[name];
+      if (!make) throw new Error(`unknown dataset ${name}`);
+      const all = make(n + nq, dims, 7 + i);
       const data = all.slice(0, n);
       const queries = all.slice(n);
       const t = performance.now();

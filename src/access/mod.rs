@@ -86,6 +86,51 @@ pub trait IndexCursor {
     fn next_batch(&mut self, pager: &mut Pager, max: usize) -> Result<Vec<Tid>>;
 }
 
+/// CREATE INDEX's loading of the rows already in the table, into an
+/// index created empty. Between two calls the index's pages are
+/// consistent, but what the builder holds in memory is only on them after
+/// `finish`.
+pub trait IndexBuilder {
+    /// Adds the entry of one row version.
+    fn add(&mut self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()>;
+    /// Writes out what is still held in memory; the index is complete.
+    fn finish(&mut self, pager: &mut Pager) -> Result<()>;
+}
+
+/// Inserts each row as it comes (B+tree: a unique build checks each key
+/// against the entries already inserted, so nothing may wait in memory).
+struct InsertEach(Box<dyn IndexAm>);
+
+impl IndexBuilder for InsertEach {
+    fn add(&mut self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
+        self.0.insert(pager, row, tid)
+    }
+
+    fn finish(&mut self, _pager: &mut Pager) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The builder of the empty index `def`: it may hold up to `memory` bytes
+/// (`maintenance_work_mem`); `expected_rows` is the table's size, for
+/// sizing.
+pub fn builder(
+    pager: &mut Pager,
+    def: &IndexDef,
+    memory: usize,
+    expected_rows: usize,
+) -> Result<Box<dyn IndexBuilder>> {
+    Ok(match def.method {
+        IndexMethod::BTree => Box::new(InsertEach(open(def))),
+        IndexMethod::Hnsw => Box::new(hnsw::Builder::new(
+            pager,
+            hnsw::HnswIndex::open(def),
+            memory,
+            expected_rows,
+        )?),
+    })
+}
+
 /// What `method` can do.
 pub fn capabilities(method: IndexMethod) -> Capabilities {
     match method {

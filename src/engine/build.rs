@@ -14,6 +14,7 @@ use std::collections::HashSet;
 
 use super::constraints::{key_detail, row_key_has_null};
 use super::session::Step;
+use super::session::DEFAULT_MAINTENANCE_WORK_MEM_KB;
 use super::{Engine, Progress, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{IndexDef, IndexMethod, Object, TableDef};
@@ -39,6 +40,8 @@ pub(super) struct IndexBuild {
     pub(super) progress: Progress,
     /// When progress was last reported to the hook (engine clock).
     reported: i64,
+    /// Loads the rows (an HNSW graph is built in memory, then written).
+    builder: Box<dyn access::IndexBuilder>,
 }
 
 impl IndexBuild {
@@ -62,7 +65,16 @@ impl IndexBuild {
             total += tuples.len() as u64;
             p = next;
         }
+        let memory = engine
+            .sessions
+            .get(&sid)
+            .map_or(DEFAULT_MAINTENANCE_WORK_MEM_KB, |s| {
+                s.settings.maintenance_work_mem_kb
+            })
+            .saturating_mul(1024);
+        let builder = access::builder(&mut engine.pager, &def, memory, total as usize)?;
         let mut build = IndexBuild {
+            builder,
             progress: Progress {
                 command: "CREATE INDEX",
                 index: def.name.clone(),
@@ -146,7 +158,7 @@ impl IndexBuild {
                         self.live.insert(t.tid);
                     }
                 }
-                am.insert(&mut engine.pager, &row, t.tid)?;
+                self.builder.add(&mut engine.pager, &row, t.tid)?;
             }
             self.page = next;
             self.done_slot = None;
@@ -162,6 +174,10 @@ impl IndexBuild {
     /// Records the finished index in the catalog (visible with the
     /// transaction's commit).
     pub(super) fn finish(mut self, engine: &mut Engine, sid: SessionId) -> Result<QueryResult> {
+        if let Err(e) = self.builder.finish(&mut engine.pager) {
+            self.abandon(engine);
+            return Err(e);
+        }
         engine.report_progress(sid, &self.progress, &mut self.reported, true);
         engine.catalog.insert(
             &mut engine.pager,

@@ -22,6 +22,9 @@ use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
 
+/// PostgreSQL's default `maintenance_work_mem` (64MB), in kB.
+pub(super) const DEFAULT_MAINTENANCE_WORK_MEM_KB: usize = 64 * 1024;
+
 pub(super) struct Settings {
     pub(super) default_isolation: IsolationLevel,
     pub(super) synchronous_commit: bool,
@@ -30,6 +33,8 @@ pub(super) struct Settings {
     pub(super) timezone: TimeZone,
     /// hnsw.ef_search, hnsw.iterative_scan, hnsw.max_scan_tuples.
     pub(super) hnsw: ScanSettings,
+    /// maintenance_work_mem in kB: what CREATE INDEX may hold in memory.
+    pub(super) maintenance_work_mem_kb: usize,
     pub(super) other: HashMap<String, String>,
 }
 
@@ -42,6 +47,7 @@ impl Default for Settings {
             statement_timeout_ms: 0,
             timezone: TimeZone::utc(),
             hnsw: ScanSettings::default(),
+            maintenance_work_mem_kb: DEFAULT_MAINTENANCE_WORK_MEM_KB,
             other: HashMap::new(),
         }
     }

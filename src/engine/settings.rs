@@ -48,6 +48,38 @@ pub(super) fn format_duration_ms(ms: i64) -> String {
     format!("{ms}ms")
 }
 
+/// A memory setting (`maintenance_work_mem`) in kB: a number of kB or a
+/// number with a unit (`B`, `kB`, `MB`, `GB`, `TB`, case-sensitive as in
+/// PostgreSQL), rounded to kB; None when malformed or negative.
+pub(super) fn parse_memory_kb(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "kB" => 1.0,
+        "B" => 1.0 / 1024.0,
+        "MB" => 1024.0,
+        "GB" => 1024.0 * 1024.0,
+        "TB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let kb = (n * factor).round();
+    (kb.is_finite() && (0.0..=i32::MAX as f64).contains(&kb)).then_some(kb as i64)
+}
+
+/// SHOW's form of a kB setting: the largest unit that divides it.
+pub(super) fn format_memory_kb(kb: i64) -> String {
+    for (unit, size) in [("TB", 1 << 30), ("GB", 1 << 20), ("MB", 1 << 10)] {
+        if kb != 0 && kb % size == 0 {
+            return format!("{}{unit}", kb / size);
+        }
+    }
+    format!("{kb}kB")
+}
+
 /// An integer setting's value, checked against its range as PostgreSQL's
 /// GUC machinery does (22023 either way).
 fn int_setting(name: &str, text: &str, min: i64, max: i64) -> Result<i64> {
@@ -173,6 +205,33 @@ impl Engine {
                     Some(t) => int_setting(&lname, &t, 1, 1000)? as usize,
                 }
             }
+            "maintenance_work_mem" => {
+                s.settings.maintenance_work_mem_kb = match text {
+                    None => super::session::DEFAULT_MAINTENANCE_WORK_MEM_KB,
+                    Some(t) => {
+                        let kb = parse_memory_kb(&t).ok_or_else(|| {
+                            Error::Sql(
+                                SqlError::new(
+                                    SqlState::INVALID_PARAMETER_VALUE,
+                                    format!("invalid value for parameter \"{lname}\": \"{t}\""),
+                                )
+                                .with_hint(
+                                    "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".",
+                                ),
+                            )
+                        })?;
+                        if kb < 1024 {
+                            return Err(sql_err(
+                                SqlState::INVALID_PARAMETER_VALUE,
+                                format!(
+                                    "{kb} kB is outside the valid range for parameter \"{lname}\" (1024 .. 2147483647)"
+                                ),
+                            ));
+                        }
+                        kb as usize
+                    }
+                }
+            }
             "hnsw.max_scan_tuples" => {
                 s.settings.hnsw.max_scan_tuples = match text {
                     None => ScanSettings::default().max_scan_tuples,
@@ -252,6 +311,7 @@ impl Engine {
             "statement_timeout" => format_duration_ms(s.settings.statement_timeout_ms),
             "hnsw.ef_search" => s.settings.hnsw.ef_search.to_string(),
             "hnsw.max_scan_tuples" => s.settings.hnsw.max_scan_tuples.to_string(),
+            "maintenance_work_mem" => format_memory_kb(s.settings.maintenance_work_mem_kb as i64),
             "hnsw.iterative_scan" => s.settings.hnsw.iterative.name().into(),
             "lock_timeout" | "idle_in_transaction_session_timeout"
                 if !s.settings.other.contains_key(lname.as_str()) =>

@@ -157,6 +157,55 @@ struct Frame {
     referenced: bool,
 }
 
+/// Which frame holds which page: a direct table for the first 2^24 page
+/// ids (128 GiB of 8 KiB pages; 4 bytes per page of the database), a hash
+/// map beyond, so a page id read from a damaged file cannot make it
+/// allocate gigabytes. Every page access looks here first.
+#[derive(Default)]
+struct FrameTable {
+    direct: Vec<u32>,
+    beyond: crate::util::IdMap<PageId, usize>,
+}
+
+const DIRECT_PAGES: PageId = 1 << 24;
+const NO_FRAME: u32 = u32::MAX;
+
+impl FrameTable {
+    #[inline]
+    fn get(&self, id: PageId) -> Option<usize> {
+        if id < DIRECT_PAGES {
+            match self.direct.get(id as usize) {
+                Some(&f) if f != NO_FRAME => Some(f as usize),
+                _ => None,
+            }
+        } else {
+            self.beyond.get(&id).copied()
+        }
+    }
+
+    fn insert(&mut self, id: PageId, frame: usize) {
+        if id < DIRECT_PAGES {
+            let i = id as usize;
+            if i >= self.direct.len() {
+                self.direct.resize((i + 1).next_power_of_two(), NO_FRAME);
+            }
+            self.direct[i] = frame as u32;
+        } else {
+            self.beyond.insert(id, frame);
+        }
+    }
+
+    fn remove(&mut self, id: PageId) {
+        if id < DIRECT_PAGES {
+            if let Some(f) = self.direct.get_mut(id as usize) {
+                *f = NO_FRAME;
+            }
+        } else {
+            self.beyond.remove(&id);
+        }
+    }
+}
+
 /// The buffer pool over one data file and its WAL. See the module docs.
 pub struct Pager {
     page_size: usize,
@@ -164,7 +213,7 @@ pub struct Pager {
     wal: Wal,
     frames: Vec<Frame>,
     capacity: usize,
-    map: crate::util::IdMap<PageId, usize>,
+    map: FrameTable,
     clock_hand: usize,
     /// Frames with unlogged changes.
     pending: Vec<usize>,
@@ -202,7 +251,7 @@ impl Pager {
             wal,
             frames: Vec::new(),
             capacity,
-            map: crate::util::IdMap::default(),
+            map: FrameTable::default(),
             clock_hand: 0,
             pending: Vec::new(),
             pending_limit: (capacity / 4).max(8),
@@ -622,7 +671,7 @@ impl Pager {
 
     /// The frame holding page `id`, loading it from the data file if needed.
     fn frame(&mut self, id: PageId) -> PResult<usize> {
-        if let Some(&idx) = self.map.get(&id) {
+        if let Some(idx) = self.map.get(id) {
             self.stats.hits += 1;
             self.frames[idx].referenced = true;
             return Ok(idx);
@@ -643,7 +692,7 @@ impl Pager {
 
     /// A frame for page `id` whose old content is irrelevant (zeroed).
     fn frame_for_overwrite(&mut self, id: PageId) -> PResult<usize> {
-        if let Some(&idx) = self.map.get(&id) {
+        if let Some(idx) = self.map.get(id) {
             self.frames[idx].referenced = true;
             return Ok(idx);
         }
@@ -683,7 +732,7 @@ impl Pager {
             self.write_runs(&[victim])?;
         }
         let old = self.frames[victim].id;
-        self.map.remove(&old);
+        self.map.remove(old);
         self.frames[victim].id = NO_PAGE;
         self.stats.evictions += 1;
         Ok(victim)

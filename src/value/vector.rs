@@ -352,53 +352,155 @@ fn elem(bytes: &[u8], i: usize) -> f32 {
     f32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// Adds `a` against `b` (same length) into `acc`: explicit SIMD128 on
-/// wasm32 (the wasm build is size-optimised, and LLVM does not vectorise
-/// there), else [`accumulate_lanes`].
+/// Adds `a` against `b` (same length) into `acc`: explicit 4-lane SIMD
+/// on wasm32 (SIMD128; LLVM does not vectorise the wasm build's loops
+/// reliably) and x86_64 (SSE2, always present there), else
+/// [`accumulate_lanes`].
 #[inline(always)]
 fn accumulate(metric: Metric, a: &[f32], b: &[f32], acc: &mut Acc) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd128::accumulate(metric, a, b, acc);
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    #[cfg(any(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        target_arch = "x86_64"
+    ))]
+    simd::accumulate(metric, a, b, acc);
+    #[cfg(not(any(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        target_arch = "x86_64"
+    )))]
     accumulate_lanes(metric, a, b, acc);
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd128 {
+/// The 4-lane kernels, written once over a few operations each target
+/// provides (`V` is four f32 lanes).
+#[cfg(any(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    target_arch = "x86_64"
+))]
+mod simd {
     use super::{Acc, Metric, LANES};
-    use core::arch::wasm32::*;
 
-    /// Loads four f32s from `x[at..at + 4]`.
+    #[cfg(target_arch = "wasm32")]
+    mod ops {
+        use core::arch::wasm32::*;
+        pub type V = v128;
+
+        #[inline(always)]
+        pub fn zero() -> V {
+            f32x4_splat(0.0)
+        }
+        /// Four f32s from 16 bytes at `p`.
+        ///
+        /// # Safety
+        /// `p` must point at 16 readable bytes (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn load(p: *const u8) -> V {
+            v128_load(p.cast::<v128>())
+        }
+        #[inline(always)]
+        pub fn add(a: V, b: V) -> V {
+            f32x4_add(a, b)
+        }
+        #[inline(always)]
+        pub fn sub(a: V, b: V) -> V {
+            f32x4_sub(a, b)
+        }
+        #[inline(always)]
+        pub fn mul(a: V, b: V) -> V {
+            f32x4_mul(a, b)
+        }
+        #[inline(always)]
+        pub fn abs(a: V) -> V {
+            f32x4_abs(a)
+        }
+        #[inline(always)]
+        pub fn lanes(v: V) -> [f32; 4] {
+            [
+                f32x4_extract_lane::<0>(v),
+                f32x4_extract_lane::<1>(v),
+                f32x4_extract_lane::<2>(v),
+                f32x4_extract_lane::<3>(v),
+            ]
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod ops {
+        use core::arch::x86_64::*;
+        pub type V = __m128;
+
+        #[inline(always)]
+        pub fn zero() -> V {
+            // SAFETY: SSE is part of the x86_64 baseline.
+            unsafe { _mm_setzero_ps() }
+        }
+        /// Four f32s from 16 bytes at `p`.
+        ///
+        /// # Safety
+        /// `p` must point at 16 readable bytes (no alignment needed).
+        #[inline(always)]
+        pub unsafe fn load(p: *const u8) -> V {
+            _mm_loadu_ps(p.cast::<f32>())
+        }
+        #[inline(always)]
+        pub fn add(a: V, b: V) -> V {
+            // SAFETY: SSE is part of the x86_64 baseline.
+            unsafe { _mm_add_ps(a, b) }
+        }
+        #[inline(always)]
+        pub fn sub(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        pub fn mul(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_mul_ps(a, b) }
+        }
+        #[inline(always)]
+        pub fn abs(a: V) -> V {
+            // SAFETY: as above; clearing the sign bit.
+            unsafe { _mm_andnot_ps(_mm_set1_ps(-0.0), a) }
+        }
+        #[inline(always)]
+        pub fn lanes(v: V) -> [f32; 4] {
+            let mut out = [0.0f32; 4];
+            // SAFETY: `out` has room for four f32s; no alignment needed.
+            unsafe { _mm_storeu_ps(out.as_mut_ptr(), v) };
+            out
+        }
+    }
+
+    use ops::*;
+
+    /// Four f32s from `x[at..at + 4]`.
     #[inline(always)]
-    fn load(x: &[f32], at: usize) -> v128 {
+    fn load_f32(x: &[f32], at: usize) -> V {
         let four = &x[at..at + 4];
-        // SAFETY: `four` is four in-bounds f32s (16 bytes); wasm loads
-        // need no alignment.
-        unsafe { v128_load(four.as_ptr().cast::<v128>()) }
+        // SAFETY: `four` is 16 in-bounds bytes.
+        unsafe { load(four.as_ptr().cast::<u8>()) }
     }
 
+    /// Four little-endian f32s from `bytes[at * 4..at * 4 + 16]` (both
+    /// targets are little-endian).
     #[inline(always)]
-    fn spill(v: v128, lanes: &mut [f32; LANES], half: usize) {
-        lanes[half] += f32x4_extract_lane::<0>(v);
-        lanes[half + 1] += f32x4_extract_lane::<1>(v);
-        lanes[half + 2] += f32x4_extract_lane::<2>(v);
-        lanes[half + 3] += f32x4_extract_lane::<3>(v);
-    }
-
-    /// Loads four little-endian f32s from `bytes[at * 4..at * 4 + 16]`.
-    #[inline(always)]
-    fn load_bytes(bytes: &[u8], at: usize) -> v128 {
+    fn load_le(bytes: &[u8], at: usize) -> V {
         let sixteen = &bytes[at * 4..at * 4 + 16];
-        // SAFETY: 16 in-bounds bytes; wasm is little-endian and its loads
-        // need no alignment, so these are the four f32s.
-        unsafe { v128_load(sixteen.as_ptr().cast::<v128>()) }
+        // SAFETY: `sixteen` is 16 in-bounds bytes.
+        unsafe { load(sixteen.as_ptr()) }
+    }
+
+    #[inline(always)]
+    fn spill(v: V, lanes_acc: &mut [f32; LANES], half: usize) {
+        for (k, x) in lanes(v).into_iter().enumerate() {
+            lanes_acc[half + k] += x;
+        }
     }
 
     #[inline(always)]
     pub(super) fn accumulate(metric: Metric, a: &[f32], b: &[f32], acc: &mut Acc) {
         let n = a.len().min(b.len());
         let whole = n - n % LANES;
-        run(metric, a, whole, |i| load(b, i), acc);
+        run(metric, a, whole, |i| load_f32(b, i), acc);
         super::accumulate_lanes(metric, &a[whole..n], &b[whole..n], acc);
     }
 
@@ -407,7 +509,7 @@ mod simd128 {
     pub(super) fn accumulate_bytes(metric: Metric, a: &[f32], bytes: &[u8], acc: &mut Acc) {
         let n = a.len().min(bytes.len() / 4);
         let whole = n - n % LANES;
-        run(metric, a, whole, |i| load_bytes(bytes, i), acc);
+        run(metric, a, whole, |i| load_le(bytes, i), acc);
         // Fewer than LANES left: decoded on the stack.
         let mut tail = [0.0f32; LANES];
         for (t, c) in tail.iter_mut().zip(bytes[whole * 4..n * 4].chunks_exact(4)) {
@@ -416,41 +518,67 @@ mod simd128 {
         super::accumulate_lanes(metric, &a[whole..n], &tail[..n - whole], acc);
     }
 
+    // The kernels' kinds, as const parameters, so each is compiled with
+    // its arithmetic inline instead of a dispatch per step.
+    const SQUARED: u8 = 0;
+    const ABSOLUTE: u8 = 1;
+    const PRODUCT: u8 = 2;
+    const PRODUCT_NORMS: u8 = 3;
+
+    /// One step: `x` against `y` into the sum `s`, and for
+    /// [`PRODUCT_NORMS`] the two squared norms `nx`, `ny`.
     #[inline(always)]
-    fn run(metric: Metric, a: &[f32], whole: usize, b: impl Fn(usize) -> v128, acc: &mut Acc) {
-        let zero = f32x4_splat(0.0);
-        let (mut s0, mut s1, mut n0, mut n1, mut m0, mut m1) = (zero, zero, zero, zero, zero, zero);
-        let mut i = 0;
-        while i < whole {
-            let (x0, x1, y0, y1) = (load(a, i), load(a, i + 4), b(i), b(i + 4));
-            match metric {
-                Metric::L2 => {
-                    let (d0, d1) = (f32x4_sub(x0, y0), f32x4_sub(x1, y1));
-                    s0 = f32x4_add(s0, f32x4_mul(d0, d0));
-                    s1 = f32x4_add(s1, f32x4_mul(d1, d1));
-                }
-                Metric::L1 | Metric::Hamming => {
-                    s0 = f32x4_add(s0, f32x4_abs(f32x4_sub(x0, y0)));
-                    s1 = f32x4_add(s1, f32x4_abs(f32x4_sub(x1, y1)));
-                }
-                Metric::InnerProduct => {
-                    s0 = f32x4_add(s0, f32x4_mul(x0, y0));
-                    s1 = f32x4_add(s1, f32x4_mul(x1, y1));
-                }
-                Metric::Cosine | Metric::Jaccard => {
-                    s0 = f32x4_add(s0, f32x4_mul(x0, y0));
-                    s1 = f32x4_add(s1, f32x4_mul(x1, y1));
-                    n0 = f32x4_add(n0, f32x4_mul(x0, x0));
-                    n1 = f32x4_add(n1, f32x4_mul(x1, x1));
-                    m0 = f32x4_add(m0, f32x4_mul(y0, y0));
-                    m1 = f32x4_add(m1, f32x4_mul(y1, y1));
-                }
+    fn step<const K: u8>(x: V, y: V, s: &mut V, nx: &mut V, ny: &mut V) {
+        match K {
+            SQUARED => {
+                let d = sub(x, y);
+                *s = add(*s, mul(d, d));
             }
-            i += LANES;
+            ABSOLUTE => *s = add(*s, abs(sub(x, y))),
+            PRODUCT => *s = add(*s, mul(x, y)),
+            _ => {
+                *s = add(*s, mul(x, y));
+                *nx = add(*nx, mul(x, x));
+                *ny = add(*ny, mul(y, y));
+            }
         }
-        for (k, (lo, hi)) in [(s0, s1), (n0, n1), (m0, m1)].into_iter().enumerate() {
-            spill(lo, &mut acc[k], 0);
-            spill(hi, &mut acc[k], 4);
+    }
+
+    #[inline(always)]
+    fn run(metric: Metric, a: &[f32], whole: usize, b: impl Fn(usize) -> V, acc: &mut Acc) {
+        match metric {
+            Metric::L2 => run_kind::<SQUARED>(a, whole, b, acc),
+            Metric::L1 | Metric::Hamming => run_kind::<ABSOLUTE>(a, whole, b, acc),
+            Metric::InnerProduct => run_kind::<PRODUCT>(a, whole, b, acc),
+            Metric::Cosine | Metric::Jaccard => run_kind::<PRODUCT_NORMS>(a, whole, b, acc),
+        }
+    }
+
+    /// The first `whole` (a multiple of [`LANES`]) elements. Four
+    /// independent accumulators per sum, so consecutive adds do not wait
+    /// for each other.
+    #[inline(always)]
+    fn run_kind<const K: u8>(a: &[f32], whole: usize, b: impl Fn(usize) -> V, acc: &mut Acc) {
+        let z = zero();
+        let (mut s0, mut s1, mut s2, mut s3) = (z, z, z, z);
+        let (mut x0, mut x1, mut x2, mut x3) = (z, z, z, z);
+        let (mut y0, mut y1, mut y2, mut y3) = (z, z, z, z);
+        let mut i = 0;
+        while i + 2 * LANES <= whole {
+            step::<K>(load_f32(a, i), b(i), &mut s0, &mut x0, &mut y0);
+            step::<K>(load_f32(a, i + 4), b(i + 4), &mut s1, &mut x1, &mut y1);
+            step::<K>(load_f32(a, i + 8), b(i + 8), &mut s2, &mut x2, &mut y2);
+            step::<K>(load_f32(a, i + 12), b(i + 12), &mut s3, &mut x3, &mut y3);
+            i += 2 * LANES;
+        }
+        if i < whole {
+            step::<K>(load_f32(a, i), b(i), &mut s0, &mut x0, &mut y0);
+            step::<K>(load_f32(a, i + 4), b(i + 4), &mut s1, &mut x1, &mut y1);
+        }
+        let (s, nx, ny) = ([s0, s1, s2, s3], [x0, x1, x2, x3], [y0, y1, y2, y3]);
+        for (k, sums) in [s, nx, ny].into_iter().enumerate() {
+            spill(add(sums[0], sums[2]), &mut acc[k], 0);
+            spill(add(sums[1], sums[3]), &mut acc[k], 4);
         }
     }
 }
@@ -553,9 +681,12 @@ impl Metric {
     /// stack buffer, so nothing is allocated.
     pub fn distance_to_stored(self, format: ElementFormat, a: &[f32], bytes: &[u8]) -> f32 {
         let mut acc = [[0.0; LANES]; 3];
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        #[cfg(any(
+            all(target_arch = "wasm32", target_feature = "simd128"),
+            target_arch = "x86_64"
+        ))]
         if format == ElementFormat::F32 {
-            simd128::accumulate_bytes(self, a, &bytes[..a.len() * 4], &mut acc);
+            simd::accumulate_bytes(self, a, &bytes[..a.len() * 4], &mut acc);
             return finish(self, &acc);
         }
         let mut buf = [0.0f32; BLOCK];

@@ -235,6 +235,7 @@ impl Engine {
             ("hnsw.max_scan_tuples", "user", "integer", "20000"),
             ("integer_datetimes", "internal", "bool", "on"),
             ("lock_timeout", "user", "integer", "0"),
+            ("maintenance_work_mem", "user", "integer", "64MB"),
             ("search_path", "user", "string", "\"$user\", public"),
             ("server_encoding", "internal", "string", "UTF8"),
             ("server_version", "internal", "string", SERVER_VERSION),
