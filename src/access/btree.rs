@@ -37,7 +37,6 @@ type KeyRange = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
 
 pub struct BTreeIndex {
     index: Index,
-    columns: Vec<usize>,
     desc: Vec<bool>,
 }
 
@@ -45,18 +44,8 @@ impl BTreeIndex {
     pub fn open(def: &IndexDef) -> BTreeIndex {
         BTreeIndex {
             index: Index::open(def.root),
-            columns: def.columns.clone(),
             desc: def.desc.clone(),
         }
-    }
-
-    fn row_key(&self, row: &[Value]) -> Result<Vec<u8>> {
-        let vals: Vec<Value> = self
-            .columns
-            .iter()
-            .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
-            .collect();
-        Ok(encode_index_key(&vals, &self.desc)?)
     }
 
     /// Encoded equality prefix, and the lower (inclusive) and upper
@@ -100,14 +89,14 @@ impl BTreeIndex {
 }
 
 impl IndexAm for BTreeIndex {
-    fn insert(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
-        let key = self.row_key(row)?;
+    fn insert(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
+        let key = encode_index_key(key, &self.desc)?;
         self.index.insert_entry(pager, &key, tid)?;
         Ok(())
     }
 
-    fn remove(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
-        let key = self.row_key(row)?;
+    fn remove(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
+        let key = encode_index_key(key, &self.desc)?;
         self.index.delete_entry(pager, &key, tid)?;
         Ok(())
     }
@@ -190,6 +179,8 @@ mod tests {
             method: IndexMethod::BTree,
             root,
             hnsw: None,
+            expressions: Vec::new(),
+            predicate: None,
         }
     }
 

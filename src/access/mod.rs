@@ -7,11 +7,13 @@
 //! the heap): callers check visibility on the TIDs an index returns, and
 //! vacuum removes an entry before the slot it points at can be reused.
 //!
-//! Contract of every [`IndexAm`] (row = a table row in storage order):
-//! - `insert(row, tid)` adds the entry for that version; it does not check
+//! Contract of every [`IndexAm`] (key = a row version's key values in index
+//! column order; the engine computes them, evaluating key expressions and
+//! leaving out rows a partial index's predicate excludes):
+//! - `insert(key, tid)` adds the entry for that version; it does not check
 //!   uniqueness (the engine does, with `lookup`, because only it knows
 //!   which versions are live to whom).
-//! - `remove(row, tid)` deletes exactly that version's entry (vacuum).
+//! - `remove(key, tid)` deletes exactly that version's entry (vacuum).
 //! - `lookup(key)` returns the TIDs of every entry whose index columns
 //!   equal `key` (values in index column order; no NULLs).
 //! - `scan(keys)` returns a cursor over the TIDs the scan keys select, in
@@ -68,8 +70,8 @@ pub struct ScanShape {
 
 /// An open index.
 pub trait IndexAm {
-    fn insert(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()>;
-    fn remove(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()>;
+    fn insert(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()>;
+    fn remove(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()>;
     fn lookup(&self, pager: &mut Pager, key: &[Value]) -> Result<Vec<Tid>>;
     fn scan(&self, pager: &mut Pager, keys: &ScanKeys) -> Result<Box<dyn IndexCursor>>;
     fn destroy(&self, pager: &mut Pager) -> Result<()>;
@@ -91,8 +93,8 @@ pub trait IndexCursor {
 /// consistent, but what the builder holds in memory is only on them after
 /// `finish`.
 pub trait IndexBuilder {
-    /// Adds the entry of one row version.
-    fn add(&mut self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()>;
+    /// Adds the entry of one row version (its key values).
+    fn add(&mut self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()>;
     /// Writes out what is still held in memory; the index is complete.
     fn finish(&mut self, pager: &mut Pager) -> Result<()>;
 }
@@ -102,8 +104,8 @@ pub trait IndexBuilder {
 struct InsertEach(Box<dyn IndexAm>);
 
 impl IndexBuilder for InsertEach {
-    fn add(&mut self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
-        self.0.insert(pager, row, tid)
+    fn add(&mut self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
+        self.0.insert(pager, key, tid)
     }
 
     fn finish(&mut self, _pager: &mut Pager) -> Result<()> {
@@ -171,8 +173,9 @@ pub fn scan_cost(def: &IndexDef, shape: ScanShape) -> Option<f64> {
     }
 }
 
-/// The values of `def`'s columns in `row`, in index column order (the
-/// key [`IndexAm::lookup`] takes).
+/// The values of `def`'s columns in `row`, in index column order: the key
+/// of a plain index ([`IndexDef::is_plain`]; the engine evaluates the
+/// others').
 pub fn key_values(def: &IndexDef, row: &[Value]) -> Vec<Value> {
     def.columns
         .iter()

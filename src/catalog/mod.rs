@@ -107,7 +107,9 @@ pub struct IndexDef {
     pub oid: Oid,
     pub name: String,
     pub table: Oid,
-    /// Storage positions of the indexed columns.
+    /// Storage positions of the indexed columns, in key order;
+    /// [`EXPRESSION_KEY`] for a key that is an expression (the next of
+    /// `expressions`, as PostgreSQL's `indkey` 0 and `indexprs`).
     pub columns: Vec<usize>,
     pub desc: Vec<bool>,
     pub unique: bool,
@@ -125,6 +127,33 @@ pub struct IndexDef {
     /// An HNSW index's operator class and build parameters.
     #[serde(default)]
     pub hnsw: Option<HnswOptions>,
+    /// The key expressions, as SQL text over the table's columns (bound
+    /// when used; immutable, so a row's key never changes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expressions: Vec<String>,
+    /// A partial index's WHERE predicate, as SQL text: rows for which it
+    /// is not true have no entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+}
+
+/// The `IndexDef::columns` entry of a key that is an expression.
+pub const EXPRESSION_KEY: usize = usize::MAX;
+
+impl IndexDef {
+    /// Every key is a plain column and every row has an entry, so a key
+    /// is the row's values at `columns` (no expression to evaluate).
+    pub fn is_plain(&self) -> bool {
+        self.expressions.is_empty() && self.predicate.is_none()
+    }
+
+    /// The plain columns among the keys (for dependency checks).
+    pub fn key_columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.columns
+            .iter()
+            .copied()
+            .filter(|&c| c != EXPRESSION_KEY)
+    }
 }
 
 /// An index access method, as `pg_am` lists them.

@@ -5,7 +5,9 @@ use std::rc::Rc;
 use super::ddl::{check_name, collect_columns, column_positions, refuse_reg_column};
 use super::dml::{DmlExec, DmlKind};
 use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
-use crate::catalog::{Catalog, CheckDef, ColumnDef, IdentityKind, Object, SequenceDef, TableDef};
+use crate::catalog::{
+    Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, Object, SequenceDef, TableDef,
+};
 use crate::error::{Error, SqlState};
 use crate::heap::{flags, Heap, Tid};
 use crate::sql::exec::{self, eval, value_tid, Row};
@@ -153,9 +155,12 @@ impl Engine {
                         }
                         !cols.contains(col)
                     });
-                    // Indexes on the column go with it.
+                    // Indexes on the column (or whose expressions or
+                    // predicate read it) go with it.
                     for idx in self.table_indexes(&table) {
-                        if idx.columns.contains(&i) {
+                        if idx.columns.contains(&i)
+                            || index_sources(&idx).any(|sql| mentions_column(sql, col))
+                        {
                             if let Some(e) = self.lookup(sid, &idx.name)? {
                                 self.catalog.delete(&mut self.pager, e.tid, xid, cid)?;
                             }
@@ -252,14 +257,9 @@ impl Engine {
                             ),
                         ));
                     }
-                    // Stored CHECK and DEFAULT expressions are SQL text.
-                    let mentions = |sql: &str| {
-                        let mut cols = Vec::new();
-                        if let Ok(e) = translate::parse_expr(sql) {
-                            collect_columns(&e, &mut cols);
-                        }
-                        cols.contains(old)
-                    };
+                    // Stored CHECK, DEFAULT and index expressions are SQL
+                    // text.
+                    let mentions = |sql: &str| mentions_column(sql, old);
                     if table.checks.iter().any(|c| mentions(&c.expr))
                         || table
                             .columns
@@ -269,6 +269,16 @@ impl Engine {
                         return Err(sql_err(
                             SqlState::FEATURE_NOT_SUPPORTED,
                             format!("cannot rename column \"{old}\": a CHECK constraint or default refers to it"),
+                        ));
+                    }
+                    if self
+                        .table_indexes(&table)
+                        .iter()
+                        .any(|idx| index_sources(idx).any(mentions))
+                    {
+                        return Err(sql_err(
+                            SqlState::FEATURE_NOT_SUPPORTED,
+                            format!("cannot rename column \"{old}\": an index expression or predicate refers to it"),
                         ));
                     }
                     table.columns[i].name = new.clone();
@@ -506,6 +516,7 @@ impl Engine {
                         .iter()
                         .map(|c| ast::IndexColumn {
                             expr: Expr::Column(vec![c.clone()]),
+                            source: c.clone(),
                             desc: false,
                             opclass: None,
                         })
@@ -514,6 +525,7 @@ impl Engine {
                     if_not_exists: false,
                     method: None,
                     with: Vec::new(),
+                    predicate: None,
                 };
                 self.create_index(sid, &create)?;
                 // Mark the new index as a constraint's.
@@ -533,4 +545,21 @@ impl Engine {
             )),
         }
     }
+}
+
+/// Whether the stored SQL expression `sql` reads column `name`.
+fn mentions_column(sql: &str, name: &str) -> bool {
+    let mut cols = Vec::new();
+    if let Ok(e) = translate::parse_expr(sql) {
+        collect_columns(&e, &mut cols);
+    }
+    cols.iter().any(|c| c == name)
+}
+
+/// An index's key expressions and predicate, as stored.
+fn index_sources(idx: &IndexDef) -> impl Iterator<Item = &str> {
+    idx.expressions
+        .iter()
+        .chain(idx.predicate.iter())
+        .map(String::as_str)
 }

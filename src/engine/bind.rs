@@ -227,7 +227,7 @@ impl Engine {
 
     /// Rewrites `Filter(SeqScan)` into index scans where an index fits.
     pub(super) fn optimize(&mut self, plan: Plan) -> Plan {
-        crate::sql::plan::optimize::optimize(plan, &mut |table| self.table_indexes(table))
+        crate::sql::plan::optimize::optimize(plan, &mut |table| self.plan_indexes(table))
     }
 
     pub(super) fn table_indexes(&mut self, table: &TableDef) -> Vec<Rc<IndexDef>> {

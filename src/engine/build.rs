@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 
-use super::constraints::{key_detail, row_key_has_null};
+use super::constraints::{key_detail, key_has_null};
 use super::session::Step;
 use super::session::DEFAULT_MAINTENANCE_WORK_MEM_KB;
 use super::{Engine, Progress, QueryResult, Result, SessionId};
@@ -23,6 +23,7 @@ use crate::heap::{flags, Heap, Tid};
 use crate::pager::PageId;
 use crate::sql::exec;
 use crate::txn::{Xid, XidStatus};
+use crate::value::tz::TimeZone;
 
 /// A CREATE INDEX in progress.
 pub(super) struct IndexBuild {
@@ -132,14 +133,17 @@ impl IndexBuild {
                     continue;
                 }
                 let row = exec::decode_table_row(&self.table, &t.payload)?;
-                if self.def.unique && !row_key_has_null(&self.def, &row) {
+                let Some(key) = engine.index_entry(&self.def, &self.table, &row)? else {
+                    continue;
+                };
+                if self.def.unique && !key_has_null(&key) {
                     let deleted = t.header.xmax != 0
                         && t.header.flags & flags::XMAX_LOCK_ONLY == 0
                         && engine.txns.status(&mut engine.pager, t.header.xmax)?
                             == XidStatus::Committed;
                     let duplicate = !deleted
                         && am
-                            .lookup(&mut engine.pager, &access::key_values(&self.def, &row))?
+                            .lookup(&mut engine.pager, &key)?
                             .iter()
                             .any(|tid| self.live.contains(tid));
                     if duplicate {
@@ -150,7 +154,7 @@ impl IndexBuild {
                             )
                             .with_detail(format!(
                                 "Key {} is duplicated.",
-                                key_detail(&self.table, &self.def, &row)
+                                key_detail(&self.table, &self.def, &key, &TimeZone::utc())
                             )),
                         ));
                     }
@@ -158,7 +162,7 @@ impl IndexBuild {
                         self.live.insert(t.tid);
                     }
                 }
-                self.builder.add(&mut engine.pager, &row, t.tid)?;
+                self.builder.add(&mut engine.pager, &key, t.tid)?;
             }
             self.page = next;
             self.done_slot = None;

@@ -24,33 +24,28 @@ pub(super) enum UniqueCheck {
     Conflict(Rc<IndexDef>, Tid),
 }
 
-pub(super) fn row_key_has_null(idx: &IndexDef, row: &[Value]) -> bool {
-    idx.columns
-        .iter()
-        .any(|&i| row.get(i).is_none_or(|v| v.is_null()))
+/// A key with a NULL never conflicts (NULLs are distinct).
+pub(super) fn key_has_null(key: &[Value]) -> bool {
+    key.iter().any(|v| v.is_null())
 }
 
-pub(super) fn key_detail_values(
-    table: &TableDef,
-    idx: &IndexDef,
-    row: &[Value],
-    tz: &TimeZone,
-) -> String {
-    let names: Vec<&str> = idx
+/// `(a, b)=(1, 2)` as PostgreSQL's key details show an index key: column
+/// names, or key expressions as written.
+pub(super) fn key_detail(table: &TableDef, idx: &IndexDef, key: &[Value], tz: &TimeZone) -> String {
+    let mut exprs = idx.expressions.iter();
+    let names: Vec<String> = idx
         .columns
         .iter()
-        .map(|&i| table.columns[i].name.as_str())
+        .map(|&i| match table.columns.get(i) {
+            Some(c) => c.name.clone(),
+            None => exprs.next().cloned().unwrap_or_default(),
+        })
         .collect();
-    let vals: Vec<String> = idx
-        .columns
+    let vals: Vec<String> = key
         .iter()
-        .map(|&i| row[i].to_pg_text(tz).unwrap_or_else(|| "null".into()))
+        .map(|v| v.to_pg_text(tz).unwrap_or_else(|| "null".into()))
         .collect();
     format!("({})=({})", names.join(", "), vals.join(", "))
-}
-
-pub(super) fn key_detail(table: &TableDef, idx: &IndexDef, row: &[Value]) -> String {
-    key_detail_values(table, idx, row, &TimeZone::utc())
 }
 
 pub(super) fn failing_row(table: &TableDef, row: &[Value], tz: &TimeZone) -> String {
@@ -95,7 +90,7 @@ impl Engine {
                 let uniques = self
                     .table_indexes(t)
                     .iter()
-                    .filter(|i| i.unique)
+                    .filter(|i| i.unique && i.is_plain())
                     .map(|i| (i.columns.clone(), i.primary))
                     .collect();
                 (t.clone(), uniques)
@@ -246,7 +241,7 @@ impl Engine {
             let Some(idx) = self.table_indexes(&parent).into_iter().find(|i| {
                 let mut c = i.columns.clone();
                 c.sort_unstable();
-                i.unique && c == sorted
+                i.unique && i.is_plain() && c == sorted
             }) else {
                 continue;
             };
@@ -577,10 +572,13 @@ impl Engine {
     ) -> Result<UniqueCheck> {
         let heap = Heap::open(dml.table.heap);
         for idx in dml.indexes.iter().filter(|i| i.unique) {
-            if row_key_has_null(idx, row) {
+            let Some(key) = self.index_entry(idx, &dml.table, row)? else {
+                continue;
+            };
+            if key_has_null(&key) {
                 continue;
             }
-            let tids = access::open(idx).lookup(&mut self.pager, &access::key_values(idx, row))?;
+            let tids = access::open(idx).lookup(&mut self.pager, &key)?;
             for tid in tids {
                 if Some(tid) == updating {
                     continue;
@@ -599,13 +597,18 @@ impl Engine {
     }
 
     pub(super) fn unique_violation(
-        &self,
+        &mut self,
         sid: SessionId,
         table: &TableDef,
         idx: &IndexDef,
         row: &[Value],
     ) -> Error {
-        let shown = key_detail_values(table, idx, row, &self.session_tz(sid));
+        let key = match self.index_entry(idx, table, row) {
+            Ok(Some(key)) => key,
+            // The key was computed a moment ago to find the conflict.
+            Ok(None) | Err(_) => access::key_values(idx, row),
+        };
+        let shown = key_detail(table, idx, &key, &self.session_tz(sid));
         Error::Sql(
             SqlError::new(
                 SqlState::UNIQUE_VIOLATION,

@@ -7,12 +7,13 @@ use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{
     Catalog, CheckDef, ColumnDef, HnswOptions, IdentityKind, IndexDef, IndexMethod, Object,
-    SequenceDef, TableDef,
+    SequenceDef, TableDef, EXPRESSION_KEY,
 };
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{Heap, Tid};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::plan;
+use crate::sql::plan::index_keys::bind_table_ast;
 use crate::txn::{LockMode, Viewer, XidStatus};
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
@@ -256,6 +257,8 @@ impl Engine {
                 method: IndexMethod::BTree,
                 root: 0,
                 hnsw: None,
+                expressions: Vec::new(),
+                predicate: None,
             };
             def.root = access::create(&mut self.pager, &def)?;
             self.catalog
@@ -311,31 +314,51 @@ impl Engine {
         };
         let mut cols = Vec::new();
         let mut desc = Vec::new();
+        let mut expressions = Vec::new();
+        let mut key_types = Vec::new();
+        let mut names = Vec::new();
         for ic in &c.columns {
             match &ic.expr {
                 Expr::Column(n) if n.len() == 1 => {
-                    cols.push(
-                        table
-                            .column(&n[0])
-                            .ok_or_else(|| plan::undefined_column(&n[0]))?,
-                    );
-                    desc.push(ic.desc);
+                    let i = table
+                        .column(&n[0])
+                        .ok_or_else(|| plan::undefined_column(&n[0]))?;
+                    cols.push(i);
+                    key_types.push(table.columns[i].ty.clone());
+                    names.push(table.columns[i].name.clone());
                 }
-                _ => {
-                    return Err(sql_err(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "expression indexes are not supported yet",
-                    ))
+                e => {
+                    let (_, ty) = bind_table_ast(e, table, "index expression")?;
+                    cols.push(EXPRESSION_KEY);
+                    expressions.push(ic.source.clone());
+                    key_types.push(ty);
+                    // PostgreSQL's FigureColname, as for a select-list item.
+                    let name = plan::default_column_name(e);
+                    names.push(if name == "?column?" {
+                        "expr".into()
+                    } else {
+                        name
+                    });
                 }
             }
+            desc.push(ic.desc);
         }
+        let predicate = match &c.predicate {
+            Some((e, source)) => {
+                let (_, ty) = bind_table_ast(e, table, "index predicate")?;
+                if !matches!(ty, DataType::Bool | DataType::Unknown) {
+                    return Err(sql_err(
+                        SqlState::DATATYPE_MISMATCH,
+                        format!("argument of WHERE must be type boolean, not type {ty}"),
+                    ));
+                }
+                Some(source.clone())
+            }
+            None => None,
+        };
         let iname = match &c.name {
             Some(n) => n.clone(),
             None => {
-                let names: Vec<&str> = cols
-                    .iter()
-                    .map(|&i| table.columns[i].name.as_str())
-                    .collect();
                 // PostgreSQL's ChooseRelationName: table_columns_idx, then
                 // with 1, 2, ... appended until the name is free.
                 let base = format!("{tname}_{}_idx", names.join("_"));
@@ -366,7 +389,7 @@ impl Engine {
         let xid = self.write_xid(sid)?;
         let cid = self.current_cid(sid);
         let hnsw = match method {
-            IndexMethod::Hnsw => Some(hnsw_options(table, &cols, c)?),
+            IndexMethod::Hnsw => Some(hnsw_options(&key_types, c)?),
             IndexMethod::BTree => None,
         };
         let mut def = IndexDef {
@@ -381,6 +404,8 @@ impl Engine {
             method,
             root: 0,
             hnsw,
+            expressions,
+            predicate,
         };
         def.root = access::create(&mut self.pager, &def)?;
         IndexBuild::start(self, sid, table.clone(), def, xid, cid).map(Some)
@@ -544,20 +569,19 @@ impl Engine {
 
 /// The operator class and `WITH` parameters of `CREATE INDEX ... USING
 /// hnsw`, checked as pgvector checks them.
-fn hnsw_options(table: &TableDef, cols: &[usize], c: &ast::CreateIndex) -> Result<HnswOptions> {
+fn hnsw_options(key_types: &[DataType], c: &ast::CreateIndex) -> Result<HnswOptions> {
     if c.unique {
         return Err(sql_err(
             SqlState::FEATURE_NOT_SUPPORTED,
             "access method \"hnsw\" does not support unique indexes",
         ));
     }
-    let ([col], [ic]) = (cols, c.columns.as_slice()) else {
+    let ([ty], [ic]) = (key_types, c.columns.as_slice()) else {
         return Err(sql_err(
             SqlState::FEATURE_NOT_SUPPORTED,
             "access method \"hnsw\" does not support multicolumn indexes",
         ));
     };
-    let ty = &table.columns[*col].ty;
     let no_default = || {
         Error::Sql(SqlError::new(
             SqlState::UNDEFINED_OBJECT,

@@ -335,7 +335,7 @@ impl Engine {
                 indexes.iter().find(|i| {
                     let mut have = i.columns.clone();
                     have.sort_unstable();
-                    i.unique && have == want
+                    i.unique && i.is_plain() && have == want
                 })
             }
         };
@@ -1075,7 +1075,9 @@ impl Engine {
             }
         }
         for idx in &dml.indexes {
-            access::open(idx).insert(&mut self.pager, row, tid)?;
+            if let Some(key) = self.index_entry(idx, &dml.table, row)? {
+                access::open(idx).insert(&mut self.pager, &key, tid)?;
+            }
         }
         Ok(tid)
     }

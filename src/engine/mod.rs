@@ -14,6 +14,7 @@
 //! A wait that closes a cycle fails at once with 40P01 (deadlock detected).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 mod alter;
 mod bind;
@@ -21,6 +22,7 @@ mod build;
 mod constraints;
 mod ddl;
 mod dml;
+mod index_keys;
 mod session;
 mod settings;
 mod statement;
@@ -181,6 +183,8 @@ pub struct Engine {
     /// Per table since its last vacuum: dead row versions created (updates,
     /// deletes) and rows inserted, to decide when autovacuum is due.
     dead_counts: HashMap<Oid, u64>,
+    /// Bound keys and predicates of indexes, by OID (`index_keys.rs`).
+    index_key_cache: HashMap<Oid, Rc<crate::sql::plan::index_keys::IndexKeys>>,
     insert_counts: HashMap<Oid, u64>,
     /// Heap handles by meta page: they carry the free-space hints vacuum
     /// leaves, which inserts reuse.
@@ -244,6 +248,7 @@ impl Engine {
             runnable: Default::default(),
             config,
             dead_counts: HashMap::new(),
+            index_key_cache: HashMap::new(),
             insert_counts: HashMap::new(),
             heaps: HashMap::new(),
         })

@@ -65,10 +65,14 @@ impl Engine {
                 {
                     continue;
                 }
-                // Index entries first: a freed slot may be reused.
+                // Index entries first: a freed slot may be reused. A key
+                // that fails to evaluate (a row whose insert failed on
+                // it) has no entry to remove.
                 if let Ok(row) = exec::decode_table_row(table, &t.payload) {
                     for idx in &indexes {
-                        access::open(idx).remove(&mut self.pager, &row, t.tid)?;
+                        if let Ok(Some(key)) = self.index_entry(idx, table, &row) {
+                            access::open(idx).remove(&mut self.pager, &key, t.tid)?;
+                        }
                     }
                 }
                 let meta = table.heap;
@@ -119,6 +123,7 @@ impl Engine {
                     if !shared {
                         access::open(i).destroy(&mut self.pager)?;
                     }
+                    self.index_key_cache.remove(&i.oid);
                 }
                 Object::Sequence(s) => {
                     let page = s.page;

@@ -132,6 +132,11 @@ fn sql_fixtures() {
         .expect("tests/slt exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+        // NEURALDB_SLT=name runs only the files whose name contains it.
+        .filter(|p| {
+            std::env::var("NEURALDB_SLT")
+                .map_or(true, |want| p.to_string_lossy().contains(want.as_str()))
+        })
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no fixture files found");

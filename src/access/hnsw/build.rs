@@ -479,7 +479,7 @@ impl Builder {
 }
 
 impl IndexBuilder for Builder {
-    fn add(&mut self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
+    fn add(&mut self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
         // A node above level 0 takes a little more than this (1 in m do);
         // the budget is a bound to within that.
         let full = self
@@ -490,10 +490,10 @@ impl IndexBuilder for Builder {
             if let Some(g) = self.graph.take() {
                 g.write(pager, &self.index)?;
             }
-            return self.index.insert_row(pager, row, tid);
+            return self.index.insert_entry(pager, key, tid);
         }
         let g = self.graph.as_mut().expect("not full, so in memory");
-        let Some(v) = HnswIndex::vector_of(row, self.index.column, &g.meta)? else {
+        let Some(v) = HnswIndex::vector_of(key, &g.meta)? else {
             return Ok(());
         };
         g.insert(&v, tid);

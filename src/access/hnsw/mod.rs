@@ -383,15 +383,12 @@ type Scored = (Dist, NodeRef);
 
 pub struct HnswIndex {
     meta_page: PageId,
-    /// The indexed column's storage position.
-    column: usize,
 }
 
 impl HnswIndex {
     pub fn open(def: &IndexDef) -> HnswIndex {
         HnswIndex {
             meta_page: def.root,
-            column: def.columns.first().copied().unwrap_or(0),
         }
     }
 
@@ -439,8 +436,10 @@ impl HnswIndex {
         })?
     }
 
-    fn vector_of(row: &[Value], column: usize, meta: &Meta) -> Result<Option<Vec<f32>>> {
-        let Some(v) = row.get(column).and_then(search_vector) else {
+    /// The search elements of an entry's key (one vector, halfvec or bit
+    /// value); `None` for NULL.
+    fn vector_of(key: &[Value], meta: &Meta) -> Result<Option<Vec<f32>>> {
+        let Some(v) = key.first().and_then(search_vector) else {
             // NULLs are not indexed (pgvector does the same).
             return Ok(None);
         };
@@ -972,17 +971,21 @@ fn random_level(tid: Tid, salt: u64, m: usize, cap_level: usize) -> usize {
 }
 
 impl IndexAm for HnswIndex {
-    fn insert(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
-        self.insert_row(pager, row, tid)
+    fn insert(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
+        self.insert_entry(pager, key, tid)
     }
 
-    fn remove(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
+    fn remove(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
         pager.safe_point()?;
         let meta = self.meta(pager)?;
+        // NULLs have no entry.
+        let Some(v) = Self::vector_of(key, &meta)? else {
+            return Ok(());
+        };
         // Find the node: a search for its own vector reaches it (distance
         // 0) in all but pathological graphs; otherwise walk the pages.
         let mut target = None;
-        if let Some(v) = Self::vector_of(row, self.column, &meta)? {
+        {
             let mut g = Graph::new(pager, meta);
             if let Some(ep) = g.descend(&v, 0)? {
                 let mut visited = NodeSet::default();
@@ -1202,10 +1205,10 @@ impl HnswIndex {
         Ok(())
     }
 
-    fn insert_row(&self, pager: &mut Pager, row: &[Value], tid: Tid) -> Result<()> {
+    fn insert_entry(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
         pager.safe_point()?;
         let meta = self.meta(pager)?;
-        let Some(v) = Self::vector_of(row, self.column, &meta)? else {
+        let Some(v) = Self::vector_of(key, &meta)? else {
             return Ok(());
         };
         let nodes = pager.read(self.meta_page, |p| le::u64_at(p, OFF_NODES))?;
@@ -1359,7 +1362,6 @@ impl IndexCursor for HnswCursor {
     fn next_batch(&mut self, pager: &mut Pager, _max: usize) -> Result<Vec<Tid>> {
         let ix = HnswIndex {
             meta_page: self.meta_page,
-            column: 0,
         };
         let meta = ix.meta(pager)?;
         let mut g = Graph::new(pager, meta);

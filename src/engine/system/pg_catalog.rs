@@ -257,7 +257,9 @@ pub(super) fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Constraint
                     let index = objects
                         .iter()
                         .find_map(|x| match &**x {
-                            Object::Index(i) if i.table == fk.ref_table && i.unique => {
+                            Object::Index(i)
+                                if i.table == fk.ref_table && i.unique && i.is_plain() =>
+                            {
                                 let mut cols = i.columns.clone();
                                 cols.sort_unstable();
                                 (cols == want).then_some(i.oid)
@@ -311,13 +313,13 @@ pub(super) fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Constraint
 /// `pg_get_indexdef`'s text: `CREATE [UNIQUE] INDEX name ON public.t
 /// USING btree (a, b DESC)`.
 pub(super) fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
+    let mut sources = i.expressions.iter();
     let columns: Vec<String> = i
         .columns
         .iter()
-        .map(|&c| {
-            t.columns
-                .get(c)
-                .map_or("?".into(), |c| quote_ident(&c.name))
+        .map(|&c| match t.columns.get(c) {
+            Some(col) => quote_ident(&col.name),
+            None => expression_key_text(sources.next().map_or("?", |s| s.as_str())),
         })
         .collect();
     let keys: Vec<String> = columns
@@ -361,8 +363,34 @@ pub(super) fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
         ),
         table: quote_ident(&t.name),
         namespace: "public".into(),
-        tail: format!(" USING {} ({}){with}", i.method.name(), keys.join(", ")),
+        tail: format!(
+            " USING {} ({}){with}{}",
+            i.method.name(),
+            keys.join(", "),
+            i.predicate
+                .as_ref()
+                .map_or_else(String::new, |p| format!(" WHERE ({p})"))
+        ),
         columns,
+    }
+}
+
+/// A key expression as `pg_get_indexdef` prints it: a function call as
+/// is, anything else in parentheses.
+fn expression_key_text(source: &str) -> String {
+    let call = source.find('(').is_some_and(|open| {
+        open > 0
+            && source[..open]
+                .chars()
+                .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.')
+            && source.ends_with(')')
+            && source[open..].chars().filter(|&ch| ch == '(').count()
+                == source[open..].chars().filter(|&ch| ch == ')').count()
+    });
+    if call {
+        source.to_string()
+    } else {
+        format!("({source})")
     }
 }
 
@@ -552,8 +580,19 @@ impl Engine {
                 continue;
             };
             let n = i.columns.len() as i16;
-            // int2vector's text form: attnums separated by spaces.
-            let indkey: Vec<String> = i.columns.iter().map(|c| (c + 1).to_string()).collect();
+            // int2vector's text form: attnums separated by spaces, 0 for
+            // a key expression (whose text is in indexprs).
+            let indkey: Vec<String> = i
+                .columns
+                .iter()
+                .map(|&c| {
+                    if c == crate::catalog::EXPRESSION_KEY {
+                        "0".to_string()
+                    } else {
+                        (c + 1).to_string()
+                    }
+                })
+                .collect();
             // INDOPTION_DESC | INDOPTION_NULLS_FIRST: DESC sorts NULLs first.
             let indoption: Vec<&str> = (0..i.columns.len())
                 .map(|k| {
@@ -582,8 +621,14 @@ impl Engine {
                 Value::Bool(false),
                 Value::Text(indkey.join(" ")),
                 Value::Text(indoption.join(" ")),
-                Value::Null,
-                Value::Null,
+                // pg_node_tree in PostgreSQL; the SQL text here, which is
+                // what pg_get_expr answers for it.
+                if i.expressions.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Text(i.expressions.join(", "))
+                },
+                i.predicate.clone().map_or(Value::Null, Value::Text),
             ]);
         }
         Ok(rows)

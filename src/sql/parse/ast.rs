@@ -399,11 +399,16 @@ pub struct CreateIndex {
     pub if_not_exists: bool,
     pub method: Option<String>,
     pub with: Vec<(String, Expr)>,
+    /// A partial index's WHERE clause, and its SQL text.
+    pub predicate: Option<(Expr, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexColumn {
     pub expr: Expr,
+    /// The expression as written (what the catalog keeps of a key
+    /// expression).
+    pub source: String,
     pub desc: bool,
     pub opclass: Option<String>,
 }

@@ -1051,9 +1051,13 @@ fn create_table(c: sp::CreateTable) -> TResult<CreateTable> {
 }
 
 fn create_index(c: sp::CreateIndex) -> TResult<CreateIndex> {
-    if c.predicate.is_some() {
-        return Err(unsupported("partial indexes"));
-    }
+    let predicate = match c.predicate {
+        Some(p) => {
+            let source = p.to_string();
+            Some((expr(p)?, source))
+        }
+        None => None,
+    };
     let mut with = Vec::new();
     for w in c.with {
         match w {
@@ -1080,6 +1084,7 @@ fn create_index(c: sp::CreateIndex) -> TResult<CreateIndex> {
             .map(|ic| {
                 Ok(IndexColumn {
                     desc: matches!(ic.column.options.sort, Some(sp::OrderBySort::Desc)),
+                    source: ic.column.expr.to_string(),
                     expr: expr(ic.column.expr)?,
                     opclass: ic.operator_class.as_ref().map(last_ident).transpose()?,
                 })
@@ -1089,6 +1094,7 @@ fn create_index(c: sp::CreateIndex) -> TResult<CreateIndex> {
         if_not_exists: c.if_not_exists,
         method: c.using.map(|u| u.to_string().to_lowercase()),
         with,
+        predicate,
     })
 }
 

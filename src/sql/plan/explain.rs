@@ -73,25 +73,33 @@ pub fn describe(
             ..
         } => {
             let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+            // Key columns by name, key expressions as written.
+            let mut sources = index.expressions.iter();
+            let keys: Vec<String> = index
+                .columns
+                .iter()
+                .map(|&c| match cols.get(c) {
+                    Some(name) => name.clone(),
+                    None => sources.next().cloned().unwrap_or_default(),
+                })
+                .collect();
             let mut conds = Vec::new();
             for (k, e) in bounds.eq.iter().enumerate() {
-                if let Some(&c) = index.columns.get(k) {
-                    conds.push(format!("{} = {}", cols[c], expr(e, &[])));
+                if let Some(key) = keys.get(k) {
+                    conds.push(format!("{key} = {}", expr(e, &[])));
                 }
             }
-            if let Some(&c) = index.columns.get(bounds.eq.len()) {
+            if let Some(key) = keys.get(bounds.eq.len()) {
                 if let Some((e, inc)) = &bounds.lower {
                     conds.push(format!(
-                        "{} {} {}",
-                        cols[c],
+                        "{key} {} {}",
                         if *inc { ">=" } else { ">" },
                         expr(e, &[])
                     ));
                 }
                 if let Some((e, inc)) = &bounds.upper {
                     conds.push(format!(
-                        "{} {} {}",
-                        cols[c],
+                        "{key} {} {}",
                         if *inc { "<=" } else { "<" },
                         expr(e, &[])
                     ));
@@ -101,11 +109,9 @@ pub fn describe(
             if !conds.is_empty() {
                 d.push(format!("Index Cond: ({})", conds.join(" AND ")));
             }
-            if let (Some(q), Some(&c), Some(h)) =
-                (&bounds.nearest, index.columns.first(), index.hnsw)
-            {
+            if let (Some(q), Some(key), Some(h)) = (&bounds.nearest, keys.first(), index.hnsw) {
                 let op = h.metric.operator();
-                d.push(format!("Order By: ({} {op} {})", cols[c], expr(q, &[])));
+                d.push(format!("Order By: ({key} {op} {})", expr(q, &[])));
             }
             d.extend(filter.iter().map(|f| format!("Filter: {}", expr(f, &cols))));
             let dir = if *reverse { " Backward" } else { "" };

@@ -17,6 +17,7 @@ mod binder;
 pub mod explain;
 mod expr;
 mod from;
+pub mod index_keys;
 pub mod optimize;
 mod query;
 
@@ -462,6 +463,110 @@ pub fn scanned_tables(plan: &Plan, out: &mut Vec<Rc<TableDef>>) {
         | Plan::SystemScan { .. }
         | Plan::CteScan { .. }
         | Plan::WorkTable { .. } => {}
+    }
+}
+
+/// Whether `a` and `b` are the same expression over the same input
+/// (how the planner recognises an index's key expression or predicate in
+/// a query). Subqueries, catalog functions and sequences never compare
+/// equal: no index key can hold them.
+pub fn same_expr(a: &BExpr, b: &BExpr) -> bool {
+    use BExpr as B;
+    let all = |x: &[BExpr], y: &[BExpr]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_expr(p, q))
+    };
+    let opt = |x: &Option<Box<BExpr>>, y: &Option<Box<BExpr>>| match (x, y) {
+        (None, None) => true,
+        (Some(p), Some(q)) => same_expr(p, q),
+        _ => false,
+    };
+    match (a, b) {
+        (B::Col(x), B::Col(y)) => x == y,
+        (B::Outer { depth: d1, col: c1 }, B::Outer { depth: d2, col: c2 }) => d1 == d2 && c1 == c2,
+        (B::Const(x), B::Const(y)) => x == y && x.data_type() == y.data_type(),
+        (B::Param { index: i, ty: t }, B::Param { index: j, ty: u }) => i == j && t == u,
+        (B::Unary(o, x), B::Unary(p, y)) => o == p && same_expr(x, y),
+        (B::Binary(o, x1, x2), B::Binary(p, y1, y2)) => {
+            o == p && same_expr(x1, y1) && same_expr(x2, y2)
+        }
+        (B::IsNull(x, n), B::IsNull(y, m)) => n == m && same_expr(x, y),
+        (
+            B::IsBool {
+                expr: x,
+                value: v,
+                negated: n,
+            },
+            B::IsBool {
+                expr: y,
+                value: w,
+                negated: m,
+            },
+        ) => v == w && n == m && same_expr(x, y),
+        (
+            B::IsDistinct {
+                left: x1,
+                right: x2,
+                negated: n,
+            },
+            B::IsDistinct {
+                left: y1,
+                right: y2,
+                negated: m,
+            },
+        ) => n == m && same_expr(x1, y1) && same_expr(x2, y2),
+        (
+            B::InList {
+                expr: x,
+                list: xs,
+                negated: n,
+            },
+            B::InList {
+                expr: y,
+                list: ys,
+                negated: m,
+            },
+        ) => n == m && same_expr(x, y) && all(xs, ys),
+        (
+            B::Like {
+                expr: x,
+                pattern: xp,
+                escape: xe,
+                negated: n,
+                ci: c,
+            },
+            B::Like {
+                expr: y,
+                pattern: yp,
+                escape: ye,
+                negated: m,
+                ci: d,
+            },
+        ) => n == m && c == d && same_expr(x, y) && same_expr(xp, yp) && opt(xe, ye),
+        (
+            B::Case {
+                operand: xo,
+                whens: xw,
+                else_result: xe,
+            },
+            B::Case {
+                operand: yo,
+                whens: yw,
+                else_result: ye,
+            },
+        ) => {
+            opt(xo, yo)
+                && opt(xe, ye)
+                && xw.len() == yw.len()
+                && xw
+                    .iter()
+                    .zip(yw)
+                    .all(|((a1, a2), (b1, b2))| same_expr(a1, b1) && same_expr(a2, b2))
+        }
+        (B::Cast(x, t), B::Cast(y, u)) => t == u && same_expr(x, y),
+        (B::Func { name: f, args: xs }, B::Func { name: g, args: ys }) => f == g && all(xs, ys),
+        (B::Coalesce(xs), B::Coalesce(ys)) | (B::Array(xs), B::Array(ys)) => all(xs, ys),
+        (B::NullIf(x1, x2), B::NullIf(y1, y2)) => same_expr(x1, y1) && same_expr(x2, y2),
+        _ => false,
     }
 }
 

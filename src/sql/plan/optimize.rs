@@ -5,7 +5,8 @@
 
 use std::rc::Rc;
 
-use super::{split_and, visit_cols, BExpr, IndexBounds, Plan};
+use super::index_keys::PlanIndex;
+use super::{same_expr, split_and, visit_cols, BExpr, IndexBounds, Plan};
 use crate::access::{self, ScanShape};
 use crate::catalog::{IndexDef, IndexMethod, TableDef};
 use crate::sql::parse::ast::BinOp;
@@ -13,7 +14,30 @@ use crate::value::types::DataType;
 use crate::value::vector::Metric;
 use crate::value::Value;
 
-pub type IndexLookup<'a> = dyn FnMut(&TableDef) -> Vec<Rc<IndexDef>> + 'a;
+pub type IndexLookup<'a> = dyn FnMut(&TableDef) -> Vec<PlanIndex> + 'a;
+
+/// Whether the query's conjuncts imply a partial index's predicate (each
+/// of its conjuncts is one of them), so every row the query wants has an
+/// entry.
+fn covers_keys(keys: &super::index_keys::IndexKeys, conjuncts: &[BExpr]) -> bool {
+    let Some(p) = &keys.predicate else {
+        return true;
+    };
+    let mut wanted = Vec::new();
+    split_and(p.clone(), &mut wanted);
+    wanted
+        .iter()
+        .all(|w| conjuncts.iter().any(|c| same_expr(c, w)))
+}
+
+/// The conjuncts of an optional filter.
+fn conjuncts_of(filter: &Option<BExpr>) -> Vec<BExpr> {
+    let mut out = Vec::new();
+    if let Some(f) = filter {
+        split_and(f.clone(), &mut out);
+    }
+    out
+}
 
 pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
     let plan = map_children(plan, indexes);
@@ -187,15 +211,25 @@ enum Cmp {
     Upper(bool),
 }
 
-/// `(column, comparison, constant)` for conjuncts of the form `col op const`.
-fn column_comparison(c: &BExpr) -> Option<(usize, Cmp, BExpr)> {
+/// `(key, comparison, constant)` for conjuncts of the form `key op const`,
+/// where `key` reads the row (a column, or an expression an index may
+/// hold) and `const` does not.
+fn key_comparison(c: &BExpr) -> Option<(BExpr, Cmp, BExpr)> {
     let BExpr::Binary(op, a, b) = c else {
         return None;
     };
-    let (col, other, flipped) = match (&**a, &**b) {
-        (BExpr::Col(i), other) => (*i, other, false),
-        (other, BExpr::Col(i)) => (*i, other, true),
-        _ => return None,
+    let reads_row = |e: &BExpr| {
+        let mut reads = false;
+        let mut ok = true;
+        visit_cols(e, &mut |_| reads = true, &mut ok);
+        reads && ok
+    };
+    let (key, other, flipped) = if reads_row(a) {
+        (&**a, &**b, false)
+    } else if reads_row(b) {
+        (&**b, &**a, true)
+    } else {
+        return None;
     };
     let cmp = match (op, flipped) {
         (BinOp::Eq, _) => Cmp::Eq,
@@ -205,7 +239,7 @@ fn column_comparison(c: &BExpr) -> Option<(usize, Cmp, BExpr)> {
         (BinOp::LtEq, false) | (BinOp::GtEq, true) => Cmp::Upper(true),
         _ => return None,
     };
-    Some((col, cmp, other.clone()))
+    Some((key.clone(), cmp, other.clone()))
 }
 
 fn choose_index(
@@ -215,8 +249,8 @@ fn choose_index(
 ) -> Option<(Rc<IndexDef>, IndexBounds)> {
     let mut conjuncts = Vec::new();
     split_and(pred.clone(), &mut conjuncts);
-    let mut comparisons: Vec<(usize, Cmp, BExpr)> =
-        conjuncts.iter().filter_map(column_comparison).collect();
+    let mut comparisons: Vec<(BExpr, Cmp, BExpr)> =
+        conjuncts.iter().filter_map(key_comparison).collect();
     // `col LIKE 'abc%'` is the range ['abc', 'abd') (bytewise text order).
     for c in &conjuncts {
         if let BExpr::Like {
@@ -227,7 +261,7 @@ fn choose_index(
             ci: false,
         } = c
         {
-            if let (BExpr::Col(col), BExpr::Const(Value::Text(p))) = (&**expr, &**pattern) {
+            if let (key @ BExpr::Col(_), BExpr::Const(Value::Text(p))) = (&**expr, &**pattern) {
                 let prefix: String = p
                     .chars()
                     .take_while(|ch| !matches!(ch, '%' | '_' | '\\'))
@@ -235,14 +269,14 @@ fn choose_index(
                 let mut chars: Vec<char> = prefix.chars().collect();
                 let Some(last) = chars.pop() else { continue };
                 comparisons.push((
-                    *col,
+                    key.clone(),
                     Cmp::Lower(true),
                     BExpr::Const(Value::Text(prefix.clone())),
                 ));
                 if let Some(next) = char::from_u32(last as u32 + 1) {
                     chars.push(next);
                     comparisons.push((
-                        *col,
+                        key.clone(),
                         Cmp::Upper(false),
                         BExpr::Const(Value::Text(chars.into_iter().collect())),
                     ));
@@ -251,16 +285,16 @@ fn choose_index(
         }
     }
     let mut best: Option<(f64, Rc<IndexDef>, IndexBounds)> = None;
-    for idx in indexes(table) {
-        if !access::capabilities(idx.method).range_scan {
+    for PlanIndex { def: idx, keys } in indexes(table) {
+        if !access::capabilities(idx.method).range_scan || !covers_keys(&keys, &conjuncts) {
             continue;
         }
         let mut bounds = IndexBounds::default();
-        for (k, &col) in idx.columns.iter().enumerate() {
-            let ty = &table.columns[col].ty;
-            let eq = comparisons
-                .iter()
-                .find(|(c, cmp, e)| *c == col && matches!(cmp, Cmp::Eq) && constant_for(e, ty));
+        for (k, key) in keys.keys.iter().enumerate() {
+            let ty = &keys.types[k];
+            let eq = comparisons.iter().find(|(c, cmp, e)| {
+                same_expr(c, key) && matches!(cmp, Cmp::Eq) && constant_for(e, ty)
+            });
             if let Some((_, _, e)) = eq {
                 bounds.eq.push(e.clone());
                 continue;
@@ -268,7 +302,7 @@ fn choose_index(
             // A range on this column ends the usable prefix (ASC columns only).
             if !idx.desc[k] {
                 for (c, cmp, e) in &comparisons {
-                    if *c != col || !constant_for(e, ty) {
+                    if !same_expr(c, key) || !constant_for(e, ty) {
                         continue;
                     }
                     match cmp {
@@ -386,20 +420,18 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
             offset,
         };
     }
-    // Sort keys must be plain table columns, all in one direction, with
-    // PostgreSQL's default NULL placement for it.
+    // Sort keys must be expressions over the table's row (columns, or what
+    // an expression index holds), all in one direction, with PostgreSQL's
+    // default NULL placement for it.
     let desc = keys.first().is_some_and(|k| k.desc);
-    let mut cols = Vec::new();
+    let mut sort_exprs = Vec::new();
     for k in keys {
-        let col = match &k.expr {
-            BExpr::Col(i) => match exprs.get(*i) {
-                Some(BExpr::Col(c)) => Some(*c),
-                _ => None,
-            },
+        let expr = match &k.expr {
+            BExpr::Col(i) => exprs.get(*i),
             _ => None,
         };
-        match col {
-            Some(c) if k.desc == desc && k.nulls_first == desc => cols.push(c),
+        match expr {
+            Some(e) if k.desc == desc && k.nulls_first == desc => sort_exprs.push(e.clone()),
             _ => {
                 return Plan::Limit {
                     input,
@@ -409,12 +441,21 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
             }
         }
     }
-    let index = indexes(table).into_iter().find(|i| {
-        access::capabilities(i.method).ordered
-            && i.columns.len() >= cols.len()
-            && i.columns[..cols.len()] == cols[..]
-            && i.desc.iter().all(|d| !d)
-    });
+    let conjuncts = conjuncts_of(filter);
+    let index = indexes(table)
+        .into_iter()
+        .find(|i| {
+            access::capabilities(i.def.method).ordered
+                && i.keys.keys.len() >= sort_exprs.len()
+                && i.keys
+                    .keys
+                    .iter()
+                    .zip(&sort_exprs)
+                    .all(|(a, b)| same_expr(a, b))
+                && i.def.desc.iter().all(|d| !d)
+                && covers_keys(&i.keys, &conjuncts)
+        })
+        .map(|i| i.def);
     let Some(index) = index else {
         return Plan::Limit {
             input,
@@ -466,9 +507,10 @@ fn operator_metric(op: BinOp) -> Option<Metric> {
     })
 }
 
-/// `ORDER BY col <op> query LIMIT n` (ascending, the column on the left
+/// `ORDER BY key <op> query LIMIT n` (ascending, the key on the left
 /// as pgvector's operator classes require, `query` independent of the
-/// row) with an HNSW index on `col` whose operator class sorts by `<op>`:
+/// row) with an HNSW index on `key` (a column or an expression such as
+/// `binary_quantize(col)::bit(n)`) whose operator class sorts by `<op>`:
 /// an approximate nearest-neighbour index scan that stops after `n`
 /// (+ offset) rows pass the filter. A scan whose filter already goes
 /// through a B+tree never gets here: that exact plan is kept.
@@ -494,18 +536,23 @@ fn nearest_scan(
         return None;
     };
     let metric = operator_metric(*op)?;
-    let BExpr::Col(col) = **a else { return None };
     let mut reads_row = false;
     let mut ok = true;
     visit_cols(q, &mut |_| reads_row = true, &mut ok);
     if reads_row || !ok {
         return None;
     }
-    let index = indexes(table).into_iter().find(|i| {
-        i.method == IndexMethod::Hnsw
-            && i.columns == [col]
-            && i.hnsw.is_some_and(|h| h.metric == metric)
-    })?;
+    let conjuncts = conjuncts_of(filter);
+    let index = indexes(table)
+        .into_iter()
+        .find(|i| {
+            i.def.method == IndexMethod::Hnsw
+                && i.keys.keys.len() == 1
+                && same_expr(&i.keys.keys[0], a)
+                && i.def.hnsw.is_some_and(|h| h.metric == metric)
+                && covers_keys(&i.keys, &conjuncts)
+        })?
+        .def;
     Some(Plan::IndexScan {
         table: table.clone(),
         index,

@@ -1,0 +1,110 @@
+//! Index entries of table rows: a plain index's key is read off the row;
+//! an expression index's keys and a partial index's predicate are bound
+//! once per index (cached by OID: an index's definition never changes)
+//! and evaluated per row. Every path that adds, removes or looks up an
+//! entry (DML, uniqueness, CREATE INDEX, VACUUM) goes through
+//! [`Engine::index_entry`].
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use super::{Engine, Result};
+use crate::access;
+use crate::catalog::{IndexDef, TableDef};
+use crate::sql::exec::{self, eval, Env};
+use crate::sql::plan::index_keys::{bind_index_keys, IndexKeys, PlanIndex};
+use crate::txn::Snapshot;
+use crate::value::tz::TimeZone;
+use crate::value::Value;
+
+impl Engine {
+    /// `idx`'s keys and predicate bound over `table`'s rows.
+    pub(super) fn index_keys(&mut self, idx: &IndexDef, table: &TableDef) -> Result<Rc<IndexKeys>> {
+        if let Some(k) = self.index_key_cache.get(&idx.oid) {
+            return Ok(k.clone());
+        }
+        let keys = Rc::new(bind_index_keys(idx, table)?);
+        self.index_key_cache.insert(idx.oid, keys.clone());
+        Ok(keys)
+    }
+
+    /// `table`'s indexes as the planner sees them. An index whose
+    /// expressions no longer bind is left out (it cannot serve a query).
+    pub(super) fn plan_indexes(&mut self, table: &TableDef) -> Vec<PlanIndex> {
+        let mut out = Vec::new();
+        for def in self.table_indexes(table) {
+            if let Ok(keys) = self.index_keys(&def, table) {
+                out.push(PlanIndex { def, keys });
+            }
+        }
+        out
+    }
+
+    /// The entry of `row` (a row of `table`) in `idx`: its key values in
+    /// index column order, or `None` when a partial index's predicate
+    /// leaves the row out.
+    pub(super) fn index_entry(
+        &mut self,
+        idx: &IndexDef,
+        table: &TableDef,
+        row: &[Value],
+    ) -> Result<Option<Vec<Value>>> {
+        if idx.is_plain() {
+            return Ok(Some(access::key_values(idx, row)));
+        }
+        let keys = self.index_keys(idx, table)?;
+        self.eval_detached(|env| {
+            if let Some(p) = &keys.predicate {
+                if exec::truth(&eval(p, row, env)?) != Some(true) {
+                    return Ok(None);
+                }
+            }
+            let mut out = Vec::with_capacity(keys.keys.len());
+            for (k, ty) in keys.keys.iter().zip(&keys.types) {
+                let v = eval(k, row, env)?;
+                // The key's declared type (a cast's typmod, say) is what
+                // the index stores.
+                out.push(if v.is_null() {
+                    v
+                } else {
+                    crate::value::cast::cast_assignment(v, ty, env.tz)?
+                });
+            }
+            Ok(Some(out))
+        })
+    }
+
+    /// Runs `f` with an environment for immutable expressions over a row
+    /// (index keys and predicates): no snapshot, parameters or session,
+    /// so VACUUM and CREATE INDEX can evaluate them too.
+    fn eval_detached<T>(&mut self, f: impl FnOnce(&mut Env) -> exec::ExecResult<T>) -> Result<T> {
+        let snapshot = Snapshot::default();
+        let own = HashSet::new();
+        let tz = TimeZone::utc();
+        let mut currval = HashMap::new();
+        let mut rng = 0u64;
+        let mut env = Env {
+            pager: &mut self.pager,
+            txns: &self.txns,
+            snapshot: &snapshot,
+            own: &own,
+            cid: 0,
+            params: &[],
+            tz: &tz,
+            now: 0,
+            cte_plans: &[],
+            outer: Vec::new(),
+            cte_results: HashMap::new(),
+            work_tables: HashMap::new(),
+            subquery_cache: HashMap::new(),
+            currval: &mut currval,
+            defaults: None,
+            rng: &mut rng,
+            stats: None,
+            clock: self.config.clock,
+            interrupts: &self.interrupts,
+            hnsw: Default::default(),
+        };
+        Ok(f(&mut env)?)
+    }
+}
