@@ -183,6 +183,8 @@ pub struct Engine {
     /// Per table since its last vacuum: dead row versions created (updates,
     /// deletes) and rows inserted, to decide when autovacuum is due.
     dead_counts: HashMap<Oid, u64>,
+    /// Recently parsed statement texts (`session.rs`).
+    parse_cache: HashMap<String, Vec<crate::sql::parse::ast::Statement>>,
     /// Bound keys and predicates of indexes, by OID (`index_keys.rs`).
     index_key_cache: HashMap<Oid, Rc<crate::sql::plan::index_keys::IndexKeys>>,
     insert_counts: HashMap<Oid, u64>,
@@ -249,6 +251,7 @@ impl Engine {
             config,
             dead_counts: HashMap::new(),
             index_key_cache: HashMap::new(),
+            parse_cache: HashMap::new(),
             insert_counts: HashMap::new(),
             heaps: HashMap::new(),
         })
