@@ -5,7 +5,8 @@
 //! here. It is where the HNSW code is profiled (`perf record`).
 //!
 //! Usage: `cargo run --release --bin bench-vector -- [n=20000] [dims=384]
-//! [q=100] [datasets=clustered,lowrank,uniform] [pool=MiB] [mem=MiB]`
+//! [q=100] [datasets=clustered,lowrank,uniform] [pool=MiB] [mem=MiB]
+//! [efs=40,100,200]`
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -126,6 +127,10 @@ fn main() {
     let (n, dims, nq) = (num("n", 20_000), num("dims", 384), num("q", 100));
     let pool = num("pool", 64) << 20;
     let mem = args.get("mem").cloned();
+    let efs: Vec<usize> = args
+        .get("efs")
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![40, 100, 200]);
     let sets = args
         .get("datasets")
         .cloned()
@@ -194,7 +199,7 @@ fn main() {
         );
         let build = t.elapsed().as_secs_f64();
         let mut cols = String::new();
-        for ef in [40, 100, 200] {
+        for &ef in &efs {
             run(&mut e, s, &format!("SET hnsw.ef_search = {ef}"), vec![]);
             let t = Instant::now();
             let mut hits = 0;
