@@ -105,6 +105,6 @@ impl Engine {
             interrupts: &self.interrupts,
             hnsw: Default::default(),
         };
-        Ok(f(&mut env)?)
+        f(&mut env)
     }
 }
