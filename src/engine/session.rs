@@ -456,13 +456,15 @@ impl Engine {
         }
     }
 
-    /// A failed statement inside an explicit block fails the block.
+    /// A failed statement inside an explicit block fails the block, and
+    /// (outside a savepoint) aborts its transaction at once, releasing its
+    /// locks (`TxnManager::fail_block`).
     pub(super) fn fail_block(&mut self, sid: SessionId) {
-        if let Some(t) = self.txns.get_mut(sid) {
-            if t.explicit {
-                t.failed = true;
-            }
+        if !self.txns.get(sid).is_some_and(|t| t.explicit) {
+            return;
         }
+        let waiters = self.txns.fail_block(&mut self.pager, sid);
+        self.resume(sid, waiters);
     }
 
     /// Runs the session's pending statements until done (Some) or parked (None).

@@ -229,6 +229,37 @@ impl TxnManager {
         (result, self.waits.waiters_of(sid))
     }
 
+    /// An error failed `sid`'s transaction block. As in PostgreSQL the
+    /// transaction is aborted at once (its xids, relation locks and
+    /// snapshot go, and whoever waited for it may go on) while the block
+    /// stays failed: every statement gets 25P02 until ROLLBACK. Inside a
+    /// savepoint the transaction lives on (failed) until ROLLBACK TO.
+    /// Returns the sessions that waited for it. Marking the xids aborted
+    /// in the clog may fail (a poisoned pager); that is harmless, as the
+    /// transaction can never commit and an unfinished one reads as
+    /// aborted after a restart.
+    pub fn fail_block(&mut self, pager: &mut Pager, sid: SessionId) -> Vec<SessionId> {
+        let Some(t) = self.active.get_mut(&sid) else {
+            return Vec::new();
+        };
+        t.failed = true;
+        if t.has_savepoints() {
+            return Vec::new();
+        }
+        let (isolation, read_only, start_time) = (t.isolation, t.read_only, t.start_time);
+        let t = self.active.remove(&sid).expect("found above");
+        self.locks.release_all(sid);
+        let _ = self.abort(pager, t.xids());
+        for x in t.xids() {
+            self.xid_owner.remove(x);
+        }
+        let mut failed = TxnState::new(true, isolation, start_time);
+        failed.failed = true;
+        failed.read_only = read_only;
+        self.active.insert(sid, failed);
+        self.waits.waiters_of(sid)
+    }
+
     /// ROLLBACK TO SAVEPOINT `name`: its subtransactions are aborted;
     /// returns the sessions that waited for this one (they may now go on).
     pub fn rollback_to(

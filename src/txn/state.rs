@@ -152,6 +152,11 @@ impl TxnState {
         Ok(undone)
     }
 
+    /// Inside a SAVEPOINT (a subtransaction may be rolled back alone).
+    pub fn has_savepoints(&self) -> bool {
+        !self.savepoints.is_empty()
+    }
+
     fn savepoint_position(&self, name: &str) -> Result<usize, TxnError> {
         self.savepoints
             .iter()

@@ -874,8 +874,9 @@ fn isolation_count_twice_repeatable_read() {
 // ---- 7. deadlock -----------------------------------------------------------
 
 /// A locks row 1 then row 2, B row 2 then row 1. The statement that closes
-/// the cycle (B's) fails at once with 40P01 and fails B's block; A stays
-/// parked until B's transaction is rolled back, then completes.
+/// the cycle (B's) fails at once with 40P01; as in PostgreSQL that aborts
+/// B's transaction then and there, so A goes on at once, while B's block
+/// stays failed (25P02) until its client sends ROLLBACK.
 /// (PostgreSQL picks whichever waiter runs the deadlock check first,
 /// usually the first waiter; which one is the victim is not specified.)
 fn deadlock(level: Level) {
@@ -893,23 +894,22 @@ fn deadlock(level: Level) {
                 "UPDATE t SET v = v + 10 WHERE id = 1",
                 Expect::ErrMsg("40P01", "deadlock detected"),
             ),
+            unblocks("a", Tag("UPDATE 1")),
             status("b", TxnStatus::Failed),
             status("a", TxnStatus::InBlock),
-            // B still holds row 2 until it ends.
             sql("b", "SELECT 1", Fails("25P02")),
             sql(
                 "c",
                 "SELECT id, v FROM t ORDER BY id",
                 rows(&["1|1", "2|10"]),
             ),
-            sql("b", "ROLLBACK", Tag("ROLLBACK")),
-            unblocks("a", Tag("UPDATE 1")),
             sql(
                 "a",
                 "SELECT id, v FROM t ORDER BY id",
                 rows(&["1|2", "2|11"]),
             ),
             sql("a", "COMMIT", Tag("COMMIT")),
+            sql("b", "ROLLBACK", Tag("ROLLBACK")),
             sql(
                 "c",
                 "SELECT id, v FROM t ORDER BY id",
@@ -929,8 +929,8 @@ fn isolation_deadlock_repeatable_read() {
     deadlock(RR);
 }
 
-/// A three-session cycle a -> b -> c -> a; the victim is c, the others
-/// finish in order once it rolls back.
+/// A three-session cycle a -> b -> c -> a; the victim is c, whose error
+/// aborts it at once, so b goes on; a follows when b commits.
 #[test]
 fn isolation_deadlock_three_sessions() {
     run(
@@ -949,8 +949,8 @@ fn isolation_deadlock_three_sessions() {
             sql("a", "UPDATE t SET v = v + 10 WHERE id = 2", Blocks),
             sql("b", "UPDATE t SET v = v + 10 WHERE id = 3", Blocks),
             sql("c", "UPDATE t SET v = v + 10 WHERE id = 1", Fails("40P01")),
-            sql("c", "ROLLBACK", Done),
             unblocks("b", Tag("UPDATE 1")),
+            sql("c", "ROLLBACK", Done),
             sql("b", "COMMIT", Done),
             unblocks("a", Tag("UPDATE 1")),
             sql("a", "COMMIT", Done),
@@ -1609,8 +1609,8 @@ fn isolation_deadlock_on_unique_keys() {
             sql("b", "INSERT INTO t VALUES (6, 6)", Done),
             sql("a", "INSERT INTO t VALUES (6, 0)", Blocks),
             sql("b", "INSERT INTO t VALUES (5, 0)", Fails("40P01")),
-            sql("b", "ROLLBACK", Done),
             unblocks("a", Tag("INSERT 0 1")),
+            sql("b", "ROLLBACK", Done),
             sql("a", "COMMIT", Done),
             sql(
                 "c",
@@ -1802,8 +1802,8 @@ fn isolation_deadlock_with_autocommit_statement() {
             sql("a", "UPDATE t SET v = v + 1 WHERE id = 2", Done),
             sql("b", "UPDATE t SET v = v + 100", Blocks),
             sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Fails("40P01")),
-            sql("a", "ROLLBACK", Done),
             unblocks("b", Tag("UPDATE 2")),
+            sql("a", "ROLLBACK", Done),
             status("b", TxnStatus::Idle),
             sql(
                 "d",
