@@ -54,6 +54,12 @@ pub enum Error {
     Pager(#[from] PagerError),
     #[error(transparent)]
     Sql(#[from] SqlError),
+    /// Not an error a client sees: the statement must wait for session
+    /// `holder` (a lock it holds, or its transaction) and run again. The
+    /// engine parks it (invariant 5); only a statement that has changed
+    /// nothing yet may raise it.
+    #[error("could not obtain a lock: session {holder} holds it")]
+    Wait { holder: crate::txn::ids::SessionId },
 }
 
 impl From<StorageError> for Error {
@@ -68,6 +74,7 @@ impl Error {
         match self {
             Error::Pager(e) => e.sqlstate(),
             Error::Sql(e) => e.code,
+            Error::Wait { .. } => SqlState::LOCK_NOT_AVAILABLE,
         }
     }
 }

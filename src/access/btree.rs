@@ -101,6 +101,16 @@ impl IndexAm for BTreeIndex {
         Ok(())
     }
 
+    fn predicate_span(&self, keys: &ScanKeys) -> Result<Option<super::KeySpan>> {
+        let (prefix, lower, upper) = self.key_range(keys)?;
+        let hi = upper.or_else(|| prefix_successor(&prefix));
+        Ok(Some((lower.unwrap_or(prefix), hi)))
+    }
+
+    fn predicate_key(&self, key: &[Value]) -> Result<Option<Vec<u8>>> {
+        Ok(Some(encode_index_key(key, &self.desc)?))
+    }
+
     fn lookup(&self, pager: &mut Pager, key: &[Value]) -> Result<Vec<Tid>> {
         let key = encode_index_key(key, &self.desc)?;
         Ok(self.index.entries_with_key(pager, &key)?)
@@ -181,6 +191,8 @@ mod tests {
             hnsw: None,
             expressions: Vec::new(),
             predicate: None,
+            deferrable: false,
+            initially_deferred: false,
         }
     }
 

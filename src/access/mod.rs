@@ -80,7 +80,22 @@ pub trait IndexAm {
     fn cleanup(&self, _pager: &mut Pager) -> Result<()> {
         Ok(())
     }
+    /// For SSI: the span of encoded keys a scan with `keys` covers, as
+    /// (lower inclusive, upper exclusive or unbounded); `None` when the
+    /// method has no key order (a SIREAD lock then covers the index).
+    fn predicate_span(&self, _keys: &ScanKeys) -> Result<Option<KeySpan>> {
+        Ok(None)
+    }
+    /// For SSI: the encoded form of an entry's key, comparable with
+    /// [`IndexAm::predicate_span`]'s bounds (`None`: no key order).
+    fn predicate_key(&self, _key: &[Value]) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
 }
+
+/// Encoded keys from a lower bound (inclusive) to an upper one (exclusive;
+/// `None`: unbounded).
+pub type KeySpan = (Vec<u8>, Option<Vec<u8>>);
 
 /// A running index scan.
 pub trait IndexCursor {

@@ -135,6 +135,12 @@ pub struct IndexDef {
     /// is not true have no entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
+    /// A UNIQUE / PRIMARY KEY constraint's `DEFERRABLE`: its uniqueness
+    /// may be checked at COMMIT (or SET CONSTRAINTS ... IMMEDIATE).
+    #[serde(default)]
+    pub deferrable: bool,
+    #[serde(default)]
+    pub initially_deferred: bool,
 }
 
 /// The `IndexDef::columns` entry of a key that is an expression.

@@ -403,6 +403,7 @@ impl Engine {
             }
             let new_tid = self.insert_row(&dml, xid, &row)?;
             let cid = dml.cid;
+            self.ssi_write_version(xid, &dml.table, tid)?;
             heap.update_header(&mut self.pager, tid, |h| {
                 h.xmax = xid;
                 h.cmax = cid;
@@ -467,8 +468,16 @@ impl Engine {
                     Object::Table(table.clone()),
                 )?)
             }
-            ast::TableConstraint::PrimaryKey { name, columns }
-            | ast::TableConstraint::Unique { name, columns } => {
+            ast::TableConstraint::PrimaryKey {
+                name,
+                columns,
+                deferral,
+            }
+            | ast::TableConstraint::Unique {
+                name,
+                columns,
+                deferral,
+            } => {
                 let primary = matches!(c, ast::TableConstraint::PrimaryKey { .. });
                 let cols = column_positions(table, columns)?;
                 let mut tid = tid;
@@ -533,6 +542,8 @@ impl Engine {
                     if let Object::Index(mut i) = (*e.object).clone() {
                         i.constraint = true;
                         i.primary = primary;
+                        i.deferrable = deferral.deferrable;
+                        i.initially_deferred = deferral.initially_deferred;
                         self.catalog
                             .replace(&mut self.pager, e.tid, xid, cid, Object::Index(i))?;
                     }

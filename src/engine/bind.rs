@@ -11,10 +11,10 @@ use super::{sql_err, system, Engine, Result, SessionId, SERVER_VERSION};
 use crate::catalog::{IndexDef, Object, Oid, SequenceDef, TableDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::TupleHeader;
-use crate::sql::exec::{run, Env, Row};
+use crate::sql::exec::{run, Env, Row, SsiReads};
 use crate::sql::parse::ast::Expr;
 use crate::sql::plan::{self, BExpr, Binder, CatalogAccess, Plan, PlanResult};
-use crate::txn::{Liveness, LockMode, Snapshot, Viewer, Xid};
+use crate::txn::{Liveness, LockMode, LockTag, Snapshot, Viewer, Xid};
 use crate::value::types::DataType;
 use crate::value::Value;
 
@@ -198,7 +198,8 @@ impl Engine {
             .get_mut(&sid)
             .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
         let t = self.txns.get(sid).expect("statements run in a transaction");
-        {
+        let tracked = t.ssi_tracked && self.txns.ssi.of_session(sid).is_some();
+        let (result, reads) = {
             let mut env = Env {
                 pager: &mut self.pager,
                 txns: &self.txns,
@@ -220,9 +221,25 @@ impl Engine {
                 clock: self.config.clock,
                 interrupts: &self.interrupts,
                 hnsw: settings.hnsw,
+                session: sid,
+                ssi: tracked.then(SsiReads::default),
             };
-            f(&mut env)
+            let result = f(&mut env);
+            (result, env.ssi.take())
+        };
+        // SERIALIZABLE: what the statement read is locked, and the
+        // changes it did not see are conflicts out (even if it failed:
+        // its client may still act on what it saw before).
+        if let Some(reads) = reads {
+            self.txns.ssi.lock(sid, reads.targets);
+            for w in reads.writers {
+                self.txns
+                    .ssi
+                    .conflict_out(sid, w)
+                    .map_err(|f| Error::Sql(crate::txn::serialization_error(&f)))?;
+            }
         }
+        result
     }
 
     /// Rewrites `Filter(SeqScan)` into index scans where an index fits.
@@ -316,19 +333,33 @@ impl Engine {
         table: &TableDef,
         mode: LockMode,
     ) -> Result<()> {
-        if self.txns.lock_relation(sid, table.oid, mode).is_err() {
-            return Err(Error::Sql(
-                SqlError::new(
-                    SqlState::LOCK_NOT_AVAILABLE,
-                    format!("could not obtain lock on relation \"{}\"", table.name),
-                )
-                .with_detail(
-                    "Another open transaction is using the table, or is changing its definition.",
-                )
-                .with_hint("Retry after that transaction ends."),
-            ));
+        self.lock_relation_as(sid, table, mode, false)
+    }
+
+    /// Takes `mode` on `table` for `sid`'s transaction. A conflicting
+    /// lock makes the statement wait (`Error::Wait`: it is parked and
+    /// runs again once the holder's transaction ends), or with `nowait`
+    /// fails with 55P03 as PostgreSQL's NOWAIT does.
+    pub(super) fn lock_relation_as(
+        &mut self,
+        sid: SessionId,
+        table: &TableDef,
+        mode: LockMode,
+        nowait: bool,
+    ) -> Result<()> {
+        match self.txns.lock_relation(sid, table.oid, mode) {
+            Ok(()) => Ok(()),
+            Err(_) if nowait => Err(Error::Sql(SqlError::new(
+                SqlState::LOCK_NOT_AVAILABLE,
+                format!("could not obtain lock on relation \"{}\"", table.name),
+            ))),
+            Err(c) => {
+                self.txns
+                    .lock_table()
+                    .enqueue(sid, LockTag::Relation(table.oid), mode);
+                Err(Error::Wait { holder: c.holder })
+            }
         }
-        Ok(())
     }
 
     /// Rows of `table` visible to this session's next command, with TIDs.

@@ -18,6 +18,16 @@ use crate::value::cast::cast_assignment;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
 
+/// Which of a row's foreign keys a check covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FkPhase {
+    /// Those not deferred in the transaction now (checked as rows change).
+    Immediate,
+    /// All of them (COMMIT rechecks the rows queued while some were
+    /// deferred).
+    All,
+}
+
 pub(super) enum UniqueCheck {
     Ok,
     Wait(SessionId),
@@ -63,7 +73,7 @@ impl Engine {
         &mut self,
         sid: SessionId,
         table: &TableDef,
-        new_indexes: &[(String, Vec<usize>, bool, bool)],
+        new_indexes: &[(String, Vec<usize>, bool, ast::Deferral)],
         fk: &ast::ForeignKey,
     ) -> Result<crate::catalog::ForeignKeyDef> {
         let ref_name = fk.table.last().cloned().unwrap_or_default();
@@ -74,7 +84,8 @@ impl Engine {
                     table.clone(),
                     new_indexes
                         .iter()
-                        .map(|(_, c, _, p)| (c.clone(), *p))
+                        .filter(|(_, _, _, d)| !d.deferrable)
+                        .map(|(_, c, p, _)| (c.clone(), *p))
                         .collect(),
                 )
             } else {
@@ -90,7 +101,7 @@ impl Engine {
                 let uniques = self
                     .table_indexes(t)
                     .iter()
-                    .filter(|i| i.unique && i.is_plain())
+                    .filter(|i| i.unique && i.is_plain() && !i.deferrable)
                     .map(|i| (i.columns.clone(), i.primary))
                     .collect();
                 (t.clone(), uniques)
@@ -151,12 +162,20 @@ impl Engine {
         })
     }
 
-    /// COMMIT: deferred foreign keys of the rows this transaction wrote
-    /// that are still live.
-    pub(super) fn check_deferred_fks(&mut self, sid: SessionId) -> Result<()> {
+    /// The foreign keys of the rows this transaction wrote while some of
+    /// their foreign keys were deferred, if those rows are still live: all
+    /// of them at COMMIT (`at_commit`), else (SET CONSTRAINTS ...
+    /// IMMEDIATE) those now immediate. A referenced row another
+    /// transaction is changing means waiting for it (`Error::Wait`).
+    pub(super) fn check_deferred_fks(&mut self, sid: SessionId, at_commit: bool) -> Result<()> {
         let rows = match self.txns.get(sid) {
             Some(t) => t.deferred_fk_rows.clone(),
             None => return Ok(()),
+        };
+        let phase = if at_commit {
+            FkPhase::All
+        } else {
+            FkPhase::Immediate
         };
         for (oid, tid) in rows {
             let Some(table) = self.table_by_oid(oid) else {
@@ -169,14 +188,8 @@ impl Engine {
                 continue;
             }
             let row = exec::decode_table_row(&table, &t.payload)?;
-            if self
-                .check_fk_parents_when(sid, &table, &row, None, true)?
-                .is_some()
-            {
-                return Err(sql_err(
-                    SqlState::LOCK_NOT_AVAILABLE,
-                    "a deferred foreign key refers to a row another open transaction is changing",
-                ));
+            if let Some(holder) = self.check_fk_parents_when(sid, &table, &row, None, phase)? {
+                return Err(Error::Wait { holder });
             }
         }
         Ok(())
@@ -192,24 +205,29 @@ impl Engine {
         row: &[Value],
         old: Option<&[Value]>,
     ) -> Result<Option<SessionId>> {
-        self.check_fk_parents_when(sid, table, row, old, false)
+        self.check_fk_parents_when(sid, table, row, old, FkPhase::Immediate)
     }
 
-    /// `at_commit`: check the deferred foreign keys (else the immediate ones).
+    /// Checks the foreign keys of `row` that `phase` selects.
     pub(super) fn check_fk_parents_when(
         &mut self,
         sid: SessionId,
         table: &TableDef,
         row: &[Value],
         old: Option<&[Value]>,
-        at_commit: bool,
+        phase: FkPhase,
     ) -> Result<Option<SessionId>> {
         let tz = self.session_tz(sid);
-        for fk in table
+        let fks: Vec<_> = table
             .foreign_keys
             .iter()
-            .filter(|f| f.initially_deferred == at_commit)
-        {
+            .filter(|f| match phase {
+                FkPhase::All => true,
+                FkPhase::Immediate => !self.fk_deferred(sid, f),
+            })
+            .cloned()
+            .collect();
+        for fk in &fks {
             let vals: Vec<Value> = fk.columns.iter().map(|&i| row[i].clone()).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;
@@ -369,7 +387,9 @@ impl Engine {
                         } else {
                             fk.on_delete
                         };
-                        if action == crate::catalog::RefAction::NoAction && fk.initially_deferred {
+                        if action == crate::catalog::RefAction::NoAction
+                            && self.fk_deferred(sid, fk)
+                        {
                             // Checked at COMMIT: the key may come back before then.
                             let child_tid = t.tid;
                             if let Some(txn) = self.txns.get_mut(sid) {
@@ -481,6 +501,7 @@ impl Engine {
         };
         let cid = dml.cid;
         let heap = Heap::open(child.heap);
+        self.ssi_write_version(xid, child, tid)?;
         match replacement {
             None => heap.update_header(&mut self.pager, tid, |h| {
                 h.xmax = xid;
@@ -560,6 +581,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether foreign key `fk` is checked at COMMIT in `sid`'s transaction.
+    pub(super) fn fk_deferred(&self, sid: SessionId, fk: &crate::catalog::ForeignKeyDef) -> bool {
+        fk.deferrable
+            && self.txns.get(sid).is_some_and(|t| {
+                t.constraint_deferred(&fk.name, fk.deferrable, fk.initially_deferred)
+            })
+    }
+
     /// Unique indexes: a committed live row, or one of ours, with the same
     /// key is a violation; an in-progress insert/delete of another
     /// transaction means we must wait for it.
@@ -572,6 +601,10 @@ impl Engine {
     ) -> Result<UniqueCheck> {
         let heap = Heap::open(dml.table.heap);
         for idx in dml.indexes.iter().filter(|i| i.unique) {
+            // A deferred constraint is checked at COMMIT.
+            if self.unique_deferred(sid, idx) {
+                continue;
+            }
             let Some(key) = self.index_entry(idx, &dml.table, row)? else {
                 continue;
             };

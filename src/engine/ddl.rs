@@ -197,6 +197,7 @@ impl Engine {
                 ast::TableConstraint::PrimaryKey {
                     name: cname,
                     columns,
+                    deferral,
                 } => {
                     if pk_seen {
                         return Err(sql_err(
@@ -213,16 +214,22 @@ impl Engine {
                         cname.clone().unwrap_or_else(|| format!("{name}_pkey")),
                         cols,
                         true,
-                        true,
+                        *deferral,
                     ));
                 }
                 ast::TableConstraint::Unique {
                     name: cname,
                     columns,
+                    deferral,
                 } => {
                     let cols = column_positions(&table, columns)?;
                     let default_name = format!("{name}_{}_key", columns.join("_"));
-                    indexes.push((cname.clone().unwrap_or(default_name), cols, true, false));
+                    indexes.push((
+                        cname.clone().unwrap_or(default_name),
+                        cols,
+                        false,
+                        *deferral,
+                    ));
                 }
                 ast::TableConstraint::Check {
                     name: cname,
@@ -244,14 +251,14 @@ impl Engine {
         }
         self.catalog
             .insert(&mut self.pager, xid, cid, Object::Table(table.clone()))?;
-        for (iname, cols, unique, primary) in indexes {
+        for (iname, cols, primary, deferral) in indexes {
             let mut def = IndexDef {
                 oid: self.catalog.allocate_oid(),
                 name: iname,
                 table: oid,
                 desc: vec![false; cols.len()],
                 columns: cols,
-                unique,
+                unique: true,
                 primary,
                 constraint: true,
                 method: IndexMethod::BTree,
@@ -259,6 +266,8 @@ impl Engine {
                 hnsw: None,
                 expressions: Vec::new(),
                 predicate: None,
+                deferrable: deferral.deferrable,
+                initially_deferred: deferral.initially_deferred,
             };
             def.root = access::create(&mut self.pager, &def)?;
             self.catalog
@@ -406,6 +415,8 @@ impl Engine {
             hnsw,
             expressions,
             predicate,
+            deferrable: false,
+            initially_deferred: false,
         };
         def.root = access::create(&mut self.pager, &def)?;
         IndexBuild::start(self, sid, table.clone(), def, xid, cid).map(Some)

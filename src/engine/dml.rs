@@ -17,6 +17,7 @@ use crate::sql::exec::{self, eval, passes, run, value_tid, Row};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::parse::translate;
 use crate::sql::plan::{self, table_scope, BExpr, Binder, Column, Plan, PlanResult, Scope};
+use crate::txn::ssi::Write;
 use crate::txn::{IsolationLevel, LockMode, Snapshot, Xid, XidStatus};
 use crate::value::cast::cast_assignment;
 use crate::value::row::encode_row;
@@ -926,6 +927,7 @@ impl Engine {
                         return Ok(Some(holder));
                     }
                     let new_tid = self.insert_row(dml, xid, &new_row)?;
+                    self.ssi_write_version(xid, &dml.table, tid)?;
                     heap.update_header(&mut self.pager, tid, |h| {
                         h.xmax = xid;
                         h.cmax = cid;
@@ -943,6 +945,7 @@ impl Engine {
                     {
                         return Ok(Some(holder));
                     }
+                    self.ssi_write_version(xid, &dml.table, tid)?;
                     heap.update_header(&mut self.pager, tid, |h| {
                         h.xmax = xid;
                         h.cmax = cid;
@@ -1028,6 +1031,7 @@ impl Engine {
         }
         let new_tid = self.insert_row(dml, xid, &new_row)?;
         let cid = dml.cid;
+        self.ssi_write_version(xid, &dml.table, tid)?;
         heap.update_header(&mut self.pager, tid, |h| {
             h.xmax = xid;
             h.cmax = cid;
@@ -1061,6 +1065,28 @@ impl Engine {
         Ok(())
     }
 
+    /// SERIALIZABLE: `sid` writes `writes`; another transaction's SIREAD
+    /// lock on them is a rw-conflict (40001 if it completes a dangerous
+    /// structure).
+    pub(super) fn ssi_write(&mut self, sid: SessionId, writes: &[Write]) -> Result<()> {
+        if writes.is_empty() || self.txns.ssi.of_session(sid).is_none() {
+            return Ok(());
+        }
+        self.txns
+            .ssi
+            .conflict_in(sid, writes)
+            .map_err(|f| Error::Sql(crate::txn::serialization_error(&f)))
+    }
+
+    /// SERIALIZABLE: the version at `tid` of `table` is being updated or
+    /// deleted by `xid`'s transaction.
+    pub(super) fn ssi_write_version(&mut self, xid: Xid, table: &TableDef, tid: Tid) -> Result<()> {
+        match self.txns.owner_of(xid) {
+            Some(o) => self.ssi_write(o, &[Write::Tuple(table.oid, tid.page, tid.slot)]),
+            None => Ok(()),
+        }
+    }
+
     /// Inserts a new row version and its index entries.
     pub(super) fn insert_row(&mut self, dml: &DmlExec, xid: Xid, row: &[Value]) -> Result<Tid> {
         let mut payload = Vec::new();
@@ -1068,16 +1094,43 @@ impl Engine {
         let meta = dml.table.heap;
         let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
         let tid = heap.insert(&mut self.pager, TupleHeader::new(xid, dml.cid), &payload)?;
-        if dml.table.foreign_keys.iter().any(|f| f.initially_deferred) {
-            let owner = self.txns.owner_of(xid);
-            if let Some(t) = owner.and_then(|o| self.txns.get_mut(o)) {
-                t.deferred_fk_rows.push((dml.table.oid, tid));
+        let owner = self.txns.owner_of(xid);
+        if let Some(o) = owner {
+            if dml
+                .table
+                .foreign_keys
+                .iter()
+                .any(|f| self.fk_deferred(o, f))
+            {
+                if let Some(t) = self.txns.get_mut(o) {
+                    t.deferred_fk_rows.push((dml.table.oid, tid));
+                }
             }
+        }
+        // SERIALIZABLE: the insert is a write to the table and to each
+        // index key (a SIREAD lock on them means a reader missed it).
+        let tracked = owner.filter(|&o| self.txns.ssi.of_session(o).is_some());
+        let mut writes = Vec::new();
+        if tracked.is_some() {
+            writes.push(Write::Table(dml.table.oid));
         }
         for idx in &dml.indexes {
             if let Some(key) = self.index_entry(idx, &dml.table, row)? {
-                access::open(idx).insert(&mut self.pager, &key, tid)?;
+                let am = access::open(idx);
+                am.insert(&mut self.pager, &key, tid)?;
+                if tracked.is_some() {
+                    writes.push(match am.predicate_key(&key)? {
+                        Some(k) => Write::IndexKey(idx.oid, k),
+                        None => Write::Index(idx.oid),
+                    });
+                }
             }
+        }
+        if let Some(o) = tracked {
+            self.ssi_write(o, &writes)?;
+        }
+        if let Some(o) = owner {
+            self.queue_deferred_unique(o, &dml.table, &dml.indexes, row, tid)?;
         }
         Ok(tid)
     }

@@ -104,6 +104,8 @@ impl Engine {
             clock: self.config.clock,
             interrupts: &self.interrupts,
             hnsw: Default::default(),
+            session: 0,
+            ssi: None,
         };
         f(&mut env)
     }

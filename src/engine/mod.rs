@@ -23,6 +23,7 @@ mod constraints;
 mod ddl;
 mod dml;
 mod index_keys;
+mod locking;
 mod session;
 mod settings;
 mod statement;
@@ -308,6 +309,8 @@ impl Engine {
         // A rollback cannot fail in a way the client could act on: it is
         // gone, and a poisoned pager fails every later statement anyway.
         let _ = self.end_txn(sid, false);
+        // Its advisory locks and lock requests go with it.
+        self.txns.lock_table().forget_session(sid);
         self.sessions.remove(&sid);
         self.wake_waiters(sid);
     }

@@ -17,7 +17,7 @@ use crate::sql::exec::interrupt;
 use crate::sql::exec::interrupt::CancelHandle;
 use crate::sql::parse::ast::{self, Expr, Statement};
 use crate::sql::parse::translate;
-use crate::txn::IsolationLevel;
+use crate::txn::{IsolationLevel, Snapshot};
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
@@ -67,6 +67,9 @@ pub(super) struct Pending {
     pub(super) deadline: Option<i64>,
     /// lock_timeout's deadline for the current lock wait.
     pub(super) lock_deadline: Option<i64>,
+    /// The next statement is one that waited and runs again: it keeps
+    /// its statement_timeout deadline.
+    pub(super) retrying: bool,
 }
 
 /// What `pg_stat_activity` reports about a session (times in microseconds
@@ -98,6 +101,11 @@ pub(super) struct Session {
 pub(super) enum Step {
     Done(QueryResult),
     Parked(Box<DmlExec>, SessionId),
+    /// Must wait for the session's transaction (or a lock it holds) before
+    /// it can start; it runs again from the beginning when woken. Only for
+    /// statements that changed nothing before deciding to wait (a lock
+    /// request, COMMIT's deferred checks).
+    Retry(Box<Statement>, SessionId),
     /// Used up its time slice; resumes from [`Engine::work`].
     Yielded(Box<IndexBuild>),
 }
@@ -357,6 +365,7 @@ impl Engine {
                 copy: true,
                 deadline: None,
                 lock_deadline: None,
+                retrying: false,
             });
         }
         match self.drive(sid) {
@@ -404,6 +413,7 @@ impl Engine {
                 copy: false,
                 deadline: None,
                 lock_deadline: None,
+                retrying: false,
             });
             s.activity.query = sql.to_string();
             s.activity.query_start = Some(now);
@@ -480,9 +490,12 @@ impl Engine {
                     (None, Some(b)) => (None, None, Some(b), p.params.clone(), p.deadline),
                     (None, None) => match p.stmts.pop_front() {
                         Some(st) => {
-                            // Each statement of a string gets its own timeout.
-                            p.deadline = (timeout_ms > 0)
-                                .then(|| now.saturating_add(timeout_ms.saturating_mul(1000)));
+                            // Each statement of a string gets its own
+                            // timeout (one that waited keeps its own).
+                            if !std::mem::take(&mut p.retrying) {
+                                p.deadline = (timeout_ms > 0)
+                                    .then(|| now.saturating_add(timeout_ms.saturating_mul(1000)));
+                            }
                             (Some(st), None, None, p.params.clone(), p.deadline)
                         }
                         None => {
@@ -537,33 +550,64 @@ impl Engine {
                     return None;
                 }
                 Ok(Step::Parked(d, holder)) => {
-                    if self.txns.would_deadlock(sid, holder) {
-                        let e = Error::Sql(SqlError::new(SqlState::DEADLOCK_DETECTED, "deadlock detected").with_detail(
-                            format!("Process {sid} waits for a transaction of process {holder}, which waits for process {sid}."),
-                        ));
+                    let snapshot = d.snapshot.clone();
+                    if let Err(e) = self.park(sid, holder, Some(snapshot)) {
                         return Some(self.finish_with_error(sid, e));
                     }
-                    let now = (self.config.clock)();
-                    self.txns.park(sid, holder, d.snapshot.clone());
-                    let s = self.sessions.get_mut(&sid)?;
-                    s.activity.wait_start = Some(now);
-                    // lock_timeout bounds each wait (a bad value was refused by SET).
-                    let lock_timeout_ms = s
-                        .settings
-                        .other
-                        .get("lock_timeout")
-                        .and_then(|t| parse_duration_ms(t))
-                        .unwrap_or(0);
-                    if let Some(p) = s.pending.as_mut() {
+                    if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.pending.as_mut()) {
                         p.dml = Some(d);
-                        p.lock_deadline = (lock_timeout_ms > 0)
-                            .then(|| now.saturating_add(lock_timeout_ms.saturating_mul(1000)));
+                    }
+                    return None;
+                }
+                Ok(Step::Retry(stmt, holder)) => {
+                    if let Err(e) = self.park(sid, holder, None) {
+                        return Some(self.finish_with_error(sid, e));
+                    }
+                    if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.pending.as_mut()) {
+                        p.stmts.push_front(*stmt);
+                        p.retrying = true;
                     }
                     return None;
                 }
                 Err(e) => return Some(self.finish_with_error(sid, e)),
             }
         }
+    }
+
+    /// Parks `sid` behind `holder` (keeping `snapshot` from vacuum), or
+    /// fails with 40P01 if that wait would close a cycle. lock_timeout
+    /// bounds the wait.
+    fn park(
+        &mut self,
+        sid: SessionId,
+        holder: SessionId,
+        snapshot: Option<Snapshot>,
+    ) -> Result<()> {
+        if self.txns.would_deadlock(sid, holder) {
+            return Err(Error::Sql(
+                SqlError::new(SqlState::DEADLOCK_DETECTED, "deadlock detected").with_detail(
+                    format!("Process {sid} waits for a transaction of process {holder}, which waits for process {sid}."),
+                ),
+            ));
+        }
+        let now = (self.config.clock)();
+        self.txns.park(sid, holder, snapshot);
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return Ok(());
+        };
+        s.activity.wait_start = Some(now);
+        // lock_timeout bounds each wait (a bad value was refused by SET).
+        let lock_timeout_ms = s
+            .settings
+            .other
+            .get("lock_timeout")
+            .and_then(|t| parse_duration_ms(t))
+            .unwrap_or(0);
+        if let Some(p) = s.pending.as_mut() {
+            p.lock_deadline = (lock_timeout_ms > 0)
+                .then(|| now.saturating_add(lock_timeout_ms.saturating_mul(1000)));
+        }
+        Ok(())
     }
 
     pub(super) fn finish_with_error(&mut self, sid: SessionId, e: Error) -> Outcome {
@@ -579,8 +623,11 @@ impl Engine {
             None => Vec::new(),
         };
         // An error aborts an implicit transaction and fails an explicit one.
-        // A failed parked statement's snapshot no longer holds vacuum back.
+        // A failed parked statement's snapshot no longer holds vacuum back,
+        // and the lock it waited for is no longer requested.
         self.txns.drop_parked_snapshot(sid);
+        self.txns.lock_table().dequeue(sid);
+        self.txns.lock_table().undo_statement(sid);
         let implicit = self.txns.get(sid).is_some_and(|t| !t.explicit);
         if implicit {
             let _ = self.end_txn(sid, false);
@@ -623,9 +670,18 @@ impl Engine {
     /// Commits the session's implicit transaction, checking its deferred
     /// foreign keys first (a violation rolls it back).
     pub(super) fn commit_implicit(&mut self, sid: SessionId) -> Result<()> {
-        if let Err(e) = self.check_deferred_fks(sid) {
+        if let Err(e) = self.check_deferred_constraints(sid, true) {
             self.end_txn(sid, false)?;
-            return Err(e);
+            // A deferred check that would wait for another transaction:
+            // an implicit transaction cannot wait at its end here, so it
+            // fails as a serialization failure (retry it).
+            return Err(match e {
+                Error::Wait { .. } => sql_err(
+                    SqlState::SERIALIZATION_FAILURE,
+                    "could not serialize access due to concurrent update",
+                ),
+                e => e,
+            });
         }
         self.end_txn(sid, true)
     }

@@ -134,10 +134,7 @@ impl Engine {
                         Some(t) => match t.as_str() {
                             "read committed" | "read uncommitted" => IsolationLevel::ReadCommitted,
                             "repeatable read" => IsolationLevel::RepeatableRead,
-                            "serializable" => return Err(sql_err(
-                                SqlState::FEATURE_NOT_SUPPORTED,
-                                "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
-                            )),
+                            "serializable" => IsolationLevel::Serializable,
                             other => {
                                 return Err(sql_err(
                                     SqlState::INVALID_PARAMETER_VALUE,

@@ -15,13 +15,6 @@ use crate::txn::{IsolationLevel, LockMode, Snapshot, TxnState, Xid};
 use crate::value::types::DataType;
 use crate::value::Value;
 
-pub(super) fn serializable_unsupported() -> Error {
-    sql_err(
-        SqlState::FEATURE_NOT_SUPPORTED,
-        "SERIALIZABLE isolation is not supported yet; use REPEATABLE READ",
-    )
-}
-
 pub(super) fn unreachable_control() -> QueryResult {
     // Transaction control is handled before dispatch.
     QueryResult::tag("")
@@ -85,10 +78,6 @@ impl Engine {
                     // PostgreSQL warns and carries on.
                     return Ok(Step::Done(QueryResult::tag("BEGIN")));
                 }
-                // Validate the modes first: a failed BEGIN leaves no block.
-                if modes.isolation == Some(IsolationLevel::Serializable) {
-                    return Err(serializable_unsupported());
-                }
                 match self.txns.get_mut(sid) {
                     // BEGIN inside a multi-statement string turns its implicit
                     // transaction into an explicit block, as in PostgreSQL.
@@ -104,9 +93,17 @@ impl Engine {
                     None => Ok(Step::Done(QueryResult::tag("COMMIT"))),
                     Some(failed) => {
                         if !failed {
-                            if let Err(e) = self.check_deferred_fks(sid) {
-                                self.end_txn(sid, false)?;
-                                return Err(e);
+                            match self.check_deferred_constraints(sid, true) {
+                                Ok(()) => {}
+                                // Another transaction's work in flux: wait
+                                // for it, then check again.
+                                Err(Error::Wait { holder }) => {
+                                    return Ok(Step::Retry(Box::new(Statement::Commit), holder));
+                                }
+                                Err(e) => {
+                                    self.end_txn(sid, false)?;
+                                    return Err(e);
+                                }
                             }
                         }
                         self.end_txn(sid, !failed)?;
@@ -143,7 +140,24 @@ impl Engine {
         if let Some(t) = self.txns.get_mut(sid) {
             t.cid += 1;
         }
-        let step = self.dispatch(sid, stmt, params);
+        // A statement that must wait for a lock runs again from the start
+        // once it may go on: keep it (statements are small, and waiting
+        // is decided before anything changed).
+        let again = stmt.clone();
+        self.txns.lock_table().begin_statement(sid);
+        let step = match self.dispatch(sid, stmt, params) {
+            Err(Error::Wait { holder }) => {
+                self.txns.lock_table().undo_statement(sid);
+                return Ok(Step::Retry(Box::new(again), holder));
+            }
+            other => other,
+        };
+        // Granted, or failed: a lock request it queued is no longer waiting.
+        self.txns.lock_table().dequeue(sid);
+        // Advisory locks released by the statement may let others go on.
+        for s in self.txns.lock_table().take_released() {
+            self.wake_waiters(s);
+        }
         if let Ok(Step::Done(_)) = &step {
             // The implicit transaction of a multi-statement string spans all
             // of it: commit after its last statement.
@@ -162,9 +176,6 @@ impl Engine {
     }
 
     pub(super) fn apply_modes(&mut self, sid: SessionId, modes: &ast::TxnModes) -> Result<()> {
-        if modes.isolation == Some(IsolationLevel::Serializable) {
-            return Err(serializable_unsupported());
-        }
         if let Some(t) = self.txns.get_mut(sid) {
             if let Some(level) = modes.isolation {
                 if t.snapshot.is_some() || t.cid > 1 {
@@ -180,6 +191,9 @@ impl Engine {
             }
             if let Some(ro) = modes.read_only {
                 t.read_only = ro;
+            }
+            if let Some(d) = modes.deferrable {
+                t.deferrable = d;
             }
         }
         Ok(())
@@ -203,7 +217,26 @@ impl Engine {
         stmt: Statement,
         params: &[Value],
     ) -> Result<Step> {
+        // A SERIALIZABLE READ ONLY DEFERRABLE transaction starts on a safe
+        // snapshot, waiting for one if needed.
+        self.await_safe_snapshot(sid)?;
         Ok(Step::Done(match stmt {
+            Statement::SetConstraints { names, deferred } => {
+                self.set_constraints(sid, names.as_deref(), deferred)?
+            }
+            Statement::LockTable {
+                names,
+                mode,
+                nowait,
+            } => self.lock_tables(sid, &names, mode, nowait)?,
+            Statement::PrepareTransaction(_)
+            | Statement::CommitPrepared(_)
+            | Statement::RollbackPrepared(_) => {
+                return Err(sql_err(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "two-phase commit is not supported yet",
+                ))
+            }
             Statement::Query(q) if q.locking.is_some() => {
                 return self.start_locking_query(sid, &q, params, 0)
             }

@@ -13,6 +13,7 @@ pub mod clog;
 pub mod ids;
 pub mod locks;
 pub mod snapshot;
+pub mod ssi;
 pub mod state;
 pub mod waits;
 
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 
 pub use clog::{Clog, XidStatus};
 pub use ids::{SessionId, Xid, FIRST_NORMAL_XID, FROZEN_XID, INVALID_XID};
-pub use locks::{LockConflict, LockMode, RelationId, RelationLocks};
+pub use locks::{LockConflict, LockMode, LockScope, LockTable, LockTag, RelationId};
 pub use snapshot::{Liveness, Snapshot, Viewer};
 pub use state::{IsolationLevel, TxnState};
 pub use waits::WaitGraph;
@@ -40,6 +41,8 @@ pub enum TxnError {
     NoSuchSavepoint(String),
     #[error("session has no open transaction")]
     NoTransaction,
+    #[error("could not serialize access due to read/write dependencies among transactions")]
+    Serialization(ssi::SerializationFailure),
 }
 
 impl From<TxnError> for Error {
@@ -54,9 +57,23 @@ impl From<TxnError> for Error {
             TxnError::ReadOnly => SqlState::READ_ONLY_SQL_TRANSACTION,
             TxnError::NoSuchSavepoint(_) => SqlState::INVALID_SAVEPOINT,
             TxnError::NoTransaction => SqlState::INTERNAL_ERROR,
+            TxnError::Serialization(f) => {
+                return Error::Sql(serialization_error(f));
+            }
         };
         Error::Sql(SqlError::new(code, e.to_string()))
     }
+}
+
+/// PostgreSQL's 40001 for a dangerous structure, with its reason code as
+/// the detail and its hint.
+pub fn serialization_error(f: &ssi::SerializationFailure) -> SqlError {
+    SqlError::new(
+        SqlState::SERIALIZATION_FAILURE,
+        "could not serialize access due to read/write dependencies among transactions",
+    )
+    .with_detail(f.reason.clone())
+    .with_hint("The transaction might succeed if retried.")
 }
 
 /// Hands out transaction ids, records their outcome, and owns the state of
@@ -71,8 +88,13 @@ pub struct TxnManager {
     /// Each session's open transaction.
     active: HashMap<SessionId, TxnState>,
     xid_owner: HashMap<Xid, SessionId>,
-    locks: RelationLocks,
+    /// Relation and advisory locks. A `RefCell` because statements take
+    /// advisory locks while they are evaluated, with only a shared view of
+    /// the manager (the engine is single-threaded).
+    locks: std::cell::RefCell<LockTable>,
     waits: WaitGraph,
+    /// SERIALIZABLE transactions' SIREAD locks and rw-conflicts.
+    pub ssi: ssi::Ssi,
 }
 
 impl TxnManager {
@@ -83,8 +105,9 @@ impl TxnManager {
             next_xid,
             active: HashMap::new(),
             xid_owner: HashMap::new(),
-            locks: RelationLocks::default(),
+            locks: std::cell::RefCell::new(LockTable::default()),
             waits: WaitGraph::default(),
+            ssi: ssi::Ssi::default(),
         })
     }
 
@@ -187,6 +210,7 @@ impl TxnManager {
             .get_mut(&sid)
             .expect("checked above")
             .add_xid(xid);
+        self.ssi.note_xid(sid, xid);
         Ok(xid)
     }
 
@@ -203,12 +227,24 @@ impl TxnManager {
         commit: bool,
         sync: bool,
     ) -> (Result<bool, TxnError>, Vec<SessionId>) {
-        self.locks.release_all(sid);
+        // A serializable transaction that must not commit (a dangerous
+        // structure) is rolled back instead.
+        let ssi_refused = if commit && self.active.get(&sid).is_some_and(|t| !t.failed) {
+            self.ssi.pre_commit(sid).err()
+        } else {
+            None
+        };
+        let commit = commit && ssi_refused.is_none();
+        self.locks.get_mut().release_all(sid);
         let Some(t) = self.active.remove(&sid) else {
+            self.ssi.abort(sid);
             return (Ok(false), Vec::new());
         };
         let live = t.live_xids();
-        let result = if live.is_empty() {
+        let result = if let Some(f) = ssi_refused {
+            let _ = self.abort(pager, t.xids());
+            Err(TxnError::Serialization(f))
+        } else if live.is_empty() {
             Ok(false)
         } else if commit && !t.failed {
             match self.commit(pager, &live, sync) {
@@ -225,6 +261,11 @@ impl TxnManager {
         };
         for x in t.xids() {
             self.xid_owner.remove(x);
+        }
+        if commit && !t.failed && result.is_ok() {
+            self.ssi.commit(sid);
+        } else {
+            self.ssi.abort(sid);
         }
         (result, self.waits.waiters_of(sid))
     }
@@ -248,11 +289,12 @@ impl TxnManager {
         }
         let (isolation, read_only, start_time) = (t.isolation, t.read_only, t.start_time);
         let t = self.active.remove(&sid).expect("found above");
-        self.locks.release_all(sid);
+        self.locks.get_mut().release_all(sid);
         let _ = self.abort(pager, t.xids());
         for x in t.xids() {
             self.xid_owner.remove(x);
         }
+        self.ssi.abort(sid);
         let mut failed = TxnState::new(true, isolation, start_time);
         failed.failed = true;
         failed.read_only = read_only;
@@ -277,7 +319,7 @@ impl TxnManager {
         Ok(self.waits.waiters_of(sid))
     }
 
-    // ---- relation locks ------------------------------------------------
+    // ---- heavyweight locks ---------------------------------------------
 
     /// Takes `mode` on relation `rel` for `sid` until its transaction ends.
     pub fn lock_relation(
@@ -286,17 +328,57 @@ impl TxnManager {
         rel: RelationId,
         mode: LockMode,
     ) -> Result<(), LockConflict> {
-        self.locks.acquire(sid, rel, mode)
+        self.locks
+            .get_mut()
+            .acquire(sid, LockTag::Relation(rel), mode, LockScope::Transaction)
+    }
+
+    /// Takes `mode` on `tag` for `sid`, with a shared view of the manager
+    /// (advisory lock functions evaluated by a statement).
+    pub fn lock(
+        &self,
+        sid: SessionId,
+        tag: LockTag,
+        mode: LockMode,
+        scope: LockScope,
+    ) -> Result<(), LockConflict> {
+        self.locks.borrow_mut().acquire(sid, tag, mode, scope)
+    }
+
+    /// `sid` waits for `mode` on `tag` (see [`LockTable::enqueue`]).
+    pub fn enqueue_lock(&self, sid: SessionId, tag: LockTag, mode: LockMode) {
+        self.locks.borrow_mut().enqueue(sid, tag, mode);
+    }
+
+    /// Releases one session-level hold (`pg_advisory_unlock`).
+    pub fn unlock(&self, sid: SessionId, tag: LockTag, mode: LockMode) -> bool {
+        self.locks.borrow_mut().release_session_lock(sid, tag, mode)
+    }
+
+    /// `pg_advisory_unlock_all`.
+    pub fn unlock_all_session(&self, sid: SessionId) {
+        self.locks.borrow_mut().release_session_locks(sid);
+    }
+
+    /// The lock table, for the engine's bookkeeping (queue, statements,
+    /// sessions) and `pg_locks`.
+    pub fn lock_table(&mut self) -> &mut LockTable {
+        self.locks.get_mut()
+    }
+
+    /// The lock table, read-only.
+    pub fn lock_table_view(&self) -> std::cell::Ref<'_, LockTable> {
+        self.locks.borrow()
     }
 
     /// Whether some session holds a lock on `rel` that conflicts with `mode`.
     pub fn relation_lock_conflicts(&self, rel: RelationId, mode: LockMode) -> bool {
-        self.locks.conflicts(rel, mode)
+        self.locks.borrow().conflicts(LockTag::Relation(rel), mode)
     }
 
     /// The relation locks `sid` holds (strongest mode per relation).
     pub fn relation_locks(&self, sid: SessionId) -> Vec<(RelationId, LockMode)> {
-        self.locks.held_by(sid)
+        self.locks.borrow().held_by(sid)
     }
 
     // ---- waits ---------------------------------------------------------
@@ -305,10 +387,10 @@ impl TxnManager {
     /// statement's, which vacuum respects until
     /// [`TxnManager::drop_parked_snapshot`] (the statement resumed or
     /// failed).
-    pub fn park(&mut self, sid: SessionId, holder: SessionId, snapshot: Snapshot) {
+    pub fn park(&mut self, sid: SessionId, holder: SessionId, snapshot: Option<Snapshot>) {
         self.waits.wait(sid, holder);
         if let Some(t) = self.active.get_mut(&sid) {
-            t.parked_snapshot = Some(snapshot);
+            t.parked_snapshot = snapshot;
         }
     }
 
@@ -320,8 +402,10 @@ impl TxnManager {
         }
     }
 
-    /// `sid` stops waiting (cancelled, timed out, disconnected); returns
-    /// whether it was waiting.
+    /// `sid` stops waiting (woken, cancelled, timed out, disconnected);
+    /// returns whether it was waiting. A lock request it queued stays
+    /// queued while its statement may run again; see
+    /// [`LockTable::dequeue`].
     pub fn stop_waiting(&mut self, sid: SessionId) -> bool {
         self.waits.stop_waiting(sid)
     }

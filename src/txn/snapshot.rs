@@ -89,15 +89,64 @@ impl TxnManager {
     }
 
     /// The snapshot a statement of `sid` reads with: the transaction's
-    /// (REPEATABLE READ, taken at its first statement) or a fresh one.
+    /// (REPEATABLE READ and SERIALIZABLE, taken at its first statement) or
+    /// a fresh one. A SERIALIZABLE transaction's tracking starts with its
+    /// snapshot.
     pub fn statement_snapshot(&mut self, sid: SessionId) -> Snapshot {
+        use super::IsolationLevel as L;
         let fresh = self.snapshot(sid);
-        match self.active.get_mut(&sid) {
-            Some(t) if t.isolation == super::IsolationLevel::RepeatableRead => {
-                t.snapshot.get_or_insert(fresh).clone()
+        let Some(t) = self.active.get_mut(&sid) else {
+            return fresh;
+        };
+        match t.isolation {
+            L::RepeatableRead => t.snapshot.get_or_insert(fresh).clone(),
+            L::Serializable => {
+                if t.snapshot.is_none() {
+                    let read_only = t.read_only;
+                    t.snapshot = Some(fresh);
+                    t.ssi_tracked = self.ssi.begin(sid, read_only);
+                }
+                self.active[&sid].snapshot.clone().unwrap_or_default()
             }
             _ => fresh,
         }
+    }
+
+    /// For SSI: the xid of a concurrent transaction whose change to this
+    /// version the snapshot does not see — an insert it cannot see yet,
+    /// or a delete or update of a version it sees (PostgreSQL's
+    /// HeapCheckForSerializableConflictOut). Aborted changes do not count.
+    pub fn concurrent_writer(
+        &self,
+        pager: &mut Pager,
+        viewer: &Viewer,
+        h: &TupleHeader,
+    ) -> PResult<Option<Xid>> {
+        let concurrent = |pager: &mut Pager, x: Xid| -> PResult<bool> {
+            if x == INVALID_XID || viewer.own.contains(&x) {
+                return Ok(false);
+            }
+            if viewer.snapshot.sees_commit_of(self, pager, x)? {
+                return Ok(false);
+            }
+            Ok(self.status(pager, x)? != XidStatus::Aborted)
+        };
+        if !viewer.own.contains(&h.xmin) {
+            if concurrent(pager, h.xmin)? {
+                return Ok(Some(h.xmin));
+            }
+            if !viewer.snapshot.sees_commit_of(self, pager, h.xmin)? {
+                // An aborted insert: nothing to depend on.
+                return Ok(None);
+            }
+        }
+        if h.xmax != INVALID_XID
+            && h.flags & flags::XMAX_LOCK_ONLY == 0
+            && concurrent(pager, h.xmax)?
+        {
+            return Ok(Some(h.xmax));
+        }
+        Ok(None)
     }
 
     /// Whether the version with header `h` counts for `sid`'s uniqueness

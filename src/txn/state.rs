@@ -51,6 +51,19 @@ pub struct TxnState {
     /// Rows whose DEFERRABLE INITIALLY DEFERRED foreign keys are checked at
     /// COMMIT: (table OID, TID of the new version).
     pub deferred_fk_rows: Vec<(u32, Tid)>,
+    /// SERIALIZABLE, and tracked by SSI (a read-only one with a safe
+    /// snapshot is not).
+    pub ssi_tracked: bool,
+    /// `DEFERRABLE`: a SERIALIZABLE READ ONLY one waits for a safe snapshot.
+    pub deferrable: bool,
+    /// SET CONSTRAINTS ALL: deferred (true) or immediate; `None`: each
+    /// constraint's own initial mode.
+    pub constraints_all: Option<bool>,
+    /// SET CONSTRAINTS name: per constraint, overriding `constraints_all`.
+    pub constraints_named: std::collections::HashMap<String, bool>,
+    /// Rows whose deferred uniqueness is checked at COMMIT: (table OID,
+    /// index OID, TID of the new version).
+    pub deferred_unique: Vec<(u32, u32, Tid)>,
 }
 
 impl TxnState {
@@ -69,6 +82,11 @@ impl TxnState {
             savepoints: Vec::new(),
             start_time,
             deferred_fk_rows: Vec::new(),
+            ssi_tracked: false,
+            deferrable: false,
+            constraints_all: None,
+            constraints_named: std::collections::HashMap::new(),
+            deferred_unique: Vec::new(),
         }
     }
 
@@ -150,6 +168,24 @@ impl TxnState {
         self.write_xid = None;
         self.failed = false;
         Ok(undone)
+    }
+
+    /// Whether constraint `name` is checked at COMMIT in this transaction
+    /// (SET CONSTRAINTS, else its own INITIALLY mode). Constraints that are
+    /// not DEFERRABLE never are.
+    pub fn constraint_deferred(
+        &self,
+        name: &str,
+        deferrable: bool,
+        initially_deferred: bool,
+    ) -> bool {
+        if !deferrable {
+            return false;
+        }
+        if let Some(&d) = self.constraints_named.get(name) {
+            return d;
+        }
+        self.constraints_all.unwrap_or(initially_deferred)
     }
 
     /// Inside a SAVEPOINT (a subtransaction may be rolled back alone).

@@ -742,8 +742,7 @@ const DOCTORS: &[&str] = &[
 
 /// Write skew is allowed under REPEATABLE READ (snapshot isolation): both
 /// doctors go off call although each checked that the other stays on.
-/// PostgreSQL's SERIALIZABLE would fail one of them with 40001; NeuralDB
-/// does not offer SERIALIZABLE yet (0A000).
+/// SERIALIZABLE fails one of them with 40001 (next test).
 #[test]
 fn isolation_write_skew_repeatable_read() {
     run(
@@ -793,43 +792,58 @@ fn isolation_write_skew_repeatable_read() {
     );
 }
 
+/// The same write skew under SERIALIZABLE: each transaction read what the
+/// other wrote (a cycle of rw-dependencies), so the second to commit fails
+/// with PostgreSQL's 40001, and the invariant holds.
 #[test]
-fn isolation_serializable_not_supported() {
+fn isolation_write_skew_serializable() {
     run(
-        "SERIALIZABLE is 0A000",
+        "write skew SERIALIZABLE",
         DOCTORS,
         &[
-            sql("a", "BEGIN ISOLATION LEVEL SERIALIZABLE", Fails("0A000")),
-            // (PostgreSQL leaves the session idle after a failed BEGIN;
-            // NeuralDB currently leaves a failed block. Not asserted here:
-            // ROLLBACK ends either.)
-            sql("a", "ROLLBACK", Tag("ROLLBACK")),
-            status("a", TxnStatus::Idle),
-            sql(
-                "a",
-                "START TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-                Fails("0A000"),
-            ),
-            sql("a", "ROLLBACK", Tag("ROLLBACK")),
-            status("a", TxnStatus::Idle),
             sql(
                 "a",
                 "SET default_transaction_isolation = 'serializable'",
-                Fails("0A000"),
-            ),
-            sql(
-                "a",
-                "SHOW default_transaction_isolation",
-                rows(&["read committed"]),
+                Done,
             ),
             sql("a", "BEGIN", Done),
+            sql("b", "BEGIN ISOLATION LEVEL SERIALIZABLE", Done),
+            sql("a", "SHOW transaction_isolation", rows(&["serializable"])),
             sql(
                 "a",
-                "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-                Fails("0A000"),
+                "SELECT count(*) FROM doctors WHERE on_call",
+                rows(&["2"]),
             ),
-            status("a", TxnStatus::Failed),
-            sql("a", "ROLLBACK", Done),
+            sql(
+                "b",
+                "SELECT count(*) FROM doctors WHERE on_call",
+                rows(&["2"]),
+            ),
+            sql(
+                "a",
+                "UPDATE doctors SET on_call = false WHERE name = 'alice'",
+                Tag("UPDATE 1"),
+            ),
+            sql(
+                "b",
+                "UPDATE doctors SET on_call = false WHERE name = 'bob'",
+                Tag("UPDATE 1"),
+            ),
+            sql("a", "COMMIT", Tag("COMMIT")),
+            sql(
+                "b",
+                "COMMIT",
+                Expect::ErrMsg(
+                    "40001",
+                    "could not serialize access due to read/write dependencies among transactions",
+                ),
+            ),
+            status("b", TxnStatus::Idle),
+            sql(
+                "c",
+                "SELECT count(*) FROM doctors WHERE on_call",
+                rows(&["1"]),
+            ),
         ],
     );
 }

@@ -193,46 +193,66 @@ fn concurrent_create_of_the_same_name_is_refused() {
     e.execute(b, "CREATE TABLE y (k text)", vec![]).unwrap();
 }
 
+/// DROP TABLE waits for the transactions using the table, and whoever
+/// comes after a waiting DROP queues behind it (PostgreSQL's lock queue):
+/// no 55P03, no starvation of the DROP.
 #[test]
 fn drop_table_and_writers_exclude_each_other() {
+    use neuraldb::engine::Submitted;
     let mut e = Engine::open_memory().unwrap();
     let a = e.connect();
     let b = e.connect();
+    let c = e.connect();
     e.execute(
         a,
         "CREATE TABLE t (k int); INSERT INTO t VALUES (1)",
         vec![],
     )
     .unwrap();
-    // A writer's open transaction keeps DROP out...
+    let done = |e: &mut Engine, sid| {
+        let all = e.take_completions();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0].0, sid);
+        all.into_iter().next().unwrap().1
+    };
+    // A writer's open transaction makes DROP wait...
     e.execute(b, "BEGIN; INSERT INTO t VALUES (2)", vec![])
         .unwrap();
-    assert_eq!(
-        e.execute(a, "DROP TABLE t", vec![])
-            .unwrap_err()
-            .sqlstate()
-            .as_str(),
-        "55P03"
-    );
+    assert!(matches!(
+        e.submit(a, "DROP TABLE t", vec![]),
+        Submitted::Parked
+    ));
+    // ...a reader arriving meanwhile queues behind the DROP...
+    assert!(matches!(
+        e.submit(c, "SELECT count(*) FROM t", vec![]),
+        Submitted::Parked
+    ));
+    // ...and when the writer commits, the DROP runs, then the reader finds
+    // no table.
     e.execute(b, "COMMIT", vec![]).unwrap();
-    // ...and a pending DROP keeps writers and readers out until it ends.
+    let all = e.take_completions();
+    assert_eq!(all.len(), 2, "{all:?}");
+    let of = |sid| &all.iter().find(|(s, _)| *s == sid).expect("completed").1;
+    assert!(of(a).error.is_none(), "{:?}", of(a).error);
+    assert_eq!(
+        of(c).error.as_ref().map(|e| e.sqlstate().as_str()),
+        Some("42P01")
+    );
+    // A pending DROP in an open block keeps writers waiting until it ends.
+    e.execute(
+        a,
+        "CREATE TABLE t (k int); INSERT INTO t VALUES (1)",
+        vec![],
+    )
+    .unwrap();
     e.execute(a, "BEGIN; DROP TABLE t", vec![]).unwrap();
-    assert_eq!(
-        e.execute(b, "INSERT INTO t VALUES (3)", vec![])
-            .unwrap_err()
-            .sqlstate()
-            .as_str(),
-        "55P03"
-    );
-    assert_eq!(
-        e.execute(b, "SELECT * FROM t", vec![])
-            .unwrap_err()
-            .sqlstate()
-            .as_str(),
-        "55P03"
-    );
+    assert!(matches!(
+        e.submit(b, "INSERT INTO t VALUES (3)", vec![]),
+        Submitted::Parked
+    ));
     e.execute(a, "ROLLBACK", vec![]).unwrap();
-    let r = e.execute(b, "SELECT count(*) FROM t", vec![]).unwrap();
+    assert!(done(&mut e, b).error.is_none());
+    let r = e.execute(c, "SELECT count(*) FROM t", vec![]).unwrap();
     assert_eq!(r[0].rows[0][0], neuraldb::value::Value::Int8(2));
 }
 

@@ -562,6 +562,9 @@ pub fn call(name: &str, args: Vec<Value>, env: &mut Env) -> ExecResult<Value> {
     if name == "txid_status" {
         return txid_status(args.first(), env);
     }
+    if functions::system::is_advisory(name) {
+        return super::advisory::call(name, &args, env);
+    }
     let mut ctx = functions::FnContext {
         tz: env.tz,
         now_micros: env.now,

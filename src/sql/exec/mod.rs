@@ -5,6 +5,7 @@
 //! kind that may pause (DML waiting for a row lock) keeps its own state in
 //! the engine instead of pausing here.
 
+mod advisory;
 mod aggregate;
 mod eval;
 pub mod interrupt;
@@ -66,17 +67,46 @@ pub struct Env<'a> {
     pub interrupts: &'a crate::sql::exec::interrupt::Interrupts,
     /// The session's HNSW scan settings.
     pub hnsw: crate::access::hnsw::ScanSettings,
+    /// The session running the statement (advisory locks are its).
+    pub session: crate::txn::SessionId,
+    /// SERIALIZABLE: what the statement reads, for SSI (the engine
+    /// records it when the statement's plan has run).
+    pub ssi: Option<SsiReads>,
+}
+
+/// What a SERIALIZABLE statement read: SIREAD lock targets, and the xids
+/// of concurrent transactions whose changes it did not see.
+#[derive(Debug, Default)]
+pub struct SsiReads {
+    pub targets: Vec<crate::txn::ssi::Target>,
+    pub writers: Vec<Xid>,
 }
 
 impl Env<'_> {
-    /// Is this tuple version visible to the running statement?
+    /// Is this tuple version visible to the running statement? Under SSI,
+    /// a version changed by a concurrent transaction is noted as a
+    /// conflict out, whether it is visible or not.
     pub fn visible(&mut self, h: &crate::heap::TupleHeader) -> ExecResult<bool> {
         let viewer = Viewer {
             snapshot: self.snapshot,
             own: self.own,
             cid: self.cid,
         };
+        if let Some(reads) = &mut self.ssi {
+            if let Some(w) = self.txns.concurrent_writer(self.pager, &viewer, h)? {
+                if reads.writers.last() != Some(&w) {
+                    reads.writers.push(w);
+                }
+            }
+        }
         Ok(viewer.visible(self.txns, self.pager, h)?)
+    }
+
+    /// Under SSI, notes a SIREAD lock target.
+    pub fn read_target(&mut self, t: impl FnOnce() -> crate::txn::ssi::Target) {
+        if let Some(reads) = &mut self.ssi {
+            reads.targets.push(t());
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use crate::access::{self, ScanKeys};
 use crate::catalog::{IndexDef, TableDef};
 use crate::heap::{Heap, Tid};
 use crate::sql::plan::{BExpr, IndexBounds};
+use crate::txn::ssi::Target;
 use crate::value::row::decode_row;
 use crate::value::{DataType, Value};
 
@@ -44,6 +45,9 @@ pub(super) fn scan_heap(
 ) -> ExecResult<Vec<Row>> {
     let heap = Heap::open(table.heap);
     let mut out = Vec::new();
+    // A sequential scan reads the whole table: any later insert could
+    // have changed its result.
+    env.read_target(|| Target::Relation(table.oid));
     let mut page = heap.first_page(env.pager)?;
     while page != 0 {
         let (tuples, next) = heap.scan_page(env.pager, page)?;
@@ -159,7 +163,17 @@ pub(super) fn scan_index(
         _ => n.settings.max_scan_tuples,
     });
     let mut visible_rows = 0usize;
-    let mut cursor = access::open(index).scan(env.pager, &keys)?;
+    let am = access::open(index);
+    if env.ssi.is_some() {
+        // The key range scanned (so an insert into it conflicts), or the
+        // whole index for methods without ranges.
+        let span = am.predicate_span(&keys)?;
+        env.read_target(|| match span {
+            Some((lo, hi)) => Target::Range(index.oid, lo, hi),
+            None => Target::Relation(index.oid),
+        });
+    }
+    let mut cursor = am.scan(env.pager, &keys)?;
     let heap = Heap::open(table.heap);
     let mut out = Vec::new();
     loop {
@@ -175,6 +189,7 @@ pub(super) fn scan_index(
             if !env.visible(&t.header)? {
                 continue;
             }
+            env.read_target(|| Target::Tuple(table.oid, tid.page, tid.slot));
             if let Some(budget) = visible_budget {
                 if visible_rows >= budget {
                     return Ok(out);

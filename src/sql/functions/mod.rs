@@ -25,7 +25,7 @@ mod jsonb;
 mod math;
 pub mod md5;
 mod string;
-mod system;
+pub mod system;
 mod vector;
 
 pub use string::{quote_ident, quote_literal};

@@ -13,6 +13,27 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
     Some(match name {
         // Evaluated by the executor, which has the transaction manager.
         "txid_status" => T::Text,
+        // Advisory locks (also evaluated by the executor). PostgreSQL's
+        // lock functions return void; ours return an empty text.
+        "pg_advisory_lock"
+        | "pg_advisory_lock_shared"
+        | "pg_advisory_xact_lock"
+        | "pg_advisory_xact_lock_shared"
+            if advisory_key(a) =>
+        {
+            T::Text
+        }
+        "pg_try_advisory_lock"
+        | "pg_try_advisory_lock_shared"
+        | "pg_try_advisory_xact_lock"
+        | "pg_try_advisory_xact_lock_shared"
+        | "pg_advisory_unlock"
+        | "pg_advisory_unlock_shared"
+            if advisory_key(a) =>
+        {
+            T::Bool
+        }
+        "pg_advisory_unlock_all" if n == 0 => T::Text,
         "pg_get_userbyid" if n == 1 && is_int(&a[0]) => T::Text,
         "pg_table_is_visible" if n == 1 && is_int(&a[0]) => T::Bool,
         "pg_encoding_to_char" if n == 1 && is_int(&a[0]) => T::Text,
@@ -30,6 +51,24 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
         "pg_typeof" if n == 1 => T::Text,
         _ => return None,
     })
+}
+
+/// An advisory lock's key arguments: one bigint, or two integers.
+fn advisory_key(a: &[DataType]) -> bool {
+    match a {
+        [k] => is_int(k) || *k == DataType::Unknown,
+        [k1, k2] => {
+            (is_int(k1) && *k1 != DataType::Int8 || *k1 == DataType::Unknown)
+                && (is_int(k2) && *k2 != DataType::Int8 || *k2 == DataType::Unknown)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `name` is an advisory lock function (the executor answers
+/// them: they take locks).
+pub fn is_advisory(name: &str) -> bool {
+    name.starts_with("pg_advisory_") || name.starts_with("pg_try_advisory_")
 }
 
 /// Evaluates `lname(a…)`, which [`return_type`] accepted (no NULL

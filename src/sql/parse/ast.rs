@@ -4,7 +4,7 @@
 //! them against the catalog.
 
 use crate::catalog::RefAction;
-use crate::txn::IsolationLevel;
+use crate::txn::{IsolationLevel, LockMode};
 use crate::value::types::DataType;
 use crate::value::Value;
 
@@ -73,6 +73,21 @@ pub enum Statement {
         tables: Vec<Name>,
     },
     Copy(Box<Copy>),
+    /// `SET CONSTRAINTS { ALL | name [, ...] } { DEFERRED | IMMEDIATE }`
+    /// (`names` None: ALL).
+    SetConstraints {
+        names: Option<Vec<Name>>,
+        deferred: bool,
+    },
+    /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]`.
+    LockTable {
+        names: Vec<Name>,
+        mode: LockMode,
+        nowait: bool,
+    },
+    PrepareTransaction(String),
+    CommitPrepared(String),
+    RollbackPrepared(String),
 }
 
 /// `COPY table [(columns)] FROM STDIN` / `COPY {table | (query)} TO STDOUT`.
@@ -129,6 +144,9 @@ impl CopyFormat {
 pub struct TxnModes {
     pub isolation: Option<IsolationLevel>,
     pub read_only: Option<bool>,
+    /// `DEFERRABLE` / `NOT DEFERRABLE` (SERIALIZABLE READ ONLY
+    /// DEFERRABLE waits for a safe snapshot).
+    pub deferrable: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -365,10 +383,12 @@ pub enum TableConstraint {
     PrimaryKey {
         name: Option<String>,
         columns: Vec<String>,
+        deferral: Deferral,
     },
     Unique {
         name: Option<String>,
         columns: Vec<String>,
+        deferral: Deferral,
     },
     Check {
         name: Option<String>,
@@ -376,6 +396,13 @@ pub enum TableConstraint {
         source: String,
     },
     ForeignKey(ForeignKey),
+}
+
+/// `[NOT] DEFERRABLE [INITIALLY DEFERRED | IMMEDIATE]` of a constraint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deferral {
+    pub deferrable: bool,
+    pub initially_deferred: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -10,7 +10,7 @@ use sqlparser::parser::{Parser, ParserError};
 use crate::catalog::RefAction;
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::*;
-use crate::txn::IsolationLevel;
+use crate::txn::{IsolationLevel, LockMode};
 use crate::value::types::{DataType, RegKind};
 use crate::value::Value;
 
@@ -49,22 +49,82 @@ pub fn parse_expr(sql: &str) -> TResult<Expr> {
     expr(e)
 }
 
-/// Parses one or more `;`-separated statements.
+/// Parses one or more `;`-separated statements: sqlparser's, and the
+/// PostgreSQL statements it lacks (`extra.rs`).
 pub fn parse(sql: &str) -> TResult<Vec<Statement>> {
+    use sqlparser::tokenizer::Token;
     let fixed = normalize_copy_booleans(sql).or_else(|| strip_vacuum_options(sql));
     let sql = fixed.as_deref().unwrap_or(sql);
-    let stmts = parser_for(sql)
-        .and_then(|mut p| p.parse_statements())
-        .map_err(|e| parse_error(sql, e))?;
-    stmts.into_iter().map(statement).collect()
+    let tokens = tokens_for(sql).map_err(|e| parse_error(sql, e))?;
+    let (tokens, deferrable) = extra::strip_deferrable(tokens);
+    let mut p = Parser::new(&DIALECT).with_tokens_with_locations(tokens);
+    let mut out = Vec::new();
+    loop {
+        while p.consume_token(&Token::SemiColon) {}
+        if p.peek_token().token == Token::EOF {
+            break;
+        }
+        let stmt = match extra::statement(&mut p)? {
+            Some(s) => s,
+            None => statement(p.parse_statement().map_err(|e| parse_error(sql, e))?)?,
+        };
+        out.push(with_deferrable(
+            stmt,
+            deferrable.get(out.len()).copied().flatten(),
+        ));
+        let next = p.peek_token();
+        if next.token != Token::EOF && next.token != Token::SemiColon {
+            let at = next.span.start;
+            return Err(parse_error(
+                sql,
+                ParserError::ParserError(format!(
+                    "Expected: end of statement, found: {} at Line: {}, Column: {}",
+                    next.token, at.line, at.column
+                )),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// `stmt` with the `[NOT] DEFERRABLE` transaction mode `extra` took out
+/// of its tokens.
+fn with_deferrable(stmt: Statement, deferrable: Option<bool>) -> Statement {
+    match (stmt, deferrable) {
+        (Statement::Begin { mut modes }, Some(d)) => {
+            modes.deferrable = Some(d);
+            Statement::Begin { modes }
+        }
+        (
+            Statement::SetTransaction {
+                mut modes,
+                session_default,
+            },
+            Some(d),
+        ) => {
+            modes.deferrable = Some(d);
+            Statement::SetTransaction {
+                modes,
+                session_default,
+            }
+        }
+        (stmt, _) => stmt,
+    }
 }
 
 static DIALECT: PostgreSqlDialect = PostgreSqlDialect {};
 
-/// A parser over `sql`'s tokens, with pgvector's `<+>` put back together:
-/// sqlparser splits it into `<`, `+`, `>` (its tokenizer treats `<+` as
-/// `<` followed by a sign).
+mod extra;
+
+/// A parser over `sql`'s tokens (see [`tokens_for`]).
 fn parser_for(sql: &str) -> Result<Parser<'static>, ParserError> {
+    Ok(Parser::new(&DIALECT).with_tokens_with_locations(tokens_for(sql)?))
+}
+
+/// `sql`'s tokens, with pgvector's `<+>` put back together: sqlparser
+/// splits it into `<`, `+`, `>` (its tokenizer treats `<+` as `<`
+/// followed by a sign).
+fn tokens_for(sql: &str) -> Result<Vec<sqlparser::tokenizer::TokenWithSpan>, ParserError> {
     use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
     let tokens = Tokenizer::new(&DIALECT, sql)
         .tokenize_with_location()
@@ -90,7 +150,7 @@ fn parser_for(sql: &str) -> Result<Parser<'static>, ParserError> {
         out.push(tokens[i].clone());
         i += 1;
     }
-    Ok(Parser::new(&DIALECT).with_tokens_with_locations(out))
+    Ok(out)
 }
 
 /// The highest `$n` placeholder in `sql` (0 if none), from the tokens, so
@@ -222,6 +282,27 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
                 if_not_exists,
                 start,
                 increment,
+            }
+        }
+        S::Lock(l) => {
+            use sp::LockTableMode as M;
+            Statement::LockTable {
+                names: l
+                    .tables
+                    .iter()
+                    .map(|t| object_name(&t.name))
+                    .collect::<TResult<_>>()?,
+                mode: match l.lock_mode {
+                    None | Some(M::AccessExclusive) => LockMode::AccessExclusive,
+                    Some(M::AccessShare) => LockMode::AccessShare,
+                    Some(M::RowShare) => LockMode::RowShare,
+                    Some(M::RowExclusive) => LockMode::RowExclusive,
+                    Some(M::ShareUpdateExclusive) => LockMode::ShareUpdateExclusive,
+                    Some(M::Share) => LockMode::Share,
+                    Some(M::ShareRowExclusive) => LockMode::ShareRowExclusive,
+                    Some(M::Exclusive) => LockMode::Exclusive,
+                },
+                nowait: l.nowait,
             }
         }
         S::Truncate(t) => Statement::Truncate {
@@ -513,8 +594,9 @@ fn txn_modes(modes: &[sp::TransactionMode]) -> TResult<TxnModes> {
                     sp::TransactionIsolationLevel::ReadCommitted => IsolationLevel::ReadCommitted,
                     sp::TransactionIsolationLevel::RepeatableRead => IsolationLevel::RepeatableRead,
                     sp::TransactionIsolationLevel::Serializable => IsolationLevel::Serializable,
+                    // Not PostgreSQL's: its grammar has no such level.
                     sp::TransactionIsolationLevel::Snapshot => {
-                        return Err(unsupported("isolation level SNAPSHOT"))
+                        return Err(syntax("syntax error at or near \"SNAPSHOT\""))
                     }
                 })
             }
@@ -920,14 +1002,27 @@ fn ref_action(a: Option<sp::ReferentialAction>) -> RefAction {
     }
 }
 
-fn foreign_key(fk: sp::ForeignKeyConstraint, column: Option<&str>) -> TResult<ForeignKey> {
-    let (deferrable, initially_deferred) = match &fk.characteristics {
+/// A constraint's `[NOT] DEFERRABLE [INITIALLY ...]` (INITIALLY DEFERRED
+/// implies DEFERRABLE).
+fn deferral(c: &Option<sp::ConstraintCharacteristics>) -> Deferral {
+    let (deferrable, initially_deferred) = match c {
         Some(c) => (
             c.deferrable.unwrap_or(false),
             matches!(c.initially, Some(sp::DeferrableInitial::Deferred)),
         ),
         None => (false, false),
     };
+    Deferral {
+        deferrable: deferrable || initially_deferred,
+        initially_deferred,
+    }
+}
+
+fn foreign_key(fk: sp::ForeignKeyConstraint, column: Option<&str>) -> TResult<ForeignKey> {
+    let Deferral {
+        deferrable,
+        initially_deferred,
+    } = deferral(&fk.characteristics);
     Ok(ForeignKey {
         name: fk.name.as_ref().map(ident),
         columns: match column {
@@ -938,7 +1033,7 @@ fn foreign_key(fk: sp::ForeignKeyConstraint, column: Option<&str>) -> TResult<Fo
         referred: fk.referred_columns.iter().map(ident).collect(),
         on_delete: ref_action(fk.on_delete),
         on_update: ref_action(fk.on_update),
-        deferrable: deferrable || initially_deferred,
+        deferrable,
         initially_deferred,
     })
 }
@@ -948,10 +1043,12 @@ fn table_constraint(c: sp::TableConstraint) -> TResult<TableConstraint> {
         sp::TableConstraint::PrimaryKey(pk) => TableConstraint::PrimaryKey {
             name: pk.name.as_ref().map(ident),
             columns: index_column_names(&pk.columns)?,
+            deferral: deferral(&pk.characteristics),
         },
         sp::TableConstraint::Unique(u) => TableConstraint::Unique {
             name: u.name.as_ref().map(ident),
             columns: index_column_names(&u.columns)?,
+            deferral: deferral(&u.characteristics),
         },
         sp::TableConstraint::Check(ch) => TableConstraint::Check {
             name: ch.name.as_ref().map(ident),
@@ -995,11 +1092,13 @@ fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
                 spec.constraints.push(TableConstraint::PrimaryKey {
                     name: o.name.as_ref().or(pk.name.as_ref()).map(ident),
                     columns: vec![name.clone()],
+                    deferral: deferral(&pk.characteristics),
                 })
             }
             sp::ColumnOption::Unique(u) => spec.constraints.push(TableConstraint::Unique {
                 name: o.name.as_ref().or(u.name.as_ref()).map(ident),
                 columns: vec![name.clone()],
+                deferral: deferral(&u.characteristics),
             }),
             sp::ColumnOption::Check(ch) => spec.constraints.push(TableConstraint::Check {
                 name: o.name.as_ref().or(ch.name.as_ref()).map(ident),

@@ -1,0 +1,183 @@
+//! PostgreSQL statements sqlparser does not parse, read from its tokens:
+//! `SET CONSTRAINTS`, `PREPARE TRANSACTION`, `COMMIT PREPARED`,
+//! `ROLLBACK PREPARED`; and the `[NOT] DEFERRABLE` transaction mode of
+//! BEGIN / START TRANSACTION / SET TRANSACTION, which sqlparser refuses.
+
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
+
+use super::{object_name, syntax, TResult};
+use crate::sql::parse::ast::Statement;
+
+/// The upper-cased word at `n` tokens ahead (`None` if not a word).
+fn word_at(p: &Parser, n: usize) -> Option<String> {
+    match p.peek_nth_token(n).token {
+        Token::Word(w) => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+/// A single-quoted string literal (a gid).
+fn string_literal(p: &mut Parser, what: &str) -> TResult<String> {
+    match p.next_token().token {
+        Token::SingleQuotedString(s) => Ok(s),
+        other => Err(syntax(format!("syntax error at or near \"{other}\""))
+            .with_detail(format!("expected {what}"))),
+    }
+}
+
+/// One of the statements this module knows, if the parser is at one.
+pub(super) fn statement(p: &mut Parser) -> TResult<Option<Statement>> {
+    let first = word_at(p, 0);
+    let second = word_at(p, 1);
+    match (first.as_deref(), second.as_deref()) {
+        (Some("SET"), Some("CONSTRAINTS")) => {
+            p.next_token();
+            p.next_token();
+            let names = if p.parse_keyword(Keyword::ALL) {
+                None
+            } else {
+                let mut names = Vec::new();
+                loop {
+                    let name = p
+                        .parse_object_name(false)
+                        .map_err(|e| syntax(e.to_string()))?;
+                    names.push(object_name(&name)?);
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                Some(names)
+            };
+            let deferred = if p.parse_keyword(Keyword::DEFERRED) {
+                true
+            } else if p.parse_keyword(Keyword::IMMEDIATE) {
+                false
+            } else {
+                let found = p.peek_token().token;
+                return Err(syntax(format!("syntax error at or near \"{found}\"")));
+            };
+            Ok(Some(Statement::SetConstraints { names, deferred }))
+        }
+        (Some("PREPARE"), Some("TRANSACTION")) => {
+            p.next_token();
+            p.next_token();
+            Ok(Some(Statement::PrepareTransaction(string_literal(
+                p,
+                "a transaction identifier",
+            )?)))
+        }
+        (Some("COMMIT"), Some("PREPARED")) => {
+            p.next_token();
+            p.next_token();
+            Ok(Some(Statement::CommitPrepared(string_literal(
+                p,
+                "a transaction identifier",
+            )?)))
+        }
+        (Some("ROLLBACK"), Some("PREPARED")) => {
+            p.next_token();
+            p.next_token();
+            Ok(Some(Statement::RollbackPrepared(string_literal(
+                p,
+                "a transaction identifier",
+            )?)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Takes `[NOT] DEFERRABLE` out of the transaction modes of BEGIN, START
+/// TRANSACTION and SET [SESSION CHARACTERISTICS AS] TRANSACTION, which
+/// sqlparser refuses. Returns the remaining tokens and, per non-empty
+/// statement in order, the mode it gave (if any).
+pub(super) fn strip_deferrable(
+    tokens: Vec<TokenWithSpan>,
+) -> (Vec<TokenWithSpan>, Vec<Option<bool>>) {
+    let is_kw = |t: &Token, kw: Keyword| matches!(t, Token::Word(w) if w.keyword == kw);
+    let word = |t: &TokenWithSpan| match &t.token {
+        Token::Word(w) => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut modes: Vec<Option<bool>> = Vec::new();
+    // Words of the current statement so far (its first three), and whether
+    // it sets transaction modes.
+    let mut head: Vec<String> = Vec::new();
+    let mut in_statement = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        match &t.token {
+            Token::SemiColon => {
+                in_statement = false;
+                head.clear();
+            }
+            Token::Whitespace(_) => {}
+            _ => {
+                if !in_statement {
+                    in_statement = true;
+                    modes.push(None);
+                }
+                if head.len() < 3 {
+                    head.push(word(t).unwrap_or_default());
+                }
+            }
+        }
+        let sets_modes = match head.first().map(String::as_str) {
+            Some("BEGIN") | Some("START") => true,
+            Some("SET") => matches!(
+                (
+                    head.get(1).map(String::as_str),
+                    head.get(2).map(String::as_str)
+                ),
+                (Some("TRANSACTION"), _) | (Some("SESSION"), Some("CHARACTERISTICS"))
+            ),
+            _ => false,
+        };
+        if sets_modes && is_kw(&t.token, Keyword::DEFERRABLE) {
+            if let Some(m) = modes.last_mut() {
+                *m = Some(true);
+            }
+            drop_separator(&mut out);
+            i += 1;
+            continue;
+        }
+        if sets_modes && is_kw(&t.token, Keyword::NOT) {
+            let mut j = i + 1;
+            while tokens
+                .get(j)
+                .is_some_and(|x| matches!(x.token, Token::Whitespace(_)))
+            {
+                j += 1;
+            }
+            if tokens
+                .get(j)
+                .is_some_and(|x| is_kw(&x.token, Keyword::DEFERRABLE))
+            {
+                if let Some(m) = modes.last_mut() {
+                    *m = Some(false);
+                }
+                drop_separator(&mut out);
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(t.clone());
+        i += 1;
+    }
+    (out, modes)
+}
+
+/// Drops a trailing comma (and the whitespace after it) that separated a
+/// removed transaction mode from the one before.
+fn drop_separator(out: &mut Vec<TokenWithSpan>) {
+    let mut k = out.len();
+    while k > 0 && matches!(out[k - 1].token, Token::Whitespace(_)) {
+        k -= 1;
+    }
+    if k > 0 && out[k - 1].token == Token::Comma {
+        out.truncate(k - 1);
+    }
+}
