@@ -47,7 +47,7 @@ pub(super) fn key_detail(table: &TableDef, idx: &IndexDef, key: &[Value], tz: &T
         .columns
         .iter()
         .map(|&i| match table.columns.get(i) {
-            Some(c) => c.name.clone(),
+            Some(c) => crate::sql::functions::string::quote_ident(&c.name),
             None => exprs.next().cloned().unwrap_or_default(),
         })
         .collect();
@@ -601,8 +601,9 @@ impl Engine {
     ) -> Result<UniqueCheck> {
         let heap = Heap::open(dml.table.heap);
         for idx in dml.indexes.iter().filter(|i| i.unique) {
-            // A deferred constraint is checked at COMMIT.
-            if self.unique_deferred(sid, idx) {
+            // A deferrable constraint is checked at the end of the
+            // statement or at COMMIT (`queue_deferred_unique`).
+            if idx.deferrable {
                 continue;
             }
             let Some(key) = self.index_entry(idx, &dml.table, row)? else {

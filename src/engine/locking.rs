@@ -130,8 +130,11 @@ impl Engine {
     }
 
     /// After a row version was inserted at `tid`: for each of `table`'s
-    /// deferred unique indexes where another version with the same key
-    /// exists (live or in flux), the check is queued for COMMIT.
+    /// deferrable unique indexes where another version with the same key
+    /// exists (live or in flux), the check is queued: for the end of the
+    /// statement if the constraint is immediate (PostgreSQL checks a
+    /// deferrable constraint's immediate mode per statement, not per row),
+    /// else for COMMIT.
     pub(super) fn queue_deferred_unique(
         &mut self,
         sid: SessionId,
@@ -141,9 +144,6 @@ impl Engine {
         tid: Tid,
     ) -> Result<()> {
         for idx in indexes.iter().filter(|i| i.unique && i.deferrable) {
-            if !self.unique_deferred(sid, idx) {
-                continue;
-            }
             if self.unique_conflict(sid, table, idx, row, tid)?.is_some() {
                 if let Some(t) = self.txns.get_mut(sid) {
                     t.deferred_unique.push((table.oid, idx.oid, tid));
@@ -243,6 +243,27 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// The end of a statement: its deferrable constraints in immediate
+    /// mode are checked now. Work of another transaction in flux cannot
+    /// be waited for here (the statement's changes are made), so it fails
+    /// as a serialization failure.
+    pub(super) fn end_of_statement_checks(&mut self, sid: SessionId) -> Result<()> {
+        if self
+            .txns
+            .get(sid)
+            .is_none_or(|t| t.deferred_unique.is_empty())
+        {
+            return Ok(());
+        }
+        match self.check_deferred_constraints(sid, false) {
+            Err(Error::Wait { .. }) => Err(sql_err(
+                SqlState::SERIALIZATION_FAILURE,
+                "could not serialize access due to concurrent update",
+            )),
+            other => other,
+        }
     }
 
     /// The first statement of a SERIALIZABLE READ ONLY DEFERRABLE

@@ -524,6 +524,12 @@ impl Engine {
                 (None, None) => self.run_statement(sid, stmt.expect("one of the three"), &params),
             };
             self.interrupts.stop();
+            // Deferrable constraints in immediate mode: at the end of the
+            // statement.
+            let step = match step {
+                Ok(Step::Done(r)) => self.end_of_statement_checks(sid).map(|()| Step::Done(r)),
+                other => other,
+            };
             match step {
                 Ok(Step::Done(r)) => {
                     // A resumed statement of an implicit transaction commits it.

@@ -9,7 +9,8 @@ use super::{
 };
 use crate::catalog::Oid;
 use crate::engine::DATABASE_OID;
-use crate::txn::{Snapshot, Xid};
+use crate::txn::ssi::Target;
+use crate::txn::{LockMode, LockTag, Snapshot, Xid};
 use crate::value::Value;
 
 pub(super) fn snapshot_xmin(s: &Snapshot) -> Xid {
@@ -122,92 +123,157 @@ impl Engine {
         for (x, owner) in self.txns.running_xids() {
             xids_of.entry(owner).or_default().push(x);
         }
+        let locks = self.txns.lock_table_view();
+        let granted = locks.granted();
+        let queued: Vec<(SessionId, LockTag, LockMode)> = locks.waiting().to_vec();
+        drop(locks);
+        let vxid_of = |sid: SessionId| {
+            self.sessions
+                .get(&sid)
+                .map(|s| format!("{sid}/{}", s.activity.local_xact))
+        };
         let mut rows = Vec::new();
+        // One row in PostgreSQL's column order.
+        let push = |rows: &mut Vec<Vec<Value>>, r: LockRow| {
+            rows.push(vec![
+                text(r.locktype),
+                r.relation
+                    .or(r.advisory.map(|_| 0))
+                    .map_or(Value::Null, |_| oid(DATABASE_OID)),
+                r.relation.map_or(Value::Null, oid),
+                r.page.map_or(Value::Null, |p| Value::Int4(p as i32)),
+                r.tuple.map_or(Value::Null, |t| Value::Int2(t as i16)),
+                opt_text(r.virtualxid.as_deref()),
+                opt_i64(r.xid),
+                r.advisory
+                    .map_or(Value::Null, |(c, _, _)| Value::Int4(c as i32)),
+                r.advisory
+                    .map_or(Value::Null, |(_, o, _)| Value::Int4(o as i32)),
+                r.advisory
+                    .map_or(Value::Null, |(_, _, sub)| Value::Int2(sub)),
+                opt_text(r.vxid.as_deref()),
+                r.pid.map_or(Value::Null, |p| Value::Int4(p as i32)),
+                text(r.mode),
+                Value::Bool(r.granted),
+                Value::Bool(r.fastpath),
+                timestamptz(r.waitstart),
+            ]);
+        };
+        let tag_fields = |tag: LockTag| match tag {
+            LockTag::Relation(rel) => ("relation", Some(rel), None),
+            LockTag::Advisory { key, pair } => {
+                // bigint keys: high and low halves, objsubid 1; (int,
+                // int) keys: the two, objsubid 2.
+                let (hi, lo) = ((key >> 32) as u32, key as u32);
+                ("advisory", None, Some((hi, lo, if pair { 2 } else { 1 })))
+            }
+        };
         for sid in self.session_ids() {
             let s = &self.sessions[&sid];
-            let Some(t) = self.txns.get(sid) else {
-                continue;
-            };
-            let vxid = format!("{sid}/{}", s.activity.local_xact);
-            let row = |locktype: &str,
-                       relation: Option<Oid>,
-                       virtualxid: Option<&str>,
-                       xid: Option<Xid>,
-                       mode: &str,
-                       granted: bool,
-                       fastpath: bool,
-                       waitstart: Option<i64>| {
-                vec![
-                    text(locktype),
-                    relation.map_or(Value::Null, |_| oid(DATABASE_OID)),
-                    relation.map_or(Value::Null, oid),
-                    Value::Null,
-                    Value::Null,
-                    opt_text(virtualxid),
-                    opt_i64(xid),
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
-                    text(&vxid),
-                    Value::Int4(sid as i32),
-                    text(mode),
-                    Value::Bool(granted),
-                    Value::Bool(fastpath),
-                    timestamptz(waitstart),
-                ]
+            let vxid = vxid_of(sid);
+            let base = LockRow {
+                vxid: vxid.clone(),
+                pid: Some(sid),
+                ..LockRow::default()
             };
             // Every transaction holds its virtual xid.
-            rows.push(row(
-                "virtualxid",
-                None,
-                Some(&vxid),
-                None,
-                "ExclusiveLock",
-                true,
-                true,
-                None,
-            ));
-            for (o, mode) in self.txns.relation_locks(sid) {
-                rows.push(row(
-                    "relation",
-                    Some(o),
-                    None,
-                    None,
-                    mode.name(),
-                    true,
-                    false,
-                    None,
-                ));
+            if let Some(t) = self.txns.get(sid) {
+                push(
+                    &mut rows,
+                    LockRow {
+                        locktype: "virtualxid",
+                        virtualxid: vxid.clone(),
+                        mode: "ExclusiveLock",
+                        granted: true,
+                        fastpath: true,
+                        ..base.clone()
+                    },
+                );
+                let mut own: Vec<Xid> = xids_of.remove(&sid).unwrap_or_default();
+                own.sort_unstable();
+                debug_assert!(own.iter().all(|x| t.owns(*x)));
+                for x in own {
+                    push(
+                        &mut rows,
+                        LockRow {
+                            locktype: "transactionid",
+                            xid: Some(x),
+                            mode: "ExclusiveLock",
+                            granted: true,
+                            ..base.clone()
+                        },
+                    );
+                }
             }
-            let mut own: Vec<Xid> = xids_of.remove(&sid).unwrap_or_default();
-            own.sort_unstable();
-            debug_assert!(own.iter().all(|x| t.owns(*x)));
-            for x in own {
-                rows.push(row(
-                    "transactionid",
-                    None,
-                    None,
-                    Some(x),
-                    "ExclusiveLock",
-                    true,
-                    false,
-                    None,
-                ));
+            for (tag, _, mode) in granted.iter().filter(|(_, holder, _)| *holder == sid) {
+                let (locktype, relation, advisory) = tag_fields(*tag);
+                push(
+                    &mut rows,
+                    LockRow {
+                        locktype,
+                        relation,
+                        advisory,
+                        mode: mode.name(),
+                        granted: true,
+                        ..base.clone()
+                    },
+                );
             }
-            // A parked session waits for the holder's transaction to end,
-            // as PostgreSQL's row-lock waits do (ShareLock on its xid).
             if let Some(holder) = self.txns.waiting_for(sid) {
-                rows.push(row(
-                    "transactionid",
-                    None,
-                    None,
-                    self.top_xid(holder),
-                    "ShareLock",
-                    false,
-                    false,
-                    s.activity.wait_start,
-                ));
+                match queued.iter().find(|(w, _, _)| *w == sid) {
+                    // Waiting for a relation or advisory lock.
+                    Some((_, tag, mode)) => {
+                        let (locktype, relation, advisory) = tag_fields(*tag);
+                        push(
+                            &mut rows,
+                            LockRow {
+                                locktype,
+                                relation,
+                                advisory,
+                                mode: mode.name(),
+                                waitstart: s.activity.wait_start,
+                                ..base.clone()
+                            },
+                        );
+                    }
+                    // A row-lock wait waits for the holder's transaction
+                    // to end, as PostgreSQL's do (ShareLock on its xid).
+                    None => push(
+                        &mut rows,
+                        LockRow {
+                            locktype: "transactionid",
+                            xid: self.top_xid(holder),
+                            mode: "ShareLock",
+                            waitstart: s.activity.wait_start,
+                            ..base.clone()
+                        },
+                    ),
+                }
             }
+        }
+        // SIREAD locks (kept after commit until overlapping transactions
+        // end; those of finished transactions have no pid).
+        for (target, owner, _) in self.txns.ssi.all_locks() {
+            let (locktype, relation, page, tuple) = match target {
+                Target::Relation(r) => ("relation", r, None, None),
+                Target::Tuple(r, p, t) => ("tuple", r, Some(p), Some(t)),
+                // A key range of an index: PostgreSQL locks index pages.
+                Target::Range(r, ..) => ("page", r, None, None),
+            };
+            push(
+                &mut rows,
+                LockRow {
+                    locktype,
+                    relation: Some(relation),
+                    page,
+                    tuple,
+                    vxid: owner.and_then(vxid_of),
+                    pid: owner,
+                    mode: "SIReadLock",
+                    granted: true,
+                    ..LockRow::default()
+                },
+            );
         }
         rows
     }
@@ -284,4 +350,23 @@ impl Engine {
         }
         Ok(rows)
     }
+}
+
+/// One `pg_locks` row's values (absent ones are NULL).
+#[derive(Clone, Default)]
+struct LockRow {
+    locktype: &'static str,
+    relation: Option<Oid>,
+    page: Option<u32>,
+    tuple: Option<u16>,
+    virtualxid: Option<String>,
+    xid: Option<Xid>,
+    /// classid, objid, objsubid of an advisory lock.
+    advisory: Option<(u32, u32, i16)>,
+    vxid: Option<String>,
+    pid: Option<SessionId>,
+    mode: &'static str,
+    granted: bool,
+    fastpath: bool,
+    waitstart: Option<i64>,
 }

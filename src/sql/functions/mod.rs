@@ -24,7 +24,7 @@ pub mod datetime;
 mod jsonb;
 mod math;
 pub mod md5;
-mod string;
+pub mod string;
 pub mod system;
 mod vector;
 
