@@ -8,6 +8,7 @@ pub struct SqlState(pub &'static str);
 impl SqlState {
     pub const IO_ERROR: SqlState = SqlState("58030");
     pub const DISK_FULL: SqlState = SqlState("53100");
+    pub const OUT_OF_MEMORY: SqlState = SqlState("53200");
     pub const DATA_CORRUPTED: SqlState = SqlState("XX001");
     pub const INDEX_CORRUPTED: SqlState = SqlState("XX002");
     pub const INTERNAL_ERROR: SqlState = SqlState("XX000");

@@ -425,12 +425,12 @@ impl Catalog {
         self.heap.update_header(pager, tid, |h| {
             h.xmax = xid;
             h.cmax = cid;
-            h.flags &= !flags::XMAX_LOCK_ONLY;
+            h.flags &= !(flags::XMAX_LOCK_ONLY | flags::XMAX_MODE_MASK);
         })?;
         if let Some(e) = self.entries.iter_mut().find(|e| e.tid == tid) {
             e.header.xmax = xid;
             e.header.cmax = cid;
-            e.header.flags &= !flags::XMAX_LOCK_ONLY;
+            e.header.flags &= !(flags::XMAX_LOCK_ONLY | flags::XMAX_MODE_MASK);
         }
         self.version += 1;
         Ok(())

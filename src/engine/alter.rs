@@ -9,12 +9,12 @@ use crate::catalog::{
     Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, Object, SequenceDef, TableDef,
 };
 use crate::error::{Error, SqlState};
-use crate::heap::{flags, Heap, Tid};
+use crate::heap::{Heap, Tid};
 use crate::sql::exec::{self, eval, value_tid, Row};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::parse::translate;
 use crate::sql::plan;
-use crate::txn::{LockMode, Xid, XidStatus};
+use crate::txn::{LockMode, RowLockMode, Xid, XidStatus};
 use crate::value::Value;
 
 impl Engine {
@@ -404,12 +404,15 @@ impl Engine {
             let new_tid = self.insert_row(&dml, xid, &row)?;
             let cid = dml.cid;
             self.ssi_write_version(xid, &dml.table, tid)?;
-            heap.update_header(&mut self.pager, tid, |h| {
-                h.xmax = xid;
-                h.cmax = cid;
-                h.ctid = new_tid;
-                h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
-            })?;
+            self.mark_replaced(
+                sid,
+                &heap,
+                tid,
+                xid,
+                cid,
+                Some(new_tid),
+                RowLockMode::Update,
+            )?;
         }
         Ok(())
     }

@@ -5,15 +5,16 @@ use std::rc::Rc;
 
 use super::ddl::column_positions;
 use super::dml::{DmlExec, DmlKind};
+use super::rowlock::{update_lock_mode, RowLockCheck};
 use super::{sql_err, Engine, Result, SessionId};
 use crate::access;
 use crate::catalog::{IndexDef, Object, TableDef};
 use crate::error::{Error, SqlError, SqlState};
-use crate::heap::{flags, Heap, Tid, TupleHeader};
+use crate::heap::{Heap, Tid, TupleHeader};
 use crate::sql::exec::{self, eval, Row};
 use crate::sql::parse::ast;
 use crate::sql::plan;
-use crate::txn::{Liveness, Xid};
+use crate::txn::{IsolationLevel, Liveness, RowLockMode, Viewer, Xid};
 use crate::value::cast::cast_assignment;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
@@ -273,22 +274,63 @@ impl Engine {
                     &tz,
                 )?);
             }
+            // As PostgreSQL's RI check: the referenced row must be visible
+            // (to a fresh snapshot under READ COMMITTED, else to the
+            // transaction's), and is locked FOR KEY SHARE, which waits for
+            // a delete or key update in progress but not for other updates.
             let heap = Heap::open(parent.heap);
+            let snapshot = if self
+                .txns
+                .get(sid)
+                .is_none_or(|t| t.isolation == IsolationLevel::ReadCommitted)
+            {
+                self.take_snapshot(sid)
+            } else {
+                self.statement_snapshot(sid)
+            };
+            let own = self
+                .txns
+                .get(sid)
+                .map(|t| t.own().clone())
+                .unwrap_or_default();
+            let cid = self.current_cid(sid);
+            let viewer = Viewer {
+                snapshot: &snapshot,
+                own: &own,
+                // This statement's own rows count too.
+                cid: cid + 1,
+            };
             let mut found = false;
+            let mut wait = None;
             for tid in access::open(&idx).lookup(&mut self.pager, &key_vals)? {
                 let Some(h) = heap.header(&mut self.pager, tid)? else {
                     continue;
                 };
-                match self.row_liveness(sid, &h)? {
-                    Liveness::Live => {
+                if !viewer.visible(&self.txns, &mut self.pager, &h)? {
+                    continue;
+                }
+                match self.row_lock_check(sid, &heap, tid, &h, RowLockMode::KeyShare)? {
+                    RowLockCheck::Free => {
+                        let xid = self.write_xid(sid)?;
+                        self.take_row_lock(sid, xid, cid, &heap, tid, RowLockMode::KeyShare)?;
                         found = true;
                         break;
                     }
-                    Liveness::InFlux(holder) if holder != sid => return Ok(Some(holder)),
-                    _ => {}
+                    RowLockCheck::Busy(holder) => {
+                        wait.get_or_insert(holder);
+                    }
+                    RowLockCheck::Changed => {
+                        return Err(sql_err(
+                            SqlState::SERIALIZATION_FAILURE,
+                            "could not serialize access due to concurrent update",
+                        ))
+                    }
                 }
             }
             if !found {
+                if let Some(holder) = wait {
+                    return Ok(Some(holder));
+                }
                 let names: Vec<&str> = fk
                     .columns
                     .iter()
@@ -501,13 +543,28 @@ impl Engine {
         };
         let cid = dml.cid;
         let heap = Heap::open(child.heap);
+        let mode = match &replacement {
+            None => RowLockMode::Update,
+            Some(new) => update_lock_mode(
+                &dml.indexes,
+                (0..old.len()).filter(|&i| old[i].sql_eq(&new[i]) != Some(true)),
+            ),
+        };
+        if let Some(h) = heap.header(&mut self.pager, tid)? {
+            match self.row_lock_check(sid, &heap, tid, &h, mode)? {
+                RowLockCheck::Free => {}
+                RowLockCheck::Busy(owner) => return Ok(Some(owner)),
+                RowLockCheck::Changed => {
+                    return Err(sql_err(
+                        SqlState::SERIALIZATION_FAILURE,
+                        "could not serialize access due to concurrent update",
+                    ))
+                }
+            }
+        }
         self.ssi_write_version(xid, child, tid)?;
         match replacement {
-            None => heap.update_header(&mut self.pager, tid, |h| {
-                h.xmax = xid;
-                h.cmax = cid;
-                h.flags &= !(flags::XMAX_LOCK_ONLY | flags::UPDATED);
-            })?,
+            None => self.mark_replaced(sid, &heap, tid, xid, cid, None, mode)?,
             Some(new_row) => {
                 self.check_row(sid, &mut dml, &new_row)?;
                 match self.check_unique(sid, &dml, &new_row, Some(tid))? {
@@ -518,12 +575,7 @@ impl Engine {
                     }
                 }
                 let new_tid = self.insert_row(&dml, xid, &new_row)?;
-                heap.update_header(&mut self.pager, tid, |h| {
-                    h.xmax = xid;
-                    h.cmax = cid;
-                    h.ctid = new_tid;
-                    h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
-                })?;
+                self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), mode)?;
             }
         }
         *self.dead_counts.entry(child.oid).or_default() += 1;
@@ -622,12 +674,30 @@ impl Engine {
                 };
                 match self.row_liveness(sid, &h)? {
                     Liveness::Dead => {}
-                    Liveness::Live => return Ok(UniqueCheck::Conflict(idx.clone(), tid)),
+                    Liveness::Live => {
+                        self.unique_ssi_check(sid, idx, &key)?;
+                        return Ok(UniqueCheck::Conflict(idx.clone(), tid));
+                    }
                     Liveness::InFlux(holder) => return Ok(UniqueCheck::Wait(holder)),
                 }
             }
         }
         Ok(UniqueCheck::Ok)
+    }
+
+    /// SERIALIZABLE: before a unique violation is reported, the insert is
+    /// checked for rw-conflicts as if it were written (PostgreSQL's
+    /// _bt_check_unique does the same), so that a dangerous structure the
+    /// violation would mask is reported as the serialization failure it is.
+    fn unique_ssi_check(&mut self, sid: SessionId, idx: &IndexDef, key: &[Value]) -> Result<()> {
+        if self.txns.ssi.of_session(sid).is_none() {
+            return Ok(());
+        }
+        let write = match access::open(idx).predicate_key(key)? {
+            Some(k) => crate::txn::ssi::Write::IndexKey(idx.oid, k),
+            None => crate::txn::ssi::Write::Index(idx.oid),
+        };
+        self.ssi_write(sid, &[write])
     }
 
     pub(super) fn unique_violation(

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use super::constraints::UniqueCheck;
 use super::ddl::column_positions;
+use super::rowlock::{clause_mode, update_lock_mode, RowLockCheck};
 use super::session::Step;
 use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::access;
@@ -18,7 +19,7 @@ use crate::sql::parse::ast::{self, Expr};
 use crate::sql::parse::translate;
 use crate::sql::plan::{self, table_scope, BExpr, Binder, Column, Plan, PlanResult, Scope};
 use crate::txn::ssi::Write;
-use crate::txn::{IsolationLevel, LockMode, Snapshot, Xid, XidStatus};
+use crate::txn::{IsolationLevel, LockMode, RowLockMode, Snapshot, Xid, XidStatus};
 use crate::value::cast::cast_assignment;
 use crate::value::row::encode_row;
 use crate::value::types::DataType;
@@ -68,6 +69,7 @@ pub(super) enum DmlKind {
     },
     /// SELECT ... FOR UPDATE/SHARE: rows are `[output columns.., ctid]`.
     Lock {
+        mode: RowLockMode,
         wait: ast::LockWait,
         query: Box<ast::Query>,
         columns: Vec<Column>,
@@ -220,7 +222,16 @@ impl Engine {
                     "SELECT ... FOR UPDATE/SHARE is supported on queries over exactly one table",
                 )),
             };
-        self.lock_relation(sid, &table, LockMode::RowExclusive)?;
+        if self.txns.get(sid).is_some_and(|t| t.read_only) {
+            return Err(sql_err(
+                SqlState::READ_ONLY_SQL_TRANSACTION,
+                format!(
+                    "cannot execute SELECT {} in a read-only transaction",
+                    clause_mode(locking.strength).clause()
+                ),
+            ));
+        }
+        self.lock_relation(sid, &table, LockMode::RowShare)?;
         let plan = self.optimize(plan);
         let plan = with_row_ids(plan, table.columns.len()).ok_or_else(|| {
             sql_err(
@@ -233,6 +244,7 @@ impl Engine {
         })?;
         let dml = DmlExec {
             kind: DmlKind::Lock {
+                mode: clause_mode(locking.strength),
                 wait: locking.wait,
                 query: Box::new(q.clone()),
                 columns,
@@ -780,6 +792,11 @@ impl Engine {
             DmlKind::Insert(_) => {
                 let row = dml.rows[dml.pos].clone();
                 self.check_row(sid, dml, &row)?;
+                // SERIALIZABLE: as PostgreSQL writes the heap tuple before
+                // it checks index uniqueness, a reader of the table learns
+                // of the insert first.
+                let table_oid = dml.table.oid;
+                self.ssi_write(sid, &[Write::Table(table_oid)])?;
                 let (idx, existing) = match self.check_unique(sid, dml, &row, None)? {
                     UniqueCheck::Ok => {
                         let table = dml.table.clone();
@@ -800,6 +817,11 @@ impl Engine {
                     }
                     _ => None,
                 };
+                if conflict.is_some() {
+                    // SERIALIZABLE: the existing row decided the outcome,
+                    // so it counts as read.
+                    self.ssi_read_tuple(sid, table_oid, existing);
+                }
                 let (assignments, pred) = match conflict {
                     Some(ConflictDo::Nothing) => return Ok(None),
                     Some(ConflictDo::Update { assignments, pred }) => {
@@ -809,8 +831,8 @@ impl Engine {
                 };
                 self.upsert(sid, xid, dml, existing, row, &assignments, pred.as_ref())
             }
-            DmlKind::Lock { wait, .. } => {
-                let wait = *wait;
+            DmlKind::Lock { wait, mode, .. } => {
+                let (wait, mode) = (*wait, *mode);
                 let mut row = dml.rows[dml.pos].clone();
                 let tid = row
                     .pop()
@@ -821,54 +843,41 @@ impl Engine {
                 let Some(h) = heap.header(&mut self.pager, tid)? else {
                     return Ok(None);
                 };
-                let own = self.txns.get(sid).is_some_and(|t| t.owns(h.xmax));
-                let free = if h.xmax == 0 || own {
-                    true
-                } else {
-                    match self.txns.status(&mut self.pager, h.xmax)? {
-                        XidStatus::Aborted => true,
-                        XidStatus::Committed if h.flags & flags::XMAX_LOCK_ONLY != 0 => true,
-                        XidStatus::InProgress => match (wait, self.txns.owner_of(h.xmax)) {
-                            (_, None) => true,
-                            (ast::LockWait::Wait, Some(owner)) => return Ok(Some(owner)),
-                            (ast::LockWait::SkipLocked, Some(_)) => return Ok(None),
-                            (ast::LockWait::NoWait, Some(_)) => {
-                                return Err(sql_err(
-                                    SqlState::LOCK_NOT_AVAILABLE,
-                                    format!(
-                                        "could not obtain lock on row in relation \"{}\"",
-                                        dml.table.name
-                                    ),
-                                ))
-                            }
-                        },
-                        XidStatus::Committed => {
-                            // Changed by a transaction our snapshot does not see.
-                            let rc = self
-                                .txns
-                                .get(sid)
-                                .is_none_or(|t| t.isolation == IsolationLevel::ReadCommitted);
-                            if !rc {
-                                return Err(sql_err(
-                                    SqlState::SERIALIZATION_FAILURE,
-                                    "could not serialize access due to concurrent update",
-                                ));
-                            }
-                            if let DmlKind::Lock { restart, .. } = &mut dml.kind {
-                                *restart = true;
-                            }
-                            return Ok(None);
+                match self.row_lock_check(sid, &heap, tid, &h, mode)? {
+                    RowLockCheck::Free => {}
+                    RowLockCheck::Busy(owner) => match wait {
+                        ast::LockWait::Wait => return Ok(Some(owner)),
+                        ast::LockWait::SkipLocked => return Ok(None),
+                        ast::LockWait::NoWait => {
+                            return Err(sql_err(
+                                SqlState::LOCK_NOT_AVAILABLE,
+                                format!(
+                                    "could not obtain lock on row in relation \"{}\"",
+                                    dml.table.name
+                                ),
+                            ))
                         }
+                    },
+                    RowLockCheck::Changed => {
+                        // Changed by a transaction our snapshot does not see.
+                        let rc = self
+                            .txns
+                            .get(sid)
+                            .is_none_or(|t| t.isolation == IsolationLevel::ReadCommitted);
+                        if !rc {
+                            return Err(sql_err(
+                                SqlState::SERIALIZATION_FAILURE,
+                                "could not serialize access due to concurrent update",
+                            ));
+                        }
+                        if let DmlKind::Lock { restart, .. } = &mut dml.kind {
+                            *restart = true;
+                        }
+                        return Ok(None);
                     }
-                };
-                if free && !own {
-                    let cid = dml.cid;
-                    heap.update_header(&mut self.pager, tid, |h| {
-                        h.xmax = xid;
-                        h.cmax = cid;
-                        h.flags = (h.flags | flags::XMAX_LOCK_ONLY) & !flags::UPDATED;
-                    })?;
                 }
+                let cid = dml.cid;
+                self.take_row_lock(sid, xid, cid, &heap, tid, mode)?;
                 dml.out.push(row);
                 dml.count += 1;
                 Ok(None)
@@ -878,7 +887,13 @@ impl Engine {
                 let tid = value_tid(&input[ncols])
                     .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "missing ctid"))?;
                 // Lock the row version (following updates under READ COMMITTED).
-                let (tid, input) = match self.lock_row(sid, dml, tid, input)? {
+                let mode = match &dml.kind {
+                    DmlKind::Update { assignments, .. } => {
+                        update_lock_mode(&dml.indexes, assignments.iter().map(|(i, _)| *i))
+                    }
+                    _ => RowLockMode::Update,
+                };
+                let (tid, input) = match self.lock_row(sid, dml, tid, input, mode)? {
                     LockOutcome::Locked(tid, input) => (tid, input),
                     LockOutcome::Wait(holder) => return Ok(Some(holder)),
                     LockOutcome::Skip => return Ok(None),
@@ -926,14 +941,9 @@ impl Engine {
                     {
                         return Ok(Some(holder));
                     }
-                    let new_tid = self.insert_row(dml, xid, &new_row)?;
+                    let new_tid = self.insert_version(dml, xid, &new_row, Some(old_row))?;
                     self.ssi_write_version(xid, &dml.table, tid)?;
-                    heap.update_header(&mut self.pager, tid, |h| {
-                        h.xmax = xid;
-                        h.cmax = cid;
-                        h.ctid = new_tid;
-                        h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
-                    })?;
+                    self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), mode)?;
                     let mut ret_row = new_row;
                     ret_row.extend_from_slice(&input[ncols..]);
                     dml.count += 1;
@@ -946,11 +956,7 @@ impl Engine {
                         return Ok(Some(holder));
                     }
                     self.ssi_write_version(xid, &dml.table, tid)?;
-                    heap.update_header(&mut self.pager, tid, |h| {
-                        h.xmax = xid;
-                        h.cmax = cid;
-                        h.flags &= !(flags::XMAX_LOCK_ONLY | flags::UPDATED);
-                    })?;
+                    self.mark_replaced(sid, &heap, tid, xid, cid, None, mode)?;
                     dml.count += 1;
                     self.emit_returning(sid, dml, &input)?;
                 }
@@ -975,6 +981,18 @@ impl Engine {
         let existing = heap
             .fetch(&mut self.pager, tid)?
             .ok_or_else(|| sql_err(SqlState::INTERNAL_ERROR, "conflicting row vanished"))?;
+        // As PostgreSQL, the existing row is locked FOR UPDATE before the
+        // WHERE clause is evaluated, and stays locked if it fails.
+        match self.row_lock_check(sid, &heap, tid, &existing.header, RowLockMode::Update)? {
+            RowLockCheck::Free => {}
+            RowLockCheck::Busy(owner) => return Ok(Some(owner)),
+            RowLockCheck::Changed => {
+                return Err(sql_err(
+                    SqlState::SERIALIZATION_FAILURE,
+                    "could not serialize access due to concurrent update",
+                ))
+            }
+        }
         let own = self
             .txns
             .get(sid)
@@ -1003,7 +1021,9 @@ impl Engine {
             }
             Ok(Some(vals))
         });
+        let cid = dml.cid;
         let Some(vals) = computed? else {
+            self.take_row_lock(sid, xid, cid, &heap, tid, RowLockMode::Update)?;
             return Ok(None);
         };
         let tz = self.session_tz(sid);
@@ -1029,15 +1049,17 @@ impl Engine {
         {
             return Ok(Some(holder));
         }
-        let new_tid = self.insert_row(dml, xid, &new_row)?;
-        let cid = dml.cid;
+        let new_tid = self.insert_version(dml, xid, &new_row, Some(&old_row))?;
         self.ssi_write_version(xid, &dml.table, tid)?;
-        heap.update_header(&mut self.pager, tid, |h| {
-            h.xmax = xid;
-            h.cmax = cid;
-            h.ctid = new_tid;
-            h.flags = (h.flags & !flags::XMAX_LOCK_ONLY) | flags::UPDATED;
-        })?;
+        self.mark_replaced(
+            sid,
+            &heap,
+            tid,
+            xid,
+            cid,
+            Some(new_tid),
+            RowLockMode::Update,
+        )?;
         dml.count += 1;
         self.emit_returning(sid, dml, &new_row)?;
         Ok(None)
@@ -1078,6 +1100,19 @@ impl Engine {
             .map_err(|f| Error::Sql(crate::txn::serialization_error(&f)))
     }
 
+    /// SERIALIZABLE: `sid` read the version at `tid` of table `table_oid`
+    /// (a SIREAD lock on it).
+    pub(super) fn ssi_read_tuple(&mut self, sid: SessionId, table_oid: Oid, tid: Tid) {
+        if self.txns.ssi.of_session(sid).is_some() {
+            self.txns.ssi.lock(
+                sid,
+                [crate::txn::ssi::Target::Tuple(
+                    table_oid, tid.page, tid.slot,
+                )],
+            );
+        }
+    }
+
     /// SERIALIZABLE: the version at `tid` of `table` is being updated or
     /// deleted by `xid`'s transaction.
     pub(super) fn ssi_write_version(&mut self, xid: Xid, table: &TableDef, tid: Tid) -> Result<()> {
@@ -1089,6 +1124,20 @@ impl Engine {
 
     /// Inserts a new row version and its index entries.
     pub(super) fn insert_row(&mut self, dml: &DmlExec, xid: Xid, row: &[Value]) -> Result<Tid> {
+        self.insert_version(dml, xid, row, None)
+    }
+
+    /// [`Engine::insert_row`] for the new version of an update of
+    /// `replaces`: for SSI, an index key the update does not change is no
+    /// new key in its range (as PostgreSQL's HOT updates add no index
+    /// entry), so only changed keys count as index writes.
+    pub(super) fn insert_version(
+        &mut self,
+        dml: &DmlExec,
+        xid: Xid,
+        row: &[Value],
+        replaces: Option<&[Value]>,
+    ) -> Result<Tid> {
         let mut payload = Vec::new();
         encode_row(row, &mut payload);
         let meta = dml.table.heap;
@@ -1118,7 +1167,13 @@ impl Engine {
             if let Some(key) = self.index_entry(idx, &dml.table, row)? {
                 let am = access::open(idx);
                 am.insert(&mut self.pager, &key, tid)?;
-                if tracked.is_some() {
+                let unchanged = match (tracked, replaces) {
+                    (Some(_), Some(old)) => {
+                        self.index_entry(idx, &dml.table, old)?.as_ref() == Some(&key)
+                    }
+                    _ => false,
+                };
+                if tracked.is_some() && !unchanged {
                     writes.push(match am.predicate_key(&key)? {
                         Some(k) => Write::IndexKey(idx.oid, k),
                         None => Write::Index(idx.oid),
@@ -1142,6 +1197,7 @@ impl Engine {
         dml: &mut DmlExec,
         tid: Tid,
         input: Row,
+        mode: RowLockMode,
     ) -> Result<LockOutcome> {
         let heap = Heap::open(dml.table.heap);
         let mut tid = tid;
@@ -1152,25 +1208,14 @@ impl Engine {
                 return Ok(LockOutcome::Skip);
             };
             let own = self.txns.get(sid).is_some_and(|t| t.owns(h.xmax));
-            if h.xmax == 0 || own {
-                if own && h.flags & flags::XMAX_LOCK_ONLY == 0 && h.cmax >= dml.cid {
-                    // Already changed by this very statement.
-                    return Ok(LockOutcome::Skip);
-                }
-                return Ok(LockOutcome::Locked(tid, input));
+            if own && h.flags & flags::XMAX_LOCK_ONLY == 0 && h.cmax >= dml.cid {
+                // Already changed by this very statement.
+                return Ok(LockOutcome::Skip);
             }
-            match self.txns.status(&mut self.pager, h.xmax)? {
-                XidStatus::Aborted => return Ok(LockOutcome::Locked(tid, input)),
-                XidStatus::InProgress => {
-                    return Ok(match self.txns.owner_of(h.xmax).as_ref() {
-                        Some(&owner) => LockOutcome::Wait(owner),
-                        None => LockOutcome::Locked(tid, input),
-                    })
-                }
-                XidStatus::Committed => {
-                    if h.flags & flags::XMAX_LOCK_ONLY != 0 {
-                        return Ok(LockOutcome::Locked(tid, input));
-                    }
+            match self.row_lock_check(sid, &heap, tid, &h, mode)? {
+                RowLockCheck::Free => return Ok(LockOutcome::Locked(tid, input)),
+                RowLockCheck::Busy(owner) => return Ok(LockOutcome::Wait(owner)),
+                RowLockCheck::Changed => {
                     let isolation = self
                         .txns
                         .get(sid)

@@ -24,6 +24,7 @@ mod ddl;
 mod dml;
 mod index_keys;
 mod locking;
+mod rowlock;
 mod session;
 mod settings;
 mod statement;

@@ -44,6 +44,10 @@ pub mod flags {
     pub const EXTERNAL: u16 = 2;
     /// The row was updated: `ctid` points to the newer version.
     pub const UPDATED: u16 = 4;
+    /// Two bits: the row-lock mode `xmax` holds (txn::rowlocks), 0 being
+    /// FOR UPDATE (what a delete or a key update takes).
+    pub const XMAX_MODE_SHIFT: u16 = 3;
+    pub const XMAX_MODE_MASK: u16 = 3 << XMAX_MODE_SHIFT;
 }
 
 /// A tuple's address: heap page and slot.

@@ -12,6 +12,7 @@
 pub mod clog;
 pub mod ids;
 pub mod locks;
+pub mod rowlocks;
 pub mod snapshot;
 pub mod ssi;
 pub mod state;
@@ -22,6 +23,7 @@ use std::collections::HashMap;
 pub use clog::{Clog, XidStatus};
 pub use ids::{SessionId, Xid, FIRST_NORMAL_XID, FROZEN_XID, INVALID_XID};
 pub use locks::{LockConflict, LockMode, LockScope, LockTable, LockTag, RelationId};
+pub use rowlocks::{RowLockMode, RowLockers};
 pub use snapshot::{Liveness, Snapshot, Viewer};
 pub use state::{IsolationLevel, TxnState};
 pub use waits::WaitGraph;
@@ -95,6 +97,8 @@ pub struct TxnManager {
     waits: WaitGraph,
     /// SERIALIZABLE transactions' SIREAD locks and rw-conflicts.
     pub ssi: ssi::Ssi,
+    /// Row-lock holders beyond the one a tuple header names.
+    pub rowlocks: RowLockers,
 }
 
 impl TxnManager {
@@ -108,6 +112,7 @@ impl TxnManager {
             locks: std::cell::RefCell::new(LockTable::default()),
             waits: WaitGraph::default(),
             ssi: ssi::Ssi::default(),
+            rowlocks: RowLockers::default(),
         })
     }
 
@@ -262,6 +267,7 @@ impl TxnManager {
         for x in t.xids() {
             self.xid_owner.remove(x);
         }
+        self.rowlocks.release(t.xids());
         if commit && !t.failed && result.is_ok() {
             self.ssi.commit(sid);
         } else {
@@ -294,6 +300,7 @@ impl TxnManager {
         for x in t.xids() {
             self.xid_owner.remove(x);
         }
+        self.rowlocks.release(t.xids());
         self.ssi.abort(sid);
         let mut failed = TxnState::new(true, isolation, start_time);
         failed.failed = true;
@@ -316,6 +323,7 @@ impl TxnManager {
         for x in &undone {
             self.xid_owner.remove(x);
         }
+        self.rowlocks.release(&undone);
         Ok(self.waits.waiters_of(sid))
     }
 

@@ -95,8 +95,12 @@ pub struct Sxact {
     /// committed transaction.
     pub summary_in: bool,
     pub summary_out: bool,
-    /// The earliest commit among its out-conflicts (for the read-only
-    /// optimisation).
+    /// Set at its commit: it had an out-conflict to a transaction that
+    /// committed before it (PostgreSQL's SXACT_FLAG_CONFLICT_OUT). That
+    /// edge is then dropped; the flag remembers it.
+    pub has_conflict_out: bool,
+    /// The earliest (pre-commit) sequence number among those transactions
+    /// (for the read-only optimisation).
     pub earliest_out_conflict_commit: Option<u64>,
     pub xids: Vec<Xid>,
     pub locks: HashSet<Target>,
@@ -406,7 +410,7 @@ impl Ssi {
         // own conflicts committed appears to run first: no conflict.
         if mine.read_only
             && w.committed()
-            && (w.out_conflicts.is_empty()
+            && (!w.has_conflict_out
                 || w.earliest_out_conflict_commit
                     .is_some_and(|c| mine.snapshot_seq < c))
         {
@@ -504,13 +508,8 @@ impl Ssi {
                 r.summary_out = true;
             }
         } else {
-            let wc = self.sxacts.get(&writer).and_then(|w| w.commit_seq);
             if let Some(r) = self.sxacts.get_mut(&reader) {
                 r.out_conflicts.insert(writer);
-                if let Some(c) = wc {
-                    r.earliest_out_conflict_commit =
-                        Some(r.earliest_out_conflict_commit.map_or(c, |e| e.min(c)));
-                }
             }
             if let Some(w) = self.sxacts.get_mut(&writer) {
                 w.in_conflicts.insert(reader);
@@ -527,8 +526,9 @@ impl Ssi {
     ) -> Result<(), SerializationFailure> {
         let r = &self.sxacts[&reader];
         let w = &self.sxacts[&writer];
-        // R →rw W →rw T2 with W committed: T2 committed before W.
-        let mut fail = w.committed() && (!w.out_conflicts.is_empty() || w.summary_out);
+        // R →rw W →rw T2 with W committed: the flag says T2 committed
+        // before W.
+        let mut fail = w.committed() && (w.has_conflict_out || w.summary_out);
         // W becomes a pivot with an out-conflict T2 that committed (or
         // prepared) first.
         if !fail && w.summary_out {
@@ -622,37 +622,64 @@ impl Ssi {
     }
 
     /// `sid`'s transaction committed: its SIREAD locks stay while
-    /// transactions it overlapped still run.
+    /// transactions it overlapped still run. As PostgreSQL's
+    /// ReleasePredicateLocks: a transaction that wrote nothing is read-only
+    /// from now on; its out-conflicts to transactions that committed before
+    /// it become the conflict-out flag (with the earliest of their
+    /// sequence numbers) and are dropped.
     pub fn commit(&mut self, sid: SessionId) {
         let Some(id) = self.by_session.remove(&sid) else {
             return;
         };
         self.last_commit_seq += 1;
         let seq = self.last_commit_seq;
-        let (read_only, has_old_out) = {
-            let Some(s) = self.sxacts.get_mut(&id) else {
-                return;
-            };
+        let outs: Vec<SxactId> = match self.sxacts.get(&id) {
+            Some(s) => s.out_conflicts.iter().copied().collect(),
+            None => return,
+        };
+        let committed_outs: Vec<(SxactId, u64)> = outs
+            .iter()
+            .filter_map(|o| {
+                let os = self.sxacts.get(o)?;
+                os.committed().then(|| (*o, os.prepare_seq.unwrap_or(0)))
+            })
+            .collect();
+        let (read_only, has_out, earliest) = {
+            let s = self.sxacts.get_mut(&id).expect("found above");
             s.commit_seq = Some(seq);
             s.owner = None;
-            (s.read_only, s.summary_out || !s.out_conflicts.is_empty())
+            if s.xids.is_empty() {
+                s.read_only = true;
+            }
+            if !s.read_only && !committed_outs.is_empty() {
+                s.has_conflict_out = true;
+                let min = committed_outs.iter().map(|(_, p)| *p).min();
+                s.earliest_out_conflict_commit = match (s.earliest_out_conflict_commit, min) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            (
+                s.read_only,
+                s.has_conflict_out || s.summary_out,
+                s.earliest_out_conflict_commit,
+            )
         };
+        for (o, _) in committed_outs {
+            if let Some(s) = self.sxacts.get_mut(&id) {
+                s.out_conflicts.remove(&o);
+            }
+            if let Some(os) = self.sxacts.get_mut(&o) {
+                os.in_conflicts.remove(&id);
+            }
+        }
         // Read-only transactions that overlapped it learn whether it made
         // their snapshot unsafe: it did if it depends on a transaction that
         // committed before their snapshot.
-        // Its readers now depend on a committed transaction.
-        let readers: Vec<SxactId> = self.sxacts[&id].in_conflicts.iter().copied().collect();
-        for r in readers {
-            if let Some(r) = self.sxacts.get_mut(&r) {
-                r.earliest_out_conflict_commit =
-                    Some(r.earliest_out_conflict_commit.map_or(seq, |e| e.min(seq)));
-            }
-        }
-        let earliest = self.sxacts[&id].earliest_out_conflict_commit;
         for s in self.sxacts.values_mut() {
             if s.possible_unsafe.remove(&id)
                 && !read_only
-                && has_old_out
+                && has_out
                 && earliest.is_none_or(|e| e <= s.snapshot_seq)
             {
                 s.unsafe_ = true;

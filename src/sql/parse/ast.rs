@@ -176,7 +176,9 @@ pub struct Cte {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockStrength {
     Update,
+    NoKeyUpdate,
     Share,
+    KeyShare,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! PostgreSQL statements sqlparser does not parse, read from its tokens:
 //! `SET CONSTRAINTS`, `PREPARE TRANSACTION`, `COMMIT PREPARED`,
 //! `ROLLBACK PREPARED`; and the `[NOT] DEFERRABLE` transaction mode of
-//! BEGIN / START TRANSACTION / SET TRANSACTION, which sqlparser refuses.
+//! BEGIN / START TRANSACTION / SET TRANSACTION, which sqlparser refuses;
+//! the `FOR NO KEY UPDATE` and `FOR KEY SHARE` locking clauses.
 
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
@@ -180,4 +181,67 @@ fn drop_separator(out: &mut Vec<TokenWithSpan>) {
     if k > 0 && out[k - 1].token == Token::Comma {
         out.truncate(k - 1);
     }
+}
+
+/// Rewrites `FOR NO KEY UPDATE` and `FOR KEY SHARE`, which sqlparser
+/// lacks, to `FOR UPDATE` and `FOR SHARE`. Returns the remaining tokens
+/// and, per locking clause in order, whether it was the weaker form.
+pub(super) fn strip_key_lock_strengths(
+    tokens: Vec<TokenWithSpan>,
+) -> (Vec<TokenWithSpan>, Vec<bool>) {
+    let word = |t: Option<&TokenWithSpan>| match t.map(|t| &t.token) {
+        Some(Token::Word(w)) => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    // The next non-whitespace token at or after `j`.
+    let next = |j: usize| {
+        let mut j = j;
+        while tokens
+            .get(j)
+            .is_some_and(|x| matches!(x.token, Token::Whitespace(_)))
+        {
+            j += 1;
+        }
+        j
+    };
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut weak = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        out.push(tokens[i].clone());
+        if word(tokens.get(i)).as_deref() != Some("FOR") {
+            i += 1;
+            continue;
+        }
+        let a = next(i + 1);
+        let b = next(a + 1);
+        let c = next(b + 1);
+        let (wa, wb, wc) = (
+            word(tokens.get(a)),
+            word(tokens.get(b)),
+            word(tokens.get(c)),
+        );
+        match (wa.as_deref(), wb.as_deref(), wc.as_deref()) {
+            (Some("NO"), Some("KEY"), Some("UPDATE")) => {
+                weak.push(true);
+                out.push(TokenWithSpan::wrap(Token::Whitespace(
+                    sqlparser::tokenizer::Whitespace::Space,
+                )));
+                i = c;
+            }
+            (Some("KEY"), Some("SHARE"), _) => {
+                weak.push(true);
+                out.push(TokenWithSpan::wrap(Token::Whitespace(
+                    sqlparser::tokenizer::Whitespace::Space,
+                )));
+                i = b;
+            }
+            (Some("UPDATE"), ..) | (Some("SHARE"), ..) => {
+                weak.push(false);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    (out, weak)
 }

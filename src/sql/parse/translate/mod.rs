@@ -52,11 +52,31 @@ pub fn parse_expr(sql: &str) -> TResult<Expr> {
 /// Parses one or more `;`-separated statements: sqlparser's, and the
 /// PostgreSQL statements it lacks (`extra.rs`).
 pub fn parse(sql: &str) -> TResult<Vec<Statement>> {
-    use sqlparser::tokenizer::Token;
     let fixed = normalize_copy_booleans(sql).or_else(|| strip_vacuum_options(sql));
     let sql = fixed.as_deref().unwrap_or(sql);
     let tokens = tokens_for(sql).map_err(|e| parse_error(sql, e))?;
     let (tokens, deferrable) = extra::strip_deferrable(tokens);
+    let (tokens, weak_locks) = extra::strip_key_lock_strengths(tokens);
+    WEAK_LOCKS.with(|w| *w.borrow_mut() = weak_locks.into());
+    let result = parse_tokens(sql, tokens, &deferrable);
+    WEAK_LOCKS.with(|w| w.borrow_mut().clear());
+    result
+}
+
+thread_local! {
+    /// Per locking clause of the statements being translated, in source
+    /// order: whether it is `FOR NO KEY UPDATE` / `FOR KEY SHARE` (see
+    /// `extra::strip_key_lock_strengths`).
+    static WEAK_LOCKS: std::cell::RefCell<std::collections::VecDeque<bool>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+}
+
+fn parse_tokens(
+    sql: &str,
+    tokens: Vec<sqlparser::tokenizer::TokenWithSpan>,
+    deferrable: &[Option<bool>],
+) -> TResult<Vec<Statement>> {
+    use sqlparser::tokenizer::Token;
     let mut p = Parser::new(&DIALECT).with_tokens_with_locations(tokens);
     let mut out = Vec::new();
     loop {
@@ -644,6 +664,9 @@ pub fn query(q: sp::Query) -> TResult<Query> {
         ),
         None => (Vec::new(), false),
     };
+    // Translated in source order (body before ORDER BY, LIMIT and the
+    // locking clause), for WEAK_LOCKS.
+    let body = set_expr(*q.body)?;
     let order_by = match q.order_by {
         None => Vec::new(),
         Some(ob) => match ob.kind {
@@ -663,10 +686,18 @@ pub fn query(q: sp::Query) -> TResult<Query> {
             (Some(expr(limit)?), Some(expr(offset)?))
         }
     };
+    // Every clause takes its flag, in source order; the first one counts.
+    let weak: Vec<bool> = q
+        .locks
+        .iter()
+        .map(|_| WEAK_LOCKS.with(|w| w.borrow_mut().pop_front().unwrap_or(false)))
+        .collect();
     let locking = q.locks.first().map(|l| Locking {
-        strength: match l.lock_type {
-            sp::LockType::Update => LockStrength::Update,
-            sp::LockType::Share => LockStrength::Share,
+        strength: match (l.lock_type, weak.first().copied().unwrap_or(false)) {
+            (sp::LockType::Update, false) => LockStrength::Update,
+            (sp::LockType::Update, true) => LockStrength::NoKeyUpdate,
+            (sp::LockType::Share, false) => LockStrength::Share,
+            (sp::LockType::Share, true) => LockStrength::KeyShare,
         },
         wait: match l.nonblock {
             None => LockWait::Wait,
@@ -677,7 +708,7 @@ pub fn query(q: sp::Query) -> TResult<Query> {
     Ok(Query {
         ctes,
         recursive,
-        body: set_expr(*q.body)?,
+        body,
         order_by,
         limit,
         offset,

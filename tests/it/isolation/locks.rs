@@ -1,0 +1,3 @@
+//! Lock behaviours across sessions.
+
+use super::harness::*;

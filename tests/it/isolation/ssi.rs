@@ -1,0 +1,3 @@
+//! SERIALIZABLE.
+
+use super::harness::*;
