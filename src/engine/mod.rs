@@ -180,6 +180,9 @@ pub struct Engine {
     next_session: SessionId,
     completions: Vec<(SessionId, Outcome)>,
     /// Sessions whose statement yielded, in the order they resume.
+    /// A deadlock victim other than the session that closed the cycle,
+    /// failed once that session's wait is recorded (see `Engine::park`).
+    deadlock_victim: Option<(SessionId, Error)>,
     runnable: std::collections::VecDeque<SessionId>,
     config: EngineConfig,
     /// Per table since its last vacuum: dead row versions created (updates,
@@ -250,6 +253,7 @@ impl Engine {
             next_session: 1,
             completions: Vec::new(),
             runnable: Default::default(),
+            deadlock_victim: None,
             config,
             dead_counts: HashMap::new(),
             index_key_cache: HashMap::new(),

@@ -8,7 +8,7 @@ use super::build::IndexBuild;
 use super::dml::DmlExec;
 use super::settings::parse_duration_ms;
 use super::{
-    sql_err, CopyIn, Described, Engine, Outcome, QueryResult, Result, SessionId, Submitted,
+    sql_err, CopyIn, DATABASE_OID, Described, Engine, Outcome, QueryResult, Result, SessionId, Submitted,
 };
 use crate::access::hnsw::ScanSettings;
 use crate::catalog::Oid;
@@ -17,7 +17,7 @@ use crate::sql::exec::interrupt;
 use crate::sql::exec::interrupt::CancelHandle;
 use crate::sql::parse::ast::{self, Expr, Statement};
 use crate::sql::parse::translate;
-use crate::txn::{IsolationLevel, Snapshot};
+use crate::txn::{IsolationLevel, LockTag, Snapshot};
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
 use crate::value::Value;
@@ -424,7 +424,12 @@ impl Engine {
                 self.note_idle(sid);
                 Submitted::Done(outcome)
             }
-            None => Submitted::Parked,
+            // Parked, unless failing a deadlock victim let it go on and
+            // finish at once.
+            None => match self.completions.iter().position(|(s, _)| *s == sid) {
+                Some(i) => Submitted::Done(self.completions.remove(i).1),
+                None => Submitted::Parked,
+            },
         }
     }
 
@@ -563,6 +568,7 @@ impl Engine {
                     if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.pending.as_mut()) {
                         p.dml = Some(d);
                     }
+                    self.fail_deadlock_victim();
                     return None;
                 }
                 Ok(Step::Retry(stmt, holder)) => {
@@ -573,6 +579,7 @@ impl Engine {
                         p.stmts.push_front(*stmt);
                         p.retrying = true;
                     }
+                    self.fail_deadlock_victim();
                     return None;
                 }
                 Err(e) => return Some(self.finish_with_error(sid, e)),
@@ -580,40 +587,124 @@ impl Engine {
         }
     }
 
-    /// Parks `sid` behind `holder` (keeping `snapshot` from vacuum), or
-    /// fails with 40P01 if that wait would close a cycle. lock_timeout
-    /// bounds the wait.
+    /// Parks `sid` behind `holder` (keeping `snapshot` from vacuum).
+    /// lock_timeout bounds the wait.
+    ///
+    /// A wait that closes a cycle is a deadlock, and one of the cycle's
+    /// sessions fails with 40P01: the one PostgreSQL would pick, whose
+    /// deadlock check (deadlock_timeout after it began to wait) comes
+    /// first among those that have not run theirs yet, without the wait.
+    /// That is `sid` itself (the error is returned) or a session already
+    /// waiting, which [`Engine::fail_deadlock_victim`] fails once `sid`'s
+    /// parked state is stored.
     fn park(
         &mut self,
         sid: SessionId,
         holder: SessionId,
         snapshot: Option<Snapshot>,
     ) -> Result<()> {
-        if self.txns.would_deadlock(sid, holder) {
-            return Err(Error::Sql(
-                SqlError::new(SqlState::DEADLOCK_DETECTED, "deadlock detected").with_detail(
-                    format!("Process {sid} waits for a transaction of process {holder}, which waits for process {sid}."),
-                ),
-            ));
-        }
         let now = (self.config.clock)();
+        if let Some(cycle) = self.txns.deadlock_cycle(sid, holder) {
+            let check_at = |e: &Engine, m: SessionId| {
+                let start = if m == sid {
+                    now
+                } else {
+                    e.sessions
+                        .get(&m)
+                        .and_then(|s| s.activity.wait_start)
+                        .unwrap_or(now)
+                };
+                start.saturating_add(e.duration_setting_ms(m, "deadlock_timeout") * 1000)
+            };
+            let victim = cycle
+                .iter()
+                .copied()
+                .filter(|&m| m == sid || check_at(self, m) >= now)
+                .min_by_key(|&m| (check_at(self, m), m == sid))
+                .unwrap_or(sid);
+            // Each edge of the cycle, starting with the victim's.
+            let start = cycle.iter().position(|&m| m == victim).unwrap_or(0);
+            let lines: Vec<String> = (0..cycle.len())
+                .map(|k| {
+                    let w = cycle[(start + k) % cycle.len()];
+                    let h = cycle[(start + k + 1) % cycle.len()];
+                    format!(
+                        "Process {w} waits for {}; blocked by process {h}.",
+                        self.wait_description(w, h)
+                    )
+                })
+                .collect();
+            let err = Error::Sql(
+                SqlError::new(SqlState::DEADLOCK_DETECTED, "deadlock detected")
+                    .with_detail(lines.join("\n"))
+                    .with_hint("See server log for query details."),
+            );
+            if victim == sid {
+                return Err(err);
+            }
+            self.deadlock_victim = Some((victim, err));
+        }
         self.txns.park(sid, holder, snapshot);
+        let lock_timeout_ms = self.duration_setting_ms(sid, "lock_timeout");
         let Some(s) = self.sessions.get_mut(&sid) else {
             return Ok(());
         };
         s.activity.wait_start = Some(now);
-        // lock_timeout bounds each wait (a bad value was refused by SET).
-        let lock_timeout_ms = s
-            .settings
-            .other
-            .get("lock_timeout")
-            .and_then(|t| parse_duration_ms(t))
-            .unwrap_or(0);
         if let Some(p) = s.pending.as_mut() {
             p.lock_deadline = (lock_timeout_ms > 0)
                 .then(|| now.saturating_add(lock_timeout_ms.saturating_mul(1000)));
         }
         Ok(())
+    }
+
+    /// Fails the deadlock victim [`Engine::park`] chose, if any.
+    fn fail_deadlock_victim(&mut self) {
+        if let Some((victim, err)) = self.deadlock_victim.take() {
+            self.fail_waiting(victim, err);
+        }
+    }
+
+    /// What `sid` waits for, in the words of PostgreSQL's deadlock report:
+    /// its queued relation or advisory lock request, else `holder`'s
+    /// transaction (a row or a key being inserted).
+    fn wait_description(&self, sid: SessionId, holder: SessionId) -> String {
+        let queued = self
+            .txns
+            .lock_table_view()
+            .waiting()
+            .iter()
+            .find(|(w, _, _)| *w == sid)
+            .map(|&(_, t, m)| (t, m));
+        match queued {
+            Some((LockTag::Relation(oid), m)) => {
+                format!("{} on relation {oid} of database {DATABASE_OID}", m.name())
+            }
+            Some((LockTag::Advisory { key, pair }, m)) => format!(
+                "{} on advisory lock [{DATABASE_OID},{},{},{}]",
+                m.name(),
+                (key >> 32) as u32,
+                key as u32,
+                if pair { 2 } else { 1 }
+            ),
+            None => format!(
+                "ShareLock on transaction {}",
+                self.txns
+                    .get(holder)
+                    .and_then(|t| t.top_xid())
+                    .unwrap_or_default()
+            ),
+        }
+    }
+
+    /// A duration setting of `sid` in milliseconds (lock_timeout,
+    /// deadlock_timeout, ...), its default when not set.
+    pub(super) fn duration_setting_ms(&self, sid: SessionId, name: &str) -> i64 {
+        let default = if name == "deadlock_timeout" { 1000 } else { 0 };
+        self.sessions
+            .get(&sid)
+            .and_then(|s| s.settings.other.get(name))
+            .and_then(|t| parse_duration_ms(t))
+            .unwrap_or(default)
     }
 
     pub(super) fn finish_with_error(&mut self, sid: SessionId, e: Error) -> Outcome {

@@ -182,7 +182,10 @@ impl Engine {
                     })?,
                 }
             }
-            "lock_timeout" | "idle_in_transaction_session_timeout" => match text {
+            "lock_timeout"
+            | "idle_in_transaction_session_timeout"
+            | "transaction_timeout"
+            | "deadlock_timeout" => match text {
                 None => {
                     s.settings.other.remove(&lname);
                 }
@@ -310,11 +313,12 @@ impl Engine {
             "hnsw.max_scan_tuples" => s.settings.hnsw.max_scan_tuples.to_string(),
             "maintenance_work_mem" => format_memory_kb(s.settings.maintenance_work_mem_kb as i64),
             "hnsw.iterative_scan" => s.settings.hnsw.iterative.name().into(),
-            "lock_timeout" | "idle_in_transaction_session_timeout"
+            "lock_timeout" | "idle_in_transaction_session_timeout" | "transaction_timeout"
                 if !s.settings.other.contains_key(lname.as_str()) =>
             {
                 "0".into()
             }
+            "deadlock_timeout" if !s.settings.other.contains_key(lname.as_str()) => "1s".into(),
             "server_version" => SERVER_VERSION.into(),
             "server_encoding" | "client_encoding" => "UTF8".into(),
             "datestyle" => "ISO, MDY".into(),

@@ -422,9 +422,10 @@ impl TxnManager {
         self.waits.waiting_for(sid)
     }
 
-    /// Would `sid` waiting for `holder` close a cycle?
-    pub fn would_deadlock(&self, sid: SessionId, holder: SessionId) -> bool {
-        self.waits.would_deadlock(sid, holder)
+    /// The cycle `sid` waiting for `holder` would close (see
+    /// [`WaitGraph::cycle`]).
+    pub fn deadlock_cycle(&self, sid: SessionId, holder: SessionId) -> Option<Vec<SessionId>> {
+        self.waits.cycle(sid, holder)
     }
 
     /// The sessions waiting for `holder` (see [`WaitGraph::waiters_of`]).

@@ -29,23 +29,19 @@ impl WaitGraph {
         self.edges.remove(&waiter).is_some()
     }
 
-    /// Would `waiter` waiting for `holder` close a cycle (a deadlock)?
-    pub fn would_deadlock(&self, waiter: SessionId, holder: SessionId) -> bool {
-        let mut cur = Some(holder);
-        // Every step follows a distinct edge unless there is already a
-        // cycle elsewhere, which the bound stops.
-        let mut steps = 0;
-        while let Some(c) = cur {
-            if c == waiter {
-                return true;
+    /// The cycle `waiter` waiting for `holder` would close: `waiter`,
+    /// `holder`, and on along the waits back to `waiter` (exclusive).
+    pub fn cycle(&self, waiter: SessionId, holder: SessionId) -> Option<Vec<SessionId>> {
+        let mut path = vec![waiter];
+        let mut cur = holder;
+        while cur != waiter {
+            if path.len() > self.edges.len() + 1 {
+                return None;
             }
-            steps += 1;
-            if steps > self.edges.len() + 1 {
-                return false;
-            }
-            cur = self.edges.get(&c).copied();
+            path.push(cur);
+            cur = *self.edges.get(&cur)?;
         }
-        false
+        Some(path)
     }
 
     /// The sessions waiting for `holder`, in session order. When its
@@ -72,8 +68,8 @@ mod tests {
         let mut g = WaitGraph::default();
         g.wait(1, 2);
         g.wait(2, 3);
-        assert!(g.would_deadlock(3, 1));
-        assert!(!g.would_deadlock(4, 1));
+        assert_eq!(g.cycle(3, 1), Some(vec![3, 1, 2]));
+        assert_eq!(g.cycle(4, 1), None);
         g.wait(5, 3);
         assert_eq!(g.waiters_of(3), vec![2, 5]);
         assert!(g.stop_waiting(2));

@@ -284,6 +284,7 @@ impl Engine {
             ("application_name", "user", "string", ""),
             ("client_encoding", "user", "string", "UTF8"),
             ("DateStyle", "user", "string", "ISO, MDY"),
+            ("deadlock_timeout", "superuser", "integer", "1s"),
             (
                 "default_transaction_isolation",
                 "user",
@@ -311,6 +312,7 @@ impl Engine {
             ("synchronous_commit", "user", "enum", "on"),
             ("TimeZone", "user", "string", "UTC"),
             ("transaction_isolation", "user", "enum", "read committed"),
+            ("transaction_timeout", "user", "integer", "0"),
             ("transaction_read_only", "user", "bool", "off"),
         ];
         let mut names: Vec<(String, &str, &str, &str)> = KNOWN

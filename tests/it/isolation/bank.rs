@@ -70,7 +70,7 @@ struct Bank {
 
 impl Bank {
     fn new(level: Level, seed: u64, tellers: usize) -> Bank {
-        let mut engine = Engine::open_memory().expect("engine opens");
+        let mut engine = super::harness::test_engine();
         let setup = engine.connect();
         engine
             .execute(

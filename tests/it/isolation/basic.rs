@@ -567,12 +567,11 @@ fn isolation_count_twice_repeatable_read() {
 
 // ---- 7. deadlock -----------------------------------------------------------
 
-/// A locks row 1 then row 2, B row 2 then row 1. The statement that closes
-/// the cycle (B's) fails at once with 40P01; as in PostgreSQL that aborts
-/// B's transaction then and there, so A goes on at once, while B's block
-/// stays failed (25P02) until its client sends ROLLBACK.
-/// (PostgreSQL picks whichever waiter runs the deadlock check first,
-/// usually the first waiter; which one is the victim is not specified.)
+/// A locks row 1 then row 2, B row 2 then row 1. As in PostgreSQL, the
+/// victim is the waiter whose deadlock check (deadlock_timeout after it
+/// began to wait) comes first: A, which waited first. Its transaction is
+/// aborted then and there, so B goes on at once, while A's block stays
+/// failed (25P02) until its client sends ROLLBACK.
 fn deadlock(level: Level) {
     run(
         &format!("deadlock {level:?}"),
@@ -583,27 +582,52 @@ fn deadlock(level: Level) {
             sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Tag("UPDATE 1")),
             sql("b", "UPDATE t SET v = v + 10 WHERE id = 2", Tag("UPDATE 1")),
             sql("a", "UPDATE t SET v = v + 1 WHERE id = 2", Blocks),
-            sql(
-                "b",
-                "UPDATE t SET v = v + 10 WHERE id = 1",
-                Expect::ErrMsg("40P01", "deadlock detected"),
-            ),
-            unblocks("a", Tag("UPDATE 1")),
-            status("b", TxnStatus::Failed),
-            status("a", TxnStatus::InBlock),
-            sql("b", "SELECT 1", Fails("25P02")),
+            sql("b", "UPDATE t SET v = v + 10 WHERE id = 1", Tag("UPDATE 1")),
+            unblocks("a", Expect::ErrMsg("40P01", "deadlock detected")),
+            status("a", TxnStatus::Failed),
+            status("b", TxnStatus::InBlock),
+            sql("a", "SELECT 1", Fails("25P02")),
             sql(
                 "c",
                 "SELECT id, v FROM t ORDER BY id",
                 rows(&["1|1", "2|10"]),
             ),
             sql(
-                "a",
+                "b",
                 "SELECT id, v FROM t ORDER BY id",
-                rows(&["1|2", "2|11"]),
+                rows(&["1|11", "2|20"]),
             ),
-            sql("a", "COMMIT", Tag("COMMIT")),
-            sql("b", "ROLLBACK", Tag("ROLLBACK")),
+            sql("b", "COMMIT", Tag("COMMIT")),
+            sql("a", "ROLLBACK", Tag("ROLLBACK")),
+            sql(
+                "c",
+                "SELECT id, v FROM t ORDER BY id",
+                rows(&["1|11", "2|20"]),
+            ),
+        ],
+    );
+}
+
+/// With a longer deadlock_timeout the first waiter checks later, and the
+/// session that closes the cycle is the victim (PostgreSQL's
+/// fk-deadlock spec relies on the same).
+#[test]
+fn isolation_deadlock_victim_follows_deadlock_timeout() {
+    run(
+        "deadlock victim by deadlock_timeout",
+        T2,
+        &[
+            sql("a", "BEGIN", Done),
+            sql("a", "SET deadlock_timeout = '10s'", Done),
+            sql("b", "BEGIN", Done),
+            sql("b", "SET deadlock_timeout = '100ms'", Done),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Tag("UPDATE 1")),
+            sql("b", "UPDATE t SET v = v + 10 WHERE id = 2", Tag("UPDATE 1")),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 2", Blocks),
+            sql("b", "UPDATE t SET v = v + 10 WHERE id = 1", Fails("40P01")),
+            unblocks("a", Tag("UPDATE 1")),
+            sql("b", "ROLLBACK", Done),
+            sql("a", "COMMIT", Done),
             sql(
                 "c",
                 "SELECT id, v FROM t ORDER BY id",
@@ -623,8 +647,9 @@ fn isolation_deadlock_repeatable_read() {
     deadlock(RR);
 }
 
-/// A three-session cycle a -> b -> c -> a; the victim is c, whose error
-/// aborts it at once, so b goes on; a follows when b commits.
+/// A three-session cycle a -> b -> c -> a; the victim is a, the first
+/// waiter, whose error aborts it at once, so c (which waited for a) goes
+/// on; b follows when c commits.
 #[test]
 fn isolation_deadlock_three_sessions() {
     run(
@@ -642,16 +667,16 @@ fn isolation_deadlock_three_sessions() {
             sql("c", "UPDATE t SET v = v + 1 WHERE id = 3", Tag("UPDATE 1")),
             sql("a", "UPDATE t SET v = v + 10 WHERE id = 2", Blocks),
             sql("b", "UPDATE t SET v = v + 10 WHERE id = 3", Blocks),
-            sql("c", "UPDATE t SET v = v + 10 WHERE id = 1", Fails("40P01")),
+            sql("c", "UPDATE t SET v = v + 10 WHERE id = 1", Tag("UPDATE 1")),
+            unblocks("a", Fails("40P01")),
+            sql("a", "ROLLBACK", Done),
+            sql("c", "COMMIT", Done),
             unblocks("b", Tag("UPDATE 1")),
-            sql("c", "ROLLBACK", Done),
             sql("b", "COMMIT", Done),
-            unblocks("a", Tag("UPDATE 1")),
-            sql("a", "COMMIT", Done),
             sql(
                 "d",
                 "SELECT id, v FROM t ORDER BY id",
-                rows(&["1|1", "2|11", "3|10"]),
+                rows(&["1|10", "2|1", "3|11"]),
             ),
         ],
     );
@@ -937,14 +962,14 @@ fn isolation_deadlock_on_unique_keys() {
             sql("a", "INSERT INTO t VALUES (5, 5)", Done),
             sql("b", "INSERT INTO t VALUES (6, 6)", Done),
             sql("a", "INSERT INTO t VALUES (6, 0)", Blocks),
-            sql("b", "INSERT INTO t VALUES (5, 0)", Fails("40P01")),
-            unblocks("a", Tag("INSERT 0 1")),
-            sql("b", "ROLLBACK", Done),
-            sql("a", "COMMIT", Done),
+            sql("b", "INSERT INTO t VALUES (5, 0)", Tag("INSERT 0 1")),
+            unblocks("a", Fails("40P01")),
+            sql("a", "ROLLBACK", Done),
+            sql("b", "COMMIT", Done),
             sql(
                 "c",
                 "SELECT id, v FROM t ORDER BY id",
-                rows(&["1|1", "2|10", "5|5", "6|0"]),
+                rows(&["1|1", "2|10", "5|0", "6|6"]),
             ),
         ],
     );
@@ -1119,8 +1144,8 @@ fn isolation_disconnect_parked_autocommit_statement() {
 }
 
 /// A deadlock closed by an explicit transaction against an autocommit
-/// statement: the closer fails; the autocommit statement completes (and
-/// commits) after the rollback.
+/// statement: the autocommit statement, which waited first, is the victim
+/// (its implicit transaction rolls back) and the closer goes on.
 #[test]
 fn isolation_deadlock_with_autocommit_statement() {
     run(
@@ -1130,14 +1155,14 @@ fn isolation_deadlock_with_autocommit_statement() {
             sql("a", "BEGIN", Done),
             sql("a", "UPDATE t SET v = v + 1 WHERE id = 2", Done),
             sql("b", "UPDATE t SET v = v + 100", Blocks),
-            sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Fails("40P01")),
-            unblocks("b", Tag("UPDATE 2")),
-            sql("a", "ROLLBACK", Done),
+            sql("a", "UPDATE t SET v = v + 1 WHERE id = 1", Tag("UPDATE 1")),
+            unblocks("b", Fails("40P01")),
             status("b", TxnStatus::Idle),
+            sql("a", "COMMIT", Done),
             sql(
                 "d",
                 "SELECT id, v FROM t ORDER BY id",
-                rows(&["1|101", "2|110"]),
+                rows(&["1|2", "2|11"]),
             ),
         ],
     );

@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 pub(super) use neuraldb::engine::{Engine, Outcome, SessionId, Submitted, TxnStatus};
+use neuraldb::engine::EngineConfig;
+use neuraldb::storage::MemoryStorage;
 use neuraldb::value::tz::TimeZone;
 
 // ---- harness -----------------------------------------------------------
@@ -136,6 +138,27 @@ pub(super) fn check(o: &Outcome, expect: &Expect) -> Result<(), String> {
     }
 }
 
+/// A wall clock that stands still: every wait starts at the same instant,
+/// so the deadlock victim (chosen in deadlock_timeout order, as
+/// PostgreSQL's first deadlock check would find it) does not depend on how
+/// fast the test runs.
+fn fixed_clock() -> i64 {
+    850_000_000_000_000
+}
+
+/// An in-memory engine on [`fixed_clock`].
+pub(super) fn test_engine() -> Engine {
+    Engine::open(
+        Box::new(MemoryStorage::new()),
+        Box::new(MemoryStorage::new()),
+        EngineConfig {
+            clock: fixed_clock,
+            ..EngineConfig::default()
+        },
+    )
+    .expect("in-memory engine opens")
+}
+
 pub(super) struct Runner {
     engine: Engine,
     sessions: HashMap<&'static str, SessionId>,
@@ -146,7 +169,7 @@ pub(super) struct Runner {
 
 impl Runner {
     fn new(setup: &[&str]) -> Runner {
-        let mut engine = Engine::open_memory().expect("in-memory engine opens");
+        let mut engine = test_engine();
         let sid = engine.connect();
         for s in setup {
             if let Err(e) = engine.execute(sid, s, Vec::new()) {

@@ -179,7 +179,7 @@ fn describe(o: &Outcome) -> String {
 
 /// Runs one permutation on a fresh engine; its transcript lines.
 fn run_permutation(spec: &Spec, perm: &[String]) -> Vec<String> {
-    let mut e = Engine::open_memory().expect("engine opens");
+    let mut e = super::harness::test_engine();
     let admin = e.connect();
     for sql in &spec.setup {
         e.execute(admin, sql, Vec::new())
