@@ -177,9 +177,14 @@ def run_permutation(dsn, ctl, spec, perm):
         r = exec_sync(ctl, f"SELECT pg_isolation_test_session_is_blocked({pids[i]}, '{{{others}}}')")
         return r.get_value(0, 0) == b"t"
 
-    def settle(i):
-        """Waits until session i's query finished (True) or blocks (False)."""
+    def settle(i, grace=0.0):
+        """Waits until session i's query finished (True) or blocks (False).
+        With `grace`, a blocked query gets that many seconds to finish
+        anyway: a wait that closes a deadlock cycle ends when some
+        session's deadlock check (deadlock_timeout) fires, which NeuralDB
+        does at once."""
         c = conns[i]
+        until = None
         while True:
             c.consume_input()
             if not c.is_busy():
@@ -187,7 +192,12 @@ def run_permutation(dsn, ctl, spec, perm):
             if blocked(i):
                 # A query may finish between the two checks.
                 c.consume_input()
-                return not c.is_busy()
+                if not c.is_busy():
+                    return True
+                if until is None:
+                    until = time.monotonic() + grace
+                if time.monotonic() >= until:
+                    return False
             time.sleep(0.002)
 
     for step in perm:
@@ -196,7 +206,7 @@ def run_permutation(dsn, ctl, spec, perm):
             lines.append("invalid permutation: a step of a waiting session")
             break
         conns[i].send_query(sql_of[step].encode())
-        if settle(i):
+        if settle(i, grace=1.5 if waiting else 0.0):
             lines.append(f"{step}: {describe(collect(conns[i]))}")
         else:
             lines.append(f"{step}: <waiting>")

@@ -70,6 +70,10 @@ pub(super) enum DmlKind {
     /// SELECT ... FOR UPDATE/SHARE: rows are `[output columns.., ctid]`.
     Lock {
         mode: RowLockMode,
+        /// OFFSET and LIMIT, applied to the rows locked (as PostgreSQL's
+        /// LockRows node sits below Limit: a skipped row does not count).
+        offset: usize,
+        limit: Option<usize>,
         wait: ast::LockWait,
         query: Box<ast::Query>,
         columns: Vec<Column>,
@@ -161,6 +165,58 @@ pub(super) fn with_row_ids(plan: Plan, ncols: usize) -> Option<Plan> {
     })
 }
 
+/// Takes the LIMIT/OFFSET off a locking query's plan (through the
+/// per-row nodes above it): the rows are locked first, and the limit
+/// applies to those locked.
+fn split_limit(plan: Plan) -> (Plan, Option<(Option<BExpr>, Option<BExpr>)>) {
+    match plan {
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => (*input, Some((limit, offset))),
+        Plan::Project {
+            input,
+            exprs,
+            columns,
+        } => {
+            let (input, l) = split_limit(*input);
+            (
+                Plan::Project {
+                    input: Box::new(input),
+                    exprs,
+                    columns,
+                },
+                l,
+            )
+        }
+        Plan::Truncate { input, keep } => {
+            let (input, l) = split_limit(*input);
+            (
+                Plan::Truncate {
+                    input: Box::new(input),
+                    keep,
+                },
+                l,
+            )
+        }
+        other => (other, None),
+    }
+}
+
+/// A LIMIT or OFFSET value as a count (`None` for NULL: no limit).
+fn row_count(v: Value, what: &str) -> Result<Option<usize>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Int8(n) if n >= 0 => Ok(Some(n as usize)),
+        Value::Int4(n) if n >= 0 => Ok(Some(n as usize)),
+        _ => Err(sql_err(
+            SqlState(if what == "LIMIT" { "2201W" } else { "2201X" }),
+            format!("{what} must not be negative"),
+        )),
+    }
+}
+
 /// FROM clause of UPDATE/DELETE: the target (with its TID) then the others.
 pub(super) fn dml_input(
     b: &mut Binder,
@@ -232,6 +288,8 @@ impl Engine {
             ));
         }
         self.lock_relation(sid, &table, LockMode::RowShare)?;
+        // Before optimizing, which would push the limit into the scan.
+        let (plan, limit_clause) = split_limit(plan);
         let plan = self.optimize(plan);
         let plan = with_row_ids(plan, table.columns.len()).ok_or_else(|| {
             sql_err(
@@ -239,12 +297,31 @@ impl Engine {
                 "FOR UPDATE is not allowed with aggregates, DISTINCT, set operations or joins",
             )
         })?;
-        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
-            run(&plan, env)
-        })?;
+        let (rows, offset, limit) =
+            self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
+                let (offset, limit) = match &limit_clause {
+                    Some((limit, offset)) => (
+                        offset
+                            .as_ref()
+                            .map(|e| row_count(eval(e, &[], env)?, "OFFSET"))
+                            .transpose()?
+                            .flatten()
+                            .unwrap_or(0),
+                        limit
+                            .as_ref()
+                            .map(|e| row_count(eval(e, &[], env)?, "LIMIT"))
+                            .transpose()?
+                            .flatten(),
+                    ),
+                    None => (0, None),
+                };
+                Ok((run(&plan, env)?, offset, limit))
+            })?;
         let dml = DmlExec {
             kind: DmlKind::Lock {
                 mode: clause_mode(locking.strength),
+                offset,
+                limit,
                 wait: locking.wait,
                 query: Box::new(q.clone()),
                 columns,
@@ -728,6 +805,11 @@ impl Engine {
     pub(super) fn continue_dml(&mut self, sid: SessionId, mut dml: DmlExec) -> Result<Step> {
         let xid = self.write_xid(sid)?;
         while dml.pos < dml.rows.len() {
+            if let DmlKind::Lock { limit: Some(l), .. } = dml.kind {
+                if dml.out.len() >= l {
+                    break;
+                }
+            }
             match self.apply_one(sid, xid, &mut dml)? {
                 Some(holder) => return Ok(Step::Parked(Box::new(dml), holder)),
                 None => dml.pos += 1,
@@ -878,6 +960,12 @@ impl Engine {
                 }
                 let cid = dml.cid;
                 self.take_row_lock(sid, xid, cid, &heap, tid, mode)?;
+                if let DmlKind::Lock { offset, .. } = &mut dml.kind {
+                    if *offset > 0 {
+                        *offset -= 1;
+                        return Ok(None);
+                    }
+                }
                 dml.out.push(row);
                 dml.count += 1;
                 Ok(None)

@@ -24,6 +24,7 @@ mod ddl;
 mod dml;
 mod index_keys;
 mod locking;
+mod prepared;
 mod rowlock;
 mod session;
 mod settings;
@@ -292,6 +293,7 @@ impl Engine {
                 pending: None,
                 defer_implicit_commit: false,
                 currval: HashMap::new(),
+                prepared: HashMap::new(),
                 rng: 0x2545_F491_4F6C_DD1D ^ id as u64,
             },
         );

@@ -8,7 +8,8 @@ use super::build::IndexBuild;
 use super::dml::DmlExec;
 use super::settings::parse_duration_ms;
 use super::{
-    sql_err, CopyIn, DATABASE_OID, Described, Engine, Outcome, QueryResult, Result, SessionId, Submitted,
+    sql_err, CopyIn, Described, Engine, Outcome, QueryResult, Result, SessionId, Submitted,
+    DATABASE_OID,
 };
 use crate::access::hnsw::ScanSettings;
 use crate::catalog::Oid;
@@ -95,6 +96,8 @@ pub(super) struct Session {
     /// See [`Engine::defer_implicit_commit`].
     pub(super) defer_implicit_commit: bool,
     pub(super) currval: HashMap<Oid, i64>,
+    /// PREPAREd statements by name.
+    pub(super) prepared: HashMap<String, super::prepared::PreparedSql>,
     pub(super) rng: u64,
 }
 

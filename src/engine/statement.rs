@@ -237,6 +237,13 @@ impl Engine {
                     "two-phase commit is not supported yet",
                 ))
             }
+            Statement::Prepare { name, types, body } => {
+                self.prepare_sql(sid, name, types, *body)?
+            }
+            Statement::Execute { name, args } => {
+                return self.execute_prepared(sid, &name, &args, params)
+            }
+            Statement::Deallocate(name) => self.deallocate(sid, name.as_deref())?,
             Statement::Query(q) if q.locking.is_some() => {
                 return self.start_locking_query(sid, &q, params, 0)
             }

@@ -478,6 +478,21 @@ pub static RELATIONS: &[SystemRelation] = &[
     ),
     rel(
         "pg_catalog",
+        "pg_prepared_statements",
+        12011,
+        Kind::View,
+        &[
+            ("name", Text),
+            ("statement", Text),
+            ("prepare_time", Timestamptz),
+            ("parameter_types", Text),
+            ("from_sql", Bool),
+            ("generic_plans", Int8),
+            ("custom_plans", Int8),
+        ],
+    ),
+    rel(
+        "pg_catalog",
         "pg_stat_progress_create_index",
         12010,
         Kind::View,

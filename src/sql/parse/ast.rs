@@ -88,6 +88,19 @@ pub enum Statement {
     PrepareTransaction(String),
     CommitPrepared(String),
     RollbackPrepared(String),
+    /// `PREPARE name [(types)] AS statement`.
+    Prepare {
+        name: String,
+        types: Vec<DataType>,
+        body: Box<Statement>,
+    },
+    /// `EXECUTE name [(args)]`.
+    Execute {
+        name: String,
+        args: Vec<Expr>,
+    },
+    /// `DEALLOCATE [PREPARE] {name | ALL}` (`None`: all).
+    Deallocate(Option<String>),
 }
 
 /// `COPY table [(columns)] FROM STDIN` / `COPY {table | (query)} TO STDOUT`.

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-pub(super) use neuraldb::engine::{Engine, Outcome, SessionId, Submitted, TxnStatus};
 use neuraldb::engine::EngineConfig;
+pub(super) use neuraldb::engine::{Engine, Outcome, SessionId, Submitted, TxnStatus};
 use neuraldb::storage::MemoryStorage;
 use neuraldb::value::tz::TimeZone;
 

@@ -257,6 +257,42 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
     use sp::Statement as S;
     Ok(match s {
         S::Query(q) => Statement::Query(Box::new(query(*q)?)),
+        S::Prepare {
+            name,
+            data_types,
+            statement: body,
+        } => {
+            let body = statement(*body)?;
+            if !matches!(
+                body,
+                Statement::Query(_)
+                    | Statement::Insert(_)
+                    | Statement::Update(_)
+                    | Statement::Delete(_)
+            ) {
+                return Err(syntax(
+                    "syntax error: PREPARE takes SELECT, VALUES, INSERT, UPDATE or DELETE",
+                ));
+            }
+            Statement::Prepare {
+                name: ident(&name),
+                types: data_types.iter().map(data_type).collect::<TResult<_>>()?,
+                body: Box::new(body),
+            }
+        }
+        S::Execute {
+            name: Some(name),
+            parameters,
+            immediate: false,
+            ..
+        } => Statement::Execute {
+            name: object_name(&name)?.last().cloned().unwrap_or_default(),
+            args: parameters.into_iter().map(expr).collect::<TResult<_>>()?,
+        },
+        S::Deallocate { name, .. } => Statement::Deallocate(
+            (!(name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all")))
+                .then(|| ident(&name)),
+        ),
         S::Insert(i) => Statement::Insert(Box::new(insert(i)?)),
         S::Update(u) => Statement::Update(Box::new(update(u)?)),
         S::Delete(d) => Statement::Delete(Box::new(delete(d)?)),
