@@ -59,6 +59,18 @@ export interface QueryOptions {
    * CREATE INDEX build); aborted before it starts, it never runs.
    */
   signal?: AbortSignal;
+  /** Called with each WARNING or NOTICE the statement raises, before it returns (overrides OpenOptions.onNotice). */
+  onNotice?: (notice: Notice) => void;
+}
+
+/** A WARNING or NOTICE (PostgreSQL's NoticeResponse), e.g. `pg_advisory_unlock` of a lock not held. */
+export interface Notice {
+  severity: 'WARNING' | 'NOTICE';
+  /** SQLSTATE, e.g. `'01000'`. */
+  code: string;
+  message: string;
+  detail: string | null;
+  hint: string | null;
 }
 
 export interface OpenOptions {
@@ -70,6 +82,8 @@ export interface OpenOptions {
   poolBytes?: number;
   /** Use this worker (created from `neuraldb/worker`) instead of the built-in one. */
   worker?: Worker;
+  /** Receives the WARNINGs and NOTICEs of this instance's statements and of its sessions' (default: dropped, as node-postgres does without a 'notice' listener). */
+  onNotice?: (notice: Notice) => void;
 }
 
 export interface TransactionOptions {

@@ -140,20 +140,23 @@ export class Session {
   #link;
   #key;
   #int8;
+  #onNotice;
   #queue = Promise.resolve();
   #released = false;
 
-  constructor(link, key, int8) {
+  constructor(link, key, int8, onNotice) {
     this.#link = link;
     this.#key = key;
     this.#int8 = int8;
+    this.#onNotice = onNotice;
     /** Engine session id (pid in pg_stat_activity); null before the first query. */
     this.processID = null;
     /** 'I' idle, 'T' in a transaction block, 'E' in a failed transaction block. */
     this.transactionStatus = 'I';
   }
 
-  async #run(sql, params, { onProgress, signal } = {}) {
+  async #run(sql, params, options = {}) {
+    const { onProgress, signal } = options;
     if (this.#released) throw new NeuralDBError({ code: '08003', message: 'the session was released' });
     if (typeof sql !== 'string') throw new TypeError('sql must be a string');
     if (params !== undefined && !Array.isArray(params)) throw new TypeError('params must be an array');
@@ -188,6 +191,10 @@ export class Session {
     }
     this.processID = out.pid;
     this.transactionStatus = out.status;
+    // WARNINGs and NOTICEs the statements raised (as node-postgres's
+    // 'notice' event), before their result or error.
+    const onNotice = options.onNotice ?? this.#onNotice;
+    if (onNotice) for (const n of out.notices ?? []) onNotice(n);
     if (out.error) throw new NeuralDBError(out.error);
     return out;
   }
@@ -228,9 +235,11 @@ export class NeuralDB {
   #handle;
   #session;
   #int8;
+  #onNotice;
   #closed = false;
 
-  constructor(link, handle, session, int8, name) {
+  constructor(link, handle, session, int8, name, onNotice) {
+    this.#onNotice = onNotice;
     this.#link = link;
     this.#handle = handle;
     this.#session = session;
@@ -241,7 +250,7 @@ export class NeuralDB {
   /**
    * Opens (creating if needed) a database.
    * @param {string} name
-   * @param {{storage?: 'opfs'|'memory', int8?: 'bigint'|'number'|'string', poolBytes?: number, worker?: Worker}} [options]
+   * @param {{storage?: 'opfs'|'memory', int8?: 'bigint'|'number'|'string', poolBytes?: number, worker?: Worker, onNotice?: (n: Notice) => void}} [options]
    */
   static async open(name, options = {}) {
     const int8 = options.int8 ?? 'bigint';
@@ -252,7 +261,8 @@ export class NeuralDB {
     const l = workerLink(options);
     const handle = await l.call('open', name, { storage: options.storage ?? 'opfs', poolBytes: options.poolBytes });
     const key = await l.call('connect', handle);
-    return new NeuralDB(l, handle, new Session(l, key, int8), int8, name);
+    if (options.onNotice !== undefined && typeof options.onNotice !== 'function') throw new TypeError('onNotice must be a function');
+    return new NeuralDB(l, handle, new Session(l, key, int8, options.onNotice), int8, name, options.onNotice);
   }
 
   /** This instance's session id (pid), known after the first query. */
@@ -283,7 +293,7 @@ export class NeuralDB {
   async connect() {
     this.#check();
     const key = await this.#link.call('connect', this.#handle);
-    return new Session(this.#link, key, this.#int8);
+    return new Session(this.#link, key, this.#int8, this.#onNotice);
   }
 
   /**

@@ -30,7 +30,7 @@ if ! "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
         as_pg "$PGBIN/initdb" -D "$DIR/data" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -w \
-        -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1" -l "$DIR/log" start >/dev/null
+        -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_prepared_transactions=64" -l "$DIR/log" start >/dev/null
 fi
 
 if ! python3 -c 'import psycopg' 2>/dev/null; then

@@ -47,6 +47,45 @@ impl SqlError {
     }
 }
 
+/// A message that is not an error (PostgreSQL's NoticeResponse): a
+/// WARNING or NOTICE a statement raised while it went on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub severity: NoticeSeverity,
+    pub body: SqlError,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeSeverity {
+    Warning,
+    Notice,
+}
+
+impl NoticeSeverity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeSeverity::Warning => "WARNING",
+            NoticeSeverity::Notice => "NOTICE",
+        }
+    }
+}
+
+impl Notice {
+    pub fn warning(code: SqlState, message: impl Into<String>) -> Notice {
+        Notice {
+            severity: NoticeSeverity::Warning,
+            body: SqlError::new(code, message),
+        }
+    }
+
+    pub fn info(code: SqlState, message: impl Into<String>) -> Notice {
+        Notice {
+            severity: NoticeSeverity::Notice,
+            body: SqlError::new(code, message),
+        }
+    }
+}
+
 /// Any error NeuralDB reports to a caller.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -192,6 +192,7 @@ impl Engine {
             settings,
             currval,
             rng,
+            notices,
             ..
         } = self
             .sessions
@@ -223,6 +224,7 @@ impl Engine {
                 hnsw: settings.hnsw,
                 session: sid,
                 ssi: tracked.then(SsiReads::default),
+                notices,
             };
             let result = f(&mut env);
             (result, env.ssi.take())

@@ -165,10 +165,13 @@ pub(super) fn with_row_ids(plan: Plan, ncols: usize) -> Option<Plan> {
     })
 }
 
+/// A query's LIMIT and OFFSET expressions.
+type LimitOffset = (Option<BExpr>, Option<BExpr>);
+
 /// Takes the LIMIT/OFFSET off a locking query's plan (through the
 /// per-row nodes above it): the rows are locked first, and the limit
 /// applies to those locked.
-fn split_limit(plan: Plan) -> (Plan, Option<(Option<BExpr>, Option<BExpr>)>) {
+fn split_limit(plan: Plan) -> (Plan, Option<LimitOffset>) {
     match plan {
         Plan::Limit {
             input,

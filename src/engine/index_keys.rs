@@ -83,6 +83,7 @@ impl Engine {
         let tz = TimeZone::utc();
         let mut currval = HashMap::new();
         let mut rng = 0u64;
+        let mut notices = Vec::new();
         let mut env = Env {
             pager: &mut self.pager,
             txns: &self.txns,
@@ -106,6 +107,7 @@ impl Engine {
             hnsw: Default::default(),
             session: 0,
             ssi: None,
+            notices: &mut notices,
         };
         f(&mut env)
     }

@@ -294,6 +294,7 @@ impl Engine {
                 defer_implicit_commit: false,
                 currval: HashMap::new(),
                 prepared: HashMap::new(),
+                notices: Vec::new(),
                 rng: 0x2545_F491_4F6C_DD1D ^ id as u64,
             },
         );

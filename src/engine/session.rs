@@ -96,6 +96,8 @@ pub(super) struct Session {
     /// See [`Engine::defer_implicit_commit`].
     pub(super) defer_implicit_commit: bool,
     pub(super) currval: HashMap<Oid, i64>,
+    /// WARNINGs and NOTICEs not yet taken by the front end.
+    pub(super) notices: Vec<crate::error::Notice>,
     /// PREPAREd statements by name.
     pub(super) prepared: HashMap<String, super::prepared::PreparedSql>,
     pub(super) rng: u64,
@@ -116,6 +118,26 @@ pub(super) enum Step {
 impl Engine {
     pub fn is_parked(&self, sid: SessionId) -> bool {
         self.sessions.contains_key(&sid) && self.txns.waiting_for(sid).is_some()
+    }
+
+    /// The WARNINGs and NOTICEs `sid`'s statements raised since the last
+    /// call, oldest first (front ends send them before the results).
+    pub fn take_notices(&mut self, sid: SessionId) -> Vec<crate::error::Notice> {
+        self.sessions
+            .get_mut(&sid)
+            .map(|s| std::mem::take(&mut s.notices))
+            .unwrap_or_default()
+    }
+
+    /// Queues a WARNING or NOTICE for `sid`.
+    pub(super) fn raise_notice(&mut self, sid: SessionId, n: crate::error::Notice) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            // Bounded: a client that never reads them loses the oldest.
+            if s.notices.len() >= 1000 {
+                s.notices.remove(0);
+            }
+            s.notices.push(n);
+        }
     }
 
     /// Results of parked statements that have finished since the last call.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::ddl::column_positions;
 use super::session::{Settings, Step};
 use super::{sql_err, CopyIn, CopyMode, Engine, QueryResult, Result, SessionId};
-use crate::error::{Error, SqlState};
+use crate::error::{Error, Notice, SqlState};
 use crate::sql::exec::run;
 use crate::sql::parse::ast::{self, Statement};
 use crate::sql::parse::translate;
@@ -64,6 +64,18 @@ impl Engine {
         result
     }
 
+    /// PostgreSQL's WARNING for COMMIT, ROLLBACK or PREPARE TRANSACTION
+    /// outside a transaction block.
+    fn warn_no_transaction(&mut self, sid: SessionId) {
+        self.raise_notice(
+            sid,
+            Notice::warning(
+                SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                "there is no transaction in progress",
+            ),
+        );
+    }
+
     pub(super) fn run_statement(
         &mut self,
         sid: SessionId,
@@ -76,6 +88,13 @@ impl Engine {
                 let in_block = self.txns.get(sid).is_some_and(|t| t.explicit);
                 if in_block {
                     // PostgreSQL warns and carries on.
+                    self.raise_notice(
+                        sid,
+                        Notice::warning(
+                            SqlState::ACTIVE_SQL_TRANSACTION,
+                            "there is already a transaction in progress",
+                        ),
+                    );
                     return Ok(Step::Done(QueryResult::tag("BEGIN")));
                 }
                 match self.txns.get_mut(sid) {
@@ -88,6 +107,9 @@ impl Engine {
                 return Ok(Step::Done(QueryResult::tag("BEGIN")));
             }
             Statement::Commit => {
+                if !self.txns.get(sid).is_some_and(|t| t.explicit) {
+                    self.warn_no_transaction(sid);
+                }
                 let state = self.txns.get(sid).map(|t| t.failed);
                 return match state {
                     None => Ok(Step::Done(QueryResult::tag("COMMIT"))),
@@ -116,6 +138,9 @@ impl Engine {
                 };
             }
             Statement::Rollback => {
+                if !self.txns.get(sid).is_some_and(|t| t.explicit) {
+                    self.warn_no_transaction(sid);
+                }
                 self.end_txn(sid, false)?;
                 return Ok(Step::Done(QueryResult::tag("ROLLBACK")));
             }

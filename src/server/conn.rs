@@ -19,7 +19,8 @@ use pgwire::messages::extendedquery::{
     PortalSuspended, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::{
-    CommandComplete, EmptyQueryResponse, ErrorResponse, ReadyForQuery, TransactionStatus,
+    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
+    TransactionStatus,
 };
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -30,7 +31,7 @@ use tokio_util::codec::Framed;
 use super::types::{decode_binary, decode_text, encode_binary, type_from_oid, type_oid};
 use super::worker::{Reply, Request};
 use crate::engine::{CopyIn, CopyMode, QueryResult, SessionId, TxnStatus};
-use crate::error::{Error, SqlError, SqlState};
+use crate::error::{Error, Notice, SqlError, SqlState};
 use crate::sql::plan::Column;
 use crate::value::tz::TimeZone;
 use crate::value::{DataType, Value};
@@ -115,6 +116,8 @@ pub struct Conn {
     /// must end its implicit transaction.
     sync_due: bool,
     copy: Option<CopyState>,
+    /// WARNINGs and NOTICEs from the engine not yet sent to the client.
+    notices: Vec<Notice>,
 }
 
 pub fn error_info(e: &Error) -> ErrorInfo {
@@ -279,6 +282,7 @@ impl Conn {
             skip_to_sync: false,
             sync_due: false,
             copy: None,
+            notices: Vec::new(),
         }
     }
 
@@ -364,6 +368,7 @@ impl Conn {
     /// ReadyForQuery, preceded by ParameterStatus for parameters that
     /// changed (PostgreSQL reports them there too).
     async fn send_ready(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
+        self.feed_notices(socket).await?;
         self.feed_parameter_changes(socket).await?;
         socket.send(ready(self.status)).await?;
         Ok(())
@@ -415,6 +420,7 @@ impl Conn {
     }
 
     async fn send_error(&mut self, socket: &mut Socket, e: &Error) -> Result<(), ConnEnd> {
+        self.feed_notices(socket).await?;
         socket
             .feed(PgWireBackendMessage::ErrorResponse(ErrorResponse::from(
                 error_info(e),
@@ -459,6 +465,7 @@ impl Conn {
                     self.status = r.status;
                     self.tz = r.tz.clone();
                     self.params = r.params.clone();
+                    self.notices.extend(r.notices.iter().cloned());
                     return Ok(r);
                 }
                 _ = tokio::time::sleep(PEER_CHECK) => {
@@ -530,6 +537,7 @@ impl Conn {
             return Ok(());
         }
         let reply = self.submit(sql, Vec::new(), false).await?;
+        self.feed_notices(socket).await?;
         let tz = reply.tz.clone();
         for r in reply.outcome.results {
             match &r.copy {
@@ -569,7 +577,22 @@ impl Conn {
         Ok(())
     }
 
+    /// Sends the notices the engine raised, in order.
+    async fn feed_notices(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
+        for n in std::mem::take(&mut self.notices) {
+            let mut info = error_info(&Error::Sql(n.body));
+            info.severity = n.severity.as_str().into();
+            socket
+                .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                    info,
+                )))
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn complete(&mut self, socket: &mut Socket, tag: &str) -> Result<(), ConnEnd> {
+        self.feed_notices(socket).await?;
         socket
             .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
                 tag.to_string(),

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::engine::{CopyIn, Described, Engine, Outcome, SessionId, Submitted, TxnStatus};
-use crate::error::{Error, SqlError};
+use crate::error::{Error, Notice, SqlError};
 use crate::value::tz::TimeZone;
 use crate::value::Value;
 
@@ -28,6 +28,8 @@ pub struct Reply {
     pub tz: TimeZone,
     /// Values of the parameters reported with ParameterStatus.
     pub params: Vec<(&'static str, String)>,
+    /// WARNINGs and NOTICEs raised since the session's last reply.
+    pub notices: Vec<Notice>,
 }
 
 pub enum Request {
@@ -196,7 +198,7 @@ impl Worker {
     fn answer(&mut self, sid: SessionId, submitted: Submitted, reply: oneshot::Sender<Reply>) {
         match submitted {
             Submitted::Done(outcome) => {
-                let r = reply_for(&self.engine, sid, outcome);
+                let r = reply_for(&mut self.engine, sid, outcome);
                 self.outbox.push((reply, r));
             }
             Submitted::Parked => {
@@ -209,7 +211,7 @@ impl Worker {
     fn take_completions(&mut self) {
         for (sid, outcome) in self.engine.take_completions() {
             if let Some(reply) = self.parked.remove(&sid) {
-                let r = reply_for(&self.engine, sid, outcome);
+                let r = reply_for(&mut self.engine, sid, outcome);
                 self.outbox.push((reply, r));
             }
         }
@@ -231,8 +233,9 @@ impl Worker {
     }
 }
 
-fn reply_for(engine: &Engine, sid: SessionId, outcome: Outcome) -> Reply {
+fn reply_for(engine: &mut Engine, sid: SessionId, outcome: Outcome) -> Reply {
     Reply {
+        notices: engine.take_notices(sid),
         outcome,
         status: engine.txn_status(sid),
         tz: engine.session_tz(sid),

@@ -914,8 +914,10 @@ mod tests {
     /// Many tuple locks on one relation become one relation lock.
     #[test]
     fn promotion_to_relation() {
-        let mut ssi = Ssi::default();
-        ssi.max_pred_locks_per_transaction = 8;
+        let mut ssi = Ssi {
+            max_pred_locks_per_transaction: 8,
+            ..Ssi::default()
+        };
         ssi.begin(1, false);
         ssi.lock(1, (0..10).map(|i| Target::Tuple(3, 0, i)));
         let id = ssi.by_session[&1];

@@ -5,7 +5,7 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::engine::{Outcome, QueryResult};
-use crate::error::{Error, SqlError, SqlState};
+use crate::error::{Error, Notice, SqlError, SqlState};
 use crate::value::datetime::{format_date, format_interval, format_timestamp, TS_INFINITY};
 use crate::value::json::format_jsonb;
 use crate::value::numeric::{format_numeric, parse_numeric};
@@ -44,9 +44,21 @@ pub fn error(e: &Error) -> JsValue {
     obj.into()
 }
 
-/// `{ results: [{ command, fields, rows, rowCount }], error, status }`.
-pub fn outcome(o: &Outcome, status: String) -> JsValue {
+/// `{ results: [{ command, fields, rows, rowCount }], error, status,
+/// notices: [{ severity, code, message, detail, hint }] }`.
+pub fn outcome(o: &Outcome, status: String, notices: &[Notice]) -> JsValue {
     let obj = Object::new();
+    let list = Array::new();
+    for n in notices {
+        let e = error(&Error::Sql(n.body.clone()));
+        set(
+            e.unchecked_ref::<Object>(),
+            "severity",
+            &JsValue::from_str(n.severity.as_str()),
+        );
+        list.push(&e);
+    }
+    set(&obj, "notices", &list);
     let results = Array::new();
     for r in &o.results {
         results.push(&result(r));

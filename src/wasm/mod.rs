@@ -139,11 +139,14 @@ impl Database {
                     results: Vec::new(),
                     error: Some(Error::Sql(e)),
                 };
-                return convert::outcome(&outcome, self.status(session));
+                return convert::outcome(&outcome, self.status(session), &[]);
             }
         };
         match self.engine.submit(session, sql, params) {
-            Submitted::Done(outcome) => convert::outcome(&outcome, self.status(session)),
+            Submitted::Done(outcome) => {
+                let notices = self.engine.take_notices(session);
+                convert::outcome(&outcome, self.status(session), &notices)
+            }
             Submitted::Parked => JsValue::UNDEFINED,
         }
     }
@@ -156,7 +159,8 @@ impl Database {
         for (sid, outcome) in self.engine.take_completions() {
             let pair = js_sys::Array::new();
             pair.push(&JsValue::from(sid));
-            pair.push(&convert::outcome(&outcome, self.status(sid)));
+            let notices = self.engine.take_notices(sid);
+            pair.push(&convert::outcome(&outcome, self.status(sid), &notices));
             done.push(&pair);
         }
         done

@@ -218,6 +218,58 @@ fn simple_query_results_status_and_error_fields() {
     server.shutdown();
 }
 
+/// WARNINGs arrive as NoticeResponse before the statement's
+/// CommandComplete, with PostgreSQL's severity, code and text.
+#[test]
+fn warnings_arrive_as_notice_responses() {
+    let server = start();
+    let mut c = Client::connect(server.local_addr());
+    let notices = |msgs: &[Msg]| -> Vec<(String, String, String)> {
+        msgs.iter()
+            .filter(|m| m.kind == b'N')
+            .map(|m| {
+                (
+                    m.field(b'S').unwrap_or_default(),
+                    m.field(b'C').unwrap_or_default(),
+                    m.field(b'M').unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let r = c.query("COMMIT");
+    let w = |code: &str, msg: &str| ("WARNING".to_string(), code.to_string(), msg.to_string());
+    assert_eq!(
+        notices(&r),
+        vec![w("25P01", "there is no transaction in progress")]
+    );
+    let n = r.iter().position(|m| m.kind == b'N').expect("a notice");
+    let done = r
+        .iter()
+        .position(|m| m.kind == b'C')
+        .expect("CommandComplete");
+    assert!(n < done, "the notice precedes CommandComplete");
+    let r = c.query("BEGIN; BEGIN");
+    assert_eq!(
+        notices(&r),
+        vec![w("25001", "there is already a transaction in progress")]
+    );
+    let r = c.query("SELECT pg_advisory_unlock(7), pg_advisory_unlock_shared(7)");
+    assert_eq!(
+        notices(&r),
+        vec![
+            w("01000", "you don't own a lock of type ExclusiveLock"),
+            w("01000", "you don't own a lock of type ShareLock")
+        ]
+    );
+    assert_eq!(rows(&r), vec![vec![Some("f".into()), Some("f".into())]]);
+    let r = c.query("ROLLBACK; ROLLBACK");
+    assert_eq!(
+        notices(&r),
+        vec![w("25P01", "there is no transaction in progress")]
+    );
+    server.shutdown();
+}
+
 #[test]
 fn extended_protocol_with_parameters_portals_and_errors() {
     let server = start();

@@ -7,7 +7,7 @@
 //! answer false instead.
 
 use super::{Env, ExecResult};
-use crate::error::Error;
+use crate::error::{Error, Notice, SqlState};
 use crate::txn::{LockMode, LockScope, LockTag};
 use crate::value::Value;
 
@@ -54,7 +54,21 @@ pub(super) fn call(name: &str, args: &[Value], env: &mut Env) -> ExecResult<Valu
         LockScope::Session
     };
     if name.starts_with("pg_advisory_unlock") {
-        return Ok(Value::Bool(env.txns.unlock(sid, tag, mode)));
+        let held = env.txns.unlock(sid, tag, mode);
+        if !held {
+            env.notices.push(Notice::warning(
+                SqlState("01000"),
+                format!(
+                    "you don't own a lock of type {}",
+                    if mode == LockMode::Share {
+                        "ShareLock"
+                    } else {
+                        "ExclusiveLock"
+                    }
+                ),
+            ));
+        }
+        return Ok(Value::Bool(held));
     }
     let got = env.txns.lock(sid, tag, mode, scope);
     if name.starts_with("pg_try_") {

@@ -72,6 +72,8 @@ pub struct Env<'a> {
     /// SERIALIZABLE: what the statement reads, for SSI (the engine
     /// records it when the statement's plan has run).
     pub ssi: Option<SsiReads>,
+    /// WARNINGs and NOTICEs raised (the session's queue).
+    pub notices: &'a mut Vec<crate::error::Notice>,
 }
 
 /// What a SERIALIZABLE statement read: SIREAD lock targets, and the xids

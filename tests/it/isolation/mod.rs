@@ -15,6 +15,4 @@
 mod bank;
 mod basic;
 mod harness;
-mod locks;
 mod specs;
-mod ssi;

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use neuraldb::engine::{Engine, Outcome, SessionId, Submitted};
+use neuraldb::engine::{Outcome, SessionId, Submitted};
 use neuraldb::value::tz::TimeZone;
 
 #[derive(Debug, Default)]
@@ -189,7 +189,7 @@ fn run_permutation(spec: &Spec, perm: &[String]) -> Vec<String> {
     for (s, sid) in spec.sessions.iter().zip(&sids) {
         for sql in &s.setup {
             e.execute(*sid, sql, Vec::new())
-                .unwrap_or_else(|err| panic!("session setup {sql}: {err}"));
+                .unwrap_or_else(|err| panic!("session {} setup {sql}: {err}", s.name));
         }
     }
     let owner: BTreeMap<&str, usize> = spec

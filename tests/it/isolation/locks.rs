@@ -1,3 +1,0 @@
-//! Lock behaviours across sessions.
-
-use super::harness::*;

@@ -1,3 +1,0 @@
-//! SERIALIZABLE.
-
-use super::harness::*;
