@@ -174,7 +174,18 @@ def run_permutation(dsn, ctl, spec, perm):
 
     def blocked(i):
         others = ",".join(str(p) for j, p in enumerate(pids) if j != i)
-        r = exec_sync(ctl, f"SELECT pg_isolation_test_session_is_blocked({pids[i]}, '{{{others}}}')")
+        # A wait for a prepared transaction (which has no session) is
+        # not one pg_isolation_test_session_is_blocked reports.
+        r = exec_sync(
+            ctl,
+            f"SELECT pg_isolation_test_session_is_blocked({pids[i]}, '{{{others}}}') OR EXISTS ("
+            f"SELECT 1 FROM pg_locks l JOIN pg_locks p ON p.granted AND p.pid IS NULL "
+            f"AND p.locktype = l.locktype AND p.database IS NOT DISTINCT FROM l.database "
+            f"AND p.relation IS NOT DISTINCT FROM l.relation "
+            f"AND p.transactionid IS NOT DISTINCT FROM l.transactionid "
+            f"AND p.objid IS NOT DISTINCT FROM l.objid AND p.classid IS NOT DISTINCT FROM l.classid "
+            f"WHERE l.pid = {pids[i]} AND NOT l.granted)",
+        )
         return r.get_value(0, 0) == b"t"
 
     def settle(i, grace=0.0):
@@ -226,6 +237,12 @@ def run_permutation(dsn, ctl, spec, perm):
         conns[j].request_cancel() if hasattr(conns[j], "request_cancel") else None
     for c in conns:
         c.finish()
+    # Prepared transactions outlive their sessions; a leftover one would
+    # keep the database from being dropped.
+    r = exec_sync(ctl, "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()")
+    for k in range(r.ntuples if r is not None else 0):
+        gid = r.get_value(k, 0).decode().replace("'", "''")
+        exec_sync(ctl, f"ROLLBACK PREPARED '{gid}'")
     return lines
 
 

@@ -30,6 +30,7 @@ mod session;
 mod settings;
 mod statement;
 mod system;
+mod twophase;
 mod vacuum;
 
 pub use crate::sql::exec::interrupt::CancelHandle;

@@ -98,6 +98,11 @@ fn int_setting(name: &str, text: &str, min: i64, max: i64) -> Result<i64> {
     Ok(n)
 }
 
+/// `max_prepared_transactions`: fixed, as PostgreSQL's needs a restart.
+/// PostgreSQL's default is 0 (two-phase commit off); ours lets it work
+/// out of the box.
+pub(super) const MAX_PREPARED_TRANSACTIONS: usize = 64;
+
 impl Engine {
     pub(super) fn set_variable(
         &mut self,
@@ -127,6 +132,12 @@ impl Engine {
             .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
         let lname = name.to_lowercase();
         match lname.as_str() {
+            "max_prepared_transactions" => {
+                return Err(sql_err(
+                    SqlState("55P02"),
+                    format!("parameter \"{lname}\" cannot be changed without restarting the server"),
+                ));
+            }
             "default_transaction_isolation" | "transaction_isolation" => {
                 let level =
                     match text.as_deref().map(|t| t.to_lowercase()) {
@@ -320,6 +331,7 @@ impl Engine {
             }
             "deadlock_timeout" if !s.settings.other.contains_key(lname.as_str()) => "1s".into(),
             "server_version" => SERVER_VERSION.into(),
+            "max_prepared_transactions" => MAX_PREPARED_TRANSACTIONS.to_string(),
             "server_encoding" | "client_encoding" => "UTF8".into(),
             "datestyle" => "ISO, MDY".into(),
             "integer_datetimes" => "on".into(),

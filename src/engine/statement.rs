@@ -66,7 +66,7 @@ impl Engine {
 
     /// PostgreSQL's WARNING for COMMIT, ROLLBACK or PREPARE TRANSACTION
     /// outside a transaction block.
-    fn warn_no_transaction(&mut self, sid: SessionId) {
+    pub(super) fn warn_no_transaction(&mut self, sid: SessionId) {
         self.raise_notice(
             sid,
             Notice::warning(
@@ -147,6 +147,9 @@ impl Engine {
             Statement::RollbackTo(name) => {
                 self.rollback_to(sid, name)?;
                 return Ok(Step::Done(QueryResult::tag("ROLLBACK")));
+            }
+            Statement::PrepareTransaction(gid) => {
+                return self.prepare_transaction(sid, gid.clone());
             }
             _ => {}
         }
@@ -254,14 +257,8 @@ impl Engine {
                 mode,
                 nowait,
             } => self.lock_tables(sid, &names, mode, nowait)?,
-            Statement::PrepareTransaction(_)
-            | Statement::CommitPrepared(_)
-            | Statement::RollbackPrepared(_) => {
-                return Err(sql_err(
-                    SqlState::FEATURE_NOT_SUPPORTED,
-                    "two-phase commit is not supported yet",
-                ))
-            }
+            Statement::CommitPrepared(gid) => self.finish_prepared(sid, &gid, true)?,
+            Statement::RollbackPrepared(gid) => self.finish_prepared(sid, &gid, false)?,
             Statement::Prepare { name, types, body } => {
                 self.prepare_sql(sid, name, types, *body)?
             }
@@ -366,7 +363,8 @@ impl Engine {
             Statement::Begin { .. }
             | Statement::Commit
             | Statement::Rollback
-            | Statement::RollbackTo(_) => unreachable_control(),
+            | Statement::RollbackTo(_)
+            | Statement::PrepareTransaction(_) => unreachable_control(),
             Statement::Explain { analyze, statement } => {
                 self.explain(sid, *statement, analyze, params)?
             }

@@ -51,7 +51,9 @@ pub mod flags {
 }
 
 /// A tuple's address: heap page and slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Tid {
     pub page: PageId,
     pub slot: u16,

@@ -129,6 +129,8 @@ impl Default for PagerConfig {
 pub enum Root {
     ClogDirectory = 0,
     Catalog = 1,
+    /// The heap of prepared transactions' records (see `txn::twophase`).
+    TwoPhase = 2,
 }
 
 /// Counters for benchmarks and EXPLAIN.

@@ -29,6 +29,9 @@ pub struct Clog {
     /// Transactions below this id that are still "in progress" in the log
     /// were cut off by a crash: they count as aborted.
     horizon: Xid,
+    /// Prepared transactions' xids below the horizon: they survived the
+    /// crash and are still in progress.
+    prepared: std::collections::HashSet<Xid>,
 }
 
 impl Clog {
@@ -42,6 +45,7 @@ impl Clog {
             xids_per_page: ((ps - PAGE_HEADER_SIZE) * 4) as u64,
             entries_per_dir: (ps - PAGE_HEADER_SIZE) / 4,
             horizon,
+            prepared: std::collections::HashSet::new(),
         };
         let mut dir = pager.root(Root::ClogDirectory)?;
         while dir != 0 {
@@ -90,9 +94,15 @@ impl Clog {
         Ok(match raw {
             1 => XidStatus::Committed,
             2 => XidStatus::Aborted,
-            _ if xid < self.horizon => XidStatus::Aborted,
+            _ if xid < self.horizon && !self.prepared.contains(&xid) => XidStatus::Aborted,
             _ => XidStatus::InProgress,
         })
+    }
+
+    /// `xid` belongs to a prepared transaction restored at open: it stays
+    /// in progress until COMMIT/ROLLBACK PREPARED records its outcome.
+    pub fn keep_prepared(&mut self, xid: Xid) {
+        self.prepared.insert(xid);
     }
 
     /// Records `status` for `xid`. Not durable until the pager commits.
@@ -102,6 +112,9 @@ impl Clog {
             self.add_page(pager)?;
         }
         let id = self.pages[page_no];
+        if status != XidStatus::InProgress {
+            self.prepared.remove(&xid);
+        }
         pager.write(id, |p| {
             p[byte] = (p[byte] & !(3 << shift)) | ((status as u8) << shift);
         })

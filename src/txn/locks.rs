@@ -16,7 +16,9 @@ use super::ids::SessionId;
 pub type RelationId = u32;
 
 /// PostgreSQL's table-level lock modes, weakest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum LockMode {
     /// SELECT.
     AccessShare,
@@ -117,7 +119,9 @@ pub struct LockConflict {
 }
 
 /// What can be locked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum LockTag {
     Relation(RelationId),
     /// An advisory lock: `pg_advisory_lock(bigint)`'s key, or
@@ -323,6 +327,50 @@ impl LockTable {
                 if h.modes() == 0 {
                     holders.remove(&sid);
                 }
+            }
+        }
+        self.held.retain(|_, h| !h.is_empty());
+    }
+
+    /// The transaction-level locks `sid` holds (every mode), by tag.
+    pub fn xact_locks(&self, sid: SessionId) -> Vec<(LockTag, LockMode)> {
+        let mut out = Vec::new();
+        for (&tag, holders) in &self.held {
+            if let Some(h) = holders.get(&sid) {
+                for m in LockMode::ALL {
+                    if h.xact & m.bit() != 0 {
+                        out.push((tag, m));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Whether `sid` holds a session-level and a transaction-level lock
+    /// on one tag (PostgreSQL refuses to PREPARE then).
+    pub fn mixed_scopes(&self, sid: SessionId) -> bool {
+        self.held.values().any(|holders| {
+            holders
+                .get(&sid)
+                .is_some_and(|h| h.xact != 0 && h.session.iter().any(|&n| n > 0))
+        })
+    }
+
+    /// Hands `from`'s transaction-level locks to `to` (a prepared
+    /// transaction's pseudo session); `from` keeps its session-level ones.
+    pub fn transfer_xact(&mut self, from: SessionId, to: SessionId) {
+        for holders in self.held.values_mut() {
+            let Some(h) = holders.get_mut(&from) else {
+                continue;
+            };
+            let bits = std::mem::take(&mut h.xact);
+            if h.modes() == 0 {
+                holders.remove(&from);
+            }
+            if bits != 0 {
+                holders.entry(to).or_default().xact |= bits;
             }
         }
         self.held.retain(|_, h| !h.is_empty());

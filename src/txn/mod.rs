@@ -16,6 +16,7 @@ pub mod rowlocks;
 pub mod snapshot;
 pub mod ssi;
 pub mod state;
+pub mod twophase;
 pub mod waits;
 
 use std::collections::HashMap;
@@ -45,6 +46,16 @@ pub enum TxnError {
     NoTransaction,
     #[error("could not serialize access due to read/write dependencies among transactions")]
     Serialization(ssi::SerializationFailure),
+    #[error("transaction identifier \"{0}\" is too long")]
+    GidTooLong(String),
+    #[error("transaction identifier \"{0}\" is already in use")]
+    GidInUse(String),
+    #[error("maximum number of prepared transactions reached")]
+    TooManyPrepared(usize),
+    #[error("cannot PREPARE while holding both session-level and transaction-level locks on the same object")]
+    MixedLockScopes,
+    #[error("prepared transaction with identifier \"{0}\" does not exist")]
+    NoSuchPrepared(String),
 }
 
 impl From<TxnError> for Error {
@@ -62,6 +73,15 @@ impl From<TxnError> for Error {
             TxnError::Serialization(f) => {
                 return Error::Sql(serialization_error(f));
             }
+            TxnError::GidTooLong(_) => SqlState::INVALID_PARAMETER_VALUE,
+            TxnError::GidInUse(_) => SqlState("42710"),
+            TxnError::TooManyPrepared(max) => {
+                return Error::Sql(SqlError::new(SqlState("53200"), e.to_string()).with_hint(
+                    format!("Increase max_prepared_transactions (currently {max})."),
+                ));
+            }
+            TxnError::MixedLockScopes => SqlState::FEATURE_NOT_SUPPORTED,
+            TxnError::NoSuchPrepared(_) => SqlState::UNDEFINED_OBJECT,
         };
         Error::Sql(SqlError::new(code, e.to_string()))
     }
@@ -99,12 +119,26 @@ pub struct TxnManager {
     pub ssi: ssi::Ssi,
     /// Row-lock holders beyond the one a tuple header names.
     pub rowlocks: RowLockers,
+    /// Prepared transactions (two-phase commit).
+    twophase: twophase::TwoPhase,
+}
+
+/// Who prepared a transaction, for `pg_prepared_xacts`.
+pub struct PrepareInfo {
+    pub gid: String,
+    pub prepared_at: i64,
+    pub owner: String,
+    pub database: String,
+    /// `max_prepared_transactions`.
+    pub max_prepared: usize,
+    /// Its virtual transaction id in its session.
+    pub vxid: Option<String>,
 }
 
 impl TxnManager {
     pub fn open(pager: &mut Pager) -> PResult<TxnManager> {
         let next_xid = pager.next_xid()?.max(FIRST_NORMAL_XID);
-        Ok(TxnManager {
+        let mut m = TxnManager {
             clog: Clog::open(pager, next_xid)?,
             next_xid,
             active: HashMap::new(),
@@ -113,7 +147,162 @@ impl TxnManager {
             waits: WaitGraph::default(),
             ssi: ssi::Ssi::default(),
             rowlocks: RowLockers::default(),
-        })
+            twophase: twophase::TwoPhase::open(pager)?,
+        };
+        m.restore_prepared();
+        Ok(m)
+    }
+
+    /// Transactions that were prepared when the database was last open
+    /// hold their xids, locks and SIREAD locks again, in their pseudo
+    /// sessions.
+    fn restore_prepared(&mut self) {
+        let restored: Vec<(SessionId, twophase::PreparedRecord)> = self
+            .twophase
+            .all()
+            .map(|p| (p.sid, p.record.clone()))
+            .collect();
+        for (sid, r) in restored {
+            for &x in &r.live_xids {
+                self.clog.keep_prepared(x);
+                self.xid_owner.insert(x, sid);
+            }
+            let locks = self.locks.get_mut();
+            for &(tag, mode) in &r.locks {
+                // Only prepared transactions hold locks now, and theirs
+                // were compatible when they were prepared.
+                let _ = locks.acquire(sid, tag, mode, LockScope::Transaction);
+            }
+            for &(key, xid, mode) in &r.row_locks {
+                // Fewer entries than the table's limit were held before.
+                let _ = self.rowlocks.add(key, xid, mode);
+            }
+            if let Some(targets) = r.siread {
+                self.ssi
+                    .restore_prepared(sid, &r.live_xids, r.read_only, targets);
+            }
+            self.active.insert(
+                sid,
+                TxnState::restored(&r.all_xids, &r.live_xids, r.read_only, r.prepared_at),
+            );
+        }
+    }
+
+    // ---- two-phase commit ----------------------------------------------
+
+    /// PREPARE TRANSACTION: makes `sid`'s transaction durable without
+    /// committing it and hands it to a pseudo session, which holds its
+    /// xids, locks and SIREAD locks until [`TxnManager::finish_prepared`].
+    /// Returns the pseudo session and the sessions that waited for `sid`
+    /// (the caller resumes them: they wait again, for the pseudo session).
+    /// On error the transaction is untouched; the caller rolls it back.
+    pub fn prepare(
+        &mut self,
+        pager: &mut Pager,
+        sid: SessionId,
+        info: PrepareInfo,
+    ) -> Result<(SessionId, Vec<SessionId>), TxnError> {
+        if info.gid.len() > twophase::MAX_GID_LEN {
+            return Err(TxnError::GidTooLong(info.gid));
+        }
+        if self.twophase.get(&info.gid).is_some() {
+            return Err(TxnError::GidInUse(info.gid));
+        }
+        if self.twophase.len() >= info.max_prepared {
+            return Err(TxnError::TooManyPrepared(info.max_prepared));
+        }
+        if self.locks.get_mut().mixed_scopes(sid) {
+            return Err(TxnError::MixedLockScopes);
+        }
+        if !self.active.contains_key(&sid) {
+            return Err(TxnError::NoTransaction);
+        }
+        self.ssi.pre_commit(sid).map_err(TxnError::Serialization)?;
+        // A prepared transaction always has an xid (pg_prepared_xacts
+        // shows it), even one that wrote nothing.
+        if self.active[&sid].xids().is_empty() {
+            let xid = self.assign_xid(pager)?;
+            self.xid_owner.insert(xid, sid);
+            self.active
+                .get_mut(&sid)
+                .expect("checked above")
+                .add_xid(xid);
+            self.ssi.note_xid(sid, xid);
+        }
+        let t = &self.active[&sid];
+        let record = twophase::PreparedRecord {
+            gid: info.gid.clone(),
+            live_xids: t.live_xids(),
+            all_xids: t.xids().to_vec(),
+            prepared_at: info.prepared_at,
+            owner: info.owner,
+            database: info.database,
+            read_only: t.read_only,
+            locks: self.locks.get_mut().xact_locks(sid),
+            row_locks: self.rowlocks.of_xids(t.xids()),
+            siread: self.ssi.locks_of(sid),
+        };
+        let pseudo = self.twophase.add(pager, record, info.vxid)?;
+        if let Err(e) = pager.commit(true) {
+            let _ = self.twophase.remove(pager, &info.gid);
+            return Err(e.into());
+        }
+        let mut t = self.active.remove(&sid).expect("checked above");
+        t.snapshot = None;
+        t.parked_snapshot = None;
+        t.explicit = true;
+        for x in t.xids() {
+            if self.xid_owner.get(x) == Some(&sid) {
+                self.xid_owner.insert(*x, pseudo);
+            }
+        }
+        self.active.insert(pseudo, t);
+        self.locks.get_mut().transfer_xact(sid, pseudo);
+        self.ssi.rebind(sid, pseudo);
+        Ok((pseudo, self.waits.waiters_of(sid)))
+    }
+
+    /// COMMIT PREPARED (`commit`) or ROLLBACK PREPARED `gid`: records the
+    /// outcome durably with the removal of its record, then releases what
+    /// the transaction held. Returns its pseudo session and the sessions
+    /// that waited for it, which the caller resumes.
+    pub fn finish_prepared(
+        &mut self,
+        pager: &mut Pager,
+        gid: &str,
+        commit: bool,
+    ) -> Result<(SessionId, Vec<SessionId>), TxnError> {
+        let Some(p) = self.twophase.remove(pager, gid)? else {
+            return Err(TxnError::NoSuchPrepared(gid.to_string()));
+        };
+        let pseudo = p.sid;
+        let outcome = if commit {
+            self.commit(pager, &p.record.live_xids, true).map(|_| ())
+        } else {
+            self.abort(pager, &p.record.all_xids)
+                .and_then(|_| pager.commit(true).map(|_| ()))
+        };
+        if let Err(e) = outcome {
+            self.twophase.restore(p);
+            return Err(e.into());
+        }
+        self.locks.get_mut().release_all(pseudo);
+        self.active.remove(&pseudo);
+        for x in &p.record.all_xids {
+            self.xid_owner.remove(x);
+        }
+        self.rowlocks.release(&p.record.all_xids);
+        if commit {
+            self.ssi.commit(pseudo);
+        } else {
+            self.ssi.abort(pseudo);
+        }
+        Ok((pseudo, self.waits.waiters_of(pseudo)))
+    }
+
+    /// The prepared transactions (for `pg_prepared_xacts`, `pg_locks`).
+    pub fn prepared(&self) -> impl Iterator<Item = &twophase::Prepared> {
+        self.twophase.all()
     }
 
     // ---- ids and the commit log ----------------------------------------

@@ -22,7 +22,9 @@ use crate::heap::{flags, Tid};
 use crate::pager::PageId;
 
 /// PostgreSQL's row-level lock modes, weakest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum RowLockMode {
     /// FOR KEY SHARE: what a foreign-key check takes on the referenced row.
     KeyShare,

@@ -39,7 +39,9 @@ pub type SxactId = u64;
 const OLD_COMMITTED: SxactId = 0;
 
 /// What a SIREAD lock covers.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Target {
     /// A whole table or index (by OID).
     Relation(u32),
@@ -699,25 +701,61 @@ impl Ssi {
         self.cleanup();
     }
 
-    /// A prepared transaction lost its session (it waits for COMMIT
-    /// PREPARED): it is tracked by its xid from now on.
-    pub fn detach(&mut self, sid: SessionId) -> Option<SxactId> {
-        let id = self.by_session.remove(&sid)?;
-        if let Some(s) = self.sxacts.get_mut(&id) {
-            s.owner = None;
+    /// A prepared transaction passes from its session `from` to the
+    /// pseudo session `to` that holds it until COMMIT/ROLLBACK PREPARED.
+    pub fn rebind(&mut self, from: SessionId, to: SessionId) {
+        if let Some(id) = self.by_session.remove(&from) {
+            if let Some(s) = self.sxacts.get_mut(&id) {
+                s.owner = Some(to);
+            }
+            self.by_session.insert(to, id);
         }
-        Some(id)
     }
 
-    /// A detached prepared transaction runs again in session `sid` (for
-    /// COMMIT/ROLLBACK PREPARED).
-    pub fn attach(&mut self, sid: SessionId, xid: Xid) {
-        if let Some(&id) = self.by_xid.get(&xid) {
-            if let Some(s) = self.sxacts.get_mut(&id) {
-                s.owner = Some(sid);
-                self.by_session.insert(sid, id);
-            }
+    /// `sid`'s SIREAD locks, if it is tracked.
+    pub fn locks_of(&self, sid: SessionId) -> Option<Vec<Target>> {
+        let s = self.sxacts.get(self.by_session.get(&sid)?)?;
+        let mut out: Vec<Target> = s.locks.iter().cloned().collect();
+        out.sort();
+        Some(out)
+    }
+
+    /// A prepared serializable transaction restored after a restart, held
+    /// by pseudo session `sid`. Its rw-conflicts were not recorded, so it
+    /// is assumed to have both (PostgreSQL's summary flags on recovery),
+    /// and every later transaction counts as concurrent with it.
+    pub fn restore_prepared(
+        &mut self,
+        sid: SessionId,
+        xids: &[Xid],
+        read_only: bool,
+        locks: Vec<Target>,
+    ) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.last_commit_seq += 1;
+        let seq = self.last_commit_seq;
+        for &x in xids {
+            self.by_xid.insert(x, id);
         }
+        for t in &locks {
+            self.holders.entry(t.clone()).or_default().insert(id);
+        }
+        self.sxacts.insert(
+            id,
+            Sxact {
+                owner: Some(sid),
+                read_only,
+                snapshot_seq: 0,
+                prepare_seq: Some(seq),
+                summary_in: true,
+                summary_out: true,
+                xids: xids.to_vec(),
+                locks: locks.into_iter().collect(),
+                ..Sxact::default()
+            },
+        );
+        self.by_session.insert(sid, id);
     }
 
     fn forget(&mut self, id: SxactId) {

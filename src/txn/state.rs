@@ -90,6 +90,17 @@ impl TxnState {
         }
     }
 
+    /// A prepared transaction restored at open: `all` its xids, `live`
+    /// those not rolled back.
+    pub fn restored(all: &[Xid], live: &[Xid], read_only: bool, start_time: i64) -> TxnState {
+        let mut t = TxnState::new(true, IsolationLevel::ReadCommitted, start_time);
+        t.xids = all.to_vec();
+        t.own = live.iter().copied().collect();
+        t.write_xid = live.first().copied();
+        t.read_only = read_only;
+        t
+    }
+
     /// Every xid of this transaction that is not rolled back: rows they
     /// wrote are this transaction's own.
     pub fn own(&self) -> &HashSet<Xid> {

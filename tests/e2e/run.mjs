@@ -438,12 +438,20 @@ const scenarios = [
     assert.equal(row[0], 'building index: loading tuples');
     assert.equal(row[2], 20000);
     assert.ok(row[1] < 20000);
-    // Readers go on while it builds; writers are kept out (Share lock).
+    // Readers go on while it builds; a writer waits for its Share lock
+    // (pg_locks shows the request not granted) and goes on once it ends.
     assert.deepEqual((await ok(A, 'SELECT count(*) FROM big')).rows, [[20000]]);
-    assert.equal((await A.eval(() => window.db.query('INSERT INTO big VALUES (0, NULL)').then(() => 'ok', (e) => e.code))), '55P03');
+    await A.eval(() => {
+      window.writer = window.db.connect().then((c) => c.query('INSERT INTO big VALUES (-1, NULL)').then(() => 'ok', (e) => e.code));
+    });
+    const waitDeadline = Date.now() + 30_000;
+    while ((await ok(A, "SELECT count(*) FROM pg_locks WHERE relation = 'big'::regclass AND NOT granted")).rows[0][0] !== 1) {
+      assert.ok(Date.now() < waitDeadline, 'the INSERT never waited for the build');
+    }
     await B.eval(() => window.abort.abort());
     const cancelled = await B.eval(() => window.build);
     assert.deepEqual(cancelled, { code: '57014', message: 'canceling statement due to user request' });
+    assert.equal(await A.eval(() => window.writer), 'ok');
     assert.deepEqual((await ok(A, "SELECT count(*) FROM pg_indexes WHERE indexname = 'big_e'")).rows, [[0]]);
     assert.deepEqual((await ok(A, 'SELECT count(*) FROM pg_stat_progress_create_index')).rows, [[0]]);
     // Aborted before it starts, a statement never runs.

@@ -9,4 +9,5 @@ mod recovery;
 mod server;
 mod slt;
 mod sql_engine;
+mod twophase_crash;
 mod vector;

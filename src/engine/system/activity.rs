@@ -251,6 +251,41 @@ impl Engine {
                 }
             }
         }
+        // Prepared transactions: no pid.
+        for p in self.txns.prepared() {
+            let base = LockRow {
+                vxid: prepared_vxid(p),
+                ..LockRow::default()
+            };
+            let mut own: Vec<Xid> = xids_of.remove(&p.sid).unwrap_or_default();
+            own.sort_unstable();
+            for x in own {
+                push(
+                    &mut rows,
+                    LockRow {
+                        locktype: "transactionid",
+                        xid: Some(x),
+                        mode: "ExclusiveLock",
+                        granted: true,
+                        ..base.clone()
+                    },
+                );
+            }
+            for (tag, _, mode) in granted.iter().filter(|(_, holder, _)| *holder == p.sid) {
+                let (locktype, relation, advisory) = tag_fields(*tag);
+                push(
+                    &mut rows,
+                    LockRow {
+                        locktype,
+                        relation,
+                        advisory,
+                        mode: mode.name(),
+                        granted: true,
+                        ..base.clone()
+                    },
+                );
+            }
+        }
         // SIREAD locks (kept after commit until overlapping transactions
         // end; those of finished transactions have no pid).
         for (target, owner, _) in self.txns.ssi.all_locks() {
@@ -267,8 +302,15 @@ impl Engine {
                     relation: Some(relation),
                     page,
                     tuple,
-                    vxid: owner.and_then(vxid_of),
-                    pid: owner,
+                    vxid: owner.and_then(|o| {
+                        vxid_of(o).or_else(|| {
+                            self.txns
+                                .prepared()
+                                .find(|p| p.sid == o)
+                                .and_then(prepared_vxid)
+                        })
+                    }),
+                    pid: owner.filter(|o| self.sessions.contains_key(o)),
                     mode: "SIReadLock",
                     granted: true,
                     ..LockRow::default()
@@ -298,6 +340,7 @@ impl Engine {
                 "0",
             ),
             ("hnsw.ef_search", "user", "integer", "40"),
+            ("max_prepared_transactions", "postmaster", "integer", "64"),
             ("hnsw.iterative_scan", "user", "enum", "off"),
             ("hnsw.max_scan_tuples", "user", "integer", "20000"),
             ("integer_datetimes", "internal", "bool", "on"),
@@ -352,6 +395,13 @@ impl Engine {
         }
         Ok(rows)
     }
+}
+
+/// A prepared transaction's virtual transaction id in `pg_locks`.
+fn prepared_vxid(p: &crate::txn::twophase::Prepared) -> Option<String> {
+    p.origin_vxid
+        .clone()
+        .or_else(|| p.record.live_xids.first().map(|x| format!("-1/{x}")))
 }
 
 /// One `pg_locks` row's values (absent ones are NULL).

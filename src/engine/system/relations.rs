@@ -478,6 +478,19 @@ pub static RELATIONS: &[SystemRelation] = &[
     ),
     rel(
         "pg_catalog",
+        "pg_prepared_xacts",
+        12012,
+        Kind::View,
+        &[
+            ("transaction", Int8),
+            ("gid", Text),
+            ("prepared", Timestamptz),
+            ("owner", Text),
+            ("database", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
         "pg_prepared_statements",
         12011,
         Kind::View,
