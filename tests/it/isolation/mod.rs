@@ -16,3 +16,4 @@ mod bank;
 mod basic;
 mod harness;
 mod specs;
+mod write_skew;
