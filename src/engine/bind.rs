@@ -92,6 +92,37 @@ impl CatalogAccess for BindCtx<'_> {
                     .unwrap_or(xid);
                 Some((BExpr::Const(Value::Int8(top as i64)), DataType::Int8))
             }
+            ("pg_current_xact_id", []) => {
+                let xid = self.engine.write_xid(self.sid).map_err(SqlError::from)?;
+                let top = self
+                    .engine
+                    .txns
+                    .get(self.sid)
+                    .and_then(|t| t.first_xid())
+                    .unwrap_or(xid);
+                Some((BExpr::Const(Value::Int8(top as i64)), DataType::Int8))
+            }
+            ("txid_current_if_assigned" | "pg_current_xact_id_if_assigned", []) => {
+                let top = self.engine.txns.get(self.sid).and_then(|t| t.first_xid());
+                Some((
+                    BExpr::Const(top.map_or(Value::Null, |x| Value::Int8(x as i64))),
+                    DataType::Int8,
+                ))
+            }
+            ("pg_current_snapshot" | "txid_current_snapshot", []) => Some((
+                BExpr::Const(Value::Text(
+                    self.engine.snapshot_text(self.sid, self.snapshot),
+                )),
+                DataType::Text,
+            )),
+            ("pg_export_snapshot", []) => Some((
+                BExpr::Const(Value::Text(
+                    self.engine
+                        .export_snapshot(self.sid, self.snapshot)
+                        .map_err(SqlError::from)?,
+                )),
+                DataType::Text,
+            )),
             ("version", []) => Some((
                 BExpr::Const(Value::Text(format!(
                     "PostgreSQL {SERVER_VERSION} on wasm32/native, compiled by rustc"

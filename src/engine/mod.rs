@@ -28,6 +28,7 @@ mod prepared;
 mod rowlock;
 mod session;
 mod settings;
+mod snapshots;
 mod statement;
 mod system;
 mod twophase;
@@ -206,6 +207,8 @@ pub struct Engine {
     unsynced_commits: bool,
     /// See [`Engine::set_progress_hook`].
     progress_hook: Option<ProgressHook>,
+    /// `pg_export_snapshot()`'s snapshots (`snapshots.rs`).
+    exported_snapshots: snapshots::ExportedSnapshots,
 }
 
 /// How far a long statement (CREATE INDEX) has got, in the terms of
@@ -248,6 +251,7 @@ impl Engine {
             group_commit: false,
             unsynced_commits: false,
             progress_hook: None,
+            exported_snapshots: Default::default(),
             pager,
             txns,
             catalog,

@@ -334,6 +334,7 @@ impl Engine {
                 }
                 QueryResult::tag("SET")
             }
+            Statement::SetTransactionSnapshot(id) => self.import_snapshot(sid, &id)?,
             Statement::Set { name, value, .. } => self.set_variable(sid, &name, &value)?,
             Statement::Show(name) => {
                 let v = self.show_variable(sid, &name)?;

@@ -33,6 +33,13 @@ impl Engine {
             // warns, then prepares it.
             self.warn_no_transaction(sid);
         }
+        if self.has_exported_snapshots(sid) {
+            self.end_txn(sid, false)?;
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "cannot PREPARE a transaction that has exported snapshots",
+            ));
+        }
         match self.check_deferred_constraints(sid, true) {
             Ok(()) => {}
             Err(Error::Wait { holder }) => {

@@ -98,6 +98,7 @@ impl TxnManager {
         let Some(t) = self.active.get_mut(&sid) else {
             return fresh;
         };
+        t.snapshot_taken = true;
         match t.isolation {
             L::RepeatableRead => t.snapshot.get_or_insert(fresh).clone(),
             L::Serializable => {
@@ -109,6 +110,21 @@ impl TxnManager {
                 self.active[&sid].snapshot.clone().unwrap_or_default()
             }
             _ => fresh,
+        }
+    }
+
+    /// SET TRANSACTION SNAPSHOT: `sid`'s transaction (REPEATABLE READ or
+    /// SERIALIZABLE, no snapshot yet) reads with `snapshot`, taken when
+    /// the commit sequence number was `ssi_seq`.
+    pub fn import_snapshot(&mut self, sid: SessionId, snapshot: Snapshot, ssi_seq: u64) {
+        let Some(t) = self.active.get_mut(&sid) else {
+            return;
+        };
+        t.snapshot = Some(snapshot);
+        t.snapshot_taken = true;
+        if t.isolation == super::IsolationLevel::Serializable {
+            let read_only = t.read_only;
+            t.ssi_tracked = self.ssi.begin_at(sid, read_only, ssi_seq);
         }
     }
 

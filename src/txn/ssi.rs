@@ -190,6 +190,12 @@ impl Ssi {
     /// not tracked (PostgreSQL's safe-snapshot shortcut); returns whether
     /// it is tracked.
     pub fn begin(&mut self, sid: SessionId, read_only: bool) -> bool {
+        self.begin_at(sid, read_only, self.last_commit_seq)
+    }
+
+    /// [`Ssi::begin`] with a snapshot taken earlier, when the commit
+    /// sequence number was `snapshot_seq` (SET TRANSACTION SNAPSHOT).
+    pub fn begin_at(&mut self, sid: SessionId, read_only: bool, snapshot_seq: u64) -> bool {
         let writers: BTreeSet<SxactId> = self
             .sxacts
             .iter()
@@ -206,13 +212,21 @@ impl Ssi {
             Sxact {
                 owner: Some(sid),
                 read_only,
-                snapshot_seq: self.last_commit_seq,
+                snapshot_seq,
                 possible_unsafe: if read_only { writers } else { BTreeSet::new() },
                 ..Sxact::default()
             },
         );
         self.by_session.insert(sid, id);
         true
+    }
+
+    /// The commit sequence number `sid`'s snapshot was taken at (now, if
+    /// it is not tracked): what an exported snapshot carries.
+    pub fn snapshot_seq(&self, sid: SessionId) -> u64 {
+        self.of_session(sid)
+            .and_then(|id| self.sxacts.get(&id))
+            .map_or(self.last_commit_seq, |s| s.snapshot_seq)
     }
 
     /// The tracked transaction of `sid`, if any.

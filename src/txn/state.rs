@@ -40,6 +40,9 @@ pub struct TxnState {
     write_xid: Option<Xid>,
     /// Transaction snapshot (REPEATABLE READ), taken at the first statement.
     pub snapshot: Option<Snapshot>,
+    /// A statement has taken a snapshot (SET TRANSACTION SNAPSHOT must
+    /// come before that).
+    pub snapshot_taken: bool,
     /// The snapshot of a statement that is waiting (parked): its target
     /// rows were found under it, so vacuum must keep what it sees.
     pub(super) parked_snapshot: Option<Snapshot>,
@@ -77,6 +80,7 @@ impl TxnState {
             xids: Vec::new(),
             write_xid: None,
             snapshot: None,
+            snapshot_taken: false,
             parked_snapshot: None,
             cid: 0,
             savepoints: Vec::new(),

@@ -559,7 +559,7 @@ pub fn passes(pred: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<bool> {
 
 /// Calls scalar function `name`.
 pub fn call(name: &str, args: Vec<Value>, env: &mut Env) -> ExecResult<Value> {
-    if name == "txid_status" {
+    if name == "txid_status" || name == "pg_xact_status" {
         return txid_status(args.first(), env);
     }
     if functions::system::is_advisory(name) {

@@ -12,7 +12,7 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
     let all = |f: fn(&DataType) -> bool| a.iter().all(f);
     Some(match name {
         // Evaluated by the executor, which has the transaction manager.
-        "txid_status" => T::Text,
+        "txid_status" | "pg_xact_status" => T::Text,
         // Advisory locks (also evaluated by the executor). PostgreSQL's
         // lock functions return void; ours return an empty text.
         "pg_advisory_lock"
@@ -34,6 +34,16 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
             T::Bool
         }
         "pg_advisory_unlock_all" if n == 0 => T::Text,
+        "pg_snapshot_xmin" | "pg_snapshot_xmax" | "txid_snapshot_xmin" | "txid_snapshot_xmax"
+            if n == 1 && is_str(&a[0]) =>
+        {
+            T::Int8
+        }
+        "pg_visible_in_snapshot" | "txid_visible_in_snapshot"
+            if n == 2 && is_int(&a[0]) && is_str(&a[1]) =>
+        {
+            T::Bool
+        }
         "pg_get_userbyid" if n == 1 && is_int(&a[0]) => T::Text,
         "pg_table_is_visible" if n == 1 && is_int(&a[0]) => T::Bool,
         "pg_encoding_to_char" if n == 1 && is_int(&a[0]) => T::Text,
@@ -81,6 +91,19 @@ pub(super) fn call(
 ) -> Result<Value, SqlError> {
     let tz = ctx.tz;
     Ok(match lname {
+        "pg_snapshot_xmin" | "txid_snapshot_xmin" => {
+            Value::Int8(parse_snapshot(&text(&a[0], tz))?.0)
+        }
+        "pg_snapshot_xmax" | "txid_snapshot_xmax" => {
+            Value::Int8(parse_snapshot(&text(&a[0], tz))?.1)
+        }
+        "pg_visible_in_snapshot" | "txid_visible_in_snapshot" => {
+            let x = int(&a[0])?;
+            let (xmin, xmax, xip) = parse_snapshot(&text(&a[1], tz))?;
+            // PostgreSQL's rule: below xmin is visible (committed or
+            // not, as the caller checks), at or above xmax is not.
+            Value::Bool(x < xmin || (x < xmax && !xip.contains(&x)))
+        }
         // The only role is the bootstrap superuser (see engine::system).
         "pg_get_userbyid" => Value::Text(match int(&a[0])? {
             10 => "neuraldb".to_string(),
@@ -130,4 +153,37 @@ pub(super) fn call(
 /// NULL has no type).
 pub fn pg_typeof_name(ty: &DataType) -> String {
     ty.to_string()
+}
+
+/// A snapshot's text form `xmin:xmax:xip,...` (PostgreSQL's pg_snapshot
+/// output, which is how we represent the type).
+fn parse_snapshot(t: &str) -> Result<(i64, i64, Vec<i64>), SqlError> {
+    let bad = || {
+        SqlError::new(
+            crate::error::SqlState::INVALID_TEXT_REPRESENTATION,
+            format!("invalid input syntax for type pg_snapshot: \"{t}\""),
+        )
+    };
+    let mut parts = t.trim().splitn(3, ':');
+    let num = |s: Option<&str>| s.and_then(|s| s.parse::<i64>().ok()).filter(|n| *n > 0);
+    let xmin = num(parts.next()).ok_or_else(bad)?;
+    let xmax = num(parts.next()).ok_or_else(bad)?;
+    let rest = parts.next().ok_or_else(bad)?;
+    let mut xip = Vec::new();
+    for x in rest.split(',').filter(|s| !s.is_empty()) {
+        let x = num(Some(x)).ok_or_else(bad)?;
+        if x < xmin || x >= xmax || xip.last().is_some_and(|l| *l > x) {
+            return Err(bad());
+        }
+        xip.push(x);
+    }
+    if xmin > xmax {
+        return Err(bad());
+    }
+    Ok((xmin, xmax, xip))
+}
+
+/// `pg_snapshot_xip`: the in-progress xids of a snapshot's text form.
+pub fn snapshot_xip(t: &str) -> Result<Vec<i64>, SqlError> {
+    Ok(parse_snapshot(t)?.2)
 }

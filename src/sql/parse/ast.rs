@@ -58,6 +58,8 @@ pub enum Statement {
         modes: TxnModes,
         session_default: bool,
     },
+    /// SET TRANSACTION SNAPSHOT 'id'.
+    SetTransactionSnapshot(String),
     Set {
         name: String,
         value: SetValue,

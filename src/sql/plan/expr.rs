@@ -648,6 +648,11 @@ impl<'a> Binder<'a> {
             .strip_prefix("pg_catalog.")
             .unwrap_or(&f.name)
             .to_string();
+        // Asked once: some have effects (txid_current assigns an xid,
+        // pg_export_snapshot exports).
+        if let Some(bound) = self.catalog.session_function(&name, &f.args)? {
+            return Ok(bound);
+        }
         match name.as_str() {
             "coalesce" | "greatest" | "least" => {
                 let mut ty = DataType::Unknown;
@@ -670,12 +675,6 @@ impl<'a> Binder<'a> {
             "nullif" if f.args.len() == 2 => {
                 let ((a, at), (b, _)) = self.bind_pair(&f.args[0], &f.args[1], scope)?;
                 return Ok((BExpr::NullIf(Box::new(a), Box::new(b)), at));
-            }
-            _ if self.catalog.session_function(&name, &f.args)?.is_some() => {
-                return Ok(self
-                    .catalog
-                    .session_function(&name, &f.args)?
-                    .expect("checked"));
             }
             "nextval" | "currval" | "setval" => {
                 let seq_name = match f.args.first() {

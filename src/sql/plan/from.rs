@@ -1,6 +1,7 @@
 //! Binding FROM: tables, system relations, subqueries, functions in FROM,
 //! and joins (hash joins on equality conditions).
 
+use crate::value::Value;
 use std::rc::Rc;
 
 use super::{
@@ -309,6 +310,56 @@ impl<'a> Binder<'a> {
                             },
                             ty,
                         )
+                    }
+                    // The in-progress xids of a snapshot (its text form);
+                    // the snapshot must be known when the statement is
+                    // planned (a literal, a parameter or
+                    // pg_current_snapshot()).
+                    "pg_snapshot_xip" | "txid_snapshot_xip" if args.len() == 1 => {
+                        let (arg, _) = self.bind_typed(&args[0], &empty, &DataType::Text)?;
+                        let BExpr::Const(v) = arg else {
+                            return Err(SqlError::new(
+                                SqlState::FEATURE_NOT_SUPPORTED,
+                                format!(
+                                    "{fname} needs a snapshot known when the statement is planned"
+                                ),
+                            ));
+                        };
+                        let xips = match v {
+                            Value::Null => Vec::new(),
+                            Value::Text(t) => crate::sql::functions::system::snapshot_xip(&t)?,
+                            other => {
+                                return Err(SqlError::new(
+                                    SqlState::UNDEFINED_FUNCTION,
+                                    format!(
+                                        "function {fname}({}) does not exist",
+                                        other.data_type()
+                                    ),
+                                ))
+                            }
+                        };
+                        let mut columns = vec![Column {
+                            name: col.clone(),
+                            ty: DataType::Int8,
+                        }];
+                        if *ordinality {
+                            columns.push(Column {
+                                name: "ordinality".into(),
+                                ty: DataType::Int8,
+                            });
+                        }
+                        let rows = xips
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, x)| {
+                                let mut row = vec![BExpr::Const(Value::Int8(x))];
+                                if *ordinality {
+                                    row.push(BExpr::Const(Value::Int8(i as i64 + 1)));
+                                }
+                                row
+                            })
+                            .collect();
+                        (Plan::Values { rows, columns }, DataType::Int8)
                     }
                     _ => {
                         return Err(SqlError::new(

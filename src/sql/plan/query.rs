@@ -38,7 +38,7 @@ pub(super) fn query_references(q: &ast::Query, name: &str) -> bool {
 pub(super) fn is_set_returning(name: &str) -> bool {
     matches!(
         name.strip_prefix("pg_catalog.").unwrap_or(name),
-        "generate_series" | "pg_partition_ancestors"
+        "generate_series" | "pg_partition_ancestors" | "pg_snapshot_xip" | "txid_snapshot_xip"
     )
 }
 

@@ -1455,3 +1455,66 @@ fn isolation_hnsw_limit_rows_through_dead_versions() {
         ],
     );
 }
+
+/// pg_export_snapshot / SET TRANSACTION SNAPSHOT across sessions: the
+/// importer reads what the exporter reads (not later commits, not the
+/// exporter's uncommitted writes), until the exporter's transaction ends.
+#[test]
+fn isolation_exported_snapshot_is_shared_across_sessions() {
+    let mut e = test_engine();
+    let (a, b, c) = (e.connect(), e.connect(), e.connect());
+    let run = |e: &mut Engine, s, sql: &str| e.execute(s, sql, Vec::new());
+    let one_text = |e: &mut Engine, s, sql: &str| -> String {
+        let r = e.execute(s, sql, Vec::new()).expect(sql);
+        match &r.last().expect("a result").rows[0][0] {
+            neuraldb::value::Value::Text(t) => t.clone(),
+            neuraldb::value::Value::Int8(n) => n.to_string(),
+            other => format!("{other:?}"),
+        }
+    };
+    run(
+        &mut e,
+        a,
+        "CREATE TABLE t (id int); INSERT INTO t VALUES (1)",
+    )
+    .expect("setup");
+    run(&mut e, a, "BEGIN ISOLATION LEVEL REPEATABLE READ").expect("begin");
+    run(&mut e, a, "INSERT INTO t VALUES (2)").expect("own write");
+    let id = one_text(&mut e, a, "SELECT pg_export_snapshot()");
+    // A commit after the export is not in the snapshot.
+    run(&mut e, b, "INSERT INTO t VALUES (3)").expect("later commit");
+    run(&mut e, c, "BEGIN ISOLATION LEVEL REPEATABLE READ").expect("begin");
+    run(&mut e, c, &format!("SET TRANSACTION SNAPSHOT '{id}'")).expect("import");
+    assert_eq!(one_text(&mut e, c, "SELECT count(*) FROM t"), "1");
+    run(&mut e, c, "COMMIT").expect("commit");
+    // A SERIALIZABLE transaction cannot import from a REPEATABLE READ one.
+    run(&mut e, c, "BEGIN ISOLATION LEVEL SERIALIZABLE").expect("begin");
+    let err = run(&mut e, c, &format!("SET TRANSACTION SNAPSHOT '{id}'")).expect_err("refused");
+    assert_eq!(err.sqlstate().as_str(), "0A000");
+    assert_eq!(
+        err.to_string(),
+        "a serializable transaction cannot import a snapshot from a non-serializable transaction"
+    );
+    run(&mut e, c, "ROLLBACK").expect("rollback");
+    // Once the exporter's transaction ends, the identifier is invalid.
+    run(&mut e, a, "COMMIT").expect("commit");
+    run(&mut e, c, "BEGIN ISOLATION LEVEL REPEATABLE READ").expect("begin");
+    let err = run(&mut e, c, &format!("SET TRANSACTION SNAPSHOT '{id}'")).expect_err("gone");
+    assert_eq!(err.sqlstate().as_str(), "22023");
+    assert_eq!(
+        err.to_string(),
+        format!("invalid snapshot identifier: \"{id}\"")
+    );
+    run(&mut e, c, "ROLLBACK").expect("rollback");
+    // Serializable to serializable works, and the importer's reads are
+    // tracked by SSI.
+    run(&mut e, a, "BEGIN ISOLATION LEVEL SERIALIZABLE").expect("begin");
+    let id = one_text(&mut e, a, "SELECT pg_export_snapshot()");
+    run(&mut e, b, "INSERT INTO t VALUES (4)").expect("later commit");
+    run(&mut e, c, "BEGIN ISOLATION LEVEL SERIALIZABLE").expect("begin");
+    run(&mut e, c, &format!("SET TRANSACTION SNAPSHOT '{id}'")).expect("import");
+    assert_eq!(one_text(&mut e, c, "SELECT count(*) FROM t"), "3");
+    assert_eq!(one_text(&mut e, a, "SELECT count(*) FROM t"), "3");
+    run(&mut e, c, "COMMIT").expect("commit");
+    run(&mut e, a, "COMMIT").expect("commit");
+}

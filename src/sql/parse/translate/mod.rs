@@ -626,6 +626,14 @@ fn set_statement(set: sp::Set) -> TResult<Statement> {
             modes: txn_modes(&modes)?,
             session_default: session,
         },
+        sp::Set::SetTransaction {
+            modes,
+            snapshot: Some(v),
+            session: false,
+        } if modes.is_empty() => match v.value {
+            sp::Value::SingleQuotedString(s) => Statement::SetTransactionSnapshot(s),
+            other => return Err(unsupported(format!("SET TRANSACTION SNAPSHOT {other}"))),
+        },
         other => return Err(unsupported(format!("SET form {other}"))),
     })
 }
