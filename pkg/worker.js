@@ -101,7 +101,9 @@ class EngineHost {
       this.drain();
     }
     if (out !== undefined) {
-      if (this.parked.size) this.watchTimeouts();
+      // A parked statement's timeouts, or a session's idle-in-transaction
+      // or transaction timeout, need the clock watched.
+      if (this.parked.size || this.db.hasDeadlines()) this.watchTimeouts();
       return Promise.resolve(out);
     }
     this.watchTimeouts();
@@ -538,6 +540,13 @@ class Session {
       }
       this.status = out.status;
       out.pid = this.sid;
+      // A timeout terminated the engine session (FATAL in PostgreSQL):
+      // the next statement gets a new one.
+      if (out.error && (out.error.code === '25P03' || out.error.code === '25P04')) {
+        this.sid = null;
+        this.status = 'I';
+        out.status = 'I';
+      }
       return out;
     } catch (e) {
       if (e && typeof e.code === 'string' && e.code.startsWith('08')) {

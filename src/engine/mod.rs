@@ -207,6 +207,8 @@ pub struct Engine {
     unsynced_commits: bool,
     /// See [`Engine::set_progress_hook`].
     progress_hook: Option<ProgressHook>,
+    /// Sessions a timeout terminated, with the error their next call gets.
+    terminated: HashMap<SessionId, Error>,
     /// `pg_export_snapshot()`'s snapshots (`snapshots.rs`).
     exported_snapshots: snapshots::ExportedSnapshots,
 }
@@ -252,6 +254,7 @@ impl Engine {
             unsynced_commits: false,
             progress_hook: None,
             exported_snapshots: Default::default(),
+            terminated: HashMap::new(),
             pager,
             txns,
             catalog,
@@ -325,6 +328,7 @@ impl Engine {
         // Its advisory locks and lock requests go with it.
         self.txns.lock_table().forget_session(sid);
         self.sessions.remove(&sid);
+        self.terminated.remove(&sid);
         self.wake_waiters(sid);
     }
 

@@ -196,6 +196,7 @@ impl Engine {
     /// [`Engine::take_completions`]).
     pub fn expire_timeouts(&mut self) -> bool {
         let now = (self.config.clock)();
+        let mut any = self.expire_session_timeouts(now);
         let mut expired: Vec<(SessionId, Error)> = Vec::new();
         for (sid, s) in &self.sessions {
             let waiting = self.txns.waiting_for(*sid).is_some();
@@ -218,21 +219,84 @@ impl Engine {
             }
         }
         expired.sort_unstable_by_key(|(sid, _)| *sid);
-        let mut any = false;
         for (sid, e) in expired {
             any |= self.fail_waiting(sid, e);
         }
         any
     }
 
+    /// When `sid`'s session must be terminated, and why: its transaction
+    /// has been idle longer than idle_in_transaction_session_timeout, or
+    /// has lasted longer than transaction_timeout while idle or waiting
+    /// (a running statement is not interrupted by it).
+    fn session_deadline(&self, sid: SessionId) -> Option<(i64, SqlError)> {
+        let s = self.sessions.get(&sid)?;
+        let t = self.txns.get(sid)?;
+        let waiting = self.txns.waiting_for(sid).is_some();
+        let idle_in_block = s.pending.is_none() && t.explicit;
+        let mut best: Option<(i64, SqlError)> = None;
+        let idle_ms = self.duration_setting_ms(sid, "idle_in_transaction_session_timeout");
+        if idle_ms > 0 && idle_in_block {
+            best = Some((
+                s.activity.state_change.saturating_add(idle_ms * 1000),
+                SqlError::new(
+                    SqlState("25P03"),
+                    "terminating connection due to idle-in-transaction timeout",
+                ),
+            ));
+        }
+        let txn_ms = self.duration_setting_ms(sid, "transaction_timeout");
+        if txn_ms > 0 && (idle_in_block || waiting) {
+            let at = t.start_time.saturating_add(txn_ms * 1000);
+            if best.as_ref().is_none_or(|(b, _)| at < *b) {
+                best = Some((
+                    at,
+                    SqlError::new(
+                        SqlState("25P04"),
+                        "terminating connection due to transaction timeout",
+                    ),
+                ));
+            }
+        }
+        best
+    }
+
+    /// Terminates the sessions whose idle_in_transaction_session_timeout
+    /// or transaction_timeout has passed, as PostgreSQL does (FATAL): the
+    /// transaction rolls back, every lock goes, a waiting statement fails
+    /// with the error, and the session's next call gets it once (then the
+    /// session no longer exists).
+    fn expire_session_timeouts(&mut self, now: i64) -> bool {
+        let mut due: Vec<(SessionId, SqlError)> = self
+            .session_ids()
+            .into_iter()
+            .filter_map(|sid| {
+                let (at, e) = self.session_deadline(sid)?;
+                (now >= at).then_some((sid, e))
+            })
+            .collect();
+        due.sort_unstable_by_key(|(sid, _)| *sid);
+        let any = !due.is_empty();
+        for (sid, e) in due {
+            let waited = self.fail_waiting(sid, Error::Sql(e.clone()));
+            self.disconnect(sid);
+            if !waited {
+                self.terminated.insert(sid, Error::Sql(e));
+            }
+        }
+        any
+    }
+
     /// Whether some parked statement has a statement_timeout or
-    /// lock_timeout deadline (callers then poll [`Engine::expire_timeouts`]).
+    /// lock_timeout deadline, or some session a timeout that may
+    /// terminate it (callers then poll [`Engine::expire_timeouts`]).
     pub fn has_wait_deadlines(&self) -> bool {
         self.sessions.iter().any(|(&sid, s)| {
-            self.txns.waiting_for(sid).is_some()
+            (self.txns.waiting_for(sid).is_some()
                 && s.pending
                     .as_ref()
-                    .is_some_and(|p| p.deadline.is_some() || p.lock_deadline.is_some())
+                    .is_some_and(|p| p.deadline.is_some() || p.lock_deadline.is_some()))
+                || self.session_deadline(sid).is_some()
         })
     }
 
@@ -402,9 +466,14 @@ impl Engine {
     /// Runs `sql` (one or more statements) in session `sid`.
     pub fn submit(&mut self, sid: SessionId, sql: &str, params: Vec<Value>) -> Submitted {
         let Some(session) = self.sessions.get(&sid) else {
+            // A session a timeout terminated reports why, once.
+            let error = self
+                .terminated
+                .remove(&sid)
+                .unwrap_or_else(|| sql_err(SqlState("08003"), "no such session"));
             return Submitted::Done(Outcome {
                 results: Vec::new(),
-                error: Some(sql_err(SqlState("08003"), "no such session")),
+                error: Some(error),
             });
         };
         if session.pending.is_some() {

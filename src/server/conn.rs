@@ -421,11 +421,22 @@ impl Conn {
 
     async fn send_error(&mut self, socket: &mut Socket, e: &Error) -> Result<(), ConnEnd> {
         self.feed_notices(socket).await?;
+        let mut info = error_info(e);
+        // A timeout terminated the session: FATAL, and the connection
+        // ends, as in PostgreSQL.
+        let fatal = matches!(e.sqlstate().as_str(), "25P03" | "25P04");
+        if fatal {
+            info.severity = "FATAL".into();
+        }
         socket
             .feed(PgWireBackendMessage::ErrorResponse(ErrorResponse::from(
-                error_info(e),
+                info,
             )))
             .await?;
+        if fatal {
+            socket.flush().await?;
+            return Err(ConnEnd::Closed);
+        }
         Ok(())
     }
 

@@ -186,6 +186,13 @@ impl Database {
         self.engine.has_wait_deadlines()
     }
 
+    /// Whether a parked statement or an idle session has a deadline that
+    /// [`Database::expire_timeouts`] must be called for.
+    #[wasm_bindgen(js_name = hasDeadlines)]
+    pub fn has_deadlines(&self) -> bool {
+        self.engine.has_wait_deadlines()
+    }
+
     /// Whether a statement yielded (a CREATE INDEX build between slices)
     /// and waits for [`Database::work`].
     #[wasm_bindgen(js_name = hasWork)]

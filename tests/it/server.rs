@@ -270,6 +270,47 @@ fn warnings_arrive_as_notice_responses() {
     server.shutdown();
 }
 
+/// idle_in_transaction_session_timeout ends the session (its locks go at
+/// once); the client's next query gets FATAL 25P03 and the connection
+/// closes.
+#[test]
+fn idle_in_transaction_timeout_terminates_the_connection() {
+    let server = start();
+    let mut a = Client::connect(server.local_addr());
+    let mut b = Client::connect(server.local_addr());
+    a.query("CREATE TABLE t (id int PRIMARY KEY)");
+    a.query("SET idle_in_transaction_session_timeout = '50ms'");
+    let r = a.query("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+    assert_eq!(status(&r), b'T');
+    // The lock goes when the session is terminated: b's read gets through.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = b.query(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = {}",
+            a.pid
+        ));
+        if rows(&r) == vec![vec![Some("0".to_string())]] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a was never terminated"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        rows(&b.query("SELECT count(*) FROM t")),
+        vec![vec![Some("0".into())]]
+    );
+    a.send(&message(b'Q', &cstr("SELECT 1")));
+    let e = a.read().expect("an error");
+    assert_eq!(e.kind, b'E');
+    assert_eq!(e.field(b'S').as_deref(), Some("FATAL"));
+    assert_eq!(e.field(b'C').as_deref(), Some("25P03"));
+    assert!(a.read().is_none(), "the connection is closed");
+    server.shutdown();
+}
+
 #[test]
 fn extended_protocol_with_parameters_portals_and_errors() {
     let server = start();

@@ -1518,3 +1518,109 @@ fn isolation_exported_snapshot_is_shared_across_sessions() {
     run(&mut e, c, "COMMIT").expect("commit");
     run(&mut e, a, "COMMIT").expect("commit");
 }
+
+/// A clock the timeout test moves by hand.
+static TIMEOUT_CLOCK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_000_000);
+
+fn timeout_clock() -> i64 {
+    TIMEOUT_CLOCK.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn advance(ms: i64) {
+    TIMEOUT_CLOCK.fetch_add(ms * 1000, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// idle_in_transaction_session_timeout and transaction_timeout terminate
+/// the session as PostgreSQL does: its transaction rolls back, its locks
+/// (row, relation, advisory, session-level too) go, a statement waiting
+/// in it fails, and its next call gets the FATAL error once.
+#[test]
+fn isolation_session_timeouts_terminate_and_release_locks() {
+    use neuraldb::storage::MemoryStorage;
+    let mut e = Engine::open(
+        Box::new(MemoryStorage::new()),
+        Box::new(MemoryStorage::new()),
+        neuraldb::engine::EngineConfig {
+            clock: timeout_clock,
+            ..Default::default()
+        },
+    )
+    .expect("engine");
+    let (a, b) = (e.connect(), e.connect());
+    let run = |e: &mut Engine, s, sql: &str| e.execute(s, sql, Vec::new());
+    run(
+        &mut e,
+        a,
+        "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)",
+    )
+    .expect("setup");
+    run(
+        &mut e,
+        a,
+        "SET idle_in_transaction_session_timeout = '100ms'",
+    )
+    .expect("set");
+    assert!(!e.has_wait_deadlines(), "no transaction yet");
+    run(&mut e, a, "SELECT pg_advisory_lock(5)").expect("session lock");
+    run(&mut e, a, "BEGIN; UPDATE t SET v = 1 WHERE id = 1").expect("update");
+    assert!(
+        e.has_wait_deadlines(),
+        "idle in a transaction with a timeout"
+    );
+    // b waits for a's row lock.
+    assert!(matches!(
+        e.submit(b, "UPDATE t SET v = 2 WHERE id = 1", Vec::new()),
+        Submitted::Parked
+    ));
+    advance(50);
+    assert!(!e.expire_timeouts());
+    advance(60);
+    assert!(e.expire_timeouts());
+    let done = e.take_completions();
+    assert_eq!(done.len(), 1, "b's update went on");
+    assert_eq!(done[0].0, b);
+    assert!(done[0].1.error.is_none(), "{:?}", done[0].1.error);
+    // a's update was rolled back; its advisory lock is free.
+    let r = run(&mut e, b, "SELECT v, pg_try_advisory_lock(5) FROM t").expect("read");
+    assert_eq!(r[0].rows[0][0], neuraldb::value::Value::Int4(2));
+    assert_eq!(r[0].rows[0][1], neuraldb::value::Value::Bool(true));
+    let err = run(&mut e, a, "SELECT 1").expect_err("terminated");
+    assert_eq!(err.sqlstate().as_str(), "25P03");
+    assert_eq!(
+        err.to_string(),
+        "terminating connection due to idle-in-transaction timeout"
+    );
+    let err = run(&mut e, a, "SELECT 1").expect_err("gone");
+    assert_eq!(err.sqlstate().as_str(), "08003");
+
+    // transaction_timeout ends a transaction that waits too long, too.
+    let c = e.connect();
+    run(&mut e, b, "BEGIN; UPDATE t SET v = 3 WHERE id = 1").expect("b holds the row");
+    run(&mut e, c, "SET transaction_timeout = '1s'").expect("set");
+    run(&mut e, c, "BEGIN").expect("begin");
+    assert!(matches!(
+        e.submit(c, "UPDATE t SET v = 4 WHERE id = 1", Vec::new()),
+        Submitted::Parked
+    ));
+    advance(1001);
+    assert!(e.expire_timeouts());
+    let done = e.take_completions();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].0, c);
+    let err = done[0].1.error.as_ref().expect("the wait failed");
+    assert_eq!(err.sqlstate().as_str(), "25P04");
+    assert_eq!(
+        err.to_string(),
+        "terminating connection due to transaction timeout"
+    );
+    assert_eq!(
+        run(&mut e, c, "SELECT 1")
+            .expect_err("gone")
+            .sqlstate()
+            .as_str(),
+        "08003"
+    );
+    run(&mut e, b, "COMMIT").expect("b commits");
+    let r = run(&mut e, b, "SELECT v FROM t").expect("read");
+    assert_eq!(r[0].rows[0][0], neuraldb::value::Value::Int4(3));
+}
