@@ -495,6 +495,78 @@ const scenarios = [
     await B.close();
   }],
 
+  ['four tabs: SERIALIZABLE transfers with retries; a closed tab frees its advisory lock; a prepared transaction is committed from another tab after a reload', async (b, base) => {
+    const tabs = [];
+    for (let i = 0; i < 4; i++) {
+      const p = await b.newPage(base);
+      await open(p, 'ssi4');
+      tabs.push(p);
+    }
+    const [A, B, C, D] = tabs; // A opened first: the leader
+    await ok(A, 'CREATE TABLE acct (id int PRIMARY KEY, bal int NOT NULL)');
+    await ok(A, 'INSERT INTO acct SELECT g, 100 FROM generate_series(1, 8) g');
+    // Each tab: 30 transfers that check the balance before moving money
+    // (read, then write: what SSI must keep serializable), retried by
+    // db.transaction() on 40001/40P01.
+    const results = await Promise.all(tabs.map((p, t) => p.eval(async ({ t }) => {
+      let seed = t * 7919 + 1;
+      const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      let attempts = 0;
+      let done = 0;
+      for (let k = 0; k < 30; k++) {
+        const from = 1 + Math.floor(rnd() * 8);
+        let to = 1 + Math.floor(rnd() * 7);
+        if (to >= from) to++;
+        const amount = 1 + Math.floor(rnd() * 40);
+        await window.db.transaction(async (tx) => {
+          attempts++;
+          const r = await tx.query('SELECT bal FROM acct WHERE id = $1', [from]);
+          if (r.rows[0].bal < amount) return;
+          await tx.query('UPDATE acct SET bal = bal - $1 WHERE id = $2', [amount, from]);
+          await tx.query('UPDATE acct SET bal = bal + $1 WHERE id = $2', [amount, to]);
+        }, { isolation: 'serializable', retries: 100 });
+        done++;
+      }
+      return { attempts, done };
+    }, { t })));
+    for (const r of results) assert.equal(r.done, 30);
+    const attempts = results.reduce((n, r) => n + r.attempts, 0);
+    console.log(`    120 serializable transfers in 4 tabs: ${attempts - 120} retried`);
+    assert.deepEqual((await ok(D, 'SELECT sum(bal), min(bal) >= 0 FROM acct')).rows, [[800, true]]);
+    // An advisory lock held by a tab goes when the tab closes.
+    assert.deepEqual((await ok(B, 'SELECT pg_advisory_lock(77)')).rows.length, 1);
+    assert.deepEqual((await ok(A, 'SELECT pg_try_advisory_lock(77)')).rows, [[false]]);
+    await B.close();
+    const freeBy = Date.now() + 10_000;
+    while (!(await ok(A, 'SELECT pg_try_advisory_lock(77)')).rows[0][0]) {
+      assert.ok(Date.now() < freeBy, 'the closed tab kept its advisory lock');
+      await sleep(20);
+    }
+    // A transaction prepared in tab C survives C's reload and is
+    // committed from tab D; until then its row stays locked and its
+    // change invisible.
+    await ok(C, 'BEGIN');
+    await ok(C, 'UPDATE acct SET bal = bal + 1000 WHERE id = 1');
+    assert.equal((await ok(C, "PREPARE TRANSACTION 'from-tab-c'")).command, 'PREPARE'); // node-postgres' first word of the tag
+    await C.raw.reload();
+    await C.raw.waitForFunction(() => window.ready === true);
+    await open(C, 'ssi4');
+    assert.deepEqual((await ok(C, 'SELECT gid FROM pg_prepared_xacts')).rows, [['from-tab-c']]);
+    assert.equal((await q(D, 'SELECT bal FROM acct WHERE id = 1 FOR UPDATE NOWAIT')).code, '55P03');
+    assert.deepEqual((await ok(D, 'SELECT sum(bal) FROM acct')).rows, [[800]]);
+    assert.equal((await ok(D, "COMMIT PREPARED 'from-tab-c'")).command, 'COMMIT');
+    assert.deepEqual((await ok(C, 'SELECT sum(bal) FROM acct')).rows, [[1800]]);
+    assert.deepEqual((await ok(C, 'SELECT count(*) FROM pg_prepared_xacts')).rows, [[0]]);
+    // WARNINGs reach onNotice (pg_advisory_unlock of a lock not held).
+    const notices = await D.eval(async () => {
+      const seen = [];
+      const r = await window.db.query('SELECT pg_advisory_unlock(12345) AS u', [], { onNotice: (n) => seen.push(`${n.severity} ${n.code} ${n.message}`) });
+      return { seen, u: r.rows[0].u };
+    });
+    assert.deepEqual(notices, { seen: ["WARNING 01000 you don't own a lock of type ExclusiveLock"], u: false });
+    for (const p of [A, C, D]) await p.close();
+  }],
+
   ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
     const p = await b.newPage(base);
     await open(p, 'errors');
