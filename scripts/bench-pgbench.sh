@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # pgbench benchmark figure (not a test): the built-in TPC-B-like script at
-# scale 1 with 4 clients / 2 threads against `neuraldb serve` (release
-# build) and against PostgreSQL 15 on this machine (the throwaway cluster
-# of scripts/pg-compare.sh, started if needed). Prints both tps figures.
-# Usage: scripts/bench-pgbench.sh [transactions per client, default 500]
+# scale 1 with 8 clients / 2 threads for a fixed time, at the default
+# isolation level (READ COMMITTED) and with
+# default_transaction_isolation=serializable, against `neuraldb serve`
+# (release build) and against PostgreSQL 15 on this machine (the
+# throwaway cluster of scripts/pg-compare.sh, started if needed). Prints
+# tps and the share of transactions retried after a serialization
+# failure or deadlock (pgbench --max-tries) for each.
+# Usage: scripts/bench-pgbench.sh [seconds per run, default 30]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tx="${1:-500}"
+secs="${1:-30}"
 target="${CARGO_TARGET_DIR:-target}"
 PORT="${PG_COMPARE_PORT:-5498}"
 DIR="${PG_COMPARE_DIR:-/tmp/pgs}"
@@ -20,13 +24,19 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$work/log" && break; sleep 0.1; done
 port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/log")"
 
-run() { # port -> tps
+run() { # port isolation -> "tps N, retried R%, failed F"
     pgbench -h 127.0.0.1 -p "$1" -U postgres -i -s 1 -q postgres >/dev/null 2>&1
-    pgbench -h 127.0.0.1 -p "$1" -U postgres -c 4 -j 2 -t "$tx" postgres 2>/dev/null |
-        sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+    PGOPTIONS="-c default_transaction_isolation=$2" \
+        pgbench -h 127.0.0.1 -p "$1" -U postgres -c 8 -j 2 -T "$secs" --max-tries=100 postgres 2>/dev/null |
+        awk '/^number of transactions actually processed/ { split($0, a, ": "); split(a[2], b, "/"); done = b[1] }
+             /^number of failed transactions/ { split($0, a, ": "); split(a[2], b, " "); failed = b[1] }
+             /^number of transactions retried/ { split($0, a, ": "); split(a[2], b, " "); retried = b[1] }
+             /^tps = / { tps = $3 }
+             END { printf "tps %.0f, retried %.1f%%, failed %d\n", tps, done ? 100 * retried / done : 0, failed }'
 }
 
-ours="$(run "$port")"
+ours_rc="$(run "$port" "read committed")"
+ours_ser="$(run "$port" serializable)"
 
 # PostgreSQL 15: reuse or start the throwaway cluster.
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -38,8 +48,11 @@ if ! "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
     as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -w \
         -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1" -l "$DIR/log" start >/dev/null
 fi
-theirs="$(run "$PORT")"
+theirs_rc="$(run "$PORT" "read committed")"
+theirs_ser="$(run "$PORT" serializable)"
 
-echo "pgbench TPC-B-like, scale 1, 4 clients, 2 threads, $tx transactions per client:"
-echo "  NeuralDB (neuraldb serve, release): tps = $ours"
-echo "  PostgreSQL 15:                      tps = $theirs"
+echo "pgbench TPC-B-like, scale 1, 8 clients, 2 threads, $secs s per run, --max-tries=100:"
+echo "  READ COMMITTED  NeuralDB (neuraldb serve, release): $ours_rc"
+echo "  READ COMMITTED  PostgreSQL 15:                      $theirs_rc"
+echo "  SERIALIZABLE    NeuralDB (neuraldb serve, release): $ours_ser"
+echo "  SERIALIZABLE    PostgreSQL 15:                      $theirs_ser"
