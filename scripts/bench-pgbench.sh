@@ -26,8 +26,8 @@ port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/log")"
 
 run() { # port isolation -> "tps N, retried R%, failed F"
     pgbench -h 127.0.0.1 -p "$1" -U postgres -i -s 1 -q postgres >/dev/null 2>&1
-    PGOPTIONS="-c default_transaction_isolation=$2" \
-        pgbench -h 127.0.0.1 -p "$1" -U postgres -c 8 -j 2 -T "$secs" --max-tries=100 postgres 2>/dev/null |
+    PGOPTIONS="-c default_transaction_isolation=${2// /\\ }" \
+        pgbench -h 127.0.0.1 -p "$1" -U postgres -c 8 -j 2 -T "$secs" --max-tries=100 postgres 2>"$work/pgbench.err" |
         awk '/^number of transactions actually processed/ { split($0, a, ": "); split(a[2], b, "/"); done = b[1] }
              /^number of failed transactions/ { split($0, a, ": "); split(a[2], b, " "); failed = b[1] }
              /^number of transactions retried/ { split($0, a, ": "); split(a[2], b, " "); retried = b[1] }

@@ -240,7 +240,8 @@ fn startup_settings(params: &HashMap<String, String>) -> Vec<(String, String)> {
         .collect();
     out.sort();
     if let Some(options) = params.get("options") {
-        let mut words = options.split_whitespace();
+        let words = split_options(options);
+        let mut words = words.iter().map(String::as_str);
         while let Some(w) = words.next() {
             let setting = match w {
                 "-c" => words.next(),
@@ -252,6 +253,30 @@ fn startup_settings(params: &HashMap<String, String>) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The startup `options` split into words as PostgreSQL's pg_split_opts
+/// does: whitespace separates, a backslash keeps the next character
+/// (`-c default_transaction_isolation=read\ committed`).
+fn split_options(options: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => word.extend(chars.next()),
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 fn is_empty_query(sql: &str) -> bool {

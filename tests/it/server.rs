@@ -562,13 +562,24 @@ fn startup_settings_apply_and_changes_are_reported() {
             ("application_name", "nightly-report"),
             // A named zone we cannot honour leaves the session in UTC.
             ("TimeZone", "Europe/Paris"),
-            ("options", "-c statement_timeout=5s --lock-timeout=1s"),
+            // A backslash keeps a space inside a value (pg_split_opts).
+            (
+                "options",
+                "-c statement_timeout=5s --lock-timeout=1s -c default_transaction_isolation=repeatable\\ read",
+            ),
         ],
     );
     let r = c.query("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()");
     assert_eq!(rows(&r), vec![vec![Some("nightly-report".into())]]);
-    let r = c.query("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')");
-    assert_eq!(rows(&r), vec![vec![Some("5s".into()), Some("1s".into())]]);
+    let r = c.query("SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), current_setting('default_transaction_isolation')");
+    assert_eq!(
+        rows(&r),
+        vec![vec![
+            Some("5s".into()),
+            Some("1s".into()),
+            Some("repeatable read".into())
+        ]]
+    );
     // SET of a reported parameter: ParameterStatus before ReadyForQuery.
     let r = c.query("SET TimeZone = '+02:00'");
     assert_eq!(
