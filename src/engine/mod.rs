@@ -303,6 +303,7 @@ impl Engine {
                 currval: HashMap::new(),
                 prepared: HashMap::new(),
                 notices: Vec::new(),
+                settings_txn: None,
                 rng: 0x2545_F491_4F6C_DD1D ^ id as u64,
             },
         );

@@ -26,6 +26,7 @@ use crate::value::Value;
 /// PostgreSQL's default `maintenance_work_mem` (64MB), in kB.
 pub(super) const DEFAULT_MAINTENANCE_WORK_MEM_KB: usize = 64 * 1024;
 
+#[derive(Clone)]
 pub(super) struct Settings {
     pub(super) default_isolation: IsolationLevel,
     pub(super) synchronous_commit: bool,
@@ -96,6 +97,9 @@ pub(super) struct Session {
     /// See [`Engine::defer_implicit_commit`].
     pub(super) defer_implicit_commit: bool,
     pub(super) currval: HashMap<Oid, i64>,
+    /// SET / SET LOCAL / RESET of the running transaction, to undo at
+    /// ROLLBACK (TO) and to drop the LOCAL ones at its end.
+    pub(super) settings_txn: Option<super::settings::SettingsTxn>,
     /// WARNINGs and NOTICEs not yet taken by the front end.
     pub(super) notices: Vec<crate::error::Notice>,
     /// PREPAREd statements by name.

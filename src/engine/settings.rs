@@ -6,6 +6,7 @@ use crate::error::{Error, SqlError, SqlState};
 use crate::sql::parse::ast::{self, Expr};
 use crate::txn::IsolationLevel;
 use crate::value::tz::TimeZone;
+use crate::value::Value;
 
 /// A time setting (statement_timeout) in milliseconds: a number of
 /// milliseconds or a number with a unit (`us`, `ms`, `s`, `min`, `h`, `d`),
@@ -98,12 +99,227 @@ fn int_setting(name: &str, text: &str, min: i64, max: i64) -> Result<i64> {
     Ok(n)
 }
 
+/// One SET, SET LOCAL or RESET made in a transaction.
+pub(super) struct SetOp {
+    /// The setting's name, or "all" for RESET ALL.
+    name: String,
+    value: ast::SetValue,
+    local: bool,
+    /// Savepoints open when it ran.
+    depth: usize,
+}
+
+/// The settings as they were when the transaction's first SET ran, and
+/// the changes since: PostgreSQL's GUC stack, flattened. ROLLBACK goes
+/// back to `before`; COMMIT replays the changes that were not LOCAL;
+/// ROLLBACK TO replays those made before the savepoint.
+pub(super) struct SettingsTxn {
+    before: super::session::Settings,
+    ops: Vec<SetOp>,
+}
+
 /// `max_prepared_transactions`: fixed, as PostgreSQL's needs a restart.
 /// PostgreSQL's default is 0 (two-phase commit off); ours lets it work
 /// out of the box.
 pub(super) const MAX_PREPARED_TRANSACTIONS: usize = 64;
 
 impl Engine {
+    /// SET [LOCAL] / RESET (`name` "all": RESET ALL) as a statement:
+    /// applied now and remembered so that the transaction's end or a
+    /// ROLLBACK TO can undo it, as PostgreSQL does.
+    pub(super) fn set_statement(
+        &mut self,
+        sid: SessionId,
+        name: &str,
+        value: ast::SetValue,
+        local: bool,
+    ) -> Result<()> {
+        let (in_block, depth) = self
+            .txns
+            .get(sid)
+            .map_or((false, 0), |t| (t.explicit, t.savepoint_depth()));
+        if local && !in_block {
+            self.raise_notice(
+                sid,
+                crate::error::Notice::warning(
+                    SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                    "SET LOCAL can only be used in transaction blocks",
+                ),
+            );
+        }
+        let before = self
+            .sessions
+            .get(&sid)
+            .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?
+            .settings
+            .clone();
+        self.apply_set(sid, name, &value)?;
+        if self.txns.get(sid).is_some() {
+            let s = self.sessions.get_mut(&sid).expect("checked above");
+            let txn = s.settings_txn.get_or_insert_with(|| SettingsTxn {
+                before,
+                ops: Vec::new(),
+            });
+            txn.ops.push(SetOp {
+                name: name.to_string(),
+                value,
+                local,
+                depth,
+            });
+        }
+        Ok(())
+    }
+
+    fn apply_set(&mut self, sid: SessionId, name: &str, value: &ast::SetValue) -> Result<()> {
+        if name == "all" {
+            let s = self
+                .sessions
+                .get_mut(&sid)
+                .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
+            s.settings = super::session::Settings::default();
+            return Ok(());
+        }
+        self.set_variable(sid, name, value).map(|_| ())
+    }
+
+    /// Goes back to `before` and replays the kept changes (they were valid
+    /// when they ran, so they apply again).
+    fn replay_settings(&mut self, sid: SessionId, before: super::session::Settings, ops: &[SetOp]) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.settings = before;
+        }
+        for op in ops {
+            let _ = self.apply_set(sid, &op.name, &op.value);
+        }
+    }
+
+    /// The transaction of `sid` ended: a commit keeps its SETs (not the
+    /// LOCAL ones), a rollback undoes them all.
+    pub(super) fn end_settings_txn(&mut self, sid: SessionId, committed: bool) {
+        let Some(txn) = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.settings_txn.take())
+        else {
+            return;
+        };
+        if txn.ops.iter().all(|o| !o.local) && committed {
+            return;
+        }
+        let kept: Vec<SetOp> = if committed {
+            txn.ops.into_iter().filter(|o| !o.local).collect()
+        } else {
+            Vec::new()
+        };
+        self.replay_settings(sid, txn.before, &kept);
+    }
+
+    /// ROLLBACK TO a savepoint, which leaves `depth` savepoints open:
+    /// the SETs made inside it are undone.
+    pub(super) fn rollback_settings_to(&mut self, sid: SessionId, depth: usize) {
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        let Some(txn) = s.settings_txn.as_mut() else {
+            return;
+        };
+        if txn.ops.iter().all(|o| o.depth < depth) {
+            return;
+        }
+        txn.ops.retain(|o| o.depth < depth);
+        let before = txn.before.clone();
+        let ops = std::mem::take(&mut txn.ops);
+        self.replay_settings(sid, before, &ops);
+        if let Some(txn) = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.settings_txn.as_mut())
+        {
+            txn.ops = ops;
+        }
+    }
+
+    /// RELEASE leaves `depth` savepoints open: changes made inside the
+    /// released ones now belong to the enclosing level.
+    pub(super) fn release_settings_to(&mut self, sid: SessionId, depth: usize) {
+        if let Some(txn) = self
+            .sessions
+            .get_mut(&sid)
+            .and_then(|s| s.settings_txn.as_mut())
+        {
+            for o in &mut txn.ops {
+                o.depth = o.depth.min(depth);
+            }
+        }
+    }
+
+    /// SHOW ALL: every setting with its value and description.
+    pub(super) fn show_all(&self, sid: SessionId) -> Result<QueryResult> {
+        let rows: Vec<Vec<Value>> = self
+            .pg_settings(sid)?
+            .into_iter()
+            .map(|r| {
+                let mut it = r.into_iter();
+                let name = it.next().unwrap_or(Value::Null);
+                let setting = it.next().unwrap_or(Value::Null);
+                let desc = match it.next() {
+                    Some(Value::Text(t)) => Value::Text(t),
+                    _ => Value::Text(String::new()),
+                };
+                vec![name, setting, desc]
+            })
+            .collect();
+        let col = |name: &str| crate::sql::plan::Column {
+            name: name.into(),
+            ty: crate::value::types::DataType::Text,
+        };
+        Ok(QueryResult {
+            command: format!("SHOW {}", rows.len()),
+            columns: vec![col("name"), col("setting"), col("description")],
+            rows_affected: rows.len() as u64,
+            rows,
+            copy: None,
+        })
+    }
+
+    /// DISCARD: ALL resets the session (settings, prepared statements,
+    /// session-level advisory locks, sequence values seen) and cannot run
+    /// in a transaction block; PLANS and TEMP have nothing to discard (no
+    /// per-session plans, no temporary tables); SEQUENCES forgets currval.
+    pub(super) fn discard(
+        &mut self,
+        sid: SessionId,
+        what: ast::DiscardWhat,
+    ) -> Result<QueryResult> {
+        use ast::DiscardWhat as D;
+        match what {
+            D::All => {
+                if self.txns.get(sid).is_some_and(|t| t.explicit) {
+                    return Err(sql_err(
+                        SqlState::ACTIVE_SQL_TRANSACTION,
+                        "DISCARD ALL cannot run inside a transaction block",
+                    ));
+                }
+                self.set_statement(sid, "all", ast::SetValue::Default, false)?;
+                self.txns.unlock_all_session(sid);
+                if let Some(s) = self.sessions.get_mut(&sid) {
+                    s.prepared.clear();
+                    s.currval.clear();
+                }
+                self.wake_waiters(sid);
+                Ok(QueryResult::tag("DISCARD ALL"))
+            }
+            D::Plans => Ok(QueryResult::tag("DISCARD PLANS")),
+            D::Sequences => {
+                if let Some(s) = self.sessions.get_mut(&sid) {
+                    s.currval.clear();
+                }
+                Ok(QueryResult::tag("DISCARD SEQUENCES"))
+            }
+            D::Temp => Ok(QueryResult::tag("DISCARD TEMP")),
+        }
+    }
+
     pub(super) fn set_variable(
         &mut self,
         sid: SessionId,

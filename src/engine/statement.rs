@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::ddl::column_positions;
-use super::session::{Settings, Step};
+use super::session::Step;
 use super::{sql_err, CopyIn, CopyMode, Engine, QueryResult, Result, SessionId};
 use crate::error::{Error, Notice, SqlState};
 use crate::sql::exec::run;
@@ -52,7 +52,9 @@ impl Engine {
         // Group commit: the caller syncs once for many commits
         // (`sync_commits`) before it tells anyone about them.
         let sync_now = durable && !self.group_commit;
+        let failed = self.txns.get(sid).is_some_and(|t| t.failed);
         let (result, waiters) = self.txns.end(&mut self.pager, sid, commit, sync_now);
+        self.end_settings_txn(sid, commit && !failed && result.is_ok());
         if let Ok(true) = result {
             self.unsynced_commits |= durable && self.group_commit;
         }
@@ -235,6 +237,8 @@ impl Engine {
             ));
         }
         let waiters = self.txns.rollback_to(&mut self.pager, sid, name)?;
+        let depth = self.txns.get(sid).map_or(0, |t| t.savepoint_depth());
+        self.rollback_settings_to(sid, depth);
         self.resume(sid, waiters);
         Ok(())
     }
@@ -319,6 +323,8 @@ impl Engine {
                     ));
                 }
                 t.release(&name)?;
+                let depth = t.savepoint_depth();
+                self.release_settings_to(sid, depth);
                 QueryResult::tag("RELEASE")
             }
             Statement::SetTransaction {
@@ -335,7 +341,12 @@ impl Engine {
                 QueryResult::tag("SET")
             }
             Statement::SetTransactionSnapshot(id) => self.import_snapshot(sid, &id)?,
-            Statement::Set { name, value, .. } => self.set_variable(sid, &name, &value)?,
+            Statement::Set { name, value, local } => {
+                self.set_statement(sid, &name.to_lowercase(), value, local)?;
+                QueryResult::tag("SET")
+            }
+            Statement::Show(name) if name.eq_ignore_ascii_case("all") => self.show_all(sid)?,
+            Statement::Discard(what) => self.discard(sid, what)?,
             Statement::Show(name) => {
                 let v = self.show_variable(sid, &name)?;
                 QueryResult {
@@ -349,16 +360,8 @@ impl Engine {
                     copy: None,
                 }
             }
-            Statement::Reset(name) if name == "all" => {
-                let s = self
-                    .sessions
-                    .get_mut(&sid)
-                    .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
-                s.settings = Settings::default();
-                QueryResult::tag("RESET")
-            }
             Statement::Reset(name) => {
-                self.set_variable(sid, &name, &ast::SetValue::Default)?;
+                self.set_statement(sid, &name.to_lowercase(), ast::SetValue::Default, false)?;
                 QueryResult::tag("RESET")
             }
             Statement::Begin { .. }

@@ -66,6 +66,8 @@ impl Engine {
         };
         match self.txns.prepare(&mut self.pager, sid, info) {
             Ok((_, waiters)) => {
+                // As at COMMIT: SETs stay, SET LOCALs go.
+                self.end_settings_txn(sid, true);
                 // Whoever waited for this session's transaction now waits
                 // for the prepared one.
                 self.resume(sid, waiters);

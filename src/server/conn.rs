@@ -575,6 +575,9 @@ impl Conn {
         let reply = self.submit(sql, Vec::new(), false).await?;
         self.feed_notices(socket).await?;
         let tz = reply.tz.clone();
+        for r in &reply.outcome.results {
+            self.after_command(&r.command);
+        }
         for r in reply.outcome.results {
             match &r.copy {
                 Some(CopyMode::In(copy)) => {
@@ -611,6 +614,20 @@ impl Conn {
         }
         self.send_ready(socket).await?;
         Ok(())
+    }
+
+    /// DEALLOCATE ALL and DISCARD ALL also drop the protocol-level
+    /// prepared statements (and DISCARD ALL the portals), as in PostgreSQL,
+    /// where both kinds live in one table.
+    fn after_command(&mut self, tag: &str) {
+        match tag {
+            "DEALLOCATE ALL" => self.statements.clear(),
+            "DISCARD ALL" => {
+                self.statements.clear();
+                self.portals.clear();
+            }
+            _ => {}
+        }
     }
 
     /// Sends the notices the engine raised, in order.
@@ -1026,6 +1043,15 @@ impl Conn {
             Ok(None)
         } else {
             let reply = self.submit(sql, params, true).await?;
+            if reply
+                .outcome
+                .results
+                .iter()
+                .any(|r| r.command == "DEALLOCATE ALL")
+            {
+                // The running portal stays; the statements go.
+                self.statements.clear();
+            }
             match reply.outcome.error {
                 Some(e) => Err(e),
                 // A multi-statement string reports its last result.

@@ -203,6 +203,11 @@ impl TxnState {
         self.constraints_all.unwrap_or(initially_deferred)
     }
 
+    /// How many savepoints are open.
+    pub fn savepoint_depth(&self) -> usize {
+        self.savepoints.len()
+    }
+
     /// Inside a SAVEPOINT (a subtransaction may be rolled back alone).
     pub fn has_savepoints(&self) -> bool {
         !self.savepoints.is_empty()

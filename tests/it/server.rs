@@ -464,6 +464,33 @@ fn parse_bind_execute(sql: &str) -> Vec<u8> {
     batch
 }
 
+/// DEALLOCATE ALL (what psycopg sends after an error) drops the
+/// protocol-level prepared statements too, as in PostgreSQL.
+#[test]
+fn deallocate_all_drops_protocol_level_statements() {
+    let server = start();
+    let mut c = Client::connect(server.local_addr());
+    let prepare = |c: &mut Client| {
+        let mut parse = cstr("s1");
+        parse.extend(cstr("SELECT 1"));
+        parse.extend(0i16.to_be_bytes());
+        let mut batch = message(b'P', &parse);
+        batch.extend(message(b'S', &[]));
+        c.send(&batch);
+        c.until_ready()
+    };
+    assert!(error(&prepare(&mut c)).is_none());
+    // A second Parse of the same name is refused while it exists.
+    assert_eq!(code(&prepare(&mut c)).as_deref(), Some("42P05"));
+    let r = c.query("DEALLOCATE ALL");
+    assert!(error(&r).is_none());
+    assert!(error(&prepare(&mut c)).is_none(), "s1 was dropped");
+    let r = c.query("DISCARD ALL");
+    assert!(error(&r).is_none());
+    assert!(error(&prepare(&mut c)).is_none(), "s1 was dropped again");
+    server.shutdown();
+}
+
 #[test]
 fn extended_protocol_implicit_transaction_lasts_until_sync() {
     let server = start();

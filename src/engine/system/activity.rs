@@ -320,7 +320,7 @@ impl Engine {
         rows
     }
 
-    pub(super) fn pg_settings(&self, sid: SessionId) -> Result<Vec<Vec<Value>>> {
+    pub(in crate::engine) fn pg_settings(&self, sid: SessionId) -> Result<Vec<Vec<Value>>> {
         // (name, context, vartype, boot value); the values come from SHOW.
         const KNOWN: &[(&str, &str, &str, &str)] = &[
             ("application_name", "user", "string", ""),

@@ -60,6 +60,8 @@ pub enum Statement {
     },
     /// SET TRANSACTION SNAPSHOT 'id'.
     SetTransactionSnapshot(String),
+    /// DISCARD ALL | PLANS | SEQUENCES | TEMP.
+    Discard(DiscardWhat),
     Set {
         name: String,
         value: SetValue,
@@ -641,4 +643,13 @@ pub struct FunctionCall {
     pub filter: Option<Expr>,
     pub order_by: Vec<OrderItem>,
     pub over: bool,
+}
+
+/// What DISCARD discards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiscardWhat {
+    All,
+    Plans,
+    Sequences,
+    Temp,
 }

@@ -289,6 +289,12 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             name: object_name(&name)?.last().cloned().unwrap_or_default(),
             args: parameters.into_iter().map(expr).collect::<TResult<_>>()?,
         },
+        S::Discard { object_type } => Statement::Discard(match object_type {
+            sp::DiscardObject::ALL => DiscardWhat::All,
+            sp::DiscardObject::PLANS => DiscardWhat::Plans,
+            sp::DiscardObject::SEQUENCES => DiscardWhat::Sequences,
+            sp::DiscardObject::TEMP => DiscardWhat::Temp,
+        }),
         S::Deallocate { name, .. } => Statement::Deallocate(
             (!(name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all")))
                 .then(|| ident(&name)),
