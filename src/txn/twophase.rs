@@ -34,11 +34,6 @@ pub const MAX_GID_LEN: usize = 200;
 /// sessions never reach it.
 pub const PREPARED_SESSION_BASE: SessionId = 0xC000_0000;
 
-/// Whether `sid` is a prepared transaction's pseudo session.
-pub fn is_prepared_session(sid: SessionId) -> bool {
-    sid >= PREPARED_SESSION_BASE
-}
-
 /// Everything needed to finish a prepared transaction after a restart.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PreparedRecord {
@@ -138,11 +133,6 @@ impl TwoPhase {
     /// Every prepared transaction, by gid.
     pub fn all(&self) -> impl Iterator<Item = &Prepared> {
         self.by_gid.values()
-    }
-
-    /// The prepared transaction held by pseudo session `sid`.
-    pub fn by_session(&self, sid: SessionId) -> Option<&Prepared> {
-        self.by_gid.values().find(|p| p.sid == sid)
     }
 
     /// Writes `record` (durable with the pager's next commit); returns the
