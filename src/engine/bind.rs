@@ -57,6 +57,47 @@ impl BindCtx<'_> {
     }
 }
 
+impl BindCtx<'_> {
+    /// `pg_get_serial_sequence(table, column)`: the sequence a serial or
+    /// identity column owns, as `public.name`. The table is read as an
+    /// identifier (folded unless quoted), the column as written.
+    fn serial_sequence(&mut self, table: &str, column: &str) -> PlanResult<Option<String>> {
+        let ident = |s: &str| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Some(q) => q.replace("\"\"", "\""),
+            None => s.to_lowercase(),
+        };
+        let name = match table.split_once('.') {
+            Some((schema, t)) if ident(schema) == "public" => ident(t),
+            _ => ident(table),
+        };
+        let Some(Object::Table(t)) = self.find(&name)?.as_deref().cloned() else {
+            return Err(SqlError::new(
+                SqlState::UNDEFINED_TABLE,
+                format!("relation \"{table}\" does not exist"),
+            ));
+        };
+        let Some((idx, _)) = t.live_columns().find(|(_, c)| c.name == column) else {
+            return Err(SqlError::new(
+                SqlState::UNDEFINED_COLUMN,
+                format!(
+                    "column \"{column}\" of relation \"{}\" does not exist",
+                    t.name
+                ),
+            ));
+        };
+        Ok(self
+            .engine
+            .catalog_entries_all()
+            .into_iter()
+            .find_map(|o| match &*o {
+                Object::Sequence(s) if s.owned_by == Some((t.oid, idx)) => {
+                    Some(format!("public.{}", s.name))
+                }
+                _ => None,
+            }))
+    }
+}
+
 impl CatalogAccess for BindCtx<'_> {
     fn table(&mut self, name: &str) -> PlanResult<Option<Rc<TableDef>>> {
         Ok(match self.find(name)?.as_deref() {
@@ -123,6 +164,20 @@ impl CatalogAccess for BindCtx<'_> {
                 )),
                 DataType::Text,
             )),
+            ("pg_get_serial_sequence", [table, column]) => {
+                let text = |e: &Expr| match e {
+                    Expr::UntypedString(s) | Expr::Literal(Value::Text(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                let (Some(table), Some(column)) = (text(table), text(column)) else {
+                    return Ok(None);
+                };
+                let seq = self.serial_sequence(&table, &column)?;
+                Some((
+                    BExpr::Const(seq.map_or(Value::Null, Value::Text)),
+                    DataType::Text,
+                ))
+            }
             ("version", []) => Some((
                 BExpr::Const(Value::Text(format!(
                     "PostgreSQL {SERVER_VERSION} on wasm32/native, compiled by rustc"

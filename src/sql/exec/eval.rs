@@ -576,8 +576,10 @@ pub fn call(name: &str, args: Vec<Value>, env: &mut Env) -> ExecResult<Value> {
 pub(super) fn txid_status(arg: Option<&Value>, env: &mut Env) -> ExecResult<Value> {
     let xid = match arg {
         Some(Value::Null) | None => return Ok(Value::Null),
+        // int2 and int4 reach bigint by PostgreSQL's implicit casts.
         Some(Value::Int8(x)) => *x,
         Some(Value::Int4(x)) => *x as i64,
+        Some(Value::Int2(x)) => *x as i64,
         Some(other) => {
             return Err(Error::Sql(SqlError::new(
                 SqlState::DATATYPE_MISMATCH,

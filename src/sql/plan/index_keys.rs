@@ -105,6 +105,7 @@ const NOT_IMMUTABLE: &[&str] = &[
     "pg_current_snapshot",
     "txid_current_snapshot",
     "pg_export_snapshot",
+    "pg_get_serial_sequence",
     "pg_backend_pid",
     "current_user",
     "session_user",
