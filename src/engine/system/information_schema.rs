@@ -1,7 +1,9 @@
-//! `information_schema.tables` and `information_schema.columns`.
+//! `information_schema`: tables, columns, schemata, table_constraints,
+//! key_column_usage and referential_constraints.
 
+use super::pg_catalog::constraint_rows;
 use super::{opt_text, text, Engine, Result, Viewpoint, PUBLIC_NS};
-use crate::catalog::IdentityKind;
+use crate::catalog::{IdentityKind, Object, TableDef};
 use crate::value::types::{type_info, DataType};
 use crate::value::Value;
 
@@ -123,4 +125,181 @@ impl Engine {
         }
         Ok(rows)
     }
+
+    /// `information_schema.schemata`: the schemas there are.
+    pub(super) fn information_schema_schemata(&self) -> Vec<Vec<Value>> {
+        let db = self.config.database_name.clone();
+        ["information_schema", "pg_catalog", "pg_toast", "public"]
+            .into_iter()
+            .map(|s| {
+                vec![
+                    text(&db),
+                    text(s),
+                    text("neuraldb"),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                ]
+            })
+            .collect()
+    }
+
+    /// `information_schema.table_constraints`: PRIMARY KEY, UNIQUE, FOREIGN
+    /// KEY and CHECK constraints, and (as PostgreSQL 15 lists them) a CHECK
+    /// row per NOT NULL column, named `2200_<table oid>_<attnum>_not_null`.
+    pub(super) fn information_schema_table_constraints(
+        &mut self,
+        vp: &Viewpoint,
+    ) -> Result<Vec<Vec<Value>>> {
+        let db = self.config.database_name.clone();
+        let objects = self.visible_objects(vp)?;
+        let tables = table_names(&objects);
+        let yes_no = |b: bool| text(if b { "YES" } else { "NO" });
+        let mut rows = Vec::new();
+        for c in constraint_rows(&objects) {
+            let Some(table) = tables.get(&c.table) else {
+                continue;
+            };
+            let kind = match c.kind {
+                'p' => "PRIMARY KEY",
+                'u' => "UNIQUE",
+                'f' => "FOREIGN KEY",
+                _ => "CHECK",
+            };
+            rows.push(vec![
+                text(&db),
+                text("public"),
+                Value::Text(c.name.clone()),
+                text(&db),
+                text("public"),
+                Value::Text(table.name.clone()),
+                text(kind),
+                yes_no(c.deferrable),
+                yes_no(c.deferred),
+                text("YES"),
+                if c.kind == 'u' {
+                    text("YES")
+                } else {
+                    Value::Null
+                },
+            ]);
+        }
+        for o in &objects {
+            let Object::Table(t) = &**o else {
+                continue;
+            };
+            for (i, _) in t.live_columns().filter(|(_, c)| c.not_null) {
+                rows.push(vec![
+                    text(&db),
+                    text("public"),
+                    Value::Text(format!("{PUBLIC_NS}_{}_{}_not_null", t.oid, i + 1)),
+                    text(&db),
+                    text("public"),
+                    Value::Text(t.name.clone()),
+                    text("CHECK"),
+                    text("NO"),
+                    text("NO"),
+                    text("YES"),
+                    Value::Null,
+                ]);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// `information_schema.key_column_usage`: the columns of PRIMARY KEY,
+    /// UNIQUE and FOREIGN KEY constraints, with a foreign key column's
+    /// position in the referenced key.
+    pub(super) fn information_schema_key_column_usage(
+        &mut self,
+        vp: &Viewpoint,
+    ) -> Result<Vec<Vec<Value>>> {
+        let db = self.config.database_name.clone();
+        let objects = self.visible_objects(vp)?;
+        let tables = table_names(&objects);
+        let mut rows = Vec::new();
+        for c in constraint_rows(&objects) {
+            let (Some(table), Some(key)) = (tables.get(&c.table), c.key.as_ref()) else {
+                continue;
+            };
+            if c.kind == 'c' {
+                continue;
+            }
+            for (pos, &attnum) in key.iter().enumerate() {
+                let Some(col) = table.columns.get((attnum - 1) as usize) else {
+                    continue;
+                };
+                rows.push(vec![
+                    text(&db),
+                    text("public"),
+                    Value::Text(c.name.clone()),
+                    text(&db),
+                    text("public"),
+                    Value::Text(table.name.clone()),
+                    Value::Text(col.name.clone()),
+                    Value::Int4(pos as i32 + 1),
+                    if c.kind == 'f' {
+                        Value::Int4(pos as i32 + 1)
+                    } else {
+                        Value::Null
+                    },
+                ]);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// `information_schema.referential_constraints`: each foreign key with
+    /// the unique constraint it references and its actions.
+    pub(super) fn information_schema_referential_constraints(
+        &mut self,
+        vp: &Viewpoint,
+    ) -> Result<Vec<Vec<Value>>> {
+        let db = self.config.database_name.clone();
+        let objects = self.visible_objects(vp)?;
+        let all = constraint_rows(&objects);
+        let rule = |a: char| {
+            text(match a {
+                'r' => "RESTRICT",
+                'c' => "CASCADE",
+                'n' => "SET NULL",
+                'd' => "SET DEFAULT",
+                _ => "NO ACTION",
+            })
+        };
+        Ok(all
+            .iter()
+            .filter(|c| c.kind == 'f')
+            .map(|f| {
+                let unique = all.iter().find(|u| {
+                    matches!(u.kind, 'p' | 'u') && u.table == f.ref_table && u.key == f.ref_key
+                });
+                vec![
+                    text(&db),
+                    text("public"),
+                    Value::Text(f.name.clone()),
+                    text(&db),
+                    text("public"),
+                    unique.map_or(Value::Null, |u| Value::Text(u.name.clone())),
+                    text("NONE"),
+                    rule(f.on_update),
+                    rule(f.on_delete),
+                ]
+            })
+            .collect())
+    }
+}
+
+/// Tables by OID.
+fn table_names(
+    objects: &[std::rc::Rc<Object>],
+) -> std::collections::HashMap<crate::catalog::Oid, TableDef> {
+    objects
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Table(t) => Some((t.oid, t.clone())),
+            _ => None,
+        })
+        .collect()
 }

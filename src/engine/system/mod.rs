@@ -319,6 +319,10 @@ impl Engine {
             "pg_indexes" => self.pg_indexes(vp)?,
             "tables" => self.information_schema_tables(vp)?,
             "columns" => self.information_schema_columns(vp)?,
+            "schemata" => self.information_schema_schemata(),
+            "table_constraints" => self.information_schema_table_constraints(vp)?,
+            "key_column_usage" => self.information_schema_key_column_usage(vp)?,
+            "referential_constraints" => self.information_schema_referential_constraints(vp)?,
             other => {
                 return Err(sql_err(
                     SqlState::INTERNAL_ERROR,

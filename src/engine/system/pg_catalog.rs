@@ -200,13 +200,20 @@ pub(super) fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Constraint
                     continue;
                 };
                 let what = if i.primary { "PRIMARY KEY" } else { "UNIQUE" };
+                let mut def = format!("{what} ({})", column_list(t, &i.columns));
+                if i.deferrable {
+                    def.push_str(" DEFERRABLE");
+                }
+                if i.initially_deferred {
+                    def.push_str(" INITIALLY DEFERRED");
+                }
                 rows.push(ConstraintRow {
                     oid: i.oid,
                     name: i.name.clone(),
                     table: i.table,
                     kind: if i.primary { 'p' } else { 'u' },
-                    deferrable: false,
-                    deferred: false,
+                    deferrable: i.deferrable,
+                    deferred: i.initially_deferred,
                     index: i.oid,
                     ref_table: 0,
                     on_update: ' ',
@@ -214,7 +221,7 @@ pub(super) fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Constraint
                     key: Some(attnums(&i.columns)),
                     ref_key: None,
                     bin: None,
-                    def: format!("{what} ({})", column_list(t, &i.columns)),
+                    def,
                 });
             }
             Object::Table(t) => {
