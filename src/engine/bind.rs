@@ -123,17 +123,7 @@ impl CatalogAccess for BindCtx<'_> {
         args: &[Expr],
     ) -> PlanResult<Option<(BExpr, DataType)>> {
         Ok(match (name, args) {
-            ("txid_current", []) => {
-                let xid = self.engine.write_xid(self.sid).map_err(SqlError::from)?;
-                let top = self
-                    .engine
-                    .txns
-                    .get(self.sid)
-                    .and_then(|t| t.first_xid())
-                    .unwrap_or(xid);
-                Some((BExpr::Const(Value::Int8(top as i64)), DataType::Int8))
-            }
-            ("pg_current_xact_id", []) => {
+            ("txid_current" | "pg_current_xact_id", []) => {
                 let xid = self.engine.write_xid(self.sid).map_err(SqlError::from)?;
                 let top = self
                     .engine

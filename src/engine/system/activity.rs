@@ -168,6 +168,38 @@ impl Engine {
                 ("advisory", None, Some((hi, lo, if pair { 2 } else { 1 })))
             }
         };
+        // A holder's xids (ExclusiveLock on each) and granted relation and
+        // advisory locks.
+        let push_held =
+            |rows: &mut Vec<Vec<Value>>, holder: SessionId, mut xids: Vec<Xid>, base: &LockRow| {
+                xids.sort_unstable();
+                for x in xids {
+                    push(
+                        rows,
+                        LockRow {
+                            locktype: "transactionid",
+                            xid: Some(x),
+                            mode: "ExclusiveLock",
+                            granted: true,
+                            ..base.clone()
+                        },
+                    );
+                }
+                for (tag, _, mode) in granted.iter().filter(|(_, h, _)| *h == holder) {
+                    let (locktype, relation, advisory) = tag_fields(*tag);
+                    push(
+                        rows,
+                        LockRow {
+                            locktype,
+                            relation,
+                            advisory,
+                            mode: mode.name(),
+                            granted: true,
+                            ..base.clone()
+                        },
+                    );
+                }
+            };
         for sid in self.session_ids() {
             let s = &self.sessions[&sid];
             let vxid = vxid_of(sid);
@@ -189,36 +221,14 @@ impl Engine {
                         ..base.clone()
                     },
                 );
-                let mut own: Vec<Xid> = xids_of.remove(&sid).unwrap_or_default();
-                own.sort_unstable();
-                debug_assert!(own.iter().all(|x| t.owns(*x)));
-                for x in own {
-                    push(
-                        &mut rows,
-                        LockRow {
-                            locktype: "transactionid",
-                            xid: Some(x),
-                            mode: "ExclusiveLock",
-                            granted: true,
-                            ..base.clone()
-                        },
-                    );
-                }
+                debug_assert!(xids_of.get(&sid).into_iter().flatten().all(|x| t.owns(*x)));
             }
-            for (tag, _, mode) in granted.iter().filter(|(_, holder, _)| *holder == sid) {
-                let (locktype, relation, advisory) = tag_fields(*tag);
-                push(
-                    &mut rows,
-                    LockRow {
-                        locktype,
-                        relation,
-                        advisory,
-                        mode: mode.name(),
-                        granted: true,
-                        ..base.clone()
-                    },
-                );
-            }
+            push_held(
+                &mut rows,
+                sid,
+                xids_of.remove(&sid).unwrap_or_default(),
+                &base,
+            );
             if let Some(holder) = self.txns.waiting_for(sid) {
                 match queued.iter().find(|(w, _, _)| *w == sid) {
                     // Waiting for a relation or advisory lock.
@@ -257,34 +267,12 @@ impl Engine {
                 vxid: prepared_vxid(p),
                 ..LockRow::default()
             };
-            let mut own: Vec<Xid> = xids_of.remove(&p.sid).unwrap_or_default();
-            own.sort_unstable();
-            for x in own {
-                push(
-                    &mut rows,
-                    LockRow {
-                        locktype: "transactionid",
-                        xid: Some(x),
-                        mode: "ExclusiveLock",
-                        granted: true,
-                        ..base.clone()
-                    },
-                );
-            }
-            for (tag, _, mode) in granted.iter().filter(|(_, holder, _)| *holder == p.sid) {
-                let (locktype, relation, advisory) = tag_fields(*tag);
-                push(
-                    &mut rows,
-                    LockRow {
-                        locktype,
-                        relation,
-                        advisory,
-                        mode: mode.name(),
-                        granted: true,
-                        ..base.clone()
-                    },
-                );
-            }
+            push_held(
+                &mut rows,
+                p.sid,
+                xids_of.remove(&p.sid).unwrap_or_default(),
+                &base,
+            );
         }
         // SIREAD locks (kept after commit until overlapping transactions
         // end; those of finished transactions have no pid).

@@ -1,0 +1,301 @@
+//! CREATE TABLE / CREATE INDEX / ALTER TABLE: column specs, table
+//! constraints (keys, foreign keys, deferral) and index columns.
+
+use super::*;
+
+pub(super) fn index_column_names(cols: &[sp::IndexColumn]) -> TResult<Vec<String>> {
+    cols.iter()
+        .map(|c| match &c.column.expr {
+            sp::Expr::Identifier(i) => Ok(ident(i)),
+            other => Err(unsupported(format!("constraint on expression {other}"))),
+        })
+        .collect()
+}
+
+pub(super) fn ref_action(a: Option<sp::ReferentialAction>) -> RefAction {
+    match a {
+        None | Some(sp::ReferentialAction::NoAction) => RefAction::NoAction,
+        Some(sp::ReferentialAction::Restrict) => RefAction::Restrict,
+        Some(sp::ReferentialAction::Cascade) => RefAction::Cascade,
+        Some(sp::ReferentialAction::SetNull) => RefAction::SetNull,
+        Some(sp::ReferentialAction::SetDefault) => RefAction::SetDefault,
+    }
+}
+
+/// A constraint's `[NOT] DEFERRABLE [INITIALLY ...]` (INITIALLY DEFERRED
+/// implies DEFERRABLE).
+pub(super) fn deferral(c: &Option<sp::ConstraintCharacteristics>) -> Deferral {
+    let (deferrable, initially_deferred) = match c {
+        Some(c) => (
+            c.deferrable.unwrap_or(false),
+            matches!(c.initially, Some(sp::DeferrableInitial::Deferred)),
+        ),
+        None => (false, false),
+    };
+    Deferral {
+        deferrable: deferrable || initially_deferred,
+        initially_deferred,
+    }
+}
+
+pub(super) fn foreign_key(
+    fk: sp::ForeignKeyConstraint,
+    column: Option<&str>,
+) -> TResult<ForeignKey> {
+    let Deferral {
+        deferrable,
+        initially_deferred,
+    } = deferral(&fk.characteristics);
+    Ok(ForeignKey {
+        name: fk.name.as_ref().map(ident),
+        columns: match column {
+            Some(c) => vec![c.to_string()],
+            None => fk.columns.iter().map(ident).collect(),
+        },
+        table: object_name(&fk.foreign_table)?,
+        referred: fk.referred_columns.iter().map(ident).collect(),
+        on_delete: ref_action(fk.on_delete),
+        on_update: ref_action(fk.on_update),
+        deferrable,
+        initially_deferred,
+    })
+}
+
+pub(super) fn table_constraint(c: sp::TableConstraint) -> TResult<TableConstraint> {
+    Ok(match c {
+        sp::TableConstraint::PrimaryKey(pk) => TableConstraint::PrimaryKey {
+            name: pk.name.as_ref().map(ident),
+            columns: index_column_names(&pk.columns)?,
+            deferral: deferral(&pk.characteristics),
+        },
+        sp::TableConstraint::Unique(u) => TableConstraint::Unique {
+            name: u.name.as_ref().map(ident),
+            columns: index_column_names(&u.columns)?,
+            deferral: deferral(&u.characteristics),
+        },
+        sp::TableConstraint::Check(ch) => TableConstraint::Check {
+            name: ch.name.as_ref().map(ident),
+            source: ch.expr.to_string(),
+            expr: expr(*ch.expr)?,
+        },
+        sp::TableConstraint::ForeignKey(fk) => TableConstraint::ForeignKey(foreign_key(fk, None)?),
+        other => return Err(unsupported(format!("constraint {other}"))),
+    })
+}
+
+pub(super) fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
+    let name = ident(&c.name);
+    let type_text = c.data_type.to_string().to_lowercase();
+    let (ty, serial) = match type_text.as_str() {
+        "serial" | "serial4" => (DataType::Int4, true),
+        "bigserial" | "serial8" => (DataType::Int8, true),
+        "smallserial" | "serial2" => (DataType::Int2, true),
+        _ => (data_type(&c.data_type)?, false),
+    };
+    let mut spec = ColumnSpec {
+        name: name.clone(),
+        ty,
+        serial,
+        identity: None,
+        not_null: serial,
+        default: None,
+        default_sql: None,
+        constraints: Vec::new(),
+    };
+    for o in c.options {
+        match o.option {
+            sp::ColumnOption::Null => spec.not_null = false,
+            sp::ColumnOption::NotNull => spec.not_null = true,
+            sp::ColumnOption::Default(e) => {
+                spec.default_sql = Some(e.to_string());
+                spec.default = Some(expr(e)?);
+            }
+            sp::ColumnOption::PrimaryKey(pk) => {
+                spec.not_null = true;
+                spec.constraints.push(TableConstraint::PrimaryKey {
+                    name: o.name.as_ref().or(pk.name.as_ref()).map(ident),
+                    columns: vec![name.clone()],
+                    deferral: deferral(&pk.characteristics),
+                })
+            }
+            sp::ColumnOption::Unique(u) => spec.constraints.push(TableConstraint::Unique {
+                name: o.name.as_ref().or(u.name.as_ref()).map(ident),
+                columns: vec![name.clone()],
+                deferral: deferral(&u.characteristics),
+            }),
+            sp::ColumnOption::Check(ch) => spec.constraints.push(TableConstraint::Check {
+                name: o.name.as_ref().or(ch.name.as_ref()).map(ident),
+                source: ch.expr.to_string(),
+                expr: expr(*ch.expr)?,
+            }),
+            sp::ColumnOption::ForeignKey(fk) => {
+                let mut fk = foreign_key(fk, Some(&name))?;
+                if fk.name.is_none() {
+                    fk.name = o.name.as_ref().map(ident);
+                }
+                spec.constraints.push(TableConstraint::ForeignKey(fk))
+            }
+            sp::ColumnOption::Generated {
+                generated_as,
+                generation_expr: None,
+                ..
+            } => {
+                spec.identity = Some(match generated_as {
+                    sp::GeneratedAs::Always => Identity::Always,
+                    _ => Identity::ByDefault,
+                });
+                spec.not_null = true;
+            }
+            other => return Err(unsupported(format!("column option {other}"))),
+        }
+    }
+    Ok(spec)
+}
+
+pub(super) fn create_table(c: sp::CreateTable) -> TResult<CreateTable> {
+    if c.query.is_some() {
+        return Err(unsupported("CREATE TABLE AS"));
+    }
+    Ok(CreateTable {
+        name: object_name(&c.name)?,
+        if_not_exists: c.if_not_exists,
+        columns: c
+            .columns
+            .into_iter()
+            .map(column_spec)
+            .collect::<TResult<_>>()?,
+        constraints: c
+            .constraints
+            .into_iter()
+            .map(table_constraint)
+            .collect::<TResult<_>>()?,
+    })
+}
+
+pub(super) fn create_index(c: sp::CreateIndex) -> TResult<CreateIndex> {
+    let predicate = match c.predicate {
+        Some(p) => {
+            let source = p.to_string();
+            Some((expr(p)?, source))
+        }
+        None => None,
+    };
+    let mut with = Vec::new();
+    for w in c.with {
+        match w {
+            sp::Expr::BinaryOp {
+                left,
+                op: sp::BinaryOperator::Eq,
+                right,
+            } => {
+                let key = match *left {
+                    sp::Expr::Identifier(i) => ident(&i),
+                    other => return Err(syntax(format!("bad index option {other}"))),
+                };
+                with.push((key, expr(*right)?));
+            }
+            other => return Err(syntax(format!("bad index option {other}"))),
+        }
+    }
+    Ok(CreateIndex {
+        name: c.name.as_ref().map(last_ident).transpose()?,
+        table: object_name(&c.table_name)?,
+        columns: c
+            .columns
+            .into_iter()
+            .map(|ic| {
+                Ok(IndexColumn {
+                    desc: matches!(ic.column.options.sort, Some(sp::OrderBySort::Desc)),
+                    source: ic.column.expr.to_string(),
+                    expr: expr(ic.column.expr)?,
+                    opclass: ic.operator_class.as_ref().map(last_ident).transpose()?,
+                })
+            })
+            .collect::<TResult<_>>()?,
+        unique: c.unique,
+        if_not_exists: c.if_not_exists,
+        method: c.using.map(|u| u.to_string().to_lowercase()),
+        with,
+        predicate,
+    })
+}
+
+pub(super) fn alter_table(a: sp::AlterTable) -> TResult<Statement> {
+    let name = object_name(&a.name)?;
+    let mut ops = Vec::new();
+    for op in a.operations {
+        use sp::AlterTableOperation as A;
+        ops.push(match op {
+            A::AddColumn {
+                column_def,
+                if_not_exists,
+                ..
+            } => AlterOp::AddColumn {
+                spec: column_spec(column_def)?,
+                if_not_exists,
+            },
+            A::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                if column_names.len() != 1 {
+                    return Err(unsupported("dropping several columns at once"));
+                }
+                AlterOp::DropColumn {
+                    name: ident(&column_names[0]),
+                    if_exists,
+                }
+            }
+            A::AddConstraint { constraint, .. } => {
+                AlterOp::AddConstraint(table_constraint(constraint)?)
+            }
+            A::DropConstraint {
+                name, if_exists, ..
+            } => AlterOp::DropConstraint {
+                name: ident(&name),
+                if_exists,
+            },
+            A::RenameTable { table_name } => AlterOp::RenameTable(match table_name {
+                sp::RenameTableNameKind::To(n) | sp::RenameTableNameKind::As(n) => last_ident(&n)?,
+            }),
+            A::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => AlterOp::RenameColumn {
+                old: ident(&old_column_name),
+                new: ident(&new_column_name),
+            },
+            A::AlterColumn { column_name, op } => {
+                let column = ident(&column_name);
+                match op {
+                    sp::AlterColumnOperation::SetNotNull => AlterOp::AlterColumnNotNull {
+                        column,
+                        not_null: true,
+                    },
+                    sp::AlterColumnOperation::DropNotNull => AlterOp::AlterColumnNotNull {
+                        column,
+                        not_null: false,
+                    },
+                    sp::AlterColumnOperation::SetDefault { value } => {
+                        AlterOp::AlterColumnSetDefault {
+                            column,
+                            default: Some(value.to_string()),
+                        }
+                    }
+                    sp::AlterColumnOperation::DropDefault => AlterOp::AlterColumnSetDefault {
+                        column,
+                        default: None,
+                    },
+                    other => return Err(unsupported(format!("ALTER COLUMN {other}"))),
+                }
+            }
+            other => return Err(unsupported(format!("ALTER TABLE {other}"))),
+        });
+    }
+    Ok(Statement::AlterTable {
+        name,
+        if_exists: a.if_exists,
+        ops,
+    })
+}
