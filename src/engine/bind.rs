@@ -226,7 +226,9 @@ impl Engine {
             own,
             cid,
         };
+        let hints = ctx.engine.param_hints.clone();
         let mut binder = Binder::new(&mut ctx);
+        binder.params = hints;
         let out = f(&mut binder)?;
         let cte_plans = std::mem::take(&mut binder.cte_plans);
         let params = std::mem::take(&mut binder.params);

@@ -211,6 +211,22 @@ pub struct Engine {
     terminated: HashMap<SessionId, Error>,
     /// `pg_export_snapshot()`'s snapshots (`snapshots.rs`).
     exported_snapshots: snapshots::ExportedSnapshots,
+    /// Types the running statement's parameter values declare (see
+    /// [`param_hint`]): binding starts from them, as PostgreSQL starts
+    /// from a client's declared parameter types.
+    param_hints: Vec<DataType>,
+}
+
+/// The parameter type a value declares: what the wire protocol's declared
+/// types or a typed JS value (a vector, bigint, Date...) produce. Text,
+/// int4, float8 and NULL declare nothing (node-postgres's and JS's plain
+/// strings and numbers): their type is inferred from the statement.
+fn param_hint(v: &crate::value::Value) -> DataType {
+    use crate::value::Value;
+    match v {
+        Value::Null | Value::Text(_) | Value::Int4(_) | Value::Float8(_) => DataType::Unknown,
+        other => other.data_type(),
+    }
 }
 
 /// How far a long statement (CREATE INDEX) has got, in the terms of
@@ -254,6 +270,7 @@ impl Engine {
             unsynced_commits: false,
             progress_hook: None,
             exported_snapshots: Default::default(),
+            param_hints: Vec::new(),
             terminated: HashMap::new(),
             pager,
             txns,

@@ -43,6 +43,7 @@ impl Engine {
         let mut types = types;
         if let Statement::Query(q) = &body {
             let snapshot = self.take_snapshot(sid);
+            self.param_hints = types.clone();
             let (_, _, inferred) = self.bind(sid, &snapshot, |b| b.bind_query(q))?;
             for (i, t) in inferred.into_iter().enumerate() {
                 if i >= types.len() {

@@ -249,6 +249,7 @@ impl Engine {
         stmt: Statement,
         params: &[Value],
     ) -> Result<Step> {
+        self.param_hints = params.iter().map(super::param_hint).collect();
         // A SERIALIZABLE READ ONLY DEFERRABLE transaction starts on a safe
         // snapshot, waiting for one if needed.
         self.await_safe_snapshot(sid)?;

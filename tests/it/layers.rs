@@ -32,6 +32,7 @@ const UNITS: &[(u32, &str)] = &[
     (9, "access"),
     (10, "sql::parse"),
     (11, "sql::functions"),
+    (11, "sql::resolve"),
     (12, "sql::plan"),
     (13, "sql::exec"),
     (14, "engine"),

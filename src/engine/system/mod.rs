@@ -93,6 +93,10 @@ static ARRAY_COLUMNS: &[(&str, &str)] = &[
     ("pg_statistic_ext", "stxkeys"),
     ("pg_statistic_ext", "stxkind"),
     ("pg_publication_rel", "prattrs"),
+    // aclitem[] (always NULL: no privileges to list).
+    ("pg_class", "relacl"),
+    ("pg_database", "datacl"),
+    ("pg_namespace", "nspacl"),
 ];
 
 impl SystemRelation {
@@ -239,6 +243,20 @@ impl Engine {
             "pg_prepared_statements" => self.pg_prepared_statements(vp.sid),
             "pg_prepared_xacts" => self.pg_prepared_xacts(),
             "pg_type" => pg_type(),
+            // The casts type resolution uses (castfunc: no pg_proc here).
+            "pg_cast" => crate::sql::resolve::casts()
+                .iter()
+                .map(|c| {
+                    vec![
+                        oid(c.oid),
+                        oid(c.source),
+                        oid(c.target),
+                        oid(0),
+                        Value::Text(char::from(c.context).to_string()),
+                        Value::Text(char::from(c.method).to_string()),
+                    ]
+                })
+                .collect(),
             "pg_namespace" => pg_namespace(),
             "pg_database" => vec![vec![
                 oid(DATABASE_OID),

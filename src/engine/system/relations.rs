@@ -121,7 +121,7 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("relreplident", Text),
             ("relispartition", Bool),
             ("relrewrite", Int4),
-            ("relacl", Text),
+            ("relacl", TEXT_ARRAY),
             ("reloptions", Text),
             ("relpartbound", Text),
         ],
@@ -143,7 +143,7 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("datcollate", Text),
             ("datctype", Text),
             ("daticulocale", Text),
-            ("datacl", Text),
+            ("datacl", TEXT_ARRAY),
         ],
     ),
     rel(
@@ -194,7 +194,7 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("oid", Int4),
             ("nspname", Text),
             ("nspowner", Int4),
-            ("nspacl", Text),
+            ("nspacl", TEXT_ARRAY),
         ],
     ),
     rel(
@@ -474,6 +474,20 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("granted", Bool),
             ("fastpath", Bool),
             ("waitstart", Timestamptz),
+        ],
+    ),
+    rel(
+        "pg_catalog",
+        "pg_cast",
+        2605,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("castsource", Int4),
+            ("casttarget", Int4),
+            ("castfunc", Int4),
+            ("castcontext", Text),
+            ("castmethod", Text),
         ],
     ),
     rel(

@@ -187,7 +187,17 @@ pub(super) fn call(
 /// over evaluating `pg_typeof` on a value (values do not carry typmods and
 /// NULL has no type).
 pub fn pg_typeof_name(ty: &DataType) -> String {
-    ty.to_string()
+    // regtype's output: the type without its modifier.
+    match ty {
+        DataType::Numeric(_) => "numeric".into(),
+        DataType::Varchar(_) => "character varying".into(),
+        DataType::Char(_) => "character".into(),
+        DataType::Vector(_) => "vector".into(),
+        DataType::HalfVec(_) => "halfvec".into(),
+        DataType::Bit(_) => "bit".into(),
+        DataType::Array(inner) => format!("{}[]", pg_typeof_name(inner)),
+        other => other.to_string(),
+    }
 }
 
 /// A snapshot's text form `xmin:xmax:xip,...` (PostgreSQL's pg_snapshot

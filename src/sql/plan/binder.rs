@@ -11,7 +11,6 @@ use crate::catalog::TableDef;
 use crate::error::{SqlError, SqlState};
 use crate::sql::functions::catalog::CatalogInfo;
 use crate::sql::parse::ast::{self, Expr};
-use crate::value::cast::common_type;
 use crate::value::types::DataType;
 use crate::value::Value;
 
@@ -78,6 +77,10 @@ pub struct Binder<'a> {
     /// The statement's catalog snapshot for `regclass` casts and catalog
     /// functions, fetched on first use.
     pub(super) catalog_info: Option<Rc<CatalogInfo>>,
+    /// Set while binding a SELECT that is an operand of UNION/INTERSECT/
+    /// EXCEPT: its untyped literal columns stay `unknown`, to be resolved
+    /// with the other operand's types (as in PostgreSQL).
+    pub(super) set_op_leaf: bool,
 }
 
 pub fn bool_type_check(ty: &DataType, what: &str) -> PlanResult<()> {
@@ -226,6 +229,7 @@ impl<'a> Binder<'a> {
             agg: None,
             outer_refs: 0,
             catalog_info: None,
+            set_op_leaf: false,
         }
     }
 
@@ -255,11 +259,9 @@ impl<'a> Binder<'a> {
         if *b == DataType::Unknown {
             return Ok(a.clone());
         }
-        common_type(a, b).ok_or_else(|| {
-            SqlError::new(
-                SqlState::DATATYPE_MISMATCH,
-                format!("{what} types {a} and {b} cannot be matched"),
-            )
-        })
+        let types = [a.clone(), b.clone()];
+        let ty = crate::sql::resolve::common_type(&types, what)?;
+        crate::sql::resolve::check_coercible(&types, &ty, what)?;
+        Ok(ty)
     }
 }

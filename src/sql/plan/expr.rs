@@ -11,6 +11,7 @@ use super::{
 };
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::{self, BinOp, Expr, UnOp};
+use crate::sql::resolve;
 use crate::value::cast::common_type;
 use crate::value::types::{DataType, RegKind};
 use crate::value::Value;
@@ -88,6 +89,78 @@ pub(super) fn binop_type(op: BinOp, l: &DataType, r: &DataType) -> DataType {
     }
 }
 
+/// PostgreSQL's name for a binary operator (None: AND/OR, not operators).
+fn operator_name(op: BinOp) -> Option<&'static str> {
+    use BinOp::*;
+    Some(match op {
+        Add => "+",
+        Sub => "-",
+        Mul => "*",
+        Div => "/",
+        Mod => "%",
+        Pow => "^",
+        Concat => "||",
+        Eq => "=",
+        NotEq => "<>",
+        Lt => "<",
+        LtEq => "<=",
+        Gt => ">",
+        GtEq => ">=",
+        And | Or => return None,
+        BitAnd => "&",
+        BitOr => "|",
+        BitXor => "#",
+        ShiftLeft => "<<",
+        ShiftRight => ">>",
+        JsonGet => "->",
+        JsonGetText => "->>",
+        JsonPath => "#>",
+        JsonPathText => "#>>",
+        JsonContains => "@>",
+        JsonContained => "<@",
+        JsonHasKey => "?",
+        L2Distance => "<->",
+        NegInnerProduct => "<#>",
+        CosineDistance => "<=>",
+        L1Distance => "<+>",
+        HammingDistance => "<~>",
+        JaccardDistance => "<%>",
+    })
+}
+
+fn is_untyped(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::UntypedString(_) | Expr::Param(_) | Expr::Literal(Value::Null)
+    )
+}
+
+/// Whether a value of type `from` needs a cast to act as a `to` argument:
+/// not between string types (one representation), nor, for operators
+/// (`numbers_mix`), between numeric types, which the executor combines
+/// as PostgreSQL's cross-type operators do.
+fn needs_cast(from: &DataType, to: &DataType, numbers_mix: bool) -> bool {
+    !(from.oid() == to.oid()
+        || *to == DataType::Unknown
+        || (from.is_string() && to.is_string())
+        || (numbers_mix && from.is_numeric_family() && to.is_numeric_family()))
+}
+
+/// `e` with the result type PostgreSQL declares for the chosen function
+/// or operator when the executor's (`ours`) differs: a cast, except to
+/// OID alias types, which only the catalog can produce.
+fn with_result_type(e: BExpr, ours: DataType, declared: &DataType) -> (BExpr, DataType) {
+    if matches!(declared, DataType::Reg(_) | DataType::Unknown) || matches!(ours, DataType::Char(_))
+    {
+        (e, ours)
+    } else if ours.oid() == declared.oid() {
+        // Results carry no type modifier (`numeric(10,2) / int` is numeric).
+        (e, declared.clone())
+    } else {
+        (coerce(e, declared), declared.clone())
+    }
+}
+
 impl<'a> Binder<'a> {
     /// `e::regclass` (or regtype, regnamespace): a constant name is looked
     /// up now (PostgreSQL's input function runs at parse time too), other
@@ -129,6 +202,93 @@ impl<'a> Binder<'a> {
                 format!("cannot cast type {other} to {ty}"),
             )),
         }
+    }
+
+    /// An argument bound as `(b, t)` made to fit the parameter type `want`
+    /// that resolution chose: an untyped literal or parameter takes it, a
+    /// value of another type is cast.
+    fn conform(
+        &mut self,
+        e: &Expr,
+        b: BExpr,
+        t: DataType,
+        want: &DataType,
+        scope: &Scope,
+        numbers_mix: bool,
+    ) -> PlanResult<(BExpr, DataType)> {
+        if t == DataType::Unknown && is_untyped(e) && *want != DataType::Unknown {
+            self.bind_typed(e, scope, want)
+        } else if matches!(t, DataType::Char(_)) && !matches!(want, DataType::Char(_)) {
+            // bpchar's trailing spaces are not significant: its operators
+            // and its cast to text drop them.
+            let b = BExpr::Func {
+                name: "rtrim".into(),
+                args: vec![b],
+            };
+            Ok((b, DataType::Text))
+        } else if t != DataType::Unknown && needs_cast(&t, want, numbers_mix) {
+            Ok((coerce(b, want), want.clone()))
+        } else {
+            Ok((b, t))
+        }
+    }
+
+    /// `left op right` resolved as PostgreSQL resolves operators.
+    fn bind_operator(
+        &mut self,
+        op: BinOp,
+        name: &str,
+        left: &Expr,
+        right: &Expr,
+        scope: &Scope,
+    ) -> PlanResult<(BExpr, DataType)> {
+        // OID alias types compare as the integers our catalogs hold
+        // (PostgreSQL's oid type, which we lack): the executor's rules.
+        let (l, lt) = self.bind_expr(left, scope)?;
+        let (r, rt) = self.bind_expr(right, scope)?;
+        if matches!(lt, DataType::Reg(_)) || matches!(rt, DataType::Reg(_)) {
+            let ((l, lt), (r, rt)) = self.bind_pair(left, right, scope)?;
+            let ty = binop_type(op, &lt, &rt);
+            return Ok((BExpr::Binary(op, Box::new(l), Box::new(r)), ty));
+        }
+        let res = resolve::resolve_operator(name, Some(&lt), &rt)?;
+        let (l, lt) = self.conform(left, l, lt, &res.args[0], scope, true)?;
+        let (r, rt) = self.conform(right, r, rt, &res.args[1], scope, true)?;
+        let ours = binop_type(op, &lt, &rt);
+        Ok(with_result_type(
+            BExpr::Binary(op, Box::new(l), Box::new(r)),
+            ours,
+            &res.result,
+        ))
+    }
+
+    /// The branches of CASE (ELSE first), COALESCE, GREATEST/LEAST and
+    /// ARRAY[...] bound and coerced to their common type (PostgreSQL's
+    /// `select_common_type`): untyped literals take it.
+    pub(super) fn bind_common(
+        &mut self,
+        exprs: &[&Expr],
+        scope: &Scope,
+        what: &str,
+    ) -> PlanResult<(Vec<BExpr>, DataType)> {
+        let mut bound = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            bound.push(self.bind_expr(e, scope)?);
+        }
+        let types: Vec<DataType> = bound.iter().map(|(_, t)| t.clone()).collect();
+        let ty = resolve::common_type(&types, what)?;
+        resolve::check_coercible(&types, &ty, what)?;
+        let mut out = Vec::with_capacity(exprs.len());
+        for (e, (b, t)) in exprs.iter().zip(bound) {
+            out.push(if t == DataType::Unknown && is_untyped(e) {
+                self.bind_typed(e, scope, &ty)?.0
+            } else if t == ty {
+                b
+            } else {
+                coerce(b, &ty)
+            });
+        }
+        Ok((out, ty))
     }
 
     pub fn bind_typed(
@@ -271,15 +431,28 @@ impl<'a> Binder<'a> {
                     "DEFAULT is not allowed in this context",
                 ))
             }
+            Expr::Unary {
+                op: UnOp::Not,
+                expr,
+            } => {
+                let (b, ty) = self.bind_typed(expr, scope, &DataType::Bool)?;
+                bool_type_check(&ty, "NOT")?;
+                (BExpr::Unary(UnOp::Not, Box::new(b)), DataType::Bool)
+            }
             Expr::Unary { op, expr } => {
-                let (b, ty) = self.bind_expr(expr, scope)?;
-                let ty = if *op == UnOp::Not {
-                    bool_type_check(&ty, "NOT")?;
-                    DataType::Bool
-                } else {
-                    ty
+                let name = match op {
+                    UnOp::Neg => "-",
+                    UnOp::Plus => "+",
+                    _ => "~",
                 };
-                (BExpr::Unary(*op, Box::new(b)), ty)
+                let (b, ty) = self.bind_expr(expr, scope)?;
+                if matches!(ty, DataType::Reg(_)) {
+                    (BExpr::Unary(*op, Box::new(b)), ty)
+                } else {
+                    let res = resolve::resolve_operator(name, None, &ty)?;
+                    let (b, ty) = self.conform(expr, b, ty, &res.args[0], scope, true)?;
+                    with_result_type(BExpr::Unary(*op, Box::new(b)), ty, &res.result)
+                }
             }
             Expr::Binary { op, left, right } => {
                 let ((l, lt), (r, rt)) = if matches!(op, BinOp::And | BinOp::Or) {
@@ -289,39 +462,8 @@ impl<'a> Binder<'a> {
                     bool_type_check(&l.1, what)?;
                     bool_type_check(&r.1, what)?;
                     (l, r)
-                } else if *op == BinOp::Concat {
-                    // `unknown || x` resolves the literal as text (anytextcat),
-                    // except next to an array, where it is an array literal.
-                    let untyped = |e: &Expr| matches!(e, Expr::UntypedString(_) | Expr::Param(_));
-                    if untyped(left) && !untyped(right) {
-                        let r = self.bind_expr(right, scope)?;
-                        let want = if matches!(r.1, DataType::Array(_)) {
-                            r.1.clone()
-                        } else {
-                            DataType::Text
-                        };
-                        (self.bind_typed(left, scope, &want)?, r)
-                    } else if untyped(right) {
-                        let l = self.bind_expr(left, scope)?;
-                        let want = if matches!(l.1, DataType::Array(_)) {
-                            l.1.clone()
-                        } else {
-                            DataType::Text
-                        };
-                        let r = self.bind_typed(right, scope, &want)?;
-                        (l, r)
-                    } else {
-                        (self.bind_expr(left, scope)?, self.bind_expr(right, scope)?)
-                    }
-                } else if matches!(op, BinOp::JsonGet | BinOp::JsonGetText | BinOp::JsonHasKey) {
-                    let l = self.bind_expr(left, scope)?;
-                    let r = match &**right {
-                        Expr::UntypedString(s) => {
-                            (BExpr::Const(Value::Text(s.clone())), DataType::Text)
-                        }
-                        other => self.bind_expr(other, scope)?,
-                    };
-                    (l, r)
+                } else if let Some(name) = operator_name(*op) {
+                    return self.bind_operator(*op, name, left, right, scope);
                 } else {
                     self.bind_pair(left, right, scope)?
                 };
@@ -515,44 +657,28 @@ impl<'a> Binder<'a> {
                     Some(o) => Some(self.bind_expr(o, scope)?),
                     None => None,
                 };
-                let mut bound = Vec::new();
-                let mut result_ty = DataType::Unknown;
-                let mut results = Vec::new();
-                for (w, r) in whens {
-                    let wb = match &op {
+                let mut conditions = Vec::new();
+                for (w, _) in whens {
+                    conditions.push(match &op {
                         Some((_, ot)) => self.bind_typed(w, scope, ot)?.0,
                         None => {
                             let (b, t) = self.bind_typed(w, scope, &DataType::Bool)?;
                             bool_type_check(&t, "CASE/WHEN")?;
                             b
                         }
-                    };
-                    let (rb, rt) = self.bind_expr(r, scope)?;
-                    result_ty = self.unify(&result_ty, &rt, "CASE")?;
-                    results.push(r);
-                    bound.push((wb, rb));
+                    });
                 }
-                let else_b = match else_result {
-                    Some(e) => {
-                        let (b, t) = self.bind_expr(e, scope)?;
-                        result_ty = self.unify(&result_ty, &t, "CASE")?;
-                        Some(Box::new(b))
-                    }
-                    None => None,
-                };
-                if result_ty == DataType::Unknown {
-                    result_ty = DataType::Text;
-                }
-                let bound = bound
-                    .into_iter()
-                    .map(|(w, r)| (w, coerce(r, &result_ty)))
-                    .collect();
-                let else_b = else_b.map(|b| Box::new(coerce(*b, &result_ty)));
+                // PostgreSQL resolves the ELSE branch's type first.
+                let null = Expr::Literal(Value::Null);
+                let mut results: Vec<&Expr> = vec![else_result.as_deref().unwrap_or(&null)];
+                results.extend(whens.iter().map(|(_, r)| r));
+                let (mut bound, result_ty) = self.bind_common(&results, scope, "CASE")?;
+                let else_b = bound.remove(0);
                 (
                     BExpr::Case {
                         operand: op.map(|(b, _)| Box::new(b)),
-                        whens: bound,
-                        else_result: else_b,
+                        whens: conditions.into_iter().zip(bound).collect(),
+                        else_result: else_result.as_ref().map(|_| Box::new(else_b)),
                     },
                     result_ty,
                 )
@@ -563,20 +689,17 @@ impl<'a> Binder<'a> {
             } => self.bind_reg_cast(expr, *k, scope)?,
             Expr::Cast { expr, ty } => {
                 let (b, _) = self.bind_typed(expr, scope, ty)?;
-                (BExpr::Cast(Box::new(b), ty.clone()), ty.clone())
+                match b {
+                    // A literal already read as the type (no typmod to apply).
+                    BExpr::Const(v) if v.data_type().oid() == ty.oid() && ty.typmod() == -1 => {
+                        (BExpr::Const(v), ty.clone())
+                    }
+                    b => (BExpr::Cast(Box::new(b), ty.clone()), ty.clone()),
+                }
             }
             Expr::Array(items) => {
-                let mut bound = Vec::new();
-                let mut ty = DataType::Unknown;
-                for i in items {
-                    let (b, t) = self.bind_expr(i, scope)?;
-                    ty = self.unify(&ty, &t, "ARRAY")?;
-                    bound.push(b);
-                }
-                if ty == DataType::Unknown {
-                    ty = DataType::Text;
-                }
-                let bound = bound.into_iter().map(|b| coerce(b, &ty)).collect();
+                let items: Vec<&Expr> = items.iter().collect();
+                let (bound, ty) = self.bind_common(&items, scope, "ARRAY")?;
                 (BExpr::Array(bound), DataType::Array(Box::new(ty)))
             }
             Expr::ArraySubquery(query) => {
@@ -655,22 +778,29 @@ impl<'a> Binder<'a> {
         }
         match name.as_str() {
             "coalesce" | "greatest" | "least" => {
-                let mut ty = DataType::Unknown;
-                let mut bound = Vec::new();
-                for a in &f.args {
-                    let (b, t) = self.bind_expr(a, scope)?;
-                    ty = self.unify(&ty, &t, &name.to_uppercase())?;
-                    bound.push(b);
-                }
-                if ty == DataType::Unknown {
-                    ty = DataType::Text;
-                }
-                let bound: Vec<BExpr> = bound.into_iter().map(|b| coerce(b, &ty)).collect();
+                let args: Vec<&Expr> = f.args.iter().collect();
+                let (bound, ty) = self.bind_common(&args, scope, &name.to_uppercase())?;
                 return Ok(if name == "coalesce" {
                     (BExpr::Coalesce(bound), ty)
                 } else {
                     (BExpr::Func { name, args: bound }, ty)
                 });
+            }
+            // The argument's resolved type, not its value's (a NULL of
+            // type text is text).
+            "pg_typeof" if f.args.len() == 1 => {
+                let (b, t) = self.bind_expr(&f.args[0], scope)?;
+                if t != DataType::Unknown || is_untyped(&f.args[0]) {
+                    let name = crate::sql::functions::pg_typeof_name(&t);
+                    return Ok((BExpr::Const(Value::Text(name)), DataType::Text));
+                }
+                return Ok((
+                    BExpr::Func {
+                        name,
+                        args: vec![b],
+                    },
+                    DataType::Text,
+                ));
             }
             "nullif" if f.args.len() == 2 => {
                 let ((a, at), (b, _)) = self.bind_pair(&f.args[0], &f.args[1], scope)?;
@@ -750,6 +880,27 @@ impl<'a> Binder<'a> {
                     info,
                 },
                 ty,
+            ));
+        }
+        if resolve::has_function(&name) {
+            let mut bound = Vec::with_capacity(f.args.len());
+            for a in &f.args {
+                bound.push(self.bind_expr(a, scope)?);
+            }
+            let types: Vec<DataType> = bound.iter().map(|(_, t)| t.clone()).collect();
+            let res = resolve::resolve_function(&name, &types)?;
+            let mut args = Vec::with_capacity(bound.len());
+            let mut types = Vec::with_capacity(bound.len());
+            for ((a, (b, t)), want) in f.args.iter().zip(bound).zip(&res.args) {
+                let (b, t) = self.conform(a, b, t, want, scope, false)?;
+                args.push(b);
+                types.push(t);
+            }
+            let ours = crate::sql::functions::function_return_type(&name, &types)?;
+            return Ok(with_result_type(
+                BExpr::Func { name, args },
+                ours,
+                &res.result,
             ));
         }
         let mut args = Vec::new();

@@ -248,7 +248,9 @@ impl<'a> Binder<'a> {
                 left,
                 right,
             } => {
+                self.set_op_leaf = matches!(**left, ast::SetExpr::Select(_));
                 let (lp, lc) = self.bind_set_expr(left)?;
+                self.set_op_leaf = matches!(**right, ast::SetExpr::Select(_));
                 let (rp, rc) = self.bind_set_expr(right)?;
                 if lc.len() != rc.len() {
                     return Err(SqlError::new(
@@ -377,6 +379,8 @@ impl<'a> Binder<'a> {
         if let Some(rewritten) = srf_select_to_from(sel)? {
             return self.bind_select(&rewritten, order_by, limit, offset);
         }
+        // Taken now, so subqueries in FROM do not see it.
+        let set_op_leaf = std::mem::take(&mut self.set_op_leaf);
         let (mut plan, scope) = self.bind_from(&sel.from)?;
         if let Some(w) = &sel.selection {
             if contains_aggregate(w) {
@@ -477,6 +481,7 @@ impl<'a> Binder<'a> {
                 input_scope: scope.clone(),
             });
             post_scope = Scope::default();
+            self.set_op_leaf = set_op_leaf;
             let result = self.bind_select_output(
                 &items,
                 order_by,
@@ -490,6 +495,7 @@ impl<'a> Binder<'a> {
             let plan = self.bind_limit(plan, limit, offset)?;
             return Ok((plan, cols));
         }
+        self.set_op_leaf = set_op_leaf;
         let (plan, cols) = self.bind_select_output(&items, order_by, sel, &scope, None, plan)?;
         let plan = self.bind_limit(plan, limit, offset)?;
         Ok((plan, cols))
@@ -506,6 +512,7 @@ impl<'a> Binder<'a> {
         group: Option<Vec<BExpr>>,
         plan: Plan,
     ) -> PlanResult<(Plan, Vec<Column>)> {
+        let keep_unknown = std::mem::take(&mut self.set_op_leaf);
         let mut exprs = Vec::new();
         let mut cols = Vec::new();
         for (e, name) in items {
@@ -513,7 +520,7 @@ impl<'a> Binder<'a> {
             exprs.push(b);
             cols.push(Column {
                 name: name.clone(),
-                ty: if t == DataType::Unknown {
+                ty: if t == DataType::Unknown && !keep_unknown {
                     DataType::Text
                 } else {
                     t

@@ -1534,8 +1534,9 @@ pub fn expr(e: sp::Expr) -> TResult<Expr> {
                 .collect::<TResult<_>>()?,
             else_result: else_result.map(|e| bx(*e)).transpose()?,
         },
+        // PostgreSQL 14+: EXTRACT is `extract(text, ...)`, returning numeric.
         E::Extract { field, expr: e, .. } => call(
-            "date_part",
+            "extract",
             vec![
                 Expr::UntypedString(field.to_string().to_lowercase()),
                 expr(*e)?,
