@@ -64,6 +64,11 @@ fn serve(args: &[String]) -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else { usage() };
+    // An option is never a database file name (`neuraldb --help` once
+    // created a database called "--help").
+    if path.starts_with('-') {
+        usage();
+    }
     if path == "serve" {
         serve(&args[1..]);
     }
