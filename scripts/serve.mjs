@@ -14,8 +14,10 @@ const mounts = argDir > 0 ? [['/', resolve(process.argv[argDir + 1])]] : [
   ['/pkg/', join(root, 'pkg')],
   // Peers for the vector benchmark (scripts/bench-vector.mjs installs them).
   ['/bench-modules/', join(root, 'bench', 'node_modules')],
-  // Blank pages the end-to-end tests drive.
+  // Blank pages the end-to-end tests drive, and the npm packages their
+  // ORM pages import as ES modules through an import map (no bundler).
   ['/e2e/', join(root, 'tests', 'e2e', 'pages')],
+  ['/node_modules/', join(root, 'node_modules')],
   ['/', join(root, 'www')],
 ];
 const types = {

@@ -5,7 +5,8 @@
 // --repeat runs the selected scenarios N times, each round on a fresh
 // profile and browser (to prove a scenario stable). Prints one line per
 // scenario and a totals line; exits 1 on any failure.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -565,6 +566,333 @@ const scenarios = [
     });
     assert.deepEqual(notices, { seen: ["WARNING 01000 you don't own a lock of type ExclusiveLock"], u: false });
     for (const p of [A, C, D]) await p.close();
+  }],
+
+  ['ORM: a Drizzle app on neuraldb/drizzle: drizzle-kit migration, typed inserts, joins, updates, nearest neighbours, transactions that commit and roll back', async (b, base) => {
+    const p = await b.newPage(`${base}orm.html`);
+    // drizzle-kit's migration (tests/e2e/pages/orm/drizzle), applied as
+    // generated; the engine gaps it may hit are listed and must leave
+    // nothing behind (migrate() runs in one transaction). Then the same
+    // schema with the foreign key inside CREATE TABLE (orm/inline-fk).
+    const migrated = await p.eval(async () => {
+      const { drizzle, migrate } = window.ndbDrizzle;
+      const raw = (window.raw = await window.ndb.NeuralDB.open('orm-drizzle'));
+      const db = (window.db = drizzle(raw, { schema: window.schema }));
+      const text = async (path) => (await fetch(`/e2e/orm/${path}`)).text();
+      const journal = JSON.parse(await text('drizzle/meta/_journal.json'));
+      const generated = { '0000_init': await text('drizzle/0000_init.sql') };
+      const gaps = [];
+      const attempt = async (config) => {
+        try {
+          await migrate(db, { journal, ...config });
+          return true;
+        } catch (e) {
+          gaps.push(`${e.cause?.code} ${e.cause?.message}`);
+          const left = await raw.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", [], { rowMode: 'array' });
+          gaps.push(`left behind: [${left.rows.flat()}]`);
+          return false;
+        }
+      };
+      let applied = 'drizzle';
+      if (!(await attempt({ migrations: generated })) && !(await attempt({ migrations: generated, migrationsSchema: 'public' }))) {
+        applied = 'inline-fk';
+        await migrate(db, { journal, migrations: { '0000_init': await text('inline-fk/0000_init.sql') }, migrationsSchema: 'public' });
+      }
+      const schema = gaps.length === 0 ? 'drizzle' : 'public';
+      // Applied once: a second run (another tab, a reload) changes nothing.
+      await migrate(db, { journal, migrations: { '0000_init': await text(`${applied}/0000_init.sql`) }, migrationsSchema: schema });
+      const recorded = await raw.query(`SELECT hash, created_at FROM ${schema}.__drizzle_migrations`);
+      return window.plain({ gaps, applied, schema, recorded: recorded.rows, when: journal.entries[0].when });
+    });
+    const knownGaps = [
+      '0A000 statement CREATE SCHEMA is not supported',
+      '0A000 FOREIGN KEY constraints are not supported yet', // ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY
+      'left behind: []',
+    ];
+    for (const gap of migrated.gaps) assert.ok(knownGaps.includes(gap), `unexpected migration failure: ${gap}`);
+    if (migrated.gaps.length) console.log(`    engine gaps in drizzle-kit's migration: ${migrated.gaps.filter((g) => !g.startsWith('left')).join('; ')}`);
+    const file = new URL(`pages/orm/${migrated.applied}/0000_init.sql`, import.meta.url);
+    assert.deepEqual(migrated.recorded, [{ hash: createHash('sha256').update(readFileSync(file)).digest('hex'), created_at: { bigint: String(migrated.when) } }],
+      'recorded once, with the hash drizzle-orm\'s migrators compute');
+
+    // Typed inserts: serial ids, defaults, bigint, jsonb, date, vector.
+    const inserted = await p.eval(async () => {
+      const { authors, posts } = window.schema;
+      const [ada, alan] = await window.db.insert(authors).values([
+        { name: 'Ada', email: 'ada@example.com' },
+        { name: 'Alan', email: 'alan@example.com', joinedAt: new Date('2026-01-02T03:04:05.678Z') },
+      ]).returning();
+      const rows = await window.db.insert(posts).values([
+        { authorId: ada.id, title: 'Notes on the engine', tags: ['math', 'engines'], views: 9007199254740993n, publishedOn: '1843-10-01', embedding: [1, 0, 0] },
+        { authorId: ada.id, title: 'Bernoulli numbers', tags: ['math'], embedding: [0.9, 0.1, 0] },
+        { authorId: alan.id, title: 'Computable numbers', tags: [], publishedOn: '1936-11-12', embedding: [0, 1, 0] },
+        { authorId: alan.id, title: 'Morphogenesis', embedding: [0, 0.2, 0.9] },
+      ]).returning();
+      return window.plain({ ada, alan, rows });
+    });
+    assert.equal(inserted.ada.id, 1);
+    assert.ok(inserted.ada.joinedAt.date, 'timestamptz DEFAULT now() arrives as a Date');
+    assert.deepEqual(inserted.alan.joinedAt, { date: '2026-01-02T03:04:05.678Z' });
+    assert.deepEqual(inserted.rows[0], {
+      id: 1, authorId: 1, title: 'Notes on the engine', tags: ['math', 'engines'], views: { bigint: '9007199254740993' },
+      publishedOn: '1843-10-01', embedding: [1, 0, 0],
+    });
+    assert.deepEqual(inserted.rows.map((r) => [r.id, r.views, r.embedding]), [
+      [1, { bigint: '9007199254740993' }, [1, 0, 0]], [2, { bigint: '0' }, [0.9, 0.1, 0]], [3, { bigint: '0' }, [0, 1, 0]], [4, { bigint: '0' }, [0, 0.2, 0.9]],
+    ], 'vectors come back as drizzle\'s number[] with pgvector\'s shortest float4 digits');
+
+    // Joins, filters, updates, counts, the relational query API without
+    // `with`, and a nearest-neighbour query through the HNSW index.
+    const queried = await p.eval(async () => {
+      const { authors, posts } = window.schema;
+      const { and, asc, count, desc, eq, gt, l2Distance, sql } = window.drizzleOrm;
+      const db = window.db;
+      const joined = await db.select({ author: authors.name, title: posts.title, views: posts.views }).from(posts)
+        .innerJoin(authors, eq(posts.authorId, authors.id)).where(gt(posts.views, 0n)).orderBy(asc(posts.id));
+      const perAuthor = await db.select({ name: authors.name, n: count(posts.id) }).from(authors)
+        .leftJoin(posts, eq(posts.authorId, authors.id)).groupBy(authors.name).orderBy(desc(authors.name));
+      const updated = await db.update(posts).set({ views: sql`${posts.views} + 10`, tags: ['math', 'analysis'] })
+        .where(and(eq(posts.authorId, 1), eq(posts.title, 'Bernoulli numbers'))).returning({ id: posts.id, views: posts.views, tags: posts.tags });
+      const found = await db.query.posts.findFirst({ where: eq(posts.id, 3), columns: { title: true, publishedOn: true } });
+      const near = db.select({ id: posts.id, title: posts.title, distance: l2Distance(posts.embedding, [0.1, 0.95, 0]) }).from(posts)
+        .orderBy(l2Distance(posts.embedding, [0.1, 0.95, 0])).limit(2);
+      const { sql: text, params } = near.toSQL();
+      const plan = (await window.raw.query(`EXPLAIN ${text}`, params, { rowMode: 'array' })).rows.flat().join('\n');
+      return window.plain({ joined, perAuthor, updated, found, near: await near, plan, total: await db.$count(posts) });
+    });
+    assert.deepEqual(queried.joined, [{ author: 'Ada', title: 'Notes on the engine', views: { bigint: '9007199254740993' } }]);
+    assert.deepEqual(queried.perAuthor, [{ name: 'Alan', n: 2 }, { name: 'Ada', n: 2 }]);
+    assert.deepEqual(queried.updated, [{ id: 2, views: { bigint: '10' }, tags: ['math', 'analysis'] }]);
+    assert.deepEqual(queried.found, { title: 'Computable numbers', publishedOn: '1936-11-12' });
+    assert.deepEqual(queried.near.map((r) => r.id), [3, 2]);
+    assert.ok(Math.abs(queried.near[0].distance - Math.hypot(0.1, 0.05)) < 1e-6, JSON.stringify(queried.near));
+    assert.match(queried.plan, /Index Scan using posts_embedding_idx/);
+    assert.equal(queried.total, 4);
+
+    // Transactions on a dedicated session: one commits (its nested
+    // savepoint rolled back), one rolls back on a thrown error, one on
+    // tx.rollback(); a foreign key violation and ON DELETE CASCADE.
+    const tx = await p.eval(async () => {
+      const { authors, posts } = window.schema;
+      const { eq, sql } = window.drizzleOrm;
+      const db = window.db;
+      const titles = async () => (await db.select({ t: posts.title }).from(posts).orderBy(posts.id)).map((r) => r.t);
+      const committed = await db.transaction(async (tx) => {
+        const [grace] = await tx.insert(authors).values({ name: 'Grace', email: 'grace@example.com' }).returning({ id: authors.id });
+        await tx.insert(posts).values({ authorId: grace.id, title: 'Compilers', embedding: [0.5, 0.5, 0.5] });
+        const seenOutside = await db.$count(posts); // the instance's own session: not yet committed
+        const pid = (await tx.execute(sql`SELECT pg_backend_pid() AS pid`)).rows[0].pid;
+        let nested;
+        try {
+          await tx.transaction(async (inner) => {
+            await inner.update(posts).set({ title: 'renamed' });
+            throw new Error('undo the rename');
+          });
+        } catch (e) {
+          nested = e.message;
+        }
+        return { seenOutside, pid, nested, seenInside: await tx.$count(posts) };
+      }, { isolationLevel: 'repeatable read' });
+      const afterCommit = await titles();
+      let thrown;
+      try {
+        await db.transaction(async (tx) => {
+          await tx.insert(posts).values({ authorId: 1, title: 'never published' });
+          await tx.delete(posts).where(eq(posts.title, 'Morphogenesis'));
+          throw new Error('the app changed its mind');
+        });
+      } catch (e) {
+        thrown = e.message;
+      }
+      let rolledBack;
+      try {
+        await db.transaction(async (tx) => {
+          await tx.update(posts).set({ views: 0n });
+          tx.rollback();
+        });
+      } catch (e) {
+        rolledBack = e.constructor.name;
+      }
+      const afterRollback = await titles();
+      const views = (await db.select({ v: posts.views }).from(posts).where(eq(posts.id, 1)))[0].v;
+      let fk;
+      try {
+        await db.insert(posts).values({ authorId: 999, title: 'orphan' });
+      } catch (e) {
+        fk = { drizzle: e.constructor.name, code: e.cause?.code, constraint: /posts_author_id_authors_id_fk/.test(e.cause?.message) };
+      }
+      await db.delete(authors).where(eq(authors.name, 'Alan'));
+      return window.plain({ committed, outsidePid: window.raw.processID, afterCommit, thrown, rolledBack, afterRollback, views, fk, afterCascade: await titles() });
+    });
+    assert.equal(tx.committed.seenOutside, 4, 'another session does not see the open transaction');
+    assert.equal(tx.committed.seenInside, 5);
+    assert.notEqual(tx.committed.pid, tx.outsidePid, 'the transaction runs on its own session');
+    assert.equal(tx.committed.nested, 'undo the rename');
+    const five = ['Notes on the engine', 'Bernoulli numbers', 'Computable numbers', 'Morphogenesis', 'Compilers'];
+    assert.deepEqual(tx.afterCommit, five);
+    assert.equal(tx.thrown, 'the app changed its mind');
+    assert.equal(tx.rolledBack, 'TransactionRollbackError');
+    assert.deepEqual(tx.afterRollback, five);
+    assert.deepEqual(tx.views, { bigint: '9007199254740993' });
+    assert.deepEqual(tx.fk, { drizzle: 'DrizzleQueryError', code: '23503', constraint: true });
+    assert.deepEqual(tx.afterCascade, ['Notes on the engine', 'Bernoulli numbers', 'Compilers']);
+
+    // After a reload the app migrates again (nothing to do) and finds its rows.
+    await p.raw.reload();
+    await p.raw.waitForFunction(() => window.ready === true);
+    const reopened = await p.eval(async ({ applied, schema }) => {
+      const { drizzle, migrate } = window.ndbDrizzle;
+      const raw = await window.ndb.NeuralDB.open('orm-drizzle');
+      const db = drizzle(raw, { schema: window.schema });
+      const text = async (path) => (await fetch(`/e2e/orm/${path}`)).text();
+      await migrate(db, { journal: JSON.parse(await text('drizzle/meta/_journal.json')), migrations: { '0000_init': await text(`${applied}/0000_init.sql`) }, migrationsSchema: schema });
+      const authors = await db.query.authors.findMany({ columns: { name: true }, orderBy: (a, { asc }) => [asc(a.id)] });
+      const n = (await raw.query(`SELECT count(*) AS n FROM ${schema}.__drizzle_migrations`)).rows[0].n;
+      return { authors: authors.map((a) => a.name), migrations: Number(n) };
+    }, migrated);
+    assert.deepEqual(reopened, { authors: ['Ada', 'Grace'], migrations: 1 });
+    await p.close();
+  }],
+
+  ['ORM: the same app on Kysely with neuraldb/kysely: schema in a transaction, typed inserts, joins, updates, nearest neighbours, transactions that commit and roll back', async (b, base) => {
+    const p = await b.newPage(`${base}orm.html`);
+    // The schema through Kysely's schema builder, in one transaction (the
+    // foreign key inline, as Kysely writes it).
+    const created = await p.eval(async () => {
+      const { Kysely, sql } = window.kysely;
+      const raw = (window.raw = await window.ndb.NeuralDB.open('orm-kysely'));
+      const db = (window.db = new Kysely({ dialect: new window.ndbKysely.NeuralDBDialect({ database: raw }) }));
+      await db.transaction().execute(async (trx) => {
+        await trx.schema.createTable('authors')
+          .addColumn('id', 'serial', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('email', 'varchar(120)', (c) => c.notNull().unique())
+          .addColumn('joined_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+          .execute();
+        await trx.schema.createTable('posts')
+          .addColumn('id', 'serial', (c) => c.primaryKey())
+          .addColumn('author_id', 'integer', (c) => c.notNull().references('authors.id').onDelete('cascade'))
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('tags', 'jsonb')
+          .addColumn('views', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('published_on', 'date')
+          .addColumn('embedding', sql`vector(3)`)
+          .execute();
+        await trx.schema.createIndex('posts_author_idx').on('posts').column('author_id').execute();
+        await trx.schema.createIndex('posts_embedding_idx').on('posts').using('hnsw').expression(sql`embedding vector_l2_ops`).execute();
+      });
+      const fks = await raw.query("SELECT constraint_name FROM information_schema.table_constraints WHERE table_name = 'posts' AND constraint_type = 'FOREIGN KEY'", [], { rowMode: 'array' });
+      return fks.rows.flat();
+    });
+    assert.equal(created.length, 1, 'posts has its foreign key');
+
+    // Typed inserts: a Float32Array or pgvector text for the vector, a
+    // BigInt for bigint, JSON text for jsonb.
+    const inserted = await p.eval(async () => {
+      const db = window.db;
+      const authors = await db.insertInto('authors').values([
+        { name: 'Ada', email: 'ada@example.com' },
+        { name: 'Alan', email: 'alan@example.com', joined_at: new Date('2026-01-02T03:04:05.678Z') },
+      ]).returningAll().execute();
+      const [ada, alan] = authors;
+      const result = await db.insertInto('posts').values([
+        { author_id: ada.id, title: 'Notes on the engine', tags: JSON.stringify(['math', 'engines']), views: 9007199254740993n, published_on: '1843-10-01', embedding: new Float32Array([1, 0, 0]) },
+        { author_id: ada.id, title: 'Bernoulli numbers', tags: JSON.stringify(['math']), embedding: new Float32Array([0.9, 0.1, 0]) },
+        { author_id: alan.id, title: 'Computable numbers', tags: JSON.stringify([]), published_on: '1936-11-12', embedding: '[0,1,0]' },
+        { author_id: alan.id, title: 'Morphogenesis', embedding: '[0,0.2,0.9]' },
+      ]).executeTakeFirst();
+      const first = await db.selectFrom('posts').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
+      return window.plain({ authors, inserted: result.numInsertedOrUpdatedRows, first });
+    });
+    assert.equal(inserted.authors[0].id, 1);
+    assert.ok(inserted.authors[0].joined_at.date, 'timestamptz arrives as a Date');
+    assert.deepEqual(inserted.authors[1].joined_at, { date: '2026-01-02T03:04:05.678Z' });
+    assert.deepEqual(inserted.inserted, { bigint: '4' });
+    assert.deepEqual(inserted.first, {
+      id: 1, author_id: 1, title: 'Notes on the engine', tags: ['math', 'engines'], views: { bigint: '9007199254740993' },
+      published_on: '1843-10-01', embedding: { f32: [1, 0, 0] },
+    });
+
+    const queried = await p.eval(async () => {
+      const { sql } = window.kysely;
+      const db = window.db;
+      const joined = await db.selectFrom('posts').innerJoin('authors', 'authors.id', 'posts.author_id')
+        .select(['authors.name as author', 'posts.title', 'posts.views']).where('posts.views', '>', 0n).orderBy('posts.id').execute();
+      const perAuthor = await db.selectFrom('authors').leftJoin('posts', 'posts.author_id', 'authors.id')
+        .select((eb) => ['authors.name', eb.fn.count('posts.id').as('n')]).groupBy('authors.name').orderBy('authors.name', 'desc').execute();
+      const updated = await db.updateTable('posts').set((eb) => ({ views: eb('views', '+', 10n), tags: JSON.stringify(['math', 'analysis']) }))
+        .where('author_id', '=', 1).where('title', '=', 'Bernoulli numbers').returning(['id', 'views', 'tags']).execute();
+      const q = new Float32Array([0.1, 0.95, 0]);
+      const near = db.selectFrom('posts').select(['id', 'title', sql`embedding <-> ${q}`.as('distance')]).orderBy(sql`embedding <-> ${q}`).limit(2);
+      const { sql: text, parameters } = near.compile();
+      const plan = (await window.raw.query(`EXPLAIN ${text}`, [...parameters], { rowMode: 'array' })).rows.flat().join('\n');
+      const total = await db.selectFrom('posts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return window.plain({ joined, perAuthor, updated, near: await near.execute(), plan, total: total.n });
+    });
+    assert.deepEqual(queried.joined, [{ author: 'Ada', title: 'Notes on the engine', views: { bigint: '9007199254740993' } }]);
+    assert.deepEqual(queried.perAuthor, [{ name: 'Alan', n: { bigint: '2' } }, { name: 'Ada', n: { bigint: '2' } }]);
+    assert.deepEqual(queried.updated, [{ id: 2, views: { bigint: '10' }, tags: ['math', 'analysis'] }]);
+    assert.deepEqual(queried.near.map((r) => r.id), [3, 2]);
+    assert.ok(Math.abs(queried.near[0].distance - Math.hypot(0.1, 0.05)) < 1e-6, JSON.stringify(queried.near));
+    assert.match(queried.plan, /Index Scan using posts_embedding_idx/);
+    assert.deepEqual(queried.total, { bigint: '4' });
+
+    // Transactions: each on a session of its own (pooled); a savepoint
+    // rolled back inside a committed one; a thrown error rolls back.
+    const tx = await p.eval(async () => {
+      const { sql } = window.kysely;
+      const db = window.db;
+      const titles = async () => (await db.selectFrom('posts').select('title').orderBy('id').execute()).map((r) => r.title);
+      const count = async (q) => Number((await q.selectFrom('posts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      const committed = await db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+        const grace = await trx.insertInto('authors').values({ name: 'Grace', email: 'grace@example.com' }).returning('id').executeTakeFirstOrThrow();
+        await trx.insertInto('posts').values({ author_id: grace.id, title: 'Compilers', embedding: '[0.5,0.5,0.5]' }).execute();
+        const pid = (await sql`SELECT pg_backend_pid() AS pid`.execute(trx)).rows[0].pid;
+        const outsidePid = (await sql`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0].pid;
+        return { seenOutside: await count(db), seenInside: await count(trx), pid, outsidePid };
+      });
+      const controlled = await db.startTransaction().execute();
+      await controlled.updateTable('posts').set({ views: 1n }).where('id', '=', 3).execute();
+      const sp = await controlled.savepoint('rename').execute();
+      await sp.updateTable('posts').set({ title: 'renamed' }).execute();
+      await (await sp.rollbackToSavepoint('rename').execute()).commit().execute();
+      const afterCommit = await titles();
+      const views3 = (await db.selectFrom('posts').select('views').where('id', '=', 3).executeTakeFirstOrThrow()).views;
+      let thrown;
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('posts').values({ author_id: 1, title: 'never published' }).execute();
+          await trx.deleteFrom('posts').where('title', '=', 'Morphogenesis').execute();
+          throw new Error('the app changed its mind');
+        });
+      } catch (e) {
+        thrown = e.message;
+      }
+      const afterRollback = await titles();
+      let fk;
+      try {
+        await db.insertInto('posts').values({ author_id: 999, title: 'orphan' }).execute();
+      } catch (e) {
+        fk = { name: e.name, code: e.code };
+      }
+      await db.deleteFrom('authors').where('name', '=', 'Alan').execute();
+      const afterCascade = await titles();
+      await db.destroy(); // releases the pooled sessions; the instance stays open
+      const sessions = (await window.raw.query('SELECT count(*) AS n FROM pg_stat_activity')).rows[0].n;
+      return window.plain({ committed, afterCommit, thrown, afterRollback, fk, views3, afterCascade, sessions });
+    });
+    assert.equal(tx.committed.seenOutside, 4, 'another session does not see the open transaction');
+    assert.equal(tx.committed.seenInside, 5);
+    assert.notEqual(tx.committed.pid, tx.committed.outsidePid, 'the transaction runs on its own session');
+    const five = ['Notes on the engine', 'Bernoulli numbers', 'Computable numbers', 'Morphogenesis', 'Compilers'];
+    assert.deepEqual(tx.afterCommit, five);
+    assert.equal(tx.thrown, 'the app changed its mind');
+    assert.deepEqual(tx.afterRollback, five);
+    assert.deepEqual(tx.fk, { name: 'NeuralDBError', code: '23503' });
+    assert.deepEqual(tx.views3, { bigint: '1' }, 'the update before the savepoint was committed');
+    assert.deepEqual(tx.afterCascade, ['Notes on the engine', 'Bernoulli numbers', 'Compilers']);
+    assert.deepEqual(tx.sessions, { bigint: '1' }, 'destroy() released every pooled session');
+    await p.close();
   }],
 
   ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
