@@ -2,6 +2,7 @@
 
 use std::rc::Rc;
 
+use super::constraints::FkPhase;
 use super::ddl::{check_name, collect_columns, column_positions, refuse_reg_column};
 use super::dml::{DmlExec, DmlKind};
 use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
@@ -553,10 +554,32 @@ impl Engine {
                 }
                 Ok(tid)
             }
-            ast::TableConstraint::ForeignKey(_) => Err(sql_err(
-                SqlState::FEATURE_NOT_SUPPORTED,
-                "FOREIGN KEY constraints are not supported yet",
-            )),
+            ast::TableConstraint::ForeignKey(fk) => {
+                let def = self.resolve_foreign_key(sid, table, &[], fk)?;
+                // Existing rows must reference existing rows (23503 with
+                // the first that does not, as PostgreSQL reports it).
+                let mut probe = table.clone();
+                probe.foreign_keys = vec![def.clone()];
+                for row in self.visible_rows(sid, table)? {
+                    if self
+                        .check_fk_parents_when(sid, &probe, &row, None, FkPhase::All)?
+                        .is_some()
+                    {
+                        return Err(sql_err(
+                            SqlState::LOCK_NOT_AVAILABLE,
+                            "a referenced row is being changed by another transaction",
+                        ));
+                    }
+                }
+                table.foreign_keys.push(def);
+                Ok(self.catalog.replace(
+                    &mut self.pager,
+                    tid,
+                    xid,
+                    cid,
+                    Object::Table(table.clone()),
+                )?)
+            }
         }
     }
 }

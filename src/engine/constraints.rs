@@ -81,14 +81,20 @@ impl Engine {
         let columns = column_positions(table, &fk.columns)?;
         let (ref_table, ref_uniques): (TableDef, Vec<(Vec<usize>, bool)>) =
             if ref_name == table.name {
-                (
-                    table.clone(),
-                    new_indexes
+                // Its unique keys: those created alongside (CREATE TABLE)
+                // and those it has (ALTER TABLE).
+                let mut uniques: Vec<(Vec<usize>, bool)> = new_indexes
+                    .iter()
+                    .filter(|(_, _, _, d)| !d.deferrable)
+                    .map(|(_, c, p, _)| (c.clone(), *p))
+                    .collect();
+                uniques.extend(
+                    self.table_indexes(table)
                         .iter()
-                        .filter(|(_, _, _, d)| !d.deferrable)
-                        .map(|(_, c, p, _)| (c.clone(), *p))
-                        .collect(),
-                )
+                        .filter(|i| i.unique && i.is_plain() && !i.deferrable)
+                        .map(|i| (i.columns.clone(), i.primary)),
+                );
+                (table.clone(), uniques)
             } else {
                 let entry = self
                     .lookup(sid, &ref_name)?
