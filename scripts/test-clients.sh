@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Standard clients against `neuraldb serve` (part of `npm test`): psql
-# scripts, pgbench (TPC-B-like run, then the balance invariants), psycopg
-# and node-postgres. Installs psycopg / pg only when missing. Each suite
+# scripts, pgbench (TPC-B-like run, then the balance invariants), psycopg,
+# SQLAlchemy (psycopg dialect) and node-postgres. Installs psycopg /
+# SQLAlchemy / pg only when missing. Each suite
 # prints a `test result: ... N passed; M failed` line that scripts/test.sh
 # adds to its totals. Exit status: 0 iff everything passed.
 set -uo pipefail
@@ -14,6 +15,9 @@ bin="$target/debug/neuraldb"
 
 if ! python3 -c 'import psycopg' 2>/dev/null; then
     python3 -m pip install --quiet 'psycopg[binary]' || exit 1
+fi
+if ! python3 -c 'import sqlalchemy' 2>/dev/null; then
+    python3 -m pip install --quiet SQLAlchemy || exit 1
 fi
 if [ ! -d tests/server/node_modules/pg ]; then
     (cd tests/server && npm install --no-audit --no-fund --silent) || exit 1
@@ -83,7 +87,8 @@ sums="$(psql -X -At -c "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (S
 if [ "$sums" = "t|t|t|2000" ]; then p=$((p + 1)); else echo "pgbench invariants: $sums"; f=$((f + 1)); fi
 report pgbench "$p" "$f"
 
-# psycopg and node-postgres: each prints "N passed, M failed" last.
+# psycopg, SQLAlchemy and node-postgres: each prints "N passed, M failed"
+# last.
 suite() { # name command...
     local name="$1"; shift
     local out last
@@ -97,6 +102,7 @@ suite() { # name command...
     fi
 }
 suite psycopg python3 tests/server/test_psycopg.py "host=127.0.0.1 port=$port user=postgres dbname=postgres"
+suite sqlalchemy python3 tests/server/test_sqlalchemy.py "$port"
 suite node-postgres node tests/server/test_pg.mjs "$port"
 
 [ "$total_failed" = 0 ]

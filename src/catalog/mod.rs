@@ -215,6 +215,39 @@ pub struct SequenceDef {
     pub owned_by: Option<(Oid, usize)>,
 }
 
+/// Why [`Catalog::serial_sequence`] has no answer.
+#[derive(Debug)]
+pub enum SerialSequenceError {
+    NoTable,
+    /// The column does not exist in this table (its name).
+    NoColumn(String),
+    Storage(PagerError),
+}
+
+impl SerialSequenceError {
+    /// PostgreSQL's error for `pg_get_serial_sequence(table, column)`.
+    pub fn into_error(self, table: &str, column: &str) -> crate::error::Error {
+        use crate::error::{Error, SqlError, SqlState};
+        match self {
+            SerialSequenceError::NoTable => Error::Sql(SqlError::new(
+                SqlState::UNDEFINED_TABLE,
+                format!("relation \"{table}\" does not exist"),
+            )),
+            SerialSequenceError::NoColumn(t) => Error::Sql(SqlError::new(
+                SqlState::UNDEFINED_COLUMN,
+                format!("column \"{column}\" of relation \"{t}\" does not exist"),
+            )),
+            SerialSequenceError::Storage(e) => Error::Pager(e),
+        }
+    }
+}
+
+impl From<PagerError> for SerialSequenceError {
+    fn from(e: PagerError) -> Self {
+        SerialSequenceError::Storage(e)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Object {
     Table(TableDef),
@@ -358,6 +391,47 @@ impl Catalog {
         for e in &self.entries {
             if e.object.name() == name && viewer.visible(txns, pager, &e.header)? {
                 return Ok(Some(e.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `pg_get_serial_sequence(table, column)`: the sequence that serial
+    /// or identity column `column` of `table` (a possibly quoted, possibly
+    /// `public.`-qualified name) uses, `public.`-qualified; None when the
+    /// column has none. The error is PostgreSQL's for a missing table or
+    /// column.
+    pub fn serial_sequence(
+        &self,
+        txns: &TxnManager,
+        pager: &mut Pager,
+        viewer: &Viewer,
+        table: &str,
+        column: &str,
+    ) -> Result<Option<String>, SerialSequenceError> {
+        let ident = |s: &str| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+            Some(q) => q.replace("\"\"", "\""),
+            None => s.to_lowercase(),
+        };
+        let name = match table.split_once('.') {
+            Some((schema, t)) if ident(schema) == "public" => ident(t),
+            _ => ident(table),
+        };
+        let t = match self.lookup(txns, pager, viewer, &name)? {
+            Some(e) => match &*e.object {
+                Object::Table(t) => t.clone(),
+                _ => return Err(SerialSequenceError::NoTable),
+            },
+            None => return Err(SerialSequenceError::NoTable),
+        };
+        let Some((idx, _)) = t.live_columns().find(|(_, c)| c.name == column) else {
+            return Err(SerialSequenceError::NoColumn(t.name));
+        };
+        for e in self.visible(txns, pager, viewer)? {
+            if let Object::Sequence(s) = &*e.object {
+                if s.owned_by == Some((t.oid, idx)) {
+                    return Ok(Some(format!("public.{}", s.name)));
+                }
             }
         }
         Ok(None)

@@ -13,9 +13,9 @@ use crate::error::{Error, SqlError, SqlState};
 use crate::heap::TupleHeader;
 use crate::sql::exec::{run, Env, Row, SsiReads};
 use crate::sql::parse::ast::Expr;
-use crate::sql::plan::{self, BExpr, Binder, CatalogAccess, Plan, PlanResult};
+use crate::sql::plan::{self, BExpr, Binder, CatalogAccess, CatalogOp, Plan, PlanResult};
 use crate::txn::{Liveness, LockMode, LockTag, Snapshot, Viewer, Xid};
-use crate::value::types::DataType;
+use crate::value::types::{DataType, RegKind};
 use crate::value::Value;
 
 /// The binder's view of the catalog for one statement.
@@ -62,39 +62,21 @@ impl BindCtx<'_> {
     /// identity column owns, as `public.name`. The table is read as an
     /// identifier (folded unless quoted), the column as written.
     fn serial_sequence(&mut self, table: &str, column: &str) -> PlanResult<Option<String>> {
-        let ident = |s: &str| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-            Some(q) => q.replace("\"\"", "\""),
-            None => s.to_lowercase(),
+        let viewer = Viewer {
+            snapshot: self.snapshot,
+            own: &self.own,
+            cid: self.cid + 1,
         };
-        let name = match table.split_once('.') {
-            Some((schema, t)) if ident(schema) == "public" => ident(t),
-            _ => ident(table),
-        };
-        let Some(Object::Table(t)) = self.find(&name)?.as_deref().cloned() else {
-            return Err(SqlError::new(
-                SqlState::UNDEFINED_TABLE,
-                format!("relation \"{table}\" does not exist"),
-            ));
-        };
-        let Some((idx, _)) = t.live_columns().find(|(_, c)| c.name == column) else {
-            return Err(SqlError::new(
-                SqlState::UNDEFINED_COLUMN,
-                format!(
-                    "column \"{column}\" of relation \"{}\" does not exist",
-                    t.name
-                ),
-            ));
-        };
-        Ok(self
-            .engine
-            .catalog_entries_all()
-            .into_iter()
-            .find_map(|o| match &*o {
-                Object::Sequence(s) if s.owned_by == Some((t.oid, idx)) => {
-                    Some(format!("public.{}", s.name))
-                }
-                _ => None,
-            }))
+        self.engine
+            .catalog
+            .serial_sequence(
+                &self.engine.txns,
+                &mut self.engine.pager,
+                &viewer,
+                table,
+                column,
+            )
+            .map_err(|e| SqlError::from(e.into_error(table, column)))
     }
 }
 
@@ -187,7 +169,39 @@ impl CatalogAccess for BindCtx<'_> {
             ("current_user" | "session_user" | "user", []) => {
                 Some((BExpr::Const(Value::Text("neuraldb".into())), DataType::Text))
             }
-            ("current_database", []) => Some((
+            // to_regclass('name') & co.: the object, or NULL when there is
+            // none (a literal or parameter name; the catalog function
+            // answers at run time).
+            ("to_regclass" | "to_regtype" | "to_regnamespace", [arg]) => {
+                let kind = match name {
+                    "to_regclass" => RegKind::Class,
+                    "to_regtype" => RegKind::Type,
+                    _ => RegKind::Namespace,
+                };
+                let arg = match arg {
+                    Expr::UntypedString(s) => BExpr::Const(Value::Text(s.clone())),
+                    Expr::Param(n) if *n >= 1 => BExpr::Param {
+                        index: n - 1,
+                        ty: DataType::Text,
+                    },
+                    _ => return Ok(None),
+                };
+                let info = Rc::new(self.catalog_info()?);
+                Some((
+                    BExpr::CatalogFunc {
+                        op: CatalogOp::Func(name.to_string()),
+                        args: vec![arg],
+                        info,
+                    },
+                    DataType::Reg(kind),
+                ))
+            }
+            // Every user relation is in public, the first schema of the
+            // search path that exists ("$user" does not).
+            ("current_schema", []) => {
+                Some((BExpr::Const(Value::Text("public".into())), DataType::Text))
+            }
+            ("current_database" | "current_catalog", []) => Some((
                 BExpr::Const(Value::Text(self.engine.config.database_name.clone())),
                 DataType::Text,
             )),
@@ -278,6 +292,8 @@ impl Engine {
             .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
         let t = self.txns.get(sid).expect("statements run in a transaction");
         let tracked = t.ssi_tracked && self.txns.ssi.of_session(sid).is_some();
+        let settings = &*settings;
+        let show = |name: &str| super::settings::show_setting(settings, Some(t), name);
         let (result, reads) = {
             let mut env = Env {
                 pager: &mut self.pager,
@@ -296,6 +312,8 @@ impl Engine {
                 currval,
                 defaults,
                 rng,
+                catalog: Some(&self.catalog),
+                show: Some(&show),
                 stats: None,
                 clock: self.config.clock,
                 interrupts: &self.interrupts,

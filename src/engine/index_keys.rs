@@ -101,6 +101,8 @@ impl Engine {
             currval: &mut currval,
             defaults: None,
             rng: &mut rng,
+            catalog: None,
+            show: None,
             stats: None,
             clock: self.config.clock,
             interrupts: &self.interrupts,

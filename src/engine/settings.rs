@@ -513,64 +513,73 @@ impl Engine {
             .sessions
             .get(&sid)
             .ok_or_else(|| sql_err(SqlState("08003"), "no such session"))?;
-        let level_name = |l: IsolationLevel| match l {
-            IsolationLevel::ReadCommitted | IsolationLevel::ReadUncommitted => "read committed",
-            IsolationLevel::RepeatableRead => "repeatable read",
-            IsolationLevel::Serializable => "serializable",
-        };
-        let lname = name.to_lowercase();
-        Ok(match lname.as_str() {
-            "default_transaction_isolation" => level_name(s.settings.default_isolation).into(),
-            "transaction_isolation" | "transaction isolation level" => level_name(
-                self.txns
-                    .get(sid)
-                    .map(|t| t.isolation)
-                    .unwrap_or(s.settings.default_isolation),
-            )
-            .into(),
-            "synchronous_commit" => if s.settings.synchronous_commit {
-                "on"
-            } else {
-                "off"
-            }
-            .into(),
-            "timezone" | "time zone" => s.settings.timezone.name().to_string(),
-            "statement_timeout" => format_duration_ms(s.settings.statement_timeout_ms),
-            "hnsw.ef_search" => s.settings.hnsw.ef_search.to_string(),
-            "hnsw.max_scan_tuples" => s.settings.hnsw.max_scan_tuples.to_string(),
-            "maintenance_work_mem" => format_memory_kb(s.settings.maintenance_work_mem_kb as i64),
-            "hnsw.iterative_scan" => s.settings.hnsw.iterative.name().into(),
-            "lock_timeout" | "idle_in_transaction_session_timeout" | "transaction_timeout"
-                if !s.settings.other.contains_key(lname.as_str()) =>
-            {
-                "0".into()
-            }
-            "deadlock_timeout" if !s.settings.other.contains_key(lname.as_str()) => "1s".into(),
-            "server_version" => SERVER_VERSION.into(),
-            "max_prepared_transactions" => MAX_PREPARED_TRANSACTIONS.to_string(),
-            "server_encoding" | "client_encoding" => "UTF8".into(),
-            "datestyle" => "ISO, MDY".into(),
-            "integer_datetimes" => "on".into(),
-            "standard_conforming_strings" => "on".into(),
-            "server_version_num" => "150000".into(),
-            "search_path" if !s.settings.other.contains_key("search_path") => {
-                "\"$user\", public".into()
-            }
-            "application_name" if !s.settings.other.contains_key("application_name") => {
-                String::new()
-            }
-            "transaction_read_only" => if self.txns.get(sid).is_some_and(|t| t.read_only) {
-                "on"
-            } else {
-                "off"
-            }
-            .into(),
-            other => s.settings.other.get(other).cloned().ok_or_else(|| {
-                sql_err(
-                    SqlState::UNDEFINED_OBJECT,
-                    format!("unrecognized configuration parameter \"{name}\""),
-                )
-            })?,
-        })
+        show_setting(&s.settings, self.txns.get(sid), name)
     }
+}
+
+/// SHOW `name` (and `current_setting`) for a session with `settings`,
+/// in transaction `txn` if it is in one.
+pub(super) fn show_setting(
+    settings: &super::session::Settings,
+    txn: Option<&crate::txn::TxnState>,
+    name: &str,
+) -> Result<String> {
+    let level_name = |l: IsolationLevel| match l {
+        IsolationLevel::ReadCommitted | IsolationLevel::ReadUncommitted => "read committed",
+        IsolationLevel::RepeatableRead => "repeatable read",
+        IsolationLevel::Serializable => "serializable",
+    };
+    let lname = name.to_lowercase();
+    Ok(match lname.as_str() {
+        "default_transaction_isolation" => level_name(settings.default_isolation).into(),
+        "transaction_isolation" | "transaction isolation level" => level_name(
+            txn.map(|t| t.isolation)
+                .unwrap_or(settings.default_isolation),
+        )
+        .into(),
+        "synchronous_commit" => if settings.synchronous_commit {
+            "on"
+        } else {
+            "off"
+        }
+        .into(),
+        "timezone" | "time zone" => settings.timezone.name().to_string(),
+        "statement_timeout" => format_duration_ms(settings.statement_timeout_ms),
+        "hnsw.ef_search" => settings.hnsw.ef_search.to_string(),
+        "hnsw.max_scan_tuples" => settings.hnsw.max_scan_tuples.to_string(),
+        "maintenance_work_mem" => format_memory_kb(settings.maintenance_work_mem_kb as i64),
+        "hnsw.iterative_scan" => settings.hnsw.iterative.name().into(),
+        "lock_timeout" | "idle_in_transaction_session_timeout" | "transaction_timeout"
+            if !settings.other.contains_key(lname.as_str()) =>
+        {
+            "0".into()
+        }
+        "deadlock_timeout" if !settings.other.contains_key(lname.as_str()) => "1s".into(),
+        "server_version" => SERVER_VERSION.into(),
+        "max_prepared_transactions" => MAX_PREPARED_TRANSACTIONS.to_string(),
+        "server_encoding" | "client_encoding" => "UTF8".into(),
+        "datestyle" => "ISO, MDY".into(),
+        "integer_datetimes" => "on".into(),
+        "standard_conforming_strings" => "on".into(),
+        "server_version_num" => "150000".into(),
+        "search_path" if !settings.other.contains_key("search_path") => "\"$user\", public".into(),
+        "default_table_access_method"
+            if !settings.other.contains_key("default_table_access_method") =>
+        {
+            "heap".into()
+        }
+        "application_name" if !settings.other.contains_key("application_name") => String::new(),
+        "transaction_read_only" => if txn.is_some_and(|t| t.read_only) {
+            "on"
+        } else {
+            "off"
+        }
+        .into(),
+        other => settings.other.get(other).cloned().ok_or_else(|| {
+            sql_err(
+                SqlState::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )
+        })?,
+    })
 }

@@ -619,6 +619,37 @@ pub fn binary_op_tz(
             };
             return Ok(json_result(get_path(j, &path), op == JsonPathText));
         }
+        // anyarray @> anyarray: every element of the contained array
+        // equals one of the container's (a NULL element equals none).
+        JsonContains | JsonContained if matches!((left, right), (V::Array(_), V::Array(_))) => {
+            let (container, contained) = if op == JsonContains {
+                (left, right)
+            } else {
+                (right, left)
+            };
+            let (V::Array(a), V::Array(b)) = (container, contained) else {
+                return Err(err());
+            };
+            let (a, b) = (flatten(a), flatten(b));
+            let mut all = true;
+            for x in &b {
+                let mut found = false;
+                for y in &a {
+                    if x.is_null() || y.is_null() {
+                        continue;
+                    }
+                    if x.sql_cmp_tz(y, tz).ok_or_else(err)? == Ordering::Equal {
+                        found = true;
+                        break;
+                    }
+                }
+                if !found {
+                    all = false;
+                    break;
+                }
+            }
+            return Ok(V::Bool(all));
+        }
         JsonContains | JsonContained => {
             let (V::Jsonb(a), V::Jsonb(b)) = (left, right) else {
                 return Err(err());
@@ -724,6 +755,18 @@ pub fn binary_op_tz(
             Err(e)
         }
     })
+}
+
+/// The elements of a (possibly multidimensional) array, in storage order.
+fn flatten(items: &[Value]) -> Vec<&Value> {
+    let mut out = Vec::new();
+    for v in items {
+        match v {
+            Value::Array(inner) => out.extend(flatten(inner)),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn json_result(found: Option<&Json>, as_text: bool) -> Value {

@@ -315,6 +315,7 @@ impl Engine {
             ("client_encoding", "user", "string", "UTF8"),
             ("DateStyle", "user", "string", "ISO, MDY"),
             ("deadlock_timeout", "superuser", "integer", "1s"),
+            ("default_table_access_method", "user", "string", "heap"),
             (
                 "default_transaction_isolation",
                 "user",

@@ -27,7 +27,7 @@ mod relations;
 
 use pg_catalog::{
     constraint_rows, index_am_oid, index_text, pg_collation, pg_namespace, pg_namespace_names,
-    pg_type, regtype_name,
+    pg_opclass, pg_type, regtype_name,
 };
 use relations::RELATIONS;
 
@@ -80,11 +80,18 @@ pub struct SystemRelation {
 
 use DataType::{Bool, Int8};
 
-/// Array columns (`int2[]`, `oid[]`, `"char"[]`, and `int2vector`, which
-/// we model as `int2[]`, 1-based like every array here): `RELATIONS`
+/// Array columns (`int2[]`, `oid[]`, `"char"[]`, `text[]`, and
+/// `int2vector` and `oidvector`, which we model as `int2[]` and `oid[]`,
+/// 1-based like every array here, printed as arrays; but
+/// `pg_index.indoption` is its text form, `0 3`, which clients parse):
+/// `RELATIONS`
 /// declares their element type, because a static cannot hold the boxed
 /// `DataType::Array`.
 static ARRAY_COLUMNS: &[(&str, &str)] = &[
+    ("pg_index", "indkey"),
+    ("pg_index", "indcollation"),
+    ("pg_index", "indclass"),
+    ("pg_tablespace", "spcoptions"),
     ("pg_constraint", "conkey"),
     ("pg_constraint", "confkey"),
     ("pg_constraint", "confdelsetcols"),
@@ -322,6 +329,26 @@ impl Engine {
             "pg_attrdef" => self.pg_attrdef(vp)?,
             "pg_constraint" => self.pg_constraint(vp)?,
             "pg_collation" => pg_collation(),
+            "pg_opclass" => pg_opclass(),
+            "pg_tablespace" => vec![
+                vec![
+                    Value::Int4(1663),
+                    text("pg_default"),
+                    Value::Int4(SUPERUSER_OID),
+                    Value::Null,
+                    Value::Null,
+                ],
+                vec![
+                    Value::Int4(1664),
+                    text("pg_global"),
+                    Value::Int4(SUPERUSER_OID),
+                    Value::Null,
+                    Value::Null,
+                ],
+            ],
+            "pg_sequence" => self.pg_sequence(vp)?,
+            // COMMENT ON is not supported: there are no descriptions.
+            "pg_description" => Vec::new(),
             // No inheritance, triggers, row-level security policies,
             // extended statistics or publications exist here.
             "pg_inherits"

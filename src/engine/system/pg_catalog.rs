@@ -14,6 +14,7 @@ use crate::sql::functions::quote_ident;
 use crate::value::types::{
     from_oid_typmod, type_info, DataType, BUILTIN_TYPES, HALFVEC_OID, VECTOR_OID,
 };
+use crate::value::vector::{ElementFormat, Metric};
 use crate::value::Value;
 
 /// `pg_am.oid` of an index access method.
@@ -22,6 +23,103 @@ pub(super) fn index_am_oid(method: IndexMethod) -> i32 {
         IndexMethod::BTree => BTREE_AM,
         IndexMethod::Hnsw => HNSW_AM,
     }
+}
+
+/// PostgreSQL 15's default btree operator classes of our types:
+/// OID, name, family, input type.
+const BTREE_OPCLASSES: &[(i32, &str, i32, u32)] = &[
+    (1978, "int4_ops", 1976, 23),
+    (1979, "int2_ops", 1976, 21),
+    (1981, "oid_ops", 1989, 26),
+    (3122, "date_ops", 434, 1082),
+    (3123, "float8_ops", 1970, 701),
+    (3124, "int8_ops", 1976, 20),
+    (3125, "numeric_ops", 1988, 1700),
+    (3126, "text_ops", 1994, 25),
+    (3127, "timestamptz_ops", 434, 1184),
+    (3128, "timestamp_ops", 434, 1114),
+    (10000, "array_ops", 397, 2277),
+    (10002, "bit_ops", 423, 1560),
+    (10003, "bool_ops", 424, 16),
+    (10004, "bpchar_ops", 426, 1042),
+    (10006, "bytea_ops", 428, 17),
+    (10012, "float4_ops", 1970, 700),
+    (10022, "interval_ops", 1982, 1186),
+    (10043, "varbit_ops", 2002, 1562),
+    (10065, "uuid_ops", 2968, 2950),
+    (10088, "jsonb_ops", 4033, 3802),
+];
+
+/// pgvector's hnsw operator classes get their OIDs at CREATE EXTENSION;
+/// ours are fixed, from this one on in `Metric::OPCLASSES` order.
+const HNSW_OPCLASS_BASE: i32 = 16410;
+
+/// `pg_opclass`: the btree classes above (the defaults for their types)
+/// and pgvector's hnsw classes (none of which is a default).
+pub(super) fn pg_opclass() -> Vec<Vec<Value>> {
+    let btree = BTREE_OPCLASSES
+        .iter()
+        .map(|&(o, name, family, intype)| (o, BTREE_AM, name, family, intype as i32, true));
+    let hnsw = Metric::OPCLASSES
+        .iter()
+        .enumerate()
+        .map(|(k, &(name, _, format))| {
+            let o = HNSW_OPCLASS_BASE + k as i32;
+            let intype = match format {
+                ElementFormat::F32 => VECTOR_OID as i32,
+                ElementFormat::F16 => HALFVEC_OID as i32,
+                ElementFormat::Bit => 1560,
+            };
+            (o, HNSW_AM, name, o, intype, false)
+        });
+    btree
+        .chain(hnsw)
+        .map(|(o, am, name, family, intype, default)| {
+            let namespace = if am == HNSW_AM {
+                PUBLIC_NS
+            } else {
+                PG_CATALOG_NS
+            };
+            vec![
+                Value::Int4(o),
+                Value::Int4(am),
+                text(name),
+                Value::Int4(namespace),
+                Value::Int4(SUPERUSER_OID),
+                Value::Int4(family),
+                Value::Int4(intype),
+                Value::Bool(default),
+                Value::Int4(0),
+            ]
+        })
+        .collect()
+}
+
+/// The operator class (`pg_index.indclass`) of an index key of type
+/// `ty`: the type's default btree class (varchar's is text_ops, as in
+/// PostgreSQL), the hnsw index's class; 0 when not known (an expression
+/// key, whose type the catalog does not keep, or a type without one).
+fn key_opclass(i: &IndexDef, ty: Option<&DataType>) -> i32 {
+    if let Some(h) = &i.hnsw {
+        let name = h.metric.opclass(h.format);
+        return Metric::OPCLASSES
+            .iter()
+            .position(|(n, _, _)| *n == name)
+            .map_or(0, |k| HNSW_OPCLASS_BASE + k as i32);
+    }
+    let intype = match ty {
+        Some(DataType::Varchar(_) | DataType::Text) => 25,
+        Some(DataType::Array(_)) => 2277,
+        Some(DataType::Bit(Some(_))) => 1560,
+        Some(DataType::Bit(None)) => 1562,
+        Some(DataType::Reg(_)) => 26,
+        Some(t) => t.oid(),
+        None => return 0,
+    };
+    BTREE_OPCLASSES
+        .iter()
+        .find(|c| c.3 == intype)
+        .map_or(0, |c| c.0)
 }
 
 pub(super) fn pg_type() -> Vec<Vec<Value>> {
@@ -581,26 +679,50 @@ impl Engine {
     }
 
     pub(super) fn pg_index(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let objects = self.visible_objects(vp)?;
         let mut rows = Vec::new();
-        for o in self.visible_objects(vp)? {
-            let Object::Index(i) = &*o else {
+        for o in &objects {
+            let Object::Index(i) = &**o else {
                 continue;
             };
+            let table = objects.iter().find_map(|t| match &**t {
+                Object::Table(t) if t.oid == i.table => Some(t),
+                _ => None,
+            });
+            let key_type = |c: usize| table.and_then(|t| t.columns.get(c)).map(|c| &c.ty);
             let n = i.columns.len() as i16;
-            // int2vector's text form: attnums separated by spaces, 0 for
-            // a key expression (whose text is in indexprs).
-            let indkey: Vec<String> = i
+            // int2vector and oidvector, as int2[] and oid[] here: attnums
+            // (0 for a key expression, whose text is in indexprs), key
+            // collations, operator classes, options.
+            let indkey = i
                 .columns
                 .iter()
                 .map(|&c| {
-                    if c == crate::catalog::EXPRESSION_KEY {
-                        "0".to_string()
+                    Value::Int2(if c == crate::catalog::EXPRESSION_KEY {
+                        0
                     } else {
-                        (c + 1).to_string()
-                    }
+                        c as i16 + 1
+                    })
                 })
                 .collect();
-            // INDOPTION_DESC | INDOPTION_NULLS_FIRST: DESC sorts NULLs first.
+            let indcollation = i
+                .columns
+                .iter()
+                .map(|&c| {
+                    let collatable = matches!(
+                        key_type(c),
+                        Some(DataType::Text | DataType::Varchar(_) | DataType::Char(_))
+                    );
+                    Value::Int4(if collatable { DEFAULT_COLLATION } else { 0 })
+                })
+                .collect();
+            let indclass = i
+                .columns
+                .iter()
+                .map(|&c| Value::Int4(key_opclass(i, key_type(c))))
+                .collect();
+            // INDOPTION_DESC | INDOPTION_NULLS_FIRST: DESC sorts NULLs
+            // first. int2vector's text form (clients split it).
             let indoption: Vec<&str> = (0..i.columns.len())
                 .map(|k| {
                     if i.desc.get(k) == Some(&true) {
@@ -626,7 +748,9 @@ impl Engine {
                 Value::Bool(true),
                 Value::Bool(true),
                 Value::Bool(false),
-                Value::Text(indkey.join(" ")),
+                Value::Array(indkey),
+                Value::Array(indcollation),
+                Value::Array(indclass),
                 Value::Text(indoption.join(" ")),
                 // pg_node_tree in PostgreSQL; the SQL text here, which is
                 // what pg_get_expr answers for it.
@@ -636,6 +760,46 @@ impl Engine {
                     Value::Text(i.expressions.join(", "))
                 },
                 i.predicate.clone().map_or(Value::Null, Value::Text),
+            ]);
+        }
+        Ok(rows)
+    }
+
+    /// `pg_sequence`: our sequences are `bigint` ones, except that a
+    /// serial or identity column's has its column's type (as PostgreSQL
+    /// makes them), with that type's range; no cache, no cycle.
+    pub(super) fn pg_sequence(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let objects = self.visible_objects(vp)?;
+        let mut rows = Vec::new();
+        for o in &objects {
+            let Object::Sequence(seq) = &**o else {
+                continue;
+            };
+            let owner_type = seq.owned_by.and_then(|(table, col)| {
+                objects.iter().find_map(|t| match &**t {
+                    Object::Table(t) if t.oid == table => t.columns.get(col).map(|c| c.ty.clone()),
+                    _ => None,
+                })
+            });
+            let (typid, max) = match owner_type {
+                Some(DataType::Int2) => (21, i64::from(i16::MAX)),
+                Some(DataType::Int4) => (23, i64::from(i32::MAX)),
+                _ => (20, i64::MAX),
+            };
+            let (min, max) = if seq.increment < 0 {
+                (-max - 1, -1)
+            } else {
+                (1, max)
+            };
+            rows.push(vec![
+                oid(seq.oid),
+                Value::Int4(typid),
+                Value::Int8(seq.start),
+                Value::Int8(seq.increment),
+                Value::Int8(max),
+                Value::Int8(min),
+                Value::Int8(1),
+                Value::Bool(false),
             ]);
         }
         Ok(rows)

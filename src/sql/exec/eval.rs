@@ -565,12 +565,65 @@ pub fn call(name: &str, args: Vec<Value>, env: &mut Env) -> ExecResult<Value> {
     if functions::system::is_advisory(name) {
         return super::advisory::call(name, &args, env);
     }
+    if name == "pg_get_serial_sequence" {
+        return serial_sequence(&args, env);
+    }
+    if name == "current_setting" {
+        return current_setting(&args, env);
+    }
     let mut ctx = functions::FnContext {
         tz: env.tz,
         now_micros: env.now,
         rng: env.rng,
     };
     Ok(functions::call_function(name, &args, &mut ctx)?)
+}
+
+/// `pg_get_serial_sequence(table, column)` of values known at run time
+/// (the binder answers it for literals).
+fn serial_sequence(args: &[Value], env: &mut Env) -> ExecResult<Value> {
+    let (Some(Value::Text(table)), Some(Value::Text(column))) = (args.first(), args.get(1)) else {
+        return Ok(Value::Null);
+    };
+    let Some(catalog) = env.catalog else {
+        return Err(Error::Sql(SqlError::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "pg_get_serial_sequence cannot be used here",
+        )));
+    };
+    let viewer = crate::txn::Viewer {
+        snapshot: env.snapshot,
+        own: env.own,
+        cid: env.cid + 1,
+    };
+    catalog
+        .serial_sequence(env.txns, env.pager, &viewer, table, column)
+        .map(|seq| seq.map_or(Value::Null, Value::Text))
+        .map_err(|e| e.into_error(table, column))
+}
+
+/// `current_setting(name [, missing_ok])` of a name known at run time
+/// (the binder answers it for a literal name).
+fn current_setting(args: &[Value], env: &mut Env) -> ExecResult<Value> {
+    let Some(Value::Text(name)) = args.first() else {
+        return Ok(Value::Null);
+    };
+    let Some(show) = env.show else {
+        return Err(Error::Sql(SqlError::new(
+            SqlState::FEATURE_NOT_SUPPORTED,
+            "current_setting cannot be used here",
+        )));
+    };
+    match show(name) {
+        Ok(v) => Ok(Value::Text(v)),
+        Err(Error::Sql(e))
+            if e.code == SqlState::UNDEFINED_OBJECT
+                && matches!(args.get(1), Some(Value::Bool(true))) =>
+        {
+            Ok(Value::Null)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub(super) fn txid_status(arg: Option<&Value>, env: &mut Env) -> ExecResult<Value> {

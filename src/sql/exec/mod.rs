@@ -25,7 +25,7 @@ use crate::error::{Error, SqlError, SqlState};
 use crate::pager::Pager;
 use crate::sql::parse::ast::SetOp;
 use crate::sql::plan::explain::NodeStats;
-use crate::sql::plan::{BExpr, Plan, SortKey};
+use crate::sql::plan::{BExpr, Plan, SortKey, SrfCall, SrfFunc};
 use crate::txn::{Snapshot, TxnManager, Viewer, Xid};
 use crate::value::cast::cast_explicit;
 use crate::value::compare::HashableValue;
@@ -34,6 +34,9 @@ use crate::value::tz::TimeZone;
 use crate::value::Value;
 
 pub type Row = Vec<Value>;
+
+/// SHOW for the statement's session: a setting's value by name.
+pub type ShowSetting<'a> = dyn Fn(&str) -> Result<String, Error> + 'a;
 pub type ExecResult<T> = Result<T, Error>;
 
 /// Everything a running statement reads.
@@ -58,6 +61,13 @@ pub struct Env<'a> {
     /// Column defaults for `DEFAULT` in INSERT ... VALUES.
     pub defaults: Option<Rc<Vec<BExpr>>>,
     pub rng: &'a mut u64,
+    /// The catalog, for the functions that read it at run time
+    /// (`pg_get_serial_sequence` of a column); None where expressions
+    /// cannot call them (index keys).
+    pub catalog: Option<&'a crate::catalog::Catalog>,
+    /// The session's settings as SHOW reads them, for `current_setting`
+    /// of a name known at run time; None where there is no session.
+    pub show: Option<&'a ShowSetting<'a>>,
     /// EXPLAIN ANALYZE: per-node statistics, keyed by node address.
     pub stats: Option<HashMap<*const Plan, NodeStats>>,
     /// Microsecond clock for EXPLAIN ANALYZE timings.
@@ -131,6 +141,112 @@ pub fn run(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
         s.micros += elapsed;
     }
     result
+}
+
+/// The rows of a select list's set-returning function for input row `row`.
+fn srf_values(f: &SrfCall, row: &[Value], env: &mut Env) -> ExecResult<Vec<Value>> {
+    let mut args = Vec::with_capacity(f.args.len());
+    for a in &f.args {
+        args.push(eval(a, row, env)?);
+    }
+    let array = |v: &Value| -> ExecResult<Option<Vec<Value>>> {
+        match v {
+            Value::Null => Ok(None),
+            Value::Array(items) => Ok(Some(items.clone())),
+            other => Err(err(
+                SqlState::DATATYPE_MISMATCH,
+                format!(
+                    "argument of {:?} must be an array, not {}",
+                    f.func,
+                    other.data_type()
+                ),
+            )),
+        }
+    };
+    let int = |v: &Value| -> ExecResult<Option<i64>> {
+        match v {
+            Value::Null => Ok(None),
+            v => match cast_explicit(v.clone(), &DataType::Int8, env.tz)? {
+                Value::Int8(x) => Ok(Some(x)),
+                _ => Err(err(SqlState::DATATYPE_MISMATCH, "an integer is needed")),
+            },
+        }
+    };
+    Ok(match f.func {
+        SrfFunc::Unnest => {
+            fn flatten(items: Vec<Value>, out: &mut Vec<Value>) {
+                for v in items {
+                    match v {
+                        Value::Array(inner) => flatten(inner, out),
+                        other => out.push(other),
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            if let Some(items) = array(&args[0])? {
+                flatten(items, &mut out);
+            }
+            out
+        }
+        SrfFunc::GenerateSubscripts => {
+            let (Some(items), Some(dim)) = (array(&args[0])?, int(&args[1])?) else {
+                return Ok(Vec::new());
+            };
+            // The length of dimension `dim` (1-based): follow first elements.
+            let mut level = Some(&items);
+            for _ in 1..dim.max(1) {
+                level = match level.and_then(|l| l.first()) {
+                    Some(Value::Array(inner)) => Some(inner),
+                    _ => None,
+                };
+            }
+            let len = if dim < 1 {
+                0
+            } else {
+                level.map_or(0, Vec::len)
+            };
+            let reverse = matches!(args.get(2), Some(Value::Bool(true)));
+            let mut subs: Vec<Value> = (1..=len as i32).map(Value::Int4).collect();
+            if reverse {
+                subs.reverse();
+            }
+            subs
+        }
+        SrfFunc::GenerateSeries => {
+            let mut bounds = Vec::new();
+            for a in &args {
+                match int(a)? {
+                    Some(x) => bounds.push(x),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            let (start, stop) = (bounds[0], bounds[1]);
+            let step = bounds.get(2).copied().unwrap_or(1);
+            if step == 0 {
+                return Err(err(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    "step size cannot equal zero",
+                ));
+            }
+            let mut out = Vec::new();
+            let mut i = start;
+            while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
+                env.interrupts.tick()?;
+                out.push(Value::Int8(i));
+                if out.len() > 100_000_000 {
+                    return Err(err(
+                        SqlState::PROGRAM_LIMIT_EXCEEDED,
+                        "generate_series result too large",
+                    ));
+                }
+                match i.checked_add(step) {
+                    Some(n) => i = n,
+                    None => break,
+                }
+            }
+            out
+        }
+    })
 }
 
 fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
@@ -247,6 +363,27 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                 r.truncate(*keep);
             }
             Ok(rows)
+        }
+        Plan::ProjectSet { input, srfs, .. } => {
+            let rows = run(input, env)?;
+            let mut out = Vec::new();
+            for r in rows {
+                let mut sets = Vec::with_capacity(srfs.len());
+                for f in srfs {
+                    sets.push(srf_values(f, &r, env)?);
+                }
+                let n = sets.iter().map(Vec::len).max().unwrap_or(0);
+                for k in 0..n {
+                    env.interrupts.tick()?;
+                    let mut row = r.clone();
+                    row.extend(
+                        sets.iter()
+                            .map(|s| s.get(k).cloned().unwrap_or(Value::Null)),
+                    );
+                    out.push(row);
+                }
+            }
+            Ok(out)
         }
         Plan::NestedLoop {
             left,

@@ -242,6 +242,19 @@ impl CatalogInfo {
         if args.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }
+        let to_reg = match name {
+            "to_regclass" => Some(RegKind::Class),
+            "to_regtype" => Some(RegKind::Type),
+            "to_regnamespace" => Some(RegKind::Namespace),
+            _ => None,
+        };
+        if let Some(kind) = to_reg {
+            // The name's object, NULL when there is none.
+            let Some(Value::Text(s)) = args.first() else {
+                return Ok(Value::Null);
+            };
+            return Ok(self.reg_from_text(kind, s).unwrap_or(Value::Null));
+        }
         let oid = match args.first() {
             Some(v) => oid_arg(v)?,
             None => return Ok(Value::Null),

@@ -69,8 +69,25 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
         "current_schemas" if n == 1 && matches!(a[0], T::Bool | T::Unknown) => {
             T::Array(Box::new(T::Text))
         }
+        // Evaluated by the executor, which has the catalog (the binder
+        // answers it when both arguments are literals).
+        "pg_get_serial_sequence" if n == 2 && all(is_str) => T::Text,
+        "current_setting"
+            if (n == 1 && is_str(&a[0]))
+                || (n == 2 && is_str(&a[0]) && matches!(a[1], T::Bool | T::Unknown)) =>
+        {
+            T::Text
+        }
         "pg_get_userbyid" if n == 1 && is_int(&a[0]) => T::Text,
-        "pg_table_is_visible" if n == 1 && is_int(&a[0]) => T::Bool,
+        "pg_table_is_visible"
+        | "pg_type_is_visible"
+        | "pg_collation_is_visible"
+        | "pg_opclass_is_visible"
+        | "pg_function_is_visible"
+            if n == 1 && is_int(&a[0]) =>
+        {
+            T::Bool
+        }
         "pg_encoding_to_char" if n == 1 && is_int(&a[0]) => T::Text,
         "format_type" if n == 2 && all(is_int) => T::Text,
         // Our `pg_attrdef.adbin` (and the other expression columns) hold
@@ -144,9 +161,13 @@ pub(super) fn call(
             10 => "neuraldb".to_string(),
             o => format!("unknown (OID={o})"),
         }),
-        // Every relation is in pg_catalog or public, both on the search
-        // path, and names are unique across them.
-        "pg_table_is_visible" => Value::Bool(true),
+        // Every relation, type, collation... is in pg_catalog or public,
+        // both on the search path, and names are unique across them.
+        "pg_table_is_visible"
+        | "pg_type_is_visible"
+        | "pg_collation_is_visible"
+        | "pg_opclass_is_visible"
+        | "pg_function_is_visible" => Value::Bool(true),
         "pg_encoding_to_char" => Value::Text(match int(&a[0])? {
             0 => "SQL_ASCII".into(),
             6 => "UTF8".into(),

@@ -250,6 +250,7 @@ pub fn describe(
             ("Recursive Union".into(), Vec::new(), vec![anchor, step])
         }
         Plan::Truncate { .. } => unreachable_plan(),
+        Plan::ProjectSet { input, .. } => ("ProjectSet".into(), Vec::new(), vec![input]),
     };
     let actual = stats
         .and_then(|s| s.get(&(plan as *const Plan)))

@@ -361,6 +361,21 @@ impl<'a> Binder<'a> {
                             .collect();
                         (Plan::Values { rows, columns }, DataType::Int8)
                     }
+                    // Over no input row, the select-list evaluation is the
+                    // function's rows (its arguments cannot name columns:
+                    // there is no LATERAL).
+                    "unnest" | "generate_subscripts" if !*ordinality => {
+                        let (call, ty) = self.bind_srf(&fname, args, &empty)?;
+                        let plan = Plan::ProjectSet {
+                            input: Box::new(Plan::Unit),
+                            srfs: vec![call],
+                            columns: vec![Column {
+                                name: col.clone(),
+                                ty: ty.clone(),
+                            }],
+                        };
+                        (plan, ty)
+                    }
                     _ => {
                         return Err(SqlError::new(
                             SqlState::FEATURE_NOT_SUPPORTED,

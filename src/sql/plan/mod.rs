@@ -307,6 +307,33 @@ pub enum Plan {
         input: Box<Plan>,
         keep: usize,
     },
+    /// Set-returning functions of a select list (PostgreSQL's ProjectSet):
+    /// each input row, followed by the functions' values, as many times as
+    /// the longest of them returns rows (the others are NULL past their
+    /// end); no row for an input row where all return none.
+    ProjectSet {
+        input: Box<Plan>,
+        srfs: Vec<SrfCall>,
+        /// The functions' columns (appended to the input's).
+        columns: Vec<Column>,
+    },
+}
+
+/// A set-returning function of a select list (or of FROM, over no input).
+#[derive(Clone, Debug)]
+pub struct SrfCall {
+    pub func: SrfFunc,
+    pub args: Vec<BExpr>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SrfFunc {
+    /// `unnest(anyarray)`: the elements, of every dimension, in order.
+    Unnest,
+    /// `generate_subscripts(anyarray, dim [, reverse])`.
+    GenerateSubscripts,
+    /// `generate_series(start, stop [, step])` over integers.
+    GenerateSeries,
 }
 
 /// What the binder needs from the catalog, at the statement's snapshot.
@@ -417,6 +444,11 @@ pub fn plan_columns(plan: &Plan, cte_plans: &[Plan]) -> Vec<Column> {
             .into_iter()
             .take(*keep)
             .collect(),
+        Plan::ProjectSet { input, columns, .. } => {
+            let mut c = plan_columns(input, cte_plans);
+            c.extend(columns.iter().cloned());
+            c
+        }
         Plan::Series {
             column, ordinality, ..
         } => {
@@ -446,7 +478,8 @@ pub fn scanned_tables(plan: &Plan, out: &mut Vec<Rc<TableDef>>) {
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }
         | Plan::Distinct { input, .. }
-        | Plan::Truncate { input, .. } => scanned_tables(input, out),
+        | Plan::Truncate { input, .. }
+        | Plan::ProjectSet { input, .. } => scanned_tables(input, out),
         Plan::NestedLoop { left, right, .. }
         | Plan::HashJoin { left, right, .. }
         | Plan::SetOp { left, right, .. } => {

@@ -175,6 +175,15 @@ fn map_children(plan: Plan, ix: &mut IndexLookup) -> Plan {
             input: o(input),
             keep,
         },
+        Plan::ProjectSet {
+            input,
+            srfs,
+            columns,
+        } => Plan::ProjectSet {
+            input: o(input),
+            srfs,
+            columns,
+        },
         other => other,
     }
 }

@@ -5,7 +5,7 @@ use super::aggregate::{contains_aggregate, AggContext};
 use super::binder::{cast_plan, coerce, column_expr, order_position_error};
 use super::{
     bool_type_check, default_column_name, undefined_column, BExpr, Binder, Column, Plan,
-    PlanResult, Scope, ScopeCol, SortKey,
+    PlanResult, Scope, ScopeCol, SortKey, SrfCall, SrfFunc,
 };
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::{self, Expr, SetOp};
@@ -34,19 +34,40 @@ pub(super) fn query_references(q: &ast::Query, name: &str) -> bool {
     in_set(&q.body, name)
 }
 
-/// The set-returning functions we have, with the name of their column.
+/// The set-returning functions we have.
 pub(super) fn is_set_returning(name: &str) -> bool {
     matches!(
         name.strip_prefix("pg_catalog.").unwrap_or(name),
-        "generate_series" | "pg_partition_ancestors" | "pg_snapshot_xip" | "txid_snapshot_xip"
+        "generate_series"
+            | "pg_partition_ancestors"
+            | "pg_snapshot_xip"
+            | "txid_snapshot_xip"
+            | "unnest"
+            | "generate_subscripts"
     )
 }
 
-/// `SELECT srf(args) [AS x]` without FROM is `SELECT x FROM srf(args) AS
-/// x`: one row per row of the function, none when it returns none (PostgreSQL
-/// evaluates set-returning functions in the select list that way). With a
-/// FROM clause, or with more than one, they are not supported.
+/// The set-returning functions a select list evaluates for each row
+/// (`Plan::ProjectSet`).
+fn project_set_function(name: &str) -> Option<SrfFunc> {
+    match name.strip_prefix("pg_catalog.").unwrap_or(name) {
+        "unnest" => Some(SrfFunc::Unnest),
+        "generate_subscripts" => Some(SrfFunc::GenerateSubscripts),
+        "generate_series" => Some(SrfFunc::GenerateSeries),
+        _ => None,
+    }
+}
+
+/// `SELECT srf(args) [AS x]` without FROM, for the functions that have a
+/// plan of their own (`generate_series`, `pg_snapshot_xip`...), is `SELECT
+/// x FROM srf(args) AS x`: one row per row of the function, none when it
+/// returns none (PostgreSQL evaluates set-returning functions in the select
+/// list that way). Otherwise (FROM, several functions) the select list's
+/// functions are a `Plan::ProjectSet`.
 pub(super) fn srf_select_to_from(sel: &ast::Select) -> PlanResult<Option<ast::Select>> {
+    if !sel.from.is_empty() {
+        return Ok(None);
+    }
     let srf_at = |item: &ast::SelectItem| match item {
         ast::SelectItem::Expr {
             expr: Expr::Function(f),
@@ -58,23 +79,17 @@ pub(super) fn srf_select_to_from(sel: &ast::Select) -> PlanResult<Option<ast::Se
         .filter(|&i| srf_at(&sel.projection[i]).is_some())
         .collect();
     let [at] = found.as_slice() else {
-        if found.is_empty() {
-            return Ok(None);
-        }
-        return Err(SqlError::new(
-            SqlState::FEATURE_NOT_SUPPORTED,
-            "more than one set-returning function in a select list is not supported",
-        ));
+        return Ok(None);
     };
-    if !sel.from.is_empty() {
-        return Err(SqlError::new(
-            SqlState::FEATURE_NOT_SUPPORTED,
-            "set-returning functions in the select list of a query with FROM are not supported",
-        ));
-    }
     let Some(f) = srf_at(&sel.projection[*at]) else {
         return Ok(None);
     };
+    if matches!(
+        project_set_function(&f.name),
+        Some(SrfFunc::Unnest | SrfFunc::GenerateSubscripts)
+    ) {
+        return Ok(None);
+    }
     let column = f.name.rsplit('.').next().unwrap_or(&f.name).to_string();
     let alias = match &sel.projection[*at] {
         ast::SelectItem::Expr { alias, .. } => alias.clone(),
@@ -381,7 +396,7 @@ impl<'a> Binder<'a> {
         }
         // Taken now, so subqueries in FROM do not see it.
         let set_op_leaf = std::mem::take(&mut self.set_op_leaf);
-        let (mut plan, scope) = self.bind_from(&sel.from)?;
+        let (mut plan, mut scope) = self.bind_from(&sel.from)?;
         if let Some(w) = &sel.selection {
             if contains_aggregate(w) {
                 return Err(SqlError::new(
@@ -439,6 +454,47 @@ impl<'a> Binder<'a> {
             || sel.having.is_some()
             || items.iter().any(|(e, _)| contains_aggregate(e))
             || order_by.iter().any(|o| contains_aggregate(&o.expr));
+        // Set-returning functions of the select list: computed per row of
+        // FROM/WHERE, their values appended as hidden columns that the
+        // select list then names.
+        let mut srfs = Vec::new();
+        let mut srf_columns = Vec::new();
+        for (e, _) in items.iter_mut() {
+            let Expr::Function(f) = e else {
+                continue;
+            };
+            if !is_set_returning(&f.name) {
+                continue;
+            }
+            if has_agg {
+                return Err(SqlError::new(
+                    SqlState::FEATURE_NOT_SUPPORTED,
+                    "set-returning functions in a select list with aggregates or GROUP BY are not supported",
+                ));
+            }
+            let f = f.clone();
+            let (call, ty) = self.bind_srf(&f.name, &f.args, &scope)?;
+            let name = format!("?srf{}?", srfs.len());
+            scope.cols.push(ScopeCol {
+                table: Some("?srf?".into()),
+                name: name.clone(),
+                ty: ty.clone(),
+                hidden: true,
+            });
+            srf_columns.push(Column {
+                name: name.clone(),
+                ty,
+            });
+            srfs.push(call);
+            *e = Expr::Column(vec!["?srf?".into(), name]);
+        }
+        if !srfs.is_empty() {
+            plan = Plan::ProjectSet {
+                input: Box::new(plan),
+                srfs,
+                columns: srf_columns,
+            };
+        }
         let post_scope;
         if has_agg {
             // GROUP BY may name output columns by position or alias.
@@ -499,6 +555,67 @@ impl<'a> Binder<'a> {
         let (plan, cols) = self.bind_select_output(&items, order_by, sel, &scope, None, plan)?;
         let plan = self.bind_limit(plan, limit, offset)?;
         Ok((plan, cols))
+    }
+
+    /// A set-returning function `name(args)` over `scope`, with the type
+    /// of its values.
+    pub(super) fn bind_srf(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        scope: &Scope,
+    ) -> PlanResult<(SrfCall, DataType)> {
+        let Some(func) = project_set_function(name) else {
+            return Err(SqlError::new(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                format!("set-returning function {name} is not supported here"),
+            ));
+        };
+        let short = name.strip_prefix("pg_catalog.").unwrap_or(name);
+        let mut bound = Vec::new();
+        let mut types = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let want = match (func, i) {
+                (SrfFunc::GenerateSubscripts, 1) => DataType::Int4,
+                (SrfFunc::GenerateSubscripts, 2) => DataType::Bool,
+                (SrfFunc::GenerateSeries, _) => DataType::Int8,
+                _ => DataType::Unknown,
+            };
+            let (b, t) = self.bind_typed(a, scope, &want)?;
+            bound.push(b);
+            types.push(t);
+        }
+        let no_such = |types: &[DataType]| {
+            let list: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+            SqlError::new(
+                SqlState::UNDEFINED_FUNCTION,
+                format!("function {short}({}) does not exist", list.join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+        };
+        let ty = match (func, types.as_slice()) {
+            (SrfFunc::Unnest, [DataType::Unknown]) => {
+                return Err(SqlError::new(
+                    SqlState::INDETERMINATE_DATATYPE,
+                    "could not determine polymorphic type because input has type unknown",
+                ))
+            }
+            (SrfFunc::Unnest, [DataType::Array(elem)]) => (**elem).clone(),
+            (SrfFunc::GenerateSubscripts, [DataType::Array(_), d, rest @ ..])
+                if d.is_integer()
+                    && rest.iter().all(|r| *r == DataType::Bool)
+                    && rest.len() <= 1 =>
+            {
+                DataType::Int4
+            }
+            (SrfFunc::GenerateSeries, t)
+                if (2..=3).contains(&t.len()) && t.iter().all(DataType::is_integer) =>
+            {
+                DataType::Int8
+            }
+            (_, t) => return Err(no_such(t)),
+        };
+        Ok((SrfCall { func, args: bound }, ty))
     }
 
     /// Projection, HAVING, DISTINCT and ORDER BY over `plan` (which is the

@@ -1,10 +1,11 @@
 -- psql's \d, \dt, \di, \l and \d TABLENAME against neuraldb serve.
 -- Differences from PostgreSQL 15's output (describe.out is ours): the
 -- owner is neuraldb (PostgreSQL: postgres); \l lists one database with C
--- collation and no template databases; defaults and CHECK constraints
--- show the expression as written, without the casts PostgreSQL's deparser
--- adds (PostgreSQL: 'none'::text, CHECK (balance >= 0::numeric)); the
--- vector column needs pgvector on PostgreSQL. See docs/sql-deviations.md.
+-- collation and no template databases; CHECK constraints (and defaults
+-- other than a quoted literal) show the expression as written, without the
+-- casts PostgreSQL's deparser adds (PostgreSQL: CHECK (balance >=
+-- 0::numeric)); the vector column needs pgvector on PostgreSQL. See
+-- docs/sql-deviations.md.
 \set ON_ERROR_STOP 0
 CREATE TABLE describe_owners (id int PRIMARY KEY, name text NOT NULL UNIQUE);
 CREATE TABLE describe_accounts (id int PRIMARY KEY, owner_id int REFERENCES describe_owners(id), balance numeric(10,2) NOT NULL DEFAULT 0 CHECK (balance >= 0), opened timestamptz DEFAULT now(), n bigint GENERATED ALWAYS AS IDENTITY, code varchar(8), note text DEFAULT 'none');

@@ -83,6 +83,52 @@ pub(super) fn table_constraint(c: sp::TableConstraint) -> TResult<TableConstrain
     })
 }
 
+/// A quoted literal DEFAULT as PostgreSQL stores and prints it (what
+/// `pg_get_expr` shows): the constant of the column's type, in its output
+/// form, bare for a non-negative integer, a decimal number with a point or
+/// exponent and a boolean, else quoted with a cast (`'-3'::integer`,
+/// `'x'::text`, `'5'::numeric`). None for other expressions and types
+/// (kept as written), or a value the type does not accept.
+fn literal_default(e: &sp::Expr, ty: &DataType) -> Option<String> {
+    let sp::Expr::Value(v) = e else {
+        return None;
+    };
+    let sp::Value::SingleQuotedString(text) = &v.value else {
+        return None;
+    };
+    let label = match ty {
+        DataType::Int2 | DataType::Int4 | DataType::Int8 => ty.to_string(),
+        DataType::Float4 | DataType::Float8 | DataType::Bool => ty.to_string(),
+        DataType::Numeric(_) => "numeric".into(),
+        DataType::Text | DataType::Uuid | DataType::Jsonb => ty.to_string(),
+        DataType::Varchar(_) => "character varying".into(),
+        _ => return None,
+    };
+    // The constant has the type without its modifier (the column's is
+    // applied when a row gets it).
+    let base = match ty {
+        DataType::Numeric(_) => DataType::Numeric(None),
+        DataType::Varchar(_) => DataType::Varchar(None),
+        other => other.clone(),
+    };
+    let tz = crate::value::tz::TimeZone::utc();
+    let value = crate::value::text::parse_text(text, &base, &tz).ok()?;
+    let out = value.to_pg_text(&tz)?;
+    let bare = match ty {
+        DataType::Bool => return Some(if out == "t" { "true" } else { "false" }.into()),
+        DataType::Int4 => !out.starts_with('-'),
+        DataType::Numeric(_) => {
+            out.starts_with(|c: char| c.is_ascii_digit()) && out.contains(['.', 'e', 'E'])
+        }
+        _ => false,
+    };
+    Some(if bare {
+        out
+    } else {
+        format!("'{}'::{label}", out.replace('\'', "''"))
+    })
+}
+
 pub(super) fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
     let name = ident(&c.name);
     let type_text = c.data_type.to_string().to_lowercase();
@@ -107,7 +153,8 @@ pub(super) fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
             sp::ColumnOption::Null => spec.not_null = false,
             sp::ColumnOption::NotNull => spec.not_null = true,
             sp::ColumnOption::Default(e) => {
-                spec.default_sql = Some(e.to_string());
+                spec.default_sql =
+                    Some(literal_default(&e, &spec.ty).unwrap_or_else(|| e.to_string()));
                 spec.default = Some(expr(e)?);
             }
             sp::ColumnOption::PrimaryKey(pk) => {

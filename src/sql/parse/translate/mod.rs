@@ -938,6 +938,19 @@ fn table_factor(t: sp::TableFactor) -> TResult<TableRef> {
             table_with_joins: t,
             alias: None,
         } => table_with_joins(*t)?,
+        // sqlparser reads `unnest(...)` in FROM as a construct of its own.
+        sp::TableFactor::UNNEST {
+            alias: a,
+            array_exprs,
+            with_offset: false,
+            with_ordinality,
+            ..
+        } if array_exprs.len() == 1 => TableRef::Function {
+            name: vec!["unnest".into()],
+            args: array_exprs.into_iter().map(expr).collect::<TResult<_>>()?,
+            alias: alias(a),
+            ordinality: with_ordinality,
+        },
         other => return Err(unsupported(format!("FROM item {other}"))),
     })
 }
@@ -1116,6 +1129,8 @@ pub fn parse_type_name(text: &str) -> TResult<DataType> {
         "bool" | "boolean" => DataType::Bool,
         "smallint" | "int2" => DataType::Int2,
         "int" | "integer" | "int4" => DataType::Int4,
+        // OIDs are int4 here (see engine::system): all of ours are below 2^31.
+        "oid" => DataType::Int4,
         "bigint" | "int8" => DataType::Int8,
         "real" | "float4" => DataType::Float4,
         "double precision" | "float8" | "double" => DataType::Float8,
@@ -1289,6 +1304,16 @@ pub fn expr(e: sp::Expr) -> TResult<Expr> {
         // sqlparser reads a bare DEFAULT (in VALUES or SET) as an identifier.
         E::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default") => {
             Expr::Default
+        }
+        // CURRENT_SCHEMA and CURRENT_CATALOG are keywords: written bare
+        // they call the function (`current_schema()` is the same call).
+        E::Identifier(i)
+            if i.quote_style.is_none()
+                && ["current_schema", "current_catalog"]
+                    .iter()
+                    .any(|k| i.value.eq_ignore_ascii_case(k)) =>
+        {
+            call(&i.value.to_ascii_lowercase(), Vec::new())
         }
         E::Identifier(i) => Expr::Column(vec![ident(&i)]),
         E::CompoundIdentifier(parts) => Expr::Column(parts.iter().map(ident).collect()),
@@ -1629,7 +1654,17 @@ fn function(f: sp::Function) -> TResult<Expr> {
     if parts.len() == 2 && parts[0] == "pg_catalog" {
         parts.remove(0);
     }
-    let name = parts.join(".");
+    let mut name = parts.join(".");
+    // There is no json type (`json` is `jsonb`, see parse_type_name): the
+    // json constructors are their jsonb counterparts.
+    if let Some(jsonb) = match name.as_str() {
+        "json_build_object" => Some("jsonb_build_object"),
+        "json_build_array" => Some("jsonb_build_array"),
+        "to_json" => Some("to_jsonb"),
+        _ => None,
+    } {
+        name = jsonb.to_string();
+    }
     if f.over.is_some() {
         return Err(unsupported("window functions"));
     }
