@@ -24,6 +24,7 @@ impl SqlState {
     pub const UNDEFINED_OBJECT: SqlState = SqlState("42704");
     pub const DUPLICATE_TABLE: SqlState = SqlState("42P07");
     pub const DUPLICATE_COLUMN: SqlState = SqlState("42701");
+    pub const SUCCESSFUL_COMPLETION: SqlState = SqlState("00000");
     pub const DUPLICATE_OBJECT: SqlState = SqlState("42710");
     pub const AMBIGUOUS_COLUMN: SqlState = SqlState("42702");
     pub const DATATYPE_MISMATCH: SqlState = SqlState("42804");

@@ -30,6 +30,8 @@ impl Engine {
         let tname = name.last().cloned().unwrap_or_default();
         let Some(entry) = self.lookup(sid, &tname)? else {
             if if_exists {
+                let what = format!("relation \"{tname}\" does not exist");
+                self.skip_notice(sid, SqlState::SUCCESSFUL_COMPLETION, what);
                 return Ok(QueryResult::tag("ALTER TABLE"));
             }
             return Err(Error::Sql(plan::undefined_table(&tname)));
@@ -55,6 +57,11 @@ impl Engine {
                     refuse_reg_column(&spec.ty)?;
                     if table.column(&spec.name).is_some() {
                         if *if_not_exists {
+                            let what = format!(
+                                "column \"{}\" of relation \"{}\" already exists",
+                                spec.name, table.name
+                            );
+                            self.skip_notice(sid, SqlState::DUPLICATE_COLUMN, what);
                             continue;
                         }
                         return Err(sql_err(
@@ -130,6 +137,11 @@ impl Engine {
                 } => {
                     let Some(i) = table.column(col) else {
                         if *if_exists {
+                            let what = format!(
+                                "column \"{col}\" of relation \"{}\" does not exist",
+                                table.name
+                            );
+                            self.skip_notice(sid, SqlState::SUCCESSFUL_COMPLETION, what);
                             continue;
                         }
                         return Err(sql_err(
@@ -216,7 +228,13 @@ impl Engine {
                                 self.catalog.delete(&mut self.pager, e.tid, xid, cid)?;
                             }
                         }
-                        None if *if_exists => {}
+                        None if *if_exists => {
+                            let what = format!(
+                                "constraint \"{cname}\" of relation \"{}\" does not exist",
+                                table.name
+                            );
+                            self.skip_notice(sid, SqlState::SUCCESSFUL_COMPLETION, what);
+                        }
                         None => {
                             return Err(sql_err(
                                 SqlState::UNDEFINED_OBJECT,

@@ -118,6 +118,8 @@ impl Engine {
         let name = c.name.last().cloned().unwrap_or_default();
         if self.lookup(sid, &name)?.is_some() {
             if c.if_not_exists {
+                let what = format!("relation \"{name}\" already exists");
+                self.skip_notice(sid, SqlState::DUPLICATE_TABLE, what);
                 return Ok(QueryResult::tag("CREATE TABLE"));
             }
             return Err(sql_err(
@@ -382,6 +384,8 @@ impl Engine {
         };
         if self.lookup(sid, &iname)?.is_some() {
             if c.if_not_exists {
+                let what = format!("relation \"{iname}\" already exists");
+                self.skip_notice(sid, SqlState::DUPLICATE_TABLE, what);
                 return Ok(None);
             }
             return Err(sql_err(
@@ -433,6 +437,8 @@ impl Engine {
         let sname = name.last().cloned().unwrap_or_default();
         if self.lookup(sid, &sname)?.is_some() {
             if if_not_exists {
+                let what = format!("relation \"{sname}\" already exists");
+                self.skip_notice(sid, SqlState::DUPLICATE_TABLE, what);
                 return Ok(QueryResult::tag("CREATE SEQUENCE"));
             }
             return Err(sql_err(
@@ -479,15 +485,18 @@ impl Engine {
         for n in names {
             system::refuse_ddl(n)?;
             let name = n.last().cloned().unwrap_or_default();
+            let what = match kind {
+                "TABLE" => format!("table \"{name}\" does not exist"),
+                "INDEX" => format!("index \"{name}\" does not exist"),
+                _ => format!("sequence \"{name}\" does not exist"),
+            };
             let entry = match self.lookup(sid, &name)? {
                 Some(e) => e,
-                None if if_exists => continue,
+                None if if_exists => {
+                    self.skip_notice(sid, SqlState::SUCCESSFUL_COMPLETION, what);
+                    continue;
+                }
                 None => {
-                    let what = match kind {
-                        "TABLE" => format!("table \"{name}\" does not exist"),
-                        "INDEX" => format!("index \"{name}\" does not exist"),
-                        _ => format!("sequence \"{name}\" does not exist"),
-                    };
                     return Err(sql_err(
                         if kind == "INDEX" {
                             SqlState::UNDEFINED_OBJECT

@@ -66,6 +66,13 @@ impl Engine {
         result
     }
 
+    /// PostgreSQL's NOTICE when IF EXISTS / IF NOT EXISTS skips a DDL
+    /// statement: `what` "does not exist, skipping" (00000) or "already
+    /// exists, skipping" (the duplicate's SQLSTATE).
+    pub(super) fn skip_notice(&mut self, sid: SessionId, code: SqlState, message: String) {
+        self.raise_notice(sid, Notice::info(code, format!("{message}, skipping")));
+    }
+
     /// PostgreSQL's WARNING for COMMIT, ROLLBACK or PREPARE TRANSACTION
     /// outside a transaction block.
     pub(super) fn warn_no_transaction(&mut self, sid: SessionId) {
