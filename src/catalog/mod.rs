@@ -17,7 +17,7 @@ use crate::heap::{flags, Heap, Tid, TupleHeader};
 use crate::pager::{page, PResult, PageId, PageKind, Pager, PagerError, Root};
 use crate::txn::{TxnManager, Viewer, Xid};
 use crate::util::le;
-use crate::value::types::DataType;
+use crate::value::types::{DataType, EnumType};
 
 pub type Oid = u32;
 
@@ -203,6 +203,31 @@ pub struct HnswOptions {
     pub format: crate::value::vector::ElementFormat,
 }
 
+/// A `CREATE TYPE ... AS ENUM` type (`pg_type` typtype 'e', its labels in
+/// `pg_enum`). Columns of the type carry a copy of its labels
+/// ([`EnumType`]); ALTER TYPE ... ADD VALUE updates them too.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypeDef {
+    pub oid: Oid,
+    /// The OID of its array type (`_name`).
+    pub array_oid: Oid,
+    pub name: String,
+    /// `pg_enum` rows: (OID, label), in sort order.
+    pub labels: Vec<(Oid, String)>,
+}
+
+impl TypeDef {
+    /// The column type this enum is.
+    pub fn enum_type(&self) -> EnumType {
+        EnumType {
+            oid: self.oid,
+            array_oid: self.array_oid,
+            name: self.name.clone(),
+            labels: self.labels.iter().map(|(_, l)| l.clone()).collect(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SequenceDef {
     pub oid: Oid,
@@ -253,6 +278,7 @@ pub enum Object {
     Table(TableDef),
     Index(IndexDef),
     Sequence(SequenceDef),
+    Type(TypeDef),
 }
 
 impl Object {
@@ -261,6 +287,7 @@ impl Object {
             Object::Table(t) => t.oid,
             Object::Index(i) => i.oid,
             Object::Sequence(s) => s.oid,
+            Object::Type(t) => t.oid,
         }
     }
 
@@ -273,6 +300,7 @@ impl Object {
                 .map(|c| c.oid)
                 .chain(t.foreign_keys.iter().map(|f| f.oid))
                 .fold(t.oid, Oid::max),
+            Object::Type(t) => t.labels.iter().map(|(o, _)| *o).fold(t.array_oid, Oid::max),
             other => other.oid(),
         }
     }
@@ -282,6 +310,7 @@ impl Object {
             Object::Table(t) => &t.name,
             Object::Index(i) => &i.name,
             Object::Sequence(s) => &s.name,
+            Object::Type(t) => &t.name,
         }
     }
 }

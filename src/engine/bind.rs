@@ -81,6 +81,13 @@ impl BindCtx<'_> {
 }
 
 impl CatalogAccess for BindCtx<'_> {
+    fn enum_type(&mut self, name: &str) -> PlanResult<Option<crate::value::types::EnumType>> {
+        Ok(match self.find(name)?.as_deref() {
+            Some(Object::Type(t)) => Some(t.enum_type()),
+            _ => None,
+        })
+    }
+
     fn table(&mut self, name: &str) -> PlanResult<Option<Rc<TableDef>>> {
         Ok(match self.find(name)?.as_deref() {
             Some(Object::Table(t)) => Some(Rc::new(t.clone())),

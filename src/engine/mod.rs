@@ -32,6 +32,7 @@ mod snapshots;
 mod statement;
 mod system;
 mod twophase;
+mod types;
 mod vacuum;
 
 pub use crate::sql::exec::interrupt::CancelHandle;
@@ -219,12 +220,15 @@ pub struct Engine {
 
 /// The parameter type a value declares: what the wire protocol's declared
 /// types or a typed JS value (a vector, bigint, Date...) produce. Text,
-/// int4, float8 and NULL declare nothing (node-postgres's and JS's plain
-/// strings and numbers): their type is inferred from the statement.
+/// int4, float8, bytea and NULL declare nothing (node-postgres's and JS's
+/// plain strings and numbers; a JS Uint8Array serves bytea and bit): their
+/// type is inferred from the statement.
 fn param_hint(v: &crate::value::Value) -> DataType {
     use crate::value::Value;
     match v {
-        Value::Null | Value::Text(_) | Value::Int4(_) | Value::Float8(_) => DataType::Unknown,
+        Value::Null | Value::Text(_) | Value::Int4(_) | Value::Float8(_) | Value::Bytea(_) => {
+            DataType::Unknown
+        }
         other => other.data_type(),
     }
 }

@@ -271,7 +271,14 @@ impl Engine {
             } => self.lock_tables(sid, &names, mode, nowait)?,
             Statement::CommitPrepared(gid) => self.finish_prepared(sid, &gid, true)?,
             Statement::RollbackPrepared(gid) => self.finish_prepared(sid, &gid, false)?,
-            Statement::Prepare { name, types, body } => {
+            Statement::Prepare {
+                name,
+                mut types,
+                body,
+            } => {
+                for t in &mut types {
+                    self.resolve_type(sid, t)?;
+                }
                 self.prepare_sql(sid, name, types, *body)?
             }
             Statement::Execute { name, args } => {
@@ -285,7 +292,26 @@ impl Engine {
             Statement::Insert(i) => return self.start_insert(sid, &i, params),
             Statement::Update(u) => return self.start_update(sid, &u, params),
             Statement::Delete(d) => return self.start_delete(sid, &d, params),
-            Statement::CreateTable(c) => self.create_table(sid, &c)?,
+            Statement::CreateTable(mut c) => {
+                for col in &mut c.columns {
+                    self.resolve_type(sid, &mut col.ty)?;
+                }
+                self.create_table(sid, &c)?
+            }
+            Statement::CreateEnum { name, labels } => self.create_enum(sid, &name, &labels)?,
+            Statement::DropType {
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_types(sid, &names, if_exists, cascade)?,
+            Statement::AlterEnumAddValue {
+                name,
+                label,
+                if_not_exists,
+                neighbour,
+            } => {
+                self.alter_enum_add_value(sid, &name, &label, if_not_exists, neighbour.as_ref())?
+            }
             Statement::DropTable {
                 names, if_exists, ..
             } => self.drop_objects(sid, &names, if_exists, "TABLE")?,
@@ -383,8 +409,15 @@ impl Engine {
             Statement::AlterTable {
                 name,
                 if_exists,
-                ops,
-            } => self.alter_table(sid, &name, if_exists, &ops)?,
+                mut ops,
+            } => {
+                for op in &mut ops {
+                    if let ast::AlterOp::AddColumn { spec, .. } = op {
+                        self.resolve_type(sid, &mut spec.ty)?;
+                    }
+                }
+                self.alter_table(sid, &name, if_exists, &ops)?
+            }
             Statement::Vacuum { tables } => {
                 let explicit = self.txns.get(sid).is_some_and(|t| t.explicit);
                 if explicit {

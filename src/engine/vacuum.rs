@@ -132,6 +132,7 @@ impl Engine {
                         self.pager.free(page)?;
                     }
                 }
+                Object::Type(_) => {}
             }
             self.catalog.remove(&mut self.pager, e.tid)?;
             removed += 1;

@@ -179,9 +179,11 @@ fn decode_value(r: &mut Reader, ty: &DataType, depth: usize) -> Result<Value, Sq
         DataType::Numeric(_) => {
             Value::Numeric(parse_numeric(r.utf8()?).map_err(|_| corrupt("bad numeric"))?)
         }
-        DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Unknown => {
-            Value::Text(r.utf8()?.to_string())
-        }
+        DataType::Text
+        | DataType::Varchar(_)
+        | DataType::Char(_)
+        | DataType::Unknown
+        | DataType::Enum(_) => Value::Text(r.utf8()?.to_string()),
         DataType::Bytea => Value::Bytea(r.varlena()?.to_vec()),
         DataType::Date => Value::Date(i32::from_le_bytes(r.array()?)),
         DataType::Timestamp => Value::Timestamp(i64::from_le_bytes(r.array()?)),

@@ -624,6 +624,26 @@ fn array_items_to_values(
         .collect()
 }
 
+/// enum_in: the label itself, if the type has it.
+pub fn enum_input(e: &super::types::EnumType, input: &str) -> Result<String, SqlError> {
+    if !e.is_resolved() {
+        return Err(SqlError::new(
+            SqlState::UNDEFINED_OBJECT,
+            format!("type \"{}\" does not exist", e.name),
+        ));
+    }
+    if e.position(input).is_none() {
+        return Err(SqlError::new(
+            SqlState::INVALID_TEXT_REPRESENTATION,
+            format!(
+                "invalid input value for enum {}: \"{input}\"",
+                DataType::Enum(Box::new(e.clone()))
+            ),
+        ));
+    }
+    Ok(input.to_string())
+}
+
 /// PostgreSQL's input function for `ty`: converts text (a literal, a
 /// `COPY` field, a text-format parameter) into a value. `tz` is the
 /// session time zone (used by `timestamptz`).
@@ -649,6 +669,7 @@ pub fn parse_text(input: &str, ty: &DataType, tz: &TimeZone) -> Result<Value, Sq
         DataType::Text | DataType::Unknown | DataType::Varchar(None) => {
             Value::Text(input.to_string())
         }
+        DataType::Enum(e) => Value::Text(enum_input(e, input)?),
         DataType::Varchar(Some(_)) | DataType::Char(_) => {
             Value::Text(apply_char_length(input.to_string(), ty, false)?)
         }

@@ -40,6 +40,41 @@ pub enum DataType {
     /// The type of an untyped literal or parameter before inference
     /// (PostgreSQL's `unknown`).
     Unknown,
+    /// A type made by `CREATE TYPE ... AS ENUM`; values are its labels, held
+    /// as text. Parsing yields it with OID 0 and no labels (the name only);
+    /// the catalog fills it in (`EnumType::is_resolved`).
+    Enum(Box<EnumType>),
+}
+
+/// An enum type: its labels in sort order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct EnumType {
+    pub oid: u32,
+    /// Its array type's OID.
+    pub array_oid: u32,
+    pub name: String,
+    pub labels: Vec<String>,
+}
+
+impl EnumType {
+    /// A name the parser met, to be looked up in the catalog.
+    pub fn named(name: &str) -> DataType {
+        DataType::Enum(Box::new(EnumType {
+            oid: 0,
+            array_oid: 0,
+            name: name.to_string(),
+            labels: Vec::new(),
+        }))
+    }
+
+    pub fn is_resolved(&self) -> bool {
+        self.oid != 0
+    }
+
+    /// The label's position (0-based), which orders values.
+    pub fn position(&self, label: &str) -> Option<usize> {
+        self.labels.iter().position(|l| l == label)
+    }
 }
 
 /// Which catalog an OID alias type (`regclass`...) names objects of.
@@ -294,6 +329,10 @@ impl DataType {
             DataType::HalfVec(_) => HALFVEC_OID,
             DataType::Bit(_) => BIT_OID,
             DataType::Reg(k) => k.oid(),
+            DataType::Array(inner) if matches!(**inner, DataType::Enum(_)) => match &**inner {
+                DataType::Enum(e) => e.array_oid,
+                _ => ANYARRAY_OID,
+            },
             DataType::Array(inner) => {
                 let elem = inner.oid();
                 match type_info(elem) {
@@ -303,6 +342,7 @@ impl DataType {
                 }
             }
             DataType::Unknown => 705,
+            DataType::Enum(e) => e.oid,
         }
     }
 
@@ -421,6 +461,19 @@ impl fmt::Display for DataType {
             DataType::Array(inner) => write!(f, "{inner}[]"),
             DataType::Reg(k) => f.write_str(k.type_name()),
             DataType::Unknown => f.write_str("unknown"),
+            DataType::Enum(e) => {
+                let plain = e
+                    .name
+                    .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                    && e.name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if plain {
+                    f.write_str(&e.name)
+                } else {
+                    write!(f, "\"{}\"", e.name.replace('"', "\"\""))
+                }
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ pub(super) fn sql_type_name(ty: &DataType) -> &'static str {
         DataType::Interval => "interval",
         DataType::Uuid => "uuid",
         DataType::Jsonb => "jsonb",
-        DataType::Vector(_) | DataType::HalfVec(_) => "USER-DEFINED",
+        DataType::Vector(_) | DataType::HalfVec(_) | DataType::Enum(_) => "USER-DEFINED",
         DataType::Bit(_) => "bit",
         DataType::Array(_) => "ARRAY",
         DataType::Reg(k) => k.type_name(),
@@ -89,10 +89,17 @@ impl Engine {
                     DataType::Timestamp | DataType::Timestamptz | DataType::Interval => Some(6),
                     _ => None,
                 };
-                let udt = match ty {
-                    DataType::Vector(_) => "vector",
-                    DataType::HalfVec(_) => "halfvec",
-                    t => type_info(t.oid()).map_or("unknown", |t| t.name),
+                let udt: std::borrow::Cow<str> = match ty {
+                    DataType::Vector(_) => "vector".into(),
+                    DataType::HalfVec(_) => "halfvec".into(),
+                    DataType::Enum(e) => e.name.clone().into(),
+                    DataType::Array(inner) if matches!(**inner, DataType::Enum(_)) => {
+                        match &**inner {
+                            DataType::Enum(e) => format!("_{}", e.name).into(),
+                            _ => "anyarray".into(),
+                        }
+                    }
+                    t => type_info(t.oid()).map_or("unknown", |t| t.name).into(),
                 };
                 let int = |x: Option<i32>| x.map_or(Value::Null, Value::Int4);
                 let identity = match c.identity {
@@ -115,7 +122,7 @@ impl Engine {
                     int(radix),
                     int(scale),
                     int(datetime_precision),
-                    text(udt),
+                    text(&udt),
                     text(if identity.is_some() { "YES" } else { "NO" }),
                     opt_text(identity),
                     text("NEVER"),

@@ -26,8 +26,8 @@ mod pg_catalog;
 mod relations;
 
 use pg_catalog::{
-    constraint_rows, index_am_oid, index_text, pg_collation, pg_namespace, pg_namespace_names,
-    pg_opclass, pg_type, regtype_name,
+    constraint_rows, enum_pg_type_rows, index_am_oid, index_text, pg_collation, pg_namespace,
+    pg_namespace_names, pg_opclass, pg_type, regtype_name,
 };
 use relations::RELATIONS;
 
@@ -249,7 +249,27 @@ impl Engine {
             "pg_settings" => self.pg_settings(vp.sid)?,
             "pg_prepared_statements" => self.pg_prepared_statements(vp.sid),
             "pg_prepared_xacts" => self.pg_prepared_xacts(),
-            "pg_type" => pg_type(),
+            "pg_type" => {
+                let mut rows = pg_type();
+                rows.extend(enum_pg_type_rows(&self.visible_objects(vp)?));
+                rows
+            }
+            "pg_enum" => self
+                .visible_objects(vp)?
+                .iter()
+                .filter_map(|o| match &**o {
+                    Object::Type(t) => Some(t.labels.iter().enumerate().map(|(i, (o, l))| {
+                        vec![
+                            oid(*o),
+                            oid(t.oid),
+                            Value::Float4((i + 1) as f32),
+                            Value::Text(l.clone()),
+                        ]
+                    })),
+                    _ => None,
+                })
+                .flatten()
+                .collect(),
             // The casts type resolution uses (castfunc: no pg_proc here).
             "pg_cast" => crate::sql::resolve::casts()
                 .iter()
@@ -487,6 +507,8 @@ impl Engine {
                     };
                     ('S', def, 0)
                 }
+                // Types are pg_type rows, not relations.
+                Object::Type(_) => continue,
             };
             out.push(RelEntry {
                 namespace: PUBLIC_NS,
@@ -499,6 +521,21 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// The enum types' names (and their array types'), by OID.
+fn enum_type_names(objects: &[std::rc::Rc<Object>]) -> Vec<(u32, String)> {
+    objects
+        .iter()
+        .filter_map(|o| match &**o {
+            Object::Type(t) => {
+                let name = DataType::Enum(Box::new(t.enum_type())).to_string();
+                Some([(t.oid, name.clone()), (t.array_oid, format!("{name}[]"))])
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 impl Engine {
@@ -538,10 +575,12 @@ impl Engine {
             types: BUILTIN_TYPES
                 .iter()
                 .map(|t| (t.oid, regtype_name(t)))
+                .chain(enum_type_names(&objects))
                 .collect(),
             type_names: BUILTIN_TYPES
                 .iter()
                 .map(|t| (t.oid, t.name.to_string()))
+                .chain(enum_type_names(&objects))
                 .collect(),
             constraints: constraint_rows(&objects)
                 .into_iter()

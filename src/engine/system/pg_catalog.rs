@@ -168,6 +168,70 @@ pub(super) fn pg_type() -> Vec<Vec<Value>> {
         .collect()
 }
 
+/// `pg_type` rows of the enum types and their array types.
+pub(super) fn enum_pg_type_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    for o in objects {
+        let Object::Type(t) = &**o else {
+            continue;
+        };
+        let row = |oid_: u32,
+                   name: String,
+                   len: i16,
+                   kind: &str,
+                   cat: &str,
+                   elem: u32,
+                   array: u32,
+                   io: (&str, &str)| {
+            vec![
+                oid(oid_),
+                Value::Text(name),
+                Value::Int4(PUBLIC_NS),
+                Value::Int4(SUPERUSER_OID),
+                Value::Int2(len),
+                Value::Bool(len == 4),
+                text(kind),
+                text(cat),
+                Value::Bool(false),
+                Value::Bool(true),
+                text(","),
+                Value::Int4(0),
+                oid(elem),
+                oid(array),
+                text(io.0),
+                text(io.1),
+                Value::Bool(false),
+                Value::Int4(0),
+                Value::Int4(-1),
+                Value::Int4(0),
+                Value::Int4(0),
+                Value::Null,
+            ]
+        };
+        rows.push(row(
+            t.oid,
+            t.name.clone(),
+            4,
+            "e",
+            "E",
+            0,
+            t.array_oid,
+            ("enum_in", "enum_out"),
+        ));
+        rows.push(row(
+            t.array_oid,
+            format!("_{}", t.name),
+            -1,
+            "b",
+            "A",
+            t.oid,
+            0,
+            ("array_in", "array_out"),
+        ));
+    }
+    rows
+}
+
 pub(super) fn pg_namespace_names() -> [(i32, &'static str); 3] {
     [
         (PG_CATALOG_NS, "pg_catalog"),

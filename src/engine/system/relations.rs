@@ -538,6 +538,18 @@ pub static RELATIONS: &[SystemRelation] = &[
     ),
     rel(
         "pg_catalog",
+        "pg_enum",
+        3501,
+        Kind::Table,
+        &[
+            ("oid", Int4),
+            ("enumtypid", Int4),
+            ("enumsortorder", DataType::Float4),
+            ("enumlabel", Text),
+        ],
+    ),
+    rel(
+        "pg_catalog",
         "pg_cast",
         2605,
         Kind::Table,

@@ -27,6 +27,7 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
             T::Int4
         }
         "cardinality" if n == 1 && is_array(&a[0]) => T::Int4,
+        "array_position" if (n == 2 || n == 3) && is_array(&a[0]) => T::Int4,
         "array_append" if n == 2 && is_array(&a[0]) => a[0].clone(),
         "array_prepend" if n == 2 && is_array(&a[1]) => a[1].clone(),
         "array_cat" if n == 2 && is_array(&a[0]) && is_array(&a[1]) => common_type(&a[0], &a[1])?,
@@ -78,6 +79,28 @@ pub(super) fn call(lname: &str, a: &[Value], tz: &TimeZone) -> Result<Value, Sql
                 _ => Value::Int4(1),
             }
         }
+        // Not strict: NULL is found as NULL (IS NOT DISTINCT FROM).
+        "array_position" => match &a[0] {
+            Value::Array(items) => {
+                let start = match a.get(2) {
+                    Some(v) if v.is_null() => return Ok(Value::Null),
+                    Some(v) => usize::try_from(int(v)?.max(1) - 1).unwrap_or(0),
+                    None => 0,
+                };
+                let wanted = &a[1];
+                items
+                    .iter()
+                    .enumerate()
+                    .skip(start)
+                    .find(|(_, x)| match (x.is_null(), wanted.is_null()) {
+                        (true, true) => true,
+                        (false, false) => x.sql_eq(wanted) == Some(true),
+                        _ => false,
+                    })
+                    .map_or(Value::Null, |(i, _)| Value::Int4(i as i32 + 1))
+            }
+            _ => Value::Null,
+        },
         "cardinality" => match &a[0] {
             Value::Array(items) => Value::Int4(count_elements(items) as i32),
             _ => Value::Null,

@@ -69,6 +69,9 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
         | ("pg_get_triggerdef", 1 | 2)
         | ("pg_get_statisticsobjdef_columns", 1) => DataType::Text,
         ("pg_relation_is_publishable", 1) => DataType::Bool,
+        // Here rather than with the other type functions: enum types are
+        // catalog objects.
+        ("format_type", 2) => DataType::Text,
         _ => return None,
     })
 }
@@ -77,7 +80,7 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
 /// parameters are read as these).
 pub fn arg_type(name: &str, i: usize) -> DataType {
     match (name, i) {
-        ("pg_get_indexdef", 1) => DataType::Int4,
+        ("pg_get_indexdef", 1) | ("format_type", 1) => DataType::Int4,
         ("pg_relation_is_publishable", 0) => DataType::Reg(RegKind::Class),
         (_, 0) => DataType::Int8,
         _ => DataType::Bool,
@@ -85,6 +88,31 @@ pub fn arg_type(name: &str, i: usize) -> DataType {
 }
 
 impl CatalogInfo {
+    /// `format_type(oid, typmod)`: a NULL typmod is -1; `-` for OID 0,
+    /// `???` for an OID that is no type (as PostgreSQL prints them).
+    fn format_type(&self, oid: &Value, typmod: &Value) -> Result<Value, SqlError> {
+        if oid.is_null() {
+            return Ok(Value::Null);
+        }
+        let oid = oid_arg(oid)?;
+        let typmod = match typmod {
+            Value::Int2(m) => i32::from(*m),
+            Value::Int4(m) => *m,
+            Value::Int8(m) => i32::try_from(*m).unwrap_or(-1),
+            _ => -1,
+        };
+        if let Some(t) = crate::value::types::from_oid_typmod(oid, typmod) {
+            return Ok(Value::Text(t.to_string()));
+        }
+        Ok(Value::Text(
+            match self.types.iter().find(|(o, _)| *o == oid) {
+                Some((_, name)) => name.clone(),
+                None if oid == 0 => "-".into(),
+                None => "???".into(),
+            },
+        ))
+    }
+
     fn relation(&self, oid: u32) -> Option<&RelName> {
         self.relations.iter().find(|r| r.oid == oid)
     }
@@ -238,7 +266,10 @@ impl CatalogInfo {
 
     /// Evaluates catalog function `name` (see [`return_type`]).
     pub fn call(&self, name: &str, args: &[Value]) -> Result<Value, SqlError> {
-        // All of them are strict.
+        if let ("format_type", [oid, typmod]) = (name, args) {
+            return self.format_type(oid, typmod);
+        }
+        // All of them are strict (but format_type).
         if args.iter().any(Value::is_null) {
             return Ok(Value::Null);
         }

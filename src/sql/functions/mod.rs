@@ -167,6 +167,7 @@ fn is_non_strict(name: &str) -> bool {
             | "jsonb_build_array"
             | "pg_typeof"
             | "quote_nullable"
+            | "array_position"
             | "array_append"
             | "array_prepend"
             | "array_cat"

@@ -43,6 +43,25 @@ pub enum Statement {
         names: Vec<Name>,
         if_exists: bool,
     },
+    /// `CREATE TYPE name AS ENUM (labels)`.
+    CreateEnum {
+        name: Name,
+        labels: Vec<String>,
+    },
+    /// `DROP TYPE [IF EXISTS] names [CASCADE]`.
+    DropType {
+        names: Vec<Name>,
+        if_exists: bool,
+        cascade: bool,
+    },
+    /// `ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'label' [BEFORE|AFTER 'neighbour']`
+    /// (`before`: Some(true) for BEFORE, Some(false) for AFTER).
+    AlterEnumAddValue {
+        name: Name,
+        label: String,
+        if_not_exists: bool,
+        neighbour: Option<(bool, String)>,
+    },
     Truncate {
         names: Vec<Name>,
     },

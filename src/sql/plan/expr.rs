@@ -128,6 +128,15 @@ fn operator_name(op: BinOp) -> Option<&'static str> {
     })
 }
 
+/// The sort position of enum value `e` (1-based; what ordering compares).
+pub(super) fn enum_position(e: BExpr, ty: &crate::value::types::EnumType) -> BExpr {
+    let labels = ty.labels.iter().map(|l| Value::Text(l.clone())).collect();
+    BExpr::Func {
+        name: "array_position".into(),
+        args: vec![BExpr::Const(Value::Array(labels)), e],
+    }
+}
+
 fn is_untyped(e: &Expr) -> bool {
     matches!(
         e,
@@ -233,6 +242,62 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// `ty` with the enum types it names filled in from the catalog (42704
+    /// for a name that is no type).
+    pub(super) fn resolve_type(&mut self, ty: &DataType) -> PlanResult<DataType> {
+        Ok(match ty {
+            DataType::Enum(e) if !e.is_resolved() => match self.catalog.enum_type(&e.name)? {
+                Some(found) => DataType::Enum(Box::new(found)),
+                None => {
+                    return Err(SqlError::new(
+                        SqlState::UNDEFINED_OBJECT,
+                        format!("type \"{}\" does not exist", e.name),
+                    ))
+                }
+            },
+            DataType::Array(inner) => DataType::Array(Box::new(self.resolve_type(inner)?)),
+            other => other.clone(),
+        })
+    }
+
+    /// A comparison with an enum operand: the other side must be of the
+    /// same enum (an untyped literal is read as a label); ordering goes by
+    /// label position, as PostgreSQL's enum operators compare.
+    fn bind_enum_comparison(
+        &mut self,
+        op: BinOp,
+        e: crate::value::types::EnumType,
+        (left, l, lt): (&Expr, BExpr, DataType),
+        (right, r, rt): (&Expr, BExpr, DataType),
+        scope: &Scope,
+    ) -> PlanResult<(BExpr, DataType)> {
+        let ty = DataType::Enum(Box::new(e.clone()));
+        let (l, lt) = match lt {
+            DataType::Unknown => self.bind_typed(left, scope, &ty)?,
+            lt => (l, lt),
+        };
+        let (r, rt) = match rt {
+            DataType::Unknown => self.bind_typed(right, scope, &ty)?,
+            rt => (r, rt),
+        };
+        if lt.oid() != e.oid || rt.oid() != e.oid {
+            return Err(SqlError::new(
+                SqlState::UNDEFINED_FUNCTION,
+                format!(
+                    "operator does not exist: {lt} {} {rt}",
+                    operator_name(op).unwrap_or("?")
+                ),
+            )
+            .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts."));
+        }
+        let (l, r) = if matches!(op, BinOp::Eq | BinOp::NotEq) {
+            (l, r)
+        } else {
+            (enum_position(l, &e), enum_position(r, &e))
+        };
+        Ok((BExpr::Binary(op, Box::new(l), Box::new(r)), DataType::Bool))
+    }
+
     /// `left op right` resolved as PostgreSQL resolves operators.
     fn bind_operator(
         &mut self,
@@ -250,6 +315,18 @@ impl<'a> Binder<'a> {
             let ((l, lt), (r, rt)) = self.bind_pair(left, right, scope)?;
             let ty = binop_type(op, &lt, &rt);
             return Ok((BExpr::Binary(op, Box::new(l), Box::new(r)), ty));
+        }
+        let enum_type = match (&lt, &rt) {
+            (DataType::Enum(e), _) | (_, DataType::Enum(e)) => Some((**e).clone()),
+            _ => None,
+        };
+        if let Some(e) = enum_type.filter(|_| {
+            matches!(
+                op,
+                BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+            )
+        }) {
+            return self.bind_enum_comparison(op, e, (left, l, lt), (right, r, rt), scope);
         }
         let res = resolve::resolve_operator(name, Some(&lt), &rt)?;
         let (l, lt) = self.conform(left, l, lt, &res.args[0], scope, true)?;
@@ -688,6 +765,7 @@ impl<'a> Binder<'a> {
                 ty: DataType::Reg(k),
             } => self.bind_reg_cast(expr, *k, scope)?,
             Expr::Cast { expr, ty } => {
+                let ty = &self.resolve_type(ty)?;
                 let (b, _) = self.bind_typed(expr, scope, ty)?;
                 match b {
                     // A literal already read as the type (no typmod to apply).

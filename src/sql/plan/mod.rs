@@ -359,6 +359,10 @@ pub trait CatalogAccess {
     /// Names and definitions of the catalog objects visible to the
     /// statement, for `regclass` casts and `pg_get_indexdef` & co.
     fn catalog_info(&mut self) -> PlanResult<CatalogInfo>;
+    /// The enum type called `name`, if any.
+    fn enum_type(&mut self, _name: &str) -> PlanResult<Option<crate::value::types::EnumType>> {
+        Ok(None)
+    }
 }
 
 /// A system relation's contents, computed at bind time.

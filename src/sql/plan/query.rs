@@ -212,6 +212,13 @@ impl<'a> Binder<'a> {
                     }
                     e => self.bind_expr(e, &scope)?.0,
                 };
+                let expr = match &expr {
+                    BExpr::Col(i) => match cols.get(*i).map(|c| &c.ty) {
+                        Some(DataType::Enum(e)) => super::expr::enum_position(expr, e),
+                        _ => expr,
+                    },
+                    _ => expr,
+                };
                 keys.push(SortKey {
                     expr,
                     desc: o.desc,
@@ -693,8 +700,13 @@ impl<'a> Binder<'a> {
                     exprs.len() - 1
                 }
             };
+            // Enums sort by label position.
+            let expr = match &cols[idx].ty {
+                DataType::Enum(e) => super::expr::enum_position(BExpr::Col(idx), e),
+                _ => BExpr::Col(idx),
+            };
             sort_keys.push(SortKey {
-                expr: BExpr::Col(idx),
+                expr,
                 desc: o.desc,
                 nulls_first: o.nulls_first.unwrap_or(o.desc),
             });

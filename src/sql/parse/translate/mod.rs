@@ -11,7 +11,7 @@ use crate::catalog::RefAction;
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::*;
 use crate::txn::{IsolationLevel, LockMode};
-use crate::value::types::{DataType, RegKind};
+use crate::value::types::{DataType, EnumType, RegKind};
 use crate::value::Value;
 
 mod ddl;
@@ -323,10 +323,34 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
                 },
                 sp::ObjectType::Index => Statement::DropIndex { names, if_exists },
                 sp::ObjectType::Sequence => Statement::DropSequence { names, if_exists },
+                sp::ObjectType::Type => Statement::DropType {
+                    names,
+                    if_exists,
+                    cascade,
+                },
                 other => return Err(unsupported(format!("DROP {other}"))),
             }
         }
         S::AlterTable(a) => alter_table(a)?,
+        S::CreateType {
+            name,
+            representation: Some(sp::UserDefinedTypeRepresentation::Enum { labels }),
+        } => Statement::CreateEnum {
+            name: object_name(&name)?,
+            labels: labels.into_iter().map(|l| l.value).collect(),
+        },
+        S::AlterType(sp::AlterType {
+            name,
+            operation: sp::AlterTypeOperation::AddValue(add),
+        }) => Statement::AlterEnumAddValue {
+            name: object_name(&name)?,
+            label: add.value.value,
+            if_not_exists: add.if_not_exists,
+            neighbour: add.position.map(|p| match p {
+                sp::AlterTypeAddValuePosition::Before(n) => (true, n.value),
+                sp::AlterTypeAddValuePosition::After(n) => (false, n.value),
+            }),
+        },
         S::CreateSequence {
             name,
             if_not_exists,
@@ -1088,6 +1112,7 @@ pub fn data_type(t: &sp::DataType) -> TResult<DataType> {
 
 /// See [`data_type`]; also used for `::type` casts written as strings.
 pub fn parse_type_name(text: &str) -> TResult<DataType> {
+    let original = text;
     let text = text.trim().to_lowercase();
     // Built-in types live in pg_catalog: `pg_catalog.text` is `text`.
     let text = match text.strip_prefix("pg_catalog.") {
@@ -1197,13 +1222,34 @@ pub fn parse_type_name(text: &str) -> TResult<DataType> {
         "regclass" => DataType::Reg(RegKind::Class),
         "regtype" => DataType::Reg(RegKind::Type),
         "regnamespace" => DataType::Reg(RegKind::Namespace),
-        other => {
-            return Err(SqlError::new(
-                SqlState::UNDEFINED_OBJECT,
-                format!("type \"{other}\" does not exist"),
-            ))
-        }
+        // A user-defined (enum) type, found in the catalog when bound.
+        _ => EnumType::named(&user_type_name(original)),
     })
+}
+
+/// The name of a user-defined type as written: `"Mood"` keeps its case,
+/// `public.mood` / `"public"."mood"` drop the schema.
+fn user_type_name(text: &str) -> String {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = text.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => {
+                parts.push(std::mem::take(&mut cur));
+            }
+            c if quoted => cur.push(c),
+            c => cur.push(c.to_ascii_lowercase()),
+        }
+    }
+    parts.push(cur);
+    parts.pop().unwrap_or_default()
 }
 
 /// The function behind a regular-expression match operator (`~`, `~*`,
