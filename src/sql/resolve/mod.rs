@@ -13,6 +13,7 @@
 //! Types are handled as PostgreSQL type OIDs here: a [`DataType`] maps to
 //! its OID ([`DataType::oid`]), typmods play no part in resolution.
 
+#[rustfmt::skip]
 mod tables;
 
 use crate::error::{SqlError, SqlState};
