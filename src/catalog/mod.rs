@@ -228,6 +228,17 @@ impl TypeDef {
     }
 }
 
+/// A `COMMENT ON` text (a `pg_description` row): on the object with OID
+/// `object` (`class`: its catalog's OID, pg_class 1259, pg_type 1247,
+/// pg_namespace 2615), column `column` of it (0: the object itself).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommentDef {
+    pub object: Oid,
+    pub class: Oid,
+    pub column: i32,
+    pub text: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SequenceDef {
     pub oid: Oid,
@@ -279,6 +290,7 @@ pub enum Object {
     Index(IndexDef),
     Sequence(SequenceDef),
     Type(TypeDef),
+    Comment(CommentDef),
 }
 
 impl Object {
@@ -288,6 +300,8 @@ impl Object {
             Object::Index(i) => i.oid,
             Object::Sequence(s) => s.oid,
             Object::Type(t) => t.oid,
+            // Not an object of its own (0 takes no OID; max_oid ignores it).
+            Object::Comment(_) => 0,
         }
     }
 
@@ -311,6 +325,8 @@ impl Object {
             Object::Index(i) => &i.name,
             Object::Sequence(s) => &s.name,
             Object::Type(t) => &t.name,
+            // Comments have no name: no lookup finds them.
+            Object::Comment(_) => "",
         }
     }
 }

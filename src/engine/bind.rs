@@ -388,6 +388,21 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// Every catalog entry visible to `sid` now (its own changes included).
+    pub(super) fn catalog_entries_for(
+        &mut self,
+        sid: SessionId,
+    ) -> Result<Vec<crate::catalog::Entry>> {
+        let snapshot = self.take_snapshot(sid);
+        let t = self.txns.get(sid).expect("in a transaction");
+        let viewer = Viewer {
+            snapshot: &snapshot,
+            own: t.own(),
+            cid: t.cid + 1,
+        };
+        Ok(self.catalog.visible(&self.txns, &mut self.pager, &viewer)?)
+    }
+
     pub(super) fn lookup(
         &mut self,
         sid: SessionId,

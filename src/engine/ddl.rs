@@ -557,6 +557,7 @@ impl Engine {
                     .filter(|e| match &*e.object {
                         Object::Index(i) => i.table == t.oid,
                         Object::Sequence(s) => s.owned_by.is_some_and(|(o, _)| o == t.oid),
+                        Object::Comment(c) => c.object == t.oid,
                         Object::Table(_) | Object::Type(_) => false,
                     })
                     .map(|e| e.tid)

@@ -299,6 +299,7 @@ impl Engine {
                 self.create_table(sid, &c)?
             }
             Statement::CreateEnum { name, labels } => self.create_enum(sid, &name, &labels)?,
+            Statement::Comment { on, name, text } => self.comment_on(sid, on, &name, text)?,
             Statement::DropType {
                 names,
                 if_exists,

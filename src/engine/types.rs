@@ -335,3 +335,119 @@ impl Engine {
         Ok(QueryResult::tag("ALTER TYPE"))
     }
 }
+
+impl Engine {
+    /// `COMMENT ON ... IS 'text' | NULL`: one `pg_description` row per
+    /// object (and column), replaced or removed.
+    pub(super) fn comment_on(
+        &mut self,
+        sid: SessionId,
+        on: ast::CommentOn,
+        name: &ast::Name,
+        text: Option<String>,
+    ) -> Result<QueryResult> {
+        use crate::catalog::CommentDef;
+        const PG_CLASS: u32 = 1259;
+        const PG_TYPE: u32 = 1247;
+        const PG_NAMESPACE: u32 = 2615;
+        let last = name.last().cloned().unwrap_or_default();
+        let relation = |engine: &mut Engine, rel: &str, want: &str| -> Result<Object> {
+            let entry = engine.lookup(sid, rel)?.ok_or_else(|| {
+                sql_err(
+                    SqlState::UNDEFINED_TABLE,
+                    format!("relation \"{rel}\" does not exist"),
+                )
+            })?;
+            let o = (*entry.object).clone();
+            let fits = matches!(
+                (&o, want),
+                (Object::Table(_), "table")
+                    | (Object::Index(_), "index")
+                    | (Object::Sequence(_), "sequence")
+            );
+            if !fits {
+                return Err(sql_err(
+                    SqlState::WRONG_OBJECT_TYPE,
+                    format!("\"{rel}\" is not a {want}"),
+                ));
+            }
+            Ok(o)
+        };
+        let (object, class, column) = match on {
+            ast::CommentOn::Table => (relation(self, &last, "table")?.oid(), PG_CLASS, 0),
+            ast::CommentOn::Index => (relation(self, &last, "index")?.oid(), PG_CLASS, 0),
+            ast::CommentOn::Sequence => (relation(self, &last, "sequence")?.oid(), PG_CLASS, 0),
+            ast::CommentOn::Column => {
+                let table_name = name
+                    .len()
+                    .checked_sub(2)
+                    .and_then(|i| name.get(i))
+                    .cloned()
+                    .ok_or_else(|| {
+                        sql_err(SqlState::SYNTAX_ERROR, "column name must be qualified")
+                    })?;
+                let Object::Table(t) = relation(self, &table_name, "table")? else {
+                    return Err(sql_err(SqlState::WRONG_OBJECT_TYPE, "not a table"));
+                };
+                let attnum = t
+                    .live_columns()
+                    .find(|(_, c)| c.name == last)
+                    .map(|(i, _)| i as i32 + 1)
+                    .ok_or_else(|| {
+                        sql_err(
+                            SqlState::UNDEFINED_COLUMN,
+                            format!(
+                                "column \"{last}\" of relation \"{}\" does not exist",
+                                t.name
+                            ),
+                        )
+                    })?;
+                (t.oid, PG_CLASS, attnum)
+            }
+            ast::CommentOn::Type => {
+                let e = self
+                    .find_enum(sid, &last)?
+                    .ok_or_else(|| undefined_type(&last))?;
+                (e.oid, PG_TYPE, 0)
+            }
+            ast::CommentOn::Schema => {
+                let ns = system::namespace_oid(&last).ok_or_else(|| {
+                    sql_err(
+                        SqlState("3F000"),
+                        format!("schema \"{last}\" does not exist"),
+                    )
+                })?;
+                (ns, PG_NAMESPACE, 0)
+            }
+        };
+        let xid = self.write_xid(sid)?;
+        let cid = self.current_cid(sid);
+        let existing = self
+            .catalog_entries_for(sid)?
+            .into_iter()
+            .find(|e| matches!(&*e.object, Object::Comment(c) if c.object == object && c.class == class && c.column == column));
+        let new = text.filter(|t| !t.is_empty()).map(|text| {
+            Object::Comment(CommentDef {
+                object,
+                class,
+                column,
+                text,
+            })
+        });
+        match (existing, new) {
+            (Some(e), Some(o)) => {
+                self.lock_catalog_row(sid, e.tid)?;
+                self.catalog.replace(&mut self.pager, e.tid, xid, cid, o)?;
+            }
+            (Some(e), None) => {
+                self.lock_catalog_row(sid, e.tid)?;
+                self.catalog.delete(&mut self.pager, e.tid, xid, cid)?;
+            }
+            (None, Some(o)) => {
+                self.catalog.insert(&mut self.pager, xid, cid, o)?;
+            }
+            (None, None) => {}
+        }
+        Ok(QueryResult::tag("COMMENT"))
+    }
+}

@@ -132,7 +132,7 @@ impl Engine {
                         self.pager.free(page)?;
                     }
                 }
-                Object::Type(_) => {}
+                Object::Type(_) | Object::Comment(_) => {}
             }
             self.catalog.remove(&mut self.pager, e.tid)?;
             removed += 1;

@@ -368,7 +368,19 @@ impl Engine {
             ],
             "pg_sequence" => self.pg_sequence(vp)?,
             // COMMENT ON is not supported: there are no descriptions.
-            "pg_description" => Vec::new(),
+            "pg_description" => self
+                .visible_objects(vp)?
+                .iter()
+                .filter_map(|o| match &**o {
+                    Object::Comment(c) => Some(vec![
+                        oid(c.object),
+                        oid(c.class),
+                        Value::Int4(c.column),
+                        Value::Text(c.text.clone()),
+                    ]),
+                    _ => None,
+                })
+                .collect(),
             // No inheritance, triggers, row-level security policies,
             // extended statistics or publications exist here.
             "pg_inherits"
@@ -507,8 +519,8 @@ impl Engine {
                     };
                     ('S', def, 0)
                 }
-                // Types are pg_type rows, not relations.
-                Object::Type(_) => continue,
+                // Types are pg_type rows, comments pg_description rows.
+                Object::Type(_) | Object::Comment(_) => continue,
             };
             out.push(RelEntry {
                 namespace: PUBLIC_NS,
@@ -521,6 +533,14 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// The OID of schema `name`, if it is one of ours.
+pub(super) fn namespace_oid(name: &str) -> Option<u32> {
+    pg_namespace_names()
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(o, _)| *o as u32)
 }
 
 /// The enum types' names (and their array types'), by OID.
@@ -566,7 +586,15 @@ impl Engine {
                 _ => None,
             })
             .collect();
+        let comments = objects
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::Comment(c) => Some(((c.object, c.class, c.column), c.text.clone())),
+                _ => None,
+            })
+            .collect();
         Ok(CatalogInfo {
+            comments,
             relations,
             namespaces: pg_namespace_names()
                 .iter()

@@ -58,6 +58,8 @@ pub struct CatalogInfo {
     pub constraints: HashMap<u32, String>,
     /// Index OID → definition.
     pub indexes: HashMap<u32, IndexText>,
+    /// `pg_description`: (object OID, catalog OID, column) → comment.
+    pub comments: HashMap<(u32, u32, i32), String>,
 }
 
 /// The catalog functions the binder routes here, with their result types;
@@ -72,6 +74,7 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
         // Here rather than with the other type functions: enum types are
         // catalog objects.
         ("format_type", 2) => DataType::Text,
+        ("obj_description", 1 | 2) | ("col_description", 2) => DataType::Text,
         _ => return None,
     })
 }
@@ -80,7 +83,8 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
 /// parameters are read as these).
 pub fn arg_type(name: &str, i: usize) -> DataType {
     match (name, i) {
-        ("pg_get_indexdef", 1) | ("format_type", 1) => DataType::Int4,
+        ("pg_get_indexdef", 1) | ("format_type", 1) | ("col_description", 1) => DataType::Int4,
+        ("obj_description", 1) => DataType::Text,
         ("pg_relation_is_publishable", 0) => DataType::Reg(RegKind::Class),
         (_, 0) => DataType::Int8,
         _ => DataType::Bool,
@@ -269,6 +273,34 @@ impl CatalogInfo {
         if let ("format_type", [oid, typmod]) = (name, args) {
             return self.format_type(oid, typmod);
         }
+        if let ("obj_description" | "col_description", [object, rest @ ..]) = (name, args) {
+            if object.is_null() || rest.iter().any(Value::is_null) {
+                return Ok(Value::Null);
+            }
+            let object = oid_arg(object)?;
+            let found = match (name, rest) {
+                ("col_description", [Value::Int2(c)]) => {
+                    self.comments.get(&(object, 1259, i32::from(*c)))
+                }
+                ("col_description", [Value::Int4(c)]) => self.comments.get(&(object, 1259, *c)),
+                ("obj_description", [Value::Text(catalog)]) => {
+                    let class = match catalog.as_str() {
+                        "pg_class" => 1259,
+                        "pg_type" => 1247,
+                        "pg_namespace" => 2615,
+                        _ => 0,
+                    };
+                    self.comments.get(&(object, class, 0))
+                }
+                ("obj_description", []) => self
+                    .comments
+                    .iter()
+                    .find(|((o, _, c), _)| *o == object && *c == 0)
+                    .map(|(_, t)| t),
+                _ => None,
+            };
+            return Ok(found.map_or(Value::Null, |t| Value::Text(t.clone())));
+        }
         // All of them are strict (but format_type).
         if args.iter().any(Value::is_null) {
             return Ok(Value::Null);
@@ -419,6 +451,7 @@ mod tests {
 
     fn info() -> CatalogInfo {
         CatalogInfo {
+            comments: HashMap::new(),
             relations: vec![
                 RelName {
                     oid: 1259,

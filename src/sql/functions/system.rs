@@ -62,10 +62,9 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
         {
             T::Bool
         }
-        // COMMENT ON is not supported, so there are no comments.
-        "obj_description" | "col_description" | "shobj_description" if (1..=2).contains(&n) => {
-            T::Text
-        }
+        // Shared objects (databases, roles) carry no comments here;
+        // obj_description and col_description are catalog functions.
+        "shobj_description" if n == 2 => T::Text,
         "current_schemas" if n == 1 && matches!(a[0], T::Bool | T::Unknown) => {
             T::Array(Box::new(T::Text))
         }
@@ -147,7 +146,7 @@ pub(super) fn call(
             Value::Bool(x < xmin || (x < xmax && !xip.contains(&x)))
         }
         name if name.starts_with("has_") || name == "pg_has_role" => Value::Bool(true),
-        "obj_description" | "col_description" | "shobj_description" => Value::Null,
+        "shobj_description" => Value::Null,
         "current_schemas" => {
             let mut schemas = Vec::new();
             if a[0] == Value::Bool(true) {

@@ -43,6 +43,12 @@ pub enum Statement {
         names: Vec<Name>,
         if_exists: bool,
     },
+    /// `COMMENT ON kind name IS 'text' | NULL`.
+    Comment {
+        on: CommentOn,
+        name: Name,
+        text: Option<String>,
+    },
     /// `CREATE TYPE name AS ENUM (labels)`.
     CreateEnum {
         name: Name,
@@ -546,6 +552,17 @@ pub enum BinOp {
     /// pgvector's `<~>` and `<%>` on bit strings.
     HammingDistance,
     JaccardDistance,
+}
+
+/// What `COMMENT ON` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommentOn {
+    Table,
+    Column,
+    Index,
+    Sequence,
+    Type,
+    Schema,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

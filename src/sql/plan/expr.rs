@@ -940,6 +940,7 @@ impl<'a> Binder<'a> {
                 let (b, t) = self.bind_typed(a, scope, &want)?;
                 let fits = match want {
                     DataType::Bool => matches!(t, DataType::Bool | DataType::Unknown),
+                    DataType::Text => t.is_string() || t == DataType::Unknown,
                     _ => t.is_integer() || matches!(t, DataType::Reg(_) | DataType::Unknown),
                 };
                 if !fits {

@@ -332,6 +332,28 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             }
         }
         S::AlterTable(a) => alter_table(a)?,
+        S::Comment {
+            object_type,
+            object_name: target,
+            comment,
+            if_exists: false,
+        } => {
+            use sp::CommentObject as C;
+            let on = match object_type {
+                C::Table => CommentOn::Table,
+                C::Column => CommentOn::Column,
+                C::Index => CommentOn::Index,
+                C::Sequence => CommentOn::Sequence,
+                C::Type => CommentOn::Type,
+                C::Schema => CommentOn::Schema,
+                other => return Err(unsupported(format!("COMMENT ON {other}"))),
+            };
+            Statement::Comment {
+                on,
+                name: object_name(&target)?,
+                text: comment,
+            }
+        }
         S::CreateType {
             name,
             representation: Some(sp::UserDefinedTypeRepresentation::Enum { labels }),
