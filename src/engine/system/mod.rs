@@ -102,6 +102,8 @@ static ARRAY_COLUMNS: &[(&str, &str)] = &[
     ("pg_publication_rel", "prattrs"),
     // aclitem[] (always NULL: no privileges to list).
     ("pg_class", "relacl"),
+    ("pg_class", "reloptions"),
+    ("pg_type", "typacl"),
     ("pg_database", "datacl"),
     ("pg_namespace", "nspacl"),
 ];

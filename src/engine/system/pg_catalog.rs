@@ -163,9 +163,23 @@ pub(super) fn pg_type() -> Vec<Vec<Value>> {
                 Value::Int4(0),
                 Value::Int4(if collation { DEFAULT_COLLATION } else { 0 }),
                 Value::Null,
+                Value::Null,
             ]
         })
         .collect()
+}
+
+/// `pg_attribute.attstorage`: PostgreSQL's default storage of the type
+/// (`p` plain for fixed-length types, `m` main for numeric, `e` external
+/// for pgvector's types, `x` extended for other variable-length ones).
+fn attstorage(ty: &DataType) -> &'static str {
+    match ty {
+        DataType::Numeric(_) => "m",
+        DataType::Vector(_) | DataType::HalfVec(_) => "e",
+        DataType::Enum(_) => "p",
+        t if type_info(t.oid()).is_some_and(|i| i.len > 0) => "p",
+        _ => "x",
+    }
 }
 
 /// `pg_type` rows of the enum types and their array types.
@@ -205,6 +219,7 @@ pub(super) fn enum_pg_type_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Vec<Valu
                 Value::Int4(-1),
                 Value::Int4(0),
                 Value::Int4(0),
+                Value::Null,
                 Value::Null,
             ]
         };
@@ -674,6 +689,8 @@ impl Engine {
                     } else {
                         0
                     }),
+                    text(attstorage(&c.ty)),
+                    text(""),
                 ]);
             }
         }

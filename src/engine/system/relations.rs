@@ -59,6 +59,7 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("typndims", Int4),
             ("typcollation", Int4),
             ("typdefault", Text),
+            ("typacl", TEXT_ARRAY),
         ],
     ),
     rel(
@@ -85,6 +86,8 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("attislocal", Bool),
             ("attinhcount", Int4),
             ("attcollation", Int4),
+            ("attstorage", Text),
+            ("attcompression", Text),
         ],
     ),
     rel(
