@@ -570,10 +570,12 @@ const scenarios = [
 
   ['ORM: a Drizzle app on neuraldb/drizzle: drizzle-kit migration, typed inserts, joins, updates, nearest neighbours, transactions that commit and roll back', async (b, base) => {
     const p = await b.newPage(`${base}orm.html`);
-    // drizzle-kit's migration (tests/e2e/pages/orm/drizzle), applied as
-    // generated; the engine gaps it may hit are listed and must leave
-    // nothing behind (migrate() runs in one transaction). Then the same
-    // schema with the foreign key inside CREATE TABLE (orm/inline-fk).
+    // drizzle-kit's migration (tests/e2e/pages/orm/drizzle: an enum, a
+    // foreign key added by ALTER TABLE, a vector column and its HNSW
+    // index), applied as generated. Its default schema `drizzle` needs
+    // CREATE SCHEMA, which the engine lacks: that attempt must fail with
+    // 0A000 and leave nothing behind (migrate() runs in one transaction);
+    // then it goes into public.
     const migrated = await p.eval(async () => {
       const { drizzle, migrate } = window.ndbDrizzle;
       const raw = (window.raw = await window.ndb.NeuralDB.open('orm-drizzle'));
@@ -593,11 +595,8 @@ const scenarios = [
           return false;
         }
       };
-      let applied = 'drizzle';
-      if (!(await attempt({ migrations: generated })) && !(await attempt({ migrations: generated, migrationsSchema: 'public' }))) {
-        applied = 'inline-fk';
-        await migrate(db, { journal, migrations: { '0000_init': await text('inline-fk/0000_init.sql') }, migrationsSchema: 'public' });
-      }
+      const applied = 'drizzle';
+      if (!(await attempt({ migrations: generated }))) await migrate(db, { journal, migrations: generated, migrationsSchema: 'public' });
       const schema = gaps.length === 0 ? 'drizzle' : 'public';
       // Applied once: a second run (another tab, a reload) changes nothing.
       await migrate(db, { journal, migrations: { '0000_init': await text(`${applied}/0000_init.sql`) }, migrationsSchema: schema });
@@ -606,7 +605,6 @@ const scenarios = [
     });
     const knownGaps = [
       '0A000 statement CREATE SCHEMA is not supported',
-      '0A000 FOREIGN KEY constraints are not supported yet', // ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY
       'left behind: []',
     ];
     for (const gap of migrated.gaps) assert.ok(knownGaps.includes(gap), `unexpected migration failure: ${gap}`);
@@ -615,7 +613,7 @@ const scenarios = [
     assert.deepEqual(migrated.recorded, [{ hash: createHash('sha256').update(readFileSync(file)).digest('hex'), created_at: { bigint: String(migrated.when) } }],
       'recorded once, with the hash drizzle-orm\'s migrators compute');
 
-    // Typed inserts: serial ids, defaults, bigint, jsonb, date, vector.
+    // Typed inserts: serial ids, defaults, enum, bigint, jsonb, date, vector.
     const inserted = await p.eval(async () => {
       const { authors, posts } = window.schema;
       const [ada, alan] = await window.db.insert(authors).values([
@@ -623,20 +621,28 @@ const scenarios = [
         { name: 'Alan', email: 'alan@example.com', joinedAt: new Date('2026-01-02T03:04:05.678Z') },
       ]).returning();
       const rows = await window.db.insert(posts).values([
-        { authorId: ada.id, title: 'Notes on the engine', tags: ['math', 'engines'], views: 9007199254740993n, publishedOn: '1843-10-01', embedding: [1, 0, 0] },
+        { authorId: ada.id, title: 'Notes on the engine', status: 'published', tags: ['math', 'engines'], views: 9007199254740993n, publishedOn: '1843-10-01', embedding: [1, 0, 0] },
         { authorId: ada.id, title: 'Bernoulli numbers', tags: ['math'], embedding: [0.9, 0.1, 0] },
-        { authorId: alan.id, title: 'Computable numbers', tags: [], publishedOn: '1936-11-12', embedding: [0, 1, 0] },
+        { authorId: alan.id, title: 'Computable numbers', status: 'archived', tags: [], publishedOn: '1936-11-12', embedding: [0, 1, 0] },
         { authorId: alan.id, title: 'Morphogenesis', embedding: [0, 0.2, 0.9] },
       ]).returning();
-      return window.plain({ ada, alan, rows });
+      let badStatus;
+      try {
+        await window.db.insert(posts).values({ authorId: ada.id, title: 'x', status: 'deleted' });
+      } catch (e) {
+        badStatus = `${e.cause?.code} ${e.cause?.message}`;
+      }
+      return window.plain({ ada, alan, rows, badStatus });
     });
+    assert.equal(inserted.badStatus, '22P02 invalid input value for enum post_status: "deleted"');
     assert.equal(inserted.ada.id, 1);
     assert.ok(inserted.ada.joinedAt.date, 'timestamptz DEFAULT now() arrives as a Date');
     assert.deepEqual(inserted.alan.joinedAt, { date: '2026-01-02T03:04:05.678Z' });
     assert.deepEqual(inserted.rows[0], {
-      id: 1, authorId: 1, title: 'Notes on the engine', tags: ['math', 'engines'], views: { bigint: '9007199254740993' },
+      id: 1, authorId: 1, title: 'Notes on the engine', status: 'published', tags: ['math', 'engines'], views: { bigint: '9007199254740993' },
       publishedOn: '1843-10-01', embedding: [1, 0, 0],
     });
+    assert.deepEqual(inserted.rows.map((r) => r.status), ['published', 'draft', 'archived', 'draft'], 'the enum default and labels');
     assert.deepEqual(inserted.rows.map((r) => [r.id, r.views, r.embedding]), [
       [1, { bigint: '9007199254740993' }, [1, 0, 0]], [2, { bigint: '0' }, [0.9, 0.1, 0]], [3, { bigint: '0' }, [0, 1, 0]], [4, { bigint: '0' }, [0, 0.2, 0.9]],
     ], 'vectors come back as drizzle\'s number[] with pgvector\'s shortest float4 digits');
@@ -654,16 +660,20 @@ const scenarios = [
       const updated = await db.update(posts).set({ views: sql`${posts.views} + 10`, tags: ['math', 'analysis'] })
         .where(and(eq(posts.authorId, 1), eq(posts.title, 'Bernoulli numbers'))).returning({ id: posts.id, views: posts.views, tags: posts.tags });
       const found = await db.query.posts.findFirst({ where: eq(posts.id, 3), columns: { title: true, publishedOn: true } });
+      // Enums compare and sort in declaration order (draft < published < archived).
+      const byStatus = (await db.select({ id: posts.id, status: posts.status }).from(posts)
+        .where(gt(posts.status, 'draft')).orderBy(desc(posts.status), asc(posts.id))).map((r) => `${r.id}:${r.status}`);
       const near = db.select({ id: posts.id, title: posts.title, distance: l2Distance(posts.embedding, [0.1, 0.95, 0]) }).from(posts)
         .orderBy(l2Distance(posts.embedding, [0.1, 0.95, 0])).limit(2);
       const { sql: text, params } = near.toSQL();
       const plan = (await window.raw.query(`EXPLAIN ${text}`, params, { rowMode: 'array' })).rows.flat().join('\n');
-      return window.plain({ joined, perAuthor, updated, found, near: await near, plan, total: await db.$count(posts) });
+      return window.plain({ joined, perAuthor, updated, found, byStatus, near: await near, plan, total: await db.$count(posts) });
     });
     assert.deepEqual(queried.joined, [{ author: 'Ada', title: 'Notes on the engine', views: { bigint: '9007199254740993' } }]);
     assert.deepEqual(queried.perAuthor, [{ name: 'Alan', n: 2 }, { name: 'Ada', n: 2 }]);
     assert.deepEqual(queried.updated, [{ id: 2, views: { bigint: '10' }, tags: ['math', 'analysis'] }]);
     assert.deepEqual(queried.found, { title: 'Computable numbers', publishedOn: '1936-11-12' });
+    assert.deepEqual(queried.byStatus, ['3:archived', '1:published']);
     assert.deepEqual(queried.near.map((r) => r.id), [3, 2]);
     assert.ok(Math.abs(queried.near[0].distance - Math.hypot(0.1, 0.05)) < 1e-6, JSON.stringify(queried.near));
     assert.match(queried.plan, /Index Scan using posts_embedding_idx/);
@@ -763,6 +773,7 @@ const scenarios = [
       const raw = (window.raw = await window.ndb.NeuralDB.open('orm-kysely'));
       const db = (window.db = new Kysely({ dialect: new window.ndbKysely.NeuralDBDialect({ database: raw }) }));
       await db.transaction().execute(async (trx) => {
+        await trx.schema.createType('post_status').asEnum(['draft', 'published', 'archived']).execute();
         await trx.schema.createTable('authors')
           .addColumn('id', 'serial', (c) => c.primaryKey())
           .addColumn('name', 'text', (c) => c.notNull())
@@ -773,6 +784,7 @@ const scenarios = [
           .addColumn('id', 'serial', (c) => c.primaryKey())
           .addColumn('author_id', 'integer', (c) => c.notNull().references('authors.id').onDelete('cascade'))
           .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('status', sql`post_status`, (c) => c.notNull().defaultTo('draft'))
           .addColumn('tags', 'jsonb')
           .addColumn('views', 'bigint', (c) => c.notNull().defaultTo(0))
           .addColumn('published_on', 'date')
@@ -796,22 +808,26 @@ const scenarios = [
       ]).returningAll().execute();
       const [ada, alan] = authors;
       const result = await db.insertInto('posts').values([
-        { author_id: ada.id, title: 'Notes on the engine', tags: JSON.stringify(['math', 'engines']), views: 9007199254740993n, published_on: '1843-10-01', embedding: new Float32Array([1, 0, 0]) },
+        { author_id: ada.id, title: 'Notes on the engine', status: 'published', tags: JSON.stringify(['math', 'engines']), views: 9007199254740993n, published_on: '1843-10-01', embedding: new Float32Array([1, 0, 0]) },
         { author_id: ada.id, title: 'Bernoulli numbers', tags: JSON.stringify(['math']), embedding: new Float32Array([0.9, 0.1, 0]) },
         { author_id: alan.id, title: 'Computable numbers', tags: JSON.stringify([]), published_on: '1936-11-12', embedding: '[0,1,0]' },
         { author_id: alan.id, title: 'Morphogenesis', embedding: '[0,0.2,0.9]' },
       ]).executeTakeFirst();
       const first = await db.selectFrom('posts').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
-      return window.plain({ authors, inserted: result.numInsertedOrUpdatedRows, first });
+      // Enums compare and sort in declaration order.
+      const byStatus = (await db.selectFrom('posts').select(['id', 'status']).where('status', '<', 'archived')
+        .orderBy('status', 'desc').orderBy('id').execute()).map((r) => `${r.id}:${r.status}`);
+      return window.plain({ authors, inserted: result.numInsertedOrUpdatedRows, first, byStatus });
     });
     assert.equal(inserted.authors[0].id, 1);
     assert.ok(inserted.authors[0].joined_at.date, 'timestamptz arrives as a Date');
     assert.deepEqual(inserted.authors[1].joined_at, { date: '2026-01-02T03:04:05.678Z' });
     assert.deepEqual(inserted.inserted, { bigint: '4' });
     assert.deepEqual(inserted.first, {
-      id: 1, author_id: 1, title: 'Notes on the engine', tags: ['math', 'engines'], views: { bigint: '9007199254740993' },
+      id: 1, author_id: 1, title: 'Notes on the engine', status: 'published', tags: ['math', 'engines'], views: { bigint: '9007199254740993' },
       published_on: '1843-10-01', embedding: { f32: [1, 0, 0] },
     });
+    assert.deepEqual(inserted.byStatus, ['1:published', '2:draft', '3:draft', '4:draft']);
 
     const queried = await p.eval(async () => {
       const { sql } = window.kysely;

@@ -15,6 +15,7 @@ import traceback
 import uuid
 
 import psycopg
+import psycopg.types.json
 from psycopg import errors
 
 DSN = sys.argv[1]
@@ -217,6 +218,58 @@ def copy_in_and_out():
         assert c.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
         c.rollback()
         assert c.execute("SELECT count(*) FROM py_copy").fetchone() == (100,)
+
+
+@test
+def what_psycopg_sends_resolves_as_in_postgresql():
+    """Small ints arrive as int2, strings as untyped literals: PostgreSQL's
+    implicit casts and unknown-literal rules must resolve them (issue 13)."""
+    with connect(autocommit=True) as c:
+        xid = c.execute("SELECT txid_current()").fetchone()[0]
+        assert c.execute("SELECT txid_status(%s)", (xid,)).fetchone() == ("committed",)
+        assert c.execute("SELECT %s + 1, pg_typeof(%s + 1)", (1, 1)).fetchone() == (2, "integer")
+        assert c.execute("SELECT abs(%s), round(%s, 1)", (-3, decimal.Decimal("2.25"))).fetchone() == (
+            3,
+            decimal.Decimal("2.3"),
+        )
+        c.execute("DROP TABLE IF EXISTS py_vecs")
+        c.execute("CREATE TABLE py_vecs (id int PRIMARY KEY, e vector(2), at timestamptz, tags text[], doc jsonb)")
+        c.execute(
+            "INSERT INTO py_vecs VALUES (%s, %s, %s, %s, %s)",
+            (1, "[0.9,0.1]", datetime.datetime(2026, 1, 2, tzinfo=datetime.timezone.utc), ["a", "b"], psycopg.types.json.Jsonb({"k": 1})),
+        )
+        c.execute("INSERT INTO py_vecs VALUES (2, '[0,1]', now(), '{c}', '{}')")
+        # An untyped vector literal next to a vector column.
+        assert c.execute("SELECT id FROM py_vecs ORDER BY e <-> '[0.9,0.1]' LIMIT 1").fetchone() == (1,)
+        assert c.execute("SELECT id FROM py_vecs ORDER BY e <-> %s LIMIT 1", ("[0,1]",)).fetchone() == (2,)
+        assert c.execute("SELECT id FROM py_vecs WHERE tags @> %s", (["a"],)).fetchall() == [(1,)]
+        assert c.execute("SELECT doc->>'k' FROM py_vecs WHERE id = %s", (1,)).fetchone() == ("1",)
+        assert c.execute("SELECT id FROM py_vecs WHERE at < now() - %s::interval", ("1 day",)).fetchall() == [(1,)]
+
+
+@test
+def error_then_deallocate_all_keeps_the_connection():
+    """After an error in a transaction psycopg sends DEALLOCATE ALL; with
+    prepare=True every statement is a server-side prepared one."""
+    with connect() as c:
+        for i in range(3):
+            assert c.execute("SELECT %s::int + 1", (i,), prepare=True).fetchone() == (i + 1,)
+        try:
+            c.execute("SELECT 1/0", prepare=True)
+            raise AssertionError("expected 22012")
+        except errors.DivisionByZero:
+            pass
+        c.rollback()
+        c.execute("DEALLOCATE ALL")
+        assert c.execute("SELECT %s::int + 1", (41,), prepare=True).fetchone() == (42,)
+        c.commit()
+    with connect(prepare_threshold=0) as c:
+        uid = uuid.uuid4()
+        row = c.execute(
+            "SELECT %s::uuid, %s::numeric, %s::date, %s::bool, %s::bytea",
+            (uid, decimal.Decimal("1.50"), datetime.date(2026, 12, 6), True, b"\x00\x01"),
+        ).fetchone()
+        assert row == (uid, decimal.Decimal("1.50"), datetime.date(2026, 12, 6), True, b"\x00\x01")
 
 
 def main():

@@ -3,12 +3,10 @@
 // unchanged: in a scratch directory with drizzle-kit 0.31 and drizzle-orm
 // 0.45 installed (drizzle-kit is no dev dependency of ours),
 //   npx drizzle-kit generate --dialect postgresql --schema schema.js --out drizzle --name init
-// inline-fk/ is the same migration with the foreign key inside CREATE TABLE
-// "posts" instead of drizzle-kit's ALTER TABLE ... ADD CONSTRAINT ...
-// FOREIGN KEY, which the engine does not support yet. No pgEnum: the
-// engine has no CREATE TYPE ... AS ENUM yet.
 import { relations, sql } from 'drizzle-orm';
-import { bigint, date, index, integer, jsonb, pgTable, serial, text, timestamp, varchar, vector } from 'drizzle-orm/pg-core';
+import { bigint, date, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, varchar, vector } from 'drizzle-orm/pg-core';
+
+export const postStatus = pgEnum('post_status', ['draft', 'published', 'archived']);
 
 export const authors = pgTable('authors', {
   id: serial('id').primaryKey(),
@@ -21,6 +19,7 @@ export const posts = pgTable('posts', {
   id: serial('id').primaryKey(),
   authorId: integer('author_id').notNull().references(() => authors.id, { onDelete: 'cascade' }),
   title: text('title').notNull(),
+  status: postStatus('status').notNull().default('draft'),
   tags: jsonb('tags'),
   views: bigint('views', { mode: 'bigint' }).notNull().default(sql`0`),
   publishedOn: date('published_on'),

@@ -1,3 +1,4 @@
+CREATE TYPE "public"."post_status" AS ENUM('draft', 'published', 'archived');--> statement-breakpoint
 CREATE TABLE "authors" (
 	"id" serial PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
@@ -10,6 +11,7 @@ CREATE TABLE "posts" (
 	"id" serial PRIMARY KEY NOT NULL,
 	"author_id" integer NOT NULL,
 	"title" text NOT NULL,
+	"status" "post_status" DEFAULT 'draft' NOT NULL,
 	"tags" jsonb,
 	"views" bigint DEFAULT 0 NOT NULL,
 	"published_on" date,
