@@ -367,6 +367,8 @@ impl Engine {
             self.begin_txn(sid, false);
         }
         let snapshot = self.take_snapshot(sid);
+        // Types are inferred from the statement alone (no values yet).
+        self.param_hints.clear();
         let bound = self.bind(sid, &snapshot, |b| b.bind_query(query));
         if temporary {
             self.end_txn(sid, false)?;
