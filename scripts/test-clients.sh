@@ -19,7 +19,7 @@ fi
 if ! python3 -c 'import sqlalchemy' 2>/dev/null; then
     python3 -m pip install --quiet SQLAlchemy || exit 1
 fi
-if [ ! -d tests/server/node_modules/pg ]; then
+if [ ! -d tests/server/node_modules/pg ] || [ ! -d tests/server/node_modules/pg-cursor ]; then
     (cd tests/server && npm install --no-audit --no-fund --silent) || exit 1
 fi
 

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import Cursor from 'pg-cursor';
 
 const port = Number(process.argv[2]);
 const config = { host: '127.0.0.1', port, user: 'postgres', database: 'postgres' };
@@ -134,6 +135,48 @@ test('40001 retry loop', async () => {
     assert.equal((await a.query('SELECT balance FROM js_acct')).rows[0].balance, 85);
   } finally {
     await Promise.all([a.end(), b.end()]);
+  }
+});
+
+test('pg-cursor reads a large result in batches (portal row limits)', async () => {
+  const c = await connect();
+  try {
+    const cursor = c.query(new Cursor('SELECT g, g * $1::int AS twice FROM generate_series(1, 2500) g ORDER BY g', [2]));
+    let seen = 0;
+    let batches = 0;
+    for (;;) {
+      const rows = await cursor.read(1000);
+      if (rows.length === 0) break;
+      batches += 1;
+      for (const r of rows) {
+        seen += 1;
+        assert.equal(r.g, seen);
+        assert.equal(r.twice, seen * 2);
+      }
+    }
+    await cursor.close();
+    assert.equal(seen, 2500);
+    assert.equal(batches, 3);
+    // The connection goes on after the cursor.
+    assert.equal((await c.query('SELECT 1 + $1 AS n', [1])).rows[0].n, 2);
+  } finally {
+    await c.end();
+  }
+});
+
+test('what node-postgres sends resolves as in PostgreSQL (untyped text parameters)', async () => {
+  const c = await connect();
+  try {
+    const xid = (await c.query('SELECT txid_current() AS x')).rows[0].x;
+    assert.equal((await c.query('SELECT txid_status($1) AS s', [xid])).rows[0].s, 'committed');
+    const r = (await c.query("SELECT $1 + 1 AS a, now() - $2::interval < now() AS b, coalesce($3, 'x') AS c", [41, '1 day', null])).rows[0];
+    assert.deepEqual(r, { a: 42, b: true, c: 'x' });
+    await c.query('DROP TABLE IF EXISTS js_vecs');
+    await c.query('CREATE TABLE js_vecs (id int PRIMARY KEY, e vector(2))');
+    await c.query("INSERT INTO js_vecs VALUES (1, '[1,0]'), (2, $1)", ['[0,1]']);
+    assert.equal((await c.query('SELECT id FROM js_vecs ORDER BY e <-> $1 LIMIT 1', ['[0.1,0.9]'])).rows[0].id, 2);
+  } finally {
+    await c.end();
   }
 });
 

@@ -213,6 +213,9 @@ fn srf_values(f: &SrfCall, row: &[Value], env: &mut Env) -> ExecResult<Vec<Value
             subs
         }
         SrfFunc::GenerateSeries => {
+            let narrow = args
+                .iter()
+                .all(|a| matches!(a, Value::Int2(_) | Value::Int4(_) | Value::Null));
             let mut bounds = Vec::new();
             for a in &args {
                 match int(a)? {
@@ -232,7 +235,11 @@ fn srf_values(f: &SrfCall, row: &[Value], env: &mut Env) -> ExecResult<Vec<Value
             let mut i = start;
             while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
                 env.interrupts.tick()?;
-                out.push(Value::Int8(i));
+                out.push(if narrow {
+                    Value::Int4(i as i32)
+                } else {
+                    Value::Int8(i)
+                });
                 if out.len() > 100_000_000 {
                     return Err(err(
                         SqlState::PROGRAM_LIMIT_EXCEEDED,
@@ -265,8 +272,18 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
         }
         Plan::SystemScan { rows, .. } => Ok(rows.as_ref().clone()),
         Plan::Series {
-            args, ordinality, ..
+            args,
+            ordinality,
+            column,
         } => {
+            let narrow = column.ty == DataType::Int4;
+            let value = |i: i64| {
+                if narrow {
+                    Value::Int4(i as i32)
+                } else {
+                    Value::Int8(i)
+                }
+            };
             let mut vals = Vec::new();
             for a in args {
                 vals.push(match eval(a, &[], env)? {
@@ -295,9 +312,9 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
                 env.interrupts.tick()?;
                 if *ordinality {
-                    out.push(vec![Value::Int8(i), Value::Int8(out.len() as i64 + 1)]);
+                    out.push(vec![value(i), Value::Int8(out.len() as i64 + 1)]);
                 } else {
-                    out.push(vec![Value::Int8(i)]);
+                    out.push(vec![value(i)]);
                 }
                 if out.len() > 100_000_000 {
                     return Err(err(

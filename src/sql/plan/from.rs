@@ -261,9 +261,19 @@ impl<'a> Binder<'a> {
                 let (plan, ty) = match fname.as_str() {
                     "generate_series" => {
                         let mut bound = Vec::new();
+                        let mut all_int4 = true;
                         for a in args {
-                            bound.push(self.bind_typed(a, &empty, &DataType::Int8)?.0);
+                            let (b, t) = self.bind_typed(a, &empty, &DataType::Int8)?;
+                            all_int4 &= matches!(t, DataType::Int2 | DataType::Int4);
+                            bound.push(b);
                         }
+                        // generate_series(int4, int4[, int4]) is int4, as
+                        // in PostgreSQL; with any bigint it is bigint.
+                        let ty = if all_int4 {
+                            DataType::Int4
+                        } else {
+                            DataType::Int8
+                        };
                         if !(2..=3).contains(&bound.len()) {
                             return Err(SqlError::new(
                                 SqlState::UNDEFINED_FUNCTION,
@@ -274,11 +284,11 @@ impl<'a> Binder<'a> {
                             args: bound,
                             column: Column {
                                 name: col.clone(),
-                                ty: DataType::Int8,
+                                ty: ty.clone(),
                             },
                             ordinality: *ordinality,
                         };
-                        (plan, DataType::Int8)
+                        (plan, ty)
                     }
                     // The relation and its ancestors in a partition tree,
                     // or no rows when it is not a partition or partitioned

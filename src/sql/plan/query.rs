@@ -618,7 +618,15 @@ impl<'a> Binder<'a> {
             (SrfFunc::GenerateSeries, t)
                 if (2..=3).contains(&t.len()) && t.iter().all(DataType::is_integer) =>
             {
-                DataType::Int8
+                // int4 unless a bound is bigint (PostgreSQL's overloads);
+                // the executor decides the same way from the values.
+                if t.iter()
+                    .all(|t| matches!(t, DataType::Int2 | DataType::Int4))
+                {
+                    DataType::Int4
+                } else {
+                    DataType::Int8
+                }
             }
             (_, t) => return Err(no_such(t)),
         };
