@@ -5,6 +5,7 @@ use std::rc::Rc;
 use super::constraints::FkPhase;
 use super::ddl::{check_name, collect_columns, column_positions, refuse_reg_column};
 use super::dml::{DmlExec, DmlKind};
+use super::views::Rename;
 use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::catalog::{
     Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, Object, SequenceDef, TableDef,
@@ -35,6 +36,9 @@ impl Engine {
             return Err(Error::Sql(plan::undefined_table(&tname)));
         };
         let Object::Table(table) = &*entry.object else {
+            if let Object::View(v) = &*entry.object {
+                return self.alter_view(sid, entry.tid, v.clone(), ops);
+            }
             return Err(sql_err(
                 SqlState::WRONG_OBJECT_TYPE,
                 format!("\"{tname}\" is not a table"),
@@ -95,6 +99,7 @@ impl Engine {
                             ast::Identity::ByDefault => IdentityKind::ByDefault,
                         }),
                         dropped: false,
+                        generated: None,
                     });
                     tid = self.catalog.replace(
                         &mut self.pager,
@@ -127,6 +132,7 @@ impl Engine {
                 ast::AlterOp::DropColumn {
                     name: col,
                     if_exists,
+                    cascade,
                 } => {
                     let Some(i) = table.column(col) else {
                         if *if_exists {
@@ -146,6 +152,19 @@ impl Engine {
                             "cannot drop the last column of a table",
                         ));
                     }
+                    // Views reading the column: refused, or dropped too.
+                    let what = format!(
+                        "column {} of table {}",
+                        crate::sql::functions::quote_ident(col),
+                        crate::sql::functions::quote_ident(&table.name)
+                    );
+                    let dependents = self.dependent_views(
+                        sid,
+                        &[(table.oid, Some(i), what.clone())],
+                        &Default::default(),
+                    )?;
+                    self.check_dependents(sid, &what, &dependents, *cascade)?;
+                    self.drop_dependents(sid, &dependents)?;
                     table.columns[i].dropped = true;
                     table.columns[i].not_null = false;
                     table.columns[i].default = None;
@@ -236,7 +255,7 @@ impl Engine {
                         ));
                     }
                     self.check_name_not_in_flux(sid, new)?;
-                    table.name = new.clone();
+                    let old = std::mem::replace(&mut table.name, new.clone());
                     tid = self.catalog.replace(
                         &mut self.pager,
                         tid,
@@ -244,6 +263,7 @@ impl Engine {
                         cid,
                         Object::Table(table.clone()),
                     )?;
+                    self.follow_rename(sid, table.oid, None, Rename::Relation { old: &old, new })?;
                 }
                 ast::AlterOp::RenameColumn { old, new } => {
                     let i = table
@@ -266,10 +286,14 @@ impl Engine {
                             .columns
                             .iter()
                             .any(|c| c.default.as_deref().is_some_and(mentions))
+                        || table
+                            .columns
+                            .iter()
+                            .any(|c| c.generated.as_ref().is_some_and(|g| mentions(&g.expr)))
                     {
                         return Err(sql_err(
                             SqlState::FEATURE_NOT_SUPPORTED,
-                            format!("cannot rename column \"{old}\": a CHECK constraint or default refers to it"),
+                            format!("cannot rename column \"{old}\": a CHECK constraint, default or generation expression refers to it"),
                         ));
                     }
                     if self
@@ -290,6 +314,12 @@ impl Engine {
                         cid,
                         Object::Table(table.clone()),
                     )?;
+                    let rename = Rename::Column {
+                        relation: &table.name,
+                        old,
+                        new,
+                    };
+                    self.follow_rename(sid, table.oid, Some(i), rename)?;
                 }
                 ast::AlterOp::AlterColumnSetDefault { column, default } => {
                     let i = table

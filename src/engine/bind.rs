@@ -8,7 +8,7 @@ use std::rc::Rc;
 use super::dml::DmlExec;
 use super::session::Session;
 use super::{sql_err, system, Engine, Result, SessionId, SERVER_VERSION};
-use crate::catalog::{IndexDef, Object, Oid, SequenceDef, TableDef};
+use crate::catalog::{IndexDef, Object, Oid, SequenceDef, TableDef, ViewDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::TupleHeader;
 use crate::sql::exec::{run, Env, Row, SsiReads};
@@ -95,6 +95,13 @@ impl CatalogAccess for BindCtx<'_> {
     fn sequence(&mut self, name: &str) -> PlanResult<Option<Rc<SequenceDef>>> {
         Ok(match self.find(name)?.as_deref() {
             Some(Object::Sequence(s)) => Some(Rc::new(s.clone())),
+            _ => None,
+        })
+    }
+
+    fn view(&mut self, name: &str) -> PlanResult<Option<Rc<ViewDef>>> {
+        Ok(match self.find(name)?.as_deref() {
+            Some(Object::View(v)) => Some(Rc::new(v.clone())),
             _ => None,
         })
     }

@@ -9,6 +9,7 @@ use super::constraints::UniqueCheck;
 use super::ddl::column_positions;
 use super::rowlock::{clause_mode, update_lock_mode, RowLockCheck};
 use super::session::Step;
+use super::views::{rewrite_delete, rewrite_insert, rewrite_update};
 use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{IdentityKind, IndexDef, Object, Oid, TableDef};
@@ -374,6 +375,17 @@ impl Engine {
             .lookup(sid, &tname)?
             .ok_or_else(|| plan::undefined_table(&tname))?;
         let Object::Table(t) = &*entry.object else {
+            if matches!(&*entry.object, Object::View(_)) && verb == "copy to" {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::WRONG_OBJECT_TYPE,
+                        format!("cannot copy to view \"{tname}\""),
+                    )
+                    .with_hint(
+                        "To enable copying to a view, provide an INSTEAD OF INSERT trigger.",
+                    ),
+                ));
+            }
             return Err(sql_err(
                 SqlState::WRONG_OBJECT_TYPE,
                 format!("\"{tname}\" is not a table"),
@@ -504,6 +516,14 @@ impl Engine {
         ins: &ast::Insert,
         params: &[Value],
     ) -> Result<Step> {
+        let rewritten;
+        let ins = match self.dml_view(sid, &ins.table)? {
+            Some(_) => {
+                rewritten = self.through_views(sid, ins.clone(), |i| &i.table, rewrite_insert)?;
+                &rewritten
+            }
+            None => ins,
+        };
         let (table, indexes) = self.table_for_dml(sid, &ins.table, "insert into")?;
         let arbiter = Self::conflict_arbiter(&table, &indexes, ins)?;
         // Target columns, in the order the source provides them.
@@ -663,6 +683,14 @@ impl Engine {
         up: &ast::Update,
         params: &[Value],
     ) -> Result<Step> {
+        let rewritten;
+        let up = match self.dml_view(sid, &up.table)? {
+            Some(_) => {
+                rewritten = self.through_views(sid, up.clone(), |u| &u.table, rewrite_update)?;
+                &rewritten
+            }
+            None => up,
+        };
         let (table, indexes) = self.table_for_dml(sid, &up.table, "update")?;
         let snapshot = self.statement_snapshot(sid);
         let label = up.alias.clone().unwrap_or_else(|| table.name.clone());
@@ -754,6 +782,14 @@ impl Engine {
         del: &ast::Delete,
         params: &[Value],
     ) -> Result<Step> {
+        let rewritten;
+        let del = match self.dml_view(sid, &del.table)? {
+            Some(_) => {
+                rewritten = self.through_views(sid, del.clone(), |d| &d.table, rewrite_delete)?;
+                &rewritten
+            }
+            None => del,
+        };
         let (table, indexes) = self.table_for_dml(sid, &del.table, "delete from")?;
         let snapshot = self.statement_snapshot(sid);
         let label = del.alias.clone().unwrap_or_else(|| table.name.clone());

@@ -33,6 +33,7 @@ mod statement;
 mod system;
 mod twophase;
 mod vacuum;
+mod views;
 
 pub use crate::sql::exec::interrupt::CancelHandle;
 use crate::sql::exec::interrupt::{self, Interrupts};

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::ddl::column_positions;
 use super::session::Step;
 use super::{sql_err, CopyIn, CopyMode, Engine, QueryResult, Result, SessionId};
-use crate::error::{Error, Notice, SqlState};
+use crate::error::{Error, Notice, SqlError, SqlState};
 use crate::sql::exec::run;
 use crate::sql::parse::ast::{self, Statement};
 use crate::sql::parse::translate;
@@ -280,14 +280,22 @@ impl Engine {
             Statement::Delete(d) => return self.start_delete(sid, &d, params),
             Statement::CreateTable(c) => self.create_table(sid, &c)?,
             Statement::DropTable {
-                names, if_exists, ..
-            } => self.drop_objects(sid, &names, if_exists, "TABLE")?,
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_objects(sid, &names, if_exists, "TABLE", cascade)?,
+            Statement::CreateView(c) => self.create_view(sid, &c)?,
+            Statement::DropView {
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_objects(sid, &names, if_exists, "VIEW", cascade)?,
             Statement::CreateIndex(c) => match self.start_create_index(sid, &c)? {
                 Some(build) => return self.continue_build(sid, build),
                 None => QueryResult::tag("CREATE INDEX"),
             },
             Statement::DropIndex { names, if_exists } => {
-                self.drop_objects(sid, &names, if_exists, "INDEX")?
+                self.drop_objects(sid, &names, if_exists, "INDEX", false)?
             }
             Statement::CreateSequence {
                 name,
@@ -296,7 +304,7 @@ impl Engine {
                 increment,
             } => self.create_sequence(sid, &name, if_not_exists, start, increment)?,
             Statement::DropSequence { names, if_exists } => {
-                self.drop_objects(sid, &names, if_exists, "SEQUENCE")?
+                self.drop_objects(sid, &names, if_exists, "SEQUENCE", false)?
             }
             Statement::Savepoint(name) => {
                 let t = self
@@ -438,6 +446,15 @@ impl Engine {
                 let query = match source {
                     ast::CopySource::Query(q) => *q,
                     ast::CopySource::Table { name, columns } => {
+                        if let Some(v) = self.dml_view(sid, &name)? {
+                            return Err(Error::Sql(
+                                SqlError::new(
+                                    SqlState::WRONG_OBJECT_TYPE,
+                                    format!("cannot copy from view \"{}\"", v.name),
+                                )
+                                .with_hint("Try the COPY (SELECT ...) TO variant."),
+                            ));
+                        }
                         let cols = if columns.is_empty() {
                             "*".to_string()
                         } else {

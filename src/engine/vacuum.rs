@@ -132,6 +132,8 @@ impl Engine {
                         self.pager.free(page)?;
                     }
                 }
+                // A view has no storage of its own.
+                Object::View(_) => {}
             }
             self.catalog.remove(&mut self.pager, e.tid)?;
             removed += 1;

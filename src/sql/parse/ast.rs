@@ -24,6 +24,13 @@ pub enum Statement {
         cascade: bool,
     },
     CreateIndex(Box<CreateIndex>),
+    /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`.
+    CreateView(Box<CreateView>),
+    DropView {
+        names: Vec<Name>,
+        if_exists: bool,
+        cascade: bool,
+    },
     DropIndex {
         names: Vec<Name>,
         if_exists: bool,
@@ -378,6 +385,16 @@ pub struct CreateTable {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+pub struct CreateView {
+    pub name: Name,
+    pub or_replace: bool,
+    /// Names for the query's columns (the first ones; the others keep
+    /// theirs).
+    pub columns: Vec<String>,
+    pub query: Query,
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct ColumnSpec {
     pub name: String,
     pub ty: DataType,
@@ -388,6 +405,8 @@ pub struct ColumnSpec {
     pub default: Option<Expr>,
     /// The default as written, stored in the catalog.
     pub default_sql: Option<String>,
+    /// `GENERATED ALWAYS AS (expr) STORED`.
+    pub generated: Option<Expr>,
     pub constraints: Vec<TableConstraint>,
 }
 
@@ -468,6 +487,7 @@ pub enum AlterOp {
     DropColumn {
         name: String,
         if_exists: bool,
+        cascade: bool,
     },
     AddConstraint(TableConstraint),
     DropConstraint {
