@@ -69,6 +69,18 @@ impl Engine {
                             ),
                         ));
                     }
+                    if spec.generated.is_some() {
+                        if spec.identity.is_some() {
+                            return Err(super::generated::both(
+                                "identity",
+                                &spec.name,
+                                &table.name,
+                            ));
+                        }
+                        if spec.default.is_some() || spec.serial {
+                            return Err(super::generated::both("default", &spec.name, &table.name));
+                        }
+                    }
                     let mut default = spec.default_sql.clone();
                     if spec.serial || spec.identity.is_some() {
                         let seq_name = format!("{}_{}_seq", table.name, spec.name);
@@ -101,6 +113,19 @@ impl Engine {
                         dropped: false,
                         generated: None,
                     });
+                    if let Some(e) = &spec.generated {
+                        let generated: Vec<String> = table
+                            .live_columns()
+                            .filter(|(_, c)| c.generated.is_some() || c.name == spec.name)
+                            .map(|(_, c)| c.name.clone())
+                            .collect();
+                        let g = super::generated::generated_column(
+                            &table, &spec.name, e, &spec.ty, &generated,
+                        )?;
+                        if let Some(last) = table.columns.last_mut() {
+                            last.generated = Some(g);
+                        }
+                    }
                     tid = self.catalog.replace(
                         &mut self.pager,
                         tid,
@@ -110,7 +135,10 @@ impl Engine {
                     )?;
                     // Existing rows get the default (evaluated per row), as in PostgreSQL.
                     let col = table.columns.len() - 1;
-                    if default.is_some() {
+                    if spec.generated.is_some() {
+                        // Existing rows get their value computed.
+                        self.rewrite_rows(sid, &table, |_, _, _, _| Ok(()))?;
+                    } else if default.is_some() {
                         self.rewrite_rows(sid, &table, |engine, sid, row, env_defaults| {
                             let _ = (engine, sid);
                             row[col] = env_defaults[col].clone();
@@ -151,6 +179,52 @@ impl Engine {
                             SqlState::FEATURE_NOT_SUPPORTED,
                             "cannot drop the last column of a table",
                         ));
+                    }
+                    // Generated columns reading it: refused, or dropped
+                    // too (with CASCADE), as PostgreSQL's dependencies do.
+                    let readers = super::generated::generated_readers(&table, i)?;
+                    if !readers.is_empty() {
+                        let q = crate::sql::functions::quote_ident;
+                        let lines: Vec<String> = readers
+                            .iter()
+                            .map(|&r| {
+                                format!(
+                                    "column {} of table {} depends on column {} of table {}",
+                                    q(&table.columns[r].name),
+                                    q(&table.name),
+                                    q(col),
+                                    q(&table.name)
+                                )
+                            })
+                            .collect();
+                        if !*cascade {
+                            return Err(Error::Sql(
+                                crate::error::SqlError::new(
+                                    SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                                    format!(
+                                        "cannot drop column {} of table {} because other objects depend on it",
+                                        q(col),
+                                        q(&table.name)
+                                    ),
+                                )
+                                .with_detail(lines.join("\n"))
+                                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."),
+                            ));
+                        }
+                        for &r in &readers {
+                            let notice = format!(
+                                "drop cascades to column {} of table {}",
+                                q(&table.columns[r].name),
+                                q(&table.name)
+                            );
+                            self.raise_notice(
+                                sid,
+                                crate::error::Notice::info(SqlState("00000"), notice),
+                            );
+                            table.columns[r].dropped = true;
+                            table.columns[r].not_null = false;
+                            table.columns[r].generated = None;
+                        }
                     }
                     // Views reading the column: refused, or dropped too.
                     let what = format!(
@@ -325,6 +399,13 @@ impl Engine {
                     let i = table
                         .column(column)
                         .ok_or_else(|| plan::undefined_column(column))?;
+                    if table.columns[i].generated.is_some() {
+                        return Err(super::generated::is_generated(
+                            column,
+                            &table.name,
+                            default.is_none(),
+                        ));
+                    }
                     if let Some(d) = default {
                         translate::parse_expr(d)?;
                     }
@@ -418,7 +499,7 @@ impl Engine {
                     .collect::<Result<Vec<_>>>()
             })?;
             f(self, sid, &mut row, &evaluated)?;
-            self.check_row(sid, &mut dml, &row)?;
+            self.check_row(sid, &mut dml, &mut row)?;
             let h = heap.header(&mut self.pager, tid)?;
             if let Some(h) = h {
                 let own = self.txns.get(sid).is_some_and(|t| t.owns(h.xmax));

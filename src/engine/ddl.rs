@@ -140,6 +140,14 @@ impl Engine {
                     format!("column \"{}\" specified more than once", col.name),
                 ));
             }
+            if col.generated.is_some() {
+                if col.identity.is_some() {
+                    return Err(super::generated::both("identity", &col.name, &name));
+                }
+                if col.default.is_some() || col.serial {
+                    return Err(super::generated::both("default", &col.name, &name));
+                }
+            }
             let mut default = col.default_sql.clone();
             let mut identity = col.identity.map(|i| match i {
                 ast::Identity::Always => IdentityKind::Always,
@@ -191,6 +199,21 @@ impl Engine {
             checks: Vec::new(),
             foreign_keys: Vec::new(),
         };
+        // Generation expressions read the other columns, declared before
+        // or after them.
+        let generated: Vec<String> = c
+            .columns
+            .iter()
+            .filter(|col| col.generated.is_some())
+            .map(|col| col.name.clone())
+            .collect();
+        for (i, col) in c.columns.iter().enumerate() {
+            if let Some(e) = &col.generated {
+                let g =
+                    super::generated::generated_column(&table, &col.name, e, &col.ty, &generated)?;
+                table.columns[i].generated = Some(g);
+            }
+        }
         let mut indexes = Vec::new();
         let mut pk_seen = false;
         for con in &constraints {

@@ -479,6 +479,13 @@ impl Engine {
                             ),
                         )
                     })?;
+                    if table.columns[i].generated.is_some() {
+                        // DEFAULT: it is computed anyway.
+                        if a.value == Expr::Default {
+                            continue;
+                        }
+                        return Err(super::generated::not_default(&a.column, true));
+                    }
                     bound.push((i, b.bind_typed(&a.value, &scope, &table.columns[i].ty)?.0));
                 }
                 let pred = match selection {
@@ -577,6 +584,27 @@ impl Engine {
                     let width = rows.first().map_or(0, |r| r.len());
                     targets.truncate(width.max(1).min(targets.len()));
                 }
+            }
+        }
+        // A generated column takes only DEFAULT.
+        for (k, &i) in targets.iter().enumerate() {
+            if table.columns[i].generated.is_none() {
+                continue;
+            }
+            let all_default = match &ins.source {
+                ast::InsertSource::DefaultValues => true,
+                ast::InsertSource::Query(q) => match &q.body {
+                    ast::SetExpr::Values(rows) => rows
+                        .iter()
+                        .all(|r| matches!(r.get(k), Some(Expr::Default) | None)),
+                    _ => false,
+                },
+            };
+            if !all_default {
+                return Err(Error::Sql(super::generated::not_default(
+                    &table.columns[i].name,
+                    false,
+                )));
             }
         }
         let snapshot = self.statement_snapshot(sid);
@@ -709,6 +737,12 @@ impl Engine {
                             ),
                         )
                     })?;
+                    if table_c.columns[i].generated.is_some() {
+                        if a.value == Expr::Default {
+                            continue;
+                        }
+                        return Err(super::generated::not_default(&a.column, true));
+                    }
                     if table_c.columns[i].identity == Some(IdentityKind::Always)
                         && a.value != Expr::Default
                     {
@@ -911,8 +945,8 @@ impl Engine {
         let ncols = dml.table.columns.len();
         match &dml.kind {
             DmlKind::Insert(_) => {
-                let row = dml.rows[dml.pos].clone();
-                self.check_row(sid, dml, &row)?;
+                let mut row = dml.rows[dml.pos].clone();
+                self.check_row(sid, dml, &mut row)?;
                 // SERIALIZABLE: as PostgreSQL writes the heap tuple before
                 // it checks index uniqueness, a reader of the table learns
                 // of the insert first.
@@ -1048,7 +1082,7 @@ impl Engine {
                     for (i, v) in computed? {
                         new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
                     }
-                    self.check_row(sid, dml, &new_row)?;
+                    self.check_row(sid, dml, &mut new_row)?;
                     match self.check_unique(sid, dml, &new_row, Some(tid))? {
                         UniqueCheck::Ok => {}
                         UniqueCheck::Wait(holder) => return Ok(Some(holder)),
@@ -1159,7 +1193,7 @@ impl Engine {
         for (i, v) in vals {
             new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
         }
-        self.check_row(sid, dml, &new_row)?;
+        self.check_row(sid, dml, &mut new_row)?;
         match self.check_unique(sid, dml, &new_row, Some(tid))? {
             UniqueCheck::Ok => {}
             UniqueCheck::Wait(holder) => return Ok(Some(holder)),

@@ -386,6 +386,34 @@ impl Engine {
                 if_exists,
                 ops,
             } => self.alter_table(sid, &name, if_exists, &ops)?,
+            Statement::AlterView {
+                name,
+                if_exists,
+                ops,
+            } => {
+                let vname = name.last().cloned().unwrap_or_default();
+                match self.lookup(sid, &vname)? {
+                    Some(e) if !matches!(&*e.object, crate::catalog::Object::View(_)) => {
+                        return Err(sql_err(
+                            SqlState::WRONG_OBJECT_TYPE,
+                            format!("\"{vname}\" is not a view"),
+                        ))
+                    }
+                    None if if_exists => {
+                        self.raise_notice(
+                            sid,
+                            Notice::info(
+                                SqlState("00000"),
+                                format!("relation \"{vname}\" does not exist, skipping"),
+                            ),
+                        );
+                        return Ok(Step::Done(QueryResult::tag("ALTER VIEW")));
+                    }
+                    _ => {}
+                }
+                self.alter_table(sid, &name, false, &ops)?;
+                QueryResult::tag("ALTER VIEW")
+            }
             Statement::Vacuum { tables } => {
                 let explicit = self.txns.get(sid).is_some_and(|t| t.explicit);
                 if explicit {
@@ -415,11 +443,23 @@ impl Engine {
         match (c.source, c.from_stdin) {
             (ast::CopySource::Table { name, columns }, true) => {
                 let (table, _) = self.table_for_dml(sid, &name, "copy to")?;
+                // Generated columns are computed, never copied.
                 let names: Vec<String> = if columns.is_empty() {
-                    table.live_columns().map(|(_, c)| c.name.clone()).collect()
+                    table
+                        .live_columns()
+                        .filter(|(_, c)| c.generated.is_none())
+                        .map(|(_, c)| c.name.clone())
+                        .collect()
                 } else {
                     columns
                 };
+                for n in &names {
+                    if let Some(i) = table.column(n) {
+                        if table.columns[i].generated.is_some() {
+                            return Err(super::generated::copy_generated(n));
+                        }
+                    }
+                }
                 let positions = column_positions(&table, &names)?;
                 Ok(QueryResult {
                     command: "COPY".into(),
@@ -455,6 +495,29 @@ impl Engine {
                                 .with_hint("Try the COPY (SELECT ...) TO variant."),
                             ));
                         }
+                        let tname = name.last().cloned().unwrap_or_default();
+                        let table = self.lookup(sid, &tname)?.and_then(|e| match &*e.object {
+                            crate::catalog::Object::Table(t) => Some(t.clone()),
+                            _ => None,
+                        });
+                        let columns = match &table {
+                            Some(t) if columns.is_empty() => t
+                                .live_columns()
+                                .filter(|(_, c)| c.generated.is_none())
+                                .map(|(_, c)| c.name.clone())
+                                .collect(),
+                            Some(t) => {
+                                for n in &columns {
+                                    if t.column(n)
+                                        .is_some_and(|i| t.columns[i].generated.is_some())
+                                    {
+                                        return Err(super::generated::copy_generated(n));
+                                    }
+                                }
+                                columns
+                            }
+                            None => columns,
+                        };
                         let cols = if columns.is_empty() {
                             "*".to_string()
                         } else {

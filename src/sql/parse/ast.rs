@@ -40,6 +40,12 @@ pub enum Statement {
         if_exists: bool,
         ops: Vec<AlterOp>,
     },
+    /// `ALTER VIEW name RENAME ...` (ALTER TABLE's renames, on a view).
+    AlterView {
+        name: Name,
+        if_exists: bool,
+        ops: Vec<AlterOp>,
+    },
     CreateSequence {
         name: Name,
         if_not_exists: bool,

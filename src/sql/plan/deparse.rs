@@ -725,6 +725,17 @@ impl Deparser<'_> {
     fn set_op_leaf(&mut self, s: &ast::SetExpr) -> PlanResult<(DSetOp, Vec<OutCol>)> {
         match s {
             ast::SetExpr::SetOp { .. } => self.set_op(s),
+            // A parenthesised set operation is a node of the tree.
+            ast::SetExpr::Query(q)
+                if q.ctes.is_empty()
+                    && q.order_by.is_empty()
+                    && q.limit.is_none()
+                    && q.offset.is_none()
+                    && q.locking.is_none()
+                    && matches!(q.body, ast::SetExpr::SetOp { .. }) =>
+            {
+                self.set_op(&q.body)
+            }
             ast::SetExpr::Query(q) => {
                 let (dq, cols) = self.query(q)?;
                 Ok((DSetOp::Leaf(Box::new(dq)), cols))
@@ -1464,11 +1475,8 @@ impl Deparser<'_> {
                 if *to == DataType::Unknown { &t.ty } else { to },
             )),
             Some(Untyped::Str(s)) => {
-                let to = if *to == DataType::Unknown {
-                    DataType::Unknown
-                } else {
-                    to.clone()
-                };
+                // A literal is read as the type without its modifier.
+                let to = base_type(to);
                 if to == DataType::Unknown {
                     return Ok(const_d(&Value::Text(s), &DataType::Unknown));
                 }
@@ -1732,12 +1740,14 @@ impl Deparser<'_> {
                         let elem = match &a.ty {
                             DataType::Array(e) => (**e).clone(),
                             DataType::Unknown => x.ty.clone(),
-                            other => return Err(SqlError::new(
-                                SqlState::WRONG_OBJECT_TYPE,
-                                format!(
+                            other => {
+                                return Err(SqlError::new(
+                                    SqlState::WRONG_OBJECT_TYPE,
+                                    format!(
                                     "op ANY/ALL (array) requires array on right side, not {other}"
                                 ),
-                            )),
+                                ))
+                            }
                         };
                         let res = resolve::resolve_operator(name, Some(&x.ty), &elem)?;
                         let l = self.coerce(x, &res.args[0], true)?;
