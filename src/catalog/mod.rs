@@ -1,4 +1,4 @@
-//! The system catalog: tables, indexes and sequences.
+//! The system catalog: tables, views, indexes and sequences.
 //!
 //! Catalog objects are rows of a system heap (root slot `Root::Catalog`),
 //! versioned by MVCC like user rows, so DDL is transactional: a rolled-back
@@ -50,6 +50,21 @@ pub struct ColumnDef {
     /// Dropped columns keep their slot in stored rows (PostgreSQL's
     /// attisdropped), so old rows still decode.
     pub dropped: bool,
+    /// `GENERATED ALWAYS AS (expr) STORED`: the value is computed from the
+    /// row's other columns on every INSERT and UPDATE (absent in catalogs
+    /// written before generated columns existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<Generated>,
+}
+
+/// A stored generated column's expression, as PostgreSQL's deparser
+/// prints it: `expr` as `pg_get_expr(adbin, adrelid)` shows it (what is
+/// bound again when rows are written), `pretty` as
+/// `pg_get_expr(adbin, adrelid, true)` (psql's `\d`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Generated {
+    pub expr: String,
+    pub pretty: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,6 +115,41 @@ impl TableDef {
     pub fn live_columns(&self) -> impl Iterator<Item = (usize, &ColumnDef)> {
         self.columns.iter().enumerate().filter(|(_, c)| !c.dropped)
     }
+}
+
+/// A view: a query stored as text, bound again by every statement that
+/// reads the view (so it sees the tables as they are at that statement's
+/// snapshot).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewDef {
+    pub oid: Oid,
+    pub name: String,
+    /// The output columns (fixed when the view is created: `*` was
+    /// expanded then).
+    pub columns: Vec<ViewColumn>,
+    /// The query as PostgreSQL's `pg_get_viewdef(oid)` prints it (column
+    /// references qualified, `*` expanded, implicit casts spelled out):
+    /// the text that is bound on each use.
+    pub query: String,
+    /// `pg_get_viewdef(oid, true)`.
+    pub pretty: String,
+    /// The relations the query reads and which of their columns (storage
+    /// positions of a table, positions of a view), for DROP's dependency
+    /// checks.
+    pub depends: Vec<Dependency>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewColumn {
+    pub name: String,
+    pub ty: DataType,
+}
+
+/// What a view's query reads of one relation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dependency {
+    pub relation: Oid,
+    pub columns: Vec<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -291,6 +341,7 @@ pub enum Object {
     Sequence(SequenceDef),
     Type(TypeDef),
     Comment(CommentDef),
+    View(ViewDef),
 }
 
 impl Object {
@@ -302,6 +353,7 @@ impl Object {
             Object::Type(t) => t.oid,
             // Not an object of its own (0 takes no OID; max_oid ignores it).
             Object::Comment(_) => 0,
+            Object::View(v) => v.oid,
         }
     }
 
@@ -327,6 +379,7 @@ impl Object {
             Object::Type(t) => &t.name,
             // Comments have no name: no lookup finds them.
             Object::Comment(_) => "",
+            Object::View(v) => &v.name,
         }
     }
 }

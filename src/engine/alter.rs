@@ -5,6 +5,7 @@ use std::rc::Rc;
 use super::constraints::FkPhase;
 use super::ddl::{check_name, collect_columns, column_positions, refuse_reg_column};
 use super::dml::{DmlExec, DmlKind};
+use super::views::Rename;
 use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::catalog::{
     Catalog, CheckDef, ColumnDef, IdentityKind, IndexDef, Object, SequenceDef, TableDef,
@@ -37,6 +38,9 @@ impl Engine {
             return Err(Error::Sql(plan::undefined_table(&tname)));
         };
         let Object::Table(table) = &*entry.object else {
+            if let Object::View(v) = &*entry.object {
+                return self.alter_view(sid, entry.tid, v.clone(), ops);
+            }
             return Err(sql_err(
                 SqlState::WRONG_OBJECT_TYPE,
                 format!("\"{tname}\" is not a table"),
@@ -72,6 +76,18 @@ impl Engine {
                             ),
                         ));
                     }
+                    if spec.generated.is_some() {
+                        if spec.identity.is_some() {
+                            return Err(super::generated::both(
+                                "identity",
+                                &spec.name,
+                                &table.name,
+                            ));
+                        }
+                        if spec.default.is_some() || spec.serial {
+                            return Err(super::generated::both("default", &spec.name, &table.name));
+                        }
+                    }
                     let mut default = spec.default_sql.clone();
                     if spec.serial || spec.identity.is_some() {
                         let seq_name = format!("{}_{}_seq", table.name, spec.name);
@@ -102,7 +118,21 @@ impl Engine {
                             ast::Identity::ByDefault => IdentityKind::ByDefault,
                         }),
                         dropped: false,
+                        generated: None,
                     });
+                    if let Some(e) = &spec.generated {
+                        let generated: Vec<String> = table
+                            .live_columns()
+                            .filter(|(_, c)| c.generated.is_some() || c.name == spec.name)
+                            .map(|(_, c)| c.name.clone())
+                            .collect();
+                        let g = super::generated::generated_column(
+                            &table, &spec.name, e, &spec.ty, &generated,
+                        )?;
+                        if let Some(last) = table.columns.last_mut() {
+                            last.generated = Some(g);
+                        }
+                    }
                     tid = self.catalog.replace(
                         &mut self.pager,
                         tid,
@@ -112,7 +142,10 @@ impl Engine {
                     )?;
                     // Existing rows get the default (evaluated per row), as in PostgreSQL.
                     let col = table.columns.len() - 1;
-                    if default.is_some() {
+                    if spec.generated.is_some() {
+                        // Existing rows get their value computed.
+                        self.rewrite_rows(sid, &table, |_, _, _, _| Ok(()))?;
+                    } else if default.is_some() {
                         self.rewrite_rows(sid, &table, |engine, sid, row, env_defaults| {
                             let _ = (engine, sid);
                             row[col] = env_defaults[col].clone();
@@ -134,6 +167,7 @@ impl Engine {
                 ast::AlterOp::DropColumn {
                     name: col,
                     if_exists,
+                    cascade,
                 } => {
                     let Some(i) = table.column(col) else {
                         if *if_exists {
@@ -158,6 +192,65 @@ impl Engine {
                             "cannot drop the last column of a table",
                         ));
                     }
+                    // Generated columns reading it: refused, or dropped
+                    // too (with CASCADE), as PostgreSQL's dependencies do.
+                    let readers = super::generated::generated_readers(&table, i)?;
+                    if !readers.is_empty() {
+                        let q = crate::sql::functions::quote_ident;
+                        let lines: Vec<String> = readers
+                            .iter()
+                            .map(|&r| {
+                                format!(
+                                    "column {} of table {} depends on column {} of table {}",
+                                    q(&table.columns[r].name),
+                                    q(&table.name),
+                                    q(col),
+                                    q(&table.name)
+                                )
+                            })
+                            .collect();
+                        if !*cascade {
+                            return Err(Error::Sql(
+                                crate::error::SqlError::new(
+                                    SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                                    format!(
+                                        "cannot drop column {} of table {} because other objects depend on it",
+                                        q(col),
+                                        q(&table.name)
+                                    ),
+                                )
+                                .with_detail(lines.join("\n"))
+                                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."),
+                            ));
+                        }
+                        for &r in &readers {
+                            let notice = format!(
+                                "drop cascades to column {} of table {}",
+                                q(&table.columns[r].name),
+                                q(&table.name)
+                            );
+                            self.raise_notice(
+                                sid,
+                                crate::error::Notice::info(SqlState("00000"), notice),
+                            );
+                            table.columns[r].dropped = true;
+                            table.columns[r].not_null = false;
+                            table.columns[r].generated = None;
+                        }
+                    }
+                    // Views reading the column: refused, or dropped too.
+                    let what = format!(
+                        "column {} of table {}",
+                        crate::sql::functions::quote_ident(col),
+                        crate::sql::functions::quote_ident(&table.name)
+                    );
+                    let dependents = self.dependent_views(
+                        sid,
+                        &[(table.oid, Some(i), what.clone())],
+                        &Default::default(),
+                    )?;
+                    self.check_dependents(sid, &what, &dependents, *cascade)?;
+                    self.drop_dependents(sid, &dependents)?;
                     table.columns[i].dropped = true;
                     table.columns[i].not_null = false;
                     table.columns[i].default = None;
@@ -254,7 +347,7 @@ impl Engine {
                         ));
                     }
                     self.check_name_not_in_flux(sid, new)?;
-                    table.name = new.clone();
+                    let old = std::mem::replace(&mut table.name, new.clone());
                     tid = self.catalog.replace(
                         &mut self.pager,
                         tid,
@@ -262,6 +355,7 @@ impl Engine {
                         cid,
                         Object::Table(table.clone()),
                     )?;
+                    self.follow_rename(sid, table.oid, None, Rename::Relation { old: &old, new })?;
                 }
                 ast::AlterOp::RenameColumn { old, new } => {
                     let i = table
@@ -284,10 +378,14 @@ impl Engine {
                             .columns
                             .iter()
                             .any(|c| c.default.as_deref().is_some_and(mentions))
+                        || table
+                            .columns
+                            .iter()
+                            .any(|c| c.generated.as_ref().is_some_and(|g| mentions(&g.expr)))
                     {
                         return Err(sql_err(
                             SqlState::FEATURE_NOT_SUPPORTED,
-                            format!("cannot rename column \"{old}\": a CHECK constraint or default refers to it"),
+                            format!("cannot rename column \"{old}\": a CHECK constraint, default or generation expression refers to it"),
                         ));
                     }
                     if self
@@ -308,11 +406,24 @@ impl Engine {
                         cid,
                         Object::Table(table.clone()),
                     )?;
+                    let rename = Rename::Column {
+                        relation: &table.name,
+                        old,
+                        new,
+                    };
+                    self.follow_rename(sid, table.oid, Some(i), rename)?;
                 }
                 ast::AlterOp::AlterColumnSetDefault { column, default } => {
                     let i = table
                         .column(column)
                         .ok_or_else(|| plan::undefined_column(column))?;
+                    if table.columns[i].generated.is_some() {
+                        return Err(super::generated::is_generated(
+                            column,
+                            &table.name,
+                            default.is_none(),
+                        ));
+                    }
                     if let Some(d) = default {
                         translate::parse_expr(d)?;
                     }
@@ -406,7 +517,7 @@ impl Engine {
                     .collect::<Result<Vec<_>>>()
             })?;
             f(self, sid, &mut row, &evaluated)?;
-            self.check_row(sid, &mut dml, &row)?;
+            self.check_row(sid, &mut dml, &mut row)?;
             let h = heap.header(&mut self.pager, tid)?;
             if let Some(h) = h {
                 let own = self.txns.get(sid).is_some_and(|t| t.owns(h.xmax));

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use super::dml::DmlExec;
 use super::session::Session;
 use super::{sql_err, system, Engine, Result, SessionId, SERVER_VERSION};
-use crate::catalog::{IndexDef, Object, Oid, SequenceDef, TableDef};
+use crate::catalog::{IndexDef, Object, Oid, SequenceDef, TableDef, ViewDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::TupleHeader;
 use crate::sql::exec::{run, Env, Row, SsiReads};
@@ -102,6 +102,13 @@ impl CatalogAccess for BindCtx<'_> {
     fn sequence(&mut self, name: &str) -> PlanResult<Option<Rc<SequenceDef>>> {
         Ok(match self.find(name)?.as_deref() {
             Some(Object::Sequence(s)) => Some(Rc::new(s.clone())),
+            _ => None,
+        })
+    }
+
+    fn view(&mut self, name: &str) -> PlanResult<Option<Rc<ViewDef>>> {
+        Ok(match self.find(name)?.as_deref() {
+            Some(Object::View(v)) => Some(Rc::new(v.clone())),
             _ => None,
         })
     }
@@ -386,21 +393,6 @@ impl Engine {
             .visible(&self.txns, &mut self.pager, &viewer)
             .map(|v| v.into_iter().map(|e| e.object).collect())
             .unwrap_or_default()
-    }
-
-    /// Every catalog entry visible to `sid` now (its own changes included).
-    pub(super) fn catalog_entries_for(
-        &mut self,
-        sid: SessionId,
-    ) -> Result<Vec<crate::catalog::Entry>> {
-        let snapshot = self.take_snapshot(sid);
-        let t = self.txns.get(sid).expect("in a transaction");
-        let viewer = Viewer {
-            snapshot: &snapshot,
-            own: t.own(),
-            cid: t.cid + 1,
-        };
-        Ok(self.catalog.visible(&self.txns, &mut self.pager, &viewer)?)
     }
 
     pub(super) fn lookup(

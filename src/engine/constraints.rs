@@ -572,7 +572,8 @@ impl Engine {
         match replacement {
             None => self.mark_replaced(sid, &heap, tid, xid, cid, None, mode)?,
             Some(new_row) => {
-                self.check_row(sid, &mut dml, &new_row)?;
+                let mut new_row = new_row;
+                self.check_row(sid, &mut dml, &mut new_row)?;
                 match self.check_unique(sid, &dml, &new_row, Some(tid))? {
                     UniqueCheck::Ok => {}
                     UniqueCheck::Wait(h) => return Ok(Some(h)),
@@ -588,13 +589,16 @@ impl Engine {
         Ok(None)
     }
 
-    /// NOT NULL and CHECK constraints of a new row version.
+    /// A new row version made whole (its generated columns computed)
+    /// and checked against the NOT NULL and CHECK constraints.
     pub(super) fn check_row(
         &mut self,
         sid: SessionId,
         dml: &mut DmlExec,
-        row: &[Value],
+        row: &mut Row,
     ) -> Result<()> {
+        self.fill_generated(sid, dml, row)?;
+        let row: &[Value] = row;
         let tz = self.session_tz(sid);
         for (i, c) in dml.table.columns.iter().enumerate() {
             if c.not_null && !c.dropped && row[i].is_null() {

@@ -14,7 +14,7 @@ use crate::heap::{Heap, Tid};
 use crate::sql::parse::ast::{self, Expr};
 use crate::sql::plan;
 use crate::sql::plan::index_keys::bind_table_ast;
-use crate::txn::{LockMode, Viewer, XidStatus};
+use crate::txn::{LockMode, XidStatus};
 use crate::value::types::DataType;
 use crate::value::tz::TimeZone;
 use crate::value::vector::{ElementFormat, Metric};
@@ -142,6 +142,14 @@ impl Engine {
                     format!("column \"{}\" specified more than once", col.name),
                 ));
             }
+            if col.generated.is_some() {
+                if col.identity.is_some() {
+                    return Err(super::generated::both("identity", &col.name, &name));
+                }
+                if col.default.is_some() || col.serial {
+                    return Err(super::generated::both("default", &col.name, &name));
+                }
+            }
             let mut default = col.default_sql.clone();
             let mut identity = col.identity.map(|i| match i {
                 ast::Identity::Always => IdentityKind::Always,
@@ -181,6 +189,7 @@ impl Engine {
                 default,
                 identity,
                 dropped: false,
+                generated: None,
             });
         }
         let heap = Heap::create(&mut self.pager)?;
@@ -192,6 +201,21 @@ impl Engine {
             checks: Vec::new(),
             foreign_keys: Vec::new(),
         };
+        // Generation expressions read the other columns, declared before
+        // or after them.
+        let generated: Vec<String> = c
+            .columns
+            .iter()
+            .filter(|col| col.generated.is_some())
+            .map(|col| col.name.clone())
+            .collect();
+        for (i, col) in c.columns.iter().enumerate() {
+            if let Some(e) = &col.generated {
+                let g =
+                    super::generated::generated_column(&table, &col.name, e, &col.ty, &generated)?;
+                table.columns[i].generated = Some(g);
+            }
+        }
         let mut indexes = Vec::new();
         let mut pk_seen = false;
         for con in &constraints {
@@ -318,6 +342,15 @@ impl Engine {
             .lookup(sid, &tname)?
             .ok_or_else(|| plan::undefined_table(&tname))?;
         let Object::Table(table) = &*entry.object else {
+            if matches!(&*entry.object, Object::View(_)) {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::WRONG_OBJECT_TYPE,
+                        format!("cannot create index on relation \"{tname}\""),
+                    )
+                    .with_detail("This operation is not supported for views."),
+                ));
+            }
             return Err(sql_err(
                 SqlState::WRONG_OBJECT_TYPE,
                 format!("\"{tname}\" is not a table"),
@@ -481,19 +514,23 @@ impl Engine {
         names: &[ast::Name],
         if_exists: bool,
         kind: &str,
+        cascade: bool,
     ) -> Result<QueryResult> {
+        let lower = kind.to_lowercase();
+        let mut targets = Vec::new();
         for n in names {
             system::refuse_ddl(n)?;
             let name = n.last().cloned().unwrap_or_default();
-            let what = match kind {
-                "TABLE" => format!("table \"{name}\" does not exist"),
-                "INDEX" => format!("index \"{name}\" does not exist"),
-                _ => format!("sequence \"{name}\" does not exist"),
-            };
             let entry = match self.lookup(sid, &name)? {
                 Some(e) => e,
                 None if if_exists => {
-                    self.skip_notice(sid, SqlState::SUCCESSFUL_COMPLETION, what);
+                    self.raise_notice(
+                        sid,
+                        crate::error::Notice::info(
+                            SqlState("00000"),
+                            format!("{lower} \"{name}\" does not exist, skipping"),
+                        ),
+                    );
                     continue;
                 }
                 None => {
@@ -503,7 +540,7 @@ impl Engine {
                         } else {
                             SqlState::UNDEFINED_TABLE
                         },
-                        what,
+                        format!("{lower} \"{name}\" does not exist"),
                     ));
                 }
             };
@@ -512,12 +549,24 @@ impl Engine {
                 (Object::Table(_), "TABLE")
                     | (Object::Index(_), "INDEX")
                     | (Object::Sequence(_), "SEQUENCE")
+                    | (Object::View(_), "VIEW")
             );
             if !matches_kind {
-                return Err(sql_err(
+                let article = if kind == "INDEX" { "an" } else { "a" };
+                let mut e = SqlError::new(
                     SqlState::WRONG_OBJECT_TYPE,
-                    format!("\"{name}\" is not a {}", kind.to_lowercase()),
-                ));
+                    format!("\"{name}\" is not {article} {lower}"),
+                );
+                let hint = match &*entry.object {
+                    Object::Table(_) => "Use DROP TABLE to remove a table.",
+                    Object::View(_) => "Use DROP VIEW to remove a view.",
+                    Object::Index(_) => "Use DROP INDEX to remove an index.",
+                    Object::Sequence(_) => "Use DROP SEQUENCE to remove a sequence.",
+                    Object::Type(_) => "Use DROP TYPE to remove a type.",
+                    Object::Comment(_) => "",
+                };
+                e = e.with_hint(hint);
+                return Err(Error::Sql(e));
             }
             if let Object::Index(i) = &*entry.object {
                 if i.constraint {
@@ -530,6 +579,35 @@ impl Engine {
                     ));
                 }
             }
+            if !targets
+                .iter()
+                .any(|t: &crate::catalog::Entry| t.tid == entry.tid)
+            {
+                targets.push(entry);
+            }
+        }
+        // Views reading what is dropped: refused, or dropped too.
+        let skip: HashSet<crate::catalog::Oid> = targets.iter().map(|t| t.object.oid()).collect();
+        let roots: Vec<_> = targets
+            .iter()
+            .filter(|t| matches!(&*t.object, Object::Table(_) | Object::View(_)))
+            .map(|t| (t.object.oid(), None, super::views::describe(&t.object)))
+            .collect();
+        let dependents = self.dependent_views(sid, &roots, &skip)?;
+        let what = match targets.as_slice() {
+            [one] => super::views::describe(&one.object),
+            _ => "desired object(s)".to_string(),
+        };
+        self.check_dependents(sid, &what, &dependents, cascade)
+            .map_err(|e| match e {
+                Error::Sql(mut s) if targets.len() > 1 => {
+                    s.message =
+                        "cannot drop desired object(s) because other objects depend on them".into();
+                    Error::Sql(s)
+                }
+                other => other,
+            })?;
+        for entry in targets {
             let xid = self.write_xid(sid)?;
             let cid = self.current_cid(sid);
             if let Object::Table(t) = &*entry.object {
@@ -539,26 +617,14 @@ impl Engine {
             self.catalog.delete(&mut self.pager, entry.tid, xid, cid)?;
             // A table takes its indexes and owned sequences with it.
             if let Object::Table(t) = &*entry.object {
-                let snapshot = self.take_snapshot(sid);
-                let own = self
-                    .txns
-                    .get(sid)
-                    .map(|t| t.own().clone())
-                    .unwrap_or_default();
-                let viewer = Viewer {
-                    snapshot: &snapshot,
-                    own: &own,
-                    cid: cid + 1,
-                };
                 let deps: Vec<Tid> = self
-                    .catalog
-                    .visible(&self.txns, &mut self.pager, &viewer)?
+                    .visible_entries(sid)?
                     .into_iter()
                     .filter(|e| match &*e.object {
                         Object::Index(i) => i.table == t.oid,
                         Object::Sequence(s) => s.owned_by.is_some_and(|(o, _)| o == t.oid),
                         Object::Comment(c) => c.object == t.oid,
-                        Object::Table(_) | Object::Type(_) => false,
+                        Object::Table(_) | Object::Type(_) | Object::View(_) => false,
                     })
                     .map(|e| e.tid)
                     .collect();
@@ -567,6 +633,7 @@ impl Engine {
                 }
             }
         }
+        self.drop_dependents(sid, &dependents)?;
         Ok(QueryResult::tag(&format!("DROP {kind}")))
     }
 

@@ -9,6 +9,7 @@ use super::constraints::UniqueCheck;
 use super::ddl::column_positions;
 use super::rowlock::{clause_mode, update_lock_mode, RowLockCheck};
 use super::session::Step;
+use super::views::{rewrite_delete, rewrite_insert, rewrite_update};
 use super::{sql_err, system, Engine, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{IdentityKind, IndexDef, Object, Oid, TableDef};
@@ -374,6 +375,17 @@ impl Engine {
             .lookup(sid, &tname)?
             .ok_or_else(|| plan::undefined_table(&tname))?;
         let Object::Table(t) = &*entry.object else {
+            if matches!(&*entry.object, Object::View(_)) && verb == "copy to" {
+                return Err(Error::Sql(
+                    SqlError::new(
+                        SqlState::WRONG_OBJECT_TYPE,
+                        format!("cannot copy to view \"{tname}\""),
+                    )
+                    .with_hint(
+                        "To enable copying to a view, provide an INSTEAD OF INSERT trigger.",
+                    ),
+                ));
+            }
             return Err(sql_err(
                 SqlState::WRONG_OBJECT_TYPE,
                 format!("\"{tname}\" is not a table"),
@@ -467,6 +479,13 @@ impl Engine {
                             ),
                         )
                     })?;
+                    if table.columns[i].generated.is_some() {
+                        // DEFAULT: it is computed anyway.
+                        if a.value == Expr::Default {
+                            continue;
+                        }
+                        return Err(super::generated::not_default(&a.column, true));
+                    }
                     bound.push((i, b.bind_typed(&a.value, &scope, &table.columns[i].ty)?.0));
                 }
                 let pred = match selection {
@@ -504,6 +523,14 @@ impl Engine {
         ins: &ast::Insert,
         params: &[Value],
     ) -> Result<Step> {
+        let rewritten;
+        let ins = match self.dml_view(sid, &ins.table)? {
+            Some(_) => {
+                rewritten = self.through_views(sid, ins.clone(), |i| &i.table, rewrite_insert)?;
+                &rewritten
+            }
+            None => ins,
+        };
         let (table, indexes) = self.table_for_dml(sid, &ins.table, "insert into")?;
         let arbiter = Self::conflict_arbiter(&table, &indexes, ins)?;
         // Target columns, in the order the source provides them.
@@ -557,6 +584,27 @@ impl Engine {
                     let width = rows.first().map_or(0, |r| r.len());
                     targets.truncate(width.max(1).min(targets.len()));
                 }
+            }
+        }
+        // A generated column takes only DEFAULT.
+        for (k, &i) in targets.iter().enumerate() {
+            if table.columns[i].generated.is_none() {
+                continue;
+            }
+            let all_default = match &ins.source {
+                ast::InsertSource::DefaultValues => true,
+                ast::InsertSource::Query(q) => match &q.body {
+                    ast::SetExpr::Values(rows) => rows
+                        .iter()
+                        .all(|r| matches!(r.get(k), Some(Expr::Default) | None)),
+                    _ => false,
+                },
+            };
+            if !all_default {
+                return Err(Error::Sql(super::generated::not_default(
+                    &table.columns[i].name,
+                    false,
+                )));
             }
         }
         let snapshot = self.statement_snapshot(sid);
@@ -663,6 +711,14 @@ impl Engine {
         up: &ast::Update,
         params: &[Value],
     ) -> Result<Step> {
+        let rewritten;
+        let up = match self.dml_view(sid, &up.table)? {
+            Some(_) => {
+                rewritten = self.through_views(sid, up.clone(), |u| &u.table, rewrite_update)?;
+                &rewritten
+            }
+            None => up,
+        };
         let (table, indexes) = self.table_for_dml(sid, &up.table, "update")?;
         let snapshot = self.statement_snapshot(sid);
         let label = up.alias.clone().unwrap_or_else(|| table.name.clone());
@@ -681,6 +737,12 @@ impl Engine {
                             ),
                         )
                     })?;
+                    if table_c.columns[i].generated.is_some() {
+                        if a.value == Expr::Default {
+                            continue;
+                        }
+                        return Err(super::generated::not_default(&a.column, true));
+                    }
                     if table_c.columns[i].identity == Some(IdentityKind::Always)
                         && a.value != Expr::Default
                     {
@@ -754,6 +816,14 @@ impl Engine {
         del: &ast::Delete,
         params: &[Value],
     ) -> Result<Step> {
+        let rewritten;
+        let del = match self.dml_view(sid, &del.table)? {
+            Some(_) => {
+                rewritten = self.through_views(sid, del.clone(), |d| &d.table, rewrite_delete)?;
+                &rewritten
+            }
+            None => del,
+        };
         let (table, indexes) = self.table_for_dml(sid, &del.table, "delete from")?;
         let snapshot = self.statement_snapshot(sid);
         let label = del.alias.clone().unwrap_or_else(|| table.name.clone());
@@ -875,8 +945,8 @@ impl Engine {
         let ncols = dml.table.columns.len();
         match &dml.kind {
             DmlKind::Insert(_) => {
-                let row = dml.rows[dml.pos].clone();
-                self.check_row(sid, dml, &row)?;
+                let mut row = dml.rows[dml.pos].clone();
+                self.check_row(sid, dml, &mut row)?;
                 // SERIALIZABLE: as PostgreSQL writes the heap tuple before
                 // it checks index uniqueness, a reader of the table learns
                 // of the insert first.
@@ -1012,7 +1082,7 @@ impl Engine {
                     for (i, v) in computed? {
                         new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
                     }
-                    self.check_row(sid, dml, &new_row)?;
+                    self.check_row(sid, dml, &mut new_row)?;
                     match self.check_unique(sid, dml, &new_row, Some(tid))? {
                         UniqueCheck::Ok => {}
                         UniqueCheck::Wait(holder) => return Ok(Some(holder)),
@@ -1123,7 +1193,7 @@ impl Engine {
         for (i, v) in vals {
             new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
         }
-        self.check_row(sid, dml, &new_row)?;
+        self.check_row(sid, dml, &mut new_row)?;
         match self.check_unique(sid, dml, &new_row, Some(tid))? {
             UniqueCheck::Ok => {}
             UniqueCheck::Wait(holder) => return Ok(Some(holder)),

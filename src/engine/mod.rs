@@ -22,6 +22,7 @@ mod build;
 mod constraints;
 mod ddl;
 mod dml;
+mod generated;
 mod index_keys;
 mod locking;
 mod prepared;
@@ -34,6 +35,7 @@ mod system;
 mod twophase;
 mod types;
 mod vacuum;
+mod views;
 
 pub use crate::sql::exec::interrupt::CancelHandle;
 use crate::sql::exec::interrupt::{self, Interrupts};
@@ -196,6 +198,8 @@ pub struct Engine {
     parse_cache: HashMap<String, Vec<crate::sql::parse::ast::Statement>>,
     /// Bound keys and predicates of indexes, by OID (`index_keys.rs`).
     index_key_cache: HashMap<Oid, Rc<crate::sql::plan::index_keys::IndexKeys>>,
+    /// Bound generation expressions (`generated.rs`).
+    generated_cache: generated::GeneratedCache,
     insert_counts: HashMap<Oid, u64>,
     /// Heap handles by meta page: they carry the free-space hints vacuum
     /// leaves, which inserts reuse.
@@ -287,6 +291,7 @@ impl Engine {
             config,
             dead_counts: HashMap::new(),
             index_key_cache: HashMap::new(),
+            generated_cache: HashMap::new(),
             parse_cache: HashMap::new(),
             insert_counts: HashMap::new(),
             heaps: HashMap::new(),

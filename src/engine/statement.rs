@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::ddl::column_positions;
 use super::session::Step;
 use super::{sql_err, CopyIn, CopyMode, Engine, QueryResult, Result, SessionId};
-use crate::error::{Error, Notice, SqlState};
+use crate::error::{Error, Notice, SqlError, SqlState};
 use crate::sql::exec::run;
 use crate::sql::parse::ast::{self, Statement};
 use crate::sql::parse::translate;
@@ -314,14 +314,22 @@ impl Engine {
                 self.alter_enum_add_value(sid, &name, &label, if_not_exists, neighbour.as_ref())?
             }
             Statement::DropTable {
-                names, if_exists, ..
-            } => self.drop_objects(sid, &names, if_exists, "TABLE")?,
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_objects(sid, &names, if_exists, "TABLE", cascade)?,
+            Statement::CreateView(c) => self.create_view(sid, &c)?,
+            Statement::DropView {
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_objects(sid, &names, if_exists, "VIEW", cascade)?,
             Statement::CreateIndex(c) => match self.start_create_index(sid, &c)? {
                 Some(build) => return self.continue_build(sid, build),
                 None => QueryResult::tag("CREATE INDEX"),
             },
             Statement::DropIndex { names, if_exists } => {
-                self.drop_objects(sid, &names, if_exists, "INDEX")?
+                self.drop_objects(sid, &names, if_exists, "INDEX", false)?
             }
             Statement::CreateSequence {
                 name,
@@ -330,7 +338,7 @@ impl Engine {
                 increment,
             } => self.create_sequence(sid, &name, if_not_exists, start, increment)?,
             Statement::DropSequence { names, if_exists } => {
-                self.drop_objects(sid, &names, if_exists, "SEQUENCE")?
+                self.drop_objects(sid, &names, if_exists, "SEQUENCE", false)?
             }
             Statement::Savepoint(name) => {
                 let t = self
@@ -419,6 +427,34 @@ impl Engine {
                 }
                 self.alter_table(sid, &name, if_exists, &ops)?
             }
+            Statement::AlterView {
+                name,
+                if_exists,
+                ops,
+            } => {
+                let vname = name.last().cloned().unwrap_or_default();
+                match self.lookup(sid, &vname)? {
+                    Some(e) if !matches!(&*e.object, crate::catalog::Object::View(_)) => {
+                        return Err(sql_err(
+                            SqlState::WRONG_OBJECT_TYPE,
+                            format!("\"{vname}\" is not a view"),
+                        ))
+                    }
+                    None if if_exists => {
+                        self.raise_notice(
+                            sid,
+                            Notice::info(
+                                SqlState("00000"),
+                                format!("relation \"{vname}\" does not exist, skipping"),
+                            ),
+                        );
+                        return Ok(Step::Done(QueryResult::tag("ALTER VIEW")));
+                    }
+                    _ => {}
+                }
+                self.alter_table(sid, &name, false, &ops)?;
+                QueryResult::tag("ALTER VIEW")
+            }
             Statement::Vacuum { tables } => {
                 let explicit = self.txns.get(sid).is_some_and(|t| t.explicit);
                 if explicit {
@@ -448,11 +484,23 @@ impl Engine {
         match (c.source, c.from_stdin) {
             (ast::CopySource::Table { name, columns }, true) => {
                 let (table, _) = self.table_for_dml(sid, &name, "copy to")?;
+                // Generated columns are computed, never copied.
                 let names: Vec<String> = if columns.is_empty() {
-                    table.live_columns().map(|(_, c)| c.name.clone()).collect()
+                    table
+                        .live_columns()
+                        .filter(|(_, c)| c.generated.is_none())
+                        .map(|(_, c)| c.name.clone())
+                        .collect()
                 } else {
                     columns
                 };
+                for n in &names {
+                    if let Some(i) = table.column(n) {
+                        if table.columns[i].generated.is_some() {
+                            return Err(super::generated::copy_generated(n));
+                        }
+                    }
+                }
                 let positions = column_positions(&table, &names)?;
                 Ok(QueryResult {
                     command: "COPY".into(),
@@ -479,6 +527,38 @@ impl Engine {
                 let query = match source {
                     ast::CopySource::Query(q) => *q,
                     ast::CopySource::Table { name, columns } => {
+                        if let Some(v) = self.dml_view(sid, &name)? {
+                            return Err(Error::Sql(
+                                SqlError::new(
+                                    SqlState::WRONG_OBJECT_TYPE,
+                                    format!("cannot copy from view \"{}\"", v.name),
+                                )
+                                .with_hint("Try the COPY (SELECT ...) TO variant."),
+                            ));
+                        }
+                        let tname = name.last().cloned().unwrap_or_default();
+                        let table = self.lookup(sid, &tname)?.and_then(|e| match &*e.object {
+                            crate::catalog::Object::Table(t) => Some(t.clone()),
+                            _ => None,
+                        });
+                        let columns = match &table {
+                            Some(t) if columns.is_empty() => t
+                                .live_columns()
+                                .filter(|(_, c)| c.generated.is_none())
+                                .map(|(_, c)| c.name.clone())
+                                .collect(),
+                            Some(t) => {
+                                for n in &columns {
+                                    if t.column(n)
+                                        .is_some_and(|i| t.columns[i].generated.is_some())
+                                    {
+                                        return Err(super::generated::copy_generated(n));
+                                    }
+                                }
+                                columns
+                            }
+                            None => columns,
+                        };
                         let cols = if columns.is_empty() {
                             "*".to_string()
                         } else {

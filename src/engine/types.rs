@@ -245,6 +245,7 @@ impl Engine {
                     let op = ast::AlterOp::DropColumn {
                         name: c,
                         if_exists: false,
+                        cascade: false,
                     };
                     self.alter_table(sid, &vec![table.name.clone()], false, &[op])?;
                 }
@@ -423,7 +424,7 @@ impl Engine {
         let xid = self.write_xid(sid)?;
         let cid = self.current_cid(sid);
         let existing = self
-            .catalog_entries_for(sid)?
+            .visible_entries(sid)?
             .into_iter()
             .find(|e| matches!(&*e.object, Object::Comment(c) if c.object == object && c.class == class && c.column == column));
         let new = text.filter(|t| !t.is_empty()).map(|text| {

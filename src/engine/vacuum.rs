@@ -132,7 +132,8 @@ impl Engine {
                         self.pager.free(page)?;
                     }
                 }
-                Object::Type(_) | Object::Comment(_) => {}
+                // Types, comments and views have no storage of their own.
+                Object::Type(_) | Object::Comment(_) | Object::View(_) => {}
             }
             self.catalog.remove(&mut self.pager, e.tid)?;
             removed += 1;

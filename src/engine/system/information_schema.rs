@@ -3,7 +3,10 @@
 
 use super::pg_catalog::constraint_rows;
 use super::{opt_text, text, Engine, Result, Viewpoint, PUBLIC_NS};
-use crate::catalog::{IdentityKind, Object, TableDef};
+use std::collections::HashMap;
+
+use super::super::views::updatability;
+use crate::catalog::{IdentityKind, Object, TableDef, ViewDef};
 use crate::value::types::{type_info, DataType};
 use crate::value::Value;
 
@@ -36,23 +39,37 @@ pub(super) fn sql_type_name(ty: &DataType) -> &'static str {
 }
 
 impl Engine {
+    /// The user views visible to `vp`, by name.
+    fn user_views(&mut self, vp: &Viewpoint) -> Result<HashMap<String, ViewDef>> {
+        Ok(self
+            .visible_objects(vp)?
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::View(v) => Some((v.name.clone(), v.clone())),
+                _ => None,
+            })
+            .collect())
+    }
+
     pub(super) fn information_schema_tables(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
         let db = self.config.database_name.clone();
+        let views = self.user_views(vp)?;
         Ok(self
             .relations(vp)?
             .into_iter()
             .filter(|r| matches!(r.kind, 'r' | 'v'))
             .map(|r| {
+                let user = r.namespace == PUBLIC_NS;
+                let insertable = match views.get(&r.def.name) {
+                    Some(v) if user => updatability(v, &views, 0).insertable,
+                    _ => user && !r.view,
+                };
                 vec![
                     text(&db),
                     text(r.schema),
                     Value::Text(r.def.name),
                     text(if r.view { "VIEW" } else { "BASE TABLE" }),
-                    text(if r.namespace == PUBLIC_NS {
-                        "YES"
-                    } else {
-                        "NO"
-                    }),
+                    text(if insertable { "YES" } else { "NO" }),
                     text("NO"),
                     Value::Null,
                 ]
@@ -62,12 +79,17 @@ impl Engine {
 
     pub(super) fn information_schema_columns(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
         let db = self.config.database_name.clone();
+        let views = self.user_views(vp)?;
         let mut rows = Vec::new();
         for r in self.relations(vp)? {
             if !matches!(r.kind, 'r' | 'v') {
                 continue;
             }
             let user = r.namespace == PUBLIC_NS;
+            let view_columns = match views.get(&r.def.name) {
+                Some(v) if user && r.view => Some(updatability(v, &views, 0).columns),
+                _ => None,
+            };
             for (i, c) in r.def.live_columns() {
                 let ty = &c.ty;
                 let (precision, radix, scale) = match ty {
@@ -114,7 +136,10 @@ impl Engine {
                     text(&r.def.name),
                     text(&c.name),
                     Value::Int4(i as i32 + 1),
-                    opt_text(c.default.as_deref()),
+                    match &c.generated {
+                        Some(_) => Value::Null,
+                        None => opt_text(c.default.as_deref()),
+                    },
                     text(if c.not_null { "NO" } else { "YES" }),
                     text(sql_type_name(ty)),
                     int(max_len),
@@ -125,12 +150,51 @@ impl Engine {
                     text(&udt),
                     text(if identity.is_some() { "YES" } else { "NO" }),
                     opt_text(identity),
-                    text("NEVER"),
-                    text(if user { "YES" } else { "NO" }),
+                    text(if c.generated.is_some() {
+                        "ALWAYS"
+                    } else {
+                        "NEVER"
+                    }),
+                    opt_text(c.generated.as_ref().map(|g| g.expr.as_str())),
+                    text(match &view_columns {
+                        Some(cols) if cols.get(i).copied().unwrap_or(false) => "YES",
+                        Some(_) => "NO",
+                        None if user => "YES",
+                        None => "NO",
+                    }),
                 ]);
             }
         }
         Ok(rows)
+    }
+
+    /// `information_schema.views`: the user views, with
+    /// `pg_get_viewdef`'s text and whether PostgreSQL would update them
+    /// automatically.
+    pub(super) fn information_schema_views(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        let db = self.config.database_name.clone();
+        let views = self.user_views(vp)?;
+        let mut list: Vec<&ViewDef> = views.values().collect();
+        list.sort_by_key(|v| v.oid);
+        Ok(list
+            .into_iter()
+            .map(|v| {
+                let u = updatability(v, &views, 0);
+                let yes = |b: bool| text(if b { "YES" } else { "NO" });
+                vec![
+                    text(&db),
+                    text("public"),
+                    text(&v.name),
+                    text(&v.query),
+                    text("NONE"),
+                    yes(u.updatable),
+                    yes(u.insertable),
+                    text("NO"),
+                    text("NO"),
+                    text("NO"),
+                ]
+            })
+            .collect())
     }
 
     /// `information_schema.schemata`: the schemas there are.

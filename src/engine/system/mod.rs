@@ -229,6 +229,7 @@ fn column(name: &str, ty: DataType) -> ColumnDef {
         default: None,
         identity: None,
         dropped: false,
+        generated: None,
     }
 }
 
@@ -395,6 +396,8 @@ impl Engine {
             "pg_attribute" => self.pg_attribute(vp)?,
             "pg_index" => self.pg_index(vp)?,
             "pg_tables" => self.pg_tables(vp)?,
+            "pg_views" => self.pg_views(vp)?,
+            "views" => self.information_schema_views(vp)?,
             "pg_indexes" => self.pg_indexes(vp)?,
             "tables" => self.information_schema_tables(vp)?,
             "columns" => self.information_schema_columns(vp)?,
@@ -523,13 +526,28 @@ impl Engine {
                 }
                 // Types are pg_type rows, comments pg_description rows.
                 Object::Type(_) | Object::Comment(_) => continue,
+                Object::View(v) => {
+                    let def = TableDef {
+                        oid: v.oid,
+                        name: v.name.clone(),
+                        columns: v
+                            .columns
+                            .iter()
+                            .map(|c| column(&c.name, c.ty.clone()))
+                            .collect(),
+                        heap: 0,
+                        checks: Vec::new(),
+                        foreign_keys: Vec::new(),
+                    };
+                    ('v', def, 0)
+                }
             };
             out.push(RelEntry {
                 namespace: PUBLIC_NS,
                 schema: "public",
                 kind,
                 def,
-                view: false,
+                view: kind == 'v',
                 am,
             });
         }
@@ -617,6 +635,23 @@ impl Engine {
                 .map(|c| (c.oid, c.def))
                 .collect(),
             indexes,
+            views: objects
+                .iter()
+                .filter_map(|o| match &**o {
+                    Object::View(v) => Some((v.oid, (v.query.clone(), v.pretty.clone()))),
+                    _ => None,
+                })
+                .collect(),
+            pretty_exprs: objects
+                .iter()
+                .filter_map(|o| match &**o {
+                    Object::Table(t) => Some(t),
+                    _ => None,
+                })
+                .flat_map(|t| t.columns.iter().filter_map(|c| c.generated.as_ref()))
+                .filter(|g| g.expr != g.pretty)
+                .map(|g| (g.expr.clone(), g.pretty.clone()))
+                .collect(),
         })
     }
 }

@@ -272,7 +272,7 @@ pub(super) fn pg_namespace() -> Vec<Vec<Value>> {
 /// PostgreSQL keeps identity columns' sequence out of `pg_attrdef`: only
 /// plain defaults (serial's `nextval(...)` included) are defaults there.
 pub(super) fn has_default(kind: char, c: &ColumnDef) -> bool {
-    kind == 'r' && c.default.is_some() && c.identity.is_none()
+    kind == 'r' && ((c.default.is_some() && c.identity.is_none()) || c.generated.is_some())
 }
 
 pub(super) fn pg_collation() -> Vec<Vec<Value>> {
@@ -619,7 +619,11 @@ impl Engine {
                 Value::Int4(0),
                 Value::Int4(SUPERUSER_OID),
                 Value::Int4(am),
-                Value::Int4(if stored { d.oid as i32 } else { 0 }),
+                Value::Int4(if stored && r.kind != 'v' {
+                    d.oid as i32
+                } else {
+                    0
+                }),
                 Value::Int4(0),
                 Value::Int4(0),
                 // Never analyzed (we keep no statistics), as PostgreSQL says.
@@ -632,7 +636,8 @@ impl Engine {
                 Value::Text(r.kind.to_string()),
                 Value::Int2(d.columns.len() as i16),
                 Value::Int2(d.checks.len() as i16),
-                Value::Bool(false),
+                // A view is its _RETURN rule.
+                Value::Bool(r.kind == 'v'),
                 Value::Bool(stored && r.kind == 'r' && has_triggers(d.oid)),
                 Value::Bool(false),
                 Value::Bool(false),
@@ -680,7 +685,7 @@ impl Engine {
                     Value::Bool(has_default(r.kind, c)),
                     Value::Bool(false),
                     text(identity),
-                    text(""),
+                    text(if c.generated.is_some() { "s" } else { "" }),
                     Value::Bool(c.dropped),
                     Value::Bool(true),
                     Value::Int4(0),
@@ -724,6 +729,23 @@ impl Engine {
             ]);
         }
         Ok(rows)
+    }
+
+    /// `pg_views`: one row per user view, with `pg_get_viewdef`'s text.
+    pub(super) fn pg_views(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        Ok(self
+            .visible_objects(vp)?
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::View(v) => Some(vec![
+                    text("public"),
+                    text(&v.name),
+                    text(super::USER_NAME),
+                    text(&v.query),
+                ]),
+                _ => None,
+            })
+            .collect())
     }
 
     /// `pg_indexes`: one row per index with `pg_get_indexdef`'s text.
@@ -903,7 +925,10 @@ impl Engine {
                     Value::Int2(i as i16 + 1),
                     // PostgreSQL stores a node tree; we keep the SQL text,
                     // which is what pg_get_expr() shows.
-                    opt_text(c.default.as_deref()),
+                    match &c.generated {
+                        Some(g) => text(&g.expr),
+                        None => opt_text(c.default.as_deref()),
+                    },
                 ]);
             }
         }

@@ -60,6 +60,11 @@ pub struct CatalogInfo {
     pub indexes: HashMap<u32, IndexText>,
     /// `pg_description`: (object OID, catalog OID, column) → comment.
     pub comments: HashMap<(u32, u32, i32), String>,
+    /// View OID → `pg_get_viewdef` text: (plain, pretty).
+    pub views: HashMap<u32, (String, String)>,
+    /// Stored expression text (`pg_attrdef.adbin` of generated columns)
+    /// → what `pg_get_expr(..., true)` prints for it, where that differs.
+    pub pretty_exprs: HashMap<String, String>,
 }
 
 /// The catalog functions the binder routes here, with their result types;
@@ -75,6 +80,7 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
         // catalog objects.
         ("format_type", 2) => DataType::Text,
         ("obj_description", 1 | 2) | ("col_description", 2) => DataType::Text,
+        ("pg_get_viewdef", 1 | 2) | ("pg_get_expr", 2 | 3) => DataType::Text,
         _ => return None,
     })
 }
@@ -86,6 +92,10 @@ pub fn arg_type(name: &str, i: usize) -> DataType {
         ("pg_get_indexdef", 1) | ("format_type", 1) | ("col_description", 1) => DataType::Int4,
         ("obj_description", 1) => DataType::Text,
         ("pg_relation_is_publishable", 0) => DataType::Reg(RegKind::Class),
+        // An OID, or (text) a view's name.
+        ("pg_get_viewdef", 0) => DataType::Unknown,
+        ("pg_get_expr", 0) => DataType::Text,
+        ("pg_get_expr", 1) => DataType::Int8,
         (_, 0) => DataType::Int8,
         _ => DataType::Bool,
     }
@@ -318,6 +328,29 @@ impl CatalogInfo {
             };
             return Ok(self.reg_from_text(kind, s).unwrap_or(Value::Null));
         }
+        match (name, args) {
+            // The text of an expression column, shown as stored (pretty:
+            // as PostgreSQL's pretty deparser prints it, where we know).
+            ("pg_get_expr", [Value::Text(e), _, rest @ ..]) => {
+                let pretty = matches!(rest.first(), Some(Value::Bool(true)));
+                return Ok(Value::Text(match self.pretty_exprs.get(e) {
+                    Some(p) if pretty => p.clone(),
+                    _ => e.clone(),
+                }));
+            }
+            // pg_get_viewdef('name'): the view named so (a relation that is
+            // not a view has no definition).
+            ("pg_get_viewdef", [Value::Text(s), rest @ ..]) => {
+                let Value::Reg(_, oid, _) = self.reg_from_text(RegKind::Class, s)? else {
+                    return Ok(Value::Null);
+                };
+                let pretty = matches!(rest.first(), Some(Value::Bool(true)));
+                return Ok(self.views.get(&oid).map_or(Value::Null, |(p, q)| {
+                    Value::Text(if pretty { q.clone() } else { p.clone() })
+                }));
+            }
+            _ => {}
+        }
         let oid = match args.first() {
             Some(v) => oid_arg(v)?,
             None => return Ok(Value::Null),
@@ -353,6 +386,18 @@ impl CatalogInfo {
                 }
             }
             "pg_get_constraintdef" => text(self.constraints.get(&oid)),
+            // pg_get_viewdef(oid, pretty) and (oid, wrap column): any wrap
+            // column prints one column per line.
+            "pg_get_viewdef" => {
+                let pretty = match args.get(1) {
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => true,
+                    None => false,
+                };
+                self.views.get(&oid).map_or(Value::Null, |(p, q)| {
+                    Value::Text(if pretty { q.clone() } else { p.clone() })
+                })
+            }
             // We have no triggers and no extended statistics: PostgreSQL
             // answers NULL for an OID that names none.
             "pg_get_triggerdef" | "pg_get_statisticsobjdef_columns" => Value::Null,

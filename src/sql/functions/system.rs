@@ -1,5 +1,5 @@
-//! System information functions (`pg_typeof`, `format_type`,
-//! `pg_get_expr`, ...) and `gen_random_uuid`.
+//! System information functions (`pg_typeof`, `format_type`, ...) and
+//! `gen_random_uuid`.
 
 use super::{int, is_int, is_str, text, undefined_function, FnContext};
 use crate::error::SqlError;
@@ -89,15 +89,6 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
         }
         "pg_encoding_to_char" if n == 1 && is_int(&a[0]) => T::Text,
         "format_type" if n == 2 && all(is_int) => T::Text,
-        // Our `pg_attrdef.adbin` (and the other expression columns) hold
-        // SQL text, which is what pg_get_expr shows; the relation is not
-        // needed to read it.
-        "pg_get_expr" if (n == 2 || n == 3) && is_str(&a[0]) && is_int(&a[1]) => {
-            if n == 3 && !matches!(a[2], T::Bool | T::Unknown) {
-                return None;
-            }
-            T::Text
-        }
         "gen_random_uuid" if n == 0 => T::Uuid,
         "pg_typeof" if n == 1 => T::Text,
         _ => return None,
@@ -188,7 +179,6 @@ pub(super) fn call(
                 None => "???".into(),
             })
         }
-        "pg_get_expr" => Value::Text(text(&a[0], tz).into_owned()),
         "gen_random_uuid" => {
             let mut b = [0u8; 16];
             b[..8].copy_from_slice(&ctx.next_u64().to_le_bytes());

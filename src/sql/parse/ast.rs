@@ -24,11 +24,24 @@ pub enum Statement {
         cascade: bool,
     },
     CreateIndex(Box<CreateIndex>),
+    /// `CREATE [OR REPLACE] VIEW name [(columns)] AS query`.
+    CreateView(Box<CreateView>),
+    DropView {
+        names: Vec<Name>,
+        if_exists: bool,
+        cascade: bool,
+    },
     DropIndex {
         names: Vec<Name>,
         if_exists: bool,
     },
     AlterTable {
+        name: Name,
+        if_exists: bool,
+        ops: Vec<AlterOp>,
+    },
+    /// `ALTER VIEW name RENAME ...` (ALTER TABLE's renames, on a view).
+    AlterView {
         name: Name,
         if_exists: bool,
         ops: Vec<AlterOp>,
@@ -403,6 +416,16 @@ pub struct CreateTable {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+pub struct CreateView {
+    pub name: Name,
+    pub or_replace: bool,
+    /// Names for the query's columns (the first ones; the others keep
+    /// theirs).
+    pub columns: Vec<String>,
+    pub query: Query,
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct ColumnSpec {
     pub name: String,
     pub ty: DataType,
@@ -413,6 +436,8 @@ pub struct ColumnSpec {
     pub default: Option<Expr>,
     /// The default as written, stored in the catalog.
     pub default_sql: Option<String>,
+    /// `GENERATED ALWAYS AS (expr) STORED`.
+    pub generated: Option<Expr>,
     pub constraints: Vec<TableConstraint>,
 }
 
@@ -493,6 +518,7 @@ pub enum AlterOp {
     DropColumn {
         name: String,
         if_exists: bool,
+        cascade: bool,
     },
     AddConstraint(TableConstraint),
     DropConstraint {

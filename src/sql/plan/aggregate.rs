@@ -32,7 +32,7 @@ pub(super) fn is_aggregate(name: &str) -> bool {
     )
 }
 
-pub(super) fn contains_aggregate(e: &Expr) -> bool {
+pub fn contains_aggregate(e: &Expr) -> bool {
     match e {
         Expr::Function(f) => is_aggregate(&f.name) || f.args.iter().any(contains_aggregate),
         Expr::Unary { expr, .. }
@@ -65,6 +65,40 @@ pub(super) fn contains_aggregate(e: &Expr) -> bool {
         Expr::Quantified { left, .. } => contains_aggregate(left),
         _ => false,
     }
+}
+
+/// The result type of aggregate `name` over arguments of `types` (None:
+/// no such aggregate).
+pub(super) fn agg_result_type(name: &str, star: bool, types: &[DataType]) -> Option<DataType> {
+    let arg_ty = types.first().cloned().unwrap_or(DataType::Unknown);
+    Some(match (name, star, types.len()) {
+        ("count", true, 0) | ("count", false, 1) => DataType::Int8,
+        ("sum", false, 1) => match arg_ty {
+            DataType::Int2 | DataType::Int4 => DataType::Int8,
+            DataType::Int8 | DataType::Numeric(_) => DataType::Numeric(None),
+            DataType::Float4 => DataType::Float4,
+            DataType::Float8 | DataType::Unknown => DataType::Float8,
+            DataType::Interval => DataType::Interval,
+            DataType::Vector(_) => DataType::Vector(None),
+            DataType::HalfVec(_) => DataType::HalfVec(None),
+            _ => return None,
+        },
+        ("avg", false, 1) => match arg_ty {
+            DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric(_) => {
+                DataType::Numeric(None)
+            }
+            DataType::Float4 | DataType::Float8 | DataType::Unknown => DataType::Float8,
+            DataType::Interval => DataType::Interval,
+            DataType::Vector(_) => DataType::Vector(None),
+            DataType::HalfVec(_) => DataType::HalfVec(None),
+            _ => return None,
+        },
+        ("min" | "max", false, 1) => arg_ty,
+        ("bool_and" | "every" | "bool_or", false, 1) => DataType::Bool,
+        ("string_agg", false, 2) => DataType::Text,
+        ("array_agg", false, 1) => DataType::Array(Box::new(arg_ty)),
+        _ => return None,
+    })
 }
 
 impl<'a> Binder<'a> {
@@ -135,7 +169,6 @@ impl<'a> Binder<'a> {
                 nulls_first: o.nulls_first.unwrap_or(o.desc),
             });
         }
-        let arg_ty = types.first().cloned().unwrap_or(DataType::Unknown);
         let wrong = || {
             SqlError::new(
                 SqlState::UNDEFINED_FUNCTION,
@@ -143,43 +176,20 @@ impl<'a> Binder<'a> {
             )
             .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")
         };
-        let (func, ty) = match (f.name.as_str(), f.star, args.len()) {
-            ("count", true, 0) => (AggFunc::CountStar, DataType::Int8),
-            ("count", false, 1) => (AggFunc::Count, DataType::Int8),
-            ("sum", false, 1) => (
-                AggFunc::Sum,
-                match arg_ty {
-                    DataType::Int2 | DataType::Int4 => DataType::Int8,
-                    DataType::Int8 | DataType::Numeric(_) => DataType::Numeric(None),
-                    DataType::Float4 => DataType::Float4,
-                    DataType::Float8 | DataType::Unknown => DataType::Float8,
-                    DataType::Interval => DataType::Interval,
-                    DataType::Vector(_) => DataType::Vector(None),
-                    DataType::HalfVec(_) => DataType::HalfVec(None),
-                    _ => return Err(wrong()),
-                },
-            ),
-            ("avg", false, 1) => (
-                AggFunc::Avg,
-                match arg_ty {
-                    DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Numeric(_) => {
-                        DataType::Numeric(None)
-                    }
-                    DataType::Float4 | DataType::Float8 | DataType::Unknown => DataType::Float8,
-                    DataType::Interval => DataType::Interval,
-                    DataType::Vector(_) => DataType::Vector(None),
-                    DataType::HalfVec(_) => DataType::HalfVec(None),
-                    _ => return Err(wrong()),
-                },
-            ),
-            ("min", false, 1) => (AggFunc::Min, arg_ty),
-            ("max", false, 1) => (AggFunc::Max, arg_ty),
-            ("bool_and" | "every", false, 1) => (AggFunc::BoolAnd, DataType::Bool),
-            ("bool_or", false, 1) => (AggFunc::BoolOr, DataType::Bool),
-            ("string_agg", false, 2) => (AggFunc::StringAgg, DataType::Text),
-            ("array_agg", false, 1) => (AggFunc::ArrayAgg, DataType::Array(Box::new(arg_ty))),
+        let func = match (f.name.as_str(), f.star) {
+            ("count", true) => AggFunc::CountStar,
+            ("count", false) => AggFunc::Count,
+            ("sum", _) => AggFunc::Sum,
+            ("avg", _) => AggFunc::Avg,
+            ("min", _) => AggFunc::Min,
+            ("max", _) => AggFunc::Max,
+            ("bool_and" | "every", _) => AggFunc::BoolAnd,
+            ("bool_or", _) => AggFunc::BoolOr,
+            ("string_agg", _) => AggFunc::StringAgg,
+            ("array_agg", _) => AggFunc::ArrayAgg,
             _ => return Err(wrong()),
         };
+        let ty = agg_result_type(&f.name, f.star, &types).ok_or_else(wrong)?;
         Ok(AggCall {
             func,
             args,

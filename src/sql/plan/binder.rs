@@ -81,6 +81,8 @@ pub struct Binder<'a> {
     /// EXCEPT: its untyped literal columns stay `unknown`, to be resolved
     /// with the other operand's types (as in PostgreSQL).
     pub(super) set_op_leaf: bool,
+    /// Views being expanded (a guard against a view that reads itself).
+    pub(super) view_depth: usize,
 }
 
 pub fn bool_type_check(ty: &DataType, what: &str) -> PlanResult<()> {
@@ -230,6 +232,7 @@ impl<'a> Binder<'a> {
             outer_refs: 0,
             catalog_info: None,
             set_op_leaf: false,
+            view_depth: 0,
         }
     }
 

@@ -938,9 +938,17 @@ impl<'a> Binder<'a> {
             for (i, a) in f.args.iter().enumerate() {
                 let want = crate::sql::functions::catalog::arg_type(&name, i);
                 let (b, t) = self.bind_typed(a, scope, &want)?;
-                let fits = match want {
-                    DataType::Bool => matches!(t, DataType::Bool | DataType::Unknown),
-                    DataType::Text => t.is_string() || t == DataType::Unknown,
+                let fits = match (want, name.as_str(), i) {
+                    (DataType::Bool, "pg_get_viewdef", _) => {
+                        t.is_integer() || matches!(t, DataType::Bool | DataType::Unknown)
+                    }
+                    (DataType::Bool, _, _) => matches!(t, DataType::Bool | DataType::Unknown),
+                    (DataType::Text, _, _) => t.is_string() || t == DataType::Unknown,
+                    (_, "pg_get_viewdef", 0) => {
+                        t.is_integer()
+                            || t.is_string()
+                            || matches!(t, DataType::Reg(_) | DataType::Unknown)
+                    }
                     _ => t.is_integer() || matches!(t, DataType::Reg(_) | DataType::Unknown),
                 };
                 if !fits {

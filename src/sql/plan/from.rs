@@ -8,6 +8,7 @@ use super::{
     bool_type_check, shift_cols, split_and, table_scope, undefined_column, undefined_table,
     visit_cols, BExpr, Binder, Column, JoinType, Plan, PlanResult, Scope, ScopeCol,
 };
+use crate::catalog::ViewDef;
 use crate::error::{SqlError, SqlState};
 use crate::sql::parse::ast::{self, BinOp};
 use crate::value::types::{DataType, RegKind};
@@ -99,6 +100,60 @@ pub(super) fn column_side(e: &BExpr, nleft: usize) -> Option<bool> {
 }
 
 impl<'a> Binder<'a> {
+    /// A view in FROM: its stored query bound as a subquery, which sees
+    /// none of the statement's CTEs or enclosing queries.
+    pub(super) fn bind_view(
+        &mut self,
+        view: &ViewDef,
+        label: &str,
+        alias: Option<&ast::TableAlias>,
+    ) -> PlanResult<(Plan, Scope)> {
+        if self.view_depth >= 64 {
+            return Err(SqlError::new(
+                SqlState("42P17"),
+                format!(
+                    "infinite recursion detected in rules for relation \"{}\"",
+                    view.name
+                ),
+            ));
+        }
+        let q = match crate::sql::parse::translate::parse(&view.query)?.pop() {
+            Some(ast::Statement::Query(q)) => q,
+            _ => {
+                return Err(SqlError::new(
+                    SqlState::INTERNAL_ERROR,
+                    format!("the definition of view \"{}\" is not a query", view.name),
+                ))
+            }
+        };
+        let saved_outer = std::mem::take(&mut self.outer);
+        let saved_ctes = std::mem::take(&mut self.ctes);
+        let saved_agg = self.agg.take();
+        let saved_leaf = std::mem::take(&mut self.set_op_leaf);
+        self.view_depth += 1;
+        let result = self.bind_query(&q);
+        self.view_depth -= 1;
+        self.outer = saved_outer;
+        self.ctes = saved_ctes;
+        self.agg = saved_agg;
+        self.set_op_leaf = saved_leaf;
+        let (plan, cols) = result?;
+        let renames = alias.map(|a| a.columns.as_slice()).unwrap_or(&[]);
+        let scope = Scope {
+            cols: cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ScopeCol {
+                    table: Some(label.to_string()),
+                    name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                    ty: c.ty.clone(),
+                    hidden: false,
+                })
+                .collect(),
+        };
+        Ok((plan, scope))
+    }
+
     /// Binds FROM items into a plan and the scope of its output.
     pub fn bind_from(&mut self, from: &[ast::TableRef]) -> PlanResult<(Plan, Scope)> {
         let mut plan: Option<(Plan, Scope)> = None;
@@ -187,10 +242,12 @@ impl<'a> Binder<'a> {
                     };
                     return Ok((plan, scope));
                 }
-                let table = self
-                    .catalog
-                    .table(&tname)?
-                    .ok_or_else(|| undefined_table(&tname))?;
+                let Some(table) = self.catalog.table(&tname)? else {
+                    return match self.catalog.view(&tname)? {
+                        Some(view) => self.bind_view(&view, &label, alias.as_ref()),
+                        None => Err(undefined_table(&tname)),
+                    };
+                };
                 let scope = table_scope(
                     &table,
                     &label,

@@ -149,6 +149,19 @@ pub fn check_immutable(e: &BExpr, what: &str) -> PlanResult<()> {
     err.map_or(Ok(()), Err)
 }
 
+/// The columns (row positions) `e` reads.
+pub fn referenced_columns(e: &BExpr) -> Vec<usize> {
+    let mut out = Vec::new();
+    walk(e, &mut |x| {
+        if let BExpr::Col(i) = x {
+            if !out.contains(i) {
+                out.push(*i);
+            }
+        }
+    });
+    out
+}
+
 /// Calls `f` on `e` and every expression below it.
 fn walk(e: &BExpr, f: &mut dyn FnMut(&BExpr)) {
     f(e);

@@ -14,6 +14,7 @@
 
 mod aggregate;
 mod binder;
+pub mod deparse;
 pub mod explain;
 mod expr;
 mod from;
@@ -21,11 +22,13 @@ pub mod index_keys;
 pub mod optimize;
 mod query;
 
+pub use aggregate::contains_aggregate;
 pub use binder::{bool_type_check, default_column_name, table_scope, Binder, Scope, ScopeCol};
+pub use query::is_set_returning;
 
 use std::rc::Rc;
 
-use crate::catalog::{IndexDef, SequenceDef, TableDef};
+use crate::catalog::{IndexDef, SequenceDef, TableDef, ViewDef};
 use crate::error::{SqlError, SqlState};
 use crate::sql::functions::catalog::CatalogInfo;
 use crate::sql::parse::ast::{BinOp, Expr, SetOp, UnOp};
@@ -341,6 +344,11 @@ pub trait CatalogAccess {
     fn table(&mut self, name: &str) -> PlanResult<Option<Rc<TableDef>>>;
     fn indexes(&mut self, table: &TableDef) -> PlanResult<Vec<Rc<IndexDef>>>;
     fn sequence(&mut self, name: &str) -> PlanResult<Option<Rc<SequenceDef>>>;
+    /// The view called `name` (None: there is none, or no views here).
+    fn view(&mut self, name: &str) -> PlanResult<Option<Rc<ViewDef>>> {
+        let _ = name;
+        Ok(None)
+    }
     /// Functions answered by the session at bind time (`txid_current()`,
     /// `current_setting('x')`, `version()`...); `None` if `name` is not one.
     fn session_function(

@@ -35,7 +35,7 @@ pub(super) fn query_references(q: &ast::Query, name: &str) -> bool {
 }
 
 /// The set-returning functions we have.
-pub(super) fn is_set_returning(name: &str) -> bool {
+pub fn is_set_returning(name: &str) -> bool {
     matches!(
         name.strip_prefix("pg_catalog.").unwrap_or(name),
         "generate_series"

@@ -146,6 +146,7 @@ pub(super) fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
         not_null: serial,
         default: None,
         default_sql: None,
+        generated: None,
         constraints: Vec::new(),
     };
     for o in c.options {
@@ -183,6 +184,26 @@ pub(super) fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
                 spec.constraints.push(TableConstraint::ForeignKey(fk))
             }
             sp::ColumnOption::Generated {
+                generation_expr: Some(e),
+                generation_expr_mode,
+                generated_keyword,
+                ..
+            } => {
+                // PostgreSQL 15 has stored generated columns only, spelled
+                // out in full (sqlparser accepts `AS (expr)` too).
+                if !generated_keyword
+                    || !matches!(
+                        generation_expr_mode,
+                        Some(sp::GeneratedExpressionMode::Stored)
+                    )
+                {
+                    return Err(syntax(format!(
+                        "syntax error at or near \"(\" in the definition of column \"{name}\""
+                    )));
+                }
+                spec.generated = Some(expr(e)?);
+            }
+            sp::ColumnOption::Generated {
                 generated_as,
                 generation_expr: None,
                 ..
@@ -216,6 +237,33 @@ pub(super) fn create_table(c: sp::CreateTable) -> TResult<CreateTable> {
             .into_iter()
             .map(table_constraint)
             .collect::<TResult<_>>()?,
+    })
+}
+
+pub(super) fn create_view(v: sp::CreateView) -> TResult<CreateView> {
+    if v.materialized {
+        return Err(unsupported("CREATE MATERIALIZED VIEW"));
+    }
+    if v.temporary {
+        return Err(unsupported("CREATE TEMPORARY VIEW"));
+    }
+    if v.or_alter || v.if_not_exists || v.to.is_some() || v.params.is_some() {
+        return Err(syntax("syntax error in CREATE VIEW"));
+    }
+    if !matches!(v.options, sp::CreateTableOptions::None) {
+        return Err(unsupported("CREATE VIEW ... WITH (options)"));
+    }
+    if v.columns
+        .iter()
+        .any(|c| c.data_type.is_some() || c.options.is_some())
+    {
+        return Err(syntax("syntax error in the column list of CREATE VIEW"));
+    }
+    Ok(CreateView {
+        name: object_name(&v.name)?,
+        or_replace: v.or_replace,
+        columns: v.columns.iter().map(|c| ident(&c.name)).collect(),
+        query: query(*v.query)?,
     })
 }
 
@@ -284,6 +332,7 @@ pub(super) fn alter_table(a: sp::AlterTable) -> TResult<Statement> {
             A::DropColumn {
                 column_names,
                 if_exists,
+                drop_behavior,
                 ..
             } => {
                 if column_names.len() != 1 {
@@ -292,6 +341,7 @@ pub(super) fn alter_table(a: sp::AlterTable) -> TResult<Statement> {
                 AlterOp::DropColumn {
                     name: ident(&column_names[0]),
                     if_exists,
+                    cascade: matches!(drop_behavior, Some(sp::DropBehavior::Cascade)),
                 }
             }
             A::AddConstraint { constraint, .. } => {

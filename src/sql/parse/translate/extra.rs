@@ -9,7 +9,13 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use super::{object_name, syntax, TResult};
-use crate::sql::parse::ast::Statement;
+use crate::sql::parse::ast::{AlterOp, Statement};
+
+/// Whether the ALTER VIEW statement ahead renames (within its first
+/// tokens: ALTER VIEW [IF EXISTS] name[.name] RENAME).
+fn rename_follows(p: &Parser) -> bool {
+    (2..8).any(|n| word_at(p, n).as_deref() == Some("RENAME"))
+}
 
 /// The upper-cased word at `n` tokens ahead (`None` if not a word).
 fn word_at(p: &Parser, n: usize) -> Option<String> {
@@ -60,6 +66,43 @@ pub(super) fn statement(p: &mut Parser) -> TResult<Option<Statement>> {
                 return Err(syntax(format!("syntax error at or near \"{found}\"")));
             };
             Ok(Some(Statement::SetConstraints { names, deferred }))
+        }
+        // ALTER VIEW [IF EXISTS] name RENAME [COLUMN a] TO b (sqlparser
+        // knows only ALTER VIEW ... AS).
+        (Some("ALTER"), Some("VIEW")) if rename_follows(p) => {
+            p.next_token();
+            p.next_token();
+            let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+            let name = p
+                .parse_object_name(false)
+                .map_err(|e| syntax(e.to_string()))?;
+            let name = object_name(&name)?;
+            if !p.parse_keyword(Keyword::RENAME) {
+                return Err(syntax("syntax error at or near ALTER VIEW"));
+            }
+            let ident = |p: &mut Parser| -> TResult<String> {
+                let i = p.parse_identifier().map_err(|e| syntax(e.to_string()))?;
+                Ok(super::ident(&i))
+            };
+            let op = if p.parse_keyword(Keyword::TO) {
+                AlterOp::RenameTable(ident(p)?)
+            } else {
+                let _ = p.parse_keyword(Keyword::COLUMN);
+                let old = ident(p)?;
+                if !p.parse_keyword(Keyword::TO) {
+                    let found = p.peek_token().token;
+                    return Err(syntax(format!("syntax error at or near \"{found}\"")));
+                }
+                AlterOp::RenameColumn {
+                    old,
+                    new: ident(p)?,
+                }
+            };
+            Ok(Some(Statement::AlterView {
+                name,
+                if_exists,
+                ops: vec![op],
+            }))
         }
         (Some("PREPARE"), Some("TRANSACTION")) => {
             p.next_token();

@@ -307,6 +307,7 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
         S::Delete(d) => Statement::Delete(Box::new(delete(d)?)),
         S::CreateTable(c) => Statement::CreateTable(Box::new(create_table(c)?)),
         S::CreateIndex(c) => Statement::CreateIndex(Box::new(create_index(c)?)),
+        S::CreateView(v) => Statement::CreateView(Box::new(create_view(v)?)),
         S::Drop {
             object_type,
             if_exists,
@@ -317,6 +318,11 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             let names = names.iter().map(object_name).collect::<TResult<Vec<_>>>()?;
             match object_type {
                 sp::ObjectType::Table => Statement::DropTable {
+                    names,
+                    if_exists,
+                    cascade,
+                },
+                sp::ObjectType::View => Statement::DropView {
                     names,
                     if_exists,
                     cascade,
@@ -1409,6 +1415,29 @@ pub fn expr(e: sp::Expr) -> TResult<Expr> {
             other => return Err(unsupported(format!("literal {other}"))),
         },
         E::Nested(e) => expr(*e)?,
+        // `~~` and friends are LIKE and ILIKE (what PostgreSQL's deparser
+        // prints for them, e.g. in view definitions).
+        E::BinaryOp {
+            left,
+            op:
+                op @ (sp::BinaryOperator::PGLikeMatch
+                | sp::BinaryOperator::PGILikeMatch
+                | sp::BinaryOperator::PGNotLikeMatch
+                | sp::BinaryOperator::PGNotILikeMatch),
+            right,
+        } => Expr::Like {
+            expr: bx(*left)?,
+            pattern: bx(*right)?,
+            escape: None,
+            negated: matches!(
+                op,
+                sp::BinaryOperator::PGNotLikeMatch | sp::BinaryOperator::PGNotILikeMatch
+            ),
+            case_insensitive: matches!(
+                op,
+                sp::BinaryOperator::PGILikeMatch | sp::BinaryOperator::PGNotILikeMatch
+            ),
+        },
         E::BinaryOp { left, op, right } => match regex_op(&op) {
             // `a ~ b` is PostgreSQL's textregexeq(a, b), and so on.
             Some(f) => call(f, vec![expr(*left)?, expr(*right)?]),
