@@ -13,6 +13,7 @@
 //! text is what a view binds again on every use, so it must read back to
 //! the same meaning: CREATE VIEW checks that it does.
 
+use super::explain::operator_name;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::rc::Rc;
 
@@ -476,45 +477,6 @@ fn const_d(v: &Value, ty: &DataType) -> D {
         label: label.then(|| type_name.clone()),
         ty: type_name,
     }
-}
-
-/// PostgreSQL's name for a binary operator (None: AND/OR).
-fn operator_name(op: BinOp) -> Option<&'static str> {
-    use BinOp::*;
-    Some(match op {
-        Add => "+",
-        Sub => "-",
-        Mul => "*",
-        Div => "/",
-        Mod => "%",
-        Pow => "^",
-        Concat => "||",
-        Eq => "=",
-        NotEq => "<>",
-        Lt => "<",
-        LtEq => "<=",
-        Gt => ">",
-        GtEq => ">=",
-        And | Or => return None,
-        BitAnd => "&",
-        BitOr => "|",
-        BitXor => "#",
-        ShiftLeft => "<<",
-        ShiftRight => ">>",
-        JsonGet => "->",
-        JsonGetText => "->>",
-        JsonPath => "#>",
-        JsonPathText => "#>>",
-        JsonContains => "@>",
-        JsonContained => "<@",
-        JsonHasKey => "?",
-        L2Distance => "<->",
-        NegInnerProduct => "<#>",
-        CosineDistance => "<=>",
-        L1Distance => "<+>",
-        HammingDistance => "<~>",
-        JaccardDistance => "<%>",
-    })
 }
 
 /// The keywords PostgreSQL prints for its SQL-standard value functions.

@@ -290,6 +290,12 @@ fn unreachable_plan() -> (String, Vec<String>, Vec<&'static Plan>) {
     (String::new(), Vec::new(), Vec::new())
 }
 
+/// PostgreSQL's name for a binary operator (None: AND/OR, which are not
+/// operators to resolve).
+pub(super) fn operator_name(op: BinOp) -> Option<&'static str> {
+    (!matches!(op, BinOp::And | BinOp::Or)).then(|| op_symbol(op))
+}
+
 fn op_symbol(op: BinOp) -> &'static str {
     use BinOp::*;
     match op {

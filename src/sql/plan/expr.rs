@@ -1,6 +1,7 @@
 //! Binding expressions: operators and their types, casts, function calls,
 //! untyped literals and parameters, subqueries.
 
+use super::explain::operator_name;
 use std::rc::Rc;
 
 use super::aggregate::is_aggregate;
@@ -87,45 +88,6 @@ pub(super) fn binop_type(op: BinOp, l: &DataType, r: &DataType) -> DataType {
             }
         }
     }
-}
-
-/// PostgreSQL's name for a binary operator (None: AND/OR, not operators).
-fn operator_name(op: BinOp) -> Option<&'static str> {
-    use BinOp::*;
-    Some(match op {
-        Add => "+",
-        Sub => "-",
-        Mul => "*",
-        Div => "/",
-        Mod => "%",
-        Pow => "^",
-        Concat => "||",
-        Eq => "=",
-        NotEq => "<>",
-        Lt => "<",
-        LtEq => "<=",
-        Gt => ">",
-        GtEq => ">=",
-        And | Or => return None,
-        BitAnd => "&",
-        BitOr => "|",
-        BitXor => "#",
-        ShiftLeft => "<<",
-        ShiftRight => ">>",
-        JsonGet => "->",
-        JsonGetText => "->>",
-        JsonPath => "#>",
-        JsonPathText => "#>>",
-        JsonContains => "@>",
-        JsonContained => "<@",
-        JsonHasKey => "?",
-        L2Distance => "<->",
-        NegInnerProduct => "<#>",
-        CosineDistance => "<=>",
-        L1Distance => "<+>",
-        HammingDistance => "<~>",
-        JaccardDistance => "<%>",
-    })
 }
 
 /// The sort position of enum value `e` (1-based; what ordering compares).
