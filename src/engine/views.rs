@@ -12,6 +12,7 @@ use crate::sql::parse::ast;
 use crate::sql::parse::translate;
 use crate::sql::plan::deparse;
 use crate::txn::Viewer;
+use crate::value::types::DataType;
 
 /// A view that will go with a dropped object, and the line of
 /// PostgreSQL's DETAIL that says why.
@@ -145,11 +146,19 @@ impl Engine {
                 "CREATE VIEW specifies more column names than columns",
             ));
         }
+        // An untyped column (`SELECT 'a' UNION SELECT 'b'`) is text.
+        let as_text = |ty: DataType| {
+            if ty == DataType::Unknown {
+                DataType::Text
+            } else {
+                ty
+            }
+        };
         let mut columns: Vec<ViewColumn> = columns
             .into_iter()
             .map(|c| ViewColumn {
                 name: c.name,
-                ty: c.ty,
+                ty: as_text(c.ty),
             })
             .collect();
         for (col, n) in columns.iter_mut().zip(&c.columns) {
@@ -180,7 +189,7 @@ impl Engine {
             || again
                 .iter()
                 .zip(&columns)
-                .any(|(a, b)| a.name != b.name || a.ty.oid() != b.ty.oid())
+                .any(|(a, b)| a.name != b.name || as_text(a.ty.clone()).oid() != b.ty.oid())
         {
             return Err(cannot_store(&name, "its columns differ when read back"));
         }
