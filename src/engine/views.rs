@@ -989,11 +989,15 @@ impl Engine {
 pub(super) enum Rename<'a> {
     /// Relation `old` is now called `new`.
     Relation { old: &'a str, new: &'a str },
-    /// Column `old` of relation `relation` is now called `new`.
+    /// Column `old` of relation `relation` is now called `new`; it is
+    /// the relation's `position`-th live column of `columns` (the names
+    /// after the rename).
     Column {
         relation: &'a str,
         old: &'a str,
         new: &'a str,
+        position: usize,
+        columns: &'a [String],
     },
 }
 
@@ -1020,6 +1024,25 @@ struct Renamer<'a> {
     rename: Rename<'a>,
     levels: Vec<Level>,
     ctes: Vec<String>,
+    /// The current level joins USING the renamed column's old name.
+    using_old: bool,
+}
+
+/// Whether a join in `t` has `col` in its USING list.
+fn joins_using(t: &ast::TableRef, col: &str) -> bool {
+    match t {
+        ast::TableRef::Join {
+            left,
+            right,
+            constraint,
+            ..
+        } => {
+            matches!(constraint, ast::JoinConstraint::Using(cols) if cols.iter().any(|c| c == col))
+                || joins_using(left, col)
+                || joins_using(right, col)
+        }
+        _ => false,
+    }
 }
 
 impl Renamer<'_> {
@@ -1067,9 +1090,15 @@ impl Renamer<'_> {
     }
 
     fn select(&mut self, sel: &mut ast::Select, order_by: &mut [ast::OrderItem]) {
+        let saved = self.using_old;
+        self.using_old = match self.rename {
+            Rename::Column { old, .. } => sel.from.iter().any(|t| joins_using(t, old)),
+            Rename::Relation { .. } => false,
+        };
         for t in &mut sel.from {
             self.table_ref(t);
         }
+        self.using_old = saved;
         for item in &mut sel.projection {
             if let ast::SelectItem::Expr { expr, alias } = item {
                 // A column keeps its output name when it is renamed.
@@ -1113,14 +1142,58 @@ impl Renamer<'_> {
                             if let Some(l) = name.last_mut() {
                                 *l = new.to_string();
                             }
-                            if alias.is_none() {
+                            // `t t(a, b)`: the alias a column rename made
+                            // (see below) follows the relation's name.
+                            if let Some(a) = alias.as_mut().filter(|a| a.name == last) {
+                                a.name = new.to_string();
+                            }
+                            if alias.as_ref().is_none_or(|a| a.name == *new) {
                                 level.all.insert(last.clone());
                                 level.target.insert(last);
                                 return;
                             }
                         }
-                        Rename::Column { .. } => {
-                            level.target.insert(refname.clone());
+                        Rename::Column {
+                            old,
+                            position,
+                            columns,
+                            ..
+                        } => {
+                            let aliased =
+                                alias.as_ref().is_some_and(|a| a.columns.len() > position);
+                            // `t t(a, b)` (an alias list a rename made, not
+                            // the query's): its other names follow renames.
+                            let made = alias.as_mut().filter(|a| {
+                                a.name == last && a.columns.get(position).is_some_and(|c| c == old)
+                            });
+                            if let Some(a) = made {
+                                a.columns[position] = columns
+                                    .get(position)
+                                    .cloned()
+                                    .unwrap_or_else(|| old.to_string());
+                                level.target.insert(refname.clone());
+                            } else if aliased {
+                                // The query names the column by its alias.
+                            } else if self.using_old {
+                                // A join USING the old name: the column
+                                // keeps it through a column alias list.
+                                let mut cols = columns.to_vec();
+                                if let Some(a) = alias.as_ref() {
+                                    for (i, n) in a.columns.iter().enumerate() {
+                                        cols[i] = n.clone();
+                                    }
+                                }
+                                if let Some(c) = cols.get_mut(position) {
+                                    *c = old.to_string();
+                                }
+                                let name = alias.as_ref().map_or(last.clone(), |a| a.name.clone());
+                                *alias = Some(ast::TableAlias {
+                                    name,
+                                    columns: cols,
+                                });
+                            } else {
+                                level.target.insert(refname.clone());
+                            }
                         }
                     }
                 }
@@ -1300,6 +1373,7 @@ impl Engine {
                 rename,
                 levels: Vec::new(),
                 ctes: Vec::new(),
+                using_old: false,
             };
             r.query(&mut q);
             let names: Vec<String> = v.columns.iter().map(|c| c.name.clone()).collect();
@@ -1431,10 +1505,14 @@ impl Engine {
                         cid,
                         Object::View(view.clone()),
                     )?;
+                    let columns: Vec<String> =
+                        view.columns.iter().map(|c| c.name.clone()).collect();
                     let rename = Rename::Column {
                         relation: &view.name,
                         old,
                         new,
+                        position: i,
+                        columns: &columns,
                     };
                     self.follow_rename(sid, view.oid, Some(i), rename)?;
                 }

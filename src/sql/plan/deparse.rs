@@ -1368,7 +1368,10 @@ impl Deparser<'_> {
                 .collect();
             let positions: Vec<usize> = cols.iter().map(|(i, _)| *i).collect();
             let cols = rename(cols.into_iter().map(|(_, c)| c).collect(), renames);
-            self.deps.entry(table.oid).or_default();
+            // Columns a column alias list names are read (their names are
+            // in the definition).
+            let entry = self.deps.entry(table.oid).or_default();
+            entry.extend(positions.iter().take(renames.len()).copied());
             let rte = self.new_rte(&label, &tname, alias.is_some(), false);
             rtable.push(rte);
             let scope = self.rte_scope(rte, &cols, Some((table.oid, &positions)));
