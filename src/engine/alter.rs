@@ -406,10 +406,15 @@ impl Engine {
                         cid,
                         Object::Table(table.clone()),
                     )?;
+                    let columns: Vec<String> =
+                        table.live_columns().map(|(_, c)| c.name.clone()).collect();
+                    let position = table.live_columns().take_while(|(j, _)| *j != i).count();
                     let rename = Rename::Column {
                         relation: &table.name,
                         old,
                         new,
+                        position,
+                        columns: &columns,
                     };
                     self.follow_rename(sid, table.oid, Some(i), rename)?;
                 }

@@ -12,6 +12,7 @@ use crate::sql::parse::ast;
 use crate::sql::parse::translate;
 use crate::sql::plan::deparse;
 use crate::txn::Viewer;
+use crate::value::types::DataType;
 
 /// A view that will go with a dropped object, and the line of
 /// PostgreSQL's DETAIL that says why.
@@ -147,11 +148,19 @@ impl Engine {
                 "CREATE VIEW specifies more column names than columns",
             ));
         }
+        // An untyped column (`SELECT 'a' UNION SELECT 'b'`) is text.
+        let as_text = |ty: DataType| {
+            if ty == DataType::Unknown {
+                DataType::Text
+            } else {
+                ty
+            }
+        };
         let mut columns: Vec<ViewColumn> = columns
             .into_iter()
             .map(|c| ViewColumn {
                 name: c.name,
-                ty: c.ty,
+                ty: as_text(c.ty),
             })
             .collect();
         for (col, n) in columns.iter_mut().zip(&c.columns) {
@@ -182,7 +191,7 @@ impl Engine {
             || again
                 .iter()
                 .zip(&columns)
-                .any(|(a, b)| a.name != b.name || a.ty.oid() != b.ty.oid())
+                .any(|(a, b)| a.name != b.name || as_text(a.ty.clone()).oid() != b.ty.oid())
         {
             return Err(cannot_store(&name, "its columns differ when read back"));
         }
@@ -982,11 +991,15 @@ impl Engine {
 pub(super) enum Rename<'a> {
     /// Relation `old` is now called `new`.
     Relation { old: &'a str, new: &'a str },
-    /// Column `old` of relation `relation` is now called `new`.
+    /// Column `old` of relation `relation` is now called `new`; it is
+    /// the relation's `position`-th live column of `columns` (the names
+    /// after the rename).
     Column {
         relation: &'a str,
         old: &'a str,
         new: &'a str,
+        position: usize,
+        columns: &'a [String],
     },
 }
 
@@ -1013,6 +1026,25 @@ struct Renamer<'a> {
     rename: Rename<'a>,
     levels: Vec<Level>,
     ctes: Vec<String>,
+    /// The current level joins USING the renamed column's old name.
+    using_old: bool,
+}
+
+/// Whether a join in `t` has `col` in its USING list.
+fn joins_using(t: &ast::TableRef, col: &str) -> bool {
+    match t {
+        ast::TableRef::Join {
+            left,
+            right,
+            constraint,
+            ..
+        } => {
+            matches!(constraint, ast::JoinConstraint::Using(cols) if cols.iter().any(|c| c == col))
+                || joins_using(left, col)
+                || joins_using(right, col)
+        }
+        _ => false,
+    }
 }
 
 impl Renamer<'_> {
@@ -1060,9 +1092,15 @@ impl Renamer<'_> {
     }
 
     fn select(&mut self, sel: &mut ast::Select, order_by: &mut [ast::OrderItem]) {
+        let saved = self.using_old;
+        self.using_old = match self.rename {
+            Rename::Column { old, .. } => sel.from.iter().any(|t| joins_using(t, old)),
+            Rename::Relation { .. } => false,
+        };
         for t in &mut sel.from {
             self.table_ref(t);
         }
+        self.using_old = saved;
         for item in &mut sel.projection {
             if let ast::SelectItem::Expr { expr, alias } = item {
                 // A column keeps its output name when it is renamed.
@@ -1106,14 +1144,58 @@ impl Renamer<'_> {
                             if let Some(l) = name.last_mut() {
                                 *l = new.to_string();
                             }
-                            if alias.is_none() {
+                            // `t t(a, b)`: the alias a column rename made
+                            // (see below) follows the relation's name.
+                            if let Some(a) = alias.as_mut().filter(|a| a.name == last) {
+                                a.name = new.to_string();
+                            }
+                            if alias.as_ref().is_none_or(|a| a.name == *new) {
                                 level.all.insert(last.clone());
                                 level.target.insert(last);
                                 return;
                             }
                         }
-                        Rename::Column { .. } => {
-                            level.target.insert(refname.clone());
+                        Rename::Column {
+                            old,
+                            position,
+                            columns,
+                            ..
+                        } => {
+                            let aliased =
+                                alias.as_ref().is_some_and(|a| a.columns.len() > position);
+                            // `t t(a, b)` (an alias list a rename made, not
+                            // the query's): its other names follow renames.
+                            let made = alias.as_mut().filter(|a| {
+                                a.name == last && a.columns.get(position).is_some_and(|c| c == old)
+                            });
+                            if let Some(a) = made {
+                                a.columns[position] = columns
+                                    .get(position)
+                                    .cloned()
+                                    .unwrap_or_else(|| old.to_string());
+                                level.target.insert(refname.clone());
+                            } else if aliased {
+                                // The query names the column by its alias.
+                            } else if self.using_old {
+                                // A join USING the old name: the column
+                                // keeps it through a column alias list.
+                                let mut cols = columns.to_vec();
+                                if let Some(a) = alias.as_ref() {
+                                    for (i, n) in a.columns.iter().enumerate() {
+                                        cols[i] = n.clone();
+                                    }
+                                }
+                                if let Some(c) = cols.get_mut(position) {
+                                    *c = old.to_string();
+                                }
+                                let name = alias.as_ref().map_or(last.clone(), |a| a.name.clone());
+                                *alias = Some(ast::TableAlias {
+                                    name,
+                                    columns: cols,
+                                });
+                            } else {
+                                level.target.insert(refname.clone());
+                            }
                         }
                     }
                 }
@@ -1293,6 +1375,7 @@ impl Engine {
                 rename,
                 levels: Vec::new(),
                 ctes: Vec::new(),
+                using_old: false,
             };
             r.query(&mut q);
             let names: Vec<String> = v.columns.iter().map(|c| c.name.clone()).collect();
@@ -1424,10 +1507,14 @@ impl Engine {
                         cid,
                         Object::View(view.clone()),
                     )?;
+                    let columns: Vec<String> =
+                        view.columns.iter().map(|c| c.name.clone()).collect();
                     let rename = Rename::Column {
                         relation: &view.name,
                         old,
                         new,
+                        position: i,
+                        columns: &columns,
                     };
                     self.follow_rename(sid, view.oid, Some(i), rename)?;
                 }

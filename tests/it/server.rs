@@ -1060,6 +1060,48 @@ fn engine_copy_in_uses_the_insert_path() {
 }
 
 #[test]
+fn engine_copy_computes_generated_columns() {
+    let mut db = Engine::open_memory().expect("engine");
+    let s = db.connect();
+    db.execute(
+        s,
+        "CREATE TABLE g (a int, b int GENERATED ALWAYS AS (a * 2) STORED, c text)",
+        vec![],
+    )
+    .expect("create");
+    // Without a column list COPY leaves generated columns out.
+    let r = db.execute(s, "COPY g FROM STDIN", vec![]).expect("copy");
+    let Some(CopyMode::In(copy)) = r[0].copy.clone() else {
+        panic!("COPY FROM STDIN asks for data")
+    };
+    assert_eq!(r[0].columns.len(), 2);
+    let Submitted::Done(o) = db.copy_in(s, &copy, b"1\tx\n2\t\\N\n") else {
+        panic!("nothing to wait for")
+    };
+    assert!(o.error.is_none(), "{:?}", o.error);
+    let r = db
+        .execute(s, "SELECT a, b, c FROM g ORDER BY a", vec![])
+        .expect("select");
+    assert_eq!(
+        r[0].rows,
+        vec![
+            vec![Value::Int4(1), Value::Int4(2), Value::Text("x".into())],
+            vec![Value::Int4(2), Value::Int4(4), Value::Null],
+        ]
+    );
+    // Naming one is PostgreSQL's 42P10, both ways.
+    for sql in ["COPY g (a, b) FROM STDIN", "COPY g (b) TO STDOUT"] {
+        let e = db
+            .execute(s, sql, vec![])
+            .expect_err("generated column in COPY");
+        assert_eq!(e.sqlstate().as_str(), "42P10", "{sql}");
+    }
+    // COPY TO without a list leaves them out too.
+    let r = db.execute(s, "COPY g TO STDOUT", vec![]).expect("copy out");
+    assert_eq!(r[0].columns.len(), 2);
+}
+
+#[test]
 fn engine_truncate_is_transactional() {
     let mut db = Engine::open_memory().expect("engine");
     let s = db.connect();

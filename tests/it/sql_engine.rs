@@ -401,3 +401,63 @@ fn every_system_relation_is_readable_and_matches_pg_attribute() {
         ]
     );
 }
+
+#[test]
+fn views_and_generated_columns_survive_reopen_and_crash() {
+    use neuraldb::value::Value;
+    let ctl = FaultController::new(3);
+    let data = FaultyStorage::new(&ctl, Vec::new());
+    let wal = FaultyStorage::new(&ctl, Vec::new());
+    {
+        let mut e = Engine::open(
+            Box::new(data.clone()),
+            Box::new(wal.clone()),
+            EngineConfig::default(),
+        )
+        .unwrap();
+        let s = e.connect();
+        e.execute(
+            s,
+            "CREATE TABLE g (a int, b int GENERATED ALWAYS AS (a * 2) STORED); \
+             INSERT INTO g (a) VALUES (1), (2); \
+             CREATE VIEW big AS SELECT a, b FROM g WHERE b > 2; \
+             CREATE VIEW big2 AS SELECT * FROM big",
+            vec![],
+        )
+        .unwrap();
+        // Uncommitted at the crash: gone after recovery.
+        e.execute(s, "BEGIN; CREATE VIEW lost AS SELECT 1 AS one", vec![])
+            .unwrap();
+    }
+    let image = |f: &FaultyStorage| f.crash_image(neuraldb::storage::CrashMode::DropUnsynced);
+    let ctl2 = FaultController::new(4);
+    let mut e = Engine::open(
+        Box::new(FaultyStorage::new(&ctl2, image(&data))),
+        Box::new(FaultyStorage::new(&ctl2, image(&wal))),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let s = e.connect();
+    let r = e.execute(s, "SELECT * FROM big2", vec![]).unwrap();
+    assert_eq!(r[0].rows, vec![vec![Value::Int4(2), Value::Int4(4)]]);
+    let r = e
+        .execute(s, "INSERT INTO g (a) VALUES (5) RETURNING b", vec![])
+        .unwrap();
+    assert_eq!(r[0].rows, vec![vec![Value::Int4(10)]]);
+    assert_eq!(
+        e.execute(s, "SELECT * FROM lost", vec![])
+            .unwrap_err()
+            .sqlstate()
+            .as_str(),
+        "42P01"
+    );
+    let r = e
+        .execute(s, "SELECT pg_get_viewdef('big', true)", vec![])
+        .unwrap();
+    assert_eq!(
+        r[0].rows,
+        vec![vec![Value::Text(
+            " SELECT g.a,\n    g.b\n   FROM g\n  WHERE g.b > 2;".into()
+        )]]
+    );
+}

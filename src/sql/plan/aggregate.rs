@@ -93,7 +93,11 @@ pub(super) fn agg_result_type(name: &str, star: bool, types: &[DataType]) -> Opt
             DataType::HalfVec(_) => DataType::HalfVec(None),
             _ => return None,
         },
-        ("min" | "max", false, 1) => arg_ty,
+        // There is no max(varchar): it is max(text).
+        ("min" | "max", false, 1) => match arg_ty {
+            DataType::Varchar(_) => DataType::Text,
+            t => t,
+        },
         ("bool_and" | "every" | "bool_or", false, 1) => DataType::Bool,
         ("string_agg", false, 2) => DataType::Text,
         ("array_agg", false, 1) => DataType::Array(Box::new(arg_ty)),

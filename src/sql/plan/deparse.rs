@@ -55,6 +55,39 @@ pub fn view_definition(
     // PostgreSQL 15 keeps a view's OLD and NEW in its query's range table:
     // their names are taken.
     query.reserved = vec!["old".into(), "new".into()];
+    // VALUES whose columns the view renames reads as a SELECT from it.
+    let renamed = names
+        .iter()
+        .enumerate()
+        .any(|(i, n)| *n != format!("column{}", i + 1));
+    if let (DBody::Values(rows), true) = (&query.body, renamed) {
+        let rte = d.new_rte("*VALUES*", "*VALUES*", true, false);
+        let targets = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| DTarget {
+                expr: D::Var {
+                    rte: Some(rte),
+                    name: format!("column{}", i + 1),
+                },
+                name: n.clone(),
+            })
+            .collect();
+        let from = vec![DFrom::Values {
+            rte,
+            rows: rows.clone(),
+        }];
+        query.body = DBody::Select(Box::new(DSelect {
+            distinct: None,
+            distinct_all: false,
+            targets,
+            from,
+            selection: None,
+            group_by: Vec::new(),
+            having: None,
+        }));
+        query.rtable.push(rte);
+    }
     let depends = d
         .deps
         .iter()
@@ -345,6 +378,8 @@ enum DFrom {
         ordinality: bool,
         aliases: Vec<String>,
     },
+    /// `(VALUES ...) "*VALUES*"`.
+    Values { rte: usize, rows: Vec<Vec<D>> },
     Join {
         left: Box<DFrom>,
         right: Box<DFrom>,
@@ -1295,7 +1330,10 @@ impl Deparser<'_> {
                 .collect();
             let positions: Vec<usize> = cols.iter().map(|(i, _)| *i).collect();
             let cols = rename(cols.into_iter().map(|(_, c)| c).collect(), renames);
-            self.deps.entry(table.oid).or_default();
+            // Columns a column alias list names are read (their names are
+            // in the definition).
+            let entry = self.deps.entry(table.oid).or_default();
+            entry.extend(positions.iter().take(renames.len()).copied());
             let rte = self.new_rte(&label, &tname, alias.is_some(), false);
             rtable.push(rte);
             let scope = self.rte_scope(rte, &cols, Some((table.oid, &positions)));
@@ -1853,8 +1891,24 @@ impl Deparser<'_> {
             return Ok((dl, dr, lt, rt, DataType::Bool));
         }
         let res = resolve::resolve_operator(name, Some(&l.ty), &r.ty)?;
-        let lt = res.args[0].clone();
-        let rt = res.args[1].clone();
+        let (mut lt, mut rt) = (res.args[0].clone(), res.args[1].clone());
+        // bpchar's operators (which resolution reports as text's): a
+        // char(n) side keeps its type, an untyped literal beside it takes
+        // it.
+        let char_or_untyped = |t: &T| matches!(t.ty, DataType::Char(_)) || t.untyped.is_some();
+        if char_or_untyped(&l) && char_or_untyped(&r) {
+            if let DataType::Char(_) = &l.ty {
+                lt = l.ty.clone();
+                rt = if r.untyped.is_some() {
+                    l.ty.clone()
+                } else {
+                    r.ty.clone()
+                };
+            } else if let DataType::Char(_) = &r.ty {
+                rt = r.ty.clone();
+                lt = r.ty.clone();
+            }
+        }
         let result = res.result;
         let dl = self.coerce(l, &lt, true)?;
         let dr = self.coerce(r, &rt, true)?;
@@ -2007,6 +2061,19 @@ impl Deparser<'_> {
     }
 
     fn cast(&mut self, e: &Expr, ty: &DataType, scope: &DScope) -> PlanResult<T> {
+        // `ARRAY[]::integer[]`: the empty array is of the type.
+        if let (Expr::Array(items), DataType::Array(_)) = (e, ty) {
+            if items.is_empty() {
+                let d = D::Cast {
+                    arg: Box::new(D::Array(Vec::new())),
+                    ty: ty.to_string(),
+                    func: false,
+                    implicit: false,
+                    bare: true,
+                };
+                return Ok(T::typed(d, ty.clone()));
+            }
+        }
         let t = self.expr(e, scope)?;
         let d = match &t.untyped {
             Some(Untyped::Str(s)) if ty.typmod() != -1 => {
@@ -2215,7 +2282,7 @@ impl Deparser<'_> {
         let mut ds = Vec::new();
         for t in args {
             let want = match (name, &t.ty) {
-                ("string_agg", _) => DataType::Text,
+                ("string_agg", _) | ("min" | "max", DataType::Varchar(_)) => DataType::Text,
                 (_, DataType::Unknown) => DataType::Text,
                 _ => DataType::Unknown,
             };
@@ -2737,6 +2804,12 @@ impl Printer<'_> {
                 if let Some(a) = aliases {
                     self.column_aliases(a);
                 }
+            }
+            DFrom::Values { rte, rows } => {
+                self.buf.push('(');
+                self.values(rows);
+                self.buf.push(')');
+                self.alias(*rte, false);
             }
             DFrom::Subquery {
                 rte,

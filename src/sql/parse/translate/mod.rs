@@ -1638,6 +1638,14 @@ pub fn expr(e: sp::Expr) -> TResult<Expr> {
                             index: bx(index)?,
                         }
                     }
+                    // `t.arr[2]`: the qualified column, then its subscript.
+                    sp::AccessExpr::Dot(sp::Expr::Identifier(i))
+                        if matches!(out, Expr::Column(_)) =>
+                    {
+                        if let Expr::Column(n) = &mut out {
+                            n.push(ident(&i));
+                        }
+                    }
                     other => return Err(unsupported(format!("array access {other}"))),
                 }
             }
