@@ -525,12 +525,6 @@ fn choose(
     }
 }
 
-/// Whether PostgreSQL declares operator `name` over our types.
-pub fn has_operator(name: &str) -> bool {
-    let start = tables::OPERATORS.partition_point(|o| o.name < name);
-    tables::OPERATORS.get(start).is_some_and(|o| o.name == name)
-}
-
 /// Resolves `left name right` (left None: a prefix operator) as
 /// PostgreSQL's `oper()`: an unknown side first assumed to be of the other
 /// side's type, then the candidates. 42883 / 42725 as PostgreSQL reports
