@@ -590,7 +590,12 @@ impl Engine {
         let skip: HashSet<crate::catalog::Oid> = targets.iter().map(|t| t.object.oid()).collect();
         let roots: Vec<_> = targets
             .iter()
-            .filter(|t| matches!(&*t.object, Object::Table(_) | Object::View(_)))
+            .filter(|t| {
+                matches!(
+                    &*t.object,
+                    Object::Table(_) | Object::View(_) | Object::Sequence(_)
+                )
+            })
             .map(|t| (t.object.oid(), None, super::views::describe(&t.object)))
             .collect();
         let dependents = self.dependent_views(sid, &roots, &skip)?;

@@ -461,3 +461,47 @@ fn views_and_generated_columns_survive_reopen_and_crash() {
         )]]
     );
 }
+
+#[test]
+fn view_ddl_is_transactional_and_isolated() {
+    use neuraldb::value::Value;
+    let mut e = Engine::open_memory().unwrap();
+    let a = e.connect();
+    let b = e.connect();
+    e.execute(
+        a,
+        "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2)",
+        vec![],
+    )
+    .unwrap();
+    e.execute(
+        a,
+        "BEGIN; CREATE VIEW v AS SELECT x FROM t WHERE x > 1",
+        vec![],
+    )
+    .unwrap();
+    // Not visible to others until COMMIT.
+    let err = e.execute(b, "SELECT * FROM v", vec![]).unwrap_err();
+    assert_eq!(err.sqlstate().as_str(), "42P01");
+    e.execute(a, "COMMIT", vec![]).unwrap();
+    // A REPEATABLE READ reader keeps the definition it started with.
+    e.execute(b, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1", vec![])
+        .unwrap();
+    e.execute(
+        a,
+        "CREATE OR REPLACE VIEW v AS SELECT x FROM t WHERE x > 0",
+        vec![],
+    )
+    .unwrap();
+    let r = e.execute(b, "SELECT count(*) FROM v", vec![]).unwrap();
+    assert_eq!(r[0].rows, vec![vec![Value::Int8(1)]]);
+    e.execute(b, "COMMIT", vec![]).unwrap();
+    let r = e.execute(b, "SELECT count(*) FROM v", vec![]).unwrap();
+    assert_eq!(r[0].rows, vec![vec![Value::Int8(2)]]);
+    // DROP VIEW rolled back leaves it; committed removes it.
+    e.execute(a, "BEGIN; DROP VIEW v; ROLLBACK", vec![])
+        .unwrap();
+    assert!(e.execute(b, "SELECT * FROM v", vec![]).is_ok());
+    e.execute(a, "DROP VIEW v", vec![]).unwrap();
+    assert!(e.execute(b, "SELECT * FROM v", vec![]).is_err());
+}

@@ -88,6 +88,7 @@ use DataType::{Bool, Int8};
 /// declares their element type, because a static cannot hold the boxed
 /// `DataType::Array`.
 static ARRAY_COLUMNS: &[(&str, &str)] = &[
+    ("pg_class", "reloptions"),
     ("pg_index", "indkey"),
     ("pg_index", "indcollation"),
     ("pg_index", "indclass"),
@@ -102,7 +103,6 @@ static ARRAY_COLUMNS: &[(&str, &str)] = &[
     ("pg_publication_rel", "prattrs"),
     // aclitem[] (always NULL: no privileges to list).
     ("pg_class", "relacl"),
-    ("pg_class", "reloptions"),
     ("pg_type", "typacl"),
     ("pg_database", "datacl"),
     ("pg_namespace", "nspacl"),
@@ -397,6 +397,7 @@ impl Engine {
             "pg_index" => self.pg_index(vp)?,
             "pg_tables" => self.pg_tables(vp)?,
             "pg_views" => self.pg_views(vp)?,
+            "pg_rewrite" => self.pg_rewrite(vp)?,
             "views" => self.information_schema_views(vp)?,
             "pg_indexes" => self.pg_indexes(vp)?,
             "tables" => self.information_schema_tables(vp)?,

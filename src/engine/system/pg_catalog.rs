@@ -681,6 +681,8 @@ impl Engine {
                     Value::Int4(i32::from(matches!(c.ty, DataType::Array(_)))),
                     Value::Int4(c.ty.typmod()),
                     Value::Bool(info.is_some_and(|t| t.byval)),
+                    text(attstorage(&c.ty)),
+                    text(""),
                     Value::Bool(c.not_null),
                     Value::Bool(has_default(r.kind, c)),
                     Value::Bool(false),
@@ -694,8 +696,6 @@ impl Engine {
                     } else {
                         0
                     }),
-                    text(attstorage(&c.ty)),
-                    text(""),
                 ]);
             }
         }
@@ -729,6 +729,28 @@ impl Engine {
             ]);
         }
         Ok(rows)
+    }
+
+    /// `pg_rewrite`: a view's `_RETURN` rule (its OID is the view's here;
+    /// `ev_action` holds the query's text, not a node tree).
+    pub(super) fn pg_rewrite(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
+        Ok(self
+            .visible_objects(vp)?
+            .iter()
+            .filter_map(|o| match &**o {
+                Object::View(v) => Some(vec![
+                    oid(v.oid),
+                    text("_RETURN"),
+                    oid(v.oid),
+                    text("1"),
+                    text("O"),
+                    Value::Bool(true),
+                    text("<>"),
+                    text(&v.query),
+                ]),
+                _ => None,
+            })
+            .collect())
     }
 
     /// `pg_views`: one row per user view, with `pg_get_viewdef`'s text.

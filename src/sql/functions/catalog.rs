@@ -80,7 +80,9 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
         // catalog objects.
         ("format_type", 2) => DataType::Text,
         ("obj_description", 1 | 2) | ("col_description", 2) => DataType::Text,
-        ("pg_get_viewdef", 1 | 2) | ("pg_get_expr", 2 | 3) => DataType::Text,
+        ("pg_get_viewdef", 1 | 2) | ("pg_get_expr", 2 | 3) | ("pg_get_ruledef", 1 | 2) => {
+            DataType::Text
+        }
         _ => return None,
     })
 }
@@ -386,6 +388,24 @@ impl CatalogInfo {
                 }
             }
             "pg_get_constraintdef" => text(self.constraints.get(&oid)),
+            // A view's _RETURN rule (whose OID is the view's here).
+            "pg_get_ruledef" => {
+                let pretty = matches!(args.get(1), Some(Value::Bool(true)));
+                match (self.views.get(&oid), self.relation(oid)) {
+                    (Some((plain, nice)), Some(r)) => {
+                        let name = if pretty {
+                            quote_ident(&r.name)
+                        } else {
+                            format!("public.{}", quote_ident(&r.name))
+                        };
+                        let def = if pretty { nice } else { plain };
+                        Value::Text(format!(
+                            "CREATE RULE \"_RETURN\" AS\n    ON SELECT TO {name} DO INSTEAD {def}"
+                        ))
+                    }
+                    _ => Value::Null,
+                }
+            }
             // pg_get_viewdef(oid, pretty) and (oid, wrap column): any wrap
             // column prints one column per line.
             "pg_get_viewdef" => {

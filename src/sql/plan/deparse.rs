@@ -1475,6 +1475,18 @@ impl Deparser<'_> {
                 if *to == DataType::Unknown { &t.ty } else { to },
             )),
             Some(Untyped::Str(s)) => {
+                // `'s'::regclass` names a relation the view then depends
+                // on (a sequence, typically).
+                if let DataType::Reg(crate::value::types::RegKind::Class) = to {
+                    let name = s.strip_prefix("public.").unwrap_or(&s);
+                    let oid = match self.catalog.sequence(name)? {
+                        Some(seq) => Some(seq.oid),
+                        None => self.catalog.table(name)?.map(|t| t.oid),
+                    };
+                    if let Some(oid) = oid {
+                        self.deps.entry(oid).or_default();
+                    }
+                }
                 // A literal is read as the type without its modifier.
                 let to = base_type(to);
                 if to == DataType::Unknown {

@@ -64,12 +64,128 @@ pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
                     with_tid,
                 },
             },
+            // Filters over filters (a view's WHERE and the query's) are one
+            // filter, so an index can serve both.
+            Plan::SeqScan {
+                table,
+                filter: Some(f),
+                with_tid,
+            } => optimize(
+                Plan::Filter {
+                    input: Box::new(Plan::SeqScan {
+                        table,
+                        filter: None,
+                        with_tid,
+                    }),
+                    pred: and(f, pred),
+                },
+                indexes,
+            ),
+            // An index scan chosen for an inner filter (its filter is that
+            // whole predicate) is chosen again with this one too.
+            Plan::IndexScan {
+                table,
+                filter: Some(f),
+                with_tid,
+                bounds,
+                stop_after: None,
+                reverse: false,
+                ..
+            } if bounds.nearest.is_none() => optimize(
+                Plan::Filter {
+                    input: Box::new(Plan::SeqScan {
+                        table,
+                        filter: None,
+                        with_tid,
+                    }),
+                    pred: and(f, pred),
+                },
+                indexes,
+            ),
+            Plan::Filter { input, pred: inner } => optimize(
+                Plan::Filter {
+                    input,
+                    pred: and(inner, pred),
+                },
+                indexes,
+            ),
+            Plan::Project {
+                input,
+                exprs,
+                columns,
+            } => push_through_project(*input, exprs, columns, pred, indexes),
             other => Plan::Filter {
                 input: Box::new(other),
                 pred,
             },
         },
         other => other,
+    }
+}
+
+fn and(a: BExpr, b: BExpr) -> BExpr {
+    BExpr::Binary(BinOp::And, Box::new(a), Box::new(b))
+}
+
+/// A filter over a projection (a view or subquery in FROM): the conjuncts
+/// that read only columns the projection passes through unchanged move
+/// below it, where they may meet an index; the others stay above.
+fn push_through_project(
+    input: Plan,
+    exprs: Vec<BExpr>,
+    columns: Vec<super::Column>,
+    pred: BExpr,
+    indexes: &mut IndexLookup,
+) -> Plan {
+    let mut conjuncts = Vec::new();
+    split_and(pred, &mut conjuncts);
+    let mut pushed: Option<BExpr> = None;
+    let mut kept: Option<BExpr> = None;
+    for c in conjuncts {
+        let mut ok = true;
+        let mut passes = true;
+        visit_cols(
+            &c,
+            &mut |i| passes &= matches!(exprs.get(i), Some(BExpr::Col(_))),
+            &mut ok,
+        );
+        if ok && passes {
+            let below = super::map_cols(&c, &|i| match exprs.get(i) {
+                Some(BExpr::Col(j)) => *j,
+                _ => i,
+            });
+            pushed = Some(match pushed {
+                Some(p) => and(p, below),
+                None => below,
+            });
+        } else {
+            kept = Some(match kept {
+                Some(k) => and(k, c),
+                None => c,
+            });
+        }
+    }
+    let input = match pushed {
+        Some(p) => optimize(
+            Plan::Filter {
+                input: Box::new(input),
+                pred: p,
+            },
+            indexes,
+        ),
+        None => input,
+    };
+    let project = Plan::Project {
+        input: Box::new(input),
+        exprs,
+        columns,
+    };
+    match kept {
+        Some(k) => Plan::Filter {
+            input: Box::new(project),
+            pred: k,
+        },
+        None => project,
     }
 }
 
