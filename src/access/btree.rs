@@ -180,6 +180,7 @@ mod tests {
         IndexDef {
             oid: 1,
             name: "i".into(),
+            namespace: crate::catalog::PUBLIC_NAMESPACE,
             table: 2,
             columns: (0..desc.len()).collect(),
             desc,

@@ -21,6 +21,53 @@ use crate::value::types::{DataType, EnumType};
 
 pub type Oid = u32;
 
+/// `pg_namespace` OIDs of the schemas every database has.
+pub const PG_CATALOG_NAMESPACE: Oid = 11;
+pub const PUBLIC_NAMESPACE: Oid = 2200;
+
+/// PostgreSQL assigns this one at initdb; ours is fixed.
+pub const INFORMATION_SCHEMA_NAMESPACE: Oid = 12000;
+
+/// The schemas every database has, which no catalog row describes.
+pub const BUILTIN_NAMESPACES: [(Oid, &str); 3] = [
+    (PG_CATALOG_NAMESPACE, "pg_catalog"),
+    (PUBLIC_NAMESPACE, "public"),
+    (INFORMATION_SCHEMA_NAMESPACE, "information_schema"),
+];
+
+pub fn builtin_namespace(name: &str) -> Option<Oid> {
+    BUILTIN_NAMESPACES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(o, _)| *o)
+}
+
+/// Sessions' temporary schemas (`pg_temp_N`) are this plus the session
+/// id: no catalog row describes them, and no OID the catalog allocates
+/// reaches them.
+pub const TEMP_NAMESPACE_BASE: Oid = 0x7000_0000;
+
+pub fn is_temp_namespace(oid: Oid) -> bool {
+    oid >= TEMP_NAMESPACE_BASE
+}
+
+fn public_namespace() -> Oid {
+    PUBLIC_NAMESPACE
+}
+
+fn is_public_namespace(ns: &Oid) -> bool {
+    *ns == PUBLIC_NAMESPACE
+}
+
+/// A schema made by `CREATE SCHEMA` (`public` and the system schemas are
+/// built in and have no catalog row).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SchemaDef {
+    pub oid: Oid,
+    pub name: String,
+    pub owner: String,
+}
+
 /// A foreign key's ON DELETE / ON UPDATE action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RefAction {
@@ -96,6 +143,13 @@ pub struct ForeignKeyDef {
 pub struct TableDef {
     pub oid: Oid,
     pub name: String,
+    /// The schema it lives in (`pg_namespace` OID; catalogs written
+    /// before schemas existed hold only `public` objects).
+    #[serde(
+        default = "public_namespace",
+        skip_serializing_if = "is_public_namespace"
+    )]
+    pub namespace: Oid,
     pub columns: Vec<ColumnDef>,
     /// Meta page of the heap.
     pub heap: PageId,
@@ -124,6 +178,13 @@ impl TableDef {
 pub struct ViewDef {
     pub oid: Oid,
     pub name: String,
+    /// The schema it lives in (`pg_namespace` OID; catalogs written
+    /// before schemas existed hold only `public` objects).
+    #[serde(
+        default = "public_namespace",
+        skip_serializing_if = "is_public_namespace"
+    )]
+    pub namespace: Oid,
     /// The output columns (fixed when the view is created: `*` was
     /// expanded then).
     pub columns: Vec<ViewColumn>,
@@ -156,6 +217,13 @@ pub struct Dependency {
 pub struct IndexDef {
     pub oid: Oid,
     pub name: String,
+    /// The schema it lives in (`pg_namespace` OID; catalogs written
+    /// before schemas existed hold only `public` objects).
+    #[serde(
+        default = "public_namespace",
+        skip_serializing_if = "is_public_namespace"
+    )]
+    pub namespace: Oid,
     pub table: Oid,
     /// Storage positions of the indexed columns, in key order;
     /// [`EXPRESSION_KEY`] for a key that is an expression (the next of
@@ -262,6 +330,13 @@ pub struct TypeDef {
     /// The OID of its array type (`_name`).
     pub array_oid: Oid,
     pub name: String,
+    /// The schema it lives in (`pg_namespace` OID; catalogs written
+    /// before schemas existed hold only `public` objects).
+    #[serde(
+        default = "public_namespace",
+        skip_serializing_if = "is_public_namespace"
+    )]
+    pub namespace: Oid,
     /// `pg_enum` rows: (OID, label), in sort order.
     pub labels: Vec<(Oid, String)>,
 }
@@ -293,6 +368,13 @@ pub struct CommentDef {
 pub struct SequenceDef {
     pub oid: Oid,
     pub name: String,
+    /// The schema it lives in (`pg_namespace` OID; catalogs written
+    /// before schemas existed hold only `public` objects).
+    #[serde(
+        default = "public_namespace",
+        skip_serializing_if = "is_public_namespace"
+    )]
+    pub namespace: Oid,
     /// Page holding the current value.
     pub page: PageId,
     pub increment: i64,
@@ -342,6 +424,7 @@ pub enum Object {
     Type(TypeDef),
     Comment(CommentDef),
     View(ViewDef),
+    Schema(SchemaDef),
 }
 
 impl Object {
@@ -354,6 +437,20 @@ impl Object {
             // Not an object of its own (0 takes no OID; max_oid ignores it).
             Object::Comment(_) => 0,
             Object::View(v) => v.oid,
+            Object::Schema(s) => s.oid,
+        }
+    }
+
+    /// The schema a relation or type lives in; None for schemas and
+    /// comments, which no relation lookup finds.
+    pub fn namespace(&self) -> Option<Oid> {
+        match self {
+            Object::Table(t) => Some(t.namespace),
+            Object::Index(i) => Some(i.namespace),
+            Object::Sequence(s) => Some(s.namespace),
+            Object::Type(t) => Some(t.namespace),
+            Object::View(v) => Some(v.namespace),
+            Object::Schema(_) | Object::Comment(_) => None,
         }
     }
 
@@ -380,6 +477,7 @@ impl Object {
             // Comments have no name: no lookup finds them.
             Object::Comment(_) => "",
             Object::View(v) => &v.name,
+            Object::Schema(s) => &s.name,
         }
     }
 }
@@ -478,8 +576,28 @@ impl Catalog {
         Ok(out)
     }
 
-    /// The visible object named `name`.
+    /// The visible relation or type named `name` in schema `namespace`.
     pub fn lookup(
+        &self,
+        txns: &TxnManager,
+        pager: &mut Pager,
+        viewer: &Viewer,
+        namespace: Oid,
+        name: &str,
+    ) -> PResult<Option<Entry>> {
+        for e in &self.entries {
+            if e.object.namespace() == Some(namespace)
+                && e.object.name() == name
+                && viewer.visible(txns, pager, &e.header)?
+            {
+                return Ok(Some(e.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The visible schema made by `CREATE SCHEMA name`.
+    pub fn lookup_schema(
         &self,
         txns: &TxnManager,
         pager: &mut Pager,
@@ -487,23 +605,60 @@ impl Catalog {
         name: &str,
     ) -> PResult<Option<Entry>> {
         for e in &self.entries {
-            if e.object.name() == name && viewer.visible(txns, pager, &e.header)? {
+            if matches!(&*e.object, Object::Schema(s) if s.name == name)
+                && viewer.visible(txns, pager, &e.header)?
+            {
                 return Ok(Some(e.clone()));
             }
         }
         Ok(None)
     }
 
+    /// The OID of the schema called `name`: a built-in one or one made
+    /// by `CREATE SCHEMA` and visible to `viewer`.
+    pub fn namespace_oid(
+        &self,
+        txns: &TxnManager,
+        pager: &mut Pager,
+        viewer: &Viewer,
+        name: &str,
+    ) -> PResult<Option<Oid>> {
+        if let Some(oid) = builtin_namespace(name) {
+            return Ok(Some(oid));
+        }
+        Ok(self
+            .lookup_schema(txns, pager, viewer, name)?
+            .map(|e| e.object.oid()))
+    }
+
+    /// The first object called `name` in the schemas of `path`, in order.
+    pub fn resolve(
+        &self,
+        txns: &TxnManager,
+        pager: &mut Pager,
+        viewer: &Viewer,
+        path: &[Oid],
+        name: &str,
+    ) -> PResult<Option<Entry>> {
+        for &ns in path {
+            if let Some(e) = self.lookup(txns, pager, viewer, ns, name)? {
+                return Ok(Some(e));
+            }
+        }
+        Ok(None)
+    }
+
     /// `pg_get_serial_sequence(table, column)`: the sequence that serial
-    /// or identity column `column` of `table` (a possibly quoted, possibly
-    /// `public.`-qualified name) uses, `public.`-qualified; None when the
-    /// column has none. The error is PostgreSQL's for a missing table or
-    /// column.
+    /// or identity column `column` of `table` (a possibly quoted,
+    /// possibly schema-qualified name, unqualified ones found through
+    /// `path`) uses, schema-qualified; None when the column has none. The
+    /// error is PostgreSQL's for a missing table or column.
     pub fn serial_sequence(
         &self,
         txns: &TxnManager,
         pager: &mut Pager,
         viewer: &Viewer,
+        path: &[Oid],
         table: &str,
         column: &str,
     ) -> Result<Option<String>, SerialSequenceError> {
@@ -511,16 +666,16 @@ impl Catalog {
             Some(q) => q.replace("\"\"", "\""),
             None => s.to_lowercase(),
         };
-        let name = match table.split_once('.') {
-            Some((schema, t)) if ident(schema) == "public" => ident(t),
-            _ => ident(table),
-        };
-        let t = match self.lookup(txns, pager, viewer, &name)? {
-            Some(e) => match &*e.object {
-                Object::Table(t) => t.clone(),
-                _ => return Err(SerialSequenceError::NoTable),
+        let found = match table.split_once('.') {
+            Some((schema, t)) => match self.namespace_oid(txns, pager, viewer, &ident(schema))? {
+                Some(ns) => self.lookup(txns, pager, viewer, ns, &ident(t))?,
+                None => None,
             },
-            None => return Err(SerialSequenceError::NoTable),
+            None => self.resolve(txns, pager, viewer, path, &ident(table))?,
+        };
+        let t = match found.as_ref().map(|e| &*e.object) {
+            Some(Object::Table(t)) => t.clone(),
+            _ => return Err(SerialSequenceError::NoTable),
         };
         let Some((idx, _)) = t.live_columns().find(|(_, c)| c.name == column) else {
             return Err(SerialSequenceError::NoColumn(t.name));
@@ -528,11 +683,33 @@ impl Catalog {
         for e in self.visible(txns, pager, viewer)? {
             if let Object::Sequence(s) = &*e.object {
                 if s.owned_by == Some((t.oid, idx)) {
-                    return Ok(Some(format!("public.{}", s.name)));
+                    let schema = self.namespace_name(txns, pager, viewer, s.namespace)?;
+                    return Ok(Some(format!("{schema}.{}", s.name)));
                 }
             }
         }
         Ok(None)
+    }
+
+    /// The name of schema `oid` (its OID as text if it has none, which
+    /// a visible object's schema always has).
+    pub fn namespace_name(
+        &self,
+        txns: &TxnManager,
+        pager: &mut Pager,
+        viewer: &Viewer,
+        oid: Oid,
+    ) -> PResult<String> {
+        if let Some((_, n)) = BUILTIN_NAMESPACES.iter().find(|(o, _)| *o == oid) {
+            return Ok(n.to_string());
+        }
+        if is_temp_namespace(oid) {
+            return Ok(format!("pg_temp_{}", oid - TEMP_NAMESPACE_BASE));
+        }
+        Ok(match self.by_oid(txns, pager, viewer, oid)? {
+            Some(e) => e.object.name().to_string(),
+            None => oid.to_string(),
+        })
     }
 
     /// The visible object with `oid`.

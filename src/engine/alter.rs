@@ -29,13 +29,13 @@ impl Engine {
     ) -> Result<QueryResult> {
         system::refuse_ddl(name)?;
         let tname = name.last().cloned().unwrap_or_default();
-        let Some(entry) = self.lookup(sid, &tname)? else {
+        let Some(entry) = self.lookup_name(sid, name)? else {
             if if_exists {
-                let what = format!("relation \"{tname}\" does not exist");
+                let what = format!("relation \"{}\" does not exist", Self::display_name(name));
                 self.skip_notice(sid, SqlState::SUCCESSFUL_COMPLETION, what);
                 return Ok(QueryResult::tag("ALTER TABLE"));
             }
-            return Err(Error::Sql(plan::undefined_table(&tname)));
+            return Err(Error::Sql(plan::undefined_table(&Self::display_name(name))));
         };
         let Object::Table(table) = &*entry.object else {
             if let Object::View(v) = &*entry.object {
@@ -100,13 +100,15 @@ impl Engine {
                             Object::Sequence(SequenceDef {
                                 oid: seq_oid,
                                 name: seq_name.clone(),
+                                namespace: table.namespace,
                                 page,
                                 increment: 1,
                                 start: 1,
                                 owned_by: Some((table.oid, table.columns.len())),
                             }),
                         )?;
-                        default = Some(format!("nextval('{seq_name}'::regclass)"));
+                        let seq_ref = self.regclass_text(sid, table.namespace, &seq_name)?;
+                        default = Some(format!("nextval('{seq_ref}'::regclass)"));
                     }
                     table.columns.push(ColumnDef {
                         name: spec.name.clone(),
@@ -267,7 +269,7 @@ impl Engine {
                         if idx.columns.contains(&i)
                             || index_sources(&idx).any(|sql| mentions_column(sql, col))
                         {
-                            if let Some(e) = self.lookup(sid, &idx.name)? {
+                            if let Some(e) = self.lookup_in(sid, idx.namespace, &idx.name)? {
                                 self.catalog.delete(&mut self.pager, e.tid, xid, cid)?;
                             }
                         }
@@ -317,7 +319,7 @@ impl Engine {
                                     Object::Table(table.clone()),
                                 )?;
                             }
-                            if let Some(e) = self.lookup(sid, &i.name)? {
+                            if let Some(e) = self.lookup_in(sid, i.namespace, &i.name)? {
                                 self.catalog.delete(&mut self.pager, e.tid, xid, cid)?;
                             }
                         }
@@ -340,7 +342,7 @@ impl Engine {
                     }
                 }
                 ast::AlterOp::RenameTable(new) => {
-                    if self.lookup(sid, new)?.is_some() {
+                    if self.lookup_in(sid, table.namespace, new)?.is_some() {
                         return Err(sql_err(
                             SqlState::DUPLICATE_TABLE,
                             format!("relation \"{new}\" already exists"),
@@ -658,7 +660,7 @@ impl Engine {
                 });
                 let create = ast::CreateIndex {
                     name: Some(iname.clone()),
-                    table: vec![table.name.clone()],
+                    table: self.qualified(sid, table.namespace, &table.name)?,
                     columns: columns
                         .iter()
                         .map(|c| ast::IndexColumn {
@@ -676,7 +678,7 @@ impl Engine {
                 };
                 self.create_index(sid, &create)?;
                 // Mark the new index as a constraint's.
-                if let Some(e) = self.lookup(sid, &iname)? {
+                if let Some(e) = self.lookup_in(sid, table.namespace, &iname)? {
                     if let Object::Index(mut i) = (*e.object).clone() {
                         i.constraint = true;
                         i.primary = primary;

@@ -25,6 +25,8 @@ pub(super) struct BindCtx<'a> {
     pub(super) snapshot: &'a Snapshot,
     pub(super) own: HashSet<Xid>,
     pub(super) cid: u32,
+    /// How many view queries deep binding is (see [`CatalogAccess::in_view`]).
+    pub(super) view_depth: usize,
 }
 
 impl BindCtx<'_> {
@@ -42,18 +44,35 @@ impl BindCtx<'_> {
         f(self.engine, &vp).map_err(SqlError::from)
     }
 
-    fn find(&mut self, name: &str) -> PlanResult<Option<Rc<Object>>> {
+    /// Runs `f` with the names the statement sees: its snapshot and the
+    /// session's search path (a view's query sees `public` only: its text
+    /// qualifies everything else).
+    fn with_names<T>(
+        &mut self,
+        f: impl FnOnce(&mut super::schemas::Names) -> Result<T>,
+    ) -> PlanResult<T> {
         let viewer = Viewer {
             snapshot: self.snapshot,
             own: &self.own,
             cid: self.cid + 1,
         };
-        let e = self
-            .engine
-            .catalog
-            .lookup(&self.engine.txns, &mut self.engine.pager, &viewer, name)
-            .map_err(|e| SqlError::new(e.sqlstate(), e.to_string()))?;
-        Ok(e.map(|e| e.object))
+        let search_path = match self.view_depth {
+            0 => self.engine.search_path(self.sid),
+            _ => vec!["public".to_string()],
+        };
+        f(&mut super::schemas::Names {
+            catalog: &self.engine.catalog,
+            txns: &self.engine.txns,
+            pager: &mut self.engine.pager,
+            viewer: &viewer,
+            search_path: &search_path,
+            temp: super::schemas::temp_namespace(self.sid),
+        })
+        .map_err(SqlError::from)
+    }
+
+    fn find(&mut self, name: &[String]) -> PlanResult<Option<Rc<Object>>> {
+        Ok(self.with_names(|n| n.find(name))?.map(|e| e.object))
     }
 }
 
@@ -62,51 +81,67 @@ impl BindCtx<'_> {
     /// identity column owns, as `public.name`. The table is read as an
     /// identifier (folded unless quoted), the column as written.
     fn serial_sequence(&mut self, table: &str, column: &str) -> PlanResult<Option<String>> {
-        let viewer = Viewer {
-            snapshot: self.snapshot,
-            own: &self.own,
-            cid: self.cid + 1,
-        };
-        self.engine
-            .catalog
-            .serial_sequence(
-                &self.engine.txns,
-                &mut self.engine.pager,
-                &viewer,
-                table,
-                column,
-            )
-            .map_err(|e| SqlError::from(e.into_error(table, column)))
+        self.with_names(|n| {
+            let path = n.path()?;
+            n.catalog
+                .serial_sequence(n.txns, n.pager, n.viewer, &path, table, column)
+                .map_err(|e| e.into_error(table, column))
+        })
     }
 }
 
 impl CatalogAccess for BindCtx<'_> {
     fn enum_type(&mut self, name: &str) -> PlanResult<Option<crate::value::types::EnumType>> {
-        Ok(match self.find(name)?.as_deref() {
-            Some(Object::Type(t)) => Some(t.enum_type()),
-            _ => None,
-        })
+        Ok(
+            match self
+                .find(std::slice::from_ref(&name.to_string()))?
+                .as_deref()
+            {
+                Some(Object::Type(t)) => Some(t.enum_type()),
+                _ => None,
+            },
+        )
     }
 
-    fn table(&mut self, name: &str) -> PlanResult<Option<Rc<TableDef>>> {
+    fn table(&mut self, name: &[String]) -> PlanResult<Option<Rc<TableDef>>> {
         Ok(match self.find(name)?.as_deref() {
             Some(Object::Table(t)) => Some(Rc::new(t.clone())),
             _ => None,
         })
     }
 
+    fn relation_text(&mut self, namespace: Oid, name: &str) -> PlanResult<String> {
+        let name = crate::sql::functions::quote_ident(name);
+        if super::schemas::is_public(namespace) {
+            return Ok(name);
+        }
+        let schema = self.with_names(|n| Ok(n.namespace_name(namespace)?))?;
+        Ok(format!(
+            "{}.{name}",
+            crate::sql::functions::quote_ident(&schema)
+        ))
+    }
+
+    fn in_view(&mut self, entering: bool) {
+        if entering {
+            self.view_depth += 1;
+        } else {
+            self.view_depth = self.view_depth.saturating_sub(1);
+        }
+    }
+
     fn indexes(&mut self, table: &TableDef) -> PlanResult<Vec<Rc<IndexDef>>> {
         Ok(self.engine.table_indexes(table))
     }
 
-    fn sequence(&mut self, name: &str) -> PlanResult<Option<Rc<SequenceDef>>> {
+    fn sequence(&mut self, name: &[String]) -> PlanResult<Option<Rc<SequenceDef>>> {
         Ok(match self.find(name)?.as_deref() {
             Some(Object::Sequence(s)) => Some(Rc::new(s.clone())),
             _ => None,
         })
     }
 
-    fn view(&mut self, name: &str) -> PlanResult<Option<Rc<ViewDef>>> {
+    fn view(&mut self, name: &[String]) -> PlanResult<Option<Rc<ViewDef>>> {
         Ok(match self.find(name)?.as_deref() {
             Some(Object::View(v)) => Some(Rc::new(v.clone())),
             _ => None,
@@ -210,10 +245,41 @@ impl CatalogAccess for BindCtx<'_> {
                     DataType::Reg(kind),
                 ))
             }
-            // Every user relation is in public, the first schema of the
-            // search path that exists ("$user" does not).
+            // The first schema of the search path that exists, NULL if
+            // none does.
             ("current_schema", []) => {
-                Some((BExpr::Const(Value::Text("public".into())), DataType::Text))
+                let first = self.with_names(|n| {
+                    let temp = n.temp;
+                    match n.path()?.into_iter().find(|&ns| ns != temp) {
+                        Some(ns) => Ok(Some(n.namespace_name(ns)?)),
+                        None => Ok(None),
+                    }
+                })?;
+                Some((
+                    BExpr::Const(first.map_or(Value::Null, Value::Text)),
+                    DataType::Text,
+                ))
+            }
+            // The search path's existing schemas, pg_catalog first when
+            // implicit ones are asked for.
+            ("current_schemas", [Expr::Literal(Value::Bool(implicit))]) => {
+                let implicit = *implicit;
+                let names = self.with_names(|n| {
+                    let mut out = Vec::new();
+                    let path = n.path()?;
+                    let explicit_catalog = n.search_path.iter().any(|s| s == "pg_catalog");
+                    if implicit || explicit_catalog {
+                        out.push(Value::Text("pg_catalog".into()));
+                    }
+                    for ns in path {
+                        out.push(Value::Text(n.namespace_name(ns)?));
+                    }
+                    Ok(out)
+                })?;
+                Some((
+                    BExpr::Const(Value::Array(names)),
+                    DataType::Array(Box::new(DataType::Text)),
+                ))
             }
             ("current_database" | "current_catalog", []) => Some((
                 BExpr::Const(Value::Text(self.engine.config.database_name.clone())),
@@ -253,6 +319,7 @@ impl Engine {
             snapshot,
             own,
             cid,
+            view_depth: 0,
         };
         let hints = ctx.engine.param_hints.clone();
         let mut binder = Binder::new(&mut ctx);
@@ -400,16 +467,7 @@ impl Engine {
         sid: SessionId,
         name: &str,
     ) -> Result<Option<crate::catalog::Entry>> {
-        let snapshot = self.take_snapshot(sid);
-        let t = self.txns.get(sid).expect("in a transaction");
-        let viewer = Viewer {
-            snapshot: &snapshot,
-            own: t.own(),
-            cid: t.cid + 1,
-        };
-        Ok(self
-            .catalog
-            .lookup(&self.txns, &mut self.pager, &viewer, name)?)
+        self.lookup_name(sid, std::slice::from_ref(&name.to_string()))
     }
 
     /// Fails if another open transaction is creating (or renaming to) an

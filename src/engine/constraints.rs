@@ -96,9 +96,9 @@ impl Engine {
                 );
                 (table.clone(), uniques)
             } else {
-                let entry = self
-                    .lookup(sid, &ref_name)?
-                    .ok_or_else(|| Error::Sql(plan::undefined_table(&ref_name)))?;
+                let entry = self.lookup_name(sid, &fk.table)?.ok_or_else(|| {
+                    Error::Sql(plan::undefined_table(&Self::display_name(&fk.table)))
+                })?;
                 let Object::Table(t) = &*entry.object else {
                     return Err(sql_err(
                         SqlState::WRONG_OBJECT_TYPE,

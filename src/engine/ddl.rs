@@ -116,7 +116,21 @@ impl Engine {
         c: &ast::CreateTable,
     ) -> Result<QueryResult> {
         let name = c.name.last().cloned().unwrap_or_default();
-        if self.lookup(sid, &name)?.is_some() {
+        let namespace = match (c.temporary, c.name.as_slice()) {
+            (true, [_]) => super::schemas::temp_namespace(sid),
+            (true, _) => {
+                let ns = self.creation_namespace(sid, &c.name)?;
+                if ns != super::schemas::temp_namespace(sid) {
+                    return Err(sql_err(
+                        SqlState::INVALID_TABLE_DEFINITION,
+                        "cannot create temporary relation in non-temporary schema",
+                    ));
+                }
+                ns
+            }
+            (false, _) => self.creation_namespace(sid, &c.name)?,
+        };
+        if self.lookup_in(sid, namespace, &name)?.is_some() {
             if c.if_not_exists {
                 let what = format!("relation \"{name}\" already exists");
                 self.skip_notice(sid, SqlState::DUPLICATE_TABLE, what);
@@ -166,13 +180,15 @@ impl Engine {
                     Object::Sequence(SequenceDef {
                         oid: seq_oid,
                         name: seq_name.clone(),
+                        namespace,
                         page,
                         increment: 1,
                         start: 1,
                         owned_by: Some((oid, columns.len())),
                     }),
                 )?;
-                default = Some(format!("nextval('{seq_name}'::regclass)"));
+                let seq_ref = self.regclass_text(sid, namespace, &seq_name)?;
+                default = Some(format!("nextval('{seq_ref}'::regclass)"));
                 if col.serial {
                     identity = identity
                         .or(Some(IdentityKind::ByDefault))
@@ -196,6 +212,7 @@ impl Engine {
         let mut table = TableDef {
             oid,
             name: name.clone(),
+            namespace,
             columns,
             heap: heap.meta_page(),
             checks: Vec::new(),
@@ -281,6 +298,7 @@ impl Engine {
             let mut def = IndexDef {
                 oid: self.catalog.allocate_oid(),
                 name: iname,
+                namespace,
                 table: oid,
                 desc: vec![false; cols.len()],
                 columns: cols,
@@ -339,8 +357,8 @@ impl Engine {
         system::refuse_ddl(&c.table)?;
         let tname = c.table.last().cloned().unwrap_or_default();
         let entry = self
-            .lookup(sid, &tname)?
-            .ok_or_else(|| plan::undefined_table(&tname))?;
+            .lookup_name(sid, &c.table)?
+            .ok_or_else(|| plan::undefined_table(&Self::display_name(&c.table)))?;
         let Object::Table(table) = &*entry.object else {
             if matches!(&*entry.object, Object::View(_)) {
                 return Err(Error::Sql(
@@ -408,14 +426,14 @@ impl Engine {
                 let base = format!("{tname}_{}_idx", names.join("_"));
                 let mut name = base.clone();
                 let mut n = 0;
-                while !c.if_not_exists && self.lookup(sid, &name)?.is_some() {
+                while !c.if_not_exists && self.lookup_in(sid, table.namespace, &name)?.is_some() {
                     n += 1;
                     name = format!("{base}{n}");
                 }
                 name
             }
         };
-        if self.lookup(sid, &iname)?.is_some() {
+        if self.lookup_in(sid, table.namespace, &iname)?.is_some() {
             if c.if_not_exists {
                 let what = format!("relation \"{iname}\" already exists");
                 self.skip_notice(sid, SqlState::DUPLICATE_TABLE, what);
@@ -441,6 +459,7 @@ impl Engine {
         let mut def = IndexDef {
             oid: self.catalog.allocate_oid(),
             name: iname,
+            namespace: table.namespace,
             table: table.oid,
             columns: cols,
             desc,
@@ -468,7 +487,8 @@ impl Engine {
         increment: Option<i64>,
     ) -> Result<QueryResult> {
         let sname = name.last().cloned().unwrap_or_default();
-        if self.lookup(sid, &sname)?.is_some() {
+        let namespace = self.creation_namespace(sid, name)?;
+        if self.lookup_in(sid, namespace, &sname)?.is_some() {
             if if_not_exists {
                 let what = format!("relation \"{sname}\" already exists");
                 self.skip_notice(sid, SqlState::DUPLICATE_TABLE, what);
@@ -499,6 +519,7 @@ impl Engine {
             Object::Sequence(SequenceDef {
                 oid,
                 name: sname,
+                namespace,
                 page,
                 increment,
                 start,
@@ -521,26 +542,28 @@ impl Engine {
         for n in names {
             system::refuse_ddl(n)?;
             let name = n.last().cloned().unwrap_or_default();
-            let entry = match self.lookup(sid, &name)? {
+            let entry = match self.lookup_name(sid, n)? {
                 Some(e) => e,
                 None if if_exists => {
-                    self.raise_notice(
-                        sid,
-                        crate::error::Notice::info(
-                            SqlState("00000"),
-                            format!("{lower} \"{name}\" does not exist, skipping"),
+                    let what = match self.missing_schema(sid, n)? {
+                        Some(schema) => format!("schema \"{schema}\" does not exist, skipping"),
+                        None => format!(
+                            "{lower} \"{}\" does not exist, skipping",
+                            Self::display_name(n)
                         ),
-                    );
+                    };
+                    self.raise_notice(sid, crate::error::Notice::info(SqlState("00000"), what));
                     continue;
                 }
                 None => {
+                    self.check_schema_exists(sid, n)?;
                     return Err(sql_err(
                         if kind == "INDEX" {
                             SqlState::UNDEFINED_OBJECT
                         } else {
                             SqlState::UNDEFINED_TABLE
                         },
-                        format!("{lower} \"{name}\" does not exist"),
+                        format!("{lower} \"{}\" does not exist", Self::display_name(n)),
                     ));
                 }
             };
@@ -563,7 +586,7 @@ impl Engine {
                     Object::Index(_) => "Use DROP INDEX to remove an index.",
                     Object::Sequence(_) => "Use DROP SEQUENCE to remove a sequence.",
                     Object::Type(_) => "Use DROP TYPE to remove a type.",
-                    Object::Comment(_) => "",
+                    Object::Schema(_) | Object::Comment(_) => "",
                 };
                 e = e.with_hint(hint);
                 return Err(Error::Sql(e));
@@ -588,6 +611,7 @@ impl Engine {
         }
         // Views reading what is dropped: refused, or dropped too.
         let skip: HashSet<crate::catalog::Oid> = targets.iter().map(|t| t.object.oid()).collect();
+        let entries = self.visible_entries(sid)?;
         let roots: Vec<_> = targets
             .iter()
             .filter(|t| {
@@ -596,11 +620,17 @@ impl Engine {
                     Object::Table(_) | Object::View(_) | Object::Sequence(_)
                 )
             })
-            .map(|t| (t.object.oid(), None, super::views::describe(&t.object)))
+            .map(|t| {
+                (
+                    t.object.oid(),
+                    None,
+                    super::views::describe(&t.object, &entries),
+                )
+            })
             .collect();
         let dependents = self.dependent_views(sid, &roots, &skip)?;
         let what = match targets.as_slice() {
-            [one] => super::views::describe(&one.object),
+            [one] => super::views::describe(&one.object, &entries),
             _ => "desired object(s)".to_string(),
         };
         self.check_dependents(sid, &what, &dependents, cascade)
@@ -629,7 +659,10 @@ impl Engine {
                         Object::Index(i) => i.table == t.oid,
                         Object::Sequence(s) => s.owned_by.is_some_and(|(o, _)| o == t.oid),
                         Object::Comment(c) => c.object == t.oid,
-                        Object::Table(_) | Object::Type(_) | Object::View(_) => false,
+                        Object::Table(_)
+                        | Object::Type(_)
+                        | Object::View(_)
+                        | Object::Schema(_) => false,
                     })
                     .map(|e| e.tid)
                     .collect();

@@ -372,8 +372,8 @@ impl Engine {
         system::refuse_write(name, verb)?;
         let tname = name.last().cloned().unwrap_or_default();
         let entry = self
-            .lookup(sid, &tname)?
-            .ok_or_else(|| plan::undefined_table(&tname))?;
+            .lookup_name(sid, name)?
+            .ok_or_else(|| plan::undefined_table(&Self::display_name(name)))?;
         let Object::Table(t) = &*entry.object else {
             if matches!(&*entry.object, Object::View(_)) && verb == "copy to" {
                 return Err(Error::Sql(

@@ -36,8 +36,8 @@ impl Engine {
         for name in names {
             let tname = name.last().cloned().unwrap_or_default();
             let entry = self
-                .lookup(sid, &tname)?
-                .ok_or_else(|| Error::Sql(plan::undefined_table(&tname)))?;
+                .lookup_name(sid, name)?
+                .ok_or_else(|| Error::Sql(plan::undefined_table(&Self::display_name(name))))?;
             let Object::Table(table) = &*entry.object else {
                 return Err(sql_err(
                     SqlState::WRONG_OBJECT_TYPE,

@@ -27,6 +27,7 @@ mod index_keys;
 mod locking;
 mod prepared;
 mod rowlock;
+mod schemas;
 mod session;
 mod settings;
 mod snapshots;
@@ -272,7 +273,7 @@ impl Engine {
         let catalog = Catalog::open(&mut pager)?;
         pager.commit(true)?;
         let interrupts = Interrupts::new(config.clock);
-        Ok(Engine {
+        let mut engine = Engine {
             interrupts,
             group_commit: false,
             unsynced_commits: false,
@@ -295,7 +296,9 @@ impl Engine {
             parse_cache: HashMap::new(),
             insert_counts: HashMap::new(),
             heaps: HashMap::new(),
-        })
+        };
+        engine.drop_orphaned_temp_objects()?;
+        Ok(engine)
     }
 
     /// An engine on in-memory storage.
@@ -352,6 +355,17 @@ impl Engine {
         // A rollback cannot fail in a way the client could act on: it is
         // gone, and a poisoned pager fails every later statement anyway.
         let _ = self.end_txn(sid, false);
+        // Its temporary tables go (in a transaction of their own); should
+        // that fail, the next open drops them.
+        let temp = schemas::temp_namespace(sid);
+        let has_temp = self
+            .catalog
+            .all_entries()
+            .iter()
+            .any(|e| e.object.namespace() == Some(temp));
+        if has_temp && self.sessions.contains_key(&sid) {
+            let _ = self.execute(sid, "DISCARD TEMP", Vec::new());
+        }
         // Its advisory locks and lock requests go with it.
         self.txns.lock_table().forget_session(sid);
         self.sessions.remove(&sid);

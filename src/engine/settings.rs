@@ -301,6 +301,7 @@ impl Engine {
                     ));
                 }
                 self.set_statement(sid, "all", ast::SetValue::Default, false)?;
+                self.drop_temp_objects(sid, super::schemas::temp_namespace(sid))?;
                 self.txns.unlock_all_session(sid);
                 if let Some(s) = self.sessions.get_mut(&sid) {
                     s.prepared.clear();
@@ -316,7 +317,10 @@ impl Engine {
                 }
                 Ok(QueryResult::tag("DISCARD SEQUENCES"))
             }
-            D::Temp => Ok(QueryResult::tag("DISCARD TEMP")),
+            D::Temp => {
+                self.drop_temp_objects(sid, super::schemas::temp_namespace(sid))?;
+                Ok(QueryResult::tag("DISCARD TEMP"))
+            }
         }
     }
 

@@ -300,6 +300,15 @@ impl Engine {
             }
             Statement::CreateEnum { name, labels } => self.create_enum(sid, &name, &labels)?,
             Statement::Comment { on, name, text } => self.comment_on(sid, on, &name, text)?,
+            Statement::CreateSchema {
+                name,
+                if_not_exists,
+            } => self.create_schema(sid, &name, if_not_exists)?,
+            Statement::DropSchema {
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_schemas(sid, &names, if_exists, cascade)?,
             Statement::DropType {
                 names,
                 if_exists,
@@ -433,7 +442,7 @@ impl Engine {
                 ops,
             } => {
                 let vname = name.last().cloned().unwrap_or_default();
-                match self.lookup(sid, &vname)? {
+                match self.lookup_name(sid, &name)? {
                     Some(e) if !matches!(&*e.object, crate::catalog::Object::View(_)) => {
                         return Err(sql_err(
                             SqlState::WRONG_OBJECT_TYPE,
@@ -536,11 +545,12 @@ impl Engine {
                                 .with_hint("Try the COPY (SELECT ...) TO variant."),
                             ));
                         }
-                        let tname = name.last().cloned().unwrap_or_default();
-                        let table = self.lookup(sid, &tname)?.and_then(|e| match &*e.object {
-                            crate::catalog::Object::Table(t) => Some(t.clone()),
-                            _ => None,
-                        });
+                        let table = self
+                            .lookup_name(sid, &name)?
+                            .and_then(|e| match &*e.object {
+                                crate::catalog::Object::Table(t) => Some(t.clone()),
+                                _ => None,
+                            });
                         let columns = match &table {
                             Some(t) if columns.is_empty() => t
                                 .live_columns()

@@ -105,7 +105,8 @@ impl Engine {
     ) -> Result<QueryResult> {
         system::refuse_ddl(name)?;
         let tname = name.last().cloned().unwrap_or_default();
-        if self.lookup(sid, &tname)?.is_some() {
+        let namespace = self.creation_namespace(sid, name)?;
+        if self.lookup_in(sid, namespace, &tname)?.is_some() {
             return Err(sql_err(
                 SqlState::DUPLICATE_OBJECT,
                 format!("type \"{tname}\" already exists"),
@@ -137,6 +138,7 @@ impl Engine {
                 oid,
                 array_oid,
                 name: tname,
+                namespace,
                 labels,
             }),
         )?;
@@ -151,16 +153,16 @@ impl Engine {
         oid: u32,
     ) -> Result<Vec<(TableDef, Vec<String>)>> {
         let mut out = Vec::new();
-        let names: Vec<String> = self
+        let names: Vec<(crate::catalog::Oid, String)> = self
             .catalog_entries_all()
             .into_iter()
             .filter_map(|o| match &*o {
-                Object::Table(t) => Some(t.name.clone()),
+                Object::Table(t) => Some((t.namespace, t.name.clone())),
                 _ => None,
             })
             .collect();
-        for name in names {
-            if let Some(e) = self.lookup(sid, &name)? {
+        for (namespace, name) in names {
+            if let Some(e) = self.lookup_in(sid, namespace, &name)? {
                 if let Object::Table(t) = &*e.object {
                     let cols: Vec<String> = t
                         .live_columns()
@@ -186,10 +188,10 @@ impl Engine {
         for n in names {
             system::refuse_ddl(n)?;
             let name = n.last().cloned().unwrap_or_default();
-            let entry = match self.lookup(sid, &name)? {
+            let entry = match self.lookup_name(sid, n)? {
                 Some(e) => e,
                 None if if_exists => {
-                    let what = format!("type \"{name}\" does not exist");
+                    let what = format!("type \"{}\" does not exist", Self::display_name(n));
                     self.skip_notice(sid, SqlState::SUCCESSFUL_COMPLETION, what);
                     continue;
                 }
@@ -247,7 +249,8 @@ impl Engine {
                         if_exists: false,
                         cascade: false,
                     };
-                    self.alter_table(sid, &vec![table.name.clone()], false, &[op])?;
+                    let qualified = self.qualified(sid, table.namespace, &table.name)?;
+                    self.alter_table(sid, &qualified, false, &[op])?;
                 }
             }
             let xid = self.write_xid(sid)?;
@@ -271,8 +274,8 @@ impl Engine {
         system::refuse_ddl(name)?;
         let tname = name.last().cloned().unwrap_or_default();
         let entry = self
-            .lookup(sid, &tname)?
-            .ok_or_else(|| undefined_type(&tname))?;
+            .lookup_name(sid, name)?
+            .ok_or_else(|| undefined_type(&Self::display_name(name)))?;
         let Object::Type(t) = &*entry.object else {
             return Err(sql_err(
                 SqlState::WRONG_OBJECT_TYPE,
@@ -322,7 +325,7 @@ impl Engine {
         )?;
         let e = t.enum_type();
         for (table, _) in self.type_dependents(sid, t.oid)? {
-            let Some(te) = self.lookup(sid, &table.name)? else {
+            let Some(te) = self.lookup_in(sid, table.namespace, &table.name)? else {
                 continue;
             };
             let mut table = table;
@@ -352,8 +355,9 @@ impl Engine {
         const PG_TYPE: u32 = 1247;
         const PG_NAMESPACE: u32 = 2615;
         let last = name.last().cloned().unwrap_or_default();
-        let relation = |engine: &mut Engine, rel: &str, want: &str| -> Result<Object> {
-            let entry = engine.lookup(sid, rel)?.ok_or_else(|| {
+        let relation = |engine: &mut Engine, name: &[String], want: &str| -> Result<Object> {
+            let rel = name.join(".");
+            let entry = engine.lookup_name(sid, name)?.ok_or_else(|| {
                 sql_err(
                     SqlState::UNDEFINED_TABLE,
                     format!("relation \"{rel}\" does not exist"),
@@ -375,18 +379,19 @@ impl Engine {
             Ok(o)
         };
         let (object, class, column) = match on {
-            ast::CommentOn::Table => (relation(self, &last, "table")?.oid(), PG_CLASS, 0),
-            ast::CommentOn::Index => (relation(self, &last, "index")?.oid(), PG_CLASS, 0),
-            ast::CommentOn::Sequence => (relation(self, &last, "sequence")?.oid(), PG_CLASS, 0),
+            ast::CommentOn::Table => (relation(self, name, "table")?.oid(), PG_CLASS, 0),
+            ast::CommentOn::Index => (relation(self, name, "index")?.oid(), PG_CLASS, 0),
+            ast::CommentOn::Sequence => (relation(self, name, "sequence")?.oid(), PG_CLASS, 0),
             ast::CommentOn::Column => {
-                let table_name = name
-                    .len()
-                    .checked_sub(2)
-                    .and_then(|i| name.get(i))
-                    .cloned()
-                    .ok_or_else(|| {
-                        sql_err(SqlState::SYNTAX_ERROR, "column name must be qualified")
-                    })?;
+                let table_name = match name.split_last() {
+                    Some((_, table)) if !table.is_empty() => table.to_vec(),
+                    _ => {
+                        return Err(sql_err(
+                            SqlState::SYNTAX_ERROR,
+                            "column name must be qualified",
+                        ))
+                    }
+                };
                 let Object::Table(t) = relation(self, &table_name, "table")? else {
                     return Err(sql_err(SqlState::WRONG_OBJECT_TYPE, "not a table"));
                 };
@@ -412,12 +417,14 @@ impl Engine {
                 (e.oid, PG_TYPE, 0)
             }
             ast::CommentOn::Schema => {
-                let ns = system::namespace_oid(&last).ok_or_else(|| {
-                    sql_err(
-                        SqlState("3F000"),
-                        format!("schema \"{last}\" does not exist"),
-                    )
-                })?;
+                let ns = self
+                    .with_names(sid, |n| Ok(n.schema(&last)?))?
+                    .ok_or_else(|| {
+                        sql_err(
+                            SqlState("3F000"),
+                            format!("schema \"{last}\" does not exist"),
+                        )
+                    })?;
                 (ns, PG_NAMESPACE, 0)
             }
         };

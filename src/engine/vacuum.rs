@@ -133,7 +133,7 @@ impl Engine {
                     }
                 }
                 // Types, comments and views have no storage of their own.
-                Object::Type(_) | Object::Comment(_) | Object::View(_) => {}
+                Object::Type(_) | Object::Comment(_) | Object::View(_) | Object::Schema(_) => {}
             }
             self.catalog.remove(&mut self.pager, e.tid)?;
             removed += 1;

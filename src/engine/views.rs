@@ -21,15 +21,27 @@ pub(super) struct Dependent {
     pub line: String,
 }
 
-/// How PostgreSQL names an object in dependency messages.
-pub(super) fn describe(object: &Object) -> String {
+/// How PostgreSQL names an object in dependency messages: qualified
+/// unless it is in `public` (`entries` hold the schemas' names).
+pub(super) fn describe(object: &Object, entries: &[Entry]) -> String {
+    let name = |n: &str| match object.namespace() {
+        Some(ns) if ns != crate::catalog::PUBLIC_NAMESPACE => {
+            let schema = entries
+                .iter()
+                .find(|e| matches!(&*e.object, Object::Schema(s) if s.oid == ns))
+                .map_or_else(|| ns.to_string(), |e| e.object.name().to_string());
+            format!("{}.{}", quote_ident(&schema), quote_ident(n))
+        }
+        _ => quote_ident(n),
+    };
     match object {
-        Object::Table(t) => format!("table {}", quote_ident(&t.name)),
-        Object::View(v) => format!("view {}", quote_ident(&v.name)),
-        Object::Index(i) => format!("index {}", quote_ident(&i.name)),
-        Object::Sequence(s) => format!("sequence {}", quote_ident(&s.name)),
-        Object::Type(t) => format!("type {}", quote_ident(&t.name)),
+        Object::Table(t) => format!("table {}", name(&t.name)),
+        Object::View(v) => format!("view {}", name(&v.name)),
+        Object::Index(i) => format!("index {}", name(&i.name)),
+        Object::Sequence(s) => format!("sequence {}", name(&s.name)),
+        Object::Type(t) => format!("type {}", name(&t.name)),
         Object::Comment(c) => format!("comment on object {}", c.object),
+        Object::Schema(s) => format!("schema {}", quote_ident(&s.name)),
     }
 }
 
@@ -76,6 +88,7 @@ impl Engine {
         if dependents.is_empty() {
             return Ok(());
         }
+        let entries = self.visible_entries(sid)?;
         if !cascade {
             let lines: Vec<&str> = dependents.iter().map(|d| d.line.as_str()).collect();
             return Err(Error::Sql(
@@ -90,7 +103,7 @@ impl Engine {
         let body = match dependents {
             [one] => SqlError::new(
                 SqlState("00000"),
-                format!("drop cascades to {}", describe(&one.entry.object)),
+                format!("drop cascades to {}", describe(&one.entry.object, &entries)),
             ),
             many => SqlError::new(
                 SqlState("00000"),
@@ -98,7 +111,7 @@ impl Engine {
             )
             .with_detail(
                 many.iter()
-                    .map(|d| format!("drop cascades to {}", describe(&d.entry.object)))
+                    .map(|d| format!("drop cascades to {}", describe(&d.entry.object, &entries)))
                     .collect::<Vec<_>>()
                     .join("\n"),
             ),
@@ -195,7 +208,8 @@ impl Engine {
         {
             return Err(cannot_store(&name, "its columns differ when read back"));
         }
-        let existing = self.lookup(sid, &name)?;
+        let namespace = self.creation_namespace(sid, &c.name)?;
+        let existing = self.lookup_in(sid, namespace, &name)?;
         let old = match &existing {
             Some(e) => match &*e.object {
                 Object::View(v) if c.or_replace => Some((e.tid, v.clone())),
@@ -226,6 +240,7 @@ impl Engine {
                 let def = ViewDef {
                     oid: v.oid,
                     name,
+                    namespace,
                     columns,
                     query: text.plain,
                     pretty: text.pretty,
@@ -238,6 +253,7 @@ impl Engine {
                 let def = ViewDef {
                     oid: self.catalog.allocate_oid(),
                     name,
+                    namespace,
                     columns,
                     query: text.plain,
                     pretty: text.pretty,
@@ -308,7 +324,7 @@ fn collect(
     seen: &mut HashSet<Oid>,
     out: &mut Vec<Dependent>,
 ) {
-    let mut direct: Vec<(Oid, &Entry, &ViewDef)> = entries
+    let mut direct: Vec<(Oid, &Entry)> = entries
         .iter()
         .filter_map(|e| match &*e.object {
             Object::View(v)
@@ -316,22 +332,23 @@ fn collect(
                     d.relation == oid && column.is_none_or(|c| d.columns.contains(&c))
                 }) =>
             {
-                Some((v.oid, e, v))
+                Some((v.oid, e))
             }
             _ => None,
         })
         .collect();
-    direct.sort_by_key(|(o, _, _)| *o);
-    for (voids, e, v) in direct {
+    direct.sort_by_key(|(o, _)| *o);
+    for (voids, e) in direct {
         if !seen.insert(voids) {
             continue;
         }
+        let desc_view = describe(&e.object, entries);
         out.push(Dependent {
             entry: e.clone(),
-            line: format!("view {} depends on {desc}", quote_ident(&v.name)),
+            line: format!("{desc_view} depends on {desc}"),
         });
-        let desc = format!("view {}", quote_ident(&v.name));
-        collect(entries, v.oid, None, &desc, seen, out);
+        let desc = desc_view;
+        collect(entries, voids, None, &desc, seen, out);
     }
 }
 
@@ -947,8 +964,7 @@ impl Engine {
         if system::find(None, name.last().map_or("", String::as_str)).is_some() && name.len() == 1 {
             return Ok(None);
         }
-        let tname = name.last().cloned().unwrap_or_default();
-        Ok(match self.lookup(sid, &tname)? {
+        Ok(match self.lookup_name(sid, name)? {
             Some(e) => match &*e.object {
                 Object::View(v) => Some(v.clone()),
                 _ => None,
@@ -1453,7 +1469,7 @@ impl Engine {
             let cid = self.current_cid(sid);
             match op {
                 ast::AlterOp::RenameTable(new) => {
-                    if self.lookup(sid, new)?.is_some() {
+                    if self.lookup_in(sid, view.namespace, new)?.is_some() {
                         return Err(sql_err(
                             SqlState::DUPLICATE_TABLE,
                             format!("relation \"{new}\" already exists"),

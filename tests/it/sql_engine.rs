@@ -505,3 +505,80 @@ fn view_ddl_is_transactional_and_isolated() {
     e.execute(a, "DROP VIEW v", vec![]).unwrap();
     assert!(e.execute(b, "SELECT * FROM v", vec![]).is_err());
 }
+
+/// Temporary tables end with their session, and those of a crashed run
+/// are gone after recovery even though session ids start again at 1.
+/// Schemas and their tables persist.
+#[test]
+fn temp_tables_end_with_session_and_crash_schemas_persist() {
+    use neuraldb::value::Value;
+    let count_temp = |e: &mut Engine, s| {
+        let r = e
+            .execute(
+                s,
+                "SELECT count(*) FROM pg_class WHERE relpersistence = 't'",
+                vec![],
+            )
+            .unwrap();
+        r[0].rows[0][0].clone()
+    };
+    let ctl = FaultController::new(5);
+    let data = FaultyStorage::new(&ctl, Vec::new());
+    let wal = FaultyStorage::new(&ctl, Vec::new());
+    {
+        let mut e = Engine::open(
+            Box::new(data.clone()),
+            Box::new(wal.clone()),
+            EngineConfig::default(),
+        )
+        .unwrap();
+        let s = e.connect();
+        e.execute(
+            s,
+            "CREATE SCHEMA app; CREATE TABLE app.kept (a int); INSERT INTO app.kept VALUES (7); \
+             CREATE TEMP TABLE scratch (id serial PRIMARY KEY, v text); \
+             INSERT INTO scratch (v) VALUES ('x')",
+            vec![],
+        )
+        .unwrap();
+        // Dropped when its session ends; another session never saw it.
+        let other = e.connect();
+        assert_eq!(
+            e.execute(other, "SELECT * FROM scratch", vec![])
+                .unwrap_err()
+                .sqlstate()
+                .as_str(),
+            "42P01"
+        );
+        assert_eq!(count_temp(&mut e, s), Value::Int8(3));
+        e.disconnect(s);
+        assert_eq!(count_temp(&mut e, other), Value::Int8(0));
+        // A temporary table alive at the crash.
+        e.execute(other, "CREATE TEMP TABLE at_crash (a int)", vec![])
+            .unwrap();
+        assert_eq!(count_temp(&mut e, other), Value::Int8(1));
+    }
+    let image = |f: &FaultyStorage| f.crash_image(neuraldb::storage::CrashMode::DropUnsynced);
+    let ctl2 = FaultController::new(6);
+    let mut e = Engine::open(
+        Box::new(FaultyStorage::new(&ctl2, image(&data))),
+        Box::new(FaultyStorage::new(&ctl2, image(&wal))),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    // Sessions 1 and 2 again: neither sees the dead sessions' tables.
+    let s1 = e.connect();
+    let s2 = e.connect();
+    for s in [s1, s2] {
+        assert_eq!(count_temp(&mut e, s), Value::Int8(0));
+        assert_eq!(
+            e.execute(s, "SELECT * FROM at_crash", vec![])
+                .unwrap_err()
+                .sqlstate()
+                .as_str(),
+            "42P01"
+        );
+    }
+    let r = e.execute(s1, "SELECT a FROM app.kept", vec![]).unwrap();
+    assert_eq!(r[0].rows, vec![vec![Value::Int4(7)]]);
+}

@@ -2,7 +2,10 @@
 //! key_column_usage and referential_constraints.
 
 use super::pg_catalog::constraint_rows;
-use super::{opt_text, text, Engine, Result, Viewpoint, PUBLIC_NS};
+use super::{
+    is_system_namespace, namespace_name, namespaces, opt_text, text, Engine, Result, Viewpoint,
+    PUBLIC_NS,
+};
 use std::collections::HashMap;
 
 use super::super::views::updatability;
@@ -59,14 +62,14 @@ impl Engine {
             .into_iter()
             .filter(|r| matches!(r.kind, 'r' | 'v'))
             .map(|r| {
-                let user = r.namespace == PUBLIC_NS;
+                let user = !is_system_namespace(r.namespace);
                 let insertable = match views.get(&r.def.name) {
                     Some(v) if user => updatability(v, &views, 0).insertable,
                     _ => user && !r.view,
                 };
                 vec![
                     text(&db),
-                    text(r.schema),
+                    text(&r.schema),
                     Value::Text(r.def.name),
                     text(if r.view { "VIEW" } else { "BASE TABLE" }),
                     text(if insertable { "YES" } else { "NO" }),
@@ -85,7 +88,7 @@ impl Engine {
             if !matches!(r.kind, 'r' | 'v') {
                 continue;
             }
-            let user = r.namespace == PUBLIC_NS;
+            let user = !is_system_namespace(r.namespace);
             let view_columns = match views.get(&r.def.name) {
                 Some(v) if user && r.view => Some(updatability(v, &views, 0).columns),
                 _ => None,
@@ -132,7 +135,7 @@ impl Engine {
                 };
                 rows.push(vec![
                     text(&db),
-                    text(r.schema),
+                    text(&r.schema),
                     text(&r.def.name),
                     text(&c.name),
                     Value::Int4(i as i32 + 1),
@@ -174,6 +177,7 @@ impl Engine {
     pub(super) fn information_schema_views(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
         let db = self.config.database_name.clone();
         let views = self.user_views(vp)?;
+        let objects = self.visible_objects(vp)?;
         let mut list: Vec<&ViewDef> = views.values().collect();
         list.sort_by_key(|v| v.oid);
         Ok(list
@@ -183,7 +187,7 @@ impl Engine {
                 let yes = |b: bool| text(if b { "YES" } else { "NO" });
                 vec![
                     text(&db),
-                    text("public"),
+                    text(&namespace_name(&objects, v.namespace)),
                     text(&v.name),
                     text(&v.query),
                     text("NONE"),
@@ -198,14 +202,22 @@ impl Engine {
     }
 
     /// `information_schema.schemata`: the schemas there are.
-    pub(super) fn information_schema_schemata(&self) -> Vec<Vec<Value>> {
+    pub(super) fn information_schema_schemata(
+        &mut self,
+        vp: &Viewpoint,
+    ) -> Result<Vec<Vec<Value>>> {
         let db = self.config.database_name.clone();
-        ["information_schema", "pg_catalog", "pg_toast", "public"]
+        let mut names: Vec<String> = namespaces(&self.visible_objects(vp)?)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        names.sort();
+        Ok(names
             .into_iter()
             .map(|s| {
                 vec![
                     text(&db),
-                    text(s),
+                    text(&s),
                     text("neuraldb"),
                     Value::Null,
                     Value::Null,
@@ -213,7 +225,7 @@ impl Engine {
                     Value::Null,
                 ]
             })
-            .collect()
+            .collect())
     }
 
     /// `information_schema.table_constraints`: PRIMARY KEY, UNIQUE, FOREIGN
@@ -238,12 +250,13 @@ impl Engine {
                 'f' => "FOREIGN KEY",
                 _ => "CHECK",
             };
+            let schema = namespace_name(&objects, table.namespace);
             rows.push(vec![
                 text(&db),
-                text("public"),
+                text(&schema),
                 Value::Text(c.name.clone()),
                 text(&db),
-                text("public"),
+                text(&schema),
                 Value::Text(table.name.clone()),
                 text(kind),
                 yes_no(c.deferrable),
@@ -261,12 +274,13 @@ impl Engine {
                 continue;
             };
             for (i, _) in t.live_columns().filter(|(_, c)| c.not_null) {
+                let schema = namespace_name(&objects, t.namespace);
                 rows.push(vec![
                     text(&db),
-                    text("public"),
-                    Value::Text(format!("{PUBLIC_NS}_{}_{}_not_null", t.oid, i + 1)),
+                    text(&schema),
+                    Value::Text(format!("{}_{}_{}_not_null", t.namespace, t.oid, i + 1)),
                     text(&db),
-                    text("public"),
+                    text(&schema),
                     Value::Text(t.name.clone()),
                     text("CHECK"),
                     text("NO"),
@@ -301,12 +315,13 @@ impl Engine {
                 let Some(col) = table.columns.get((attnum - 1) as usize) else {
                     continue;
                 };
+                let schema = namespace_name(&objects, table.namespace);
                 rows.push(vec![
                     text(&db),
-                    text("public"),
+                    text(&schema),
                     Value::Text(c.name.clone()),
                     text(&db),
-                    text("public"),
+                    text(&schema),
                     Value::Text(table.name.clone()),
                     Value::Text(col.name.clone()),
                     Value::Int4(pos as i32 + 1),
@@ -330,6 +345,11 @@ impl Engine {
         let db = self.config.database_name.clone();
         let objects = self.visible_objects(vp)?;
         let all = constraint_rows(&objects);
+        let tables = table_names(&objects);
+        let schema_of = |table: crate::catalog::Oid| {
+            let ns = tables.get(&table).map_or(PUBLIC_NS as u32, |t| t.namespace);
+            text(&namespace_name(&objects, ns))
+        };
         let rule = |a: char| {
             text(match a {
                 'r' => "RESTRICT",
@@ -348,10 +368,10 @@ impl Engine {
                 });
                 vec![
                     text(&db),
-                    text("public"),
+                    schema_of(f.table),
                     Value::Text(f.name.clone()),
                     text(&db),
-                    text("public"),
+                    schema_of(f.ref_table),
                     unique.map_or(Value::Null, |u| Value::Text(u.name.clone())),
                     text("NONE"),
                     rule(f.on_update),

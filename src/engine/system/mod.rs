@@ -27,7 +27,7 @@ mod relations;
 
 use pg_catalog::{
     constraint_rows, enum_pg_type_rows, index_am_oid, index_text, pg_collation, pg_namespace,
-    pg_namespace_names, pg_opclass, pg_type, regtype_name,
+    pg_opclass, pg_type, regtype_name,
 };
 use relations::RELATIONS;
 
@@ -191,7 +191,7 @@ pub struct Viewpoint<'a> {
 /// sequences, and the system relations themselves.
 struct RelEntry {
     namespace: i32,
-    schema: &'static str,
+    schema: String,
     kind: char,
     /// Columns (indexes: the indexed columns; sequences: their state).
     def: TableDef,
@@ -287,7 +287,7 @@ impl Engine {
                     ]
                 })
                 .collect(),
-            "pg_namespace" => pg_namespace(),
+            "pg_namespace" => pg_namespace(&namespaces(&self.visible_objects(vp)?)),
             "pg_database" => vec![vec![
                 oid(DATABASE_OID),
                 text(&self.config.database_name),
@@ -402,7 +402,7 @@ impl Engine {
             "pg_indexes" => self.pg_indexes(vp)?,
             "tables" => self.information_schema_tables(vp)?,
             "columns" => self.information_schema_columns(vp)?,
-            "schemata" => self.information_schema_schemata(),
+            "schemata" => self.information_schema_schemata(vp)?,
             "table_constraints" => self.information_schema_table_constraints(vp)?,
             "key_column_usage" => self.information_schema_key_column_usage(vp)?,
             "referential_constraints" => self.information_schema_referential_constraints(vp)?,
@@ -467,12 +467,17 @@ impl Engine {
                 } else {
                     INFORMATION_SCHEMA_NS
                 },
-                schema: r.schema,
+                schema: r.schema.to_string(),
                 kind: if r.kind == Kind::View { 'v' } else { 'r' },
                 am: if r.kind == Kind::View { 0 } else { HEAP_AM },
                 def: TableDef {
                     oid: r.oid,
                     name: r.name.to_string(),
+                    namespace: if r.schema == "pg_catalog" {
+                        PG_CATALOG_NS as Oid
+                    } else {
+                        INFORMATION_SCHEMA_NS as Oid
+                    },
                     columns: r.column_types().map(|(n, t)| column(n, t)).collect(),
                     heap: 0,
                     checks: Vec::new(),
@@ -503,6 +508,7 @@ impl Engine {
                     let def = TableDef {
                         oid: i.oid,
                         name: i.name.clone(),
+                        namespace: i.namespace,
                         columns,
                         heap: 0,
                         checks: Vec::new(),
@@ -514,6 +520,7 @@ impl Engine {
                     let def = TableDef {
                         oid: s.oid,
                         name: s.name.clone(),
+                        namespace: s.namespace,
                         columns: vec![
                             column("last_value", Int8),
                             column("log_cnt", Int8),
@@ -526,11 +533,12 @@ impl Engine {
                     ('S', def, 0)
                 }
                 // Types are pg_type rows, comments pg_description rows.
-                Object::Type(_) | Object::Comment(_) => continue,
+                Object::Type(_) | Object::Comment(_) | Object::Schema(_) => continue,
                 Object::View(v) => {
                     let def = TableDef {
                         oid: v.oid,
                         name: v.name.clone(),
+                        namespace: v.namespace,
                         columns: v
                             .columns
                             .iter()
@@ -543,9 +551,10 @@ impl Engine {
                     ('v', def, 0)
                 }
             };
+            let namespace = def.namespace;
             out.push(RelEntry {
-                namespace: PUBLIC_NS,
-                schema: "public",
+                namespace: namespace as i32,
+                schema: namespace_name(&objects, namespace),
                 kind,
                 def,
                 view: kind == 'v',
@@ -556,12 +565,71 @@ impl Engine {
     }
 }
 
-/// The OID of schema `name`, if it is one of ours.
-pub(super) fn namespace_oid(name: &str) -> Option<u32> {
-    pg_namespace_names()
+impl Engine {
+    /// The schemas of the session's search path that exist, as the
+    /// statement sees them.
+    fn search_path_oids(&mut self, vp: &Viewpoint) -> Result<Vec<Oid>> {
+        let search_path = self.search_path(vp.sid);
+        let viewer = Viewer {
+            snapshot: vp.snapshot,
+            own: vp.own,
+            cid: vp.cid + 1,
+        };
+        let mut names = super::schemas::Names {
+            catalog: &self.catalog,
+            txns: &self.txns,
+            pager: &mut self.pager,
+            viewer: &viewer,
+            search_path: &search_path,
+            temp: super::schemas::temp_namespace(vp.sid),
+        };
+        Ok(names.path()?)
+    }
+}
+
+/// Every schema: the built-in ones, then those of `CREATE SCHEMA`.
+pub(super) fn namespaces(objects: &[std::rc::Rc<Object>]) -> Vec<(Oid, String)> {
+    // Temporary schemas in use (PostgreSQL keeps them once made).
+    let mut temp: Vec<(Oid, String)> = objects
         .iter()
-        .find(|(_, n)| *n == name)
-        .map(|(o, _)| *o as u32)
+        .filter_map(|o| o.namespace())
+        .filter(|&ns| crate::catalog::is_temp_namespace(ns))
+        .map(|ns| {
+            (
+                ns,
+                format!("pg_temp_{}", ns - crate::catalog::TEMP_NAMESPACE_BASE),
+            )
+        })
+        .collect();
+    temp.sort();
+    temp.dedup();
+    crate::catalog::BUILTIN_NAMESPACES
+        .iter()
+        .map(|(o, n)| (*o, n.to_string()))
+        // Listed as PostgreSQL lists it; nothing of ours is in it.
+        .chain([(99, "pg_toast".to_string())])
+        .chain(objects.iter().filter_map(|o| match &**o {
+            Object::Schema(s) => Some((s.oid, s.name.clone())),
+            _ => None,
+        }))
+        .chain(temp)
+        .collect()
+}
+
+/// `pg_catalog` and `information_schema`, whose relations are ours.
+pub(super) fn is_system_namespace(oid: i32) -> bool {
+    matches!(oid, PG_CATALOG_NS | INFORMATION_SCHEMA_NS)
+}
+
+/// The name of schema `oid` (an object's, so it exists).
+pub(super) fn namespace_name(objects: &[std::rc::Rc<Object>], oid: Oid) -> String {
+    if crate::catalog::is_temp_namespace(oid) {
+        return format!("pg_temp_{}", oid - crate::catalog::TEMP_NAMESPACE_BASE);
+    }
+    namespaces(objects)
+        .into_iter()
+        .find(|(o, _)| *o == oid)
+        .map_or_else(|| oid.to_string(), |(_, n)| n)
 }
 
 /// The enum types' names (and their array types'), by OID.
@@ -583,6 +651,7 @@ impl Engine {
     /// What `regclass` casts and the `pg_get_*def` functions read.
     pub(super) fn catalog_info(&mut self, vp: &Viewpoint) -> Result<CatalogInfo> {
         let objects = self.visible_objects(vp)?;
+        let search_path = self.search_path_oids(vp)?;
         let relations = self
             .relations(vp)?
             .into_iter()
@@ -603,7 +672,10 @@ impl Engine {
         let indexes = objects
             .iter()
             .filter_map(|o| match &**o {
-                Object::Index(i) => tables.get(&i.table).map(|t| (i.oid, index_text(i, t))),
+                Object::Index(i) => tables.get(&i.table).map(|t| {
+                    let namespace = namespace_name(&objects, t.namespace);
+                    (i.oid, index_text(i, t, namespace))
+                }),
                 _ => None,
             })
             .collect();
@@ -617,10 +689,8 @@ impl Engine {
         Ok(CatalogInfo {
             comments,
             relations,
-            namespaces: pg_namespace_names()
-                .iter()
-                .map(|(o, n)| (*o as u32, n.to_string()))
-                .collect(),
+            namespaces: namespaces(&objects),
+            search_path,
             types: BUILTIN_TYPES
                 .iter()
                 .map(|t| (t.oid, regtype_name(t)))

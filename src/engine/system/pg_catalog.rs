@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{
     oid, opt_text, text, Engine, Result, Viewpoint, BTREE_AM, DEFAULT_COLLATION, HNSW_AM,
-    INFORMATION_SCHEMA_NS, PG_CATALOG_NS, PUBLIC_NS, SUPERUSER_OID,
+    PG_CATALOG_NS, PUBLIC_NS, SUPERUSER_OID,
 };
 use crate::catalog::{ColumnDef, IdentityKind, IndexDef, IndexMethod, Object, Oid, TableDef};
 use crate::sql::functions::catalog::IndexText;
@@ -200,7 +200,7 @@ pub(super) fn enum_pg_type_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Vec<Valu
             vec![
                 oid(oid_),
                 Value::Text(name),
-                Value::Int4(PUBLIC_NS),
+                oid(t.namespace),
                 Value::Int4(SUPERUSER_OID),
                 Value::Int2(len),
                 Value::Bool(len == 4),
@@ -247,20 +247,12 @@ pub(super) fn enum_pg_type_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Vec<Valu
     rows
 }
 
-pub(super) fn pg_namespace_names() -> [(i32, &'static str); 3] {
-    [
-        (PG_CATALOG_NS, "pg_catalog"),
-        (PUBLIC_NS, "public"),
-        (INFORMATION_SCHEMA_NS, "information_schema"),
-    ]
-}
-
-pub(super) fn pg_namespace() -> Vec<Vec<Value>> {
-    pg_namespace_names()
-        .into_iter()
+pub(super) fn pg_namespace(namespaces: &[(Oid, String)]) -> Vec<Vec<Value>> {
+    namespaces
+        .iter()
         .map(|(o, n)| {
             vec![
-                Value::Int4(o),
+                Value::Int4(*o as i32),
                 text(n),
                 Value::Int4(SUPERUSER_OID),
                 Value::Null,
@@ -496,7 +488,7 @@ pub(super) fn constraint_rows(objects: &[std::rc::Rc<Object>]) -> Vec<Constraint
 
 /// `pg_get_indexdef`'s text: `CREATE [UNIQUE] INDEX name ON public.t
 /// USING btree (a, b DESC)`.
-pub(super) fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
+pub(super) fn index_text(i: &IndexDef, t: &TableDef, namespace: String) -> IndexText {
     let mut sources = i.expressions.iter();
     let columns: Vec<String> = i
         .columns
@@ -546,7 +538,7 @@ pub(super) fn index_text(i: &IndexDef, t: &TableDef) -> IndexText {
             quote_ident(&i.name)
         ),
         table: quote_ident(&t.name),
-        namespace: "public".into(),
+        namespace,
         tail: format!(
             " USING {} ({}){with}{}",
             i.method.name(),
@@ -610,7 +602,7 @@ impl Engine {
         for r in self.relations(vp)? {
             let d = &r.def;
             let am = r.am;
-            let stored = r.namespace == PUBLIC_NS;
+            let stored = !super::is_system_namespace(r.namespace);
             rows.push(vec![
                 oid(d.oid),
                 text(&d.name),
@@ -632,7 +624,11 @@ impl Engine {
                 Value::Int4(0),
                 Value::Bool(stored && has_index(d.oid)),
                 Value::Bool(false),
-                text("p"),
+                text(if crate::catalog::is_temp_namespace(r.namespace as Oid) {
+                    "t"
+                } else {
+                    "p"
+                }),
                 Value::Text(r.kind.to_string()),
                 Value::Int2(d.columns.len() as i16),
                 Value::Int2(d.checks.len() as i16),
@@ -718,7 +714,7 @@ impl Engine {
                 continue;
             };
             rows.push(vec![
-                Value::Text("public".into()),
+                Value::Text(super::namespace_name(&objects, t.namespace)),
                 Value::Text(t.name.clone()),
                 Value::Text(super::USER_NAME.into()),
                 Value::Null,
@@ -755,12 +751,12 @@ impl Engine {
 
     /// `pg_views`: one row per user view, with `pg_get_viewdef`'s text.
     pub(super) fn pg_views(&mut self, vp: &Viewpoint) -> Result<Vec<Vec<Value>>> {
-        Ok(self
-            .visible_objects(vp)?
+        let objects = self.visible_objects(vp)?;
+        Ok(objects
             .iter()
             .filter_map(|o| match &**o {
                 Object::View(v) => Some(vec![
-                    text("public"),
+                    text(&super::namespace_name(&objects, v.namespace)),
                     text(&v.name),
                     text(super::USER_NAME),
                     text(&v.query),
@@ -788,7 +784,7 @@ impl Engine {
             let Some(t) = tables.get(&i.table) else {
                 continue;
             };
-            let text = index_text(i, t);
+            let text = index_text(i, t, super::namespace_name(&objects, t.namespace));
             rows.push(vec![
                 Value::Text(text.namespace.clone()),
                 Value::Text(t.name.clone()),
@@ -967,10 +963,14 @@ impl Engine {
         Ok(constraint_rows(&objects)
             .into_iter()
             .map(|c| {
+                let namespace = objects.iter().find_map(|o| match &**o {
+                    Object::Table(t) if t.oid == c.table => Some(t.namespace),
+                    _ => None,
+                });
                 vec![
                     oid(c.oid),
                     Value::Text(c.name.clone()),
-                    Value::Int4(PUBLIC_NS),
+                    oid(namespace.unwrap_or(PUBLIC_NS as Oid)),
                     Value::Text(c.kind.to_string()),
                     Value::Bool(c.deferrable),
                     Value::Bool(c.deferred),

@@ -597,7 +597,17 @@ fn serial_sequence(args: &[Value], env: &mut Env) -> ExecResult<Value> {
         cid: env.cid + 1,
     };
     catalog
-        .serial_sequence(env.txns, env.pager, &viewer, table, column)
+        // A name known only at run time: unqualified ones are looked up
+        // in public (the binder resolves literal names through the
+        // session's search path).
+        .serial_sequence(
+            env.txns,
+            env.pager,
+            &viewer,
+            &[crate::catalog::PUBLIC_NAMESPACE],
+            table,
+            column,
+        )
         .map(|seq| seq.map_or(Value::Null, Value::Text))
         .map_err(|e| e.into_error(table, column))
 }

@@ -50,6 +50,9 @@ pub struct IndexText {
 pub struct CatalogInfo {
     pub relations: Vec<RelName>,
     pub namespaces: Vec<(u32, String)>,
+    /// The session's search path: the schemas that exist, in order
+    /// (`pg_catalog`, searched first implicitly, not among them).
+    pub search_path: Vec<u32>,
     /// Type OID → `regtype` output (`format_type`'s name, e.g. `integer`).
     pub types: Vec<(u32, String)>,
     /// Type OID → `typname` (`int4`), which `regtype` input accepts too.
@@ -75,7 +78,7 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
         | ("pg_get_constraintdef", 1 | 2)
         | ("pg_get_triggerdef", 1 | 2)
         | ("pg_get_statisticsobjdef_columns", 1) => DataType::Text,
-        ("pg_relation_is_publishable", 1) => DataType::Bool,
+        ("pg_relation_is_publishable" | "pg_table_is_visible", 1) => DataType::Bool,
         // Here rather than with the other type functions: enum types are
         // catalog objects.
         ("format_type", 2) => DataType::Text,
@@ -133,6 +136,19 @@ impl CatalogInfo {
         self.relations.iter().find(|r| r.oid == oid)
     }
 
+    /// Whether relation `r` is what its unqualified name finds (so it
+    /// prints unqualified), as PostgreSQL's `RelationIsVisible`.
+    fn visible(&self, r: &RelName) -> bool {
+        std::iter::once(&PG_CATALOG_NAMESPACE)
+            .chain(&self.search_path)
+            .find_map(|&ns| {
+                self.relations
+                    .iter()
+                    .find(|x| x.namespace == ns && x.name == r.name)
+            })
+            .is_some_and(|x| x.oid == r.oid)
+    }
+
     fn namespace(&self, oid: u32) -> Option<&str> {
         self.namespaces
             .iter()
@@ -151,7 +167,7 @@ impl CatalogInfo {
         let found = match kind {
             RegKind::Class => self.relation(oid).map(|r| {
                 let name = quote_ident(&r.name);
-                if matches!(r.namespace, PG_CATALOG_NAMESPACE | PUBLIC_NAMESPACE) {
+                if self.visible(r) {
                     name
                 } else {
                     let nsp = self.namespace(r.namespace).unwrap_or("?");
@@ -219,14 +235,14 @@ impl CatalogInfo {
                     [sch, n] => (Some(sch.as_str()), n.as_str()),
                     _ => return Err(improper_name(s)),
                 };
-                // Unqualified names search pg_catalog, then public.
+                // Unqualified names search pg_catalog, then the path.
                 let rel = match schema {
                     Some(sch) => self
                         .relations
                         .iter()
                         .find(|r| r.name == name && self.namespace(r.namespace) == Some(sch)),
-                    None => [PG_CATALOG_NAMESPACE, PUBLIC_NAMESPACE]
-                        .iter()
+                    None => std::iter::once(&PG_CATALOG_NAMESPACE)
+                        .chain(&self.search_path)
                         .find_map(|&ns| {
                             self.relations
                                 .iter()
@@ -371,7 +387,11 @@ impl CatalogInfo {
                 if column == 0 {
                     // Like PostgreSQL, the plain form always qualifies the
                     // table; the pretty one only when it is not visible.
-                    let table = if pretty && ix.namespace == "public" {
+                    let on_path = self
+                        .search_path
+                        .iter()
+                        .any(|&ns| self.namespace(ns) == Some(ix.namespace.as_str()));
+                    let table = if pretty && on_path {
                         ix.table.clone()
                     } else {
                         format!("{}.{}", quote_ident(&ix.namespace), ix.table)
@@ -421,11 +441,16 @@ impl CatalogInfo {
             // We have no triggers and no extended statistics: PostgreSQL
             // answers NULL for an OID that names none.
             "pg_get_triggerdef" | "pg_get_statisticsobjdef_columns" => Value::Null,
+            // What its unqualified name finds (psql's \dt lists those).
+            "pg_table_is_visible" => self
+                .relation(oid)
+                .map_or(Value::Null, |r| Value::Bool(self.visible(r))),
             "pg_relation_is_publishable" => match self.relation(oid) {
                 None => Value::Null,
-                Some(r) => {
-                    Value::Bool(matches!(r.kind, 'r' | 'p') && r.namespace == PUBLIC_NAMESPACE)
-                }
+                Some(r) => Value::Bool(
+                    matches!(r.kind, 'r' | 'p')
+                        && !matches!(r.namespace, PG_CATALOG_NAMESPACE | 12000),
+                ),
             },
             other => {
                 return Err(SqlError::new(
@@ -469,7 +494,7 @@ fn improper_name(s: &str) -> SqlError {
 
 /// Splits `a.b` into identifiers: unquoted parts are folded to lower
 /// case, `"..."` parts kept as written (`""` is a quote).
-fn split_name(s: &str) -> Result<Vec<String>, SqlError> {
+pub fn split_name(s: &str) -> Result<Vec<String>, SqlError> {
     let invalid = || SqlError::new(SqlState("42602"), format!("invalid name syntax: \"{s}\""));
     let mut parts = Vec::new();
     let mut chars = s.chars().peekable();
@@ -542,6 +567,7 @@ mod tests {
                 (PUBLIC_NAMESPACE, "public".into()),
                 (12000, "information_schema".into()),
             ],
+            search_path: vec![PUBLIC_NAMESPACE],
             types: vec![(23, "integer".into())],
             type_names: vec![(23, "int4".into())],
             ..CatalogInfo::default()

@@ -78,8 +78,7 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
             T::Text
         }
         "pg_get_userbyid" if n == 1 && is_int(&a[0]) => T::Text,
-        "pg_table_is_visible"
-        | "pg_type_is_visible"
+        "pg_type_is_visible"
         | "pg_collation_is_visible"
         | "pg_opclass_is_visible"
         | "pg_function_is_visible"
@@ -151,10 +150,9 @@ pub(super) fn call(
             10 => "neuraldb".to_string(),
             o => format!("unknown (OID={o})"),
         }),
-        // Every relation, type, collation... is in pg_catalog or public,
-        // both on the search path, and names are unique across them.
-        "pg_table_is_visible"
-        | "pg_type_is_visible"
+        // Types, collations, operator classes and functions are in
+        // pg_catalog or public (relations: see the catalog functions).
+        "pg_type_is_visible"
         | "pg_collation_is_visible"
         | "pg_opclass_is_visible"
         | "pg_function_is_visible" => Value::Bool(true),

@@ -67,6 +67,18 @@ pub enum Statement {
         name: Name,
         labels: Vec<String>,
     },
+    /// `CREATE SCHEMA [IF NOT EXISTS] name [AUTHORIZATION role]`
+    /// (`AUTHORIZATION role` alone names the schema after the role).
+    CreateSchema {
+        name: String,
+        if_not_exists: bool,
+    },
+    /// `DROP SCHEMA [IF EXISTS] names [CASCADE | RESTRICT]`.
+    DropSchema {
+        names: Vec<String>,
+        if_exists: bool,
+        cascade: bool,
+    },
     /// `DROP TYPE [IF EXISTS] names [CASCADE]`.
     DropType {
         names: Vec<Name>,
@@ -410,6 +422,8 @@ pub struct Delete {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreateTable {
     pub name: Name,
+    /// `CREATE TEMP TABLE`: private to the session, dropped when it ends.
+    pub temporary: bool,
     pub if_not_exists: bool,
     pub columns: Vec<ColumnSpec>,
     pub constraints: Vec<TableConstraint>,

@@ -215,7 +215,14 @@ pub(super) fn type_column_name(ty: &DataType) -> String {
         DataType::Vector(_) => "vector",
         DataType::HalfVec(_) => "halfvec",
         DataType::Bit(_) => "bit",
-        _ => "?column?",
+        // PostgreSQL names the column after the type (`typname`); an
+        // array cast after its element type.
+        DataType::Array(elem) => return type_column_name(elem),
+        DataType::Enum(e) => return e.name.clone(),
+        other => crate::value::types::BUILTIN_TYPES
+            .iter()
+            .find(|t| t.oid == other.oid())
+            .map_or("?column?", |t| t.name),
     }
     .to_string()
 }

@@ -122,13 +122,16 @@ pub fn view_definition(
 pub fn table_expression(table: &TableDef, e: &Expr, ty: &DataType) -> PlanResult<(String, String)> {
     struct NoCatalog;
     impl CatalogAccess for NoCatalog {
-        fn table(&mut self, _: &str) -> PlanResult<Option<Rc<TableDef>>> {
+        fn table(&mut self, _: &[String]) -> PlanResult<Option<Rc<TableDef>>> {
             Ok(None)
         }
         fn indexes(&mut self, _: &TableDef) -> PlanResult<Vec<Rc<crate::catalog::IndexDef>>> {
             Ok(Vec::new())
         }
-        fn sequence(&mut self, _: &str) -> PlanResult<Option<Rc<crate::catalog::SequenceDef>>> {
+        fn sequence(
+            &mut self,
+            _: &[String],
+        ) -> PlanResult<Option<Rc<crate::catalog::SequenceDef>>> {
             Ok(None)
         }
         fn session_function(
@@ -1315,7 +1318,7 @@ impl Deparser<'_> {
                 scope,
             ));
         }
-        if let Some(table) = self.catalog.table(&tname)? {
+        if let Some(table) = self.catalog.table(name)? {
             let cols: Vec<(usize, OutCol)> = table
                 .live_columns()
                 .map(|(i, c)| {
@@ -1340,13 +1343,13 @@ impl Deparser<'_> {
             return Ok((
                 DFrom::Rel {
                     rte,
-                    name: quote_ident(&tname),
+                    name: self.catalog.relation_text(table.namespace, &tname)?,
                     aliases: aliases(&cols),
                 },
                 scope,
             ));
         }
-        if let Some(view) = self.catalog.view(&tname)? {
+        if let Some(view) = self.catalog.view(name)? {
             let cols: Vec<OutCol> = view
                 .columns
                 .iter()
@@ -1364,13 +1367,13 @@ impl Deparser<'_> {
             return Ok((
                 DFrom::Rel {
                     rte,
-                    name: quote_ident(&tname),
+                    name: self.catalog.relation_text(view.namespace, &tname)?,
                     aliases: aliases(&cols),
                 },
                 scope,
             ));
         }
-        Err(super::undefined_table(&tname))
+        Err(super::undefined_table(&name.join(".")))
     }
 
     fn rte_scope(&self, rte: usize, cols: &[OutCol], rel: Option<(Oid, &[usize])>) -> DScope {
@@ -1478,7 +1481,8 @@ impl Deparser<'_> {
                 // `'s'::regclass` names a relation the view then depends
                 // on (a sequence, typically).
                 if let DataType::Reg(crate::value::types::RegKind::Class) = to {
-                    let name = s.strip_prefix("public.").unwrap_or(&s);
+                    let name = crate::sql::functions::catalog::split_name(&s)?;
+                    let name = name.as_slice();
                     let oid = match self.catalog.sequence(name)? {
                         Some(seq) => Some(seq.oid),
                         None => self.catalog.table(name)?.map(|t| t.oid),

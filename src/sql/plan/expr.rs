@@ -866,7 +866,7 @@ impl<'a> Binder<'a> {
                 };
                 let seq = self
                     .catalog
-                    .sequence(&seq_name)?
+                    .sequence(&crate::sql::functions::catalog::split_name(&seq_name)?)?
                     .ok_or_else(|| undefined_table(&seq_name))?;
                 return Ok(match name.as_str() {
                     "nextval" => (BExpr::NextVal(seq), DataType::Int8),

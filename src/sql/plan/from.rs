@@ -131,7 +131,9 @@ impl<'a> Binder<'a> {
         let saved_agg = self.agg.take();
         let saved_leaf = std::mem::take(&mut self.set_op_leaf);
         self.view_depth += 1;
+        self.catalog.in_view(true);
         let result = self.bind_query(&q);
+        self.catalog.in_view(false);
         self.view_depth -= 1;
         self.outer = saved_outer;
         self.ctes = saved_ctes;
@@ -242,10 +244,10 @@ impl<'a> Binder<'a> {
                     };
                     return Ok((plan, scope));
                 }
-                let Some(table) = self.catalog.table(&tname)? else {
-                    return match self.catalog.view(&tname)? {
+                let Some(table) = self.catalog.table(name)? else {
+                    return match self.catalog.view(name)? {
                         Some(view) => self.bind_view(&view, &label, alias.as_ref()),
-                        None => Err(undefined_table(&tname)),
+                        None => Err(undefined_table(&name.join("."))),
                     };
                 };
                 let scope = table_scope(

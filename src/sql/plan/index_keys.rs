@@ -38,13 +38,13 @@ pub struct PlanIndex {
 struct Detached(&'static str);
 
 impl CatalogAccess for Detached {
-    fn table(&mut self, _name: &str) -> PlanResult<Option<Rc<TableDef>>> {
+    fn table(&mut self, _name: &[String]) -> PlanResult<Option<Rc<TableDef>>> {
         Ok(None)
     }
     fn indexes(&mut self, _table: &TableDef) -> PlanResult<Vec<Rc<IndexDef>>> {
         Ok(Vec::new())
     }
-    fn sequence(&mut self, _name: &str) -> PlanResult<Option<Rc<SequenceDef>>> {
+    fn sequence(&mut self, _name: &[String]) -> PlanResult<Option<Rc<SequenceDef>>> {
         Ok(None)
     }
     fn session_function(

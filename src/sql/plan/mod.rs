@@ -340,12 +340,15 @@ pub enum SrfFunc {
 }
 
 /// What the binder needs from the catalog, at the statement's snapshot.
+///
+/// Names are as written: one part (found through the session's search
+/// path) or schema and name.
 pub trait CatalogAccess {
-    fn table(&mut self, name: &str) -> PlanResult<Option<Rc<TableDef>>>;
+    fn table(&mut self, name: &[String]) -> PlanResult<Option<Rc<TableDef>>>;
     fn indexes(&mut self, table: &TableDef) -> PlanResult<Vec<Rc<IndexDef>>>;
-    fn sequence(&mut self, name: &str) -> PlanResult<Option<Rc<SequenceDef>>>;
+    fn sequence(&mut self, name: &[String]) -> PlanResult<Option<Rc<SequenceDef>>>;
     /// The view called `name` (None: there is none, or no views here).
-    fn view(&mut self, name: &str) -> PlanResult<Option<Rc<ViewDef>>> {
+    fn view(&mut self, name: &[String]) -> PlanResult<Option<Rc<ViewDef>>> {
         let _ = name;
         Ok(None)
     }
@@ -367,6 +370,15 @@ pub trait CatalogAccess {
     /// Names and definitions of the catalog objects visible to the
     /// statement, for `regclass` casts and `pg_get_indexdef` & co.
     fn catalog_info(&mut self) -> PlanResult<CatalogInfo>;
+    /// How a view's text names relation `name` of schema `namespace`:
+    /// unqualified in `public`, qualified elsewhere.
+    fn relation_text(&mut self, namespace: u32, name: &str) -> PlanResult<String> {
+        let _ = namespace;
+        Ok(crate::sql::functions::quote_ident(name))
+    }
+    /// Binding enters (`true`) or leaves a view's stored query, whose
+    /// unqualified names mean `public` whatever the session's search path.
+    fn in_view(&mut self, _entering: bool) {}
     /// The enum type called `name`, if any.
     fn enum_type(&mut self, _name: &str) -> PlanResult<Option<crate::value::types::EnumType>> {
         Ok(None)

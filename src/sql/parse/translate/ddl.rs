@@ -224,8 +224,15 @@ pub(super) fn create_table(c: sp::CreateTable) -> TResult<CreateTable> {
     if c.query.is_some() {
         return Err(unsupported("CREATE TABLE AS"));
     }
+    if matches!(
+        c.on_commit,
+        Some(sp::OnCommit::DeleteRows | sp::OnCommit::Drop)
+    ) {
+        return Err(unsupported("ON COMMIT DELETE ROWS / ON COMMIT DROP"));
+    }
     Ok(CreateTable {
         name: object_name(&c.name)?,
+        temporary: c.temporary,
         if_not_exists: c.if_not_exists,
         columns: c
             .columns

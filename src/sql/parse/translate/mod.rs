@@ -307,6 +307,27 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
         S::Delete(d) => Statement::Delete(Box::new(delete(d)?)),
         S::CreateTable(c) => Statement::CreateTable(Box::new(create_table(c)?)),
         S::CreateIndex(c) => Statement::CreateIndex(Box::new(create_index(c)?)),
+        S::CreateSchema {
+            schema_name,
+            if_not_exists,
+            or_replace: false,
+            ..
+        } => {
+            let name = match &schema_name {
+                sp::SchemaName::Simple(n) | sp::SchemaName::NamedAuthorization(n, _) => {
+                    let mut parts = object_name(n)?;
+                    match (parts.pop(), parts.is_empty()) {
+                        (Some(last), true) => last,
+                        _ => return Err(syntax("CREATE SCHEMA takes an unqualified name")),
+                    }
+                }
+                sp::SchemaName::UnnamedAuthorization(role) => ident(role),
+            };
+            Statement::CreateSchema {
+                name,
+                if_not_exists,
+            }
+        }
         S::CreateView(v) => Statement::CreateView(Box::new(create_view(v)?)),
         S::Drop {
             object_type,
@@ -331,6 +352,17 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
                 sp::ObjectType::Sequence => Statement::DropSequence { names, if_exists },
                 sp::ObjectType::Type => Statement::DropType {
                     names,
+                    if_exists,
+                    cascade,
+                },
+                sp::ObjectType::Schema => Statement::DropSchema {
+                    names: names
+                        .into_iter()
+                        .map(|mut n| match (n.pop(), n.is_empty()) {
+                            (Some(last), true) => Ok(last),
+                            _ => Err(syntax("improper qualified name (too many dotted names)")),
+                        })
+                        .collect::<TResult<_>>()?,
                     if_exists,
                     cascade,
                 },
