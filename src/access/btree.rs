@@ -193,6 +193,7 @@ mod tests {
             predicate: None,
             deferrable: false,
             initially_deferred: false,
+            heap: 0,
         }
     }
 
