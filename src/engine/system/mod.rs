@@ -298,6 +298,7 @@ impl Engine {
                 Value::Bool(false),
                 Value::Bool(true),
                 Value::Int4(-1),
+                Value::Int4(1663), // pg_default
                 text("C"),
                 text("C"),
                 Value::Null,
