@@ -44,9 +44,10 @@ use crate::value::vector::ElementFormat;
 fn type_name_be(ty: &DataType) -> String {
     match ty {
         DataType::Char(_) => "character".into(),
-        other => from_oid_typmod(other.oid(), -1)
-            .filter(|t| !matches!(t, DataType::Array(_)) || matches!(other, DataType::Array(_)))
-            .map_or_else(|| other.to_string(), |t| t.to_string()),
+        // Enum types are no built-in OID: their name has no modifier.
+        other => {
+            from_oid_typmod(other.oid(), -1).map_or_else(|| other.to_string(), |t| t.to_string())
+        }
     }
 }
 
@@ -210,6 +211,12 @@ impl Engine {
             }
             def.oid = self.catalog.allocate_oid();
             def.heap = table.heap;
+            // Key expressions and predicates must still bind over the new
+            // type (`lower(c)` of an integer is 42883, as in PostgreSQL),
+            // even when there is no row to index.
+            if !def.is_plain() {
+                self.index_keys(&def, table)?;
+            }
             def.root = access::create(&mut self.pager, &def)?;
             self.catalog
                 .replace(&mut self.pager, itid, xid, cid, Object::Index(def.clone()))?;
