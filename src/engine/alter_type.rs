@@ -124,6 +124,21 @@ impl Engine {
             ));
         };
         self.refuse_type_dependents(sid, table, i)?;
+        // Deferred checks queued for the table's rows name their TIDs in
+        // the heap we are about to replace; PostgreSQL refuses too.
+        let pending = self.txns.get(sid).is_some_and(|t| {
+            t.deferred_fk_rows.iter().any(|(o, _)| *o == table.oid)
+                || t.deferred_unique.iter().any(|(o, _, _)| *o == table.oid)
+        });
+        if pending {
+            return Err(sql_err(
+                SqlState("55006"),
+                format!(
+                    "cannot ALTER TABLE \"{}\" because it has pending trigger events",
+                    table.name
+                ),
+            ));
+        }
         let old = table.clone();
 
         // The conversion, bound over the old row (the USING expression may
