@@ -66,19 +66,15 @@ fn hnsw_for(idx: &IndexDef, ty: &DataType) -> Result<Option<crate::catalog::Hnsw
     let Some(mut opts) = idx.hnsw else {
         return Ok(None);
     };
+    // The operator class fixes the element format; only the dimensions
+    // may change.
     let (dims, format) = match ty {
-        DataType::Vector(d) => (*d, ElementFormat::F32),
-        DataType::HalfVec(d) => (*d, ElementFormat::F16),
-        DataType::Bit(d) => (*d, ElementFormat::Bit),
-        _ => (None, opts.format),
+        DataType::Vector(d) => (*d, Some(ElementFormat::F32)),
+        DataType::HalfVec(d) => (*d, Some(ElementFormat::F16)),
+        DataType::Bit(d) => (*d, Some(ElementFormat::Bit)),
+        _ => (None, None),
     };
-    let same_kind = matches!(
-        (ty, opts.format),
-        (DataType::Vector(_), ElementFormat::F32)
-            | (DataType::HalfVec(_), ElementFormat::F16)
-            | (DataType::Bit(_), ElementFormat::Bit)
-    );
-    if !same_kind || format != opts.format {
+    if format != Some(opts.format) {
         return Err(sql_err(
             SqlState::DATATYPE_MISMATCH,
             format!(
