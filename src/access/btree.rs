@@ -134,6 +134,10 @@ impl IndexAm for BTreeIndex {
     fn destroy(&self, pager: &mut Pager) -> Result<()> {
         Ok(self.index.destroy(pager)?)
     }
+
+    fn page_count(&self, pager: &mut Pager) -> Result<u64> {
+        Ok(self.index.page_count(pager)?)
+    }
 }
 
 fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
@@ -194,6 +198,7 @@ mod tests {
             predicate: None,
             deferrable: false,
             initially_deferred: false,
+            heap: 0,
         }
     }
 

@@ -75,6 +75,9 @@ pub trait IndexAm {
     fn lookup(&self, pager: &mut Pager, key: &[Value]) -> Result<Vec<Tid>>;
     fn scan(&self, pager: &mut Pager, keys: &ScanKeys) -> Result<Box<dyn IndexCursor>>;
     fn destroy(&self, pager: &mut Pager) -> Result<()>;
+    /// How many pages its storage holds (meta pages included), for the
+    /// size functions (`pg_relation_size`).
+    fn page_count(&self, pager: &mut Pager) -> Result<u64>;
     /// After VACUUM removed entries: whatever upkeep the structure needs
     /// (HNSW relinks around removed nodes and reuses their space).
     fn cleanup(&self, _pager: &mut Pager) -> Result<()> {

@@ -117,6 +117,16 @@ impl Index {
             .collect())
     }
 
+    /// How many pages the index holds, meta page included. An empty tree
+    /// counts its meta page only: PostgreSQL's btree has no root page
+    /// before its first entry, and sizes are compared with its.
+    pub fn page_count(&self, pager: &mut Pager) -> PResult<u64> {
+        if self.tree.is_empty(pager)? {
+            return Ok(1);
+        }
+        self.tree.page_count(pager)
+    }
+
     /// Frees every page of the index.
     pub fn destroy(self, pager: &mut Pager) -> PResult<()> {
         self.tree.destroy(pager)

@@ -728,6 +728,11 @@ impl BTree {
             .is_empty())
     }
 
+    /// How many pages the tree holds, meta page included.
+    pub fn page_count(&self, pager: &mut Pager) -> PResult<u64> {
+        Ok(self.pages(pager)?.len() as u64)
+    }
+
     /// Every page of the tree, meta page last, found by a walk from the
     /// root that refuses to visit a page twice.
     fn pages(&self, pager: &mut Pager) -> PResult<Vec<PageId>> {

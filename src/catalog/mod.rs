@@ -259,6 +259,16 @@ pub struct IndexDef {
     pub deferrable: bool,
     #[serde(default)]
     pub initially_deferred: bool,
+    /// The heap (meta page) whose TIDs the index holds, for an index
+    /// rebuilt by ALTER COLUMN TYPE (which moves the table to a new heap):
+    /// a session still reading the table's older version, on the old
+    /// heap, must not use it. 0 (every other index): the table's heap.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub heap: PageId,
+}
+
+fn is_zero(p: &PageId) -> bool {
+    *p == 0
 }
 
 /// The `IndexDef::columns` entry of a key that is an expression.

@@ -51,6 +51,8 @@ impl Engine {
         self.lock_relation(sid, &table, LockMode::AccessExclusive)?;
         self.lock_catalog_row(sid, tid)?;
         let xid = self.write_xid(sid)?;
+        // PostgreSQL converts each column once per statement.
+        let mut retyped: Vec<&str> = Vec::new();
         for op in ops {
             let cid = self.current_cid(sid);
             match op {
@@ -441,6 +443,24 @@ impl Engine {
                         xid,
                         cid,
                         Object::Table(table.clone()),
+                    )?;
+                }
+                ast::AlterOp::AlterColumnType { column, ty, using } => {
+                    if retyped.contains(&column.as_str()) {
+                        return Err(sql_err(
+                            SqlState::FEATURE_NOT_SUPPORTED,
+                            format!("cannot alter type of column \"{column}\" twice"),
+                        ));
+                    }
+                    retyped.push(column);
+                    tid = self.alter_column_type(
+                        sid,
+                        xid,
+                        tid,
+                        &mut table,
+                        column,
+                        ty,
+                        using.as_ref(),
                     )?;
                 }
                 ast::AlterOp::AlterColumnNotNull { column, not_null } => {

@@ -432,7 +432,13 @@ impl Engine {
         self.catalog_entries_all()
             .into_iter()
             .filter_map(|o| match &*o {
-                Object::Index(i) if i.table == table.oid => Some(Rc::new(i.clone())),
+                // An index rebuilt for another version of the table (ALTER
+                // COLUMN TYPE) points into another heap.
+                Object::Index(i)
+                    if i.table == table.oid && (i.heap == 0 || i.heap == table.heap) =>
+                {
+                    Some(Rc::new(i.clone()))
+                }
                 _ => None,
             })
             .collect()

@@ -312,6 +312,7 @@ impl Engine {
                 predicate: None,
                 deferrable: deferral.deferrable,
                 initially_deferred: deferral.initially_deferred,
+                heap: 0,
             };
             def.root = access::create(&mut self.pager, &def)?;
             self.catalog
@@ -473,6 +474,7 @@ impl Engine {
             predicate,
             deferrable: false,
             initially_deferred: false,
+            heap: 0,
         };
         def.root = access::create(&mut self.pager, &def)?;
         IndexBuild::start(self, sid, table.clone(), def, xid, cid).map(Some)

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 mod alter;
+mod alter_type;
 mod bind;
 mod build;
 mod constraints;

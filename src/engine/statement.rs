@@ -430,8 +430,12 @@ impl Engine {
                 mut ops,
             } => {
                 for op in &mut ops {
-                    if let ast::AlterOp::AddColumn { spec, .. } = op {
-                        self.resolve_type(sid, &mut spec.ty)?;
+                    match op {
+                        ast::AlterOp::AddColumn { spec, .. } => {
+                            self.resolve_type(sid, &mut spec.ty)?
+                        }
+                        ast::AlterOp::AlterColumnType { ty, .. } => self.resolve_type(sid, ty)?,
+                        _ => {}
                     }
                 }
                 self.alter_table(sid, &name, if_exists, &ops)?

@@ -582,3 +582,127 @@ fn temp_tables_end_with_session_and_crash_schemas_persist() {
     let r = e.execute(s1, "SELECT a FROM app.kept", vec![]).unwrap();
     assert_eq!(r[0].rows, vec![vec![Value::Int4(7)]]);
 }
+
+#[test]
+fn alter_column_type_is_transactional_isolated_and_durable() {
+    use neuraldb::value::Value;
+    let ctl = FaultController::new(5);
+    let data = FaultyStorage::new(&ctl, Vec::new());
+    let wal = FaultyStorage::new(&ctl, Vec::new());
+    let texts = |r: &[Vec<Value>]| -> Vec<Value> { r.iter().map(|row| row[0].clone()).collect() };
+    {
+        let mut e = Engine::open(
+            Box::new(data.clone()),
+            Box::new(wal.clone()),
+            EngineConfig::default(),
+        )
+        .unwrap();
+        let a = e.connect();
+        let b = e.connect();
+        e.execute(
+            a,
+            "CREATE TABLE t (id int PRIMARY KEY, x int); CREATE INDEX t_x ON t (x); \
+             INSERT INTO t SELECT g, g FROM generate_series(1, 50) g",
+            vec![],
+        )
+        .unwrap();
+        // A REPEATABLE READ snapshot taken before the ALTER commits keeps
+        // the old type and rows, through a sequential or an index scan.
+        e.execute(b, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1", vec![])
+            .unwrap();
+        e.execute(
+            a,
+            "ALTER TABLE t ALTER COLUMN x TYPE text USING 'v' || x",
+            vec![],
+        )
+        .unwrap();
+        let r = e
+            .execute(b, "SELECT x FROM t WHERE id <= 2 ORDER BY id", vec![])
+            .unwrap();
+        assert_eq!(texts(&r[0].rows), vec![Value::Int4(1), Value::Int4(2)]);
+        let r = e
+            .execute(b, "SELECT id FROM t WHERE x = 7", vec![])
+            .unwrap();
+        assert_eq!(texts(&r[0].rows), vec![Value::Int4(7)]);
+        e.execute(b, "COMMIT", vec![]).unwrap();
+        let r = e
+            .execute(b, "SELECT x FROM t WHERE id <= 2 ORDER BY id", vec![])
+            .unwrap();
+        assert_eq!(
+            texts(&r[0].rows),
+            vec![Value::Text("v1".into()), Value::Text("v2".into())]
+        );
+        // ROLLBACK restores the type and data; a failed conversion too.
+        e.execute(
+            a,
+            "BEGIN; ALTER TABLE t ALTER COLUMN x TYPE int USING length(x); ROLLBACK",
+            vec![],
+        )
+        .unwrap();
+        let err = e
+            .execute(
+                a,
+                "ALTER TABLE t ALTER COLUMN x TYPE int USING x::int",
+                vec![],
+            )
+            .unwrap_err();
+        assert_eq!(err.sqlstate().as_str(), "22P02");
+        let r = e
+            .execute(a, "SELECT id FROM t WHERE x = 'v7'", vec![])
+            .unwrap();
+        assert_eq!(texts(&r[0].rows), vec![Value::Int4(7)]);
+        // Dead versions' storage is freed by VACUUM; the table still reads.
+        e.execute(a, "VACUUM", vec![]).unwrap();
+        let r = e.execute(a, "SELECT count(*) FROM t", vec![]).unwrap();
+        assert_eq!(texts(&r[0].rows), vec![Value::Int8(50)]);
+        // Uncommitted at the crash: lost with it.
+        e.execute(
+            a,
+            "BEGIN; ALTER TABLE t ALTER COLUMN id TYPE bigint, ALTER COLUMN x TYPE varchar(10)",
+            vec![],
+        )
+        .unwrap();
+    }
+    let image = |f: &FaultyStorage| f.crash_image(neuraldb::storage::CrashMode::DropUnsynced);
+    let ctl2 = FaultController::new(6);
+    let mut e = Engine::open(
+        Box::new(FaultyStorage::new(&ctl2, image(&data))),
+        Box::new(FaultyStorage::new(&ctl2, image(&wal))),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let s = e.connect();
+    let r = e
+        .execute(
+            s,
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 't'::regclass AND attnum > 0 ORDER BY attnum",
+            vec![],
+        )
+        .unwrap();
+    assert_eq!(
+        texts(&r[0].rows),
+        vec![Value::Text("integer".into()), Value::Text("text".into())]
+    );
+    let r = e
+        .execute(s, "SELECT id FROM t WHERE x = 'v9'", vec![])
+        .unwrap();
+    assert_eq!(texts(&r[0].rows), vec![Value::Int4(9)]);
+    let err = e
+        .execute(s, "INSERT INTO t VALUES (9, 'dup')", vec![])
+        .unwrap_err();
+    assert_eq!(err.sqlstate().as_str(), "23505");
+    e.execute(s, "ALTER TABLE t ALTER COLUMN id TYPE bigint", vec![])
+        .unwrap();
+    let r = e
+        .execute(
+            s,
+            "SELECT sum(id)::int8, pg_typeof(id)::text FROM t GROUP BY 2",
+            vec![],
+        )
+        .unwrap();
+    assert_eq!(
+        r[0].rows,
+        vec![vec![Value::Int8(1275), Value::Text("bigint".into())]]
+    );
+}

@@ -1064,6 +1064,21 @@ impl IndexAm for HnswIndex {
         self.repair(pager)
     }
 
+    fn page_count(&self, pager: &mut Pager) -> Result<u64> {
+        let meta = self.meta(pager)?;
+        let mut page = meta.first_page;
+        // The meta page, then the chain of node pages.
+        let mut count = 1u64;
+        while page != 0 {
+            page = pager.read(page, crate::pager::page::next)?;
+            count += 1;
+            if count > u64::from(pager.page_count()) + 1 {
+                return Err(PagerError::corrupt(self.meta_page, "hnsw page chain loops").into());
+            }
+        }
+        Ok(count)
+    }
+
     fn destroy(&self, pager: &mut Pager) -> Result<()> {
         let meta = self.meta(pager)?;
         let mut page = meta.first_page;

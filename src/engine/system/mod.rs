@@ -37,6 +37,7 @@ use super::{sql_err, Engine, Result, SessionId, SERVER_VERSION};
 use crate::catalog::{ColumnDef, Object, Oid, TableDef};
 use crate::error::{Error, SqlState};
 use crate::sql::functions::catalog::{CatalogInfo, RelName};
+use crate::sql::functions::size::RelStorage;
 use crate::sql::parse::ast;
 use crate::sql::plan::{Column, SystemRelationRows};
 use crate::txn::{Snapshot, Viewer, Xid};
@@ -297,6 +298,7 @@ impl Engine {
                 Value::Bool(false),
                 Value::Bool(true),
                 Value::Int4(-1),
+                Value::Int4(1663), // pg_default
                 text("C"),
                 text("C"),
                 Value::Null,
@@ -686,7 +688,40 @@ impl Engine {
                 _ => None,
             })
             .collect();
+        let storage = objects
+            .iter()
+            .filter_map(|o| {
+                Some(match &**o {
+                    Object::Table(t) => (
+                        t.oid,
+                        RelStorage::Table {
+                            heap: t.heap,
+                            // Only the indexes over this version's heap
+                            // (see `IndexDef::heap`).
+                            indexes: objects
+                                .iter()
+                                .filter_map(|x| match &**x {
+                                    Object::Index(i)
+                                        if i.table == t.oid
+                                            && (i.heap == 0 || i.heap == t.heap) =>
+                                    {
+                                        Some(i.clone())
+                                    }
+                                    _ => None,
+                                })
+                                .collect(),
+                        },
+                    ),
+                    Object::Index(i) => (i.oid, RelStorage::Index(i.clone())),
+                    Object::Sequence(s) => (s.oid, RelStorage::Sequence),
+                    Object::View(v) => (v.oid, RelStorage::None),
+                    _ => return None,
+                })
+            })
+            .collect();
         Ok(CatalogInfo {
+            storage,
+            database: (DATABASE_OID, self.config.database_name.clone()),
             comments,
             relations,
             namespaces: namespaces(&objects),

@@ -143,6 +143,7 @@ pub static RELATIONS: &[SystemRelation] = &[
             ("datistemplate", Bool),
             ("datallowconn", Bool),
             ("datconnlimit", Int4),
+            ("dattablespace", Int4),
             ("datcollate", Text),
             ("datctype", Text),
             ("daticulocale", Text),

@@ -379,6 +379,15 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
                         }
                     },
                 },
+                CatalogOp::Func(name) if crate::sql::functions::size::is_relation_size_fn(name) => {
+                    crate::sql::functions::size::call(
+                        name,
+                        &vals,
+                        &info.storage,
+                        (info.database.0, &info.database.1),
+                        env.pager,
+                    )?
+                }
                 CatalogOp::Func(name) => info.call(name, &vals)?,
             }
         }

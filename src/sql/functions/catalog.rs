@@ -68,6 +68,10 @@ pub struct CatalogInfo {
     /// Stored expression text (`pg_attrdef.adbin` of generated columns)
     /// → what `pg_get_expr(..., true)` prints for it, where that differs.
     pub pretty_exprs: HashMap<String, String>,
+    /// Relation OID → where its pages are (`pg_relation_size` & co.).
+    pub storage: HashMap<u32, crate::sql::functions::size::RelStorage>,
+    /// The database's OID and name (`pg_database_size`).
+    pub database: (u32, String),
 }
 
 /// The catalog functions the binder routes here, with their result types;
@@ -86,6 +90,13 @@ pub fn return_type(name: &str, nargs: usize) -> Option<DataType> {
         ("pg_get_viewdef", 1 | 2) | ("pg_get_expr", 2 | 3) | ("pg_get_ruledef", 1 | 2) => {
             DataType::Text
         }
+        // Sizes read the pages, evaluated with the pager at hand
+        // (`crate::sql::functions::size`).
+        ("pg_relation_size", 1 | 2)
+        | ("pg_table_size", 1)
+        | ("pg_indexes_size", 1)
+        | ("pg_total_relation_size", 1)
+        | ("pg_database_size", 1) => DataType::Int8,
         _ => return None,
     })
 }
@@ -101,6 +112,13 @@ pub fn arg_type(name: &str, i: usize) -> DataType {
         ("pg_get_viewdef", 0) => DataType::Unknown,
         ("pg_get_expr", 0) => DataType::Text,
         ("pg_get_expr", 1) => DataType::Int8,
+        (
+            "pg_relation_size" | "pg_table_size" | "pg_indexes_size" | "pg_total_relation_size",
+            0,
+        ) => DataType::Reg(RegKind::Class),
+        ("pg_relation_size", 1) => DataType::Text,
+        // A name or an OID.
+        ("pg_database_size", 0) => DataType::Unknown,
         (_, 0) => DataType::Int8,
         _ => DataType::Bool,
     }

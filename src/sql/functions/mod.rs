@@ -24,6 +24,7 @@ pub mod datetime;
 mod jsonb;
 mod math;
 pub mod md5;
+pub mod size;
 pub mod string;
 pub mod system;
 mod vector;

@@ -1,7 +1,7 @@
 //! System information functions (`pg_typeof`, `format_type`, ...) and
 //! `gen_random_uuid`.
 
-use super::{int, is_int, is_str, text, undefined_function, FnContext};
+use super::{int, is_int, is_num, is_str, text, undefined_function, FnContext};
 use crate::error::SqlError;
 use crate::value::{DataType, Value};
 
@@ -90,6 +90,8 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
         "format_type" if n == 2 && all(is_int) => T::Text,
         "gen_random_uuid" if n == 0 => T::Uuid,
         "pg_typeof" if n == 1 => T::Text,
+        "pg_size_pretty" if n == 1 && is_num(&a[0]) => T::Text,
+        "pg_size_bytes" if n == 1 && is_str(&a[0]) => T::Int8,
         _ => return None,
     })
 }
@@ -186,6 +188,11 @@ pub(super) fn call(
             Value::Uuid(b)
         }
         "pg_typeof" => Value::Text(pg_typeof_name(&types[0])),
+        "pg_size_pretty" => Value::Text(match &a[0] {
+            Value::Numeric(n) => super::size::size_pretty_numeric(n),
+            other => super::size::size_pretty(int(other)?),
+        }),
+        "pg_size_bytes" => Value::Int8(super::size::size_bytes(&text(&a[0], tz))?),
         _ => return Err(undefined_function(lname, &[])),
     })
 }

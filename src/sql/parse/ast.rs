@@ -553,6 +553,12 @@ pub enum AlterOp {
         column: String,
         not_null: bool,
     },
+    /// `ALTER COLUMN c [SET DATA] TYPE ty [USING expr]`.
+    AlterColumnType {
+        column: String,
+        ty: DataType,
+        using: Option<Expr>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

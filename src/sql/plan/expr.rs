@@ -906,6 +906,9 @@ impl<'a> Binder<'a> {
                     }
                     (DataType::Bool, _, _) => matches!(t, DataType::Bool | DataType::Unknown),
                     (DataType::Text, _, _) => t.is_string() || t == DataType::Unknown,
+                    (_, "pg_database_size", 0) => {
+                        t.is_integer() || t.is_string() || t == DataType::Unknown
+                    }
                     (_, "pg_get_viewdef", 0) => {
                         t.is_integer()
                             || t.is_string()

@@ -391,6 +391,15 @@ pub(super) fn alter_table(a: sp::AlterTable) -> TResult<Statement> {
                         column,
                         default: None,
                     },
+                    sp::AlterColumnOperation::SetDataType {
+                        data_type: t,
+                        using,
+                        ..
+                    } => AlterOp::AlterColumnType {
+                        column,
+                        ty: data_type(&t)?,
+                        using: using.map(expr).transpose()?,
+                    },
                     other => return Err(unsupported(format!("ALTER COLUMN {other}"))),
                 }
             }
