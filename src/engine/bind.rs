@@ -212,6 +212,37 @@ impl CatalogAccess for BindCtx<'_> {
                     .map_err(SqlError::from)?;
                 Some((BExpr::Const(Value::Text(v)), DataType::Text))
             }
+            // set_config(name, value, is_local): SET [LOCAL] as a function,
+            // applied when the statement is bound (its arguments must be
+            // constants); is_local outside a transaction block lasts as
+            // long as the statement's own transaction, so it changes
+            // nothing afterwards (and, unlike SET LOCAL, warns of nothing).
+            ("set_config", [setting, value, Expr::Literal(Value::Bool(local))]) => {
+                let text = |e: &Expr| match e {
+                    Expr::UntypedString(s) | Expr::Literal(Value::Text(s)) => Some(s.clone()),
+                    _ => None,
+                };
+                let (Some(setting), Some(value)) = (text(setting), text(value)) else {
+                    return Err(SqlError::new(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        "set_config needs constant arguments",
+                    ));
+                };
+                let in_block = self.engine.txns.get(self.sid).is_some_and(|t| t.explicit);
+                if !*local || in_block {
+                    let set = crate::sql::parse::ast::SetValue::Values(vec![Expr::UntypedString(
+                        value,
+                    )]);
+                    self.engine
+                        .set_statement(self.sid, &setting.to_lowercase(), set, *local)
+                        .map_err(SqlError::from)?;
+                }
+                let now = self
+                    .engine
+                    .show_variable(self.sid, &setting)
+                    .map_err(SqlError::from)?;
+                Some((BExpr::Const(Value::Text(now)), DataType::Text))
+            }
             ("pg_backend_pid", []) => {
                 Some((BExpr::Const(Value::Int4(self.sid as i32)), DataType::Int4))
             }

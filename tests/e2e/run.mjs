@@ -764,15 +764,18 @@ const scenarios = [
     await p.close();
   }],
 
-  ['ORM: the same app on Kysely with neuraldb/kysely: schema in a transaction, typed inserts, joins, updates, nearest neighbours, transactions that commit and roll back', async (b, base) => {
+  ['ORM: the same app on Kysely with neuraldb/kysely: schema by Kysely\'s Migrator (its tables in a schema of their own, found by introspection), typed inserts, joins, updates, nearest neighbours, transactions that commit and roll back', async (b, base) => {
     const p = await b.newPage(`${base}orm.html`);
-    // The schema through Kysely's schema builder, in one transaction (the
-    // foreign key inline, as Kysely writes it).
+    // The schema through Kysely's Migrator: it introspects the database
+    // (db.introspection.getTables()), keeps its journal and lock tables
+    // in schema "kysely" (CREATE SCHEMA), takes its lock and runs the
+    // migration in one transaction (the foreign key inline, as Kysely
+    // writes it). A second run finds nothing to do.
     const created = await p.eval(async () => {
-      const { Kysely, sql } = window.kysely;
+      const { Kysely, Migrator, sql } = window.kysely;
       const raw = (window.raw = await window.ndb.NeuralDB.open('orm-kysely'));
       const db = (window.db = new Kysely({ dialect: new window.ndbKysely.NeuralDBDialect({ database: raw }) }));
-      await db.transaction().execute(async (trx) => {
+      const init = async (trx) => {
         await trx.schema.createType('post_status').asEnum(['draft', 'published', 'archived']).execute();
         await trx.schema.createTable('authors')
           .addColumn('id', 'serial', (c) => c.primaryKey())
@@ -792,11 +795,30 @@ const scenarios = [
           .execute();
         await trx.schema.createIndex('posts_author_idx').on('posts').column('author_id').execute();
         await trx.schema.createIndex('posts_embedding_idx').on('posts').using('hnsw').expression(sql`embedding vector_l2_ops`).execute();
+      };
+      const migrator = new Migrator({
+        db,
+        migrationTableSchema: 'kysely',
+        provider: { getMigrations: async () => ({ '0001_init': { up: init } }) },
       });
+      const first = await migrator.migrateToLatest();
+      if (first.error) throw first.error;
+      const second = await migrator.migrateToLatest();
+      if (second.error) throw second.error;
+      const journal = await raw.query('SELECT name FROM kysely.kysely_migration', [], { rowMode: 'array' });
+      const tables = (await db.introspection.getTables()).map((t) => `${t.schema}.${t.name}`).sort();
       const fks = await raw.query("SELECT constraint_name FROM information_schema.table_constraints WHERE table_name = 'posts' AND constraint_type = 'FOREIGN KEY'", [], { rowMode: 'array' });
-      return fks.rows.flat();
+      return window.plain({
+        fks: fks.rows.flat(),
+        runs: [first.results.map((r) => `${r.migrationName}:${r.status}`), second.results.length],
+        journal: journal.rows.flat(),
+        tables,
+      });
     });
-    assert.equal(created.length, 1, 'posts has its foreign key');
+    assert.equal(created.fks.length, 1, 'posts has its foreign key');
+    assert.deepEqual(created.runs, [['0001_init:Success'], 0]);
+    assert.deepEqual(created.journal, ['0001_init']);
+    assert.deepEqual(created.tables, ['public.authors', 'public.posts']);
 
     // Typed inserts: a Float32Array or pgvector text for the vector, a
     // BigInt for bigint, JSON text for jsonb.
