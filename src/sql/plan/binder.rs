@@ -162,6 +162,17 @@ pub(super) fn cast_plan(plan: Plan, have: &[Column], want: &[Column]) -> Plan {
     }
 }
 
+/// Whether `e`'s default name came from a cast's type name.
+fn weak_cast_name(e: &Expr) -> bool {
+    match e {
+        Expr::Cast { expr, .. } => match &**expr {
+            Expr::UntypedString(_) | Expr::Literal(_) => true,
+            inner => weak_cast_name(inner) || default_column_name(inner) == "?column?",
+        },
+        _ => false,
+    }
+}
+
 /// PostgreSQL's output column name for an unaliased expression.
 pub fn default_column_name(e: &Expr) -> String {
     match e {
@@ -169,6 +180,9 @@ pub fn default_column_name(e: &Expr) -> String {
         Expr::Function(f) => f.name.rsplit('.').next().unwrap_or(&f.name).to_string(),
         Expr::Cast { expr, ty } => match &**expr {
             Expr::UntypedString(_) | Expr::Literal(_) => type_column_name(ty),
+            // A name taken from a cast is weak (FigureColname's strength
+            // 1): an outer cast renames it (`'1'::json::text` is `text`).
+            Expr::Cast { .. } if weak_cast_name(expr) => type_column_name(ty),
             inner => {
                 let n = default_column_name(inner);
                 if n == "?column?" {
@@ -210,6 +224,7 @@ pub(super) fn type_column_name(ty: &DataType) -> String {
         DataType::Timestamptz => "timestamptz",
         DataType::Interval => "interval",
         DataType::Uuid => "uuid",
+        DataType::Json => "json",
         DataType::Jsonb => "jsonb",
         DataType::Bytea => "bytea",
         DataType::Vector(_) => "vector",

@@ -154,6 +154,10 @@ pub enum AggFunc {
     BoolOr,
     StringAgg,
     ArrayAgg,
+    JsonAgg,
+    JsonbAgg,
+    JsonObjectAgg,
+    JsonbObjectAgg,
 }
 
 #[derive(Clone, Debug)]
