@@ -421,6 +421,41 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                 None => Ok(true),
             })
         }
+        Plan::Lateral {
+            left,
+            right,
+            kind,
+            cond,
+        } => {
+            let l = run(left, env)?;
+            let rwidth = crate::sql::plan::plan_columns(right, env.cte_plans).len();
+            let mut out = Vec::new();
+            for lr in l {
+                // The right side reads this row as its innermost outer row;
+                // its rows are dropped once joined, so memory stays that of
+                // one evaluation (plus the output).
+                env.outer.push(lr.clone());
+                let rows = run(right, env);
+                env.outer.pop();
+                let mut any = false;
+                for rr in rows? {
+                    env.interrupts.tick()?;
+                    let mut row = lr.clone();
+                    row.extend(rr);
+                    if match cond {
+                        Some(c) => passes(c, &row, env)?,
+                        None => true,
+                    } {
+                        any = true;
+                        out.push(row);
+                    }
+                }
+                if !any && *kind == crate::sql::plan::JoinType::Left {
+                    out.push(join::null_extended(&lr, 0, rwidth));
+                }
+            }
+            Ok(out)
+        }
         Plan::HashJoin {
             left,
             right,

@@ -158,25 +158,59 @@ impl<'a> Binder<'a> {
     pub fn bind_from(&mut self, from: &[ast::TableRef]) -> PlanResult<(Plan, Scope)> {
         let mut plan: Option<(Plan, Scope)> = None;
         for item in from {
-            let (p, s) = self.bind_table_ref(item)?;
             plan = Some(match plan {
-                None => (p, s),
+                None => self.bind_table_ref(item)?,
                 Some((lp, ls)) => {
+                    let (p, s, lateral) = self.bind_right_item(item, &ls)?;
                     let mut scope = ls;
                     scope.cols.extend(s.cols);
-                    (
-                        Plan::NestedLoop {
-                            left: Box::new(lp),
-                            right: Box::new(p),
-                            kind: JoinType::Inner,
+                    let (left, right) = (Box::new(lp), Box::new(p));
+                    let kind = JoinType::Inner;
+                    let node = if lateral {
+                        Plan::Lateral {
+                            left,
+                            right,
+                            kind,
                             cond: None,
-                        },
-                        scope,
-                    )
+                        }
+                    } else {
+                        Plan::NestedLoop {
+                            left,
+                            right,
+                            kind,
+                            cond: None,
+                        }
+                    };
+                    (node, scope)
                 }
             });
         }
         Ok(plan.unwrap_or((Plan::Unit, Scope::default())))
+    }
+
+    /// Binds a FROM item that has `left` before it. A LATERAL subquery and
+    /// a function (always lateral in PostgreSQL) see `left`'s columns, as
+    /// the innermost outer scope; the flag says whether the item read any
+    /// outer column, i.e. must run once per row of `left`.
+    fn bind_right_item(
+        &mut self,
+        t: &ast::TableRef,
+        left: &Scope,
+    ) -> PlanResult<(Plan, Scope, bool)> {
+        let lateral = matches!(
+            t,
+            ast::TableRef::Subquery { lateral: true, .. } | ast::TableRef::Function { .. }
+        );
+        if !lateral {
+            let (p, s) = self.bind_table_ref(t)?;
+            return Ok((p, s, false));
+        }
+        self.outer.push(left.clone());
+        let before = self.outer_refs;
+        let result = self.bind_table_ref(t);
+        self.outer.pop();
+        let (p, s) = result?;
+        Ok((p, s, self.outer_refs != before))
     }
 
     pub(super) fn bind_table_ref(&mut self, t: &ast::TableRef) -> PlanResult<(Plan, Scope)> {
@@ -262,20 +296,13 @@ impl<'a> Binder<'a> {
                     scope,
                 ))
             }
-            ast::TableRef::Subquery {
-                query,
-                alias,
-                lateral,
-            } => {
-                if *lateral {
-                    return Err(SqlError::new(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "LATERAL is not supported",
-                    ));
-                }
-                let saved_outer = std::mem::take(&mut self.outer);
+            // The subquery may read columns of enclosing queries (and, when
+            // LATERAL, of the items before it: `bind_right_item` made them
+            // the innermost outer scope).
+            ast::TableRef::Subquery { query, alias, .. } => {
+                let saved_agg = self.agg.take();
                 let result = self.bind_query(query);
-                self.outer = saved_outer;
+                self.agg = saved_agg;
                 let (plan, cols) = result?;
                 let label = alias.as_ref().map(|a| a.name.clone());
                 let scope = Scope {
@@ -429,8 +456,9 @@ impl<'a> Binder<'a> {
                         (Plan::Values { rows, columns }, DataType::Int8)
                     }
                     // Over no input row, the select-list evaluation is the
-                    // function's rows (its arguments cannot name columns:
-                    // there is no LATERAL).
+                    // function's rows (its arguments name earlier FROM
+                    // items' columns as outer references: see
+                    // `bind_right_item`).
                     "unnest" | "generate_subscripts" if !*ordinality => {
                         let (call, ty) = self.bind_srf(&fname, args, &empty)?;
                         let plan = Plan::ProjectSet {
@@ -478,7 +506,7 @@ impl<'a> Binder<'a> {
                 constraint,
             } => {
                 let (lp, ls) = self.bind_table_ref(left)?;
-                let (rp, rs) = self.bind_table_ref(right)?;
+                let (rp, rs, lateral) = self.bind_right_item(right, &ls)?;
                 let nleft = ls.cols.len();
                 let mut scope = ls.clone();
                 scope.cols.extend(rs.cols.iter().cloned());
@@ -533,7 +561,25 @@ impl<'a> Binder<'a> {
                     }
                     ast::JoinConstraint::None => None,
                 };
-                let join = make_join(lp, rp, join_type, cond, nleft);
+                let join = if lateral {
+                    if matches!(join_type, JoinType::Right | JoinType::Full) {
+                        return Err(SqlError::new(
+                            SqlState("42P10"),
+                            "invalid reference to FROM-clause entry",
+                        )
+                        .with_detail(
+                            "The combining JOIN type must be INNER or LEFT for a LATERAL reference.",
+                        ));
+                    }
+                    Plan::Lateral {
+                        left: Box::new(lp),
+                        right: Box::new(rp),
+                        kind: join_type,
+                        cond,
+                    }
+                } else {
+                    make_join(lp, rp, join_type, cond, nleft)
+                };
                 if using_cols.is_empty() {
                     return Ok((join, scope));
                 }

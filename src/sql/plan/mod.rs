@@ -243,6 +243,16 @@ pub enum Plan {
         kind: JoinType,
         cond: Option<BExpr>,
     },
+    /// A join with a LATERAL right side: `right` runs again for each row
+    /// of `left`, which it reads as its innermost outer row (its column
+    /// references to `left` are bound as [`BExpr::Outer`]); `cond` sees the
+    /// joined row. Only inner and left joins (PostgreSQL's rule).
+    Lateral {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinType,
+        cond: Option<BExpr>,
+    },
     HashJoin {
         left: Box<Plan>,
         right: Box<Plan>,
@@ -431,7 +441,9 @@ pub fn plan_columns(plan: &Plan, cte_plans: &[Plan]) -> Vec<Column> {
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }
         | Plan::Distinct { input, .. } => plan_columns(input, cte_plans),
-        Plan::NestedLoop { left, right, .. } | Plan::HashJoin { left, right, .. } => {
+        Plan::NestedLoop { left, right, .. }
+        | Plan::Lateral { left, right, .. }
+        | Plan::HashJoin { left, right, .. } => {
             let mut c = plan_columns(left, cte_plans);
             c.extend(plan_columns(right, cte_plans));
             c
@@ -497,6 +509,7 @@ pub fn scanned_tables(plan: &Plan, out: &mut Vec<Rc<TableDef>>) {
         | Plan::Truncate { input, .. }
         | Plan::ProjectSet { input, .. } => scanned_tables(input, out),
         Plan::NestedLoop { left, right, .. }
+        | Plan::Lateral { left, right, .. }
         | Plan::HashJoin { left, right, .. }
         | Plan::SetOp { left, right, .. } => {
             scanned_tables(left, out);

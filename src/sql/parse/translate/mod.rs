@@ -1003,6 +1003,20 @@ fn table_factor(t: sp::TableFactor) -> TResult<TableRef> {
             alias: alias(a),
             ordinality: with_ordinality,
         },
+        // `LATERAL f(...)`: a function in FROM is lateral with or without
+        // the keyword (PostgreSQL), so the flag adds nothing.
+        sp::TableFactor::Function {
+            name,
+            args,
+            with_ordinality,
+            alias: a,
+            ..
+        } => TableRef::Function {
+            name: object_name(&name)?,
+            args: args.into_iter().map(function_arg).collect::<TResult<_>>()?,
+            alias: alias(a),
+            ordinality: with_ordinality,
+        },
         other => return Err(unsupported(format!("FROM item {other}"))),
     })
 }
