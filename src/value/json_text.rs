@@ -524,7 +524,15 @@ pub fn object_key(k: &Value, tz: &TimeZone, what: &str) -> Result<String, SqlErr
         ),
         Value::Text(s) => Ok(s.clone()),
         Value::Json(s) => Ok(s.to_string()),
-        other => Ok(other.to_pg_text(tz).unwrap_or_default()),
+        // Other scalars as their json form (`true`, ISO timestamps),
+        // unquoted.
+        other => {
+            let text = to_json_text(other, tz)?;
+            Ok(match parse_json(&text) {
+                Ok(JsonNode::String { value, .. }) => value,
+                _ => text,
+            })
+        }
     }
 }
 

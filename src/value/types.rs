@@ -245,7 +245,6 @@ pub static BUILTIN_TYPES: &[TypeInfo] = &[
         "regnamespaceout",
     ),
     base(2950, "uuid", 16, 'U', 2951, "uuid_in", "uuid_out"),
-    base(114, "json", -1, 'U', 199, "json_in", "json_out"),
     base(3802, "jsonb", -1, 'U', 3807, "jsonb_in", "jsonb_out"),
     base(
         VECTOR_OID,
@@ -293,7 +292,6 @@ pub static BUILTIN_TYPES: &[TypeInfo] = &[
     array(2211, "_regtype", 2206),
     array(4090, "_regnamespace", 4089),
     array(2951, "_uuid", 2950),
-    array(199, "_json", 114),
     array(3807, "_jsonb", 3802),
     array(VECTOR_OID + 1, "_vector", VECTOR_OID),
     array(HALFVEC_OID + 1, "_halfvec", HALFVEC_OID),
