@@ -253,6 +253,48 @@ fn srf_values(f: &SrfCall, row: &[Value], env: &mut Env) -> ExecResult<Vec<Value
             }
             out
         }
+        SrfFunc::JsonArrayElements { text, .. } => {
+            let scalar = |what: &str| {
+                err(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    format!("cannot extract elements from {what}"),
+                )
+            };
+            match &args[0] {
+                Value::Null => Vec::new(),
+                Value::Jsonb(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .map(|j| match (text, crate::value::json::as_text(j)) {
+                        (true, None) => Value::Null,
+                        (true, Some(s)) => Value::Text(s),
+                        (false, _) => Value::Jsonb(j.clone()),
+                    })
+                    .collect(),
+                Value::Jsonb(serde_json::Value::Object(_)) => return Err(scalar("an object")),
+                Value::Jsonb(_) => return Err(scalar("a scalar")),
+                Value::Json(s) => {
+                    use crate::value::json_text::{parse_json, JsonNode};
+                    match parse_json(s)? {
+                        JsonNode::Array { items, .. } => items
+                            .iter()
+                            .map(|n| match (text, n.as_text()) {
+                                (true, None) => Value::Null,
+                                (true, Some(t)) => Value::Text(t),
+                                (false, _) => Value::Json(n.raw().into()),
+                            })
+                            .collect(),
+                        JsonNode::Object { .. } => return Err(scalar("an object")),
+                        _ => return Err(scalar("a scalar")),
+                    }
+                }
+                other => {
+                    return Err(err(
+                        SqlState::DATATYPE_MISMATCH,
+                        format!("expected json, got {}", other.data_type()),
+                    ))
+                }
+            }
+        }
     })
 }
 

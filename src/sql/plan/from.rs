@@ -337,7 +337,7 @@ impl<'a> Binder<'a> {
                     .as_ref()
                     .map(|a| a.name.clone())
                     .unwrap_or_else(|| fname.clone());
-                let col = alias
+                let mut col = alias
                     .as_ref()
                     .and_then(|a| a.columns.first().cloned())
                     .unwrap_or_else(|| label.clone());
@@ -459,7 +459,22 @@ impl<'a> Binder<'a> {
                     // function's rows (its arguments name earlier FROM
                     // items' columns as outer references: see
                     // `bind_right_item`).
-                    "unnest" | "generate_subscripts" if !*ordinality => {
+                    "unnest"
+                    | "generate_subscripts"
+                    | "json_array_elements"
+                    | "json_array_elements_text"
+                    | "jsonb_array_elements"
+                    | "jsonb_array_elements_text"
+                        if !*ordinality =>
+                    {
+                        // These return their OUT parameter `value`, whose
+                        // name the column keeps (an alias names the table).
+                        if fname.contains("array_elements") {
+                            col = alias
+                                .as_ref()
+                                .and_then(|a| a.columns.first().cloned())
+                                .unwrap_or_else(|| "value".into());
+                        }
                         let (call, ty) = self.bind_srf(&fname, args, &empty)?;
                         let plan = Plan::ProjectSet {
                             input: Box::new(Plan::Unit),

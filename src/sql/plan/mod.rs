@@ -351,6 +351,9 @@ pub enum SrfFunc {
     GenerateSubscripts,
     /// `generate_series(start, stop [, step])` over integers.
     GenerateSeries,
+    /// `json_array_elements[_text](json)`, `jsonb_array_elements[_text]
+    /// (jsonb)`: the array's elements (as text for `_text`).
+    JsonArrayElements { jsonb: bool, text: bool },
 }
 
 /// What the binder needs from the catalog, at the statement's snapshot.
