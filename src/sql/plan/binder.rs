@@ -71,6 +71,11 @@ pub struct Binder<'a> {
     pub(super) outer: Vec<Scope>,
     pub(super) ctes: Vec<(String, Vec<Column>, usize)>,
     pub cte_plans: Vec<Plan>,
+    /// CTEs that read enclosing queries' columns (in a LATERAL or a
+    /// correlated subquery), with the depth of `outer` they were bound at:
+    /// they cannot be materialised once per statement, so FROM reads
+    /// their plan in place (re-run with the outer row).
+    pub(super) correlated_ctes: Vec<(usize, usize)>,
     pub(super) agg: Option<AggContext>,
     /// Outer-column references made so far (to flag correlated subqueries).
     pub(super) outer_refs: usize,
@@ -243,6 +248,7 @@ impl<'a> Binder<'a> {
             outer: Vec::new(),
             ctes: Vec::new(),
             cte_plans: Vec::new(),
+            correlated_ctes: Vec::new(),
             agg: None,
             outer_refs: 0,
             catalog_info: None,

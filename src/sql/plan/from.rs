@@ -243,10 +243,25 @@ impl<'a> Binder<'a> {
                                 hidden: false,
                             });
                         }
+                        let correlated = self
+                            .correlated_ctes
+                            .iter()
+                            .find(|(c, _)| *c == id)
+                            .map(|(_, depth)| *depth);
                         let plan = if id > usize::MAX / 2 {
                             Plan::WorkTable {
                                 id: usize::MAX - id,
                             }
+                        } else if let Some(depth) = correlated {
+                            // Its outer references were bound at `depth`:
+                            // only valid read at that same level.
+                            if depth != self.outer.len() {
+                                return Err(SqlError::new(
+                                    SqlState::FEATURE_NOT_SUPPORTED,
+                                    format!("WITH query \"{tname}\" reads outer columns and is used in a nested subquery"),
+                                ));
+                            }
+                            self.cte_plans[id].clone()
                         } else {
                             Plan::CteScan { id }
                         };

@@ -138,6 +138,7 @@ impl<'a> Binder<'a> {
         let cte_mark = self.ctes.len();
         for cte in &q.ctes {
             let id = self.cte_plans.len();
+            let refs_before = self.outer_refs;
             let (plan, mut cols) = if q.recursive && query_references(&cte.query, &cte.name) {
                 self.bind_recursive_cte(cte, id)?
             } else {
@@ -147,6 +148,9 @@ impl<'a> Binder<'a> {
             };
             if let Some(p) = plan {
                 self.cte_plans[id] = p;
+            }
+            if self.outer_refs != refs_before {
+                self.correlated_ctes.push((id, self.outer.len()));
             }
             for (c, name) in cols.iter_mut().zip(&cte.columns) {
                 c.name = name.clone();
