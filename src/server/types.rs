@@ -36,8 +36,8 @@ pub fn type_from_oid(oid: u32) -> Option<DataType> {
         1186 => DataType::Interval,
         1700 => DataType::Numeric(None),
         2950 => DataType::Uuid,
-        // json arrives as text; the engine stores it as jsonb.
-        114 | 3802 => DataType::Jsonb,
+        114 => DataType::Json,
+        3802 => DataType::Jsonb,
         _ => return None,
     })
 }
@@ -103,9 +103,12 @@ pub fn decode_binary(bytes: &[u8], ty: &DataType) -> Result<Value, SqlError> {
             })
         }
         DataType::Uuid => Value::Uuid(fixed(bytes, ty)?),
+        DataType::Json => {
+            let s = std::str::from_utf8(bytes).map_err(|_| invalid_binary(ty))?;
+            parse_text(s, ty, &TimeZone::utc())?
+        }
         DataType::Jsonb => {
-            // jsonb's binary form is a version byte (1) and the text; json's
-            // (OID 114, mapped here too) is the bare text.
+            // jsonb's binary form is a version byte (1) and the text.
             let text = match bytes.split_first() {
                 Some((1, rest)) => rest,
                 _ => bytes,
@@ -139,6 +142,8 @@ pub fn encode_binary(v: &Value, tz: &TimeZone) -> Result<Vec<u8>, SqlError> {
             out
         }
         Value::Uuid(u) => u.to_vec(),
+        // json's binary form is its text.
+        Value::Json(s) => s.as_bytes().to_vec(),
         Value::Jsonb(_) => {
             let mut out = vec![1u8];
             out.extend_from_slice(v.to_pg_text(tz).unwrap_or_default().as_bytes());

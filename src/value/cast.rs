@@ -260,6 +260,10 @@ fn cast_impl(
         (Value::Timestamp(t), T::Timestamptz) => Ok(Value::Timestamptz(local_to_utc(*t, tz)?)),
         (Value::Timestamptz(t), T::Date) => Ok(Value::Date(ts_to_date(utc_to_local(*t, tz))?)),
         (Value::Timestamptz(t), T::Timestamp) => Ok(Value::Timestamp(utc_to_local(*t, tz))),
+        (Value::Json(_), T::Json) => Ok(value),
+        // PostgreSQL's json <-> jsonb casts go through the text forms.
+        (Value::Json(s), T::Jsonb) => Ok(Value::Jsonb(super::json::parse_jsonb(s)?)),
+        (Value::Jsonb(j), T::Json) => Ok(Value::Json(super::json::format_jsonb(j).into())),
         (Value::Jsonb(_), T::Jsonb) => Ok(value),
         (Value::Jsonb(j), t) => jsonb_scalar_cast(j, t, &value),
         (Value::Vector(v), T::Vector(dims)) | (Value::HalfVec(v), T::HalfVec(dims)) => {
@@ -377,6 +381,7 @@ pub fn to_jsonb(value: &Value, tz: &TimeZone) -> Result<Json, SqlError> {
             }
         }
         Value::Jsonb(j) => j.clone(),
+        Value::Json(s) => super::json::parse_jsonb(s)?,
         Value::Array(items) => Json::Array(
             items
                 .iter()

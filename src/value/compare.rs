@@ -125,6 +125,7 @@ impl Value {
             (Interval(a), Interval(b)) => interval_span(a).cmp(&interval_span(b)),
             (Uuid(a), Uuid(b)) => a.cmp(b),
             (Jsonb(a), Jsonb(b)) => jsonb_cmp(a, b),
+            (Json(a), Json(b)) => a.as_bytes().cmp(b.as_bytes()),
             (Bit(a), Bit(b)) => a.cmp_bits(b),
             (Vector(a), Vector(b)) | (HalfVec(a), HalfVec(b)) => {
                 for (x, y) in a.iter().zip(b) {
@@ -189,6 +190,7 @@ fn type_rank(v: &Value) -> u8 {
         Value::Interval(_) => 6,
         Value::Uuid(_) => 7,
         Value::Jsonb(_) => 8,
+        Value::Json(_) => 13,
         Value::Vector(_) => 9,
         Value::Array(_) => 10,
         Value::HalfVec(_) => 11,
@@ -295,6 +297,10 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
         Value::Uuid(u) => {
             state.write_u8(16);
             u.hash(state);
+        }
+        Value::Json(s) => {
+            state.write_u8(18);
+            s.hash(state);
         }
         Value::Jsonb(j) => {
             state.write_u8(17);

@@ -119,6 +119,9 @@ impl Value {
                 let span = interval_span(iv);
                 KeyValue::Bytes(((span as u128) ^ (1 << 127)).to_be_bytes().to_vec())
             }
+            // json has no btree opclass in PostgreSQL; its text orders
+            // it where an internal key is needed.
+            Value::Json(s) => KeyValue::Bytes(s.as_bytes().to_vec()),
             Value::Jsonb(j) => {
                 let mut out = Vec::new();
                 encode_jsonb(j, &mut out);

@@ -23,6 +23,7 @@ pub mod compare;
 pub mod datetime;
 pub mod index_key;
 pub mod json;
+pub mod json_text;
 pub mod numeric;
 pub mod ops;
 #[cfg(test)]
@@ -69,6 +70,9 @@ pub enum Value {
     Timestamptz(i64),
     Interval(Interval),
     Uuid([u8; 16]),
+    /// `json`: the text as given (validated on input); operators parse it
+    /// when they need its structure, as PostgreSQL does.
+    Json(Box<str>),
     Jsonb(serde_json::Value),
     Vector(Vec<f32>),
     /// pgvector's `halfvec`: elements already rounded to f16.
@@ -111,6 +115,7 @@ impl Value {
             Value::Timestamptz(_) => T::Timestamptz,
             Value::Interval(_) => T::Interval,
             Value::Uuid(_) => T::Uuid,
+            Value::Json(_) => T::Json,
             Value::Jsonb(_) => T::Jsonb,
             Value::Vector(_) => T::Vector(None),
             Value::HalfVec(_) => T::HalfVec(None),

@@ -602,6 +602,9 @@ pub fn binary_op_tz(
                 _ => return Err(err()),
             })
         }
+        JsonGet | JsonGetText | JsonPath | JsonPathText if matches!(left, V::Json(_)) => {
+            return json_text_get(op, left, right).ok_or_else(err)?;
+        }
         JsonGet | JsonGetText => {
             let V::Jsonb(j) = left else { return Err(err()) };
             let found = match right {
@@ -767,6 +770,32 @@ fn flatten(items: &[Value]) -> Vec<&Value> {
         }
     }
     out
+}
+
+/// `->`, `->>`, `#>`, `#>>` on json: the sub-value's exact text (None:
+/// the right operand is of no type these operators take).
+fn json_text_get(op: BinaryOp, left: &Value, right: &Value) -> Option<Result<Value, SqlError>> {
+    use crate::value::json_text::parse_json;
+    let Value::Json(s) = left else { return None };
+    let doc = match parse_json(s) {
+        Ok(d) => d,
+        Err(e) => return Some(Err(e)),
+    };
+    let found = match (op, right) {
+        (BinaryOp::JsonGet | BinaryOp::JsonGetText, Value::Text(k)) => doc.get_key(k),
+        (
+            BinaryOp::JsonGet | BinaryOp::JsonGetText,
+            Value::Int2(_) | Value::Int4(_) | Value::Int8(_),
+        ) => doc.get_index(int_of(right).map_or(0, |x| x.0)),
+        (BinaryOp::JsonPath | BinaryOp::JsonPathText, r) => doc.get_path(&text_path(r)?),
+        _ => return None,
+    };
+    let as_text = matches!(op, BinaryOp::JsonGetText | BinaryOp::JsonPathText);
+    Some(Ok(match found {
+        None => Value::Null,
+        Some(n) if as_text => n.as_text().map_or(Value::Null, Value::Text),
+        Some(n) => Value::Json(n.raw().into()),
+    }))
 }
 
 fn json_result(found: Option<&Json>, as_text: bool) -> Value {

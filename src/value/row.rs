@@ -70,6 +70,7 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
             out.extend_from_slice(&iv.micros.to_le_bytes());
         }
         Value::Uuid(u) => out.extend_from_slice(u),
+        Value::Json(s) => put_varlena(out, s.as_bytes()),
         Value::Jsonb(j) => put_varlena(
             out,
             serde_json::to_string(j)
@@ -198,6 +199,7 @@ fn decode_value(r: &mut Reader, ty: &DataType, depth: usize) -> Result<Value, Sq
             let oid = u32::from_le_bytes(r.array()?);
             Value::Reg(*k, oid, oid.to_string().into())
         }
+        DataType::Json => Value::Json(r.utf8()?.into()),
         DataType::Jsonb => Value::Jsonb(parse_jsonb(r.utf8()?).map_err(|_| corrupt("bad jsonb"))?),
         DataType::Vector(_) => {
             let n = r.u32()? as usize;

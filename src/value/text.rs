@@ -180,6 +180,7 @@ impl Value {
             Value::Timestamptz(t) => format_timestamp(*t, Some(tz)),
             Value::Interval(iv) => format_interval(iv),
             Value::Uuid(u) => format_uuid(u),
+            Value::Json(s) => s.to_string(),
             Value::Jsonb(j) => format_jsonb(j),
             Value::Vector(v) | Value::HalfVec(v) => format_vector(v),
             Value::Bit(b) => b.format(),
@@ -679,6 +680,10 @@ pub fn parse_text(input: &str, ty: &DataType, tz: &TimeZone) -> Result<Value, Sq
         DataType::Timestamptz => Value::Timestamptz(parse_timestamp(input, Some(tz))?),
         DataType::Interval => Value::Interval(parse_interval(input)?),
         DataType::Uuid => Value::Uuid(parse_uuid(input)?),
+        DataType::Json => {
+            crate::value::json_text::parse_json(input)?;
+            Value::Json(input.into())
+        }
         DataType::Jsonb => Value::Jsonb(parse_jsonb(input)?),
         DataType::Vector(dims) => Value::Vector(parse_vector(input, *dims)?),
         DataType::HalfVec(dims) => Value::HalfVec(parse_halfvec(input, *dims)?),

@@ -129,6 +129,9 @@ pub fn value(v: &Value) -> JsValue {
         }
         Value::Interval(iv) => JsValue::from_str(&format_interval(iv)),
         Value::Uuid(u) => JsValue::from_str(&format_uuid(u)),
+        // json parsed as node-postgres parses it (its text was validated
+        // on input; should JSON.parse still refuse it, the text).
+        Value::Json(s) => js_sys::JSON::parse(s).unwrap_or_else(|_| JsValue::from_str(s)),
         Value::Jsonb(j) => {
             // Our jsonb text is valid JSON, so JSON.parse cannot fail.
             js_sys::JSON::parse(&format_jsonb(j)).unwrap_or(JsValue::NULL)

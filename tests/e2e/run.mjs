@@ -568,7 +568,7 @@ const scenarios = [
     for (const p of [A, C, D]) await p.close();
   }],
 
-  ['ORM: a Drizzle app on neuraldb/drizzle: drizzle-kit migration, typed inserts, joins, updates, nearest neighbours, transactions that commit and roll back', async (b, base) => {
+  ['ORM: a Drizzle app on neuraldb/drizzle: drizzle-kit migration, typed inserts, joins, updates, nearest neighbours, transactions that commit and roll back, relational queries with `with:`', async (b, base) => {
     const p = await b.newPage(`${base}orm.html`);
     // drizzle-kit's migration (tests/e2e/pages/orm/drizzle: an enum, a
     // foreign key added by ALTER TABLE, a vector column and its HNSW
@@ -678,6 +678,46 @@ const scenarios = [
     assert.ok(Math.abs(queried.near[0].distance - Math.hypot(0.1, 0.05)) < 1e-6, JSON.stringify(queried.near));
     assert.match(queried.plan, /Index Scan using posts_embedding_idx/);
     assert.equal(queried.total, 4);
+
+    // Relational queries with `with:` (drizzle's LEFT JOIN LATERAL
+    // subqueries building json with json_agg/json_build_array): a
+    // one-to-many, a many-to-one, and a one-to-many nesting a many-to-one.
+    const related = await p.eval(async () => {
+      const db = window.db;
+      const withPosts = await db.query.authors.findMany({
+        columns: { id: true, name: true },
+        orderBy: (a, { asc }) => [asc(a.id)],
+        with: { posts: { columns: { id: true, title: true, status: true, tags: true, publishedOn: true, embedding: true }, orderBy: (p, { desc }) => [desc(p.id)] } },
+      });
+      const withAuthor = await db.query.posts.findMany({
+        columns: { id: true, title: true },
+        where: (p, { lt }) => lt(p.id, 4),
+        orderBy: (p, { asc }) => [asc(p.id)],
+        with: { author: { columns: { name: true, joinedAt: true } } },
+      });
+      const nested = await db.query.authors.findFirst({
+        columns: { name: true },
+        where: (a, { eq }) => eq(a.name, 'Alan'),
+        with: { posts: { columns: { title: true }, limit: 1, orderBy: (p, { asc }) => [asc(p.id)], with: { author: { columns: { email: true } } } } },
+      });
+      return window.plain({ withPosts, withAuthor, nested });
+    });
+    assert.deepEqual(related.withPosts, [
+      { id: 1, name: 'Ada', posts: [
+        { id: 2, title: 'Bernoulli numbers', status: 'draft', tags: ['math', 'analysis'], publishedOn: null, embedding: [0.9, 0.1, 0] },
+        { id: 1, title: 'Notes on the engine', status: 'published', tags: ['math', 'engines'], publishedOn: '1843-10-01', embedding: [1, 0, 0] },
+      ] },
+      { id: 2, name: 'Alan', posts: [
+        { id: 4, title: 'Morphogenesis', status: 'draft', tags: null, publishedOn: null, embedding: [0, 0.2, 0.9] },
+        { id: 3, title: 'Computable numbers', status: 'archived', tags: [], publishedOn: '1936-11-12', embedding: [0, 1, 0] },
+      ] },
+    ]);
+    assert.deepEqual(related.withAuthor.map((r) => [r.id, r.title, r.author.name]), [
+      [1, 'Notes on the engine', 'Ada'], [2, 'Bernoulli numbers', 'Ada'], [3, 'Computable numbers', 'Alan'],
+    ]);
+    assert.deepEqual(related.withAuthor[2].author.joinedAt, { date: '2026-01-02T03:04:05.678Z' }, 'a timestamptz inside json comes back as a Date');
+    assert.ok(related.withAuthor[0].author.joinedAt.date, 'DEFAULT now() inside json, as a Date');
+    assert.deepEqual(related.nested, { name: 'Alan', posts: [{ title: 'Computable numbers', author: { email: 'alan@example.com' } }] });
 
     // Transactions on a dedicated session: one commits (its nested
     // savepoint rolled back), one rolls back on a thrown error, one on

@@ -32,6 +32,7 @@ pub(super) fn sql_type_name(ty: &DataType) -> &'static str {
         DataType::Timestamptz => "timestamp with time zone",
         DataType::Interval => "interval",
         DataType::Uuid => "uuid",
+        DataType::Json => "json",
         DataType::Jsonb => "jsonb",
         DataType::Vector(_) | DataType::HalfVec(_) | DataType::Enum(_) => "USER-DEFINED",
         DataType::Bit(_) => "bit",

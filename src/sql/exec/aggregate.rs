@@ -6,8 +6,9 @@ use super::eval::{binop, eval, passes, text_of, truth};
 use super::{sort_rows, Env, ExecResult, Row};
 use crate::sql::parse::ast::BinOp;
 use crate::sql::plan::{AggCall, AggFunc, BExpr, SortKey};
-use crate::value::cast::cast_explicit;
+use crate::value::cast::{cast_explicit, to_jsonb};
 use crate::value::compare::HashableValue;
+use crate::value::json_text;
 use crate::value::{DataType, Value};
 
 /// Per-group, per-aggregate accumulated inputs.
@@ -57,8 +58,17 @@ pub(super) fn aggregate(
             for e in &a.args {
                 args.push(eval(e, r, env)?);
             }
-            // Aggregates (but count(*) and array_agg) skip NULL inputs.
-            if a.func != AggFunc::ArrayAgg && args.first().is_some_and(|v| v.is_null()) {
+            // Aggregates (but count(*), array_agg and the json ones) skip
+            // NULL inputs.
+            let keeps_nulls = matches!(
+                a.func,
+                AggFunc::ArrayAgg
+                    | AggFunc::JsonAgg
+                    | AggFunc::JsonbAgg
+                    | AggFunc::JsonObjectAgg
+                    | AggFunc::JsonbObjectAgg
+            );
+            if !keeps_nulls && args.first().is_some_and(|v| v.is_null()) {
                 continue;
             }
             let mut sort = Vec::with_capacity(a.order_by.len());
@@ -241,6 +251,63 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
                 return Ok(Value::Null);
             }
             Value::Array(inputs.iter().map(first).collect())
+        }
+        // PostgreSQL's separators: `[1, 2]` for json_agg, `{ "k" : v, ... }`
+        // for json_object_agg; NULL over no rows.
+        AggFunc::JsonAgg => {
+            if inputs.is_empty() {
+                return Ok(Value::Null);
+            }
+            let mut s = String::from("[");
+            for (n, i) in inputs.iter().enumerate() {
+                if n > 0 {
+                    s.push_str(", ");
+                }
+                json_text::write_json_value(&mut s, &first(i), env.tz)?;
+            }
+            s.push(']');
+            Value::Json(s.into())
+        }
+        AggFunc::JsonbAgg => {
+            if inputs.is_empty() {
+                return Ok(Value::Null);
+            }
+            let mut items = Vec::with_capacity(inputs.len());
+            for i in &inputs {
+                items.push(to_jsonb(&first(i), env.tz)?);
+            }
+            Value::Jsonb(serde_json::Value::Array(items))
+        }
+        AggFunc::JsonObjectAgg | AggFunc::JsonbObjectAgg => {
+            if inputs.is_empty() {
+                return Ok(Value::Null);
+            }
+            let pair = |(args, _): &(Vec<Value>, Vec<Value>)| -> ExecResult<(String, Value)> {
+                let k = args.first().cloned().unwrap_or(Value::Null);
+                let key = json_text::object_key(&k, env.tz, "field name must not be null")?;
+                Ok((key, args.get(1).cloned().unwrap_or(Value::Null)))
+            };
+            if a.func == AggFunc::JsonObjectAgg {
+                let mut s = String::from("{ ");
+                for (n, i) in inputs.iter().enumerate() {
+                    if n > 0 {
+                        s.push_str(", ");
+                    }
+                    let (k, v) = pair(i)?;
+                    json_text::quote_json(&mut s, &k);
+                    s.push_str(" : ");
+                    json_text::write_json_value(&mut s, &v, env.tz)?;
+                }
+                s.push_str(" }");
+                Value::Json(s.into())
+            } else {
+                let mut m = serde_json::Map::new();
+                for i in &inputs {
+                    let (k, v) = pair(i)?;
+                    m.insert(k, to_jsonb(&v, env.tz)?);
+                }
+                Value::Jsonb(serde_json::Value::Object(m))
+            }
         }
     })
 }

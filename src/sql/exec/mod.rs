@@ -253,6 +253,48 @@ fn srf_values(f: &SrfCall, row: &[Value], env: &mut Env) -> ExecResult<Vec<Value
             }
             out
         }
+        SrfFunc::JsonArrayElements { text, .. } => {
+            let scalar = |what: &str| {
+                err(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    format!("cannot extract elements from {what}"),
+                )
+            };
+            match &args[0] {
+                Value::Null => Vec::new(),
+                Value::Jsonb(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .map(|j| match (text, crate::value::json::as_text(j)) {
+                        (true, None) => Value::Null,
+                        (true, Some(s)) => Value::Text(s),
+                        (false, _) => Value::Jsonb(j.clone()),
+                    })
+                    .collect(),
+                Value::Jsonb(serde_json::Value::Object(_)) => return Err(scalar("an object")),
+                Value::Jsonb(_) => return Err(scalar("a scalar")),
+                Value::Json(s) => {
+                    use crate::value::json_text::{parse_json, JsonNode};
+                    match parse_json(s)? {
+                        JsonNode::Array { items, .. } => items
+                            .iter()
+                            .map(|n| match (text, n.as_text()) {
+                                (true, None) => Value::Null,
+                                (true, Some(t)) => Value::Text(t),
+                                (false, _) => Value::Json(n.raw().into()),
+                            })
+                            .collect(),
+                        JsonNode::Object { .. } => return Err(scalar("an object")),
+                        _ => return Err(scalar("a scalar")),
+                    }
+                }
+                other => {
+                    return Err(err(
+                        SqlState::DATATYPE_MISMATCH,
+                        format!("expected json, got {}", other.data_type()),
+                    ))
+                }
+            }
+        }
     })
 }
 
@@ -420,6 +462,41 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                 }
                 None => Ok(true),
             })
+        }
+        Plan::Lateral {
+            left,
+            right,
+            kind,
+            cond,
+        } => {
+            let l = run(left, env)?;
+            let rwidth = crate::sql::plan::plan_columns(right, env.cte_plans).len();
+            let mut out = Vec::new();
+            for lr in l {
+                // The right side reads this row as its innermost outer row;
+                // its rows are dropped once joined, so memory stays that of
+                // one evaluation (plus the output).
+                env.outer.push(lr.clone());
+                let rows = run(right, env);
+                env.outer.pop();
+                let mut any = false;
+                for rr in rows? {
+                    env.interrupts.tick()?;
+                    let mut row = lr.clone();
+                    row.extend(rr);
+                    if match cond {
+                        Some(c) => passes(c, &row, env)?,
+                        None => true,
+                    } {
+                        any = true;
+                        out.push(row);
+                    }
+                }
+                if !any && *kind == crate::sql::plan::JoinType::Left {
+                    out.push(join::null_extended(&lr, 0, rwidth));
+                }
+            }
+            Ok(out)
         }
         Plan::HashJoin {
             left,

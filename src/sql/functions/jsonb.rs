@@ -1,4 +1,5 @@
-//! jsonb functions (`jsonb_build_object`, `jsonb_set`, ...).
+//! json and jsonb functions (`jsonb_build_object`, `jsonb_set`,
+//! `json_build_array`, `to_json`, ...).
 
 use serde_json::Value as Json;
 
@@ -6,7 +7,7 @@ use super::{invalid_param, is_json, is_str, is_text_array, jsonb, text, undefine
 use crate::error::SqlError;
 use crate::value::cast::{cast_explicit, to_jsonb};
 use crate::value::tz::TimeZone;
-use crate::value::{json, DataType, Value};
+use crate::value::{json, json_text, DataType, Value};
 
 /// The result type of `name(a…)` if this family has such a function.
 pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
@@ -17,6 +18,12 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
         "jsonb_build_object" if n.is_multiple_of(2) => T::Jsonb,
         "jsonb_build_array" => T::Jsonb,
         "to_jsonb" if n == 1 => T::Jsonb,
+        // Odd argument counts resolve (the parameter is VARIADIC "any")
+        // and fail when called, as in PostgreSQL.
+        "json_build_object" | "json_build_array" => T::Json,
+        "to_json" if n == 1 => T::Json,
+        "json_typeof" if n == 1 && is_json_text(&a[0]) => T::Text,
+        "json_array_length" if n == 1 && is_json_text(&a[0]) => T::Int4,
         "jsonb_typeof" | "jsonb_pretty" if n == 1 && is_json(&a[0]) => T::Text,
         "jsonb_array_length" if n == 1 && is_json(&a[0]) => T::Int4,
         "jsonb_strip_nulls" if n == 1 && is_json(&a[0]) => T::Jsonb,
@@ -34,6 +41,19 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
         }
         _ => return None,
     })
+}
+
+fn is_json_text(t: &DataType) -> bool {
+    matches!(t, DataType::Json | DataType::Unknown)
+}
+
+/// The text of a json argument (an untyped literal arrives as text).
+fn json_arg(v: &Value) -> &str {
+    match v {
+        Value::Json(s) => s,
+        Value::Text(s) => s,
+        _ => "",
+    }
 }
 
 /// Evaluates `lname(a…)`, which [`return_type`] accepted (no NULL
@@ -59,6 +79,17 @@ pub(super) fn call(lname: &str, a: &[Value], tz: &TimeZone) -> Result<Value, Sql
                 .collect::<Result<_, _>>()?,
         )),
         "to_jsonb" => Value::Jsonb(to_jsonb(&a[0], tz)?),
+        "json_build_array" => Value::Json(json_text::build_array(a, tz)?.into()),
+        "json_build_object" => Value::Json(json_text::build_object(a, tz)?.into()),
+        "to_json" => Value::Json(json_text::to_json_text(&a[0], tz)?.into()),
+        "json_typeof" => Value::Text(json_text::parse_json(json_arg(&a[0]))?.type_name().into()),
+        "json_array_length" => match json_text::parse_json(json_arg(&a[0]))? {
+            json_text::JsonNode::Array { items, .. } => Value::Int4(items.len() as i32),
+            json_text::JsonNode::Object { .. } => {
+                return Err(invalid_param("cannot get array length of a non-array"))
+            }
+            _ => return Err(invalid_param("cannot get array length of a scalar")),
+        },
         "jsonb_typeof" => Value::Text(json::type_name(jsonb(&a[0])?.as_ref()).into()),
         "jsonb_pretty" => Value::Text(json::pretty_jsonb(jsonb(&a[0])?.as_ref())),
         "jsonb_strip_nulls" => Value::Jsonb(json::strip_nulls(jsonb(&a[0])?.as_ref())),

@@ -166,6 +166,8 @@ fn is_non_strict(name: &str) -> bool {
             | "least"
             | "jsonb_build_object"
             | "jsonb_build_array"
+            | "json_build_object"
+            | "json_build_array"
             | "pg_typeof"
             | "quote_nullable"
             | "array_position"

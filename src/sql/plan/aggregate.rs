@@ -29,6 +29,10 @@ pub(super) fn is_aggregate(name: &str) -> bool {
             | "every"
             | "string_agg"
             | "array_agg"
+            | "json_agg"
+            | "jsonb_agg"
+            | "json_object_agg"
+            | "jsonb_object_agg"
     )
 }
 
@@ -101,6 +105,8 @@ pub(super) fn agg_result_type(name: &str, star: bool, types: &[DataType]) -> Opt
         ("bool_and" | "every" | "bool_or", false, 1) => DataType::Bool,
         ("string_agg", false, 2) => DataType::Text,
         ("array_agg", false, 1) => DataType::Array(Box::new(arg_ty)),
+        ("json_agg", false, 1) | ("json_object_agg", false, 2) => DataType::Json,
+        ("jsonb_agg", false, 1) | ("jsonb_object_agg", false, 2) => DataType::Jsonb,
         _ => return None,
     })
 }
@@ -191,6 +197,10 @@ impl<'a> Binder<'a> {
             ("bool_or", _) => AggFunc::BoolOr,
             ("string_agg", _) => AggFunc::StringAgg,
             ("array_agg", _) => AggFunc::ArrayAgg,
+            ("json_agg", _) => AggFunc::JsonAgg,
+            ("jsonb_agg", _) => AggFunc::JsonbAgg,
+            ("json_object_agg", _) => AggFunc::JsonObjectAgg,
+            ("jsonb_object_agg", _) => AggFunc::JsonbObjectAgg,
             _ => return Err(wrong()),
         };
         let ty = agg_result_type(&f.name, f.star, &types).ok_or_else(wrong)?;

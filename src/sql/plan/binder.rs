@@ -71,6 +71,11 @@ pub struct Binder<'a> {
     pub(super) outer: Vec<Scope>,
     pub(super) ctes: Vec<(String, Vec<Column>, usize)>,
     pub cte_plans: Vec<Plan>,
+    /// CTEs that read enclosing queries' columns (in a LATERAL or a
+    /// correlated subquery), with the depth of `outer` they were bound at:
+    /// they cannot be materialised once per statement, so FROM reads
+    /// their plan in place (re-run with the outer row).
+    pub(super) correlated_ctes: Vec<(usize, usize)>,
     pub(super) agg: Option<AggContext>,
     /// Outer-column references made so far (to flag correlated subqueries).
     pub(super) outer_refs: usize,
@@ -162,6 +167,17 @@ pub(super) fn cast_plan(plan: Plan, have: &[Column], want: &[Column]) -> Plan {
     }
 }
 
+/// Whether `e`'s default name came from a cast's type name.
+fn weak_cast_name(e: &Expr) -> bool {
+    match e {
+        Expr::Cast { expr, .. } => match &**expr {
+            Expr::UntypedString(_) | Expr::Literal(_) => true,
+            inner => weak_cast_name(inner) || default_column_name(inner) == "?column?",
+        },
+        _ => false,
+    }
+}
+
 /// PostgreSQL's output column name for an unaliased expression.
 pub fn default_column_name(e: &Expr) -> String {
     match e {
@@ -169,6 +185,9 @@ pub fn default_column_name(e: &Expr) -> String {
         Expr::Function(f) => f.name.rsplit('.').next().unwrap_or(&f.name).to_string(),
         Expr::Cast { expr, ty } => match &**expr {
             Expr::UntypedString(_) | Expr::Literal(_) => type_column_name(ty),
+            // A name taken from a cast is weak (FigureColname's strength
+            // 1): an outer cast renames it (`'1'::json::text` is `text`).
+            Expr::Cast { .. } if weak_cast_name(expr) => type_column_name(ty),
             inner => {
                 let n = default_column_name(inner);
                 if n == "?column?" {
@@ -210,6 +229,7 @@ pub(super) fn type_column_name(ty: &DataType) -> String {
         DataType::Timestamptz => "timestamptz",
         DataType::Interval => "interval",
         DataType::Uuid => "uuid",
+        DataType::Json => "json",
         DataType::Jsonb => "jsonb",
         DataType::Bytea => "bytea",
         DataType::Vector(_) => "vector",
@@ -235,6 +255,7 @@ impl<'a> Binder<'a> {
             outer: Vec::new(),
             ctes: Vec::new(),
             cte_plans: Vec::new(),
+            correlated_ctes: Vec::new(),
             agg: None,
             outer_refs: 0,
             catalog_info: None,

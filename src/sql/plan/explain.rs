@@ -137,6 +137,12 @@ pub fn describe(
             right,
             kind,
             cond,
+        }
+        | Plan::Lateral {
+            left,
+            right,
+            kind,
+            cond,
         } => {
             let mut cols = names(left);
             cols.extend(names(right));

@@ -35,6 +35,7 @@ pub(super) fn jsonb_parameter(name: &str, i: usize) -> DataType {
         )
         | ("jsonb_set" | "jsonb_insert", 2) => DataType::Jsonb,
         ("jsonb_set" | "jsonb_insert", 1) => DataType::Array(Box::new(DataType::Text)),
+        ("json_typeof" | "json_array_length", 0) => DataType::Json,
         _ => DataType::Unknown,
     }
 }
@@ -53,6 +54,7 @@ pub(super) fn binop_type(op: BinOp, l: &DataType, r: &DataType) -> DataType {
             (_, T::Array(_)) => r.clone(),
             _ => T::Text,
         },
+        JsonGet | JsonPath if *l == T::Json => T::Json,
         JsonGet | JsonPath => T::Jsonb,
         JsonGetText | JsonPathText => T::Text,
         L2Distance | NegInnerProduct | CosineDistance | L1Distance | HammingDistance

@@ -160,25 +160,59 @@ impl<'a> Binder<'a> {
     pub fn bind_from(&mut self, from: &[ast::TableRef]) -> PlanResult<(Plan, Scope)> {
         let mut plan: Option<(Plan, Scope)> = None;
         for item in from {
-            let (p, s) = self.bind_table_ref(item)?;
             plan = Some(match plan {
-                None => (p, s),
+                None => self.bind_table_ref(item)?,
                 Some((lp, ls)) => {
+                    let (p, s, lateral) = self.bind_right_item(item, &ls)?;
                     let mut scope = ls;
                     scope.cols.extend(s.cols);
-                    (
-                        Plan::NestedLoop {
-                            left: Box::new(lp),
-                            right: Box::new(p),
-                            kind: JoinType::Inner,
+                    let (left, right) = (Box::new(lp), Box::new(p));
+                    let kind = JoinType::Inner;
+                    let node = if lateral {
+                        Plan::Lateral {
+                            left,
+                            right,
+                            kind,
                             cond: None,
-                        },
-                        scope,
-                    )
+                        }
+                    } else {
+                        Plan::NestedLoop {
+                            left,
+                            right,
+                            kind,
+                            cond: None,
+                        }
+                    };
+                    (node, scope)
                 }
             });
         }
         Ok(plan.unwrap_or((Plan::Unit, Scope::default())))
+    }
+
+    /// Binds a FROM item that has `left` before it. A LATERAL subquery and
+    /// a function (always lateral in PostgreSQL) see `left`'s columns, as
+    /// the innermost outer scope; the flag says whether the item read any
+    /// outer column, i.e. must run once per row of `left`.
+    fn bind_right_item(
+        &mut self,
+        t: &ast::TableRef,
+        left: &Scope,
+    ) -> PlanResult<(Plan, Scope, bool)> {
+        let lateral = matches!(
+            t,
+            ast::TableRef::Subquery { lateral: true, .. } | ast::TableRef::Function { .. }
+        );
+        if !lateral {
+            let (p, s) = self.bind_table_ref(t)?;
+            return Ok((p, s, false));
+        }
+        self.outer.push(left.clone());
+        let before = self.outer_refs;
+        let result = self.bind_table_ref(t);
+        self.outer.pop();
+        let (p, s) = result?;
+        Ok((p, s, self.outer_refs != before))
     }
 
     pub(super) fn bind_table_ref(&mut self, t: &ast::TableRef) -> PlanResult<(Plan, Scope)> {
@@ -211,10 +245,25 @@ impl<'a> Binder<'a> {
                                 hidden: false,
                             });
                         }
+                        let correlated = self
+                            .correlated_ctes
+                            .iter()
+                            .find(|(c, _)| *c == id)
+                            .map(|(_, depth)| *depth);
                         let plan = if id > usize::MAX / 2 {
                             Plan::WorkTable {
                                 id: usize::MAX - id,
                             }
+                        } else if let Some(depth) = correlated {
+                            // Its outer references were bound at `depth`:
+                            // only valid read at that same level.
+                            if depth != self.outer.len() {
+                                return Err(SqlError::new(
+                                    SqlState::FEATURE_NOT_SUPPORTED,
+                                    format!("WITH query \"{tname}\" reads outer columns and is used in a nested subquery"),
+                                ));
+                            }
+                            self.cte_plans[id].clone()
                         } else {
                             Plan::CteScan { id }
                         };
@@ -264,20 +313,13 @@ impl<'a> Binder<'a> {
                     scope,
                 ))
             }
-            ast::TableRef::Subquery {
-                query,
-                alias,
-                lateral,
-            } => {
-                if *lateral {
-                    return Err(SqlError::new(
-                        SqlState::FEATURE_NOT_SUPPORTED,
-                        "LATERAL is not supported",
-                    ));
-                }
-                let saved_outer = std::mem::take(&mut self.outer);
+            // The subquery may read columns of enclosing queries (and, when
+            // LATERAL, of the items before it: `bind_right_item` made them
+            // the innermost outer scope).
+            ast::TableRef::Subquery { query, alias, .. } => {
+                let saved_agg = self.agg.take();
                 let result = self.bind_query(query);
-                self.outer = saved_outer;
+                self.agg = saved_agg;
                 let (plan, cols) = result?;
                 let label = alias.as_ref().map(|a| a.name.clone());
                 let scope = Scope {
@@ -312,7 +354,7 @@ impl<'a> Binder<'a> {
                     .as_ref()
                     .map(|a| a.name.clone())
                     .unwrap_or_else(|| fname.clone());
-                let col = alias
+                let mut col = alias
                     .as_ref()
                     .and_then(|a| a.columns.first().cloned())
                     .unwrap_or_else(|| label.clone());
@@ -431,9 +473,25 @@ impl<'a> Binder<'a> {
                         (Plan::Values { rows, columns }, DataType::Int8)
                     }
                     // Over no input row, the select-list evaluation is the
-                    // function's rows (its arguments cannot name columns:
-                    // there is no LATERAL).
-                    "unnest" | "generate_subscripts" if !*ordinality => {
+                    // function's rows (its arguments name earlier FROM
+                    // items' columns as outer references: see
+                    // `bind_right_item`).
+                    "unnest"
+                    | "generate_subscripts"
+                    | "json_array_elements"
+                    | "json_array_elements_text"
+                    | "jsonb_array_elements"
+                    | "jsonb_array_elements_text"
+                        if !*ordinality =>
+                    {
+                        // These return their OUT parameter `value`, whose
+                        // name the column keeps (an alias names the table).
+                        if fname.contains("array_elements") {
+                            col = alias
+                                .as_ref()
+                                .and_then(|a| a.columns.first().cloned())
+                                .unwrap_or_else(|| "value".into());
+                        }
                         let (call, ty) = self.bind_srf(&fname, args, &empty)?;
                         let plan = Plan::ProjectSet {
                             input: Box::new(Plan::Unit),
@@ -480,7 +538,7 @@ impl<'a> Binder<'a> {
                 constraint,
             } => {
                 let (lp, ls) = self.bind_table_ref(left)?;
-                let (rp, rs) = self.bind_table_ref(right)?;
+                let (rp, rs, lateral) = self.bind_right_item(right, &ls)?;
                 let nleft = ls.cols.len();
                 let mut scope = ls.clone();
                 scope.cols.extend(rs.cols.iter().cloned());
@@ -535,7 +593,25 @@ impl<'a> Binder<'a> {
                     }
                     ast::JoinConstraint::None => None,
                 };
-                let join = make_join(lp, rp, join_type, cond, nleft);
+                let join = if lateral {
+                    if matches!(join_type, JoinType::Right | JoinType::Full) {
+                        return Err(SqlError::new(
+                            SqlState("42P10"),
+                            "invalid reference to FROM-clause entry",
+                        )
+                        .with_detail(
+                            "The combining JOIN type must be INNER or LEFT for a LATERAL reference.",
+                        ));
+                    }
+                    Plan::Lateral {
+                        left: Box::new(lp),
+                        right: Box::new(rp),
+                        kind: join_type,
+                        cond,
+                    }
+                } else {
+                    make_join(lp, rp, join_type, cond, nleft)
+                };
                 if using_cols.is_empty() {
                     return Ok((join, scope));
                 }

@@ -154,6 +154,10 @@ pub enum AggFunc {
     BoolOr,
     StringAgg,
     ArrayAgg,
+    JsonAgg,
+    JsonbAgg,
+    JsonObjectAgg,
+    JsonbObjectAgg,
 }
 
 #[derive(Clone, Debug)]
@@ -234,6 +238,16 @@ pub enum Plan {
         columns: Vec<Column>,
     },
     NestedLoop {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinType,
+        cond: Option<BExpr>,
+    },
+    /// A join with a LATERAL right side: `right` runs again for each row
+    /// of `left`, which it reads as its innermost outer row (its column
+    /// references to `left` are bound as [`BExpr::Outer`]); `cond` sees the
+    /// joined row. Only inner and left joins (PostgreSQL's rule).
+    Lateral {
         left: Box<Plan>,
         right: Box<Plan>,
         kind: JoinType,
@@ -337,6 +351,9 @@ pub enum SrfFunc {
     GenerateSubscripts,
     /// `generate_series(start, stop [, step])` over integers.
     GenerateSeries,
+    /// `json_array_elements[_text](json)`, `jsonb_array_elements[_text]
+    /// (jsonb)`: the array's elements (as text for `_text`).
+    JsonArrayElements { jsonb: bool, text: bool },
 }
 
 /// What the binder needs from the catalog, at the statement's snapshot.
@@ -439,7 +456,9 @@ pub fn plan_columns(plan: &Plan, cte_plans: &[Plan]) -> Vec<Column> {
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }
         | Plan::Distinct { input, .. } => plan_columns(input, cte_plans),
-        Plan::NestedLoop { left, right, .. } | Plan::HashJoin { left, right, .. } => {
+        Plan::NestedLoop { left, right, .. }
+        | Plan::Lateral { left, right, .. }
+        | Plan::HashJoin { left, right, .. } => {
             let mut c = plan_columns(left, cte_plans);
             c.extend(plan_columns(right, cte_plans));
             c
@@ -505,6 +524,7 @@ pub fn scanned_tables(plan: &Plan, out: &mut Vec<Rc<TableDef>>) {
         | Plan::Truncate { input, .. }
         | Plan::ProjectSet { input, .. } => scanned_tables(input, out),
         Plan::NestedLoop { left, right, .. }
+        | Plan::Lateral { left, right, .. }
         | Plan::HashJoin { left, right, .. }
         | Plan::SetOp { left, right, .. } => {
             scanned_tables(left, out);

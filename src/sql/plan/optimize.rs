@@ -219,6 +219,20 @@ fn map_children(plan: Plan, ix: &mut IndexLookup) -> Plan {
                 cond,
             }
         }
+        Plan::Lateral {
+            left,
+            right,
+            kind,
+            cond,
+        } => {
+            let left = o(left);
+            Plan::Lateral {
+                left,
+                right: o(right),
+                kind,
+                cond,
+            }
+        }
         Plan::HashJoin {
             left,
             right,

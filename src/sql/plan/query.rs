@@ -44,6 +44,10 @@ pub fn is_set_returning(name: &str) -> bool {
             | "txid_snapshot_xip"
             | "unnest"
             | "generate_subscripts"
+            | "json_array_elements"
+            | "json_array_elements_text"
+            | "jsonb_array_elements"
+            | "jsonb_array_elements_text"
     )
 }
 
@@ -54,6 +58,22 @@ fn project_set_function(name: &str) -> Option<SrfFunc> {
         "unnest" => Some(SrfFunc::Unnest),
         "generate_subscripts" => Some(SrfFunc::GenerateSubscripts),
         "generate_series" => Some(SrfFunc::GenerateSeries),
+        "json_array_elements" => Some(SrfFunc::JsonArrayElements {
+            jsonb: false,
+            text: false,
+        }),
+        "json_array_elements_text" => Some(SrfFunc::JsonArrayElements {
+            jsonb: false,
+            text: true,
+        }),
+        "jsonb_array_elements" => Some(SrfFunc::JsonArrayElements {
+            jsonb: true,
+            text: false,
+        }),
+        "jsonb_array_elements_text" => Some(SrfFunc::JsonArrayElements {
+            jsonb: true,
+            text: true,
+        }),
         _ => None,
     }
 }
@@ -118,6 +138,7 @@ impl<'a> Binder<'a> {
         let cte_mark = self.ctes.len();
         for cte in &q.ctes {
             let id = self.cte_plans.len();
+            let refs_before = self.outer_refs;
             let (plan, mut cols) = if q.recursive && query_references(&cte.query, &cte.name) {
                 self.bind_recursive_cte(cte, id)?
             } else {
@@ -127,6 +148,9 @@ impl<'a> Binder<'a> {
             };
             if let Some(p) = plan {
                 self.cte_plans[id] = p;
+            }
+            if self.outer_refs != refs_before {
+                self.correlated_ctes.push((id, self.outer.len()));
             }
             for (c, name) in cols.iter_mut().zip(&cte.columns) {
                 c.name = name.clone();
@@ -586,6 +610,8 @@ impl<'a> Binder<'a> {
                 (SrfFunc::GenerateSubscripts, 1) => DataType::Int4,
                 (SrfFunc::GenerateSubscripts, 2) => DataType::Bool,
                 (SrfFunc::GenerateSeries, _) => DataType::Int8,
+                (SrfFunc::JsonArrayElements { jsonb: true, .. }, 0) => DataType::Jsonb,
+                (SrfFunc::JsonArrayElements { jsonb: false, .. }, 0) => DataType::Json,
                 _ => DataType::Unknown,
             };
             let (b, t) = self.bind_typed(a, scope, &want)?;
@@ -608,6 +634,20 @@ impl<'a> Binder<'a> {
                 ))
             }
             (SrfFunc::Unnest, [DataType::Array(elem)]) => (**elem).clone(),
+            (SrfFunc::JsonArrayElements { jsonb, text }, [t])
+                if *t
+                    == if jsonb {
+                        DataType::Jsonb
+                    } else {
+                        DataType::Json
+                    } =>
+            {
+                match (jsonb, text) {
+                    (_, true) => DataType::Text,
+                    (true, false) => DataType::Jsonb,
+                    (false, false) => DataType::Json,
+                }
+            }
             (SrfFunc::GenerateSubscripts, [DataType::Array(_), d, rest @ ..])
                 if d.is_integer()
                     && rest.iter().all(|r| *r == DataType::Bool)

@@ -100,7 +100,7 @@ fn literal_default(e: &sp::Expr, ty: &DataType) -> Option<String> {
         DataType::Int2 | DataType::Int4 | DataType::Int8 => ty.to_string(),
         DataType::Float4 | DataType::Float8 | DataType::Bool => ty.to_string(),
         DataType::Numeric(_) => "numeric".into(),
-        DataType::Text | DataType::Uuid | DataType::Jsonb => ty.to_string(),
+        DataType::Text | DataType::Uuid | DataType::Json | DataType::Jsonb => ty.to_string(),
         DataType::Varchar(_) => "character varying".into(),
         _ => return None,
     };

@@ -1035,6 +1035,20 @@ fn table_factor(t: sp::TableFactor) -> TResult<TableRef> {
             alias: alias(a),
             ordinality: with_ordinality,
         },
+        // `LATERAL f(...)`: a function in FROM is lateral with or without
+        // the keyword (PostgreSQL), so the flag adds nothing.
+        sp::TableFactor::Function {
+            name,
+            args,
+            with_ordinality,
+            alias: a,
+            ..
+        } => TableRef::Function {
+            name: object_name(&name)?,
+            args: args.into_iter().map(function_arg).collect::<TResult<_>>()?,
+            alias: alias(a),
+            ordinality: with_ordinality,
+        },
         other => return Err(unsupported(format!("FROM item {other}"))),
     })
 }
@@ -1245,7 +1259,8 @@ pub fn parse_type_name(text: &str) -> TResult<DataType> {
         "timestamptz" | "timestamp with time zone" => DataType::Timestamptz,
         "interval" => DataType::Interval,
         "uuid" => DataType::Uuid,
-        "json" | "jsonb" => DataType::Jsonb,
+        "json" => DataType::Json,
+        "jsonb" => DataType::Jsonb,
         "vector" | "halfvec" => {
             let dims = num(0)?;
             match dims {
@@ -1791,17 +1806,7 @@ fn function(f: sp::Function) -> TResult<Expr> {
     if parts.len() == 2 && parts[0] == "pg_catalog" {
         parts.remove(0);
     }
-    let mut name = parts.join(".");
-    // There is no json type (`json` is `jsonb`, see parse_type_name): the
-    // json constructors are their jsonb counterparts.
-    if let Some(jsonb) = match name.as_str() {
-        "json_build_object" => Some("jsonb_build_object"),
-        "json_build_array" => Some("jsonb_build_array"),
-        "to_json" => Some("to_jsonb"),
-        _ => None,
-    } {
-        name = jsonb.to_string();
-    }
+    let name = parts.join(".");
     if f.over.is_some() {
         return Err(unsupported("window functions"));
     }
