@@ -353,6 +353,60 @@ def prepared_statements_for_everything():
         eng.dispose()
 
 
+@test
+def schemas_and_temp_tables():
+    # Tables in a schema of their own (MetaData(schema=...)), reflected by
+    # schema; search_path; a temporary table private to its connection.
+    eng = engine()
+    md = MetaData(schema="sa_app")
+    Table("sa_owner", md, Column("id", Integer, primary_key=True), Column("name", Text))
+    Table(
+        "sa_pet",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("owner_id", ForeignKey("sa_app.sa_owner.id")),
+        Column("name", Text, nullable=False),
+    )
+    try:
+        with eng.begin() as c:
+            c.execute(text("DROP SCHEMA IF EXISTS sa_app CASCADE"))
+            c.execute(text("CREATE SCHEMA sa_app"))
+        md.create_all(eng)
+        owner, pet = md.tables["sa_app.sa_owner"], md.tables["sa_app.sa_pet"]
+        with eng.begin() as c:
+            c.execute(insert(owner).values(id=1, name="Ada"))
+            c.execute(insert(pet).values(id=1, owner_id=1, name="Rex"))
+            got = c.execute(select(pet.c.name, owner.c.name).join(owner)).all()
+            assert got == [("Rex", "Ada")], got
+        insp = inspect(eng)
+        assert "sa_app" in insp.get_schema_names()
+        assert insp.get_table_names(schema="sa_app") == ["sa_owner", "sa_pet"]
+        assert "sa_owner" not in insp.get_table_names()
+        fk = insp.get_foreign_keys("sa_pet", schema="sa_app")[0]
+        assert (fk["referred_schema"], fk["referred_table"]) == ("sa_app", "sa_owner"), fk
+        reflected = MetaData()
+        reflected.reflect(eng, schema="sa_app")
+        assert sorted(reflected.tables) == ["sa_app.sa_owner", "sa_app.sa_pet"]
+        with eng.connect() as c:
+            c.execute(text("SET search_path TO sa_app, public"))
+            assert c.execute(text("SELECT name FROM sa_pet")).scalar() == "Rex"
+            assert c.execute(text("SELECT current_schema()")).scalar() == "sa_app"
+            c.execute(text("CREATE TEMP TABLE sa_scratch (x int)"))
+            c.execute(text("INSERT INTO sa_scratch VALUES (1)"))
+            c.commit()
+            with eng.connect() as other:
+                try:
+                    other.execute(text("SELECT * FROM sa_scratch"))
+                    raise AssertionError("another connection sees the temporary table")
+                except exc.ProgrammingError as e:
+                    assert e.orig.sqlstate == "42P01", e
+            assert c.execute(text("SELECT count(*) FROM sa_scratch")).scalar() == 1
+    finally:
+        with eng.begin() as c:
+            c.execute(text("DROP SCHEMA IF EXISTS sa_app CASCADE"))
+        eng.dispose()
+
+
 def main():
     passed = failed = 0
     for fn in TESTS:
