@@ -496,7 +496,7 @@ const scenarios = [
     await B.close();
   }],
 
-  ['four tabs: SERIALIZABLE transfers with retries; a closed tab frees its advisory lock; a prepared transaction is committed from another tab after a reload', async (b, base) => {
+  ['four tabs: SERIALIZABLE transfers with retries; temporary tables per tab; a closed tab frees its advisory lock and its temporary tables; a prepared transaction is committed from another tab after a reload', async (b, base) => {
     const tabs = [];
     for (let i = 0; i < 4; i++) {
       const p = await b.newPage(base);
@@ -534,7 +534,17 @@ const scenarios = [
     const attempts = results.reduce((n, r) => n + r.attempts, 0);
     console.log(`    120 serializable transfers in 4 tabs: ${attempts - 120} retried`);
     assert.deepEqual((await ok(D, 'SELECT sum(bal), min(bal) >= 0 FROM acct')).rows, [[800, true]]);
-    // An advisory lock held by a tab goes when the tab closes.
+    // A temporary table is the tab's own: the others do not see it (and
+    // may have theirs by the same name).
+    await ok(B, 'CREATE TEMP TABLE scratch (v text)');
+    await ok(B, "INSERT INTO scratch VALUES ('b')");
+    assert.equal((await q(A, 'SELECT * FROM scratch')).code, '42P01');
+    await ok(D, 'CREATE TEMP TABLE scratch (v int)');
+    assert.deepEqual((await ok(B, 'SELECT v FROM scratch')).rows, [['b']]);
+    assert.deepEqual((await ok(D, 'SELECT count(*) FROM scratch')).rows, [[0]]);
+    await ok(D, 'DISCARD TEMP');
+    // An advisory lock held by a tab goes when the tab closes, and so do
+    // its temporary tables.
     assert.deepEqual((await ok(B, 'SELECT pg_advisory_lock(77)')).rows.length, 1);
     assert.deepEqual((await ok(A, 'SELECT pg_try_advisory_lock(77)')).rows, [[false]]);
     await B.close();
@@ -543,6 +553,7 @@ const scenarios = [
       assert.ok(Date.now() < freeBy, 'the closed tab kept its advisory lock');
       await sleep(20);
     }
+    assert.deepEqual((await ok(A, "SELECT count(*) FROM pg_class WHERE relpersistence = 't'")).rows, [[0]]);
     // A transaction prepared in tab C survives C's reload and is
     // committed from tab D; until then its row stays locked and its
     // change invisible.
