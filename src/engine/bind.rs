@@ -230,9 +230,8 @@ impl CatalogAccess for BindCtx<'_> {
                 };
                 let in_block = self.engine.txns.get(self.sid).is_some_and(|t| t.explicit);
                 if !*local || in_block {
-                    let set = crate::sql::parse::ast::SetValue::Values(vec![Expr::UntypedString(
-                        value,
-                    )]);
+                    let set =
+                        crate::sql::parse::ast::SetValue::Values(vec![Expr::UntypedString(value)]);
                     self.engine
                         .set_statement(self.sid, &setting.to_lowercase(), set, *local)
                         .map_err(SqlError::from)?;
