@@ -359,6 +359,7 @@ impl TypeDef {
             array_oid: self.array_oid,
             name: self.name.clone(),
             labels: self.labels.iter().map(|(_, l)| l.clone()).collect(),
+            schema: None,
         }
     }
 }

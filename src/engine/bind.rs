@@ -91,16 +91,11 @@ impl BindCtx<'_> {
 }
 
 impl CatalogAccess for BindCtx<'_> {
-    fn enum_type(&mut self, name: &str) -> PlanResult<Option<crate::value::types::EnumType>> {
-        Ok(
-            match self
-                .find(std::slice::from_ref(&name.to_string()))?
-                .as_deref()
-            {
-                Some(Object::Type(t)) => Some(t.enum_type()),
-                _ => None,
-            },
-        )
+    fn enum_type(&mut self, name: &[String]) -> PlanResult<Option<crate::value::types::EnumType>> {
+        Ok(match self.find(name)?.as_deref() {
+            Some(Object::Type(t)) => Some(t.enum_type()),
+            _ => None,
+        })
     }
 
     fn table(&mut self, name: &[String]) -> PlanResult<Option<Rc<TableDef>>> {
@@ -496,14 +491,6 @@ impl Engine {
             .visible(&self.txns, &mut self.pager, &viewer)
             .map(|v| v.into_iter().map(|e| e.object).collect())
             .unwrap_or_default()
-    }
-
-    pub(super) fn lookup(
-        &mut self,
-        sid: SessionId,
-        name: &str,
-    ) -> Result<Option<crate::catalog::Entry>> {
-        self.lookup_name(sid, std::slice::from_ref(&name.to_string()))
     }
 
     /// Fails if another open transaction is creating (or renaming to) an

@@ -71,8 +71,12 @@ impl Engine {
     }
 
     /// The enum type called `name`, if there is one (visible to `sid`).
-    pub(super) fn find_enum(&mut self, sid: SessionId, name: &str) -> Result<Option<EnumType>> {
-        Ok(match self.lookup(sid, name)? {
+    pub(super) fn find_enum(
+        &mut self,
+        sid: SessionId,
+        name: &[String],
+    ) -> Result<Option<EnumType>> {
+        Ok(match self.lookup_name(sid, name)? {
             Some(e) => match &*e.object {
                 Object::Type(t) => Some(t.enum_type()),
                 _ => None,
@@ -86,9 +90,10 @@ impl Engine {
     pub(super) fn resolve_type(&mut self, sid: SessionId, ty: &mut DataType) -> Result<()> {
         match ty {
             DataType::Enum(e) if !e.is_resolved() => {
+                let name = e.qualified_name();
                 let found = self
-                    .find_enum(sid, &e.name)?
-                    .ok_or_else(|| undefined_type(&e.name))?;
+                    .find_enum(sid, &name)?
+                    .ok_or_else(|| undefined_type(&name.join(".")))?;
                 **e = found;
                 Ok(())
             }
@@ -412,8 +417,8 @@ impl Engine {
             }
             ast::CommentOn::Type => {
                 let e = self
-                    .find_enum(sid, &last)?
-                    .ok_or_else(|| undefined_type(&last))?;
+                    .find_enum(sid, name)?
+                    .ok_or_else(|| undefined_type(&Self::display_name(name)))?;
                 (e.oid, PG_TYPE, 0)
             }
             ast::CommentOn::Schema => {

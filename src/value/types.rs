@@ -56,17 +56,32 @@ pub struct EnumType {
     pub array_oid: u32,
     pub name: String,
     pub labels: Vec<String>,
+    /// The schema the name was qualified with, until the catalog resolves
+    /// it (a resolved type has none: its OID says where it lives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
 }
 
 impl EnumType {
-    /// A name the parser met, to be looked up in the catalog.
-    pub fn named(name: &str) -> DataType {
+    /// A (possibly schema-qualified) name the parser met, to be looked up
+    /// in the catalog.
+    pub fn named(schema: Option<String>, name: &str) -> DataType {
         DataType::Enum(Box::new(EnumType {
             oid: 0,
             array_oid: 0,
             name: name.to_string(),
             labels: Vec::new(),
+            schema,
         }))
+    }
+
+    /// The name as written: schema (if given) and name.
+    pub fn qualified_name(&self) -> Vec<String> {
+        self.schema
+            .iter()
+            .cloned()
+            .chain([self.name.clone()])
+            .collect()
     }
 
     pub fn is_resolved(&self) -> bool {

@@ -731,6 +731,14 @@ impl Engine {
                 .map(|t| (t.oid, regtype_name(t)))
                 .chain(enum_type_names(&objects))
                 .collect(),
+            type_namespaces: objects
+                .iter()
+                .filter_map(|o| match &**o {
+                    Object::Type(t) => Some([(t.oid, t.namespace), (t.array_oid, t.namespace)]),
+                    _ => None,
+                })
+                .flatten()
+                .collect(),
             type_names: BUILTIN_TYPES
                 .iter()
                 .map(|t| (t.oid, t.name.to_string()))

@@ -57,6 +57,9 @@ pub struct CatalogInfo {
     pub types: Vec<(u32, String)>,
     /// Type OID → `typname` (`int4`), which `regtype` input accepts too.
     pub type_names: Vec<(u32, String)>,
+    /// Type OID → its schema, for the types outside `pg_catalog` (enum
+    /// types and their array types).
+    pub type_namespaces: HashMap<u32, u32>,
     /// Constraint OID → `pg_get_constraintdef` text.
     pub constraints: HashMap<u32, String>,
     /// Index OID → definition.
@@ -275,6 +278,30 @@ impl CatalogInfo {
                 })?
             }
             RegKind::Type => {
+                // `schema.name` of a user type: that schema's type only.
+                if let Ok([sch, n]) = split_name(s).as_deref() {
+                    if sch != "pg_catalog" {
+                        let ns = self
+                            .namespaces
+                            .iter()
+                            .find(|(_, x)| x == sch)
+                            .map(|(o, _)| *o);
+                        let oid = self
+                            .type_names
+                            .iter()
+                            .find(|(o, x)| {
+                                x == n && ns.is_some() && self.type_namespaces.get(o) == ns.as_ref()
+                            })
+                            .map(|(o, _)| *o)
+                            .ok_or_else(|| {
+                                SqlError::new(
+                                    SqlState::UNDEFINED_OBJECT,
+                                    format!("type \"{s}\" does not exist"),
+                                )
+                            })?;
+                        return Ok(Value::Reg(kind, oid, self.reg_name(kind, oid).into()));
+                    }
+                }
                 let unqualified = s.strip_prefix("pg_catalog.").unwrap_or(s);
                 let by_name = self
                     .type_names

@@ -210,15 +210,17 @@ impl<'a> Binder<'a> {
     /// for a name that is no type).
     pub(super) fn resolve_type(&mut self, ty: &DataType) -> PlanResult<DataType> {
         Ok(match ty {
-            DataType::Enum(e) if !e.is_resolved() => match self.catalog.enum_type(&e.name)? {
-                Some(found) => DataType::Enum(Box::new(found)),
-                None => {
-                    return Err(SqlError::new(
-                        SqlState::UNDEFINED_OBJECT,
-                        format!("type \"{}\" does not exist", e.name),
-                    ))
+            DataType::Enum(e) if !e.is_resolved() => {
+                match self.catalog.enum_type(&e.qualified_name())? {
+                    Some(found) => DataType::Enum(Box::new(found)),
+                    None => {
+                        return Err(SqlError::new(
+                            SqlState::UNDEFINED_OBJECT,
+                            format!("type \"{}\" does not exist", e.qualified_name().join(".")),
+                        ))
+                    }
                 }
-            },
+            }
             DataType::Array(inner) => DataType::Array(Box::new(self.resolve_type(inner)?)),
             other => other.clone(),
         })

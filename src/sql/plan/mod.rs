@@ -397,7 +397,7 @@ pub trait CatalogAccess {
     /// unqualified names mean `public` whatever the session's search path.
     fn in_view(&mut self, _entering: bool) {}
     /// The enum type called `name`, if any.
-    fn enum_type(&mut self, _name: &str) -> PlanResult<Option<crate::value::types::EnumType>> {
+    fn enum_type(&mut self, _name: &[String]) -> PlanResult<Option<crate::value::types::EnumType>> {
         Ok(None)
     }
 }

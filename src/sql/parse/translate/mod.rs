@@ -1298,13 +1298,17 @@ pub fn parse_type_name(text: &str) -> TResult<DataType> {
         "regtype" => DataType::Reg(RegKind::Type),
         "regnamespace" => DataType::Reg(RegKind::Namespace),
         // A user-defined (enum) type, found in the catalog when bound.
-        _ => EnumType::named(&user_type_name(original)),
+        _ => {
+            let (schema, name) = user_type_name(original);
+            EnumType::named(schema, &name)
+        }
     })
 }
 
-/// The name of a user-defined type as written: `"Mood"` keeps its case,
-/// `public.mood` / `"public"."mood"` drop the schema.
-fn user_type_name(text: &str) -> String {
+/// The name of a user-defined type as written, with its schema if
+/// qualified: `"Mood"` keeps its case, `app.mood` / `"app"."mood"` name
+/// the schema too.
+fn user_type_name(text: &str) -> (Option<String>, String) {
     let mut parts = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -1324,7 +1328,8 @@ fn user_type_name(text: &str) -> String {
         }
     }
     parts.push(cur);
-    parts.pop().unwrap_or_default()
+    let name = parts.pop().unwrap_or_default();
+    (parts.pop(), name)
 }
 
 /// The function behind a regular-expression match operator (`~`, `~*`,
