@@ -240,9 +240,10 @@ impl CatalogAccess for BindCtx<'_> {
             ("pg_backend_pid", []) => {
                 Some((BExpr::Const(Value::Int4(self.sid as i32)), DataType::Int4))
             }
-            ("current_user" | "session_user" | "user", []) => {
-                Some((BExpr::Const(Value::Text("neuraldb".into())), DataType::Text))
-            }
+            ("current_user" | "session_user" | "user", []) => Some((
+                BExpr::Const(Value::Text(system::USER_NAME.into())),
+                DataType::Text,
+            )),
             // to_regclass('name') & co.: the object, or NULL when there is
             // none (a literal or parameter name; the catalog function
             // answers at run time).

@@ -6,7 +6,9 @@
 //!
 //! `public`, `pg_catalog` and `information_schema` are built in (no
 //! catalog row); `CREATE SCHEMA` adds [`SchemaDef`] rows, transactional
-//! like every catalog row.
+//! like every catalog row. Each session has a temporary schema
+//! (`pg_temp`, [`temp_namespace`]) for its `CREATE TEMP TABLE`s, searched
+//! first once it holds something and dropped with the session.
 
 use super::{sql_err, Engine, QueryResult, Result, SessionId};
 use crate::catalog::{
@@ -19,10 +21,6 @@ use crate::sql::functions::quote_ident;
 use crate::txn::{TxnManager, Viewer};
 
 pub(super) const INVALID_SCHEMA_NAME: SqlState = SqlState("3F000");
-
-/// The role every session runs as (`current_user`), whose schema
-/// `"$user"` in a search path names.
-pub(super) const SESSION_USER: &str = "neuraldb";
 
 /// `search_path`'s default.
 pub(super) const DEFAULT_SEARCH_PATH: &str = "\"$user\", public";
@@ -42,7 +40,7 @@ pub(super) fn parse_search_path(value: &str) -> Vec<String> {
             continue;
         }
         out.push(if name == "$user" {
-            SESSION_USER.to_string()
+            super::system::USER_NAME.to_string()
         } else {
             name
         });
@@ -335,7 +333,7 @@ impl Engine {
             Object::Schema(SchemaDef {
                 oid,
                 name: name.to_string(),
-                owner: SESSION_USER.to_string(),
+                owner: super::system::USER_NAME.to_string(),
             }),
         )?;
         Ok(QueryResult::tag("CREATE SCHEMA"))

@@ -566,7 +566,9 @@ pub(super) fn show_setting(
         "integer_datetimes" => "on".into(),
         "standard_conforming_strings" => "on".into(),
         "server_version_num" => "150000".into(),
-        "search_path" if !settings.other.contains_key("search_path") => "\"$user\", public".into(),
+        "search_path" if !settings.other.contains_key("search_path") => {
+            super::schemas::DEFAULT_SEARCH_PATH.into()
+        }
         "default_table_access_method"
             if !settings.other.contains_key("default_table_access_method") =>
         {

@@ -48,7 +48,8 @@ use crate::value::Value;
 pub const DATABASE_OID: Oid = 5;
 /// The bootstrap superuser's OID, which owns everything.
 const SUPERUSER_OID: i32 = 10;
-const USER_NAME: &str = "neuraldb";
+/// The role every session runs as (`current_user`).
+pub(super) const USER_NAME: &str = "neuraldb";
 const PG_CATALOG_NS: i32 = 11;
 const PUBLIC_NS: i32 = 2200;
 /// PostgreSQL assigns this one at initdb; ours is fixed.
