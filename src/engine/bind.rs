@@ -58,7 +58,9 @@ impl BindCtx<'_> {
         };
         let search_path = match self.view_depth {
             0 => self.engine.search_path(self.sid),
-            _ => vec!["public".to_string()],
+            // pg_temp named after public: a temporary table cannot stand
+            // in for a public one the view reads.
+            _ => vec!["public".to_string(), "pg_temp".to_string()],
         };
         f(&mut super::schemas::Names {
             catalog: &self.engine.catalog,
