@@ -309,6 +309,21 @@ impl CatalogAccess for BindCtx<'_> {
                     DataType::Array(Box::new(DataType::Text)),
                 ))
             }
+            // Set-returning; the binder unnests it (`bind_srf`).
+            ("pg_listening_channels", []) => Some((
+                BExpr::Const(Value::Array(
+                    self.engine
+                        .listening_channels(self.sid)
+                        .into_iter()
+                        .map(Value::Text)
+                        .collect(),
+                )),
+                DataType::Array(Box::new(DataType::Text)),
+            )),
+            ("pg_notification_queue_usage", []) => Some((
+                BExpr::Const(Value::Float8(self.engine.notification_queue_usage())),
+                DataType::Float8,
+            )),
             ("current_database" | "current_catalog", []) => Some((
                 BExpr::Const(Value::Text(self.engine.config.database_name.clone())),
                 DataType::Text,
@@ -403,7 +418,7 @@ impl Engine {
         let tracked = t.ssi_tracked && self.txns.ssi.of_session(sid).is_some();
         let settings = &*settings;
         let show = |name: &str| super::settings::show_setting(settings, Some(t), name);
-        let (result, reads) = {
+        let (result, reads, notifies) = {
             let mut env = Env {
                 pager: &mut self.pager,
                 txns: &self.txns,
@@ -430,10 +445,16 @@ impl Engine {
                 session: sid,
                 ssi: tracked.then(SsiReads::default),
                 notices,
+                notifies: Vec::new(),
             };
             let result = f(&mut env);
-            (result, env.ssi.take())
+            (result, env.ssi.take(), std::mem::take(&mut env.notifies))
         };
+        if result.is_ok() && !notifies.is_empty() {
+            if let Some(t) = self.txns.get_mut(sid) {
+                t.async_actions.extend(notifies);
+            }
+        }
         // SERIALIZABLE: what the statement read is locked, and the
         // changes it did not see are conflicts out (even if it failed:
         // its client may still act on what it saw before).
@@ -544,7 +565,14 @@ impl Engine {
         nowait: bool,
     ) -> Result<()> {
         match self.txns.lock_relation(sid, table.oid, mode) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // Writers and DDL that rewrites or drops: what commit
+                // events report (LOCK TABLE in these modes counts too).
+                if matches!(mode, LockMode::RowExclusive | LockMode::AccessExclusive) {
+                    self.note_written(sid, table.oid);
+                }
+                Ok(())
+            }
             Err(_) if nowait => Err(Error::Sql(SqlError::new(
                 SqlState::LOCK_NOT_AVAILABLE,
                 format!("could not obtain lock on relation \"{}\"", table.name),

@@ -520,6 +520,7 @@ impl Engine {
         replacement: Option<Row>,
         depth: u32,
     ) -> Result<Option<SessionId>> {
+        self.note_written(sid, child.oid);
         if let Some(h) =
             self.enforce_fk_children(sid, xid, child, old, replacement.as_deref(), depth + 1)?
         {

@@ -110,6 +110,7 @@ impl Engine {
             session: 0,
             ssi: None,
             notices: &mut notices,
+            notifies: Vec::new(),
         };
         f(&mut env)
     }

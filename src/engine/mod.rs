@@ -26,6 +26,7 @@ mod dml;
 mod generated;
 mod index_keys;
 mod locking;
+mod notify;
 mod prepared;
 mod rowlock;
 mod schemas;
@@ -41,6 +42,7 @@ mod views;
 
 pub use crate::sql::exec::interrupt::CancelHandle;
 use crate::sql::exec::interrupt::{self, Interrupts};
+pub use notify::{CommitEvent, Notification};
 pub use system::DATABASE_OID;
 
 use crate::catalog::{Catalog, Oid};
@@ -216,6 +218,8 @@ pub struct Engine {
     progress_hook: Option<ProgressHook>,
     /// Sessions a timeout terminated, with the error their next call gets.
     terminated: HashMap<SessionId, Error>,
+    /// Listeners, their notification queues, commit events (`notify.rs`).
+    notify: notify::Hub,
     /// `pg_export_snapshot()`'s snapshots (`snapshots.rs`).
     exported_snapshots: snapshots::ExportedSnapshots,
     /// Types the running statement's parameter values declare (see
@@ -279,6 +283,7 @@ impl Engine {
             group_commit: false,
             unsynced_commits: false,
             progress_hook: None,
+            notify: Default::default(),
             exported_snapshots: Default::default(),
             param_hints: Vec::new(),
             terminated: HashMap::new(),
@@ -369,6 +374,7 @@ impl Engine {
         }
         // Its advisory locks and lock requests go with it.
         self.txns.lock_table().forget_session(sid);
+        self.notify.forget(sid);
         self.sessions.remove(&sid);
         self.terminated.remove(&sid);
         self.wake_waiters(sid);

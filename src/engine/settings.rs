@@ -301,6 +301,7 @@ impl Engine {
                     ));
                 }
                 self.set_statement(sid, "all", ast::SetValue::Default, false)?;
+                self.queue_async_action(sid, crate::txn::AsyncAction::UnlistenAll)?;
                 self.drop_temp_objects(sid, super::schemas::temp_namespace(sid))?;
                 self.txns.unlock_all_session(sid);
                 if let Some(s) = self.sessions.get_mut(&sid) {

@@ -11,7 +11,7 @@ use crate::sql::exec::run;
 use crate::sql::parse::ast::{self, Statement};
 use crate::sql::parse::translate;
 use crate::sql::plan::{self, Column};
-use crate::txn::{IsolationLevel, LockMode, Snapshot, TxnState, Xid};
+use crate::txn::{AsyncAction, IsolationLevel, LockMode, Snapshot, TxnState, Xid};
 use crate::value::types::DataType;
 use crate::value::Value;
 
@@ -53,10 +53,41 @@ impl Engine {
         // (`sync_commits`) before it tells anyone about them.
         let sync_now = durable && !self.group_commit;
         let failed = self.txns.get(sid).is_some_and(|t| t.failed);
+        let committing = commit && !failed;
+        let (actions, written) = match self.txns.get_mut(sid) {
+            Some(t) if committing => (
+                std::mem::take(&mut t.async_actions),
+                std::mem::take(&mut t.written),
+            ),
+            _ => Default::default(),
+        };
+        if committing
+            && !self
+                .notify
+                .has_room(self.notify.bytes_needed(sid, &actions))
+        {
+            // PostgreSQL's full notification queue: the commit fails.
+            let (_, waiters) = self.txns.end(&mut self.pager, sid, false, false);
+            self.end_settings_txn(sid, false);
+            self.resume(sid, waiters);
+            return Err(sql_err(
+                SqlState::PROGRAM_LIMIT_EXCEEDED,
+                "too many notifications in the NOTIFY queue",
+            ));
+        }
         let (result, waiters) = self.txns.end(&mut self.pager, sid, commit, sync_now);
-        self.end_settings_txn(sid, commit && !failed && result.is_ok());
+        self.end_settings_txn(sid, committing && result.is_ok());
         if let Ok(true) = result {
             self.unsynced_commits |= durable && self.group_commit;
+        }
+        if committing && result.is_ok() {
+            self.notify.commit(sid, actions);
+            if !written.is_empty() {
+                self.notify.record(super::notify::CommitEvent {
+                    sender: sid,
+                    relations: Some(written.into_iter().collect()),
+                });
+            }
         }
         let result = result.map(|_| ()).map_err(Error::from);
         if result.is_ok() && self.pager.checkpoint_due() {
@@ -285,6 +316,22 @@ impl Engine {
                 return self.execute_prepared(sid, &name, &args, params)
             }
             Statement::Deallocate(name) => self.deallocate(sid, name.as_deref())?,
+            Statement::Listen(channel) => {
+                self.queue_async_action(sid, AsyncAction::Listen(channel))?;
+                QueryResult::tag("LISTEN")
+            }
+            Statement::Unlisten(channel) => {
+                let action = match channel {
+                    Some(c) => AsyncAction::Unlisten(c),
+                    None => AsyncAction::UnlistenAll,
+                };
+                self.queue_async_action(sid, action)?;
+                QueryResult::tag("UNLISTEN")
+            }
+            Statement::Notify { channel, payload } => {
+                self.queue_async_action(sid, AsyncAction::Notify { channel, payload })?;
+                QueryResult::tag("NOTIFY")
+            }
             Statement::Query(q) if q.locking.is_some() => {
                 return self.start_locking_query(sid, &q, params, 0)
             }

@@ -40,6 +40,17 @@ impl Engine {
                 "cannot PREPARE a transaction that has exported snapshots",
             ));
         }
+        if self
+            .txns
+            .get(sid)
+            .is_some_and(|t| !t.async_actions.is_empty())
+        {
+            self.end_txn(sid, false)?;
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "cannot PREPARE a transaction that has executed LISTEN, UNLISTEN, or NOTIFY",
+            ));
+        }
         match self.check_deferred_constraints(sid, true) {
             Ok(()) => {}
             Err(Error::Wait { holder }) => {
@@ -100,6 +111,13 @@ impl Engine {
             ));
         }
         let (pseudo, waiters) = self.txns.finish_prepared(&mut self.pager, gid, commit)?;
+        if commit {
+            // What it changed is not kept with a prepared transaction.
+            self.notify.record(super::notify::CommitEvent {
+                sender: sid,
+                relations: None,
+            });
+        }
         self.resume(pseudo, waiters);
         Ok(QueryResult::tag(command))
     }

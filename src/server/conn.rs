@@ -4,7 +4,7 @@
 //! thread, awaited without blocking other connections.
 
 use std::collections::HashMap;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -19,8 +19,8 @@ use pgwire::messages::extendedquery::{
     PortalSuspended, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::{
-    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
-    TransactionStatus,
+    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, NotificationResponse,
+    ReadyForQuery, TransactionStatus,
 };
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -30,7 +30,7 @@ use tokio_util::codec::Framed;
 
 use super::types::{decode_binary, decode_text, encode_binary, type_from_oid, type_oid};
 use super::worker::{Reply, Request};
-use crate::engine::{CopyIn, CopyMode, QueryResult, SessionId, TxnStatus};
+use crate::engine::{CopyIn, CopyMode, Notification, QueryResult, SessionId, TxnStatus};
 use crate::error::{Error, Notice, SqlError, SqlState};
 use crate::sql::plan::Column;
 use crate::value::tz::TimeZone;
@@ -118,6 +118,10 @@ pub struct Conn {
     copy: Option<CopyState>,
     /// WARNINGs and NOTICEs from the engine not yet sent to the client.
     notices: Vec<Notice>,
+    /// Notifications from the engine not yet sent to the client.
+    notifications: Vec<Notification>,
+    /// Rung by the engine thread when notifications wait for this session.
+    doorbell: Arc<tokio::sync::Notify>,
 }
 
 pub fn error_info(e: &Error) -> ErrorInfo {
@@ -289,6 +293,7 @@ impl Conn {
     pub fn new(
         sid: SessionId,
         engine: mpsc::Sender<Request>,
+        doorbell: Arc<tokio::sync::Notify>,
         probe: std::net::TcpStream,
         startup: &HashMap<String, String>,
         reported: HashMap<&'static str, String>,
@@ -308,6 +313,8 @@ impl Conn {
             sync_due: false,
             copy: None,
             notices: Vec::new(),
+            notifications: Vec::new(),
+            doorbell,
         }
     }
 
@@ -317,7 +324,18 @@ impl Conn {
             return end;
         }
         loop {
-            let msg = match socket.next().await {
+            let doorbell = self.doorbell.clone();
+            let next = tokio::select! {
+                next = socket.next() => Some(next),
+                () = doorbell.notified() => None,
+            };
+            let Some(next) = next else {
+                if let Err(end) = self.deliver_notifications(socket).await {
+                    return end;
+                }
+                continue;
+            };
+            let msg = match next {
                 None => return ConnEnd::Closed,
                 Some(Ok(m)) => m,
                 Some(Err(e)) => {
@@ -390,10 +408,46 @@ impl Conn {
         Ok(())
     }
 
+    /// Between messages, the engine rang: fetch the session's waiting
+    /// notifications and send them (PostgreSQL sends them to an idle
+    /// client at once; clients must accept them at any time).
+    async fn deliver_notifications(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
+        if self.copy.is_some() {
+            return Ok(());
+        }
+        loop {
+            let sid = self.sid;
+            let (tx, rx) = oneshot::channel();
+            self.engine
+                .send(Request::Notifications { sid, reply: tx })
+                .map_err(|_| ConnEnd::EngineGone)?;
+            let batch = rx.await.map_err(|_| ConnEnd::EngineGone)?;
+            let full = batch.len() >= super::worker::NOTIFICATION_BATCH;
+            self.notifications.extend(batch);
+            self.feed_notifications(socket).await?;
+            socket.flush().await?;
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn feed_notifications(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
+        for n in std::mem::take(&mut self.notifications) {
+            socket
+                .feed(PgWireBackendMessage::NotificationResponse(
+                    NotificationResponse::new(n.sender as i32, n.channel, n.payload),
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// ReadyForQuery, preceded by ParameterStatus for parameters that
-    /// changed (PostgreSQL reports them there too).
+    /// changed (PostgreSQL reports them there too) and notifications.
     async fn send_ready(&mut self, socket: &mut Socket) -> Result<(), ConnEnd> {
         self.feed_notices(socket).await?;
+        self.feed_notifications(socket).await?;
         self.feed_parameter_changes(socket).await?;
         socket.send(ready(self.status)).await?;
         Ok(())
@@ -497,11 +551,12 @@ impl Conn {
         loop {
             tokio::select! {
                 r = &mut rx => {
-                    let r = r.map_err(|_| ConnEnd::EngineGone)?;
+                    let mut r = r.map_err(|_| ConnEnd::EngineGone)?;
                     self.status = r.status;
                     self.tz = r.tz.clone();
                     self.params = r.params.clone();
                     self.notices.extend(r.notices.iter().cloned());
+                    self.notifications.append(&mut r.notifications);
                     return Ok(r);
                 }
                 _ = tokio::time::sleep(PEER_CHECK) => {

@@ -226,6 +226,8 @@ struct SessionGuard {
     sid: SessionId,
     engine: mpsc::Sender<Request>,
     shared: Arc<Shared>,
+    /// Rung by the engine thread when notifications wait for the session.
+    doorbell: Arc<tokio::sync::Notify>,
 }
 
 impl Drop for SessionGuard {
@@ -275,7 +277,14 @@ async fn connection(tcp: tokio::net::TcpStream, shared: Arc<Shared>) {
         .into_iter()
         .filter_map(|(k, v)| Some((reported_name(&k)?, v)))
         .collect();
-    let mut conn = Conn::new(guard.sid, engine, probe, &startup_params, reported);
+    let mut conn = Conn::new(
+        guard.sid,
+        engine,
+        guard.doorbell.clone(),
+        probe,
+        &startup_params,
+        reported,
+    );
     match conn.run(&mut socket).await {
         ConnEnd::Closed | ConnEnd::Io => {}
         ConnEnd::EngineGone => {
@@ -313,12 +322,19 @@ async fn startup(
         return None;
     }
     let (tx, rx) = oneshot::channel();
-    engine.send(Request::Connect(tx)).ok()?;
+    let doorbell = Arc::new(tokio::sync::Notify::new());
+    engine
+        .send(Request::Connect {
+            reply: tx,
+            doorbell: doorbell.clone(),
+        })
+        .ok()?;
     let sid = rx.await.ok()?;
     let guard = SessionGuard {
         sid,
         engine: engine.clone(),
         shared: shared.clone(),
+        doorbell,
     };
     let secret = random_u64(u64::from(sid)) as i32;
     shared.cancel_keys.lock().ok()?.insert(sid as i32, secret);

@@ -6,12 +6,14 @@
 //! sent back to their connections.
 
 use std::collections::HashMap;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::engine::{CopyIn, Described, Engine, Outcome, SessionId, Submitted, TxnStatus};
+use crate::engine::{
+    CopyIn, Described, Engine, Notification, Outcome, SessionId, Submitted, TxnStatus,
+};
 use crate::error::{Error, Notice, SqlError};
 use crate::value::tz::TimeZone;
 use crate::value::Value;
@@ -30,10 +32,27 @@ pub struct Reply {
     pub params: Vec<(&'static str, String)>,
     /// WARNINGs and NOTICEs raised since the session's last reply.
     pub notices: Vec<Notice>,
+    /// Notifications for the session (none while it is in a
+    /// transaction), sent before ReadyForQuery.
+    pub notifications: Vec<Notification>,
 }
 
+/// At most this many notifications go with one reply or fetch; the rest
+/// wait in the engine (whose queue is bounded), so a client that does not
+/// read cannot make the server buffer without limit.
+pub const NOTIFICATION_BATCH: usize = 1000;
+
 pub enum Request {
-    Connect(oneshot::Sender<SessionId>),
+    Connect {
+        reply: oneshot::Sender<SessionId>,
+        /// Rung when notifications wait for the session while it is idle.
+        doorbell: Arc<tokio::sync::Notify>,
+    },
+    /// The session's waiting notifications (up to [`NOTIFICATION_BATCH`]).
+    Notifications {
+        sid: SessionId,
+        reply: oneshot::Sender<Vec<Notification>>,
+    },
     Submit {
         sid: SessionId,
         sql: String,
@@ -82,6 +101,8 @@ struct Worker {
     /// Statement outcomes held until the WAL sync that makes the batch's
     /// commits durable (group commit).
     outbox: Vec<(oneshot::Sender<Reply>, Reply)>,
+    /// Per session: rung when notifications wait for it.
+    doorbells: HashMap<SessionId, Arc<tokio::sync::Notify>>,
 }
 
 /// Serves requests until every sender is dropped.
@@ -97,6 +118,7 @@ pub fn run(mut engine: Engine, requests: mpsc::Receiver<Request>) {
         engine,
         parked: HashMap::new(),
         outbox: Vec::new(),
+        doorbells: HashMap::new(),
     };
     loop {
         // A parked statement with a statement_timeout needs the clock
@@ -142,11 +164,16 @@ impl Worker {
     fn serve(&mut self, req: Request) {
         let engine = &mut self.engine;
         match req {
-            Request::Connect(reply) => {
+            Request::Connect { reply, doorbell } => {
                 let sid = engine.connect();
                 if reply.send(sid).is_err() {
                     engine.disconnect(sid);
+                } else {
+                    self.doorbells.insert(sid, doorbell);
                 }
+            }
+            Request::Notifications { sid, reply } => {
+                let _ = reply.send(engine.take_notifications(sid, NOTIFICATION_BATCH));
             }
             Request::Submit {
                 sid,
@@ -190,6 +217,7 @@ impl Worker {
             }
             Request::Disconnect(sid) => {
                 self.parked.remove(&sid);
+                self.doorbells.remove(&sid);
                 engine.disconnect(sid);
             }
         }
@@ -230,12 +258,22 @@ impl Worker {
             // The connection may be gone; its Disconnect will follow.
             let _ = reply.send(r);
         }
+        // Notifications committed in this batch are durable now: tell the
+        // idle sessions they wait for to fetch them.
+        if failed.is_none() {
+            for sid in self.engine.notified_sessions() {
+                if let Some(bell) = self.doorbells.get(&sid) {
+                    bell.notify_one();
+                }
+            }
+        }
     }
 }
 
 fn reply_for(engine: &mut Engine, sid: SessionId, outcome: Outcome) -> Reply {
     Reply {
         notices: engine.take_notices(sid),
+        notifications: engine.take_notifications(sid, NOTIFICATION_BATCH),
         outcome,
         status: engine.txn_status(sid),
         tz: engine.session_tz(sid),

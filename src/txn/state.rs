@@ -26,6 +26,18 @@ struct Savepoint {
     /// `xids.len()` when it was taken: later xids are its subtransactions.
     xids_before: usize,
     write_xid_before: Option<Xid>,
+    /// `async_actions.len()` when it was taken.
+    actions_before: usize,
+}
+
+/// LISTEN, UNLISTEN and NOTIFY take effect when their transaction
+/// commits (PostgreSQL's rule), so a transaction keeps them until then.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AsyncAction {
+    Listen(String),
+    Unlisten(String),
+    UnlistenAll,
+    Notify { channel: String, payload: String },
 }
 
 pub struct TxnState {
@@ -67,6 +79,13 @@ pub struct TxnState {
     /// Rows whose deferred uniqueness is checked at COMMIT: (table OID,
     /// index OID, TID of the new version).
     pub deferred_unique: Vec<(u32, u32, Tid)>,
+    /// LISTEN / UNLISTEN / NOTIFY, in order, applied at commit; ROLLBACK
+    /// TO drops the ones made after the savepoint.
+    pub async_actions: Vec<AsyncAction>,
+    /// Relations this transaction changed (rows or definition), for the
+    /// commit events live queries follow. A rolled-back savepoint's
+    /// changes stay listed: reporting too much only re-runs a query.
+    pub written: std::collections::BTreeSet<u32>,
 }
 
 impl TxnState {
@@ -91,6 +110,8 @@ impl TxnState {
             constraints_all: None,
             constraints_named: std::collections::HashMap::new(),
             deferred_unique: Vec::new(),
+            async_actions: Vec::new(),
+            written: std::collections::BTreeSet::new(),
         }
     }
 
@@ -157,6 +178,7 @@ impl TxnState {
             name,
             xids_before: self.xids.len(),
             write_xid_before: self.write_xid,
+            actions_before: self.async_actions.len(),
         });
         self.write_xid = None;
     }
@@ -176,6 +198,8 @@ impl TxnState {
     pub(super) fn rollback_to(&mut self, name: &str) -> Result<Vec<Xid>, TxnError> {
         let pos = self.savepoint_position(name)?;
         self.savepoints.truncate(pos + 1);
+        self.async_actions
+            .truncate(self.savepoints[pos].actions_before);
         let undone: Vec<Xid> = self.xids[self.savepoints[pos].xids_before..].to_vec();
         for x in &undone {
             self.own.remove(x);

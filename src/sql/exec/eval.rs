@@ -577,6 +577,9 @@ pub fn call(name: &str, args: Vec<Value>, env: &mut Env) -> ExecResult<Value> {
     if name == "pg_get_serial_sequence" {
         return serial_sequence(&args, env);
     }
+    if name == "pg_notify" {
+        return pg_notify(&args, env);
+    }
     if name == "current_setting" {
         return current_setting(&args, env);
     }
@@ -586,6 +589,22 @@ pub fn call(name: &str, args: Vec<Value>, env: &mut Env) -> ExecResult<Value> {
         rng: env.rng,
     };
     Ok(functions::call_function(name, &args, &mut ctx)?)
+}
+
+/// `pg_notify(channel, payload)`: NOTIFY with values (not STRICT: a NULL
+/// channel is an empty one, a NULL payload an empty payload), queued in
+/// the transaction until it commits.
+fn pg_notify(args: &[Value], env: &mut Env) -> ExecResult<Value> {
+    let text = |v: Option<&Value>| match v {
+        Some(Value::Text(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let channel = text(args.first());
+    let payload = text(args.get(1));
+    crate::sql::functions::system::check_notify(&channel, &payload)?;
+    env.notifies
+        .push(crate::txn::AsyncAction::Notify { channel, payload });
+    Ok(Value::Text(String::new()))
 }
 
 /// `pg_get_serial_sequence(table, column)` of values known at run time

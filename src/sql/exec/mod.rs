@@ -84,6 +84,9 @@ pub struct Env<'a> {
     pub ssi: Option<SsiReads>,
     /// WARNINGs and NOTICEs raised (the session's queue).
     pub notices: &'a mut Vec<crate::error::Notice>,
+    /// `pg_notify` calls of the statement, for the engine to queue in
+    /// the transaction if the statement succeeds.
+    pub notifies: Vec<crate::txn::AsyncAction>,
 }
 
 /// What a SERIALIZABLE statement read: SIREAD lock targets, and the xids

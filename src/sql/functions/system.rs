@@ -2,7 +2,7 @@
 //! `gen_random_uuid`.
 
 use super::{int, is_int, is_num, is_str, text, undefined_function, FnContext};
-use crate::error::SqlError;
+use crate::error::{SqlError, SqlState};
 use crate::value::{DataType, Value};
 
 /// The result type of `name(a…)` if this family has such a function.
@@ -34,6 +34,9 @@ pub(super) fn return_type(name: &str, a: &[DataType]) -> Option<DataType> {
             T::Bool
         }
         "pg_advisory_unlock_all" if n == 0 => T::Text,
+        // Evaluated by the executor (queued in the transaction); void in
+        // PostgreSQL, an empty text here.
+        "pg_notify" if n == 2 && all(|t| is_str(t) || *t == T::Unknown) => T::Text,
         "pg_snapshot_xmin" | "pg_snapshot_xmax" | "txid_snapshot_xmin" | "txid_snapshot_xmax"
             if n == 1 && is_str(&a[0]) =>
         {
@@ -106,6 +109,22 @@ fn advisory_key(a: &[DataType]) -> bool {
         }
         _ => false,
     }
+}
+
+/// Checks a NOTIFY's channel name and payload as PostgreSQL does.
+pub fn check_notify(channel: &str, payload: &str) -> Result<(), SqlError> {
+    let invalid = |m: &str| Err(SqlError::new(SqlState::INVALID_PARAMETER_VALUE, m));
+    if channel.is_empty() {
+        return invalid("channel name cannot be empty");
+    }
+    // NAMEDATALEN - 1 bytes; a payload below NOTIFY_PAYLOAD_MAX_LENGTH.
+    if channel.len() > 63 {
+        return invalid("channel name too long");
+    }
+    if payload.len() >= 8000 {
+        return invalid("payload string too long");
+    }
+    Ok(())
 }
 
 /// Whether `name` is an advisory lock function (the executor answers

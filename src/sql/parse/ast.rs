@@ -155,6 +155,15 @@ pub enum Statement {
     },
     /// `DEALLOCATE [PREPARE] {name | ALL}` (`None`: all).
     Deallocate(Option<String>),
+    /// `LISTEN channel`.
+    Listen(String),
+    /// `UNLISTEN {channel | *}` (`None`: all).
+    Unlisten(Option<String>),
+    /// `NOTIFY channel [, 'payload']`.
+    Notify {
+        channel: String,
+        payload: String,
+    },
 }
 
 /// `COPY table [(columns)] FROM STDIN` / `COPY {table | (query)} TO STDOUT`.

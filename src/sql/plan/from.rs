@@ -477,6 +477,7 @@ impl<'a> Binder<'a> {
                     // items' columns as outer references: see
                     // `bind_right_item`).
                     "unnest"
+                    | "pg_listening_channels"
                     | "generate_subscripts"
                     | "json_array_elements"
                     | "json_array_elements_text"

@@ -48,6 +48,7 @@ pub fn is_set_returning(name: &str) -> bool {
             | "json_array_elements_text"
             | "jsonb_array_elements"
             | "jsonb_array_elements_text"
+            | "pg_listening_channels"
     )
 }
 
@@ -55,7 +56,8 @@ pub fn is_set_returning(name: &str) -> bool {
 /// (`Plan::ProjectSet`).
 fn project_set_function(name: &str) -> Option<SrfFunc> {
     match name.strip_prefix("pg_catalog.").unwrap_or(name) {
-        "unnest" => Some(SrfFunc::Unnest),
+        // The session's channels, unnested (see `bind_srf`).
+        "unnest" | "pg_listening_channels" => Some(SrfFunc::Unnest),
         "generate_subscripts" => Some(SrfFunc::GenerateSubscripts),
         "generate_series" => Some(SrfFunc::GenerateSeries),
         "json_array_elements" => Some(SrfFunc::JsonArrayElements {
@@ -603,6 +605,26 @@ impl<'a> Binder<'a> {
             ));
         };
         let short = name.strip_prefix("pg_catalog.").unwrap_or(name);
+        if short == "pg_listening_channels" {
+            // The session answers with its channels as a text[] constant.
+            let channels = match args {
+                [] => self.catalog.session_function(short, args)?,
+                _ => None,
+            };
+            let Some((array, _)) = channels else {
+                return Err(SqlError::new(
+                    SqlState::UNDEFINED_FUNCTION,
+                    format!("function {short}() does not exist with these arguments"),
+                ));
+            };
+            return Ok((
+                SrfCall {
+                    func,
+                    args: vec![array],
+                },
+                DataType::Text,
+            ));
+        }
         let mut bound = Vec::new();
         let mut types = Vec::new();
         for (i, a) in args.iter().enumerate() {

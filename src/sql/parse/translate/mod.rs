@@ -235,6 +235,24 @@ fn parse_error(sql: &str, e: ParserError) -> SqlError {
     err
 }
 
+/// A LISTEN / NOTIFY channel: an identifier, cut to PostgreSQL's 63
+/// bytes as its parser cuts every identifier.
+fn channel_name(i: &sp::Ident) -> TResult<String> {
+    if i.value.is_empty() {
+        return Err(SqlError::new(
+            SqlState::SYNTAX_ERROR,
+            "zero-length delimited identifier at or near \"\"\"\"",
+        ));
+    }
+    let mut name = ident(i);
+    let mut end = name.len().min(63);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name.truncate(end);
+    Ok(name)
+}
+
 fn ident(i: &sp::Ident) -> String {
     if i.quote_style.is_some() {
         i.value.clone()
@@ -302,6 +320,18 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             (!(name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all")))
                 .then(|| ident(&name)),
         ),
+        S::LISTEN { channel } => Statement::Listen(channel_name(&channel)?),
+        S::UNLISTEN { channel } => {
+            Statement::Unlisten(if channel.quote_style.is_none() && channel.value == "*" {
+                None
+            } else {
+                Some(channel_name(&channel)?)
+            })
+        }
+        S::NOTIFY { channel, payload } => Statement::Notify {
+            channel: channel_name(&channel)?,
+            payload: payload.unwrap_or_default(),
+        },
         S::Insert(i) => Statement::Insert(Box::new(insert(i)?)),
         S::Update(u) => Statement::Update(Box::new(update(u)?)),
         S::Delete(d) => Statement::Delete(Box::new(delete(d)?)),
