@@ -517,6 +517,7 @@ impl Engine {
         let xid = self.write_xid(sid)?;
         let ncols = table.columns.len();
         let mut dml = DmlExec {
+            capture: false,
             kind: DmlKind::Insert(None),
             table: Rc::new(table.clone()),
             indexes: self.table_indexes(table),

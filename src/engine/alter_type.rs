@@ -240,6 +240,7 @@ impl Engine {
         let ncols = old.columns.len();
         let old_heap = Heap::open(old.heap);
         let mut dml = DmlExec {
+            capture: false,
             kind: DmlKind::Insert(None),
             table: Rc::new(table.clone()),
             indexes: indexes.clone(),

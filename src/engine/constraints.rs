@@ -533,7 +533,9 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let capture = self.captures(sid, child)?;
         let mut dml = DmlExec {
+            capture,
             kind: DmlKind::Insert(None),
             table: Rc::new(child.clone()),
             indexes: self.table_indexes(child),
@@ -571,7 +573,12 @@ impl Engine {
         }
         self.ssi_write_version(xid, child, tid)?;
         match replacement {
-            None => self.mark_replaced(sid, &heap, tid, xid, cid, None, mode)?,
+            None => {
+                self.mark_replaced(sid, &heap, tid, xid, cid, None, mode)?;
+                if dml.capture {
+                    self.capture(sid, child, &dml.indexes, "DELETE", Some(old), None)?;
+                }
+            }
             Some(new_row) => {
                 let mut new_row = new_row;
                 self.check_row(sid, &mut dml, &mut new_row)?;
@@ -584,6 +591,16 @@ impl Engine {
                 }
                 let new_tid = self.insert_row(&dml, xid, &new_row)?;
                 self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), mode)?;
+                if dml.capture {
+                    self.capture(
+                        sid,
+                        child,
+                        &dml.indexes,
+                        "UPDATE",
+                        Some(old),
+                        Some(&new_row),
+                    )?;
+                }
             }
         }
         *self.dead_counts.entry(child.oid).or_default() += 1;

@@ -42,6 +42,8 @@ pub(super) struct DmlExec {
     pub(super) params: Vec<Value>,
     pub(super) checks: Vec<(String, BExpr)>,
     pub(super) cte_plans: Vec<Plan>,
+    /// Row changes go to the change feed (`changefeed.rs`).
+    pub(super) capture: bool,
 }
 
 /// ON CONFLICT: which unique index arbitrates (None = any), and what to do.
@@ -322,6 +324,7 @@ impl Engine {
                 Ok((run(&plan, env)?, offset, limit))
             })?;
         let dml = DmlExec {
+            capture: false,
             kind: DmlKind::Lock {
                 mode: clause_mode(locking.strength),
                 offset,
@@ -687,7 +690,9 @@ impl Engine {
                 Ok(out)
             },
         )?;
+        let capture = self.captures(sid, &table)?;
         let dml = DmlExec {
+            capture,
             kind: DmlKind::Insert(on_conflict),
             table,
             indexes,
@@ -792,7 +797,9 @@ impl Engine {
         let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
             run(&plan, env)
         })?;
+        let capture = self.captures(sid, &table)?;
         let dml = DmlExec {
+            capture,
             kind: DmlKind::Update { assignments, pred },
             table,
             indexes,
@@ -856,7 +863,9 @@ impl Engine {
         let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
             run(&plan, env)
         })?;
+        let capture = self.captures(sid, &table)?;
         let dml = DmlExec {
+            capture,
             kind: DmlKind::Delete { pred },
             table,
             indexes,
@@ -959,6 +968,16 @@ impl Engine {
                             return Ok(Some(holder));
                         }
                         self.insert_row(dml, xid, &row)?;
+                        if dml.capture {
+                            self.capture(
+                                sid,
+                                &dml.table,
+                                &dml.indexes,
+                                "INSERT",
+                                None,
+                                Some(&row),
+                            )?;
+                        }
                         dml.count += 1;
                         self.emit_returning(sid, dml, &row)?;
                         return Ok(None);
@@ -1105,6 +1124,17 @@ impl Engine {
                     let new_tid = self.insert_version(dml, xid, &new_row, Some(old_row))?;
                     self.ssi_write_version(xid, &dml.table, tid)?;
                     self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), mode)?;
+                    if dml.capture {
+                        let old_row = &input[..ncols];
+                        self.capture(
+                            sid,
+                            &dml.table,
+                            &dml.indexes,
+                            "UPDATE",
+                            Some(old_row),
+                            Some(&new_row),
+                        )?;
+                    }
                     let mut ret_row = new_row;
                     ret_row.extend_from_slice(&input[ncols..]);
                     dml.count += 1;
@@ -1118,6 +1148,10 @@ impl Engine {
                     }
                     self.ssi_write_version(xid, &dml.table, tid)?;
                     self.mark_replaced(sid, &heap, tid, xid, cid, None, mode)?;
+                    if dml.capture {
+                        let old_row = &input[..ncols];
+                        self.capture(sid, &dml.table, &dml.indexes, "DELETE", Some(old_row), None)?;
+                    }
                     dml.count += 1;
                     self.emit_returning(sid, dml, &input)?;
                 }
@@ -1221,6 +1255,16 @@ impl Engine {
             Some(new_tid),
             RowLockMode::Update,
         )?;
+        if dml.capture {
+            self.capture(
+                sid,
+                &dml.table,
+                &dml.indexes,
+                "UPDATE",
+                Some(&old_row),
+                Some(&new_row),
+            )?;
+        }
         dml.count += 1;
         self.emit_returning(sid, dml, &new_row)?;
         Ok(None)

@@ -20,6 +20,7 @@ mod alter;
 mod alter_type;
 mod bind;
 mod build;
+mod changefeed;
 mod constraints;
 mod ddl;
 mod dml;
@@ -42,6 +43,7 @@ mod views;
 
 pub use crate::sql::exec::interrupt::CancelHandle;
 use crate::sql::exec::interrupt::{self, Interrupts};
+pub use changefeed::FEED_DDL;
 pub use notify::{CommitEvent, Notification};
 pub use system::DATABASE_OID;
 

@@ -54,6 +54,15 @@ impl Engine {
         let sync_now = durable && !self.group_commit;
         let failed = self.txns.get(sid).is_some_and(|t| t.failed);
         let committing = commit && !failed;
+        if committing {
+            // The change feed's rows are written by the transaction itself.
+            if let Err(e) = self.write_captured(sid) {
+                let (_, waiters) = self.txns.end(&mut self.pager, sid, false, false);
+                self.end_settings_txn(sid, false);
+                self.resume(sid, waiters);
+                return Err(e);
+            }
+        }
         let (actions, written) = match self.txns.get_mut(sid) {
             Some(t) if committing => (
                 std::mem::take(&mut t.async_actions),

@@ -26,7 +26,7 @@ pub use ids::{SessionId, Xid, FIRST_NORMAL_XID, FROZEN_XID, INVALID_XID};
 pub use locks::{LockConflict, LockMode, LockScope, LockTable, LockTag, RelationId};
 pub use rowlocks::{RowLockMode, RowLockers};
 pub use snapshot::{Liveness, Snapshot, Viewer};
-pub use state::{AsyncAction, IsolationLevel, TxnState};
+pub use state::{AsyncAction, CapturedChange, IsolationLevel, TxnState};
 pub use waits::WaitGraph;
 
 use crate::error::{Error, SqlError, SqlState};

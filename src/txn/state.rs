@@ -28,6 +28,20 @@ struct Savepoint {
     write_xid_before: Option<Xid>,
     /// `async_actions.len()` when it was taken.
     actions_before: usize,
+    /// `captured.len()` when it was taken.
+    captured_before: usize,
+}
+
+/// A row change captured for the change feed (engine/changefeed.rs):
+/// the relation's schema-qualified name, `INSERT` / `UPDATE` / `DELETE` /
+/// `TRUNCATE`, and the row's key and new contents as jsonb objects (`Null`
+/// where none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapturedChange {
+    pub relation: String,
+    pub op: &'static str,
+    pub key: crate::value::Value,
+    pub row: crate::value::Value,
 }
 
 /// LISTEN, UNLISTEN and NOTIFY take effect when their transaction
@@ -86,6 +100,9 @@ pub struct TxnState {
     /// commit events live queries follow. A rolled-back savepoint's
     /// changes stay listed: reporting too much only re-runs a query.
     pub written: std::collections::BTreeSet<u32>,
+    /// Row changes for the change feed, written to it at commit; ROLLBACK
+    /// TO drops the ones made after the savepoint.
+    pub captured: Vec<CapturedChange>,
 }
 
 impl TxnState {
@@ -112,6 +129,7 @@ impl TxnState {
             deferred_unique: Vec::new(),
             async_actions: Vec::new(),
             written: std::collections::BTreeSet::new(),
+            captured: Vec::new(),
         }
     }
 
@@ -179,6 +197,7 @@ impl TxnState {
             xids_before: self.xids.len(),
             write_xid_before: self.write_xid,
             actions_before: self.async_actions.len(),
+            captured_before: self.captured.len(),
         });
         self.write_xid = None;
     }
@@ -200,6 +219,7 @@ impl TxnState {
         self.savepoints.truncate(pos + 1);
         self.async_actions
             .truncate(self.savepoints[pos].actions_before);
+        self.captured.truncate(self.savepoints[pos].captured_before);
         let undone: Vec<Xid> = self.xids[self.savepoints[pos].xids_before..].to_vec();
         for x in &undone {
             self.own.remove(x);

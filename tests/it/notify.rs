@@ -171,3 +171,88 @@ fn commit_events_name_the_relations_written_and_queries_name_what_they_read() {
     let err = e.relations_read(s, "DELETE FROM other").unwrap_err();
     assert_eq!(err.sqlstate().0, "0A000");
 }
+
+#[test]
+fn the_change_feed_holds_committed_row_changes_in_commit_order() {
+    let mut e = Engine::open_memory().unwrap();
+    let a = e.connect();
+    let b = e.connect();
+    run(
+        &mut e,
+        a,
+        "CREATE TABLE p (id int PRIMARY KEY, v text);
+         CREATE TABLE c (id int PRIMARY KEY, p int REFERENCES p ON DELETE CASCADE);
+         CREATE TABLE nokey (x int, y text);
+         INSERT INTO p VALUES (0, 'before the feed')",
+    );
+    run(&mut e, a, neuraldb::engine::FEED_DDL);
+    // Two open transactions: b commits first, so its changes come first.
+    run(&mut e, a, "BEGIN; INSERT INTO p VALUES (1, 'a')");
+    run(&mut e, b, "BEGIN; INSERT INTO p VALUES (2, 'b')");
+    run(
+        &mut e,
+        a,
+        "SAVEPOINT s; INSERT INTO p VALUES (9, 'undone'); ROLLBACK TO s",
+    );
+    run(&mut e, b, "COMMIT");
+    run(
+        &mut e,
+        a,
+        "UPDATE p SET v = 'a2', id = 10 WHERE id = 1; COMMIT",
+    );
+    run(
+        &mut e,
+        a,
+        "BEGIN; INSERT INTO p VALUES (3, 'rolled back'); ROLLBACK",
+    );
+    run(
+        &mut e,
+        a,
+        "INSERT INTO c VALUES (100, 2); DELETE FROM p WHERE id = 2",
+    );
+    run(
+        &mut e,
+        a,
+        "INSERT INTO nokey VALUES (1, 'x'); DELETE FROM nokey",
+    );
+    let rows = e
+        .execute(
+            a,
+            "SELECT relation, op, key::text, row::text FROM neuraldb.changes ORDER BY seq",
+            vec![],
+        )
+        .unwrap();
+    let got: Vec<String> = rows[0]
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| match v {
+                    Value::Text(t) => t.clone(),
+                    Value::Null => "NULL".into(),
+                    other => format!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            r#"public.p | INSERT | {"id": 2} | {"v": "b", "id": 2}"#,
+            r#"public.p | INSERT | {"id": 1} | {"v": "a", "id": 1}"#,
+            r#"public.p | UPDATE | {"id": 1} | {"v": "a2", "id": 10}"#,
+            r#"public.c | INSERT | {"id": 100} | {"p": 2, "id": 100}"#,
+            r#"public.c | DELETE | {"id": 100} | NULL"#,
+            r#"public.p | DELETE | {"id": 2} | NULL"#,
+            r#"public.nokey | INSERT | {"x": 1, "y": "x"} | {"x": 1, "y": "x"}"#,
+            r#"public.nokey | DELETE | {"x": 1, "y": "x"} | NULL"#,
+        ]
+    );
+    // Acknowledging deletes from the feed, which is not itself captured.
+    run(&mut e, a, "DELETE FROM neuraldb.changes WHERE seq <= 3");
+    let left = e
+        .execute(a, "SELECT count(*) FROM neuraldb.changes", vec![])
+        .unwrap();
+    assert_eq!(left[0].rows[0][0], Value::Int8(5));
+}
