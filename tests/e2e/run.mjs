@@ -1066,6 +1066,12 @@ const scenarios = [
       await p.eval(() => document.querySelector('#tagfilter button[data-tag="offline"]').click());
       await until(p, () => [...document.querySelectorAll('#notes h3')].map((h) => h.textContent).join('|') === 'Written offline', 'the tag filter');
       assert.equal(await p.eval(() => fetch(`/not-precached?${Math.random()}`).then(() => 'reached', () => 'failed')), 'failed', 'still offline');
+      // The control: the dedicated worker's own fetch of the wasm goes
+      // through the service worker too, and nothing else serves it offline
+      // (no HTTP cache): without it in the cache the database cannot open.
+      assert.equal(await p.eval(async () => (await caches.open((await caches.keys())[0])).delete('/pkg/wasm/neuraldb_bg.wasm')), true);
+      await p.raw.reload();
+      await until(p, () => /^Cannot open the database/.test(document.getElementById('status')?.textContent), 'the open to fail without the cached wasm');
       if (!emulated) console.log(`  [${b.name}: no offline emulation in the driver; offline by the server dropping connections]`);
     } finally {
       await hook(root, 'offline?on=0');
