@@ -1117,6 +1117,70 @@ const scenarios = [
     }
   }],
 
+  ['PWA: the notes app in two tabs: changes show in the other tab, tag filter, semantic search through the HNSW index, an edit holds its row lock (shown in the sessions panel, refused in the other tab), delete', async (b, base) => {
+    const root = base.replace(/e2e\/$/, '');
+    const A = await notesPage(b, root, 'pwa-notes');
+    const B = await notesPage(b, root, 'pwa-notes');
+    const titles = (p) => p.eval(() => [...document.querySelectorAll('#notes h3')].map((h) => h.textContent));
+    try {
+      await addNote(A, 'Rust and WebAssembly', 'compiling a database engine to wasm', 'rust, wasm');
+      await addNote(A, 'Banana bread', 'flour, bananas, butter and sugar', 'baking');
+      await addNote(A, 'WebAssembly threads', 'shared memory and atomics in wasm', 'wasm');
+      // Tab B sees tab A's notes (db.live, or its polling fallback).
+      await until(B, () => document.querySelectorAll('#notes h3').length === 3, 'tab B to show three notes');
+      assert.deepEqual(await titles(B), ['WebAssembly threads', 'Banana bread', 'Rust and WebAssembly']);
+      await B.eval(() => document.querySelector('#tagfilter button[data-tag="wasm"]').click());
+      await until(B, () => document.querySelectorAll('#notes h3').length === 2, 'the wasm tag filter');
+      assert.deepEqual(await titles(B), ['WebAssembly threads', 'Rust and WebAssembly']);
+      // Semantic search: the plan uses the index; the nearest note first.
+      const plan = await A.eval(async () => {
+        const { embed } = await import('/embed.js');
+        const db = await (await import('/pkg/index.js')).NeuralDB.open(new URLSearchParams(location.search).get('db'));
+        const r = await db.query('EXPLAIN SELECT id FROM notes ORDER BY embedding <=> $1 LIMIT 10', [embed('baking bananas')]);
+        await db.close();
+        return r.rows.map((row) => Object.values(row)[0]).join('\n');
+      });
+      assert.match(plan, /Index Scan using notes_embedding_idx on notes/);
+      await A.eval(() => {
+        document.getElementById('query').value = 'baking bananas';
+        document.getElementById('search').click();
+      });
+      await until(A, () => /nearest to/.test(document.getElementById('mode').textContent), 'the search results');
+      assert.equal((await titles(A))[0], 'Banana bread');
+      assert.equal((await titles(A)).length, 3);
+      await A.eval(() => document.getElementById('clear').click());
+      await until(A, () => document.querySelectorAll('#notes h3').length === 3 && !/nearest/.test(document.getElementById('mode').textContent), 'the full list again');
+      // Tab A edits "Banana bread": its edit session holds the row lock.
+      await A.eval(() => [...document.querySelectorAll('#notes li')].find((li) => li.querySelector('h3').textContent === 'Banana bread').querySelector('button.edit').click());
+      await until(A, () => /^Editing note/.test(document.getElementById('status').textContent), 'the edit to start');
+      // Both panels show an idle-in-transaction session of tab A holding a lock.
+      for (const p of [A, B]) {
+        await until(p, () => [...document.querySelectorAll('#sessions .session')]
+          .some((s) => s.dataset.state === 'idle in transaction' && s.querySelectorAll('li').length > 0), 'the edit session and its locks in the panel');
+      }
+      assert.ok(await B.eval(() => document.querySelectorAll('#sessions .session').length) >= 4, 'every tab\'s sessions are listed');
+      await B.eval(() => document.getElementById('clear').click());
+      await until(B, () => document.querySelectorAll('#notes h3').length === 3, 'tab B to show all notes');
+      await B.eval(() => [...document.querySelectorAll('#notes li')].find((li) => li.querySelector('h3').textContent === 'Banana bread').querySelector('button.delete').click());
+      await until(B, () => /being edited in another tab/.test(document.getElementById('status').textContent), 'tab B refused the delete');
+      await A.eval(() => {
+        document.getElementById('title').value = 'Banana bread, revised';
+        document.getElementById('save').click();
+      });
+      await until(B, () => [...document.querySelectorAll('#notes h3')].some((h) => h.textContent === 'Banana bread, revised'), 'tab B to show the edit');
+      await A.eval(() => document.querySelector('#tagfilter button[data-tag="baking"]').click());
+      await until(A, () => [...document.querySelectorAll('#notes h3')].map((h) => h.textContent).join('|') === 'Banana bread, revised', 'tab A to show the edit');
+      await until(A, () => ![...document.querySelectorAll('#sessions .session')].some((s) => s.dataset.state === 'idle in transaction'), 'the edit transaction to end');
+      await A.eval(() => document.querySelector('#notes li button.delete').click());
+      await until(A, () => document.getElementById('status').textContent === 'Deleted.', 'the delete');
+      await until(B, () => document.querySelectorAll('#notes h3').length === 2, 'tab B to see the delete');
+    } finally {
+      await forgetServiceWorker(A);
+      await A.close();
+      await B.close();
+    }
+  }],
+
   ['PWA: installable (Chromium): the manifest and its icons, a controlling service worker with a fetch handler, no installability errors', async (b, base) => {
     if (b.name !== 'chromium') return 'skip'; // Page.getInstallabilityErrors is Chromium's
     const root = base.replace(/e2e\/$/, '');
