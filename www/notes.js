@@ -31,7 +31,6 @@ let db; // this tab's session: live queries and writes
 let monitor; // the panel's polling session
 let editor = null; // { session, id } while a note is being edited
 const state = { tag: null, search: null, searchText: '' };
-const mine = new Set();
 
 function status(text, error = false) {
   $('status').textContent = text;
@@ -215,7 +214,6 @@ async function startEdit(note) {
     if (!rows.length) throw Object.assign(new Error('This note was deleted.'), { code: '' });
     const n = rows[0];
     editor = { session, id: n.id };
-    mine.add(session.processID);
     $('title').value = n.title;
     $('body').value = n.body;
     $('tags').value = (n.tags ?? []).join(', ');
@@ -233,7 +231,6 @@ async function startEdit(note) {
 
 function endEdit() {
   if (!editor) return;
-  mine.delete(editor.session.processID);
   editor.session.release();
   document.querySelector('#notes li.editing')?.classList.remove('editing');
   editor = null;
@@ -282,8 +279,10 @@ async function pollSessions() {
       await monitor.query(`SELECT pid, locktype, relation::regclass AS rel, transactionid AS xid, mode, granted
                            FROM pg_locks ORDER BY pid, locktype, mode`),
     ];
-    mine.add(db.processID);
-    mine.add(monitor.processID);
+    // This tab's sessions, by their ids now (a new leader renumbers them).
+    const mine = new Set([db.processID, monitor.processID, editor?.session.processID].filter((x) => x != null));
+    // Session ids belong to one leader epoch: shown as they are now.
+    $('session').textContent = `session: ${db.processID ?? '–'}`;
     const box = $('sessions');
     box.replaceChildren();
     for (const s of sessions) {
@@ -383,7 +382,6 @@ async function main() {
     status(`Cannot open the database: ${errorText(e)}`, true);
     return;
   }
-  $('session').textContent = `session: ${db.processID}`;
   $('live').textContent = hasLive() ? 'live: db.live' : 'live: polling every 1 s (db.live not in this build)';
   $('editor').addEventListener('submit', save);
   $('cancel').onclick = cancelEdit;
