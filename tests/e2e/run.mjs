@@ -1069,6 +1069,7 @@ const scenarios = [
       // The control: the dedicated worker's own fetch of the wasm goes
       // through the service worker too, and nothing else serves it offline
       // (no HTTP cache): without it in the cache the database cannot open.
+      // (The worker's failed fetch may be logged as a page error.)
       assert.equal(await p.eval(async () => (await caches.open((await caches.keys())[0])).delete('/pkg/wasm/neuraldb_bg.wasm')), true);
       await p.raw.reload();
       await until(p, () => /^Cannot open the database/.test(document.getElementById('status')?.textContent), 'the open to fail without the cached wasm');
