@@ -294,6 +294,7 @@ async function pollSessions() {
       const head = document.createElement('div');
       head.innerHTML = '<b></b> <span class="state"></span> <span class="xid"></span>';
       head.querySelector('b').textContent = `pid ${s.pid}${who}`;
+      head.title = s.query ?? '';
       head.querySelector('.state').textContent = s.state ?? '';
       head.querySelector('.xid').textContent = s.xid ? `xid ${s.xid}` : '';
       if (s.wait) head.querySelector('.state').classList.add('waiting');

@@ -21,6 +21,9 @@ const PREFIX = 'neuraldb-shell-';
 const CACHE = PREFIX + VERSION;
 
 // The list serve.mjs hashes (it reads the quoted paths of this array).
+// Everything the pages load must be here, the package's modules included:
+// a file the package gains goes here too (the e2e scenario "PWA: works
+// offline" fails otherwise).
 const PRECACHE = [
   '/index.html',
   '/app.js',

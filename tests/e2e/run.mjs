@@ -1082,9 +1082,10 @@ const scenarios = [
     }
   }],
 
-  ['PWA: update flow: a new service worker version waits, the banner reloads the page into it and the old cache is deleted', async (b, base) => {
+  ['PWA: update flow: a new service worker version waits, the banner reloads the page into it and the old cache is deleted; another open tab is told', async (b, base) => {
     const root = base.replace(/e2e\/$/, '');
     const p = await notesPage(b, root, 'pwa-update');
+    const other = await notesPage(b, root, 'pwa-update');
     try {
       await addNote(p, 'Kept across the update', '', '');
       const v1 = await p.eval(() => window.pwa.version());
@@ -1098,6 +1099,7 @@ const scenarios = [
         const banner = document.getElementById('update-banner');
         return banner && !banner.hidden && banner.textContent.includes('New version available');
       }, 'the update banner');
+      await until(other, () => document.getElementById('update-banner')?.textContent.includes('New version available'), 'the update banner in the other tab');
       // The new version waits: the old one still controls the page.
       assert.equal(await p.eval(() => window.pwa.version()), v1);
       assert.equal(await p.eval(() => window.pwa.registration.waiting !== null), true);
@@ -1111,10 +1113,19 @@ const scenarios = [
       assert.equal(await p.eval(() => document.getElementById('update-banner')), null, 'no banner after the update');
       assert.equal(await p.eval(() => document.getElementById('sw-version').dataset.version), v2);
       await until(p, () => [...document.querySelectorAll('#notes h3')].some((h) => h.textContent === 'Kept across the update'), 'the note after the update');
+      // The other tab, still running the old page, is now controlled by
+      // the new version: its banner says so, and its button reloads it.
+      await until(other, () => document.getElementById('update-banner')?.textContent.includes('A new version is active'), 'the other tab\'s banner');
+      await other.eval(() => {
+        window.beforeTheUpdate = true;
+        document.getElementById('update-reload').click();
+      });
+      await until(other, async (v2) => window.beforeTheUpdate === undefined && window.notesReady === true && (await window.pwa.version()) === v2, 'the other tab reloaded into the new version', v2);
     } finally {
       await hook(root, 'sw-salt?salt=');
       await forgetServiceWorker(p);
       await p.close();
+      await other.close();
     }
   }],
 
@@ -1124,6 +1135,7 @@ const scenarios = [
     const B = await notesPage(b, root, 'pwa-notes');
     const titles = (p) => p.eval(() => [...document.querySelectorAll('#notes h3')].map((h) => h.textContent));
     try {
+      console.log(`  [${await A.eval(() => document.getElementById('live').textContent)}]`);
       await addNote(A, 'Rust and WebAssembly', 'compiling a database engine to wasm', 'rust, wasm');
       await addNote(A, 'Banana bread', 'flour, bananas, butter and sugar', 'baking');
       await addNote(A, 'WebAssembly threads', 'shared memory and atomics in wasm', 'wasm');
