@@ -1136,6 +1136,14 @@ const scenarios = [
     const titles = (p) => p.eval(() => [...document.querySelectorAll('#notes h3')].map((h) => h.textContent));
     try {
       console.log(`  [${await A.eval(() => document.getElementById('live').textContent)}]`);
+      // Export/Import: enabled when the package has dump()/restore(), else disabled with a tooltip.
+      const io = await A.eval(async () => {
+        const { NeuralDB } = await import('/pkg/index.js');
+        const state = (id) => ({ disabled: document.getElementById(id).disabled, tooltip: document.getElementById(id).title !== '' });
+        return { dump: typeof NeuralDB.prototype.dump === 'function', restore: typeof NeuralDB.prototype.restore === 'function', exp: state('export'), imp: state('import') };
+      });
+      assert.deepEqual(io.exp, { disabled: !io.dump, tooltip: !io.dump });
+      assert.deepEqual(io.imp, { disabled: !io.restore, tooltip: !io.restore });
       await addNote(A, 'Rust and WebAssembly', 'compiling a database engine to wasm', 'rust, wasm');
       await addNote(A, 'Banana bread', 'flour, bananas, butter and sugar', 'baking');
       await addNote(A, 'WebAssembly threads', 'shared memory and atomics in wasm', 'wasm');
