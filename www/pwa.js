@@ -22,13 +22,14 @@ function banner(text, onReload) {
   el.hidden = false;
 }
 
-/** The controlling worker's version, or null when the page is not controlled. */
+/** The controlling worker's version, or null when the page is not controlled (or it does not answer). */
 export function version() {
   const sw = navigator.serviceWorker?.controller;
   if (!sw) return Promise.resolve(null);
   return new Promise((resolve) => {
     const { port1, port2 } = new MessageChannel();
     port1.onmessage = (e) => resolve(e.data.version);
+    setTimeout(() => resolve(null), 3000); // a worker that does not answer
     sw.postMessage({ type: 'GET_VERSION' }, [port2]);
   });
 }
