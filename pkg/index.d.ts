@@ -84,6 +84,56 @@ export interface OpenOptions {
   worker?: Worker;
   /** Receives the WARNINGs and NOTICEs of this instance's statements and of its sessions' (default: dropped, as node-postgres does without a 'notice' listener). */
   onNotice?: (notice: Notice) => void;
+  /** Receives NOTIFYs for channels this instance's sessions LISTEN to with SQL (`db.listen` has its own callbacks). */
+  onNotification?: (notification: Notification) => void;
+}
+
+/** A NOTIFY as a listener receives it. */
+export interface Notification {
+  channel: string;
+  payload: string;
+  /** The session (pid) that sent it. */
+  processId: number;
+}
+
+/** Why a live query delivered a result: its first run, a commit that changed what it reads, or a new leader tab. */
+export type LiveReason = 'initial' | 'change' | 'failover';
+
+export interface LiveResult<R = Record<string, SqlValue>> extends QueryResult<R> {
+  reason: LiveReason;
+}
+
+export interface LiveOptions {
+  /** Called when a re-run fails (e.g. a table it reads was dropped); without it the error is thrown asynchronously. */
+  onError?: (error: NeuralDBError) => void;
+  rowMode?: 'array';
+}
+
+export interface LiveChanges<R = Record<string, SqlValue>> {
+  inserts: R[];
+  updates: R[];
+  deletes: R[];
+  /** The whole new result. */
+  rows: R[];
+  fields: FieldDef[];
+  reason: LiveReason;
+}
+
+export interface LiveQuery<T> {
+  /** The latest result delivered. */
+  readonly result: T | null;
+  /** Stops it; no callback runs once the promise resolves. */
+  unsubscribe(): Promise<void>;
+}
+
+export interface LiveFunction {
+  /**
+   * Runs `sql` now and again after every committed transaction (any tab, any session) that changed a table or view it reads.
+   * The first result is delivered before the promise resolves.
+   */
+  <R = Record<string, SqlValue>>(sql: string, params: SqlParam[] | undefined, callback: (result: LiveResult<R>) => void, options?: LiveOptions): Promise<LiveQuery<LiveResult<R>>>;
+  /** Like `live`, but delivers the rows inserted, updated and deleted since the last result, matched by `key` (column name or names). */
+  changes<R = Record<string, SqlValue>>(sql: string, params: SqlParam[] | undefined, key: string | string[], callback: (changes: LiveChanges<R>) => void, options?: Omit<LiveOptions, 'rowMode'>): Promise<LiveQuery<LiveResult<R>>>;
 }
 
 export interface TransactionOptions {
@@ -115,6 +165,8 @@ export class Session {
   query<R = SqlValue[]>(sql: string, params: SqlParam[] | undefined, options: { rowMode: 'array' }): Promise<QueryResult<R>>;
   query<R = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<R>>;
   exec(sql: string, options?: QueryOptions): Promise<QueryResult[]>;
+  /** Called for each NOTIFY on a channel this session LISTENs to (delivered between transactions). */
+  onNotification?: (notification: Notification) => void;
   /** Ends the session, rolling back its open transaction. */
   release(): Promise<void>;
 }
@@ -132,6 +184,14 @@ export class NeuralDB {
   connect(): Promise<Session>;
   /** Runs `fn` in a transaction on a dedicated session, retrying on 40001/40P01/lost leader. */
   transaction<T>(fn: (tx: Session) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Live queries: see `LiveFunction`. */
+  readonly live: LiveFunction;
+  /** LISTEN on `channel` (exact name); resolves to a function that removes this callback. */
+  listen(channel: string, callback: (payload: string, info: { channel: string; processId: number }) => void): Promise<() => Promise<void>>;
+  /** Removes every `listen` callback of `channel`. */
+  unlisten(channel: string): Promise<void>;
+  /** NOTIFY `channel` with `payload`, committed at once. */
+  notify(channel: string, payload?: string): Promise<void>;
   close(): Promise<void>;
 }
 

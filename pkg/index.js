@@ -37,10 +37,20 @@ class WorkerLink {
     /** progress id -> onProgress callback of a running statement */
     this.progress = new Map();
     this.nextProgress = 1;
+    /** live query id -> (message) => void */
+    this.lives = new Map();
+    this.nextLive = 1;
+    /** 'h<handle>' / 's<session key>' -> (notification) => void */
+    this.notifyRoutes = new Map();
     this.dead = false;
     worker.onmessage = (e) => {
       const m = e.data;
       if (m.type === 'fatal') return this.fail('the database worker failed');
+      if (m.type === 'live') return this.lives.get(m.id)?.(m);
+      if (m.type === 'notification') {
+        const route = m.handle !== undefined ? `h${m.handle}` : `s${m.key}`;
+        return this.notifyRoutes.get(route)?.(m.n);
+      }
       if (m.type === 'progress') {
         const cb = this.progress.get(m.id);
         if (cb) {
@@ -126,6 +136,43 @@ function shapeResult(r, int8, rowMode) {
   return { command, rowCount: r.rowCount, rows, fields };
 }
 
+/** Calls a user callback; a throw is reported but never breaks the caller. */
+function callBack(fn, ...args) {
+  try {
+    fn(...args);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+/** The key of a row for live.changes: one column's value, or several joined. */
+function rowKey(row, key) {
+  const part = (k) => {
+    const v = row[k];
+    return typeof v === 'bigint' ? `${v}n` : JSON.stringify(v);
+  };
+  return Array.isArray(key) ? key.map(part).join('\u0000') : part(key);
+}
+
+function sameRow(a, b) {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) return true;
+    if (x instanceof Date && y instanceof Date) return x.getTime() === y.getTime();
+    if (x instanceof Uint8Array && y instanceof Uint8Array) return x.length === y.length && x.every((v, i) => v === y[i]);
+    if (typeof x === 'object' && typeof y === 'object' && x !== null && y !== null) {
+      return JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)) ===
+        JSON.stringify(y, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+    }
+    return false;
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Sessions.
 
@@ -144,11 +191,17 @@ export class Session {
   #queue = Promise.resolve();
   #released = false;
 
-  constructor(link, key, int8, onNotice) {
+  constructor(link, key, int8, onNotice, onNotification) {
     this.#link = link;
     this.#key = key;
     this.#int8 = int8;
     this.#onNotice = onNotice;
+    /**
+     * Called with `{ channel, payload, processId }` for each NOTIFY on a
+     * channel this session LISTENs to (delivered between transactions).
+     */
+    this.onNotification = onNotification;
+    link.notifyRoutes.set(`s${key}`, (n) => this.onNotification && callBack(this.onNotification, n));
     /** Engine session id (pid in pg_stat_activity); null before the first query. */
     this.processID = null;
     /** 'I' idle, 'T' in a transaction block, 'E' in a failed transaction block. */
@@ -219,6 +272,7 @@ export class Session {
   async release() {
     if (this.#released) return;
     this.#released = true;
+    this.#link.notifyRoutes.delete(`s${this.#key}`);
     await this.#queue;
     await this.#link.call('release', this.#key);
   }
@@ -238,13 +292,160 @@ export class NeuralDB {
   #onNotice;
   #closed = false;
 
-  constructor(link, handle, session, int8, name, onNotice) {
+  #onNotification;
+  /** channel -> Set of db.listen callbacks */
+  #listeners = new Map();
+  /** live ids of this instance */
+  #lives = new Set();
+
+  constructor(link, handle, session, int8, name, onNotice, onNotification) {
     this.#onNotice = onNotice;
+    this.#onNotification = onNotification;
     this.#link = link;
     this.#handle = handle;
     this.#session = session;
     this.#int8 = int8;
     this.name = name;
+    link.notifyRoutes.set(`h${handle}`, (n) => {
+      for (const cb of this.#listeners.get(n.channel) ?? []) callBack(cb, n.payload, { channel: n.channel, processId: n.processId });
+    });
+    /**
+     * `db.live(sql, params, callback, options?)`: see README ("Live
+     * queries"). `db.live.changes(sql, params, key, callback, options?)`
+     * delivers keyed differences instead of whole results.
+     */
+    this.live = Object.assign((sql, params, callback, options) => this.#live(sql, params, callback, options), {
+      changes: (sql, params, key, callback, options) => this.#liveChanges(sql, params, key, callback, options),
+    });
+  }
+
+  async #live(sql, params, callback, options = {}) {
+    this.#check();
+    if (typeof sql !== 'string') throw new TypeError('sql must be a string');
+    if (params !== undefined && params !== null && !Array.isArray(params)) throw new TypeError('params must be an array');
+    if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+    const { onError, rowMode } = options;
+    if (onError !== undefined && typeof onError !== 'function') throw new TypeError('onError must be a function');
+    const link = this.#link;
+    const id = link.nextLive++;
+    let closed = false;
+    const shape = (outcome, reason) => {
+      const last = outcome.results[outcome.results.length - 1] ?? { command: '', fields: [], rows: [], rowCount: 0 };
+      return { ...shapeResult(last, this.#int8, rowMode), reason };
+    };
+    const handle = {
+      /** The latest result delivered. */
+      result: null,
+      /** Stops the live query; no callback runs after the promise resolves. */
+      unsubscribe: async () => {
+        if (closed) return;
+        closed = true;
+        link.lives.delete(id);
+        this.#lives.delete(id);
+        await link.call('unlive', this.#handle, id).catch(() => {});
+      },
+    };
+    link.lives.set(id, (m) => {
+      if (closed) return;
+      if (m.outcome.error) {
+        const err = new NeuralDBError(m.outcome.error);
+        if (onError) callBack(onError, err);
+        else queueMicrotask(() => { throw err; });
+        return;
+      }
+      let result;
+      try {
+        result = shape(m.outcome, m.reason);
+      } catch (err) {
+        if (onError) callBack(onError, err);
+        return;
+      }
+      handle.result = result;
+      callBack(callback, result);
+    });
+    this.#lives.add(id);
+    try {
+      const first = await link.call('live', this.#handle, id, sql, params ?? []);
+      const result = shape(first, 'initial');
+      handle.result = result;
+      callBack(callback, result);
+    } catch (e) {
+      closed = true;
+      link.lives.delete(id);
+      this.#lives.delete(id);
+      throw e;
+    }
+    return handle;
+  }
+
+  async #liveChanges(sql, params, key, callback, options = {}) {
+    if (typeof key !== 'string' && !(Array.isArray(key) && key.length && key.every((k) => typeof k === 'string'))) {
+      throw new TypeError('key must be a column name or an array of column names');
+    }
+    if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+    let previous = new Map();
+    return this.#live(sql, params, (result) => {
+      const next = new Map();
+      for (const row of result.rows) {
+        if (!(Array.isArray(key) ? key : [key]).every((k) => k in row)) {
+          throw new NeuralDBError({ code: '42703', message: `live.changes: the result has no column ${JSON.stringify(key)}` });
+        }
+        next.set(rowKey(row, key), row);
+      }
+      const inserts = [];
+      const updates = [];
+      const deletes = [];
+      for (const [k, row] of next) {
+        const old = previous.get(k);
+        if (!old) inserts.push(row);
+        else if (!sameRow(old, row)) updates.push(row);
+      }
+      for (const [k, row] of previous) if (!next.has(k)) deletes.push(row);
+      previous = next;
+      callback({ inserts, updates, deletes, rows: result.rows, fields: result.fields, reason: result.reason });
+    }, { ...options, rowMode: undefined });
+  }
+
+  /**
+   * LISTEN on `channel` (exact name, case kept) for this instance:
+   * `callback(payload, { channel, processId })` runs for each NOTIFY
+   * committed by any tab or connection. Resolves to a function that stops
+   * this callback (UNLISTEN when it was the channel's last).
+   */
+  async listen(channel, callback) {
+    this.#check();
+    if (typeof channel !== 'string' || channel.length === 0) throw new TypeError('channel must be a non-empty string');
+    if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+    let set = this.#listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(channel, set);
+    }
+    set.add(callback);
+    try {
+      await this.#link.call('listen', this.#handle, channel);
+    } catch (e) {
+      set.delete(callback);
+      if (!set.size) this.#listeners.delete(channel);
+      throw e;
+    }
+    return async () => {
+      if (!set.delete(callback) || set.size) return;
+      if (this.#listeners.get(channel) === set) this.#listeners.delete(channel);
+      if (!this.#closed) await this.#link.call('unlisten', this.#handle, channel);
+    };
+  }
+
+  /** Stops every db.listen callback of `channel` (UNLISTEN). */
+  async unlisten(channel) {
+    this.#check();
+    if (!this.#listeners.delete(channel)) return;
+    await this.#link.call('unlisten', this.#handle, channel);
+  }
+
+  /** NOTIFY `channel` with `payload` (committed at once: pg_notify in its own transaction). */
+  async notify(channel, payload = '') {
+    await this.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 
   /**
@@ -262,7 +463,8 @@ export class NeuralDB {
     const handle = await l.call('open', name, { storage: options.storage ?? 'opfs', poolBytes: options.poolBytes });
     const key = await l.call('connect', handle);
     if (options.onNotice !== undefined && typeof options.onNotice !== 'function') throw new TypeError('onNotice must be a function');
-    return new NeuralDB(l, handle, new Session(l, key, int8, options.onNotice), int8, name, options.onNotice);
+    if (options.onNotification !== undefined && typeof options.onNotification !== 'function') throw new TypeError('onNotification must be a function');
+    return new NeuralDB(l, handle, new Session(l, key, int8, options.onNotice, options.onNotification), int8, name, options.onNotice, options.onNotification);
   }
 
   /** This instance's session id (pid), known after the first query. */
@@ -293,7 +495,7 @@ export class NeuralDB {
   async connect() {
     this.#check();
     const key = await this.#link.call('connect', this.#handle);
-    return new Session(this.#link, key, this.#int8, this.#onNotice);
+    return new Session(this.#link, key, this.#int8, this.#onNotice, this.#onNotification);
   }
 
   /**
@@ -343,6 +545,10 @@ export class NeuralDB {
   async close() {
     if (this.#closed) return;
     this.#closed = true;
+    for (const id of this.#lives) this.#link.lives.delete(id);
+    this.#lives.clear();
+    this.#listeners.clear();
+    this.#link.notifyRoutes.delete(`h${this.#handle}`);
     await this.#session.release().catch(() => {});
     await this.#link.call('close', this.#handle);
   }

@@ -70,6 +70,12 @@ class EngineHost {
     this.closed = false;
     /** (client, sid, progress) => void: set by the database that owns this host */
     this.onProgress = null;
+    /** client -> Map(live id -> Set of relation OIDs it reads): live queries */
+    this.watches = new Map();
+    /** (client, live ids) => void: a commit changed what these live queries read */
+    this.onChanged = null;
+    /** (client, sid, notification) => void: a NOTIFY reached a listening session */
+    this.onNotify = null;
     db.setProgressHook((sid, progress) => {
       const client = this.owner.get(sid);
       if (client !== undefined) this.onProgress?.(client, sid, progress);
@@ -84,6 +90,38 @@ class EngineHost {
       this.onClientGone(client);
     }
     return sid;
+  }
+
+  /**
+   * Registers live query `id` of `client` (run on its session `sid`):
+   * commits that change a relation it reads are reported to the client.
+   */
+  watch(client, sid, id, sql) {
+    this.checkOwner(client, sid);
+    let relations;
+    try {
+      relations = this.db.relationsRead(sid, sql);
+    } finally {
+      this.drain();
+    }
+    if (!this.watches.has(client)) this.watches.set(client, new Map());
+    this.watches.get(client).set(id, new Set(relations));
+    return relations.length;
+  }
+
+  unwatch(client, id) {
+    this.watches.get(client)?.delete(id);
+  }
+
+  /** Live queries whose relations the commits changed, per client. */
+  dispatchCommits(commits) {
+    for (const [client, lives] of this.watches) {
+      const hit = [];
+      for (const [id, relations] of lives) {
+        if (commits.some((c) => c === null || c.some((oid) => relations.has(oid)))) hit.push(id);
+      }
+      if (hit.length) this.onChanged?.(client, hit);
+    }
   }
 
   checkOwner(client, sid) {
@@ -183,6 +221,7 @@ class EngineHost {
 
   /** Rolls back and closes every session of a client that went away. */
   disconnectClient(client) {
+    this.watches.delete(client);
     for (const [sid, owner] of [...this.owner]) {
       if (owner === client) this.disconnect(client, sid);
     }
@@ -195,6 +234,14 @@ class EngineHost {
       const resolve = this.parked.get(sid);
       this.parked.delete(sid);
       if (resolve) resolve(outcome);
+    }
+    // Commits are durable when the engine call returns (synchronous
+    // commit) or were asked not to be: tell live queries and listeners.
+    const commits = this.db.takeCommits();
+    if (commits.length && this.watches.size) this.dispatchCommits(commits);
+    for (const [sid, n] of this.db.takeNotifications()) {
+      const client = this.owner.get(sid);
+      if (client !== undefined) this.onNotify?.(client, sid, n);
     }
   }
 
@@ -280,14 +327,146 @@ async function openOpfsEngine(name, options) {
 // ---------------------------------------------------------------------------
 // A database as seen from this worker.
 
+/** PostgreSQL's quote_ident for a channel name in LISTEN / UNLISTEN. */
+function quoteIdent(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Which result a live query delivers, weakest first (one that waits is replaced by a stronger one). */
+const LIVE_REASONS = ['change', 'failover'];
+
+/**
+ * A live query of this tab: registered with the leader (which reports
+ * commits that change a relation it reads) and re-run on its database
+ * instance's live session. Re-runs never overlap: commits that arrive
+ * during one cause exactly one more.
+ */
+class Live {
+  constructor(db, id, handle, session, sql, params) {
+    Object.assign(this, { db, id, handle, session, sql, params });
+    this.running = false;
+    this.pending = null;
+    this.closed = false;
+  }
+
+  async watch() {
+    const sid = await this.session.ensure();
+    await this.db.call('watch', [sid, this.id, this.sql]);
+  }
+
+  refresh(reason) {
+    if (this.closed) return;
+    if (this.running) {
+      if (!this.pending || LIVE_REASONS.indexOf(reason) > LIVE_REASONS.indexOf(this.pending)) this.pending = reason;
+      return;
+    }
+    this.loop(reason);
+  }
+
+  async loop(reason) {
+    this.running = true;
+    try {
+      while (reason && !this.closed) {
+        let outcome;
+        try {
+          outcome = await this.session.query(this.sql, this.params);
+        } catch (e) {
+          outcome = { results: [], error: asDbError(e), status: 'I' };
+        }
+        // A lost leader is not reported as an error: the next leader's
+        // 'failover' result follows (see restart).
+        const lost = outcome.error?.code?.startsWith('08');
+        if (!this.closed && !lost) self.postMessage({ type: 'live', id: this.id, reason, outcome });
+        reason = this.pending;
+        this.pending = null;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** A new leader knows nothing of us: register again and deliver a fresh result. */
+  async restart() {
+    if (this.closed) return;
+    try {
+      await this.watch();
+    } catch (e) {
+      if (!this.closed) self.postMessage({ type: 'live', id: this.id, reason: 'failover', outcome: { results: [], error: asDbError(e), status: 'I' } });
+      return;
+    }
+    this.refresh('failover');
+  }
+
+  close() {
+    this.closed = true;
+    this.db.lives.delete(this.id);
+    this.db.call('unwatch', [this.id]).catch(() => {});
+  }
+}
+
+/**
+ * What both kinds of database share: live queries, and per database
+ * instance (handle) the internal sessions that run live queries and
+ * LISTEN for `db.listen`.
+ */
+class DbBase {
+  constructor() {
+    this.refs = 0;
+    this.sessions = new Set(); // Session records of this worker
+    this.progressRoutes = new Map(); // engine sid -> page progress id
+    this.lives = new Map(); // live id -> Live
+    this.internal = new Map(); // handle -> { live: Session, listen: Session, channels: Set }
+  }
+
+  internalSessions(handle) {
+    let rec = this.internal.get(handle);
+    if (!rec) {
+      rec = { live: new Session(this), listen: new Session(this, { handle }), channels: new Set() };
+      this.internal.set(handle, rec);
+    }
+    return rec;
+  }
+
+  /** Commits changed what these live queries read. */
+  changed(ids) {
+    for (const id of ids) this.lives.get(id)?.refresh('change');
+  }
+
+  /** A notification for engine session `sid` (if it is still ours). */
+  notified(sid, n) {
+    for (const s of this.sessions) {
+      if (s.sid === sid && s.epoch === this.epoch) return s.notify(n);
+    }
+  }
+
+  /** After a leader change: listeners and live queries register again. */
+  resubscribe() {
+    for (const rec of this.internal.values()) {
+      for (const channel of rec.channels) {
+        rec.listen.query(`LISTEN ${quoteIdent(channel)}`, []).catch(() => {});
+      }
+    }
+    for (const live of this.lives.values()) live.restart();
+  }
+
+  /** Ends a database instance's live queries and internal sessions. */
+  async closeHandle(handle) {
+    for (const live of [...this.lives.values()]) if (live.handle === handle) live.close();
+    const rec = this.internal.get(handle);
+    this.internal.delete(handle);
+    if (rec) await Promise.all([rec.live.release(), rec.listen.release()]);
+  }
+}
+
 /** Memory databases: private to this tab, no election. */
-class MemoryDb {
+class MemoryDb extends DbBase {
   constructor(options) {
+    super();
     this.engine = new EngineHost(Database.openMemory({ poolBytes: options.poolBytes ?? undefined }));
     this.epoch = 1;
-    this.refs = 0;
-    this.progressRoutes = new Map();
     this.engine.onProgress = (client, sid, progress) => deliverProgress(this, sid, progress);
+    this.engine.onChanged = (client, ids) => this.changed(ids);
+    this.engine.onNotify = (client, sid, n) => this.notified(sid, n);
   }
   async ready() {}
   async call(op, args) {
@@ -310,11 +489,11 @@ function holdForever(lockName) {
   });
 }
 
-class SharedDb {
+class SharedDb extends DbBase {
   constructor(name, options) {
+    super();
     this.name = name;
     this.options = options;
-    this.refs = 0;
     this.leaderId = null;
     this.engine = null; // EngineHost when this worker leads
     this.epoch = 0; // bumped at every leader change
@@ -324,8 +503,6 @@ class SharedDb {
     this.releaseLeaderLock = null;
     this.openError = null;
     this.closed = false;
-    this.sessions = new Set(); // Session records of this worker
-    this.progressRoutes = new Map(); // engine sid -> page progress id
     this.channel = new BroadcastChannel(`neuraldb:${name}`);
     this.channel.onmessage = (e) => this.onMessage(e.data);
   }
@@ -357,6 +534,15 @@ class SharedDb {
         if (client === clientId) deliverProgress(this, sid, progress);
         else this.channel.postMessage({ type: 'progress', to: client, sid, progress });
       };
+      // Live queries and notifications of every tab are the leader's to report.
+      this.engine.onChanged = (client, ids) => {
+        if (client === clientId) this.changed(ids);
+        else this.channel.postMessage({ type: 'changed', to: client, ids });
+      };
+      this.engine.onNotify = (client, sid, n) => {
+        if (client === clientId) this.notified(sid, n);
+        else this.channel.postMessage({ type: 'notify', to: client, sid, n });
+      };
     } catch (e) {
       // Let open() report it; release the lock so that another tab (or a
       // later open) can try again.
@@ -387,6 +573,8 @@ class SharedDb {
       });
     }
     for (const w of this.leaderWaiters.splice(0)) w.resolve();
+    // A new leader: live queries and listeners of this tab move to it.
+    this.resubscribe();
   }
 
   leaderLost(id) {
@@ -419,6 +607,12 @@ class SharedDb {
         break;
       case 'progress':
         if (m.to === clientId) deliverProgress(this, m.sid, m.progress);
+        break;
+      case 'changed':
+        if (m.to === clientId) this.changed(m.ids);
+        break;
+      case 'notify':
+        if (m.to === clientId) this.notified(m.sid, m.n);
         break;
       case 'res':
         if (m.to === clientId) {
@@ -498,14 +692,32 @@ function deliverProgress(db, sid, progress) {
 // is (re)created on the current leader when needed.
 
 class Session {
-  constructor(db) {
+  /** @param {{key?: number, handle?: number}} [route] where its notifications go on the page */
+  constructor(db, route = {}) {
     this.db = db;
+    this.route = route;
     this.sid = null;
     this.epoch = -1;
     this.status = 'I';
     this.inFlight = false;
     this.broken = false;
-    db.sessions?.add(this);
+    db.sessions.add(this);
+  }
+
+  /** The engine session on the current leader, connecting if needed. */
+  async ensure() {
+    if (this.sid === null || this.epoch !== this.db.epoch) {
+      await this.db.ready();
+      const epoch = this.db.epoch;
+      this.sid = await this.db.call('connect', []);
+      this.epoch = epoch;
+    }
+    return this.sid;
+  }
+
+  /** A NOTIFY this session LISTENs for. */
+  notify(n) {
+    self.postMessage({ type: 'notification', ...this.route, n });
   }
 
   leaderLost() {
@@ -524,12 +736,7 @@ class Session {
     }
     this.inFlight = true;
     try {
-      if (this.sid === null || this.epoch !== this.db.epoch) {
-        await this.db.ready();
-        const epoch = this.db.epoch;
-        this.sid = await this.db.call('connect', []);
-        this.epoch = epoch;
-      }
+      await this.ensure();
       const routed = progressId !== undefined && this.db.progressRoutes;
       if (routed) this.db.progressRoutes.set(this.sid, progressId);
       let out;
@@ -566,7 +773,7 @@ class Session {
   }
 
   async release() {
-    this.db.sessions?.delete(this);
+    this.db.sessions.delete(this);
     if (this.sid !== null && this.epoch === this.db.epoch) {
       const sid = this.sid;
       this.sid = null;
@@ -626,8 +833,57 @@ const ops = {
     const h = handles.get(handle);
     if (!h) throw dbError('08003', 'the database is closed');
     const key = nextSession++;
-    sessions.set(key, { session: new Session(h.db), handle });
+    sessions.set(key, { session: new Session(h.db, { key }), handle });
     return key;
+  },
+
+  /** Starts live query `id`; returns its first outcome. */
+  async live(handle, id, sql, params) {
+    const h = handles.get(handle);
+    if (!h) throw dbError('08003', 'the database is closed');
+    const db = h.db;
+    const live = new Live(db, id, handle, db.internalSessions(handle).live, sql, params ?? []);
+    db.lives.set(id, live);
+    // Commits while the first run is on cause one more run after it.
+    live.running = true;
+    try {
+      await live.watch();
+      const outcome = await live.session.query(sql, params ?? []);
+      if (outcome.error) throw outcome.error;
+      return outcome;
+    } catch (e) {
+      live.close();
+      throw e;
+    } finally {
+      live.running = false;
+      const next = live.pending;
+      live.pending = null;
+      if (next) live.refresh(next);
+    }
+  },
+
+  async unlive(handle, id) {
+    const h = handles.get(handle);
+    h?.db.lives.get(id)?.close();
+  },
+
+  /** LISTEN on the database instance's listener session. */
+  async listen(handle, channel) {
+    const h = handles.get(handle);
+    if (!h) throw dbError('08003', 'the database is closed');
+    const rec = h.db.internalSessions(handle);
+    if (rec.channels.has(channel)) return;
+    const outcome = await rec.listen.query(`LISTEN ${quoteIdent(channel)}`, []);
+    if (outcome.error) throw outcome.error;
+    rec.channels.add(channel);
+  },
+
+  async unlisten(handle, channel) {
+    const h = handles.get(handle);
+    const rec = h?.db.internal.get(handle);
+    if (!rec || !rec.channels.delete(channel)) return;
+    const outcome = await rec.listen.query(`UNLISTEN ${quoteIdent(channel)}`, []);
+    if (outcome.error) throw outcome.error;
   },
 
   async query(key, sql, params, progressId) {
@@ -652,6 +908,7 @@ const ops = {
     const h = handles.get(handle);
     if (!h) return;
     handles.delete(handle);
+    await h.db.closeHandle(handle);
     for (const [key, s] of [...sessions]) {
       if (s.handle === handle) {
         sessions.delete(key);

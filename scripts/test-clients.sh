@@ -87,6 +87,15 @@ sums="$(psql -X -At -c "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (S
 if [ "$sums" = "t|t|t|2000" ]; then p=$((p + 1)); else echo "pgbench invariants: $sums"; f=$((f + 1)); fi
 report pgbench "$p" "$f"
 
+# psql receives a NOTIFY that psycopg sends while psql LISTENs (printed
+# with the next command's output, as psql does).
+p=0 f=0
+notified="$(printf '%s\n' 'LISTEN psql_jobs;' \
+    '\! python3 tests/server/notify_send.py psql_jobs "from psycopg"' 'SELECT 1;' | psql -X -q 2>&1)"
+if [[ "$notified" == *'Asynchronous notification "psql_jobs" with payload "from psycopg" received from server process with PID'* ]]; then
+    p=$((p + 1)); else echo "FAIL psql LISTEN: $notified"; f=$((f + 1)); fi
+report psql-listen "$p" "$f"
+
 # psycopg, SQLAlchemy and node-postgres: each prints "N passed, M failed"
 # last.
 suite() { # name command...

@@ -276,6 +276,37 @@ impl Engine {
         self.notify.take(sid, max)
     }
 
+    /// The tables and views `sql` (a single query) reads, at any depth:
+    /// what a live query over it follows. Binds without running it.
+    pub fn relations_read(&mut self, sid: SessionId, sql: &str) -> Result<Vec<Oid>> {
+        let stmts = crate::sql::parse::translate::parse(sql)?;
+        let [crate::sql::parse::ast::Statement::Query(query)] = stmts.as_slice() else {
+            return Err(sql_err(
+                SqlState::FEATURE_NOT_SUPPORTED,
+                "a live query must be a single SELECT statement",
+            ));
+        };
+        if !self.sessions.contains_key(&sid) {
+            return Err(sql_err(SqlState("08003"), "no such session"));
+        }
+        // Binding reads the catalog under a snapshot, which needs a
+        // transaction; a temporary one writes nothing and leaves nothing.
+        let temporary = self.txns.get(sid).is_none();
+        if temporary {
+            self.begin_txn(sid, false);
+        }
+        let snapshot = self.take_snapshot(sid);
+        self.param_hints.clear();
+        let bound = self.bind(sid, &snapshot, |b| {
+            b.bind_query(query)?;
+            Ok(std::mem::take(&mut b.relations))
+        });
+        if temporary {
+            self.end_txn(sid, false)?;
+        }
+        Ok(bound?.0)
+    }
+
     /// Records a [`CommitEvent`] for every later commit that changed
     /// relations (until turned off), for [`Engine::take_commit_events`].
     pub fn set_change_tracking(&mut self, on: bool) {

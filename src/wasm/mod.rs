@@ -64,6 +64,14 @@ pub struct Database {
     engine: Engine,
 }
 
+impl Database {
+    /// Live queries follow commit events: recorded from the start.
+    fn new(mut engine: Engine) -> Database {
+        engine.set_change_tracking(true);
+        Database { engine }
+    }
+}
+
 #[wasm_bindgen]
 impl Database {
     /// Opens (creating if empty, recovering after a crash) the database on
@@ -79,7 +87,7 @@ impl Database {
         let data = Box::new(OpfsStorage::new(data));
         let wal = Box::new(OpfsStorage::new(wal));
         let engine = Engine::open(data, wal, config(options)?).map_err(|e| convert::error(&e))?;
-        Ok(Database { engine })
+        Ok(Database::new(engine))
     }
 
     /// An ephemeral database in the worker's memory.
@@ -91,7 +99,7 @@ impl Database {
             config(options)?,
         )
         .map_err(|e| convert::error(&e))?;
-        Ok(Database { engine })
+        Ok(Database::new(engine))
     }
 
     /// Calls `hook(session, { command, index, phase, tuplesDone,
@@ -211,6 +219,61 @@ impl Database {
     /// [`Database::take_completions`]. Returns whether there was one.
     pub fn cancel(&mut self, session: u32) -> bool {
         self.engine.cancel(session)
+    }
+
+    /// Notifications (LISTEN/NOTIFY) for sessions between transactions,
+    /// oldest first: `[[session, { channel, payload, processId }], ...]`.
+    /// Call after every engine call, as [`Database::take_completions`].
+    #[wasm_bindgen(js_name = takeNotifications)]
+    pub fn take_notifications(&mut self) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        for sid in self.engine.notified_sessions() {
+            for n in self.engine.take_notifications(sid, usize::MAX) {
+                let obj = js_sys::Object::new();
+                // Setting a property on a fresh plain object cannot fail.
+                let _ = js_sys::Reflect::set(&obj, &"channel".into(), &n.channel.into());
+                let _ = js_sys::Reflect::set(&obj, &"payload".into(), &n.payload.into());
+                let _ = js_sys::Reflect::set(&obj, &"processId".into(), &n.sender.into());
+                let pair = js_sys::Array::new();
+                pair.push(&JsValue::from(sid));
+                pair.push(&obj);
+                out.push(&pair);
+            }
+        }
+        out
+    }
+
+    /// What each transaction committed since the last call changed, in
+    /// commit order: an array of relation OIDs, or `null` for "anything"
+    /// (a COMMIT PREPARED). For live queries.
+    #[wasm_bindgen(js_name = takeCommits)]
+    pub fn take_commits(&mut self) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        for e in self.engine.take_commit_events() {
+            match e.relations {
+                Some(oids) => {
+                    let list = js_sys::Array::new();
+                    for oid in oids {
+                        list.push(&JsValue::from(oid));
+                    }
+                    out.push(&list);
+                }
+                None => {
+                    out.push(&JsValue::NULL);
+                }
+            }
+        }
+        out
+    }
+
+    /// The tables and views a query reads (what a live query over it
+    /// follows). Throws `{ code, message }` (0A000 for anything but one
+    /// SELECT).
+    #[wasm_bindgen(js_name = relationsRead)]
+    pub fn relations_read(&mut self, session: u32, sql: &str) -> Result<Vec<u32>, JsValue> {
+        self.engine
+            .relations_read(session, sql)
+            .map_err(|e| convert::error(&e))
     }
 
     /// Whether the session is parked waiting for a lock.

@@ -1006,6 +1006,108 @@ const scenarios = [
     await p.close();
   }],
 
+  ['live queries and LISTEN/NOTIFY across tabs: a commit elsewhere refreshes, a rollback or an unrelated table does not, keyed changes, the latency figure, and leader failover', async (b, base) => {
+    const L = await b.newPage(base);
+    await open(L, 'live'); // first to open: the leader
+    const A = await b.newPage(base);
+    await open(A, 'live');
+    const B = await b.newPage(base);
+    await open(B, 'live');
+    await ok(A, 'CREATE TABLE items (id int PRIMARY KEY, v text)');
+    await ok(A, 'CREATE TABLE other (id int)');
+    await ok(A, 'CREATE TABLE marker (n int)');
+    await ok(A, "INSERT INTO items VALUES (1, 'one')");
+    await B.eval(async () => {
+      window.now = () => performance.timeOrigin + performance.now();
+      window.events = [];
+      window.marks = [];
+      window.changes = [];
+      window.notes = [];
+      window.itemsLive = await window.db.live('SELECT id, v FROM items ORDER BY id', [], (r) => {
+        window.events.push({ reason: r.reason, rows: r.rows.map((x) => [x.id, x.v]), at: window.now() });
+      });
+      window.markLive = await window.db.live('SELECT count(*)::int AS n FROM marker', [], (r) => window.marks.push(r.rows[0].n));
+      window.keyed = await window.db.live.changes('SELECT id, v FROM items', [], 'id', (c) => {
+        window.changes.push({ ins: c.inserts.map((r) => r.id), upd: c.updates.map((r) => r.id), del: c.deletes.map((r) => r.id), reason: c.reason });
+      });
+      window.unlisten = await window.db.listen('chan', (payload, info) => window.notes.push({ payload, pid: info.processId, channel: info.channel }));
+    });
+    assert.deepEqual(await B.eval(() => window.events.map((e) => [e.reason, e.rows])), [['initial', [[1, 'one']]]]);
+    assert.deepEqual(await B.eval(() => window.changes), [{ ins: [1], upd: [], del: [], reason: 'initial' }]);
+    // Waits until tab B has seen `n` marker events: every change event of
+    // commits before that marker commit has arrived by then (one leader,
+    // commit order, one live session per tab running re-runs in order).
+    let marker = 0;
+    const barrier = async () => {
+      marker += 1;
+      await ok(A, 'INSERT INTO marker VALUES (1)');
+      await B.waitFor((n) => window.marks.at(-1) === n, marker);
+    };
+    // A commit in another tab refreshes.
+    await ok(A, "INSERT INTO items VALUES (2, 'two')");
+    await B.waitFor(() => window.events.length === 2);
+    assert.deepEqual(await B.eval(() => [window.events[1].reason, window.events[1].rows]), ['change', [[1, 'one'], [2, 'two']]]);
+    // A rollback, uncommitted work and an unrelated table do not.
+    await ok(A, 'BEGIN');
+    await ok(A, "INSERT INTO items VALUES (3, 'rolled back')");
+    await ok(A, 'ROLLBACK');
+    await ok(A, 'INSERT INTO other VALUES (1)');
+    await ok(L, 'BEGIN');
+    await ok(L, "UPDATE items SET v = 'uncommitted' WHERE id = 1");
+    await barrier();
+    assert.equal(await B.eval(() => window.events.length), 2, 'no refresh for a rollback, uncommitted work or another table');
+    await ok(L, 'COMMIT');
+    await B.waitFor(() => window.events.length === 3);
+    assert.deepEqual(await B.eval(() => window.events[2].rows), [[1, 'uncommitted'], [2, 'two']]);
+    // Keyed changes: an update, an insert and a delete in one transaction.
+    await ok(A, "BEGIN; UPDATE items SET v = 'uno' WHERE id = 1; INSERT INTO items VALUES (4, 'four'); DELETE FROM items WHERE id = 2; COMMIT");
+    await B.waitFor(() => window.changes.some((c) => c.del.length));
+    assert.deepEqual(await B.eval(() => window.changes.at(-1)), { ins: [4], upd: [1], del: [2], reason: 'change' });
+    // LISTEN/NOTIFY: delivered at commit, in order, deduplicated, never from a rollback.
+    await ok(A, "NOTIFY chan, 'one'");
+    await ok(A, "BEGIN; NOTIFY chan, 'rolled back'; ROLLBACK");
+    await ok(A, "BEGIN; NOTIFY chan, 'x'; SELECT pg_notify('chan', 'x'); NOTIFY chan, 'y'; NOTIFY other_channel, 'z'; COMMIT");
+    await B.waitFor(() => window.notes.length >= 3);
+    const pidA = await A.eval(() => window.db.processID);
+    assert.deepEqual(await B.eval(() => window.notes), ['one', 'x', 'y'].map((payload) => ({ payload, pid: pidA, channel: 'chan' })));
+    // The latency figure: tab A's commit to tab B's callback.
+    const latencies = [];
+    for (let i = 0; i < 20; i++) {
+      const before = await B.eval(() => window.events.length);
+      const t0 = await A.eval(async (i) => {
+        const t = performance.timeOrigin + performance.now();
+        await window.db.query('UPDATE items SET v = $1 WHERE id = 4', [`v${i}`]);
+        return t;
+      }, i);
+      await B.waitFor((n) => window.events.length > n, before);
+      latencies.push((await B.eval(() => window.events.at(-1).at)) - t0);
+    }
+    latencies.sort((x, y) => x - y);
+    console.log(`     live query latency, commit in tab A -> callback in tab B (20 commits): median ${latencies[10].toFixed(1)} ms, max ${latencies[19].toFixed(1)} ms`);
+    // Leader failover: the live query and the listener move to the new
+    // leader and report it with one fresh result.
+    const seen = await B.eval(() => window.events.length);
+    await L.close();
+    await B.waitFor((n) => window.events.slice(n).some((e) => e.reason === 'failover'), seen);
+    await ok(A, "INSERT INTO items VALUES (5, 'after failover')");
+    await B.waitFor(() => window.events.at(-1).rows.some((r) => r[0] === 5));
+    await ok(A, "NOTIFY chan, 'after failover'");
+    await B.waitFor(() => window.notes.length === 4);
+    // Unsubscribed: nothing more arrives.
+    await B.eval(async () => {
+      await window.itemsLive.unsubscribe();
+      await window.keyed.unsubscribe();
+      await window.unlisten();
+    });
+    const frozen = await B.eval(() => [window.events.length, window.notes.length]);
+    await ok(A, "INSERT INTO items VALUES (6, 'unseen')");
+    await ok(A, "NOTIFY chan, 'unheard'");
+    await barrier();
+    assert.deepEqual(await B.eval(() => [window.events.length, window.notes.length]), frozen);
+    await A.close();
+    await B.close();
+  }],
+
   ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
     const p = await b.newPage(base);
     await open(p, 'errors');

@@ -5,6 +5,7 @@ mod crash_sim;
 mod fuzz;
 mod isolation;
 mod layers;
+mod notify;
 mod recovery;
 mod server;
 mod slt;

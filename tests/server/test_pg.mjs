@@ -180,6 +180,36 @@ test('what node-postgres sends resolves as in PostgreSQL (untyped text parameter
   }
 });
 
+test("LISTEN/NOTIFY: node-postgres's notification event", async () => {
+  const listener = await connect();
+  const sender = await connect();
+  try {
+    const got = [];
+    let done;
+    const twoArrived = new Promise((resolve) => (done = resolve));
+    listener.on('notification', (n) => {
+      got.push({ channel: n.channel, payload: n.payload, pid: n.processId });
+      if (got.length === 2) done();
+    });
+    await listener.query('LISTEN js_jobs');
+    await sender.query("NOTIFY js_jobs, 'one'");
+    await sender.query('BEGIN');
+    await sender.query("NOTIFY js_jobs, 'never'");
+    await sender.query('ROLLBACK');
+    await sender.query("SELECT pg_notify('js_jobs', $1)", ['two']);
+    let timer;
+    const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`notifications: ${JSON.stringify(got)}`)), 10000)));
+    await Promise.race([twoArrived, timeout]).finally(() => clearTimeout(timer));
+    assert.deepEqual(got, [
+      { channel: 'js_jobs', payload: 'one', pid: sender.processID },
+      { channel: 'js_jobs', payload: 'two', pid: sender.processID },
+    ]);
+  } finally {
+    await listener.end();
+    await sender.end();
+  }
+});
+
 let passed = 0;
 let failed = 0;
 for (const [name, fn] of tests) {

@@ -272,6 +272,32 @@ def error_then_deallocate_all_keeps_the_connection():
         assert row == (uid, decimal.Decimal("1.50"), datetime.date(2026, 12, 6), True, b"\x00\x01")
 
 
+@test
+def listen_notify_between_connections():
+    with connect(autocommit=True) as listener, connect(autocommit=True) as sender:
+        listener.execute("LISTEN py_jobs")
+        sender.execute("NOTIFY py_jobs, 'first'")
+        with sender.transaction():
+            sender.execute("SELECT pg_notify('py_jobs', 'second')")
+            sender.execute("SELECT pg_notify('py_jobs', 'second')")
+        try:
+            with sender.transaction():
+                sender.execute("NOTIFY py_jobs, 'rolled back'")
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        sender.execute("NOTIFY py_jobs, 'third'")
+        got = [(n.channel, n.payload, n.pid) for n in listener.notifies(timeout=10, stop_after=3)]
+        pid = sender.info.backend_pid
+        assert got == [("py_jobs", "first", pid), ("py_jobs", "second", pid), ("py_jobs", "third", pid)], got
+        assert listener.execute("SELECT pg_listening_channels()").fetchall() == [("py_jobs",)]
+        try:
+            sender.execute("SELECT pg_notify('py_jobs', repeat('x', 8000))")
+            raise AssertionError("an 8000-byte payload must fail")
+        except errors.InvalidParameterValue:
+            pass
+
+
 def main():
     passed = failed = 0
     for fn in TESTS:

@@ -88,6 +88,9 @@ pub struct Binder<'a> {
     pub(super) set_op_leaf: bool,
     /// Views being expanded (a guard against a view that reads itself).
     pub(super) view_depth: usize,
+    /// Every table and view the statement reads, at any depth (subqueries,
+    /// CTEs, view bodies): what a live query follows.
+    pub relations: Vec<crate::catalog::Oid>,
 }
 
 pub fn bool_type_check(ty: &DataType, what: &str) -> PlanResult<()> {
@@ -261,6 +264,7 @@ impl<'a> Binder<'a> {
             catalog_info: None,
             set_op_leaf: false,
             view_depth: 0,
+            relations: Vec::new(),
         }
     }
 

@@ -102,12 +102,19 @@ pub(super) fn column_side(e: &BExpr, nleft: usize) -> Option<bool> {
 impl<'a> Binder<'a> {
     /// A view in FROM: its stored query bound as a subquery, which sees
     /// none of the statement's CTEs or enclosing queries.
+    fn note_relation(&mut self, oid: crate::catalog::Oid) {
+        if !self.relations.contains(&oid) {
+            self.relations.push(oid);
+        }
+    }
+
     pub(super) fn bind_view(
         &mut self,
         view: &ViewDef,
         label: &str,
         alias: Option<&ast::TableAlias>,
     ) -> PlanResult<(Plan, Scope)> {
+        self.note_relation(view.oid);
         if self.view_depth >= 64 {
             return Err(SqlError::new(
                 SqlState("42P17"),
@@ -299,6 +306,7 @@ impl<'a> Binder<'a> {
                         None => Err(undefined_table(&name.join("."))),
                     };
                 };
+                self.note_relation(table.oid);
                 let scope = table_scope(
                     &table,
                     &label,
