@@ -1240,10 +1240,14 @@ const scenarios = [
       console.log(`  [${await A.eval(() => document.getElementById('live').textContent)}]`);
       // Export/Import: enabled when the package has dump()/restore(), else disabled with a tooltip.
       const io = await A.eval(async () => {
-        const { NeuralDB } = await import('/pkg/index.js');
+        const db = await (await import('/pkg/index.js')).NeuralDB.open(new URLSearchParams(location.search).get('db'));
         const state = (id) => ({ disabled: document.getElementById(id).disabled, tooltip: document.getElementById(id).title !== '' });
-        return { dump: typeof NeuralDB.prototype.dump === 'function', restore: typeof NeuralDB.prototype.restore === 'function', exp: state('export'), imp: state('import') };
+        const has = { dump: typeof db.dump === 'function', restore: typeof db.restore === 'function', live: typeof db.live === 'function' };
+        await db.close();
+        return { ...has, exp: state('export'), imp: state('import'), label: document.getElementById('live').textContent };
       });
+      // db.live where the package has it (cross-tab changes pushed), else polling.
+      assert.equal(io.label.startsWith('live: db.live'), io.live);
       assert.deepEqual(io.exp, { disabled: !io.dump, tooltip: !io.dump });
       assert.deepEqual(io.imp, { disabled: !io.restore, tooltip: !io.restore });
       await addNote(A, 'Rust and WebAssembly', 'compiling a database engine to wasm', 'rust, wasm');
