@@ -3,6 +3,9 @@
 // (PORT env also works; 0 = any free port; --dir serves DIR alone at /,
 // as the packaging test does with a built app.)
 // Prints "listening on http://127.0.0.1:PORT/" once ready.
+// /sw.js (the demo's service worker) is served with its cache version
+// filled in; --e2e-hooks adds the endpoints the PWA tests drive (below).
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -49,17 +52,54 @@ async function resolveFile(urlPath) {
   return null;
 }
 
+// The service worker's VERSION placeholder becomes a hash of sw.js and of
+// every file in its PRECACHE list, computed per request: any change to a
+// precached file makes the browser see a new service worker and update.
+const e2eHooks = process.argv.includes('--e2e-hooks');
+let swSalt = ''; // only ever set through the --e2e-hooks endpoint
+async function serviceWorker(file) {
+  const source = await readFile(file, 'utf8');
+  const list = /const PRECACHE = \[([^\]]*)\]/.exec(source);
+  const hash = createHash('sha256').update(source).update(swSalt);
+  for (const [, url] of (list?.[1] ?? '').matchAll(/'([^']+)'/g)) {
+    const f = await resolveFile(url);
+    hash.update(`\0${url}\0`);
+    if (f) hash.update(await readFile(f));
+  }
+  return source.replace('__NEURALDB_SW_VERSION__', hash.digest('hex').slice(0, 16));
+}
+
+// --e2e-hooks (tests/e2e/run.mjs only): GET /__e2e/sw-salt?salt=S mixes S
+// into the service worker's version (a new version without editing files);
+// GET /__e2e/offline?on=1 makes the server drop every other request's
+// connection until ?on=0, so pages are really offline, whatever the
+// browser's own offline emulation covers.
+let offline = false;
+function e2eHook(url, res) {
+  if (url.pathname === '/__e2e/sw-salt') swSalt = url.searchParams.get('salt') ?? '';
+  else if (url.pathname === '/__e2e/offline') offline = url.searchParams.get('on') === '1';
+  else return false;
+  res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('ok');
+  return true;
+}
+
 const argPort = process.argv.indexOf('--port');
 const port = Number(argPort > 0 ? process.argv[argPort + 1] : process.env.PORT ?? 8080);
 const server = createServer(async (req, res) => {
-  const path = new URL(req.url, 'http://localhost').pathname;
+  const url = new URL(req.url, 'http://localhost');
+  const path = url.pathname;
+  if (e2eHooks && path.startsWith('/__e2e/') && e2eHook(url, res)) return;
+  if (e2eHooks && offline) {
+    req.socket.destroy();
+    return;
+  }
   const file = await resolveFile(path);
   if (!file) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     return;
   }
   try {
-    const body = await readFile(file);
+    const body = path === '/sw.js' && argDir < 0 ? await serviceWorker(file) : await readFile(file);
     // The vector benchmark runs cross-origin isolated (COOP/COEP), so
     // performance.now() has 5 µs resolution instead of 100 µs: its page,
     // and everything it or its worker loads.

@@ -3,6 +3,9 @@
 // transaction.
 import { NeuralDB } from '/pkg/index.js';
 import { vectorPanel } from './vectors.js';
+import { registerServiceWorker } from './pwa.js';
+
+registerServiceWorker().catch((e) => console.warn('service worker:', e));
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);

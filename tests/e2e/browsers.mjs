@@ -121,7 +121,14 @@ export async function chromium(profile) {
         const cdp = await context.newCDPSession(page);
         await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(url).origin, quotaSize: bytes });
       };
+      /** A DevTools protocol session on this page (Chromium only). */
+      wrapped.cdp = () => context.newCDPSession(page);
       return wrapped;
+    },
+    /** Network emulation of every page of the context: offline or not. */
+    async setOffline(offline) {
+      await context.setOffline(offline);
+      return true;
     },
     async restart() {
       await context.close();
@@ -167,6 +174,18 @@ export async function firefox(profile) {
       await page.goto(url);
       if (waitReady) await page.waitForFunction(() => window.ready === true);
       return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close(), (fn, arg) => page.waitForFunction(fn, {}, arg));
+    },
+    /**
+     * Offline emulation of the open pages, where puppeteer's Firefox
+     * (WebDriver BiDi) supports it; resolves to false when it does not.
+     */
+    async setOffline(offline) {
+      try {
+        for (const page of await browser.pages()) await page.setOfflineMode(offline);
+        return true;
+      } catch {
+        return false;
+      }
     },
     async restart() {
       await browser.close();

@@ -43,6 +43,46 @@ const ok = async (page, sql, params, slot) => {
   return r;
 };
 
+// The PWA scenarios: the notes app at /notes.html (www/), its service
+// worker, and the server's --e2e-hooks endpoints.
+/** Polls fn(arg) in the page until truthy; evaluation errors while the page navigates count as not yet. */
+async function until(page, fn, what, arg, ms = 30000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await page.eval(fn, arg)) return;
+    } catch {
+      // the page is reloading
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+const hook = async (root, path) => assert.equal((await fetch(`${root}__e2e/${path}`)).status, 200);
+const servedVersion = async (root) => /const VERSION = '([0-9a-f]+)'/.exec(await (await fetch(`${root}sw.js`)).text())?.[1];
+/** The notes app on database `db`, started and controlled by its service worker. */
+async function notesPage(b, root, db) {
+  const p = await b.newPage(`${root}notes.html?db=${db}`, { waitReady: false });
+  await until(p, () => window.notesReady === true && navigator.serviceWorker.controller !== null, 'the notes app under its service worker');
+  return p;
+}
+async function addNote(p, title, body, tags) {
+  await p.eval(({ title, body, tags }) => {
+    document.getElementById('title').value = title;
+    document.getElementById('body').value = body;
+    document.getElementById('tags').value = tags;
+    document.getElementById('save').click();
+  }, { title, body, tags });
+  await until(p, (title) => [...document.querySelectorAll('#notes h3')].some((h) => h.textContent === title), `the note "${title}"`, title);
+}
+/** Unregisters the service worker and deletes its caches, so later scenarios on this origin run without it. */
+async function forgetServiceWorker(p) {
+  await p.eval(async () => {
+    for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
+    for (const k of await caches.keys()) await caches.delete(k);
+  }).catch(() => {});
+}
+
 const scenarios = [
   ['data survives reload and a browser restart', async (b, base) => {
     let p = await b.newPage(base);
@@ -1109,12 +1149,215 @@ const scenarios = [
     assert.equal((await q(p, 'SELECT * FROM u', [], 'mem')).code, '42P01');
     await p.close();
   }],
+
+  ['PWA: works offline: the notes app loads from the service worker cache, opens its database and adds notes with the server unreachable', async (b, base) => {
+    const root = base.replace(/e2e\/$/, '');
+    const p = await notesPage(b, root, 'pwa-offline');
+    try {
+      await addNote(p, 'Before going offline', 'written online', 'pwa, online');
+      // Offline: the browser's emulation where the driver has it, and the
+      // server drops every connection either way.
+      const emulated = await b.setOffline(true);
+      await hook(root, 'offline?on=1');
+      assert.equal(await p.eval(() => fetch(`/not-precached?${Math.random()}`).then(() => 'reached', () => 'failed')), 'failed');
+      await p.raw.reload();
+      await until(p, () => window.notesReady === true && navigator.serviceWorker.controller !== null, 'the notes app to start offline');
+      await until(p, () => [...document.querySelectorAll('#notes h3')].some((h) => h.textContent === 'Before going offline'), 'the note written online');
+      // The engine (worker script and wasm, from the cache) writes offline.
+      await addNote(p, 'Written offline', 'no network', 'pwa, offline');
+      await p.eval(() => document.querySelector('#tagfilter button[data-tag="offline"]').click());
+      await until(p, () => [...document.querySelectorAll('#notes h3')].map((h) => h.textContent).join('|') === 'Written offline', 'the tag filter');
+      assert.equal(await p.eval(() => fetch(`/not-precached?${Math.random()}`).then(() => 'reached', () => 'failed')), 'failed', 'still offline');
+      // The control: the dedicated worker's own fetch of the wasm goes
+      // through the service worker too, and nothing else serves it offline
+      // (no HTTP cache): without it in the cache the database cannot open.
+      // (The worker's failed fetch may be logged as a page error.)
+      assert.equal(await p.eval(async () => (await caches.open((await caches.keys())[0])).delete('/pkg/wasm/neuraldb_bg.wasm')), true);
+      await p.raw.reload();
+      await until(p, () => /^Cannot open the database/.test(document.getElementById('status')?.textContent), 'the open to fail without the cached wasm');
+      if (!emulated) console.log(`  [${b.name}: no offline emulation in the driver; offline by the server dropping connections]`);
+    } finally {
+      await hook(root, 'offline?on=0');
+      await b.setOffline(false);
+      await forgetServiceWorker(p);
+      await p.close();
+    }
+  }],
+
+  ['PWA: update flow: a new service worker version waits, the banner reloads the page into it and the old cache is deleted; another open tab is told', async (b, base) => {
+    const root = base.replace(/e2e\/$/, '');
+    const p = await notesPage(b, root, 'pwa-update');
+    const other = await notesPage(b, root, 'pwa-update');
+    try {
+      await addNote(p, 'Kept across the update', '', '');
+      const v1 = await p.eval(() => window.pwa.version());
+      assert.match(v1, /^[0-9a-f]{16}$/);
+      assert.equal(await servedVersion(root), v1);
+      await hook(root, `sw-salt?salt=${Date.now()}-${Math.random()}`);
+      const v2 = await servedVersion(root);
+      assert.notEqual(v2, v1);
+      await p.eval(() => window.pwa.registration.update());
+      await until(p, () => {
+        const banner = document.getElementById('update-banner');
+        return banner && !banner.hidden && banner.textContent.includes('New version available');
+      }, 'the update banner');
+      await until(other, () => document.getElementById('update-banner')?.textContent.includes('New version available'), 'the update banner in the other tab');
+      // The new version waits: the old one still controls the page.
+      assert.equal(await p.eval(() => window.pwa.version()), v1);
+      assert.equal(await p.eval(() => window.pwa.registration.waiting !== null), true);
+      await p.eval(() => {
+        window.beforeTheUpdate = true;
+        document.getElementById('update-reload').click();
+      });
+      await until(p, () => window.beforeTheUpdate === undefined && window.notesReady === true && navigator.serviceWorker.controller !== null, 'the reload into the new version');
+      await until(p, async (v2) => (await window.pwa.version()) === v2, 'the new version in control', v2);
+      assert.deepEqual(await p.eval(() => caches.keys()), [`neuraldb-shell-${v2}`], 'only the new version\'s cache is left');
+      assert.equal(await p.eval(() => document.getElementById('update-banner')), null, 'no banner after the update');
+      assert.equal(await p.eval(() => document.getElementById('sw-version').dataset.version), v2);
+      await until(p, () => [...document.querySelectorAll('#notes h3')].some((h) => h.textContent === 'Kept across the update'), 'the note after the update');
+      // The other tab, still running the old page, is now controlled by
+      // the new version: its banner says so, and its button reloads it.
+      await until(other, () => document.getElementById('update-banner')?.textContent.includes('A new version is active'), 'the other tab\'s banner');
+      await other.eval(() => {
+        window.beforeTheUpdate = true;
+        document.getElementById('update-reload').click();
+      });
+      await until(other, async (v2) => window.beforeTheUpdate === undefined && window.notesReady === true && (await window.pwa.version()) === v2, 'the other tab reloaded into the new version', v2);
+    } finally {
+      await hook(root, 'sw-salt?salt=');
+      await forgetServiceWorker(p);
+      await p.close();
+      await other.close();
+    }
+  }],
+
+  ['PWA: the notes app in two tabs: changes show in the other tab, tag filter, semantic search through the HNSW index, an edit holds its row lock (shown in the sessions panel, refused in the other tab), delete', async (b, base) => {
+    const root = base.replace(/e2e\/$/, '');
+    const A = await notesPage(b, root, 'pwa-notes');
+    const B = await notesPage(b, root, 'pwa-notes');
+    const titles = (p) => p.eval(() => [...document.querySelectorAll('#notes h3')].map((h) => h.textContent));
+    try {
+      console.log(`  [${await A.eval(() => document.getElementById('live').textContent)}]`);
+      // Export/Import: enabled when the package has dump()/restore(), else disabled with a tooltip.
+      const io = await A.eval(async () => {
+        const db = await (await import('/pkg/index.js')).NeuralDB.open(new URLSearchParams(location.search).get('db'));
+        const state = (id) => ({ disabled: document.getElementById(id).disabled, tooltip: document.getElementById(id).title !== '' });
+        const has = { dump: typeof db.dump === 'function', restore: typeof db.restore === 'function', live: typeof db.live === 'function' };
+        await db.close();
+        return { ...has, exp: state('export'), imp: state('import'), label: document.getElementById('live').textContent };
+      });
+      // db.live where the package has it (cross-tab changes pushed), else polling.
+      assert.equal(io.label.startsWith('live: db.live'), io.live);
+      assert.deepEqual(io.exp, { disabled: !io.dump, tooltip: !io.dump });
+      assert.deepEqual(io.imp, { disabled: !io.restore, tooltip: !io.restore });
+      await addNote(A, 'Rust and WebAssembly', 'compiling a database engine to wasm', 'rust, wasm');
+      await addNote(A, 'Banana bread', 'flour, bananas, butter and sugar', 'baking');
+      await addNote(A, 'WebAssembly threads', 'shared memory and atomics in wasm', 'wasm');
+      // Tab B sees tab A's notes (db.live, or its polling fallback).
+      await until(B, () => document.querySelectorAll('#notes h3').length === 3, 'tab B to show three notes');
+      assert.deepEqual(await titles(B), ['WebAssembly threads', 'Banana bread', 'Rust and WebAssembly']);
+      await B.eval(() => document.querySelector('#tagfilter button[data-tag="wasm"]').click());
+      await until(B, () => document.querySelectorAll('#notes h3').length === 2, 'the wasm tag filter');
+      assert.deepEqual(await titles(B), ['WebAssembly threads', 'Rust and WebAssembly']);
+      // Semantic search: the plan uses the index; the nearest note first.
+      const plan = await A.eval(async () => {
+        const { embed } = await import('/embed.js');
+        const db = await (await import('/pkg/index.js')).NeuralDB.open(new URLSearchParams(location.search).get('db'));
+        const r = await db.query('EXPLAIN SELECT id FROM notes ORDER BY embedding <=> $1 LIMIT 10', [embed('baking bananas')]);
+        await db.close();
+        return r.rows.map((row) => Object.values(row)[0]).join('\n');
+      });
+      assert.match(plan, /Index Scan using notes_embedding_idx on notes/);
+      await A.eval(() => {
+        document.getElementById('query').value = 'baking bananas';
+        document.getElementById('search').click();
+      });
+      await until(A, () => /nearest to/.test(document.getElementById('mode').textContent), 'the search results');
+      assert.equal((await titles(A))[0], 'Banana bread');
+      assert.equal((await titles(A)).length, 3);
+      await A.eval(() => document.getElementById('clear').click());
+      await until(A, () => document.querySelectorAll('#notes h3').length === 3 && !/nearest/.test(document.getElementById('mode').textContent), 'the full list again');
+      // Tab A edits "Banana bread": its edit session holds the row lock.
+      await A.eval(() => [...document.querySelectorAll('#notes li')].find((li) => li.querySelector('h3').textContent === 'Banana bread').querySelector('button.edit').click());
+      await until(A, () => /^Editing note/.test(document.getElementById('status').textContent), 'the edit to start');
+      // Both panels show an idle-in-transaction session of tab A holding a lock.
+      for (const p of [A, B]) {
+        await until(p, () => [...document.querySelectorAll('#sessions .session')]
+          .some((s) => s.dataset.state === 'idle in transaction' && s.querySelectorAll('li').length > 0), 'the edit session and its locks in the panel');
+      }
+      assert.ok(await B.eval(() => document.querySelectorAll('#sessions .session').length) >= 4, 'every tab\'s sessions are listed');
+      await B.eval(() => document.getElementById('clear').click());
+      await until(B, () => document.querySelectorAll('#notes h3').length === 3, 'tab B to show all notes');
+      await B.eval(() => [...document.querySelectorAll('#notes li')].find((li) => li.querySelector('h3').textContent === 'Banana bread').querySelector('button.delete').click());
+      await until(B, () => /being edited in another tab/.test(document.getElementById('status').textContent), 'tab B refused the delete');
+      await A.eval(() => {
+        document.getElementById('title').value = 'Banana bread, revised';
+        document.getElementById('save').click();
+      });
+      await until(B, () => [...document.querySelectorAll('#notes h3')].some((h) => h.textContent === 'Banana bread, revised'), 'tab B to show the edit');
+      await A.eval(() => document.querySelector('#tagfilter button[data-tag="baking"]').click());
+      await until(A, () => [...document.querySelectorAll('#notes h3')].map((h) => h.textContent).join('|') === 'Banana bread, revised', 'tab A to show the edit');
+      await until(A, () => ![...document.querySelectorAll('#sessions .session')].some((s) => s.dataset.state === 'idle in transaction'), 'the edit transaction to end');
+      await A.eval(() => document.querySelector('#notes li button.delete').click());
+      await until(A, () => document.getElementById('status').textContent === 'Deleted.', 'the delete');
+      await until(B, () => document.querySelectorAll('#notes h3').length === 2, 'tab B to see the delete');
+    } finally {
+      await forgetServiceWorker(A);
+      await A.close();
+      await B.close();
+    }
+  }],
+
+  ['PWA: installable (Chromium): the manifest and its icons, a controlling service worker with a fetch handler, no installability errors', async (b, base) => {
+    if (b.name !== 'chromium') return 'skip'; // Page.getInstallabilityErrors is Chromium's
+    const root = base.replace(/e2e\/$/, '');
+    const manifest = await (await fetch(`${root}manifest.webmanifest`)).json();
+    assert.equal((await fetch(`${root}manifest.webmanifest`)).headers.get('content-type'), 'application/manifest+json');
+    for (const key of ['name', 'short_name', 'start_url', 'scope', 'theme_color', 'background_color']) assert.ok(manifest[key], key);
+    assert.equal(manifest.display, 'standalone');
+    const icons = manifest.icons.map((i) => `${i.sizes} ${i.type} ${i.purpose}`);
+    for (const want of ['192x192 image/png any', '512x512 image/png any', '512x512 image/png maskable', 'any image/svg+xml any']) assert.ok(icons.includes(want), want);
+    for (const icon of manifest.icons.filter((i) => i.type === 'image/png')) {
+      const png = Buffer.from(await (await fetch(new URL(icon.src, root))).arrayBuffer());
+      assert.equal(png.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', `${icon.src} is a PNG`);
+      assert.equal(png.subarray(12, 16).toString('ascii'), 'IHDR');
+      assert.equal(`${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`, icon.sizes, `${icon.src} IHDR size`);
+    }
+    const p = await notesPage(b, root, 'pwa-install');
+    try {
+      // Controlled from the first load (clients.claim); after a reload the
+      // navigation itself goes through the fetch handler.
+      await p.raw.reload();
+      await until(p, () => window.notesReady === true && navigator.serviceWorker.controller !== null, 'the reloaded page');
+      const page = await p.eval(() => ({
+        manifest: document.querySelector('link[rel=manifest]').href,
+        theme: document.querySelector('meta[name=theme-color]').content,
+        apple: document.querySelector('link[rel=apple-touch-icon]').href,
+        script: navigator.serviceWorker.controller.scriptURL,
+        navigationViaWorker: performance.getEntriesByType('navigation')[0].workerStart > 0,
+      }));
+      assert.equal(page.manifest, `${root}manifest.webmanifest`);
+      assert.equal(page.theme, manifest.theme_color);
+      assert.equal(page.apple, `${root}icons/apple-touch-icon.png`);
+      assert.equal(page.script, `${root}sw.js`);
+      assert.equal(page.navigationViaWorker, true, 'the navigation went through the service worker');
+      const cdp = await p.cdp();
+      const { errors, url } = await cdp.send('Page.getAppManifest');
+      assert.equal(url, `${root}manifest.webmanifest`);
+      assert.deepEqual(errors, []);
+      const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+      assert.deepEqual(installabilityErrors, []);
+    } finally {
+      await forgetServiceWorker(p);
+      await p.close();
+    }
+  }],
 ];
 
 async function runBrowser(name, make) {
   const profile = mkdtempSync(join(tmpdir(), `neuraldb-e2e-${name}-`));
   const results = [];
-  const server = await startServer();
+  const server = await startServer('--e2e-hooks');
   const base = `${server.url}e2e/`;
   let browser;
   try {
