@@ -136,6 +136,24 @@ export interface LiveFunction {
   changes<R = Record<string, SqlValue>>(sql: string, params: SqlParam[] | undefined, key: string | string[], callback: (changes: LiveChanges<R>) => void, options?: Omit<LiveOptions, 'rowMode'>): Promise<LiveQuery<LiveResult<R>>>;
 }
 
+/** A committed row change. `key`: the primary key (every column without one) before the change; `row`: the new row (INSERT, UPDATE), as `to_jsonb` gives them. */
+export interface Change {
+  seq: SqlValue;
+  xid: SqlValue;
+  /** Schema-qualified, e.g. `public.notes`. */
+  relation: string;
+  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  key: Record<string, unknown>;
+  row: Record<string, unknown> | null;
+}
+
+export interface ChangesFunction {
+  /** Committed changes after `since` (default: all not yet acknowledged), in commit order; the first call turns the feed on. */
+  (options?: { since?: bigint | number | string; limit?: number }): Promise<{ changes: Change[]; cursor: SqlValue }>;
+  /** Forgets the changes up to `cursor` once they are applied elsewhere. */
+  ack(cursor: bigint | number | string): Promise<void>;
+}
+
 export interface TransactionOptions {
   isolation?: 'read committed' | 'repeatable read' | 'serializable';
   readOnly?: boolean;
@@ -186,6 +204,8 @@ export class NeuralDB {
   transaction<T>(fn: (tx: Session) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Live queries: see `LiveFunction`. */
   readonly live: LiveFunction;
+  /** The change feed: see `ChangesFunction`. */
+  readonly changes: ChangesFunction;
   /** LISTEN on `channel` (exact name); resolves to a function that removes this callback. */
   listen(channel: string, callback: (payload: string, info: { channel: string; processId: number }) => void): Promise<() => Promise<void>>;
   /** Removes every `listen` callback of `channel`. */

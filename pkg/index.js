@@ -317,6 +317,50 @@ export class NeuralDB {
     this.live = Object.assign((sql, params, callback, options) => this.#live(sql, params, callback, options), {
       changes: (sql, params, key, callback, options) => this.#liveChanges(sql, params, key, callback, options),
     });
+    /**
+     * `db.changes({ since, limit })`: committed row changes after cursor
+     * `since`, in commit order, and the cursor to acknowledge once they
+     * are applied elsewhere (`db.changes.ack(cursor)`). See README
+     * ("Change feed").
+     */
+    this.changes = Object.assign((options) => this.#changes(options), {
+      ack: (cursor) => this.#ackChanges(cursor),
+    });
+  }
+
+  #feedReady = null;
+
+  /** Turns the change feed on once (capture starts then). */
+  #ensureFeed() {
+    this.#feedReady ??= (async () => {
+      const feed = await this.query("SELECT to_regclass('neuraldb.changes') IS NOT NULL AS enabled");
+      if (!feed.rows[0].enabled) await this.exec(await this.#link.call('changeFeedDdl'));
+    })().catch((e) => {
+      this.#feedReady = null;
+      throw e;
+    });
+    return this.#feedReady;
+  }
+
+  async #changes({ since = 0, limit = 1000 } = {}) {
+    this.#check();
+    if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limit must be a positive integer');
+    await this.#ensureFeed();
+    const cursor = BigInt(since);
+    const r = await this.query(
+      'SELECT seq, xid, relation, op, key, row FROM neuraldb.changes WHERE seq > $1 ORDER BY seq LIMIT $2',
+      [cursor, limit],
+    );
+    // Rows come in the instance's int8 form; so does the cursor.
+    const last = r.rows.length ? r.rows[r.rows.length - 1].seq : convertInt8(cursor, this.#int8);
+    return { changes: r.rows, cursor: last };
+  }
+
+  /** Forgets the changes up to `cursor` (they were applied). */
+  async #ackChanges(cursor) {
+    this.#check();
+    await this.#ensureFeed();
+    await this.query('DELETE FROM neuraldb.changes WHERE seq <= $1', [BigInt(cursor)]);
   }
 
   async #live(sql, params, callback, options = {}) {

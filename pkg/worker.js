@@ -17,7 +17,7 @@
 // or `{ id, ok: false, error }`, where errors are plain
 // `{ code, message, detail?, hint?, position? }` objects.
 
-import init, { Database } from './wasm/neuraldb.js';
+import init, { Database, changeFeedDdl } from './wasm/neuraldb.js';
 
 const clientId = crypto.randomUUID();
 /** How often the clock is checked while a parked statement has a statement_timeout. */
@@ -835,6 +835,12 @@ const ops = {
     const key = nextSession++;
     sessions.set(key, { session: new Session(h.db, { key }), handle });
     return key;
+  },
+
+  /** The DDL that turns the change feed on. */
+  async changeFeedDdl() {
+    await wasmReady;
+    return changeFeedDdl();
   },
 
   /** Starts live query `id`; returns its first outcome. */

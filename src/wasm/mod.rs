@@ -30,6 +30,13 @@ fn js_clock() -> i64 {
     ((js_sys::Date::now() - UNIX_TO_2000_MS) * 1000.0) as i64
 }
 
+/// The DDL that turns the change feed on (`neuraldb.changes`), for
+/// `db.changes()`.
+#[wasm_bindgen(js_name = changeFeedDdl)]
+pub fn change_feed_ddl() -> String {
+    crate::engine::FEED_DDL.to_string()
+}
+
 /// Engine options from JS (`{ poolBytes? }`), read with serde-wasm-bindgen.
 #[derive(serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

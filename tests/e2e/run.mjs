@@ -6,6 +6,9 @@
 // profile and browser (to prove a scenario stable). Prints one line per
 // scenario and a totals line; exits 1 on any failure.
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +84,59 @@ async function forgetServiceWorker(p) {
     for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
     for (const k of await caches.keys()) await caches.delete(k);
   }).catch(() => {});
+}
+
+/**
+ * A client of a fresh database in the throwaway PostgreSQL 15 cluster
+ * (started by scripts/pg-compare.sh --start), through node-postgres.
+ */
+async function freshPostgres(name) {
+  execFileSync('bash', ['scripts/pg-compare.sh', '--start'], { stdio: 'inherit' });
+  const serverDir = new URL('../server/', import.meta.url);
+  if (!existsSync(new URL('node_modules/pg/package.json', serverDir))) {
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent'], { cwd: serverDir, stdio: 'inherit' });
+  }
+  const pg = createRequire(new URL('package.json', serverDir))('pg');
+  const config = { host: '127.0.0.1', port: Number(process.env.PG_COMPARE_PORT ?? 5498), user: 'postgres' };
+  const admin = new pg.Client({ ...config, database: 'postgres' });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const client = new pg.Client({ ...config, database: name });
+  await client.connect();
+  await client.query("SET TimeZone = 'UTC'");
+  return client;
+}
+
+/**
+ * README's recipe: applies a batch of feed changes to a server PostgreSQL
+ * in one transaction, together with the cursor it reached.
+ */
+async function applyChanges(client, changes, cursor) {
+  const ident = (name) => name.split('.').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
+  await client.query('BEGIN');
+  try {
+    for (const c of changes) {
+      const rel = ident(c.relation);
+      if (c.op !== 'INSERT') {
+        const cols = Object.keys(c.key).map((k) => `"${k.replace(/"/g, '""')}"`).join(', ');
+        await client.query(
+          `DELETE FROM ${rel} WHERE (${cols}) = (SELECT ${cols} FROM jsonb_populate_record(NULL::${rel}, $1))`,
+          [c.key],
+        );
+      }
+      if (c.row) await client.query(`INSERT INTO ${rel} SELECT * FROM jsonb_populate_record(NULL::${rel}, $1)`, [c.row]);
+    }
+    await client.query('UPDATE sync_state SET cursor = $1', [cursor]);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK');
+    throw e;
+  }
 }
 
 const scenarios = [
@@ -1106,6 +1162,115 @@ const scenarios = [
     assert.deepEqual(await B.eval(() => [window.events.length, window.notes.length]), frozen);
     await A.close();
     await B.close();
+  }],
+
+  ['change feed: 1,000 random transactions (some rolled back) applied to PostgreSQL 15 with node-postgres, resumed from the durable cursor after a browser kill, both sides equal row by row', async (b, base) => {
+    const server = await freshPostgres('neuraldb_feed_e2e');
+    try {
+      const ddl = `CREATE TABLE acct (id int PRIMARY KEY, owner text NOT NULL, balance bigint NOT NULL, tags text[], meta jsonb, at timestamptz);
+        CREATE TABLE entry (id bigint PRIMARY KEY, acct int, amount numeric(12,2), note text)`;
+      await server.query(ddl);
+      await server.query('CREATE TABLE sync_state (cursor bigint NOT NULL); INSERT INTO sync_state VALUES (0)');
+      let p = await b.newPage(base);
+      await open(p, 'feed');
+      await p.eval(async (ddl) => {
+        await window.db.exec(ddl);
+        await window.db.changes(); // turns the feed on
+      }, ddl);
+      // Random transactions in the page: inserts, updates (also of the key),
+      // deletes, savepoints; a fifth roll back.
+      const work = (page, seed, n) => page.eval(async ({ seed, n }) => {
+        let x = seed >>> 0;
+        const rnd = () => ((x = (Math.imul(x ^ (x >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 2 ** 32);
+        const pick = (k) => Math.floor(rnd() * k);
+        const s = await window.db.connect();
+        const max = async (t) => Number((await s.query(`SELECT coalesce(max(id), 0) AS m FROM ${t}`)).rows[0].m);
+        let nextAcct = (await max('acct')) + 1;
+        let nextEntry = (await max('entry')) + 1;
+        let committed = 0;
+        for (let i = 0; i < n; i++) {
+          await s.query('BEGIN');
+          try {
+            for (let k = 1 + pick(4); k > 0; k--) {
+              const id = 1 + pick(nextAcct);
+              switch (pick(7)) {
+                case 0: case 1:
+                  await s.query('INSERT INTO acct VALUES ($1, $2, $3, $4, $5, $6)', [nextAcct++, `owner ${pick(100)} 'q' \t é`, pick(1000), ['a', `t${pick(5)}`], { n: pick(10), s: 'x"y' }, new Date(Date.UTC(2026, 0, 1) + pick(1e9))]);
+                  break;
+                case 2:
+                  await s.query('UPDATE acct SET balance = balance + $1, tags = array_append(tags, $2) WHERE id = $3', [pick(100) - 50, `u${pick(9)}`, id]);
+                  break;
+                case 3:
+                  await s.query('UPDATE acct SET id = $1 WHERE id = $2', [nextAcct++, id]);
+                  break;
+                case 4:
+                  await s.query('DELETE FROM acct WHERE id = $1', [id]);
+                  break;
+                case 5:
+                  await s.query('INSERT INTO entry VALUES ($1, $2, $3, $4)', [nextEntry++, id, (pick(100000) / 100).toFixed(2), pick(2) ? null : 'n\\te']);
+                  break;
+                default:
+                  await s.query('SAVEPOINT sp');
+                  await s.query('DELETE FROM entry WHERE acct = $1', [id]);
+                  if (pick(2)) await s.query('ROLLBACK TO sp');
+              }
+            }
+            if (pick(5) === 0) await s.query('ROLLBACK');
+            else {
+              await s.query('COMMIT');
+              committed++;
+            }
+          } catch (e) {
+            if (s.transactionStatus !== 'I') await s.query('ROLLBACK');
+          }
+        }
+        await s.release();
+        return committed;
+      }, { seed, n });
+      // Reads batches from the cursor the server holds, applies each with
+      // the new cursor in one server transaction, then acknowledges it.
+      const sync = async (page, { ackLast = true } = {}) => {
+        let batches = 0;
+        for (;;) {
+          const since = (await server.query('SELECT cursor::text AS c FROM sync_state')).rows[0].c;
+          const batch = await page.eval(async (since) => {
+            await window.db.changes.ack(since);
+            const { changes, cursor } = await window.db.changes({ since, limit: 150 });
+            return { cursor: String(cursor), changes: changes.map((c) => ({ relation: c.relation, op: c.op, key: c.key, row: c.row })) };
+          }, since);
+          if (!batch.changes.length) return batches;
+          await applyChanges(server, batch.changes, batch.cursor);
+          batches++;
+          const more = await page.eval((c) => window.db.changes({ since: c, limit: 1 }).then((r) => r.changes.length > 0), batch.cursor);
+          if (!more && !ackLast) return batches;
+          await page.eval((c) => window.db.changes.ack(c), batch.cursor);
+        }
+      };
+      const committed1 = await work(p, 1, 500);
+      assert.ok((await sync(p, { ackLast: false })) > 1, 'several batches');
+      const committed2 = await work(p, 2, 100); // committed, not yet synced
+      await b.kill();
+      p = await b.newPage(base);
+      await open(p, 'feed');
+      const committed3 = await work(p, 3, 400);
+      await sync(p);
+      assert.ok(committed1 + committed2 + committed3 > 700, 'most transactions commit');
+      // Both sides row by row, as text.
+      const tables = {
+        acct: 'SELECT id::text, owner, balance::text, tags::text, meta::text, at::text FROM acct ORDER BY id',
+        entry: 'SELECT id::text, acct::text, amount::text, note FROM entry ORDER BY id',
+      };
+      for (const [t, sql] of Object.entries(tables)) {
+        const ours = (await ok(p, sql)).rows;
+        const theirs = (await server.query({ text: sql, rowMode: 'array' })).rows;
+        assert.ok(ours.length > 50, `${t} has rows`);
+        assert.deepEqual(theirs, ours, `${t} differs between NeuralDB and PostgreSQL`);
+      }
+      assert.equal((await ok(p, 'SELECT count(*) FROM neuraldb.changes')).rows[0][0], 0, 'all acknowledged');
+      await p.close();
+    } finally {
+      await server.end();
+    }
   }],
 
   ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
