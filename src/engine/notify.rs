@@ -38,9 +38,14 @@ pub struct Notification {
     pub sender: SessionId,
 }
 
+/// What a queued notification counts against [`QUEUE_BYTES`].
+fn entry_bytes(channel: &str, payload: &str) -> usize {
+    channel.len() + payload.len() + 32
+}
+
 impl Notification {
     fn bytes(&self) -> usize {
-        self.channel.len() + self.payload.len() + 32
+        entry_bytes(&self.channel, &self.payload)
     }
 }
 
@@ -48,8 +53,8 @@ impl Notification {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitEvent {
     pub sender: SessionId,
-    /// The relations it changed; `None` when unknown (a COMMIT PREPARED
-    /// of a transaction prepared before a restart): treat as all.
+    /// The relations it changed; `None` when unknown (COMMIT PREPARED:
+    /// a prepared transaction does not keep them): treat as all.
     pub relations: Option<Vec<Oid>>,
 }
 
@@ -92,29 +97,18 @@ impl Hub {
             .collect()
     }
 
-    /// Whether `sid` would be listening on `channel` after `actions`.
-    fn listens_after(
-        &self,
-        sid: SessionId,
-        sender: SessionId,
-        actions: &[AsyncAction],
-        channel: &str,
-    ) -> bool {
-        let mut on = self
-            .listening
-            .get(&sid)
-            .is_some_and(|c| c.iter().any(|x| x == channel));
-        if sid == sender {
-            for a in actions {
-                match a {
-                    AsyncAction::Listen(c) if c == channel => on = true,
-                    AsyncAction::Unlisten(c) if c == channel => on = false,
-                    AsyncAction::UnlistenAll => on = false,
-                    _ => {}
-                }
+    /// The channels `sender` listens on once `actions` are applied.
+    fn channels_after(&self, sender: SessionId, actions: &[AsyncAction]) -> Vec<String> {
+        let mut chans = self.channels(sender);
+        for a in actions {
+            match a {
+                AsyncAction::Listen(c) if !chans.contains(c) => chans.push(c.clone()),
+                AsyncAction::Unlisten(c) => chans.retain(|x| x != c),
+                AsyncAction::UnlistenAll => chans.clear(),
+                _ => {}
             }
         }
-        on
+        chans
     }
 
     /// The bytes committing `actions` of `sender` would queue.
@@ -123,20 +117,24 @@ impl Hub {
         if notifies.is_empty() {
             return 0;
         }
-        let mut recipients: Vec<SessionId> = self.listening.keys().copied().collect();
-        if !recipients.contains(&sender) {
-            recipients.push(sender);
+        // Listeners per channel, the sender as it will be after commit.
+        let mut listeners: HashMap<&str, usize> = HashMap::new();
+        for (&sid, chans) in &self.listening {
+            if sid != sender {
+                for c in chans {
+                    *listeners.entry(c.as_str()).or_default() += 1;
+                }
+            }
         }
-        let mut total = 0;
-        for (channel, payload) in notifies {
-            let size = channel.len() + payload.len() + 32;
-            total += size
-                * recipients
-                    .iter()
-                    .filter(|&&r| self.listens_after(r, sender, actions, channel))
-                    .count();
-        }
-        total
+        let own = self.channels_after(sender, actions);
+        notifies
+            .into_iter()
+            .map(|(channel, payload)| {
+                let n = listeners.get(channel).copied().unwrap_or(0)
+                    + usize::from(own.iter().any(|c| c == channel));
+                entry_bytes(channel, payload) * n
+            })
+            .sum()
     }
 
     pub(super) fn has_room(&self, bytes: usize) -> bool {
