@@ -204,6 +204,10 @@ export class NeuralDB {
   transaction<T>(fn: (tx: Session) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Live queries: see `LiveFunction`. */
   readonly live: LiveFunction;
+  /** The whole database as a plain SQL script PostgreSQL's psql loads, under one snapshot. */
+  dump(): Promise<string>;
+  /** Loads a plain SQL script (ours or pg_dump's plain format) in one transaction. */
+  restore(script: string): Promise<{ statements: number; rows: number }>;
   /** The change feed: see `ChangesFunction`. */
   readonly changes: ChangesFunction;
   /** LISTEN on `channel` (exact name); resolves to a function that removes this callback. */

@@ -487,6 +487,28 @@ export class NeuralDB {
     await this.#link.call('unlisten', this.#handle, channel);
   }
 
+  /**
+   * The whole database as a plain SQL script that PostgreSQL's psql loads
+   * (schema, data as COPY, then constraints and indexes), taken under one
+   * snapshot. See README ("Dump and restore").
+   */
+  async dump() {
+    this.#check();
+    return this.#link.call('dump', this.#handle);
+  }
+
+  /**
+   * Loads a plain SQL script (a dump of ours, or PostgreSQL's pg_dump
+   * plain format) in one transaction: all of it or nothing. Resolves to
+   * `{ statements, rows }`; an unsupported statement fails it with an
+   * error naming the statement and its line.
+   */
+  async restore(script) {
+    this.#check();
+    if (typeof script !== 'string') throw new TypeError('script must be a string');
+    return this.#link.call('restore', this.#handle, script);
+  }
+
   /** NOTIFY `channel` with `payload` (committed at once: pg_notify in its own transaction). */
   async notify(channel, payload = '') {
     await this.query('SELECT pg_notify($1, $2)', [channel, payload]);

@@ -109,6 +109,26 @@ class EngineHost {
     return relations.length;
   }
 
+  /** The database as a plain SQL script, on session `sid` (idle). */
+  dump(client, sid) {
+    this.checkOwner(client, sid);
+    try {
+      return this.db.dump(sid);
+    } finally {
+      this.drain();
+    }
+  }
+
+  /** Loads a plain SQL script in one transaction of session `sid`. */
+  restore(client, sid, script) {
+    this.checkOwner(client, sid);
+    try {
+      return this.db.restore(sid, script);
+    } finally {
+      this.drain();
+    }
+  }
+
   unwatch(client, id) {
     this.watches.get(client)?.delete(id);
   }
@@ -791,6 +811,18 @@ const sessions = new Map(); // session key -> { session, handle }
 let nextHandle = 1;
 let nextSession = 1;
 
+/** Runs fn(db, sid) on a new engine session of the handle's database, then ends it. */
+async function withTemporarySession(handle, fn) {
+  const h = handles.get(handle);
+  if (!h) throw dbError('08003', 'the database is closed');
+  const session = new Session(h.db);
+  try {
+    return await fn(h.db, await session.ensure());
+  } finally {
+    await session.release();
+  }
+}
+
 const ops = {
   async open(name, options = {}) {
     await wasmReady;
@@ -835,6 +867,16 @@ const ops = {
     const key = nextSession++;
     sessions.set(key, { session: new Session(h.db, { key }), handle });
     return key;
+  },
+
+  /** dump / restore on a session of their own, released after. */
+  async dump(handle) {
+    return withTemporarySession(handle, (db, sid) => db.call('dump', [sid]));
+  },
+
+  async restore(handle, script) {
+    if (typeof script !== 'string') throw dbError('22023', 'restore needs the script as a string');
+    return withTemporarySession(handle, (db, sid) => db.call('restore', [sid, script]));
   },
 
   /** The DDL that turns the change feed on. */
