@@ -1273,6 +1273,49 @@ const scenarios = [
     }
   }],
 
+  ['dump and restore: db.dump() of a database with schemas, enums, arrays, jsonb, vectors, an HNSW index, a view, serials and foreign keys loads into another with db.restore(); the same results; a bad script changes nothing', async (b, base) => {
+    const p = await b.newPage(base);
+    await open(p, 'dump-source');
+    await open(p, 'dump-target', 'target');
+    await ok(p, `CREATE SCHEMA app;
+      CREATE TYPE app.mood AS ENUM ('ok', 'meh');
+      CREATE TABLE app.person (id serial PRIMARY KEY, name text NOT NULL UNIQUE CHECK (length(name) > 0), mood app.mood, tags text[], born date, meta jsonb, e vector(3));
+      CREATE TABLE pet (id int PRIMARY KEY, owner int REFERENCES app.person ON DELETE CASCADE, name text DEFAULT 'unnamed');
+      CREATE INDEX person_e ON app.person USING hnsw (e vector_l2_ops);
+      CREATE VIEW pets AS SELECT p.name AS owner, pet.name FROM pet JOIN app.person p ON p.id = pet.owner`);
+    await ok(p, `INSERT INTO app.person (name, mood, tags, born, meta, e) VALUES
+      ('Ann', 'ok', '{a,"b c"}', '2001-02-03', '{"k": [1, "x\\ty"]}', '[1,2,3]'),
+      ('Bob ''the'' \\ builder', 'meh', NULL, NULL, NULL, '[0,0,1]'),
+      (E'new\nline', NULL, '{}', '1999-12-31', '[]', NULL)`);
+    await ok(p, "INSERT INTO pet VALUES (1, 1, 'Rex'), (2, 2, DEFAULT), (3, NULL, 'stray')");
+    const script = await p.eval(() => window.db.dump());
+    assert.match(script, /CREATE EXTENSION IF NOT EXISTS vector/);
+    assert.match(script, /COPY app\.person/);
+    const summary = await p.eval((s) => window.target.restore(s), script);
+    assert.ok(summary.statements > 5 && summary.rows === 6, JSON.stringify(summary));
+    for (const sql of [
+      'SELECT id, name, mood::text, tags, born, meta::text, e::text FROM app.person ORDER BY id',
+      'SELECT * FROM pets ORDER BY 1, 2',
+      "SELECT id, name FROM app.person ORDER BY e <-> '[1,2,2.9]' LIMIT 1",
+      "INSERT INTO app.person (name) VALUES ('next') RETURNING id",
+    ]) {
+      assert.deepEqual(await ok(p, sql, [], 'target'), await ok(p, sql), sql);
+    }
+    assert.equal((await q(p, "INSERT INTO pet VALUES (9, 42, 'x')", [], 'target')).code, '23503', 'the foreign key came back');
+    // All or nothing, and the error names the statement.
+    const bad = await p.eval(async () => {
+      try {
+        await window.target.restore('CREATE TABLE partial (a int);\nCREATE FOO BAR;\n');
+        return null;
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    });
+    assert.ok(bad && bad.code && /CREATE FOO BAR/.test(bad.message) && /line 2/.test(bad.message), JSON.stringify(bad));
+    assert.deepEqual((await ok(p, "SELECT to_regclass('partial') IS NULL", [], 'target')).rows, [[true]]);
+    await p.close();
+  }],
+
   ['errors carry SQLSTATE codes and the session stays usable', async (b, base) => {
     const p = await b.newPage(base);
     await open(p, 'errors');
