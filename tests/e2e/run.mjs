@@ -109,6 +109,13 @@ async function freshPostgres(name) {
   const client = new pg.Client({ ...config, database: name });
   await client.connect();
   await client.query("SET TimeZone = 'UTC'");
+  /** Disconnects and drops the database. */
+  client.dispose = async () => {
+    await client.end().catch(() => {});
+    const admin = new pg.Client({ ...config, database: 'postgres' });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`).finally(() => admin.end());
+  };
   return client;
 }
 
@@ -1165,7 +1172,8 @@ const scenarios = [
   }],
 
   ['change feed: 1,000 random transactions (some rolled back) applied to PostgreSQL 15 with node-postgres, resumed from the durable cursor after a browser kill, both sides equal row by row', async (b, base) => {
-    const server = await freshPostgres('neuraldb_feed_e2e');
+    // A database of its own: other runs may share the cluster.
+    const server = await freshPostgres(`neuraldb_feed_${process.pid}_${Date.now()}`);
     try {
       const ddl = `CREATE TABLE acct (id int PRIMARY KEY, owner text NOT NULL, balance bigint NOT NULL, tags text[], meta jsonb, at timestamptz);
         CREATE TABLE entry (id bigint PRIMARY KEY, acct int, amount numeric(12,2), note text)`;
@@ -1269,7 +1277,7 @@ const scenarios = [
       assert.equal((await ok(p, 'SELECT count(*) FROM neuraldb.changes')).rows[0][0], 0, 'all acknowledged');
       await p.close();
     } finally {
-      await server.end();
+      await server.dispose();
     }
   }],
 
