@@ -23,6 +23,7 @@ mod build;
 mod constraints;
 mod ddl;
 mod dml;
+mod dump;
 mod generated;
 mod index_keys;
 mod locking;
@@ -42,6 +43,7 @@ mod views;
 
 pub use crate::sql::exec::interrupt::CancelHandle;
 use crate::sql::exec::interrupt::{self, Interrupts};
+pub use dump::RestoreSummary;
 pub use notify::{CommitEvent, Notification};
 pub use system::DATABASE_OID;
 
