@@ -56,6 +56,13 @@ pub enum Statement {
         names: Vec<Name>,
         if_exists: bool,
     },
+    /// `CREATE EXTENSION [IF NOT EXISTS] name ...` (`tag` "CREATE
+    /// EXTENSION") and `COMMENT ON EXTENSION name IS ...` ("COMMENT"):
+    /// pgvector is built in, so `vector` is always there; nothing else is.
+    Extension {
+        name: String,
+        tag: String,
+    },
     /// `ALTER SEQUENCE name OWNED BY {table.column | NONE}` (`None`: NONE).
     AlterSequenceOwnedBy {
         name: Name,

@@ -181,6 +181,43 @@ pub(super) fn statement(p: &mut Parser) -> TResult<Option<Statement>> {
             };
             Ok(Some(Statement::AlterSequenceOwnedBy { name, owner }))
         }
+        // CREATE EXTENSION [IF NOT EXISTS] name [WITH] [SCHEMA s]
+        // [VERSION v] [CASCADE], as pg_dump writes it for pgvector.
+        (Some("CREATE"), Some("EXTENSION")) => {
+            p.next_token();
+            p.next_token();
+            let _ = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+            let name = p.parse_identifier().map_err(|e| syntax(e.to_string()))?;
+            let name = super::ident(&name);
+            let _ = p.parse_keyword(Keyword::WITH);
+            loop {
+                if p.parse_keyword(Keyword::SCHEMA) || p.parse_keyword(Keyword::VERSION) {
+                    p.next_token();
+                } else if !p.parse_keyword(Keyword::CASCADE) {
+                    break;
+                }
+            }
+            Ok(Some(Statement::Extension {
+                name,
+                tag: "CREATE EXTENSION".into(),
+            }))
+        }
+        (Some("COMMENT"), Some("ON")) if word_at(p, 2).as_deref() == Some("EXTENSION") => {
+            p.next_token();
+            p.next_token();
+            p.next_token();
+            let name = p.parse_identifier().map_err(|e| syntax(e.to_string()))?;
+            let name = super::ident(&name);
+            if !p.parse_keyword(Keyword::IS) {
+                let found = p.peek_token().token;
+                return Err(syntax(format!("syntax error at or near \"{found}\"")));
+            }
+            p.next_token();
+            Ok(Some(Statement::Extension {
+                name,
+                tag: "COMMENT".into(),
+            }))
+        }
         // CREATE SEQUENCE with its options in any order, as pg_dump writes
         // them (START before INCREMENT, which sqlparser refuses).
         (Some("CREATE"), Some("SEQUENCE")) => {
