@@ -9,6 +9,11 @@
 //! PostgreSQL wire protocol (default 127.0.0.1:5433). With the environment
 //! variable `NEURALDB_PASSWORD` set, clients authenticate with
 //! SCRAM-SHA-256; a non-loopback address requires it.
+//!
+//! `neuraldb dump --data FILE [OUT|-]` writes the database as a plain SQL
+//! script (to standard output for `-` or no OUT); `neuraldb restore --data
+//! FILE SCRIPT` loads such a script (ours or pg_dump's plain format) in one
+//! transaction.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -18,7 +23,9 @@ use neuraldb::value::tz::TimeZone;
 use neuraldb::Error;
 
 fn usage() -> ! {
-    eprintln!("usage: neuraldb FILE [-c SQL]\n       neuraldb serve --data FILE [--listen ADDR]");
+    eprintln!(
+        "usage: neuraldb FILE [-c SQL]\n       neuraldb serve --data FILE [--listen ADDR]\n       neuraldb dump --data FILE [OUT|-]\n       neuraldb restore --data FILE SCRIPT"
+    );
     std::process::exit(2)
 }
 
@@ -61,6 +68,75 @@ fn serve(args: &[String]) -> ! {
     }
 }
 
+/// Prints `e` as `run` does and exits with status 1.
+fn fail(what: &str, e: &Error) -> ! {
+    eprintln!("neuraldb: {what}: {e}");
+    if let Error::Sql(s) = e {
+        if let Some(d) = &s.detail {
+            eprintln!("DETAIL:  {d}");
+        }
+        if let Some(h) = &s.hint {
+            eprintln!("HINT:  {h}");
+        }
+    }
+    eprintln!("SQLSTATE: {}", e.sqlstate());
+    std::process::exit(1)
+}
+
+/// `dump --data FILE [OUT|-]` and `restore --data FILE SCRIPT`: the
+/// database file after `--data`, then one optional (dump) or required
+/// (restore) path.
+fn dump_or_restore(command: &str, args: &[String]) -> ! {
+    let mut data = None;
+    let mut path = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--data" => data = Some(it.next().cloned().unwrap_or_else(|| usage())),
+            p if path.is_none() && (p == "-" || !p.starts_with('-')) => path = Some(p.to_string()),
+            _ => usage(),
+        }
+    }
+    let Some(data) = data else { usage() };
+    let mut engine = match open_files(&data) {
+        Ok(e) => e,
+        Err(e) => fail(&format!("cannot open {data}"), &e),
+    };
+    let session = engine.connect();
+    if command == "dump" {
+        let script = match engine.dump(session) {
+            Ok(s) => s,
+            Err(e) => fail("dump failed", &e),
+        };
+        let written = match path.as_deref() {
+            None | Some("-") => std::io::stdout().write_all(script.as_bytes()),
+            Some(p) => std::fs::write(p, script),
+        };
+        if let Err(e) = written {
+            eprintln!("neuraldb: cannot write the dump: {e}");
+            std::process::exit(1)
+        }
+    } else {
+        let Some(p) = path else { usage() };
+        let script = match std::fs::read_to_string(&p) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("neuraldb: cannot read {p}: {e}");
+                std::process::exit(1)
+            }
+        };
+        match engine.restore(session, &script) {
+            Ok(s) => eprintln!(
+                "neuraldb: restored {} statements, {} rows",
+                s.statements, s.rows
+            ),
+            Err(e) => fail("restore failed", &e),
+        }
+    }
+    engine.disconnect(session);
+    std::process::exit(0)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else { usage() };
@@ -71,6 +147,9 @@ fn main() {
     }
     if path == "serve" {
         serve(&args[1..]);
+    }
+    if path == "dump" || path == "restore" {
+        dump_or_restore(path, &args[1..]);
     }
     let command = match args.get(1).map(String::as_str) {
         Some("-c") => Some(args.get(2).cloned().unwrap_or_else(|| usage())),

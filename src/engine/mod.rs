@@ -24,6 +24,7 @@ mod changefeed;
 mod constraints;
 mod ddl;
 mod dml;
+mod dump;
 mod generated;
 mod index_keys;
 mod locking;
@@ -44,6 +45,7 @@ mod views;
 pub use crate::sql::exec::interrupt::CancelHandle;
 use crate::sql::exec::interrupt::{self, Interrupts};
 pub use changefeed::FEED_DDL;
+pub use dump::RestoreSummary;
 pub use notify::{CommitEvent, Notification};
 pub use system::DATABASE_OID;
 

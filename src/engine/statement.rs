@@ -402,6 +402,19 @@ impl Engine {
                 start,
                 increment,
             } => self.create_sequence(sid, &name, if_not_exists, start, increment)?,
+            Statement::AlterSequenceOwnedBy { name, owner } => {
+                self.alter_sequence_owned_by(sid, &name, owner.as_ref())?
+            }
+            Statement::Extension { name, tag } => {
+                if name != "vector" {
+                    return Err(sql_err(
+                        SqlState::FEATURE_NOT_SUPPORTED,
+                        format!("extension \"{name}\" is not available (only vector is, built in)"),
+                    ));
+                }
+                QueryResult::tag(&tag)
+            }
+            Statement::AlterOwner { kind, name } => self.alter_owner(sid, &kind, &name)?,
             Statement::DropSequence { names, if_exists } => {
                 self.drop_objects(sid, &names, if_exists, "SEQUENCE", false)?
             }

@@ -197,8 +197,16 @@ impl Engine {
             Some(ast::Statement::Query(q)) => q,
             _ => return Err(cannot_store(&name, "it does not read back as a query")),
         };
+        // As a view's query is bound on use: unqualified names mean
+        // public whatever the session's search path (a restored script
+        // runs with an empty one).
         let ((_, again), _, _) = self
-            .bind(sid, &snapshot, |b| b.bind_query(&reparsed))
+            .bind(sid, &snapshot, |b| {
+                b.catalog.in_view(true);
+                let bound = b.bind_query(&reparsed);
+                b.catalog.in_view(false);
+                bound
+            })
             .map_err(|e| cannot_store(&name, &format!("it does not bind back: {e}")))?;
         if again.len() != columns.len()
             || again

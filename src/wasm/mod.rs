@@ -288,4 +288,25 @@ impl Database {
     pub fn is_waiting(&self, session: u32) -> bool {
         self.engine.is_parked(session)
     }
+
+    /// The database as a plain SQL script (see `Engine::dump`), taken in a
+    /// REPEATABLE READ transaction of `session`, which must be idle.
+    pub fn dump(&mut self, session: u32) -> Result<String, JsValue> {
+        self.engine.dump(session).map_err(|e| convert::error(&e))
+    }
+
+    /// Loads a plain SQL script (ours or pg_dump's) in one transaction of
+    /// `session` (see `Engine::restore`): `{ statements, rows }`.
+    pub fn restore(&mut self, session: u32, script: &str) -> Result<JsValue, JsValue> {
+        let summary = self
+            .engine
+            .restore(session, script)
+            .map_err(|e| convert::error(&e))?;
+        let obj = js_sys::Object::new();
+        for (key, n) in [("statements", summary.statements), ("rows", summary.rows)] {
+            let _ =
+                js_sys::Reflect::set(&obj, &JsValue::from_str(key), &JsValue::from_f64(n as f64));
+        }
+        Ok(obj.into())
+    }
 }

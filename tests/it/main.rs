@@ -2,6 +2,7 @@
 
 mod common;
 mod crash_sim;
+mod dump;
 mod fuzz;
 mod isolation;
 mod layers;

@@ -443,7 +443,7 @@ impl Engine {
     }
 
     /// Catalog objects visible to the statement, by OID.
-    fn visible_objects(&mut self, vp: &Viewpoint) -> Result<Vec<std::rc::Rc<Object>>> {
+    pub(super) fn visible_objects(&mut self, vp: &Viewpoint) -> Result<Vec<std::rc::Rc<Object>>> {
         let viewer = Viewer {
             snapshot: vp.snapshot,
             own: vp.own,

@@ -56,6 +56,26 @@ pub enum Statement {
         names: Vec<Name>,
         if_exists: bool,
     },
+    /// `CREATE EXTENSION [IF NOT EXISTS] name ...` (`tag` "CREATE
+    /// EXTENSION") and `COMMENT ON EXTENSION name IS ...` ("COMMENT"):
+    /// pgvector is built in, so `vector` is always there; nothing else is.
+    Extension {
+        name: String,
+        tag: String,
+    },
+    /// `ALTER SEQUENCE name OWNED BY {table.column | NONE}` (`None`: NONE).
+    AlterSequenceOwnedBy {
+        name: Name,
+        owner: Option<(Name, String)>,
+    },
+    /// `ALTER {TABLE | SEQUENCE | VIEW | INDEX | SCHEMA | TYPE} name OWNER
+    /// TO role`, which pg_dump emits for every object. There is one role,
+    /// so ownership is not recorded: the object must exist, nothing changes.
+    /// `kind` is the upper-cased object kind (the command tag's second word).
+    AlterOwner {
+        kind: String,
+        name: Name,
+    },
     /// `COMMENT ON kind name IS 'text' | NULL`.
     Comment {
         on: CommentOn,

@@ -83,6 +83,23 @@ pub(super) fn table_constraint(c: sp::TableConstraint) -> TResult<TableConstrain
     })
 }
 
+/// A DEFAULT expression's stored text. `nextval('s'::regclass)` is kept
+/// in the form serial columns get and `pg_get_expr` prints (sqlparser
+/// prints `REGCLASS`), so a dumped and restored serial default reads the
+/// same.
+fn default_text(e: &sp::Expr) -> String {
+    let text = e.to_string();
+    if let Some(arg) = text
+        .strip_prefix("nextval(")
+        .and_then(|r| r.strip_suffix("::REGCLASS)"))
+    {
+        if arg.starts_with('\'') && arg.ends_with('\'') && !arg.contains("::") {
+            return format!("nextval({arg}::regclass)");
+        }
+    }
+    text
+}
+
 /// A quoted literal DEFAULT as PostgreSQL stores and prints it (what
 /// `pg_get_expr` shows): the constant of the column's type, in its output
 /// form, bare for a non-negative integer, a decimal number with a point or
@@ -155,7 +172,7 @@ pub(super) fn column_spec(c: sp::ColumnDef) -> TResult<ColumnSpec> {
             sp::ColumnOption::NotNull => spec.not_null = true,
             sp::ColumnOption::Default(e) => {
                 spec.default_sql =
-                    Some(literal_default(&e, &spec.ty).unwrap_or_else(|| e.to_string()));
+                    Some(literal_default(&e, &spec.ty).unwrap_or_else(|| default_text(&e)));
                 spec.default = Some(expr(e)?);
             }
             sp::ColumnOption::PrimaryKey(pk) => {
@@ -277,6 +294,13 @@ pub(super) fn create_view(v: sp::CreateView) -> TResult<CreateView> {
 pub(super) fn create_index(c: sp::CreateIndex) -> TResult<CreateIndex> {
     let predicate = match c.predicate {
         Some(p) => {
+            // `WHERE (a > 0)` is stored as `a > 0`, as PostgreSQL keeps a
+            // tree and prints one pair of parentheses around it: a dump's
+            // `WHERE (a > 0)` must not come back as `((a > 0))`.
+            let mut p = p;
+            while let sp::Expr::Nested(inner) = p {
+                p = *inner;
+            }
             let source = p.to_string();
             Some((expr(p)?, source))
         }
@@ -384,7 +408,7 @@ pub(super) fn alter_table(a: sp::AlterTable) -> TResult<Statement> {
                     sp::AlterColumnOperation::SetDefault { value } => {
                         AlterOp::AlterColumnSetDefault {
                             column,
-                            default: Some(value.to_string()),
+                            default: Some(default_text(&value)),
                         }
                     }
                     sp::AlterColumnOperation::DropDefault => AlterOp::AlterColumnSetDefault {

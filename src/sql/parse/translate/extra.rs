@@ -9,6 +9,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use super::{object_name, syntax, TResult};
+use crate::error::SqlError;
 use crate::sql::parse::ast::{AlterOp, Statement};
 
 /// Whether the ALTER VIEW statement ahead renames (within its first
@@ -128,8 +129,190 @@ pub(super) fn statement(p: &mut Parser) -> TResult<Option<Statement>> {
                 "a transaction identifier",
             )?)))
         }
+        // pg_dump's `ALTER ... OWNER TO role` for any object kind.
+        (Some("ALTER"), Some(kind)) if owner_to_follows(p) => {
+            let kind = kind.to_string();
+            p.next_token();
+            p.next_token();
+            let _ = p.parse_keyword(Keyword::ONLY);
+            let name = p
+                .parse_object_name(false)
+                .map_err(|e| syntax(e.to_string()))?;
+            let name = object_name(&name)?;
+            if !(p.parse_keyword(Keyword::OWNER) && p.parse_keyword(Keyword::TO)) {
+                let found = p.peek_token().token;
+                return Err(syntax(format!("syntax error at or near \"{found}\"")));
+            }
+            // The role: a name, CURRENT_USER, SESSION_USER or CURRENT_ROLE.
+            p.next_token();
+            match kind.as_str() {
+                "TABLE" | "SEQUENCE" | "VIEW" | "INDEX" | "SCHEMA" | "TYPE" => {
+                    Ok(Some(Statement::AlterOwner { kind, name }))
+                }
+                _ => Err(super::unsupported(format!("ALTER {kind} ... OWNER TO"))),
+            }
+        }
+        (Some("ALTER"), Some("SEQUENCE")) => {
+            p.next_token();
+            p.next_token();
+            let name = p
+                .parse_object_name(false)
+                .map_err(|e| syntax(e.to_string()))?;
+            let name = object_name(&name)?;
+            if !(p.parse_keyword(Keyword::OWNED) && p.parse_keyword(Keyword::BY)) {
+                // RESTART, INCREMENT, ...: the sequence options are not
+                // alterable yet.
+                return Err(super::unsupported(
+                    "ALTER SEQUENCE other than OWNED BY and OWNER TO",
+                ));
+            }
+            let owner = if p.parse_keyword(Keyword::NONE) {
+                None
+            } else {
+                let column = p
+                    .parse_object_name(false)
+                    .map_err(|e| syntax(e.to_string()))?;
+                let mut column = object_name(&column)?;
+                let Some(col) = column.pop().filter(|_| !column.is_empty()) else {
+                    return Err(syntax("invalid OWNED BY option")
+                        .with_hint("Specify OWNED BY table.column or OWNED BY NONE."));
+                };
+                Some((column, col))
+            };
+            Ok(Some(Statement::AlterSequenceOwnedBy { name, owner }))
+        }
+        // CREATE EXTENSION [IF NOT EXISTS] name [WITH] [SCHEMA s]
+        // [VERSION v] [CASCADE], as pg_dump writes it for pgvector.
+        (Some("CREATE"), Some("EXTENSION")) => {
+            p.next_token();
+            p.next_token();
+            let _ = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+            let name = p.parse_identifier().map_err(|e| syntax(e.to_string()))?;
+            let name = super::ident(&name);
+            let _ = p.parse_keyword(Keyword::WITH);
+            loop {
+                if p.parse_keyword(Keyword::SCHEMA) || p.parse_keyword(Keyword::VERSION) {
+                    p.next_token();
+                } else if !p.parse_keyword(Keyword::CASCADE) {
+                    break;
+                }
+            }
+            Ok(Some(Statement::Extension {
+                name,
+                tag: "CREATE EXTENSION".into(),
+            }))
+        }
+        (Some("COMMENT"), Some("ON")) if word_at(p, 2).as_deref() == Some("EXTENSION") => {
+            p.next_token();
+            p.next_token();
+            p.next_token();
+            let name = p.parse_identifier().map_err(|e| syntax(e.to_string()))?;
+            let name = super::ident(&name);
+            if !p.parse_keyword(Keyword::IS) {
+                let found = p.peek_token().token;
+                return Err(syntax(format!("syntax error at or near \"{found}\"")));
+            }
+            p.next_token();
+            Ok(Some(Statement::Extension {
+                name,
+                tag: "COMMENT".into(),
+            }))
+        }
+        // CREATE SEQUENCE with its options in any order, as pg_dump writes
+        // them (START before INCREMENT, which sqlparser refuses).
+        (Some("CREATE"), Some("SEQUENCE")) => {
+            p.next_token();
+            p.next_token();
+            create_sequence(p).map(Some)
+        }
         _ => Ok(None),
     }
+}
+
+/// Whether `OWNER TO` comes within the first tokens of the ALTER
+/// statement ahead (ALTER kind [ONLY] [schema.]name OWNER TO).
+fn owner_to_follows(p: &Parser) -> bool {
+    (2..8).any(|n| {
+        word_at(p, n).as_deref() == Some("OWNER") && word_at(p, n + 1).as_deref() == Some("TO")
+    })
+}
+
+/// A signed integer constant of a sequence option.
+fn signed_int(p: &mut Parser) -> TResult<i64> {
+    let negative = p.consume_token(&Token::Minus);
+    if !negative {
+        let _ = p.consume_token(&Token::Plus);
+    }
+    match p.next_token().token {
+        Token::Number(n, _) => {
+            let v: i64 = n
+                .parse()
+                .map_err(|_| syntax(format!("value \"{n}\" is out of range for type bigint")))?;
+            Ok(if negative { -v } else { v })
+        }
+        other => Err(syntax(format!("syntax error at or near \"{other}\""))),
+    }
+}
+
+/// `CREATE SEQUENCE [IF NOT EXISTS] name [options]` after its first two
+/// words. `AS type` and `CACHE n` are accepted and ignored (values are
+/// bigint, nothing is cached); explicit bounds and CYCLE are refused.
+fn create_sequence(p: &mut Parser) -> TResult<Statement> {
+    let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+    let name = p
+        .parse_object_name(false)
+        .map_err(|e| syntax(e.to_string()))?;
+    let name = object_name(&name)?;
+    let (mut start, mut increment) = (None, None);
+    loop {
+        if p.parse_keyword(Keyword::AS) {
+            let ty = p.parse_data_type().map_err(|e| syntax(e.to_string()))?;
+            let ty = ty.to_string().to_ascii_lowercase();
+            if !matches!(
+                ty.as_str(),
+                "smallint" | "integer" | "int" | "int2" | "int4" | "int8" | "bigint"
+            ) {
+                return Err(SqlError::new(
+                    crate::error::SqlState::INVALID_PARAMETER_VALUE,
+                    "sequence type must be smallint, integer, or bigint",
+                ));
+            }
+        } else if p.parse_keyword(Keyword::START) {
+            let _ = p.parse_keyword(Keyword::WITH);
+            start = Some(signed_int(p)?);
+        } else if p.parse_keyword(Keyword::INCREMENT) {
+            let _ = p.parse_keyword(Keyword::BY);
+            increment = Some(signed_int(p)?);
+        } else if p.parse_keyword(Keyword::CACHE) {
+            signed_int(p)?;
+        } else if p.parse_keyword(Keyword::NO) {
+            if !(p.parse_keyword(Keyword::MINVALUE)
+                || p.parse_keyword(Keyword::MAXVALUE)
+                || p.parse_keyword(Keyword::CYCLE))
+            {
+                let found = p.peek_token().token;
+                return Err(syntax(format!("syntax error at or near \"{found}\"")));
+            }
+        } else if p.parse_keyword(Keyword::MINVALUE) {
+            return Err(super::unsupported("sequence option MINVALUE"));
+        } else if p.parse_keyword(Keyword::MAXVALUE) {
+            return Err(super::unsupported("sequence option MAXVALUE"));
+        } else if p.parse_keyword(Keyword::CYCLE) {
+            return Err(super::unsupported("sequence option CYCLE"));
+        } else if p.parse_keywords(&[Keyword::OWNED, Keyword::BY]) {
+            return Err(super::unsupported(
+                "CREATE SEQUENCE ... OWNED BY (use ALTER SEQUENCE ... OWNED BY)",
+            ));
+        } else {
+            break;
+        }
+    }
+    Ok(Statement::CreateSequence {
+        name,
+        if_not_exists,
+        start,
+        increment,
+    })
 }
 
 /// Takes `[NOT] DEFERRABLE` out of the transaction modes of BEGIN, START
