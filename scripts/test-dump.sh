@@ -51,8 +51,8 @@ if ! "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
 fi
 
 pg=(-X -q -h 127.0.0.1 -p "$PORT" -U postgres)
-db_fixture=neuraldb_dump_fixture
-db_bench=neuraldb_dump_pgbench
+db_fixture="neuraldb_dump_fixture_$$"
+db_bench="neuraldb_dump_pgbench_$$"
 work="$(mktemp -d)"
 servers=()
 cleanup() {
