@@ -246,6 +246,8 @@ fn statements_pg_dump_emits() {
          SET default_table_access_method = heap;\n\
          SET xmloption = content;\n\
          SET row_security = off;\n\
+         CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public;\n\
+         COMMENT ON EXTENSION vector IS 'vector data type and ivfflat and hnsw access methods';\n\
          INSERT INTO t (v) VALUES ('a'), ('b');\n",
     );
     assert_eq!(
@@ -273,6 +275,7 @@ fn statements_pg_dump_emits() {
         ("CREATE SEQUENCE s2 CYCLE", "0A000"),
         ("CREATE SEQUENCE s2 MAXVALUE 5", "0A000"),
         ("CREATE SEQUENCE s2 AS text", "22023"),
+        ("CREATE EXTENSION postgis", "0A000"),
     ] {
         let err = e.execute(s, sql, Vec::new()).expect_err(sql);
         assert_eq!(err.sqlstate().0, code, "{sql}: {err}");
