@@ -77,14 +77,16 @@ check() { # name, then a command that must succeed
     fi
 }
 
-serve() { # database file -> port (server left running)
-    "$bin" serve --data "$1" --listen 127.0.0.1:0 2>"$1.log" &
+serve() { # database file; sets $port (the server keeps running)
+    # Started here, not in a command substitution: the server would hold
+    # the substitution's pipe open, and its pid must reach cleanup.
+    "$bin" serve --data "$1" --listen 127.0.0.1:0 >/dev/null 2>"$1.log" &
     servers+=($!)
     for _ in $(seq 100); do
         grep -q 'listening on' "$1.log" && break
         sleep 0.1
     done
-    sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$1.log"
+    port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$1.log")"
 }
 
 same_rows() { # query, pg database, neuraldb port...
@@ -112,13 +114,15 @@ check "pg_dump" sh -c "pg_dump -h 127.0.0.1 -p $PORT -U postgres '$db_fixture' >
 check "neuraldb restore of pg_dump's output" "$bin" restore --data "$work/b.db" "$work/b.sql"
 
 # (c) The same rows everywhere.
-port_a="$(serve "$work/a.db")"
-port_b="$(serve "$work/b.db")"
+serve "$work/a.db"
+port_a="$port"
+serve "$work/b.db"
+port_b="$port"
 for t in public.kinds app.parent app.child public.big_kinds app.child_totals; do
     check "rows of $t" same_rows "SELECT * FROM $t ORDER BY 1" "$db_fixture" "$port_a" "$port_b"
 done
 for s in public.counter public.kinds_id_seq app.child_id_seq; do
-    check "sequence $s" same_rows "SELECT last_value, is_called FROM $s" "$db_fixture" "$port_a" "$port_b"
+    check "sequence $s" same_rows "SELECT nextval('$s')" "$db_fixture" "$port_a" "$port_b"
 done
 check "comments" same_rows "SELECT obj_description('public.kinds'::regclass, 'pg_class'), col_description('public.kinds'::regclass, 9)" "$db_fixture" "$port_a" "$port_b"
 
@@ -126,7 +130,8 @@ check "comments" same_rows "SELECT obj_description('public.kinds'::regclass, 'pg
 check "pgbench -i" pgbench -q -i -s 1 -h 127.0.0.1 -p "$PORT" -U postgres "$db_bench"
 check "pg_dump of pgbench" sh -c "pg_dump -h 127.0.0.1 -p $PORT -U postgres '$db_bench' > '$work/c.sql'"
 check "neuraldb restore of pgbench" "$bin" restore --data "$work/c.db" "$work/c.sql"
-port_c="$(serve "$work/c.db")"
+serve "$work/c.db"
+port_c="$port"
 for q in "SELECT count(*), sum(abalance), sum(bid) FROM pgbench_accounts" \
     "SELECT count(*), sum(bbalance) FROM pgbench_branches" \
     "SELECT count(*), sum(tbalance), sum(bid) FROM pgbench_tellers" \

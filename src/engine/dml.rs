@@ -561,8 +561,15 @@ impl Engine {
             }
             t
         };
+        // COPY FROM writes identity columns as given, as PostgreSQL's does
+        // (a restored dump keeps its GENERATED ALWAYS values).
+        let copying = self
+            .sessions
+            .get(&sid)
+            .and_then(|s| s.pending.as_ref())
+            .is_some_and(|p| p.copy);
         for &i in &targets {
-            if table.columns[i].identity == Some(IdentityKind::Always) {
+            if table.columns[i].identity == Some(IdentityKind::Always) && !copying {
                 return Err(Error::Sql(
                     SqlError::new(
                         SqlState("428C9"),
