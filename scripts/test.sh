@@ -34,6 +34,8 @@ section "cargo test"
 cargo test 2>&1 | tee "$log"
 section "clients against neuraldb serve"
 bash scripts/test-clients.sh 2>&1 | tee -a "$log"
+section "dump and restore against PostgreSQL 15"
+bash scripts/test-dump.sh 2>&1 | tee -a "$log"
 section "wasm package (built and linted)"
 bash scripts/build-wasm.sh 2>&1 | tee -a "$lint_log"
 # The `wasm` profile and features of the package build, so the library and
