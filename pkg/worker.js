@@ -389,6 +389,9 @@ class Live {
       while (reason && !this.closed) {
         let outcome;
         try {
+          // What it reads may have changed (a table dropped and created
+          // again by the commit): register again, then run.
+          await this.watch();
           outcome = await this.session.query(this.sql, this.params);
         } catch (e) {
           outcome = { results: [], error: asDbError(e), status: 'I' };

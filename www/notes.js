@@ -352,7 +352,9 @@ function setupDumpRestore() {
       e.target.value = '';
       if (!file) return;
       try {
-        await db.restore(await file.text());
+        // A dump of this app: it replaces the notes, in one transaction
+        // with the drop (all or nothing).
+        await db.restore(`DROP TABLE IF EXISTS public.notes CASCADE;\n${await file.text()}`);
         status(`Imported ${file.name}.`);
         await afterWrite();
       } catch (err) {

@@ -1126,6 +1126,17 @@ const scenarios = [
     await ok(A, "BEGIN; UPDATE items SET v = 'uno' WHERE id = 1; INSERT INTO items VALUES (4, 'four'); DELETE FROM items WHERE id = 2; COMMIT");
     await B.waitFor(() => window.changes.some((c) => c.del.length));
     assert.deepEqual(await B.eval(() => window.changes.at(-1)), { ins: [4], upd: [1], del: [2], reason: 'change' });
+    // A table dropped and created again: the live query follows the new one.
+    await ok(A, 'CREATE TABLE swap (x int)');
+    await B.eval(async () => {
+      window.swaps = [];
+      window.swapLive = await window.db.live('SELECT count(*)::int AS n FROM swap', [], (r) => window.swaps.push(r.rows[0].n));
+    });
+    await ok(A, 'BEGIN; DROP TABLE swap; CREATE TABLE swap (x int); INSERT INTO swap VALUES (1), (2); COMMIT');
+    await B.waitFor(() => window.swaps.at(-1) === 2);
+    await ok(A, 'INSERT INTO swap VALUES (3)');
+    await B.waitFor(() => window.swaps.at(-1) === 3);
+    await B.eval(() => window.swapLive.unsubscribe());
     // LISTEN/NOTIFY: delivered at commit, in order, deduplicated, never from a rollback.
     await ok(A, "NOTIFY chan, 'one'");
     await ok(A, "BEGIN; NOTIFY chan, 'rolled back'; ROLLBACK");
@@ -1447,7 +1458,7 @@ const scenarios = [
     }
   }],
 
-  ['PWA: the notes app in two tabs: changes show in the other tab, tag filter, semantic search through the HNSW index, an edit holds its row lock (shown in the sessions panel, refused in the other tab), delete', async (b, base) => {
+  ['PWA: the notes app in two tabs: changes show in the other tab, tag filter, semantic search through the HNSW index, an edit holds its row lock (shown in the sessions panel, refused in the other tab), delete, Export and Import', async (b, base) => {
     const root = base.replace(/e2e\/$/, '');
     const A = await notesPage(b, root, 'pwa-notes');
     const B = await notesPage(b, root, 'pwa-notes');
@@ -1517,6 +1528,32 @@ const scenarios = [
       await A.eval(() => document.querySelector('#notes li button.delete').click());
       await until(A, () => document.getElementById('status').textContent === 'Deleted.', 'the delete');
       await until(B, () => document.querySelectorAll('#notes h3').length === 2, 'tab B to see the delete');
+      if (io.dump && io.restore) {
+        // Export (what the button downloads), one more note, then Import
+        // of the export: the notes are as exported, in both tabs.
+        const exported = await A.eval(async () => {
+          const db = await (await import('/pkg/index.js')).NeuralDB.open(new URLSearchParams(location.search).get('db'));
+          try {
+            return await db.dump();
+          } finally {
+            await db.close();
+          }
+        });
+        assert.match(exported, /COPY public\.notes/);
+        await A.eval(() => document.getElementById('clear').click());
+        await until(A, () => document.querySelectorAll('#notes h3').length === 2, 'tab A to show both notes');
+        await addNote(A, 'Not in the export', 'added after it', 'later');
+        await until(B, () => document.querySelectorAll('#notes h3').length === 3, 'tab B to see the new note');
+        await A.eval((sql) => {
+          const input = document.getElementById('import-file');
+          const files = new DataTransfer();
+          files.items.add(new File([sql], 'notes.sql', { type: 'application/sql' }));
+          input.files = files.files;
+          input.dispatchEvent(new Event('change'));
+        }, exported);
+        await until(A, () => /^Imported notes\.sql/.test(document.getElementById('status').textContent), 'the import');
+        await until(B, () => document.querySelectorAll('#notes h3').length === 2, 'tab B to see the imported notes');
+      }
     } finally {
       await forgetServiceWorker(A);
       await A.close();
