@@ -42,6 +42,10 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
+# PostgreSQL 15: psql and pgbench for the client suites; the server for
+# dump/restore and the change-feed e2e test (a throwaway cluster).
+command -v psql >/dev/null && command -v pgbench >/dev/null || missing+=(postgresql-client-15)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: apt-get install ${missing[*]}"
   sudo_cmd=()
