@@ -26,6 +26,14 @@ use crate::value::Value;
 /// PostgreSQL's default `maintenance_work_mem` (64MB), in kB.
 pub(super) const DEFAULT_MAINTENANCE_WORK_MEM_KB: usize = 64 * 1024;
 
+/// The default of `neuraldb.max_query_memory`: the bytes of rows one plan
+/// node may hold before its statement fails with 53200. A browser tab's
+/// wasm memory is smaller than a server's.
+#[cfg(target_arch = "wasm32")]
+pub(super) const DEFAULT_MAX_QUERY_MEMORY_KB: usize = 512 * 1024;
+#[cfg(not(target_arch = "wasm32"))]
+pub(super) const DEFAULT_MAX_QUERY_MEMORY_KB: usize = 1024 * 1024;
+
 #[derive(Clone)]
 pub(super) struct Settings {
     pub(super) default_isolation: IsolationLevel,
@@ -37,6 +45,8 @@ pub(super) struct Settings {
     pub(super) hnsw: ScanSettings,
     /// maintenance_work_mem in kB: what CREATE INDEX may hold in memory.
     pub(super) maintenance_work_mem_kb: usize,
+    /// neuraldb.max_query_memory in kB (see [`crate::sql::exec::RowBudget`]).
+    pub(super) max_query_memory_kb: usize,
     pub(super) other: HashMap<String, String>,
 }
 
@@ -50,6 +60,7 @@ impl Default for Settings {
             timezone: TimeZone::utc(),
             hnsw: ScanSettings::default(),
             maintenance_work_mem_kb: DEFAULT_MAINTENANCE_WORK_MEM_KB,
+            max_query_memory_kb: DEFAULT_MAX_QUERY_MEMORY_KB,
             other: HashMap::new(),
         }
     }
@@ -623,6 +634,14 @@ impl Engine {
             }
             let resumed = dml.is_some() || build.is_some();
             self.interrupts.start(sid, deadline);
+            let limit_kb = self
+                .sessions
+                .get(&sid)
+                .map_or(DEFAULT_MAX_QUERY_MEMORY_KB, |s| {
+                    s.settings.max_query_memory_kb
+                });
+            self.interrupts
+                .set_memory_limit(limit_kb.saturating_mul(1024));
             let step = match (dml, build) {
                 (Some(d), _) => self.continue_dml(sid, *d),
                 (None, Some(b)) => self.continue_build(sid, *b),

@@ -72,6 +72,31 @@ pub(super) fn parse_memory_kb(text: &str) -> Option<i64> {
 }
 
 /// SHOW's form of a kB setting: the largest unit that divides it.
+/// The value of a memory setting, in kB: at least 1MB, as PostgreSQL
+/// bounds `maintenance_work_mem`.
+fn memory_setting(name: &str, text: &str) -> Result<usize> {
+    let kb = parse_memory_kb(text).ok_or_else(|| {
+        Error::Sql(
+            SqlError::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"{name}\": \"{text}\""),
+            )
+            .with_hint(
+                "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".",
+            ),
+        )
+    })?;
+    if !(1024..=i64::from(i32::MAX)).contains(&kb) {
+        return Err(sql_err(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!(
+                "{kb} kB is outside the valid range for parameter \"{name}\" (1024 .. 2147483647)"
+            ),
+        ));
+    }
+    Ok(kb as usize)
+}
+
 pub(super) fn format_memory_kb(kb: i64) -> String {
     for (unit, size) in [("TB", 1 << 30), ("GB", 1 << 20), ("MB", 1 << 10)] {
         if kb != 0 && kb % size == 0 {
@@ -440,28 +465,13 @@ impl Engine {
             "maintenance_work_mem" => {
                 s.settings.maintenance_work_mem_kb = match text {
                     None => super::session::DEFAULT_MAINTENANCE_WORK_MEM_KB,
-                    Some(t) => {
-                        let kb = parse_memory_kb(&t).ok_or_else(|| {
-                            Error::Sql(
-                                SqlError::new(
-                                    SqlState::INVALID_PARAMETER_VALUE,
-                                    format!("invalid value for parameter \"{lname}\": \"{t}\""),
-                                )
-                                .with_hint(
-                                    "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".",
-                                ),
-                            )
-                        })?;
-                        if kb < 1024 {
-                            return Err(sql_err(
-                                SqlState::INVALID_PARAMETER_VALUE,
-                                format!(
-                                    "{kb} kB is outside the valid range for parameter \"{lname}\" (1024 .. 2147483647)"
-                                ),
-                            ));
-                        }
-                        kb as usize
-                    }
+                    Some(t) => memory_setting(&lname, &t)?,
+                }
+            }
+            "neuraldb.max_query_memory" => {
+                s.settings.max_query_memory_kb = match text {
+                    None => super::session::DEFAULT_MAX_QUERY_MEMORY_KB,
+                    Some(t) => memory_setting(&lname, &t)?,
                 }
             }
             "hnsw.max_scan_tuples" => {
@@ -553,6 +563,7 @@ pub(super) fn show_setting(
         "hnsw.ef_search" => settings.hnsw.ef_search.to_string(),
         "hnsw.max_scan_tuples" => settings.hnsw.max_scan_tuples.to_string(),
         "maintenance_work_mem" => format_memory_kb(settings.maintenance_work_mem_kb as i64),
+        "neuraldb.max_query_memory" => format_memory_kb(settings.max_query_memory_kb as i64),
         "hnsw.iterative_scan" => settings.hnsw.iterative.name().into(),
         "lock_timeout" | "idle_in_transaction_session_timeout" | "transaction_timeout"
             if !settings.other.contains_key(lname.as_str()) =>

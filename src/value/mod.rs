@@ -90,6 +90,32 @@ impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
+
+    /// About the heap bytes the value owns (for memory limits).
+    pub fn heap_bytes(&self) -> usize {
+        fn json_bytes(j: &serde_json::Value) -> usize {
+            use serde_json::Value as J;
+            32 + match j {
+                J::String(s) => s.len(),
+                J::Array(items) => items.iter().map(json_bytes).sum(),
+                J::Object(map) => map.iter().map(|(k, v)| k.len() + json_bytes(v)).sum(),
+                _ => 0,
+            }
+        }
+        match self {
+            Value::Text(s) => s.len(),
+            Value::Bytea(b) => b.len(),
+            Value::Json(s) | Value::Reg(_, _, s) => s.len(),
+            Value::Jsonb(j) => json_bytes(j),
+            Value::Vector(v) | Value::HalfVec(v) => v.len() * 4,
+            Value::Numeric(_) | Value::Bit(_) => 32,
+            Value::Array(items) => items
+                .iter()
+                .map(|v| std::mem::size_of::<Value>() + v.heap_bytes())
+                .sum(),
+            _ => 0,
+        }
+    }
 }
 
 impl Value {

@@ -1,5 +1,7 @@
 //! Stopping a statement while it runs: a cancel request from another
-//! thread (the server's CancelRequest) and `statement_timeout`.
+//! thread (the server's CancelRequest), `statement_timeout`, and the
+//! memory limit of one plan node (`neuraldb.max_query_memory`, checked by
+//! [`crate::sql::exec::RowBudget`]).
 //!
 //! The engine runs each statement to completion on its own thread, so a
 //! running statement can only stop itself. The executor calls
@@ -63,6 +65,8 @@ pub struct Interrupts {
     /// engine clock's microseconds.
     deadline: Cell<Option<i64>>,
     clock: fn() -> i64,
+    /// The bytes of rows one plan node of the running statement may hold.
+    memory_limit: Cell<usize>,
 }
 
 impl Interrupts {
@@ -72,6 +76,7 @@ impl Interrupts {
             ticks: Cell::new(0),
             deadline: Cell::new(None),
             clock,
+            memory_limit: Cell::new(usize::MAX),
         }
     }
 
@@ -83,6 +88,15 @@ impl Interrupts {
     pub fn start(&self, sid: SessionId, deadline: Option<i64>) {
         self.set_running(Some(sid));
         self.deadline.set(deadline);
+    }
+
+    /// The running statement's memory limit (per plan node), in bytes.
+    pub fn set_memory_limit(&self, bytes: usize) {
+        self.memory_limit.set(bytes);
+    }
+
+    pub fn memory_limit(&self) -> usize {
+        self.memory_limit.get()
     }
 
     /// The running statement finished, failed or parked.

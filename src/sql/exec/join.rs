@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::eval::{eval, passes};
-use super::{Env, ExecResult, Row};
+use super::{Env, ExecResult, Row, RowBudget};
 use crate::sql::plan::{BExpr, JoinType};
 use crate::value::compare::HashableValue;
 use crate::value::Value;
@@ -27,6 +27,7 @@ pub(super) fn join_rows(
     mut matches: impl FnMut(&[Value], &[Value], &mut Env) -> ExecResult<bool>,
 ) -> ExecResult<Vec<Row>> {
     let mut out = Vec::new();
+    let mut budget = RowBudget::new();
     let mut right_matched = vec![false; right.len()];
     for lr in &left {
         let mut any = false;
@@ -37,6 +38,7 @@ pub(super) fn join_rows(
                 right_matched[j] = true;
                 let mut row = lr.clone();
                 row.extend_from_slice(rr);
+                budget.charge(&row, env)?;
                 out.push(row);
             }
         }
@@ -79,6 +81,7 @@ pub(super) fn hash_join(
         }
     }
     let mut out = Vec::new();
+    let mut budget = RowBudget::new();
     let mut right_matched = vec![false; right.len()];
     for lr in &left {
         let mut key = Vec::with_capacity(lkeys.len());
@@ -101,6 +104,7 @@ pub(super) fn hash_join(
                     }
                     any = true;
                     right_matched[j] = true;
+                    budget.charge(&row, env)?;
                     out.push(row);
                 }
             }

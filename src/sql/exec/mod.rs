@@ -125,6 +125,52 @@ impl Env<'_> {
     }
 }
 
+/// The bytes of rows one plan node has built up. Every node that can make
+/// more rows than it reads (joins, set-returning functions, recursion) or
+/// that holds a table's rows charges each row it keeps; past the
+/// statement's limit (`neuraldb.max_query_memory`) the statement fails
+/// with 53200, so a runaway query ends as an error instead of taking the
+/// process and every other session down. Per node, not per statement: a
+/// correlated subquery that runs many times does not add up.
+pub struct RowBudget {
+    used: usize,
+}
+
+impl RowBudget {
+    pub fn new() -> RowBudget {
+        RowBudget { used: 0 }
+    }
+
+    #[inline]
+    pub fn charge(&mut self, row: &[Value], env: &Env) -> ExecResult<()> {
+        self.used = self.used.saturating_add(row_bytes(row));
+        if self.used > env.interrupts.memory_limit() {
+            return Err(Error::Sql(
+                SqlError::new(SqlState::OUT_OF_MEMORY, "out of memory").with_detail(format!(
+                    "A plan node of the query needs more than neuraldb.max_query_memory ({} MB) for its rows.",
+                    env.interrupts.memory_limit() >> 20
+                )),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for RowBudget {
+    fn default() -> Self {
+        RowBudget::new()
+    }
+}
+
+/// About the bytes a row takes in memory: its values plus what they own.
+pub fn row_bytes(row: &[Value]) -> usize {
+    std::mem::size_of::<Row>()
+        + row
+            .iter()
+            .map(|v| std::mem::size_of::<Value>() + v.heap_bytes())
+            .sum::<usize>()
+}
+
 fn err(code: SqlState, msg: impl Into<String>) -> Error {
     Error::Sql(SqlError::new(code, msg))
 }
@@ -353,14 +399,17 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                 ));
             }
             let mut out = Vec::new();
+            let mut budget = RowBudget::new();
             let mut i = start;
             while (step > 0 && i <= stop) || (step < 0 && i >= stop) {
                 env.interrupts.tick()?;
-                if *ordinality {
-                    out.push(vec![value(i), Value::Int8(out.len() as i64 + 1)]);
+                let row = if *ordinality {
+                    vec![value(i), Value::Int8(out.len() as i64 + 1)]
                 } else {
-                    out.push(vec![value(i)]);
-                }
+                    vec![value(i)]
+                };
+                budget.charge(&row, env)?;
+                out.push(row);
                 if out.len() > 100_000_000 {
                     return Err(err(
                         SqlState::PROGRAM_LIMIT_EXCEEDED,
@@ -410,11 +459,13 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
         Plan::Project { input, exprs, .. } => {
             let rows = run(input, env)?;
             let mut out = Vec::with_capacity(rows.len());
+            let mut budget = RowBudget::new();
             for r in rows {
                 let mut o = Vec::with_capacity(exprs.len());
                 for e in exprs {
                     o.push(eval(e, &r, env)?);
                 }
+                budget.charge(&o, env)?;
                 out.push(o);
             }
             Ok(out)
@@ -429,6 +480,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
         Plan::ProjectSet { input, srfs, .. } => {
             let rows = run(input, env)?;
             let mut out = Vec::new();
+            let mut budget = RowBudget::new();
             for r in rows {
                 let mut sets = Vec::with_capacity(srfs.len());
                 for f in srfs {
@@ -442,6 +494,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                         sets.iter()
                             .map(|s| s.get(k).cloned().unwrap_or(Value::Null)),
                     );
+                    budget.charge(&row, env)?;
                     out.push(row);
                 }
             }
@@ -475,6 +528,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             let l = run(left, env)?;
             let rwidth = crate::sql::plan::plan_columns(right, env.cte_plans).len();
             let mut out = Vec::new();
+            let mut budget = RowBudget::new();
             for lr in l {
                 // The right side reads this row as its innermost outer row;
                 // its rows are dropped once joined, so memory stays that of
@@ -492,6 +546,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                         None => true,
                     } {
                         any = true;
+                        budget.charge(&row, env)?;
                         out.push(row);
                     }
                 }
@@ -625,6 +680,10 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                 result.retain(|r| seen.insert(r.iter().map(|v| v.group_key()).collect()));
             }
             let mut work = result.clone();
+            let mut budget = RowBudget::new();
+            for r in &result {
+                budget.charge(r, env)?;
+            }
             let mut rounds = 0u64;
             while !work.is_empty() {
                 rounds += 1;
@@ -639,6 +698,9 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
                 let mut next = run(step, env)?;
                 if !*all {
                     next.retain(|r| seen.insert(r.iter().map(|v| v.group_key()).collect()));
+                }
+                for r in &next {
+                    budget.charge(r, env)?;
                 }
                 result.extend(next.iter().cloned());
                 work = next;

@@ -19,6 +19,7 @@ pub mod explain;
 mod expr;
 mod from;
 pub mod index_keys;
+mod join_order;
 pub mod optimize;
 mod query;
 

@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use super::index_keys::PlanIndex;
-use super::{same_expr, split_and, visit_cols, BExpr, IndexBounds, Plan};
+use super::{same_expr, split_and, visit_cols, BExpr, IndexBounds, JoinType, Plan};
 use crate::access::{self, ScanShape};
 use crate::catalog::{IndexDef, IndexMethod, TableDef};
 use crate::sql::parse::ast::BinOp;
@@ -114,6 +114,14 @@ pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
                 exprs,
                 columns,
             } => push_through_project(*input, exprs, columns, pred, indexes),
+            join @ (Plan::NestedLoop {
+                kind: JoinType::Inner,
+                ..
+            }
+            | Plan::HashJoin {
+                kind: JoinType::Inner,
+                ..
+            }) => super::join_order::plan_inner_joins(join, pred, indexes),
             other => Plan::Filter {
                 input: Box::new(other),
                 pred,
