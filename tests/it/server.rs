@@ -1182,3 +1182,36 @@ fn create_index_progress_is_visible_and_cancellable_over_the_wire() {
     assert!(error(&b.query("INSERT INTO items VALUES (0, NULL)")).is_none());
     server.shutdown();
 }
+
+#[test]
+fn a_query_past_its_memory_limit_fails_with_53200_and_others_go_on() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut a = Client::connect(addr);
+    let mut b = Client::connect(addr);
+    a.query("CREATE TABLE t (x int); INSERT INTO t SELECT g FROM generate_series(1, 1000) g");
+    assert!(error(&b.query("SET neuraldb.max_query_memory = '32MB'")).is_none());
+    // A billion-row cartesian product: past 32MB long before it is built.
+    b.send(&message(
+        b'Q',
+        &cstr("SELECT count(*) FROM t t1, t t2, t t3"),
+    ));
+    // a's query waits behind it and is answered.
+    assert_eq!(
+        rows(&a.query("SELECT count(*) FROM t")),
+        vec![vec![Some("1000".into())]]
+    );
+    let r = b.until_ready();
+    assert_eq!(code(&r).as_deref(), Some("53200"));
+    assert_eq!(status(&r), b'I');
+    // Both sessions go on; the join with its condition runs within budget.
+    assert_eq!(
+        rows(&b.query("SELECT count(*) FROM t t1, t t2, t t3 WHERE t1.x = t2.x AND t2.x = t3.x")),
+        vec![vec![Some("1000".into())]]
+    );
+    assert_eq!(
+        rows(&a.query("SHOW neuraldb.max_query_memory")),
+        vec![vec![Some("1GB".into())]]
+    );
+    server.shutdown();
+}
