@@ -204,7 +204,19 @@ fn main() {
 
 /// Runs one input chunk; returns true on error.
 fn run(engine: &mut Engine, session: u32, sql: &str) -> bool {
-    match engine.submit(session, sql, Vec::new()) {
+    let mut submitted = engine.submit(session, sql, Vec::new());
+    // A statement that yields between slices (CREATE INDEX) runs to its end.
+    while matches!(submitted, neuraldb::engine::Submitted::Parked) && engine.has_work() {
+        engine.work();
+        if let Some((_, outcome)) = engine
+            .take_completions()
+            .into_iter()
+            .find(|(s, _)| *s == session)
+        {
+            submitted = neuraldb::engine::Submitted::Done(outcome);
+        }
+    }
+    match submitted {
         neuraldb::engine::Submitted::Done(outcome) => {
             for r in &outcome.results {
                 print_result(r);
