@@ -70,7 +70,7 @@ async function run(sql) {
 
 // ---- the data: identical for every engine ----------------------------------
 
-/** mulberry32: a small seeded generator, so every engine gets the same rows. */
+/** mulberry32, seeded, so every engine gets the same rows: rand(n) is an integer in [0, n). */
 function rng(seed) {
   let s = seed >>> 0;
   return (n) => {
