@@ -5,20 +5,13 @@
 // Usage: node scripts/bench-vector.mjs [n=20000] [dims=384] [q=100] [engines=neuraldb,hnswlib,pglite]
 //   [pool=MiB] (NeuralDB's buffer pool; default 64) [mem=MiB] (maintenance_work_mem of both
 //   databases' index builds; default 64) [datasets=clustered,lowrank,uniform]
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, startServer } from '../tests/e2e/browsers.mjs';
+import { ensureBenchDeps } from './bench-deps.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-if (!existsSync(join(root, 'bench', 'node_modules', 'hnswlib-wasm'))) {
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', join(root, 'bench')], { stdio: 'inherit' });
-}
-if (!existsSync(join(root, 'pkg', 'wasm', 'neuraldb_bg.wasm'))) {
-  execFileSync('bash', [join(root, 'scripts', 'build-wasm.sh')], { stdio: 'inherit' });
-}
+ensureBenchDeps();
 const query = new URLSearchParams(process.argv.slice(2).map((a) => a.split('=')));
 const server = await startServer();
 const profile = mkdtempSync(join(tmpdir(), 'neuraldb-bench-vector-'));

@@ -15,7 +15,8 @@ const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const argDir = process.argv.indexOf('--dir');
 const mounts = argDir > 0 ? [['/', resolve(process.argv[argDir + 1])]] : [
   ['/pkg/', join(root, 'pkg')],
-  // Peers for the vector benchmark (scripts/bench-vector.mjs installs them).
+  // Peers for the browser benchmarks (scripts/bench-vector.mjs and
+  // scripts/bench-peers.mjs install them into bench/).
   ['/bench-modules/', join(root, 'bench', 'node_modules')],
   // Blank pages the end-to-end tests drive, and the npm packages their
   // ORM pages import as ES modules through an import map (no bundler).
@@ -100,10 +101,10 @@ const server = createServer(async (req, res) => {
   }
   try {
     const body = path === '/sw.js' && argDir < 0 ? await serviceWorker(file) : await readFile(file);
-    // The vector benchmark runs cross-origin isolated (COOP/COEP), so
-    // performance.now() has 5 µs resolution instead of 100 µs: its page,
-    // and everything it or its worker loads.
-    const isolated = path.startsWith('/bench-') || /\/bench-vector/.test(req.headers.referer ?? '');
+    // The benchmark pages (bench-vector, bench-peers) run cross-origin
+    // isolated (COOP/COEP), so performance.now() has 5 µs resolution
+    // instead of 100 µs: the pages, and everything they or their workers load.
+    const isolated = path.startsWith('/bench-') || /\/bench-/.test(req.headers.referer ?? '');
     res.writeHead(200, {
       'content-type': types[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',

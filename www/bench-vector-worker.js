@@ -5,7 +5,7 @@
 // then per ef_search 40/100/200 the mean and median latency of a top-10
 // query and recall@10 against an exact scan computed here; database size
 // of the two databases (our data file + WAL; PGlite's pg_database_size).
-import init, { Database } from '/pkg/wasm/neuraldb.js';
+import { init, Database, runner } from './bench-neuraldb.js';
 import { loadHnswlib } from '/bench-modules/hnswlib-wasm/dist/hnswlib.js';
 import { PGlite } from '/bench-modules/@electric-sql/pglite/dist/index.js';
 import { OpfsAhpFS } from '/bench-modules/@electric-sql/pglite/dist/fs/opfs-ahp.js';
@@ -126,19 +126,7 @@ async function neuraldb(data, queries, name) {
   const dir = await root.getDirectoryHandle('bench-' + name, { create: true });
   const handle = async (f) => (await dir.getFileHandle(f, { create: true })).createSyncAccessHandle();
   const db = Database.openOpfs(await handle('v.ndb'), await handle('v.ndb-wal'), poolBytes ? { poolBytes } : {});
-  const sid = db.connect();
-  const run = (sql, params = []) => {
-    let out = db.submit(sid, sql, params);
-    // A CREATE INDEX yields between slices: drive it to the end (the
-    // package's worker does this between other tabs' requests).
-    while (out === undefined) {
-      db.work();
-      const done = db.takeCompletions();
-      if (done.length) out = done[0][1];
-    }
-    if (out.error) throw new Error(`${sql.slice(0, 60)}: ${out.error.code} ${out.error.message}`);
-    return out.results;
-  };
+  const run = runner(db);
   if (memMiB) run(`SET maintenance_work_mem = '${memMiB}MB'`);
   run(`CREATE TABLE items (id int PRIMARY KEY, e vector(${data[0].length}))`);
   const t0 = performance.now();

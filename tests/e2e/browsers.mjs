@@ -110,9 +110,11 @@ export async function chromium(profile) {
   await launch();
   return {
     name: 'chromium',
-    async newPage(url, { waitReady = true } = {}) {
+    /** Opens url in a new page; beforeGoto(raw page) runs first, e.g. to watch its requests from the start. */
+    async newPage(url, { waitReady = true, beforeGoto } = {}) {
       const page = await context.newPage();
       page.on('pageerror', (e) => console.log(`  [chromium page error] ${e.message}`));
+      await beforeGoto?.(page);
       await page.goto(url);
       if (waitReady) await page.waitForFunction(() => window.ready === true);
       const wrapped = wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close(), (fn, arg) => page.waitForFunction(fn, arg));
@@ -168,9 +170,11 @@ export async function firefox(profile) {
   await launch();
   return {
     name: 'firefox',
-    async newPage(url, { waitReady = true } = {}) {
+    /** As for Chromium. */
+    async newPage(url, { waitReady = true, beforeGoto } = {}) {
       const page = await browser.newPage();
       page.on('pageerror', (e) => console.log(`  [firefox page error] ${e.message}`));
+      await beforeGoto?.(page);
       await page.goto(url);
       if (waitReady) await page.waitForFunction(() => window.ready === true);
       return wrapPage(page, (fn, arg) => page.evaluate(fn, arg), () => page.close(), (fn, arg) => page.waitForFunction(fn, {}, arg));
