@@ -549,6 +549,12 @@ impl Engine {
                 self.vacuum(sid, &names)?;
                 QueryResult::tag("VACUUM")
             }
+            Statement::Analyze { table, columns } => {
+                if let Some(name) = table {
+                    self.analyze_names(sid, &name, &columns)?;
+                }
+                QueryResult::tag("ANALYZE")
+            }
             Statement::Truncate { names } => self.truncate(sid, &names)?,
             Statement::Copy(c) => self.copy_statement(sid, *c, params)?,
         }))
@@ -698,6 +704,43 @@ impl Engine {
             }
         }
         Ok(QueryResult::tag("TRUNCATE TABLE"))
+    }
+
+    /// ANALYZE's checks (there are no statistics to gather): the table
+    /// exists and has the columns; anything else is skipped with
+    /// PostgreSQL's WARNING.
+    fn analyze_names(
+        &mut self,
+        sid: SessionId,
+        name: &ast::Name,
+        columns: &[String],
+    ) -> Result<()> {
+        let entry = self
+            .lookup_name(sid, name)?
+            .ok_or_else(|| Error::Sql(plan::undefined_table(&Self::display_name(name))))?;
+        let crate::catalog::Object::Table(t) = &*entry.object else {
+            let tname = name.last().cloned().unwrap_or_default();
+            self.raise_notice(
+                sid,
+                crate::error::Notice::warning(
+                    SqlState("01000"),
+                    format!(
+                        "skipping \"{tname}\" --- cannot analyze non-tables or special system tables"
+                    ),
+                ),
+            );
+            return Ok(());
+        };
+        if let Some(c) = columns
+            .iter()
+            .find(|c| !t.columns.iter().any(|x| &x.name == *c))
+        {
+            return Err(sql_err(
+                SqlState::UNDEFINED_COLUMN,
+                format!("column \"{c}\" of relation \"{}\" does not exist", t.name),
+            ));
+        }
+        Ok(())
     }
 
     /// The statement snapshot: the transaction's (REPEATABLE READ) or a

@@ -146,6 +146,12 @@ pub enum Statement {
     Vacuum {
         tables: Vec<Name>,
     },
+    /// `ANALYZE [table [(columns)]]`: there are no planner statistics, so
+    /// it only checks its names.
+    Analyze {
+        table: Option<Name>,
+        columns: Vec<String>,
+    },
     Copy(Box<Copy>),
     /// `SET CONSTRAINTS { ALL | name [, ...] } { DEFERRED | IMMEDIATE }`
     /// (`names` None: ALL).

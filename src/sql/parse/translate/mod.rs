@@ -545,6 +545,10 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
                 None => Vec::new(),
             },
         },
+        S::Analyze(a) => Statement::Analyze {
+            table: a.table_name.as_ref().map(object_name).transpose()?,
+            columns: a.columns.iter().map(ident).collect(),
+        },
         S::Copy {
             source,
             to,
