@@ -110,7 +110,9 @@ pub struct PagerConfig {
     /// changes are bounded by a quarter of it in steady state).
     pub pool_bytes: usize,
     /// Checkpoint automatically once this many WAL bytes were written since
-    /// the last checkpoint.
+    /// the last checkpoint. It bounds what opening the database replays
+    /// and (with the shrink rule in [`Pager::checkpoint`]) the WAL file's
+    /// size: 4 MiB, as SQLite's default of 1000 4 KiB pages.
     pub checkpoint_wal_bytes: u64,
 }
 
@@ -119,7 +121,7 @@ impl Default for PagerConfig {
         PagerConfig {
             page_size: DEFAULT_PAGE_SIZE,
             pool_bytes: 64 << 20,
-            checkpoint_wal_bytes: 16 << 20,
+            checkpoint_wal_bytes: 4 << 20,
         }
     }
 }
@@ -602,8 +604,11 @@ impl Pager {
         dirty.sort_by_key(|&i| self.frames[i].id);
         self.write_runs(&dirty)?;
         self.data.sync().map_err(|e| self.poison(e))?;
+        // The WAL file is reused from its start (no growth to sync on
+        // commit); one that a large transaction grew past twice the
+        // checkpoint distance is shrunk instead of holding that space.
         let shrink =
-            self.wal.file_len().map_err(|e| self.poison(e))? > 4 * self.checkpoint_wal_bytes;
+            self.wal.file_len().map_err(|e| self.poison(e))? > 2 * self.checkpoint_wal_bytes;
         self.wal
             .start_generation(shrink)
             .map_err(|e| self.poison(e))?;
