@@ -182,6 +182,11 @@ const ISOLATION = new Map([
   ['serializable', 'SERIALIZABLE'],
 ]);
 
+// db.transaction()'s hooks on its session (module-private): a BEGIN sent
+// with the first statement, and a COMMIT that also ends the engine session.
+const DEFER_BEGIN = Symbol('deferBegin');
+const COMMIT_AND_END = Symbol('commitAndEnd');
+
 /** A dedicated engine session: its own transaction, its own snapshot. */
 export class Session {
   #link;
@@ -190,6 +195,8 @@ export class Session {
   #onNotice;
   #queue = Promise.resolve();
   #released = false;
+  /** A BEGIN not sent yet: it goes with the next statement (db.transaction). */
+  #begin = null;
 
   constructor(link, key, int8, onNotice, onNotification) {
     this.#link = link;
@@ -210,6 +217,7 @@ export class Session {
 
   async #run(sql, params, options = {}) {
     const { onProgress, signal } = options;
+    const end = options[COMMIT_AND_END] === true;
     if (this.#released) throw new NeuralDBError({ code: '08003', message: 'the session was released' });
     if (typeof sql !== 'string') throw new TypeError('sql must be a string');
     if (params !== undefined && !Array.isArray(params)) throw new TypeError('params must be an array');
@@ -217,11 +225,13 @@ export class Session {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
     const link = this.#link;
     const progressId = onProgress ? link.nextProgress++ : undefined;
+    const begin = this.#begin;
+    this.#begin = null;
     // One statement at a time per session, in call order (like node-postgres).
     const turn = this.#queue.then(() => {
       if (signal?.aborted) throw canceledError();
       if (progressId !== undefined) link.progress.set(progressId, onProgress);
-      const done = link.call('query', this.#key, sql, params ?? [], progressId);
+      const done = link.call('query', this.#key, sql, params ?? [], progressId, begin, end);
       if (signal) {
         // Like PostgreSQL's CancelRequest: reaches a statement that waits
         // for a lock or runs in slices (CREATE INDEX); one that already
@@ -266,6 +276,23 @@ export class Session {
   async exec(sql, options = {}) {
     const out = await this.#run(sql, [], options);
     return out.results.map((r) => shapeResult(r, this.#int8, options.rowMode));
+  }
+
+  /**
+   * db.transaction(): `sql` (a BEGIN) is sent with the next statement, in
+   * the same request to the leader; meanwhile the session counts as in a
+   * transaction. `null` drops a BEGIN still unsent; returns whether one was.
+   */
+  [DEFER_BEGIN](sql) {
+    const had = this.#begin !== null;
+    this.#begin = sql;
+    this.transactionStatus = sql !== null ? 'T' : had ? 'I' : this.transactionStatus;
+    return had;
+  }
+
+  /** db.transaction(): COMMIT, then the engine session ends in the same request (the next statement gets a new one). */
+  [COMMIT_AND_END]() {
+    return this.query('COMMIT', [], { [COMMIT_AND_END]: true });
   }
 
   /** Ends the session, rolling back an open transaction. */
@@ -583,10 +610,12 @@ export class NeuralDB {
       for (let attempt = 0; ; attempt++) {
         let committing = false;
         try {
-          await tx.query(begin);
+          // BEGIN goes with fn's first statement, and the COMMIT closes
+          // the engine session: two leader round trips fewer.
+          tx[DEFER_BEGIN](begin);
           const value = await fn(tx);
           committing = true;
-          const end = await tx.query('COMMIT');
+          const end = await tx[COMMIT_AND_END]();
           if (end.command === 'ROLLBACK') {
             throw new NeuralDBError({
               code: '25P02',
@@ -595,7 +624,8 @@ export class NeuralDB {
           }
           return value;
         } catch (e) {
-          if (tx.transactionStatus !== 'I') await tx.query('ROLLBACK').catch(() => {});
+          // Nothing to roll back when fn failed before any statement.
+          if (!tx[DEFER_BEGIN](null) && tx.transactionStatus !== 'I') await tx.query('ROLLBACK').catch(() => {});
           // A lost connection during COMMIT leaves the outcome unknown: never retry that.
           const retry = e instanceof NeuralDBError && e.retryable && !(committing && e.code.startsWith('08'));
           if (!retry || attempt >= retries) throw e;
