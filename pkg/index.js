@@ -225,11 +225,12 @@ export class Session {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal');
     const link = this.#link;
     const progressId = onProgress ? link.nextProgress++ : undefined;
-    const begin = this.#begin;
-    this.#begin = null;
     // One statement at a time per session, in call order (like node-postgres).
     const turn = this.#queue.then(() => {
       if (signal?.aborted) throw canceledError();
+      // A deferred BEGIN goes with the first statement actually sent.
+      const begin = this.#begin;
+      this.#begin = null;
       if (progressId !== undefined) link.progress.set(progressId, onProgress);
       const done = link.call('query', this.#key, sql, params ?? [], progressId, begin, end);
       if (signal) {
