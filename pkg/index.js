@@ -186,6 +186,9 @@ const ISOLATION = new Map([
 // with the first statement, and a COMMIT that also ends the engine session.
 const DEFER_BEGIN = Symbol('deferBegin');
 const COMMIT_AND_END = Symbol('commitAndEnd');
+const DETACH = Symbol('detach');
+/** Idle worker sessions db.transaction() keeps per instance for the next transactions. */
+const MAX_IDLE_TX_SESSIONS = 8;
 
 /** A dedicated engine session: its own transaction, its own snapshot. */
 export class Session {
@@ -296,6 +299,16 @@ export class Session {
     return this.query('COMMIT', [], { [COMMIT_AND_END]: true });
   }
 
+  /**
+   * db.transaction(): this object is done (later calls fail with 08003,
+   * as after release()), but the worker keeps the session key, whose
+   * engine session COMMIT already closed, for another transaction.
+   */
+  [DETACH]() {
+    this.#released = true;
+    this.#link.notifyRoutes.delete(`s${this.#key}`);
+  }
+
   /** Ends the session, rolling back an open transaction. */
   async release() {
     if (this.#released) return;
@@ -325,6 +338,8 @@ export class NeuralDB {
   #listeners = new Map();
   /** live ids of this instance */
   #lives = new Set();
+  /** worker session keys (no engine session) for db.transaction() to reuse */
+  #txKeys = [];
 
   constructor(link, handle, session, int8, name, onNotice, onNotification) {
     this.#onNotice = onNotice;
@@ -606,7 +621,12 @@ export class NeuralDB {
     if (!iso) throw new TypeError(`unknown isolation level ${options.isolation}`);
     const retries = options.retries ?? 5;
     const begin = `BEGIN ISOLATION LEVEL ${iso}${options.readOnly ? ' READ ONLY' : ''}`;
-    const tx = await this.connect();
+    // A key left by an earlier transaction saves a request to the worker:
+    // its engine session was closed by that COMMIT, the first statement
+    // creates a new one. `tx` itself is new each time.
+    const key = this.#txKeys.pop() ?? (await this.#link.call('connect', this.#handle));
+    const tx = new Session(this.#link, key, this.#int8, this.#onNotice, this.#onNotification);
+    let reusable = false;
     try {
       for (let attempt = 0; ; attempt++) {
         let committing = false;
@@ -617,6 +637,7 @@ export class NeuralDB {
           const value = await fn(tx);
           committing = true;
           const end = await tx[COMMIT_AND_END]();
+          reusable = true;
           if (end.command === 'ROLLBACK') {
             throw new NeuralDBError({
               code: '25P02',
@@ -634,7 +655,12 @@ export class NeuralDB {
         }
       }
     } finally {
-      await tx.release().catch(() => {});
+      if (reusable && !this.#closed && this.#txKeys.length < MAX_IDLE_TX_SESSIONS) {
+        tx[DETACH]();
+        this.#txKeys.push(key);
+      } else {
+        await tx.release().catch(() => {});
+      }
     }
   }
 

@@ -71,9 +71,11 @@ async function resetAccounts() {
 async function run(n, transfers) {
   await resetAccounts();
   const per = T / n;
-  // Arm every tab: each waits for 'go' on a BroadcastChannel, then runs its share.
+  // Arm every tab: each waits for 'go' on a BroadcastChannel, then runs its
+  // share; window.benchDone resolves to its figures when it is done.
   await Promise.all(pages.slice(0, n).map((p, i) => p.eval(({ share }) => {
-    window.benchOut = null;
+    let finished;
+    window.benchDone = new Promise((resolve) => (finished = resolve));
     const go = new BroadcastChannel('bench-tabs-go');
     go.onmessage = async () => {
       go.close();
@@ -95,9 +97,8 @@ async function run(n, transfers) {
       } catch (e) {
         error = `${e.code ?? ''} ${e.message}`;
       }
-      window.benchOut = { start, end: performance.timeOrigin + performance.now(), attempts, done, error };
+      finished({ start, end: performance.timeOrigin + performance.now(), attempts, done, error });
     };
-    window.benchArmed = true;
   }, { share: transfers.slice(i * per, (i + 1) * per) })));
   // The barrier: one post reaches every armed tab (a channel's own posts
   // are not delivered to itself, so a fresh instance sends).
@@ -106,11 +107,9 @@ async function run(n, transfers) {
     c.postMessage('go');
     c.close();
   });
-  const outs = [];
-  for (const p of pages.slice(0, n)) {
-    await p.raw.waitForFunction(() => window.benchOut, null, { timeout: 600_000, polling: 20 });
-    outs.push(await p.eval(() => window.benchOut));
-  }
+  // Wait for every tab's completion promise (no polling: polls from here
+  // would cost the browser CPU while it is measured).
+  const outs = await Promise.all(pages.slice(0, n).map((p) => p.eval(() => window.benchDone)));
   const errors = outs.filter((o) => o.error).map((o) => o.error);
   const done = outs.reduce((s, o) => s + o.done, 0);
   const attempts = outs.reduce((s, o) => s + o.attempts, 0);
