@@ -3,12 +3,24 @@
 // Per database name, the workers of all tabs elect a leader with the Web
 // Locks API (`neuraldb:<name>:leader`). The leader opens the two OPFS files
 // with sync access handles and runs the engine; the other workers forward
-// their tab's requests to it over a BroadcastChannel (`neuraldb:<name>`).
+// their tab's requests to it.
+//
+// Channels: `neuraldb:<name>` (every worker) carries only the election:
+// who, leader, hello, resign, bye. Each worker also opens its link
+// `neuraldb:<name>:link:<clientId>`; on its `hello` the leader opens the
+// same name and answers `welcome` there, and the worker's requests wait
+// for that. Only those two instances share the name, so a request reaches
+// only the leader and a reply (res, progress, changed, notify) only its
+// tab, not every tab's worker (a channel never receives its own posts).
+// The leader's `run` op folds into one request creating a session, a
+// BEGIN deferred by db.transaction(), the statement, and closing the
+// session after a COMMIT.
 //
 // Liveness: every worker holds `neuraldb:<name>:client:<clientId>` for its
 // whole life. The leader queues a request for each client's lock; it is
 // granted when that client's tab is gone, and the leader then disconnects
-// the client's sessions (rolling back their transactions). Followers do
+// the client's sessions (rolling back their transactions) and closes its
+// link. Followers do
 // the same for the leader's lock: when granted, the leader is gone, their
 // in-flight requests fail with 08006, and the next leader (whoever's queued
 // leader-lock request is granted) recovers the files and announces itself.
