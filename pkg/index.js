@@ -182,6 +182,14 @@ const ISOLATION = new Map([
   ['serializable', 'SERIALIZABLE'],
 ]);
 
+// db.transaction()'s hooks on its session (module-private): a BEGIN sent
+// with the first statement, and a COMMIT that also ends the engine session.
+const DEFER_BEGIN = Symbol('deferBegin');
+const COMMIT_AND_END = Symbol('commitAndEnd');
+const DETACH = Symbol('detach');
+/** Idle worker sessions db.transaction() keeps per instance for the next transactions. */
+const MAX_IDLE_TX_SESSIONS = 8;
+
 /** A dedicated engine session: its own transaction, its own snapshot. */
 export class Session {
   #link;
@@ -190,6 +198,8 @@ export class Session {
   #onNotice;
   #queue = Promise.resolve();
   #released = false;
+  /** A BEGIN not sent yet: it goes with the next statement (db.transaction). */
+  #begin = null;
 
   constructor(link, key, int8, onNotice, onNotification) {
     this.#link = link;
@@ -210,6 +220,7 @@ export class Session {
 
   async #run(sql, params, options = {}) {
     const { onProgress, signal } = options;
+    const end = options[COMMIT_AND_END] === true;
     if (this.#released) throw new NeuralDBError({ code: '08003', message: 'the session was released' });
     if (typeof sql !== 'string') throw new TypeError('sql must be a string');
     if (params !== undefined && !Array.isArray(params)) throw new TypeError('params must be an array');
@@ -220,8 +231,11 @@ export class Session {
     // One statement at a time per session, in call order (like node-postgres).
     const turn = this.#queue.then(() => {
       if (signal?.aborted) throw canceledError();
+      // A deferred BEGIN goes with the first statement actually sent.
+      const begin = this.#begin;
+      this.#begin = null;
       if (progressId !== undefined) link.progress.set(progressId, onProgress);
-      const done = link.call('query', this.#key, sql, params ?? [], progressId);
+      const done = link.call('query', this.#key, sql, params ?? [], progressId, begin, end);
       if (signal) {
         // Like PostgreSQL's CancelRequest: reaches a statement that waits
         // for a lock or runs in slices (CREATE INDEX); one that already
@@ -268,6 +282,33 @@ export class Session {
     return out.results.map((r) => shapeResult(r, this.#int8, options.rowMode));
   }
 
+  /**
+   * db.transaction(): `sql` (a BEGIN) is sent with the next statement, in
+   * the same request to the leader; meanwhile the session counts as in a
+   * transaction. `null` drops a BEGIN still unsent; returns whether one was.
+   */
+  [DEFER_BEGIN](sql) {
+    const had = this.#begin !== null;
+    this.#begin = sql;
+    this.transactionStatus = sql !== null ? 'T' : had ? 'I' : this.transactionStatus;
+    return had;
+  }
+
+  /** db.transaction(): COMMIT, then the engine session ends in the same request (the next statement gets a new one). */
+  [COMMIT_AND_END]() {
+    return this.query('COMMIT', [], { [COMMIT_AND_END]: true });
+  }
+
+  /**
+   * db.transaction(): this object is done (later calls fail with 08003,
+   * as after release()), but the worker keeps the session key, whose
+   * engine session COMMIT already closed, for another transaction.
+   */
+  [DETACH]() {
+    this.#released = true;
+    this.#link.notifyRoutes.delete(`s${this.#key}`);
+  }
+
   /** Ends the session, rolling back an open transaction. */
   async release() {
     if (this.#released) return;
@@ -297,6 +338,8 @@ export class NeuralDB {
   #listeners = new Map();
   /** live ids of this instance */
   #lives = new Set();
+  /** worker session keys (no engine session) for db.transaction() to reuse */
+  #txKeys = [];
 
   constructor(link, handle, session, int8, name, onNotice, onNotification) {
     this.#onNotice = onNotice;
@@ -578,15 +621,23 @@ export class NeuralDB {
     if (!iso) throw new TypeError(`unknown isolation level ${options.isolation}`);
     const retries = options.retries ?? 5;
     const begin = `BEGIN ISOLATION LEVEL ${iso}${options.readOnly ? ' READ ONLY' : ''}`;
-    const tx = await this.connect();
+    // A key left by an earlier transaction saves a request to the worker:
+    // its engine session was closed by that COMMIT, the first statement
+    // creates a new one. `tx` itself is new each time.
+    const key = this.#txKeys.pop() ?? (await this.#link.call('connect', this.#handle));
+    const tx = new Session(this.#link, key, this.#int8, this.#onNotice, this.#onNotification);
+    let reusable = false;
     try {
       for (let attempt = 0; ; attempt++) {
         let committing = false;
         try {
-          await tx.query(begin);
+          // BEGIN goes with fn's first statement, and the COMMIT closes
+          // the engine session: two leader round trips fewer.
+          tx[DEFER_BEGIN](begin);
           const value = await fn(tx);
           committing = true;
-          const end = await tx.query('COMMIT');
+          const end = await tx[COMMIT_AND_END]();
+          reusable = true;
           if (end.command === 'ROLLBACK') {
             throw new NeuralDBError({
               code: '25P02',
@@ -595,7 +646,8 @@ export class NeuralDB {
           }
           return value;
         } catch (e) {
-          if (tx.transactionStatus !== 'I') await tx.query('ROLLBACK').catch(() => {});
+          // Nothing to roll back when fn failed before any statement.
+          if (!tx[DEFER_BEGIN](null) && tx.transactionStatus !== 'I') await tx.query('ROLLBACK').catch(() => {});
           // A lost connection during COMMIT leaves the outcome unknown: never retry that.
           const retry = e instanceof NeuralDBError && e.retryable && !(committing && e.code.startsWith('08'));
           if (!retry || attempt >= retries) throw e;
@@ -603,7 +655,12 @@ export class NeuralDB {
         }
       }
     } finally {
-      await tx.release().catch(() => {});
+      if (reusable && !this.#closed && this.#txKeys.length < MAX_IDLE_TX_SESSIONS) {
+        tx[DETACH]();
+        this.#txKeys.push(key);
+      } else {
+        await tx.release().catch(() => {});
+      }
     }
   }
 

@@ -3,12 +3,24 @@
 // Per database name, the workers of all tabs elect a leader with the Web
 // Locks API (`neuraldb:<name>:leader`). The leader opens the two OPFS files
 // with sync access handles and runs the engine; the other workers forward
-// their tab's requests to it over a BroadcastChannel (`neuraldb:<name>`).
+// their tab's requests to it.
+//
+// Channels: `neuraldb:<name>` (every worker) carries only the election:
+// who, leader, hello, resign, bye. Each worker also opens its link
+// `neuraldb:<name>:link:<clientId>`; on its `hello` the leader opens the
+// same name and answers `welcome` there, and the worker's requests wait
+// for that. Only those two instances share the name, so a request reaches
+// only the leader and a reply (res, progress, changed, notify) only its
+// tab, not every tab's worker (a channel never receives its own posts).
+// The leader's `run` op folds into one request creating a session, a
+// BEGIN deferred by db.transaction(), the statement, and closing the
+// session after a COMMIT.
 //
 // Liveness: every worker holds `neuraldb:<name>:client:<clientId>` for its
 // whole life. The leader queues a request for each client's lock; it is
 // granted when that client's tab is gone, and the leader then disconnects
-// the client's sessions (rolling back their transactions). Followers do
+// the client's sessions (rolling back their transactions) and closes its
+// link. Followers do
 // the same for the leader's lock: when granted, the leader is gone, their
 // in-flight requests fail with 08006, and the next leader (whoever's queued
 // leader-lock request is granted) recovers the files and announces itself.
@@ -76,6 +88,8 @@ class EngineHost {
     this.onChanged = null;
     /** (client, sid, notification) => void: a NOTIFY reached a listening session */
     this.onNotify = null;
+    /** 'client tag' -> sid of a session created by a run() still in flight (for cancelRun) */
+    this.running = new Map();
     db.setProgressHook((sid, progress) => {
       const client = this.owner.get(sid);
       if (client !== undefined) this.onProgress?.(client, sid, progress);
@@ -85,11 +99,56 @@ class EngineHost {
   connect(client) {
     const sid = this.db.connect();
     this.owner.set(sid, client);
+    this.watchClient(client);
+    return sid;
+  }
+
+  /** Queues for another tab's liveness lock (once): granted when it is gone. */
+  watchClient(client) {
     if (client !== clientId && this.onClientGone && !this.watched.has(client)) {
       this.watched.add(client);
       this.onClientGone(client);
     }
-    return sid;
+  }
+
+  /**
+   * One request for what a tab's statement needs: a new session when
+   * `sid` is null, `begin` (a BEGIN the page deferred) run first, the
+   * statement, then (`end`) the session closed. Saves a leader round trip
+   * each. Resolves to `{ sid, out }`.
+   */
+  async run(client, sid, sql, params, begin, end, tag) {
+    let running = null;
+    if (sid === null) {
+      sid = this.connect(client);
+      // Until the reply the tab does not know the session: it cancels by tag.
+      running = `${client} ${tag}`;
+      this.running.set(running, sid);
+    }
+    try {
+      return await this.runOn(client, sid, sql, params, begin, end);
+    } finally {
+      if (running) this.running.delete(running);
+    }
+  }
+
+  async runOn(client, sid, sql, params, begin, end) {
+    let out;
+    if (begin) {
+      const b = await this.submit(client, sid, begin, []);
+      if (b.error) out = b;
+      else {
+        out = await this.submit(client, sid, sql, params);
+        if (b.notices?.length) out.notices = [...b.notices, ...(out.notices ?? [])];
+      }
+    } else {
+      out = await this.submit(client, sid, sql, params);
+    }
+    if (end) {
+      this.disconnect(client, sid);
+      out.status = 'I';
+    }
+    return { sid, out };
   }
 
   /**
@@ -195,6 +254,12 @@ class EngineHost {
       }
     };
     channel.port2.postMessage(null);
+  }
+
+  /** cancel() of the statement of a run() that created its session (tab-side tag). */
+  cancelRun(client, tag) {
+    const sid = this.running.get(`${client} ${tag}`);
+    return sid === undefined ? false : this.cancel(client, sid);
   }
 
   /** Cancels the session's waiting or yielded statement (57014). */
@@ -526,12 +591,26 @@ class SharedDb extends DbBase {
     this.releaseLeaderLock = null;
     this.openError = null;
     this.closed = false;
+    // Election and announcements (who, leader, hello, resign, bye): every tab.
     this.channel = new BroadcastChannel(`neuraldb:${name}`);
     this.channel.onmessage = (e) => this.onMessage(e.data);
+    // This tab's link to the leader: only this worker and the leader open
+    // this name, so each request and reply reaches exactly one worker.
+    this.link = new BroadcastChannel(this.linkName(clientId));
+    this.link.onmessage = (e) => this.onMessage(e.data);
+    /** the leader that answered our `hello` on the link (requests wait for it) */
+    this.linkedTo = null;
+    this.linkWaiters = [];
+    /** client id -> BroadcastChannel of its link (while this worker leads) */
+    this.links = new Map();
   }
 
   lockName(kind) {
     return `neuraldb:${this.name}:${kind}`;
+  }
+
+  linkName(client) {
+    return `neuraldb:${this.name}:link:${client}`;
   }
 
   async start() {
@@ -555,16 +634,16 @@ class SharedDb extends DbBase {
       // Progress of a statement goes to the worker of the tab that runs it.
       this.engine.onProgress = (client, sid, progress) => {
         if (client === clientId) deliverProgress(this, sid, progress);
-        else this.channel.postMessage({ type: 'progress', to: client, sid, progress });
+        else this.sendTo(client, { type: 'progress', sid, progress });
       };
       // Live queries and notifications of every tab are the leader's to report.
       this.engine.onChanged = (client, ids) => {
         if (client === clientId) this.changed(ids);
-        else this.channel.postMessage({ type: 'changed', to: client, ids });
+        else this.sendTo(client, { type: 'changed', ids });
       };
       this.engine.onNotify = (client, sid, n) => {
         if (client === clientId) this.notified(sid, n);
-        else this.channel.postMessage({ type: 'notify', to: client, sid, n });
+        else this.sendTo(client, { type: 'notify', sid, n });
       };
     } catch (e) {
       // Let open() report it; release the lock so that another tab (or a
@@ -576,11 +655,18 @@ class SharedDb extends DbBase {
     this.engine.onClientGone = (client) => {
       navigator.locks.request(this.lockName(`client:${client}`), () => {
         if (this.engine) this.engine.disconnectClient(client);
+        this.links.get(client)?.close();
+        this.links.delete(client);
       });
     };
     this.setLeader(clientId);
     this.channel.postMessage({ type: 'leader', id: clientId });
     await new Promise((release) => (this.releaseLeaderLock = release));
+  }
+
+  /** A message to another tab's worker, on its link (the leader's side). */
+  sendTo(client, m) {
+    this.links.get(client)?.postMessage(m);
   }
 
   setLeader(id) {
@@ -594,6 +680,9 @@ class SharedDb extends DbBase {
       navigator.locks.request(this.lockName(`client:${id}`), () => {
         if (this.leaderId === id) this.leaderLost(id);
       });
+      // Ask the leader to open our link; requests wait for its `welcome`.
+      this.linkedTo = null;
+      this.channel.postMessage({ type: 'hello', from: clientId, to: id });
     }
     for (const w of this.leaderWaiters.splice(0)) w.resolve();
     // A new leader: live queries and listeners of this tab move to it.
@@ -603,21 +692,36 @@ class SharedDb extends DbBase {
   leaderLost(id) {
     if (this.leaderId !== id) return;
     this.leaderId = null;
+    this.linkedTo = null;
     this.epoch += 1;
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) p.reject(lostLeader());
+    for (const w of this.linkWaiters.splice(0)) w.reject(lostLeader());
     for (const s of this.sessions) s.leaderLost();
   }
 
   onMessage(m) {
     if (this.closed) return;
     switch (m.type) {
+      // On the shared channel:
       case 'who':
         if (this.engine) this.channel.postMessage({ type: 'leader', id: clientId });
         break;
       case 'leader':
         if (!this.engine) this.setLeader(m.id);
+        break;
+      case 'hello':
+        if (this.engine && m.to === clientId) {
+          let link = this.links.get(m.from);
+          if (!link) {
+            link = new BroadcastChannel(this.linkName(m.from));
+            link.onmessage = (e) => this.onMessage(e.data);
+            this.links.set(m.from, link);
+            this.engine.watchClient(m.from);
+          }
+          link.postMessage({ type: 'welcome', id: clientId });
+        }
         break;
       case 'resign':
         this.leaderLost(m.id);
@@ -625,38 +729,42 @@ class SharedDb extends DbBase {
       case 'bye':
         if (this.engine) this.engine.disconnectClient(m.from);
         break;
+      // On a link (the leader's side):
       case 'req':
-        if (m.to === clientId) this.serve(m);
+        this.serve(m);
         break;
-      case 'progress':
-        if (m.to === clientId) deliverProgress(this, m.sid, m.progress);
-        break;
-      case 'changed':
-        if (m.to === clientId) this.changed(m.ids);
-        break;
-      case 'notify':
-        if (m.to === clientId) this.notified(m.sid, m.n);
-        break;
-      case 'res':
-        if (m.to === clientId) {
-          const p = this.pending.get(m.rid);
-          this.pending.delete(m.rid);
-          if (p) (m.ok ? p.resolve(m.value) : p.reject(m.error));
+      // On our link (a follower's side):
+      case 'welcome':
+        if (m.id === this.leaderId) {
+          this.linkedTo = m.id;
+          for (const w of this.linkWaiters.splice(0)) w.resolve();
         }
         break;
+      case 'progress':
+        deliverProgress(this, m.sid, m.progress);
+        break;
+      case 'changed':
+        this.changed(m.ids);
+        break;
+      case 'notify':
+        this.notified(m.sid, m.n);
+        break;
+      case 'res': {
+        const p = this.pending.get(m.rid);
+        this.pending.delete(m.rid);
+        if (p) (m.ok ? p.resolve(m.value) : p.reject(m.error));
+        break;
+      }
     }
   }
 
   async serve(m) {
-    if (!this.engine) {
-      this.channel.postMessage({ type: 'res', to: m.from, rid: m.rid, ok: false, error: lostLeader() });
-      return;
-    }
+    const reply = (r) => this.sendTo(m.from, { type: 'res', rid: m.rid, ...r });
+    if (!this.engine) return reply({ ok: false, error: lostLeader() });
     try {
-      const value = await this.engine[m.op](m.from, ...m.args);
-      this.channel.postMessage({ type: 'res', to: m.from, rid: m.rid, ok: true, value });
+      reply({ ok: true, value: await this.engine[m.op](m.from, ...m.args) });
     } catch (e) {
-      this.channel.postMessage({ type: 'res', to: m.from, rid: m.rid, ok: false, error: asDbError(e) });
+      reply({ ok: false, error: asDbError(e) });
     }
   }
 
@@ -677,13 +785,20 @@ class SharedDb extends DbBase {
     });
   }
 
+  /** Resolves once the leader has opened our link; rejects if it is lost first. */
+  linked() {
+    if (this.linkedTo !== null && this.linkedTo === this.leaderId) return Promise.resolve();
+    return new Promise((resolve, reject) => this.linkWaiters.push({ resolve, reject }));
+  }
+
   async call(op, args) {
     await this.ready();
     if (this.engine) return this.engine[op](clientId, ...args);
+    await this.linked();
     const rid = this.nextRid++;
     return new Promise((resolve, reject) => {
       this.pending.set(rid, { resolve, reject });
-      this.channel.postMessage({ type: 'req', to: this.leaderId, from: clientId, rid, op, args });
+      this.link.postMessage({ type: 'req', from: clientId, rid, op, args });
     });
   }
 
@@ -692,6 +807,8 @@ class SharedDb extends DbBase {
     if (this.engine) {
       this.engine.close();
       this.engine = null;
+      for (const link of this.links.values()) link.close();
+      this.links.clear();
       this.channel.postMessage({ type: 'resign', id: clientId });
       if (this.releaseLeaderLock) this.releaseLeaderLock();
     } else {
@@ -700,7 +817,9 @@ class SharedDb extends DbBase {
     }
     for (const p of this.pending.values()) p.reject(dbError('08003', 'the database was closed'));
     this.pending.clear();
+    for (const w of this.linkWaiters.splice(0)) w.reject(dbError('08003', 'the database was closed'));
     this.channel.close();
+    this.link.close();
   }
 }
 
@@ -714,6 +833,8 @@ function deliverProgress(db, sid, progress) {
 // Sessions as the main thread sees them: a stable key whose engine session
 // is (re)created on the current leader when needed.
 
+let nextTag = 1;
+
 class Session {
   /** @param {{key?: number, handle?: number}} [route] where its notifications go on the page */
   constructor(db, route = {}) {
@@ -724,6 +845,9 @@ class Session {
     this.status = 'I';
     this.inFlight = false;
     this.broken = false;
+    /** names this session to the leader while a request creates its engine session */
+    this.tag = nextTag++;
+    this.creating = false;
     db.sessions.add(this);
   }
 
@@ -752,24 +876,49 @@ class Session {
     this.status = 'I';
   }
 
-  async query(sql, params, progressId) {
+  /**
+   * Runs a statement; `begin` (a BEGIN the page deferred) runs just before
+   * it and `end` closes the engine session after it, in the same request.
+   */
+  async query(sql, params, progressId, begin = null, end = false) {
     if (this.broken) {
       this.broken = false;
       throw lostLeader();
     }
     this.inFlight = true;
     try {
-      await this.ensure();
-      const routed = progressId !== undefined && this.db.progressRoutes;
-      if (routed) this.db.progressRoutes.set(this.sid, progressId);
       let out;
-      try {
-        out = await this.db.call('submit', [this.sid, sql, params]);
-      } finally {
-        if (routed) this.db.progressRoutes.delete(this.sid);
+      if ((this.sid === null || this.epoch !== this.db.epoch) && progressId === undefined) {
+        // No session on this leader yet: it is created by the same request.
+        await this.db.ready();
+        const epoch = this.db.epoch;
+        this.creating = true;
+        let r;
+        try {
+          r = await this.db.call('run', [null, sql, params, begin, end, this.tag]);
+        } finally {
+          this.creating = false;
+        }
+        this.sid = r.sid;
+        this.epoch = epoch;
+        out = r.out;
+      } else {
+        await this.ensure();
+        const routed = progressId !== undefined && this.db.progressRoutes;
+        if (routed) this.db.progressRoutes.set(this.sid, progressId);
+        try {
+          out = (await this.db.call('run', [this.sid, sql, params, begin, end, this.tag])).out;
+        } finally {
+          if (routed) this.db.progressRoutes.delete(this.sid);
+        }
       }
       this.status = out.status;
       out.pid = this.sid;
+      if (end) {
+        // The leader closed the engine session after the statement.
+        this.sid = null;
+        this.status = 'I';
+      }
       // A timeout terminated the engine session (FATAL in PostgreSQL):
       // the next statement gets a new one.
       if (out.error && (out.error.code === '25P03' || out.error.code === '25P04')) {
@@ -791,6 +940,7 @@ class Session {
 
   /** Cancels this session's statement if it waits or yielded. */
   async cancel() {
+    if (this.creating) return this.db.call('cancelRun', [this.tag]).catch(() => false);
     if (this.sid === null || this.epoch !== this.db.epoch) return false;
     return this.db.call('cancel', [this.sid]).catch(() => false);
   }
@@ -937,10 +1087,10 @@ const ops = {
     if (outcome.error) throw outcome.error;
   },
 
-  async query(key, sql, params, progressId) {
+  async query(key, sql, params, progressId, begin, end) {
     const s = sessions.get(key);
     if (!s) throw dbError('08003', 'the session was released');
-    return s.session.query(sql, params ?? [], progressId);
+    return s.session.query(sql, params ?? [], progressId, begin ?? null, end ?? false);
   },
 
   async cancel(key) {
