@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # pgbench benchmark figure (not a test): the built-in TPC-B-like script at
-# scale 1 with 8 clients / 2 threads for a fixed time, at the default
+# scale 1 with 4 clients / 2 threads (issue 15's `pgbench -c 4 -j 2 -T 30`)
+# for a fixed time, at the default
 # isolation level (READ COMMITTED) and with
 # default_transaction_isolation=serializable, against `neuraldb serve`
 # (release build) and against PostgreSQL 15 on this machine (the
 # throwaway cluster of scripts/pg-compare.sh, started if needed). Prints
 # tps and the share of transactions retried after a serialization
 # failure or deadlock (pgbench --max-tries) for each.
-# Usage: scripts/bench-pgbench.sh [seconds per run, default 30]
+# Usage: scripts/bench-pgbench.sh [seconds per run, default 30] [clients, default 4]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-30}"
+clients="${2:-4}"
 target="${CARGO_TARGET_DIR:-target}"
 PORT="${PG_COMPARE_PORT:-5498}"
 DIR="${PG_COMPARE_DIR:-/tmp/pgs}"
@@ -27,7 +29,7 @@ port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/log")"
 run() { # port isolation -> "tps N, retried R%, failed F"
     pgbench -h 127.0.0.1 -p "$1" -U postgres -i -s 1 -q postgres >/dev/null 2>&1
     PGOPTIONS="-c default_transaction_isolation=${2// /\\ }" \
-        pgbench -h 127.0.0.1 -p "$1" -U postgres -c 8 -j 2 -T "$secs" --max-tries=100 postgres 2>"$work/pgbench.err" |
+        pgbench -h 127.0.0.1 -p "$1" -U postgres -c "$clients" -j 2 -T "$secs" --max-tries=100 postgres 2>"$work/pgbench.err" |
         awk '/^number of transactions actually processed/ { split($0, a, ": "); split(a[2], b, "/"); done = b[1] }
              /^number of failed transactions/ { split($0, a, ": "); split(a[2], b, " "); failed = b[1] }
              /^number of transactions retried/ { split($0, a, ": "); split(a[2], b, " "); retried = b[1] }
@@ -51,7 +53,7 @@ fi
 theirs_rc="$(run "$PORT" "read committed")"
 theirs_ser="$(run "$PORT" serializable)"
 
-echo "pgbench TPC-B-like, scale 1, 8 clients, 2 threads, $secs s per run, --max-tries=100:"
+echo "pgbench TPC-B-like, scale 1, $clients clients, 2 threads, $secs s per run, --max-tries=100:"
 echo "  READ COMMITTED  NeuralDB (neuraldb serve, release): $ours_rc"
 echo "  READ COMMITTED  PostgreSQL 15:                      $theirs_rc"
 echo "  SERIALIZABLE    NeuralDB (neuraldb serve, release): $ours_ser"
