@@ -89,7 +89,10 @@ fn parse_tokens(
         }
         let stmt = match extra::statement(&mut p)? {
             Some(s) => s,
-            None => statement(p.parse_statement().map_err(|e| parse_error(sql, e))?)?,
+            None => {
+                let head = statement_head(&p);
+                statement(p.parse_statement().map_err(|e| parse_error(sql, e))?, &head)?
+            }
         };
         out.push(with_deferrable(
             stmt,
@@ -274,7 +277,26 @@ fn last_ident(n: &sp::ObjectName) -> TResult<String> {
     object_name(n)?.pop().ok_or_else(|| syntax("empty name"))
 }
 
-fn statement(s: sp::Statement) -> TResult<Statement> {
+/// The first two words of the statement at `p`, upper-cased, to name a
+/// statement without a translation in its error. Not the statement's
+/// `Display`: that kept sqlparser's printer for every statement type in
+/// the wasm module.
+fn statement_head(p: &Parser) -> String {
+    use sqlparser::tokenizer::Token;
+    let mut words = Vec::new();
+    for t in p.peek_tokens_ref::<2>() {
+        match &t.token {
+            Token::EOF | Token::SemiColon => break,
+            Token::Word(w) => words.push(w.value.to_uppercase()),
+            other => words.push(other.to_string()),
+        }
+    }
+    words.join(" ")
+}
+
+/// `s` translated; `head` names it in the error if it has no translation
+/// (see [`statement_head`]).
+fn statement(s: sp::Statement, head: &str) -> TResult<Statement> {
     use sp::Statement as S;
     Ok(match s {
         S::Query(q) => Statement::Query(Box::new(query(*q)?)),
@@ -283,7 +305,7 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             data_types,
             statement: body,
         } => {
-            let body = statement(*body)?;
+            let body = statement(*body, head)?;
             if !matches!(
                 body,
                 Statement::Query(_)
@@ -537,7 +559,7 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             ..
         } => Statement::Explain {
             analyze,
-            statement: Box::new(statement(*inner)?),
+            statement: Box::new(statement(*inner, head)?),
         },
         S::Vacuum(v) => Statement::Vacuum {
             tables: match v.table_name {
@@ -557,15 +579,7 @@ fn statement(s: sp::Statement) -> TResult<Statement> {
             legacy_options,
             values,
         } => copy_statement(source, to, target, options, legacy_options, values)?,
-        other => {
-            let text = other.to_string();
-            let head: String = text
-                .split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" ");
-            return Err(unsupported(format!("statement {head}")));
-        }
+        _ => return Err(unsupported(format!("statement {head}"))),
     })
 }
 
@@ -987,6 +1001,27 @@ fn alias(a: Option<sp::TableAlias>) -> Option<TableAlias> {
     })
 }
 
+/// The name of a join operator without a translation, for its error. Not
+/// `{:?}`: that would keep sqlparser's `Debug` for its whole syntax tree
+/// in the wasm module.
+fn join_name(j: &sp::JoinOperator) -> &'static str {
+    use sp::JoinOperator as J;
+    match j {
+        J::Semi(_) => "SEMI",
+        J::LeftSemi(_) => "LEFT SEMI",
+        J::RightSemi(_) => "RIGHT SEMI",
+        J::Anti(_) => "ANTI",
+        J::LeftAnti(_) => "LEFT ANTI",
+        J::RightAnti(_) => "RIGHT ANTI",
+        J::CrossApply => "CROSS APPLY",
+        J::OuterApply => "OUTER APPLY",
+        J::AsOf { .. } => "ASOF",
+        J::StraightJoin(_) => "STRAIGHT_JOIN",
+        J::ArrayJoin | J::LeftArrayJoin | J::InnerArrayJoin => "ARRAY JOIN",
+        _ => "operator",
+    }
+}
+
 fn table_with_joins(t: sp::TableWithJoins) -> TResult<TableRef> {
     let mut left = table_factor(t.relation)?;
     for j in t.joins {
@@ -998,7 +1033,7 @@ fn table_with_joins(t: sp::TableWithJoins) -> TResult<TableRef> {
             J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
             J::FullOuter(c) => (JoinKind::Full, c),
             J::CrossJoin(c) => (JoinKind::Cross, c),
-            other => return Err(unsupported(format!("join {other:?}"))),
+            other => return Err(unsupported(format!("join {}", join_name(&other)))),
         };
         let constraint = match c {
             sp::JoinConstraint::On(e) => JoinConstraint::On(expr(e)?),
