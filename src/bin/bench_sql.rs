@@ -15,7 +15,9 @@
 //! - `--dir PATH`   where the database files go (default: a temp dir);
 //! - `--memory`     also run NeuralDB on in-memory storage;
 //! - `--only-neuraldb` skip SQLite (for profiling NeuralDB alone);
-//! - `--seed N`     another deterministic data set.
+//! - `--seed N`     another deterministic data set;
+//! - `--upto N`     stop after test N, and `--repeat K` runs test N K more
+//!   times (for profiling one read-only test: `--upto 4 --repeat 20`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -32,6 +34,8 @@ struct Args {
     memory: bool,
     sqlite: bool,
     seed: u64,
+    upto: usize,
+    repeat: usize,
 }
 
 fn parse_args() -> Args {
@@ -40,6 +44,8 @@ fn parse_args() -> Args {
         memory: false,
         sqlite: cfg!(feature = "sqlite-bench"),
         seed: 1,
+        upto: usize::MAX,
+        repeat: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -54,6 +60,16 @@ fn parse_args() -> Args {
             "--seed" => {
                 if let Some(n) = it.next().and_then(|n| n.parse().ok()) {
                     args.seed = n;
+                }
+            }
+            "--upto" => {
+                if let Some(n) = it.next().and_then(|n| n.parse().ok()) {
+                    args.upto = n;
+                }
+            }
+            "--repeat" => {
+                if let Some(n) = it.next().and_then(|n| n.parse().ok()) {
+                    args.repeat = n;
                 }
             }
             other => eprintln!("ignoring unknown argument {other}"),
@@ -455,7 +471,7 @@ fn run_suite(label: &str, db: &mut dyn Db, tests: &[Test]) -> BenchResult<Run> {
         check: Vec::new(),
     };
     for (i, test) in tests.iter().enumerate() {
-        if i + 1 == tests.len() {
+        if i + 1 == tests.len() && test.name.starts_with("DROP") {
             run.check = db.row(CHECK)?;
         }
         let mut sum = 0i64;
@@ -474,7 +490,19 @@ fn run_suite(label: &str, db: &mut dyn Db, tests: &[Test]) -> BenchResult<Run> {
 
 fn main() -> BenchResult<()> {
     let args = parse_args();
-    let tests = suite(args.seed);
+    let mut tests = suite(args.seed);
+    if args.upto < tests.len() {
+        tests.truncate(args.upto);
+        if let Some(last) = tests.pop() {
+            for _ in 0..args.repeat {
+                tests.push(Test {
+                    name: last.name,
+                    stmts: last.stmts.clone(),
+                });
+            }
+            tests.push(last);
+        }
+    }
     std::fs::create_dir_all(&args.dir)?;
     let mut runs = Vec::new();
     {
