@@ -526,6 +526,9 @@ fn main() -> BenchResult<()> {
         runs.push(run_suite("SQLite", &mut db, &tests)?);
     }
     let _ = std::fs::remove_dir_all(&args.dir);
+    if !args.sqlite {
+        eprintln!("SQLite not run (it needs --features sqlite-bench; --only-neuraldb skips it)");
+    }
 
     // The table: NeuralDB's columns, SQLite's, and the ratio of the first
     // NeuralDB run to SQLite.
