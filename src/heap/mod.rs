@@ -143,6 +143,63 @@ pub struct Tuple {
     pub payload: Vec<u8>,
 }
 
+/// A heap page copied by [`Heap::copy_page`], reused from page to page.
+#[derive(Default)]
+pub struct PageCopy {
+    id: PageId,
+    data: Vec<u8>,
+    /// (slot, offset, length) of each used slot.
+    slots: Vec<(u16, u32, u32)>,
+    next: PageId,
+}
+
+impl PageCopy {
+    /// The next page of the heap (0 after the last).
+    pub fn next_page(&self) -> PageId {
+        self.next
+    }
+
+    /// How many tuples the page holds.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Tuple `i` of the page: its TID and header.
+    pub fn tuple(&self, i: usize) -> (Tid, TupleHeader) {
+        let (slot, off, _) = self.slots[i];
+        (
+            Tid {
+                page: self.id,
+                slot,
+            },
+            TupleHeader::read(&self.data[off as usize..]),
+        )
+    }
+
+    /// Tuple `i`'s payload: borrowed from the copy, or read from its
+    /// overflow chain.
+    pub fn payload(&self, pager: &mut Pager, i: usize) -> PResult<std::borrow::Cow<'_, [u8]>> {
+        let (_, off, len) = self.slots[i];
+        let bytes = &self.data[off as usize..(off + len) as usize];
+        let header = TupleHeader::read(bytes);
+        let stored = &bytes[TUPLE_HEADER_SIZE..];
+        if header.flags & flags::EXTERNAL != 0 {
+            if stored.len() != EXTERNAL_REF_SIZE {
+                return Err(PagerError::corrupt(self.id, "bad external reference"));
+            }
+            let len = le::u64_at(stored, 0);
+            let first = le::u32_at(stored, 8);
+            Ok(std::borrow::Cow::Owned(overflow::read(pager, first, len)?))
+        } else {
+            Ok(std::borrow::Cow::Borrowed(stored))
+        }
+    }
+}
+
 /// Validated location of slot `slot`'s tuple bytes, `None` for an unused slot.
 fn slot_range(p: &[u8], page_id: PageId, slot: u16) -> PResult<Option<(usize, usize)>> {
     let nslots = le::u16_at(p, OFF_NSLOTS) as usize;
@@ -456,6 +513,35 @@ impl Heap {
     /// Number of heap pages.
     pub fn page_count(&self, pager: &mut Pager) -> PResult<u32> {
         Ok(self.meta_fields(pager)?.2)
+    }
+
+    /// Copies page `page_id` into `into` (one copy of the page instead of
+    /// one allocation per tuple, for scans): its used slots, validated, and
+    /// the next page id. Read the tuples with [`PageCopy::tuple`].
+    pub fn copy_page(
+        &self,
+        pager: &mut Pager,
+        page_id: PageId,
+        into: &mut PageCopy,
+    ) -> PResult<()> {
+        into.id = page_id;
+        into.slots.clear();
+        let PageCopy {
+            data, slots, next, ..
+        } = into;
+        pager.read(page_id, |p| {
+            data.clear();
+            data.extend_from_slice(p);
+            let nslots = le::u16_at(p, OFF_NSLOTS);
+            for slot in 0..nslots {
+                if let Some((off, len)) = slot_range(p, page_id, slot)? {
+                    slots.push((slot, off as u32, len as u32));
+                }
+            }
+            *next = page::next(p);
+            Ok::<_, PagerError>(())
+        })??;
+        Ok(())
     }
 
     /// Every tuple of one page (payloads included), and the next page id

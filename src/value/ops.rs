@@ -965,6 +965,32 @@ enum LikeToken {
     AnyMany,
 }
 
+/// Case-sensitive LIKE for the common patterns without wildcards other
+/// than a leading and/or trailing `%` (`%word%`, `word%`, `%word`,
+/// `word`): a substring, prefix, suffix or equality test. `None` for any
+/// other pattern.
+fn like_literal(text: &str, pattern: &str, escape: Option<char>) -> Option<bool> {
+    if matches!(escape, Some('%' | '_')) {
+        return None;
+    }
+    let body = pattern.trim_start_matches('%');
+    let leading = body.len() != pattern.len();
+    let lit = body.trim_end_matches('%');
+    let trailing = lit.len() != body.len();
+    if lit
+        .chars()
+        .any(|c| c == '%' || c == '_' || Some(c) == escape)
+    {
+        return None;
+    }
+    Some(match (leading, trailing) {
+        (true, true) => text.contains(lit),
+        (false, true) => text.starts_with(lit),
+        (true, false) => text.ends_with(lit),
+        (false, false) => text == lit,
+    })
+}
+
 /// `text LIKE pattern` (`%` any string, `_` any character). `escape` is the
 /// escape character: pass [`DEFAULT_LIKE_ESCAPE`] when the query has no
 /// ESCAPE clause and `None` for `ESCAPE ''`. Matching is iterative with a
@@ -975,6 +1001,11 @@ pub fn like(
     case_insensitive: bool,
     escape: Option<char>,
 ) -> Result<bool, SqlError> {
+    if !case_insensitive {
+        if let Some(m) = like_literal(text, pattern, escape) {
+            return Ok(m);
+        }
+    }
     let fold = |c: char| -> char {
         if case_insensitive {
             c.to_lowercase().next().unwrap_or(c)
@@ -1326,5 +1357,38 @@ mod tests {
         // Pathological pattern stays fast.
         let text = "a".repeat(5000);
         assert!(!l(&text, &("%a".repeat(50) + "b")));
+    }
+
+    #[test]
+    fn like_literal_shapes_agree_with_the_general_matcher() {
+        // Lower-case inputs: the case-insensitive match takes the general
+        // path, the case-sensitive one the literal fast path.
+        let texts = [
+            "",
+            "one",
+            "fifty one",
+            "onee",
+            "ne",
+            "one hundred",
+            "x%y",
+            "a_b",
+        ];
+        let patterns = [
+            "", "%", "%%", "one", "%one", "one%", "%one%", "%%one%%", "%ne%", "o%", "%e", "%x%y%",
+            "a_b", "%_%", "a\\_b", "%fifty%",
+        ];
+        for t in texts {
+            for p in patterns {
+                for esc in [DEFAULT_LIKE_ESCAPE, None, Some('%'), Some('_')] {
+                    let fast = like(t, p, false, esc);
+                    let general = like(t, p, true, esc);
+                    assert_eq!(
+                        fast.as_ref().ok(),
+                        general.as_ref().ok(),
+                        "{t:?} LIKE {p:?} ESCAPE {esc:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -266,6 +266,72 @@ pub fn decode_row(bytes: &[u8], types: &[DataType]) -> Result<Vec<Value>, SqlErr
     Ok(out)
 }
 
+/// Like [`decode_row`], but only the columns `needed` marks are decoded
+/// (the others come back NULL, their bytes skipped without allocating).
+pub fn decode_row_needed(
+    bytes: &[u8],
+    types: &[DataType],
+    needed: &[bool],
+) -> Result<Vec<Value>, SqlError> {
+    let mut r = Reader { b: bytes, pos: 0 };
+    let n = usize::from(u16::from_le_bytes(r.array()?));
+    if n > types.len() {
+        return Err(corrupt("more stored columns than the table has"));
+    }
+    let bitmap = r.take(n.div_ceil(8))?;
+    let mut out = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate().take(n) {
+        let is_null = bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+        out.push(if is_null {
+            Value::Null
+        } else if needed.get(i).copied().unwrap_or(true) {
+            decode_value(&mut r, ty, 0)?
+        } else {
+            skip_value(&mut r, ty)?;
+            Value::Null
+        });
+    }
+    if r.pos != bytes.len() {
+        return Err(corrupt("trailing bytes"));
+    }
+    out.resize(types.len(), Value::Null);
+    Ok(out)
+}
+
+/// Steps over one stored value of type `ty`.
+fn skip_value(r: &mut Reader, ty: &DataType) -> Result<(), SqlError> {
+    match ty {
+        DataType::Bool => {
+            r.take(1)?;
+        }
+        DataType::Int2 => {
+            r.take(2)?;
+        }
+        DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Reg(_) => {
+            r.take(4)?;
+        }
+        DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::Timestamptz => {
+            r.take(8)?;
+        }
+        DataType::Numeric(_)
+        | DataType::Text
+        | DataType::Varchar(_)
+        | DataType::Char(_)
+        | DataType::Unknown
+        | DataType::Enum(_)
+        | DataType::Bytea
+        | DataType::Json
+        | DataType::Jsonb => {
+            r.varlena()?;
+        }
+        // The rest are rare in wide scans: decode and drop.
+        other => {
+            decode_value(r, other, 0)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::eval::{binop, eval, passes, text_of, truth};
+use super::scan::{scan_heap_into, scan_index_into};
 use super::{sort_rows, Env, ExecResult, Row};
 use crate::sql::parse::ast::BinOp;
-use crate::sql::plan::{AggCall, AggFunc, BExpr, SortKey};
+use crate::sql::plan::{visit_cols, AggCall, AggFunc, BExpr, Plan, SortKey};
 use crate::value::cast::{cast_explicit, to_jsonb};
 use crate::value::compare::HashableValue;
 use crate::value::json_text;
@@ -16,35 +17,80 @@ pub(super) struct AggState {
     /// Argument tuples that passed the FILTER (with their sort keys).
     inputs: Vec<(Vec<Value>, Vec<Value>)>,
     count: i64,
+    /// Integer inputs of count/sum/avg (without DISTINCT or ORDER BY)
+    /// summed and counted as they come instead of kept in `inputs`.
+    int_sum: i128,
+    int_n: i64,
 }
 
-pub(super) fn aggregate(
-    rows: Vec<Row>,
-    group: &[BExpr],
-    aggs: &[AggCall],
-    env: &mut Env,
-) -> ExecResult<Vec<Row>> {
-    let mut order: Vec<Vec<HashableValue>> = Vec::new();
-    let mut groups: HashMap<Vec<HashableValue>, (Row, Vec<AggState>)> = HashMap::new();
-    for r in &rows {
-        let mut gvals = Vec::with_capacity(group.len());
-        for g in group {
-            gvals.push(eval(g, r, env)?);
+impl AggState {
+    fn new() -> Self {
+        AggState {
+            inputs: Vec::new(),
+            count: 0,
+            int_sum: 0,
+            int_n: 0,
         }
-        let key: Vec<HashableValue> = gvals.iter().map(|v| v.group_key()).collect();
-        if !groups.contains_key(&key) {
-            order.push(key.clone());
-            let states = aggs
-                .iter()
-                .map(|_| AggState {
-                    inputs: Vec::new(),
-                    count: 0,
-                })
-                .collect();
-            groups.insert(key.clone(), (gvals, states));
+    }
+}
+
+/// Can `a` add up integer inputs as they come? (count, and sum/avg whose
+/// accumulator is bigint or unconstrained numeric.)
+fn streams_integers(a: &AggCall) -> bool {
+    if a.distinct || !a.order_by.is_empty() || a.args.len() != 1 {
+        return false;
+    }
+    match a.func {
+        AggFunc::Count => true,
+        AggFunc::Sum | AggFunc::Avg => matches!(a.ty, DataType::Int8 | DataType::Numeric(None)),
+        _ => false,
+    }
+}
+
+/// Grouping and aggregation fed one input row at a time.
+pub(super) struct Aggregator<'p> {
+    group: &'p [BExpr],
+    aggs: &'p [AggCall],
+    streams: Vec<bool>,
+    order: Vec<Vec<HashableValue>>,
+    groups: HashMap<Vec<HashableValue>, (Row, Vec<AggState>)>,
+    /// Without GROUP BY: the one group's states.
+    single: Vec<AggState>,
+}
+
+impl<'p> Aggregator<'p> {
+    pub(super) fn new(group: &'p [BExpr], aggs: &'p [AggCall]) -> Self {
+        Aggregator {
+            group,
+            aggs,
+            streams: aggs.iter().map(streams_integers).collect(),
+            order: Vec::new(),
+            groups: HashMap::new(),
+            single: if group.is_empty() {
+                aggs.iter().map(|_| AggState::new()).collect()
+            } else {
+                Vec::new()
+            },
         }
-        let (_, states) = groups.get_mut(&key).expect("inserted above");
-        for (a, st) in aggs.iter().zip(states.iter_mut()) {
+    }
+
+    pub(super) fn feed(&mut self, r: &[Value], env: &mut Env) -> ExecResult<()> {
+        let states = if self.group.is_empty() {
+            &mut self.single
+        } else {
+            let mut gvals = Vec::with_capacity(self.group.len());
+            for g in self.group {
+                gvals.push(eval(g, r, env)?);
+            }
+            let key: Vec<HashableValue> = gvals.iter().map(|v| v.group_key()).collect();
+            if !self.groups.contains_key(&key) {
+                self.order.push(key.clone());
+                let states = self.aggs.iter().map(|_| AggState::new()).collect();
+                self.groups.insert(key.clone(), (gvals, states));
+            }
+            &mut self.groups.get_mut(&key).expect("inserted above").1
+        };
+        for ((a, st), streams) in self.aggs.iter().zip(states.iter_mut()).zip(&self.streams) {
             if let Some(f) = &a.filter {
                 if !passes(f, r, env)? {
                     continue;
@@ -52,6 +98,27 @@ pub(super) fn aggregate(
             }
             if a.func == AggFunc::CountStar {
                 st.count += 1;
+                continue;
+            }
+            if *streams {
+                let v = eval(&a.args[0], r, env)?;
+                match v {
+                    Value::Null => {}
+                    Value::Int2(x) => {
+                        st.int_sum += i128::from(x);
+                        st.int_n += 1;
+                    }
+                    Value::Int4(x) => {
+                        st.int_sum += i128::from(x);
+                        st.int_n += 1;
+                    }
+                    Value::Int8(x) => {
+                        st.int_sum += i128::from(x);
+                        st.int_n += 1;
+                    }
+                    _ if a.func == AggFunc::Count => st.int_n += 1,
+                    other => st.inputs.push((vec![other], Vec::new())),
+                }
                 continue;
             }
             let mut args = Vec::with_capacity(a.args.len());
@@ -77,33 +144,122 @@ pub(super) fn aggregate(
             }
             st.inputs.push((args, sort));
         }
+        Ok(())
     }
-    // No GROUP BY: one row even over no input.
-    if group.is_empty() && groups.is_empty() {
-        order.push(Vec::new());
-        groups.insert(
-            Vec::new(),
-            (
-                Vec::new(),
-                aggs.iter()
-                    .map(|_| AggState {
-                        inputs: Vec::new(),
-                        count: 0,
-                    })
-                    .collect(),
-            ),
-        );
-    }
-    let mut out = Vec::with_capacity(order.len());
-    for key in order {
-        let (gvals, states) = groups.remove(&key).expect("every key has a group");
-        let mut row = gvals;
-        for (a, st) in aggs.iter().zip(states) {
-            row.push(finish_aggregate(a, st, env)?);
+
+    pub(super) fn finish(mut self, env: &mut Env) -> ExecResult<Vec<Row>> {
+        // No GROUP BY: one row even over no input.
+        if self.group.is_empty() {
+            let mut row = Vec::with_capacity(self.aggs.len());
+            for (a, st) in self.aggs.iter().zip(self.single) {
+                row.push(finish_aggregate(a, st, env)?);
+            }
+            return Ok(vec![row]);
         }
-        out.push(row);
+        let mut out = Vec::with_capacity(self.order.len());
+        for key in self.order {
+            let (gvals, states) = self.groups.remove(&key).expect("every key has a group");
+            let mut row = gvals;
+            for (a, st) in self.aggs.iter().zip(states) {
+                row.push(finish_aggregate(a, st, env)?);
+            }
+            out.push(row);
+        }
+        Ok(out)
     }
-    Ok(out)
+}
+
+pub(super) fn aggregate(
+    rows: Vec<Row>,
+    group: &[BExpr],
+    aggs: &[AggCall],
+    env: &mut Env,
+) -> ExecResult<Vec<Row>> {
+    let mut agg = Aggregator::new(group, aggs);
+    for r in &rows {
+        agg.feed(r, env)?;
+    }
+    agg.finish(env)
+}
+
+/// Aggregation straight over a table scan, without materialising the
+/// scan's rows and decoding only the columns the filter and the
+/// aggregates read. `None` for other inputs (and for expressions whose
+/// columns cannot be tracked).
+pub(super) fn aggregate_scan(
+    input: &Plan,
+    group: &[BExpr],
+    aggs: &[AggCall],
+    env: &mut Env,
+) -> ExecResult<Option<Vec<Row>>> {
+    let (table, filter) = match input {
+        Plan::SeqScan { table, filter, .. } | Plan::IndexScan { table, filter, .. } => {
+            (table, filter)
+        }
+        _ => return Ok(None),
+    };
+    let mut needed = vec![false; table.columns.len()];
+    let mut ok = true;
+    {
+        let mut mark = |c: usize| {
+            if let Some(n) = needed.get_mut(c) {
+                *n = true;
+            }
+        };
+        let exprs = group
+            .iter()
+            .chain(filter.iter())
+            .chain(aggs.iter().flat_map(|a| {
+                a.args
+                    .iter()
+                    .chain(a.filter.iter())
+                    .chain(a.order_by.iter().map(|k| &k.expr))
+            }));
+        for e in exprs {
+            visit_cols(e, &mut mark, &mut ok);
+        }
+    }
+    if !ok {
+        return Ok(None);
+    }
+    let mut agg = Aggregator::new(group, aggs);
+    let mut sink = |row: Row, env: &mut Env| agg.feed(&row, env).map(|()| true);
+    match input {
+        Plan::SeqScan {
+            table,
+            filter,
+            with_tid,
+        } => scan_heap_into(
+            table,
+            filter.as_ref(),
+            *with_tid,
+            Some(&needed),
+            env,
+            &mut sink,
+        )?,
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            with_tid,
+            stop_after,
+        } => scan_index_into(
+            table,
+            index,
+            bounds,
+            *reverse,
+            filter.as_ref(),
+            *with_tid,
+            stop_after.as_ref(),
+            Some(&needed),
+            env,
+            &mut sink,
+        )?,
+        _ => return Ok(None),
+    }
+    agg.finish(env).map(Some)
 }
 
 pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> ExecResult<Value> {
@@ -146,7 +302,7 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
     let first = |(args, _): &(Vec<Value>, Vec<Value>)| args.first().cloned().unwrap_or(Value::Null);
     Ok(match a.func {
         AggFunc::CountStar => Value::Int8(st.count),
-        AggFunc::Count => Value::Int8(inputs.len() as i64),
+        AggFunc::Count => Value::Int8(inputs.len() as i64 + st.int_n),
         AggFunc::Sum | AggFunc::Avg if matches!(a.ty, DataType::Vector(_)) => {
             let vectors: Vec<Value> = inputs.iter().map(first).collect();
             vector_sum_avg(a.func == AggFunc::Avg, &vectors)?
@@ -166,14 +322,20 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
             }
         }
         AggFunc::Sum | AggFunc::Avg => {
-            if inputs.is_empty() {
+            if inputs.is_empty() && st.int_n == 0 {
                 return Ok(Value::Null);
             }
             let acc_ty = match (&a.func, &a.ty) {
                 (AggFunc::Avg, DataType::Numeric(_)) => DataType::Numeric(None),
                 (_, t) => t.clone(),
             };
-            let mut acc: Option<Value> = None;
+            // The integers added up as they came, then the other inputs.
+            let mut acc: Option<Value> = if st.int_n > 0 {
+                Some(int_sum_value(st.int_sum, &acc_ty, env)?)
+            } else {
+                None
+            };
+            let count = inputs.len() + st.int_n as usize;
             for i in &inputs {
                 let v = cast_explicit(first(i), &acc_ty, env.tz)?;
                 acc = Some(match acc {
@@ -186,11 +348,11 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
                 sum
             } else {
                 let n = match acc_ty {
-                    DataType::Interval => Value::Float8(inputs.len() as f64),
+                    DataType::Interval => Value::Float8(count as f64),
                     DataType::Numeric(_) => {
-                        cast_explicit(Value::Int8(inputs.len() as i64), &acc_ty, env.tz)?
+                        cast_explicit(Value::Int8(count as i64), &acc_ty, env.tz)?
                     }
-                    _ => Value::Float8(inputs.len() as f64),
+                    _ => Value::Float8(count as f64),
                 };
                 binop(BinOp::Div, &sum, &n, env.tz)?
             }
@@ -310,6 +472,18 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
             }
         }
     })
+}
+
+/// An integer sum as a value of the accumulator type (bigint or numeric).
+fn int_sum_value(sum: i128, acc_ty: &DataType, env: &mut Env) -> ExecResult<Value> {
+    match (i64::try_from(sum), acc_ty) {
+        (Ok(x), DataType::Int8) => Ok(Value::Int8(x)),
+        (Err(_), DataType::Int8) => Err(crate::value::ops::int_out_of_range(64).into()),
+        (Ok(x), t) => Ok(cast_explicit(Value::Int8(x), t, env.tz)?),
+        (Err(_), _) => Ok(Value::Numeric(crate::value::numeric::parse_numeric(
+            &sum.to_string(),
+        )?)),
+    }
 }
 
 /// pgvector's `sum(vector)` (elementwise float additions, as its

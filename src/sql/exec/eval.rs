@@ -160,8 +160,8 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
             }
         }
         BExpr::Binary(op, a, b) => {
-            let x = eval(a, row, env)?;
-            let y = eval(b, row, env)?;
+            let x = eval_ref(a, row, env)?;
+            let y = eval_ref(b, row, env)?;
             binop(*op, &x, &y, env.tz)?
         }
         BExpr::IsNull(a, negated) => Value::Bool(eval(a, row, env)?.is_null() != *negated),
@@ -218,8 +218,8 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
             negated,
             ci,
         } => {
-            let x = eval(expr, row, env)?;
-            let p = eval(pattern, row, env)?;
+            let x = eval_ref(expr, row, env)?;
+            let p = eval_ref(pattern, row, env)?;
             let esc = match escape {
                 Some(e) => match eval(e, row, env)? {
                     Value::Text(s) => {
@@ -239,11 +239,11 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
                 },
                 None => Some('\\'),
             };
-            match (x, p) {
+            match (&*x, &*p) {
                 (Value::Null, _) | (_, Value::Null) => Value::Null,
                 (x, p) => {
-                    let xs = text_of(&x, env.tz);
-                    let ps = text_of(&p, env.tz);
+                    let xs = text_ref(x, env.tz);
+                    let ps = text_ref(p, env.tz);
                     Value::Bool(like(&xs, &ps, *ci, esc)? != *negated)
                 }
             }
@@ -415,6 +415,37 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
             call_function(name, vals, env)?
         }
     })
+}
+
+/// Evaluates `e` over `row`, borrowing a column or constant instead of
+/// cloning it (a text column compared or matched is not copied).
+fn eval_ref<'r>(
+    e: &'r BExpr,
+    row: &'r [Value],
+    env: &mut Env,
+) -> ExecResult<std::borrow::Cow<'r, Value>> {
+    use std::borrow::Cow;
+    match e {
+        BExpr::Col(i) => {
+            env.interrupts.tick()?;
+            row.get(*i)
+                .map(Cow::Borrowed)
+                .ok_or_else(|| err(SqlState::INTERNAL_ERROR, format!("column {i} out of range")))
+        }
+        BExpr::Const(v) => {
+            env.interrupts.tick()?;
+            Ok(Cow::Borrowed(v))
+        }
+        _ => eval(e, row, env).map(Cow::Owned),
+    }
+}
+
+/// [`text_of`] without copying a text value.
+fn text_ref<'v>(v: &'v Value, tz: &TimeZone) -> std::borrow::Cow<'v, str> {
+    match v {
+        Value::Text(s) => std::borrow::Cow::Borrowed(s),
+        other => std::borrow::Cow::Owned(other.to_pg_text(tz).unwrap_or_default()),
+    }
 }
 
 pub(super) fn text_of(v: &Value, tz: &TimeZone) -> String {

@@ -581,6 +581,13 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             )
         }
         Plan::Aggregate { input, group, aggs } => {
+            // Over a table scan, rows stream into the aggregates (EXPLAIN
+            // ANALYZE runs the scan as a node of its own, for its stats).
+            if env.stats.is_none() {
+                if let Some(rows) = aggregate::aggregate_scan(input, group, aggs, env)? {
+                    return Ok(rows);
+                }
+            }
             let rows = run(input, env)?;
             aggregate(rows, group, aggs, env)
         }

@@ -5,10 +5,10 @@ use super::{Env, ExecResult, Row};
 use crate::access::hnsw::{IterativeScan, NearestKey};
 use crate::access::{self, ScanKeys};
 use crate::catalog::{IndexDef, TableDef};
-use crate::heap::{Heap, Tid};
+use crate::heap::{Heap, PageCopy, Tid};
 use crate::sql::plan::{BExpr, IndexBounds};
 use crate::txn::ssi::Target;
-use crate::value::row::decode_row;
+use crate::value::row::{decode_row, decode_row_needed};
 use crate::value::{DataType, Value};
 
 /// Encodes a TID as the hidden `ctid` column of DML scans.
@@ -37,39 +37,74 @@ pub fn decode_table_row(table: &TableDef, payload: &[u8]) -> ExecResult<Row> {
     Ok(decode_row(payload, &stored_types(table))?)
 }
 
+/// Where a scan's rows go, one at a time; `false` stops the scan.
+pub(super) type Sink<'s> = dyn FnMut(Row, &mut Env) -> ExecResult<bool> + 's;
+
+/// Decodes a stored row of `types`: every column, or only those `needed`
+/// marks (the others NULL).
+fn decode_needed(payload: &[u8], types: &[DataType], needed: Option<&[bool]>) -> ExecResult<Row> {
+    Ok(match needed {
+        Some(n) => decode_row_needed(payload, types, n)?,
+        None => decode_row(payload, types)?,
+    })
+}
+
 pub(super) fn scan_heap(
     table: &TableDef,
     filter: Option<&BExpr>,
     with_tid: bool,
     env: &mut Env,
 ) -> ExecResult<Vec<Row>> {
-    let heap = Heap::open(table.heap);
     let mut out = Vec::new();
+    scan_heap_into(table, filter, with_tid, None, env, &mut |row, _| {
+        out.push(row);
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// A sequential scan: the visible rows that pass `filter`, to `sink`.
+/// With `needed`, only the columns it marks are decoded (it must cover
+/// the filter's).
+pub(super) fn scan_heap_into(
+    table: &TableDef,
+    filter: Option<&BExpr>,
+    with_tid: bool,
+    needed: Option<&[bool]>,
+    env: &mut Env,
+    sink: &mut Sink,
+) -> ExecResult<()> {
+    let heap = Heap::open(table.heap);
+    let types = stored_types(table);
     // A sequential scan reads the whole table: any later insert could
     // have changed its result.
     env.read_target(|| Target::Relation(table.oid));
     let mut page = heap.first_page(env.pager)?;
+    let mut copy = PageCopy::default();
     while page != 0 {
-        let (tuples, next) = heap.scan_page(env.pager, page)?;
-        for t in tuples {
+        heap.copy_page(env.pager, page, &mut copy)?;
+        for i in 0..copy.len() {
             env.interrupts.tick()?;
-            if !env.visible(&t.header)? {
+            let (tid, header) = copy.tuple(i);
+            if !env.visible(&header)? {
                 continue;
             }
-            let mut row = decode_table_row(table, &t.payload)?;
+            let mut row = decode_needed(&copy.payload(env.pager, i)?, &types, needed)?;
             if with_tid {
-                row.push(tid_value(t.tid));
+                row.push(tid_value(tid));
             }
             if let Some(f) = filter {
                 if !passes(f, &row, env)? {
                     continue;
                 }
             }
-            out.push(row);
+            if !sink(row, env)? {
+                return Ok(());
+            }
         }
-        page = next;
+        page = copy.next_page();
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The scan keys of `bounds`, evaluated; `None` if they can match nothing
@@ -131,6 +166,41 @@ pub(super) fn scan_index(
     stop_after: Option<&BExpr>,
     env: &mut Env,
 ) -> ExecResult<Vec<Row>> {
+    let mut out = Vec::new();
+    scan_index_into(
+        table,
+        index,
+        bounds,
+        reverse,
+        filter,
+        with_tid,
+        stop_after,
+        None,
+        env,
+        &mut |row, _| {
+            out.push(row);
+            Ok(true)
+        },
+    )?;
+    Ok(out)
+}
+
+/// An index scan: the visible rows in `bounds` that pass `filter`, to
+/// `sink` (at most `stop_after` of them). With `needed`, only the columns
+/// it marks are decoded (it must cover the filter's).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn scan_index_into(
+    table: &TableDef,
+    index: &IndexDef,
+    bounds: &IndexBounds,
+    reverse: bool,
+    filter: Option<&BExpr>,
+    with_tid: bool,
+    stop_after: Option<&BExpr>,
+    needed: Option<&[bool]>,
+    env: &mut Env,
+    sink: &mut Sink,
+) -> ExecResult<()> {
     let stop = match stop_after {
         Some(e) => match eval(e, &[], env)? {
             Value::Int8(n) if n >= 0 => Some(n as usize),
@@ -140,18 +210,21 @@ pub(super) fn scan_index(
         None => None,
     };
     if stop == Some(0) {
-        return Ok(Vec::new());
+        return Ok(());
     }
+    let mut emitted = 0usize;
     let Some(keys) = scan_keys(bounds, reverse, env)? else {
         if bounds.nearest.is_some() {
             // ORDER BY distance to NULL: all rows, in no particular order.
-            let mut rows = scan_heap(table, filter, with_tid, env)?;
-            if let Some(n) = stop {
-                rows.truncate(n);
-            }
-            return Ok(rows);
+            return scan_heap_into(table, filter, with_tid, needed, env, &mut |row, env| {
+                if stop.is_some_and(|n| emitted >= n) {
+                    return Ok(false);
+                }
+                emitted += 1;
+                sink(row, env)
+            });
         }
-        return Ok(Vec::new());
+        return Ok(());
     };
     // A nearest-neighbour scan ends after `ef_search` visible rows
     // (`hnsw.iterative_scan = off`, one search's worth) or
@@ -175,7 +248,7 @@ pub(super) fn scan_index(
     }
     let mut cursor = am.scan(env.pager, &keys)?;
     let heap = Heap::open(table.heap);
-    let mut out = Vec::new();
+    let types = stored_types(table);
     loop {
         let batch = cursor.next_batch(env.pager, 256)?;
         if batch.is_empty() {
@@ -192,11 +265,11 @@ pub(super) fn scan_index(
             env.read_target(|| Target::Tuple(table.oid, tid.page, tid.slot));
             if let Some(budget) = visible_budget {
                 if visible_rows >= budget {
-                    return Ok(out);
+                    return Ok(());
                 }
                 visible_rows += 1;
             }
-            let mut row = decode_table_row(table, &t.payload)?;
+            let mut row = decode_needed(&t.payload, &types, needed)?;
             if with_tid {
                 row.push(tid_value(tid));
             }
@@ -205,11 +278,11 @@ pub(super) fn scan_index(
                     continue;
                 }
             }
-            out.push(row);
-            if stop.is_some_and(|n| out.len() >= n) {
-                return Ok(out);
+            emitted += 1;
+            if !sink(row, env)? || stop.is_some_and(|n| emitted >= n) {
+                return Ok(());
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
