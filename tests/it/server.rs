@@ -1204,6 +1204,19 @@ fn a_query_past_its_memory_limit_fails_with_53200_and_others_go_on() {
     let r = b.until_ready();
     assert_eq!(code(&r).as_deref(), Some("53200"));
     assert_eq!(status(&r), b'I');
+    // An aggregate that keeps its inputs (string_agg) and a plain scan
+    // are held to the same limit.
+    let r =
+        b.query("SELECT length(string_agg(repeat('x', 1000), '')) FROM generate_series(1, 50000)");
+    assert_eq!(code(&r).as_deref(), Some("53200"));
+    let r = b.query(
+        "CREATE TABLE wide (s text); INSERT INTO wide SELECT repeat('y', 1000) FROM generate_series(1, 20000)",
+    );
+    assert!(error(&r).is_none());
+    assert_eq!(
+        code(&b.query("SELECT s || s FROM wide")).as_deref(),
+        Some("53200")
+    );
     // Both sessions go on; the join with its condition runs within budget.
     assert_eq!(
         rows(&b.query("SELECT count(*) FROM t t1, t t2, t t3 WHERE t1.x = t2.x AND t2.x = t3.x")),

@@ -4,7 +4,11 @@ use std::collections::{HashMap, HashSet};
 
 use super::eval::{binop, eval, passes, text_of, truth};
 use super::scan::{scan_heap_into, scan_index_into};
-use super::{sort_rows, Env, ExecResult, Row};
+use super::{sort_rows, Env, ExecResult, Row, RowBudget};
+use crate::error::{Error, SqlError, SqlState};
+
+/// The largest text an aggregate builds (PostgreSQL's 1 GB field limit).
+const MAX_VALUE_BYTES: usize = (1 << 30) - 1;
 use crate::sql::parse::ast::BinOp;
 use crate::sql::plan::{visit_cols, AggCall, AggFunc, BExpr, Plan, SortKey};
 use crate::value::cast::{cast_explicit, to_jsonb};
@@ -56,6 +60,9 @@ pub(super) struct Aggregator<'p> {
     groups: HashMap<Vec<HashableValue>, (Row, Vec<AggState>)>,
     /// Without GROUP BY: the one group's states.
     single: Vec<AggState>,
+    /// The inputs kept for aggregates that need them all (string_agg,
+    /// array_agg, DISTINCT, ORDER BY...).
+    budget: RowBudget,
 }
 
 impl<'p> Aggregator<'p> {
@@ -71,6 +78,7 @@ impl<'p> Aggregator<'p> {
             } else {
                 Vec::new()
             },
+            budget: RowBudget::new(),
         }
     }
 
@@ -142,6 +150,7 @@ impl<'p> Aggregator<'p> {
             for k in &a.order_by {
                 sort.push(eval(&k.expr, r, env)?);
             }
+            self.budget.charge(&args, env)?;
             st.inputs.push((args, sort));
         }
         Ok(())
@@ -405,6 +414,14 @@ pub(super) fn finish_aggregate(a: &AggCall, st: AggState, env: &mut Env) -> Exec
                     }
                 }
                 s.push_str(&text_of(&args[0], env.tz));
+                // PostgreSQL's limit on a string buffer.
+                if s.len() >= MAX_VALUE_BYTES {
+                    return Err(Error::Sql(
+                        SqlError::new(SqlState::OUT_OF_MEMORY, "out of memory").with_detail(
+                            format!("Cannot enlarge string buffer containing {} bytes.", s.len()),
+                        ),
+                    ));
+                }
             }
             Value::Text(s)
         }

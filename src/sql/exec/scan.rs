@@ -1,7 +1,7 @@
 //! Heap and index scans: the rows of a table visible to the statement.
 
 use super::eval::{eval, passes};
-use super::{Env, ExecResult, Row};
+use super::{Env, ExecResult, Row, RowBudget};
 use crate::access::hnsw::{IterativeScan, NearestKey};
 use crate::access::{self, ScanKeys};
 use crate::catalog::{IndexDef, TableDef};
@@ -56,7 +56,9 @@ pub(super) fn scan_heap(
     env: &mut Env,
 ) -> ExecResult<Vec<Row>> {
     let mut out = Vec::new();
-    scan_heap_into(table, filter, with_tid, None, env, &mut |row, _| {
+    let mut budget = RowBudget::new();
+    scan_heap_into(table, filter, with_tid, None, env, &mut |row, env| {
+        budget.charge(&row, env)?;
         out.push(row);
         Ok(true)
     })?;
@@ -167,6 +169,7 @@ pub(super) fn scan_index(
     env: &mut Env,
 ) -> ExecResult<Vec<Row>> {
     let mut out = Vec::new();
+    let mut budget = RowBudget::new();
     scan_index_into(
         table,
         index,
@@ -177,7 +180,8 @@ pub(super) fn scan_index(
         stop_after,
         None,
         env,
-        &mut |row, _| {
+        &mut |row, env| {
+            budget.charge(&row, env)?;
             out.push(row);
             Ok(true)
         },
