@@ -507,6 +507,10 @@ pub struct Catalog {
     next_oid: Oid,
     /// Bumped on every catalog change, for plan caches.
     pub version: u64,
+    /// Transactions that wrote catalog rows and were still running when
+    /// last looked at: their end changes what the catalog shows (see
+    /// `Engine::catalog_epoch`).
+    pub writers: Vec<Xid>,
 }
 
 const FIRST_OID: Oid = 16384;
@@ -562,6 +566,7 @@ impl Catalog {
             entries,
             next_oid,
             version: 0,
+            writers: Vec::new(),
         })
     }
 
@@ -775,7 +780,7 @@ impl Catalog {
             header,
             object: Rc::new(object),
         });
-        self.version += 1;
+        self.note_writer(xid);
         Ok(tid)
     }
 
@@ -792,8 +797,15 @@ impl Catalog {
             e.header.cmax = cid;
             e.header.flags &= !(flags::XMAX_LOCK_ONLY | flags::XMAX_MODE_MASK);
         }
-        self.version += 1;
+        self.note_writer(xid);
         Ok(())
+    }
+
+    fn note_writer(&mut self, xid: Xid) {
+        self.version += 1;
+        if !self.writers.contains(&xid) {
+            self.writers.push(xid);
+        }
     }
 
     /// New version of the row at `tid`.

@@ -530,7 +530,7 @@ impl Engine {
             cid: self.current_cid(sid),
             params: Vec::new(),
             checks,
-            cte_plans: Vec::new(),
+            cte_plans: Default::default(),
         };
         let heap = Heap::open(table.heap);
         for mut row in rows {

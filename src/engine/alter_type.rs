@@ -253,7 +253,7 @@ impl Engine {
             cid: self.current_cid(sid),
             params: Vec::new(),
             checks,
-            cte_plans: Vec::new(),
+            cte_plans: Default::default(),
         };
         for mut row in rows {
             let Some(old_tid) = value_tid(&row[ncols]) else {

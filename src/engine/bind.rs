@@ -150,7 +150,7 @@ impl CatalogAccess for BindCtx<'_> {
         name: &str,
         args: &[Expr],
     ) -> PlanResult<Option<(BExpr, DataType)>> {
-        Ok(match (name, args) {
+        let folded = match (name, args) {
             ("txid_current" | "pg_current_xact_id", []) => {
                 let xid = self.engine.write_xid(self.sid).map_err(SqlError::from)?;
                 let top = self
@@ -329,7 +329,10 @@ impl CatalogAccess for BindCtx<'_> {
                 DataType::Text,
             )),
             _ => None,
-        })
+        };
+        // Folded from the session's state, not the catalog: not cached.
+        self.engine.bind_volatile |= folded.is_some();
+        Ok(folded)
     }
 
     fn system_relation(
@@ -337,7 +340,10 @@ impl CatalogAccess for BindCtx<'_> {
         schema: Option<&str>,
         name: &str,
     ) -> PlanResult<Option<plan::SystemRelationRows>> {
-        self.at_viewpoint(|engine, vp| engine.system_relation(vp, schema, name))
+        let rows = self.at_viewpoint(|engine, vp| engine.system_relation(vp, schema, name))?;
+        // A system view's rows are read while binding: not cached.
+        self.engine.bind_volatile |= rows.is_some();
+        Ok(rows)
     }
 
     fn catalog_info(&mut self) -> PlanResult<crate::sql::functions::catalog::CatalogInfo> {
@@ -365,8 +371,10 @@ impl Engine {
             view_depth: 0,
         };
         let hints = ctx.engine.param_hints.clone();
+        let lifted_strings = ctx.engine.lifted_strings.clone();
         let mut binder = Binder::new(&mut ctx);
         binder.params = hints;
+        binder.lifted_strings = lifted_strings;
         let out = f(&mut binder)?;
         let cte_plans = std::mem::take(&mut binder.cte_plans);
         let params = std::mem::take(&mut binder.params);

@@ -548,7 +548,7 @@ impl Engine {
             cid: self.current_cid(sid),
             params: Vec::new(),
             checks,
-            cte_plans: Vec::new(),
+            cte_plans: Default::default(),
         };
         let cid = dml.cid;
         let heap = Heap::open(child.heap);

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use super::constraints::UniqueCheck;
 use super::ddl::column_positions;
+use super::plan_cache::{CachedInsert, CachedModify, CachedPlan};
 use super::rowlock::{clause_mode, update_lock_mode, RowLockCheck};
 use super::session::Step;
 use super::views::{rewrite_delete, rewrite_insert, rewrite_update};
@@ -41,17 +42,19 @@ pub(super) struct DmlExec {
     pub(super) cid: u32,
     pub(super) params: Vec<Value>,
     pub(super) checks: Vec<(String, BExpr)>,
-    pub(super) cte_plans: Vec<Plan>,
+    pub(super) cte_plans: Rc<Vec<Plan>>,
     /// Row changes go to the change feed (`changefeed.rs`).
     pub(super) capture: bool,
 }
 
 /// ON CONFLICT: which unique index arbitrates (None = any), and what to do.
+#[derive(Clone)]
 pub(super) struct ConflictSpec {
     pub(super) arbiter: Option<Oid>,
     pub(super) action: ConflictDo,
 }
 
+#[derive(Clone)]
 pub(super) enum ConflictDo {
     Nothing,
     /// Over `existing row ++ proposed row` (the `excluded` pseudo-table).
@@ -346,7 +349,7 @@ impl Engine {
             cid: self.current_cid(sid),
             params: params.to_vec(),
             checks: Vec::new(),
-            cte_plans,
+            cte_plans: Rc::new(cte_plans),
         };
         self.continue_dml(sid, dml)
     }
@@ -525,7 +528,17 @@ impl Engine {
         sid: SessionId,
         ins: &ast::Insert,
         params: &[Value],
+        key: Option<&Rc<str>>,
     ) -> Result<Step> {
+        if let Some(cached) = self.cached_plan(sid, key) {
+            if let CachedPlan::Insert(insert) = &*cached {
+                self.lock_relation(sid, &insert.table, LockMode::RowExclusive)?;
+                let snapshot = self.statement_snapshot(sid);
+                if self.sees_current_catalog(&snapshot) {
+                    return self.run_insert(sid, insert, snapshot, params);
+                }
+            }
+        }
         let rewritten;
         let ins = match self.dml_view(sid, &ins.table)? {
             Some(_) => {
@@ -665,30 +678,59 @@ impl Engine {
         let target_defaults: Rc<Vec<BExpr>> =
             Rc::new(targets.iter().map(|&i| defaults[i].clone()).collect());
         let source = self.optimize(source);
-        let all_defaults = defaults.clone();
-        let table_r = table.clone();
+        let capture = self.captures(sid, &table)?;
+        let insert = CachedInsert {
+            table,
+            indexes,
+            targets,
+            default_values: matches!(ins.source, ast::InsertSource::DefaultValues),
+            source,
+            defaults,
+            target_defaults,
+            checks,
+            returning,
+            on_conflict,
+            cte_plans: Rc::new(cte_plans),
+            capture,
+        };
+        let cached = self.cache_plan(sid, key, &snapshot, CachedPlan::Insert(insert));
+        let CachedPlan::Insert(insert) = &*cached else {
+            unreachable!("just built as an insert");
+        };
+        self.run_insert(sid, insert, snapshot, params)
+    }
+
+    /// Computes an INSERT's new rows (casts, defaults) and starts
+    /// inserting them.
+    fn run_insert(
+        &mut self,
+        sid: SessionId,
+        insert: &CachedInsert,
+        snapshot: Snapshot,
+        params: &[Value],
+    ) -> Result<Step> {
+        let table = &insert.table;
         let rows = self.with_env(
             sid,
             &snapshot,
             params,
-            &cte_plans,
-            Some(target_defaults),
+            &insert.cte_plans,
+            Some(insert.target_defaults.clone()),
             |env| {
-                let src = run(&source, env)?;
+                let src = run(&insert.source, env)?;
                 let mut out = Vec::with_capacity(src.len());
                 for r in src {
-                    let mut row: Row = vec![Value::Null; table_r.columns.len()];
-                    let mut given = vec![false; table_r.columns.len()];
-                    for (k, &i) in targets.iter().enumerate() {
-                        if matches!(ins.source, ast::InsertSource::DefaultValues) {
-                            break;
+                    let mut row: Row = vec![Value::Null; table.columns.len()];
+                    let mut given = vec![false; table.columns.len()];
+                    if !insert.default_values {
+                        for (k, &i) in insert.targets.iter().enumerate() {
+                            let v = r.get(k).cloned().unwrap_or(Value::Null);
+                            row[i] = cast_assignment(v, &table.columns[i].ty, env.tz)?;
+                            given[i] = true;
                         }
-                        let v = r.get(k).cloned().unwrap_or(Value::Null);
-                        row[i] = cast_assignment(v, &table_r.columns[i].ty, env.tz)?;
-                        given[i] = true;
                     }
-                    for (i, d) in all_defaults.iter().enumerate() {
-                        if !given[i] && !table_r.columns[i].dropped {
+                    for (i, d) in insert.defaults.iter().enumerate() {
+                        if !given[i] && !table.columns[i].dropped {
                             row[i] = eval(d, &[], env)?;
                         }
                     }
@@ -697,22 +739,21 @@ impl Engine {
                 Ok(out)
             },
         )?;
-        let capture = self.captures(sid, &table)?;
         let dml = DmlExec {
-            capture,
-            kind: DmlKind::Insert(on_conflict),
-            table,
-            indexes,
+            capture: insert.capture,
+            kind: DmlKind::Insert(insert.on_conflict.clone()),
+            table: table.clone(),
+            indexes: insert.indexes.clone(),
             rows,
             pos: 0,
-            returning,
+            returning: insert.returning.clone(),
             out: Vec::new(),
             count: 0,
             snapshot,
             cid: self.current_cid(sid),
             params: params.to_vec(),
-            checks,
-            cte_plans,
+            checks: insert.checks.clone(),
+            cte_plans: insert.cte_plans.clone(),
         };
         self.continue_dml(sid, dml)
     }
@@ -722,7 +763,11 @@ impl Engine {
         sid: SessionId,
         up: &ast::Update,
         params: &[Value],
+        key: Option<&Rc<str>>,
     ) -> Result<Step> {
+        if let Some(step) = self.run_cached_modify(sid, params, key)? {
+            return Ok(step);
+        }
         let rewritten;
         let up = match self.dml_view(sid, &up.table)? {
             Some(_) => {
@@ -801,25 +846,84 @@ impl Engine {
             None => plan,
         };
         let plan = self.optimize(plan);
-        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
-            run(&plan, env)
-        })?;
         let capture = self.captures(sid, &table)?;
-        let dml = DmlExec {
-            capture,
-            kind: DmlKind::Update { assignments, pred },
+        let modify = CachedModify {
             table,
             indexes,
+            plan,
+            assignments: Some(assignments),
+            pred,
+            checks,
+            returning,
+            cte_plans: Rc::new(cte_plans),
+            capture,
+        };
+        let cached = self.cache_plan(sid, key, &snapshot, CachedPlan::Modify(modify));
+        let CachedPlan::Modify(modify) = &*cached else {
+            unreachable!("just built as a modification");
+        };
+        self.run_modify(sid, modify, snapshot, params)
+    }
+
+    /// UPDATE or DELETE from the plan cache: `None` when there is no valid
+    /// entry (the statement is bound afresh).
+    fn run_cached_modify(
+        &mut self,
+        sid: SessionId,
+        params: &[Value],
+        key: Option<&Rc<str>>,
+    ) -> Result<Option<Step>> {
+        let Some(cached) = self.cached_plan(sid, key) else {
+            return Ok(None);
+        };
+        let CachedPlan::Modify(modify) = &*cached else {
+            return Ok(None);
+        };
+        // As when binding: the table's lock, then the snapshot.
+        self.lock_relation(sid, &modify.table, LockMode::RowExclusive)?;
+        let snapshot = self.statement_snapshot(sid);
+        if !self.sees_current_catalog(&snapshot) {
+            return Ok(None);
+        }
+        self.run_modify(sid, modify, snapshot, params).map(Some)
+    }
+
+    /// Finds the rows an UPDATE or DELETE changes, and starts changing
+    /// them.
+    fn run_modify(
+        &mut self,
+        sid: SessionId,
+        modify: &CachedModify,
+        snapshot: Snapshot,
+        params: &[Value],
+    ) -> Result<Step> {
+        let rows = self.with_env(sid, &snapshot, params, &modify.cte_plans, None, |env| {
+            run(&modify.plan, env)
+        })?;
+        let kind = match &modify.assignments {
+            Some(assignments) => DmlKind::Update {
+                assignments: assignments.clone(),
+                pred: modify.pred.clone(),
+            },
+            None => DmlKind::Delete {
+                pred: modify.pred.clone(),
+            },
+        };
+        let dml = DmlExec {
+            capture: modify.capture,
+            kind,
+            table: modify.table.clone(),
+            indexes: modify.indexes.clone(),
             rows,
             pos: 0,
-            returning,
+            returning: modify.returning.clone(),
             out: Vec::new(),
             count: 0,
             snapshot,
             cid: self.current_cid(sid),
             params: params.to_vec(),
-            checks,
-            cte_plans,
+            checks: modify.checks.clone(),
+            cte_plans: modify.cte_plans.clone(),
         };
         self.continue_dml(sid, dml)
     }
@@ -829,7 +933,11 @@ impl Engine {
         sid: SessionId,
         del: &ast::Delete,
         params: &[Value],
+        key: Option<&Rc<str>>,
     ) -> Result<Step> {
+        if let Some(step) = self.run_cached_modify(sid, params, key)? {
+            return Ok(step);
+        }
         let rewritten;
         let del = match self.dml_view(sid, &del.table)? {
             Some(_) => {
@@ -867,27 +975,23 @@ impl Engine {
             None => plan,
         };
         let plan = self.optimize(plan);
-        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
-            run(&plan, env)
-        })?;
         let capture = self.captures(sid, &table)?;
-        let dml = DmlExec {
-            capture,
-            kind: DmlKind::Delete { pred },
+        let modify = CachedModify {
             table,
             indexes,
-            rows,
-            pos: 0,
-            returning,
-            out: Vec::new(),
-            count: 0,
-            snapshot,
-            cid: self.current_cid(sid),
-            params: params.to_vec(),
+            plan,
+            assignments: None,
+            pred,
             checks: Vec::new(),
-            cte_plans,
+            returning,
+            cte_plans: Rc::new(cte_plans),
+            capture,
         };
-        self.continue_dml(sid, dml)
+        let cached = self.cache_plan(sid, key, &snapshot, CachedPlan::Modify(modify));
+        let CachedPlan::Modify(modify) = &*cached else {
+            unreachable!("just built as a modification");
+        };
+        self.run_modify(sid, modify, snapshot, params)
     }
 
     /// Applies a DML statement's rows from `pos` on; parks on a held row.

@@ -479,6 +479,7 @@ impl Engine {
         };
         if let (Some(settings), Some(s)) = (saved, self.sessions.get_mut(&sid)) {
             s.settings = settings;
+            self.settings_epoch += 1;
         }
         end
     }

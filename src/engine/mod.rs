@@ -29,6 +29,7 @@ mod generated;
 mod index_keys;
 mod locking;
 mod notify;
+mod plan_cache;
 mod prepared;
 mod rowlock;
 mod schemas;
@@ -230,6 +231,16 @@ pub struct Engine {
     /// [`param_hint`]): binding starts from them, as PostgreSQL starts
     /// from a client's declared parameter types.
     param_hints: Vec<DataType>,
+    /// Bumped by every change of a session's settings (`plan_cache.rs`).
+    settings_epoch: u64,
+    /// The catalog-writing transactions found ended last (`plan_cache.rs`).
+    catalog_writers_ended: Vec<crate::txn::Xid>,
+    /// The running statement's binding folded a value that is not the
+    /// catalog's into its plan (`txid_current()`, a system view's rows):
+    /// the plan is not cached.
+    bind_volatile: bool,
+    /// The running statement's lifted string literals (`Binder::lifted_strings`).
+    lifted_strings: Rc<Vec<Option<String>>>,
 }
 
 /// The parameter type a value declares: what the wire protocol's declared
@@ -290,6 +301,10 @@ impl Engine {
             notify: Default::default(),
             exported_snapshots: Default::default(),
             param_hints: Vec::new(),
+            settings_epoch: 0,
+            catalog_writers_ended: Vec::new(),
+            bind_volatile: false,
+            lifted_strings: Default::default(),
             terminated: HashMap::new(),
             pager,
             txns,
@@ -341,6 +356,7 @@ impl Engine {
                 defer_implicit_commit: false,
                 currval: HashMap::new(),
                 prepared: HashMap::new(),
+                plans: Default::default(),
                 notices: Vec::new(),
                 settings_txn: None,
                 rng: 0x2545_F491_4F6C_DD1D ^ id as u64,

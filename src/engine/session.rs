@@ -3,6 +3,7 @@
 //! ends, cancellation and timeouts of waiting statements.
 
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 use super::build::IndexBuild;
 use super::dml::DmlExec;
@@ -83,6 +84,12 @@ pub(super) struct Pending {
     /// The next statement is one that waited and runs again: it keeps
     /// its statement_timeout deadline.
     pub(super) retrying: bool,
+    /// Parameters from this index on are literals lifted out of the text
+    /// (`sql::parse::lift`): they keep their literal's exact type.
+    pub(super) lifted_from: usize,
+    /// The plan cache's key for the string's only statement (its text,
+    /// after lifting); `None` for strings of several statements.
+    pub(super) plan_key: Option<Rc<str>>,
 }
 
 /// What `pg_stat_activity` reports about a session (times in microseconds
@@ -115,6 +122,8 @@ pub(super) struct Session {
     pub(super) notices: Vec<crate::error::Notice>,
     /// PREPAREd statements by name.
     pub(super) prepared: HashMap<String, super::prepared::PreparedSql>,
+    /// Bound plans of recent statements (`plan_cache.rs`).
+    pub(super) plans: super::plan_cache::PlanCache,
     pub(super) rng: u64,
 }
 
@@ -354,6 +363,30 @@ impl Engine {
         Ok(stmts)
     }
 
+    /// `sql` parsed with its literals lifted into parameters appended to
+    /// `params` (`sql::parse::lift`), and the text that was parsed. Lifting
+    /// applies to a single SELECT / INSERT / UPDATE / DELETE; when the
+    /// lifted text does not parse as one, the original is parsed instead.
+    fn parse_lifted(
+        &mut self,
+        sql: &str,
+        params: &mut Vec<Value>,
+    ) -> std::result::Result<(Vec<Statement>, String), SqlError> {
+        if let Some(lifted) = crate::sql::parse::lift::lift_literals(sql, params.len()) {
+            if let Ok(stmts) = self.parse_cached(&lifted.text) {
+                if let [Statement::Query(_)
+                | Statement::Insert(_)
+                | Statement::Update(_)
+                | Statement::Delete(_)] = stmts.as_slice()
+                {
+                    params.extend(lifted.values);
+                    return Ok((stmts, lifted.text));
+                }
+            }
+        }
+        Ok((self.parse_cached(sql)?, sql.to_string()))
+    }
+
     /// Describes `sql` without running it: its parameters' inferred types
     /// and, for a query, its result columns.
     pub fn describe(&mut self, sid: SessionId, sql: &str) -> Result<Described> {
@@ -472,6 +505,8 @@ impl Engine {
                 deadline: None,
                 lock_deadline: None,
                 retrying: false,
+                lifted_from: 0,
+                plan_key: None,
             });
         }
         match self.drive(sid) {
@@ -502,7 +537,10 @@ impl Engine {
                 )),
             });
         }
-        let stmts = match self.parse_cached(sql) {
+        let user_params = params.len();
+        let mut params = params;
+        let parsed = self.parse_lifted(sql, &mut params);
+        let (stmts, plan_key_text) = match parsed {
             Ok(s) => s,
             Err(e) => {
                 let e = Error::Sql(e);
@@ -515,6 +553,7 @@ impl Engine {
         };
         let now = (self.config.clock)();
         if let Some(s) = self.sessions.get_mut(&sid) {
+            let plan_key = (stmts.len() == 1).then(|| Rc::from(plan_key_text));
             s.pending = Some(Pending {
                 stmts: stmts.into(),
                 params,
@@ -525,6 +564,8 @@ impl Engine {
                 deadline: None,
                 lock_deadline: None,
                 retrying: false,
+                lifted_from: user_params,
+                plan_key,
             });
             s.activity.query = sql.to_string();
             s.activity.query_start = Some(now);

@@ -196,6 +196,7 @@ impl Engine {
     }
 
     fn apply_set(&mut self, sid: SessionId, name: &str, value: &ast::SetValue) -> Result<()> {
+        self.settings_epoch += 1;
         if name == "all" {
             let s = self
                 .sessions
@@ -210,6 +211,7 @@ impl Engine {
     /// Goes back to `before` and replays the kept changes (they were valid
     /// when they ran, so they apply again).
     fn replay_settings(&mut self, sid: SessionId, before: super::session::Settings, ops: &[SetOp]) {
+        self.settings_epoch += 1;
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.settings = before;
         }
@@ -356,6 +358,7 @@ impl Engine {
         name: &str,
         value: &ast::SetValue,
     ) -> Result<QueryResult> {
+        self.settings_epoch += 1;
         let text = match value {
             ast::SetValue::Default => None,
             ast::SetValue::Values(vals) => Some(

@@ -2,8 +2,10 @@
 //! savepoints), dispatch to DDL, DML and queries, COPY, TRUNCATE, EXPLAIN.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use super::ddl::column_positions;
+use super::plan_cache::{CachedPlan, CachedQuery};
 use super::session::Step;
 use super::{sql_err, CopyIn, CopyMode, Engine, QueryResult, Result, SessionId};
 use crate::error::{Error, Notice, SqlError, SqlState};
@@ -222,7 +224,14 @@ impl Engine {
         // is decided before anything changed).
         let again = stmt.clone();
         self.txns.lock_table().begin_statement(sid);
-        let step = match self.dispatch(sid, stmt, params) {
+        let (lifted_from, plan_key) = self
+            .sessions
+            .get(&sid)
+            .and_then(|s| s.pending.as_ref())
+            .map_or((params.len(), None), |p| {
+                (p.lifted_from, p.plan_key.clone())
+            });
+        let step = match self.dispatch_keyed(sid, stmt, params, lifted_from, plan_key) {
             Err(Error::Wait { holder }) => {
                 self.txns.lock_table().undo_statement(sid);
                 return Ok(Step::Retry(Box::new(again), holder));
@@ -296,7 +305,44 @@ impl Engine {
         stmt: Statement,
         params: &[Value],
     ) -> Result<Step> {
-        self.param_hints = params.iter().map(super::param_hint).collect();
+        self.dispatch_keyed(sid, stmt, params, params.len(), None)
+    }
+
+    /// Runs `stmt`; parameters from `lifted_from` on are lifted literals,
+    /// and `plan_key` is the statement's key in the plan cache (if it has
+    /// one: `plan_cache.rs`).
+    pub(super) fn dispatch_keyed(
+        &mut self,
+        sid: SessionId,
+        stmt: Statement,
+        params: &[Value],
+        lifted_from: usize,
+        plan_key: Option<Rc<str>>,
+    ) -> Result<Step> {
+        self.bind_volatile = false;
+        self.lifted_strings = Rc::new(if lifted_from < params.len() {
+            params
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Value::Text(s) if i >= lifted_from => Some(s.clone()),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        });
+        let key = plan_key.as_ref();
+        self.param_hints = params
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                // A lifted literal keeps its type; a string stays untyped.
+                Value::Text(_) if i >= lifted_from => DataType::Unknown,
+                v if i >= lifted_from => v.data_type(),
+                v => super::param_hint(v),
+            })
+            .collect();
         // A SERIALIZABLE READ ONLY DEFERRABLE transaction starts on a safe
         // snapshot, waiting for one if needed.
         self.await_safe_snapshot(sid)?;
@@ -344,10 +390,10 @@ impl Engine {
             Statement::Query(q) if q.locking.is_some() => {
                 return self.start_locking_query(sid, &q, params, 0)
             }
-            Statement::Query(q) => self.run_query(sid, &q, params)?,
-            Statement::Insert(i) => return self.start_insert(sid, &i, params),
-            Statement::Update(u) => return self.start_update(sid, &u, params),
-            Statement::Delete(d) => return self.start_delete(sid, &d, params),
+            Statement::Query(q) => self.run_query(sid, &q, params, key)?,
+            Statement::Insert(i) => return self.start_insert(sid, &i, params, key),
+            Statement::Update(u) => return self.start_update(sid, &u, params, key),
+            Statement::Delete(d) => return self.start_delete(sid, &d, params, key),
             Statement::CreateTable(mut c) => {
                 for col in &mut c.columns {
                     self.resolve_type(sid, &mut col.ty)?;
@@ -670,7 +716,7 @@ impl Engine {
                         }
                     }
                 };
-                let mut r = self.run_query(sid, &query, params)?;
+                let mut r = self.run_query(sid, &query, params, None)?;
                 r.command = format!("COPY {}", r.rows.len());
                 r.copy = Some(CopyMode::Out(c.format));
                 Ok(r)
@@ -696,7 +742,7 @@ impl Engine {
             };
             // The exclusive lock means no other transaction holds one of
             // these rows; a wait here would be a bug, reported not hung.
-            if let Step::Parked(..) = self.start_delete(sid, &del, &[])? {
+            if let Step::Parked(..) = self.start_delete(sid, &del, &[], None)? {
                 return Err(sql_err(
                     SqlState::LOCK_NOT_AVAILABLE,
                     "TRUNCATE found a row locked by another transaction",
@@ -754,25 +800,54 @@ impl Engine {
         sid: SessionId,
         q: &ast::Query,
         params: &[Value],
+        key: Option<&Rc<str>>,
     ) -> Result<QueryResult> {
         let snapshot = self.statement_snapshot(sid);
-        let ((plan, columns), cte_plans, _) = self.bind(sid, &snapshot, |b| b.bind_query(q))?;
-        let mut tables = Vec::new();
-        plan::scanned_tables(&plan, &mut tables);
-        for p in &cte_plans {
-            plan::scanned_tables(p, &mut tables);
-        }
-        for t in &tables {
+        let hit = match self.cached_plan(sid, key) {
+            Some(c) if self.sees_current_catalog(&snapshot) => Some(c),
+            _ => None,
+        };
+        let cached = match hit {
+            Some(c) => c,
+            None => {
+                let ((plan, columns), cte_plans, _) =
+                    self.bind(sid, &snapshot, |b| b.bind_query(q))?;
+                let mut tables = Vec::new();
+                plan::scanned_tables(&plan, &mut tables);
+                for p in &cte_plans {
+                    plan::scanned_tables(p, &mut tables);
+                }
+                // Locked before planning, as PostgreSQL does: an index
+                // being built or dropped is settled by then.
+                for t in &tables {
+                    self.lock_relation(sid, t, LockMode::AccessShare)?;
+                }
+                let plan = self.optimize(plan);
+                let query = CachedQuery {
+                    plan,
+                    columns,
+                    cte_plans: Rc::new(cte_plans),
+                    tables,
+                };
+                self.cache_plan(sid, key, &snapshot, CachedPlan::Query(query))
+            }
+        };
+        let CachedPlan::Query(query) = &*cached else {
+            return Err(sql_err(
+                SqlState::INTERNAL_ERROR,
+                "cached plan of another statement kind",
+            ));
+        };
+        for t in &query.tables {
             self.lock_relation(sid, t, LockMode::AccessShare)?;
         }
-        let plan = self.optimize(plan);
-        let rows = self.with_env(sid, &snapshot, params, &cte_plans, None, |env| {
-            run(&plan, env)
+        let rows = self.with_env(sid, &snapshot, params, &query.cte_plans, None, |env| {
+            run(&query.plan, env)
         })?;
         Ok(QueryResult {
             command: format!("SELECT {}", rows.len()),
             rows_affected: rows.len() as u64,
-            columns,
+            columns: query.columns.clone(),
             rows,
             copy: None,
         })

@@ -4,4 +4,5 @@
 
 pub mod ast;
 pub mod copy;
+pub mod lift;
 pub mod translate;

@@ -67,6 +67,10 @@ pub struct Binder<'a> {
     pub catalog: &'a mut dyn CatalogAccess,
     /// Inferred parameter types ($1 = index 0).
     pub params: Vec<DataType>,
+    /// The text of each parameter that is a string literal lifted out of
+    /// the statement (`sql::parse::lift`), by index: coerced to a type,
+    /// it is checked now, so the statement fails as the literal would.
+    pub lifted_strings: std::rc::Rc<Vec<Option<String>>>,
     /// Enclosing scopes, innermost last, for correlated subqueries.
     pub(super) outer: Vec<Scope>,
     pub(super) ctes: Vec<(String, Vec<Column>, usize)>,
@@ -255,6 +259,7 @@ impl<'a> Binder<'a> {
         Binder {
             catalog,
             params: Vec::new(),
+            lifted_strings: Default::default(),
             outer: Vec::new(),
             ctes: Vec::new(),
             cte_plans: Vec::new(),

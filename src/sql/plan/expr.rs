@@ -352,6 +352,11 @@ impl<'a> Binder<'a> {
             Expr::Param(n) => {
                 self.note_param(*n, want);
                 let ty = self.params[*n - 1].clone();
+                if let Some(Some(s)) = self.lifted_strings.get(*n - 1) {
+                    if ty != DataType::Unknown {
+                        crate::value::text::parse_text(s, &ty, &crate::value::tz::TimeZone::utc())?;
+                    }
+                }
                 Ok((
                     BExpr::Param {
                         index: n - 1,
