@@ -706,3 +706,50 @@ fn alter_column_type_is_transactional_isolated_and_durable() {
         vec![vec![Value::Int8(1275), Value::Text("bigint".into())]]
     );
 }
+
+/// The plan cache (src/engine/plan_cache.rs) must not let a plan bound
+/// under a REPEATABLE READ snapshot's older catalog outlive it, nor serve
+/// an older plan after another session's DDL.
+#[test]
+fn cached_plans_follow_other_sessions_ddl_and_old_snapshots() {
+    use neuraldb::value::Value;
+    let mut e = Engine::open_memory().unwrap();
+    let a = e.connect();
+    let b = e.connect();
+    e.execute(a, "CREATE TABLE u (a int)", vec![]).unwrap();
+    e.execute(a, "CREATE TABLE other (x int)", vec![]).unwrap();
+    e.execute(a, "INSERT INTO u VALUES (1)", vec![]).unwrap();
+    let width = |e: &mut Engine, sql: &str| e.execute(a, sql, vec![]).unwrap()[0].columns.len();
+    assert_eq!(width(&mut e, "SELECT * FROM u WHERE a = 1"), 1);
+    // An old snapshot: taken before b's ALTER commits.
+    e.execute(a, "BEGIN ISOLATION LEVEL REPEATABLE READ", vec![])
+        .unwrap();
+    e.execute(a, "SELECT count(*) FROM other WHERE x = 1", vec![])
+        .unwrap();
+    e.execute(b, "ALTER TABLE u ADD COLUMN z int DEFAULT 5", vec![])
+        .unwrap();
+    // What the old snapshot sees (the table without z) is bound now...
+    let before = width(&mut e, "SELECT * FROM u WHERE a = 2");
+    e.execute(a, "COMMIT", vec![]).unwrap();
+    // ...and must not be what a new snapshot gets.
+    assert_eq!(
+        width(&mut e, "SELECT * FROM u WHERE a = 3"),
+        2,
+        "old snapshot saw {before} columns"
+    );
+    let rows = e.execute(a, "SELECT * FROM u WHERE a = 1", vec![]).unwrap();
+    assert_eq!(rows[0].rows, vec![vec![Value::Int4(1), Value::Int4(5)]]);
+    // b's DDL inside a transaction is seen once it commits, not before.
+    e.execute(b, "BEGIN", vec![]).unwrap();
+    e.execute(b, "ALTER TABLE u DROP COLUMN z", vec![]).unwrap();
+    e.execute(b, "COMMIT", vec![]).unwrap();
+    assert_eq!(width(&mut e, "SELECT * FROM u WHERE a = 4"), 1);
+    // A rolled-back DROP leaves the table as it was.
+    e.execute(b, "BEGIN", vec![]).unwrap();
+    e.execute(b, "DROP TABLE other", vec![]).unwrap();
+    e.execute(b, "ROLLBACK", vec![]).unwrap();
+    let n = e
+        .execute(a, "SELECT count(*) FROM other WHERE x = 2", vec![])
+        .unwrap();
+    assert_eq!(n[0].rows[0][0], Value::Int8(0));
+}
