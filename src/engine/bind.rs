@@ -454,6 +454,7 @@ impl Engine {
                 ssi: tracked.then(SsiReads::default),
                 notices,
                 notifies: Vec::new(),
+                seen_commit: None,
             };
             let result = f(&mut env);
             (result, env.ssi.take(), std::mem::take(&mut env.notifies))

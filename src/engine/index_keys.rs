@@ -111,6 +111,7 @@ impl Engine {
             ssi: None,
             notices: &mut notices,
             notifies: Vec::new(),
+            seen_commit: None,
         };
         f(&mut env)
     }

@@ -40,24 +40,35 @@ pub struct Viewer<'a> {
 impl Viewer<'_> {
     /// Is this tuple version visible?
     pub fn visible(&self, txns: &TxnManager, pager: &mut Pager, h: &TupleHeader) -> PResult<bool> {
-        let inserted_by_me = self.own.contains(&h.xmin);
+        self.visible_with(h, |xid| self.snapshot.sees_commit_of(txns, pager, xid))
+    }
+
+    /// [`Viewer::visible`], asking `sees_commit` whether the snapshot sees
+    /// another transaction's commit (a scan remembers the answer for the
+    /// xid it last asked about: a page's rows mostly share theirs).
+    pub fn visible_with(
+        &self,
+        h: &TupleHeader,
+        mut sees_commit: impl FnMut(Xid) -> PResult<bool>,
+    ) -> PResult<bool> {
+        let inserted_by_me = !self.own.is_empty() && self.own.contains(&h.xmin);
         if inserted_by_me {
             // Rows inserted by this same statement (or a later one) are not
             // seen: no Halloween problem.
             if h.cmin >= self.cid {
                 return Ok(false);
             }
-        } else if !self.snapshot.sees_commit_of(txns, pager, h.xmin)? {
+        } else if !sees_commit(h.xmin)? {
             return Ok(false);
         }
         if h.xmax == INVALID_XID || h.flags & flags::XMAX_LOCK_ONLY != 0 {
             return Ok(true);
         }
-        if self.own.contains(&h.xmax) {
+        if !self.own.is_empty() && self.own.contains(&h.xmax) {
             // Deleted by us: still visible to commands that started before.
             return Ok(h.cmax >= self.cid);
         }
-        Ok(!self.snapshot.sees_commit_of(txns, pager, h.xmax)?)
+        Ok(!sees_commit(h.xmax)?)
     }
 }
 

@@ -97,7 +97,7 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
                 )
             })?;
             match (ty, &v) {
-                (DataType::Unknown, _) | (_, Value::Null) => v,
+                _ if already_typed(&v, ty) => v,
                 (t, Value::Text(s)) => crate::value::text::parse_text(s, t, env.tz)?,
                 (t, _) => cast_assignment(v, t, env.tz)?,
             }
@@ -419,13 +419,40 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
 
 /// Evaluates `e` over `row`, borrowing a column or constant instead of
 /// cloning it (a text column compared or matched is not copied).
-fn eval_ref<'r>(
+/// Whether parameter value `v` needs no conversion to act as a `ty`.
+fn already_typed(v: &Value, ty: &DataType) -> bool {
+    matches!(
+        (ty, v),
+        (DataType::Unknown, _)
+            | (_, Value::Null)
+            | (DataType::Int2, Value::Int2(_))
+            | (DataType::Int4, Value::Int4(_))
+            | (DataType::Int8, Value::Int8(_))
+            | (DataType::Float8, Value::Float8(_))
+            | (DataType::Bool, Value::Bool(_))
+            | (DataType::Text | DataType::Varchar(None), Value::Text(_))
+    ) || matches!((ty, v), (DataType::Varchar(Some(n)), Value::Text(s)) if s.len() <= *n as usize)
+}
+
+fn eval_ref<'r, 'e: 'r>(
     e: &'r BExpr,
     row: &'r [Value],
-    env: &mut Env,
+    env: &mut Env<'e>,
 ) -> ExecResult<std::borrow::Cow<'r, Value>> {
     use std::borrow::Cow;
     match e {
+        // A parameter of the right type is read in place (a LIKE pattern
+        // is not copied per row).
+        BExpr::Param { index, ty } => {
+            let params: &'e [Value] = env.params;
+            match params.get(*index) {
+                Some(v) if already_typed(v, ty) => {
+                    env.interrupts.tick()?;
+                    Ok(Cow::Borrowed(v))
+                }
+                _ => eval(e, row, env).map(Cow::Owned),
+            }
+        }
         BExpr::Col(i) => {
             env.interrupts.tick()?;
             row.get(*i)

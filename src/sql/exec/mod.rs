@@ -87,6 +87,9 @@ pub struct Env<'a> {
     /// `pg_notify` calls of the statement, for the engine to queue in
     /// the transaction if the statement succeeds.
     pub notifies: Vec<crate::txn::AsyncAction>,
+    /// The last other transaction whose commit `visible` asked the
+    /// snapshot about, and the answer (final for a given snapshot).
+    pub seen_commit: Option<(Xid, bool)>,
 }
 
 /// What a SERIALIZABLE statement read: SIREAD lock targets, and the xids
@@ -114,7 +117,20 @@ impl Env<'_> {
                 }
             }
         }
-        Ok(viewer.visible(self.txns, self.pager, h)?)
+        let (txns, pager, snapshot, memo) = (
+            self.txns,
+            &mut *self.pager,
+            self.snapshot,
+            &mut self.seen_commit,
+        );
+        Ok(viewer.visible_with(h, |xid| match *memo {
+            Some((x, seen)) if x == xid => Ok(seen),
+            _ => {
+                let seen = snapshot.sees_commit_of(txns, pager, xid)?;
+                *memo = Some((xid, seen));
+                Ok(seen)
+            }
+        })?)
     }
 
     /// Under SSI, notes a SIREAD lock target.
