@@ -285,6 +285,7 @@ impl Engine {
         }
         let waiters = self.txns.rollback_to(&mut self.pager, sid, name)?;
         let depth = self.txns.get(sid).map_or(0, |t| t.savepoint_depth());
+        self.close_cursors_after(sid, depth);
         self.rollback_settings_to(sid, depth);
         self.resume(sid, waiters);
         Ok(())
@@ -341,6 +342,19 @@ impl Engine {
                 self.queue_async_action(sid, AsyncAction::Notify { channel, payload })?;
                 QueryResult::tag("NOTIFY")
             }
+            Statement::DeclareCursor {
+                name,
+                query,
+                binary,
+                scroll,
+                hold,
+            } => self.declare_cursor(sid, name, &query, binary, scroll, hold, params)?,
+            Statement::Fetch {
+                name,
+                direction,
+                is_move,
+            } => self.fetch_cursor(sid, &name, &direction, is_move)?,
+            Statement::ClosePortal(name) => self.close_cursor(sid, name.as_deref())?,
             Statement::Query(q) if q.locking.is_some() => {
                 return self.start_locking_query(sid, &q, params, 0)
             }
