@@ -20,6 +20,12 @@ use crate::sql::plan::{self, Column, Plan};
 use crate::txn::{LockMode, Snapshot};
 use crate::value::Value;
 
+/// Names of the cursors the wire-protocol server opens for portals
+/// (`server/conn.rs`): allowed in the extended protocol's implicit
+/// transaction, and not listed in `pg_cursors`. A client cannot spell the
+/// prefix in an identifier by accident (a control character).
+pub const PORTAL_CURSOR_PREFIX: &str = "\u{1}portal:";
+
 pub(super) struct Cursor {
     pub(super) name: String,
     /// Key of its snapshot in `TxnState::cursor_snapshots`.
@@ -109,7 +115,10 @@ impl Engine {
     ) -> Result<QueryResult> {
         // PostgreSQL: only in a transaction block, explicit or the
         // implicit one of a multi-statement string.
-        let explicit = self.txns.get(sid).is_some_and(|t| t.explicit);
+        // A wire-protocol portal's cursor lives in the extended protocol's
+        // implicit transaction, which lasts until Sync.
+        let portal = name.starts_with(PORTAL_CURSOR_PREFIX);
+        let explicit = portal || self.txns.get(sid).is_some_and(|t| t.explicit);
         let more = self
             .sessions
             .get(&sid)
@@ -186,11 +195,20 @@ impl Engine {
             binary,
             created: now,
         };
+        // A portal's cursor reports its columns: the server describes the
+        // portal with them before the first Execute.
+        let described = if portal {
+            cursor.columns.clone()
+        } else {
+            Vec::new()
+        };
         s.cursors.push(cursor);
         if let Some(t) = self.txns.get_mut(sid) {
             t.cursor_snapshots.insert(id, snapshot);
         }
-        Ok(QueryResult::tag("DECLARE CURSOR"))
+        let mut r = QueryResult::tag("DECLARE CURSOR");
+        r.columns = described;
+        Ok(r)
     }
 
     /// FETCH (`is_move`: MOVE) on cursor `name`.
@@ -208,6 +226,14 @@ impl Engine {
         // Out of the session while it reads (the read needs the engine).
         let mut c = cursors.remove(at);
         let result = self.fetch_from(sid, &mut c, direction, is_move);
+        // A portal's cursor read to its end is done with: the protocol has
+        // no way to move it back.
+        if c.name.starts_with(PORTAL_CURSOR_PREFIX) && (c.exec.is_done() || result.is_err()) {
+            if let Some(t) = self.txns.get_mut(sid) {
+                t.cursor_snapshots.remove(&c.id);
+            }
+            return result;
+        }
         if let Some(s) = self.sessions.get_mut(&sid) {
             let at = at.min(s.cursors.len());
             s.cursors.insert(at, c);
@@ -242,6 +268,9 @@ impl Engine {
             }
             _ => return Err(forward_only()),
         };
+        if let Some((oid, heap)) = c.exec.streamed_table() {
+            self.check_cursor_table(sid, oid, heap)?;
+        }
         let snapshot = std::mem::take(&mut c.snapshot);
         let params = std::mem::take(&mut c.params);
         let cte_plans = std::mem::take(&mut c.cte_plans);
@@ -282,6 +311,42 @@ impl Engine {
         })
     }
 
+    /// The table a streaming cursor reads still exists with the same heap,
+    /// as this session now sees it: its own transaction may have dropped or
+    /// rewritten it since the DECLARE (PostgreSQL refuses that DDL with
+    /// 55006; we refuse the FETCH instead of reading freed pages).
+    fn check_cursor_table(
+        &mut self,
+        sid: SessionId,
+        oid: crate::catalog::Oid,
+        heap: crate::pager::PageId,
+    ) -> Result<()> {
+        let snapshot = self.take_snapshot(sid);
+        let Some(t) = self.txns.get(sid) else {
+            return Ok(());
+        };
+        let viewer = crate::txn::Viewer {
+            snapshot: &snapshot,
+            own: t.own(),
+            cid: t.cid,
+        };
+        let same = match self
+            .catalog
+            .by_oid(&self.txns, &mut self.pager, &viewer, oid)?
+            .map(|e| e.object)
+        {
+            Some(o) => matches!(&*o, crate::catalog::Object::Table(t) if t.heap == heap),
+            None => false,
+        };
+        if same {
+            return Ok(());
+        }
+        Err(sql_err(
+            SqlState("55006"),
+            "the table this cursor reads was dropped or rewritten by its transaction",
+        ))
+    }
+
     pub(super) fn close_cursor(
         &mut self,
         sid: SessionId,
@@ -316,6 +381,7 @@ impl Engine {
         };
         cursors
             .iter()
+            .filter(|c| !c.name.starts_with(PORTAL_CURSOR_PREFIX))
             .map(|c| {
                 vec![
                     Value::Text(c.name.clone()),

@@ -23,6 +23,7 @@ mod build;
 mod changefeed;
 mod constraints;
 mod cursor;
+pub use cursor::PORTAL_CURSOR_PREFIX;
 mod ddl;
 mod dml;
 mod dump;

@@ -208,6 +208,22 @@ impl PlanCursor {
         }
     }
 
+    /// The table a streaming cursor reads, and its heap: the engine checks
+    /// before each fetch that the session has not since dropped or
+    /// rewritten it (other sessions cannot: the cursor's transaction holds
+    /// its AccessShare lock).
+    pub fn streamed_table(&self) -> Option<(crate::catalog::Oid, PageId)> {
+        match &self.state {
+            State::Stream(s) if !self.done => Some((s.table.oid, s.table.heap)),
+            _ => None,
+        }
+    }
+
+    /// Whether a fetch came up short: no rows are left.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// Whether rows are produced on demand (rather than computed at open).
     pub fn is_streaming(&self) -> bool {
         matches!(self.state, State::Stream(_))
@@ -236,16 +252,14 @@ impl PlanCursor {
                         break;
                     }
                 }
-                if n < want {
-                    self.done = true;
-                }
             }
-            State::Stream(s) => {
-                n = s.fetch(want, env, sink)?;
-                if n < want {
-                    self.done = true;
-                }
-            }
+            State::Stream(s) => n = s.fetch(want, env, sink)?,
+        }
+        if n < want {
+            // Nothing more to read: let go of the rows' buffer or the
+            // scan's page copy and TIDs now, not at CLOSE.
+            self.done = true;
+            self.state = State::Rows(Vec::new().into_iter());
         }
         Ok(n)
     }
