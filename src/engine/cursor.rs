@@ -148,7 +148,18 @@ impl Engine {
                 "DECLARE CURSOR ... FOR UPDATE/SHARE is not supported",
             ));
         }
-        if self.open_cursors(sid)?.iter().any(|c| c.name == name) {
+        if portal {
+            // Binding a portal replaces the one of the same name, and its
+            // cursor with it (the server names cursors after portals, so
+            // the DECLARE and FETCH texts repeat and hit the parse cache).
+            let cursors = self.open_cursors(sid)?;
+            if let Some(at) = cursors.iter().position(|c| c.name == name) {
+                let old = cursors.remove(at);
+                if let Some(t) = self.txns.get_mut(sid) {
+                    t.cursor_snapshots.remove(&old.id);
+                }
+            }
+        } else if self.open_cursors(sid)?.iter().any(|c| c.name == name) {
             return Err(sql_err(
                 SqlState("42P03"),
                 format!("cursor \"{name}\" already exists"),

@@ -68,6 +68,9 @@ struct Prepared {
     sql: String,
     /// OIDs the client declared in Parse (0 = infer).
     param_oids: Vec<u32>,
+    /// One plain SELECT: its portals read through a cursor (decided once
+    /// per Parse, not per Bind).
+    by_cursor: bool,
 }
 
 enum PortalState {
@@ -79,7 +82,7 @@ enum PortalState {
         sent: usize,
     },
     /// A single SELECT read through an engine cursor (named
-    /// [`PORTAL_CURSOR_PREFIX`] + a number), one FETCH per Execute, so a
+    /// [`PORTAL_CURSOR_PREFIX`] + the portal's name), one FETCH per Execute, so a
     /// row limit bounds what is held: `columns` describe its rows.
     Cursor {
         cursor: String,
@@ -89,6 +92,7 @@ enum PortalState {
 
 struct Portal {
     sql: String,
+    by_cursor: bool,
     params: Vec<Value>,
     result_formats: Vec<i16>,
     state: PortalState,
@@ -117,9 +121,6 @@ pub struct Conn {
     /// Settings from the startup packet, applied before the first query.
     startup: Vec<(String, String)>,
     statements: HashMap<String, Prepared>,
-    /// Numbers the engine cursors of portals (unique per connection, so a
-    /// portal re-bound before its transaction ends gets a new one).
-    portal_cursors: u64,
     portals: HashMap<String, Portal>,
     /// After an error in an extended-protocol message, messages up to the
     /// next Sync are skipped (PostgreSQL's rule).
@@ -320,7 +321,6 @@ impl Conn {
             reported,
             startup: startup_settings(startup),
             statements: HashMap::new(),
-            portal_cursors: 0,
             portals: HashMap::new(),
             skip_to_sync: false,
             sync_due: false,
@@ -903,6 +903,7 @@ impl Conn {
         self.statements.insert(
             name,
             Prepared {
+                by_cursor: reads_by_cursor(&p.query),
                 sql: p.query,
                 param_oids: p.type_oids,
             },
@@ -923,7 +924,8 @@ impl Conn {
                 format!("prepared statement \"{stmt_name}\" does not exist"),
             )));
         };
-        let (sql, declared) = (stmt.sql.clone(), stmt.param_oids.clone());
+        let (sql, declared, by_cursor) =
+            (stmt.sql.clone(), stmt.param_oids.clone(), stmt.by_cursor);
         let codes = &b.parameter_format_codes;
         if codes.len() > 1 && codes.len() != b.parameters.len() {
             return Ok(Err(protocol_error(format!(
@@ -982,6 +984,7 @@ impl Conn {
             portal,
             Portal {
                 sql,
+                by_cursor,
                 params,
                 result_formats: b.result_column_format_codes,
                 state: PortalState::NotRun,
@@ -1121,7 +1124,7 @@ impl Conn {
             return Ok(Ok(()));
         }
         let (sql, params) = (portal.sql.clone(), portal.params.clone());
-        if reads_by_cursor(&sql) {
+        if portal.by_cursor {
             return self.open_portal_cursor(name, &sql, params).await;
         }
         let result = if is_empty_query(&sql) {
@@ -1164,8 +1167,8 @@ impl Conn {
         sql: &str,
         params: Vec<Value>,
     ) -> Result<Result<(), Error>, ConnEnd> {
-        self.portal_cursors += 1;
-        let cursor = format!("{PORTAL_CURSOR_PREFIX}{}", self.portal_cursors);
+        // Named after the portal: re-binding it replaces the cursor too.
+        let cursor = format!("{PORTAL_CURSOR_PREFIX}{name}");
         let body = sql.trim_end_matches(|c: char| c == ';' || c.is_whitespace());
         let reply = self
             .submit(

@@ -1283,5 +1283,29 @@ fn a_portal_with_a_row_limit_streams_past_the_query_memory_limit() {
         rows(&c.query("SELECT count(*) FROM pg_cursors")),
         vec![vec![Some("0".into())]]
     );
+    // In a block, the unnamed portal bound again while half read: the new
+    // portal replaces it (and its cursor), as in PostgreSQL.
+    assert!(error(&c.query("BEGIN")).is_none());
+    let mut batch = Vec::new();
+    let mut parse = cstr("");
+    parse.extend(cstr("SELECT id FROM wide WHERE id <= 3"));
+    parse.extend(0i16.to_be_bytes());
+    batch.extend(message(b'P', &parse));
+    for max in [2i32, 0] {
+        let mut bind = cstr("");
+        bind.extend(cstr(""));
+        bind.extend([0, 0, 0, 0, 0, 0]);
+        batch.extend(message(b'B', &bind));
+        let mut exec = cstr("");
+        exec.extend(max.to_be_bytes());
+        batch.extend(message(b'E', &exec));
+    }
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    let r = c.until_ready();
+    assert_eq!(code(&r), None);
+    let kinds: Vec<u8> = r.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"12DDs2DDDCZ".to_vec());
+    assert!(error(&c.query("COMMIT")).is_none());
     server.shutdown();
 }
