@@ -64,6 +64,14 @@ export interface QueryOptions {
 }
 
 /** A WARNING or NOTICE (PostgreSQL's NoticeResponse), e.g. `pg_advisory_unlock` of a lock not held. */
+export interface StreamOptions {
+  /** Rows per FETCH (one request to the engine each). Default 1000. */
+  batchSize?: number;
+  rowMode?: 'array';
+  /** Aborting cancels a statement waiting for a lock, as in query(). */
+  signal?: AbortSignal;
+}
+
 export interface Notice {
   severity: 'WARNING' | 'NOTICE';
   /** SQLSTATE, e.g. `'01000'`. */
@@ -197,6 +205,13 @@ export class NeuralDB {
   readonly transactionStatus: 'I' | 'T' | 'E';
   query<R = SqlValue[]>(sql: string, params: SqlParam[] | undefined, options: { rowMode: 'array' }): Promise<QueryResult<R>>;
   query<R = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<R>>;
+  /**
+   * A query's rows a batch at a time, as an async iterable (a NO SCROLL
+   * cursor in a transaction of its own on a dedicated session). Leaving the
+   * loop early closes the cursor and ends the transaction.
+   */
+  stream<R = SqlValue[]>(sql: string, params: SqlParam[] | undefined, options: StreamOptions & { rowMode: 'array' }): AsyncIterable<R>;
+  stream<R = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: StreamOptions): AsyncIterable<R>;
   exec(sql: string, options?: QueryOptions): Promise<QueryResult[]>;
   /** A new dedicated session; call `release()` when done. */
   connect(): Promise<Session>;

@@ -600,6 +600,78 @@ export class NeuralDB {
     return this.#session.exec(sql, options);
   }
 
+  /**
+   * Reads a query's rows a batch at a time: an async iterable of rows
+   * (`for await (const row of db.stream(sql, params, { batchSize }))`).
+   * The query runs in a transaction of its own on a dedicated session, as
+   * a NO SCROLL cursor (DECLARE / FETCH batchSize): it sees one snapshot
+   * throughout, and a table scan (optionally filtered, projected, limited)
+   * is read only as far as the batches fetched, so memory stays bounded.
+   * Leaving the loop early (break, return, throw) or draining it ends the
+   * transaction, which closes the cursor.
+   * @param {string} sql @param {unknown[]} [params]
+   * @param {{batchSize?: number, rowMode?: 'array', signal?: AbortSignal}} [options]
+   */
+  stream(sql, params, options = {}) {
+    this.#check();
+    if (typeof sql !== 'string') throw new TypeError('sql must be a string');
+    if (params !== undefined && !Array.isArray(params)) throw new TypeError('params must be an array');
+    const batchSize = options.batchSize ?? 1000;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError('batchSize must be a positive integer');
+    // DECLARE takes one query: drop trailing semicolons and space.
+    const body = sql.replace(/[\s;]+$/, '');
+    const db = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const { tx, key } = await db.#streamSession();
+        let reusable = false;
+        try {
+          // BEGIN travels with the DECLARE (one request).
+          tx[DEFER_BEGIN]('BEGIN');
+          await tx.query(`DECLARE neuraldb_stream NO SCROLL CURSOR FOR ${body}`, params ?? [], {
+            signal: options.signal,
+          });
+          for (;;) {
+            const r = await tx.query(`FETCH ${batchSize} FROM neuraldb_stream`, [], {
+              rowMode: options.rowMode,
+              signal: options.signal,
+            });
+            for (const row of r.rows) yield row;
+            if (r.rows.length < batchSize) break;
+          }
+        } finally {
+          // COMMIT ends the transaction (closing the cursor) and the engine
+          // session in one request, as db.transaction() does.
+          if (!tx[DEFER_BEGIN](null) && tx.transactionStatus !== 'I') {
+            try {
+              await tx[COMMIT_AND_END]();
+              reusable = true;
+            } catch {
+              // the session is released below
+            }
+          } else {
+            reusable = true;
+          }
+          db.#endStreamSession(tx, key, reusable);
+        }
+      },
+    };
+  }
+
+  async #streamSession() {
+    const key = this.#txKeys.pop() ?? (await this.#link.call('connect', this.#handle));
+    return { tx: new Session(this.#link, key, this.#int8, this.#onNotice, this.#onNotification), key };
+  }
+
+  #endStreamSession(tx, key, reusable) {
+    if (reusable && !this.#closed && this.#txKeys.length < MAX_IDLE_TX_SESSIONS) {
+      tx[DETACH]();
+      this.#txKeys.push(key);
+    } else {
+      tx.release().catch(() => {});
+    }
+  }
+
   /** A new dedicated session; call release() when done. */
   async connect() {
     this.#check();

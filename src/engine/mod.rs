@@ -22,6 +22,8 @@ mod bind;
 mod build;
 mod changefeed;
 mod constraints;
+mod cursor;
+pub use cursor::PORTAL_CURSOR_PREFIX;
 mod ddl;
 mod dml;
 mod dump;
@@ -360,6 +362,8 @@ impl Engine {
                 notices: Vec::new(),
                 settings_txn: None,
                 rng: 0x2545_F491_4F6C_DD1D ^ id as u64,
+                cursors: Vec::new(),
+                cursor_seq: 0,
             },
         );
         id

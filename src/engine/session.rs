@@ -125,6 +125,10 @@ pub(super) struct Session {
     /// Bound plans of recent statements (`plan_cache.rs`).
     pub(super) plans: super::plan_cache::PlanCache,
     pub(super) rng: u64,
+    /// Open cursors (DECLARE), oldest first; see `cursor.rs`.
+    pub(super) cursors: Vec<super::cursor::Cursor>,
+    /// Numbers the session's cursors (their snapshots' keys).
+    pub(super) cursor_seq: u64,
 }
 
 pub(super) enum Step {
@@ -392,6 +396,18 @@ impl Engine {
     pub fn describe(&mut self, sid: SessionId, sql: &str) -> Result<Described> {
         let stmts = translate::parse(sql)?;
         let mut params = vec![DataType::Unknown; translate::max_param(sql)];
+        // FETCH returns its cursor's rows.
+        if let [Statement::Fetch {
+            name,
+            is_move: false,
+            ..
+        }] = stmts.as_slice()
+        {
+            return Ok(Described {
+                params,
+                columns: self.cursor_columns(sid, name),
+            });
+        }
         let query = match stmts.as_slice() {
             [Statement::Query(q)] => q,
             _ => {

@@ -294,6 +294,7 @@ impl Engine {
         }
         let waiters = self.txns.rollback_to(&mut self.pager, sid, name)?;
         let depth = self.txns.get(sid).map_or(0, |t| t.savepoint_depth());
+        self.close_cursors_after(sid, depth);
         self.rollback_settings_to(sid, depth);
         self.resume(sid, waiters);
         Ok(())
@@ -387,6 +388,19 @@ impl Engine {
                 self.queue_async_action(sid, AsyncAction::Notify { channel, payload })?;
                 QueryResult::tag("NOTIFY")
             }
+            Statement::DeclareCursor {
+                name,
+                query,
+                binary,
+                scroll,
+                hold,
+            } => self.declare_cursor(sid, name, &query, binary, scroll, hold, params, key)?,
+            Statement::Fetch {
+                name,
+                direction,
+                is_move,
+            } => self.fetch_cursor(sid, &name, &direction, is_move)?,
+            Statement::ClosePortal(name) => self.close_cursor(sid, name.as_deref())?,
             Statement::Query(q) if q.locking.is_some() => {
                 return self.start_locking_query(sid, &q, params, 0)
             }
@@ -795,23 +809,25 @@ impl Engine {
         self.txns.statement_snapshot(sid)
     }
 
-    pub(super) fn run_query(
+    /// A query's plan, from the plan cache or bound and optimised now, with
+    /// the tables it reads locked ACCESS SHARE (always a
+    /// [`CachedPlan::Query`]).
+    pub(super) fn query_plan(
         &mut self,
         sid: SessionId,
         q: &ast::Query,
-        params: &[Value],
         key: Option<&Rc<str>>,
-    ) -> Result<QueryResult> {
-        let snapshot = self.statement_snapshot(sid);
+        snapshot: &Snapshot,
+    ) -> Result<Rc<CachedPlan>> {
         let hit = match self.cached_plan(sid, key) {
-            Some(c) if self.sees_current_catalog(&snapshot) => Some(c),
+            Some(c) if self.sees_current_catalog(snapshot) => Some(c),
             _ => None,
         };
         let cached = match hit {
             Some(c) => c,
             None => {
                 let ((plan, columns), cte_plans, _) =
-                    self.bind(sid, &snapshot, |b| b.bind_query(q))?;
+                    self.bind(sid, snapshot, |b| b.bind_query(q))?;
                 let mut tables = Vec::new();
                 plan::scanned_tables(&plan, &mut tables);
                 for p in &cte_plans {
@@ -829,18 +845,32 @@ impl Engine {
                     cte_plans: Rc::new(cte_plans),
                     tables,
                 };
-                self.cache_plan(sid, key, &snapshot, CachedPlan::Query(query))
+                self.cache_plan(sid, key, snapshot, CachedPlan::Query(query))
             }
         };
+        if let CachedPlan::Query(query) = &*cached {
+            for t in &query.tables {
+                self.lock_relation(sid, t, LockMode::AccessShare)?;
+            }
+        }
+        Ok(cached)
+    }
+
+    pub(super) fn run_query(
+        &mut self,
+        sid: SessionId,
+        q: &ast::Query,
+        params: &[Value],
+        key: Option<&Rc<str>>,
+    ) -> Result<QueryResult> {
+        let snapshot = self.statement_snapshot(sid);
+        let cached = self.query_plan(sid, q, key, &snapshot)?;
         let CachedPlan::Query(query) = &*cached else {
             return Err(sql_err(
                 SqlState::INTERNAL_ERROR,
                 "cached plan of another statement kind",
             ));
         };
-        for t in &query.tables {
-            self.lock_relation(sid, t, LockMode::AccessShare)?;
-        }
         let rows = self.with_env(sid, &snapshot, params, &query.cte_plans, None, |env| {
             run(&query.plan, env)
         })?;

@@ -64,6 +64,10 @@ impl Engine {
                 return Err(e);
             }
         }
+        // The transaction's cursors end here, as at COMMIT: a prepared
+        // transaction has no session to read them, and their snapshots
+        // must not hold vacuum back until COMMIT PREPARED.
+        let _ = self.close_cursor(sid, None);
         let info = PrepareInfo {
             gid,
             prepared_at: (self.config.clock)(),

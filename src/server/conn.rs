@@ -30,7 +30,9 @@ use tokio_util::codec::Framed;
 
 use super::types::{decode_binary, decode_text, encode_binary, type_from_oid, type_oid};
 use super::worker::{Reply, Request};
-use crate::engine::{CopyIn, CopyMode, Notification, QueryResult, SessionId, TxnStatus};
+use crate::engine::{
+    CopyIn, CopyMode, Notification, QueryResult, SessionId, TxnStatus, PORTAL_CURSOR_PREFIX,
+};
 use crate::error::{Error, Notice, SqlError, SqlState};
 use crate::sql::plan::Column;
 use crate::value::tz::TimeZone;
@@ -66,6 +68,9 @@ struct Prepared {
     sql: String,
     /// OIDs the client declared in Parse (0 = infer).
     param_oids: Vec<u32>,
+    /// One plain SELECT: its portals read through a cursor (decided once
+    /// per Parse, not per Bind).
+    by_cursor: bool,
 }
 
 enum PortalState {
@@ -76,10 +81,18 @@ enum PortalState {
         result: Option<QueryResult>,
         sent: usize,
     },
+    /// A single SELECT read through an engine cursor (named
+    /// [`PORTAL_CURSOR_PREFIX`] + the portal's name), one FETCH per Execute, so a
+    /// row limit bounds what is held: `columns` describe its rows.
+    Cursor {
+        cursor: String,
+        columns: Vec<Column>,
+    },
 }
 
 struct Portal {
     sql: String,
+    by_cursor: bool,
     params: Vec<Value>,
     result_formats: Vec<i16>,
     state: PortalState,
@@ -890,6 +903,7 @@ impl Conn {
         self.statements.insert(
             name,
             Prepared {
+                by_cursor: reads_by_cursor(&p.query),
                 sql: p.query,
                 param_oids: p.type_oids,
             },
@@ -910,7 +924,8 @@ impl Conn {
                 format!("prepared statement \"{stmt_name}\" does not exist"),
             )));
         };
-        let (sql, declared) = (stmt.sql.clone(), stmt.param_oids.clone());
+        let (sql, declared, by_cursor) =
+            (stmt.sql.clone(), stmt.param_oids.clone(), stmt.by_cursor);
         let codes = &b.parameter_format_codes;
         if codes.len() > 1 && codes.len() != b.parameters.len() {
             return Ok(Err(protocol_error(format!(
@@ -969,6 +984,7 @@ impl Conn {
             portal,
             Portal {
                 sql,
+                by_cursor,
                 params,
                 result_formats: b.result_column_format_codes,
                 state: PortalState::NotRun,
@@ -1052,6 +1068,20 @@ impl Conn {
                     return self.fail_step(socket, &e).await;
                 }
                 let portal = self.portals.get(&name).expect("run_portal checked it");
+                if let PortalState::Cursor { columns, .. } = &portal.state {
+                    let r = QueryResult {
+                        command: String::new(),
+                        columns: columns.clone(),
+                        rows: Vec::new(),
+                        rows_affected: 0,
+                        copy: None,
+                    };
+                    let desc = row_description(&r, &portal.result_formats);
+                    socket
+                        .feed(PgWireBackendMessage::RowDescription(desc))
+                        .await?;
+                    return Ok(());
+                }
                 match &portal.state {
                     PortalState::Ran {
                         result: Some(r), ..
@@ -1094,6 +1124,9 @@ impl Conn {
             return Ok(Ok(()));
         }
         let (sql, params) = (portal.sql.clone(), portal.params.clone());
+        if portal.by_cursor {
+            return self.open_portal_cursor(name, &sql, params).await;
+        }
         let result = if is_empty_query(&sql) {
             Ok(None)
         } else {
@@ -1126,17 +1159,156 @@ impl Conn {
         Ok(outcome)
     }
 
+    /// Declares the engine cursor that portal `name` (a single SELECT)
+    /// reads through.
+    async fn open_portal_cursor(
+        &mut self,
+        name: &str,
+        sql: &str,
+        params: Vec<Value>,
+    ) -> Result<Result<(), Error>, ConnEnd> {
+        // Named after the portal: re-binding it replaces the cursor too.
+        let cursor = format!("{PORTAL_CURSOR_PREFIX}{name}");
+        let body = sql.trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+        let reply = self
+            .submit(
+                format!(
+                    "DECLARE {} NO SCROLL CURSOR FOR {body}",
+                    quote_ident(&cursor)
+                ),
+                params,
+                true,
+            )
+            .await?;
+        let Some(portal) = self.portals.get_mut(name) else {
+            return Ok(Ok(()));
+        };
+        if let Some(e) = reply.outcome.error {
+            portal.state = PortalState::Ran {
+                result: None,
+                sent: 0,
+            };
+            return Ok(Err(e));
+        }
+        let columns = reply
+            .outcome
+            .results
+            .into_iter()
+            .last()
+            .map(|r| r.columns)
+            .unwrap_or_default();
+        if let Err(e) = check_formats(&portal.result_formats, columns.len()) {
+            portal.state = PortalState::Ran {
+                result: None,
+                sent: 0,
+            };
+            return Ok(Err(e));
+        }
+        portal.state = PortalState::Cursor { cursor, columns };
+        Ok(Ok(()))
+    }
+
+    /// Execute on a portal read through a cursor: FETCH the row limit (all
+    /// without one); a full batch leaves the portal suspended.
+    async fn execute_cursor(
+        &mut self,
+        socket: &mut Socket,
+        name: &str,
+        max_rows: i32,
+    ) -> Result<(), ConnEnd> {
+        let Some(Portal {
+            state: PortalState::Cursor { cursor, columns },
+            result_formats,
+            ..
+        }) = self.portals.get(name)
+        else {
+            return Ok(());
+        };
+        let (cursor, columns, formats) = (cursor.clone(), columns.clone(), result_formats.clone());
+        let count = match usize::try_from(max_rows) {
+            Ok(n) if n > 0 => Some(n),
+            _ => None,
+        };
+        let what = count.map_or("ALL".to_string(), |n| n.to_string());
+        let reply = self
+            .submit(
+                format!("FETCH {what} FROM {}", quote_ident(&cursor)),
+                Vec::new(),
+                true,
+            )
+            .await?;
+        if let Some(e) = reply.outcome.error {
+            // Read to its end (the engine dropped it) or its transaction
+            // ended: the portal is gone, as in PostgreSQL.
+            let e = if e.sqlstate().0 == "34000" {
+                sql_error(
+                    SqlState("34000"),
+                    format!("portal \"{name}\" does not exist"),
+                )
+            } else {
+                e
+            };
+            return self.fail_step(socket, &e).await;
+        }
+        let mut r = reply
+            .outcome
+            .results
+            .into_iter()
+            .last()
+            .unwrap_or_else(|| QueryResult {
+                command: String::new(),
+                columns: Vec::new(),
+                rows: Vec::new(),
+                rows_affected: 0,
+                copy: None,
+            });
+        r.columns = columns;
+        let n = r.rows.len();
+        let tz = self.tz.clone();
+        if let Err(err) = self.send_rows(socket, &r, &formats, 0, n, &tz).await? {
+            return self.fail_step(socket, &err).await;
+        }
+        if count == Some(n) {
+            socket
+                .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+                .await?;
+            return Ok(());
+        }
+        // Read to its end: the engine has dropped the cursor; the portal
+        // answers further Executes with no rows.
+        if let Some(p) = self.portals.get_mut(name) {
+            p.state = PortalState::Ran {
+                result: Some(QueryResult {
+                    command: "SELECT 0".into(),
+                    columns: r.columns.clone(),
+                    rows: Vec::new(),
+                    rows_affected: 0,
+                    copy: None,
+                }),
+                sent: 0,
+            };
+        }
+        self.complete(socket, &format!("SELECT {n}")).await
+    }
+
     async fn execute(&mut self, socket: &mut Socket, e: Execute) -> Result<(), ConnEnd> {
         let name = e.name.unwrap_or_default();
         if let Err(err) = self.run_portal(&name).await? {
             return self.fail_step(socket, &err).await;
+        }
+        if let Some(Portal {
+            state: PortalState::Cursor { .. },
+            ..
+        }) = self.portals.get(&name)
+        {
+            return self.execute_cursor(socket, &name, e.max_rows).await;
         }
         let tz = self.tz.clone();
         let portal = self.portals.get_mut(&name).expect("run_portal checked it");
         let formats = portal.result_formats.clone();
         let (result, from) = match std::mem::replace(&mut portal.state, PortalState::NotRun) {
             PortalState::Ran { result, sent } => (result, sent),
-            PortalState::NotRun => (None, 0),
+            PortalState::NotRun | PortalState::Cursor { .. } => (None, 0),
         };
         // No result after a successful run: the query string was empty.
         let Some(r) = result else {
@@ -1213,4 +1385,20 @@ impl Conn {
             .await?;
         Ok(())
     }
+}
+
+/// Whether a portal's SQL is one plain SELECT (no row locks), which the
+/// engine reads through a cursor: an Execute with a row limit then holds
+/// only that many rows when the plan streams (`sql/exec/cursor.rs`).
+fn reads_by_cursor(sql: &str) -> bool {
+    use crate::sql::parse::ast::Statement;
+    matches!(
+        crate::sql::parse::translate::parse(sql).as_deref(),
+        Ok([Statement::Query(q)]) if q.locking.is_none()
+    )
+}
+
+/// `name` as a quoted SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }

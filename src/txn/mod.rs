@@ -629,14 +629,15 @@ impl TxnManager {
 
     // ---- snapshots -----------------------------------------------------
 
-    /// Snapshots still in use: REPEATABLE READ transactions' and those of
-    /// waiting statements. A row version deleted by a transaction all of
+    /// Snapshots still in use: REPEATABLE READ transactions', those of
+    /// waiting statements and of open cursors. A row version deleted by a transaction all of
     /// them see as committed is dead to everyone, now and later.
     pub fn live_snapshots(&self) -> Vec<Snapshot> {
         let mut out = Vec::new();
         for t in self.active.values() {
             out.extend(t.snapshot.iter().cloned());
             out.extend(t.parked_snapshot.iter().cloned());
+            out.extend(t.cursor_snapshots.values().cloned());
         }
         out
     }

@@ -103,6 +103,10 @@ pub struct TxnState {
     /// Row changes for the change feed, written to it at commit; ROLLBACK
     /// TO drops the ones made after the savepoint.
     pub captured: Vec<CapturedChange>,
+    /// The snapshots of the transaction's open cursors, by the engine's
+    /// cursor id: vacuum keeps every version they may still read. They
+    /// go with the transaction, as its cursors do.
+    pub cursor_snapshots: std::collections::BTreeMap<u64, Snapshot>,
 }
 
 impl TxnState {
@@ -130,6 +134,7 @@ impl TxnState {
             async_actions: Vec::new(),
             written: std::collections::BTreeSet::new(),
             captured: Vec::new(),
+            cursor_snapshots: std::collections::BTreeMap::new(),
         }
     }
 

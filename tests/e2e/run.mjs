@@ -195,6 +195,55 @@ const scenarios = [
     await B.close();
   }],
 
+  ['db.stream: 200,000 rows in batches from a tab that is not the leader, and leaving the loop early closes the cursor', async (b, base) => {
+    const L = await b.newPage(base);
+    const F = await b.newPage(base);
+    await open(L, 'stream'); // first to open: the leader
+    await open(F, 'stream');
+    await ok(L, 'CREATE TABLE big (id int, v int)');
+    await ok(L, 'INSERT INTO big SELECT g, g % 7 FROM generate_series(1, 200000) g');
+    const got = await F.eval(async () => {
+      const db = window.db;
+      let n = 0;
+      let sum = 0;
+      let vsum = 0;
+      for await (const row of db.stream('SELECT id, v FROM big WHERE id > $1', [0], { batchSize: 5000 })) {
+        n++;
+        sum += row.id;
+        vsum += row.v;
+      }
+      // Array rows, and the default batch size.
+      let arrays = 0;
+      for await (const row of db.stream('SELECT id FROM big WHERE id <= 2500;', undefined, { rowMode: 'array' })) {
+        if (Array.isArray(row)) arrays++;
+      }
+      let early = 0;
+      for await (const row of db.stream('SELECT id FROM big', [], { batchSize: 100 })) {
+        if (row.id !== ++early) throw new Error(`row ${early} is ${row.id}`);
+        if (early === 250) break;
+      }
+      // The stream's transaction ended with the loop: nothing holds a lock
+      // on the table.
+      const locks = await db.query("SELECT count(*) AS n FROM pg_locks WHERE relation = 'big'::regclass");
+      let error = null;
+      try {
+        for await (const row of db.stream('SELECT nope FROM big')) void row;
+      } catch (e) {
+        error = e.code;
+      }
+      return { n, sum, vsum, arrays, early, locks: Number(locks.rows[0].n), error };
+    });
+    let vsum = 0;
+    for (let g = 1; g <= 200000; g++) vsum += g % 7;
+    assert.deepEqual(got, { n: 200000, sum: (200000 * 200001) / 2, vsum, arrays: 2500, early: 250, locks: 0, error: '42703' });
+    // A statement that needs the table exclusively runs at once: no cursor
+    // is left open on it, in any tab.
+    await ok(L, "SET lock_timeout = '5s'");
+    await ok(L, 'TRUNCATE big');
+    await L.close();
+    await F.close();
+  }],
+
   ['row lock wait does not stall the waiting tab', async (b, base) => {
     const A = await b.newPage(base);
     const B = await b.newPage(base);

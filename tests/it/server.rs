@@ -1228,3 +1228,84 @@ fn a_query_past_its_memory_limit_fails_with_53200_and_others_go_on() {
     );
     server.shutdown();
 }
+
+/// A portal executed with a row limit reads through an engine cursor: a
+/// table whose rows are far past `neuraldb.max_query_memory` comes out in
+/// batches (a plain query of it fails with 53200), and the portal is
+/// suspended after each full batch.
+#[test]
+fn a_portal_with_a_row_limit_streams_past_the_query_memory_limit() {
+    let server = start();
+    let mut c = Client::connect(server.local_addr());
+    let r = c.query(
+        "CREATE TABLE wide (id int, s text); \
+         INSERT INTO wide SELECT g, repeat('y', 1000) FROM generate_series(1, 20000) g",
+    );
+    assert!(error(&r).is_none());
+    assert!(error(&c.query("SET neuraldb.max_query_memory = '2MB'")).is_none());
+    assert_eq!(
+        code(&c.query("SELECT id, s FROM wide")).as_deref(),
+        Some("53200")
+    );
+    let mut batch = Vec::new();
+    let mut parse = cstr("");
+    parse.extend(cstr("SELECT id, s FROM wide WHERE id > $1"));
+    parse.extend(0i16.to_be_bytes());
+    batch.extend(message(b'P', &parse));
+    let mut bind = cstr("");
+    bind.extend(cstr(""));
+    bind.extend(0i16.to_be_bytes());
+    bind.extend(1i16.to_be_bytes());
+    bind.extend(1i32.to_be_bytes());
+    bind.extend(b"0");
+    bind.extend(0i16.to_be_bytes());
+    batch.extend(message(b'B', &bind));
+    let mut describe = vec![b'P'];
+    describe.extend(cstr(""));
+    batch.extend(message(b'D', &describe));
+    for _ in 0..21 {
+        let mut exec = cstr("");
+        exec.extend(1000i32.to_be_bytes());
+        batch.extend(message(b'E', &exec));
+    }
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    let r = c.until_ready();
+    assert_eq!(code(&r), None);
+    let count = |k: u8| r.iter().filter(|m| m.kind == k).count();
+    assert_eq!(count(b'T'), 1, "one RowDescription");
+    assert_eq!(count(b'D'), 20_000);
+    assert_eq!(count(b's'), 20, "suspended after each full batch");
+    assert_eq!(count(b'C'), 1);
+    assert_eq!(rows(&r)[19_999][0].as_deref(), Some("20000"));
+    // The implicit transaction ended at Sync, and the cursor with it.
+    assert_eq!(
+        rows(&c.query("SELECT count(*) FROM pg_cursors")),
+        vec![vec![Some("0".into())]]
+    );
+    // In a block, the unnamed portal bound again while half read: the new
+    // portal replaces it (and its cursor), as in PostgreSQL.
+    assert!(error(&c.query("BEGIN")).is_none());
+    let mut batch = Vec::new();
+    let mut parse = cstr("");
+    parse.extend(cstr("SELECT id FROM wide WHERE id <= 3"));
+    parse.extend(0i16.to_be_bytes());
+    batch.extend(message(b'P', &parse));
+    for max in [2i32, 0] {
+        let mut bind = cstr("");
+        bind.extend(cstr(""));
+        bind.extend([0, 0, 0, 0, 0, 0]);
+        batch.extend(message(b'B', &bind));
+        let mut exec = cstr("");
+        exec.extend(max.to_be_bytes());
+        batch.extend(message(b'E', &exec));
+    }
+    batch.extend(message(b'S', &[]));
+    c.send(&batch);
+    let r = c.until_ready();
+    assert_eq!(code(&r), None);
+    let kinds: Vec<u8> = r.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, b"12DDs2DDDCZ".to_vec());
+    assert!(error(&c.query("COMMIT")).is_none());
+    server.shutdown();
+}

@@ -753,3 +753,79 @@ fn cached_plans_follow_other_sessions_ddl_and_old_snapshots() {
         .unwrap();
     assert_eq!(n[0].rows[0][0], Value::Int8(0));
 }
+
+/// A cursor over a table scan reads only as far as its batches: it walks a
+/// table whose rows are far past `neuraldb.max_query_memory` (where a plain
+/// SELECT fails with 53200), keeps its snapshot while another session
+/// deletes and vacuums the rows between two fetches, and ends with its
+/// transaction.
+#[test]
+fn a_cursor_streams_past_the_query_memory_limit_and_keeps_its_snapshot() {
+    use neuraldb::value::Value;
+    let mut e = Engine::open_memory().unwrap();
+    let s = e.connect();
+    let other = e.connect();
+    e.execute(
+        s,
+        "CREATE TABLE wide (id int, s text); \
+         INSERT INTO wide SELECT g, repeat('y', 1000) FROM generate_series(1, 20000) g",
+        vec![],
+    )
+    .unwrap();
+    e.execute(s, "SET neuraldb.max_query_memory = '2MB'", vec![])
+        .unwrap();
+    let err = e.execute(s, "SELECT id, s FROM wide", vec![]).unwrap_err();
+    assert_eq!(err.sqlstate().0, "53200");
+    e.execute(
+        s,
+        "BEGIN; DECLARE c NO SCROLL CURSOR FOR SELECT id, length(s) FROM wide WHERE id % 2 = 0",
+        vec![],
+    )
+    .unwrap();
+    let (mut count, mut sum) = (0i64, 0i64);
+    for batch in 0.. {
+        let r = e.execute(s, "FETCH 700 FROM c", vec![]).unwrap();
+        let r = &r[0];
+        assert_eq!(r.command, format!("FETCH {}", r.rows.len()));
+        for row in &r.rows {
+            let (Value::Int4(id), Value::Int4(len)) = (&row[0], &row[1]) else {
+                panic!("unexpected row {row:?}");
+            };
+            assert_eq!(*len, 1000);
+            count += 1;
+            sum += *id as i64;
+        }
+        if batch == 2 {
+            // Other sessions run between fetches: their deletes and the
+            // vacuum after them must not take rows from under the cursor.
+            e.execute(other, "DELETE FROM wide WHERE id > 5000", vec![])
+                .unwrap();
+            e.execute(other, "VACUUM wide", vec![]).unwrap();
+            e.execute(other, "INSERT INTO wide VALUES (30000, 'late')", vec![])
+                .unwrap();
+        }
+        if r.rows.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(count, 10_000);
+    assert_eq!(sum, (1..=10_000).map(|i| 2 * i).sum::<i64>());
+    let moved = e.execute(s, "MOVE ALL FROM c", vec![]).unwrap();
+    assert_eq!(moved[0].command, "MOVE 0");
+    e.execute(s, "COMMIT", vec![]).unwrap();
+    let err = e.execute(s, "FETCH c", vec![]).unwrap_err();
+    assert_eq!(err.sqlstate().0, "34000");
+    let r = e.execute(s, "SELECT count(*) FROM wide", vec![]).unwrap();
+    assert_eq!(r[0].rows[0][0], Value::Int8(5001));
+    // Its own transaction dropping the table: the FETCH is refused
+    // (PostgreSQL refuses the DROP, with the same SQLSTATE).
+    e.execute(
+        s,
+        "BEGIN; DECLARE d CURSOR FOR SELECT id FROM wide; DROP TABLE wide",
+        vec![],
+    )
+    .unwrap();
+    let err = e.execute(s, "FETCH d", vec![]).unwrap_err();
+    assert_eq!(err.sqlstate().0, "55006");
+    e.execute(s, "ROLLBACK", vec![]).unwrap();
+}

@@ -253,6 +253,7 @@ impl Engine {
             "pg_stat_progress_create_index" => self.pg_stat_progress_create_index(),
             "pg_settings" => self.pg_settings(vp.sid)?,
             "pg_prepared_statements" => self.pg_prepared_statements(vp.sid),
+            "pg_cursors" => self.pg_cursors(vp.sid),
             "pg_prepared_xacts" => self.pg_prepared_xacts(),
             "pg_type" => {
                 let mut rows = pg_type();

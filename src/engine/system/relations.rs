@@ -581,6 +581,20 @@ pub static RELATIONS: &[SystemRelation] = &[
     ),
     rel(
         "pg_catalog",
+        "pg_cursors",
+        12019,
+        Kind::View,
+        &[
+            ("name", Text),
+            ("statement", Text),
+            ("is_holdable", Bool),
+            ("is_binary", Bool),
+            ("is_scrollable", Bool),
+            ("creation_time", Timestamptz),
+        ],
+    ),
+    rel(
+        "pg_catalog",
         "pg_prepared_statements",
         12011,
         Kind::View,

@@ -7,12 +7,14 @@
 
 mod advisory;
 mod aggregate;
+mod cursor;
 mod eval;
 pub mod interrupt;
 mod join;
 mod scan;
 
 use aggregate::aggregate;
+pub use cursor::PlanCursor;
 pub use eval::{binop, eval, passes, truth};
 use join::{hash_join, join_rows};
 pub use scan::{decode_table_row, stored_types, tid_value, value_tid};

@@ -42,7 +42,11 @@ pub(super) type Sink<'s> = dyn FnMut(Row, &mut Env) -> ExecResult<bool> + 's;
 
 /// Decodes a stored row of `types`: every column, or only those `needed`
 /// marks (the others NULL).
-fn decode_needed(payload: &[u8], types: &[DataType], needed: Option<&[bool]>) -> ExecResult<Row> {
+pub(super) fn decode_needed(
+    payload: &[u8],
+    types: &[DataType],
+    needed: Option<&[bool]>,
+) -> ExecResult<Row> {
     Ok(match needed {
         Some(n) => decode_row_needed(payload, types, n)?,
         None => decode_row(payload, types)?,
@@ -111,7 +115,11 @@ pub(super) fn scan_heap_into(
 
 /// The scan keys of `bounds`, evaluated; `None` if they can match nothing
 /// (a NULL in an equality or range bound).
-fn scan_keys(bounds: &IndexBounds, reverse: bool, env: &mut Env) -> ExecResult<Option<ScanKeys>> {
+pub(super) fn scan_keys(
+    bounds: &IndexBounds,
+    reverse: bool,
+    env: &mut Env,
+) -> ExecResult<Option<ScanKeys>> {
     let mut keys = ScanKeys {
         reverse,
         ..ScanKeys::default()

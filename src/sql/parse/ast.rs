@@ -190,6 +190,42 @@ pub enum Statement {
         channel: String,
         payload: String,
     },
+    /// `DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL]
+    /// CURSOR [{WITH | WITHOUT} HOLD] FOR query`.
+    DeclareCursor {
+        name: String,
+        query: Box<Query>,
+        binary: bool,
+        /// `Some(true)`: SCROLL, `Some(false)`: NO SCROLL.
+        scroll: Option<bool>,
+        hold: bool,
+    },
+    /// `FETCH [direction] [FROM | IN] name`, and MOVE (`is_move`): the
+    /// same without returning the rows.
+    Fetch {
+        name: String,
+        direction: FetchDirection,
+        is_move: bool,
+    },
+    /// `CLOSE {name | ALL}` (`None`: all).
+    ClosePortal(Option<String>),
+}
+
+/// Where a FETCH or MOVE goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FetchDirection {
+    /// NEXT, FORWARD, FORWARD n, n (n may be 0 or negative).
+    Forward(i64),
+    /// ALL, FORWARD ALL.
+    ForwardAll,
+    /// PRIOR, BACKWARD, BACKWARD n.
+    Backward(i64),
+    BackwardAll,
+    /// FIRST, LAST, ABSOLUTE n, RELATIVE n: positioned fetches, which the
+    /// forward-only cursors refuse.
+    Absolute(i64),
+    Relative(i64),
+    Last,
 }
 
 /// `COPY table [(columns)] FROM STDIN` / `COPY {table | (query)} TO STDOUT`.

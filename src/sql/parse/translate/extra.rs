@@ -35,11 +35,179 @@ fn string_literal(p: &mut Parser, what: &str) -> TResult<String> {
     }
 }
 
+/// A cursor's name: an identifier, folded to lower case unless quoted.
+fn cursor_name(p: &mut Parser) -> TResult<String> {
+    let t = p.next_token();
+    match t.token {
+        Token::Word(w) if w.quote_style.is_some() => Ok(w.value),
+        Token::Word(w) => Ok(w.value.to_lowercase()),
+        other => Err(syntax(format!("syntax error at or near \"{other}\""))),
+    }
+}
+
+/// `DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR
+/// [{WITH | WITHOUT} HOLD] FOR query` (sqlparser's DECLARE is the
+/// procedural one of other dialects).
+fn declare_cursor(p: &mut Parser) -> TResult<Statement> {
+    p.next_token();
+    let name = cursor_name(p)?;
+    let mut binary = false;
+    let mut scroll = None;
+    loop {
+        match word_at(p, 0).as_deref() {
+            Some("BINARY") => binary = true,
+            Some("ASENSITIVE") | Some("INSENSITIVE") => {}
+            Some("SCROLL") => scroll = Some(true),
+            Some("NO") if word_at(p, 1).as_deref() == Some("SCROLL") => {
+                p.next_token();
+                scroll = Some(false);
+            }
+            _ => break,
+        }
+        p.next_token();
+    }
+    if word_at(p, 0).as_deref() != Some("CURSOR") {
+        let found = p.peek_token().token;
+        return Err(syntax(format!("syntax error at or near \"{found}\"")));
+    }
+    p.next_token();
+    let mut hold = false;
+    match (word_at(p, 0).as_deref(), word_at(p, 1).as_deref()) {
+        (Some("WITH"), Some("HOLD")) => {
+            hold = true;
+            p.next_token();
+            p.next_token();
+        }
+        (Some("WITHOUT"), Some("HOLD")) => {
+            p.next_token();
+            p.next_token();
+        }
+        _ => {}
+    }
+    if !p.parse_keyword(Keyword::FOR) {
+        let found = p.peek_token().token;
+        return Err(syntax(format!("syntax error at or near \"{found}\"")));
+    }
+    let q = p.parse_query().map_err(|e| syntax(e.to_string()))?;
+    Ok(Statement::DeclareCursor {
+        name,
+        query: Box::new(super::query(*q)?),
+        binary,
+        scroll,
+        hold,
+    })
+}
+
+/// A FETCH/MOVE count: an integer, possibly signed.
+fn fetch_count(p: &mut Parser) -> Option<i64> {
+    let (sign, at) = match p.peek_token().token {
+        Token::Minus => (-1, 1),
+        Token::Plus => (1, 1),
+        _ => (1, 0),
+    };
+    match p.peek_nth_token(at).token {
+        Token::Number(n, _) => {
+            let v = n.parse::<i64>().ok()?;
+            for _ in 0..=at {
+                p.next_token();
+            }
+            Some(sign * v)
+        }
+        _ => None,
+    }
+}
+
+/// `FETCH [direction] [FROM | IN] name` and MOVE, as PostgreSQL's grammar
+/// reads them.
+fn fetch(p: &mut Parser, is_move: bool) -> TResult<Statement> {
+    use crate::sql::parse::ast::FetchDirection as D;
+    p.next_token();
+    // A direction word followed by the end of the statement is the
+    // cursor's name (`FETCH next` reads cursor "next").
+    let ends_after =
+        |p: &Parser, n: usize| matches!(p.peek_nth_token(n).token, Token::EOF | Token::SemiColon);
+    let word = word_at(p, 0);
+    let direction = match word.as_deref() {
+        Some(_) if ends_after(p, 1) => D::Forward(1),
+        Some("NEXT") => {
+            p.next_token();
+            D::Forward(1)
+        }
+        Some("PRIOR") => {
+            p.next_token();
+            D::Backward(1)
+        }
+        Some("FIRST") => {
+            p.next_token();
+            D::Absolute(1)
+        }
+        Some("LAST") => {
+            p.next_token();
+            D::Last
+        }
+        Some("ALL") => {
+            p.next_token();
+            D::ForwardAll
+        }
+        Some(w @ ("ABSOLUTE" | "RELATIVE")) => {
+            let absolute = w == "ABSOLUTE";
+            p.next_token();
+            let n = fetch_count(p).ok_or_else(|| {
+                let found = p.peek_token().token;
+                syntax(format!("syntax error at or near \"{found}\""))
+            })?;
+            if absolute {
+                D::Absolute(n)
+            } else {
+                D::Relative(n)
+            }
+        }
+        Some(w @ ("FORWARD" | "BACKWARD")) => {
+            let forward = w == "FORWARD";
+            p.next_token();
+            if p.parse_keyword(Keyword::ALL) {
+                if forward {
+                    D::ForwardAll
+                } else {
+                    D::BackwardAll
+                }
+            } else {
+                let n = fetch_count(p).unwrap_or(1);
+                if forward {
+                    D::Forward(n)
+                } else {
+                    D::Backward(n)
+                }
+            }
+        }
+        _ => fetch_count(p).map_or(D::Forward(1), D::Forward),
+    };
+    if !p.parse_keyword(Keyword::FROM) {
+        let _ = p.parse_keyword(Keyword::IN);
+    }
+    let name = cursor_name(p)?;
+    Ok(Statement::Fetch {
+        name,
+        direction,
+        is_move,
+    })
+}
+
 /// One of the statements this module knows, if the parser is at one.
 pub(super) fn statement(p: &mut Parser) -> TResult<Option<Statement>> {
     let first = word_at(p, 0);
     let second = word_at(p, 1);
     match (first.as_deref(), second.as_deref()) {
+        (Some("DECLARE"), Some(_)) => declare_cursor(p).map(Some),
+        (Some("FETCH"), _) => fetch(p, false).map(Some),
+        (Some("MOVE"), _) => fetch(p, true).map(Some),
+        (Some("CLOSE"), _) => {
+            p.next_token();
+            if p.parse_keyword(Keyword::ALL) {
+                return Ok(Some(Statement::ClosePortal(None)));
+            }
+            Ok(Some(Statement::ClosePortal(Some(cursor_name(p)?))))
+        }
         (Some("SET"), Some("CONSTRAINTS")) => {
             p.next_token();
             p.next_token();
