@@ -266,21 +266,31 @@ pub fn decode_row(bytes: &[u8], types: &[DataType]) -> Result<Vec<Value>, SqlErr
     Ok(out)
 }
 
-/// Like [`decode_row`], but only the columns `needed` marks are decoded
-/// (the others come back NULL, their bytes skipped without allocating).
-pub fn decode_row_needed(
+/// Like [`decode_row`], into `out` (cleared first, so a scan that only
+/// looks at each row reuses one buffer), but only the columns `needed`
+/// marks are decoded: the others come back NULL, their bytes skipped
+/// without allocating, and columns after the last needed one are not read
+/// at all.
+pub fn decode_row_needed_into(
     bytes: &[u8],
     types: &[DataType],
     needed: &[bool],
-) -> Result<Vec<Value>, SqlError> {
+    out: &mut Vec<Value>,
+) -> Result<(), SqlError> {
+    out.clear();
     let mut r = Reader { b: bytes, pos: 0 };
     let n = usize::from(u16::from_le_bytes(r.array()?));
     if n > types.len() {
         return Err(corrupt("more stored columns than the table has"));
     }
     let bitmap = r.take(n.div_ceil(8))?;
-    let mut out = Vec::with_capacity(types.len());
-    for (i, ty) in types.iter().enumerate().take(n) {
+    // Columns past `needed` count as needed.
+    let last_needed = if needed.len() < n {
+        n
+    } else {
+        needed[..n].iter().rposition(|&b| b).map_or(0, |i| i + 1)
+    };
+    for (i, ty) in types.iter().enumerate().take(last_needed) {
         let is_null = bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
         out.push(if is_null {
             Value::Null
@@ -291,11 +301,11 @@ pub fn decode_row_needed(
             Value::Null
         });
     }
-    if r.pos != bytes.len() {
+    if last_needed == n && r.pos != bytes.len() {
         return Err(corrupt("trailing bytes"));
     }
     out.resize(types.len(), Value::Null);
-    Ok(out)
+    Ok(())
 }
 
 /// Steps over one stored value of type `ty`.

@@ -232,7 +232,7 @@ pub(super) fn aggregate_scan(
         return Ok(None);
     }
     let mut agg = Aggregator::new(group, aggs);
-    let mut sink = |row: Row, env: &mut Env| agg.feed(&row, env).map(|()| true);
+    let mut sink = |row: &mut Row, env: &mut Env| agg.feed(row, env).map(|()| true);
     match input {
         Plan::SeqScan {
             table,

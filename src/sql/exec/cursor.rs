@@ -14,7 +14,7 @@
 use std::rc::Rc;
 
 use super::eval::{eval, passes};
-use super::scan::{decode_needed, scan_keys, stored_types, tid_value};
+use super::scan::{scan_keys, stored_types, tid_value};
 use super::{err, run, Env, ExecResult, Row, RowBudget};
 use crate::access;
 use crate::catalog::TableDef;
@@ -23,6 +23,7 @@ use crate::heap::{Heap, PageCopy, Tid};
 use crate::pager::PageId;
 use crate::sql::plan::{BExpr, Plan};
 use crate::txn::ssi::Target;
+use crate::value::row::decode_row;
 use crate::value::Value;
 
 /// One step a streamed row goes through on its way up, bottom first.
@@ -348,7 +349,7 @@ impl Stream {
                             continue;
                         }
                         let payload = self.copy.payload(env.pager, i)?;
-                        let mut row = decode_needed(&payload, &types, None)?;
+                        let mut row = decode_row(&payload, &types)?;
                         if self.with_tid {
                             row.push(tid_value(tid));
                         }
@@ -382,7 +383,7 @@ impl Stream {
                         continue;
                     }
                     env.read_target(|| Target::Tuple(self.table.oid, tid.page, tid.slot));
-                    let mut row = decode_needed(&t.payload, &types, None)?;
+                    let mut row = decode_row(&t.payload, &types)?;
                     if self.with_tid {
                         row.push(tid_value(tid));
                     }

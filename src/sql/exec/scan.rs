@@ -8,7 +8,7 @@ use crate::catalog::{IndexDef, TableDef};
 use crate::heap::{Heap, PageCopy, Tid};
 use crate::sql::plan::{BExpr, IndexBounds};
 use crate::txn::ssi::Target;
-use crate::value::row::{decode_row, decode_row_needed};
+use crate::value::row::{decode_row, decode_row_needed_into};
 use crate::value::{DataType, Value};
 
 /// Encodes a TID as the hidden `ctid` column of DML scans.
@@ -38,19 +38,23 @@ pub fn decode_table_row(table: &TableDef, payload: &[u8]) -> ExecResult<Row> {
 }
 
 /// Where a scan's rows go, one at a time; `false` stops the scan.
-pub(super) type Sink<'s> = dyn FnMut(Row, &mut Env) -> ExecResult<bool> + 's;
+pub(super) type Sink<'s> = dyn FnMut(&mut Row, &mut Env) -> ExecResult<bool> + 's;
 
 /// Decodes a stored row of `types`: every column, or only those `needed`
 /// marks (the others NULL).
+/// Decodes a stored row into `row`: the `needed` columns only (into the
+/// same buffer each time), or all of them.
 pub(super) fn decode_needed(
     payload: &[u8],
     types: &[DataType],
     needed: Option<&[bool]>,
-) -> ExecResult<Row> {
-    Ok(match needed {
-        Some(n) => decode_row_needed(payload, types, n)?,
-        None => decode_row(payload, types)?,
-    })
+    row: &mut Row,
+) -> ExecResult<()> {
+    match needed {
+        Some(n) => decode_row_needed_into(payload, types, n, row)?,
+        None => *row = decode_row(payload, types)?,
+    }
+    Ok(())
 }
 
 pub(super) fn scan_heap(
@@ -62,8 +66,8 @@ pub(super) fn scan_heap(
     let mut out = Vec::new();
     let mut budget = RowBudget::new();
     scan_heap_into(table, filter, with_tid, None, env, &mut |row, env| {
-        budget.charge(&row, env)?;
-        out.push(row);
+        budget.charge(row, env)?;
+        out.push(std::mem::take(row));
         Ok(true)
     })?;
     Ok(out)
@@ -87,6 +91,7 @@ pub(super) fn scan_heap_into(
     env.read_target(|| Target::Relation(table.oid));
     let mut page = heap.first_page(env.pager)?;
     let mut copy = PageCopy::default();
+    let mut row = Row::new();
     while page != 0 {
         heap.copy_page(env.pager, page, &mut copy)?;
         for i in 0..copy.len() {
@@ -95,7 +100,7 @@ pub(super) fn scan_heap_into(
             if !env.visible(&header)? {
                 continue;
             }
-            let mut row = decode_needed(&copy.payload(env.pager, i)?, &types, needed)?;
+            decode_needed(&copy.payload(env.pager, i)?, &types, needed, &mut row)?;
             if with_tid {
                 row.push(tid_value(tid));
             }
@@ -104,7 +109,7 @@ pub(super) fn scan_heap_into(
                     continue;
                 }
             }
-            if !sink(row, env)? {
+            if !sink(&mut row, env)? {
                 return Ok(());
             }
         }
@@ -189,8 +194,8 @@ pub(super) fn scan_index(
         None,
         env,
         &mut |row, env| {
-            budget.charge(&row, env)?;
-            out.push(row);
+            budget.charge(row, env)?;
+            out.push(std::mem::take(row));
             Ok(true)
         },
     )?;
@@ -261,6 +266,7 @@ pub(super) fn scan_index_into(
     let mut cursor = am.scan(env.pager, &keys)?;
     let heap = Heap::open(table.heap);
     let types = stored_types(table);
+    let mut row = Row::new();
     loop {
         let batch = cursor.next_batch(env.pager, 256)?;
         if batch.is_empty() {
@@ -281,7 +287,7 @@ pub(super) fn scan_index_into(
                 }
                 visible_rows += 1;
             }
-            let mut row = decode_needed(&t.payload, &types, needed)?;
+            decode_needed(&t.payload, &types, needed, &mut row)?;
             if with_tid {
                 row.push(tid_value(tid));
             }
@@ -291,7 +297,7 @@ pub(super) fn scan_index_into(
                 }
             }
             emitted += 1;
-            if !sink(row, env)? || stop.is_some_and(|n| emitted >= n) {
+            if !sink(&mut row, env)? || stop.is_some_and(|n| emitted >= n) {
                 return Ok(());
             }
         }
