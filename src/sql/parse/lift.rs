@@ -111,11 +111,11 @@ const CLAUSE_ENDS: [&str; 12] = [
 pub fn lift_literals(sql: &str, first: usize) -> Option<Lifted> {
     let tokens = lex(sql)?;
     let head = tokens.iter().find(|t| t.kind != Kind::Semi)?;
-    let verb = sql[head.start..head.end].to_ascii_lowercase();
-    if !matches!(
-        verb.as_str(),
-        "select" | "insert" | "update" | "delete" | "with" | "values"
-    ) {
+    let verb = &sql[head.start..head.end];
+    if !["select", "insert", "update", "delete", "with", "values"]
+        .iter()
+        .any(|v| verb.eq_ignore_ascii_case(v))
+    {
         return None;
     }
     // One statement only (a trailing `;` is fine).
@@ -137,15 +137,12 @@ pub fn lift_literals(sql: &str, first: usize) -> Option<Lifted> {
     // Grouping and DISTINCT match expressions by their text: `SELECT a %
     // 2 ... GROUP BY a % 2` must keep both constants or neither.
     if tokens.iter().any(|t| {
-        t.kind == Kind::Word
-            && matches!(
-                sql[t.start..t.end].to_ascii_lowercase().as_str(),
-                "group" | "distinct" | "having"
-            )
+        t.kind == Kind::Word && in_list(&sql[t.start..t.end], &["group", "distinct", "having"])
     }) {
         return None;
     }
-    let word = |t: &Tok| (t.kind == Kind::Word).then(|| sql[t.start..t.end].to_ascii_lowercase());
+    // Words are compared without regard to case, without copying them.
+    let word = |t: &Tok| (t.kind == Kind::Word).then(|| &sql[t.start..t.end]);
     let is_value_op = |t: &Tok| t.kind == Kind::Op && VALUE_OPS.contains(&&sql[t.start..t.end]);
 
     // Per open `(`/`[`: whether literals directly inside may be lifted.
@@ -164,7 +161,7 @@ pub fn lift_literals(sql: &str, first: usize) -> Option<Lifted> {
                         Kind::Open | Kind::Comma => true,
                         Kind::Op => is_value_op(p),
                         Kind::Word => {
-                            word(p).is_some_and(|w| WORDS_BEFORE_VALUE_PAREN.contains(&w.as_str()))
+                            word(p).is_some_and(|w| in_list(w, &WORDS_BEFORE_VALUE_PAREN))
                         }
                         _ => false,
                     },
@@ -179,13 +176,13 @@ pub fn lift_literals(sql: &str, first: usize) -> Option<Lifted> {
             Kind::Semi => ordering.clear(),
             Kind::Word => {
                 let w = word(t).unwrap_or_default();
-                if w == "by"
+                if w.eq_ignore_ascii_case("by")
                     && prev
                         .and_then(word)
-                        .is_some_and(|p| matches!(p.as_str(), "order" | "group" | "partition"))
+                        .is_some_and(|p| in_list(p, &["order", "group", "partition"]))
                 {
                     ordering.push(depth);
-                } else if CLAUSE_ENDS.contains(&w.as_str()) {
+                } else if in_list(w, &CLAUSE_ENDS) {
                     ordering.retain(|&d| d != depth);
                 }
             }
@@ -196,7 +193,7 @@ pub fn lift_literals(sql: &str, first: usize) -> Option<Lifted> {
                 let Some(p) = prev else { continue };
                 let before_ok = match p.kind {
                     Kind::Op => is_value_op(p),
-                    Kind::Word => word(p).is_some_and(|w| WORDS_BEFORE.contains(&w.as_str())),
+                    Kind::Word => word(p).is_some_and(|w| in_list(w, &WORDS_BEFORE)),
                     Kind::Open | Kind::Comma => containers.last() == Some(&true),
                     _ => false,
                 };
@@ -205,7 +202,7 @@ pub fn lift_literals(sql: &str, first: usize) -> Option<Lifted> {
                     Some(n) => match n.kind {
                         Kind::Close | Kind::Comma | Kind::Semi => true,
                         Kind::Op => is_value_op(n),
-                        Kind::Word => word(n).is_some_and(|w| WORDS_AFTER.contains(&w.as_str())),
+                        Kind::Word => word(n).is_some_and(|w| in_list(w, &WORDS_AFTER)),
                         _ => false,
                     },
                 };
@@ -246,6 +243,11 @@ pub fn lift_literals(sql: &str, first: usize) -> Option<Lifted> {
     }
     text.push_str(&sql[at..]);
     Some(Lifted { text, values })
+}
+
+/// Whether `word` is one of `list` (lower case), in any case.
+fn in_list(word: &str, list: &[&str]) -> bool {
+    list.iter().any(|k| word.eq_ignore_ascii_case(k))
 }
 
 /// PostgreSQL's operator characters.
