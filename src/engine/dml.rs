@@ -858,6 +858,18 @@ impl Engine {
             cte_plans: Rc::new(cte_plans),
             capture,
         };
+        self.cache_and_run_modify(sid, key, snapshot, modify, params)
+    }
+
+    /// Keeps a just-bound UPDATE or DELETE in the plan cache and runs it.
+    fn cache_and_run_modify(
+        &mut self,
+        sid: SessionId,
+        key: Option<&Rc<str>>,
+        snapshot: Snapshot,
+        modify: CachedModify,
+        params: &[Value],
+    ) -> Result<Step> {
         let cached = self.cache_plan(sid, key, &snapshot, CachedPlan::Modify(modify));
         let CachedPlan::Modify(modify) = &*cached else {
             unreachable!("just built as a modification");
@@ -987,11 +999,7 @@ impl Engine {
             cte_plans: Rc::new(cte_plans),
             capture,
         };
-        let cached = self.cache_plan(sid, key, &snapshot, CachedPlan::Modify(modify));
-        let CachedPlan::Modify(modify) = &*cached else {
-            unreachable!("just built as a modification");
-        };
-        self.run_modify(sid, modify, snapshot, params)
+        self.cache_and_run_modify(sid, key, snapshot, modify, params)
     }
 
     /// Applies a DML statement's rows from `pos` on; parks on a held row.
