@@ -266,18 +266,21 @@ pub fn decode_row(bytes: &[u8], types: &[DataType]) -> Result<Vec<Value>, SqlErr
     Ok(out)
 }
 
-/// Like [`decode_row`], into `out` (cleared first, so a scan that only
-/// looks at each row reuses one buffer), but only the columns `needed`
-/// marks are decoded: the others come back NULL, their bytes skipped
-/// without allocating, and columns after the last needed one are not read
-/// at all.
+/// Like [`decode_row`], into `out`, but only the columns `needed` marks
+/// are decoded: the others come back NULL, their bytes skipped without
+/// allocating, and columns after the last needed one are not read at all.
+/// A scan passes the same `out` for every row: its slots are overwritten
+/// in place, and a text column reuses the previous row's string buffer.
 pub fn decode_row_needed_into(
     bytes: &[u8],
     types: &[DataType],
     needed: &[bool],
     out: &mut Vec<Value>,
 ) -> Result<(), SqlError> {
-    out.clear();
+    // A DML scan appends the row's TID: drop it; a row taken by the
+    // consumer left `out` empty.
+    out.truncate(types.len());
+    out.resize_with(types.len(), || Value::Null);
     let mut r = Reader { b: bytes, pos: 0 };
     let n = usize::from(u16::from_le_bytes(r.array()?));
     if n > types.len() {
@@ -290,21 +293,46 @@ pub fn decode_row_needed_into(
     } else {
         needed[..n].iter().rposition(|&b| b).map_or(0, |i| i + 1)
     };
-    for (i, ty) in types.iter().enumerate().take(last_needed) {
+    for (i, (ty, slot)) in types.iter().zip(out.iter_mut()).enumerate() {
         let is_null = bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
-        out.push(if is_null {
-            Value::Null
+        if i >= last_needed || is_null {
+            if !matches!(slot, Value::Null) {
+                *slot = Value::Null;
+            }
         } else if needed.get(i).copied().unwrap_or(true) {
-            decode_value(&mut r, ty, 0)?
+            decode_value_into(&mut r, ty, slot)?;
         } else {
             skip_value(&mut r, ty)?;
-            Value::Null
-        });
+            if !matches!(slot, Value::Null) {
+                *slot = Value::Null;
+            }
+        }
     }
     if last_needed == n && r.pos != bytes.len() {
         return Err(corrupt("trailing bytes"));
     }
-    out.resize(types.len(), Value::Null);
+    Ok(())
+}
+
+/// [`decode_value`] into `slot`, reusing its allocation for text and
+/// writing fixed-width scalars without going through a `Result<Value>`.
+#[inline]
+fn decode_value_into(r: &mut Reader, ty: &DataType, slot: &mut Value) -> Result<(), SqlError> {
+    match ty {
+        DataType::Int4 => *slot = Value::Int4(i32::from_le_bytes(r.array()?)),
+        DataType::Int8 => *slot = Value::Int8(i64::from_le_bytes(r.array()?)),
+        DataType::Text | DataType::Varchar(_) => {
+            let text = r.utf8()?;
+            match slot {
+                Value::Text(s) => {
+                    s.clear();
+                    s.push_str(text);
+                }
+                other => *other = Value::Text(text.to_string()),
+            }
+        }
+        _ => *slot = decode_value(r, ty, 0)?,
+    }
     Ok(())
 }
 

@@ -135,30 +135,10 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
                 },
             }
         }
-        BExpr::Binary(BinOp::And, a, b) => {
-            let x = truth(&eval(a, row, env)?);
-            if x == Some(false) {
-                return Ok(Value::Bool(false));
-            }
-            let y = truth(&eval(b, row, env)?);
-            match (x, y) {
-                (_, Some(false)) => Value::Bool(false),
-                (Some(true), Some(true)) => Value::Bool(true),
-                _ => Value::Null,
-            }
-        }
-        BExpr::Binary(BinOp::Or, a, b) => {
-            let x = truth(&eval(a, row, env)?);
-            if x == Some(true) {
-                return Ok(Value::Bool(true));
-            }
-            let y = truth(&eval(b, row, env)?);
-            match (x, y) {
-                (_, Some(true)) => Value::Bool(true),
-                (Some(false), Some(false)) => Value::Bool(false),
-                _ => Value::Null,
-            }
-        }
+        BExpr::Binary(BinOp::And | BinOp::Or, ..) => match cond_truth(e, row, env)? {
+            Some(b) => Value::Bool(b),
+            None => Value::Null,
+        },
         BExpr::Binary(op, a, b) => {
             let x = eval_ref(a, row, env)?;
             let y = eval_ref(b, row, env)?;
@@ -420,7 +400,7 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
 /// Evaluates `e` over `row`, borrowing a column or constant instead of
 /// cloning it (a text column compared or matched is not copied).
 /// Whether parameter value `v` needs no conversion to act as a `ty`.
-fn already_typed(v: &Value, ty: &DataType) -> bool {
+pub(super) fn already_typed(v: &Value, ty: &DataType) -> bool {
     matches!(
         (ty, v),
         (DataType::Unknown, _)
@@ -621,7 +601,88 @@ pub(super) fn parse_binop_name(s: &str) -> ExecResult<BinOp> {
 
 /// Is `pred` true for `row`?
 pub fn passes(pred: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<bool> {
-    Ok(truth(&eval(pred, row, env)?) == Some(true))
+    Ok(cond_truth(pred, row, env)? == Some(true))
+}
+
+/// The three-valued truth of condition `e` over `row`: `truth(eval(e))`,
+/// without building boolean values for AND, OR and the comparisons of
+/// same-kind scalars (the bulk of scan filters).
+pub(super) fn cond_truth(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
+    match e {
+        BExpr::Binary(BinOp::And, a, b) => {
+            env.interrupts.tick()?;
+            let x = cond_truth(a, row, env)?;
+            if x == Some(false) {
+                return Ok(Some(false));
+            }
+            Ok(match (x, cond_truth(b, row, env)?) {
+                (_, Some(false)) => Some(false),
+                (Some(true), Some(true)) => Some(true),
+                _ => None,
+            })
+        }
+        BExpr::Binary(BinOp::Or, a, b) => {
+            env.interrupts.tick()?;
+            let x = cond_truth(a, row, env)?;
+            if x == Some(true) {
+                return Ok(Some(true));
+            }
+            Ok(match (x, cond_truth(b, row, env)?) {
+                (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            })
+        }
+        BExpr::Binary(
+            op @ (BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq),
+            a,
+            b,
+        ) => {
+            env.interrupts.tick()?;
+            let x = eval_ref(a, row, env)?;
+            let y = eval_ref(b, row, env)?;
+            match scalar_order(&x, &y) {
+                Some(order) => Ok(order.map(|o| comparison_holds(*op, o))),
+                None => Ok(truth(&binop(*op, &x, &y, env.tz)?)),
+            }
+        }
+        _ => Ok(truth(&eval(e, row, env)?)),
+    }
+}
+
+/// How two values of the same scalar kind compare, exactly as
+/// `Value::sql_cmp_tz` would (`Some(None)` when one is NULL); `None` for
+/// the kinds left to the general comparison.
+#[inline]
+fn scalar_order(x: &Value, y: &Value) -> Option<Option<std::cmp::Ordering>> {
+    let int = |v: &Value| match v {
+        Value::Int2(n) => Some(i64::from(*n)),
+        Value::Int4(n) => Some(i64::from(*n)),
+        Value::Int8(n) => Some(*n),
+        _ => None,
+    };
+    match (x, y) {
+        (Value::Null, _) | (_, Value::Null) => Some(None),
+        (Value::Text(a), Value::Text(b)) => Some(Some(a.as_bytes().cmp(b.as_bytes()))),
+        (Value::Bool(a), Value::Bool(b)) => Some(Some(a.cmp(b))),
+        _ => match (int(x), int(y)) {
+            (Some(a), Some(b)) => Some(Some(a.cmp(&b))),
+            _ => None,
+        },
+    }
+}
+
+#[inline]
+fn comparison_holds(op: BinOp, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        BinOp::Eq => o == Equal,
+        BinOp::NotEq => o != Equal,
+        BinOp::Lt => o == Less,
+        BinOp::LtEq => o != Greater,
+        BinOp::Gt => o == Greater,
+        _ => o != Less,
+    }
 }
 
 /// Calls scalar function `name`.

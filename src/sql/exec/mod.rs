@@ -9,6 +9,7 @@ mod advisory;
 mod aggregate;
 mod cursor;
 mod eval;
+mod filter;
 pub mod interrupt;
 mod join;
 mod scan;

@@ -1,6 +1,7 @@
 //! Heap and index scans: the rows of a table visible to the statement.
 
-use super::eval::{eval, passes};
+use super::eval::eval;
+use super::filter::Filter;
 use super::{Env, ExecResult, Row, RowBudget};
 use crate::access::hnsw::{IterativeScan, NearestKey};
 use crate::access::{self, ScanKeys};
@@ -91,6 +92,7 @@ pub(super) fn scan_heap_into(
     env.read_target(|| Target::Relation(table.oid));
     let mut page = heap.first_page(env.pager)?;
     let mut copy = PageCopy::default();
+    let filter = filter.map(|f| Filter::new(f, env));
     let mut row = Row::new();
     while page != 0 {
         heap.copy_page(env.pager, page, &mut copy)?;
@@ -104,8 +106,8 @@ pub(super) fn scan_heap_into(
             if with_tid {
                 row.push(tid_value(tid));
             }
-            if let Some(f) = filter {
-                if !passes(f, &row, env)? {
+            if let Some(f) = &filter {
+                if !f.passes(&row, env)? {
                     continue;
                 }
             }
@@ -266,6 +268,7 @@ pub(super) fn scan_index_into(
     let mut cursor = am.scan(env.pager, &keys)?;
     let heap = Heap::open(table.heap);
     let types = stored_types(table);
+    let filter = filter.map(|f| Filter::new(f, env));
     let mut row = Row::new();
     loop {
         let batch = cursor.next_batch(env.pager, 256)?;
@@ -291,8 +294,8 @@ pub(super) fn scan_index_into(
             if with_tid {
                 row.push(tid_value(tid));
             }
-            if let Some(f) = filter {
-                if !passes(f, &row, env)? {
+            if let Some(f) = &filter {
+                if !f.passes(&row, env)? {
                     continue;
                 }
             }

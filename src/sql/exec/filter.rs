@@ -1,0 +1,281 @@
+//! Scan filters compiled once per scan.
+//!
+//! A scan tests its filter against every stored row, so the tree walk of
+//! [`eval`](super::eval) costs more there than anywhere else. The parameters
+//! and constants of a statement are fixed while it runs, so a filter's
+//! common leaves are resolved once, when the scan starts: a column
+//! compared with an integer or a text constant, and `LIKE` with a pattern
+//! that is one literal between optional `%`s. Each compiled leaf keeps the
+//! expression it came from and hands a row back to it whenever the row's
+//! value is not of the kind the leaf expects, so the result is always the
+//! one `passes` would give.
+
+use std::cmp::Ordering;
+
+use super::eval::{cond_truth, passes};
+use super::{Env, ExecResult};
+use crate::sql::parse::ast::BinOp;
+use crate::sql::plan::BExpr;
+use crate::value::Value;
+
+/// A filter ready to test rows: [`Filter::passes`] agrees with
+/// [`passes`] on the expression it was compiled from.
+pub(super) struct Filter<'p> {
+    root: Node<'p>,
+    /// Compiled into something cheaper than the expression itself.
+    compiled: bool,
+    expr: &'p BExpr,
+}
+
+enum Node<'p> {
+    All(Vec<Node<'p>>),
+    Any(Vec<Node<'p>>),
+    /// `row[col] op k`, for an integer column.
+    Int {
+        col: usize,
+        op: BinOp,
+        k: i64,
+        expr: &'p BExpr,
+    },
+    /// `row[col] op k`, for a text column (byte order, as text compares).
+    Text {
+        col: usize,
+        op: BinOp,
+        k: Box<str>,
+        expr: &'p BExpr,
+    },
+    /// `row[col] [NOT] LIKE pattern`, the pattern one literal.
+    Like {
+        col: usize,
+        matcher: Box<LikeLiteral>,
+        negated: bool,
+        expr: &'p BExpr,
+    },
+    Other(&'p BExpr),
+}
+
+/// A LIKE pattern without wildcards except leading and trailing `%`s.
+struct LikeLiteral {
+    finder: memchr::memmem::Finder<'static>,
+    leading: bool,
+    trailing: bool,
+}
+
+impl LikeLiteral {
+    /// The matcher for `pattern` under the default escape (`\`), or `None`
+    /// for patterns with wildcards or escapes inside.
+    fn new(pattern: &str) -> Option<LikeLiteral> {
+        let body = pattern.trim_start_matches('%');
+        let leading = body.len() != pattern.len();
+        let lit = body.trim_end_matches('%');
+        let trailing = lit.len() != body.len();
+        if lit.contains(['%', '_', '\\']) {
+            return None;
+        }
+        Some(LikeLiteral {
+            finder: memchr::memmem::Finder::new(lit.as_bytes()).into_owned(),
+            leading,
+            trailing,
+        })
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        let (t, lit) = (text.as_bytes(), self.finder.needle());
+        match (self.leading, self.trailing) {
+            (true, true) => self.finder.find(t).is_some(),
+            (false, true) => t.starts_with(lit),
+            (true, false) => t.ends_with(lit),
+            (false, false) => t == lit,
+        }
+    }
+}
+
+impl<'p> Filter<'p> {
+    /// Compiles `expr` against the statement's parameters.
+    pub(super) fn new(expr: &'p BExpr, env: &Env) -> Filter<'p> {
+        let root = compile(expr, env);
+        Filter {
+            compiled: !matches!(root, Node::Other(_)),
+            root,
+            expr,
+        }
+    }
+
+    /// Does `row` pass (is the filter true, not false or NULL)?
+    #[inline]
+    pub(super) fn passes(&self, row: &[Value], env: &mut Env) -> ExecResult<bool> {
+        if !self.compiled {
+            return passes(self.expr, row, env);
+        }
+        Ok(test(&self.root, row, env)? == Some(true))
+    }
+}
+
+/// The constant a parameter or literal stands for while the statement
+/// runs, if it needs no conversion per row.
+fn constant<'v>(e: &'v BExpr, params: &'v [Value]) -> Option<&'v Value> {
+    match e {
+        BExpr::Const(v) => Some(v),
+        BExpr::Param { index, ty } => params
+            .get(*index)
+            .filter(|v| super::eval::already_typed(v, ty)),
+        _ => None,
+    }
+}
+
+fn int_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int2(n) => Some(i64::from(*n)),
+        Value::Int4(n) => Some(i64::from(*n)),
+        Value::Int8(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// `a op b` is `b flipped(op) a`.
+fn flipped(op: BinOp) -> BinOp {
+    match op {
+        BinOp::Lt => BinOp::Gt,
+        BinOp::LtEq => BinOp::GtEq,
+        BinOp::Gt => BinOp::Lt,
+        BinOp::GtEq => BinOp::LtEq,
+        other => other,
+    }
+}
+
+fn compile<'p>(e: &'p BExpr, env: &Env) -> Node<'p> {
+    match e {
+        BExpr::Binary(BinOp::And, a, b) => {
+            let mut parts = Vec::new();
+            for side in [a, b] {
+                match compile(side, env) {
+                    Node::All(inner) => parts.extend(inner),
+                    n => parts.push(n),
+                }
+            }
+            Node::All(parts)
+        }
+        BExpr::Binary(BinOp::Or, a, b) => {
+            let mut parts = Vec::new();
+            for side in [a, b] {
+                match compile(side, env) {
+                    Node::Any(inner) => parts.extend(inner),
+                    n => parts.push(n),
+                }
+            }
+            Node::Any(parts)
+        }
+        BExpr::Binary(
+            op @ (BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq),
+            a,
+            b,
+        ) => {
+            let (col, op, k) = match (&**a, &**b) {
+                (BExpr::Col(c), other) => (*c, *op, constant(other, env.params)),
+                (other, BExpr::Col(c)) => (*c, flipped(*op), constant(other, env.params)),
+                _ => return Node::Other(e),
+            };
+            match k {
+                Some(Value::Text(s)) => Node::Text {
+                    col,
+                    op,
+                    k: s.as_str().into(),
+                    expr: e,
+                },
+                Some(v) => match int_of(v) {
+                    Some(k) => Node::Int {
+                        col,
+                        op,
+                        k,
+                        expr: e,
+                    },
+                    None => Node::Other(e),
+                },
+                None => Node::Other(e),
+            }
+        }
+        BExpr::Like {
+            expr,
+            pattern,
+            escape: None,
+            negated,
+            ci: false,
+        } => match (&**expr, constant(pattern, env.params)) {
+            (BExpr::Col(col), Some(Value::Text(p))) => match LikeLiteral::new(p) {
+                Some(m) => Node::Like {
+                    col: *col,
+                    matcher: Box::new(m),
+                    negated: *negated,
+                    expr: e,
+                },
+                None => Node::Other(e),
+            },
+            _ => Node::Other(e),
+        },
+        _ => Node::Other(e),
+    }
+}
+
+#[inline]
+fn holds(op: BinOp, o: Ordering) -> bool {
+    match op {
+        BinOp::Eq => o == Ordering::Equal,
+        BinOp::NotEq => o != Ordering::Equal,
+        BinOp::Lt => o == Ordering::Less,
+        BinOp::LtEq => o != Ordering::Greater,
+        BinOp::Gt => o == Ordering::Greater,
+        _ => o != Ordering::Less,
+    }
+}
+
+/// Three-valued truth of `node` over `row`.
+fn test(node: &Node, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
+    Ok(match node {
+        Node::All(parts) => {
+            let mut all = Some(true);
+            for p in parts {
+                match test(p, row, env)? {
+                    Some(false) => return Ok(Some(false)),
+                    None => all = None,
+                    Some(true) => {}
+                }
+            }
+            all
+        }
+        Node::Any(parts) => {
+            let mut any = Some(false);
+            for p in parts {
+                match test(p, row, env)? {
+                    Some(true) => return Ok(Some(true)),
+                    None => any = None,
+                    Some(false) => {}
+                }
+            }
+            any
+        }
+        Node::Int { col, op, k, expr } => match row.get(*col) {
+            Some(Value::Null) => None,
+            Some(v) => match int_of(v) {
+                Some(n) => Some(holds(*op, n.cmp(k))),
+                None => cond_truth(expr, row, env)?,
+            },
+            None => cond_truth(expr, row, env)?,
+        },
+        Node::Text { col, op, k, expr } => match row.get(*col) {
+            Some(Value::Null) => None,
+            Some(Value::Text(s)) => Some(holds(*op, s.as_bytes().cmp(k.as_bytes()))),
+            _ => cond_truth(expr, row, env)?,
+        },
+        Node::Like {
+            col,
+            matcher,
+            negated,
+            expr,
+        } => match row.get(*col) {
+            Some(Value::Null) => None,
+            Some(Value::Text(s)) => Some(matcher.matches(s) != *negated),
+            _ => cond_truth(expr, row, env)?,
+        },
+        Node::Other(e) => cond_truth(e, row, env)?,
+    })
+}
