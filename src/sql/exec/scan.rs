@@ -7,7 +7,7 @@ use crate::access::hnsw::{IterativeScan, NearestKey};
 use crate::access::{self, ScanKeys};
 use crate::catalog::{IndexDef, TableDef};
 use crate::heap::{Heap, PageCopy, Tid};
-use crate::sql::plan::{BExpr, IndexBounds};
+use crate::sql::plan::{visit_cols, BExpr, IndexBounds};
 use crate::txn::ssi::Target;
 use crate::value::row::{decode_row, decode_row_needed_into};
 use crate::value::{DataType, Value};
@@ -58,6 +58,83 @@ pub(super) fn decode_needed(
     Ok(())
 }
 
+/// Turns a scan's stored rows into rows for its filter and its consumer.
+/// When the filter reads fewer columns than the consumer needs, a row is
+/// decoded in two steps: the filter's columns first, the rest only if the
+/// row passes (a DML scan needs whole rows, its WHERE clause one column).
+struct RowReader<'p> {
+    types: Vec<DataType>,
+    needed: Option<&'p [bool]>,
+    filter: Option<Filter<'p>>,
+    filter_cols: Option<Vec<bool>>,
+    with_tid: bool,
+}
+
+impl<'p> RowReader<'p> {
+    fn new(
+        table: &TableDef,
+        filter: Option<&'p BExpr>,
+        with_tid: bool,
+        needed: Option<&'p [bool]>,
+        env: &Env,
+    ) -> RowReader<'p> {
+        let types = stored_types(table);
+        let filter_cols = filter.and_then(|f| {
+            let mut cols = vec![false; types.len()];
+            let mut ok = true;
+            // A column past the table's is the TID, which is always there.
+            visit_cols(
+                f,
+                &mut |c| {
+                    if let Some(x) = cols.get_mut(c) {
+                        *x = true;
+                    }
+                },
+                &mut ok,
+            );
+            let fewer = match needed {
+                None => cols.iter().any(|c| !c),
+                Some(n) => n.iter().zip(&cols).any(|(n, c)| *n && !*c),
+            };
+            (ok && fewer).then_some(cols)
+        });
+        RowReader {
+            types,
+            needed,
+            filter: filter.map(|f| Filter::new(f, env)),
+            filter_cols,
+            with_tid,
+        }
+    }
+
+    /// Decodes the tuple at `tid` into `row`; `false` if the filter
+    /// rejects it.
+    fn read(&self, payload: &[u8], tid: Tid, row: &mut Row, env: &mut Env) -> ExecResult<bool> {
+        if let (Some(f), Some(cols)) = (&self.filter, &self.filter_cols) {
+            decode_row_needed_into(payload, &self.types, cols, row)?;
+            if self.with_tid {
+                row.push(tid_value(tid));
+            }
+            if !f.passes(row, env)? {
+                return Ok(false);
+            }
+            decode_needed(payload, &self.types, self.needed, row)?;
+            if self.with_tid {
+                row.push(tid_value(tid));
+            }
+            return Ok(true);
+        }
+        decode_needed(payload, &self.types, self.needed, row)?;
+        if self.with_tid {
+            row.push(tid_value(tid));
+        }
+        match &self.filter {
+            Some(f) => f.passes(row, env),
+            None => Ok(true),
+        }
+    }
+}
+
 pub(super) fn scan_heap(
     table: &TableDef,
     filter: Option<&BExpr>,
@@ -86,13 +163,12 @@ pub(super) fn scan_heap_into(
     sink: &mut Sink,
 ) -> ExecResult<()> {
     let heap = Heap::open(table.heap);
-    let types = stored_types(table);
     // A sequential scan reads the whole table: any later insert could
     // have changed its result.
     env.read_target(|| Target::Relation(table.oid));
     let mut page = heap.first_page(env.pager)?;
     let mut copy = PageCopy::default();
-    let filter = filter.map(|f| Filter::new(f, env));
+    let reader = RowReader::new(table, filter, with_tid, needed, env);
     let mut row = Row::new();
     while page != 0 {
         heap.copy_page(env.pager, page, &mut copy)?;
@@ -102,14 +178,8 @@ pub(super) fn scan_heap_into(
             if !env.visible(&header)? {
                 continue;
             }
-            decode_needed(&copy.payload(env.pager, i)?, &types, needed, &mut row)?;
-            if with_tid {
-                row.push(tid_value(tid));
-            }
-            if let Some(f) = &filter {
-                if !f.passes(&row, env)? {
-                    continue;
-                }
+            if !reader.read(&copy.payload(env.pager, i)?, tid, &mut row, env)? {
+                continue;
             }
             if !sink(&mut row, env)? {
                 return Ok(());
@@ -267,8 +337,7 @@ pub(super) fn scan_index_into(
     }
     let mut cursor = am.scan(env.pager, &keys)?;
     let heap = Heap::open(table.heap);
-    let types = stored_types(table);
-    let filter = filter.map(|f| Filter::new(f, env));
+    let reader = RowReader::new(table, filter, with_tid, needed, env);
     let mut row = Row::new();
     loop {
         let batch = cursor.next_batch(env.pager, 256)?;
@@ -290,14 +359,8 @@ pub(super) fn scan_index_into(
                 }
                 visible_rows += 1;
             }
-            decode_needed(&t.payload, &types, needed, &mut row)?;
-            if with_tid {
-                row.push(tid_value(tid));
-            }
-            if let Some(f) = &filter {
-                if !f.passes(&row, env)? {
-                    continue;
-                }
+            if !reader.read(&t.payload, tid, &mut row, env)? {
+                continue;
             }
             emitted += 1;
             if !sink(&mut row, env)? || stop.is_some_and(|n| emitted >= n) {
