@@ -1,6 +1,7 @@
 //! NOT NULL, CHECK, UNIQUE and FOREIGN KEY constraints: checking a new
 //! row version, and the referential actions on the referenced side.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::ddl::column_positions;
@@ -8,7 +9,7 @@ use super::dml::{DmlExec, DmlKind};
 use super::rowlock::{update_lock_mode, RowLockCheck};
 use super::{sql_err, Engine, Result, SessionId};
 use crate::access;
-use crate::catalog::{IndexDef, Object, TableDef};
+use crate::catalog::{IndexDef, Object, Oid, TableDef};
 use crate::error::{Error, SqlError, SqlState};
 use crate::heap::{Heap, Tid, TupleHeader};
 use crate::sql::exec::{self, eval, Row};
@@ -366,6 +367,32 @@ impl Engine {
         Ok(None)
     }
 
+    /// The tables with a foreign key referencing `parent`, as every
+    /// running transaction's catalog changes show them. Looked up once per
+    /// catalog epoch, not for every row a DELETE or UPDATE changes.
+    fn fk_children(&mut self, parent: Oid) -> Rc<Vec<TableDef>> {
+        let epoch = self.catalog_epoch();
+        if self.fk_children.0 != epoch {
+            self.fk_children = (epoch, HashMap::new());
+        }
+        if let Some(t) = self.fk_children.1.get(&parent) {
+            return t.clone();
+        }
+        let tables: Rc<Vec<TableDef>> = Rc::new(
+            self.catalog_entries_all()
+                .into_iter()
+                .filter_map(|o| match &*o {
+                    Object::Table(t) if t.foreign_keys.iter().any(|f| f.ref_table == parent) => {
+                        Some(t.clone())
+                    }
+                    _ => None,
+                })
+                .collect(),
+        );
+        self.fk_children.1.insert(parent, tables.clone());
+        tables
+    }
+
     /// Referenced side: `old` of `parent` is deleted (`new` = None) or
     /// updated; apply each referencing foreign key's action to the rows that
     /// reference it.
@@ -381,18 +408,12 @@ impl Engine {
         if depth > 64 {
             return Err(sql_err(SqlState("54001"), "foreign key cascade too deep"));
         }
+        let tables = self.fk_children(parent.oid);
+        if tables.is_empty() {
+            return Ok(None);
+        }
         let tz = self.session_tz(sid);
-        let tables: Vec<TableDef> = self
-            .catalog_entries_all()
-            .into_iter()
-            .filter_map(|o| match &*o {
-                Object::Table(t) if t.foreign_keys.iter().any(|f| f.ref_table == parent.oid) => {
-                    Some(t.clone())
-                }
-                _ => None,
-            })
-            .collect();
-        for child in tables {
+        for child in tables.iter() {
             for fk in child
                 .foreign_keys
                 .iter()
@@ -416,7 +437,7 @@ impl Engine {
                 while page != 0 {
                     let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
                     for t in tuples {
-                        let row = exec::decode_table_row(&child, &t.payload)?;
+                        let row = exec::decode_table_row(child, &t.payload)?;
                         let matches = fk
                             .columns
                             .iter()
@@ -484,7 +505,7 @@ impl Engine {
                             | crate::catalog::RefAction::SetDefault => {
                                 let mut r = row.clone();
                                 let defaults = if action == crate::catalog::RefAction::SetDefault {
-                                    self.evaluated_defaults(sid, &child)?
+                                    self.evaluated_defaults(sid, child)?
                                 } else {
                                     vec![Value::Null; child.columns.len()]
                                 };
@@ -495,7 +516,7 @@ impl Engine {
                             }
                         };
                         if let Some(h) =
-                            self.modify_child(sid, xid, &child, t.tid, &row, replacement, depth)?
+                            self.modify_child(sid, xid, child, t.tid, &row, replacement, depth)?
                         {
                             return Ok(Some(h));
                         }

@@ -237,6 +237,9 @@ pub struct Engine {
     settings_epoch: u64,
     /// The catalog-writing transactions found ended last (`plan_cache.rs`).
     catalog_writers_ended: Vec<crate::txn::Xid>,
+    /// Per parent table, the tables whose foreign keys reference it, as
+    /// of the catalog epoch kept beside them (`constraints.rs`).
+    fk_children: (u64, HashMap<Oid, Rc<Vec<crate::catalog::TableDef>>>),
     /// The running statement's binding folded a value that is not the
     /// catalog's into its plan (`txid_current()`, a system view's rows):
     /// the plan is not cached.
@@ -305,6 +308,7 @@ impl Engine {
             param_hints: Vec::new(),
             settings_epoch: 0,
             catalog_writers_ended: Vec::new(),
+            fk_children: Default::default(),
             bind_volatile: false,
             lifted_strings: Default::default(),
             terminated: HashMap::new(),

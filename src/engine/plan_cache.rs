@@ -94,7 +94,7 @@ pub(super) struct CachedModify {
 impl Engine {
     /// The catalog epoch: the catalog's version, bumped here for every
     /// catalog-writing transaction found ended since the last look.
-    fn catalog_epoch(&mut self) -> u64 {
+    pub(super) fn catalog_epoch(&mut self) -> u64 {
         if self.catalog.writers.is_empty() {
             return self.catalog.version;
         }
