@@ -291,9 +291,10 @@ impl Engine {
                     name: cname,
                     if_exists,
                 } => {
-                    let before = table.checks.len();
+                    let before = table.checks.len() + table.foreign_keys.len();
                     table.checks.retain(|c| &c.name != cname);
-                    if table.checks.len() != before {
+                    table.foreign_keys.retain(|f| &f.name != cname);
+                    if table.checks.len() + table.foreign_keys.len() != before {
                         tid = self.catalog.replace(
                             &mut self.pager,
                             tid,
