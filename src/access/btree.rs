@@ -5,7 +5,7 @@
 use std::ops::Bound;
 
 use super::{Capabilities, IndexAm, IndexCursor, Result, ScanKeys, ScanShape};
-use crate::btree::{key::prefix_successor, split_entry_key, BTree, Index, RangeCursor};
+use crate::btree::{entry_key, key::prefix_successor, split_entry_key, BTree, Index, RangeCursor};
 use crate::catalog::IndexDef;
 use crate::heap::Tid;
 use crate::pager::{PageId, Pager};
@@ -98,6 +98,17 @@ impl IndexAm for BTreeIndex {
     fn remove(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
         let key = encode_index_key(key, &self.desc)?;
         self.index.delete_entry(pager, &key, tid)?;
+        Ok(())
+    }
+
+    fn remove_many(&self, pager: &mut Pager, entries: &[(Vec<Value>, Tid)]) -> Result<()> {
+        let mut keys = entries
+            .iter()
+            .map(|(key, tid)| Ok(entry_key(&encode_index_key(key, &self.desc)?, *tid)))
+            .collect::<Result<Vec<_>>>()?;
+        keys.sort_unstable();
+        keys.dedup();
+        self.index.tree().delete_sorted(pager, &keys)?;
         Ok(())
     }
 

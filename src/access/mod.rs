@@ -72,6 +72,13 @@ pub struct ScanShape {
 pub trait IndexAm {
     fn insert(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()>;
     fn remove(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()>;
+    /// Removes many entries at once (VACUUM); missing ones are skipped.
+    fn remove_many(&self, pager: &mut Pager, entries: &[(Vec<Value>, Tid)]) -> Result<()> {
+        for (key, tid) in entries {
+            self.remove(pager, key, *tid)?;
+        }
+        Ok(())
+    }
     fn lookup(&self, pager: &mut Pager, key: &[Value]) -> Result<Vec<Tid>>;
     fn scan(&self, pager: &mut Pager, keys: &ScanKeys) -> Result<Box<dyn IndexCursor>>;
     fn destroy(&self, pager: &mut Pager) -> Result<()>;

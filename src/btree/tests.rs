@@ -676,3 +676,58 @@ fn crash_recovery_never_sees_half_an_operation() {
         );
     }
 }
+
+/// `delete_sorted` against a model: batches of present and absent keys,
+/// dense and sparse, until the tree is empty; the tree stays well formed
+/// and every page is given back.
+#[test]
+fn delete_sorted_matches_the_model() {
+    for (seed, page_size) in [(3, crate::pager::page::MIN_PAGE_SIZE), (4, 4096)] {
+        let mut rng = Rng::new(seed);
+        let mut p = pager(page_size, 256);
+        let free_before = p.free_page_count().unwrap();
+        let tree = BTree::create(&mut p).unwrap();
+        let max = BTree::max_entry_size(&p) - 6;
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for _ in 0..4000 {
+            let k = random_key(&mut rng, max);
+            let v = value_for(&mut rng);
+            if tree.insert(&mut p, &k, &v).unwrap() {
+                model.insert(k, v);
+            }
+        }
+        let mut round = 0;
+        while !model.is_empty() {
+            round += 1;
+            // Every n-th present key, a run of neighbours, and absent keys.
+            let step = [1, 2, 7, 3][round % 4];
+            let mut batch: Vec<Vec<u8>> = model.keys().step_by(step).cloned().collect();
+            batch.truncate(if round % 3 == 0 { 50 } else { 1500 });
+            for _ in 0..20 {
+                batch.push(random_key(&mut rng, max));
+            }
+            batch.sort();
+            batch.dedup();
+            let present = batch.iter().filter(|k| model.contains_key(*k)).count();
+            assert_eq!(tree.delete_sorted(&mut p, &batch).unwrap(), present);
+            for k in &batch {
+                model.remove(k);
+            }
+            tree.check(&mut p).unwrap();
+            let all = tree
+                .range(
+                    &mut p,
+                    Bound::Unbounded,
+                    Bound::Unbounded,
+                    false,
+                    usize::MAX,
+                )
+                .unwrap();
+            assert_eq!(all, model.clone().into_iter().collect::<Vec<_>>());
+        }
+        assert!(round > 3, "several batches");
+        assert_eq!(tree.pages(&mut p).unwrap().len(), 2, "root leaf + meta");
+        tree.destroy(&mut p).unwrap();
+        assert!(p.free_page_count().unwrap() > free_before);
+    }
+}

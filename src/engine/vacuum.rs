@@ -5,10 +5,15 @@ use super::{Engine, Result, SessionId};
 use crate::access;
 use crate::catalog::{Object, Oid, TableDef};
 use crate::error::Error;
-use crate::heap::Heap;
+use crate::heap::{Heap, Tid};
 use crate::sql::exec;
 use crate::sql::plan;
 use crate::txn::{LockMode, Snapshot};
+use crate::value::Value;
+
+/// Dead versions VACUUM collects before removing them (bounds its memory
+/// on a large table).
+const VACUUM_BATCH: usize = 8192;
 
 impl Engine {
     /// VACUUM: removes dead row versions (and their index entries) from the
@@ -56,6 +61,11 @@ impl Engine {
         let heap = Heap::open(table.heap);
         let mut page = heap.first_page(&mut self.pager)?;
         let mut removed = 0;
+        // Dead versions are removed in batches: their index entries first,
+        // in one sorted pass per index, then the heap slots (a freed slot
+        // may be reused, so no entry may point at it by then).
+        let mut dead: Vec<Tid> = Vec::new();
+        let mut entries: Vec<Vec<(Vec<Value>, Tid)>> = vec![Vec::new(); indexes.len()];
         while page != 0 {
             let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
             for t in tuples {
@@ -65,24 +75,30 @@ impl Engine {
                 {
                     continue;
                 }
-                // Index entries first: a freed slot may be reused. A key
-                // that fails to evaluate (a row whose insert failed on
-                // it) has no entry to remove.
+                // A key that fails to evaluate (a row whose insert failed
+                // on it) has no entry to remove.
                 if let Ok(row) = exec::decode_table_row(table, &t.payload) {
-                    for idx in &indexes {
+                    for (idx, out) in indexes.iter().zip(entries.iter_mut()) {
                         if let Ok(Some(key)) = self.index_entry(idx, table, &row) {
-                            access::open(idx).remove(&mut self.pager, &key, t.tid)?;
+                            out.push((key, t.tid));
                         }
                     }
                 }
-                let meta = table.heap;
-                self.heaps
-                    .entry(meta)
-                    .or_insert_with(|| Heap::open(meta))
-                    .remove(&mut self.pager, t.tid)?;
-                removed += 1;
+                dead.push(t.tid);
             }
             page = next;
+            if dead.len() >= VACUUM_BATCH || (page == 0 && !dead.is_empty()) {
+                for (idx, out) in indexes.iter().zip(entries.iter_mut()) {
+                    access::open(idx).remove_many(&mut self.pager, out)?;
+                    out.clear();
+                }
+                let meta = table.heap;
+                let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
+                for tid in dead.drain(..) {
+                    heap.remove(&mut self.pager, tid)?;
+                    removed += 1;
+                }
+            }
         }
         if removed > 0 {
             for idx in &indexes {
