@@ -2,7 +2,7 @@
 //! ([`BindCtx`] answers the binder's [`CatalogAccess`] questions), and the
 //! execution environment a plan runs in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::dml::DmlExec;
@@ -14,7 +14,7 @@ use crate::heap::TupleHeader;
 use crate::sql::exec::{run, Env, Row, SsiReads};
 use crate::sql::parse::ast::Expr;
 use crate::sql::plan::{self, BExpr, Binder, CatalogAccess, CatalogOp, Plan, PlanResult};
-use crate::txn::{Liveness, LockMode, LockTag, Snapshot, Viewer, Xid};
+use crate::txn::{Liveness, LockMode, LockTag, Snapshot, Viewer};
 use crate::value::types::{DataType, RegKind};
 use crate::value::Value;
 
@@ -23,7 +23,7 @@ pub(super) struct BindCtx<'a> {
     pub(super) engine: &'a mut Engine,
     pub(super) sid: SessionId,
     pub(super) snapshot: &'a Snapshot,
-    pub(super) own: HashSet<Xid>,
+    pub(super) own: crate::txn::XidSet,
     pub(super) cid: u32,
     /// How many view queries deep binding is (see [`CatalogAccess::in_view`]).
     pub(super) view_depth: usize,
@@ -507,9 +507,9 @@ impl Engine {
     pub(super) fn catalog_entries_all(&mut self) -> Vec<Rc<Object>> {
         let everyone = Snapshot {
             xmax: u64::MAX,
-            in_progress: HashSet::new(),
+            in_progress: Default::default(),
         };
-        let own: HashSet<Xid> = self
+        let own: crate::txn::XidSet = self
             .txns
             .running_xids()
             .into_iter()

@@ -5,7 +5,7 @@
 //! entry (DML, uniqueness, CREATE INDEX, VACUUM) goes through
 //! [`Engine::index_entry`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::{Engine, Result};
@@ -79,7 +79,7 @@ impl Engine {
     /// so VACUUM and CREATE INDEX can evaluate them too.
     fn eval_detached<T>(&mut self, f: impl FnOnce(&mut Env) -> exec::ExecResult<T>) -> Result<T> {
         let snapshot = Snapshot::default();
-        let own = HashSet::new();
+        let own = crate::txn::XidSet::default();
         let tz = TimeZone::utc();
         let mut currval = HashMap::new();
         let mut rng = 0u64;

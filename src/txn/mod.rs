@@ -22,7 +22,7 @@ pub mod waits;
 use std::collections::HashMap;
 
 pub use clog::{Clog, XidStatus};
-pub use ids::{SessionId, Xid, FIRST_NORMAL_XID, FROZEN_XID, INVALID_XID};
+pub use ids::{SessionId, Xid, XidSet, FIRST_NORMAL_XID, FROZEN_XID, INVALID_XID};
 pub use locks::{LockConflict, LockMode, LockScope, LockTable, LockTag, RelationId};
 pub use rowlocks::{RowLockMode, RowLockers};
 pub use snapshot::{Liveness, Snapshot, Viewer};

@@ -2,8 +2,6 @@
 //! simplified: no hint bits, 64-bit xids, subtransactions as extra xids of
 //! the owning transaction).
 
-use std::collections::HashSet;
-
 use super::ids::{SessionId, Xid, INVALID_XID};
 use super::{TxnManager, XidStatus};
 use crate::heap::{flags, TupleHeader};
@@ -16,7 +14,7 @@ pub struct Snapshot {
     /// Every xid at or above this had not started when the snapshot was taken.
     pub xmax: Xid,
     /// Xids that were running when the snapshot was taken (other sessions').
-    pub in_progress: HashSet<Xid>,
+    pub in_progress: crate::txn::XidSet,
 }
 
 impl Snapshot {
@@ -33,7 +31,7 @@ impl Snapshot {
 /// of the running statement.
 pub struct Viewer<'a> {
     pub snapshot: &'a Snapshot,
-    pub own: &'a HashSet<Xid>,
+    pub own: &'a crate::txn::XidSet,
     pub cid: u32,
 }
 

@@ -6,8 +6,6 @@
 //! back; `write_xid`, when set, is in `own` and belongs to the innermost
 //! savepoint level; a savepoint's `xids_before` is at most `xids.len()`.
 
-use std::collections::HashSet;
-
 use super::ids::Xid;
 use super::snapshot::Snapshot;
 use super::TxnError;
@@ -61,7 +59,7 @@ pub struct TxnState {
     pub failed: bool,
     pub isolation: IsolationLevel,
     pub read_only: bool,
-    own: HashSet<Xid>,
+    own: crate::txn::XidSet,
     xids: Vec<Xid>,
     write_xid: Option<Xid>,
     /// Transaction snapshot (REPEATABLE READ), taken at the first statement.
@@ -116,7 +114,7 @@ impl TxnState {
             failed: false,
             isolation,
             read_only: false,
-            own: HashSet::new(),
+            own: Default::default(),
             xids: Vec::new(),
             write_xid: None,
             snapshot: None,
@@ -151,7 +149,7 @@ impl TxnState {
 
     /// Every xid of this transaction that is not rolled back: rows they
     /// wrote are this transaction's own.
-    pub fn own(&self) -> &HashSet<Xid> {
+    pub fn own(&self) -> &crate::txn::XidSet {
         &self.own
     }
 

@@ -31,7 +31,7 @@ use pg_catalog::{
 };
 use relations::RELATIONS;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::{sql_err, Engine, Result, SessionId, SERVER_VERSION};
 use crate::catalog::{ColumnDef, Object, Oid, TableDef};
@@ -40,7 +40,7 @@ use crate::sql::functions::catalog::{CatalogInfo, RelName};
 use crate::sql::functions::size::RelStorage;
 use crate::sql::parse::ast;
 use crate::sql::plan::{Column, SystemRelationRows};
-use crate::txn::{Snapshot, Viewer, Xid};
+use crate::txn::{Snapshot, Viewer};
 use crate::value::types::{DataType, BUILTIN_TYPES};
 use crate::value::Value;
 
@@ -185,7 +185,7 @@ pub fn refuse_ddl(name: &ast::Name) -> Result<()> {
 pub struct Viewpoint<'a> {
     pub sid: SessionId,
     pub snapshot: &'a Snapshot,
-    pub own: &'a HashSet<Xid>,
+    pub own: &'a crate::txn::XidSet,
     pub cid: u32,
 }
 

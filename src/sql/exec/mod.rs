@@ -47,7 +47,7 @@ pub struct Env<'a> {
     pub pager: &'a mut Pager,
     pub txns: &'a TxnManager,
     pub snapshot: &'a Snapshot,
-    pub own: &'a HashSet<Xid>,
+    pub own: &'a crate::txn::XidSet,
     pub cid: u32,
     pub params: &'a [Value],
     pub tz: &'a TimeZone,
