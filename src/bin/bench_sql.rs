@@ -463,6 +463,34 @@ struct Run {
     check: Vec<String>,
 }
 
+/// Prints the files an engine left after the suite (still open), as the
+/// browser benchmark's "OPFS after the tests".
+fn print_files(label: &str, dir: &std::path::Path) {
+    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            Some((
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().ok()?.len(),
+            ))
+        })
+        .collect();
+    files.sort();
+    let total: u64 = files.iter().map(|f| f.1).sum();
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let list: Vec<String> = files
+        .iter()
+        .map(|(n, b)| format!("{n} {:.2} MiB", mib(*b)))
+        .collect();
+    eprintln!(
+        "{label} files after the suite: {:.2} MiB ({})",
+        mib(total),
+        list.join(", ")
+    );
+}
+
 fn run_suite(label: &str, db: &mut dyn Db, tests: &[Test]) -> BenchResult<Run> {
     let mut run = Run {
         label: label.to_string(),
@@ -511,6 +539,7 @@ fn main() -> BenchResult<()> {
         std::fs::create_dir_all(&dir)?;
         let mut db = NeuralDb::on_files(&dir)?;
         runs.push(run_suite("NeuralDB", &mut db, &tests)?);
+        print_files("NeuralDB", &dir);
     }
     if args.memory {
         let mut db = NeuralDb::in_memory()?;
@@ -524,6 +553,7 @@ fn main() -> BenchResult<()> {
         let mut db = Sqlite::on_files(&dir)?;
         eprintln!("SQLite {}", rusqlite::version());
         runs.push(run_suite("SQLite", &mut db, &tests)?);
+        print_files("SQLite", &dir);
     }
     let _ = std::fs::remove_dir_all(&args.dir);
     if !args.sqlite {

@@ -306,7 +306,9 @@ impl BTree {
                     node::insert_cell(p, id, &h, idx, &cell)
                 })?;
             }
-            let (sep, right, level) = self.split(pager, id, idx, cell)?;
+            let append = idx == pager.read(id, |p| node::header(p, id))??.count
+                && self.on_right_edge(pager, &path)?;
+            let (sep, right, level) = self.split(pager, id, idx, cell, append)?;
             cell = node::internal_cell(&sep, right);
             match path.pop() {
                 Some(step) => {
@@ -327,15 +329,34 @@ impl BTree {
         }
     }
 
-    /// Splits node `id` while inserting `cell` at slot `idx`, dividing the
-    /// bytes evenly. Returns the separator for the parent, the new right
-    /// node and the level of both halves.
+    /// Whether the node reached through `path` is the last of its level
+    /// (every step took its parent's last child).
+    fn on_right_edge(&self, pager: &mut Pager, path: &[Step]) -> PResult<bool> {
+        for step in path {
+            let count = pager
+                .read(step.page, |p| node::header(p, step.page))??
+                .count;
+            if step.child != count {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Splits node `id` while inserting `cell` at slot `idx`. Returns the
+    /// separator for the parent, the new right node and the level of both
+    /// halves. The bytes are divided evenly, except when `append` (the
+    /// cell goes last in the last node of its level: ascending keys such
+    /// as serials, timestamps or an index built in TID order): the left
+    /// node then stays 90% full, as PostgreSQL's rightmost split leaves
+    /// it, instead of every node of an ascending index ending half empty.
     fn split(
         &self,
         pager: &mut Pager,
         id: PageId,
         idx: usize,
         cell: Vec<u8>,
+        append: bool,
     ) -> PResult<(Vec<u8>, PageId, u16)> {
         let cap = node::usable(pager.page_size());
         let (h, mut cells) = pager.read(id, |p| {
@@ -351,7 +372,10 @@ impl BTree {
         cells.insert(idx, cell);
         let sizes: Vec<usize> = cells.iter().map(|c| c.len() + SLOT).collect();
         // Leaves keep every cell; internal nodes move the middle cell up.
-        let m = split_point(&sizes, cap, !h.leaf)
+        let packed = append.then(|| packed_split_point(&sizes, cap, !h.leaf));
+        let m = packed
+            .flatten()
+            .or_else(|| split_point(&sizes, cap, !h.leaf))
             .ok_or_else(|| PagerError::corrupt(id, "B+tree node cannot be split"))?;
         let mut right_cells = cells.split_off(m);
         let (sep, right_link) = if h.leaf {
@@ -1019,6 +1043,28 @@ fn leaf_separator(left: &[Vec<u8>], right: &[Vec<u8>]) -> Vec<u8> {
 /// except that with `move_up` cell `m` goes to the parent instead. Both
 /// sides fit, the left is non-empty, the right is non-empty for leaves, and
 /// the byte sizes are as balanced as possible. `None` if impossible.
+/// The split point of an append split: the most cells on the left within
+/// 90% of `cap`, at least one cell staying on the right (besides the one
+/// an internal split moves up).
+fn packed_split_point(sizes: &[usize], cap: usize, move_up: bool) -> Option<usize> {
+    let budget = cap * 9 / 10;
+    let total: usize = sizes.iter().sum();
+    let last = sizes.len().checked_sub(if move_up { 2 } else { 1 })?;
+    let mut left = 0;
+    let mut best = None;
+    for m in 1..=last {
+        left += sizes[m - 1];
+        if left > budget {
+            break;
+        }
+        let right = total - left - if move_up { sizes[m] } else { 0 };
+        if right <= cap {
+            best = Some(m);
+        }
+    }
+    best
+}
+
 fn split_point(sizes: &[usize], cap: usize, move_up: bool) -> Option<usize> {
     let total: usize = sizes.iter().sum();
     let mut left = 0;

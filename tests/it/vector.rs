@@ -242,7 +242,7 @@ fn hnsw_recall_against_exact_scan() {
 #[test]
 fn hnsw_larger_than_the_buffer_pool_and_reopened() {
     use neuraldb::storage::{FaultController, FaultyStorage};
-    const ROWS: usize = 3000;
+    const ROWS: usize = 3300;
     let (data, queries) = embeddings(ROWS, 20, 5);
     let config = || neuraldb::engine::EngineConfig {
         pager: neuraldb::pager::PagerConfig {
