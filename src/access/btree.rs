@@ -88,6 +88,61 @@ impl BTreeIndex {
     }
 }
 
+/// Builds a non-unique B+tree index from a heap scan: entries are kept in
+/// memory (up to the build's memory or [`SortedBuilder::MAX_BATCH`]
+/// entries) and inserted in key order, so each insert lands where the
+/// last one did and an index whose keys arrive in order is packed by
+/// append splits. A unique build cannot wait: it checks each key against
+/// the entries already inserted.
+pub struct SortedBuilder {
+    index: BTreeIndex,
+    entries: Vec<Vec<u8>>,
+    bytes: usize,
+    memory: usize,
+}
+
+impl SortedBuilder {
+    /// Entries inserted in one go at most: a batch is inserted without
+    /// looking at cancel requests, so it stays short.
+    const MAX_BATCH: usize = 1 << 16;
+
+    pub fn new(def: &IndexDef, memory: usize) -> SortedBuilder {
+        SortedBuilder {
+            index: BTreeIndex::open(def),
+            entries: Vec::new(),
+            bytes: 0,
+            memory,
+        }
+    }
+
+    fn flush(&mut self, pager: &mut Pager) -> Result<()> {
+        self.entries.sort_unstable();
+        let tree = self.index.index.tree();
+        for key in self.entries.drain(..) {
+            tree.insert(pager, &key, &[])?;
+        }
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+impl super::IndexBuilder for SortedBuilder {
+    fn add(&mut self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
+        let key = entry_key(&encode_index_key(key, &self.index.desc)?, tid);
+        // The key, its Vec, and its place in `entries`.
+        self.bytes += key.len() + 2 * std::mem::size_of::<Vec<u8>>();
+        self.entries.push(key);
+        if self.bytes >= self.memory || self.entries.len() >= Self::MAX_BATCH {
+            self.flush(pager)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, pager: &mut Pager) -> Result<()> {
+        self.flush(pager)
+    }
+}
+
 impl IndexAm for BTreeIndex {
     fn insert(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
         let key = encode_index_key(key, &self.desc)?;

@@ -148,7 +148,8 @@ pub fn builder(
     expected_rows: usize,
 ) -> Result<Box<dyn IndexBuilder>> {
     Ok(match def.method {
-        IndexMethod::BTree => Box::new(InsertEach(open(def))),
+        IndexMethod::BTree if def.unique => Box::new(InsertEach(open(def))),
+        IndexMethod::BTree => Box::new(btree::SortedBuilder::new(def, memory)),
         IndexMethod::Hnsw => Box::new(hnsw::Builder::new(
             pager,
             hnsw::HnswIndex::open(def),

@@ -19,10 +19,11 @@ use super::{Engine, Progress, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{IndexDef, IndexMethod, Object, TableDef};
 use crate::error::{Error, SqlError, SqlState};
-use crate::heap::{flags, Heap, Tid};
+use crate::heap::{flags, Heap, PageCopy, Tid};
 use crate::pager::PageId;
 use crate::sql::exec;
 use crate::txn::{Xid, XidStatus};
+use crate::value::row::decode_row_needed_into;
 use crate::value::tz::TimeZone;
 
 /// A CREATE INDEX in progress.
@@ -61,10 +62,11 @@ impl IndexBuild {
         // PostgreSQL's reltuples-based estimate would roughly do.
         let mut total = 0u64;
         let mut p = first;
+        let mut copy = PageCopy::default();
         while p != 0 {
-            let (tuples, next) = heap.scan_page(&mut engine.pager, p)?;
-            total += tuples.len() as u64;
-            p = next;
+            heap.copy_page(&mut engine.pager, p, &mut copy)?;
+            total += copy.len() as u64;
+            p = copy.next_page();
         }
         let memory = engine
             .sessions
@@ -111,10 +113,26 @@ impl IndexBuild {
         let am = access::open(&self.def);
         let heap = Heap::open(self.table.heap);
         let hnsw = self.def.method == IndexMethod::Hnsw;
+        let mut copy = PageCopy::default();
+        // A plain index reads only its key columns: the others are not
+        // decoded.
+        let types = exec::stored_types(&self.table);
+        let needed = self.def.is_plain().then(|| {
+            let mut n = vec![false; types.len()];
+            for &c in &self.def.columns {
+                if let Some(x) = n.get_mut(c) {
+                    *x = true;
+                }
+            }
+            n
+        });
+        let mut row = Vec::new();
         while self.page != 0 {
-            let (tuples, next) = heap.scan_page(&mut engine.pager, self.page)?;
-            for t in tuples {
-                if self.done_slot.is_some_and(|s| t.tid.slot <= s) {
+            heap.copy_page(&mut engine.pager, self.page, &mut copy)?;
+            let next = copy.next_page();
+            for i in 0..copy.len() {
+                let (tid, header) = copy.tuple(i);
+                if self.done_slot.is_some_and(|s| tid.slot <= s) {
                     continue;
                 }
                 engine.report_progress(sid, &self.progress, &mut self.reported, false);
@@ -127,19 +145,23 @@ impl IndexBuild {
                     engine.interrupts.tick()?;
                 }
                 self.progress.tuples_done += 1;
-                self.done_slot = Some(t.tid.slot);
-                let status = engine.txns.status(&mut engine.pager, t.header.xmin)?;
+                self.done_slot = Some(tid.slot);
+                let status = engine.txns.status(&mut engine.pager, header.xmin)?;
                 if status == XidStatus::Aborted {
                     continue;
                 }
-                let row = exec::decode_table_row(&self.table, &t.payload)?;
+                let payload = copy.payload(&mut engine.pager, i)?;
+                match &needed {
+                    Some(n) => decode_row_needed_into(&payload, &types, n, &mut row)?,
+                    None => row = exec::decode_table_row(&self.table, &payload)?,
+                }
                 let Some(key) = engine.index_entry(&self.def, &self.table, &row)? else {
                     continue;
                 };
                 if self.def.unique && !key_has_null(&key) {
-                    let deleted = t.header.xmax != 0
-                        && t.header.flags & flags::XMAX_LOCK_ONLY == 0
-                        && engine.txns.status(&mut engine.pager, t.header.xmax)?
+                    let deleted = header.xmax != 0
+                        && header.flags & flags::XMAX_LOCK_ONLY == 0
+                        && engine.txns.status(&mut engine.pager, header.xmax)?
                             == XidStatus::Committed;
                     let duplicate = !deleted
                         && am
@@ -159,10 +181,10 @@ impl IndexBuild {
                         ));
                     }
                     if !deleted {
-                        self.live.insert(t.tid);
+                        self.live.insert(tid);
                     }
                 }
-                self.builder.add(&mut engine.pager, &key, t.tid)?;
+                self.builder.add(&mut engine.pager, &key, tid)?;
             }
             self.page = next;
             self.done_slot = None;
