@@ -672,8 +672,9 @@ fn scalar_order(x: &Value, y: &Value) -> Option<Option<std::cmp::Ordering>> {
     }
 }
 
+/// Whether comparison `op` holds for operands ordered `o`.
 #[inline]
-fn comparison_holds(op: BinOp, o: std::cmp::Ordering) -> bool {
+pub(super) fn comparison_holds(op: BinOp, o: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering::*;
     match op {
         BinOp::Eq => o == Equal,

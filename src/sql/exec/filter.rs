@@ -10,9 +10,7 @@
 //! value is not of the kind the leaf expects, so the result is always the
 //! one `passes` would give.
 
-use std::cmp::Ordering;
-
-use super::eval::{cond_truth, passes};
+use super::eval::{comparison_holds, cond_truth, passes};
 use super::{Env, ExecResult};
 use crate::sql::parse::ast::BinOp;
 use crate::sql::plan::BExpr;
@@ -216,18 +214,6 @@ fn compile<'p>(e: &'p BExpr, env: &Env) -> Node<'p> {
     }
 }
 
-#[inline]
-fn holds(op: BinOp, o: Ordering) -> bool {
-    match op {
-        BinOp::Eq => o == Ordering::Equal,
-        BinOp::NotEq => o != Ordering::Equal,
-        BinOp::Lt => o == Ordering::Less,
-        BinOp::LtEq => o != Ordering::Greater,
-        BinOp::Gt => o == Ordering::Greater,
-        _ => o != Ordering::Less,
-    }
-}
-
 /// Three-valued truth of `node` over `row`.
 fn test(node: &Node, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
     Ok(match node {
@@ -256,14 +242,14 @@ fn test(node: &Node, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
         Node::Int { col, op, k, expr } => match row.get(*col) {
             Some(Value::Null) => None,
             Some(v) => match int_of(v) {
-                Some(n) => Some(holds(*op, n.cmp(k))),
+                Some(n) => Some(comparison_holds(*op, n.cmp(k))),
                 None => cond_truth(expr, row, env)?,
             },
             None => cond_truth(expr, row, env)?,
         },
         Node::Text { col, op, k, expr } => match row.get(*col) {
             Some(Value::Null) => None,
-            Some(Value::Text(s)) => Some(holds(*op, s.as_bytes().cmp(k.as_bytes()))),
+            Some(Value::Text(s)) => Some(comparison_holds(*op, s.as_bytes().cmp(k.as_bytes()))),
             _ => cond_truth(expr, row, env)?,
         },
         Node::Like {
