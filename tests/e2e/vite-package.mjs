@@ -117,9 +117,11 @@ await kysely.destroy();
 document.title = 'answer:' + r.rows[0].answer + ' drizzle:' + viaDrizzle.rows[0].answer + ' kysely:' + viaKysely.answer;
 `,
   );
-  // The ORMs at the versions of our dev dependencies (in npm's cache).
+  // The ORMs at the versions of our dev dependencies: from npm's cache when
+  // it has them (npm ci caches their tarballs but not always the registry's
+  // metadata, which a fresh machine fetches).
   const peers = ['drizzle-orm', 'kysely'].map((name) => `${name}@${JSON.parse(readFileSync(join(repo, 'node_modules', name, 'package.json'), 'utf8')).version}`);
-  run('npm', ['install', '--no-audit', '--no-fund', '--offline', tarball, ...peers], app);
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...peers], app);
   // The published types, resolved through package.json "exports", type-check
   // a strict TypeScript program.
   writeFileSync(
