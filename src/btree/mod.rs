@@ -1038,11 +1038,6 @@ fn leaf_separator(left: &[Vec<u8>], right: &[Vec<u8>]) -> Vec<u8> {
     first[..(common + 1).min(first.len())].to_vec()
 }
 
-/// Where to split cells of byte sizes `sizes` into two nodes of capacity
-/// `cap`: returns `m` such that `sizes[..m]` goes left and the rest right,
-/// except that with `move_up` cell `m` goes to the parent instead. Both
-/// sides fit, the left is non-empty, the right is non-empty for leaves, and
-/// the byte sizes are as balanced as possible. `None` if impossible.
 /// The split point of an append split: the most cells on the left within
 /// 90% of `cap`, at least one cell staying on the right (besides the one
 /// an internal split moves up).
@@ -1065,6 +1060,11 @@ fn packed_split_point(sizes: &[usize], cap: usize, move_up: bool) -> Option<usiz
     best
 }
 
+/// Where to split cells of byte sizes `sizes` into two nodes of capacity
+/// `cap`: returns `m` such that `sizes[..m]` goes left and the rest right,
+/// except that with `move_up` cell `m` goes to the parent instead. Both
+/// sides fit, the left is non-empty, the right is non-empty for leaves, and
+/// the byte sizes are as balanced as possible. `None` if impossible.
 fn split_point(sizes: &[usize], cap: usize, move_up: bool) -> Option<usize> {
     let total: usize = sizes.iter().sum();
     let mut left = 0;
