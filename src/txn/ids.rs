@@ -17,29 +17,6 @@ pub const FIRST_NORMAL_XID: Xid = 2;
 
 /// A set of xids. Visibility checks ask it about every row version a scan
 /// reads, where SipHash cost more than the rest of the check; xids are
-/// assigned by the engine, not chosen by clients, so a multiplicative
-/// hash serves.
-pub type XidSet = std::collections::HashSet<Xid, std::hash::BuildHasherDefault<XidHasher>>;
-
-/// The hasher of [`XidSet`].
-#[derive(Default)]
-pub struct XidHasher(u64);
-
-impl std::hash::Hasher for XidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing, folded so that the low bits (the bucket
-        // index) depend on every bit of the xid.
-        let x = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = x ^ (x >> 32);
-    }
-}
+/// assigned by the engine, not chosen by clients, so the engine's id
+/// hasher serves.
+pub type XidSet = crate::util::IdSet<Xid>;
