@@ -1,7 +1,6 @@
 //! NOT NULL, CHECK, UNIQUE and FOREIGN KEY constraints: checking a new
 //! row version, and the referential actions on the referenced side.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::ddl::column_positions;
@@ -373,7 +372,7 @@ impl Engine {
     fn fk_children(&mut self, parent: Oid) -> Rc<Vec<TableDef>> {
         let epoch = self.catalog_epoch();
         if self.fk_children.0 != epoch {
-            self.fk_children = (epoch, HashMap::new());
+            self.fk_children = (epoch, Default::default());
         }
         if let Some(t) = self.fk_children.1.get(&parent) {
             return t.clone();

@@ -14,6 +14,8 @@
 //! A wait that closes a cycle fails at once with 40P01 (deadlock detected).
 
 use std::collections::HashMap;
+
+use crate::util::IdMap;
 use std::rc::Rc;
 
 mod alter;
@@ -193,7 +195,7 @@ pub struct Engine {
     pager: Pager,
     txns: TxnManager,
     catalog: Catalog,
-    sessions: HashMap<SessionId, Session>,
+    sessions: IdMap<SessionId, Session>,
     next_session: SessionId,
     completions: Vec<(SessionId, Outcome)>,
     /// Sessions whose statement yielded, in the order they resume.
@@ -204,17 +206,17 @@ pub struct Engine {
     config: EngineConfig,
     /// Per table since its last vacuum: dead row versions created (updates,
     /// deletes) and rows inserted, to decide when autovacuum is due.
-    dead_counts: HashMap<Oid, u64>,
+    dead_counts: IdMap<Oid, u64>,
     /// Recently parsed statement texts (`session.rs`).
-    parse_cache: HashMap<String, Vec<crate::sql::parse::ast::Statement>>,
+    parse_cache: HashMap<String, Vec<Rc<crate::sql::parse::ast::Statement>>>,
     /// Bound keys and predicates of indexes, by OID (`index_keys.rs`).
-    index_key_cache: HashMap<Oid, Rc<crate::sql::plan::index_keys::IndexKeys>>,
+    index_key_cache: IdMap<Oid, Rc<crate::sql::plan::index_keys::IndexKeys>>,
     /// Bound generation expressions (`generated.rs`).
     generated_cache: generated::GeneratedCache,
-    insert_counts: HashMap<Oid, u64>,
+    insert_counts: IdMap<Oid, u64>,
     /// Heap handles by meta page: they carry the free-space hints vacuum
     /// leaves, which inserts reuse.
-    heaps: HashMap<crate::pager::PageId, Heap>,
+    heaps: IdMap<crate::pager::PageId, Heap>,
     /// Cancel requests and statement_timeout for the running statement.
     interrupts: interrupt::Interrupts,
     /// See [`Engine::set_group_commit`].
@@ -224,7 +226,7 @@ pub struct Engine {
     /// See [`Engine::set_progress_hook`].
     progress_hook: Option<ProgressHook>,
     /// Sessions a timeout terminated, with the error their next call gets.
-    terminated: HashMap<SessionId, Error>,
+    terminated: IdMap<SessionId, Error>,
     /// Listeners, their notification queues, commit events (`notify.rs`).
     notify: notify::Hub,
     /// `pg_export_snapshot()`'s snapshots (`snapshots.rs`).
@@ -239,7 +241,7 @@ pub struct Engine {
     catalog_writers_ended: Vec<crate::txn::Xid>,
     /// Per parent table, the tables whose foreign keys reference it, as
     /// of the catalog epoch kept beside them (`constraints.rs`).
-    fk_children: (u64, HashMap<Oid, Rc<Vec<crate::catalog::TableDef>>>),
+    fk_children: (u64, IdMap<Oid, Rc<Vec<crate::catalog::TableDef>>>),
     /// The running statement's binding folded a value that is not the
     /// catalog's into its plan (`txid_current()`, a system view's rows):
     /// the plan is not cached.
@@ -311,22 +313,22 @@ impl Engine {
             fk_children: Default::default(),
             bind_volatile: false,
             lifted_strings: Default::default(),
-            terminated: HashMap::new(),
+            terminated: IdMap::default(),
             pager,
             txns,
             catalog,
-            sessions: HashMap::new(),
+            sessions: IdMap::default(),
             next_session: 1,
             completions: Vec::new(),
             runnable: Default::default(),
             deadlock_victim: None,
             config,
-            dead_counts: HashMap::new(),
-            index_key_cache: HashMap::new(),
+            dead_counts: IdMap::default(),
+            index_key_cache: IdMap::default(),
             generated_cache: HashMap::new(),
             parse_cache: HashMap::new(),
-            insert_counts: HashMap::new(),
-            heaps: HashMap::new(),
+            insert_counts: IdMap::default(),
+            heaps: IdMap::default(),
         };
         engine.drop_orphaned_temp_objects()?;
         Ok(engine)

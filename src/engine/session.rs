@@ -68,8 +68,10 @@ impl Default for Settings {
 }
 
 pub(super) struct Pending {
-    pub(super) stmts: VecDeque<Statement>,
-    pub(super) params: Vec<Value>,
+    pub(super) stmts: VecDeque<Rc<Statement>>,
+    /// Shared with each running statement, which borrows them while the
+    /// engine is borrowed mutably.
+    pub(super) params: Rc<[Value]>,
     pub(super) results: Vec<QueryResult>,
     pub(super) dml: Option<Box<DmlExec>>,
     /// A CREATE INDEX that yielded (the session is in `Engine::runnable`).
@@ -138,7 +140,7 @@ pub(super) enum Step {
     /// it can start; it runs again from the beginning when woken. Only for
     /// statements that changed nothing before deciding to wait (a lock
     /// request, COMMIT's deferred checks).
-    Retry(Box<Statement>, SessionId),
+    Retry(Rc<Statement>, SessionId),
     /// Used up its time slice; resumes from [`Engine::work`].
     Yielded(Box<IndexBuild>),
 }
@@ -351,13 +353,13 @@ impl Engine {
     /// applications repeat the same statements with new parameters, and
     /// parsing was a tenth of a point query's time. Short texts only, so
     /// the cache stays small.
-    fn parse_cached(&mut self, sql: &str) -> std::result::Result<Vec<Statement>, SqlError> {
+    fn parse_cached(&mut self, sql: &str) -> std::result::Result<Vec<Rc<Statement>>, SqlError> {
         const MAX_TEXT: usize = 2048;
         const MAX_ENTRIES: usize = 256;
         if let Some(stmts) = self.parse_cache.get(sql) {
             return Ok(stmts.clone());
         }
-        let stmts = translate::parse(sql)?;
+        let stmts: Vec<Rc<Statement>> = translate::parse(sql)?.into_iter().map(Rc::new).collect();
         if sql.len() <= MAX_TEXT {
             if self.parse_cache.len() >= MAX_ENTRIES {
                 self.parse_cache.clear();
@@ -375,16 +377,14 @@ impl Engine {
         &mut self,
         sql: &str,
         params: &mut Vec<Value>,
-    ) -> std::result::Result<(Vec<Statement>, String), SqlError> {
+    ) -> std::result::Result<(Vec<Rc<Statement>>, String), SqlError> {
         if let Some(lifted) = crate::sql::parse::lift::lift_literals(sql, params.len()) {
             if let Ok(stmts) = self.parse_cached(&lifted.text) {
-                if let [Statement::Query(_)
-                | Statement::Insert(_)
-                | Statement::Update(_)
-                | Statement::Delete(_)] = stmts.as_slice()
-                {
-                    params.extend(lifted.values);
-                    return Ok((stmts, lifted.text));
+                if let [stmt] = stmts.as_slice() {
+                    if stmt.is_query_or_dml() {
+                        params.extend(lifted.values);
+                        return Ok((stmts, lifted.text));
+                    }
                 }
             }
         }
@@ -512,8 +512,8 @@ impl Engine {
         };
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.pending = Some(Pending {
-                stmts: VecDeque::from([Statement::Insert(Box::new(insert))]),
-                params: Vec::new(),
+                stmts: VecDeque::from([Rc::new(Statement::Insert(Box::new(insert)))]),
+                params: Rc::new([]),
                 results: Vec::new(),
                 dml: None,
                 build: None,
@@ -572,7 +572,7 @@ impl Engine {
             let plan_key = (stmts.len() == 1).then(|| Rc::from(plan_key_text));
             s.pending = Some(Pending {
                 stmts: stmts.into(),
-                params,
+                params: params.into(),
                 results: Vec::new(),
                 dml: None,
                 build: None,
@@ -659,8 +659,8 @@ impl Engine {
                 let timeout_ms = s.settings.statement_timeout_ms;
                 let p = s.pending.as_mut()?;
                 match (p.dml.take(), p.build.take()) {
-                    (Some(d), _) => (None, Some(d), None, p.params.clone(), p.deadline),
-                    (None, Some(b)) => (None, None, Some(b), p.params.clone(), p.deadline),
+                    (Some(d), _) => (None, Some(d), None, Rc::clone(&p.params), p.deadline),
+                    (None, Some(b)) => (None, None, Some(b), Rc::clone(&p.params), p.deadline),
                     (None, None) => match p.stmts.pop_front() {
                         Some(st) => {
                             // Each statement of a string gets its own
@@ -669,7 +669,7 @@ impl Engine {
                                 p.deadline = (timeout_ms > 0)
                                     .then(|| now.saturating_add(timeout_ms.saturating_mul(1000)));
                             }
-                            (Some(st), None, None, p.params.clone(), p.deadline)
+                            (Some(st), None, None, Rc::clone(&p.params), p.deadline)
                         }
                         None => {
                             let mut p = s.pending.take()?;
@@ -752,7 +752,7 @@ impl Engine {
                         return Some(self.finish_with_error(sid, e));
                     }
                     if let Some(p) = self.sessions.get_mut(&sid).and_then(|s| s.pending.as_mut()) {
-                        p.stmts.push_front(*stmt);
+                        p.stmts.push_front(stmt);
                         p.retrying = true;
                     }
                     self.fail_deadlock_victim();

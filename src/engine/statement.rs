@@ -130,11 +130,11 @@ impl Engine {
     pub(super) fn run_statement(
         &mut self,
         sid: SessionId,
-        stmt: Statement,
+        stmt: Rc<Statement>,
         params: &[Value],
     ) -> Result<Step> {
         // Transaction control first: it is allowed in a failed block.
-        match &stmt {
+        match &*stmt {
             Statement::Begin { modes } => {
                 let in_block = self.txns.get(sid).is_some_and(|t| t.explicit);
                 if in_block {
@@ -171,7 +171,7 @@ impl Engine {
                                 // Another transaction's work in flux: wait
                                 // for it, then check again.
                                 Err(Error::Wait { holder }) => {
-                                    return Ok(Step::Retry(Box::new(Statement::Commit), holder));
+                                    return Ok(Step::Retry(Rc::new(Statement::Commit), holder));
                                 }
                                 Err(e) => {
                                     self.end_txn(sid, false)?;
@@ -222,7 +222,7 @@ impl Engine {
         // A statement that must wait for a lock runs again from the start
         // once it may go on: keep it (statements are small, and waiting
         // is decided before anything changed).
-        let again = stmt.clone();
+        let again = Rc::clone(&stmt);
         self.txns.lock_table().begin_statement(sid);
         let (lifted_from, plan_key) = self
             .sessions
@@ -234,7 +234,7 @@ impl Engine {
         let step = match self.dispatch_keyed(sid, stmt, params, lifted_from, plan_key) {
             Err(Error::Wait { holder }) => {
                 self.txns.lock_table().undo_statement(sid);
-                return Ok(Step::Retry(Box::new(again), holder));
+                return Ok(Step::Retry(again, holder));
             }
             other => other,
         };
@@ -306,7 +306,30 @@ impl Engine {
         stmt: Statement,
         params: &[Value],
     ) -> Result<Step> {
-        self.dispatch_keyed(sid, stmt, params, params.len(), None)
+        self.dispatch_keyed(sid, Rc::new(stmt), params, params.len(), None)
+    }
+
+    /// Runs a SELECT, INSERT, UPDATE or DELETE (`Statement::is_query_or_dml`).
+    fn dispatch_query_or_dml(
+        &mut self,
+        sid: SessionId,
+        stmt: &Statement,
+        params: &[Value],
+        key: Option<&Rc<str>>,
+    ) -> Result<Step> {
+        match stmt {
+            Statement::Query(q) if q.locking.is_some() => {
+                self.start_locking_query(sid, q, params, 0)
+            }
+            Statement::Query(q) => Ok(Step::Done(self.run_query(sid, q, params, key)?)),
+            Statement::Insert(i) => self.start_insert(sid, i, params, key),
+            Statement::Update(u) => self.start_update(sid, u, params, key),
+            Statement::Delete(d) => self.start_delete(sid, d, params, key),
+            _ => Err(sql_err(
+                SqlState::INTERNAL_ERROR,
+                "not a query or a data-modifying statement",
+            )),
+        }
     }
 
     /// Runs `stmt`; parameters from `lifted_from` on are lifted literals,
@@ -315,7 +338,7 @@ impl Engine {
     pub(super) fn dispatch_keyed(
         &mut self,
         sid: SessionId,
-        stmt: Statement,
+        stmt: Rc<Statement>,
         params: &[Value],
         lifted_from: usize,
         plan_key: Option<Rc<str>>,
@@ -347,7 +370,12 @@ impl Engine {
         // A SERIALIZABLE READ ONLY DEFERRABLE transaction starts on a safe
         // snapshot, waiting for one if needed.
         self.await_safe_snapshot(sid)?;
-        Ok(Step::Done(match stmt {
+        // Queries and DML run from the shared statement (the parse cache's);
+        // the rest take theirs apart.
+        if stmt.is_query_or_dml() {
+            return self.dispatch_query_or_dml(sid, &stmt, params, key);
+        }
+        Ok(Step::Done(match Rc::unwrap_or_clone(stmt) {
             Statement::SetConstraints { names, deferred } => {
                 self.set_constraints(sid, names.as_deref(), deferred)?
             }
@@ -401,13 +429,10 @@ impl Engine {
                 is_move,
             } => self.fetch_cursor(sid, &name, &direction, is_move)?,
             Statement::ClosePortal(name) => self.close_cursor(sid, name.as_deref())?,
-            Statement::Query(q) if q.locking.is_some() => {
-                return self.start_locking_query(sid, &q, params, 0)
-            }
-            Statement::Query(q) => self.run_query(sid, &q, params, key)?,
-            Statement::Insert(i) => return self.start_insert(sid, &i, params, key),
-            Statement::Update(u) => return self.start_update(sid, &u, params, key),
-            Statement::Delete(d) => return self.start_delete(sid, &d, params, key),
+            stmt @ (Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)) => return self.dispatch_query_or_dml(sid, &stmt, params, key),
             Statement::CreateTable(mut c) => {
                 for col in &mut c.columns {
                     self.resolve_type(sid, &mut col.ty)?;

@@ -55,7 +55,7 @@ impl Engine {
             Ok(()) => {}
             Err(Error::Wait { holder }) => {
                 return Ok(Step::Retry(
-                    Box::new(Statement::PrepareTransaction(gid)),
+                    std::rc::Rc::new(Statement::PrepareTransaction(gid)),
                     holder,
                 ));
             }

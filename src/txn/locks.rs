@@ -8,7 +8,7 @@
 //! wait for, and the engine parks the statement (invariant 5) and runs it
 //! again when that session's transaction ends or its lock goes.
 
-use std::collections::HashMap;
+use crate::util::IdMap;
 
 use super::ids::SessionId;
 
@@ -169,13 +169,13 @@ impl Held {
 /// entries are removed; a session has at most one queued request.
 #[derive(Default)]
 pub struct LockTable {
-    held: HashMap<LockTag, HashMap<SessionId, Held>>,
+    held: IdMap<LockTag, IdMap<SessionId, Held>>,
     /// Waiting requests, oldest first.
     queue: Vec<(SessionId, LockTag, LockMode)>,
     /// Session-level holds taken by each session's running statement, so
     /// that a statement that must wait and runs again does not count them
     /// twice.
-    journal: HashMap<SessionId, Vec<(LockTag, LockMode)>>,
+    journal: IdMap<SessionId, Vec<(LockTag, LockMode)>>,
     /// Sessions that released a session-level lock since last asked: the
     /// engine wakes whoever waits for them.
     released: Vec<SessionId>,

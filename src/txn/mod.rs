@@ -19,7 +19,7 @@ pub mod state;
 pub mod twophase;
 pub mod waits;
 
-use std::collections::HashMap;
+use crate::util::IdMap;
 
 pub use clog::{Clog, XidStatus};
 pub use ids::{SessionId, Xid, XidSet, FIRST_NORMAL_XID, FROZEN_XID, INVALID_XID};
@@ -108,8 +108,8 @@ pub struct TxnManager {
     clog: Clog,
     next_xid: Xid,
     /// Each session's open transaction.
-    active: HashMap<SessionId, TxnState>,
-    xid_owner: HashMap<Xid, SessionId>,
+    active: IdMap<SessionId, TxnState>,
+    xid_owner: IdMap<Xid, SessionId>,
     /// Relation and advisory locks. A `RefCell` because statements take
     /// advisory locks while they are evaluated, with only a shared view of
     /// the manager (the engine is single-threaded).
@@ -141,8 +141,8 @@ impl TxnManager {
         let mut m = TxnManager {
             clog: Clog::open(pager, next_xid)?,
             next_xid,
-            active: HashMap::new(),
-            xid_owner: HashMap::new(),
+            active: IdMap::default(),
+            xid_owner: IdMap::default(),
             locks: std::cell::RefCell::new(LockTable::default()),
             waits: WaitGraph::default(),
             ssi: ssi::Ssi::default(),

@@ -211,6 +211,20 @@ pub enum Statement {
     ClosePortal(Option<String>),
 }
 
+impl Statement {
+    /// A SELECT, INSERT, UPDATE or DELETE: the statements literal lifting
+    /// and the plan cache apply to.
+    pub fn is_query_or_dml(&self) -> bool {
+        matches!(
+            self,
+            Statement::Query(_)
+                | Statement::Insert(_)
+                | Statement::Update(_)
+                | Statement::Delete(_)
+        )
+    }
+}
+
 /// Where a FETCH or MOVE goes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FetchDirection {
