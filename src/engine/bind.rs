@@ -409,7 +409,7 @@ impl Engine {
         defaults: Option<Rc<Vec<BExpr>>>,
         f: impl FnOnce(&mut Env) -> Result<T>,
     ) -> Result<T> {
-        let now = (self.config.clock)();
+        let clock = self.config.clock;
         // Borrow the session's fields and the engine's (this runs per row
         // in DML).
         let Session {
@@ -435,7 +435,11 @@ impl Engine {
                 cid: t.cid,
                 params,
                 tz: &settings.timezone,
-                now: if t.start_time != 0 { t.start_time } else { now },
+                now: if t.start_time != 0 {
+                    t.start_time
+                } else {
+                    clock()
+                },
                 cte_plans,
                 outer: Vec::new(),
                 cte_results: HashMap::new(),
@@ -447,7 +451,7 @@ impl Engine {
                 catalog: Some(&self.catalog),
                 show: Some(&show),
                 stats: None,
-                clock: self.config.clock,
+                clock,
                 interrupts: &self.interrupts,
                 hnsw: settings.hnsw,
                 session: sid,

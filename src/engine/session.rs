@@ -653,7 +653,6 @@ impl Engine {
     /// Runs the session's pending statements until done (Some) or parked (None).
     pub(super) fn drive(&mut self, sid: SessionId) -> Option<Outcome> {
         loop {
-            let now = (self.config.clock)();
             let (stmt, dml, build, params, deadline) = {
                 let s = self.sessions.get_mut(&sid)?;
                 let timeout_ms = s.settings.statement_timeout_ms;
@@ -666,8 +665,10 @@ impl Engine {
                             // Each statement of a string gets its own
                             // timeout (one that waited keeps its own).
                             if !std::mem::take(&mut p.retrying) {
-                                p.deadline = (timeout_ms > 0)
-                                    .then(|| now.saturating_add(timeout_ms.saturating_mul(1000)));
+                                p.deadline = (timeout_ms > 0).then(|| {
+                                    (self.config.clock)()
+                                        .saturating_add(timeout_ms.saturating_mul(1000))
+                                });
                             }
                             (Some(st), None, None, Rc::clone(&p.params), p.deadline)
                         }
