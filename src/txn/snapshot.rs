@@ -49,7 +49,7 @@ impl Viewer<'_> {
         h: &TupleHeader,
         mut sees_commit: impl FnMut(Xid) -> PResult<bool>,
     ) -> PResult<bool> {
-        let inserted_by_me = !self.own.is_empty() && self.own.contains(&h.xmin);
+        let inserted_by_me = self.own.contains(&h.xmin);
         if inserted_by_me {
             // Rows inserted by this same statement (or a later one) are not
             // seen: no Halloween problem.
@@ -62,7 +62,7 @@ impl Viewer<'_> {
         if h.xmax == INVALID_XID || h.flags & flags::XMAX_LOCK_ONLY != 0 {
             return Ok(true);
         }
-        if !self.own.is_empty() && self.own.contains(&h.xmax) {
+        if self.own.contains(&h.xmax) {
             // Deleted by us: still visible to commands that started before.
             return Ok(h.cmax >= self.cid);
         }
