@@ -1,7 +1,7 @@
 //! Values, outcomes and errors across the JS boundary. The mapping is the
 //! table in README.md ("Type mapping"); keep the two in step.
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Object, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::engine::{Outcome, QueryResult};
@@ -15,9 +15,48 @@ use crate::value::Value;
 /// Microseconds between 1970-01-01 and 2000-01-01 (our timestamp epoch).
 const UNIX_TO_2000_US: i64 = 946_684_800_000_000;
 
-fn set(obj: &Object, key: &str, value: &JsValue) {
-    // Setting a property on a fresh plain object cannot fail.
-    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `Reflect.set` without js-sys's `catch` wrapper (a try/catch and an
+    /// `apply` per call): setting a property of a fresh plain object
+    /// cannot throw.
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    fn reflect_set(target: &Object, key: &JsValue, value: &JsValue) -> bool;
+}
+
+thread_local! {
+    /// Property names already made JS strings: every statement's outcome
+    /// sets about ten properties, and decoding each name from wasm memory
+    /// again was a sixth of a one-row INSERT's time in the worker.
+    static KEYS: std::cell::RefCell<Vec<(&'static str, JsValue)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The position of `s` in `keys`, adding it when new.
+fn interned(keys: &mut Vec<(&'static str, JsValue)>, s: &'static str) -> usize {
+    match keys.iter().position(|(k, _)| *k == s) {
+        Some(at) => at,
+        None => {
+            keys.push((s, JsValue::from_str(s)));
+            keys.len() - 1
+        }
+    }
+}
+
+fn set(obj: &Object, key: &'static str, value: &JsValue) {
+    KEYS.with_borrow_mut(|keys| {
+        let at = interned(keys, key);
+        reflect_set(obj, &keys[at].1, value);
+    });
+}
+
+/// [`set`] with a string value from a small fixed set.
+fn set_static(obj: &Object, key: &'static str, value: &'static str) {
+    KEYS.with_borrow_mut(|keys| {
+        let k = interned(keys, key);
+        let v = interned(keys, value);
+        reflect_set(obj, &keys[k].1, &keys[v].1);
+    });
 }
 
 fn opt_str(s: &Option<String>) -> JsValue {
@@ -46,7 +85,7 @@ pub fn error(e: &Error) -> JsValue {
 
 /// `{ results: [{ command, fields, rows, rowCount }], error, status,
 /// notices: [{ severity, code, message, detail, hint }] }`.
-pub fn outcome(o: &Outcome, status: String, notices: &[Notice]) -> JsValue {
+pub fn outcome(o: &Outcome, status: &'static str, notices: &[Notice]) -> JsValue {
     let obj = Object::new();
     let list = Array::new();
     for n in notices {
@@ -69,7 +108,7 @@ pub fn outcome(o: &Outcome, status: String, notices: &[Notice]) -> JsValue {
         "error",
         &o.error.as_ref().map_or(JsValue::NULL, error),
     );
-    set(&obj, "status", &JsValue::from_str(&status));
+    set_static(&obj, "status", status);
     obj.into()
 }
 

@@ -77,6 +77,16 @@ impl Database {
         engine.set_change_tracking(true);
         Database { engine }
     }
+
+    /// The session's transaction status as the wire protocol's
+    /// ReadyForQuery reports it: idle, in a block, in a failed block.
+    fn status_code(&self, session: u32) -> &'static str {
+        match self.engine.txn_status(session) {
+            TxnStatus::Idle => "I",
+            TxnStatus::InBlock => "T",
+            TxnStatus::Failed => "E",
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -154,13 +164,13 @@ impl Database {
                     results: Vec::new(),
                     error: Some(Error::Sql(e)),
                 };
-                return convert::outcome(&outcome, self.status(session), &[]);
+                return convert::outcome(&outcome, self.status_code(session), &[]);
             }
         };
         match self.engine.submit(session, sql, params) {
             Submitted::Done(outcome) => {
                 let notices = self.engine.take_notices(session);
-                convert::outcome(&outcome, self.status(session), &notices)
+                convert::outcome(&outcome, self.status_code(session), &notices)
             }
             Submitted::Parked => JsValue::UNDEFINED,
         }
@@ -175,7 +185,7 @@ impl Database {
             let pair = js_sys::Array::new();
             pair.push(&JsValue::from(sid));
             let notices = self.engine.take_notices(sid);
-            pair.push(&convert::outcome(&outcome, self.status(sid), &notices));
+            pair.push(&convert::outcome(&outcome, self.status_code(sid), &notices));
             done.push(&pair);
         }
         done
@@ -184,12 +194,7 @@ impl Database {
     /// The session's transaction status as in PostgreSQL's ReadyForQuery:
     /// `"I"` idle, `"T"` in a transaction block, `"E"` in a failed block.
     pub fn status(&self, session: u32) -> String {
-        match self.engine.txn_status(session) {
-            TxnStatus::Idle => "I",
-            TxnStatus::InBlock => "T",
-            TxnStatus::Failed => "E",
-        }
-        .to_string()
+        self.status_code(session).to_string()
     }
 
     /// Fails parked statements whose statement_timeout has passed (57014);
