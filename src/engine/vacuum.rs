@@ -66,27 +66,31 @@ impl Engine {
         // may be reused, so no entry may point at it by then).
         let mut dead: Vec<Tid> = Vec::new();
         let mut entries: Vec<Vec<(Vec<Value>, Tid)>> = vec![Vec::new(); indexes.len()];
+        // The page is read in place: only dead versions' rows are decoded,
+        // and only when the table has indexes.
+        let mut copy = crate::heap::PageCopy::default();
         while page != 0 {
-            let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
-            for t in tuples {
-                if !self
-                    .txns
-                    .dead_to_all(&mut self.pager, &t.header, snapshots)?
-                {
+            heap.copy_page(&mut self.pager, page, &mut copy)?;
+            for i in 0..copy.len() {
+                let (tid, header) = copy.tuple(i);
+                if !self.txns.dead_to_all(&mut self.pager, &header, snapshots)? {
                     continue;
                 }
-                // A key that fails to evaluate (a row whose insert failed
-                // on it) has no entry to remove.
-                if let Ok(row) = exec::decode_table_row(table, &t.payload) {
-                    for (idx, out) in indexes.iter().zip(entries.iter_mut()) {
-                        if let Ok(Some(key)) = self.index_entry(idx, table, &row) {
-                            out.push((key, t.tid));
+                if !indexes.is_empty() {
+                    let payload = copy.payload(&mut self.pager, i)?;
+                    // A key that fails to evaluate (a row whose insert
+                    // failed on it) has no entry to remove.
+                    if let Ok(row) = exec::decode_table_row(table, &payload) {
+                        for (idx, out) in indexes.iter().zip(entries.iter_mut()) {
+                            if let Ok(Some(key)) = self.index_entry(idx, table, &row) {
+                                out.push((key, tid));
+                            }
                         }
                     }
                 }
-                dead.push(t.tid);
+                dead.push(tid);
             }
-            page = next;
+            page = copy.next_page();
             if dead.len() >= VACUUM_BATCH || (page == 0 && !dead.is_empty()) {
                 for (idx, out) in indexes.iter().zip(entries.iter_mut()) {
                     access::open(idx).remove_many(&mut self.pager, out)?;
