@@ -28,11 +28,13 @@ pub(super) struct Filter<'p> {
 enum Node<'p> {
     All(Vec<Node<'p>>),
     Any(Vec<Node<'p>>),
-    /// `row[col] op k`, for an integer column.
+    /// `row[col] op k` for an integer column, as `row[col]` in `lo..=hi`
+    /// (`!=` negated): one test whatever the operator.
     Int {
         col: usize,
-        op: BinOp,
-        k: i64,
+        lo: i64,
+        hi: i64,
+        negated: bool,
         expr: &'p BExpr,
     },
     /// `row[col] op k`, for a text column (byte order, as text compares).
@@ -181,12 +183,26 @@ fn compile<'p>(e: &'p BExpr, env: &Env) -> Node<'p> {
                     expr: e,
                 },
                 Some(v) => match int_of(v) {
-                    Some(k) => Node::Int {
-                        col,
-                        op,
-                        k,
-                        expr: e,
-                    },
+                    Some(k) => {
+                        // An empty range when `k` leaves nothing below or
+                        // above it.
+                        const EMPTY: (i64, i64) = (1, 0);
+                        let ((lo, hi), negated) = match op {
+                            BinOp::Eq => ((k, k), false),
+                            BinOp::NotEq => ((k, k), true),
+                            BinOp::Lt => (k.checked_sub(1).map_or(EMPTY, |h| (i64::MIN, h)), false),
+                            BinOp::LtEq => ((i64::MIN, k), false),
+                            BinOp::Gt => (k.checked_add(1).map_or(EMPTY, |l| (l, i64::MAX)), false),
+                            _ => ((k, i64::MAX), false),
+                        };
+                        Node::Int {
+                            col,
+                            lo,
+                            hi,
+                            negated,
+                            expr: e,
+                        }
+                    }
                     None => Node::Other(e),
                 },
                 None => Node::Other(e),
@@ -214,13 +230,36 @@ fn compile<'p>(e: &'p BExpr, env: &Env) -> Node<'p> {
     }
 }
 
+/// The truth of an integer leaf without a call or a fallible result
+/// (scans test it per row); `None` when the evaluator must decide.
+#[inline(always)]
+fn quick(node: &Node, row: &[Value]) -> Option<Option<bool>> {
+    match node {
+        Node::Int {
+            col,
+            lo,
+            hi,
+            negated,
+            ..
+        } => match row.get(*col)? {
+            Value::Null => Some(None),
+            v => int_of(v).map(|n| Some((*lo <= n && n <= *hi) != *negated)),
+        },
+        _ => None,
+    }
+}
+
 /// Three-valued truth of `node` over `row`.
 fn test(node: &Node, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
     Ok(match node {
         Node::All(parts) => {
             let mut all = Some(true);
             for p in parts {
-                match test(p, row, env)? {
+                let truth = match quick(p, row) {
+                    Some(t) => t,
+                    None => test(p, row, env)?,
+                };
+                match truth {
                     Some(false) => return Ok(Some(false)),
                     None => all = None,
                     Some(true) => {}
@@ -231,7 +270,11 @@ fn test(node: &Node, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
         Node::Any(parts) => {
             let mut any = Some(false);
             for p in parts {
-                match test(p, row, env)? {
+                let truth = match quick(p, row) {
+                    Some(t) => t,
+                    None => test(p, row, env)?,
+                };
+                match truth {
                     Some(true) => return Ok(Some(true)),
                     None => any = None,
                     Some(false) => {}
@@ -239,12 +282,8 @@ fn test(node: &Node, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
             }
             any
         }
-        Node::Int { col, op, k, expr } => match row.get(*col) {
-            Some(Value::Null) => None,
-            Some(v) => match int_of(v) {
-                Some(n) => Some(comparison_holds(*op, n.cmp(k))),
-                None => cond_truth(expr, row, env)?,
-            },
+        Node::Int { expr, .. } => match quick(node, row) {
+            Some(t) => t,
             None => cond_truth(expr, row, env)?,
         },
         Node::Text { col, op, k, expr } => match row.get(*col) {
