@@ -14,9 +14,9 @@
 //! A wait that closes a cycle fails at once with 40P01 (deadlock detected).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::util::IdMap;
-use std::rc::Rc;
 
 mod alter;
 mod alter_type;
