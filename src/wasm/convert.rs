@@ -50,6 +50,32 @@ fn set(obj: &Object, key: &'static str, value: &JsValue) {
     });
 }
 
+thread_local! {
+    /// Recent command tags, column names and type names made JS strings:
+    /// an application repeats them statement after statement. Bounded:
+    /// emptied when full.
+    static TEXTS: std::cell::RefCell<Vec<(Box<str>, JsValue)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`set`] with a string value an application is likely to repeat.
+fn set_text(obj: &Object, key: &'static str, text: &str) {
+    const MAX_TEXTS: usize = 64;
+    TEXTS.with_borrow_mut(|texts| {
+        let at = match texts.iter().position(|(t, _)| **t == *text) {
+            Some(at) => at,
+            None => {
+                if texts.len() >= MAX_TEXTS {
+                    texts.clear();
+                }
+                texts.push((text.into(), JsValue::from_str(text)));
+                texts.len() - 1
+            }
+        };
+        set(obj, key, &texts[at].1);
+    });
+}
+
 /// [`set`] with a string value from a small fixed set.
 fn set_static(obj: &Object, key: &'static str, value: &'static str) {
     KEYS.with_borrow_mut(|keys| {
@@ -114,13 +140,13 @@ pub fn outcome(o: &Outcome, status: &'static str, notices: &[Notice]) -> JsValue
 
 fn result(r: &QueryResult) -> JsValue {
     let obj = Object::new();
-    set(&obj, "command", &JsValue::from_str(&r.command));
+    set_text(&obj, "command", &r.command);
     let fields = Array::new();
     for c in &r.columns {
         let f = Object::new();
-        set(&f, "name", &JsValue::from_str(&c.name));
+        set_text(&f, "name", &c.name);
         set(&f, "dataTypeID", &JsValue::from(c.ty.oid()));
-        set(&f, "type", &JsValue::from_str(&c.ty.to_string()));
+        set_text(&f, "type", &c.ty.to_string());
         fields.push(&f);
     }
     set(&obj, "fields", &fields);
