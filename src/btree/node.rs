@@ -180,24 +180,10 @@ pub(crate) fn cell<'a>(p: &'a [u8], id: PageId, h: &Header, i: usize) -> PResult
     Ok(&p[off..off + len])
 }
 
-/// Key of cell `i`. Binary search reads only keys: the value's length is
-/// not read here (`entry` and `cell` check it when they read the value).
+/// Key of cell `i`.
 pub(crate) fn key<'a>(p: &'a [u8], id: PageId, h: &Header, i: usize) -> PResult<&'a [u8]> {
-    if i >= h.count {
-        return Err(PagerError::corrupt(id, "B+tree slot index out of range"));
-    }
-    let off = usize::from(le::u16_at(p, NODE_HEADER + SLOT * i));
-    let fixed = if h.leaf {
-        LEAF_CELL_HEADER
-    } else {
-        INTERNAL_CELL_HEADER
-    };
-    if off < h.cell_start || off + fixed > p.len() {
-        return Err(PagerError::corrupt(id, "B+tree cell offset out of range"));
-    }
-    let start = off + fixed;
-    p.get(start..start + usize::from(le::u16_at(p, off)))
-        .ok_or_else(|| PagerError::corrupt(id, "B+tree cell runs past the page end"))
+    let c = cell(p, id, h, i)?;
+    Ok(cell_key(c, h.leaf))
 }
 
 /// Key and value of leaf cell `i`.

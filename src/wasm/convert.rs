@@ -28,60 +28,44 @@ thread_local! {
     /// Property names already made JS strings: every statement's outcome
     /// sets about ten properties, and decoding each name from wasm memory
     /// again was a sixth of a one-row INSERT's time in the worker.
-    static KEYS: std::cell::RefCell<Vec<(&'static str, JsValue)>> =
+    static KEYS: std::cell::RefCell<Vec<(Box<str>, JsValue)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    /// Recent command tags, column names and type names made JS strings:
+    /// an application repeats them statement after statement. Bounded by
+    /// `MAX_TEXTS`: emptied when full.
+    static TEXTS: std::cell::RefCell<Vec<(Box<str>, JsValue)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The position of `s` in `keys`, adding it when new.
-fn interned(keys: &mut Vec<(&'static str, JsValue)>, s: &'static str) -> usize {
-    match keys.iter().position(|(k, _)| *k == s) {
+const MAX_TEXTS: usize = 64;
+
+/// The position of `s` in `cache`, adding it when new (after emptying a
+/// cache that holds `max` strings).
+fn interned(cache: &mut Vec<(Box<str>, JsValue)>, s: &str, max: usize) -> usize {
+    match cache.iter().position(|(k, _)| **k == *s) {
         Some(at) => at,
         None => {
-            keys.push((s, JsValue::from_str(s)));
-            keys.len() - 1
+            if cache.len() >= max {
+                cache.clear();
+            }
+            cache.push((s.into(), JsValue::from_str(s)));
+            cache.len() - 1
         }
     }
 }
 
 fn set(obj: &Object, key: &'static str, value: &JsValue) {
     KEYS.with_borrow_mut(|keys| {
-        let at = interned(keys, key);
+        let at = interned(keys, key, usize::MAX);
         reflect_set(obj, &keys[at].1, value);
     });
 }
 
-thread_local! {
-    /// Recent command tags, column names and type names made JS strings:
-    /// an application repeats them statement after statement. Bounded:
-    /// emptied when full.
-    static TEXTS: std::cell::RefCell<Vec<(Box<str>, JsValue)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// [`set`] with a string value an application is likely to repeat.
 fn set_text(obj: &Object, key: &'static str, text: &str) {
-    const MAX_TEXTS: usize = 64;
     TEXTS.with_borrow_mut(|texts| {
-        let at = match texts.iter().position(|(t, _)| **t == *text) {
-            Some(at) => at,
-            None => {
-                if texts.len() >= MAX_TEXTS {
-                    texts.clear();
-                }
-                texts.push((text.into(), JsValue::from_str(text)));
-                texts.len() - 1
-            }
-        };
+        let at = interned(texts, text, MAX_TEXTS);
         set(obj, key, &texts[at].1);
-    });
-}
-
-/// [`set`] with a string value from a small fixed set.
-fn set_static(obj: &Object, key: &'static str, value: &'static str) {
-    KEYS.with_borrow_mut(|keys| {
-        let k = interned(keys, key);
-        let v = interned(keys, value);
-        reflect_set(obj, &keys[k].1, &keys[v].1);
     });
 }
 
@@ -134,7 +118,7 @@ pub fn outcome(o: &Outcome, status: &'static str, notices: &[Notice]) -> JsValue
         "error",
         &o.error.as_ref().map_or(JsValue::NULL, error),
     );
-    set_static(&obj, "status", status);
+    set_text(&obj, "status", status);
     obj.into()
 }
 
