@@ -9,6 +9,7 @@ use crate::btree::{entry_key, key::prefix_successor, split_entry_key, BTree, Ind
 use crate::catalog::IndexDef;
 use crate::heap::Tid;
 use crate::pager::{PageId, Pager};
+use crate::util::IdSet;
 use crate::value::index_key::encode_index_key;
 use crate::value::Value;
 
@@ -165,6 +166,16 @@ impl IndexAm for BTreeIndex {
         keys.dedup();
         self.index.tree().delete_sorted(pager, &keys)?;
         Ok(())
+    }
+
+    fn remove_tids(&self, pager: &mut Pager, dead: &IdSet<Tid>) -> Result<bool> {
+        let tree = self.index.tree();
+        // An entry too short for a TID is left for `check` to report.
+        let keys = tree.keys_where(pager, |k| {
+            split_entry_key(k).is_some_and(|(_, tid)| dead.contains(&tid))
+        })?;
+        tree.delete_sorted(pager, &keys)?;
+        Ok(true)
     }
 
     fn predicate_span(&self, keys: &ScanKeys) -> Result<Option<super::KeySpan>> {

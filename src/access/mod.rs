@@ -79,6 +79,12 @@ pub trait IndexAm {
         }
         Ok(())
     }
+    /// Removes every entry pointing at one of `dead` by walking the whole
+    /// index, without their keys. `false` if the method cannot (VACUUM
+    /// then uses [`IndexAm::remove_many`]).
+    fn remove_tids(&self, _pager: &mut Pager, _dead: &crate::util::IdSet<Tid>) -> Result<bool> {
+        Ok(false)
+    }
     fn lookup(&self, pager: &mut Pager, key: &[Value]) -> Result<Vec<Tid>>;
     fn scan(&self, pager: &mut Pager, keys: &ScanKeys) -> Result<Box<dyn IndexCursor>>;
     fn destroy(&self, pager: &mut Pager) -> Result<()>;

@@ -17,7 +17,10 @@
 //! - `--only-neuraldb` skip SQLite (for profiling NeuralDB alone);
 //! - `--seed N`     another deterministic data set;
 //! - `--upto N`     stop after test N, and `--repeat K` runs test N K more
-//!   times (for profiling one read-only test: `--upto 4 --repeat 20`).
+//!   times (for profiling one read-only test: `--upto 4 --repeat 20`);
+//! - `--perf-ctl FIFO N` write `enable` / `disable` to FIFO around test N,
+//!   to profile that test alone: `mkfifo /tmp/ctl; perf record -D -1
+//!   --control fifo:/tmp/ctl ... -- bench-sql --perf-ctl /tmp/ctl 13`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,6 +39,8 @@ struct Args {
     seed: u64,
     upto: usize,
     repeat: usize,
+    /// A perf control FIFO and the test to profile.
+    perf_ctl: Option<(PathBuf, usize)>,
 }
 
 fn parse_args() -> Args {
@@ -46,6 +51,7 @@ fn parse_args() -> Args {
         seed: 1,
         upto: usize::MAX,
         repeat: 0,
+        perf_ctl: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -71,6 +77,11 @@ fn parse_args() -> Args {
                 if let Some(n) = it.next().and_then(|n| n.parse().ok()) {
                     args.repeat = n;
                 }
+            }
+            "--perf-ctl" => {
+                let fifo = it.next().map(PathBuf::from);
+                let test = it.next().and_then(|n| n.parse().ok());
+                args.perf_ctl = fifo.zip(test);
             }
             other => eprintln!("ignoring unknown argument {other}"),
         }
@@ -491,7 +502,22 @@ fn print_files(label: &str, dir: &std::path::Path) {
     );
 }
 
-fn run_suite(label: &str, db: &mut dyn Db, tests: &[Test]) -> BenchResult<Run> {
+/// Tells perf (through its control FIFO) to start or stop sampling.
+fn perf_control(ctl: Option<&(PathBuf, usize)>, test: usize, command: &str) -> BenchResult<()> {
+    if let Some((fifo, n)) = ctl {
+        if *n == test {
+            std::fs::write(fifo, format!("{command}\n"))?;
+        }
+    }
+    Ok(())
+}
+
+fn run_suite(
+    label: &str,
+    db: &mut dyn Db,
+    tests: &[Test],
+    perf_ctl: Option<&(PathBuf, usize)>,
+) -> BenchResult<Run> {
     let mut run = Run {
         label: label.to_string(),
         ms: Vec::new(),
@@ -503,6 +529,7 @@ fn run_suite(label: &str, db: &mut dyn Db, tests: &[Test]) -> BenchResult<Run> {
             run.check = db.row(CHECK)?;
         }
         let mut sum = 0i64;
+        perf_control(perf_ctl, i + 1, "enable")?;
         let start = Instant::now();
         for sql in &test.stmts {
             sum += db
@@ -510,6 +537,7 @@ fn run_suite(label: &str, db: &mut dyn Db, tests: &[Test]) -> BenchResult<Run> {
                 .map_err(|e| format!("{label}, test {}: {sql}: {e}", i + 1))?;
         }
         run.ms.push(start.elapsed().as_secs_f64() * 1000.0);
+        perf_control(perf_ctl, i + 1, "disable")?;
         run.counts.push(sum);
         eprintln!("{label}: test {:2} done ({:.0} ms)", i + 1, run.ms[i]);
     }
@@ -538,12 +566,17 @@ fn main() -> BenchResult<()> {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         let mut db = NeuralDb::on_files(&dir)?;
-        runs.push(run_suite("NeuralDB", &mut db, &tests)?);
+        runs.push(run_suite(
+            "NeuralDB",
+            &mut db,
+            &tests,
+            args.perf_ctl.as_ref(),
+        )?);
         print_files("NeuralDB", &dir);
     }
     if args.memory {
         let mut db = NeuralDb::in_memory()?;
-        runs.push(run_suite("NDB memory", &mut db, &tests)?);
+        runs.push(run_suite("NDB memory", &mut db, &tests, None)?);
     }
     #[cfg(feature = "sqlite-bench")]
     if args.sqlite {
@@ -552,7 +585,7 @@ fn main() -> BenchResult<()> {
         std::fs::create_dir_all(&dir)?;
         let mut db = Sqlite::on_files(&dir)?;
         eprintln!("SQLite {}", rusqlite::version());
-        runs.push(run_suite("SQLite", &mut db, &tests)?);
+        runs.push(run_suite("SQLite", &mut db, &tests, None)?);
         print_files("SQLite", &dir);
     }
     let _ = std::fs::remove_dir_all(&args.dir);

@@ -449,7 +449,7 @@ impl BTree {
             // The keys after the one descended for that are not past the
             // leaf's last key belong to this leaf too (the leaf covers
             // everything from that key up to its upper separator).
-            let (found, next) = pager.read(leaf, |p| {
+            let (mut found, next) = pager.read(leaf, |p| {
                 let h = node::header(p, leaf)?;
                 let last = match h.count {
                     0 => None,
@@ -469,16 +469,14 @@ impl BTree {
                 Ok::<_, PagerError>((found, j))
             })??;
             i = next;
+            // A key listed twice is found twice.
+            found.dedup();
             if found.is_empty() {
                 continue;
             }
             pager.write(leaf, |p| {
-                // Highest position first, so the others stay put.
-                for &pos in found.iter().rev() {
-                    let h = node::header(p, leaf)?;
-                    node::remove_cell(p, leaf, &h, pos)?;
-                }
-                Ok::<_, PagerError>(())
+                let h = node::header(p, leaf)?;
+                node::remove_cells(p, leaf, &h, &found)
             })??;
             removed += found.len();
             self.rebalance(pager, leaf, path)?;
@@ -770,6 +768,42 @@ impl BTree {
                 return Err(PagerError::corrupt(next, "B+tree sibling chain loops"));
             }
             leaf = next;
+        }
+    }
+
+    /// Every key `pred` accepts, in ascending order, from one walk along
+    /// the leaves (VACUUM finds the entries of many dead tuples this way
+    /// without computing their keys).
+    pub fn keys_where(
+        &self,
+        pager: &mut Pager,
+        mut pred: impl FnMut(&[u8]) -> bool,
+    ) -> PResult<Vec<Vec<u8>>> {
+        let (mut leaf, _) = self.descend(pager, Seek::First)?;
+        let mut out = Vec::new();
+        let mut hops = 0u64;
+        loop {
+            let right = pager.read(leaf, |p| {
+                let h = node::header(p, leaf)?;
+                if !h.leaf {
+                    return Err(PagerError::corrupt(leaf, "B+tree sibling is not a leaf"));
+                }
+                for i in 0..h.count {
+                    let k = node::key(p, leaf, &h, i)?;
+                    if pred(k) {
+                        out.push(k.to_vec());
+                    }
+                }
+                Ok(h.right)
+            })??;
+            if right == NONE {
+                return Ok(out);
+            }
+            hops += 1;
+            if hops > u64::from(pager.page_count()) {
+                return Err(PagerError::corrupt(leaf, "B+tree sibling chain loops"));
+            }
+            leaf = right;
         }
     }
 

@@ -335,6 +335,45 @@ pub(crate) fn remove_cell(p: &mut [u8], id: PageId, h: &Header, i: usize) -> PRe
     Ok(())
 }
 
+/// Removes the cells at `positions` (ascending) in one pass over the
+/// slot array, instead of shifting it once per cell.
+pub(crate) fn remove_cells(
+    p: &mut [u8],
+    id: PageId,
+    h: &Header,
+    positions: &[usize],
+) -> PResult<()> {
+    let mut garbage = h.garbage;
+    let mut gone = positions.iter().copied().peekable();
+    let mut kept = 0;
+    for i in 0..h.count {
+        if gone.next_if_eq(&i).is_some() {
+            garbage += cell_range(p, id, h, i)?.1;
+            continue;
+        }
+        if kept != i {
+            let from = NODE_HEADER + SLOT * i;
+            p.copy_within(from..from + SLOT, NODE_HEADER + SLOT * kept);
+        }
+        kept += 1;
+    }
+    if gone.next().is_some() {
+        return Err(PagerError::corrupt(
+            id,
+            "B+tree cells to remove out of order",
+        ));
+    }
+    le::put_u16(p, OFF_AUX16, kept as u16);
+    if kept == 0 {
+        let ps = p.len();
+        set_cell_start(p, ps);
+        le::put_u16(p, OFF_GARBAGE, 0);
+    } else {
+        le::put_u16(p, OFF_GARBAGE, garbage as u16);
+    }
+    Ok(())
+}
+
 /// Rewrites the cell area without garbage.
 fn compact(p: &mut [u8], id: PageId, h: &Header) -> PResult<()> {
     let cells = cells(p, id, h)?;

@@ -1,19 +1,28 @@
 //! VACUUM and autovacuum: removing row versions no snapshot can see, with
 //! their index entries, and freeing dropped objects' storage.
 
+use std::rc::Rc;
+
 use super::{Engine, Result, SessionId};
 use crate::access;
-use crate::catalog::{Object, Oid, TableDef};
+use crate::catalog::{IndexDef, Object, Oid, TableDef};
 use crate::error::Error;
 use crate::heap::{Heap, Tid};
 use crate::sql::exec;
 use crate::sql::plan;
 use crate::txn::{LockMode, Snapshot};
+use crate::util::IdSet;
 use crate::value::Value;
 
 /// Dead versions VACUUM collects before removing them (bounds its memory
 /// on a large table).
 const VACUUM_BATCH: usize = 8192;
+
+/// A batch of dead versions at least 1/WALK_RATIO of a B+tree's entries is
+/// removed by one walk over the tree rather than key by key: a walk costs
+/// a TID comparison per entry, a key lookup a row decode, a key encoding
+/// and a descent per dead version.
+const WALK_RATIO: u64 = 16;
 
 impl Engine {
     /// VACUUM: removes dead row versions (and their index entries) from the
@@ -60,42 +69,30 @@ impl Engine {
         let indexes = self.table_indexes(table);
         let heap = Heap::open(table.heap);
         let mut page = heap.first_page(&mut self.pager)?;
+        let pages = u64::from(heap.page_count(&mut self.pager)?).max(1);
+        let (mut pages_seen, mut tuples_seen) = (0u64, 0u64);
         let mut removed = 0;
         // Dead versions are removed in batches: their index entries first,
-        // in one sorted pass per index, then the heap slots (a freed slot
-        // may be reused, so no entry may point at it by then).
+        // then the heap slots (a freed slot may be reused, so no entry may
+        // point at it by then).
         let mut dead: Vec<Tid> = Vec::new();
-        let mut entries: Vec<Vec<(Vec<Value>, Tid)>> = vec![Vec::new(); indexes.len()];
-        // The page is read in place: only dead versions' rows are decoded,
-        // and only when the table has indexes.
+        // The page is read in place, headers only.
         let mut copy = crate::heap::PageCopy::default();
         while page != 0 {
             heap.copy_page(&mut self.pager, page, &mut copy)?;
+            pages_seen += 1;
+            tuples_seen += copy.len() as u64;
             for i in 0..copy.len() {
                 let (tid, header) = copy.tuple(i);
-                if !self.txns.dead_to_all(&mut self.pager, &header, snapshots)? {
-                    continue;
+                if self.txns.dead_to_all(&mut self.pager, &header, snapshots)? {
+                    dead.push(tid);
                 }
-                if !indexes.is_empty() {
-                    let payload = copy.payload(&mut self.pager, i)?;
-                    // A key that fails to evaluate (a row whose insert
-                    // failed on it) has no entry to remove.
-                    if let Ok(row) = exec::decode_table_row(table, &payload) {
-                        for (idx, out) in indexes.iter().zip(entries.iter_mut()) {
-                            if let Ok(Some(key)) = self.index_entry(idx, table, &row) {
-                                out.push((key, tid));
-                            }
-                        }
-                    }
-                }
-                dead.push(tid);
             }
             page = copy.next_page();
             if dead.len() >= VACUUM_BATCH || (page == 0 && !dead.is_empty()) {
-                for (idx, out) in indexes.iter().zip(entries.iter_mut()) {
-                    access::open(idx).remove_many(&mut self.pager, out)?;
-                    out.clear();
-                }
+                // Index entries ≈ heap tuples, estimated from the pages seen.
+                let entries = tuples_seen * pages.max(pages_seen) / pages_seen;
+                self.remove_index_entries(table, &indexes, &dead, entries)?;
                 let meta = table.heap;
                 let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
                 for tid in dead.drain(..) {
@@ -111,6 +108,58 @@ impl Engine {
         }
         self.dead_counts.remove(&table.oid);
         Ok(removed)
+    }
+
+    /// Removes the index entries of the `dead` versions of `table`. When they are many against the `entries` an index holds, a
+    /// B+tree is walked once for entries pointing at them; otherwise (or
+    /// for other methods) each dead row's key is computed and removed.
+    fn remove_index_entries(
+        &mut self,
+        table: &TableDef,
+        indexes: &[Rc<IndexDef>],
+        dead: &[Tid],
+        entries: u64,
+    ) -> Result<()> {
+        let walk = (dead.len() as u64 * WALK_RATIO >= entries)
+            .then(|| dead.iter().copied().collect::<IdSet<Tid>>());
+        let mut rows: Option<Vec<(Vec<Value>, Tid)>> = None;
+        for idx in indexes {
+            let am = access::open(idx);
+            if let Some(set) = &walk {
+                if am.remove_tids(&mut self.pager, set)? {
+                    continue;
+                }
+            }
+            let rows = match &mut rows {
+                Some(rows) => rows,
+                None => rows.insert(self.dead_rows(table, dead)?),
+            };
+            let mut keys = Vec::with_capacity(rows.len());
+            for (row, tid) in rows.iter() {
+                // A key that fails to evaluate (a row whose insert failed
+                // on it) has no entry to remove.
+                if let Ok(Some(key)) = self.index_entry(idx, table, row) {
+                    keys.push((key, *tid));
+                }
+            }
+            am.remove_many(&mut self.pager, &keys)?;
+        }
+        Ok(())
+    }
+
+    /// The decoded rows of the `dead` versions (an undecodable one is
+    /// skipped: it has no index entries to find by key).
+    fn dead_rows(&mut self, table: &TableDef, dead: &[Tid]) -> Result<Vec<(Vec<Value>, Tid)>> {
+        let heap = Heap::open(table.heap);
+        let mut rows = Vec::with_capacity(dead.len());
+        for &tid in dead {
+            if let Some(t) = heap.fetch(&mut self.pager, tid)? {
+                if let Ok(row) = exec::decode_table_row(table, &t.payload) {
+                    rows.push((row, tid));
+                }
+            }
+        }
+        Ok(rows)
     }
 
     pub(super) fn vacuum_catalog(&mut self, snapshots: &[Snapshot]) -> Result<u64> {
