@@ -8,6 +8,8 @@
 //! as u32 after the common header. Clog page `n` covers xids
 //! `n * XIDS_PER_PAGE ..`, four per byte, low bits first.
 
+use std::cell::Cell;
+
 use super::ids::{Xid, FROZEN_XID, INVALID_XID};
 use crate::pager::{page, PResult, PageId, PageKind, Pager, PagerError, Root, PAGE_HEADER_SIZE};
 use crate::util::le;
@@ -32,7 +34,14 @@ pub struct Clog {
     /// Prepared transactions' xids below the horizon: they survived the
     /// crash and are still in progress.
     prepared: std::collections::HashSet<Xid>,
+    /// Final statuses (committed, aborted) recently read, direct-mapped by
+    /// xid: `xid << 2 | status`, 0 when empty. A scan over rows written by
+    /// many transactions asks for each, and a final status never changes.
+    recent: Box<[Cell<u64>]>,
 }
+
+/// Entries of [`Clog::recent`] (a power of two).
+const RECENT: usize = 1024;
 
 impl Clog {
     /// Loads the clog directory. `horizon` is the next xid recorded at open:
@@ -46,6 +55,7 @@ impl Clog {
             entries_per_dir: (ps - PAGE_HEADER_SIZE) / 4,
             horizon,
             prepared: std::collections::HashSet::new(),
+            recent: (0..RECENT).map(|_| Cell::new(0)).collect(),
         };
         let mut dir = pager.root(Root::ClogDirectory)?;
         while dir != 0 {
@@ -86,11 +96,25 @@ impl Clog {
         if xid == INVALID_XID {
             return Ok(XidStatus::Aborted);
         }
+        let slot = &self.recent[xid as usize % RECENT];
+        let cached = slot.get();
+        if cached >> 2 == xid && xid < 1 << 62 {
+            return Ok(if cached & 3 == 1 {
+                XidStatus::Committed
+            } else {
+                XidStatus::Aborted
+            });
+        }
         let (page_no, byte, shift) = self.locate(xid);
         let raw = match self.pages.get(page_no) {
             Some(&id) => pager.read(id, |p| (p[byte] >> shift) & 3)?,
             None => 0,
         };
+        // Only what the log records is remembered: a crash-cut xid's
+        // status depends on `prepared`, which recovery fills after open.
+        if (raw == 1 || raw == 2) && xid < 1 << 62 {
+            slot.set(xid << 2 | u64::from(raw));
+        }
         Ok(match raw {
             1 => XidStatus::Committed,
             2 => XidStatus::Aborted,
@@ -112,6 +136,10 @@ impl Clog {
             self.add_page(pager)?;
         }
         let id = self.pages[page_no];
+        let slot = &self.recent[xid as usize % RECENT];
+        if slot.get() >> 2 == xid {
+            slot.set(0);
+        }
         if status != XidStatus::InProgress {
             self.prepared.remove(&xid);
         }
@@ -139,5 +167,54 @@ impl Clog {
         pager.write(dir, |p| le::put_u32(p, PAGE_HEADER_SIZE + 4 * slot, id))?;
         self.pages.push(id);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pager::PagerConfig;
+    use crate::storage::MemoryStorage;
+
+    /// Statuses read through the direct-mapped memory agree with the log,
+    /// for xids sharing a slot and for a status written after it was read.
+    #[test]
+    fn remembered_statuses_follow_the_log() {
+        let mut p = Pager::open(
+            Box::new(MemoryStorage::new()),
+            Box::new(MemoryStorage::new()),
+            PagerConfig {
+                page_size: 4096,
+                pool_bytes: 64 * 4096,
+                checkpoint_wal_bytes: 1 << 20,
+            },
+        )
+        .unwrap();
+        let mut clog = Clog::open(&mut p, 1).unwrap();
+        let xids: Vec<Xid> = (0..3u64)
+            .flat_map(|k| (2..200).map(move |x| x + k * RECENT as u64))
+            .collect();
+        let expected = |x: Xid| {
+            if x.is_multiple_of(3) {
+                XidStatus::Aborted
+            } else {
+                XidStatus::Committed
+            }
+        };
+        for &x in &xids {
+            assert_eq!(clog.status(&mut p, x).unwrap(), XidStatus::InProgress);
+        }
+        for &x in &xids {
+            clog.set_status(&mut p, x, expected(x)).unwrap();
+        }
+        for _ in 0..2 {
+            for &x in &xids {
+                assert_eq!(clog.status(&mut p, x).unwrap(), expected(x), "xid {x}");
+            }
+        }
+        let x = xids[5];
+        assert_eq!(clog.status(&mut p, x).unwrap(), XidStatus::Committed);
+        clog.set_status(&mut p, x, XidStatus::Aborted).unwrap();
+        assert_eq!(clog.status(&mut p, x).unwrap(), XidStatus::Aborted);
     }
 }
