@@ -511,6 +511,10 @@ pub struct Catalog {
     /// last looked at: their end changes what the catalog shows (see
     /// `Engine::catalog_epoch`).
     pub writers: Vec<Xid>,
+    /// Transactions that deleted catalog rows (DROP, ALTER) since
+    /// autovacuum last looked: once they end, the storage of what they
+    /// dropped can be freed.
+    pub deleters: Vec<Xid>,
 }
 
 const FIRST_OID: Oid = 16384;
@@ -567,6 +571,7 @@ impl Catalog {
             next_oid,
             version: 0,
             writers: Vec::new(),
+            deleters: Vec::new(),
         })
     }
 
@@ -798,6 +803,9 @@ impl Catalog {
             e.header.flags &= !(flags::XMAX_LOCK_ONLY | flags::XMAX_MODE_MASK);
         }
         self.note_writer(xid);
+        if !self.deleters.contains(&xid) {
+            self.deleters.push(xid);
+        }
         Ok(())
     }
 

@@ -623,7 +623,7 @@ impl Engine {
                 }
             }
         }
-        *self.dead_counts.entry(child.oid).or_default() += 1;
+        self.note_dead_rows(child.oid, 1, xid);
         Ok(None)
     }
 

@@ -1043,7 +1043,7 @@ impl Engine {
         let oid = dml.table.oid;
         match dml.kind {
             DmlKind::Insert(_) => *self.insert_counts.entry(oid).or_default() += dml.count,
-            _ => *self.dead_counts.entry(oid).or_default() += dml.count,
+            _ => self.note_dead_rows(oid, dml.count, xid),
         }
         let tag = match dml.kind {
             DmlKind::Insert(_) => format!("INSERT 0 {}", dml.count),

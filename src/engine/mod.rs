@@ -206,7 +206,7 @@ pub struct Engine {
     config: EngineConfig,
     /// Per table since its last vacuum: dead row versions created (updates,
     /// deletes) and rows inserted, to decide when autovacuum is due.
-    dead_counts: IdMap<Oid, u64>,
+    dead_counts: IdMap<Oid, vacuum::DeadRows>,
     /// Recently parsed statement texts (`session.rs`).
     parse_cache: HashMap<String, Vec<Rc<crate::sql::parse::ast::Statement>>>,
     /// Bound keys and predicates of indexes, by OID (`index_keys.rs`).

@@ -180,6 +180,8 @@ impl Engine {
                             }
                         }
                         self.end_txn(sid, !failed)?;
+                        // What its updates and drops left behind may go now.
+                        self.autovacuum()?;
                         Ok(Step::Done(QueryResult::tag(if failed {
                             "ROLLBACK"
                         } else {
@@ -193,6 +195,7 @@ impl Engine {
                     self.warn_no_transaction(sid);
                 }
                 self.end_txn(sid, false)?;
+                self.autovacuum()?;
                 return Ok(Step::Done(QueryResult::tag("ROLLBACK")));
             }
             Statement::RollbackTo(name) => {

@@ -10,13 +10,25 @@ use crate::error::Error;
 use crate::heap::{Heap, Tid};
 use crate::sql::exec;
 use crate::sql::plan;
-use crate::txn::{LockMode, Snapshot};
+use crate::txn::{LockMode, Snapshot, XidStatus};
 use crate::util::IdSet;
 use crate::value::Value;
 
 /// Dead versions VACUUM collects before removing them (bounds its memory
 /// on a large table).
 const VACUUM_BATCH: usize = 8192;
+
+/// Dead row versions of one table since its last vacuum.
+#[derive(Default)]
+pub(super) struct DeadRows {
+    pub(super) rows: u64,
+    /// The latest transaction that made some of them dead.
+    pub(super) writer: crate::txn::Xid,
+}
+
+/// Free pages that must trail the data file before autovacuum cuts them
+/// off (a cut costs a walk of the free list and a WAL sync).
+const AUTO_TRUNCATE_PAGES: u32 = 16;
 
 /// A batch of dead versions at least 1/WALK_RATIO of a B+tree's entries is
 /// removed by one walk over the tree rather than key by key: a walk costs
@@ -52,6 +64,7 @@ impl Engine {
             removed += self.vacuum_catalog(&snapshots)?;
         }
         self.pager.commit(false)?;
+        self.pager.truncate_free_tail(1)?;
         Ok(removed)
     }
 
@@ -210,14 +223,72 @@ impl Engine {
         Ok(removed)
     }
 
+    /// After a transaction that dropped objects (or altered them) ends, the
+    /// catalog rows it deleted are removed and the storage they name is
+    /// freed, as PostgreSQL unlinks a dropped table's files at commit (free
+    /// pages at the end of the file go back to the file system); a row
+    /// some snapshot still sees is left for a later VACUUM.
+    fn autovacuum_catalog(&mut self) -> Result<()> {
+        if self.catalog.deleters.is_empty() {
+            return Ok(());
+        }
+        let snapshots = self.txns.live_snapshots();
+        // A deleter's rows can go once it committed before every live
+        // snapshot (an aborted one's rows stay: nothing to do for it).
+        let mut due = false;
+        let mut waiting = Vec::new();
+        for x in std::mem::take(&mut self.catalog.deleters) {
+            if self.txns.owner_of(x).is_some() {
+                waiting.push(x);
+                continue;
+            }
+            match self.txns.status(&mut self.pager, x)? {
+                XidStatus::Committed => {
+                    let mut seen = true;
+                    for snap in &snapshots {
+                        seen &= snap.sees_commit_of(&self.txns, &mut self.pager, x)?;
+                    }
+                    if seen {
+                        due = true;
+                    } else {
+                        waiting.push(x);
+                    }
+                }
+                XidStatus::Aborted => {}
+                // Prepared: its outcome comes with COMMIT/ROLLBACK PREPARED.
+                XidStatus::InProgress => waiting.push(x),
+            }
+        }
+        self.catalog.deleters = waiting;
+        if due && self.vacuum_catalog(&snapshots)? > 0 {
+            self.pager.truncate_free_tail(AUTO_TRUNCATE_PAGES)?;
+        }
+        Ok(())
+    }
+
+    /// Counts `rows` versions of table `oid` that `xid`'s updates or
+    /// deletes made dead (once it commits).
+    pub(super) fn note_dead_rows(&mut self, oid: Oid, rows: u64, xid: crate::txn::Xid) {
+        let d = self.dead_counts.entry(oid).or_default();
+        d.rows += rows;
+        d.writer = d.writer.max(xid);
+    }
+
     /// Autovacuum: after a statement, vacuums tables whose dead versions
     /// passed the threshold (50 + 20% of the rows written, as PostgreSQL's
-    /// defaults), so table size stays bounded under steady updates.
+    /// defaults), so table size stays bounded under steady updates. It
+    /// waits for the latest transaction that made them dead to end: before
+    /// that, a pass over the table would find nothing to remove.
     pub(super) fn autovacuum(&mut self) -> Result<()> {
+        self.autovacuum_catalog()?;
+        let txns = &self.txns;
         let due: Vec<Oid> = self
             .dead_counts
             .iter()
-            .filter(|(o, &n)| n >= 50 + self.insert_counts.get(o).copied().unwrap_or(0) / 5)
+            .filter(|(o, d)| {
+                d.rows >= 50 + self.insert_counts.get(o).copied().unwrap_or(0) / 5
+                    && txns.owner_of(d.writer).is_none()
+            })
             .map(|(o, _)| *o)
             .collect();
         if due.is_empty() {

@@ -498,6 +498,106 @@ impl Pager {
         })
     }
 
+    /// Gives the free pages at the end of the data file back to the file
+    /// system: takes them off the free list, lowers the page count and
+    /// cuts the file. Does nothing unless at least `min_pages` trail.
+    /// Returns how many pages went. Must be called at a safe point; logs
+    /// and syncs the WAL first, since the file may only be cut once the
+    /// lower page count and the relinked free list are durable (recovery
+    /// would otherwise follow the old list into missing pages).
+    pub fn truncate_free_tail(&mut self, min_pages: u32) -> PResult<u32> {
+        self.check_usable()?;
+        let count = self.page_count;
+        // A file ending in a used page has nothing to give back.
+        if count <= 1 || self.read(count - 1, page::kind)? != Some(PageKind::Free) {
+            return Ok(0);
+        }
+        let mut list = Vec::new();
+        let mut id = self.read(0, |p| le::u32_at(p, hdr::OFF_FREE_HEAD))?;
+        while id != 0 {
+            if list.len() >= count as usize {
+                return Err(PagerError::corrupt(id, "free list loops"));
+            }
+            let (kind, next) = self.read(id, |p| (page::kind(p), page::next(p)))?;
+            if kind != Some(PageKind::Free) {
+                return Err(PagerError::corrupt(
+                    id,
+                    "free list entry is not a free page",
+                ));
+            }
+            list.push(id);
+            id = next;
+        }
+        let mut sorted = list.clone();
+        sorted.sort_unstable();
+        let mut new_count = count;
+        while new_count > 1 && sorted.binary_search(&(new_count - 1)).is_ok() {
+            new_count -= 1;
+        }
+        let cut = count - new_count;
+        if cut == 0 || cut < min_pages {
+            return Ok(0);
+        }
+        // The pages that stay keep their list order. Each relink, with the
+        // free count, is a change of its own (a safe point follows): the
+        // list stays well formed whatever prefix of them survives a crash.
+        let total = list.len();
+        let mut on_list = total;
+        for (i, &id) in list.iter().enumerate() {
+            if id >= new_count {
+                continue;
+            }
+            let next = list[i + 1..].iter().copied().find(|&n| n < new_count);
+            let bypassed = list[i + 1..]
+                .iter()
+                .take_while(|&&n| n >= new_count)
+                .count();
+            if bypassed > 0 {
+                on_list -= bypassed;
+                let next = next.unwrap_or(0);
+                self.write(id, |p| page::set_next(p, next))?;
+                self.write(0, |p| le::put_u32(p, hdr::OFF_FREE_COUNT, on_list as u32))?;
+                self.safe_point()?;
+            }
+        }
+        // The cut pages ahead of the first kept one leave with the count.
+        let head = list.iter().copied().find(|&n| n < new_count).unwrap_or(0);
+        let kept = list.iter().filter(|&&n| n < new_count).count();
+        self.write(0, |p| {
+            le::put_u32(p, hdr::OFF_FREE_HEAD, head);
+            le::put_u32(p, hdr::OFF_FREE_COUNT, kept as u32);
+            le::put_u32(p, hdr::OFF_PAGE_COUNT, new_count);
+        })?;
+        self.page_count = new_count;
+        // The cut pages' frames go unlogged and unwritten; a page id
+        // allocated again later starts a new full image in the log.
+        for idx in 0..self.frames.len() {
+            let id = self.frames[idx].id;
+            if id == NO_PAGE || id < new_count {
+                continue;
+            }
+            self.map.remove(id);
+            let f = &mut self.frames[idx];
+            f.id = NO_PAGE;
+            f.dirty = false;
+            f.referenced = false;
+            if let Some(base) = f.base.take() {
+                self.spare_bases.push(base);
+                self.pending.retain(|&i| i != idx);
+            }
+        }
+        self.imaged.retain(|&id| id < new_count);
+        self.log_pending()?;
+        self.sync_wal()?;
+        // A file left longer (a failed cut, or a crash before it) is
+        // harmless: pages past the count are never read.
+        let len = u64::from(new_count) * self.page_size as u64;
+        if self.data.len().is_ok_and(|n| n > len) {
+            let _ = self.data.set_len(len);
+        }
+        Ok(cut)
+    }
+
     /// Number of pages on the free list.
     pub fn free_page_count(&mut self) -> PResult<u32> {
         self.read(0, |p| le::u32_at(p, hdr::OFF_FREE_COUNT))
@@ -783,6 +883,72 @@ mod tests {
             pool_bytes: 64 * 4096,
             checkpoint_wal_bytes: 1 << 20,
         }
+    }
+
+    /// Free pages at the end of the file are cut off; the free list keeps
+    /// the others; a cut page id allocated again is logged afresh, and
+    /// all of it survives recovery from the WAL.
+    #[test]
+    fn truncate_free_tail_gives_pages_back_and_survives_reopen() {
+        use crate::storage::{FaultController, FaultyStorage};
+        let calm = FaultController::new(0);
+        let data = FaultyStorage::new(&calm, Vec::new());
+        let wal = FaultyStorage::new(&calm, Vec::new());
+        let mut p = Pager::open(Box::new(data.clone()), Box::new(wal.clone()), small()).unwrap();
+        let ids: Vec<PageId> = (0..40)
+            .map(|_| p.allocate(PageKind::Heap).unwrap())
+            .collect();
+        for &id in &ids {
+            p.write(id, |d| d[100] = id as u8).unwrap();
+        }
+        p.commit(true).unwrap();
+        p.checkpoint().unwrap();
+        // Logged in this WAL generation before the cut.
+        p.write(ids[35], |d| d[200] = 9).unwrap();
+        p.commit(true).unwrap();
+        // A middle run and the tail, freed in mixed order.
+        for &id in ids[35..].iter().chain(&ids[5..10]).chain(&ids[30..35]) {
+            p.free(id).unwrap();
+        }
+        p.commit(true).unwrap();
+        assert_eq!(p.free_page_count().unwrap(), 15);
+        assert_eq!(p.truncate_free_tail(11).unwrap(), 0, "below the minimum");
+        assert_eq!(p.truncate_free_tail(1).unwrap(), 10);
+        assert_eq!(p.page_count(), ids[30]);
+        assert_eq!(p.free_page_count().unwrap(), 5);
+        assert_eq!(data.current_bytes().len(), ids[30] as usize * 4096);
+        assert!(matches!(
+            p.read(ids[35], |_| ()),
+            Err(PagerError::Corrupt { .. })
+        ));
+        // The middle run is reused first, then the file grows again.
+        let mut again: Vec<PageId> = (0..6)
+            .map(|_| p.allocate(PageKind::Heap).unwrap())
+            .collect();
+        again.sort_unstable();
+        assert_eq!(again[..5], ids[5..10]);
+        assert_eq!(again[5], ids[30]);
+        p.write(ids[30], |d| d[300] = 7).unwrap();
+        p.commit(true).unwrap();
+        let written = p.read(ids[30], <[u8]>::to_vec).unwrap();
+        // Recovery from the files as they are now (a crash: no checkpoint).
+        let (data, wal) = (data.current_bytes(), wal.current_bytes());
+        drop(p);
+        let data = FaultyStorage::new(&calm, data);
+        let wal = FaultyStorage::new(&calm, wal);
+        let mut p = Pager::open(Box::new(data), Box::new(wal), small()).unwrap();
+        assert_eq!(p.page_count(), ids[30] + 1);
+        assert_eq!(p.free_page_count().unwrap(), 0);
+        for &id in &ids[..5] {
+            assert_eq!(p.read(id, |d| d[100]).unwrap(), id as u8);
+        }
+        let fresh = p.read(ids[30], <[u8]>::to_vec).unwrap();
+        assert_eq!(
+            (fresh[100], fresh[300]),
+            (0, 7),
+            "a new page, not the cut one"
+        );
+        assert!(fresh == written, "replayed byte for byte");
     }
 
     #[test]

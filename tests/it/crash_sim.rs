@@ -2,7 +2,7 @@
 //!
 //! Each seed runs a random workload of concurrent transactions (inserts,
 //! updates, deletes, large values, commits durable and not, aborts,
-//! checkpoints) over fault-injecting storage, crashes at a random storage
+//! checkpoints, pages freed and the file's free tail cut off) over fault-injecting storage, crashes at a random storage
 //! call (tearing it, dropping or reordering unsynced writes), recovers, and
 //! compares the visible rows with a model: every acknowledged durable commit
 //! is present, nothing of an aborted or unfinished transaction is visible,
@@ -156,12 +156,27 @@ fn step(
                 None => model.tids.remove(&id),
             };
         }
-    } else if roll < 97 {
+    } else if roll < 95 {
         let txn = open.remove(t);
         store.abort(txn.xid)?;
         for id in txn.writes.keys() {
             model.locks.remove(id);
         }
+    } else if roll < 98 {
+        // Pages allocated and freed again (as a dropped table's), then
+        // the free tail of the file cut off.
+        let n = 1 + rng.below(24);
+        let mut pages = Vec::new();
+        for _ in 0..n {
+            store.pager.safe_point()?;
+            pages.push(store.pager.allocate(neuraldb::pager::PageKind::Heap)?);
+        }
+        for &id in pages.iter().rev() {
+            store.pager.safe_point()?;
+            store.pager.free(id)?;
+        }
+        store.pager.safe_point()?;
+        store.pager.truncate_free_tail(1)?;
     } else {
         store.pager.checkpoint()?;
     }

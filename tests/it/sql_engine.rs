@@ -154,6 +154,102 @@ fn vacuum_removes_dead_versions_and_keeps_results() {
     assert_eq!(err.sqlstate().as_str(), "25001");
 }
 
+/// DROP TABLE gives a table's pages back once its transaction ends,
+/// without a VACUUM: the free tail of the file is cut (the database and
+/// the file shrink), an open snapshot keeps a dropped table's rows until
+/// it ends, and what stays survives a crash.
+#[test]
+fn dropped_tables_give_their_pages_back() {
+    use neuraldb::value::Value;
+    let ctl = FaultController::new(1);
+    let data = FaultyStorage::new(&ctl, Vec::new());
+    let wal = FaultyStorage::new(&ctl, Vec::new());
+    let mut e = Engine::open(
+        Box::new(data.clone()),
+        Box::new(wal.clone()),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let s = e.connect();
+    let other = e.connect();
+    let size = |e: &mut Engine| match &e
+        .execute(s, "SELECT pg_database_size(current_database())", vec![])
+        .unwrap()[0]
+        .rows[0][0]
+    {
+        Value::Int8(n) => *n,
+        v => panic!("size is {v:?}"),
+    };
+    e.execute(
+        s,
+        "CREATE TABLE keep (id int PRIMARY KEY, v text); \
+         INSERT INTO keep SELECT g, 'k' || g FROM generate_series(1, 500) g",
+        vec![],
+    )
+    .unwrap();
+    let small = size(&mut e);
+    e.execute(
+        s,
+        "CREATE TABLE big (id int PRIMARY KEY, v text); CREATE INDEX ON big (v); \
+         INSERT INTO big SELECT g, repeat('x', 100) || g FROM generate_series(1, 20000) g",
+        vec![],
+    )
+    .unwrap();
+    let grown = size(&mut e);
+    assert!(grown > small + 2_000_000, "{small} -> {grown}");
+    // A REPEATABLE READ snapshot taken before the DROP keeps the pages
+    // until it ends.
+    e.execute(
+        other,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM keep",
+        vec![],
+    )
+    .unwrap();
+    e.execute(s, "DROP TABLE big", vec![]).unwrap();
+    e.execute(s, "SELECT 1", vec![]).unwrap();
+    assert_eq!(size(&mut e), grown, "an open snapshot predates the DROP");
+    e.execute(other, "COMMIT", vec![]).unwrap();
+    let after = size(&mut e);
+    assert!(after < small + 200_000, "{small} -> {grown} -> {after}");
+    assert!(
+        data.current_bytes().len() as i64 <= after,
+        "the file was cut"
+    );
+    e.execute(s, "INSERT INTO keep VALUES (501, 'last')", vec![])
+        .unwrap();
+    let image = |f: &FaultyStorage| f.crash_image(neuraldb::storage::CrashMode::DropUnsynced);
+    let (data, wal) = (image(&data), image(&wal));
+    drop(e);
+    let ctl2 = FaultController::new(2);
+    let mut e = Engine::open(
+        Box::new(FaultyStorage::new(&ctl2, data)),
+        Box::new(FaultyStorage::new(&ctl2, wal)),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let s = e.connect();
+    let r = e
+        .execute(
+            s,
+            "SELECT count(*), max(v) FROM keep WHERE id > 400",
+            vec![],
+        )
+        .unwrap();
+    assert_eq!(
+        r[0].rows[0],
+        vec![Value::Int8(101), Value::Text("last".into())]
+    );
+    let err = e.execute(s, "SELECT * FROM big", vec![]).unwrap_err();
+    assert_eq!(err.sqlstate().as_str(), "42P01");
+    // The freed space is reused.
+    e.execute(
+        s,
+        "CREATE TABLE again (id int); INSERT INTO again SELECT g FROM generate_series(1, 1000) g",
+        vec![],
+    )
+    .unwrap();
+}
+
 #[test]
 fn committed_sql_survives_reopen_and_crash() {
     let ctl = FaultController::new(1);
