@@ -154,6 +154,38 @@ fn vacuum_removes_dead_versions_and_keeps_results() {
     assert_eq!(err.sqlstate().as_str(), "25001");
 }
 
+/// Rows deleted in an explicit transaction are vacuumed once it commits
+/// (autovacuum waits for it rather than scanning while they are still
+/// live): rows inserted afterwards reuse their space.
+#[test]
+fn autovacuum_follows_a_committed_explicit_transaction() {
+    use neuraldb::value::Value;
+    let mut e = Engine::open_memory().unwrap();
+    let s = e.connect();
+    let fill = "INSERT INTO d SELECT g, repeat('y', 300) FROM generate_series(1, 3000) g";
+    e.execute(s, "CREATE TABLE d (id int, pad text)", vec![])
+        .unwrap();
+    e.execute(s, fill, vec![]).unwrap();
+    let pages = |e: &mut Engine| match &e
+        .execute(s, "SELECT pg_relation_size('d') / 8192", vec![])
+        .unwrap()[0]
+        .rows[0][0]
+    {
+        Value::Int8(n) => *n,
+        v => panic!("size is {v:?}"),
+    };
+    let full = pages(&mut e);
+    for _ in 0..3 {
+        e.execute(s, "BEGIN; DELETE FROM d; SELECT 1", vec![]).unwrap();
+        e.execute(s, "COMMIT", vec![]).unwrap();
+        e.execute(s, fill, vec![]).unwrap();
+    }
+    let r = e.execute(s, "SELECT count(*) FROM d", vec![]).unwrap();
+    assert_eq!(r[0].rows[0][0], Value::Int8(3000));
+    let now = pages(&mut e);
+    assert!(now <= full + full / 10, "table grew from {full} to {now} pages");
+}
+
 /// DROP TABLE gives a table's pages back once its transaction ends,
 /// without a VACUUM: the free tail of the file is cut (the database and
 /// the file shrink), an open snapshot keeps a dropped table's rows until
