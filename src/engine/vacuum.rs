@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::heap::{Heap, Tid};
 use crate::sql::exec;
 use crate::sql::plan;
+use crate::sqlstate::SqlState;
 use crate::txn::{LockMode, Snapshot, XidStatus};
 use crate::util::IdSet;
 use crate::value::Value;
@@ -55,13 +56,25 @@ impl Engine {
                 return Err(Error::Sql(plan::undefined_table(n)));
             }
         }
-        let _ = sid;
         let mut removed = 0;
         for t in &tables {
             removed += self.vacuum_table(t, &snapshots)?;
         }
         if names.is_empty() {
-            removed += self.vacuum_catalog(&snapshots)?;
+            let (gone, left) =
+                self.vacuum_catalog(&snapshots, self.pager.pool_pages() as u64 / 2)?;
+            removed += gone;
+            if left > 0 {
+                self.raise_notice(
+                    sid,
+                    crate::error::Notice::warning(
+                        SqlState::PROGRAM_LIMIT_EXCEEDED,
+                        format!(
+                            "{left} dropped objects keep their storage: freeing it would take more than half the buffer pool at once; run VACUUM again (with a larger pool for one that big)"
+                        ),
+                    ),
+                );
+            }
         }
         self.pager.commit(false)?;
         self.pager.truncate_free_tail(1)?;
@@ -175,9 +188,19 @@ impl Engine {
         Ok(rows)
     }
 
-    pub(super) fn vacuum_catalog(&mut self, snapshots: &[Snapshot]) -> Result<u64> {
+    /// Removes the catalog rows no snapshot sees, freeing the storage they
+    /// alone name, while the pages freed stay within `budget`: the frees of
+    /// one object are one change, which must fit the buffer pool. The
+    /// others wait for a later VACUUM.
+    /// Returns how many rows went and how many were left for the budget.
+    pub(super) fn vacuum_catalog(
+        &mut self,
+        snapshots: &[Snapshot],
+        budget: u64,
+    ) -> Result<(u64, u64)> {
         let entries: Vec<crate::catalog::Entry> = self.catalog.all_entries().to_vec();
-        let mut removed = 0;
+        let (mut removed, mut left) = (0, 0);
+        let mut pages = 0u64;
         for e in &entries {
             if !self
                 .txns
@@ -189,6 +212,16 @@ impl Engine {
             let survivors = |f: &dyn Fn(&Object) -> bool| {
                 entries.iter().any(|o| o.tid != e.tid && f(&o.object))
             };
+            let size = match &*e.object {
+                Object::Table(t) => u64::from(Heap::open(t.heap).page_count(&mut self.pager)?),
+                Object::Index(i) => access::open(i).page_count(&mut self.pager)?,
+                _ => 0,
+            };
+            if pages + size > budget {
+                left += 1;
+                continue;
+            }
+            pages += size;
             match &*e.object {
                 Object::Table(t) => {
                     let heap_meta = t.heap;
@@ -220,14 +253,15 @@ impl Engine {
             self.catalog.remove(&mut self.pager, e.tid)?;
             removed += 1;
         }
-        Ok(removed)
+        Ok((removed, left))
     }
 
     /// After a transaction that dropped objects (or altered them) ends, the
     /// catalog rows it deleted are removed and the storage they name is
     /// freed, as PostgreSQL unlinks a dropped table's files at commit (free
     /// pages at the end of the file go back to the file system); a row
-    /// some snapshot still sees is left for a later VACUUM.
+    /// some snapshot still sees, or an object holding more than a quarter
+    /// of the buffer pool, is left for a later VACUUM.
     fn autovacuum_catalog(&mut self) -> Result<()> {
         if self.catalog.deleters.is_empty() {
             return Ok(());
@@ -260,7 +294,8 @@ impl Engine {
             }
         }
         self.catalog.deleters = waiting;
-        if due && self.vacuum_catalog(&snapshots)? > 0 {
+        let budget = self.pager.pool_pages() as u64 / 4;
+        if due && self.vacuum_catalog(&snapshots, budget)?.0 > 0 {
             self.pager.truncate_free_tail(AUTO_TRUNCATE_PAGES)?;
         }
         Ok(())

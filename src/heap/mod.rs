@@ -624,23 +624,28 @@ impl Heap {
                     "heap page chain longer than recorded",
                 ));
             }
-            let (tuples, next) = self.scan_page(pager, page_id)?;
-            for t in tuples {
-                if t.header.flags & flags::EXTERNAL != 0 {
-                    let raw = pager.read(page_id, |p| {
-                        slot_range(p, page_id, t.tid.slot).map(|r| {
-                            r.map(|(off, _)| {
-                                (
-                                    le::u64_at(p, off + TUPLE_HEADER_SIZE),
-                                    le::u32_at(p, off + TUPLE_HEADER_SIZE + 8),
-                                )
-                            })
-                        })
-                    })??;
-                    if let Some((len, first)) = raw {
-                        overflow::free(pager, first, len)?;
+            // Only the overflow chains are looked for: (length, first page)
+            // of each external payload.
+            let (chains, next) = pager.read(page_id, |p| {
+                let mut chains = Vec::new();
+                for slot in 0..le::u16_at(p, OFF_NSLOTS) {
+                    if let Some((off, len)) = slot_range(p, page_id, slot)? {
+                        let h = TupleHeader::read(&p[off..]);
+                        if h.flags & flags::EXTERNAL != 0 {
+                            if len != TUPLE_HEADER_SIZE + EXTERNAL_REF_SIZE {
+                                return Err(PagerError::corrupt(page_id, "bad external reference"));
+                            }
+                            chains.push((
+                                le::u64_at(p, off + TUPLE_HEADER_SIZE),
+                                le::u32_at(p, off + TUPLE_HEADER_SIZE + 8),
+                            ));
+                        }
                     }
                 }
+                Ok((chains, page::next(p)))
+            })??;
+            for (len, first) in chains {
+                overflow::free(pager, first, len)?;
             }
             pager.free(page_id)?;
             page_id = next;

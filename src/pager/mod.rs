@@ -361,6 +361,11 @@ impl Pager {
         self.page_size
     }
 
+    /// How many pages the buffer pool holds.
+    pub fn pool_pages(&self) -> usize {
+        self.capacity
+    }
+
     /// Pages allocated so far (including free-listed ones).
     pub fn page_count(&self) -> PageId {
         self.page_count
