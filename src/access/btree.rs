@@ -91,9 +91,9 @@ impl BTreeIndex {
 
 /// Builds a non-unique B+tree index from a heap scan: entries are kept in
 /// memory (up to the build's memory or [`SortedBuilder::MAX_BATCH`]
-/// entries) and inserted in key order, so each insert lands where the
-/// last one did and an index whose keys arrive in order is packed by
-/// append splits. A unique build cannot wait: it checks each key against
+/// entries) and sorted; the first batch fills the empty tree bottom up
+/// ([`BTree::load_sorted`]), later ones are inserted in key order, so each
+/// insert lands where the last one did. A unique build cannot wait: it checks each key against
 /// the entries already inserted.
 pub struct SortedBuilder {
     index: BTreeIndex,
@@ -119,6 +119,10 @@ impl SortedBuilder {
     fn flush(&mut self, pager: &mut Pager) -> Result<()> {
         self.entries.sort_unstable();
         let tree = self.index.index.tree();
+        // The first batch of a build fills the empty tree bottom up.
+        if tree.load_sorted(pager, &self.entries)? {
+            self.entries.clear();
+        }
         for key in self.entries.drain(..) {
             tree.insert(pager, &key, &[])?;
         }

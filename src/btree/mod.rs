@@ -771,6 +771,117 @@ impl BTree {
         }
     }
 
+    /// Fills an empty tree with `keys` (strictly ascending, empty values)
+    /// bottom up: leaves packed to 90% as append splits leave them, then
+    /// each internal level over the one below, instead of one descent and
+    /// insert per key (CREATE INDEX). The pages are one change, so a load
+    /// must fit a quarter of the buffer pool. Returns false, changing
+    /// nothing, when the tree is not empty, the keys are not ascending or
+    /// the load is too big: the caller inserts them one by one.
+    pub fn load_sorted(&self, pager: &mut Pager, keys: &[Vec<u8>]) -> PResult<bool> {
+        let root = self.root(pager)?;
+        let empty = pager.read(root, |p| {
+            node::header(p, root).map(|h| h.leaf && h.count == 0)
+        })??;
+        if !empty || keys.is_empty() || keys.windows(2).any(|w| w[0] >= w[1]) {
+            return Ok(false);
+        }
+        for k in keys {
+            Self::check_size(pager, k, &[])?;
+        }
+        let ps = pager.page_size();
+        let budget = node::usable(ps) * 9 / 10;
+        let leaf_bytes: usize = keys
+            .iter()
+            .map(|k| node::leaf_cell_size(k.len()) + SLOT)
+            .sum();
+        if leaf_bytes / budget + 2 > pager.pool_pages() / 4 {
+            return Ok(false);
+        }
+        pager.safe_point()?;
+        // Each node of the level being built: the separator before it (empty
+        // for the first) and its page.
+        let mut nodes: Vec<(Vec<u8>, PageId)> = Vec::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let start = i;
+            let mut size = 0;
+            while let Some(k) = keys.get(i) {
+                let c = node::leaf_cell_size(k.len()) + SLOT;
+                if size + c > budget && i > start {
+                    break;
+                }
+                size += c;
+                i += 1;
+            }
+            let cells: Vec<Vec<u8>> = keys[start..i]
+                .iter()
+                .map(|k| node::leaf_cell(k, &[]))
+                .collect();
+            // The empty root leaf becomes the first leaf.
+            let left = nodes.last().map(|n| n.1);
+            let id = match left {
+                None => root,
+                Some(_) => pager.allocate(PageKind::BTreeLeaf)?,
+            };
+            pager.write(id, |p| {
+                node::init(p, id, 0, left.unwrap_or(NONE));
+                node::set_right(p, NONE);
+                node::write_cells(p, id, &cells)
+            })??;
+            let sep = match left {
+                None => Vec::new(),
+                Some(left) => {
+                    pager.write(left, |p| node::set_right(p, id))?;
+                    separator(&keys[start - 1], &keys[start])
+                }
+            };
+            nodes.push((sep, id));
+        }
+        let mut level = 0;
+        while nodes.len() > 1 {
+            level += 1;
+            let mut parents = Vec::new();
+            let mut i = 0;
+            while i < nodes.len() {
+                // Child `start` is the node's link; the others come with
+                // their separators as cells.
+                let start = i;
+                i += 1;
+                let mut size = 0;
+                while let Some((sep, _)) = nodes.get(i) {
+                    let c = node::internal_cell_size(sep.len()) + SLOT;
+                    // At least one separator, so each level shrinks.
+                    if size + c > budget && i > start + 1 {
+                        break;
+                    }
+                    size += c;
+                    i += 1;
+                }
+                // A lone last child would make a node without separators.
+                if nodes.len() - i == 1 && i - start >= 2 {
+                    i -= 1;
+                }
+                let cells: Vec<Vec<u8>> = nodes[start + 1..i]
+                    .iter()
+                    .map(|(sep, child)| node::internal_cell(sep, *child))
+                    .collect();
+                let id = pager.allocate(PageKind::BTreeInternal)?;
+                let link = nodes[start].1;
+                pager.write(id, |p| {
+                    node::init(p, id, level, link);
+                    node::write_cells(p, id, &cells)
+                })??;
+                parents.push((std::mem::take(&mut nodes[start].0), id));
+            }
+            nodes = parents;
+        }
+        if nodes[0].1 != root {
+            self.set_root(pager, nodes[0].1)?;
+        }
+        Ok(true)
+    }
+
     /// Every key `pred` accepts, in ascending order, from one walk along
     /// the leaves (VACUUM finds the entries of many dead tuples this way
     /// without computing their keys).
@@ -1066,6 +1177,11 @@ fn before_hi(k: &[u8], hi: Bound<&[u8]>) -> bool {
 fn leaf_separator(left: &[Vec<u8>], right: &[Vec<u8>]) -> Vec<u8> {
     let first = right.first().map_or(&[][..], |c| node::cell_key(c, true));
     let last = left.last().map_or(&[][..], |c| node::cell_key(c, true));
+    separator(last, first)
+}
+
+/// The shortest prefix of `first` that sorts after `last` (`last < first`).
+fn separator(last: &[u8], first: &[u8]) -> Vec<u8> {
     let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
     // last < first, so first is longer than the common prefix and the next
     // byte of first exceeds that of last (or last ends there).

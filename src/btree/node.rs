@@ -231,6 +231,16 @@ pub(crate) fn cell_child(c: &[u8]) -> PageId {
     le::u32_at(c, 2)
 }
 
+/// Bytes of a leaf cell with a `key_len`-byte key and an empty value.
+pub(crate) fn leaf_cell_size(key_len: usize) -> usize {
+    LEAF_CELL_HEADER + key_len
+}
+
+/// Bytes of an internal cell with a `key_len`-byte separator.
+pub(crate) fn internal_cell_size(key_len: usize) -> usize {
+    INTERNAL_CELL_HEADER + key_len
+}
+
 pub(crate) fn leaf_cell(key: &[u8], value: &[u8]) -> Vec<u8> {
     let mut c = Vec::with_capacity(LEAF_CELL_HEADER + key.len() + value.len());
     // Callers bound key + value by max_entry (< 16 KiB), so both fit a u16.

@@ -784,3 +784,81 @@ fn ascending_inserts_pack_nodes() {
         "ascending {ascending} pages, random {random}"
     );
 }
+
+/// `load_sorted` fills an empty tree bottom up: the tree is well formed
+/// (`check`: order, separators, levels, sibling links, byte accounting),
+/// holds exactly the keys, and takes inserts and deletes afterwards. It
+/// declines a tree that is not empty, keys out of order, and a load too
+/// big for the buffer pool.
+#[test]
+fn load_sorted_builds_a_well_formed_tree() {
+    use crate::pager::page::MIN_PAGE_SIZE;
+    let all_keys = |tree: &BTree, p: &mut Pager| -> Vec<Vec<u8>> {
+        tree.range(p, Bound::Unbounded, Bound::Unbounded, false, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    };
+    for (seed, page_size, n) in [
+        (5, MIN_PAGE_SIZE, 1),
+        (6, MIN_PAGE_SIZE, 3000),
+        (7, 4096, 20_000),
+        (8, 4096, 2),
+        (9, 8192, 60_000),
+    ] {
+        let mut rng = Rng::new(seed);
+        let mut p = pager(page_size, 8192);
+        let tree = BTree::create(&mut p).unwrap();
+        let max = BTree::max_entry_size(&p);
+        let mut keys: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                if seed == 9 {
+                    // Index-like keys: a short column value and a TID.
+                    format!("{:08}{:06}", i % 5000, i).into_bytes()
+                } else {
+                    random_key(&mut rng, max)
+                }
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        assert!(tree.load_sorted(&mut p, &keys).unwrap(), "seed {seed}");
+        tree.check(&mut p).unwrap();
+        assert_eq!(all_keys(&tree, &mut p), keys);
+        assert!(!tree.load_sorted(&mut p, &keys).unwrap(), "not empty");
+        let mut model: std::collections::BTreeSet<Vec<u8>> = keys.into_iter().collect();
+        for _ in 0..300 {
+            let k = random_key(&mut rng, max);
+            if tree.insert(&mut p, &k, &[]).unwrap() {
+                model.insert(k);
+            }
+        }
+        let gone: Vec<Vec<u8>> = model.iter().step_by(3).cloned().collect();
+        for k in &gone {
+            assert!(tree.delete(&mut p, k).unwrap());
+            model.remove(k);
+        }
+        tree.check(&mut p).unwrap();
+        assert_eq!(
+            all_keys(&tree, &mut p),
+            model.into_iter().collect::<Vec<_>>()
+        );
+    }
+    let mut p = pager(4096, 16);
+    let tree = BTree::create(&mut p).unwrap();
+    let keys: Vec<Vec<u8>> = (0..3u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    let backwards: Vec<Vec<u8>> = keys.iter().rev().cloned().collect();
+    assert!(
+        !tree.load_sorted(&mut p, &backwards).unwrap(),
+        "out of order"
+    );
+    let many: Vec<Vec<u8>> = (0..20_000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    assert!(
+        !tree.load_sorted(&mut p, &many).unwrap(),
+        "too big for the pool"
+    );
+    assert!(tree.is_empty(&mut p).unwrap());
+    assert!(tree.load_sorted(&mut p, &keys).unwrap());
+    assert_eq!(all_keys(&tree, &mut p), keys);
+}

@@ -136,9 +136,10 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Removes the index entries of the `dead` versions of `table`. When they are many against the `entries` an index holds, a
-    /// B+tree is walked once for entries pointing at them; otherwise (or
-    /// for other methods) each dead row's key is computed and removed.
+    /// Removes the index entries of the `dead` versions of `table`. When
+    /// they are many against the `entries` an index holds, a B+tree is
+    /// walked once for entries pointing at them; otherwise (or for other
+    /// methods) each dead row's key is computed and removed.
     fn remove_index_entries(
         &mut self,
         table: &TableDef,
@@ -191,8 +192,8 @@ impl Engine {
     /// Removes the catalog rows no snapshot sees, freeing the storage they
     /// alone name, while the pages freed stay within `budget`: the frees of
     /// one object are one change, which must fit the buffer pool. The
-    /// others wait for a later VACUUM.
-    /// Returns how many rows went and how many were left for the budget.
+    /// others wait for a later VACUUM. Returns how many rows went and how
+    /// many were left for the budget.
     pub(super) fn vacuum_catalog(
         &mut self,
         snapshots: &[Snapshot],
