@@ -103,6 +103,10 @@ enum Seek<'a> {
     Last,
 }
 
+/// A descent's leaf, the path to it, and the sought key's position in the
+/// leaf when it was searched.
+type Descent = (PageId, Vec<Step>, Option<Result<usize, usize>>);
+
 /// One step of a descent: the internal node and the child index taken
 /// (0 = leftmost child, `j` = child of cell `j - 1`).
 #[derive(Clone, Copy)]
@@ -181,9 +185,30 @@ impl BTree {
 
     /// Descends from the root to a leaf; returns it and the path taken.
     fn descend(&self, pager: &mut Pager, seek: Seek) -> PResult<(PageId, Vec<Step>)> {
+        let (leaf, path, _) = self.descend_to(pager, seek, false)?;
+        Ok((leaf, path))
+    }
+
+    /// [`BTree::descend`] to `key`'s leaf, with `key`'s position in it
+    /// (found, or where it would go) from the same read of the leaf.
+    fn descend_key(
+        &self,
+        pager: &mut Pager,
+        key: &[u8],
+    ) -> PResult<(PageId, Vec<Step>, Result<usize, usize>)> {
+        let (leaf, path, pos) = self.descend_to(pager, Seek::Key(key), true)?;
+        Ok((
+            leaf,
+            path,
+            pos.expect("a descent to a key searches its leaf"),
+        ))
+    }
+
+    fn descend_to(&self, pager: &mut Pager, seek: Seek, search_leaf: bool) -> PResult<Descent> {
         let mut id = self.root(pager)?;
         let mut path = Vec::new();
         let mut expect_level = None;
+        let mut leaf_pos = None;
         loop {
             let (h, next) =
                 pager.read(id, |p| -> PResult<(Header, Option<(usize, PageId)>)> {
@@ -192,6 +217,9 @@ impl BTree {
                         return Err(PagerError::corrupt(id, "B+tree child level mismatch"));
                     }
                     if h.leaf {
+                        if let (true, Seek::Key(k)) = (search_leaf, seek) {
+                            leaf_pos = Some(node::search(p, id, &h, k)?);
+                        }
                         return Ok((h, None));
                     }
                     let j = match seek {
@@ -202,7 +230,7 @@ impl BTree {
                     Ok((h, Some((j, node::child(p, id, &h, j)?))))
                 })??;
             match next {
-                None => return Ok((id, path)),
+                None => return Ok((id, path, leaf_pos)),
                 Some((j, c)) => {
                     path.push(Step { page: id, child: j });
                     // Levels strictly decrease, so descents terminate even
@@ -244,18 +272,23 @@ impl BTree {
     pub fn insert(&self, pager: &mut Pager, key: &[u8], value: &[u8]) -> PResult<bool> {
         pager.safe_point()?;
         Self::check_size(pager, key, value)?;
-        let (leaf, path) = self.descend(pager, Seek::Key(key))?;
-        let pos = pager.read(leaf, |p| {
+        let (leaf, path, pos) = self.descend_key(pager, key)?;
+        let Err(i) = pos else {
+            return Ok(false);
+        };
+        let cell = node::leaf_cell(key, value);
+        // Most inserts fit their leaf: one write, no second look.
+        let placed = pager.write(leaf, |p| {
             let h = node::header(p, leaf)?;
-            node::search(p, leaf, &h, key)
-        })??;
-        match pos {
-            Ok(_) => Ok(false),
-            Err(i) => {
-                self.insert_cell(pager, leaf, i, node::leaf_cell(key, value), path)?;
-                Ok(true)
+            if h.free() < cell.len() + SLOT {
+                return Ok(false);
             }
+            node::insert_cell(p, leaf, &h, i, &cell).map(|()| true)
+        })??;
+        if !placed {
+            self.insert_cell(pager, leaf, i, cell, path)?;
         }
+        Ok(true)
     }
 
     /// Inserts `key` → `value`, replacing any existing value, which is
