@@ -279,8 +279,10 @@ pub fn decode_row_needed_into(
 ) -> Result<(), SqlError> {
     // A DML scan appends the row's TID: drop it; a row taken by the
     // consumer left `out` empty.
-    out.truncate(types.len());
-    out.resize_with(types.len(), || Value::Null);
+    if out.len() != types.len() {
+        out.truncate(types.len());
+        out.resize_with(types.len(), || Value::Null);
+    }
     let mut r = Reader { b: bytes, pos: 0 };
     let n = usize::from(u16::from_le_bytes(r.array()?));
     if n > types.len() {
@@ -319,8 +321,15 @@ pub fn decode_row_needed_into(
 #[inline]
 fn decode_value_into(r: &mut Reader, ty: &DataType, slot: &mut Value) -> Result<(), SqlError> {
     match ty {
-        DataType::Int4 => *slot = Value::Int4(i32::from_le_bytes(r.array()?)),
-        DataType::Int8 => *slot = Value::Int8(i64::from_le_bytes(r.array()?)),
+        // In place when the slot already holds one (no drop of the old).
+        DataType::Int4 => match (slot, i32::from_le_bytes(r.array()?)) {
+            (Value::Int4(x), v) => *x = v,
+            (slot, v) => *slot = Value::Int4(v),
+        },
+        DataType::Int8 => match (slot, i64::from_le_bytes(r.array()?)) {
+            (Value::Int8(x), v) => *x = v,
+            (slot, v) => *slot = Value::Int8(v),
+        },
         DataType::Text | DataType::Varchar(_) => {
             let text = r.utf8()?;
             match slot {
