@@ -93,8 +93,8 @@ impl BTreeIndex {
 /// memory (up to the build's memory or [`SortedBuilder::MAX_BATCH`]
 /// entries) and sorted; the first batch fills the empty tree bottom up
 /// ([`BTree::load_sorted`]), later ones are inserted in key order, so each
-/// insert lands where the last one did. A unique build cannot wait: it checks each key against
-/// the entries already inserted.
+/// insert lands where the last one did. A unique build cannot wait: it
+/// checks each key against the entries already inserted.
 pub struct SortedBuilder {
     index: BTreeIndex,
     entries: Vec<Vec<u8>>,

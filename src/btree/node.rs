@@ -333,16 +333,21 @@ pub(crate) fn remove_cell(p: &mut [u8], id: PageId, h: &Header, i: usize) -> PRe
     let slot = NODE_HEADER + SLOT * i;
     let end = NODE_HEADER + SLOT * h.count;
     p.copy_within(slot + SLOT..end, slot);
-    let count = h.count - 1;
+    set_count_after_removal(p, h.count - 1, h.garbage + len);
+    Ok(())
+}
+
+/// Records a node's cell count after removals and the bytes they left as
+/// garbage; an emptied node gets its whole cell area back.
+fn set_count_after_removal(p: &mut [u8], count: usize, garbage: usize) {
     le::put_u16(p, OFF_AUX16, count as u16);
     if count == 0 {
         let ps = p.len();
         set_cell_start(p, ps);
         le::put_u16(p, OFF_GARBAGE, 0);
     } else {
-        le::put_u16(p, OFF_GARBAGE, (h.garbage + len) as u16);
+        le::put_u16(p, OFF_GARBAGE, garbage as u16);
     }
-    Ok(())
 }
 
 /// Removes the cells at `positions` (ascending) in one pass over the
@@ -370,17 +375,10 @@ pub(crate) fn remove_cells(
     if gone.next().is_some() {
         return Err(PagerError::corrupt(
             id,
-            "B+tree cells to remove out of order",
+            "B+tree cells to remove out of order or range",
         ));
     }
-    le::put_u16(p, OFF_AUX16, kept as u16);
-    if kept == 0 {
-        let ps = p.len();
-        set_cell_start(p, ps);
-        le::put_u16(p, OFF_GARBAGE, 0);
-    } else {
-        le::put_u16(p, OFF_GARBAGE, garbage as u16);
-    }
+    set_count_after_removal(p, kept, garbage);
     Ok(())
 }
 

@@ -4,6 +4,14 @@
 use neuraldb::engine::{Engine, EngineConfig};
 use neuraldb::storage::{FaultController, FaultyStorage};
 
+/// The bigint in the first row and column of `sql`'s result.
+fn int8(e: &mut Engine, s: neuraldb::engine::SessionId, sql: &str) -> i64 {
+    match &e.execute(s, sql, vec![]).unwrap()[0].rows[0][0] {
+        neuraldb::value::Value::Int8(n) => *n,
+        v => panic!("{sql} gave {v:?}"),
+    }
+}
+
 #[test]
 fn table_size_stays_bounded_under_steady_updates() {
     let mut e = Engine::open_memory().unwrap();
@@ -166,14 +174,7 @@ fn autovacuum_follows_a_committed_explicit_transaction() {
     e.execute(s, "CREATE TABLE d (id int, pad text)", vec![])
         .unwrap();
     e.execute(s, fill, vec![]).unwrap();
-    let pages = |e: &mut Engine| match &e
-        .execute(s, "SELECT pg_relation_size('d') / 8192", vec![])
-        .unwrap()[0]
-        .rows[0][0]
-    {
-        Value::Int8(n) => *n,
-        v => panic!("size is {v:?}"),
-    };
+    let pages = |e: &mut Engine| int8(e, s, "SELECT pg_relation_size('d') / 8192");
     let full = pages(&mut e);
     for _ in 0..3 {
         e.execute(s, "BEGIN; DELETE FROM d; SELECT 1", vec![])
@@ -208,14 +209,7 @@ fn dropped_tables_give_their_pages_back() {
     .unwrap();
     let s = e.connect();
     let other = e.connect();
-    let size = |e: &mut Engine| match &e
-        .execute(s, "SELECT pg_database_size(current_database())", vec![])
-        .unwrap()[0]
-        .rows[0][0]
-    {
-        Value::Int8(n) => *n,
-        v => panic!("size is {v:?}"),
-    };
+    let size = |e: &mut Engine| int8(e, s, "SELECT pg_database_size(current_database())");
     e.execute(
         s,
         "CREATE TABLE keep (id int PRIMARY KEY, v text); \
