@@ -1,568 +1,16 @@
-//! PostgreSQL's deparser (`ruleutils.c`) for what we keep as text: a
-//! view's query as `pg_get_viewdef` prints it, and a generation
-//! expression as `pg_get_expr` does.
-//!
-//! The query is analysed as PostgreSQL's parser analyses it (names
-//! resolved to their relations, `*` expanded, untyped literals typed,
-//! implicit casts made explicit, `IN (list)` turned into `= ANY
-//! (ARRAY[...])`, BETWEEN into two comparisons) into a small tree ([`D`],
-//! [`DQuery`]), which [`Printer`] then lays out as PostgreSQL does:
-//! clauses on lines of their own, one select-list item per line, every
-//! operator parenthesised unless pretty-printing, range-table entries
-//! renamed (`t_1`) where a name is taken by an enclosing query. The plain
-//! text is what a view binds again on every use, so it must read back to
-//! the same meaning: CREATE VIEW checks that it does.
+//! Analysis: a query becomes the deparse tree ([`D`], [`DQuery`]) as
+//! PostgreSQL's parser analyses it.
 
-use super::explain::operator_name;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::rc::Rc;
-
-use super::aggregate::{agg_result_type, contains_aggregate, is_aggregate};
-use super::expr::jsonb_parameter;
-use super::{default_column_name, CatalogAccess, PlanResult};
-use crate::catalog::{Dependency, Oid, TableDef};
-use crate::error::{SqlError, SqlState};
-use crate::sql::functions::{self, quote_ident};
-use crate::sql::parse::ast::{self, BinOp, Expr, JoinKind, SetOp, UnOp};
-use crate::sql::resolve;
-use crate::value::text::parse_text;
-use crate::value::types::DataType;
-use crate::value::tz::TimeZone;
-use crate::value::Value;
-
-/// A view's definition: `plain` as `pg_get_viewdef(oid)` prints it,
-/// `pretty` as `pg_get_viewdef(oid, true)`, and what it reads.
-pub struct ViewText {
-    pub plain: String,
-    pub pretty: String,
-    pub depends: Vec<Dependency>,
-}
-
-/// Deparses `q`, a view's query; `names` are the view's column names.
-pub fn view_definition(
-    catalog: &mut dyn CatalogAccess,
-    q: &ast::Query,
-    names: &[String],
-) -> PlanResult<ViewText> {
-    let mut d = Deparser {
-        catalog,
-        rtes: Vec::new(),
-        deps: BTreeMap::new(),
-        ctes: Vec::new(),
-        outer: Vec::new(),
-    };
-    let (mut query, _) = d.query(q)?;
-    // PostgreSQL 15 keeps a view's OLD and NEW in its query's range table:
-    // their names are taken.
-    query.reserved = vec!["old".into(), "new".into()];
-    // VALUES whose columns the view renames reads as a SELECT from it.
-    let renamed = names
-        .iter()
-        .enumerate()
-        .any(|(i, n)| *n != format!("column{}", i + 1));
-    if let (DBody::Values(rows), true) = (&query.body, renamed) {
-        let rte = d.new_rte("*VALUES*", "*VALUES*", true, false);
-        let targets = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| DTarget {
-                expr: D::Var {
-                    rte: Some(rte),
-                    name: format!("column{}", i + 1),
-                },
-                name: n.clone(),
-            })
-            .collect();
-        let from = vec![DFrom::Values {
-            rte,
-            rows: rows.clone(),
-        }];
-        query.body = DBody::Select(Box::new(DSelect {
-            distinct: None,
-            distinct_all: false,
-            targets,
-            from,
-            selection: None,
-            group_by: Vec::new(),
-            having: None,
-        }));
-        query.rtable.push(rte);
-    }
-    let depends = d
-        .deps
-        .iter()
-        .map(|(&relation, cols)| Dependency {
-            relation,
-            columns: cols.iter().copied().collect(),
-        })
-        .collect();
-    let print = |pretty: bool, rtes: &mut Vec<Rte>| {
-        let mut p = Printer {
-            buf: String::new(),
-            indent: 0,
-            pretty,
-            rtes,
-            namespaces: Vec::new(),
-        };
-        p.query(&query, Some(names), true);
-        p.buf.push(';');
-        p.buf
-    };
-    let plain = print(false, &mut d.rtes);
-    let pretty = print(true, &mut d.rtes);
-    Ok(ViewText {
-        plain,
-        pretty,
-        depends,
-    })
-}
-
-/// A generation expression over `table`'s columns, as `pg_get_expr`
-/// prints it: (plain, pretty).
-pub fn table_expression(table: &TableDef, e: &Expr, ty: &DataType) -> PlanResult<(String, String)> {
-    struct NoCatalog;
-    impl CatalogAccess for NoCatalog {
-        fn table(&mut self, _: &[String]) -> PlanResult<Option<Rc<TableDef>>> {
-            Ok(None)
-        }
-        fn indexes(&mut self, _: &TableDef) -> PlanResult<Vec<Rc<crate::catalog::IndexDef>>> {
-            Ok(Vec::new())
-        }
-        fn sequence(
-            &mut self,
-            _: &[String],
-        ) -> PlanResult<Option<Rc<crate::catalog::SequenceDef>>> {
-            Ok(None)
-        }
-        fn session_function(
-            &mut self,
-            _: &str,
-            _: &[Expr],
-        ) -> PlanResult<Option<(super::BExpr, DataType)>> {
-            Ok(None)
-        }
-        fn system_relation(
-            &mut self,
-            _: Option<&str>,
-            _: &str,
-        ) -> PlanResult<Option<super::SystemRelationRows>> {
-            Ok(None)
-        }
-        fn catalog_info(&mut self) -> PlanResult<crate::sql::functions::catalog::CatalogInfo> {
-            Ok(Default::default())
-        }
-    }
-    let mut none = NoCatalog;
-    let mut d = Deparser {
-        catalog: &mut none,
-        rtes: Vec::new(),
-        deps: BTreeMap::new(),
-        ctes: Vec::new(),
-        outer: Vec::new(),
-    };
-    let mut scope = DScope::default();
-    for c in table.columns.iter().filter(|c| !c.dropped) {
-        scope.cols.push(DCol {
-            name: c.name.clone(),
-            ty: c.ty.clone(),
-            var: D::Var {
-                rte: None,
-                name: c.name.clone(),
-            },
-            rte: None,
-            unqualified: true,
-            star: true,
-            dep: None,
-        });
-    }
-    let t = d.expr(e, &scope)?;
-    let t = d.coerce(t, ty, true)?;
-    let print = |pretty: bool, rtes: &mut Vec<Rte>| {
-        let mut p = Printer {
-            buf: String::new(),
-            indent: 0,
-            pretty,
-            rtes,
-            namespaces: Vec::new(),
-        };
-        p.expr(&t, false);
-        p.buf
-    };
-    let plain = print(false, &mut d.rtes);
-    let pretty = print(true, &mut d.rtes);
-    Ok((plain, pretty))
-}
-
-// ---------------------------------------------------------------- the tree
-
-/// An expression, in PostgreSQL's node kinds as far as printing tells
-/// them apart.
-#[derive(Clone, Debug)]
-enum D {
-    /// A column of range-table entry `rte` (None: unqualified, a merged
-    /// FULL JOIN column or a column of the one table of an expression).
-    Var {
-        rte: Option<usize>,
-        name: String,
-    },
-    /// A constant: its literal text, the type to label it with, and its
-    /// type's name (for where PostgreSQL always labels constants).
-    Const {
-        text: String,
-        label: Option<String>,
-        ty: String,
-    },
-    /// An operator (one argument: prefix).
-    Op {
-        name: String,
-        args: Vec<D>,
-    },
-    And(Vec<D>),
-    Or(Vec<D>),
-    Not(Box<D>),
-    /// A cast: `func` when PostgreSQL calls a cast function (a FuncExpr,
-    /// which prints like a function call), else a relabelling or I/O
-    /// conversion (which print like their argument); `implicit` ones show
-    /// only where PostgreSQL shows implicit casts; `bare` when the
-    /// argument is a constant of the type without its modifier
-    /// (`'x'::character varying(3)`).
-    Cast {
-        arg: Box<D>,
-        ty: String,
-        func: bool,
-        implicit: bool,
-        bare: bool,
-    },
-    Func {
-        name: String,
-        args: Vec<D>,
-    },
-    Agg {
-        name: String,
-        star: bool,
-        distinct: bool,
-        args: Vec<D>,
-        order: Vec<DSort>,
-        filter: Option<Box<D>>,
-    },
-    /// COALESCE, GREATEST, LEAST, NULLIF (function-like keywords).
-    Special {
-        name: &'static str,
-        args: Vec<D>,
-    },
-    /// CURRENT_DATE & co.
-    Keyword(&'static str),
-    Extract {
-        field: String,
-        arg: Box<D>,
-    },
-    Case {
-        arg: Option<Box<D>>,
-        whens: Vec<(D, D)>,
-        default: Box<D>,
-    },
-    NullTest {
-        arg: Box<D>,
-        not: bool,
-    },
-    BoolTest {
-        arg: Box<D>,
-        what: &'static str,
-    },
-    Distinct(Box<D>, Box<D>),
-    /// `left op ANY|ALL (right)` over an array.
-    ArrayOp {
-        left: Box<D>,
-        op: String,
-        all: bool,
-        right: Box<D>,
-    },
-    Array(Vec<D>),
-    Subscript(Box<D>, Box<D>),
-    Sublink {
-        kind: SubKind,
-        query: Box<DQuery>,
-    },
-}
-
-#[derive(Clone, Debug)]
-enum SubKind {
-    Exists,
-    Expr,
-    Array,
-    /// `left op ANY (query)` (`= ANY` prints as IN) / `ALL`.
-    Quantified {
-        left: Box<D>,
-        op: String,
-        all: bool,
-    },
-}
-
-#[derive(Clone, Debug)]
-struct DSort {
-    expr: D,
-    desc: bool,
-    nulls_first: bool,
-}
-
-#[derive(Clone, Debug)]
-struct DQuery {
-    ctes: Vec<DCte>,
-    recursive: bool,
-    body: DBody,
-    order_by: Vec<DSort>,
-    limit: Option<D>,
-    offset: Option<D>,
-    /// This level's range table (indexes into the deparser's entries).
-    rtable: Vec<usize>,
-    /// Names taken at this level besides the range table's.
-    reserved: Vec<String>,
-}
-
-#[derive(Clone, Debug)]
-struct DCte {
-    name: String,
-    columns: Vec<String>,
-    query: DQuery,
-}
-
-#[derive(Clone, Debug)]
-enum DBody {
-    Select(Box<DSelect>),
-    SetOp(DSetOp),
-    Values(Vec<Vec<D>>),
-}
-
-#[derive(Clone, Debug)]
-enum DSetOp {
-    Leaf(Box<DQuery>),
-    Op {
-        op: SetOp,
-        all: bool,
-        left: Box<DSetOp>,
-        right: Box<DSetOp>,
-    },
-}
-
-#[derive(Clone, Debug)]
-struct DSelect {
-    distinct: Option<Vec<D>>,
-    distinct_all: bool,
-    targets: Vec<DTarget>,
-    from: Vec<DFrom>,
-    selection: Option<D>,
-    group_by: Vec<D>,
-    having: Option<D>,
-}
-
-#[derive(Clone, Debug)]
-struct DTarget {
-    expr: D,
-    name: String,
-}
-
-#[derive(Clone, Debug)]
-enum DFrom {
-    Rel {
-        rte: usize,
-        /// The relation's name as printed (qualified when its schema is
-        /// not on the search path).
-        name: String,
-        aliases: Option<Vec<String>>,
-    },
-    Subquery {
-        rte: usize,
-        query: Box<DQuery>,
-        aliases: Option<Vec<String>>,
-    },
-    Function {
-        rte: usize,
-        call: D,
-        ordinality: bool,
-        aliases: Vec<String>,
-    },
-    /// `(VALUES ...) "*VALUES*"`.
-    Values { rte: usize, rows: Vec<Vec<D>> },
-    Join {
-        left: Box<DFrom>,
-        right: Box<DFrom>,
-        kind: JoinKind,
-        using: Vec<String>,
-        on: Option<D>,
-    },
-}
-
-/// A range-table entry: the name it goes by in the query and, once the
-/// printer has resolved clashes, the name it is printed with.
-#[derive(Clone, Debug)]
-struct Rte {
-    name: String,
-    /// Its relation's (or CTE's) own name.
-    base: String,
-    /// The query gave it an alias.
-    aliased: bool,
-    function: bool,
-    refname: String,
-}
-
-// ----------------------------------------------------------------- scopes
-
-#[derive(Clone, Debug)]
-struct DCol {
-    name: String,
-    ty: DataType,
-    var: D,
-    /// The entry a qualified reference names (None: a merged USING
-    /// column, or the columns of a generation expression).
-    rte: Option<usize>,
-    unqualified: bool,
-    star: bool,
-    /// A table's or view's column: (relation, position).
-    dep: Option<(Oid, usize)>,
-}
-
-#[derive(Clone, Debug, Default)]
-struct DScope {
-    cols: Vec<DCol>,
-}
-
-/// What a (sub)query outputs.
-#[derive(Clone, Debug)]
-struct OutCol {
-    name: String,
-    ty: DataType,
-}
-
-/// An analysed expression with its type; untyped literals keep their text
-/// until the context gives them a type.
-#[derive(Clone, Debug)]
-struct T {
-    d: D,
-    ty: DataType,
-    untyped: Option<Untyped>,
-}
-
-#[derive(Clone, Debug)]
-enum Untyped {
-    Str(String),
-    Null,
-}
-
-impl T {
-    fn typed(d: D, ty: DataType) -> T {
-        T {
-            d,
-            ty,
-            untyped: None,
-        }
-    }
-}
-
-fn unsupported(what: impl std::fmt::Display) -> SqlError {
-    SqlError::new(
-        SqlState::FEATURE_NOT_SUPPORTED,
-        format!("{what} is not supported in a view definition"),
-    )
-}
-
-/// The type without a modifier (what a literal of it is read as).
-fn base_type(ty: &DataType) -> DataType {
-    match ty {
-        DataType::Numeric(_) => DataType::Numeric(None),
-        DataType::Varchar(_) => DataType::Varchar(None),
-        DataType::Vector(_) => DataType::Vector(None),
-        DataType::HalfVec(_) => DataType::HalfVec(None),
-        DataType::Bit(_) => DataType::Bit(None),
-        other => other.clone(),
-    }
-}
-
-/// A constant as `get_const_expr` prints it (`label`: append the type
-/// unless the literal reads back as it by itself).
-fn const_d(v: &Value, ty: &DataType) -> D {
-    let type_name = if *ty == DataType::Unknown {
-        String::new()
-    } else {
-        ty.to_string()
-    };
-    if matches!(v, Value::Null) {
-        return D::Const {
-            text: "NULL".into(),
-            label: (*ty != DataType::Unknown).then(|| type_name.clone()),
-            ty: type_name,
-        };
-    }
-    let out = v
-        .to_pg_text(&TimeZone::utc())
-        .unwrap_or_else(|| format!("{v:?}"));
-    let quoted = || format!("'{}'", out.replace('\'', "''"));
-    let (text, label) = match ty {
-        DataType::Int4 if !out.starts_with('-') => (out.clone(), false),
-        DataType::Int4 => (quoted(), true),
-        DataType::Numeric(m) => {
-            if out.starts_with(|c: char| c.is_ascii_digit()) && out.contains(['.', 'e', 'E']) {
-                (out.clone(), m.is_some())
-            } else {
-                (quoted(), true)
-            }
-        }
-        DataType::Bool => (if out == "t" { "true" } else { "false" }.to_string(), false),
-        DataType::Unknown => (quoted(), false),
-        _ => (quoted(), true),
-    };
-    D::Const {
-        text,
-        label: label.then(|| type_name.clone()),
-        ty: type_name,
-    }
-}
-
-/// The keywords PostgreSQL prints for its SQL-standard value functions.
-fn value_keyword(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "current_date" => "CURRENT_DATE",
-        "current_timestamp" => "CURRENT_TIMESTAMP",
-        "current_time" => "CURRENT_TIME",
-        "localtimestamp" => "LOCALTIMESTAMP",
-        "localtime" => "LOCALTIME",
-        "current_user" => "CURRENT_USER",
-        "current_role" => "CURRENT_ROLE",
-        "session_user" => "SESSION_USER",
-        "user" => "USER",
-        "current_catalog" => "CURRENT_CATALOG",
-        "current_schema" => "CURRENT_SCHEMA",
-        _ => return None,
-    })
-}
-
-/// The regular-expression match functions our parser makes of `~` & co.
-fn regex_operator(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "textregexeq" => "~",
-        "texticregexeq" => "~*",
-        "textregexne" => "!~",
-        "texticregexne" => "!~*",
-        _ => return None,
-    })
-}
-
-struct CteInfo {
-    name: String,
-    cols: Vec<OutCol>,
-}
-
-struct Deparser<'c> {
-    catalog: &'c mut dyn CatalogAccess,
-    rtes: Vec<Rte>,
-    deps: BTreeMap<Oid, BTreeSet<usize>>,
-    ctes: Vec<CteInfo>,
-    /// Scopes of the enclosing queries (for correlated subqueries),
-    /// innermost last.
-    outer: Vec<DScope>,
-}
+use super::*;
 
 impl Deparser<'_> {
-    fn new_rte(&mut self, name: &str, base: &str, aliased: bool, function: bool) -> usize {
+    pub(super) fn new_rte(
+        &mut self,
+        name: &str,
+        base: &str,
+        aliased: bool,
+        function: bool,
+    ) -> usize {
         self.rtes.push(Rte {
             name: name.to_string(),
             base: base.to_string(),
@@ -573,7 +21,7 @@ impl Deparser<'_> {
         self.rtes.len() - 1
     }
 
-    fn note_dep(&mut self, dep: Option<(Oid, usize)>) {
+    pub(super) fn note_dep(&mut self, dep: Option<(Oid, usize)>) {
         if let Some((rel, col)) = dep {
             self.deps.entry(rel).or_default().insert(col);
         }
@@ -581,7 +29,7 @@ impl Deparser<'_> {
 
     // ----------------------------------------------------------- queries
 
-    fn query(&mut self, q: &ast::Query) -> PlanResult<(DQuery, Vec<OutCol>)> {
+    pub(super) fn query(&mut self, q: &ast::Query) -> PlanResult<(DQuery, Vec<OutCol>)> {
         if q.locking.is_some() {
             return Err(unsupported("FOR UPDATE/SHARE"));
         }
@@ -591,15 +39,15 @@ impl Deparser<'_> {
         result
     }
 
-    fn query_inner(&mut self, q: &ast::Query) -> PlanResult<(DQuery, Vec<OutCol>)> {
+    pub(super) fn query_inner(&mut self, q: &ast::Query) -> PlanResult<(DQuery, Vec<OutCol>)> {
         let mut ctes = Vec::new();
         for c in &q.ctes {
-            let (query, cols) = if q.recursive && super::query::query_references(&c.query, &c.name)
-            {
-                self.recursive_cte(c)?
-            } else {
-                self.query(&c.query)?
-            };
+            let (query, cols) =
+                if q.recursive && crate::sql::plan::query::query_references(&c.query, &c.name) {
+                    self.recursive_cte(c)?
+                } else {
+                    self.query(&c.query)?
+                };
             let cols = rename(cols, &c.columns);
             self.ctes.push(CteInfo {
                 name: c.name.clone(),
@@ -658,7 +106,7 @@ impl Deparser<'_> {
         ))
     }
 
-    fn limit_expr(&mut self, e: &Expr) -> PlanResult<D> {
+    pub(super) fn limit_expr(&mut self, e: &Expr) -> PlanResult<D> {
         if matches!(e, Expr::Literal(Value::Null)) {
             return Ok(D::Const {
                 text: "NULL".into(),
@@ -672,7 +120,7 @@ impl Deparser<'_> {
 
     /// `WITH RECURSIVE name AS (anchor UNION [ALL] step)`: the step sees
     /// the CTE with the anchor's columns.
-    fn recursive_cte(&mut self, c: &ast::Cte) -> PlanResult<(DQuery, Vec<OutCol>)> {
+    pub(super) fn recursive_cte(&mut self, c: &ast::Cte) -> PlanResult<(DQuery, Vec<OutCol>)> {
         let ast::SetExpr::SetOp {
             op: SetOp::Union,
             all,
@@ -722,7 +170,7 @@ impl Deparser<'_> {
         ))
     }
 
-    fn set_op_leaf(&mut self, s: &ast::SetExpr) -> PlanResult<(DSetOp, Vec<OutCol>)> {
+    pub(super) fn set_op_leaf(&mut self, s: &ast::SetExpr) -> PlanResult<(DSetOp, Vec<OutCol>)> {
         match s {
             ast::SetExpr::SetOp { .. } => self.set_op(s),
             // A parenthesised set operation is a node of the tree.
@@ -756,7 +204,7 @@ impl Deparser<'_> {
         }
     }
 
-    fn set_op(&mut self, s: &ast::SetExpr) -> PlanResult<(DSetOp, Vec<OutCol>)> {
+    pub(super) fn set_op(&mut self, s: &ast::SetExpr) -> PlanResult<(DSetOp, Vec<OutCol>)> {
         let ast::SetExpr::SetOp {
             op,
             all,
@@ -812,7 +260,7 @@ impl Deparser<'_> {
 
     /// ORDER BY of a set operation: output columns, by position or name
     /// (printed by position, as PostgreSQL does).
-    fn set_op_order(
+    pub(super) fn set_op_order(
         &mut self,
         items: &[ast::OrderItem],
         cols: &[OutCol],
@@ -826,7 +274,7 @@ impl Deparser<'_> {
                 Expr::Column(n) if n.len() == 1 => {
                     cols.iter()
                         .position(|c| c.name == n[0])
-                        .ok_or_else(|| super::undefined_column(&n[0]))?
+                        .ok_or_else(|| crate::sql::plan::undefined_column(&n[0]))?
                         + 1
                 }
                 _ => return Err(unsupported("ORDER BY an expression of a set operation")),
@@ -844,7 +292,7 @@ impl Deparser<'_> {
         Ok(out)
     }
 
-    fn values(&mut self, rows: &[Vec<Expr>]) -> PlanResult<(Vec<Vec<D>>, Vec<OutCol>)> {
+    pub(super) fn values(&mut self, rows: &[Vec<Expr>]) -> PlanResult<(Vec<Vec<D>>, Vec<OutCol>)> {
         let width = rows.first().map_or(0, Vec::len);
         let mut typed: Vec<Vec<T>> = Vec::new();
         for r in rows {
@@ -885,13 +333,13 @@ impl Deparser<'_> {
         Ok((out, cols))
     }
 
-    fn select(
+    pub(super) fn select(
         &mut self,
         sel: &ast::Select,
         order_by: &[ast::OrderItem],
         rtable: &mut Vec<usize>,
     ) -> PlanResult<(DSelect, Vec<OutCol>, Vec<DSort>)> {
-        if super::query::srf_select_to_from(sel)?.is_some() {
+        if crate::sql::plan::query::srf_select_to_from(sel)?.is_some() {
             return Err(unsupported("a set-returning function in the select list"));
         }
         let mut from = Vec::new();
@@ -973,7 +421,7 @@ impl Deparser<'_> {
                 Expr::Literal(Value::Int4(n)) => targets
                     .get((*n as usize).wrapping_sub(1))
                     .map(|t| t.expr.clone())
-                    .ok_or_else(|| super::binder::order_position_error(*n)),
+                    .ok_or_else(|| crate::sql::plan::binder::order_position_error(*n)),
                 Expr::Column(n)
                     if n.len() == 1
                         && (!group || scope_lookup(&scope, n).is_none())
@@ -1041,7 +489,7 @@ impl Deparser<'_> {
 
     // ------------------------------------------------------------- FROM
 
-    fn range_item(
+    pub(super) fn range_item(
         &mut self,
         t: &ast::TableRef,
         rtable: &mut Vec<usize>,
@@ -1262,7 +710,7 @@ impl Deparser<'_> {
     }
 
     /// A table, view, CTE or system relation in FROM.
-    fn relation(
+    pub(super) fn relation(
         &mut self,
         name: &ast::Name,
         alias: Option<&ast::TableAlias>,
@@ -1373,10 +821,15 @@ impl Deparser<'_> {
                 scope,
             ));
         }
-        Err(super::undefined_table(&name.join(".")))
+        Err(crate::sql::plan::undefined_table(&name.join(".")))
     }
 
-    fn rte_scope(&self, rte: usize, cols: &[OutCol], rel: Option<(Oid, &[usize])>) -> DScope {
+    pub(super) fn rte_scope(
+        &self,
+        rte: usize,
+        cols: &[OutCol],
+        rel: Option<(Oid, &[usize])>,
+    ) -> DScope {
         DScope {
             cols: cols
                 .iter()
@@ -1399,7 +852,7 @@ impl Deparser<'_> {
 
     // -------------------------------------------------------- expressions
 
-    fn column(&mut self, name: &[String], scope: &DScope) -> PlanResult<T> {
+    pub(super) fn column(&mut self, name: &[String], scope: &DScope) -> PlanResult<T> {
         if let Some(c) = self.lookup(name, scope)? {
             self.note_dep(c.dep);
             return Ok(T::typed(c.var, c.ty));
@@ -1426,7 +879,7 @@ impl Deparser<'_> {
                         .any(|c| c.rte.is_some_and(|r| &self.rtes[r].name == t))
                 };
                 if known(scope) || self.outer.iter().any(known) {
-                    Err(super::undefined_column(&name.join(".")))
+                    Err(crate::sql::plan::undefined_column(&name.join(".")))
                 } else {
                     Err(SqlError::new(
                         SqlState::UNDEFINED_TABLE,
@@ -1434,11 +887,11 @@ impl Deparser<'_> {
                     ))
                 }
             }
-            None => Err(super::undefined_column(&name.join("."))),
+            None => Err(crate::sql::plan::undefined_column(&name.join("."))),
         }
     }
 
-    fn lookup(&self, name: &[String], scope: &DScope) -> PlanResult<Option<DCol>> {
+    pub(super) fn lookup(&self, name: &[String], scope: &DScope) -> PlanResult<Option<DCol>> {
         let (table, col) = match name {
             [c] => (None, c),
             [t, c] | [_, t, c] => (Some(t), c),
@@ -1471,7 +924,7 @@ impl Deparser<'_> {
     /// `t` made a value of type `to` (Unknown: an untyped literal stays
     /// as it is, typed as text when it is a column). `implicit`: how a
     /// cast it needs is marked.
-    fn coerce(&mut self, t: T, to: &DataType, implicit: bool) -> PlanResult<D> {
+    pub(super) fn coerce(&mut self, t: T, to: &DataType, implicit: bool) -> PlanResult<D> {
         match t.untyped {
             Some(Untyped::Null) => Ok(const_d(
                 &Value::Null,
@@ -1510,7 +963,7 @@ impl Deparser<'_> {
         }
     }
 
-    fn expr(&mut self, e: &Expr, scope: &DScope) -> PlanResult<T> {
+    pub(super) fn expr(&mut self, e: &Expr, scope: &DScope) -> PlanResult<T> {
         Ok(match e {
             Expr::Column(name) => self.column(name, scope)?,
             Expr::Literal(Value::Null) => T {
@@ -1871,7 +1324,7 @@ impl Deparser<'_> {
 
     /// `l name r` resolved as PostgreSQL resolves operators: the sides
     /// cast to the operator's argument types.
-    fn operator(&mut self, name: &str, l: T, r: T) -> PlanResult<T> {
+    pub(super) fn operator(&mut self, name: &str, l: T, r: T) -> PlanResult<T> {
         let (l, r, _, _, result) = self.operator_parts(name, l, r)?;
         Ok(T::typed(
             D::Op {
@@ -1884,7 +1337,7 @@ impl Deparser<'_> {
 
     /// The two sides of `l name r` made the operator's argument types,
     /// with those types and the result's.
-    fn operator_parts(
+    pub(super) fn operator_parts(
         &mut self,
         name: &str,
         l: T,
@@ -1932,12 +1385,17 @@ impl Deparser<'_> {
     }
 
     /// The left side of `x op ANY (subquery)` as printed, and the operator.
-    fn quantified_left(&mut self, x: T, op: &str, col: &DataType) -> PlanResult<(D, String)> {
+    pub(super) fn quantified_left(
+        &mut self,
+        x: T,
+        op: &str,
+        col: &DataType,
+    ) -> PlanResult<(D, String)> {
         let res = resolve::resolve_operator(op, Some(&x.ty), col)?;
         Ok((self.coerce(x, &res.args[0], true)?, op.to_string()))
     }
 
-    fn sublink_query(
+    pub(super) fn sublink_query(
         &mut self,
         q: &ast::Query,
         scope: &DScope,
@@ -1951,7 +1409,13 @@ impl Deparser<'_> {
     /// `x IN (list)`: the list items without columns of this query become
     /// `x = ANY (ARRAY[...])` (when more than one), the others `x = item`
     /// joined by OR (PostgreSQL's transformAExprIn).
-    fn in_list(&mut self, x: &Expr, list: &[Expr], negated: bool, scope: &DScope) -> PlanResult<T> {
+    pub(super) fn in_list(
+        &mut self,
+        x: &Expr,
+        list: &[Expr],
+        negated: bool,
+        scope: &DScope,
+    ) -> PlanResult<T> {
         let op = if negated { "<>" } else { "=" };
         let lx = self.expr(x, scope)?;
         let mut vars = Vec::new();
@@ -2005,7 +1469,7 @@ impl Deparser<'_> {
         Ok(T::typed(d, DataType::Bool))
     }
 
-    fn case(
+    pub(super) fn case(
         &mut self,
         operand: Option<&Expr>,
         whens: &[(Expr, Expr)],
@@ -2076,7 +1540,7 @@ impl Deparser<'_> {
         ))
     }
 
-    fn cast(&mut self, e: &Expr, ty: &DataType, scope: &DScope) -> PlanResult<T> {
+    pub(super) fn cast(&mut self, e: &Expr, ty: &DataType, scope: &DScope) -> PlanResult<T> {
         // `ARRAY[]::integer[]`: the empty array is of the type.
         if let (Expr::Array(items), DataType::Array(_)) = (e, ty) {
             if items.is_empty() {
@@ -2126,7 +1590,7 @@ impl Deparser<'_> {
         Ok(T::typed(d, ty.clone()))
     }
 
-    fn function(&mut self, f: &ast::FunctionCall, scope: &DScope) -> PlanResult<T> {
+    pub(super) fn function(&mut self, f: &ast::FunctionCall, scope: &DScope) -> PlanResult<T> {
         let name = f
             .name
             .strip_prefix("pg_catalog.")
@@ -2270,7 +1734,12 @@ impl Deparser<'_> {
         Ok(T::typed(D::Func { name, args: ds }, ty))
     }
 
-    fn aggregate(&mut self, name: &str, f: &ast::FunctionCall, scope: &DScope) -> PlanResult<T> {
+    pub(super) fn aggregate(
+        &mut self,
+        name: &str,
+        f: &ast::FunctionCall,
+        scope: &DScope,
+    ) -> PlanResult<T> {
         if f.args.iter().any(contains_aggregate) {
             return Err(SqlError::new(
                 SqlState::GROUPING_ERROR,
@@ -2334,7 +1803,7 @@ impl Deparser<'_> {
     }
 }
 
-fn unreachable_item() -> PlanResult<T> {
+pub(super) fn unreachable_item() -> PlanResult<T> {
     Err(SqlError::new(
         SqlState::INTERNAL_ERROR,
         "select-list item without an expression",
@@ -2343,7 +1812,7 @@ fn unreachable_item() -> PlanResult<T> {
 
 /// Whether `d` reads a column of `scope` (PostgreSQL's
 /// contain_vars_of_level(expr, 0), subqueries aside).
-fn contains_var(d: &D, scope: &DScope) -> bool {
+pub(super) fn contains_var(d: &D, scope: &DScope) -> bool {
     let here = |rte: &Option<usize>| match rte {
         None => true,
         Some(r) => scope.cols.iter().any(|c| c.rte == Some(*r)),
@@ -2379,7 +1848,7 @@ fn contains_var(d: &D, scope: &DScope) -> bool {
     }
 }
 
-fn one_column(cols: &[OutCol]) -> PlanResult<OutCol> {
+pub(super) fn one_column(cols: &[OutCol]) -> PlanResult<OutCol> {
     match cols {
         [c] => Ok(c.clone()),
         _ => Err(SqlError::new(
@@ -2389,14 +1858,14 @@ fn one_column(cols: &[OutCol]) -> PlanResult<OutCol> {
     }
 }
 
-fn scope_lookup<'s>(scope: &'s DScope, name: &[String]) -> Option<&'s DCol> {
+pub(super) fn scope_lookup<'s>(scope: &'s DScope, name: &[String]) -> Option<&'s DCol> {
     match name {
         [c] => scope.cols.iter().find(|x| x.unqualified && &x.name == c),
         _ => None,
     }
 }
 
-fn rename(mut cols: Vec<OutCol>, names: &[String]) -> Vec<OutCol> {
+pub(super) fn rename(mut cols: Vec<OutCol>, names: &[String]) -> Vec<OutCol> {
     for (c, n) in cols.iter_mut().zip(names) {
         c.name = n.clone();
     }
@@ -2404,7 +1873,7 @@ fn rename(mut cols: Vec<OutCol>, names: &[String]) -> Vec<OutCol> {
 }
 
 /// A literal read as type `ty`, as its constant prints.
-fn literal_of_type(s: &str, ty: &DataType) -> PlanResult<D> {
+pub(super) fn literal_of_type(s: &str, ty: &DataType) -> PlanResult<D> {
     if let DataType::Reg(_) = ty {
         return Ok(D::Const {
             text: format!("'{}'", s.replace('\'', "''")),
@@ -2417,7 +1886,7 @@ fn literal_of_type(s: &str, ty: &DataType) -> PlanResult<D> {
 }
 
 /// `d` (of type `from`) cast to `to`.
-fn cast_d(d: D, from: &DataType, to: &DataType, implicit: bool) -> D {
+pub(super) fn cast_d(d: D, from: &DataType, to: &DataType, implicit: bool) -> D {
     let method = resolve::coercion_method(from.oid(), to.oid(), resolve::Context::Explicit);
     let func = match method {
         Some(b'f') => true,
@@ -2438,7 +1907,7 @@ fn cast_d(d: D, from: &DataType, to: &DataType, implicit: bool) -> D {
 
 /// Gives column `i` of a set operation's leaves type `ty` (their untyped
 /// literals).
-fn type_leaf_column(op: &mut DSetOp, i: usize, ty: &DataType) {
+pub(super) fn type_leaf_column(op: &mut DSetOp, i: usize, ty: &DataType) {
     match op {
         DSetOp::Leaf(q) => {
             if let DBody::Select(s) = &mut q.body {
@@ -2458,846 +1927,5 @@ fn type_leaf_column(op: &mut DSetOp, i: usize, ty: &DataType) {
             type_leaf_column(left, i, ty);
             type_leaf_column(right, i, ty);
         }
-    }
-}
-
-// --------------------------------------------------------------- printing
-
-const INDENT_STD: i32 = 8;
-const INDENT_JOIN: i32 = 4;
-const INDENT_VAR: i32 = 4;
-const INDENT_LIMIT: i32 = 40;
-
-struct Printer<'r> {
-    buf: String,
-    indent: i32,
-    /// PostgreSQL's PRETTYFLAG_PAREN (`pretty` = true); indentation is
-    /// always on, as for `pg_get_viewdef`.
-    pretty: bool,
-    rtes: &'r mut Vec<Rte>,
-    /// Names taken by the enclosing query levels (innermost last).
-    namespaces: Vec<HashSet<String>>,
-}
-
-/// The parent kinds PostgreSQL's `isSimpleNode` tells apart.
-#[derive(Clone, Copy)]
-enum Parent<'a> {
-    /// An operator: its name and number of arguments.
-    Op(&'a str, usize),
-    Bool(BoolKind),
-    /// A cast.
-    Cast,
-    Other,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BoolKind {
-    And,
-    Or,
-    Not,
-}
-
-impl Printer<'_> {
-    fn keyword(&mut self, s: &str, before: i32, after: i32, plus: i32) {
-        self.indent += before;
-        while self.buf.ends_with(' ') {
-            self.buf.pop();
-        }
-        self.buf.push('\n');
-        let amount = if self.indent < INDENT_LIMIT {
-            self.indent.max(0) + plus
-        } else {
-            let mut a = INDENT_LIMIT + (self.indent - INDENT_LIMIT) / (INDENT_STD / 2);
-            a %= INDENT_LIMIT;
-            a + plus
-        };
-        for _ in 0..amount {
-            self.buf.push(' ');
-        }
-        self.buf.push_str(s);
-        self.indent += after;
-        if self.indent < 0 {
-            self.indent = 0;
-        }
-    }
-
-    /// Assigns this level's range-table names (PostgreSQL's
-    /// set_rtable_names): a name taken here or by an enclosing level gets
-    /// `_n` appended.
-    fn name_level(&mut self, q: &DQuery) -> HashSet<String> {
-        let mut taken: HashSet<String> = self.namespaces.iter().flatten().cloned().collect();
-        let mut here = HashSet::new();
-        for r in &q.reserved {
-            taken.insert(r.clone());
-            here.insert(r.clone());
-        }
-        for &i in &q.rtable {
-            let base = self.rtes[i].name.clone();
-            let mut name = base.clone();
-            let mut n = 0;
-            while taken.contains(&name) {
-                n += 1;
-                name = format!("{base}_{n}");
-            }
-            taken.insert(name.clone());
-            here.insert(name.clone());
-            self.rtes[i].refname = name;
-        }
-        here
-    }
-
-    /// `get_query_def`: `names` are the output names to show (a view's
-    /// columns), `visible`: whether column names matter to the reader.
-    fn query(&mut self, q: &DQuery, names: Option<&[String]>, visible: bool) {
-        let level = self.name_level(q);
-        self.namespaces.push(level);
-        self.with_clause(q);
-        match &q.body {
-            DBody::Select(s) => self.select(s, names, visible),
-            DBody::Values(rows) => {
-                self.indent += INDENT_STD;
-                self.buf.push(' ');
-                self.values(rows);
-            }
-            DBody::SetOp(op) => self.set_op(op, names, visible),
-        }
-        if !q.order_by.is_empty() {
-            self.keyword(" ORDER BY ", -INDENT_STD, INDENT_STD, 1);
-            let setop = matches!(q.body, DBody::SetOp(_));
-            self.sort_list(&q.order_by, !setop);
-        }
-        if let Some(o) = &q.offset {
-            self.keyword(" OFFSET ", -INDENT_STD, INDENT_STD, 0);
-            self.expr(o, false);
-        }
-        if let Some(l) = &q.limit {
-            self.keyword(" LIMIT ", -INDENT_STD, INDENT_STD, 0);
-            if matches!(l, D::Const { text, label: None, .. } if text == "NULL") {
-                self.buf.push_str("ALL");
-            } else {
-                self.expr(l, false);
-            }
-        }
-        self.namespaces.pop();
-    }
-
-    fn with_clause(&mut self, q: &DQuery) {
-        if q.ctes.is_empty() {
-            return;
-        }
-        self.indent += INDENT_STD;
-        self.buf.push(' ');
-        let mut sep = if q.recursive {
-            "WITH RECURSIVE "
-        } else {
-            "WITH "
-        };
-        for c in &q.ctes {
-            self.buf.push_str(sep);
-            self.buf.push_str(&quote_ident(&c.name));
-            if !c.columns.is_empty() {
-                let cols: Vec<String> = c.columns.iter().map(|c| quote_ident(c)).collect();
-                self.buf.push('(');
-                self.buf.push_str(&cols.join(", "));
-                self.buf.push(')');
-            }
-            self.buf.push_str(" AS (");
-            self.keyword("", 0, 0, 0);
-            let saved = self.indent;
-            self.query(&c.query, None, true);
-            self.indent = saved;
-            self.keyword("", 0, 0, 0);
-            self.buf.push(')');
-            sep = ", ";
-        }
-        self.indent -= INDENT_STD;
-        self.keyword("", 0, 0, 0);
-    }
-
-    fn values(&mut self, rows: &[Vec<D>]) {
-        self.buf.push_str("VALUES ");
-        for (i, r) in rows.iter().enumerate() {
-            if i > 0 {
-                self.buf.push_str(", ");
-            }
-            self.buf.push('(');
-            for (j, v) in r.iter().enumerate() {
-                if j > 0 {
-                    self.buf.push(',');
-                }
-                self.expr(v, false);
-            }
-            self.buf.push(')');
-        }
-    }
-
-    fn set_op(&mut self, op: &DSetOp, names: Option<&[String]>, visible: bool) {
-        match op {
-            DSetOp::Leaf(q) => {
-                let paren = !q.ctes.is_empty()
-                    || !q.order_by.is_empty()
-                    || q.limit.is_some()
-                    || q.offset.is_some();
-                if paren {
-                    self.buf.push('(');
-                }
-                let saved = self.indent;
-                self.query(q, names, visible);
-                self.indent = saved;
-                if paren {
-                    self.buf.push(')');
-                }
-            }
-            DSetOp::Op {
-                op,
-                all,
-                left,
-                right,
-            } => {
-                let need_paren = match &**left {
-                    DSetOp::Op {
-                        op: lop, all: lall, ..
-                    } => !(lop == op && lall == all),
-                    DSetOp::Leaf(_) => false,
-                };
-                let sub = if need_paren {
-                    self.buf.push('(');
-                    self.keyword("", INDENT_STD, 0, 0);
-                    INDENT_STD
-                } else {
-                    0
-                };
-                self.set_op(left, names, visible);
-                if need_paren {
-                    self.keyword(") ", -sub, 0, 0);
-                } else {
-                    self.keyword("", -sub, 0, 0);
-                }
-                self.buf.push_str(match op {
-                    SetOp::Union => "UNION ",
-                    SetOp::Intersect => "INTERSECT ",
-                    SetOp::Except => "EXCEPT ",
-                });
-                if *all {
-                    self.buf.push_str("ALL ");
-                }
-                let need_paren = matches!(&**right, DSetOp::Op { .. });
-                let sub = if need_paren {
-                    self.buf.push('(');
-                    INDENT_STD
-                } else {
-                    0
-                };
-                self.keyword("", sub, 0, 0);
-                self.set_op(right, names, false);
-                self.indent -= sub;
-                if need_paren {
-                    self.keyword(")", 0, 0, 0);
-                }
-            }
-        }
-    }
-
-    fn select(&mut self, s: &DSelect, names: Option<&[String]>, visible: bool) {
-        self.indent += INDENT_STD;
-        self.buf.push(' ');
-        self.buf.push_str("SELECT");
-        if let Some(on) = &s.distinct {
-            self.buf.push_str(" DISTINCT ON (");
-            for (i, e) in on.iter().enumerate() {
-                if i > 0 {
-                    self.buf.push_str(", ");
-                }
-                self.sort_group_item(e);
-            }
-            self.buf.push(')');
-        } else if s.distinct_all {
-            self.buf.push_str(" DISTINCT");
-        }
-        self.targets(&s.targets, names, visible);
-        self.from(&s.from);
-        if let Some(w) = &s.selection {
-            self.keyword(" WHERE ", -INDENT_STD, INDENT_STD, 1);
-            self.expr(w, false);
-        }
-        if !s.group_by.is_empty() {
-            self.keyword(" GROUP BY ", -INDENT_STD, INDENT_STD, 1);
-            for (i, g) in s.group_by.iter().enumerate() {
-                if i > 0 {
-                    self.buf.push_str(", ");
-                }
-                self.sort_group_item(g);
-            }
-        }
-        if let Some(h) = &s.having {
-            self.keyword(" HAVING ", -INDENT_STD, INDENT_STD, 0);
-            self.expr(h, false);
-        }
-    }
-
-    fn targets(&mut self, targets: &[DTarget], names: Option<&[String]>, visible: bool) {
-        let mut sep = " ";
-        for (i, t) in targets.iter().enumerate() {
-            self.buf.push_str(sep);
-            sep = ", ";
-            let outer = std::mem::take(&mut self.buf);
-            let attname = match &t.expr {
-                D::Var { name, .. } => {
-                    self.expr(&t.expr, true);
-                    Some(name.clone())
-                }
-                e => {
-                    self.expr(e, true);
-                    (!visible).then(|| "?column?".to_string())
-                }
-            };
-            let colname = names
-                .and_then(|n| n.get(i))
-                .cloned()
-                .unwrap_or_else(|| t.name.clone());
-            if attname.as_deref() != Some(colname.as_str()) {
-                self.buf.push_str(" AS ");
-                self.buf.push_str(&quote_ident(&colname));
-            }
-            let field = std::mem::replace(&mut self.buf, outer);
-            // Line wrapping with a wrap column of 0: every field after the
-            // first on a line of its own.
-            if field.starts_with('\n') {
-                while self.buf.ends_with(' ') {
-                    self.buf.pop();
-                }
-            } else if i > 0 {
-                self.keyword("", -INDENT_STD, INDENT_STD, INDENT_VAR);
-            }
-            self.buf.push_str(&field);
-        }
-    }
-
-    fn from(&mut self, items: &[DFrom]) {
-        for (i, f) in items.iter().enumerate() {
-            if i == 0 {
-                self.keyword(" FROM ", -INDENT_STD, INDENT_STD, 2);
-                self.range_item(f);
-            } else {
-                self.buf.push_str(", ");
-                let outer = std::mem::take(&mut self.buf);
-                self.range_item(f);
-                let item = std::mem::replace(&mut self.buf, outer);
-                if item.starts_with('\n') {
-                    while self.buf.ends_with(' ') {
-                        self.buf.pop();
-                    }
-                } else {
-                    self.keyword("", -INDENT_STD, INDENT_STD, INDENT_VAR);
-                }
-                self.buf.push_str(&item);
-            }
-        }
-    }
-
-    fn alias(&mut self, rte: usize, relname_printed: bool) {
-        let r = &self.rtes[rte];
-        let show = r.aliased || r.function || (relname_printed && r.refname != r.base);
-        if show {
-            let name = quote_ident(&r.refname);
-            self.buf.push(' ');
-            self.buf.push_str(&name);
-        }
-    }
-
-    fn column_aliases(&mut self, aliases: &[String]) {
-        let names: Vec<String> = aliases.iter().map(|a| quote_ident(a)).collect();
-        self.buf.push('(');
-        self.buf.push_str(&names.join(", "));
-        self.buf.push(')');
-    }
-
-    fn range_item(&mut self, f: &DFrom) {
-        match f {
-            DFrom::Rel { rte, name, aliases } => {
-                self.buf.push_str(name);
-                self.alias(*rte, true);
-                if let Some(a) = aliases {
-                    self.column_aliases(a);
-                }
-            }
-            DFrom::Values { rte, rows } => {
-                self.buf.push('(');
-                self.values(rows);
-                self.buf.push(')');
-                self.alias(*rte, false);
-            }
-            DFrom::Subquery {
-                rte,
-                query,
-                aliases,
-            } => {
-                self.buf.push('(');
-                let saved = self.indent;
-                self.query(query, None, true);
-                self.indent = saved;
-                self.buf.push(')');
-                self.alias(*rte, false);
-                if let Some(a) = aliases {
-                    self.column_aliases(a);
-                }
-            }
-            DFrom::Function {
-                rte,
-                call,
-                ordinality,
-                aliases,
-            } => {
-                self.expr(call, true);
-                if *ordinality {
-                    self.buf.push_str(" WITH ORDINALITY");
-                }
-                self.alias(*rte, false);
-                self.column_aliases(aliases);
-            }
-            DFrom::Join {
-                left,
-                right,
-                kind,
-                using,
-                on,
-            } => {
-                let paren_right = self.pretty && matches!(**right, DFrom::Join { .. });
-                if !self.pretty {
-                    self.buf.push('(');
-                }
-                self.range_item(left);
-                let kw = match kind {
-                    JoinKind::Inner => " JOIN ",
-                    JoinKind::Cross => " CROSS JOIN ",
-                    JoinKind::Left => " LEFT JOIN ",
-                    JoinKind::Right => " RIGHT JOIN ",
-                    JoinKind::Full => " FULL JOIN ",
-                };
-                self.keyword(kw, -INDENT_STD, INDENT_STD, INDENT_JOIN);
-                if paren_right {
-                    self.buf.push('(');
-                }
-                self.range_item(right);
-                if paren_right {
-                    self.buf.push(')');
-                }
-                if !using.is_empty() {
-                    let cols: Vec<String> = using.iter().map(|c| quote_ident(c)).collect();
-                    self.buf.push_str(" USING (");
-                    self.buf.push_str(&cols.join(", "));
-                    self.buf.push(')');
-                } else if let Some(on) = on {
-                    self.buf.push_str(" ON ");
-                    if !self.pretty {
-                        self.buf.push('(');
-                    }
-                    self.expr(on, false);
-                    if !self.pretty {
-                        self.buf.push(')');
-                    }
-                } else if !matches!(kind, JoinKind::Cross | JoinKind::Inner) {
-                    self.buf.push_str(" ON TRUE");
-                }
-                if !self.pretty {
-                    self.buf.push(')');
-                }
-            }
-        }
-    }
-
-    /// An ORDER BY / GROUP BY / DISTINCT ON item
-    /// (`get_rule_sortgroupclause`): constants always labelled,
-    /// function calls always parenthesised.
-    fn sort_group_item(&mut self, e: &D) {
-        match e {
-            D::Const { text, label, ty } => {
-                self.buf.push_str(text);
-                if let Some(l) = label.as_ref().or((!ty.is_empty()).then_some(ty)) {
-                    self.buf.push_str("::");
-                    self.buf.push_str(l);
-                }
-            }
-            D::Var { .. } => self.expr(e, true),
-            _ => {
-                let paren = self.pretty
-                    || matches!(
-                        e,
-                        D::Func { .. }
-                            | D::Agg { .. }
-                            | D::Extract { .. }
-                            | D::Cast { func: true, .. }
-                    );
-                if paren {
-                    self.buf.push('(');
-                }
-                self.expr(e, true);
-                if paren {
-                    self.buf.push(')');
-                }
-            }
-        }
-    }
-
-    fn sort_list(&mut self, items: &[DSort], exprs: bool) {
-        for (i, s) in items.iter().enumerate() {
-            if i > 0 {
-                self.buf.push_str(", ");
-            }
-            if exprs {
-                self.sort_group_item(&s.expr);
-            } else {
-                self.expr(&s.expr, true);
-            }
-            if !s.desc {
-                if s.nulls_first {
-                    self.buf.push_str(" NULLS FIRST");
-                }
-            } else {
-                self.buf.push_str(" DESC");
-                if !s.nulls_first {
-                    self.buf.push_str(" NULLS LAST");
-                }
-            }
-        }
-    }
-
-    // ------------------------------------------------------- expressions
-
-    /// PostgreSQL's isSimpleNode: whether `d` needs no parentheses under
-    /// `parent` when pretty-printing (`first`: it is the parent's first
-    /// argument).
-    fn is_simple(d: &D, parent: Parent, first: bool) -> bool {
-        // Operators and tests need none below a boolean operator, and
-        // do below casts and (other) operators.
-        let under = |parent: Parent| matches!(parent, Parent::Bool(_));
-        match d {
-            D::Var { .. } | D::Const { .. } => true,
-            D::Func { .. }
-            | D::Agg { .. }
-            | D::Special { .. }
-            | D::Keyword(_)
-            | D::Array(_)
-            | D::Subscript(..)
-            | D::Extract { .. }
-            | D::Case { .. }
-            | D::Cast { func: true, .. } => true,
-            D::Cast { arg, .. } => Self::is_simple(arg, Parent::Cast, false),
-            D::Op { name, args } => match parent {
-                Parent::Op(pname, pargs) => {
-                    let (Some(op), Some(pop)) = (
-                        binary_priority(name, args.len()),
-                        binary_priority(pname, pargs),
-                    ) else {
-                        return false;
-                    };
-                    if op && !pop {
-                        true
-                    } else if !op && pop {
-                        false
-                    } else {
-                        first
-                    }
-                }
-                p => under(p),
-            },
-            D::Sublink { .. } | D::NullTest { .. } | D::BoolTest { .. } | D::Distinct(..) => {
-                under(parent)
-            }
-            D::And(_) | D::Or(_) | D::Not(_) => match parent {
-                Parent::Bool(pk) => match d {
-                    D::Or(_) => pk == BoolKind::Or,
-                    _ => matches!(pk, BoolKind::And | BoolKind::Or),
-                },
-                _ => false,
-            },
-            D::ArrayOp { .. } => false,
-        }
-    }
-
-    fn expr_paren(&mut self, d: &D, show_implicit: bool, parent: Parent, first: bool) {
-        let paren = self.pretty && !Self::is_simple(d, parent, first);
-        if paren {
-            self.buf.push('(');
-        }
-        self.expr(d, show_implicit);
-        if paren {
-            self.buf.push(')');
-        }
-    }
-
-    fn var(&mut self, rte: Option<usize>, name: &str) {
-        if let Some(r) = rte {
-            let refname = quote_ident(&self.rtes[r].refname);
-            self.buf.push_str(&refname);
-            self.buf.push('.');
-        }
-        self.buf.push_str(&quote_ident(name));
-    }
-
-    fn expr(&mut self, d: &D, show_implicit: bool) {
-        let open = |p: &mut Self| {
-            if !p.pretty {
-                p.buf.push('(');
-            }
-        };
-        let close = |p: &mut Self| {
-            if !p.pretty {
-                p.buf.push(')');
-            }
-        };
-        match d {
-            D::Var { rte, name } => self.var(*rte, name),
-            D::Const { text, label, .. } => {
-                self.buf.push_str(text);
-                if let Some(l) = label {
-                    self.buf.push_str("::");
-                    self.buf.push_str(l);
-                }
-            }
-            D::Op { name, args } => {
-                open(self);
-                match args.as_slice() {
-                    [a, b] => {
-                        self.expr_paren(a, true, Parent::Op(name, 2), true);
-                        self.buf.push(' ');
-                        self.buf.push_str(name);
-                        self.buf.push(' ');
-                        self.expr_paren(b, true, Parent::Op(name, 2), false);
-                    }
-                    [a] => {
-                        self.buf.push_str(name);
-                        self.buf.push(' ');
-                        self.expr_paren(a, true, Parent::Op(name, 1), false);
-                    }
-                    _ => {}
-                }
-                close(self);
-            }
-            D::And(args) | D::Or(args) => {
-                let or = matches!(d, D::Or(_));
-                open(self);
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        self.buf.push_str(if or { " OR " } else { " AND " });
-                    }
-                    let kind = if or { BoolKind::Or } else { BoolKind::And };
-                    self.expr_paren(a, false, Parent::Bool(kind), i == 0);
-                }
-                close(self);
-            }
-            D::Not(a) => {
-                open(self);
-                self.buf.push_str("NOT ");
-                self.expr_paren(a, false, Parent::Bool(BoolKind::Not), false);
-                close(self);
-            }
-            D::Cast {
-                arg,
-                ty,
-                implicit,
-                bare,
-                ..
-            } => {
-                if *implicit && !show_implicit {
-                    self.expr_paren(arg, false, Parent::Cast, false);
-                    return;
-                }
-                if *bare {
-                    self.expr(arg, false);
-                } else {
-                    open(self);
-                    self.expr_paren(arg, false, Parent::Cast, false);
-                    close(self);
-                }
-                self.buf.push_str("::");
-                self.buf.push_str(ty);
-            }
-            D::Func { name, args } => {
-                self.buf.push_str(&quote_ident(name));
-                self.buf.push('(');
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        self.buf.push_str(", ");
-                    }
-                    self.expr(a, true);
-                }
-                self.buf.push(')');
-            }
-            D::Agg {
-                name,
-                star,
-                distinct,
-                args,
-                order,
-                filter,
-            } => {
-                self.buf.push_str(&quote_ident(name));
-                self.buf.push('(');
-                if *distinct {
-                    self.buf.push_str("DISTINCT ");
-                }
-                if *star {
-                    self.buf.push('*');
-                }
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        self.buf.push_str(", ");
-                    }
-                    self.expr(a, true);
-                }
-                if !order.is_empty() {
-                    self.buf.push_str(" ORDER BY ");
-                    self.sort_list(order, false);
-                }
-                if let Some(f) = filter {
-                    self.buf.push_str(") FILTER (WHERE ");
-                    self.expr(f, false);
-                }
-                self.buf.push(')');
-            }
-            D::Special { name, args } => {
-                self.buf.push_str(name);
-                self.buf.push('(');
-                for (i, a) in args.iter().enumerate() {
-                    if i > 0 {
-                        self.buf.push_str(", ");
-                    }
-                    self.expr(a, true);
-                }
-                self.buf.push(')');
-            }
-            D::Keyword(k) => self.buf.push_str(k),
-            D::Extract { field, arg } => {
-                self.buf.push_str("EXTRACT(");
-                self.buf.push_str(field);
-                self.buf.push_str(" FROM ");
-                self.expr(arg, true);
-                self.buf.push(')');
-            }
-            D::Case {
-                arg,
-                whens,
-                default,
-            } => {
-                self.keyword("CASE", 0, INDENT_VAR, 0);
-                if let Some(a) = arg {
-                    self.buf.push(' ');
-                    self.expr(a, true);
-                }
-                for (w, r) in whens {
-                    self.keyword("WHEN ", 0, 0, 0);
-                    self.expr(w, false);
-                    self.buf.push_str(" THEN ");
-                    self.expr(r, true);
-                }
-                self.keyword("ELSE ", 0, 0, 0);
-                self.expr(default, true);
-                self.keyword("END", -INDENT_VAR, 0, 0);
-            }
-            D::NullTest { arg, not } => {
-                open(self);
-                self.expr_paren(arg, true, Parent::Other, false);
-                self.buf
-                    .push_str(if *not { " IS NOT NULL" } else { " IS NULL" });
-                close(self);
-            }
-            D::BoolTest { arg, what } => {
-                open(self);
-                self.expr_paren(arg, false, Parent::Other, false);
-                self.buf.push_str(what);
-                close(self);
-            }
-            D::Distinct(a, b) => {
-                open(self);
-                self.expr_paren(a, true, Parent::Other, true);
-                self.buf.push_str(" IS DISTINCT FROM ");
-                self.expr_paren(b, true, Parent::Other, false);
-                close(self);
-            }
-            D::ArrayOp {
-                left,
-                op,
-                all,
-                right,
-            } => {
-                open(self);
-                self.expr_paren(left, true, Parent::Other, true);
-                self.buf.push(' ');
-                self.buf.push_str(op);
-                self.buf.push_str(if *all { " ALL (" } else { " ANY (" });
-                self.expr_paren(right, true, Parent::Other, false);
-                self.buf.push(')');
-                close(self);
-            }
-            D::Array(items) => {
-                self.buf.push_str("ARRAY[");
-                for (i, a) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.buf.push_str(", ");
-                    }
-                    self.expr(a, true);
-                }
-                self.buf.push(']');
-            }
-            D::Subscript(a, i) => {
-                let paren = !matches!(**a, D::Var { .. });
-                if paren {
-                    self.buf.push('(');
-                }
-                self.expr(a, show_implicit);
-                if paren {
-                    self.buf.push(')');
-                }
-                self.buf.push('[');
-                self.expr(i, false);
-                self.buf.push(']');
-            }
-            D::Sublink { kind, query } => {
-                if matches!(kind, SubKind::Array) {
-                    self.buf.push_str("ARRAY(");
-                } else {
-                    self.buf.push('(');
-                }
-                let need_paren = match kind {
-                    SubKind::Exists => {
-                        self.buf.push_str("EXISTS ");
-                        true
-                    }
-                    SubKind::Quantified { left, op, all } => {
-                        self.expr(left, true);
-                        if op == "=" && !all {
-                            self.buf.push_str(" IN ");
-                        } else {
-                            self.buf.push(' ');
-                            self.buf.push_str(op);
-                            self.buf.push_str(if *all { " ALL " } else { " ANY " });
-                        }
-                        true
-                    }
-                    SubKind::Expr | SubKind::Array => false,
-                };
-                if need_paren {
-                    self.buf.push('(');
-                }
-                let saved = self.indent;
-                self.query(query, None, false);
-                self.indent = saved;
-                self.buf.push_str(if need_paren { "))" } else { ")" });
-            }
-        }
-    }
-}
-
-/// For PostgreSQL's operator-precedence shortcut: Some(true) for `* / %`,
-/// Some(false) for `+ -`, None for other operators (and prefix ones).
-fn binary_priority(name: &str, nargs: usize) -> Option<bool> {
-    if nargs != 2 {
-        return None;
-    }
-    match name {
-        "+" | "-" => Some(false),
-        "*" | "/" | "%" => Some(true),
-        _ => None,
     }
 }
