@@ -717,16 +717,34 @@ impl Engine {
             &insert.cte_plans,
             Some(insert.target_defaults.clone()),
             |env| {
-                let src = run(&insert.source, env)?;
-                let mut out = Vec::with_capacity(src.len());
-                for r in src {
+                let mut src = run(&insert.source, env)?;
+                // The same columns are given for every row.
+                let mut given = vec![false; table.columns.len()];
+                if !insert.default_values {
+                    for &i in &insert.targets {
+                        given[i] = true;
+                    }
+                }
+                // Each source row is rebuilt in place (its values moved,
+                // not cloned) unless it already is in table order.
+                let in_order = !insert.default_values
+                    && insert.targets.len() == table.columns.len()
+                    && insert.targets.iter().enumerate().all(|(k, &i)| k == i);
+                for r in &mut src {
+                    if in_order {
+                        for (v, col) in r.iter_mut().zip(&table.columns) {
+                            let given = std::mem::replace(v, Value::Null);
+                            *v = cast_assignment(given, &col.ty, env.tz)?;
+                        }
+                        continue;
+                    }
                     let mut row: Row = vec![Value::Null; table.columns.len()];
-                    let mut given = vec![false; table.columns.len()];
                     if !insert.default_values {
                         for (k, &i) in insert.targets.iter().enumerate() {
-                            let v = r.get(k).cloned().unwrap_or(Value::Null);
+                            let v = r
+                                .get_mut(k)
+                                .map_or(Value::Null, |v| std::mem::replace(v, Value::Null));
                             row[i] = cast_assignment(v, &table.columns[i].ty, env.tz)?;
-                            given[i] = true;
                         }
                     }
                     for (i, d) in insert.defaults.iter().enumerate() {
@@ -734,9 +752,9 @@ impl Engine {
                             row[i] = eval(d, &[], env)?;
                         }
                     }
-                    out.push(row);
+                    *r = row;
                 }
-                Ok(out)
+                Ok(src)
             },
         )?;
         let dml = DmlExec {
@@ -1073,7 +1091,10 @@ impl Engine {
         let ncols = dml.table.columns.len();
         match &dml.kind {
             DmlKind::Insert(_) => {
-                let mut row = dml.rows[dml.pos].clone();
+                // Taken, not cloned: a parked insert puts it back (checking
+                // it again is harmless: generated columns are recomputed
+                // from the others).
+                let mut row = std::mem::take(&mut dml.rows[dml.pos]);
                 self.check_row(sid, dml, &mut row)?;
                 // SERIALIZABLE: as PostgreSQL writes the heap tuple before
                 // it checks index uniqueness, a reader of the table learns
@@ -1084,6 +1105,7 @@ impl Engine {
                     UniqueCheck::Ok => {
                         let table = dml.table.clone();
                         if let Some(holder) = self.check_fk_parents(sid, &table, &row, None)? {
+                            dml.rows[dml.pos] = row;
                             return Ok(Some(holder));
                         }
                         self.insert_row(dml, xid, &row)?;
@@ -1101,9 +1123,14 @@ impl Engine {
                         self.emit_returning(sid, dml, &row)?;
                         return Ok(None);
                     }
-                    UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+                    UniqueCheck::Wait(holder) => {
+                        dml.rows[dml.pos] = row;
+                        return Ok(Some(holder));
+                    }
                     UniqueCheck::Conflict(idx, tid) => (idx, tid),
                 };
+                // The upsert below may park too.
+                dml.rows[dml.pos] = row.clone();
                 let conflict = match &dml.kind {
                     DmlKind::Insert(Some(c)) if c.arbiter.is_none_or(|o| o == idx.oid) => {
                         Some(&c.action)
