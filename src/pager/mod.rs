@@ -437,6 +437,28 @@ impl Pager {
         }
     }
 
+    /// Starts a change that rewrites all of frame `idx` (a page being
+    /// initialised): it is logged as a full image, so the old contents are
+    /// neither copied nor needed (nor read from disk, with
+    /// `frame_for_overwrite`). A full image of a fresh page is small: it
+    /// holds only the non-zero bytes.
+    fn begin_overwrite(&mut self, idx: usize) {
+        let ps = self.page_size;
+        let frame = &mut self.frames[idx];
+        frame.dirty = true;
+        self.imaged.remove(&frame.id);
+        if frame.base.is_none() {
+            // Pending frames hold a base (that pins them); its bytes go
+            // unused, as the page is no longer `imaged`.
+            let base = self
+                .spare_bases
+                .pop()
+                .unwrap_or_else(|| vec![0u8; ps].into_boxed_slice());
+            frame.base = Some(base);
+            self.pending.push(idx);
+        }
+    }
+
     /// Declares that no multi-page change is in progress, and logs the
     /// unlogged changes if there are many (without syncing).
     pub fn safe_point(&mut self) -> PResult<()> {
@@ -480,7 +502,7 @@ impl Pager {
             id
         };
         let idx = self.frame_for_overwrite(id)?;
-        self.begin_change(idx);
+        self.begin_overwrite(idx);
         page::init(&mut self.frames[idx].data, id, kind);
         Ok(id)
     }
@@ -491,11 +513,15 @@ impl Pager {
         if id == 0 {
             return Err(PagerError::corrupt(0, "attempt to free the header page"));
         }
+        self.check_usable()?;
+        self.check_id(id)?;
         let head = self.read(0, |p| le::u32_at(p, hdr::OFF_FREE_HEAD))?;
-        self.write(id, |p| {
-            page::init(p, id, PageKind::Free);
-            page::set_next(p, head);
-        })?;
+        // The old contents are dead: not read, not kept.
+        let idx = self.frame_for_overwrite(id)?;
+        self.begin_overwrite(idx);
+        let p = &mut self.frames[idx].data;
+        page::init(p, id, PageKind::Free);
+        page::set_next(p, head);
         self.write(0, |p| {
             le::put_u32(p, hdr::OFF_FREE_HEAD, id);
             let n = le::u32_at(p, hdr::OFF_FREE_COUNT);
