@@ -266,6 +266,47 @@ pub fn decode_row(bytes: &[u8], types: &[DataType]) -> Result<Vec<Value>, SqlErr
     Ok(out)
 }
 
+/// One column of an encoded row, read in place by [`raw_column`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawColumn<'a> {
+    Null,
+    /// An `int2`, `int4` or `int8`.
+    Int(i64),
+    /// The bytes of a `text` or `varchar`.
+    Text(&'a [u8]),
+}
+
+/// Column `col` of the encoded row `bytes`, without decoding the others
+/// (their bytes are skipped) or allocating: `None` when the column's type
+/// is not one [`RawColumn`] holds, or the row is malformed (decoding it
+/// reports that). A column the row does not store (added later) is NULL,
+/// as [`decode_row`] makes it.
+pub fn raw_column<'a>(bytes: &'a [u8], types: &[DataType], col: usize) -> Option<RawColumn<'a>> {
+    let mut r = Reader { b: bytes, pos: 0 };
+    let n = usize::from(u16::from_le_bytes(r.array().ok()?));
+    let ty = types.get(col)?;
+    if n > types.len() {
+        return None;
+    }
+    let bitmap = r.take(n.div_ceil(8)).ok()?;
+    let is_null = |i: usize| bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+    if col >= n || is_null(col) {
+        return Some(RawColumn::Null);
+    }
+    for (i, t) in types.iter().enumerate().take(col) {
+        if !is_null(i) {
+            skip_value(&mut r, t).ok()?;
+        }
+    }
+    Some(match ty {
+        DataType::Int2 => RawColumn::Int(i64::from(i16::from_le_bytes(r.array().ok()?))),
+        DataType::Int4 => RawColumn::Int(i64::from(i32::from_le_bytes(r.array().ok()?))),
+        DataType::Int8 => RawColumn::Int(i64::from_le_bytes(r.array().ok()?)),
+        DataType::Text | DataType::Varchar(_) => RawColumn::Text(r.varlena().ok()?),
+        _ => return None,
+    })
+}
+
 /// Like [`decode_row`], into `out`, but only the columns `needed` marks
 /// are decoded: the others come back NULL, their bytes skipped without
 /// allocating, and columns after the last needed one are not read at all.
@@ -444,6 +485,40 @@ mod tests {
         );
     }
 
+    /// `raw_column` agrees with `decode_row` on every column it reads,
+    /// through NULLs, every kind of column before it and columns the row
+    /// does not store; it declines the types it does not hold.
+    #[test]
+    fn raw_columns_agree_with_decoding() {
+        let (mut values, mut types) = sample();
+        values.extend([Value::Int8(-7), Value::Null, Value::Text("x".into())]);
+        types.extend([DataType::Int8, DataType::Int2, DataType::Varchar(Some(3))]);
+        let mut buf = Vec::new();
+        encode_row(&values, &mut buf);
+        let mut more = types.clone();
+        more.push(DataType::Int4);
+        let decoded = decode_row(&buf, &more).unwrap();
+        let mut read = 0;
+        for (col, v) in decoded.iter().enumerate() {
+            let expected = match v {
+                Value::Null => Some(RawColumn::Null),
+                Value::Int2(n) => Some(RawColumn::Int(i64::from(*n))),
+                Value::Int4(n) => Some(RawColumn::Int(i64::from(*n))),
+                Value::Int8(n) => Some(RawColumn::Int(*n)),
+                Value::Text(s) => Some(RawColumn::Text(s.as_bytes())),
+                _ => None,
+            };
+            assert_eq!(raw_column(&buf, &more, col), expected, "column {col}");
+            read += usize::from(expected.is_some());
+        }
+        assert!(read >= 8, "the sample covers the raw kinds");
+        assert_eq!(raw_column(&buf, &types[..3], 1), None, "too few types");
+        assert_eq!(
+            raw_column(&buf[..buf.len() - 2], &types, values.len() - 1),
+            None
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         let (values, types) = sample();
@@ -464,6 +539,9 @@ mod tests {
             }
             if let Err(e) = decode_row(&b, &types) {
                 assert_eq!(e.code, SqlState::DATA_CORRUPTED);
+            }
+            for col in 0..types.len() {
+                let _ = raw_column(&b, &types, col);
             }
         }
     }

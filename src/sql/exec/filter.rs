@@ -14,6 +14,8 @@ use super::eval::{comparison_holds, cond_truth, passes};
 use super::{Env, ExecResult};
 use crate::sql::parse::ast::BinOp;
 use crate::sql::plan::BExpr;
+use crate::value::row::{raw_column, RawColumn};
+use crate::value::types::DataType;
 use crate::value::Value;
 
 /// A filter ready to test rows: [`Filter::passes`] agrees with
@@ -79,8 +81,8 @@ impl LikeLiteral {
         })
     }
 
-    fn matches(&self, text: &str) -> bool {
-        let (t, lit) = (text.as_bytes(), self.finder.needle());
+    fn matches(&self, text: &[u8]) -> bool {
+        let (t, lit) = (text, self.finder.needle());
         match (self.leading, self.trailing) {
             (true, true) => self.finder.find(t).is_some(),
             (false, true) => t.starts_with(lit),
@@ -109,6 +111,106 @@ impl<'p> Filter<'p> {
         }
         Ok(test(&self.root, row, env)? == Some(true))
     }
+}
+
+impl Filter<'_> {
+    /// Whether [`Filter::passes_raw`] can test rows of a table whose
+    /// stored column types are `types`: every leaf compiled, on an integer
+    /// or text column.
+    pub(super) fn raw_testable(&self, types: &[DataType]) -> bool {
+        self.compiled && raw_node(&self.root, types)
+    }
+
+    /// Whether a leaf compares or matches text.
+    pub(super) fn compares_text(&self) -> bool {
+        fn text(node: &Node) -> bool {
+            match node {
+                Node::All(parts) | Node::Any(parts) => parts.iter().any(text),
+                Node::Text { .. } | Node::Like { .. } => true,
+                Node::Int { .. } | Node::Other(_) => false,
+            }
+        }
+        text(&self.root)
+    }
+
+    /// [`Filter::passes`] on the encoded row itself, reading only the
+    /// columns the leaves compare; `None` when a leaf cannot tell (the
+    /// caller decodes the row and asks [`Filter::passes`]).
+    #[inline]
+    pub(super) fn passes_raw(&self, payload: &[u8], types: &[DataType]) -> Option<bool> {
+        Some(test_raw(&self.root, payload, types)? == Some(true))
+    }
+}
+
+fn raw_node(node: &Node, types: &[DataType]) -> bool {
+    match node {
+        Node::All(parts) | Node::Any(parts) => parts.iter().all(|p| raw_node(p, types)),
+        Node::Int { col, .. } => matches!(
+            types.get(*col),
+            Some(DataType::Int2 | DataType::Int4 | DataType::Int8)
+        ),
+        Node::Text { col, .. } | Node::Like { col, .. } => {
+            matches!(types.get(*col), Some(DataType::Text | DataType::Varchar(_)))
+        }
+        Node::Other(_) => false,
+    }
+}
+
+/// [`test`] on the encoded row: the same three-valued truth, or `None`
+/// when a column is not what the leaf expects.
+fn test_raw(node: &Node, payload: &[u8], types: &[DataType]) -> Option<Option<bool>> {
+    let column = |col: usize| raw_column(payload, types, col);
+    Some(match node {
+        Node::All(parts) => {
+            let mut all = Some(true);
+            for p in parts {
+                match test_raw(p, payload, types)? {
+                    Some(false) => return Some(Some(false)),
+                    None => all = None,
+                    Some(true) => {}
+                }
+            }
+            all
+        }
+        Node::Any(parts) => {
+            let mut any = Some(false);
+            for p in parts {
+                match test_raw(p, payload, types)? {
+                    Some(true) => return Some(Some(true)),
+                    None => any = None,
+                    Some(false) => {}
+                }
+            }
+            any
+        }
+        Node::Int {
+            col,
+            lo,
+            hi,
+            negated,
+            ..
+        } => match column(*col)? {
+            RawColumn::Null => None,
+            RawColumn::Int(n) => Some((*lo <= n && n <= *hi) != *negated),
+            RawColumn::Text(_) => return None,
+        },
+        Node::Text { col, op, k, .. } => match column(*col)? {
+            RawColumn::Null => None,
+            RawColumn::Text(b) => Some(comparison_holds(*op, b.cmp(k.as_bytes()))),
+            RawColumn::Int(_) => return None,
+        },
+        Node::Like {
+            col,
+            matcher,
+            negated,
+            ..
+        } => match column(*col)? {
+            RawColumn::Null => None,
+            RawColumn::Text(b) => Some(matcher.matches(b) != *negated),
+            RawColumn::Int(_) => return None,
+        },
+        Node::Other(_) => return None,
+    })
 }
 
 /// The constant a parameter or literal stands for while the statement
@@ -298,7 +400,7 @@ fn test(node: &Node, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
             expr,
         } => match row.get(*col) {
             Some(Value::Null) => None,
-            Some(Value::Text(s)) => Some(matcher.matches(s) != *negated),
+            Some(Value::Text(s)) => Some(matcher.matches(s.as_bytes()) != *negated),
             _ => cond_truth(expr, row, env)?,
         },
         Node::Other(e) => cond_truth(e, row, env)?,

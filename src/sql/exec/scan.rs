@@ -67,6 +67,8 @@ struct RowReader<'p> {
     needed: Option<&'p [bool]>,
     filter: Option<Filter<'p>>,
     filter_cols: Option<Vec<bool>>,
+    /// The filter can be tested on the encoded row ([`Filter::passes_raw`]).
+    raw_filter: bool,
     with_tid: bool,
 }
 
@@ -98,10 +100,17 @@ impl<'p> RowReader<'p> {
             };
             (ok && fewer).then_some(cols)
         });
+        let filter = filter.map(|f| Filter::new(f, env));
         RowReader {
+            // Worth it when decoding would cost more than finding the
+            // compared columns: the filter's columns are only part of
+            // what is decoded, or text.
+            raw_filter: filter.as_ref().is_some_and(|f| {
+                f.raw_testable(&types) && (filter_cols.is_some() || f.compares_text())
+            }),
             types,
             needed,
-            filter: filter.map(|f| Filter::new(f, env)),
+            filter,
             filter_cols,
             with_tid,
         }
@@ -110,6 +119,24 @@ impl<'p> RowReader<'p> {
     /// Decodes the tuple at `tid` into `row`; `false` if the filter
     /// rejects it.
     fn read(&self, payload: &[u8], tid: Tid, row: &mut Row, env: &mut Env) -> ExecResult<bool> {
+        if self.raw_filter {
+            // Rejected rows are never decoded.
+            match self
+                .filter
+                .as_ref()
+                .and_then(|f| f.passes_raw(payload, &self.types))
+            {
+                Some(false) => return Ok(false),
+                Some(true) => {
+                    decode_needed(payload, &self.types, self.needed, row)?;
+                    if self.with_tid {
+                        row.push(tid_value(tid));
+                    }
+                    return Ok(true);
+                }
+                None => {}
+            }
+        }
         if let (Some(f), Some(cols)) = (&self.filter, &self.filter_cols) {
             decode_row_needed_into(payload, &self.types, cols, row)?;
             if self.with_tid {
