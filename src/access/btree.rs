@@ -175,10 +175,9 @@ impl IndexAm for BTreeIndex {
     fn remove_tids(&self, pager: &mut Pager, dead: &IdSet<Tid>) -> Result<bool> {
         let tree = self.index.tree();
         // An entry too short for a TID is left for `check` to report.
-        let keys = tree.keys_where(pager, |k| {
+        tree.remove_where(pager, |k| {
             split_entry_key(k).is_some_and(|(_, tid)| dead.contains(&tid))
         })?;
-        tree.delete_sorted(pager, &keys)?;
         Ok(true)
     }
 

@@ -915,39 +915,103 @@ impl BTree {
         Ok(true)
     }
 
-    /// Every key `pred` accepts, in ascending order, from one walk along
-    /// the leaves (VACUUM finds the entries of many dead tuples this way
-    /// without computing their keys).
-    pub fn keys_where(
+    /// Removes every entry whose key satisfies `pred`, one leaf at a time:
+    /// the leaf's matching cells go in one pass, then the leaf is
+    /// rebalanced, as in [`BTree::delete_sorted`] (each leaf is a change
+    /// of its own, so any size fits the pool). Keys are never copied out
+    /// or searched one by one. Returns how many went.
+    ///
+    /// The walk keeps a bound: every key below it has been examined. Each
+    /// step descends to the bound (rebalancing may have moved the keys
+    /// after it into another leaf), so the path for the rebalance is
+    /// always at hand.
+    pub fn remove_where(
         &self,
         pager: &mut Pager,
         mut pred: impl FnMut(&[u8]) -> bool,
-    ) -> PResult<Vec<Vec<u8>>> {
-        let (mut leaf, _) = self.descend(pager, Seek::First)?;
-        let mut out = Vec::new();
-        let mut hops = 0u64;
+    ) -> PResult<usize> {
+        let mut removed = 0;
+        // Keys after this one (and it too, when inclusive) are still to
+        // be examined; `None` before the first leaf.
+        let mut bound: Option<(Vec<u8>, bool)> = None;
+        let mut steps = 0u64;
         loop {
-            let right = pager.read(leaf, |p| {
+            steps += 1;
+            if steps > 2 * u64::from(pager.page_count()) + 2 {
+                return Err(PagerError::corrupt(self.meta, "B+tree leaf walk loops"));
+            }
+            pager.safe_point()?;
+            let (leaf, path) = match &bound {
+                None => self.descend(pager, Seek::First)?,
+                Some((k, _)) => self.descend(pager, Seek::Key(k))?,
+            };
+            let (found, last, right) = pager.read(leaf, |p| {
                 let h = node::header(p, leaf)?;
                 if !h.leaf {
-                    return Err(PagerError::corrupt(leaf, "B+tree sibling is not a leaf"));
+                    return Err(PagerError::corrupt(
+                        leaf,
+                        "B+tree descent ends above a leaf",
+                    ));
                 }
-                for i in 0..h.count {
-                    let k = node::key(p, leaf, &h, i)?;
-                    if pred(k) {
-                        out.push(k.to_vec());
+                let start = match &bound {
+                    None => 0,
+                    Some((k, inclusive)) => match node::search(p, leaf, &h, k)? {
+                        Ok(i) if !inclusive => i + 1,
+                        Ok(i) | Err(i) => i,
+                    },
+                };
+                let mut found = Vec::new();
+                for i in start..h.count {
+                    if pred(node::key(p, leaf, &h, i)?) {
+                        found.push(i);
                     }
                 }
-                Ok(h.right)
+                let last = match h.count {
+                    n if n > start => Some(node::key(p, leaf, &h, n - 1)?.to_vec()),
+                    _ => None,
+                };
+                Ok((found, last, h.right))
             })??;
+            let Some(last) = last else {
+                // Nothing here after the bound: on to the first key of the
+                // next leaf that has one.
+                let mut next = right;
+                let first = loop {
+                    if next == NONE {
+                        return Ok(removed);
+                    }
+                    let (first, right) = pager.read(next, |p| {
+                        let h = node::header(p, next)?;
+                        let first = match h.count {
+                            0 => None,
+                            _ => Some(node::key(p, next, &h, 0)?.to_vec()),
+                        };
+                        Ok::<_, PagerError>((first, h.right))
+                    })??;
+                    match first {
+                        Some(k) => break k,
+                        None => next = right,
+                    }
+                    steps += 1;
+                    if steps > 2 * u64::from(pager.page_count()) + 2 {
+                        return Err(PagerError::corrupt(next, "B+tree sibling chain loops"));
+                    }
+                };
+                bound = Some((first, true));
+                continue;
+            };
+            if !found.is_empty() {
+                pager.write(leaf, |p| {
+                    let h = node::header(p, leaf)?;
+                    node::remove_cells(p, leaf, &h, &found)
+                })??;
+                removed += found.len();
+                self.rebalance(pager, leaf, path)?;
+            }
             if right == NONE {
-                return Ok(out);
+                return Ok(removed);
             }
-            hops += 1;
-            if hops > u64::from(pager.page_count()) {
-                return Err(PagerError::corrupt(leaf, "B+tree sibling chain loops"));
-            }
-            leaf = right;
+            bound = Some((last, false));
         }
     }
 
