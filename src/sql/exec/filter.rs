@@ -255,7 +255,7 @@ fn compile<'p>(e: &'p BExpr, env: &Env) -> Node<'p> {
                     n => parts.push(n),
                 }
             }
-            Node::All(parts)
+            one_range(&parts, e).unwrap_or(Node::All(parts))
         }
         BExpr::Binary(BinOp::Or, a, b) => {
             let mut parts = Vec::new();
@@ -330,6 +330,39 @@ fn compile<'p>(e: &'p BExpr, env: &Env) -> Node<'p> {
         },
         _ => Node::Other(e),
     }
+}
+
+/// `lo <= x AND x < hi` and the like, all on one integer column, as one
+/// range (the common range scan: one test per row instead of a loop over
+/// two). `and` is the whole conjunction, so a row whose value is not an
+/// integer is handed to all of it.
+fn one_range<'p>(parts: &[Node<'p>], and: &'p BExpr) -> Option<Node<'p>> {
+    let (mut lo, mut hi, mut column) = (i64::MIN, i64::MAX, None);
+    for p in parts {
+        let Node::Int {
+            col,
+            lo: l,
+            hi: h,
+            negated: false,
+            ..
+        } = p
+        else {
+            return None;
+        };
+        if column.is_some_and(|c| c != *col) {
+            return None;
+        }
+        column = Some(*col);
+        lo = lo.max(*l);
+        hi = hi.min(*h);
+    }
+    Some(Node::Int {
+        col: column?,
+        lo,
+        hi,
+        negated: false,
+        expr: and,
+    })
 }
 
 /// The truth of an integer leaf without a call or a fallible result
