@@ -150,8 +150,8 @@ impl super::IndexBuilder for SortedBuilder {
 
 impl IndexAm for BTreeIndex {
     fn insert(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
-        let key = encode_index_key(key, &self.desc)?;
-        self.index.insert_entry(pager, &key, tid)?;
+        let mut key = encode_index_key(key, &self.desc)?;
+        self.index.insert_entry_in(pager, &mut key, tid)?;
         Ok(())
     }
 

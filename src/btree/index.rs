@@ -25,7 +25,7 @@ pub fn split_entry_key(k: &[u8]) -> Option<(&[u8], Tid)> {
 }
 
 /// The tree key of the index entry for `cols_key` (from
-/// [`key::encode_key`]) pointing at `tid`.
+/// `value::index_key::encode_index_key`) pointing at `tid`.
 pub fn entry_key(cols_key: &[u8], tid: Tid) -> Vec<u8> {
     let mut k = Vec::with_capacity(cols_key.len() + TID_LEN);
     k.extend_from_slice(cols_key);
@@ -68,7 +68,22 @@ impl Index {
     /// exists. Does not check uniqueness: see [`Index::entries_with_key`].
     /// A key longer than [`Index::max_key_size`] is `TooLarge`.
     pub fn insert_entry(&self, pager: &mut Pager, cols_key: &[u8], tid: Tid) -> PResult<bool> {
-        self.tree.insert(pager, &entry_key(cols_key, tid), &[])
+        self.insert_entry_in(pager, &mut cols_key.to_vec(), tid)
+    }
+
+    /// [`Index::insert_entry`] with the encoded columns in a buffer the
+    /// TID is appended to (and taken off again): no copy of the key.
+    pub fn insert_entry_in(
+        &self,
+        pager: &mut Pager,
+        cols_key: &mut Vec<u8>,
+        tid: Tid,
+    ) -> PResult<bool> {
+        let len = cols_key.len();
+        cols_key.extend_from_slice(&tid.to_bytes());
+        let inserted = self.tree.insert(pager, cols_key, &[]);
+        cols_key.truncate(len);
+        inserted
     }
 
     /// Removes the entry `cols_key` → `tid`. Returns whether it existed.

@@ -138,9 +138,25 @@ pub fn encode_value(out: &mut Vec<u8>, value: &KeyValue, descending: bool) {
     }
 }
 
+/// [`encode_value`] of `KeyValue::Text` for borrowed bytes (no copy into
+/// a `String` first).
+pub fn encode_text(out: &mut Vec<u8>, text: &[u8], descending: bool) {
+    let start = out.len();
+    out.push(TAG_TEXT);
+    put_escaped(out, text);
+    if descending {
+        for b in &mut out[start..] {
+            *b = !*b;
+        }
+    }
+}
+
 /// Encodes a composite key. `descending[i]` says whether column `i` is
 /// `DESC`; missing entries mean `ASC`. Byte-wise comparison of two results
 /// (with the same `descending`) equals the column-by-column SQL comparison.
+/// (Tests build keys with it; the engine encodes values directly, see
+/// `value::index_key::encode_index_key`.)
+#[cfg(test)]
 pub fn encode_key(values: &[KeyValue], descending: &[bool]) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, v) in values.iter().enumerate() {
@@ -348,6 +364,17 @@ mod tests {
         assert!(t("a") < t("a\0"));
         assert!(t("a\0") < t("a\0\0"));
         assert!(t("a\0\0") < t("ab"));
+        // Borrowed text encodes as owned text does, either direction.
+        for (s, desc) in [
+            ("", false),
+            ("a\0b", false),
+            ("héllo", true),
+            ("\0\0", true),
+        ] {
+            let mut borrowed = Vec::new();
+            encode_text(&mut borrowed, s.as_bytes(), desc);
+            assert_eq!(borrowed, encode_key(&[KeyValue::Text(s.into())], &[desc]));
+        }
         // Column by column: ("a", 2) < ("ab", 1) although "a" is a prefix.
         let two = |s: &str, i: i64| encode_key(&[KeyValue::Text(s.into()), KeyValue::Int(i)], &[]);
         assert!(two("a", 2) < two("ab", 1));

@@ -27,7 +27,7 @@ use super::datetime::interval_span;
 use super::json::{json_number_value, sorted_entries};
 use super::numeric::encode_numeric_key;
 use super::Value;
-use crate::btree::key::{encode_key, encode_value, KeyValue};
+use crate::btree::key::{encode_text, encode_value, KeyValue};
 use crate::error::SqlError;
 
 /// Same mapping as the B+tree's float encoding: unsigned order = SQL order
@@ -164,11 +164,17 @@ impl Value {
 /// (missing entries are ASC). Byte order of the results equals PostgreSQL's
 /// ordering of the tuples (ASC NULLS LAST / DESC NULLS FIRST).
 pub fn encode_index_key(values: &[Value], descending: &[bool]) -> Result<Vec<u8>, SqlError> {
-    let keys = values
-        .iter()
-        .map(Value::to_key_value)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(encode_key(&keys, descending))
+    // Room for the TID an index entry appends.
+    let mut out = Vec::with_capacity(16 + 6);
+    for (i, v) in values.iter().enumerate() {
+        let desc = descending.get(i).copied().unwrap_or(false);
+        match v {
+            // Text is the common wide key: encoded from the value itself.
+            Value::Text(s) => encode_text(&mut out, s.as_bytes(), desc),
+            v => encode_value(&mut out, &v.to_key_value()?, desc),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
