@@ -1489,11 +1489,14 @@ impl Engine {
         row: &[Value],
         replaces: Option<&[Value]>,
     ) -> Result<Tid> {
-        let mut payload = Vec::new();
+        let mut payload = std::mem::take(&mut self.row_buf);
+        payload.clear();
         encode_row(row, &mut payload);
         let meta = dml.table.heap;
         let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
-        let tid = heap.insert(&mut self.pager, TupleHeader::new(xid, dml.cid), &payload)?;
+        let tid = heap.insert(&mut self.pager, TupleHeader::new(xid, dml.cid), &payload);
+        self.row_buf = payload;
+        let tid = tid?;
         let owner = self.txns.owner_of(xid);
         if let Some(o) = owner {
             if dml
@@ -1515,21 +1518,31 @@ impl Engine {
             writes.push(Write::Table(dml.table.oid));
         }
         for idx in &dml.indexes {
-            if let Some(key) = self.index_entry(idx, &dml.table, row)? {
-                let am = access::open(idx);
-                am.insert(&mut self.pager, &key, tid)?;
-                let unchanged = match (tracked, replaces) {
-                    (Some(_), Some(old)) => {
-                        self.index_entry(idx, &dml.table, old)?.as_ref() == Some(&key)
+            let computed;
+            let key: &[Value] = match idx.columns.as_slice() {
+                // A plain one-column key is the row's own value, uncopied.
+                [c] if idx.is_plain() && *c < row.len() => std::slice::from_ref(&row[*c]),
+                _ => match self.index_entry(idx, &dml.table, row)? {
+                    Some(k) => {
+                        computed = k;
+                        &computed
                     }
-                    _ => false,
-                };
-                if tracked.is_some() && !unchanged {
-                    writes.push(match am.predicate_key(&key)? {
-                        Some(k) => Write::IndexKey(idx.oid, k),
-                        None => Write::Index(idx.oid),
-                    });
+                    None => continue,
+                },
+            };
+            let am = access::open(idx);
+            am.insert(&mut self.pager, key, tid)?;
+            let unchanged = match (tracked, replaces) {
+                (Some(_), Some(old)) => {
+                    self.index_entry(idx, &dml.table, old)?.as_deref() == Some(key)
                 }
+                _ => false,
+            };
+            if tracked.is_some() && !unchanged {
+                writes.push(match am.predicate_key(key)? {
+                    Some(k) => Write::IndexKey(idx.oid, k),
+                    None => Write::Index(idx.oid),
+                });
             }
         }
         if let Some(o) = tracked {

@@ -217,6 +217,9 @@ pub struct Engine {
     /// Heap handles by meta page: they carry the free-space hints vacuum
     /// leaves, which inserts reuse.
     heaps: IdMap<crate::pager::PageId, Heap>,
+    /// Scratch for a row being encoded for the heap (reused, not
+    /// reallocated per inserted row).
+    row_buf: Vec<u8>,
     /// Cancel requests and statement_timeout for the running statement.
     interrupts: interrupt::Interrupts,
     /// See [`Engine::set_group_commit`].
@@ -329,6 +332,7 @@ impl Engine {
             parse_cache: HashMap::new(),
             insert_counts: IdMap::default(),
             heaps: IdMap::default(),
+            row_buf: Vec::new(),
         };
         engine.drop_orphaned_temp_objects()?;
         Ok(engine)
