@@ -306,6 +306,8 @@ fn place(p: &mut [u8], tuple: &[u8]) -> Option<u16> {
 pub struct Heap {
     meta: PageId,
     pages_with_room: Vec<PageId>,
+    /// Scratch for the tuple being inserted.
+    tuple_buf: Vec<u8>,
 }
 
 impl Heap {
@@ -326,6 +328,7 @@ impl Heap {
         Heap {
             meta,
             pages_with_room: Vec::new(),
+            tuple_buf: Vec::new(),
         }
     }
 
@@ -370,7 +373,23 @@ impl Heap {
     ) -> PResult<Tid> {
         pager.safe_point()?;
         let mut header = header;
-        let mut bytes = vec![0u8; TUPLE_HEADER_SIZE];
+        // The stored tuple: room for the header (written when placed),
+        // then the payload or its overflow reference.
+        let mut bytes = std::mem::take(&mut self.tuple_buf);
+        bytes.clear();
+        bytes.resize(TUPLE_HEADER_SIZE, 0);
+        let placed = self.place_tuple(pager, &mut header, &mut bytes, payload);
+        self.tuple_buf = bytes;
+        placed
+    }
+
+    fn place_tuple(
+        &mut self,
+        pager: &mut Pager,
+        header: &mut TupleHeader,
+        bytes: &mut Vec<u8>,
+        payload: &[u8],
+    ) -> PResult<Tid> {
         if payload.len() > Self::inline_limit(pager) {
             let first = overflow::write(pager, payload)?;
             header.flags |= flags::EXTERNAL;
@@ -383,12 +402,12 @@ impl Heap {
         let (_, last, npages) = self.meta_fields(pager)?;
         // Reuse room vacuum found before growing the heap at its end.
         while let Some(page_id) = self.pages_with_room.last().copied() {
-            if let Some(tid) = Self::try_place(pager, page_id, &mut header, &mut bytes)? {
+            if let Some(tid) = Self::try_place(pager, page_id, header, bytes)? {
                 return Ok(tid);
             }
             self.pages_with_room.pop();
         }
-        if let Some(tid) = Self::try_place(pager, last, &mut header, &mut bytes)? {
+        if let Some(tid) = Self::try_place(pager, last, header, bytes)? {
             return Ok(tid);
         }
         let new = Self::new_page(pager)?;
@@ -397,7 +416,7 @@ impl Heap {
             le::put_u32(p, META_LAST, new);
             le::put_u32(p, META_PAGES, npages + 1);
         })?;
-        Self::try_place(pager, new, &mut header, &mut bytes)?
+        Self::try_place(pager, new, header, bytes)?
             .ok_or_else(|| PagerError::corrupt(new, "tuple does not fit an empty page"))
     }
 
@@ -405,7 +424,7 @@ impl Heap {
         pager: &mut Pager,
         page_id: PageId,
         header: &mut TupleHeader,
-        bytes: &mut [u8],
+        bytes: &[u8],
     ) -> PResult<Option<Tid>> {
         let fits = pager.read(page_id, |p| {
             if page::kind(p) != Some(PageKind::Heap) {
@@ -416,25 +435,28 @@ impl Heap {
             if SLOTS_START + nslots * SLOT_SIZE > tuples || tuples > p.len() {
                 return Err(PagerError::corrupt(page_id, "bad heap page bounds"));
             }
-            let total_free = p.len() - SLOTS_START - nslots * SLOT_SIZE - used_tuple_bytes(p);
-            Ok(total_free >= bytes.len() + SLOT_SIZE)
+            // The gap between slots and tuples usually settles it; the
+            // bytes of removed tuples (found by a walk of the slots) count
+            // only when it does not.
+            let need = bytes.len() + SLOT_SIZE;
+            Ok(free_space(p) >= need
+                || p.len() - SLOTS_START - nslots * SLOT_SIZE - used_tuple_bytes(p) >= need)
         })??;
         if !fits {
             return Ok(None);
         }
-        let slot = pager.write(page_id, |p| {
-            // Provisional header; the real one, with ctid, is written below.
-            header.write(bytes);
-            place(p, bytes)
-        })?;
-        let Some(slot) = slot else { return Ok(None) };
-        let tid = Tid {
-            page: page_id,
-            slot,
-        };
-        header.ctid = tid;
-        Self::set_header_at(pager, tid, header)?;
-        Ok(Some(tid))
+        pager.write(page_id, |p| {
+            let slot = place(p, bytes)?;
+            let tid = Tid {
+                page: page_id,
+                slot,
+            };
+            // The header, with the tuple's own ctid, over the placed bytes.
+            header.ctid = tid;
+            let off = usize::from(le::u16_at(p, SLOTS_START + usize::from(slot) * SLOT_SIZE));
+            header.write(&mut p[off..off + TUPLE_HEADER_SIZE]);
+            Some(tid)
+        })
     }
 
     fn set_header_at(pager: &mut Pager, tid: Tid, header: &TupleHeader) -> PResult<()> {
