@@ -507,14 +507,26 @@ impl BTree {
             if found.is_empty() {
                 continue;
             }
-            pager.write(leaf, |p| {
-                let h = node::header(p, leaf)?;
-                node::remove_cells(p, leaf, &h, &found)
-            })??;
-            removed += found.len();
-            self.rebalance(pager, leaf, path)?;
+            removed += self.remove_from_leaf(pager, leaf, path, &found)?;
         }
         Ok(removed)
+    }
+
+    /// Removes cells `positions` (ascending) of `leaf`, reached via `path`,
+    /// in one pass, then rebalances it. Returns how many went.
+    fn remove_from_leaf(
+        &self,
+        pager: &mut Pager,
+        leaf: PageId,
+        path: Vec<Step>,
+        positions: &[usize],
+    ) -> PResult<usize> {
+        pager.write(leaf, |p| {
+            let h = node::header(p, leaf)?;
+            node::remove_cells(p, leaf, &h, positions)
+        })??;
+        self.rebalance(pager, leaf, path)?;
+        Ok(positions.len())
     }
 
     /// Restores the fill invariants after node `id` (reached via `path`)
@@ -1001,12 +1013,7 @@ impl BTree {
                 continue;
             };
             if !found.is_empty() {
-                pager.write(leaf, |p| {
-                    let h = node::header(p, leaf)?;
-                    node::remove_cells(p, leaf, &h, &found)
-                })??;
-                removed += found.len();
-                self.rebalance(pager, leaf, path)?;
+                removed += self.remove_from_leaf(pager, leaf, path, &found)?;
             }
             if right == NONE {
                 return Ok(removed);

@@ -161,27 +161,9 @@ fn raw_node(node: &Node, types: &[DataType]) -> bool {
 fn test_raw(node: &Node, payload: &[u8], types: &[DataType]) -> Option<Option<bool>> {
     let column = |col: usize| raw_column(payload, types, col);
     Some(match node {
-        Node::All(parts) => {
-            let mut all = Some(true);
-            for p in parts {
-                match test_raw(p, payload, types)? {
-                    Some(false) => return Some(Some(false)),
-                    None => all = None,
-                    Some(true) => {}
-                }
-            }
-            all
-        }
-        Node::Any(parts) => {
-            let mut any = Some(false);
-            for p in parts {
-                match test_raw(p, payload, types)? {
-                    Some(true) => return Some(Some(true)),
-                    None => any = None,
-                    Some(false) => {}
-                }
-            }
-            any
+        Node::All(parts) | Node::Any(parts) => {
+            let all = matches!(node, Node::All(_));
+            return combine(parts, all, |p| test_raw(p, payload, types).ok_or(())).ok();
         }
         Node::Int {
             col,
@@ -384,38 +366,34 @@ fn quick(node: &Node, row: &[Value]) -> Option<Option<bool>> {
     }
 }
 
+/// Three-valued AND (`all`) or OR of `truth` over `parts`, stopping at
+/// the first part that decides it (false for AND, true for OR).
+#[inline(always)]
+fn combine<'p, E>(
+    parts: &[Node<'p>],
+    all: bool,
+    mut truth: impl FnMut(&Node<'p>) -> Result<Option<bool>, E>,
+) -> Result<Option<bool>, E> {
+    let mut result = Some(all);
+    for p in parts {
+        match truth(p)? {
+            Some(t) if t != all => return Ok(Some(t)),
+            None => result = None,
+            Some(_) => {}
+        }
+    }
+    Ok(result)
+}
+
 /// Three-valued truth of `node` over `row`.
 fn test(node: &Node, row: &[Value], env: &mut Env) -> ExecResult<Option<bool>> {
     Ok(match node {
-        Node::All(parts) => {
-            let mut all = Some(true);
-            for p in parts {
-                let truth = match quick(p, row) {
-                    Some(t) => t,
-                    None => test(p, row, env)?,
-                };
-                match truth {
-                    Some(false) => return Ok(Some(false)),
-                    None => all = None,
-                    Some(true) => {}
-                }
-            }
-            all
-        }
-        Node::Any(parts) => {
-            let mut any = Some(false);
-            for p in parts {
-                let truth = match quick(p, row) {
-                    Some(t) => t,
-                    None => test(p, row, env)?,
-                };
-                match truth {
-                    Some(true) => return Ok(Some(true)),
-                    None => any = None,
-                    Some(false) => {}
-                }
-            }
-            any
+        Node::All(parts) | Node::Any(parts) => {
+            let all = matches!(node, Node::All(_));
+            return combine(parts, all, |p| match quick(p, row) {
+                Some(t) => Ok(t),
+                None => test(p, row, env),
+            });
         }
         Node::Int { expr, .. } => match quick(node, row) {
             Some(t) => t,
