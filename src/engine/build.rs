@@ -19,7 +19,7 @@ use super::{Engine, Progress, QueryResult, Result, SessionId};
 use crate::access;
 use crate::catalog::{IndexDef, IndexMethod, Object, TableDef};
 use crate::error::{Error, SqlError, SqlState};
-use crate::heap::{flags, Heap, PageCopy, Tid};
+use crate::heap::{flags, Heap, PageView, Tid};
 use crate::pager::PageId;
 use crate::sql::exec;
 use crate::txn::{Xid, XidStatus};
@@ -62,11 +62,11 @@ impl IndexBuild {
         // PostgreSQL's reltuples-based estimate would roughly do.
         let mut total = 0u64;
         let mut p = first;
-        let mut copy = PageCopy::default();
+        let mut view = PageView::default();
         while p != 0 {
-            heap.copy_page(&mut engine.pager, p, &mut copy)?;
-            total += copy.len() as u64;
-            p = copy.next_page();
+            heap.view_page(&mut engine.pager, p, &mut view)?;
+            total += view.len() as u64;
+            p = view.next_page();
         }
         let memory = engine
             .sessions
@@ -113,7 +113,7 @@ impl IndexBuild {
         let am = access::open(&self.def);
         let heap = Heap::open(self.table.heap);
         let hnsw = self.def.method == IndexMethod::Hnsw;
-        let mut copy = PageCopy::default();
+        let mut view = PageView::default();
         // A plain index reads only its key columns: the others are not
         // decoded.
         let types = exec::stored_types(&self.table);
@@ -128,10 +128,10 @@ impl IndexBuild {
         });
         let mut row = Vec::new();
         while self.page != 0 {
-            heap.copy_page(&mut engine.pager, self.page, &mut copy)?;
-            let next = copy.next_page();
-            for i in 0..copy.len() {
-                let (tid, header) = copy.tuple(i);
+            heap.view_page(&mut engine.pager, self.page, &mut view)?;
+            let next = view.next_page();
+            for i in 0..view.len() {
+                let (tid, header) = view.tuple(i);
                 if self.done_slot.is_some_and(|s| tid.slot <= s) {
                     continue;
                 }
@@ -150,7 +150,7 @@ impl IndexBuild {
                 if status == XidStatus::Aborted {
                     continue;
                 }
-                let payload = copy.payload(&mut engine.pager, i)?;
+                let payload = view.payload(&mut engine.pager, i)?;
                 match &needed {
                     Some(n) => decode_row_needed_into(&payload, &types, n, &mut row)?,
                     None => row = exec::decode_table_row(&self.table, &payload)?,

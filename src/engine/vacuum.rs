@@ -103,18 +103,18 @@ impl Engine {
         // point at it by then).
         let mut dead: Vec<Tid> = Vec::new();
         // The page is read in place, headers only.
-        let mut copy = crate::heap::PageCopy::default();
+        let mut view = crate::heap::PageView::default();
         while page != 0 {
-            heap.copy_page(&mut self.pager, page, &mut copy)?;
+            heap.view_page(&mut self.pager, page, &mut view)?;
             pages_seen += 1;
-            tuples_seen += copy.len() as u64;
-            for i in 0..copy.len() {
-                let (tid, header) = copy.tuple(i);
+            tuples_seen += view.len() as u64;
+            for i in 0..view.len() {
+                let (tid, header) = view.tuple(i);
                 if self.txns.dead_to_all(&mut self.pager, &header, snapshots)? {
                     dead.push(tid);
                 }
             }
-            page = copy.next_page();
+            page = view.next_page();
             if dead.len() >= VACUUM_BATCH || (page == 0 && !dead.is_empty()) {
                 // Index entries ≈ heap tuples, estimated from the pages seen.
                 let entries = tuples_seen * pages.max(pages_seen) / pages_seen;

@@ -19,7 +19,7 @@
 
 pub mod overflow;
 
-use crate::pager::{page, PResult, PageId, PageKind, Pager, PagerError};
+use crate::pager::{page, PResult, PageId, PageKind, Pager, PagerError, SharedPage};
 use crate::txn::ids::Xid;
 use crate::util::le;
 
@@ -143,17 +143,18 @@ pub struct Tuple {
     pub payload: Vec<u8>,
 }
 
-/// A heap page copied by [`Heap::copy_page`], reused from page to page.
+/// A heap page as [`Heap::view_page`] took it (shared with the pager, not
+/// copied; see [`SharedPage`]), reused from page to page.
 #[derive(Default)]
-pub struct PageCopy {
+pub struct PageView {
     id: PageId,
-    data: Vec<u8>,
+    data: SharedPage,
     /// (slot, offset, length) of each used slot.
     slots: Vec<(u16, u32, u32)>,
     next: PageId,
 }
 
-impl PageCopy {
+impl PageView {
     /// The next page of the heap (0 after the last).
     pub fn next_page(&self) -> PageId {
         self.next
@@ -537,32 +538,30 @@ impl Heap {
         Ok(self.meta_fields(pager)?.2)
     }
 
-    /// Copies page `page_id` into `into` (one copy of the page instead of
-    /// one allocation per tuple, for scans): its used slots, validated, and
-    /// the next page id. Read the tuples with [`PageCopy::tuple`].
-    pub fn copy_page(
+    /// Takes page `page_id` into `into` for a scan: the page's bytes as they
+    /// are now (shared with the pager, neither copied nor allocated per
+    /// tuple), its used slots, validated, and the next page id. Read the
+    /// tuples with [`PageView::tuple`].
+    pub fn view_page(
         &self,
         pager: &mut Pager,
         page_id: PageId,
-        into: &mut PageCopy,
+        into: &mut PageView,
     ) -> PResult<()> {
         into.id = page_id;
         into.slots.clear();
-        let PageCopy {
-            data, slots, next, ..
-        } = into;
-        pager.read(page_id, |p| {
-            data.clear();
-            data.extend_from_slice(p);
-            let nslots = le::u16_at(p, OFF_NSLOTS);
-            for slot in 0..nslots {
-                if let Some((off, len)) = slot_range(p, page_id, slot)? {
-                    slots.push((slot, off as u32, len as u32));
-                }
+        // Drop the previous page first: if the pager still has it, it can
+        // change it in place again instead of copying it.
+        into.data = SharedPage::default();
+        let p = pager.share(page_id)?;
+        let nslots = le::u16_at(&p, OFF_NSLOTS);
+        for slot in 0..nslots {
+            if let Some((off, len)) = slot_range(&p, page_id, slot)? {
+                into.slots.push((slot, off as u32, len as u32));
             }
-            *next = page::next(p);
-            Ok::<_, PagerError>(())
-        })??;
+        }
+        into.next = page::next(&p);
+        into.data = p;
         Ok(())
     }
 

@@ -24,6 +24,7 @@
 pub mod page;
 
 use std::collections::HashSet;
+use std::rc::Rc;
 
 pub use page::{PageId, PageKind, DEFAULT_PAGE_SIZE, PAGE_HEADER_SIZE};
 
@@ -146,11 +147,34 @@ pub struct PagerStats {
 }
 
 const NO_PAGE: PageId = PageId::MAX;
+
+impl Frame {
+    /// The bytes to change in place (copied first if a holder shares them).
+    fn data_mut(&mut self) -> &mut [u8] {
+        Rc::make_mut(&mut self.data)
+    }
+
+    /// The bytes to overwrite whole: a new buffer instead of a copy when
+    /// a holder shares them (so it may hold anything).
+    fn data_for_overwrite(&mut self) -> &mut [u8] {
+        if Rc::get_mut(&mut self.data).is_none() {
+            self.data = Rc::from(vec![0u8; self.data.len()]);
+        }
+        Rc::get_mut(&mut self.data).expect("the frame's buffer was just made unshared")
+    }
+}
 const MIN_FRAMES: usize = 32;
+
+/// A page's bytes shared with the pager ([`Pager::share`]): a scan holds
+/// a page without copying it. Frames change their bytes copy-on-write, so
+/// a holder keeps the page as it was when shared, whatever the pager does
+/// to that page or frame afterwards.
+pub type SharedPage = Rc<[u8]>;
 
 struct Frame {
     id: PageId,
-    data: Box<[u8]>,
+    /// Shared only while a [`SharedPage`] holder still has it.
+    data: SharedPage,
     /// Bytes as of the last log record of this page; `Some` iff the page has
     /// unlogged changes (and then its index is in `Pager::pending`).
     base: Option<Box<[u8]>>,
@@ -315,7 +339,7 @@ impl Pager {
         let ps = self.page_size as u32;
         let idx = self.frame_for_overwrite(0)?;
         self.begin_change(idx);
-        let p = &mut self.frames[idx].data;
+        let p = self.frames[idx].data_mut();
         page::init(p, 0, PageKind::Header);
         p[hdr::OFF_MAGIC..hdr::OFF_MAGIC + 8].copy_from_slice(hdr::MAGIC);
         le::put_u32(p, hdr::OFF_VERSION, hdr::FORMAT_VERSION);
@@ -413,13 +437,24 @@ impl Pager {
         Ok(f(&self.frames[idx].data))
     }
 
+    /// Page `id`'s bytes as they are now, without copying them (see
+    /// [`SharedPage`]). Holding one does not pin the frame: the bytes stay
+    /// valid, the pager just stops sharing them if the page changes or
+    /// is evicted.
+    pub fn share(&mut self, id: PageId) -> PResult<SharedPage> {
+        self.check_usable()?;
+        self.check_id(id)?;
+        let idx = self.frame(id)?;
+        Ok(Rc::clone(&self.frames[idx].data))
+    }
+
     /// Runs `f` on the bytes of page `id` to change them.
     pub fn write<R>(&mut self, id: PageId, f: impl FnOnce(&mut [u8]) -> R) -> PResult<R> {
         self.check_usable()?;
         self.check_id(id)?;
         let idx = self.frame(id)?;
         self.begin_change(idx);
-        Ok(f(&mut self.frames[idx].data))
+        Ok(f(self.frames[idx].data_mut()))
     }
 
     fn begin_change(&mut self, idx: usize) {
@@ -503,7 +538,7 @@ impl Pager {
         };
         let idx = self.frame_for_overwrite(id)?;
         self.begin_overwrite(idx);
-        page::init(&mut self.frames[idx].data, id, kind);
+        page::init(self.frames[idx].data_mut(), id, kind);
         Ok(id)
     }
 
@@ -519,7 +554,7 @@ impl Pager {
         // The old contents are dead: not read, not kept.
         let idx = self.frame_for_overwrite(id)?;
         self.begin_overwrite(idx);
-        let p = &mut self.frames[idx].data;
+        let p = self.frames[idx].data_mut();
         page::init(p, id, PageKind::Free);
         page::set_next(p, head);
         self.write(0, |p| {
@@ -797,7 +832,7 @@ impl Pager {
                 self.frame(rec.page)?
             };
             let f = &mut self.frames[idx];
-            rec.apply(&mut f.data).map_err(corrupt)?;
+            rec.apply(f.data_mut()).map_err(corrupt)?;
             f.dirty = true;
             f.lsn = lsn;
             if rec.full_image {
@@ -818,7 +853,11 @@ impl Pager {
         let idx = self.free_frame()?;
         let ps = self.page_size;
         let frame = &mut self.frames[idx];
-        if let Err(e) = read_padded(self.data.as_ref(), id as u64 * ps as u64, &mut frame.data) {
+        if let Err(e) = read_padded(
+            self.data.as_ref(),
+            id as u64 * ps as u64,
+            frame.data_for_overwrite(),
+        ) {
             return Err(e.into());
         }
         if let Err(what) = page::verify(&frame.data, id) {
@@ -835,7 +874,7 @@ impl Pager {
             return Ok(idx);
         }
         let idx = self.free_frame()?;
-        self.frames[idx].data.fill(0);
+        self.frames[idx].data_for_overwrite().fill(0);
         self.install(idx, id);
         Ok(idx)
     }
@@ -854,7 +893,7 @@ impl Pager {
         if self.frames.len() < self.capacity {
             self.frames.push(Frame {
                 id: NO_PAGE,
-                data: vec![0u8; self.page_size].into_boxed_slice(),
+                data: Rc::from(vec![0u8; self.page_size]),
                 base: None,
                 dirty: false,
                 lsn: 0,
@@ -980,6 +1019,55 @@ mod tests {
             "a new page, not the cut one"
         );
         assert!(fresh == written, "replayed byte for byte");
+    }
+
+    /// A shared page keeps the bytes it had when shared while the pager
+    /// changes, frees, evicts and reloads that page; the pager's own view
+    /// (and what it writes out) has every change.
+    #[test]
+    fn shared_pages_are_copied_on_write() {
+        use crate::storage::{FaultController, FaultyStorage};
+        let calm = FaultController::new(0);
+        let data = FaultyStorage::new(&calm, Vec::new());
+        let wal = FaultyStorage::new(&calm, Vec::new());
+        let mut p = Pager::open(Box::new(data.clone()), Box::new(wal.clone()), small()).unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..10 {
+            for _ in 0..20 {
+                let id = p.allocate(PageKind::Heap).unwrap();
+                p.write(id, |d| d[100] = 1).unwrap();
+                ids.push(id);
+            }
+            p.commit(true).unwrap();
+        }
+        let (a, b) = (ids[0], ids[1]);
+        let held_a = p.share(a).unwrap();
+        let held_b = p.share(b).unwrap();
+        // Two holders of one page, then a change of it.
+        let held_a2 = p.share(a).unwrap();
+        p.write(a, |d| d[100] = 2).unwrap();
+        p.free(b).unwrap();
+        p.commit(true).unwrap();
+        assert_eq!((held_a[100], held_a2[100], held_b[100]), (1, 1, 1));
+        assert_eq!(p.read(a, |d| d[100]).unwrap(), 2);
+        // Every frame reused for other pages (the pool holds 64), then `a`
+        // read back from the data file and changed again.
+        for chunk in ids[2..].chunks(20) {
+            for &id in chunk {
+                p.write(id, |d| d[101] = 3).unwrap();
+            }
+            p.commit(true).unwrap();
+        }
+        p.checkpoint().unwrap();
+        let again = p.share(a).unwrap();
+        p.write(a, |d| d[100] = 4).unwrap();
+        p.commit(true).unwrap();
+        assert_eq!((held_a[100], again[100], held_b[100]), (1, 2, 1));
+        assert_eq!(held_b.len(), 4096);
+        drop(p);
+        let mut p = Pager::open(Box::new(data), Box::new(wal), small()).unwrap();
+        assert_eq!(p.read(a, |d| d[100]).unwrap(), 4);
+        assert_eq!(p.read(ids[199], |d| (d[100], d[101])).unwrap(), (1, 3));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::{err, run, Env, ExecResult, Row, RowBudget};
 use crate::access;
 use crate::catalog::TableDef;
 use crate::error::SqlState;
-use crate::heap::{Heap, PageCopy, Tid};
+use crate::heap::{Heap, PageView, Tid};
 use crate::pager::PageId;
 use crate::sql::plan::{BExpr, Plan};
 use crate::txn::ssi::Target;
@@ -65,7 +65,7 @@ struct Stream {
     source: Source,
     /// Bottom first.
     stages: Vec<Stage>,
-    copy: PageCopy,
+    view: PageView,
 }
 
 /// A query being read a batch at a time.
@@ -145,7 +145,7 @@ impl PlanCursor {
                             after_slot: None,
                         },
                         stages,
-                        copy: PageCopy::default(),
+                        view: PageView::default(),
                     }));
                 }
                 Plan::IndexScan {
@@ -187,7 +187,7 @@ impl PlanCursor {
                         with_tid,
                         source: Source::Tids { tids, next: 0 },
                         stages,
-                        copy: PageCopy::default(),
+                        view: PageView::default(),
                     }));
                 }
                 other => {
@@ -258,7 +258,7 @@ impl PlanCursor {
         }
         if n < want {
             // Nothing more to read: let go of the rows' buffer or the
-            // scan's page copy and TIDs now, not at CLOSE.
+            // scan's page view and TIDs now, not at CLOSE.
             self.done = true;
             self.state = State::Rows(Vec::new().into_iter());
         }
@@ -337,9 +337,9 @@ impl Stream {
         match &mut self.source {
             Source::Heap { page, after_slot } => {
                 while *page != 0 {
-                    heap.copy_page(env.pager, *page, &mut self.copy)?;
-                    for i in 0..self.copy.len() {
-                        let (tid, header) = self.copy.tuple(i);
+                    heap.view_page(env.pager, *page, &mut self.view)?;
+                    for i in 0..self.view.len() {
+                        let (tid, header) = self.view.tuple(i);
                         if after_slot.is_some_and(|s| tid.slot <= s) {
                             continue;
                         }
@@ -348,7 +348,7 @@ impl Stream {
                         if !env.visible(&header)? {
                             continue;
                         }
-                        let payload = self.copy.payload(env.pager, i)?;
+                        let payload = self.view.payload(env.pager, i)?;
                         let mut row = decode_row(&payload, &types)?;
                         if self.with_tid {
                             row.push(tid_value(tid));
@@ -368,7 +368,7 @@ impl Stream {
                             }
                         }
                     }
-                    *page = self.copy.next_page();
+                    *page = self.view.next_page();
                     *after_slot = None;
                 }
             }

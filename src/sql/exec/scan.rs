@@ -6,7 +6,7 @@ use super::{Env, ExecResult, Row, RowBudget};
 use crate::access::hnsw::{IterativeScan, NearestKey};
 use crate::access::{self, ScanKeys};
 use crate::catalog::{IndexDef, TableDef};
-use crate::heap::{Heap, PageCopy, Tid};
+use crate::heap::{Heap, PageView, Tid};
 use crate::sql::plan::{visit_cols, BExpr, IndexBounds};
 use crate::txn::ssi::Target;
 use crate::value::row::{decode_row, decode_row_needed_into};
@@ -194,25 +194,25 @@ pub(super) fn scan_heap_into(
     // have changed its result.
     env.read_target(|| Target::Relation(table.oid));
     let mut page = heap.first_page(env.pager)?;
-    let mut copy = PageCopy::default();
+    let mut view = PageView::default();
     let reader = RowReader::new(table, filter, with_tid, needed, env);
     let mut row = Row::new();
     while page != 0 {
-        heap.copy_page(env.pager, page, &mut copy)?;
-        for i in 0..copy.len() {
+        heap.view_page(env.pager, page, &mut view)?;
+        for i in 0..view.len() {
             env.interrupts.tick()?;
-            let (tid, header) = copy.tuple(i);
+            let (tid, header) = view.tuple(i);
             if !env.visible(&header)? {
                 continue;
             }
-            if !reader.read(&copy.payload(env.pager, i)?, tid, &mut row, env)? {
+            if !reader.read(&view.payload(env.pager, i)?, tid, &mut row, env)? {
                 continue;
             }
             if !sink(&mut row, env)? {
                 return Ok(());
             }
         }
-        page = copy.next_page();
+        page = view.next_page();
     }
     Ok(())
 }
