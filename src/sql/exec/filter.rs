@@ -14,7 +14,7 @@ use super::eval::{comparison_holds, cond_truth, passes};
 use super::{Env, ExecResult};
 use crate::sql::parse::ast::BinOp;
 use crate::sql::plan::BExpr;
-use crate::value::row::{raw_column, RawColumn};
+use crate::value::row::{RawColumn, RowLayout};
 use crate::value::types::DataType;
 use crate::value::Value;
 
@@ -137,8 +137,23 @@ impl Filter<'_> {
     /// columns the leaves compare; `None` when a leaf cannot tell (the
     /// caller decodes the row and asks [`Filter::passes`]).
     #[inline]
-    pub(super) fn passes_raw(&self, payload: &[u8], types: &[DataType]) -> Option<bool> {
-        Some(test_raw(&self.root, payload, types)? == Some(true))
+    pub(super) fn passes_raw(&self, payload: &[u8], layout: &RowLayout) -> Option<bool> {
+        Some(test_raw(&self.root, payload, layout)? == Some(true))
+    }
+
+    /// Whether every column a leaf compares is read from a fixed offset
+    /// ([`RowLayout::has_fixed_offset`]).
+    pub(super) fn reads_fixed_offsets(&self, layout: &RowLayout) -> bool {
+        fn fixed(node: &Node, layout: &RowLayout) -> bool {
+            match node {
+                Node::All(parts) | Node::Any(parts) => parts.iter().all(|p| fixed(p, layout)),
+                Node::Int { col, .. } | Node::Text { col, .. } | Node::Like { col, .. } => {
+                    layout.has_fixed_offset(*col)
+                }
+                Node::Other(_) => false,
+            }
+        }
+        fixed(&self.root, layout)
     }
 }
 
@@ -158,12 +173,12 @@ fn raw_node(node: &Node, types: &[DataType]) -> bool {
 
 /// [`test`] on the encoded row: the same three-valued truth, or `None`
 /// when a column is not what the leaf expects.
-fn test_raw(node: &Node, payload: &[u8], types: &[DataType]) -> Option<Option<bool>> {
-    let column = |col: usize| raw_column(payload, types, col);
+fn test_raw(node: &Node, payload: &[u8], layout: &RowLayout) -> Option<Option<bool>> {
+    let column = |col: usize| layout.raw_column(payload, col);
     Some(match node {
         Node::All(parts) | Node::Any(parts) => {
             let all = matches!(node, Node::All(_));
-            return combine(parts, all, |p| test_raw(p, payload, types).ok_or(())).ok();
+            return combine(parts, all, |p| test_raw(p, payload, layout).ok_or(())).ok();
         }
         Node::Int {
             col,

@@ -9,7 +9,7 @@ use crate::catalog::{IndexDef, TableDef};
 use crate::heap::{Heap, PageView, Tid};
 use crate::sql::plan::{visit_cols, BExpr, IndexBounds};
 use crate::txn::ssi::Target;
-use crate::value::row::{decode_row, decode_row_needed_into};
+use crate::value::row::{decode_row, decode_row_needed_into, RowLayout};
 use crate::value::{DataType, Value};
 
 /// Encodes a TID as the hidden `ctid` column of DML scans.
@@ -41,8 +41,6 @@ pub fn decode_table_row(table: &TableDef, payload: &[u8]) -> ExecResult<Row> {
 /// Where a scan's rows go, one at a time; `false` stops the scan.
 pub(super) type Sink<'s> = dyn FnMut(&mut Row, &mut Env) -> ExecResult<bool> + 's;
 
-/// Decodes a stored row of `types`: every column, or only those `needed`
-/// marks (the others NULL).
 /// Decodes a stored row into `row`: the `needed` columns only (into the
 /// same buffer each time), or all of them.
 pub(super) fn decode_needed(
@@ -63,7 +61,7 @@ pub(super) fn decode_needed(
 /// decoded in two steps: the filter's columns first, the rest only if the
 /// row passes (a DML scan needs whole rows, its WHERE clause one column).
 struct RowReader<'p> {
-    types: Vec<DataType>,
+    layout: RowLayout,
     needed: Option<&'p [bool]>,
     filter: Option<Filter<'p>>,
     filter_cols: Option<Vec<bool>>,
@@ -101,14 +99,20 @@ impl<'p> RowReader<'p> {
             (ok && fewer).then_some(cols)
         });
         let filter = filter.map(|f| Filter::new(f, env));
+        let layout = RowLayout::new(types);
         RowReader {
             // Worth it when decoding would cost more than finding the
             // compared columns: the filter's columns are only part of
-            // what is decoded, or text.
+            // what is decoded, or text, or each is read from a fixed
+            // offset (a walk to an integer column, then decoding it again
+            // for the consumer, was slower in wasm than decoding once).
             raw_filter: filter.as_ref().is_some_and(|f| {
-                f.raw_testable(&types) && (filter_cols.is_some() || f.compares_text())
+                f.raw_testable(layout.types())
+                    && (filter_cols.is_some()
+                        || f.compares_text()
+                        || f.reads_fixed_offsets(&layout))
             }),
-            types,
+            layout,
             needed,
             filter,
             filter_cols,
@@ -124,11 +128,11 @@ impl<'p> RowReader<'p> {
             match self
                 .filter
                 .as_ref()
-                .and_then(|f| f.passes_raw(payload, &self.types))
+                .and_then(|f| f.passes_raw(payload, &self.layout))
             {
                 Some(false) => return Ok(false),
                 Some(true) => {
-                    decode_needed(payload, &self.types, self.needed, row)?;
+                    decode_needed(payload, self.layout.types(), self.needed, row)?;
                     if self.with_tid {
                         row.push(tid_value(tid));
                     }
@@ -138,20 +142,20 @@ impl<'p> RowReader<'p> {
             }
         }
         if let (Some(f), Some(cols)) = (&self.filter, &self.filter_cols) {
-            decode_row_needed_into(payload, &self.types, cols, row)?;
+            decode_row_needed_into(payload, self.layout.types(), cols, row)?;
             if self.with_tid {
                 row.push(tid_value(tid));
             }
             if !f.passes(row, env)? {
                 return Ok(false);
             }
-            decode_needed(payload, &self.types, self.needed, row)?;
+            decode_needed(payload, self.layout.types(), self.needed, row)?;
             if self.with_tid {
                 row.push(tid_value(tid));
             }
             return Ok(true);
         }
-        decode_needed(payload, &self.types, self.needed, row)?;
+        decode_needed(payload, self.layout.types(), self.needed, row)?;
         if self.with_tid {
             row.push(tid_value(tid));
         }
