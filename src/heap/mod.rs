@@ -169,6 +169,12 @@ impl PageView {
         self.slots.is_empty()
     }
 
+    /// Stops sharing the page (the view then holds no tuples).
+    pub fn release(&mut self) {
+        self.slots.clear();
+        self.data = SharedPage::default();
+    }
+
     /// Tuple `i` of the page: its TID and header.
     pub fn tuple(&self, i: usize) -> (Tid, TupleHeader) {
         let (slot, off, _) = self.slots[i];
@@ -508,6 +514,22 @@ impl Heap {
         }
     }
 
+    /// [`Heap::fetch`] without copying: `view` takes tuple `tid`'s page as
+    /// it is now; the tuple is `view`'s only one (index 0). `false` if the
+    /// slot is unused.
+    pub fn view_tuple(&self, pager: &mut Pager, tid: Tid, view: &mut PageView) -> PResult<bool> {
+        view.release();
+        view.id = tid.page;
+        let p = pager.share(tid.page)?;
+        let found = slot_range(&p, tid.page, tid.slot)?;
+        if let Some((off, len)) = found {
+            view.slots.push((tid.slot, off as u32, len as u32));
+        }
+        view.next = page::next(&p);
+        view.data = p;
+        Ok(found.is_some())
+    }
+
     fn decode(pager: &mut Pager, tid: Tid, bytes: &[u8]) -> PResult<Tuple> {
         let header = TupleHeader::read(bytes);
         let stored = &bytes[TUPLE_HEADER_SIZE..];
@@ -548,11 +570,10 @@ impl Heap {
         page_id: PageId,
         into: &mut PageView,
     ) -> PResult<()> {
-        into.id = page_id;
-        into.slots.clear();
         // Drop the previous page first: if the pager still has it, it can
         // change it in place again instead of copying it.
-        into.data = SharedPage::default();
+        into.release();
+        into.id = page_id;
         let p = pager.share(page_id)?;
         let nslots = le::u16_at(&p, OFF_NSLOTS);
         for slot in 0..nslots {

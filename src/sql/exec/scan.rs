@@ -370,6 +370,7 @@ pub(super) fn scan_index_into(
     let heap = Heap::open(table.heap);
     let reader = RowReader::new(table, filter, with_tid, needed, env);
     let mut row = Row::new();
+    let mut view = PageView::default();
     loop {
         let batch = cursor.next_batch(env.pager, 256)?;
         if batch.is_empty() {
@@ -377,10 +378,10 @@ pub(super) fn scan_index_into(
         }
         for tid in batch {
             env.interrupts.tick()?;
-            let Some(t) = heap.fetch(env.pager, tid)? else {
+            if !heap.view_tuple(env.pager, tid, &mut view)? {
                 continue;
-            };
-            if !env.visible(&t.header)? {
+            }
+            if !env.visible(&view.tuple(0).1)? {
                 continue;
             }
             env.read_target(|| Target::Tuple(table.oid, tid.page, tid.slot));
@@ -390,7 +391,11 @@ pub(super) fn scan_index_into(
                 }
                 visible_rows += 1;
             }
-            if !reader.read(&t.payload, tid, &mut row, env)? {
+            let passed = reader.read(&view.payload(env.pager, 0)?, tid, &mut row, env)?;
+            // The sink may change this page (a DML statement): unshared,
+            // the pager changes it in place instead of copying it.
+            view.release();
+            if !passed {
                 continue;
             }
             emitted += 1;
