@@ -155,6 +155,18 @@ impl IndexAm for BTreeIndex {
         Ok(())
     }
 
+    fn entry_for_batch(&self, key: &[Value], tid: Tid) -> Result<Option<Vec<u8>>> {
+        let mut entry = encode_index_key(key, &self.desc)?;
+        entry.extend_from_slice(&tid.to_bytes());
+        Ok(Some(entry))
+    }
+
+    fn insert_entries(&self, pager: &mut Pager, entries: &mut [Vec<u8>]) -> Result<()> {
+        entries.sort_unstable();
+        self.index.tree().insert_sorted(pager, entries)?;
+        Ok(())
+    }
+
     fn remove(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
         let key = encode_index_key(key, &self.desc)?;
         self.index.delete_entry(pager, &key, tid)?;

@@ -85,6 +85,24 @@ pub trait IndexAm {
     fn remove_tids(&self, _pager: &mut Pager, _dead: &crate::util::IdSet<Tid>) -> Result<bool> {
         Ok(false)
     }
+    /// For many inserts at once (a multi-row INSERT): the encoded entry
+    /// `key` → `tid`, to hand to [`IndexAm::insert_entries`] later; `None`
+    /// when the method inserts one entry at a time.
+    fn entry_for_batch(&self, _key: &[Value], _tid: Tid) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Inserts entries made by [`IndexAm::entry_for_batch`], in any order
+    /// (sorted here).
+    fn insert_entries(&self, _pager: &mut Pager, entries: &mut [Vec<u8>]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        Err(crate::error::SqlError::new(
+            crate::sqlstate::SqlState::INTERNAL_ERROR,
+            "this index method takes no batches of entries",
+        )
+        .into())
+    }
     fn lookup(&self, pager: &mut Pager, key: &[Value]) -> Result<Vec<Tid>>;
     fn scan(&self, pager: &mut Pager, keys: &ScanKeys) -> Result<Box<dyn IndexCursor>>;
     fn destroy(&self, pager: &mut Pager) -> Result<()>;

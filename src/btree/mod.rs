@@ -185,7 +185,7 @@ impl BTree {
 
     /// Descends from the root to a leaf; returns it and the path taken.
     fn descend(&self, pager: &mut Pager, seek: Seek) -> PResult<(PageId, Vec<Step>)> {
-        let (leaf, path, _) = self.descend_to(pager, seek, false)?;
+        let (leaf, path, _) = self.descend_to(pager, seek, false, None)?;
         Ok((leaf, path))
     }
 
@@ -196,7 +196,7 @@ impl BTree {
         pager: &mut Pager,
         key: &[u8],
     ) -> PResult<(PageId, Vec<Step>, Result<usize, usize>)> {
-        let (leaf, path, pos) = self.descend_to(pager, Seek::Key(key), true)?;
+        let (leaf, path, pos) = self.descend_to(pager, Seek::Key(key), true, None)?;
         Ok((
             leaf,
             path,
@@ -204,7 +204,16 @@ impl BTree {
         ))
     }
 
-    fn descend_to(&self, pager: &mut Pager, seek: Seek, search_leaf: bool) -> PResult<Descent> {
+    /// With `upper`, it is set to the leaf's exclusive upper bound: the
+    /// separator right of the deepest child taken that has one (`None`:
+    /// the leaf is the rightmost).
+    fn descend_to(
+        &self,
+        pager: &mut Pager,
+        seek: Seek,
+        search_leaf: bool,
+        mut upper: Option<&mut Option<Vec<u8>>>,
+    ) -> PResult<Descent> {
         let mut id = self.root(pager)?;
         let mut path = Vec::new();
         let mut expect_level = None;
@@ -227,6 +236,11 @@ impl BTree {
                         Seek::First => 0,
                         Seek::Last => h.count,
                     };
+                    if let Some(bound) = upper.as_deref_mut() {
+                        if j < h.count {
+                            *bound = Some(node::key(p, id, &h, j)?.to_vec());
+                        }
+                    }
                     Ok((h, Some((j, node::child(p, id, &h, j)?))))
                 })??;
             match next {
@@ -289,6 +303,69 @@ impl BTree {
             self.insert_cell(pager, leaf, i, cell, path)?;
         }
         Ok(true)
+    }
+
+    /// Inserts `keys` (ascending, each with an empty value) as
+    /// [`BTree::insert`] would one by one, a key already present skipped,
+    /// but with one descent per leaf rather than per key: the keys after
+    /// one in its leaf's range go straight into that leaf while they fit
+    /// (a split descends again). Returns how many were inserted.
+    pub fn insert_sorted<K: AsRef<[u8]>>(&self, pager: &mut Pager, keys: &[K]) -> PResult<usize> {
+        let mut inserted = 0;
+        let mut i = 0;
+        while let Some(key) = keys.get(i) {
+            let key = key.as_ref();
+            i += 1;
+            pager.safe_point()?;
+            Self::check_size(pager, key, &[])?;
+            let mut upper = None;
+            let (leaf, path, pos) =
+                self.descend_to(pager, Seek::Key(key), true, Some(&mut upper))?;
+            let Err(at) = pos.expect("a descent to a key searches its leaf") else {
+                continue;
+            };
+            inserted += 1;
+            let cell = node::leaf_cell(key, &[]);
+            let placed = pager.write(leaf, |p| {
+                let h = node::header(p, leaf)?;
+                if h.free() < cell.len() + SLOT {
+                    return Ok(false);
+                }
+                node::insert_cell(p, leaf, &h, at, &cell).map(|()| true)
+            })??;
+            if !placed {
+                self.insert_cell(pager, leaf, at, cell, path)?;
+                continue;
+            }
+            while let Some(next) = keys.get(i) {
+                let next = next.as_ref();
+                if upper.as_deref().is_some_and(|u| next >= u) {
+                    break;
+                }
+                pager.safe_point()?;
+                Self::check_size(pager, next, &[])?;
+                // `None`: it does not fit, the next descent splits the leaf.
+                let outcome = pager.write(leaf, |p| {
+                    let h = node::header(p, leaf)?;
+                    let Err(j) = node::search(p, leaf, &h, next)? else {
+                        return Ok(Some(false));
+                    };
+                    let cell = node::leaf_cell(next, &[]);
+                    if h.free() < cell.len() + SLOT {
+                        return Ok(None);
+                    }
+                    node::insert_cell(p, leaf, &h, j, &cell).map(|()| Some(true))
+                })??;
+                match outcome {
+                    None => break,
+                    Some(new) => {
+                        inserted += usize::from(new);
+                        i += 1;
+                    }
+                }
+            }
+        }
+        Ok(inserted)
     }
 
     /// Inserts `key` → `value`, replacing any existing value, which is

@@ -749,6 +749,61 @@ fn batch_removals_match_the_model() {
     }
 }
 
+/// `insert_sorted` against a model: sorted batches, dense and sparse,
+/// of new keys, keys already present and keys listed twice, into a tree
+/// also growing by single inserts; the tree stays well formed and agrees
+/// with the model, and the count is that of new keys.
+#[test]
+fn sorted_batch_inserts_match_the_model() {
+    for (seed, page_size) in [(5, crate::pager::page::MIN_PAGE_SIZE), (6, 4096)] {
+        let mut rng = Rng::new(seed);
+        let mut p = pager(page_size, 256);
+        let tree = BTree::create(&mut p).unwrap();
+        let max = BTree::max_entry_size(&p) - 6;
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for round in 0..12 {
+            let mut batch: Vec<Vec<u8>> = (0..[1, 40, 700, 2500][round % 4])
+                .map(|_| random_key(&mut rng, max))
+                .collect();
+            // Present keys, and keys repeated within the batch.
+            batch.extend(model.keys().step_by(5).take(30).cloned());
+            if let Some(k) = batch.first().cloned() {
+                batch.push(k);
+            }
+            batch.sort();
+            let new: std::collections::BTreeSet<&Vec<u8>> =
+                batch.iter().filter(|k| !model.contains_key(*k)).collect();
+            let expected = new.len();
+            assert_eq!(
+                tree.insert_sorted(&mut p, &batch).unwrap(),
+                expected,
+                "round {round}"
+            );
+            for k in batch {
+                model.insert(k, Vec::new());
+            }
+            for _ in 0..50 {
+                let k = random_key(&mut rng, max);
+                if tree.insert(&mut p, &k, &[]).unwrap() {
+                    model.insert(k, Vec::new());
+                }
+            }
+            tree.check(&mut p).unwrap();
+            let all = tree
+                .range(
+                    &mut p,
+                    Bound::Unbounded,
+                    Bound::Unbounded,
+                    false,
+                    usize::MAX,
+                )
+                .unwrap();
+            assert_eq!(all, model.clone().into_iter().collect::<Vec<_>>());
+        }
+        assert!(model.len() > 8000, "several levels: {} keys", model.len());
+    }
+}
+
 /// Ascending inserts (serials, an index built in TID order) leave nodes
 /// 90% full, not half full: the tree is smaller than one of the same keys
 /// inserted at random (about 70% full).

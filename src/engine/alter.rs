@@ -532,6 +532,7 @@ impl Engine {
             params: Vec::new(),
             checks,
             cte_plans: Default::default(),
+            index_batches: None,
         };
         let heap = Heap::open(table.heap);
         for mut row in rows {

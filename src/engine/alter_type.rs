@@ -254,6 +254,7 @@ impl Engine {
             params: Vec::new(),
             checks,
             cte_plans: Default::default(),
+            index_batches: None,
         };
         for mut row in rows {
             let Some(old_tid) = value_tid(&row[ncols]) else {

@@ -569,6 +569,7 @@ impl Engine {
             params: Vec::new(),
             checks,
             cte_plans: Default::default(),
+            index_batches: None,
         };
         let cid = dml.cid;
         let heap = Heap::open(child.heap);

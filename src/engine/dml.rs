@@ -45,7 +45,17 @@ pub(super) struct DmlExec {
     pub(super) cte_plans: Rc<Vec<Plan>>,
     /// Row changes go to the change feed (`changefeed.rs`).
     pub(super) capture: bool,
+    /// A multi-row INSERT's entries for its non-unique B+tree indexes (one
+    /// list per `indexes` position), inserted sorted, one descent per leaf,
+    /// once every row is in (`Engine::insert_index_batches`). Nothing
+    /// reads them before: the statement does not see its own rows, other
+    /// transactions do not see uncommitted ones, and uniqueness and
+    /// foreign-key checks use unique indexes, whose entries go in at once.
+    pub(super) index_batches: Option<Vec<Vec<Vec<u8>>>>,
 }
+
+/// From how many rows an INSERT batches its index entries.
+const INDEX_BATCH_MIN_ROWS: usize = 64;
 
 /// ON CONFLICT: which unique index arbitrates (None = any), and what to do.
 #[derive(Clone)]
@@ -350,6 +360,7 @@ impl Engine {
             params: params.to_vec(),
             checks: Vec::new(),
             cte_plans: Rc::new(cte_plans),
+            index_batches: None,
         };
         self.continue_dml(sid, dml)
     }
@@ -757,6 +768,8 @@ impl Engine {
                 Ok(src)
             },
         )?;
+        let index_batches = (insert.on_conflict.is_none() && rows.len() >= INDEX_BATCH_MIN_ROWS)
+            .then(|| vec![Vec::new(); insert.indexes.len()]);
         let dml = DmlExec {
             capture: insert.capture,
             kind: DmlKind::Insert(insert.on_conflict.clone()),
@@ -772,6 +785,7 @@ impl Engine {
             params: params.to_vec(),
             checks: insert.checks.clone(),
             cte_plans: insert.cte_plans.clone(),
+            index_batches,
         };
         self.continue_dml(sid, dml)
     }
@@ -954,6 +968,7 @@ impl Engine {
             params: params.to_vec(),
             checks: modify.checks.clone(),
             cte_plans: modify.cte_plans.clone(),
+            index_batches: None,
         };
         self.continue_dml(sid, dml)
     }
@@ -1058,6 +1073,7 @@ impl Engine {
                 copy: None,
             }));
         }
+        self.insert_index_batches(&mut dml)?;
         let oid = dml.table.oid;
         match dml.kind {
             DmlKind::Insert(_) => *self.insert_counts.entry(oid).or_default() += dml.count,
@@ -1108,7 +1124,11 @@ impl Engine {
                             dml.rows[dml.pos] = row;
                             return Ok(Some(holder));
                         }
-                        self.insert_row(dml, xid, &row)?;
+                        let mut batches = dml.index_batches.take();
+                        let inserted =
+                            self.insert_version(dml, xid, &row, None, batches.as_deref_mut());
+                        dml.index_batches = batches;
+                        inserted?;
                         if dml.capture {
                             self.capture(
                                 sid,
@@ -1267,7 +1287,7 @@ impl Engine {
                     {
                         return Ok(Some(holder));
                     }
-                    let new_tid = self.insert_version(dml, xid, &new_row, Some(old_row))?;
+                    let new_tid = self.insert_version(dml, xid, &new_row, Some(old_row), None)?;
                     self.ssi_write_version(xid, &dml.table, tid)?;
                     self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), mode)?;
                     if dml.capture {
@@ -1390,7 +1410,7 @@ impl Engine {
         {
             return Ok(Some(holder));
         }
-        let new_tid = self.insert_version(dml, xid, &new_row, Some(&old_row))?;
+        let new_tid = self.insert_version(dml, xid, &new_row, Some(&old_row), None)?;
         self.ssi_write_version(xid, &dml.table, tid)?;
         self.mark_replaced(
             sid,
@@ -1475,7 +1495,18 @@ impl Engine {
 
     /// Inserts a new row version and its index entries.
     pub(super) fn insert_row(&mut self, dml: &DmlExec, xid: Xid, row: &[Value]) -> Result<Tid> {
-        self.insert_version(dml, xid, row, None)
+        self.insert_version(dml, xid, row, None, None)
+    }
+
+    /// Inserts the entries a multi-row INSERT batched (`DmlExec::index_batches`).
+    fn insert_index_batches(&mut self, dml: &mut DmlExec) -> Result<()> {
+        let Some(mut batches) = dml.index_batches.take() else {
+            return Ok(());
+        };
+        for (idx, entries) in dml.indexes.iter().zip(&mut batches) {
+            access::open(idx).insert_entries(&mut self.pager, entries)?;
+        }
+        Ok(())
     }
 
     /// [`Engine::insert_row`] for the new version of an update of
@@ -1488,6 +1519,7 @@ impl Engine {
         xid: Xid,
         row: &[Value],
         replaces: Option<&[Value]>,
+        mut batches: Option<&mut [Vec<Vec<u8>>]>,
     ) -> Result<Tid> {
         let mut payload = std::mem::take(&mut self.row_buf);
         payload.clear();
@@ -1517,7 +1549,7 @@ impl Engine {
         if tracked.is_some() {
             writes.push(Write::Table(dml.table.oid));
         }
-        for idx in &dml.indexes {
+        for (pos, idx) in dml.indexes.iter().enumerate() {
             let computed;
             let key: &[Value] = match idx.columns.as_slice() {
                 // A plain one-column key is the row's own value, uncopied.
@@ -1531,7 +1563,14 @@ impl Engine {
                 },
             };
             let am = access::open(idx);
-            am.insert(&mut self.pager, key, tid)?;
+            let batch = batches.as_deref_mut().and_then(|b| b.get_mut(pos));
+            match batch.filter(|_| !idx.unique) {
+                Some(batch) => match am.entry_for_batch(key, tid)? {
+                    Some(entry) => batch.push(entry),
+                    None => am.insert(&mut self.pager, key, tid)?,
+                },
+                None => am.insert(&mut self.pager, key, tid)?,
+            }
             let unchanged = match (tracked, replaces) {
                 (Some(_), Some(old)) => {
                     self.index_entry(idx, &dml.table, old)?.as_deref() == Some(key)
