@@ -4,13 +4,13 @@
 
 use std::ops::Bound;
 
-use super::{Capabilities, IndexAm, IndexCursor, Result, ScanKeys, ScanShape};
+use super::{Capabilities, EntryBatch, IndexAm, IndexCursor, Result, ScanKeys, ScanShape};
 use crate::btree::{entry_key, key::prefix_successor, split_entry_key, BTree, Index, RangeCursor};
 use crate::catalog::IndexDef;
 use crate::heap::Tid;
 use crate::pager::{PageId, Pager};
 use crate::util::IdSet;
-use crate::value::index_key::encode_index_key;
+use crate::value::index_key::{encode_index_key, encode_index_key_into};
 use crate::value::Value;
 
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -155,15 +155,19 @@ impl IndexAm for BTreeIndex {
         Ok(())
     }
 
-    fn entry_for_batch(&self, key: &[Value], tid: Tid) -> Result<Option<Vec<u8>>> {
-        let mut entry = encode_index_key(key, &self.desc)?;
-        entry.extend_from_slice(&tid.to_bytes());
-        Ok(Some(entry))
+    fn batch_entry(&self, key: &[Value], tid: Tid, batch: &mut EntryBatch) -> Result<bool> {
+        batch.push_with(|out| {
+            encode_index_key_into(out, key, &self.desc)?;
+            out.extend_from_slice(&tid.to_bytes());
+            Ok::<_, crate::error::Error>(())
+        })?;
+        Ok(true)
     }
 
-    fn insert_entries(&self, pager: &mut Pager, entries: &mut [Vec<u8>]) -> Result<()> {
+    fn insert_batch(&self, pager: &mut Pager, batch: &EntryBatch) -> Result<()> {
+        let mut entries: Vec<&[u8]> = batch.entries().collect();
         entries.sort_unstable();
-        self.index.tree().insert_sorted(pager, entries)?;
+        self.index.tree().insert_sorted(pager, &entries)?;
         Ok(())
     }
 
@@ -308,6 +312,52 @@ mod tests {
             }
             out.extend(batch);
         }
+    }
+
+    /// A batch of entries inserted at once gives what inserting them one
+    /// by one gives.
+    #[test]
+    fn batched_entries_equal_single_inserts() {
+        let mut pager = Pager::open(
+            Box::new(MemoryStorage::new()),
+            Box::new(MemoryStorage::new()),
+            PagerConfig::default(),
+        )
+        .expect("pager opens");
+        let mut one = def(0, false, vec![false, true]);
+        one.root = access::create(&mut pager, &one).expect("created");
+        let mut many = def(0, false, vec![false, true]);
+        many.root = access::create(&mut pager, &many).expect("created");
+        let (one, many) = (access::open(&one), access::open(&many));
+        let mut batch = EntryBatch::default();
+        for slot in 1..=2000u16 {
+            let row = [
+                Value::Int4(i32::from(slot % 7)),
+                Value::Text(format!("t{}", slot % 13)),
+            ];
+            one.insert(&mut pager, &row, tid(slot)).expect("inserted");
+            assert!(many
+                .batch_entry(&row, tid(slot), &mut batch)
+                .expect("encoded"));
+        }
+        assert_eq!(batch.entries().count(), 2000);
+        many.insert_batch(&mut pager, &batch)
+            .expect("batch inserted");
+        let all = ScanKeys::default();
+        let collect = |am: &dyn IndexAm, pager: &mut Pager| {
+            let mut cursor = am.scan(pager, &all).expect("scan");
+            let mut tids = Vec::new();
+            loop {
+                let b = cursor.next_batch(pager, 100).expect("batch");
+                if b.is_empty() {
+                    return tids;
+                }
+                tids.extend(b);
+            }
+        };
+        let expected = collect(one.as_ref(), &mut pager);
+        assert_eq!(expected.len(), 2000);
+        assert_eq!(collect(many.as_ref(), &mut pager), expected);
     }
 
     #[test]

@@ -69,6 +69,48 @@ pub struct ScanShape {
 }
 
 /// An open index.
+/// Encoded index entries laid end to end: a statement's worth in one
+/// buffer instead of one allocation each.
+#[derive(Default)]
+pub struct EntryBatch {
+    bytes: Vec<u8>,
+    /// Where each entry ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl EntryBatch {
+    /// Appends one entry: what `write` appends to the buffer (nothing if
+    /// it fails).
+    pub fn push_with<E>(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let start = self.bytes.len();
+        match write(&mut self.bytes) {
+            Ok(()) => {
+                self.ends.push(self.bytes.len());
+                Ok(())
+            }
+            Err(e) => {
+                self.bytes.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The entries, in the order they were appended.
+    pub fn entries(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
+    }
+}
+
 pub trait IndexAm {
     fn insert(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()>;
     fn remove(&self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()>;
@@ -85,16 +127,16 @@ pub trait IndexAm {
     fn remove_tids(&self, _pager: &mut Pager, _dead: &crate::util::IdSet<Tid>) -> Result<bool> {
         Ok(false)
     }
-    /// For many inserts at once (a multi-row INSERT): the encoded entry
-    /// `key` → `tid`, to hand to [`IndexAm::insert_entries`] later; `None`
-    /// when the method inserts one entry at a time.
-    fn entry_for_batch(&self, _key: &[Value], _tid: Tid) -> Result<Option<Vec<u8>>> {
-        Ok(None)
+    /// For many inserts at once (a multi-row INSERT): appends the encoded
+    /// entry `key` → `tid` to `batch`, for [`IndexAm::insert_batch`]
+    /// later; `false` (nothing appended) when the method inserts one entry
+    /// at a time.
+    fn batch_entry(&self, _key: &[Value], _tid: Tid, _batch: &mut EntryBatch) -> Result<bool> {
+        Ok(false)
     }
-    /// Inserts entries made by [`IndexAm::entry_for_batch`], in any order
-    /// (sorted here).
-    fn insert_entries(&self, _pager: &mut Pager, entries: &mut [Vec<u8>]) -> Result<()> {
-        if entries.is_empty() {
+    /// Inserts the entries [`IndexAm::batch_entry`] appended, in any order.
+    fn insert_batch(&self, _pager: &mut Pager, batch: &EntryBatch) -> Result<()> {
+        if batch.is_empty() {
             return Ok(());
         }
         Err(crate::error::SqlError::new(

@@ -51,7 +51,7 @@ pub(super) struct DmlExec {
     /// reads them before: the statement does not see its own rows, other
     /// transactions do not see uncommitted ones, and uniqueness and
     /// foreign-key checks use unique indexes, whose entries go in at once.
-    pub(super) index_batches: Option<Vec<Vec<Vec<u8>>>>,
+    pub(super) index_batches: Option<Vec<access::EntryBatch>>,
 }
 
 /// From how many rows an INSERT batches its index entries.
@@ -769,7 +769,7 @@ impl Engine {
             },
         )?;
         let index_batches = (insert.on_conflict.is_none() && rows.len() >= INDEX_BATCH_MIN_ROWS)
-            .then(|| vec![Vec::new(); insert.indexes.len()]);
+            .then(|| insert.indexes.iter().map(|_| Default::default()).collect());
         let dml = DmlExec {
             capture: insert.capture,
             kind: DmlKind::Insert(insert.on_conflict.clone()),
@@ -1500,11 +1500,11 @@ impl Engine {
 
     /// Inserts the entries a multi-row INSERT batched (`DmlExec::index_batches`).
     fn insert_index_batches(&mut self, dml: &mut DmlExec) -> Result<()> {
-        let Some(mut batches) = dml.index_batches.take() else {
+        let Some(batches) = dml.index_batches.take() else {
             return Ok(());
         };
-        for (idx, entries) in dml.indexes.iter().zip(&mut batches) {
-            access::open(idx).insert_entries(&mut self.pager, entries)?;
+        for (idx, batch) in dml.indexes.iter().zip(&batches) {
+            access::open(idx).insert_batch(&mut self.pager, batch)?;
         }
         Ok(())
     }
@@ -1519,7 +1519,7 @@ impl Engine {
         xid: Xid,
         row: &[Value],
         replaces: Option<&[Value]>,
-        mut batches: Option<&mut [Vec<Vec<u8>>]>,
+        mut batches: Option<&mut [access::EntryBatch]>,
     ) -> Result<Tid> {
         let mut payload = std::mem::take(&mut self.row_buf);
         payload.clear();
@@ -1564,12 +1564,12 @@ impl Engine {
             };
             let am = access::open(idx);
             let batch = batches.as_deref_mut().and_then(|b| b.get_mut(pos));
-            match batch.filter(|_| !idx.unique) {
-                Some(batch) => match am.entry_for_batch(key, tid)? {
-                    Some(entry) => batch.push(entry),
-                    None => am.insert(&mut self.pager, key, tid)?,
-                },
-                None => am.insert(&mut self.pager, key, tid)?,
+            let batched = match batch.filter(|_| !idx.unique) {
+                Some(batch) => am.batch_entry(key, tid, batch)?,
+                None => false,
+            };
+            if !batched {
+                am.insert(&mut self.pager, key, tid)?;
             }
             let unchanged = match (tracked, replaces) {
                 (Some(_), Some(old)) => {

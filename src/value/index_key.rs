@@ -166,15 +166,26 @@ impl Value {
 pub fn encode_index_key(values: &[Value], descending: &[bool]) -> Result<Vec<u8>, SqlError> {
     // Room for the TID an index entry appends.
     let mut out = Vec::with_capacity(16 + 6);
+    encode_index_key_into(&mut out, values, descending)?;
+    Ok(out)
+}
+
+/// [`encode_index_key`], appended to `out` (on error, part of the key may
+/// have been appended).
+pub fn encode_index_key_into(
+    out: &mut Vec<u8>,
+    values: &[Value],
+    descending: &[bool],
+) -> Result<(), SqlError> {
     for (i, v) in values.iter().enumerate() {
         let desc = descending.get(i).copied().unwrap_or(false);
         match v {
             // Text is the common wide key: encoded from the value itself.
-            Value::Text(s) => encode_text(&mut out, s.as_bytes(), desc),
-            v => encode_value(&mut out, &v.to_key_value()?, desc),
+            Value::Text(s) => encode_text(out, s.as_bytes(), desc),
+            v => encode_value(out, &v.to_key_value()?, desc),
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
