@@ -187,7 +187,15 @@ impl PageView {
         )
     }
 
-    /// Tuple `i`'s payload: borrowed from the copy, or read from its
+    /// Tuple `i`'s payload if the page holds it (not in an overflow chain).
+    pub fn inline_payload(&self, i: usize) -> Option<&[u8]> {
+        let (_, off, len) = self.slots[i];
+        let bytes = &self.data[off as usize..(off + len) as usize];
+        let external = TupleHeader::read(bytes).flags & flags::EXTERNAL != 0;
+        (!external).then(|| &bytes[TUPLE_HEADER_SIZE..])
+    }
+
+    /// Tuple `i`'s payload: borrowed from the page, or read from its
     /// overflow chain.
     pub fn payload(&self, pager: &mut Pager, i: usize) -> PResult<std::borrow::Cow<'_, [u8]>> {
         let (_, off, len) = self.slots[i];

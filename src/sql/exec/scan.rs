@@ -120,6 +120,17 @@ impl<'p> RowReader<'p> {
         }
     }
 
+    /// The filter, tested on the encoded row, rejects it (`false` when it
+    /// passes or cannot tell).
+    fn rejects(&self, payload: &[u8]) -> bool {
+        self.raw_filter
+            && self
+                .filter
+                .as_ref()
+                .and_then(|f| f.passes_raw(payload, &self.layout))
+                == Some(false)
+    }
+
     /// Decodes the tuple at `tid` into `row`; `false` if the filter
     /// rejects it.
     fn read(&self, payload: &[u8], tid: Tid, row: &mut Row, env: &mut Env) -> ExecResult<bool> {
@@ -201,10 +212,18 @@ pub(super) fn scan_heap_into(
     let mut view = PageView::default();
     let reader = RowReader::new(table, filter, with_tid, needed, env);
     let mut row = Row::new();
+    // A filter tested on the encoded row can go before the visibility
+    // check, which most rows it rejects then skip (a transaction's own dead
+    // versions, in a loop of UPDATEs). Not under SSI, which notes the
+    // writer of every version the scan looks at, visible or not.
+    let filter_first = reader.raw_filter && env.ssi.is_none();
     while page != 0 {
         heap.view_page(env.pager, page, &mut view)?;
         for i in 0..view.len() {
             env.interrupts.tick()?;
+            if filter_first && view.inline_payload(i).is_some_and(|p| reader.rejects(p)) {
+                continue;
+            }
             let (tid, header) = view.tuple(i);
             if !env.visible(&header)? {
                 continue;
