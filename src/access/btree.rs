@@ -298,6 +298,15 @@ mod tests {
         }
     }
 
+    fn memory_pager() -> Pager {
+        Pager::open(
+            Box::new(MemoryStorage::new()),
+            Box::new(MemoryStorage::new()),
+            PagerConfig::default(),
+        )
+        .expect("pager opens")
+    }
+
     fn tid(slot: u16) -> Tid {
         Tid { page: 7, slot }
     }
@@ -318,12 +327,7 @@ mod tests {
     /// by one gives.
     #[test]
     fn batched_entries_equal_single_inserts() {
-        let mut pager = Pager::open(
-            Box::new(MemoryStorage::new()),
-            Box::new(MemoryStorage::new()),
-            PagerConfig::default(),
-        )
-        .expect("pager opens");
+        let mut pager = memory_pager();
         let mut one = def(0, false, vec![false, true]);
         one.root = access::create(&mut pager, &one).expect("created");
         let mut many = def(0, false, vec![false, true]);
@@ -344,30 +348,14 @@ mod tests {
         many.insert_batch(&mut pager, &batch)
             .expect("batch inserted");
         let all = ScanKeys::default();
-        let collect = |am: &dyn IndexAm, pager: &mut Pager| {
-            let mut cursor = am.scan(pager, &all).expect("scan");
-            let mut tids = Vec::new();
-            loop {
-                let b = cursor.next_batch(pager, 100).expect("batch");
-                if b.is_empty() {
-                    return tids;
-                }
-                tids.extend(b);
-            }
-        };
-        let expected = collect(one.as_ref(), &mut pager);
+        let expected = scan_all(one.as_ref(), &mut pager, &all);
         assert_eq!(expected.len(), 2000);
-        assert_eq!(collect(many.as_ref(), &mut pager), expected);
+        assert_eq!(scan_all(many.as_ref(), &mut pager, &all), expected);
     }
 
     #[test]
     fn insert_lookup_scan_remove() {
-        let mut pager = Pager::open(
-            Box::new(MemoryStorage::new()),
-            Box::new(MemoryStorage::new()),
-            PagerConfig::default(),
-        )
-        .expect("pager opens");
+        let mut pager = memory_pager();
         let mut d = def(0, false, vec![false, true]);
         d.root = access::create(&mut pager, &d).expect("created");
         let am = access::open(&d);

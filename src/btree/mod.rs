@@ -291,18 +291,22 @@ impl BTree {
             return Ok(false);
         };
         let cell = node::leaf_cell(key, value);
-        // Most inserts fit their leaf: one write, no second look.
-        let placed = pager.write(leaf, |p| {
+        if !Self::place_in_leaf(pager, leaf, i, &cell)? {
+            self.insert_cell(pager, leaf, i, cell, path)?;
+        }
+        Ok(true)
+    }
+
+    /// Puts `cell` at slot `at` of `leaf` if it fits there, which most
+    /// inserts do: one write, no second look. `false`: it needs a split.
+    fn place_in_leaf(pager: &mut Pager, leaf: PageId, at: usize, cell: &[u8]) -> PResult<bool> {
+        pager.write(leaf, |p| {
             let h = node::header(p, leaf)?;
             if h.free() < cell.len() + SLOT {
                 return Ok(false);
             }
-            node::insert_cell(p, leaf, &h, i, &cell).map(|()| true)
-        })??;
-        if !placed {
-            self.insert_cell(pager, leaf, i, cell, path)?;
-        }
-        Ok(true)
+            node::insert_cell(p, leaf, &h, at, cell).map(|()| true)
+        })?
     }
 
     /// Inserts `keys` (ascending, each with an empty value) as
@@ -326,14 +330,7 @@ impl BTree {
             };
             inserted += 1;
             let cell = node::leaf_cell(key, &[]);
-            let placed = pager.write(leaf, |p| {
-                let h = node::header(p, leaf)?;
-                if h.free() < cell.len() + SLOT {
-                    return Ok(false);
-                }
-                node::insert_cell(p, leaf, &h, at, &cell).map(|()| true)
-            })??;
-            if !placed {
+            if !Self::place_in_leaf(pager, leaf, at, &cell)? {
                 self.insert_cell(pager, leaf, at, cell, path)?;
                 continue;
             }

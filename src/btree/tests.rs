@@ -677,6 +677,15 @@ fn crash_recovery_never_sees_half_an_operation() {
     }
 }
 
+/// The tree is well formed and holds exactly `model`.
+fn assert_tree_is(tree: &BTree, p: &mut Pager, model: &BTreeMap<Vec<u8>, Vec<u8>>) {
+    tree.check(p).unwrap();
+    let all = tree
+        .range(p, Bound::Unbounded, Bound::Unbounded, false, usize::MAX)
+        .unwrap();
+    assert_eq!(all, model.clone().into_iter().collect::<Vec<_>>());
+}
+
 /// `delete_sorted` and `remove_where` against a model: batches of present
 /// and absent keys, dense and sparse, some listing a key twice, until the
 /// tree is empty; the tree stays well formed, agrees with the model, and
@@ -730,17 +739,7 @@ fn batch_removals_match_the_model() {
             for k in &batch {
                 model.remove(k);
             }
-            tree.check(&mut p).unwrap();
-            let all = tree
-                .range(
-                    &mut p,
-                    Bound::Unbounded,
-                    Bound::Unbounded,
-                    false,
-                    usize::MAX,
-                )
-                .unwrap();
-            assert_eq!(all, model.clone().into_iter().collect::<Vec<_>>());
+            assert_tree_is(&tree, &mut p, &model);
         }
         assert!(round >= 8, "several batches of each kind: {round}");
         assert_eq!(tree.pages(&mut p).unwrap().len(), 2, "root leaf + meta");
@@ -788,17 +787,7 @@ fn sorted_batch_inserts_match_the_model() {
                     model.insert(k, Vec::new());
                 }
             }
-            tree.check(&mut p).unwrap();
-            let all = tree
-                .range(
-                    &mut p,
-                    Bound::Unbounded,
-                    Bound::Unbounded,
-                    false,
-                    usize::MAX,
-                )
-                .unwrap();
-            assert_eq!(all, model.clone().into_iter().collect::<Vec<_>>());
+            assert_tree_is(&tree, &mut p, &model);
         }
         assert!(model.len() > 8000, "several levels: {} keys", model.len());
     }

@@ -187,21 +187,24 @@ impl PageView {
         )
     }
 
-    /// Tuple `i`'s payload if the page holds it (not in an overflow chain).
-    pub fn inline_payload(&self, i: usize) -> Option<&[u8]> {
+    /// Tuple `i`'s header and stored bytes (its payload, or a reference to
+    /// its overflow chain).
+    fn stored(&self, i: usize) -> (TupleHeader, &[u8]) {
         let (_, off, len) = self.slots[i];
         let bytes = &self.data[off as usize..(off + len) as usize];
-        let external = TupleHeader::read(bytes).flags & flags::EXTERNAL != 0;
-        (!external).then(|| &bytes[TUPLE_HEADER_SIZE..])
+        (TupleHeader::read(bytes), &bytes[TUPLE_HEADER_SIZE..])
+    }
+
+    /// Tuple `i`'s payload if the page holds it (not in an overflow chain).
+    pub fn inline_payload(&self, i: usize) -> Option<&[u8]> {
+        let (header, stored) = self.stored(i);
+        (header.flags & flags::EXTERNAL == 0).then_some(stored)
     }
 
     /// Tuple `i`'s payload: borrowed from the page, or read from its
     /// overflow chain.
     pub fn payload(&self, pager: &mut Pager, i: usize) -> PResult<std::borrow::Cow<'_, [u8]>> {
-        let (_, off, len) = self.slots[i];
-        let bytes = &self.data[off as usize..(off + len) as usize];
-        let header = TupleHeader::read(bytes);
-        let stored = &bytes[TUPLE_HEADER_SIZE..];
+        let (header, stored) = self.stored(i);
         if header.flags & flags::EXTERNAL != 0 {
             if stored.len() != EXTERNAL_REF_SIZE {
                 return Err(PagerError::corrupt(self.id, "bad external reference"));

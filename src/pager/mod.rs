@@ -945,7 +945,7 @@ impl Pager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::MemoryStorage;
+    use crate::storage::{FaultController, FaultyStorage, MemoryStorage};
 
     fn small() -> PagerConfig {
         PagerConfig {
@@ -955,15 +955,22 @@ mod tests {
         }
     }
 
+    /// A data file and a WAL holding `data` and `wal`, whose clones share
+    /// their bytes, so they outlive a pager for a reopen.
+    fn files(data: Vec<u8>, wal: Vec<u8>) -> (FaultyStorage, FaultyStorage) {
+        let calm = FaultController::new(0);
+        (
+            FaultyStorage::new(&calm, data),
+            FaultyStorage::new(&calm, wal),
+        )
+    }
+
     /// Free pages at the end of the file are cut off; the free list keeps
     /// the others; a cut page id allocated again is logged afresh, and
     /// all of it survives recovery from the WAL.
     #[test]
     fn truncate_free_tail_gives_pages_back_and_survives_reopen() {
-        use crate::storage::{FaultController, FaultyStorage};
-        let calm = FaultController::new(0);
-        let data = FaultyStorage::new(&calm, Vec::new());
-        let wal = FaultyStorage::new(&calm, Vec::new());
+        let (data, wal) = files(Vec::new(), Vec::new());
         let mut p = Pager::open(Box::new(data.clone()), Box::new(wal.clone()), small()).unwrap();
         let ids: Vec<PageId> = (0..40)
             .map(|_| p.allocate(PageKind::Heap).unwrap())
@@ -1004,8 +1011,7 @@ mod tests {
         // Recovery from the files as they are now (a crash: no checkpoint).
         let (data, wal) = (data.current_bytes(), wal.current_bytes());
         drop(p);
-        let data = FaultyStorage::new(&calm, data);
-        let wal = FaultyStorage::new(&calm, wal);
+        let (data, wal) = files(data, wal);
         let mut p = Pager::open(Box::new(data), Box::new(wal), small()).unwrap();
         assert_eq!(p.page_count(), ids[30] + 1);
         assert_eq!(p.free_page_count().unwrap(), 0);
@@ -1026,10 +1032,7 @@ mod tests {
     /// (and what it writes out) has every change.
     #[test]
     fn shared_pages_are_copied_on_write() {
-        use crate::storage::{FaultController, FaultyStorage};
-        let calm = FaultController::new(0);
-        let data = FaultyStorage::new(&calm, Vec::new());
-        let wal = FaultyStorage::new(&calm, Vec::new());
+        let (data, wal) = files(Vec::new(), Vec::new());
         let mut p = Pager::open(Box::new(data.clone()), Box::new(wal.clone()), small()).unwrap();
         let mut ids = Vec::new();
         for _ in 0..10 {
