@@ -34,7 +34,19 @@ import init, { Database, changeFeedDdl } from './wasm/neuraldb.js';
 const clientId = crypto.randomUUID();
 /** How often the clock is checked while a parked statement has a statement_timeout. */
 const TIMEOUT_POLL_MS = 20;
-const wasmReady = init();
+/**
+ * The wasm instance, started on first need. The package's page side
+ * compiles the module while this worker starts and posts it
+ * (`expectWasm`, then `wasm`): opening begins about 20 ms sooner. A worker
+ * the application created (`options.worker`) fetches the module itself.
+ */
+let wasmReady = null;
+/** Resolves the module the page is compiling (null: it could not; fetch it here). */
+let moduleFromPage = null;
+function wasm() {
+  wasmReady ??= init();
+  return wasmReady;
+}
 
 /** @returns {{code: string, message: string}} */
 function dbError(code, message, extra = {}) {
@@ -978,7 +990,7 @@ async function withTemporarySession(handle, fn) {
 
 const ops = {
   async open(name, options = {}) {
-    await wasmReady;
+    await wasm();
     if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
       throw dbError('3D000', 'database name must be a non-empty string of at most 200 characters');
     }
@@ -1034,7 +1046,7 @@ const ops = {
 
   /** The DDL that turns the change feed on. */
   async changeFeedDdl() {
-    await wasmReady;
+    await wasm();
     return changeFeedDdl();
   },
 
@@ -1126,6 +1138,17 @@ const ops = {
 
 self.onmessage = async (e) => {
   const { id, op, args } = e.data;
+  if (op === 'expectWasm' && wasmReady === null) {
+    wasmReady = new Promise((resolve) => (moduleFromPage = resolve)).then((module) =>
+      init(module ? { module_or_path: module } : undefined),
+    );
+    return;
+  }
+  if (op === 'wasm') {
+    moduleFromPage?.(args[0]);
+    moduleFromPage = null;
+    return;
+  }
   if (fatal) {
     self.postMessage({ id, ok: false, error: dbError('08006', 'the database worker failed; reopen the database') });
     return;

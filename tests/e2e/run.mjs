@@ -174,6 +174,32 @@ const scenarios = [
     await p.close();
   }],
 
+  ['the wasm module: compiled by the page for its worker, or fetched by the worker when the page cannot, or by a worker the application brings', async (b, base) => {
+    const answer = (p, slot) => p.eval(async (slot) => (await window[slot].query('SELECT 40 + 2 AS n')).rows[0].n, slot);
+    // The page compiles the module and posts it to the worker it starts.
+    const p = await b.newPage(base);
+    await open(p, 'wasm-handover', 'db', { storage: 'memory' });
+    assert.equal(await answer(p, 'db'), 42);
+    const fetchedByPage = await p.eval(() =>
+      performance.getEntriesByType('resource').some((e) => e.name.endsWith('/pkg/wasm/neuraldb_bg.wasm') && e.initiatorType === 'fetch'));
+    assert.equal(fetchedByPage, true);
+    await p.close();
+    // Streaming compilation fails in the page: the worker fetches the module.
+    const q2 = await b.newPage(base);
+    await q2.eval(() => {
+      WebAssembly.compileStreaming = () => Promise.reject(new TypeError('refused by the test'));
+    });
+    await open(q2, 'wasm-handover', 'db', { storage: 'memory' });
+    assert.equal(await answer(q2, 'db'), 42);
+    // The application's own worker gets no module from the page.
+    await q2.eval(async () => {
+      const worker = new Worker(new URL('/pkg/worker.js', location.href), { type: 'module' });
+      window.own = await window.ndb.NeuralDB.open('wasm-handover', { storage: 'memory', worker });
+    });
+    assert.equal(await answer(q2, 'own'), 42);
+    await q2.close();
+  }],
+
   ['two tabs: REPEATABLE READ snapshot vs READ COMMITTED', async (b, base) => {
     const A = await b.newPage(base);
     const B = await b.newPage(base);
