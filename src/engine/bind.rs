@@ -606,6 +606,7 @@ impl Engine {
             table: Rc::new(table.clone()),
             filter: None,
             with_tid: true,
+            needed: None,
         };
         if let Some(t) = self.txns.get_mut(sid) {
             t.cid += 1;

@@ -369,7 +369,7 @@ impl Engine {
     /// The tables with a foreign key referencing `parent`, as every
     /// running transaction's catalog changes show them. Looked up once per
     /// catalog epoch, not for every row a DELETE or UPDATE changes.
-    fn fk_children(&mut self, parent: Oid) -> Rc<Vec<TableDef>> {
+    pub(super) fn fk_children(&mut self, parent: Oid) -> Rc<Vec<TableDef>> {
         let epoch = self.catalog_epoch();
         if self.fk_children.0 != epoch {
             self.fk_children = (epoch, Default::default());

@@ -82,6 +82,8 @@ pub(super) enum DmlKind {
     },
     Delete {
         pred: Option<BExpr>,
+        /// The rows hold only the WHERE clause's columns and the TID.
+        partial_rows: bool,
     },
     /// SELECT ... FOR UPDATE/SHARE: rows are `[output columns.., ctid]`.
     Lock {
@@ -106,6 +108,68 @@ pub(super) enum LockOutcome {
     Skip,
 }
 
+/// Which of a table's `ncols` columns the WHERE clause `pred` reads; `None`
+/// when that cannot be told (a subquery).
+fn where_columns(pred: Option<&BExpr>, ncols: usize) -> Option<Rc<[bool]>> {
+    let mut needed = vec![false; ncols];
+    let mut ok = true;
+    if let Some(p) = pred {
+        // Past the table's columns: the TID, always there.
+        plan::visit_cols(
+            p,
+            &mut |c| {
+                if let Some(n) = needed.get_mut(c) {
+                    *n = true;
+                }
+            },
+            &mut ok,
+        );
+    }
+    ok.then(|| needed.into())
+}
+
+/// Makes the scan under a single-table DELETE's filter decode only the
+/// `needed` columns.
+fn decode_only(plan: Plan, needed: &Rc<[bool]>) -> Plan {
+    match plan {
+        Plan::SeqScan {
+            table,
+            filter,
+            with_tid,
+            ..
+        } => Plan::SeqScan {
+            table,
+            filter,
+            with_tid,
+            needed: Some(needed.clone()),
+        },
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            with_tid,
+            stop_after,
+            ..
+        } => Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            with_tid,
+            stop_after,
+            needed: Some(needed.clone()),
+        },
+        Plan::Filter { input, pred } => Plan::Filter {
+            input: Box::new(decode_only(*input, needed)),
+            pred,
+        },
+        other => other,
+    }
+}
+
 /// Makes a single-table query plan also output each row's TID (last
 /// column). `None` for shapes FOR UPDATE does not allow.
 pub(super) fn with_row_ids(plan: Plan, ncols: usize) -> Option<Plan> {
@@ -114,6 +178,7 @@ pub(super) fn with_row_ids(plan: Plan, ncols: usize) -> Option<Plan> {
             table,
             filter,
             with_tid: true,
+            needed: None,
         },
         Plan::IndexScan {
             table,
@@ -131,6 +196,7 @@ pub(super) fn with_row_ids(plan: Plan, ncols: usize) -> Option<Plan> {
             filter,
             with_tid: true,
             stop_after,
+            needed: None,
         },
         Plan::Filter { input, pred } => Plan::Filter {
             input: Box::new(with_row_ids(*input, ncols)?),
@@ -254,6 +320,7 @@ pub(super) fn dml_input(
         table: table.clone(),
         filter: None,
         with_tid: true,
+        needed: None,
     };
     if !from.is_empty() {
         let (fp, fs) = b.bind_from(from)?;
@@ -889,6 +956,7 @@ impl Engine {
             returning,
             cte_plans: Rc::new(cte_plans),
             capture,
+            partial_rows: false,
         };
         self.cache_and_run_modify(sid, key, snapshot, modify, params)
     }
@@ -951,6 +1019,7 @@ impl Engine {
             },
             None => DmlKind::Delete {
                 pred: modify.pred.clone(),
+                partial_rows: modify.partial_rows,
             },
         };
         let dml = DmlExec {
@@ -1021,6 +1090,22 @@ impl Engine {
         };
         let plan = self.optimize(plan);
         let capture = self.captures(sid, &table)?;
+        // Nothing but the WHERE clause reads the old rows: no RETURNING,
+        // no change capture, no foreign key referencing the table (the
+        // catalog epoch, which the cached plan is checked against, moves
+        // when one is added; `apply_one` reads the whole row if one came
+        // while the statement waited).
+        let needed = (del.using.is_empty()
+            && returning.is_none()
+            && !capture
+            && self.fk_children(table.oid).is_empty())
+        .then(|| where_columns(pred.as_ref(), table.columns.len()))
+        .flatten();
+        let partial_rows = needed.is_some();
+        let plan = match needed {
+            Some(needed) => decode_only(plan, &needed),
+            None => plan,
+        };
         let modify = CachedModify {
             table,
             indexes,
@@ -1031,6 +1116,7 @@ impl Engine {
             returning,
             cte_plans: Rc::new(cte_plans),
             capture,
+            partial_rows,
         };
         self.cache_and_run_modify(sid, key, snapshot, modify, params)
     }
@@ -1307,6 +1393,22 @@ impl Engine {
                     self.emit_returning(sid, dml, &ret_row)?;
                 } else {
                     let table = dml.table.clone();
+                    let mut input = input;
+                    if matches!(
+                        dml.kind,
+                        DmlKind::Delete {
+                            partial_rows: true,
+                            ..
+                        }
+                    ) && !self.fk_children(table.oid).is_empty()
+                    {
+                        // A foreign key came while the statement waited.
+                        let t = heap.fetch(&mut self.pager, tid)?.ok_or_else(|| {
+                            sql_err(SqlState::INTERNAL_ERROR, "locked row vanished")
+                        })?;
+                        let full = exec::decode_table_row(&table, &t.payload)?;
+                        input.splice(..ncols, full);
+                    }
                     if let Some(holder) =
                         self.enforce_fk_children(sid, xid, &table, &input[..ncols], None, 0)?
                     {
@@ -1648,7 +1750,7 @@ impl Engine {
                     row.push(exec::tid_value(tid));
                     row.extend_from_slice(&input[ncols + 1..]);
                     let pred = match &dml.kind {
-                        DmlKind::Update { pred, .. } | DmlKind::Delete { pred } => pred.clone(),
+                        DmlKind::Update { pred, .. } | DmlKind::Delete { pred, .. } => pred.clone(),
                         DmlKind::Insert(_) | DmlKind::Lock { .. } => None,
                     };
                     if let Some(p) = pred {

@@ -89,6 +89,9 @@ pub(super) struct CachedModify {
     pub(super) returning: Option<(Vec<BExpr>, Vec<Column>)>,
     pub(super) cte_plans: Rc<Vec<Plan>>,
     pub(super) capture: bool,
+    /// DELETE's scan decodes only its WHERE clause's columns (the others
+    /// are NULL in its rows).
+    pub(super) partial_rows: bool,
 }
 
 impl Engine {

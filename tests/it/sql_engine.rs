@@ -506,6 +506,44 @@ fn select_for_update_locks_rows() {
     );
 }
 
+/// A DELETE that decodes only its WHERE clause's columns reads the whole
+/// row after all when a foreign key referencing its table was added while
+/// it waited for a row lock: the cascade needs the key column.
+#[test]
+fn a_waiting_delete_sees_a_foreign_key_added_meanwhile() {
+    use neuraldb::engine::Submitted;
+    let mut e = Engine::open_memory().unwrap();
+    let (a, b, c) = (e.connect(), e.connect(), e.connect());
+    e.execute(
+        a,
+        "CREATE TABLE fp (id int PRIMARY KEY, k text UNIQUE, x int); \
+         CREATE TABLE fc (id int PRIMARY KEY, pk text); \
+         INSERT INTO fp SELECT g, 'k' || g, 0 FROM generate_series(1, 3) g; \
+         INSERT INTO fc SELECT g, 'k3' FROM generate_series(1, 4) g",
+        vec![],
+    )
+    .unwrap();
+    e.execute(a, "BEGIN; UPDATE fp SET x = 1 WHERE id = 2", vec![])
+        .unwrap();
+    assert!(matches!(
+        e.submit(b, "DELETE FROM fp WHERE id >= 1", vec![]),
+        Submitted::Parked
+    ));
+    e.execute(
+        c,
+        "ALTER TABLE fc ADD FOREIGN KEY (pk) REFERENCES fp (k) ON DELETE CASCADE",
+        vec![],
+    )
+    .unwrap();
+    e.execute(a, "COMMIT", vec![]).unwrap();
+    let done = e.take_completions();
+    assert_eq!(done.len(), 1);
+    assert!(done[0].1.error.is_none(), "{:?}", done[0].1.error);
+    // Row 3, deleted after the key came, took its referencing rows along.
+    assert_eq!(int8(&mut e, c, "SELECT count(*) FROM fp"), 0);
+    assert_eq!(int8(&mut e, c, "SELECT count(*) FROM fc"), 0);
+}
+
 /// Every system relation listed in `pg_class` can be read in full, and its
 /// rows have the columns `pg_attribute` declares for it (the row sources
 /// and the column lists are written separately; this keeps them in step).

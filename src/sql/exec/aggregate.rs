@@ -238,6 +238,7 @@ pub(super) fn aggregate_scan(
             table,
             filter,
             with_tid,
+            ..
         } => scan_heap_into(
             table,
             filter.as_ref(),
@@ -254,6 +255,7 @@ pub(super) fn aggregate_scan(
             filter,
             with_tid,
             stop_after,
+            ..
         } => scan_index_into(
             table,
             index,

@@ -130,6 +130,7 @@ impl PlanCursor {
                     table,
                     filter,
                     with_tid,
+                    ..
                 } => {
                     // A sequential scan reads the whole table: any later
                     // insert could have changed its result.
@@ -156,6 +157,7 @@ impl PlanCursor {
                     filter,
                     with_tid,
                     stop_after: _,
+                    ..
                 } => {
                     // `stop_after` only shortens nearest-neighbour scans,
                     // which `streams` leaves to `run`; a LIMIT above

@@ -446,7 +446,8 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             table,
             filter,
             with_tid,
-        } => scan_heap(table, filter.as_ref(), *with_tid, env),
+            needed,
+        } => scan_heap(table, filter.as_ref(), *with_tid, needed.as_deref(), env),
         Plan::IndexScan {
             table,
             index,
@@ -455,6 +456,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             filter,
             with_tid,
             stop_after,
+            needed,
         } => scan_index(
             table,
             index,
@@ -463,6 +465,7 @@ fn run_node(plan: &Plan, env: &mut Env) -> ExecResult<Vec<Row>> {
             filter.as_ref(),
             *with_tid,
             stop_after.as_ref(),
+            needed.as_deref(),
             env,
         ),
         Plan::Filter { input, pred } => {

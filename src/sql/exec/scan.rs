@@ -183,11 +183,12 @@ pub(super) fn scan_heap(
     table: &TableDef,
     filter: Option<&BExpr>,
     with_tid: bool,
+    needed: Option<&[bool]>,
     env: &mut Env,
 ) -> ExecResult<Vec<Row>> {
     let mut out = Vec::new();
     let mut budget = RowBudget::new();
-    scan_heap_into(table, filter, with_tid, None, env, &mut |row, env| {
+    scan_heap_into(table, filter, with_tid, needed, env, &mut |row, env| {
         budget.charge(row, env)?;
         out.push(std::mem::take(row));
         Ok(true)
@@ -303,6 +304,7 @@ pub(super) fn scan_index(
     filter: Option<&BExpr>,
     with_tid: bool,
     stop_after: Option<&BExpr>,
+    needed: Option<&[bool]>,
     env: &mut Env,
 ) -> ExecResult<Vec<Row>> {
     let mut out = Vec::new();
@@ -315,7 +317,7 @@ pub(super) fn scan_index(
         filter,
         with_tid,
         stop_after,
-        None,
+        needed,
         env,
         &mut |row, env| {
             budget.charge(row, env)?;

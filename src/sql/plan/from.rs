@@ -317,6 +317,7 @@ impl<'a> Binder<'a> {
                         table,
                         filter: None,
                         with_tid: false,
+                        needed: None,
                     },
                     scope,
                 ))

@@ -218,6 +218,9 @@ pub enum Plan {
         table: Rc<TableDef>,
         filter: Option<BExpr>,
         with_tid: bool,
+        /// Decode only the columns marked (the others come out NULL): a
+        /// DELETE's scan needs its WHERE clause's columns and the TID.
+        needed: Option<Rc<[bool]>>,
     },
     IndexScan {
         table: Rc<TableDef>,
@@ -228,6 +231,8 @@ pub enum Plan {
         with_tid: bool,
         /// Stop once this many rows passed the filter (ORDER BY ... LIMIT).
         stop_after: Option<BExpr>,
+        /// As [`Plan::SeqScan`]'s.
+        needed: Option<Rc<[bool]>>,
     },
     Filter {
         input: Box<Plan>,

@@ -48,6 +48,7 @@ pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
                 table,
                 filter: None,
                 with_tid,
+                ..
             } => match choose_index(&table, &pred, indexes) {
                 Some((index, bounds)) => Plan::IndexScan {
                     table,
@@ -57,11 +58,13 @@ pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
                     filter: Some(pred),
                     with_tid,
                     stop_after: None,
+                    needed: None,
                 },
                 None => Plan::SeqScan {
                     table,
                     filter: Some(pred),
                     with_tid,
+                    needed: None,
                 },
             },
             // Filters over filters (a view's WHERE and the query's) are one
@@ -70,12 +73,14 @@ pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
                 table,
                 filter: Some(f),
                 with_tid,
+                ..
             } => optimize(
                 Plan::Filter {
                     input: Box::new(Plan::SeqScan {
                         table,
                         filter: None,
                         with_tid,
+                        needed: None,
                     }),
                     pred: and(f, pred),
                 },
@@ -97,6 +102,7 @@ pub fn optimize(plan: Plan, indexes: &mut IndexLookup) -> Plan {
                         table,
                         filter: None,
                         with_tid,
+                        needed: None,
                     }),
                     pred: and(f, pred),
                 },
@@ -539,6 +545,7 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
         table,
         filter,
         with_tid,
+        ..
     } = &**proj_input
     else {
         return Plan::Limit {
@@ -619,6 +626,7 @@ fn ordered_limit(plan: Plan, indexes: &mut IndexLookup) -> Plan {
         filter: filter.clone(),
         with_tid: *with_tid,
         stop_after: Some(stop_after),
+        needed: None,
     };
     Plan::Limit {
         input: Box::new(Plan::Project {
@@ -711,5 +719,6 @@ fn nearest_scan(
         filter: filter.clone(),
         with_tid,
         stop_after: Some(stop_after(limit.clone(), offset)),
+        needed: None,
     })
 }
