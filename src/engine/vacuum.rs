@@ -15,9 +15,24 @@ use crate::txn::{LockMode, Snapshot, XidStatus};
 use crate::util::IdSet;
 use crate::value::Value;
 
-/// Dead versions VACUUM collects before removing them (bounds its memory
-/// on a large table).
-const VACUUM_BATCH: usize = 8192;
+use super::session::DEFAULT_MAINTENANCE_WORK_MEM_KB;
+
+/// What one dead version collected for removal costs in memory: its TID
+/// in the batch and in the hash set a B+tree walk looks TIDs up in, with
+/// room to spare. A batch holds `maintenance_work_mem` / this many
+/// (autovacuum: the default 64 MB, so 1,048,576); each batch costs one
+/// walk of every B+tree index, so fewer batches are faster.
+const DEAD_VERSION_BYTES: usize = 64;
+
+/// Dead rows decoded at a time to compute index keys (bounds that memory
+/// whatever the batch size and row width).
+const DECODE_CHUNK: usize = 8192;
+
+/// Dead versions one batch of a VACUUM collects under a
+/// `maintenance_work_mem` of `kb` kB.
+fn vacuum_batch(kb: usize) -> usize {
+    (kb.saturating_mul(1024) / DEAD_VERSION_BYTES).max(1)
+}
 
 /// Dead row versions of one table since its last vacuum.
 #[derive(Default)]
@@ -56,9 +71,16 @@ impl Engine {
                 return Err(Error::Sql(plan::undefined_table(n)));
             }
         }
+        let batch = vacuum_batch(
+            self.sessions
+                .get(&sid)
+                .map_or(DEFAULT_MAINTENANCE_WORK_MEM_KB, |s| {
+                    s.settings.maintenance_work_mem_kb
+                }),
+        );
         let mut removed = 0;
         for t in &tables {
-            removed += self.vacuum_table(t, &snapshots)?;
+            removed += self.vacuum_table(t, &snapshots, batch)?;
         }
         if names.is_empty() {
             let (gone, left) =
@@ -81,11 +103,16 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Removes `table`'s dead versions, unless a lock VACUUM's
+    /// Removes `table`'s dead versions, `batch` at a time, unless a lock VACUUM's
     /// ShareUpdateExclusive conflicts with is held (an index being built
     /// indexes versions it must not lose): then it skips the table, as
     /// autovacuum does in PostgreSQL (a manual VACUUM there would wait).
-    pub(super) fn vacuum_table(&mut self, table: &TableDef, snapshots: &[Snapshot]) -> Result<u64> {
+    pub(super) fn vacuum_table(
+        &mut self,
+        table: &TableDef,
+        snapshots: &[Snapshot],
+        batch: usize,
+    ) -> Result<u64> {
         if self
             .txns
             .relation_lock_conflicts(table.oid, LockMode::ShareUpdateExclusive)
@@ -115,7 +142,7 @@ impl Engine {
                 }
             }
             page = view.next_page();
-            if dead.len() >= VACUUM_BATCH || (page == 0 && !dead.is_empty()) {
+            if dead.len() >= batch || (page == 0 && !dead.is_empty()) {
                 // Index entries ≈ heap tuples, estimated from the pages seen.
                 let entries = tuples_seen * pages.max(pages_seen) / pages_seen;
                 self.remove_index_entries(table, &indexes, &dead, entries)?;
@@ -149,27 +176,31 @@ impl Engine {
     ) -> Result<()> {
         let walk = (dead.len() as u64 * WALK_RATIO >= entries)
             .then(|| dead.iter().copied().collect::<IdSet<Tid>>());
-        let mut rows: Option<Vec<(Vec<Value>, Tid)>> = None;
+        let mut by_key = Vec::new();
         for idx in indexes {
-            let am = access::open(idx);
             if let Some(set) = &walk {
-                if am.remove_tids(&mut self.pager, set)? {
+                if access::open(idx).remove_tids(&mut self.pager, set)? {
                     continue;
                 }
             }
-            let rows = match &mut rows {
-                Some(rows) => rows,
-                None => rows.insert(self.dead_rows(table, dead)?),
-            };
-            let mut keys = Vec::with_capacity(rows.len());
-            for (row, tid) in rows.iter() {
-                // A key that fails to evaluate (a row whose insert failed
-                // on it) has no entry to remove.
-                if let Ok(Some(key)) = self.index_entry(idx, table, row) {
-                    keys.push((key, *tid));
+            by_key.push(idx);
+        }
+        if by_key.is_empty() {
+            return Ok(());
+        }
+        for chunk in dead.chunks(DECODE_CHUNK) {
+            let rows = self.dead_rows(table, chunk)?;
+            for idx in &by_key {
+                let mut keys = Vec::with_capacity(rows.len());
+                for (row, tid) in &rows {
+                    // A key that fails to evaluate (a row whose insert
+                    // failed on it) has no entry to remove.
+                    if let Ok(Some(key)) = self.index_entry(idx, table, row) {
+                        keys.push((key, *tid));
+                    }
                 }
+                access::open(idx).remove_many(&mut self.pager, &keys)?;
             }
-            am.remove_many(&mut self.pager, &keys)?;
         }
         Ok(())
     }
@@ -341,7 +372,11 @@ impl Engine {
                 });
             match table {
                 Some(t) => {
-                    self.vacuum_table(&t, &snapshots)?;
+                    self.vacuum_table(
+                        &t,
+                        &snapshots,
+                        vacuum_batch(DEFAULT_MAINTENANCE_WORK_MEM_KB),
+                    )?;
                 }
                 None => {
                     self.dead_counts.remove(&oid);
