@@ -131,6 +131,10 @@ impl CatalogAccess for BindCtx<'_> {
         Ok(self.engine.table_indexes(table))
     }
 
+    fn plan_indexes(&mut self, table: &TableDef) -> Vec<crate::sql::plan::index_keys::PlanIndex> {
+        self.engine.plan_indexes(table)
+    }
+
     fn sequence(&mut self, name: &[String]) -> PlanResult<Option<Rc<SequenceDef>>> {
         Ok(match self.find(name)?.as_deref() {
             Some(Object::Sequence(s)) => Some(Rc::new(s.clone())),

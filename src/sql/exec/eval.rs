@@ -80,7 +80,7 @@ pub fn eval(e: &BExpr, row: &[Value], env: &mut Env) -> ExecResult<Value> {
             .get(*i)
             .cloned()
             .ok_or_else(|| err(SqlState::INTERNAL_ERROR, format!("column {i} out of range")))?,
-        BExpr::Outer { depth, col } => {
+        BExpr::Outer { depth, col, .. } => {
             let n = env.outer.len();
             env.outer
                 .get(n.wrapping_sub(1 + depth))

@@ -434,7 +434,14 @@ impl<'a> Binder<'a> {
                     for (depth, s) in self.outer.iter().rev().enumerate() {
                         if let Some((col, ty)) = s.resolve(name)? {
                             self.outer_refs += 1;
-                            found = Some((BExpr::Outer { depth, col }, ty));
+                            found = Some((
+                                BExpr::Outer {
+                                    depth,
+                                    col,
+                                    ty: ty.clone(),
+                                },
+                                ty,
+                            ));
                             break;
                         }
                     }
@@ -1043,6 +1050,9 @@ impl<'a> Binder<'a> {
         let result = self.bind_query(q);
         self.agg = saved_agg;
         self.outer.pop();
-        Ok((result?.0, self.outer_refs != refs_before))
+        // A correlated subquery runs once per outer row: `WHERE id =
+        // outer.k` must find its row through an index, not a scan.
+        let plan = super::optimize::optimize(result?.0, &mut |t| self.catalog.plan_indexes(t));
+        Ok((plan, self.outer_refs != refs_before))
     }
 }

@@ -47,6 +47,8 @@ pub enum BExpr {
     Outer {
         depth: usize,
         col: usize,
+        /// The column's type (an index bound must be of the key's).
+        ty: DataType,
     },
     Const(Value),
     /// Parameter `$n` (0-based), converted to `ty` when known.
@@ -406,6 +408,13 @@ pub trait CatalogAccess {
     fn enum_type(&mut self, _name: &[String]) -> PlanResult<Option<crate::value::types::EnumType>> {
         Ok(None)
     }
+    /// `table`'s indexes as the planner uses them, to plan the subqueries
+    /// of expressions (the statement's plan tree is optimised after
+    /// binding, but not the plans inside its expressions). None here: they
+    /// scan.
+    fn plan_indexes(&mut self, _table: &TableDef) -> Vec<index_keys::PlanIndex> {
+        Vec::new()
+    }
 }
 
 /// A system relation's contents, computed at bind time.
@@ -565,7 +574,14 @@ pub fn same_expr(a: &BExpr, b: &BExpr) -> bool {
     };
     match (a, b) {
         (B::Col(x), B::Col(y)) => x == y,
-        (B::Outer { depth: d1, col: c1 }, B::Outer { depth: d2, col: c2 }) => d1 == d2 && c1 == c2,
+        (
+            B::Outer {
+                depth: d1, col: c1, ..
+            },
+            B::Outer {
+                depth: d2, col: c2, ..
+            },
+        ) => d1 == d2 && c1 == c2,
         (B::Const(x), B::Const(y)) => x == y && x.data_type() == y.data_type(),
         (B::Param { index: i, ty: t }, B::Param { index: j, ty: u }) => i == j && t == u,
         (B::Unary(o, x), B::Unary(p, y)) => o == p && same_expr(x, y),

@@ -344,7 +344,7 @@ fn constant_for(e: &BExpr, column_ty: &DataType) -> bool {
     let ty = match e {
         BExpr::Const(Value::Null) => return true,
         BExpr::Const(v) => v.data_type(),
-        BExpr::Param { ty, .. } => ty.clone(),
+        BExpr::Param { ty, .. } | BExpr::Outer { ty, .. } => ty.clone(),
         BExpr::Cast(_, ty) => ty.clone(),
         _ => return false,
     };
