@@ -334,33 +334,40 @@ impl BTree {
                 self.insert_cell(pager, leaf, at, cell, path)?;
                 continue;
             }
-            while let Some(next) = keys.get(i) {
-                let next = next.as_ref();
-                if upper.as_deref().is_some_and(|u| next >= u) {
-                    break;
-                }
-                pager.safe_point()?;
-                Self::check_size(pager, next, &[])?;
-                // `None`: it does not fit, the next descent splits the leaf.
-                let outcome = pager.write(leaf, |p| {
+            // The keys after it in this leaf's range go in while they
+            // fit, in one page write, each searched for from the slot of
+            // the one before (the keys ascend). A key that does not fit
+            // (the next descent splits the leaf) or is too large (the
+            // next round reports it) ends the run.
+            let max = node::max_entry(pager.page_size());
+            let (added, taken) = pager.write(leaf, |p| {
+                let (mut added, mut taken, mut from) = (0, 0, at);
+                let mut cell = Vec::new();
+                while let Some(next) = keys.get(i + taken) {
+                    let next = next.as_ref();
+                    if upper.as_deref().is_some_and(|u| next >= u) || next.len() > max {
+                        break;
+                    }
                     let h = node::header(p, leaf)?;
-                    let Err(j) = node::search(p, leaf, &h, next)? else {
-                        return Ok(Some(false));
+                    let j = match node::search_from(p, leaf, &h, from, next)? {
+                        Ok(present) => {
+                            (taken, from) = (taken + 1, present);
+                            continue;
+                        }
+                        Err(j) => j,
                     };
-                    let cell = node::leaf_cell(next, &[]);
+                    cell.clear();
+                    node::leaf_cell_into(next, &[], &mut cell);
                     if h.free() < cell.len() + SLOT {
-                        return Ok(None);
+                        break;
                     }
-                    node::insert_cell(p, leaf, &h, j, &cell).map(|()| Some(true))
-                })??;
-                match outcome {
-                    None => break,
-                    Some(new) => {
-                        inserted += usize::from(new);
-                        i += 1;
-                    }
+                    node::insert_cell(p, leaf, &h, j, &cell)?;
+                    (added, taken, from) = (added + 1, taken + 1, j);
                 }
-            }
+                Ok::<_, PagerError>((added, taken))
+            })??;
+            inserted += added;
+            i += taken;
         }
         Ok(inserted)
     }

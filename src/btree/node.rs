@@ -243,12 +243,17 @@ pub(crate) fn internal_cell_size(key_len: usize) -> usize {
 
 pub(crate) fn leaf_cell(key: &[u8], value: &[u8]) -> Vec<u8> {
     let mut c = Vec::with_capacity(LEAF_CELL_HEADER + key.len() + value.len());
+    leaf_cell_into(key, value, &mut c);
+    c
+}
+
+/// [`leaf_cell`], appended to `c`.
+pub(crate) fn leaf_cell_into(key: &[u8], value: &[u8], c: &mut Vec<u8>) {
     // Callers bound key + value by max_entry (< 16 KiB), so both fit a u16.
     c.extend_from_slice(&(key.len() as u16).to_le_bytes());
     c.extend_from_slice(&(value.len() as u16).to_le_bytes());
     c.extend_from_slice(key);
     c.extend_from_slice(value);
-    c
 }
 
 pub(crate) fn internal_cell(key: &[u8], child: PageId) -> Vec<u8> {
@@ -267,7 +272,19 @@ pub(crate) fn search(
     h: &Header,
     key: &[u8],
 ) -> PResult<Result<usize, usize>> {
-    let (mut lo, mut hi) = (0, h.count);
+    search_from(p, id, h, 0, key)
+}
+
+/// [`search`] among cells `from..` only (the caller knows `key` is not
+/// smaller than cell `from - 1`'s).
+pub(crate) fn search_from(
+    p: &[u8],
+    id: PageId,
+    h: &Header,
+    from: usize,
+    key: &[u8],
+) -> PResult<Result<usize, usize>> {
+    let (mut lo, mut hi) = (from.min(h.count), h.count);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
         match self::key(p, id, h, mid)?.cmp(key) {
