@@ -92,12 +92,13 @@ impl BTreeIndex {
 /// Builds a non-unique B+tree index from a heap scan: entries are kept in
 /// memory (up to the build's memory or [`SortedBuilder::MAX_BATCH`]
 /// entries) and sorted; the first batch fills the empty tree bottom up
-/// ([`BTree::load_sorted`]), later ones are inserted in key order, so each
-/// insert lands where the last one did. A unique build cannot wait: it
+/// ([`BTree::load_sorted`]), later ones go in with
+/// [`BTree::insert_sorted`] (one descent per leaf). A unique build cannot wait: it
 /// checks each key against the entries already inserted.
 pub struct SortedBuilder {
     index: BTreeIndex,
-    entries: Vec<Vec<u8>>,
+    /// The batch's entries end to end (one buffer, not one allocation each).
+    entries: EntryBatch,
     bytes: usize,
     memory: usize,
 }
@@ -110,22 +111,21 @@ impl SortedBuilder {
     pub fn new(def: &IndexDef, memory: usize) -> SortedBuilder {
         SortedBuilder {
             index: BTreeIndex::open(def),
-            entries: Vec::new(),
+            entries: EntryBatch::default(),
             bytes: 0,
             memory,
         }
     }
 
     fn flush(&mut self, pager: &mut Pager) -> Result<()> {
-        self.entries.sort_unstable();
+        let mut sorted: Vec<&[u8]> = self.entries.entries().collect();
+        sorted.sort_unstable();
         let tree = self.index.index.tree();
         // The first batch of a build fills the empty tree bottom up.
-        if tree.load_sorted(pager, &self.entries)? {
-            self.entries.clear();
+        if !tree.load_sorted(pager, &sorted)? {
+            tree.insert_sorted(pager, &sorted)?;
         }
-        for key in self.entries.drain(..) {
-            tree.insert(pager, &key, &[])?;
-        }
+        self.entries = EntryBatch::default();
         self.bytes = 0;
         Ok(())
     }
@@ -133,10 +133,17 @@ impl SortedBuilder {
 
 impl super::IndexBuilder for SortedBuilder {
     fn add(&mut self, pager: &mut Pager, key: &[Value], tid: Tid) -> Result<()> {
-        let key = entry_key(&encode_index_key(key, &self.index.desc)?, tid);
-        // The key, its Vec, and its place in `entries`.
-        self.bytes += key.len() + 2 * std::mem::size_of::<Vec<u8>>();
-        self.entries.push(key);
+        let mut len = 0;
+        let desc = &self.index.desc;
+        self.entries.push_with(|out| {
+            let start = out.len();
+            encode_index_key_into(out, key, desc)?;
+            out.extend_from_slice(&tid.to_bytes());
+            len = out.len() - start;
+            Ok::<_, crate::error::Error>(())
+        })?;
+        // The entry, where it ends, and its slice when sorted.
+        self.bytes += len + std::mem::size_of::<usize>() + std::mem::size_of::<&[u8]>();
         if self.bytes >= self.memory || self.entries.len() >= Self::MAX_BATCH {
             self.flush(pager)?;
         }

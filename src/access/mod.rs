@@ -102,6 +102,10 @@ impl EntryBatch {
         self.ends.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
     /// The entries, in the order they were appended.
     pub fn entries(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());

@@ -904,22 +904,22 @@ impl BTree {
     /// must fit a quarter of the buffer pool. Returns false, changing
     /// nothing, when the tree is not empty, the keys are not ascending or
     /// the load is too big: the caller inserts them one by one.
-    pub fn load_sorted(&self, pager: &mut Pager, keys: &[Vec<u8>]) -> PResult<bool> {
+    pub fn load_sorted<K: AsRef<[u8]>>(&self, pager: &mut Pager, keys: &[K]) -> PResult<bool> {
         let root = self.root(pager)?;
         let empty = pager.read(root, |p| {
             node::header(p, root).map(|h| h.leaf && h.count == 0)
         })??;
-        if !empty || keys.is_empty() || keys.windows(2).any(|w| w[0] >= w[1]) {
+        if !empty || keys.is_empty() || keys.windows(2).any(|w| w[0].as_ref() >= w[1].as_ref()) {
             return Ok(false);
         }
         for k in keys {
-            Self::check_size(pager, k, &[])?;
+            Self::check_size(pager, k.as_ref(), &[])?;
         }
         let ps = pager.page_size();
         let budget = node::usable(ps) * 9 / 10;
         let leaf_bytes: usize = keys
             .iter()
-            .map(|k| node::leaf_cell_size(k.len()) + SLOT)
+            .map(|k| node::leaf_cell_size(k.as_ref().len()) + SLOT)
             .sum();
         if leaf_bytes / budget + 2 > pager.pool_pages() / 4 {
             return Ok(false);
@@ -933,7 +933,7 @@ impl BTree {
             let start = i;
             let mut size = 0;
             while let Some(k) = keys.get(i) {
-                let c = node::leaf_cell_size(k.len()) + SLOT;
+                let c = node::leaf_cell_size(k.as_ref().len()) + SLOT;
                 if size + c > budget && i > start {
                     break;
                 }
@@ -942,7 +942,7 @@ impl BTree {
             }
             let cells: Vec<Vec<u8>> = keys[start..i]
                 .iter()
-                .map(|k| node::leaf_cell(k, &[]))
+                .map(|k| node::leaf_cell(k.as_ref(), &[]))
                 .collect();
             // The empty root leaf becomes the first leaf.
             let left = nodes.last().map(|n| n.1);
@@ -959,7 +959,7 @@ impl BTree {
                 None => Vec::new(),
                 Some(left) => {
                     pager.write(left, |p| node::set_right(p, id))?;
-                    separator(&keys[start - 1], &keys[start])
+                    separator(keys[start - 1].as_ref(), keys[start].as_ref())
                 }
             };
             nodes.push((sep, id));
