@@ -130,43 +130,13 @@ fn where_columns(pred: Option<&BExpr>, ncols: usize) -> Option<Rc<[bool]>> {
 
 /// Makes the scan under a single-table DELETE's filter decode only the
 /// `needed` columns.
-fn decode_only(plan: Plan, needed: &Rc<[bool]>) -> Plan {
+fn decode_only(plan: &mut Plan, needed: &Rc<[bool]>) {
     match plan {
-        Plan::SeqScan {
-            table,
-            filter,
-            with_tid,
-            ..
-        } => Plan::SeqScan {
-            table,
-            filter,
-            with_tid,
-            needed: Some(needed.clone()),
-        },
-        Plan::IndexScan {
-            table,
-            index,
-            bounds,
-            reverse,
-            filter,
-            with_tid,
-            stop_after,
-            ..
-        } => Plan::IndexScan {
-            table,
-            index,
-            bounds,
-            reverse,
-            filter,
-            with_tid,
-            stop_after,
-            needed: Some(needed.clone()),
-        },
-        Plan::Filter { input, pred } => Plan::Filter {
-            input: Box::new(decode_only(*input, needed)),
-            pred,
-        },
-        other => other,
+        Plan::SeqScan { needed: n, .. } | Plan::IndexScan { needed: n, .. } => {
+            *n = Some(needed.clone())
+        }
+        Plan::Filter { input, .. } => decode_only(input, needed),
+        _ => {}
     }
 }
 
@@ -1102,10 +1072,10 @@ impl Engine {
         .then(|| where_columns(pred.as_ref(), table.columns.len()))
         .flatten();
         let partial_rows = needed.is_some();
-        let plan = match needed {
-            Some(needed) => decode_only(plan, &needed),
-            None => plan,
-        };
+        let mut plan = plan;
+        if let Some(needed) = &needed {
+            decode_only(&mut plan, needed);
+        }
         let modify = CachedModify {
             table,
             indexes,
