@@ -571,6 +571,7 @@ impl Engine {
                 xid,
                 cid,
                 Some(new_tid),
+                false,
                 RowLockMode::Update,
             )?;
         }

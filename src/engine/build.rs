@@ -56,6 +56,7 @@ impl IndexBuild {
         xid: Xid,
         cid: u32,
     ) -> Result<IndexBuild> {
+        engine.break_hot_chains(&table)?;
         let heap = Heap::open(table.heap);
         let first = heap.first_page(&mut engine.pager)?;
         // tuples_total counts every version in the heap, as
@@ -147,7 +148,8 @@ impl IndexBuild {
                 self.progress.tuples_done += 1;
                 self.done_slot = Some(tid.slot);
                 let status = engine.txns.status(&mut engine.pager, header.xmin)?;
-                if status == XidStatus::Aborted {
+                // A redirect has no row (and no snapshot sees it).
+                if status == XidStatus::Aborted || header.flags & flags::REDIRECT != 0 {
                     continue;
                 }
                 let payload = view.payload(&mut engine.pager, i)?;
@@ -223,6 +225,87 @@ impl IndexBuild {
 }
 
 impl Engine {
+    /// Gives every heap-only version of `table` index entries of its own,
+    /// before CREATE INDEX adds an index whose keys the versions of a HOT
+    /// chain need not share (the build then indexes each version by its
+    /// own TID, as it always did). A version gets its entries in every
+    /// existing index first (ignored while it is heap-only, see
+    /// [`Heap::chain`]), then loses the flag in one page write, which ends
+    /// the chain before it: every step leaves each row reachable exactly
+    /// once, whatever a crash keeps. An aborted update's version is left
+    /// to VACUUM. A redirect (a chain's dead root cut down to its header)
+    /// then leads nowhere: its entries and slot go. The table's Share
+    /// lock keeps writers and VACUUM away meanwhile.
+    pub(super) fn break_hot_chains(&mut self, table: &TableDef) -> Result<()> {
+        let indexes = self.table_indexes(table);
+        let heap = Heap::open(table.heap);
+        let mut page = heap.first_page(&mut self.pager)?;
+        let mut view = PageView::default();
+        let mut linked = Vec::new();
+        while page != 0 {
+            heap.view_page(&mut self.pager, page, &mut view)?;
+            linked.clear();
+            for i in 0..view.len() {
+                let (tid, h) = view.tuple(i);
+                if h.flags & (flags::HEAP_ONLY | flags::HOT_UPDATED | flags::REDIRECT) != 0 {
+                    linked.push((tid, h));
+                }
+            }
+            page = view.next_page();
+            view.release();
+            for (tid, h) in &linked {
+                if h.flags & flags::HEAP_ONLY == 0
+                    || self.txns.status(&mut self.pager, h.xmin)? == XidStatus::Aborted
+                {
+                    continue;
+                }
+                self.interrupts.tick()?;
+                let t = heap.fetch(&mut self.pager, *tid)?.ok_or_else(|| {
+                    Error::Sql(SqlError::new(
+                        SqlState::DATA_CORRUPTED,
+                        "heap-only version vanished",
+                    ))
+                })?;
+                let row = exec::decode_table_row(table, &t.payload)?;
+                for idx in &indexes {
+                    if let Some(key) = self.index_entry(idx, table, &row)? {
+                        access::open(idx).insert(&mut self.pager, &key, *tid)?;
+                    }
+                }
+                heap.update_header(&mut self.pager, *tid, |h| h.flags &= !flags::HEAP_ONLY)?;
+            }
+            // A redirect was only there for its chain: its entries go (its
+            // keys are those of the version it links to, now indexed
+            // itself), then its slot.
+            for (tid, h) in &linked {
+                if h.flags & flags::REDIRECT == 0 || h.ctid.page != tid.page {
+                    continue;
+                }
+                let Some(target) = heap.fetch(&mut self.pager, h.ctid)? else {
+                    continue;
+                };
+                if target.header.xmin != h.xmax || target.header.flags & flags::REDIRECT != 0 {
+                    continue;
+                }
+                let row = exec::decode_table_row(table, &target.payload)?;
+                for idx in &indexes {
+                    if let Some(key) = self.index_entry(idx, table, &row)? {
+                        access::open(idx).remove(&mut self.pager, &key, *tid)?;
+                    }
+                }
+                let meta = table.heap;
+                let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
+                heap.remove(&mut self.pager, *tid)?;
+            }
+            for (tid, h) in &linked {
+                if h.flags & flags::HOT_UPDATED != 0 && h.flags & flags::REDIRECT == 0 {
+                    heap.update_header(&mut self.pager, *tid, |h| h.flags &= !flags::HOT_UPDATED)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs a slice of session `sid`'s build: done, or yielded again.
     pub(super) fn continue_build(&mut self, sid: SessionId, mut build: IndexBuild) -> Result<Step> {
         match build.run(self, sid, Some(self.config.slice_micros)) {

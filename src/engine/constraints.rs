@@ -308,7 +308,7 @@ impl Engine {
             };
             let mut found = false;
             let mut wait = None;
-            for tid in access::open(&idx).lookup(&mut self.pager, &key_vals)? {
+            for tid in self.index_versions(&idx, &heap, &key_vals)? {
                 let Some(h) = heap.header(&mut self.pager, tid)? else {
                     continue;
                 };
@@ -436,6 +436,10 @@ impl Engine {
                 while page != 0 {
                     let (tuples, next) = heap.scan_page(&mut self.pager, page)?;
                     for t in tuples {
+                        if t.header.flags & crate::heap::flags::REDIRECT != 0 {
+                            // A chain's dead root: no row.
+                            continue;
+                        }
                         let row = exec::decode_table_row(child, &t.payload)?;
                         let matches = fk
                             .columns
@@ -595,7 +599,7 @@ impl Engine {
         self.ssi_write_version(xid, child, tid)?;
         match replacement {
             None => {
-                self.mark_replaced(sid, &heap, tid, xid, cid, None, mode)?;
+                self.mark_replaced(sid, &heap, tid, xid, cid, None, false, mode)?;
                 if dml.capture {
                     self.capture(sid, child, &dml.indexes, "DELETE", Some(old), None)?;
                 }
@@ -611,7 +615,7 @@ impl Engine {
                     }
                 }
                 let new_tid = self.insert_row(&dml, xid, &new_row)?;
-                self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), mode)?;
+                self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), false, mode)?;
                 if dml.capture {
                     self.capture(
                         sid,
@@ -713,7 +717,7 @@ impl Engine {
             if key_has_null(&key) {
                 continue;
             }
-            let tids = access::open(idx).lookup(&mut self.pager, &key)?;
+            let tids = self.index_versions(idx, &heap, &key)?;
             for tid in tids {
                 if Some(tid) == updating {
                     continue;

@@ -1182,7 +1182,7 @@ impl Engine {
                         }
                         let mut batches = dml.index_batches.take();
                         let inserted =
-                            self.insert_version(dml, xid, &row, None, batches.as_deref_mut());
+                            self.insert_version(dml, xid, &row, None, None, batches.as_deref_mut());
                         dml.index_batches = batches;
                         inserted?;
                         if dml.capture {
@@ -1324,15 +1324,21 @@ impl Engine {
                         new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
                     }
                     self.check_row(sid, dml, &mut new_row)?;
-                    match self.check_unique(sid, dml, &new_row, Some(tid))? {
-                        UniqueCheck::Ok => {}
-                        UniqueCheck::Wait(holder) => return Ok(Some(holder)),
-                        UniqueCheck::Conflict(idx, _) => {
-                            return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
+                    let old_row = &input[..ncols];
+                    // No key changes: the old version's entries serve the
+                    // new one (nothing new to check for uniqueness).
+                    let same_keys =
+                        self.keys_unchanged(&dml.table, &dml.indexes, old_row, &new_row);
+                    if !same_keys {
+                        match self.check_unique(sid, dml, &new_row, Some(tid))? {
+                            UniqueCheck::Ok => {}
+                            UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+                            UniqueCheck::Conflict(idx, _) => {
+                                return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
+                            }
                         }
                     }
                     let table = dml.table.clone();
-                    let old_row = &input[..ncols];
                     if let Some(holder) =
                         self.check_fk_parents(sid, &table, &new_row, Some(old_row))?
                     {
@@ -1343,9 +1349,16 @@ impl Engine {
                     {
                         return Ok(Some(holder));
                     }
-                    let new_tid = self.insert_version(dml, xid, &new_row, Some(old_row), None)?;
+                    let (new_tid, hot) = self.insert_version(
+                        dml,
+                        xid,
+                        &new_row,
+                        Some(old_row),
+                        same_keys.then_some(tid),
+                        None,
+                    )?;
                     self.ssi_write_version(xid, &dml.table, tid)?;
-                    self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), mode)?;
+                    self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), hot, mode)?;
                     if dml.capture {
                         let old_row = &input[..ncols];
                         self.capture(
@@ -1385,7 +1398,7 @@ impl Engine {
                         return Ok(Some(holder));
                     }
                     self.ssi_write_version(xid, &dml.table, tid)?;
-                    self.mark_replaced(sid, &heap, tid, xid, cid, None, mode)?;
+                    self.mark_replaced(sid, &heap, tid, xid, cid, None, false, mode)?;
                     if dml.capture {
                         let old_row = &input[..ncols];
                         self.capture(sid, &dml.table, &dml.indexes, "DELETE", Some(old_row), None)?;
@@ -1466,11 +1479,14 @@ impl Engine {
             new_row[i] = cast_assignment(v, &dml.table.columns[i].ty, &tz)?;
         }
         self.check_row(sid, dml, &mut new_row)?;
-        match self.check_unique(sid, dml, &new_row, Some(tid))? {
-            UniqueCheck::Ok => {}
-            UniqueCheck::Wait(holder) => return Ok(Some(holder)),
-            UniqueCheck::Conflict(idx, _) => {
-                return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
+        let same_keys = self.keys_unchanged(&dml.table, &dml.indexes, &old_row, &new_row);
+        if !same_keys {
+            match self.check_unique(sid, dml, &new_row, Some(tid))? {
+                UniqueCheck::Ok => {}
+                UniqueCheck::Wait(holder) => return Ok(Some(holder)),
+                UniqueCheck::Conflict(idx, _) => {
+                    return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
+                }
             }
         }
         let table = dml.table.clone();
@@ -1482,7 +1498,14 @@ impl Engine {
         {
             return Ok(Some(holder));
         }
-        let new_tid = self.insert_version(dml, xid, &new_row, Some(&old_row), None)?;
+        let (new_tid, hot) = self.insert_version(
+            dml,
+            xid,
+            &new_row,
+            Some(&old_row),
+            same_keys.then_some(tid),
+            None,
+        )?;
         self.ssi_write_version(xid, &dml.table, tid)?;
         self.mark_replaced(
             sid,
@@ -1491,6 +1514,7 @@ impl Engine {
             xid,
             cid,
             Some(new_tid),
+            hot,
             RowLockMode::Update,
         )?;
         if dml.capture {
@@ -1567,7 +1591,7 @@ impl Engine {
 
     /// Inserts a new row version and its index entries.
     pub(super) fn insert_row(&mut self, dml: &DmlExec, xid: Xid, row: &[Value]) -> Result<Tid> {
-        self.insert_version(dml, xid, row, None, None)
+        Ok(self.insert_version(dml, xid, row, None, None, None)?.0)
     }
 
     /// Inserts the entries a multi-row INSERT batched (`DmlExec::index_batches`).
@@ -1583,22 +1607,42 @@ impl Engine {
 
     /// [`Engine::insert_row`] for the new version of an update of
     /// `replaces`: for SSI, an index key the update does not change is no
-    /// new key in its range (as PostgreSQL's HOT updates add no index
-    /// entry), so only changed keys count as index writes.
+    /// new key in its range, so only changed keys count as index writes.
+    ///
+    /// With `hot_from` (the replaced version, whose index keys the new one
+    /// all shares) the new version goes on the same page if it fits, as a
+    /// heap-only version with no index entries (PostgreSQL's HOT update):
+    /// the second result says so, and the caller links it from the old
+    /// version with [`flags::HOT_UPDATED`].
     pub(super) fn insert_version(
         &mut self,
         dml: &DmlExec,
         xid: Xid,
         row: &[Value],
         replaces: Option<&[Value]>,
+        hot_from: Option<Tid>,
         mut batches: Option<&mut [access::EntryBatch]>,
-    ) -> Result<Tid> {
+    ) -> Result<(Tid, bool)> {
         let mut payload = std::mem::take(&mut self.row_buf);
         payload.clear();
         encode_row(row, &mut payload);
         let meta = dml.table.heap;
         let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
-        let tid = heap.insert(&mut self.pager, TupleHeader::new(xid, dml.cid), &payload);
+        let header = TupleHeader::new(xid, dml.cid);
+        let placed = match hot_from {
+            Some(old) => {
+                let mut heap_only = header;
+                heap_only.flags |= flags::HEAP_ONLY;
+                heap.insert_on_page(&mut self.pager, old.page, heap_only, &payload)
+            }
+            None => Ok(None),
+        };
+        let hot = matches!(placed, Ok(Some(_)));
+        let tid = match placed {
+            Ok(Some(tid)) => Ok(tid),
+            Ok(None) => heap.insert(&mut self.pager, header, &payload),
+            Err(e) => Err(e),
+        };
         self.row_buf = payload;
         let tid = tid?;
         let owner = self.txns.owner_of(xid);
@@ -1622,6 +1666,10 @@ impl Engine {
             writes.push(Write::Table(dml.table.oid));
         }
         for (pos, idx) in dml.indexes.iter().enumerate() {
+            if hot {
+                // Reached through the old version's entries.
+                break;
+            }
             let computed;
             let key: &[Value] = match idx.columns.as_slice() {
                 // A plain one-column key is the row's own value, uncopied.
@@ -1659,10 +1707,10 @@ impl Engine {
         if let Some(o) = tracked {
             self.ssi_write(o, &writes)?;
         }
-        if let Some(o) = owner {
+        if let Some(o) = owner.filter(|_| !hot) {
             self.queue_deferred_unique(o, &dml.table, &dml.indexes, row, tid)?;
         }
-        Ok(tid)
+        Ok((tid, hot))
     }
 
     /// Takes the row version at `tid` for update/delete by this statement.

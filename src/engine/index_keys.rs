@@ -11,11 +11,12 @@ use std::rc::Rc;
 use super::{Engine, Result};
 use crate::access;
 use crate::catalog::{IndexDef, TableDef};
+use crate::heap::{Heap, Tid};
 use crate::sql::exec::{self, eval, Env};
 use crate::sql::plan::index_keys::{bind_index_keys, IndexKeys, PlanIndex};
 use crate::txn::Snapshot;
 use crate::value::tz::TimeZone;
-use crate::value::Value;
+use crate::value::{Numeric, Value};
 
 impl Engine {
     /// `idx`'s keys and predicate bound over `table`'s rows.
@@ -38,6 +39,54 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// The row versions `idx`'s entries for `key` stand for: each entry's
+    /// HOT chain ([`Heap::chain`]), in the index's order.
+    pub(super) fn index_versions(
+        &mut self,
+        idx: &IndexDef,
+        heap: &Heap,
+        key: &[Value],
+    ) -> Result<Vec<Tid>> {
+        let entries = access::open(idx).lookup(&mut self.pager, key)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for tid in entries {
+            heap.chain(&mut self.pager, tid, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Whether an update of a `table` row from `old` to `new` leaves every
+    /// key of `indexes` the same datum (and every partial index holding or
+    /// leaving out the row as before): then the new version can be a
+    /// heap-only one, with no index entry of its own. A key that fails to
+    /// evaluate counts as changed.
+    pub(super) fn keys_unchanged(
+        &mut self,
+        table: &TableDef,
+        indexes: &[Rc<IndexDef>],
+        old: &[Value],
+        new: &[Value],
+    ) -> bool {
+        indexes.iter().all(|idx| {
+            if idx.is_plain() {
+                return idx.columns.iter().all(|&c| match (old.get(c), new.get(c)) {
+                    (Some(a), Some(b)) => same_datum(a, b),
+                    _ => false,
+                });
+            }
+            match (
+                self.index_entry(idx, table, old),
+                self.index_entry(idx, table, new),
+            ) {
+                (Ok(Some(a)), Ok(Some(b))) => {
+                    a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| same_datum(x, y))
+                }
+                (Ok(None), Ok(None)) => true,
+                _ => false,
+            }
+        })
     }
 
     /// The entry of `row` (a row of `table`) in `idx`: its key values in
@@ -114,5 +163,32 @@ impl Engine {
             seen_commit: None,
         };
         f(&mut env)
+    }
+}
+
+/// Whether two values are the same datum, not merely equal: `0.0` and
+/// `-0.0`, or `1.0` and `1.00`, compare equal but are not the same, and a
+/// heap-only update must keep every index key exactly as its entry has it.
+pub(super) fn same_datum(a: &Value, b: &Value) -> bool {
+    fn same_floats(x: &[f32], y: &[f32]) -> bool {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+    }
+    match (a, b) {
+        (Value::Float4(x), Value::Float4(y)) => x.to_bits() == y.to_bits(),
+        (Value::Float8(x), Value::Float8(y)) => x.to_bits() == y.to_bits(),
+        (Value::Numeric(x), Value::Numeric(y)) => match (x, y) {
+            (Numeric::Value(p), Numeric::Value(q)) => {
+                p.as_bigint_and_exponent() == q.as_bigint_and_exponent()
+            }
+            (Numeric::NaN, Numeric::NaN) => true,
+            _ => false,
+        },
+        (Value::Vector(x), Value::Vector(y)) | (Value::HalfVec(x), Value::HalfVec(y)) => {
+            same_floats(x, y)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_datum(p, q))
+        }
+        _ => std::mem::discriminant(a) == std::mem::discriminant(b) && a == b,
     }
 }

@@ -7,7 +7,6 @@
 
 use super::constraints::key_has_null;
 use super::{sql_err, Engine, QueryResult, Result, SessionId};
-use crate::access;
 use crate::catalog::{IndexDef, Object, TableDef};
 use crate::error::Error;
 use crate::heap::{Heap, Tid};
@@ -172,7 +171,7 @@ impl Engine {
         }
         let heap = Heap::open(table.heap);
         let mut in_flux = None;
-        for other in access::open(idx).lookup(&mut self.pager, &key)? {
+        for other in self.index_versions(idx, &heap, &key)? {
             if other == tid {
                 continue;
             }

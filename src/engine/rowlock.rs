@@ -169,13 +169,15 @@ impl Engine {
         heap.update_header(&mut self.pager, tid, |h| {
             h.xmax = xid;
             h.cmax = cid;
-            h.flags = mode.with_flags((h.flags | flags::XMAX_LOCK_ONLY) & !flags::UPDATED);
+            h.flags = mode.with_flags(
+                (h.flags | flags::XMAX_LOCK_ONLY) & !(flags::UPDATED | flags::HOT_UPDATED),
+            );
         })?;
         Ok(())
     }
 
-    /// Marks the version at `tid` updated (to `new`) or deleted by `xid`
-    /// holding `mode`. Lockers of other open transactions that the change
+    /// Marks the version at `tid` updated (to `new`, a heap-only version
+    /// on the same page when `hot`) or deleted by `xid` holding `mode`. Lockers of other open transactions that the change
     /// does not conflict with (FOR KEY SHARE under a non-key update) keep
     /// their lock: the header's moves to the side table, and all of them
     /// carry over to the new version, as PostgreSQL's heap_update does.
@@ -188,6 +190,7 @@ impl Engine {
         xid: Xid,
         cid: u32,
         new: Option<Tid>,
+        hot: bool,
         mode: RowLockMode,
     ) -> Result<()> {
         let Some(h) = heap.header(&mut self.pager, tid)? else {
@@ -218,10 +221,13 @@ impl Engine {
         heap.update_header(&mut self.pager, tid, |h| {
             h.xmax = xid;
             h.cmax = cid;
-            h.flags &= !(flags::XMAX_LOCK_ONLY | flags::UPDATED);
+            h.flags &= !(flags::XMAX_LOCK_ONLY | flags::UPDATED | flags::HOT_UPDATED);
             if let Some(n) = new {
                 h.ctid = n;
                 h.flags |= flags::UPDATED;
+                if hot {
+                    h.flags |= flags::HOT_UPDATED;
+                }
             }
             h.flags = mode.with_flags(h.flags);
         })?;

@@ -7,7 +7,7 @@ use super::{Engine, Result, SessionId};
 use crate::access;
 use crate::catalog::{IndexDef, Object, Oid, TableDef};
 use crate::error::Error;
-use crate::heap::{Heap, Tid};
+use crate::heap::{continues_chain, flags, hot_next, Heap, Tid, TupleHeader};
 use crate::sql::exec;
 use crate::sql::plan;
 use crate::sqlstate::SqlState;
@@ -128,27 +128,52 @@ impl Engine {
         // Dead versions are removed in batches: their index entries first,
         // then the heap slots (a freed slot may be reused, so no entry may
         // point at it by then).
-        let mut dead: Vec<Tid> = Vec::new();
+        let mut dead = DeadBatch::default();
         // The page is read in place, headers only.
         let mut view = crate::heap::PageView::default();
+        let mut versions = Vec::new();
+        let mut pruned = PagePrune::default();
         while page != 0 {
             heap.view_page(&mut self.pager, page, &mut view)?;
             pages_seen += 1;
             tuples_seen += view.len() as u64;
+            versions.clear();
             for i in 0..view.len() {
                 let (tid, header) = view.tuple(i);
-                if self.txns.dead_to_all(&mut self.pager, &header, snapshots)? {
-                    dead.push(tid);
-                }
+                let gone = self.txns.dead_to_all(&mut self.pager, &header, snapshots)?;
+                versions.push((tid, header, gone));
             }
             page = view.next_page();
-            if dead.len() >= batch || (page == 0 && !dead.is_empty()) {
+            view.release();
+            pruned.plan(&versions);
+            dead.indexed.append(&mut pruned.indexed);
+            dead.heap_only.append(&mut pruned.chained);
+            // What no index entry points at goes now: dead versions cut out
+            // of live chains (after their roots are redirected past them),
+            // and an aborted update's.
+            let meta = table.heap;
+            let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
+            for (root, to, xmax) in pruned.redirects.drain(..) {
+                heap.redirect(&mut self.pager, root, to, xmax)?;
+            }
+            for tid in pruned.heap_only.drain(..) {
+                heap.remove(&mut self.pager, tid)?;
+                removed += 1;
+            }
+            let pending = dead.indexed.len() + dead.heap_only.len();
+            if pending >= batch || (page == 0 && pending > 0) {
                 // Index entries ≈ heap tuples, estimated from the pages seen.
                 let entries = tuples_seen * pages.max(pages_seen) / pages_seen;
-                self.remove_index_entries(table, &indexes, &dead, entries)?;
+                let kept = self.remove_index_entries(table, &indexes, &dead.indexed, entries)?;
                 let meta = table.heap;
                 let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
-                for tid in dead.drain(..) {
+                for (tid, _) in dead.indexed.drain(..) {
+                    if !kept.contains(&tid) {
+                        heap.remove(&mut self.pager, tid)?;
+                        removed += 1;
+                    }
+                }
+                for tid in dead.heap_only.drain(..) {
                     heap.remove(&mut self.pager, tid)?;
                     removed += 1;
                 }
@@ -163,19 +188,23 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Removes the index entries of the `dead` versions of `table`. When
-    /// they are many against the `entries` an index holds, a B+tree is
-    /// walked once for entries pointing at them; otherwise (or for other
-    /// methods) each dead row's key is computed and removed.
+    /// Removes the index entries of the `dead` versions of `table`, each
+    /// given with the version its keys are read from (itself, or for a
+    /// redirect the last version of its chain, which has the same keys).
+    /// When they are many against the `entries` an index holds, a B+tree
+    /// is walked once for entries pointing at them; otherwise (or for
+    /// other methods) each dead row's key is computed and removed. Returns
+    /// the versions whose entries could not all be found that way (a
+    /// redirect whose chain lost its keys, say): their slots must stay.
     fn remove_index_entries(
         &mut self,
         table: &TableDef,
         indexes: &[Rc<IndexDef>],
-        dead: &[Tid],
+        dead: &[(Tid, Option<Tid>)],
         entries: u64,
-    ) -> Result<()> {
+    ) -> Result<IdSet<Tid>> {
         let walk = (dead.len() as u64 * WALK_RATIO >= entries)
-            .then(|| dead.iter().copied().collect::<IdSet<Tid>>());
+            .then(|| dead.iter().map(|d| d.0).collect::<IdSet<Tid>>());
         let mut by_key = Vec::new();
         for idx in indexes {
             if let Some(set) = &walk {
@@ -185,11 +214,12 @@ impl Engine {
             }
             by_key.push(idx);
         }
+        let mut kept = IdSet::default();
         if by_key.is_empty() {
-            return Ok(());
+            return Ok(kept);
         }
         for chunk in dead.chunks(DECODE_CHUNK) {
-            let rows = self.dead_rows(table, chunk)?;
+            let rows = self.dead_rows(table, chunk, &mut kept)?;
             for idx in &by_key {
                 let mut keys = Vec::with_capacity(rows.len());
                 for (row, tid) in &rows {
@@ -202,16 +232,26 @@ impl Engine {
                 access::open(idx).remove_many(&mut self.pager, &keys)?;
             }
         }
-        Ok(())
+        Ok(kept)
     }
 
-    /// The decoded rows of the `dead` versions (an undecodable one is
-    /// skipped: it has no index entries to find by key).
-    fn dead_rows(&mut self, table: &TableDef, dead: &[Tid]) -> Result<Vec<(Vec<Value>, Tid)>> {
+    /// The decoded rows of the `dead` versions, read from their key
+    /// sources. One without a source goes to `kept`; an undecodable one is
+    /// skipped (it has no index entries to find by key).
+    fn dead_rows(
+        &mut self,
+        table: &TableDef,
+        dead: &[(Tid, Option<Tid>)],
+        kept: &mut IdSet<Tid>,
+    ) -> Result<Vec<(Vec<Value>, Tid)>> {
         let heap = Heap::open(table.heap);
         let mut rows = Vec::with_capacity(dead.len());
-        for &tid in dead {
-            if let Some(t) = heap.fetch(&mut self.pager, tid)? {
+        for &(tid, source) in dead {
+            let Some(source) = source else {
+                kept.insert(tid);
+                continue;
+            };
+            if let Some(t) = heap.fetch(&mut self.pager, source)? {
                 if let Ok(row) = exec::decode_table_row(table, &t.payload) {
                     rows.push((row, tid));
                 }
@@ -384,5 +424,206 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// Dead versions collected for removal in a batch.
+#[derive(Default)]
+struct DeadBatch {
+    /// Versions with index entries, and where their keys are read.
+    indexed: Vec<(Tid, Option<Tid>)>,
+    /// Heap-only versions of chains that die with their root: freed with
+    /// it, after its entries (their keys may be read from them).
+    heap_only: Vec<Tid>,
+}
+
+/// What VACUUM does with one heap page's versions, decided from their
+/// headers and whether each is dead to every snapshot. HOT chains are why
+/// it is more than "remove the dead": a chain's index entries point at its
+/// root, so the root stays (as a redirect) while a later version lives.
+#[derive(Default)]
+pub(super) struct PagePrune {
+    /// Dead versions with index entries (a root whose whole chain is dead,
+    /// or a version in no chain), with the version their keys are read
+    /// from: the version itself, or for a redirect (no payload) the last
+    /// version of its chain, whose keys are the same. Entries first, then
+    /// the slot.
+    pub(super) indexed: Vec<(Tid, Option<Tid>)>,
+    /// The heap-only versions of those chains: freed with the batch.
+    pub(super) chained: Vec<Tid>,
+    /// Dead heap-only versions no entry leads to any more: freed at once.
+    pub(super) heap_only: Vec<Tid>,
+    /// (root, version, its xmin): a dead root redirected past its chain's
+    /// dead versions to the first live one ([`Heap::redirect`]). The
+    /// root's xmax becomes that version's xmin, so the chain check
+    /// ([`continues_chain`]) holds and the root stays dead to all (the
+    /// xmin committed before every snapshot, as the dead version's xmax).
+    pub(super) redirects: Vec<(Tid, Tid, crate::txn::Xid)>,
+}
+
+impl PagePrune {
+    /// Plans the page whose versions are `versions` (TID, header, dead to
+    /// every snapshot).
+    pub(super) fn plan(&mut self, versions: &[(Tid, TupleHeader, bool)]) {
+        let slot_of: std::collections::HashMap<u16, usize> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.0.slot, i))
+            .collect();
+        let mut reached = vec![false; versions.len()];
+        let mut chain = Vec::new();
+        for (i, (root, header, gone)) in versions.iter().enumerate() {
+            if header.flags & flags::HEAP_ONLY != 0 {
+                continue;
+            }
+            chain.clear();
+            chain.push(i);
+            let mut cur = i;
+            while let Some(next) = hot_next(&versions[cur].1, root.page) {
+                match slot_of.get(&next.slot) {
+                    Some(&j)
+                        if !reached[j] && continues_chain(&versions[cur].1, &versions[j].1) =>
+                    {
+                        reached[j] = true;
+                        chain.push(j);
+                        cur = j;
+                    }
+                    _ => break,
+                }
+            }
+            let tid = |k: usize| versions[chain[k]].0;
+            let redirect = header.flags & flags::REDIRECT != 0;
+            match chain.iter().position(|&m| !versions[m].2) {
+                None => {
+                    debug_assert!(*gone);
+                    let source = if !redirect {
+                        Some(*root)
+                    } else if chain.len() > 1 {
+                        Some(tid(chain.len() - 1))
+                    } else {
+                        // A redirect whose chain CREATE INDEX broke up
+                        // (a crash came before it was removed): its keys
+                        // are those of the version it links to.
+                        slot_of
+                            .get(&header.ctid.slot)
+                            .map(|&j| &versions[j])
+                            .filter(|v| {
+                                header.ctid.page == root.page
+                                    && v.1.xmin == header.xmax
+                                    && v.1.flags & flags::REDIRECT == 0
+                            })
+                            .map(|v| v.0)
+                    };
+                    self.indexed.push((*root, source));
+                    self.chained.extend((1..chain.len()).map(tid));
+                }
+                Some(first_live) => {
+                    if first_live > 0 {
+                        self.heap_only.extend((1..first_live).map(tid));
+                        let live = &versions[chain[first_live]];
+                        self.redirects.push((*root, live.0, live.1.xmin));
+                    }
+                    // Dead versions after the last live one: an aborted
+                    // update's.
+                    let last_live = chain
+                        .iter()
+                        .rposition(|&m| !versions[m].2)
+                        .expect("one is live");
+                    self.heap_only.extend((last_live + 1..chain.len()).map(tid));
+                }
+            }
+        }
+        // Heap-only versions no chain reaches any more: an aborted
+        // update's, replaced by a later update of the same version.
+        for (i, (tid, header, gone)) in versions.iter().enumerate() {
+            if header.flags & flags::HEAP_ONLY != 0 && !reached[i] && *gone {
+                self.heap_only.push(*tid);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(
+        slot: u16,
+        xmin: u64,
+        xmax: u64,
+        next: Option<u16>,
+        flag: u16,
+    ) -> (Tid, TupleHeader) {
+        let tid = Tid { page: 9, slot };
+        let mut h = TupleHeader::new(xmin, 0);
+        h.xmax = xmax;
+        h.ctid = tid;
+        h.flags = flag;
+        if let Some(n) = next {
+            h.ctid = Tid { page: 9, slot: n };
+            h.flags |= flags::UPDATED | flags::HOT_UPDATED;
+        }
+        (tid, h)
+    }
+
+    fn plan(versions: &[((Tid, TupleHeader), bool)]) -> PagePrune {
+        let v: Vec<_> = versions.iter().map(|((t, h), g)| (*t, *h, *g)).collect();
+        let mut p = PagePrune::default();
+        p.plan(&v);
+        p
+    }
+
+    fn slots(tids: &[Tid]) -> Vec<u16> {
+        tids.iter().map(|t| t.slot).collect()
+    }
+
+    #[test]
+    fn a_dead_root_is_redirected_past_dead_versions_to_the_first_live_one() {
+        let p = plan(&[
+            (version(0, 10, 11, Some(3), 0), true),
+            (version(3, 11, 12, Some(1), flags::HEAP_ONLY), true),
+            (version(1, 12, 13, Some(2), flags::HEAP_ONLY), false),
+            (version(2, 13, 0, None, flags::HEAP_ONLY), false),
+        ]);
+        assert!(p.indexed.is_empty() && p.chained.is_empty());
+        assert_eq!(slots(&p.heap_only), [3]);
+        assert_eq!(
+            p.redirects,
+            [(Tid { page: 9, slot: 0 }, Tid { page: 9, slot: 1 }, 12)]
+        );
+    }
+
+    #[test]
+    fn a_whole_dead_chain_goes_with_its_entries_keyed_by_a_version_with_a_row() {
+        let redirect = flags::REDIRECT;
+        let p = plan(&[
+            // A redirect whose chain ended in a delete.
+            (version(0, 10, 12, Some(1), redirect), true),
+            (version(1, 12, 14, None, flags::HEAP_ONLY), true),
+            // A plain dead version, and a live one.
+            (version(2, 10, 11, None, 0), true),
+            (version(4, 10, 0, None, 0), false),
+        ]);
+        let t = |slot| Tid { page: 9, slot };
+        assert_eq!(p.indexed, [(t(0), Some(t(1))), (t(2), Some(t(2)))]);
+        assert_eq!(slots(&p.chained), [1]);
+        assert!(p.heap_only.is_empty() && p.redirects.is_empty());
+    }
+
+    #[test]
+    fn aborted_updates_versions_go_and_a_reused_slot_is_no_chain() {
+        let p = plan(&[
+            // Live root whose update (xid 11) aborted: its version is dead.
+            (version(0, 10, 11, Some(1), 0), false),
+            (version(1, 11, 0, None, flags::HEAP_ONLY), true),
+            // An older aborted update's version, no longer linked.
+            (version(5, 9, 0, None, flags::HEAP_ONLY), true),
+            // A root linking to a slot reused by another transaction's
+            // live heap-only version: not its chain, nothing to do.
+            (version(2, 10, 20, Some(3), 0), false),
+            (version(3, 21, 0, None, flags::HEAP_ONLY), false),
+        ]);
+        assert_eq!(slots(&p.heap_only), [1, 5]);
+        assert!(p.indexed.is_empty() && p.redirects.is_empty() && p.chained.is_empty());
     }
 }

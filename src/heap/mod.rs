@@ -48,6 +48,37 @@ pub mod flags {
     /// FOR UPDATE (what a delete or a key update takes).
     pub const XMAX_MODE_SHIFT: u16 = 3;
     pub const XMAX_MODE_MASK: u16 = 3 << XMAX_MODE_SHIFT;
+    /// A heap-only update: the newer version `ctid` names is on the same
+    /// page, flagged `HEAP_ONLY`, and has every index key this one has.
+    pub const HOT_UPDATED: u16 = 1 << 5;
+    /// No index entry points at this version: it is reached along the
+    /// `HOT_UPDATED` links of its chain from the chain's root, the version
+    /// the index entries point at.
+    pub const HEAP_ONLY: u16 = 1 << 6;
+    /// A dead chain root cut down to its header ([`Heap::redirect`]): no
+    /// payload; it stays for the index entries pointing at it, and
+    /// `ctid` is its chain's first live version.
+    pub const REDIRECT: u16 = 1 << 7;
+}
+
+/// The next version of `h`'s HOT chain on page `page`, if `h` links to one
+/// (a row lock alone never does; [`continues_chain`] then validates the
+/// version found there).
+pub fn hot_next(h: &TupleHeader, page: PageId) -> Option<Tid> {
+    (h.flags & flags::HOT_UPDATED != 0
+        && h.flags & flags::XMAX_LOCK_ONLY == 0
+        && h.xmax != 0
+        && h.ctid.page == page)
+        .then_some(h.ctid)
+}
+
+/// Whether `next`, found where `prev` links, is `prev`'s successor in a
+/// HOT chain: heap-only, inserted by the transaction that replaced
+/// `prev`. A slot freed by VACUUM and reused holds another transaction's
+/// tuple, which this tells apart (as PostgreSQL checks xmin against the
+/// predecessor's xmax).
+pub fn continues_chain(prev: &TupleHeader, next: &TupleHeader) -> bool {
+    next.flags & flags::HEAP_ONLY != 0 && next.xmin == prev.xmax
 }
 
 /// A tuple's address: heap page and slot.
@@ -195,10 +226,11 @@ impl PageView {
         (TupleHeader::read(bytes), &bytes[TUPLE_HEADER_SIZE..])
     }
 
-    /// Tuple `i`'s payload if the page holds it (not in an overflow chain).
+    /// Tuple `i`'s payload if the page holds it (not in an overflow chain,
+    /// nor a redirect, which has none).
     pub fn inline_payload(&self, i: usize) -> Option<&[u8]> {
         let (header, stored) = self.stored(i);
-        (header.flags & flags::EXTERNAL == 0).then_some(stored)
+        (header.flags & (flags::EXTERNAL | flags::REDIRECT) == 0).then_some(stored)
     }
 
     /// Tuple `i`'s payload: borrowed from the page, or read from its
@@ -512,6 +544,66 @@ impl Heap {
         Self::set_header_at(pager, tid, &h)
     }
 
+    /// Inserts a new version on page `page_id` only (a heap-only update
+    /// next to the version it replaces): `None` when it does not fit there
+    /// or its payload would go to an overflow chain.
+    pub fn insert_on_page(
+        &mut self,
+        pager: &mut Pager,
+        page_id: PageId,
+        header: TupleHeader,
+        payload: &[u8],
+    ) -> PResult<Option<Tid>> {
+        if payload.len() > Self::inline_limit(pager) {
+            return Ok(None);
+        }
+        pager.safe_point()?;
+        let mut header = header;
+        header.flags &= !flags::EXTERNAL;
+        let mut bytes = std::mem::take(&mut self.tuple_buf);
+        bytes.clear();
+        bytes.resize(TUPLE_HEADER_SIZE, 0);
+        bytes.extend_from_slice(payload);
+        let placed = Self::try_place(pager, page_id, &mut header, &bytes);
+        self.tuple_buf = bytes;
+        placed
+    }
+
+    /// The versions an index entry pointing at `tid` stands for, appended
+    /// to `out`: `tid` and the heap-only versions its HOT chain links to.
+    /// An entry pointing straight at a heap-only version stands for none:
+    /// only CREATE INDEX, turning chain members into versions of their own
+    /// ([`flags::HEAP_ONLY`] cleared last), makes such entries, and until
+    /// it clears the flag the member is reached through its chain.
+    pub fn chain(&self, pager: &mut Pager, tid: Tid, out: &mut Vec<Tid>) -> PResult<()> {
+        pager.read(tid.page, |p| {
+            let Some((off, _)) = slot_range(p, tid.page, tid.slot)? else {
+                return Ok(());
+            };
+            let mut h = TupleHeader::read(&p[off..]);
+            if h.flags & flags::HEAP_ONLY != 0 {
+                return Ok(());
+            }
+            out.push(tid);
+            // Bounded by the slots of the page: a chain visits each once.
+            for _ in 0..le::u16_at(p, OFF_NSLOTS) {
+                let Some(next) = hot_next(&h, tid.page) else {
+                    break;
+                };
+                let Some((off, _)) = slot_range(p, tid.page, next.slot)? else {
+                    break;
+                };
+                let n = TupleHeader::read(&p[off..]);
+                if !continues_chain(&h, &n) {
+                    break;
+                }
+                out.push(next);
+                h = n;
+            }
+            Ok(())
+        })?
+    }
+
     /// Reads tuple `tid` with its payload, `None` if the slot is unused.
     pub fn fetch(&self, pager: &mut Pager, tid: Tid) -> PResult<Option<Tuple>> {
         let raw = pager.read(tid.page, |p| {
@@ -624,11 +716,39 @@ impl Heap {
         Ok((out, next))
     }
 
-    /// Physically removes tuple `tid` (vacuum: no snapshot can see it) and
-    /// frees its overflow chain.
-    pub fn remove(&mut self, pager: &mut Pager, tid: Tid) -> PResult<()> {
+    /// Cuts `tid`, the dead root of a HOT chain, down to its header, which
+    /// stays for the index entries pointing at it and links to `to`, the
+    /// chain's first live version, inserted by `xmax` (the new xmax keeps
+    /// [`continues_chain`] true). Its payload's bytes (and overflow chain)
+    /// are freed, as PostgreSQL's pruning leaves a redirect line pointer.
+    pub fn redirect(&mut self, pager: &mut Pager, tid: Tid, to: Tid, xmax: Xid) -> PResult<()> {
         pager.safe_point()?;
-        let external = pager.read(tid.page, |p| {
+        let external = self.external_ref(pager, tid)?;
+        pager.write(tid.page, |p| {
+            let (off, _) = slot_range(p, tid.page, tid.slot)?.ok_or_else(|| {
+                PagerError::corrupt(tid.page, format!("slot {} is unused", tid.slot))
+            })?;
+            let mut h = TupleHeader::read(&p[off..]);
+            h.ctid = to;
+            h.xmax = xmax;
+            h.flags = (h.flags | flags::REDIRECT) & !flags::EXTERNAL;
+            h.write(&mut p[off..off + TUPLE_HEADER_SIZE]);
+            let s = SLOTS_START + tid.slot as usize * SLOT_SIZE;
+            le::put_u16(p, s + 2, TUPLE_HEADER_SIZE as u16);
+            Ok::<_, PagerError>(())
+        })??;
+        if let Some((len, first)) = external {
+            overflow::free(pager, first, len)?;
+        }
+        if !self.pages_with_room.contains(&tid.page) {
+            self.pages_with_room.push(tid.page);
+        }
+        Ok(())
+    }
+
+    /// (length, first page) of `tid`'s overflow chain, if it has one.
+    fn external_ref(&self, pager: &mut Pager, tid: Tid) -> PResult<Option<(u64, PageId)>> {
+        pager.read(tid.page, |p| {
             Ok::<_, PagerError>(slot_range(p, tid.page, tid.slot)?.and_then(|(off, len)| {
                 let h = TupleHeader::read(&p[off..]);
                 (h.flags & flags::EXTERNAL != 0 && len == TUPLE_HEADER_SIZE + EXTERNAL_REF_SIZE)
@@ -639,7 +759,14 @@ impl Heap {
                         )
                     })
             }))
-        })??;
+        })?
+    }
+
+    /// Physically removes tuple `tid` (vacuum: no snapshot can see it) and
+    /// frees its overflow chain.
+    pub fn remove(&mut self, pager: &mut Pager, tid: Tid) -> PResult<()> {
+        pager.safe_point()?;
+        let external = self.external_ref(pager, tid)?;
         pager.write(tid.page, |p| {
             if slot_range(p, tid.page, tid.slot)?.is_some() {
                 let s = SLOTS_START + tid.slot as usize * SLOT_SIZE;

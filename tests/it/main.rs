@@ -4,6 +4,7 @@ mod common;
 mod crash_sim;
 mod dump;
 mod fuzz;
+mod hot;
 mod isolation;
 mod layers;
 mod notify;

@@ -14,7 +14,7 @@
 use std::rc::Rc;
 
 use super::eval::{eval, passes};
-use super::scan::{scan_keys, stored_types, tid_value};
+use super::scan::{scan_keys, stored_types, tid_value, visible_in_chain};
 use super::{err, run, Env, ExecResult, Row, RowBudget};
 use crate::access;
 use crate::catalog::TableDef;
@@ -375,17 +375,15 @@ impl Stream {
                 }
             }
             Source::Tids { tids, next } => {
-                while let Some(&tid) = tids.get(*next) {
+                while let Some(&entry) = tids.get(*next) {
                     *next += 1;
                     env.interrupts.tick()?;
-                    let Some(t) = heap.fetch(env.pager, tid)? else {
+                    let Some(tid) = visible_in_chain(&heap, entry, &mut self.view, env)? else {
                         continue;
                     };
-                    if !env.visible(&t.header)? {
-                        continue;
-                    }
                     env.read_target(|| Target::Tuple(self.table.oid, tid.page, tid.slot));
-                    let mut row = decode_row(&t.payload, &types)?;
+                    let mut row = decode_row(&self.view.payload(env.pager, 0)?, &types)?;
+                    self.view.release();
                     if self.with_tid {
                         row.push(tid_value(tid));
                     }

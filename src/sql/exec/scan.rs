@@ -6,7 +6,7 @@ use super::{Env, ExecResult, Row, RowBudget};
 use crate::access::hnsw::{IterativeScan, NearestKey};
 use crate::access::{self, ScanKeys};
 use crate::catalog::{IndexDef, TableDef};
-use crate::heap::{Heap, PageView, Tid};
+use crate::heap::{continues_chain, flags, hot_next, Heap, PageView, Tid, TupleHeader};
 use crate::sql::plan::{visit_cols, BExpr, IndexBounds};
 use crate::txn::ssi::Target;
 use crate::value::row::{decode_row, decode_row_needed_into, RowLayout};
@@ -399,14 +399,11 @@ pub(super) fn scan_index_into(
         if batch.is_empty() {
             break;
         }
-        for tid in batch {
+        for entry in batch {
             env.interrupts.tick()?;
-            if !heap.view_tuple(env.pager, tid, &mut view)? {
+            let Some(tid) = visible_in_chain(&heap, entry, &mut view, env)? else {
                 continue;
-            }
-            if !env.visible(&view.tuple(0).1)? {
-                continue;
-            }
+            };
             env.read_target(|| Target::Tuple(table.oid, tid.page, tid.slot));
             if let Some(budget) = visible_budget {
                 if visible_rows >= budget {
@@ -428,4 +425,43 @@ pub(super) fn scan_index_into(
         }
     }
     Ok(())
+}
+
+/// Takes into `view` the version of the HOT chain an index entry points
+/// at (`entry`, see [`Heap::chain`]) that the statement sees, and returns
+/// its TID: `None` if it sees none of them. A snapshot sees at most one
+/// version of a row, so the walk stops there.
+pub(super) fn visible_in_chain(
+    heap: &Heap,
+    entry: Tid,
+    view: &mut PageView,
+    env: &mut Env,
+) -> ExecResult<Option<Tid>> {
+    let mut tid = entry;
+    let mut prev: Option<TupleHeader> = None;
+    // Bounded: a chain visits each slot of its page at most once.
+    for _ in 0..=u16::MAX {
+        if !heap.view_tuple(env.pager, tid, view)? {
+            return Ok(None);
+        }
+        let header = view.tuple(0).1;
+        let linked = match &prev {
+            None => header.flags & flags::HEAP_ONLY == 0,
+            Some(p) => continues_chain(p, &header),
+        };
+        if !linked {
+            return Ok(None);
+        }
+        if env.visible(&header)? {
+            return Ok(Some(tid));
+        }
+        match hot_next(&header, tid.page) {
+            Some(next) => {
+                prev = Some(header);
+                tid = next;
+            }
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
 }
