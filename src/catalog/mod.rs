@@ -155,6 +155,10 @@ pub struct TableDef {
     pub heap: PageId,
     pub checks: Vec<CheckDef>,
     pub foreign_keys: Vec<ForeignKeyDef>,
+    /// `WITH (fillfactor = n)`: inserts fill a heap page to n percent,
+    /// leaving the rest for heap-only updates of its rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fillfactor: Option<u8>,
 }
 
 impl TableDef {

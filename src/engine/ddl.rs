@@ -217,6 +217,7 @@ impl Engine {
             heap: heap.meta_page(),
             checks: Vec::new(),
             foreign_keys: Vec::new(),
+            fillfactor: c.fillfactor,
         };
         // Generation expressions read the other columns, declared before
         // or after them.

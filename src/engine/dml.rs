@@ -1628,6 +1628,7 @@ impl Engine {
         encode_row(row, &mut payload);
         let meta = dml.table.heap;
         let heap = self.heaps.entry(meta).or_insert_with(|| Heap::open(meta));
+        heap.set_fillfactor(&self.pager, dml.table.fillfactor);
         let header = TupleHeader::new(xid, dml.cid);
         let placed = match hot_from {
             Some(old) => {

@@ -209,8 +209,13 @@ impl Engine {
                     .unwrap_or_else(|| format!("CHECK ({})", ch.expr));
                 items.push(format!("    CONSTRAINT {} {def}", quote_ident(&ch.name)));
             }
+            // As pg_dump prints storage parameters.
+            let with = t
+                .fillfactor
+                .map(|f| format!("\nWITH (fillfactor='{f}')"))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "CREATE TABLE {} (\n{}\n);\n\n",
+                "CREATE TABLE {} (\n{}\n){with};\n\n",
                 qualified(t.namespace, &t.name),
                 items.join(",\n")
             ));

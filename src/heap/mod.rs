@@ -358,6 +358,9 @@ pub struct Heap {
     pages_with_room: Vec<PageId>,
     /// Scratch for the tuple being inserted.
     tuple_buf: Vec<u8>,
+    /// Bytes an insert leaves free on its page (the table's fillfactor),
+    /// for heap-only updates of the page's rows, which may use them.
+    reserve: usize,
 }
 
 impl Heap {
@@ -379,7 +382,15 @@ impl Heap {
             meta,
             pages_with_room: Vec::new(),
             tuple_buf: Vec::new(),
+            reserve: 0,
         }
+    }
+
+    /// Makes inserts fill pages to `fillfactor` percent (all of a page
+    /// when `None`, or 100).
+    pub fn set_fillfactor(&mut self, pager: &Pager, fillfactor: Option<u8>) {
+        let free = 100 - usize::from(fillfactor.unwrap_or(100).clamp(10, 100));
+        self.reserve = pager.page_size() * free / 100;
     }
 
     pub fn meta_page(&self) -> PageId {
@@ -450,14 +461,15 @@ impl Heap {
             bytes.extend_from_slice(payload);
         }
         let (_, last, npages) = self.meta_fields(pager)?;
+        let reserve = self.reserve;
         // Reuse room vacuum found before growing the heap at its end.
         while let Some(page_id) = self.pages_with_room.last().copied() {
-            if let Some(tid) = Self::try_place(pager, page_id, header, bytes)? {
+            if let Some(tid) = Self::try_place(pager, page_id, header, bytes, reserve)? {
                 return Ok(tid);
             }
             self.pages_with_room.pop();
         }
-        if let Some(tid) = Self::try_place(pager, last, header, bytes)? {
+        if let Some(tid) = Self::try_place(pager, last, header, bytes, reserve)? {
             return Ok(tid);
         }
         let new = Self::new_page(pager)?;
@@ -466,15 +478,18 @@ impl Heap {
             le::put_u32(p, META_LAST, new);
             le::put_u32(p, META_PAGES, npages + 1);
         })?;
-        Self::try_place(pager, new, header, bytes)?
+        Self::try_place(pager, new, header, bytes, 0)?
             .ok_or_else(|| PagerError::corrupt(new, "tuple does not fit an empty page"))
     }
 
+    /// Places the tuple on `page_id` if it fits with `reserve` bytes of
+    /// the page left free.
     fn try_place(
         pager: &mut Pager,
         page_id: PageId,
         header: &mut TupleHeader,
         bytes: &[u8],
+        reserve: usize,
     ) -> PResult<Option<Tid>> {
         let fits = pager.read(page_id, |p| {
             if page::kind(p) != Some(PageKind::Heap) {
@@ -488,7 +503,7 @@ impl Heap {
             // The gap between slots and tuples usually settles it; the
             // bytes of removed tuples (found by a walk of the slots) count
             // only when it does not.
-            let need = bytes.len() + SLOT_SIZE;
+            let need = bytes.len() + SLOT_SIZE + reserve;
             Ok(free_space(p) >= need
                 || p.len() - SLOTS_START - nslots * SLOT_SIZE - used_tuple_bytes(p) >= need)
         })??;
@@ -564,7 +579,7 @@ impl Heap {
         bytes.clear();
         bytes.resize(TUPLE_HEADER_SIZE, 0);
         bytes.extend_from_slice(payload);
-        let placed = Self::try_place(pager, page_id, &mut header, &bytes);
+        let placed = Self::try_place(pager, page_id, &mut header, &bytes, 0);
         self.tuple_buf = bytes;
         placed
     }

@@ -486,6 +486,7 @@ impl Engine {
                     heap: 0,
                     checks: Vec::new(),
                     foreign_keys: Vec::new(),
+                    fillfactor: None,
                 },
                 view: r.kind == Kind::View,
             })
@@ -517,6 +518,7 @@ impl Engine {
                         heap: 0,
                         checks: Vec::new(),
                         foreign_keys: Vec::new(),
+                        fillfactor: None,
                     };
                     ('i', def, index_am_oid(i.method))
                 }
@@ -533,6 +535,7 @@ impl Engine {
                         heap: 0,
                         checks: Vec::new(),
                         foreign_keys: Vec::new(),
+                        fillfactor: None,
                     };
                     ('S', def, 0)
                 }
@@ -551,6 +554,7 @@ impl Engine {
                         heap: 0,
                         checks: Vec::new(),
                         foreign_keys: Vec::new(),
+                        fillfactor: None,
                     };
                     ('v', def, 0)
                 }

@@ -643,7 +643,10 @@ impl Engine {
                 Value::Bool(false),
                 Value::Int4(0),
                 Value::Null,
-                Value::Null,
+                match d.fillfactor {
+                    Some(f) => Value::Array(vec![Value::Text(format!("fillfactor={f}"))]),
+                    None => Value::Null,
+                },
                 Value::Null,
             ]);
         }

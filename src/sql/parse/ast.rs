@@ -512,6 +512,8 @@ pub struct CreateTable {
     pub if_not_exists: bool,
     pub columns: Vec<ColumnSpec>,
     pub constraints: Vec<TableConstraint>,
+    /// `WITH (fillfactor = n)`, 10 to 100.
+    pub fillfactor: Option<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -261,7 +261,48 @@ pub(super) fn create_table(c: sp::CreateTable) -> TResult<CreateTable> {
             .into_iter()
             .map(table_constraint)
             .collect::<TResult<_>>()?,
+        fillfactor: fillfactor(&c.table_options)?,
     })
+}
+
+/// `WITH (fillfactor = n)` of CREATE TABLE, checked as PostgreSQL does.
+/// Other storage parameters are accepted and have no effect.
+fn fillfactor(options: &sp::CreateTableOptions) -> TResult<Option<u8>> {
+    let sp::CreateTableOptions::With(options) = options else {
+        return Ok(None);
+    };
+    let mut out = None;
+    for o in options {
+        let sp::SqlOption::KeyValue { key, value } = o else {
+            continue;
+        };
+        if !key.value.eq_ignore_ascii_case("fillfactor") {
+            continue;
+        }
+        let text = match value {
+            sp::Expr::Value(v) => match &v.value {
+                sp::Value::Number(n, _) => n.clone(),
+                sp::Value::SingleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            other => other.to_string(),
+        };
+        let n: i64 = text.trim().parse().map_err(|_| {
+            SqlError::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("invalid value for integer option \"fillfactor\": {text}"),
+            )
+        })?;
+        if !(10..=100).contains(&n) {
+            return Err(SqlError::new(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("value {n} out of bounds for option \"fillfactor\""),
+            )
+            .with_detail("Valid values are between \"10\" and \"100\"."));
+        }
+        out = Some(n as u8);
+    }
+    Ok(out)
 }
 
 pub(super) fn create_view(v: sp::CreateView) -> TResult<CreateView> {
