@@ -34,6 +34,8 @@ const SLOTS_START: usize = 24;
 const SLOT_SIZE: usize = 4;
 
 pub const TUPLE_HEADER_SIZE: usize = 32;
+/// Where a tuple header's flags are (see [`TupleHeader::write`]).
+const FLAGS_AT: usize = 30;
 const EXTERNAL_REF_SIZE: usize = 12;
 
 /// Tuple flags.
@@ -151,7 +153,7 @@ impl TupleHeader {
                 page: le::u32_at(b, 24),
                 slot: le::u16_at(b, 28),
             },
-            flags: le::u16_at(b, 30),
+            flags: le::u16_at(b, FLAGS_AT),
         }
     }
 
@@ -162,7 +164,7 @@ impl TupleHeader {
         le::put_u32(b, 20, self.cmax);
         le::put_u32(b, 24, self.ctid.page);
         le::put_u16(b, 28, self.ctid.slot);
-        le::put_u16(b, 30, self.flags);
+        le::put_u16(b, FLAGS_AT, self.flags);
     }
 }
 
@@ -821,20 +823,37 @@ impl Heap {
             }
             // Only the overflow chains are looked for: (length, first page)
             // of each external payload.
+            // The page is validated once, then each used slot's flags are
+            // read alone (a DROP TABLE walks every tuple of the table).
             let (chains, next) = pager.read(page_id, |p| {
                 let mut chains = Vec::new();
-                for slot in 0..le::u16_at(p, OFF_NSLOTS) {
-                    if let Some((off, len)) = slot_range(p, page_id, slot)? {
-                        let h = TupleHeader::read(&p[off..]);
-                        if h.flags & flags::EXTERNAL != 0 {
-                            if len != TUPLE_HEADER_SIZE + EXTERNAL_REF_SIZE {
-                                return Err(PagerError::corrupt(page_id, "bad external reference"));
-                            }
-                            chains.push((
-                                le::u64_at(p, off + TUPLE_HEADER_SIZE),
-                                le::u32_at(p, off + TUPLE_HEADER_SIZE + 8),
-                            ));
+                let nslots = le::u16_at(p, OFF_NSLOTS);
+                if nslots > 0 {
+                    // Checks the kind and the slot array's bounds.
+                    slot_range(p, page_id, 0)?;
+                }
+                for slot in 0..usize::from(nslots) {
+                    let s = SLOTS_START + slot * SLOT_SIZE;
+                    let off = usize::from(le::u16_at(p, s));
+                    if off == 0 {
+                        continue;
+                    }
+                    let len = usize::from(le::u16_at(p, s + 2));
+                    let slots_end = SLOTS_START + usize::from(nslots) * SLOT_SIZE;
+                    if off < slots_end || off + len > p.len() || len < TUPLE_HEADER_SIZE {
+                        return Err(PagerError::corrupt(
+                            page_id,
+                            format!("slot {slot} points outside the tuple area"),
+                        ));
+                    }
+                    if le::u16_at(p, off + FLAGS_AT) & flags::EXTERNAL != 0 {
+                        if len != TUPLE_HEADER_SIZE + EXTERNAL_REF_SIZE {
+                            return Err(PagerError::corrupt(page_id, "bad external reference"));
                         }
+                        chains.push((
+                            le::u64_at(p, off + TUPLE_HEADER_SIZE),
+                            le::u32_at(p, off + TUPLE_HEADER_SIZE + 8),
+                        ));
                     }
                 }
                 Ok((chains, page::next(p)))

@@ -33,6 +33,7 @@ use crate::storage::{read_padded, Storage, StorageError};
 use crate::util::le;
 use crate::wal::{record, Lsn, Wal, WalError};
 use page::header as hdr;
+use page::trunk;
 
 /// Errors of the page-based layers (pager, WAL, heap, B+tree, commit log).
 #[derive(Debug, thiserror::Error)]
@@ -509,19 +510,25 @@ impl Pager {
     pub fn allocate(&mut self, kind: PageKind) -> PResult<PageId> {
         let head = self.read(0, |p| le::u32_at(p, hdr::OFF_FREE_HEAD))?;
         let id = if head != 0 {
-            let (k, next) = self.read(head, |p| (page::kind(p), page::next(p)))?;
-            if k != Some(PageKind::Free) {
-                return Err(PagerError::corrupt(
-                    head,
-                    "free list entry is not a free page",
-                ));
-            }
+            let (leaves, next) = self.trunk_header(head)?;
+            let id = if leaves > 0 {
+                let at = trunk::OFF_LEAVES + 4 * (leaves as usize - 1);
+                let leaf = self.read(head, |p| le::u32_at(p, at))?;
+                if leaf == 0 || leaf == head || self.check_id(leaf).is_err() {
+                    return Err(PagerError::corrupt(head, "bad free page id in a trunk"));
+                }
+                self.write(head, |p| le::put_u32(p, trunk::OFF_COUNT, leaves - 1))?;
+                leaf
+            } else {
+                // An empty trunk is itself the page handed out.
+                self.write(0, |p| le::put_u32(p, hdr::OFF_FREE_HEAD, next))?;
+                head
+            };
             self.write(0, |p| {
-                le::put_u32(p, hdr::OFF_FREE_HEAD, next);
                 let n = le::u32_at(p, hdr::OFF_FREE_COUNT);
                 le::put_u32(p, hdr::OFF_FREE_COUNT, n.saturating_sub(1));
             })?;
-            head
+            id
         } else {
             let id = self.page_count;
             if id >= NO_PAGE - 1 {
@@ -542,8 +549,32 @@ impl Pager {
         Ok(id)
     }
 
+    /// The leaf count and next trunk of free-list trunk `id`, validated.
+    fn trunk_header(&mut self, id: PageId) -> PResult<(u32, PageId)> {
+        let cap = trunk::capacity(self.page_size);
+        let (kind, leaves, next) = self.read(id, |p| {
+            (
+                page::kind(p),
+                le::u32_at(p, trunk::OFF_COUNT),
+                page::next(p),
+            )
+        })?;
+        if kind != Some(PageKind::Free) {
+            return Err(PagerError::corrupt(
+                id,
+                "free list entry is not a free page",
+            ));
+        }
+        if leaves as usize > cap {
+            return Err(PagerError::corrupt(id, "free list trunk overfull"));
+        }
+        Ok((leaves, next))
+    }
+
     /// Returns page `id` to the free list. The caller guarantees nothing
-    /// references it any more.
+    /// references it any more. Its id goes into the first trunk page (one
+    /// small change, the page itself untouched), or, when that is full,
+    /// the page becomes the new first trunk.
     pub fn free(&mut self, id: PageId) -> PResult<()> {
         if id == 0 {
             return Err(PagerError::corrupt(0, "attempt to free the header page"));
@@ -551,92 +582,121 @@ impl Pager {
         self.check_usable()?;
         self.check_id(id)?;
         let head = self.read(0, |p| le::u32_at(p, hdr::OFF_FREE_HEAD))?;
-        // The old contents are dead: not read, not kept.
-        let idx = self.frame_for_overwrite(id)?;
-        self.begin_overwrite(idx);
-        let p = self.frames[idx].data_mut();
-        page::init(p, id, PageKind::Free);
-        page::set_next(p, head);
+        let cap = trunk::capacity(self.page_size);
+        let room = if head != 0 {
+            let (leaves, _) = self.trunk_header(head)?;
+            (leaves as usize) < cap
+        } else {
+            false
+        };
+        if room {
+            self.write(head, |p| {
+                let n = le::u32_at(p, trunk::OFF_COUNT);
+                le::put_u32(p, trunk::OFF_LEAVES + 4 * n as usize, id);
+                le::put_u32(p, trunk::OFF_COUNT, n + 1);
+            })?;
+        } else {
+            // The old contents are dead: not read, not kept.
+            let idx = self.frame_for_overwrite(id)?;
+            self.begin_overwrite(idx);
+            let p = self.frames[idx].data_mut();
+            page::init(p, id, PageKind::Free);
+            page::set_next(p, head);
+        }
         self.write(0, |p| {
-            le::put_u32(p, hdr::OFF_FREE_HEAD, id);
+            if !room {
+                le::put_u32(p, hdr::OFF_FREE_HEAD, id);
+            }
             let n = le::u32_at(p, hdr::OFF_FREE_COUNT);
             le::put_u32(p, hdr::OFF_FREE_COUNT, n + 1);
         })
     }
 
+    /// Every free page id: the trunks and their leaves, validated (ids in
+    /// range, no trunk twice).
+    fn free_pages(&mut self) -> PResult<Vec<PageId>> {
+        let count = self.page_count;
+        let mut out = Vec::new();
+        let mut trunks = 0u32;
+        let mut id = self.read(0, |p| le::u32_at(p, hdr::OFF_FREE_HEAD))?;
+        while id != 0 {
+            trunks += 1;
+            if trunks > count {
+                return Err(PagerError::corrupt(id, "free list loops"));
+            }
+            self.check_id(id)?;
+            let (leaves, next) = self.trunk_header(id)?;
+            out.push(id);
+            let start = out.len();
+            self.read(id, |p| {
+                for k in 0..leaves as usize {
+                    out.push(le::u32_at(p, trunk::OFF_LEAVES + 4 * k));
+                }
+            })?;
+            for &leaf in &out[start..] {
+                if leaf == 0 || leaf >= count {
+                    return Err(PagerError::corrupt(id, "bad free page id in a trunk"));
+                }
+            }
+            id = next;
+        }
+        Ok(out)
+    }
+
     /// Gives the free pages at the end of the data file back to the file
-    /// system: takes them off the free list, lowers the page count and
-    /// cuts the file. Does nothing unless at least `min_pages` trail.
+    /// system: rebuilds the free list without them, lowers the page count
+    /// and cuts the file. Does nothing unless at least `min_pages` trail.
     /// Returns how many pages went. Must be called at a safe point; logs
     /// and syncs the WAL first, since the file may only be cut once the
-    /// lower page count and the relinked free list are durable (recovery
-    /// would otherwise follow the old list into missing pages).
+    /// lower page count and the new free list are durable (recovery would
+    /// otherwise follow the old list into missing pages).
     pub fn truncate_free_tail(&mut self, min_pages: u32) -> PResult<u32> {
         self.check_usable()?;
         let count = self.page_count;
-        // A file ending in a used page has nothing to give back.
-        if count <= 1 || self.read(count - 1, page::kind)? != Some(PageKind::Free) {
+        if count <= 1 || self.read(0, |p| le::u32_at(p, hdr::OFF_FREE_HEAD))? == 0 {
             return Ok(0);
         }
-        let mut list = Vec::new();
-        let mut id = self.read(0, |p| le::u32_at(p, hdr::OFF_FREE_HEAD))?;
-        while id != 0 {
-            if list.len() >= count as usize {
-                return Err(PagerError::corrupt(id, "free list loops"));
-            }
-            let (kind, next) = self.read(id, |p| (page::kind(p), page::next(p)))?;
-            if kind != Some(PageKind::Free) {
-                return Err(PagerError::corrupt(
-                    id,
-                    "free list entry is not a free page",
-                ));
-            }
-            list.push(id);
-            id = next;
-        }
-        let mut sorted = list.clone();
-        sorted.sort_unstable();
+        let mut free = self.free_pages()?;
+        free.sort_unstable();
+        free.dedup();
         let mut new_count = count;
-        while new_count > 1 && sorted.binary_search(&(new_count - 1)).is_ok() {
+        while new_count > 1 && free.binary_search(&(new_count - 1)).is_ok() {
             new_count -= 1;
         }
         let cut = count - new_count;
         if cut == 0 || cut < min_pages {
             return Ok(0);
         }
-        // The pages that stay keep their list order. Each relink, with the
-        // free count, is a change of its own (a safe point follows): the
-        // list stays well formed whatever prefix of them survives a crash.
-        let total = list.len();
-        let mut on_list = total;
-        for (i, &id) in list.iter().enumerate() {
-            if id >= new_count {
-                continue;
+        // The list is rebuilt from the pages that stay, in one change (a
+        // handful of trunk pages and the header, logged as one batch):
+        // recovery sees the old list or the new one, never a mix. Lowest
+        // ids come out first.
+        let kept: Vec<PageId> = free.iter().copied().filter(|&id| id < new_count).collect();
+        let cap = trunk::capacity(self.page_size);
+        let mut head = 0;
+        for group in kept.chunks(cap + 1).rev() {
+            let (trunk_id, leaves) = (group[0], &group[1..]);
+            let idx = self.frame_for_overwrite(trunk_id)?;
+            self.begin_overwrite(idx);
+            let p = self.frames[idx].data_mut();
+            page::init(p, trunk_id, PageKind::Free);
+            page::set_next(p, head);
+            le::put_u32(p, trunk::OFF_COUNT, leaves.len() as u32);
+            // Leaves are taken from the end: the lowest ids last.
+            for (k, &leaf) in leaves.iter().rev().enumerate() {
+                le::put_u32(p, trunk::OFF_LEAVES + 4 * k, leaf);
             }
-            let next = list[i + 1..].iter().copied().find(|&n| n < new_count);
-            let bypassed = list[i + 1..]
-                .iter()
-                .take_while(|&&n| n >= new_count)
-                .count();
-            if bypassed > 0 {
-                on_list -= bypassed;
-                let next = next.unwrap_or(0);
-                self.write(id, |p| page::set_next(p, next))?;
-                self.write(0, |p| le::put_u32(p, hdr::OFF_FREE_COUNT, on_list as u32))?;
-                self.safe_point()?;
-            }
+            head = trunk_id;
         }
-        // The cut pages ahead of the first kept one leave with the count.
-        let head = list.iter().copied().find(|&n| n < new_count).unwrap_or(0);
-        let kept = list.iter().filter(|&&n| n < new_count).count();
         self.write(0, |p| {
             le::put_u32(p, hdr::OFF_FREE_HEAD, head);
-            le::put_u32(p, hdr::OFF_FREE_COUNT, kept as u32);
+            le::put_u32(p, hdr::OFF_FREE_COUNT, kept.len() as u32);
             le::put_u32(p, hdr::OFF_PAGE_COUNT, new_count);
         })?;
         self.page_count = new_count;
         // The cut pages' frames go unlogged and unwritten; a page id
         // allocated again later starts a new full image in the log.
+        let mut unpended = HashSet::new();
         for idx in 0..self.frames.len() {
             let id = self.frames[idx].id;
             if id == NO_PAGE || id < new_count {
@@ -649,8 +709,11 @@ impl Pager {
             f.referenced = false;
             if let Some(base) = f.base.take() {
                 self.spare_bases.push(base);
-                self.pending.retain(|&i| i != idx);
+                unpended.insert(idx);
             }
+        }
+        if !unpended.is_empty() {
+            self.pending.retain(|i| !unpended.contains(i));
         }
         self.imaged.retain(|&id| id < new_count);
         self.log_pending()?;
@@ -1071,6 +1134,71 @@ mod tests {
         let mut p = Pager::open(Box::new(data), Box::new(wal), small()).unwrap();
         assert_eq!(p.read(a, |d| d[100]).unwrap(), 4);
         assert_eq!(p.read(ids[199], |d| (d[100], d[101])).unwrap(), (1, 3));
+    }
+
+    /// More frees than one trunk page holds: the ids go into trunks (a
+    /// page becomes a trunk only when the first is full), survive
+    /// recovery, and come back each exactly once. A list of zeroed free
+    /// pages linked by `next` (what earlier versions wrote) reads as
+    /// trunks without leaves.
+    #[test]
+    fn free_list_trunks_hold_many_pages_and_read_the_old_layout() {
+        let (data, wal) = files(Vec::new(), Vec::new());
+        let mut p = Pager::open(Box::new(data.clone()), Box::new(wal.clone()), small()).unwrap();
+        let cap = trunk::capacity(4096);
+        // Safe points between the changes, as access methods make them,
+        // let the small pool log and reuse its frames.
+        let alloc = |p: &mut Pager| {
+            p.safe_point().unwrap();
+            p.allocate(PageKind::Heap).unwrap()
+        };
+        let ids: Vec<PageId> = (0..cap + 50).map(|_| alloc(&mut p)).collect();
+        p.commit(true).unwrap();
+        for &id in &ids {
+            p.safe_point().unwrap();
+            p.free(id).unwrap();
+        }
+        p.commit(true).unwrap();
+        let trunks = |p: &mut Pager| {
+            let mut n = 0;
+            let mut id = p.read(0, |d| le::u32_at(d, hdr::OFF_FREE_HEAD)).unwrap();
+            while id != 0 {
+                n += 1;
+                id = p.read(id, page::next).unwrap();
+            }
+            n
+        };
+        assert_eq!(trunks(&mut p), 2, "the first freed page, then one more");
+        assert_eq!(p.free_page_count().unwrap() as usize, ids.len());
+        let (d, w) = (data.current_bytes(), wal.current_bytes());
+        drop(p);
+        let (data, wal) = files(d, w);
+        let mut p = Pager::open(Box::new(data), Box::new(wal), small()).unwrap();
+        let mut again: Vec<PageId> = (0..ids.len()).map(|_| alloc(&mut p)).collect();
+        assert_eq!(p.free_page_count().unwrap(), 0);
+        assert_eq!(p.allocate(PageKind::Heap).unwrap(), p.page_count() - 1);
+        again.sort_unstable();
+        assert_eq!(again, ids);
+        // The old layout: zeroed Free pages, each linking the next.
+        let old: Vec<PageId> = ids[..3].to_vec();
+        for (i, &id) in old.iter().enumerate() {
+            let next = old.get(i + 1).copied().unwrap_or(0);
+            let idx = p.frame_for_overwrite(id).unwrap();
+            p.begin_overwrite(idx);
+            let d = p.frames[idx].data_mut();
+            page::init(d, id, PageKind::Free);
+            page::set_next(d, next);
+        }
+        p.write(0, |d| {
+            le::put_u32(d, hdr::OFF_FREE_HEAD, old[0]);
+            le::put_u32(d, hdr::OFF_FREE_COUNT, 3);
+        })
+        .unwrap();
+        let back: Vec<PageId> = (0..3)
+            .map(|_| p.allocate(PageKind::Heap).unwrap())
+            .collect();
+        assert_eq!(back, old);
+        assert_eq!(p.free_page_count().unwrap(), 0);
     }
 
     #[test]

@@ -123,6 +123,21 @@ pub fn verify(page: &[u8], id: PageId) -> Result<(), String> {
     Ok(())
 }
 
+/// Layout of a free-list trunk page (kind `Free`; the common header's
+/// `next` is the next trunk): a count, then that many ids of free pages.
+/// Those leaf pages keep whatever bytes they had; nothing reads them
+/// until they are allocated (and initialised) again. A free page written
+/// before trunks existed is a trunk with no leaves: its bytes were zeroed.
+pub mod trunk {
+    pub const OFF_COUNT: usize = 16;
+    pub const OFF_LEAVES: usize = 20;
+
+    /// Leaf ids one trunk page holds.
+    pub fn capacity(page_size: usize) -> usize {
+        (page_size - OFF_LEAVES) / 4
+    }
+}
+
 /// Layout of page 0, the database header (after the common header).
 pub mod header {
     pub const MAGIC: &[u8; 8] = b"NEURALDB";
