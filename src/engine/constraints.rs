@@ -607,12 +607,8 @@ impl Engine {
             Some(new_row) => {
                 let mut new_row = new_row;
                 self.check_row(sid, &mut dml, &mut new_row)?;
-                match self.check_unique(sid, &dml, &new_row, Some(tid))? {
-                    UniqueCheck::Ok => {}
-                    UniqueCheck::Wait(h) => return Ok(Some(h)),
-                    UniqueCheck::Conflict(idx, _) => {
-                        return Err(self.unique_violation(sid, child, &idx, &new_row))
-                    }
+                if let Some(holder) = self.check_unique_update(sid, &dml, &new_row, tid)? {
+                    return Ok(Some(holder));
                 }
                 let new_tid = self.insert_row(&dml, xid, &new_row)?;
                 self.mark_replaced(sid, &heap, tid, xid, cid, Some(new_tid), false, mode)?;

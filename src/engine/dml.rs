@@ -1330,12 +1330,8 @@ impl Engine {
                     let same_keys =
                         self.keys_unchanged(&dml.table, &dml.indexes, old_row, &new_row);
                     if !same_keys {
-                        match self.check_unique(sid, dml, &new_row, Some(tid))? {
-                            UniqueCheck::Ok => {}
-                            UniqueCheck::Wait(holder) => return Ok(Some(holder)),
-                            UniqueCheck::Conflict(idx, _) => {
-                                return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
-                            }
+                        if let Some(holder) = self.check_unique_update(sid, dml, &new_row, tid)? {
+                            return Ok(Some(holder));
                         }
                     }
                     let table = dml.table.clone();
@@ -1481,12 +1477,8 @@ impl Engine {
         self.check_row(sid, dml, &mut new_row)?;
         let same_keys = self.keys_unchanged(&dml.table, &dml.indexes, &old_row, &new_row);
         if !same_keys {
-            match self.check_unique(sid, dml, &new_row, Some(tid))? {
-                UniqueCheck::Ok => {}
-                UniqueCheck::Wait(holder) => return Ok(Some(holder)),
-                UniqueCheck::Conflict(idx, _) => {
-                    return Err(self.unique_violation(sid, &dml.table, &idx, &new_row))
-                }
+            if let Some(holder) = self.check_unique_update(sid, dml, &new_row, tid)? {
+                return Ok(Some(holder));
             }
         }
         let table = dml.table.clone();
@@ -1586,6 +1578,25 @@ impl Engine {
         match self.txns.owner_of(xid) {
             Some(o) => self.ssi_write(o, &[Write::Tuple(table.oid, tid.page, tid.slot)]),
             None => Ok(()),
+        }
+    }
+
+    /// The unique check of an update of the version at `tid` to
+    /// `new_row`: `Some(holder)` when a session changing a conflicting row
+    /// must be waited for; a live conflict is the unique violation.
+    pub(super) fn check_unique_update(
+        &mut self,
+        sid: SessionId,
+        dml: &DmlExec,
+        new_row: &[Value],
+        tid: Tid,
+    ) -> Result<Option<SessionId>> {
+        match self.check_unique(sid, dml, new_row, Some(tid))? {
+            UniqueCheck::Ok => Ok(None),
+            UniqueCheck::Wait(holder) => Ok(Some(holder)),
+            UniqueCheck::Conflict(idx, _) => {
+                Err(self.unique_violation(sid, &dml.table, &idx, new_row))
+            }
         }
     }
 

@@ -442,29 +442,29 @@ struct DeadBatch {
 /// it is more than "remove the dead": a chain's index entries point at its
 /// root, so the root stays (as a redirect) while a later version lives.
 #[derive(Default)]
-pub(super) struct PagePrune {
+struct PagePrune {
     /// Dead versions with index entries (a root whose whole chain is dead,
     /// or a version in no chain), with the version their keys are read
     /// from: the version itself, or for a redirect (no payload) the last
     /// version of its chain, whose keys are the same. Entries first, then
     /// the slot.
-    pub(super) indexed: Vec<(Tid, Option<Tid>)>,
+    indexed: Vec<(Tid, Option<Tid>)>,
     /// The heap-only versions of those chains: freed with the batch.
-    pub(super) chained: Vec<Tid>,
+    chained: Vec<Tid>,
     /// Dead heap-only versions no entry leads to any more: freed at once.
-    pub(super) heap_only: Vec<Tid>,
+    heap_only: Vec<Tid>,
     /// (root, version, its xmin): a dead root redirected past its chain's
     /// dead versions to the first live one ([`Heap::redirect`]). The
     /// root's xmax becomes that version's xmin, so the chain check
     /// ([`continues_chain`]) holds and the root stays dead to all (the
     /// xmin committed before every snapshot, as the dead version's xmax).
-    pub(super) redirects: Vec<(Tid, Tid, crate::txn::Xid)>,
+    redirects: Vec<(Tid, Tid, crate::txn::Xid)>,
 }
 
 impl PagePrune {
     /// Plans the page whose versions are `versions` (TID, header, dead to
     /// every snapshot).
-    pub(super) fn plan(&mut self, versions: &[(Tid, TupleHeader, bool)]) {
+    fn plan(&mut self, versions: &[(Tid, TupleHeader, bool)]) {
         let slot_of: std::collections::HashMap<u16, usize> = versions
             .iter()
             .enumerate()

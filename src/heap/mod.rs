@@ -754,11 +754,23 @@ impl Heap {
             le::put_u16(p, s + 2, TUPLE_HEADER_SIZE as u16);
             Ok::<_, PagerError>(())
         })??;
+        self.freed(pager, tid.page, external)
+    }
+
+    /// After bytes of page `page` were freed (and a payload's overflow
+    /// chain, `external`, is no longer referenced): frees the chain and
+    /// notes the room for later inserts.
+    fn freed(
+        &mut self,
+        pager: &mut Pager,
+        page: PageId,
+        external: Option<(u64, PageId)>,
+    ) -> PResult<()> {
         if let Some((len, first)) = external {
             overflow::free(pager, first, len)?;
         }
-        if !self.pages_with_room.contains(&tid.page) {
-            self.pages_with_room.push(tid.page);
+        if !self.pages_with_room.contains(&page) {
+            self.pages_with_room.push(page);
         }
         Ok(())
     }
@@ -798,13 +810,7 @@ impl Heap {
             }
             Ok::<_, PagerError>(())
         })??;
-        if let Some((len, first)) = external {
-            overflow::free(pager, first, len)?;
-        }
-        if !self.pages_with_room.contains(&tid.page) {
-            self.pages_with_room.push(tid.page);
-        }
-        Ok(())
+        self.freed(pager, tid.page, external)
     }
 
     /// Frees every page of the heap, overflow chains included.

@@ -118,3 +118,35 @@ impl Store {
         Ok(Ok(rows))
     }
 }
+
+/// Runs the seeds of a crash simulation whose seeds each run two rounds:
+/// `{var}S=N` of them (default `default`), or only seed `{var}=S`. Stops
+/// after five failing seeds and fails the test with them (and how to rerun
+/// one); otherwise returns (rounds that ended in a crash, rounds run).
+pub fn run_crash_seeds(
+    var: &str,
+    default: u64,
+    run_seed: impl Fn(u64) -> Result<usize, String>,
+) -> (usize, usize) {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let range = match env(var) {
+        Some(seed) => seed..seed + 1,
+        None => 0..env(&format!("{var}S")).unwrap_or(default),
+    };
+    let (mut failures, mut crashes, mut rounds) = (Vec::new(), 0, 0);
+    for seed in range {
+        match run_seed(seed) {
+            Ok(c) => crashes += c,
+            Err(e) => failures.push(format!("seed {seed}: {e}")),
+        }
+        rounds += 2;
+        if failures.len() >= 5 {
+            break;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{failures:#?}\nrerun one with {var}=<seed>"
+    );
+    (crashes, rounds)
+}

@@ -455,32 +455,8 @@ fn hot_crash_seed(seed: u64) -> Result<usize, String> {
 /// one.
 #[test]
 fn hot_crash_simulation_indexes_agree_with_heap() {
-    let seeds: u64 = std::env::var("NEURALDB_HOT_CRASH_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
-    let range = match std::env::var("NEURALDB_HOT_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        Some(seed) => seed..seed + 1,
-        None => 0..seeds,
-    };
-    let (mut failures, mut crashes, mut rounds) = (Vec::new(), 0, 0);
-    for seed in range {
-        match hot_crash_seed(seed) {
-            Ok(c) => crashes += c,
-            Err(e) => failures.push(format!("seed {seed}: {e}")),
-        }
-        rounds += 2;
-        if failures.len() >= 5 {
-            break;
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{failures:#?}\nrerun one with NEURALDB_HOT_CRASH_SEED=<seed>"
-    );
+    let (crashes, rounds) =
+        crate::common::run_crash_seeds("NEURALDB_HOT_CRASH_SEED", 200, hot_crash_seed);
     assert!(
         crashes * 2 >= rounds,
         "only {crashes} of {rounds} rounds crashed"

@@ -829,32 +829,8 @@ mod crash {
     /// a committed state and the index answers as an exact scan does.
     #[test]
     fn hnsw_crash_simulation_index_agrees_with_heap() {
-        let seeds: u64 = std::env::var("NEURALDB_VECTOR_CRASH_SEEDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(100);
-        let range = match std::env::var("NEURALDB_VECTOR_CRASH_SEED")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            Some(seed) => seed..seed + 1,
-            None => 0..seeds,
-        };
-        let (mut failures, mut crashes, mut rounds) = (Vec::new(), 0, 0);
-        for seed in range {
-            match run_seed(seed) {
-                Ok(c) => crashes += c,
-                Err(e) => failures.push(format!("seed {seed}: {e}")),
-            }
-            rounds += 2;
-            if failures.len() >= 5 {
-                break;
-            }
-        }
-        assert!(
-            failures.is_empty(),
-            "{failures:#?}\nrerun one with NEURALDB_VECTOR_CRASH_SEED=<seed>"
-        );
+        let (crashes, rounds) =
+            crate::common::run_crash_seeds("NEURALDB_VECTOR_CRASH_SEED", 100, run_seed);
         // The workload is long enough that most rounds end in a crash.
         assert!(
             crashes * 4 >= rounds * 3,
